@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './ids.js';
+export * from './hash.js';
+export * from './time.js';
+export * from './json.js';
