@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDb, DataDirLockedError } from './db.js';
+
+test('opens in WAL with migrations applied, and a second opener is refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-db-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = openDb({ dataDir: dir });
+  assert.equal(db.sqlite.pragma('journal_mode', { simple: true }), 'wal');
+  const tables = db.sqlite.prepare("select name from sqlite_master where type='table' order by name").pluck().all();
+  for (const name of ['runs', 'steps', 'attempts', 'events', 'dag_versions', 'idempotency_keys', 'artifacts']) {
+    assert.ok(tables.includes(name), name);
+  }
+  assert.throws(() => openDb({ dataDir: dir }), DataDirLockedError);
+  db.close();
+  const again = openDb({ dataDir: dir });
+  again.close();
+});

@@ -1,0 +1,153 @@
+/**
+ * The database schema (drizzle). `npm run db:generate` turns changes here into a new SQL
+ * migration under `migrations/` and re-embeds all migrations into `migrations.gen.ts`, so
+ * source, bundle and single executable apply the same SQL.
+ *
+ * Times are integer milliseconds since the epoch (UTC); JSON columns hold canonical JSON text.
+ */
+import { sqliteTable, text, integer, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const dagVersions = sqliteTable(
+  'dag_versions',
+  {
+    tenant: text('tenant').notNull(),
+    dagId: text('dag_id').notNull(),
+    version: text('version').notNull(),
+    /** Sorts lexicographically in SemVer precedence order (see dags/semver). */
+    versionKey: text('version_key').notNull(),
+    hash: text('hash').notNull(),
+    /** Canonical JSON of the definition as signed (without `signature`). */
+    definition: text('definition').notNull(),
+    signature: text('signature'),
+    signedBy: text('signed_by').notNull().default('[]'),
+    active: integer('active').notNull().default(1),
+    createdMs: integer('created_ms').notNull(),
+    disabledMs: integer('disabled_ms'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.dagId, t.version] }),
+    index('dag_versions_order').on(t.tenant, t.dagId, t.versionKey),
+  ],
+);
+
+export const runs = sqliteTable(
+  'runs',
+  {
+    runId: text('run_id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    dagId: text('dag_id').notNull(),
+    dagVersion: text('dag_version').notNull(),
+    dagHash: text('dag_hash').notNull(),
+    runToken: text('run_token'),
+    traceId: text('trace_id').notNull(),
+    status: text('status').notNull(),
+    inputs: text('inputs').notNull(),
+    inputsHash: text('inputs_hash').notNull(),
+    outputsHash: text('outputs_hash'),
+    createdMs: integer('created_ms').notNull(),
+    startedMs: integer('started_ms').notNull(),
+    endedMs: integer('ended_ms'),
+    cancelReason: text('cancel_reason'),
+    /** Set for runs imported from another installation: read-only here. */
+    imported: integer('imported').notNull().default(0),
+  },
+  (t) => [
+    index('runs_order').on(t.tenant, t.startedMs, t.runId),
+    index('runs_dag_order').on(t.tenant, t.dagId, t.startedMs, t.runId),
+    index('runs_status').on(t.status),
+    uniqueIndex('runs_token').on(t.tenant, t.runToken),
+  ],
+);
+
+export const steps = sqliteTable(
+  'steps',
+  {
+    runId: text('run_id').notNull(),
+    stepId: text('step_id').notNull(),
+    /** Position in the plan's topological order (ties by stepId). */
+    topoIndex: integer('topo_index').notNull(),
+    status: text('status').notNull(),
+    attempt: integer('attempt').notNull().default(0),
+    startedMs: integer('started_ms'),
+    endedMs: integer('ended_ms'),
+    inputsHash: text('inputs_hash'),
+    outputsHash: text('outputs_hash'),
+    outputs: text('outputs'),
+    logsRef: text('logs_ref'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    retryable: integer('retryable'),
+    /** When a `retrying` step is due again: persisted so a restart rebuilds the timer heap. */
+    nextAttemptMs: integer('next_attempt_ms'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.stepId] })],
+);
+
+export const attempts = sqliteTable(
+  'attempts',
+  {
+    runId: text('run_id').notNull(),
+    stepId: text('step_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    status: text('status').notNull(),
+    startedMs: integer('started_ms').notNull(),
+    endedMs: integer('ended_ms'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    logsRef: text('logs_ref'),
+    outputsHash: text('outputs_hash'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.stepId, t.attempt] })],
+);
+
+export const events = sqliteTable(
+  'events',
+  {
+    tenant: text('tenant').notNull(),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    dagId: text('dag_id').notNull(),
+    runId: text('run_id').notNull(),
+    stepId: text('step_id'),
+    status: text('status').notNull(),
+    tsMs: integer('ts_ms').notNull(),
+    traceId: text('trace_id').notNull(),
+    /** Hash chain per tenant: hash of the previous event ('' for the first). */
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.seq] })],
+);
+
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    tenant: text('tenant').notNull(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    /** 'in_flight' until the response is recorded, then 'done'. */
+    state: text('state').notNull(),
+    responseStatus: integer('response_status'),
+    responseBody: text('response_body'),
+    responseHeaders: text('response_headers'),
+    createdMs: integer('created_ms').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.method, t.path, t.key] }),
+    index('idempotency_created').on(t.createdMs),
+  ],
+);
+
+export const artifacts = sqliteTable(
+  'artifacts',
+  {
+    tenant: text('tenant').notNull(),
+    hash: text('hash').notNull(),
+    size: integer('size').notNull(),
+    mediaType: text('media_type').notNull(),
+    createdMs: integer('created_ms').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.hash] })],
+);
