@@ -3,3 +3,4 @@ export * from './ids.js';
 export * from './hash.js';
 export * from './time.js';
 export * from './json.js';
+export * from './ndjson.js';

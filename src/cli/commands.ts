@@ -1,0 +1,126 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ensureDevKeys, mintToken, SCOPES } from '../auth/index.js';
+import { parseJsonBounded, ApiError } from '../core/index.js';
+import { dagDocumentSchema } from '../dags/model.js';
+import { generateSigningKeyPair, signDag, TrustStore, verifyDagSignature } from '../dags/signature.js';
+import { validateDag } from '../dags/validate.js';
+import { dagHash } from '../dags/canonical.js';
+import { parseFlags, usage, UsageError, type FlagSpec, type Flags } from './args.js';
+import { BUILTIN_PLUGIN_NAMES } from './plugins.js';
+
+export const EXIT = { OK: 0, FAILED: 1, AUTH: 2, CANCEL_REJECTED: 3 } as const;
+
+export interface Command {
+  name: string;
+  summary: string;
+  flags: FlagSpec[];
+  run(flags: Flags, positional: string[]): Promise<number>;
+}
+
+const dataDirFlag: FlagSpec = { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' };
+
+export const tokenCommand: Command = {
+  name: 'token',
+  summary: 'Mint a dev token from the dev key in the data folder (created by serve --dev).',
+  flags: [
+    dataDirFlag,
+    { name: 'tenant', kind: 'list', help: 'tenant the token may act on ("*" = all)' },
+    { name: 'scopes', kind: 'string', default: 'orchestrator:read', help: 'space separated scopes' },
+    { name: 'ttl', kind: 'string', default: '3600', help: 'lifetime in seconds' },
+    { name: 'subject', kind: 'string', default: 'dev-user', help: 'sub claim' },
+  ],
+  async run(f) {
+    const tenants = (f.tenant as string[] | undefined) ?? [];
+    if (tenants.length === 0) {
+      process.stderr.write('orchestrator token: --tenant is required\n');
+      return EXIT.AUTH;
+    }
+    const scopes = String(f.scopes).split(/\s+/).filter(Boolean);
+    const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+    if (unknown.length) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}`);
+    const keys = await ensureDevKeys(resolve(String(f['data-dir'])));
+    const token = await mintToken({
+      privateKeyPem: keys.privateKeyPem,
+      kid: keys.kid,
+      tenants,
+      scopes,
+      ttlSec: Number(f.ttl),
+      issuer: keys.issuer,
+      audience: keys.audience,
+      subject: String(f.subject),
+    });
+    process.stdout.write(token + '\n');
+    return EXIT.OK;
+  },
+};
+
+export const keysGenerateCommand: Command = {
+  name: 'keys generate',
+  summary: 'Generate a signing key pair for DAGs and bundles (PKCS8 private, SPKI public PEM).',
+  flags: [
+    { name: 'out', kind: 'string', default: '.', help: 'folder to write NAME.key and NAME.pub into' },
+    { name: 'name', kind: 'string', default: 'signing', help: 'file name stem' },
+    { name: 'type', kind: 'string', default: 'ed25519', help: 'ed25519 or p256' },
+  ],
+  async run(f) {
+    const type = String(f.type);
+    if (type !== 'ed25519' && type !== 'p256') throw new UsageError('--type must be ed25519 or p256');
+    const kp = generateSigningKeyPair(type);
+    const out = resolve(String(f.out));
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, `${f.name}.key`), kp.privateKeyPem, { mode: 0o600, flag: 'wx' });
+    writeFileSync(join(out, `${f.name}.pub`), kp.publicKeyPem, { flag: 'wx' });
+    process.stdout.write(JSON.stringify({ keyid: kp.keyid, privateKey: join(out, `${f.name}.key`), publicKey: join(out, `${f.name}.pub`) }) + '\n');
+    return EXIT.OK;
+  },
+};
+
+function readDag(file: string) {
+  const parsed = dagDocumentSchema.safeParse(parseJsonBounded(readFileSync(file, 'utf8'), 64));
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new ApiError('VALIDATION_FAILED', `${i.path.join('.')}: ${i.message}`);
+  }
+  return parsed.data;
+}
+
+export const dagSignCommand: Command = {
+  name: 'dag sign',
+  summary: 'Sign a DAG document (DSSE); writes the signed document to --out or stdout.',
+  flags: [
+    { name: 'key', kind: 'string', help: 'private key (PKCS8 PEM, Ed25519 or P-256)' },
+    { name: 'out', kind: 'string', help: 'output file (default stdout)' },
+  ],
+  async run(f, pos) {
+    if (!pos[0] || !f.key) throw new UsageError('usage: orchestrator dag sign FILE --key KEY');
+    const doc = readDag(pos[0]);
+    const { signature: _old, ...unsigned } = doc;
+    const signed = signDag(unsigned as typeof doc, readFileSync(String(f.key), 'utf8'));
+    const text = JSON.stringify(signed, null, 2) + '\n';
+    if (f.out) writeFileSync(String(f.out), text);
+    else process.stdout.write(text);
+    return EXIT.OK;
+  },
+};
+
+export const dagCheckCommand: Command = {
+  name: 'dag check',
+  summary: 'Validate a DAG document (schema, graph, references, plugins, signature) offline.',
+  flags: [
+    { name: 'trust-dir', kind: 'list', help: 'trusted public keys' },
+    { name: 'allow-unsigned', kind: 'boolean', default: false, help: 'accept an unsigned document' },
+  ],
+  async run(f, pos) {
+    if (!pos[0]) throw new UsageError('usage: orchestrator dag check FILE');
+    const doc = readDag(pos[0]);
+    const trust = new TrustStore();
+    for (const d of (f['trust-dir'] as string[] | undefined) ?? []) trust.addDir(d);
+    const signedBy = verifyDagSignature(doc, trust, { allowUnsigned: f['allow-unsigned'] === true });
+    validateDag(doc, { pluginExists: (n) => BUILTIN_PLUGIN_NAMES.has(n.split('@')[0]!) });
+    process.stdout.write(JSON.stringify({ ok: true, dagId: doc.dagId, version: doc.version, hash: dagHash(doc), signedBy }) + '\n');
+    return EXIT.OK;
+  },
+};
+
+export { usage, parseFlags };

@@ -1,0 +1,97 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { FlagSpec, Flags } from './args.js';
+import { UsageError } from './args.js';
+
+/** `orchestrator serve` flags (CONTRACT §10); each is also an ORCH_* variable. */
+export const SERVE_FLAGS: FlagSpec[] = [
+  { name: 'host', kind: 'string', default: '127.0.0.1', help: 'address to listen on' },
+  { name: 'port', kind: 'string', default: '8080', help: 'port (0 = any free port)' },
+  { name: 'data-dir', kind: 'string', default: './data', help: 'database, artifacts and keys' },
+  { name: 'jwks', kind: 'string', help: 'JWKS file to verify bearer tokens' },
+  { name: 'issuer', kind: 'string', help: 'required token issuer' },
+  { name: 'audience', kind: 'string', help: 'required token audience' },
+  { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys trusted for DAG/bundle signatures' },
+  { name: 'allow-unsigned', kind: 'boolean', default: false, help: 'accept unsigned DAGs' },
+  { name: 'plugins-dir', kind: 'list', help: 'folder of step plugins' },
+  { name: 'dags-dir', kind: 'list', help: 'preload DIR/<tenant>/*.json and *.tgz at start-up' },
+  { name: 'workers', kind: 'string', help: 'worker threads (default: cores)' },
+  { name: 'exec-allow', kind: 'list', help: 'program the exec plugin may run' },
+  { name: 'drain-timeout', kind: 'string', default: '30', help: 'seconds SIGTERM waits for in-flight steps' },
+  { name: 'require-idempotency-key', kind: 'boolean', default: false, help: 'mutating POSTs need Idempotency-Key' },
+  { name: 'dev', kind: 'boolean', default: false, help: 'dev mode: local keys, admin token for tenant demo' },
+  { name: 'body-limit', kind: 'string', default: '1048576', help: 'request body limit in bytes' },
+  { name: 'dag-body-limit', kind: 'string', default: '4194304', help: 'DAG publish body limit in bytes' },
+  { name: 'max-running-runs', kind: 'string', default: '100', help: 'per tenant: runs executing at once' },
+  { name: 'max-queued-runs', kind: 'string', default: '10000', help: 'per tenant: runs waiting (429 QUOTA_EXCEEDED past it)' },
+  { name: 'rate-limit', kind: 'string', default: '50', help: 'per tenant: POST /runs per second (burst 2x)' },
+  { name: 'max-streams', kind: 'string', default: '32', help: 'per tenant: open event streams' },
+  { name: 'step-timeout', kind: 'string', default: '3600', help: 'default step timeout, seconds' },
+  { name: 'sync', kind: 'string', default: 'NORMAL', help: 'SQLite synchronous: NORMAL (survives kill -9) or FULL (also power loss)' },
+  { name: 'log-level', kind: 'string', default: 'info', help: 'pino log level' },
+];
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  jwks?: string;
+  issuer?: string;
+  audience?: string;
+  trustDirs: string[];
+  allowUnsigned: boolean;
+  pluginsDirs: string[];
+  dagsDirs: string[];
+  workers: number;
+  execAllow: string[];
+  drainTimeoutMs: number;
+  requireIdempotencyKey: boolean;
+  dev: boolean;
+  bodyLimitBytes: number;
+  dagBodyLimitBytes: number;
+  maxRunningRuns: number;
+  maxQueuedRuns: number;
+  rateLimitPerSec: number;
+  maxStreams: number;
+  stepTimeoutMs: number;
+  synchronous: 'NORMAL' | 'FULL';
+  logLevel: string;
+}
+
+function int(flags: Flags, name: string, min: number): number {
+  const v = Number(flags[name]);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
+  return v;
+}
+
+export function serveConfig(flags: Flags): ServeConfig {
+  const list = (n: string) => ((flags[n] as string[] | undefined) ?? []).map((p) => resolve(p));
+  const sync = String(flags.sync).toUpperCase();
+  if (sync !== 'NORMAL' && sync !== 'FULL') throw new UsageError('--sync must be NORMAL or FULL');
+  return {
+    host: String(flags.host),
+    port: int(flags, 'port', 0),
+    dataDir: resolve(String(flags['data-dir'])),
+    jwks: flags.jwks ? resolve(String(flags.jwks)) : undefined,
+    issuer: flags.issuer as string | undefined,
+    audience: flags.audience as string | undefined,
+    trustDirs: list('trust-dir'),
+    allowUnsigned: flags['allow-unsigned'] === true,
+    pluginsDirs: list('plugins-dir'),
+    dagsDirs: list('dags-dir'),
+    workers: flags.workers === undefined ? availableParallelism() : int(flags, 'workers', 1),
+    execAllow: list('exec-allow'),
+    drainTimeoutMs: int(flags, 'drain-timeout', 0) * 1000,
+    requireIdempotencyKey: flags['require-idempotency-key'] === true,
+    dev: flags.dev === true,
+    bodyLimitBytes: int(flags, 'body-limit', 1024),
+    dagBodyLimitBytes: int(flags, 'dag-body-limit', 1024),
+    maxRunningRuns: int(flags, 'max-running-runs', 1),
+    maxQueuedRuns: int(flags, 'max-queued-runs', 1),
+    rateLimitPerSec: int(flags, 'rate-limit', 1),
+    maxStreams: int(flags, 'max-streams', 1),
+    stepTimeoutMs: int(flags, 'step-timeout', 1) * 1000,
+    synchronous: sync,
+    logLevel: String(flags['log-level']),
+  };
+}

@@ -1,0 +1,62 @@
+import { mintToken } from '../auth/index.js';
+import { VERSION } from '../core/runtime.js';
+import { SERVE_FLAGS, serveConfig } from './config.js';
+import type { Command } from './commands.js';
+import { EXIT } from './commands.js';
+import { createLogger, startServer } from './server.js';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Serve the Orchestrator API.',
+  flags: SERVE_FLAGS,
+  async run(flags) {
+    const config = serveConfig(flags);
+    const logger = createLogger(config.logLevel);
+    const server = await startServer(config, logger, {
+      onListening: (url) => process.stdout.write(`listening on ${url}\n`),
+    });
+    logger.info({ version: VERSION, url: server.url, dataDir: config.dataDir, dev: config.dev }, 'orchestrator started');
+    if (config.dev && server.devKeys) {
+      const k = server.devKeys;
+      const token = await mintToken({
+        privateKeyPem: k.privateKeyPem,
+        kid: k.kid,
+        tenants: ['demo'],
+        scopes: ['orchestrator:admin'],
+        ttlSec: 12 * 3600,
+        issuer: k.issuer,
+        audience: k.audience,
+        subject: 'dev-admin',
+      });
+      const base = `${server.url}/api/v1/orchestrator`;
+      process.stderr.write(
+        [
+          '',
+          '  *** DEV MODE: tokens come from a key generated in the data folder. Never use --dev in production. ***',
+          '',
+          `  admin token for tenant "demo" (12 h):`,
+          `  export TOKEN=${token}`,
+          '',
+          '  try:',
+          `  curl -s -H "Authorization: Bearer $TOKEN" -H "X-Stella-Tenant: demo" ${base}/dags`,
+          `  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "X-Stella-Tenant: demo" -H "Content-Type: application/json" \\`,
+          `       -d '{"dagId":"hello","inputs":{"name":"world"}}' ${base}/runs`,
+          '',
+        ].join('\n'),
+      );
+    }
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        logger.info({ signal }, 'draining');
+        server.close().then(resolve, (e) => {
+          logger.error({ err: e }, 'error while draining');
+          resolve();
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    logger.info('stopped');
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,137 @@
+/**
+ * The composition root: builds every part from the config, wires them, listens.
+ * Used by `orchestrator serve` and by end-to-end tests (port 0, temp data folder).
+ *
+ * @example
+ * const server = await startServer(serveConfig(flags), createLogger('info'));
+ * console.log(server.url); await server.close();
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import pino, { type Logger } from 'pino';
+import { createVerifier, ensureDevKeys, type DevKeys } from '../auth/index.js';
+import { systemClock, type Clock } from '../core/index.js';
+import { DagService } from '../dags/service.js';
+import { TrustStore } from '../dags/signature.js';
+import { createApp, PageTokens, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
+import { Store } from '../store/index.js';
+import type { ServeConfig } from './config.js';
+import { preloadDags } from './preload.js';
+import { ensureDevSigningKey } from './dev.js';
+import { BUILTIN_PLUGIN_NAMES } from './plugins.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  deps: AppDeps;
+  routes: RouteDef[];
+  devKeys?: DevKeys;
+  /** Stops accepting, drains, closes the store. */
+  close(): Promise<void>;
+}
+
+export function createLogger(level: string): Logger {
+  // Synchronous writes to stdout: lines keep their order and none is lost on a crash; no
+  // transports, so the single executable needs no extra files.
+  return pino({
+    level,
+    base: { pid: process.pid },
+    redact: { paths: ['authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization'], censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  }, pino.destination({ dest: 1, sync: true }));
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  /** Called once the port is bound, before preloading (prints the `listening on` line). */
+  onListening?(url: string): void;
+}
+
+export async function startServer(config: ServeConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
+  const clock = opts.clock ?? systemClock;
+  const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
+  try {
+    store.idem.clearInFlight();
+    let devKeys: DevKeys | undefined;
+    let jwksFile = config.jwks;
+    let issuer = config.issuer;
+    let audience = config.audience;
+    const trust = new TrustStore();
+    for (const dir of config.trustDirs) trust.addDir(dir);
+    if (config.dev) {
+      devKeys = await ensureDevKeys(config.dataDir);
+      jwksFile ??= devKeys.jwksFile;
+      issuer ??= devKeys.issuer;
+      audience ??= devKeys.audience;
+      trust.add(ensureDevSigningKey(config.dataDir).publicKeyPem);
+    }
+    if (!jwksFile) throw new Error('no --jwks given: the server cannot verify tokens (use --dev only for local trials)');
+    const verifier = createVerifier({ jwksFile, issuer, audience });
+
+    const dags = new DagService({
+      store,
+      clock,
+      trust,
+      allowUnsigned: config.allowUnsigned,
+      pluginExists: (name) => BUILTIN_PLUGIN_NAMES.has(name.split('@')[0]!),
+    });
+    const deps: AppDeps = {
+      config: {
+        bodyLimitBytes: config.bodyLimitBytes,
+        dagBodyLimitBytes: config.dagBodyLimitBytes,
+        maxJsonDepth: 64,
+        requireIdempotencyKey: config.requireIdempotencyKey,
+        idempotencyTtlMs: 24 * 3600 * 1000,
+      },
+      logger,
+      clock,
+      auth: verifier,
+      store,
+      pages: PageTokens.fromDataDir(config.dataDir),
+      lifecycle: { ready: false, draining: false },
+      services: { dags },
+    };
+
+    const routes = routeTable();
+    const app = createApp(deps, routes);
+    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 60_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    const port = (server.address() as AddressInfo).port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    opts.onListening?.(url);
+    if (config.dev) logger.warn('DEV MODE: tokens are minted from a locally generated key; never use --dev in production');
+    for (const dir of config.dagsDirs) preloadDags(dir, dags, logger);
+    deps.lifecycle.ready = true;
+    const expireTimer = setInterval(() => store.idem.expire(clock.now() - deps.config.idempotencyTtlMs), 3600_000);
+    expireTimer.unref();
+    let closed = false;
+    return {
+      url,
+      port,
+      deps,
+      routes,
+      devKeys,
+      async close() {
+        if (closed) return;
+        closed = true;
+        deps.lifecycle.draining = true;
+        clearInterval(expireTimer);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+        store.close();
+      },
+    };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './hash.js';
+
+/**
+ * NDJSON export lines (CONTRACT §4): one canonical JSON object per line, then
+ * `{"manifest":{"count":N,"sha256":"<hex of all bytes before>"}}`. Every line ends with `\n`.
+ * The same records always give the same bytes.
+ *
+ * @example
+ * for (const line of ndjsonExport(rows.map(view))) out.write(line);
+ */
+export function* ndjsonExport(records: Iterable<unknown>): Generator<string> {
+  const hash = createHash('sha256');
+  let count = 0;
+  for (const r of records) {
+    const line = canonicalJson(r) + '\n';
+    hash.update(line);
+    count++;
+    yield line;
+  }
+  yield canonicalJson({ manifest: { count, sha256: hash.digest('hex') } }) + '\n';
+}
+
+/** Streams an export as an HTTP response body, in chunks of ~64 KiB. */
+export function ndjsonResponse(records: Iterable<unknown>, headers: Record<string, string> = {}): Response {
+  const it = ndjsonExport(records);
+  const enc = new TextEncoder();
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      let chunk = '';
+      for (;;) {
+        const n = it.next();
+        if (n.done) {
+          if (chunk) controller.enqueue(enc.encode(chunk));
+          controller.close();
+          return;
+        }
+        chunk += n.value;
+        if (chunk.length >= 65536) break;
+      }
+      controller.enqueue(enc.encode(chunk));
+    },
+    cancel() {
+      it.return(undefined);
+    },
+  });
+  return new Response(stream, {
+    status: 200,
+    headers: { 'content-type': 'application/x-ndjson; charset=utf-8', ...headers },
+  });
+}
+
+/** Checks an export's manifest line; returns the records. Throws on any mismatch. */
+export function parseNdjsonExport(text: string): unknown[] {
+  if (!text.endsWith('\n')) throw new Error('export does not end with a newline');
+  const lines = text.slice(0, -1).split('\n');
+  const last = lines.pop();
+  const manifest = last ? (JSON.parse(last) as { manifest?: { count: number; sha256: string } }).manifest : undefined;
+  if (!manifest) throw new Error('export has no manifest line');
+  const body = lines.map((l) => l + '\n').join('');
+  const digest = createHash('sha256').update(body).digest('hex');
+  if (digest !== manifest.sha256 || lines.length !== manifest.count) {
+    throw new Error('export manifest does not match its content');
+  }
+  return lines.map((l) => JSON.parse(l));
+}

@@ -1,0 +1,20 @@
+import type { Context } from 'hono';
+import { ApiError, toApiError } from '../core/index.js';
+import type { Trace } from './middleware/trace.js';
+
+export interface ErrorEnvelope {
+  error: { code: string; message: string; trace_id: string; details?: Record<string, unknown> };
+}
+
+/** The one way an error leaves the server: the envelope, never a stack, SQL or path. */
+export function errorResponse(c: Context, err: unknown): Response {
+  const e: ApiError = toApiError(err);
+  const trace = c.get('trace') as Trace | undefined;
+  const body: ErrorEnvelope = {
+    error: { code: e.code, message: e.message, trace_id: trace?.traceId ?? '0'.repeat(32) },
+  };
+  if (e.details) body.error.details = e.details;
+  const res = c.json(body, e.status as 400);
+  if (e.headers) for (const [k, v] of Object.entries(e.headers)) res.headers.set(k, v);
+  return res;
+}

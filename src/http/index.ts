@@ -1,0 +1,6 @@
+export { createApp, BASE_PATH } from './app.js';
+export { routeTable } from './routes/index.js';
+export { PageTokens } from './pagination.js';
+export type { AppDeps, HttpConfig, Authenticator, Principal, Services } from './deps.js';
+export type { RouteDef, HttpResult, RouteCtx } from './route.js';
+export { defineRoute } from './route.js';

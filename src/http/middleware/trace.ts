@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+export interface Trace {
+  traceId: string;
+  spanId: string;
+  flags: string;
+}
+
+/** Parses a W3C traceparent; an invalid or missing header starts a new trace (never an error). */
+export function parseTraceparent(header: string | undefined): Trace {
+  const m = header ? TRACEPARENT.exec(header.trim()) : null;
+  const valid =
+    m && m[1] !== 'ff' && !/^0+$/.test(m[2]!) && !/^0+$/.test(m[3]!) && (m[1] !== '00' || header!.trim().length === 55);
+  return {
+    traceId: valid ? m![2]! : randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    flags: valid ? m![4]! : '01',
+  };
+}
+
+export function formatTraceparent(t: Trace): string {
+  return `00-${t.traceId}-${t.spanId}-${t.flags}`;
+}
+
+/**
+ * Continues or starts a trace and echoes `traceparent` on every response.
+ *
+ * @example app.use('*', traceContext());
+ */
+export function traceContext(): MiddlewareHandler {
+  return async function traceContext(c, next) {
+    const t = parseTraceparent(c.req.header('traceparent'));
+    c.set('trace', t);
+    c.header('traceparent', formatTraceparent(t));
+    await next();
+    c.res.headers.set('traceparent', formatTraceparent(t));
+  };
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    trace: Trace;
+  }
+}

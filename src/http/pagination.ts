@@ -1,0 +1,81 @@
+/**
+ * Opaque keyset page tokens (CONTRACT §4), bound by HMAC to the tenant, the list and the
+ * filters that produced them. A token is `base64url(json).base64url(hmac)`.
+ *
+ * @example
+ * const tokens = new PageTokens(key);
+ * const t = tokens.encode('runs', tenant, filters, { s: 17, id: 'abc' });
+ * tokens.decode('runs', tenant, filters, t); // { s: 17, id: 'abc' }
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ApiError, canonicalJson } from '../core/index.js';
+
+export const PageQuery = z.object({
+  page_size: z.coerce.number().int().min(1).max(500).default(50),
+  page_token: z.string().max(2048).optional(),
+});
+
+export interface Page<T> {
+  items: T[];
+  next_page_token?: string;
+}
+
+export class PageTokens {
+  constructor(private readonly key: Buffer) {}
+
+  /** Loads the HMAC key from the data folder, creating it once. */
+  static fromDataDir(dataDir: string): PageTokens {
+    const path = join(dataDir, 'keys', 'page-token.key');
+    if (!existsSync(path)) {
+      mkdirSync(join(dataDir, 'keys'), { recursive: true });
+      writeFileSync(path, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+    }
+    return new PageTokens(Buffer.from(readFileSync(path, 'utf8').trim(), 'hex'));
+  }
+
+  private mac(list: string, tenant: string, filters: object, body: string): Buffer {
+    return createHmac('sha256', this.key)
+      .update(`${list}\n${tenant}\n${canonicalJson(filters)}\n${body}`)
+      .digest();
+  }
+
+  encode(list: string, tenant: string, filters: object, position: unknown): string {
+    const body = Buffer.from(JSON.stringify(position)).toString('base64url');
+    return `${body}.${this.mac(list, tenant, filters, body).toString('base64url')}`;
+  }
+
+  decode<T>(list: string, tenant: string, filters: object, token: string): T {
+    const bad = () => new ApiError('INVALID_PAGE_TOKEN', 'page_token is not valid for this request');
+    const [body, sig, extra] = token.split('.');
+    if (!body || !sig || extra !== undefined) throw bad();
+    const want = this.mac(list, tenant, filters, body);
+    const got = Buffer.from(sig, 'base64url');
+    if (got.length !== want.length || !timingSafeEqual(got, want)) throw bad();
+    try {
+      return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as T;
+    } catch {
+      throw bad();
+    }
+  }
+
+  /**
+   * Builds a page from `limit + 1` fetched rows: the extra row only proves there is a next
+   * page, so a last page that is exactly full carries no token.
+   */
+  page<R, T>(
+    rows: R[],
+    limit: number,
+    view: (r: R) => T,
+    next: { list: string; tenant: string; filters: object; position: (last: R) => unknown },
+  ): Page<T> {
+    const items = rows.slice(0, limit);
+    const out: Page<T> = { items: items.map(view) };
+    if (rows.length > limit) {
+      out.next_page_token = this.encode(next.list, next.tenant, next.filters, next.position(items[items.length - 1]!));
+    }
+    return out;
+  }
+}

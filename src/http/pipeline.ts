@@ -1,0 +1,128 @@
+/**
+ * Turns a {@link RouteDef} into a Hono handler that applies, in order: authentication,
+ * tenant, scope, parameter/query/body validation, idempotency, the handler, and the error
+ * envelope. Written once; every route goes through it.
+ */
+import type { Context, Handler } from 'hono';
+import { ApiError, TENANT_RE } from '../core/index.js';
+import { readBodyLimited, parseJsonBody, validate } from './body.js';
+import { begin, checkKeyFormat, record, release } from './idempotency.js';
+import type { AppDeps } from './deps.js';
+import { hasScope, tenantAllowed, type Principal } from '../auth/index.js';
+import type { HttpResult, RouteCtx, RouteDef } from './route.js';
+import { customVerb } from './route.js';
+import type { Trace } from './middleware/trace.js';
+
+/** Checks authentication, tenant and scope for a route, in the contract's order. */
+async function authorize(
+  deps: AppDeps,
+  route: RouteDef,
+  c: Context,
+): Promise<{ principal?: Principal; tenant: string }> {
+  if (route.scope === null) return { tenant: '' };
+  const header = c.req.header('authorization');
+  if (route.authOptional && header === undefined) return { tenant: '' };
+  const principal = await deps.auth.verify(header);
+  let tenant = '';
+  if (route.tenant) {
+    const raw = c.req.header('x-stella-tenant');
+    if (raw === undefined || raw === '') throw new ApiError('TENANT_REQUIRED', 'X-Stella-Tenant header is required');
+    if (!TENANT_RE.test(raw) || !tenantAllowed(principal, raw)) {
+      throw new ApiError('TENANT_FORBIDDEN', 'the token does not allow this tenant');
+    }
+    tenant = raw;
+  }
+  if (!hasScope(principal, route.scope)) {
+    throw new ApiError('INSUFFICIENT_SCOPE', `this operation requires ${route.scope}`, { required: route.scope });
+  }
+  return { principal, tenant };
+}
+
+function toResponse(c: Context, r: HttpResult): Response {
+  const headers = new Headers(r.headers);
+  if (r.status === 204 || r.body === undefined) return new Response(null, { status: r.status, headers });
+  headers.set('content-type', 'application/json; charset=utf-8');
+  return new Response(JSON.stringify(r.body), { status: r.status, headers });
+}
+
+export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
+  const verb = customVerb(route.path);
+  return async function routeHandler(c) {
+    const trace = c.get('trace') as Trace;
+    if (route.scope !== null && !route.authOptional) {
+      const { ready, draining } = deps.lifecycle;
+      if (!ready || (draining && route.method === 'POST')) {
+        throw new ApiError('UNAVAILABLE', draining ? 'the server is shutting down' : 'the server is starting', undefined, {
+          'Retry-After': '1',
+        });
+      }
+    }
+    const { principal, tenant } = await authorize(deps, route, c);
+
+    let rawParams: Record<string, string> = c.req.param() as Record<string, string>;
+    if (verb) {
+      rawParams = Object.fromEntries(
+        Object.entries(rawParams).map(([k, v]) => [k, v.endsWith(verb) ? v.slice(0, -verb.length) : v]),
+      );
+    }
+    const params = route.params ? validate(route.params, rawParams, 'path') : rawParams;
+    const query = route.query ? validate(route.query, c.req.query(), 'query') : {};
+    let body: unknown = undefined;
+    if (route.method === 'POST') {
+      const limit = route.bodyLimit === 'dagPublish' ? deps.config.dagBodyLimitBytes : deps.config.bodyLimitBytes;
+      const bytes = await readBodyLimited(c.req.raw, limit);
+      if (route.body) body = parseJsonBody(bytes, c.req.header('content-type'), route.body, deps.config.maxJsonDepth);
+    }
+
+    let idem: ReturnType<typeof begin> = { kind: 'none' };
+    let idemKey: string | undefined;
+    if (route.mutating) {
+      idemKey = checkKeyFormat(c.req.header('idempotency-key'), deps.config.requireIdempotencyKey);
+      if (idemKey !== undefined) {
+        const key = { tenant, method: route.method, path: new URL(c.req.url).pathname, key: idemKey };
+        idem = begin(deps.store, key, { query, body: body ?? null }, deps.clock.now(), deps.config.idempotencyTtlMs);
+        if (idem.kind === 'replay') return toResponse(c, idem.result);
+      }
+    }
+
+    let committed = false;
+    const ctx: RouteCtx<unknown, unknown, unknown> = {
+      deps,
+      tenant,
+      tenants: principal?.tenants ?? [],
+      scopes: principal?.scopes ?? new Set(),
+      params,
+      query,
+      body,
+      traceId: trace.traceId,
+      idempotencyKey: idemKey,
+      hono: c,
+      signal: c.req.raw.signal,
+      commit(fn) {
+        return deps.store.tx(() => {
+          const r = fn();
+          if (idem.kind === 'fresh' && r.status < 300) {
+            record(deps.store, idem.key, r);
+            committed = true;
+          }
+          return r;
+        });
+      },
+    };
+    try {
+      const out = await route.handler(ctx);
+      if (out instanceof Response) {
+        if (idem.kind === 'fresh') release(deps.store, idem.key);
+        return out;
+      }
+      if (idem.kind === 'fresh' && !committed) {
+        if (out.status < 300) record(deps.store, idem.key, out);
+        else release(deps.store, idem.key);
+      }
+      return toResponse(c, out);
+    } catch (e) {
+      if (idem.kind === 'fresh' && !committed) release(deps.store, idem.key);
+      throw e;
+    }
+  };
+}

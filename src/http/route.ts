@@ -1,0 +1,93 @@
+/**
+ * The route table's vocabulary. Every endpoint is declared once as a {@link RouteDef}; the app,
+ * the OpenAPI document and the cross-cutting tests are all built by walking the table, so a
+ * rule (auth, tenant, scope, envelope, idempotency, limits, metrics) holds for a route the
+ * moment it exists.
+ *
+ * @example
+ * export const getDag = defineRoute({
+ *   method: 'GET', path: '/dags/{dagId}/{version}', operationId: 'getDag',
+ *   summary: 'Fetch a DAG version', scope: 'read', tenant: true,
+ *   params: z.object({ dagId: DagId, version: z.string() }),
+ *   responses: { 200: DagVersionView },
+ *   handler: async (ctx) => ({ status: 200, body: ctx.deps.dags.get(ctx.tenant, ctx.params) }),
+ * });
+ */
+import type { z } from 'zod';
+import type { Context } from 'hono';
+import type { Scope } from '../auth/index.js';
+import type { AppDeps } from './deps.js';
+
+export type Method = 'GET' | 'POST';
+
+/** What a handler returns: JSON body (or a raw Response for streams and artifacts). */
+export interface HttpResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteCtx<P, Q, B> {
+  deps: AppDeps;
+  /** The caller's tenant (validated against the token); '' on routes without a tenant. */
+  tenant: string;
+  /** The token's tenants (for /admin/*), '*' for all. */
+  tenants: '*' | string[];
+  scopes: ReadonlySet<Scope>;
+  params: P;
+  query: Q;
+  body: B;
+  traceId: string;
+  /** Idempotency-Key of this request, if any. */
+  idempotencyKey?: string;
+  /**
+   * Runs `fn` in one store transaction; when the request carries an Idempotency-Key, the
+   * recorded response is written in that same transaction.
+   */
+  commit(fn: () => HttpResult): HttpResult;
+  hono: Context;
+  signal: AbortSignal;
+}
+
+export interface RouteDef<P = any, Q = any, B = any> {
+  method: Method;
+  /** OpenAPI form, relative to the base path: `/runs/{runId}:cancel`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  /** Scope required; null = no authentication (probes, OpenAPI). */
+  scope: Scope | null;
+  /** Requires `X-Stella-Tenant` (all but /admin/* and /openapi.json). */
+  tenant: boolean;
+  /** A mutating POST: honours Idempotency-Key. */
+  mutating?: boolean;
+  /** Auth is optional: a token adds detail but is not required (health). */
+  authOptional?: boolean;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** Body limit in bytes; default the server's (1 MiB). */
+  bodyLimit?: 'default' | 'dagPublish';
+  /** Response schemas by status, or a media type for non-JSON responses. */
+  responses: Record<number, z.ZodType | { mediaType: string; description: string }>;
+  handler(ctx: RouteCtx<P, Q, B>): Promise<HttpResult | Response> | HttpResult | Response;
+}
+
+export function defineRoute<P, Q, B>(def: RouteDef<P, Q, B>): RouteDef<P, Q, B> {
+  return def;
+}
+
+const PARAM = /\{([A-Za-z0-9_]+)\}(:[a-z]+)?/g;
+
+/** Converts the OpenAPI path to Hono's, with custom methods (`:cancel`) as a regex suffix. */
+export function honoPath(path: string): string {
+  return path.replace(PARAM, (_m, name: string, verb?: string) =>
+    verb ? `:${name}{[^/]+${verb}}` : `:${name}`,
+  );
+}
+
+/** Hono hands `abc:cancel` for `{runId}:cancel`; strip the verb back off. */
+export function customVerb(path: string): string | undefined {
+  const m = /\}(:[a-z]+)$/.exec(path);
+  return m?.[1];
+}

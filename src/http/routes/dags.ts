@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { ndjsonResponse } from '../../core/index.js';
+import { dagDocumentSchema as DagDocumentSchema } from '../../dags/model.js';
+import { dagSummary, dagView, type DagService } from '../../dags/service.js';
+import { PageQuery } from '../pagination.js';
+import { defineRoute } from '../route.js';
+import { BoolParam, Id, ListOf, NDJSON, Obj } from './common.js';
+
+declare module '../deps.js' {
+  interface Services {
+    dags: DagService;
+  }
+}
+
+const DagKey = z.object({ dagId: Id, version: z.string().min(1).max(256) });
+const ListFilter = z.object({ dagId: Id.optional(), active: BoolParam.optional() });
+
+export const publishDag = defineRoute({
+  method: 'POST',
+  path: '/dags',
+  operationId: 'publishDag',
+  summary: 'Publish a DAG version (201), or confirm an identical one (200)',
+  scope: 'orchestrator:admin',
+  tenant: true,
+  mutating: true,
+  bodyLimit: 'dagPublish',
+  body: DagDocumentSchema,
+  responses: { 201: Obj, 200: Obj },
+  handler(ctx) {
+    const dags = ctx.deps.services.dags;
+    const checked = dags.check(ctx.body);
+    return ctx.commit(() => {
+      const { created, version } = dags.publish(ctx.tenant, ctx.body, checked);
+      return {
+        status: created ? 201 : 200,
+        body: version,
+        headers: created ? { Location: `/api/v1/orchestrator/dags/${version.dagId}/${version.version}` } : undefined,
+      };
+    });
+  },
+});
+
+export const listDags = defineRoute({
+  method: 'GET',
+  path: '/dags',
+  operationId: 'listDags',
+  summary: 'List DAG versions: dagId ASC, then version DESC by SemVer precedence',
+  scope: 'orchestrator:read',
+  tenant: true,
+  query: ListFilter.extend(PageQuery.shape),
+  responses: { 200: ListOf(Obj) },
+  handler(ctx) {
+    const { page_size, page_token, ...filters } = ctx.query;
+    const { store } = ctx.deps;
+    const pages = ctx.deps.pages;
+    const after = page_token ? pages.decode<{ d: string; k: string }>('dags', ctx.tenant, filters, page_token) : undefined;
+    const rows = store.dags.list({
+      tenant: ctx.tenant,
+      dagId: filters.dagId,
+      active: filters.active,
+      after: after ? { dagId: after.d, versionKey: after.k } : undefined,
+      limit: page_size + 1,
+    });
+    return {
+      status: 200,
+      body: pages.page(rows, page_size, dagSummary, {
+        list: 'dags',
+        tenant: ctx.tenant,
+        filters,
+        position: (r) => ({ d: r.dagId, k: r.versionKey }),
+      }),
+    };
+  },
+});
+
+export const exportDags = defineRoute({
+  method: 'GET',
+  path: '/dags:export',
+  operationId: 'exportDags',
+  summary: 'Export DAG versions as NDJSON (oldest first) with a manifest line',
+  scope: 'orchestrator:read',
+  tenant: true,
+  query: ListFilter,
+  responses: { 200: NDJSON },
+  handler(ctx) {
+    const rows = ctx.deps.store.dags.iterateForExport(ctx.tenant, ctx.query.dagId, ctx.query.active);
+    return ndjsonResponse(map(rows, (r) => ({ tenant: r.tenant, ...dagView(r) })));
+  },
+});
+
+export const getDag = defineRoute({
+  method: 'GET',
+  path: '/dags/{dagId}/{version}',
+  operationId: 'getDag',
+  summary: 'Fetch a DAG version',
+  scope: 'orchestrator:read',
+  tenant: true,
+  params: DagKey,
+  responses: { 200: Obj },
+  handler(ctx) {
+    const row = ctx.deps.services.dags.get(ctx.tenant, ctx.params.dagId, ctx.params.version);
+    return { status: 200, body: dagView(row) };
+  },
+});
+
+export const disableDag = defineRoute({
+  method: 'POST',
+  path: '/dags/{dagId}/{version}:disable',
+  operationId: 'disableDag',
+  summary: 'Disable a DAG version (idempotent)',
+  scope: 'orchestrator:admin',
+  tenant: true,
+  mutating: true,
+  params: DagKey,
+  body: z.object({ reason: z.string().max(1024).optional() }).strict(),
+  responses: { 200: Obj },
+  handler(ctx) {
+    return ctx.commit(() => ({
+      status: 200,
+      body: ctx.deps.services.dags.disable(ctx.tenant, ctx.params.dagId, ctx.params.version),
+    }));
+  },
+});
+
+function* map<A, B>(it: Iterable<A>, f: (a: A) => B): Generator<B> {
+  for (const a of it) yield f(a);
+}
+
+export const dagRoutes = [publishDag, listDags, exportDags, getDag, disableDag];

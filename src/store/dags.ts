@@ -1,0 +1,107 @@
+import type Database from 'better-sqlite3';
+import { StatementCache, defined } from './util.js';
+
+export interface DagVersionRow {
+  tenant: string;
+  dagId: string;
+  version: string;
+  versionKey: string;
+  hash: string;
+  definition: string;
+  signature: string | null;
+  signedBy: string;
+  active: number;
+  createdMs: number;
+  disabledMs: number | null;
+}
+
+export interface DagListFilter {
+  tenant: string;
+  dagId?: string;
+  active?: boolean;
+  /** Keyset: rows strictly after (dagId ASC, versionKey DESC). */
+  after?: { dagId: string; versionKey: string };
+  limit: number;
+}
+
+const COLS = `tenant, dag_id as dagId, version, version_key as versionKey, hash, definition,
+  signature, signed_by as signedBy, active, created_ms as createdMs, disabled_ms as disabledMs`;
+
+/** DAG versions. Versions are immutable; only `active`/`disabled_ms` ever change. */
+export class DagQueries {
+  private readonly stmts: StatementCache;
+  private readonly getStmt;
+  private readonly insertStmt;
+  private readonly disableStmt;
+  private readonly activeStmt;
+  private readonly countStmt;
+
+  constructor(db: Database.Database) {
+    this.stmts = new StatementCache(db);
+    this.getStmt = db.prepare(`select ${COLS} from dag_versions where tenant=? and dag_id=? and version=?`);
+    this.insertStmt = db.prepare(
+      `insert into dag_versions (tenant, dag_id, version, version_key, hash, definition, signature, signed_by, active, created_ms)
+       values (@tenant, @dagId, @version, @versionKey, @hash, @definition, @signature, @signedBy, 1, @createdMs)`,
+    );
+    this.disableStmt = db.prepare(
+      `update dag_versions set active=0, disabled_ms=? where tenant=? and dag_id=? and version=? and active=1`,
+    );
+    this.activeStmt = db.prepare(
+      `select ${COLS} from dag_versions where tenant=? and dag_id=? and active=1 order by version_key desc limit 1`,
+    );
+    this.countStmt = db.prepare(`select count(*) from dag_versions`).pluck();
+  }
+
+  get(tenant: string, dagId: string, version: string): DagVersionRow | undefined {
+    return this.getStmt.get(tenant, dagId, version) as DagVersionRow | undefined;
+  }
+
+  insert(row: Omit<DagVersionRow, 'active' | 'disabledMs'>): void {
+    this.insertStmt.run(row);
+  }
+
+  /** Returns true when the version was active and is now disabled. */
+  disable(tenant: string, dagId: string, version: string, nowMs: number): boolean {
+    return this.disableStmt.run(nowMs, tenant, dagId, version).changes > 0;
+  }
+
+  /** Highest active version by SemVer precedence. */
+  latestActive(tenant: string, dagId: string): DagVersionRow | undefined {
+    return this.activeStmt.get(tenant, dagId) as DagVersionRow | undefined;
+  }
+
+  count(): number {
+    return this.countStmt.get() as number;
+  }
+
+  /** One page in (dagId ASC, version DESC) order. */
+  list(f: DagListFilter): DagVersionRow[] {
+    const where = ['tenant = @tenant'];
+    if (f.dagId !== undefined) where.push('dag_id = @dagId');
+    if (f.active !== undefined) where.push('active = @active');
+    if (f.after) where.push('(dag_id > @afterDag or (dag_id = @afterDag and version_key < @afterKey))');
+    const stmt = this.stmts.get(
+      `select ${COLS} from dag_versions where ${where.join(' and ')}
+        order by dag_id asc, version_key desc limit @limit`,
+    );
+    return stmt.all(defined({
+      tenant: f.tenant,
+      dagId: f.dagId,
+      active: f.active === undefined ? undefined : f.active ? 1 : 0,
+      afterDag: f.after?.dagId,
+      afterKey: f.after?.versionKey,
+      limit: f.limit,
+    })) as DagVersionRow[];
+  }
+
+  /** Every version of a tenant in export order (oldest first: createdUtc, dagId, version precedence). */
+  *iterateForExport(tenant: string, dagId?: string, active?: boolean): IterableIterator<DagVersionRow> {
+    const where = ['tenant = @tenant'];
+    if (dagId !== undefined) where.push('dag_id = @dagId');
+    if (active !== undefined) where.push('active = @active');
+    const stmt = this.stmts.get(
+      `select ${COLS} from dag_versions where ${where.join(' and ')} order by created_ms asc, dag_id asc, version_key asc`,
+    );
+    yield* stmt.iterate(defined({ tenant, dagId, active: active === undefined ? undefined : active ? 1 : 0 })) as IterableIterator<DagVersionRow>;
+  }
+}

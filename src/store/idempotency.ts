@@ -1,0 +1,78 @@
+import type Database from 'better-sqlite3';
+
+export interface IdempotencyRow {
+  requestHash: string;
+  state: 'in_flight' | 'done';
+  responseStatus: number | null;
+  responseBody: string | null;
+  responseHeaders: string | null;
+  createdMs: number;
+}
+
+export interface IdemKey {
+  tenant: string;
+  method: string;
+  path: string;
+  key: string;
+}
+
+/** Idempotency-Key records (CONTRACT §3). One prepared statement per query. */
+export class IdempotencyQueries {
+  private readonly getStmt;
+  private readonly insertStmt;
+  private readonly completeStmt;
+  private readonly deleteStmt;
+  private readonly expireStmt;
+  private readonly clearInFlightStmt;
+
+  constructor(db: Database.Database) {
+    this.getStmt = db.prepare(
+      `select request_hash as requestHash, state, response_status as responseStatus,
+              response_body as responseBody, response_headers as responseHeaders, created_ms as createdMs
+         from idempotency_keys where tenant=? and method=? and path=? and key=?`,
+    );
+    this.insertStmt = db.prepare(
+      `insert into idempotency_keys (tenant, method, path, key, request_hash, state, created_ms)
+       values (?, ?, ?, ?, ?, 'in_flight', ?)`,
+    );
+    this.completeStmt = db.prepare(
+      `update idempotency_keys set state='done', response_status=?, response_body=?, response_headers=?
+        where tenant=? and method=? and path=? and key=?`,
+    );
+    this.deleteStmt = db.prepare(
+      `delete from idempotency_keys where tenant=? and method=? and path=? and key=? and state='in_flight'`,
+    );
+    this.expireStmt = db.prepare(`delete from idempotency_keys where created_ms < ?`);
+    this.clearInFlightStmt = db.prepare(`delete from idempotency_keys where state='in_flight'`);
+  }
+
+  get(k: IdemKey): IdempotencyRow | undefined {
+    return this.getStmt.get(k.tenant, k.method, k.path, k.key) as IdempotencyRow | undefined;
+  }
+
+  insertInFlight(k: IdemKey, requestHash: string, nowMs: number): void {
+    this.insertStmt.run(k.tenant, k.method, k.path, k.key, requestHash, nowMs);
+  }
+
+  complete(k: IdemKey, status: number, body: string, headers: string): void {
+    this.completeStmt.run(status, body, headers, k.tenant, k.method, k.path, k.key);
+  }
+
+  /** Forget an in-flight record whose request failed, so the client may retry. */
+  release(k: IdemKey): void {
+    this.deleteStmt.run(k.tenant, k.method, k.path, k.key);
+  }
+
+  /** Deletes records older than `beforeMs`; returns how many. */
+  expire(beforeMs: number): number {
+    return this.expireStmt.run(beforeMs).changes;
+  }
+
+  /**
+   * At start-up no request is in flight: an `in_flight` row is one whose effect never
+   * committed (effect and completion share a transaction), so it is dropped.
+   */
+  clearInFlight(): number {
+    return this.clearInFlightStmt.run().changes;
+  }
+}

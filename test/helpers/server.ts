@@ -1,0 +1,90 @@
+/**
+ * Starts a real server on port 0 with a temp data folder, in dev mode (local JWKS), and gives
+ * tests a small HTTP client and a token minter.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mintToken } from '../../src/auth/index.js';
+import { SERVE_FLAGS, serveConfig, type ServeConfig } from '../../src/cli/config.js';
+import { parseFlags } from '../../src/cli/args.js';
+import { createLogger, startServer, type RunningServer } from '../../src/cli/server.js';
+
+export const BASE = '/api/v1/orchestrator';
+export const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  dataDir: string;
+  token(opts?: { tenants?: string[]; scopes?: string[]; ttlSec?: number }): Promise<string>;
+  /** JSON request; `tenant` sets X-Stella-Tenant, `token` the bearer (default admin for tenant a). */
+  req(method: string, path: string, opts?: ReqOpts): Promise<{ status: number; headers: Headers; body: any; text: string }>;
+  stop(): Promise<void>;
+}
+
+export interface ReqOpts {
+  token?: string | null;
+  tenant?: string | null;
+  body?: unknown;
+  rawBody?: string | Uint8Array;
+  headers?: Record<string, string>;
+}
+
+export async function startTestServer(extraArgs: string[] = [], overrides: Partial<ServeConfig> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'orch-test-'));
+  const { flags } = parseFlags(
+    ['--dev', '--port', '0', '--data-dir', dataDir, '--trust-dir', join(FIXTURES, 'keys', 'trust'), '--workers', '2', ...extraArgs],
+    SERVE_FLAGS,
+    {},
+  );
+  const config = { ...serveConfig(flags), ...overrides };
+  const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const keys = server.devKeys!;
+  const token = (o: { tenants?: string[]; scopes?: string[]; ttlSec?: number } = {}) =>
+    mintToken({
+      privateKeyPem: keys.privateKeyPem,
+      kid: keys.kid,
+      tenants: o.tenants ?? ['a'],
+      scopes: o.scopes ?? ['orchestrator:admin'],
+      ttlSec: o.ttlSec ?? 600,
+      issuer: keys.issuer,
+      audience: keys.audience,
+    });
+  const tokens = new Map<string, string>();
+  const defaultToken = async (tenant: string) => {
+    if (!tokens.has(tenant)) tokens.set(tenant, await token({ tenants: [tenant] }));
+    return tokens.get(tenant)!;
+  };
+  return {
+    server,
+    url: server.url,
+    dataDir,
+    token,
+    async req(method, path, opts = {}) {
+      const tenant = opts.tenant === undefined ? 'a' : opts.tenant;
+      const headers: Record<string, string> = { ...opts.headers };
+      const tok = opts.token === undefined ? await defaultToken(tenant ?? 'a') : opts.token;
+      if (tok !== null) headers.authorization = `Bearer ${tok}`;
+      if (tenant !== null) headers['x-stella-tenant'] = tenant;
+      let body: string | Uint8Array | undefined = opts.rawBody;
+      if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(server.url + (path.startsWith("/api") ? path : BASE + path), { method, headers, body: body as BodyInit | undefined });
+      const text = await res.text();
+      let parsed: unknown = undefined;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.status, headers: res.headers, body: parsed, text };
+    },
+    async stop() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Cross-cutting rules, checked by walking the route table: a route added to the table is
+ * covered here the moment it exists.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPair, SignJWT, exportJWK } from 'jose';
+import { startTestServer, BASE, type TestServer } from '../helpers/server.js';
+import type { RouteDef } from '../../src/http/index.js';
+
+let t: TestServer;
+let routes: RouteDef[];
+
+before(async () => {
+  t = await startTestServer();
+  routes = t.server.routes;
+});
+after(() => t.stop());
+
+const SAMPLE: Record<string, string> = {
+  dagId: 'no-such-dag',
+  version: '9.9.9',
+  runId: '01900000-0000-7000-8000-000000000000',
+  stepId: 'no-such-step',
+  hash: '0'.repeat(64),
+};
+
+function concrete(r: RouteDef): string {
+  return r.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, n: string) => SAMPLE[n] ?? 'x');
+}
+
+function assertEnvelope(res: { status: number; body: any; headers: Headers }, status: number, code: string, what: string) {
+  assert.equal(res.status, status, `${what}: status`);
+  assert.equal(res.body?.error?.code, code, `${what}: code`);
+  assert.match(res.body.error.trace_id, /^[0-9a-f]{32}$/, `${what}: trace_id`);
+  assert.equal(typeof res.body.error.message, 'string');
+  assert.match(res.headers.get('traceparent') ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
+  assert.equal(res.body.error.trace_id, res.headers.get('traceparent')!.split('-')[1], `${what}: trace ids agree`);
+}
+
+async function badTokens(): Promise<Record<string, string>> {
+  const keys = t.server.devKeys!;
+  const { privateKey } = await generateKeyPair('ES256');
+  const good = (await t.token()).split('.');
+  const iat = Math.floor(Date.now() / 1000);
+  const claims = { scope: 'orchestrator:admin', 'stellaops:tenant': 'a' };
+  const sign = (key: any, kid: string, o: { exp?: number | null; iss?: string; aud?: string } = {}) => {
+    let j = new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt(iat)
+      .setIssuer(o.iss ?? keys.issuer).setAudience(o.aud ?? keys.audience);
+    if (o.exp !== null) j = j.setExpirationTime(o.exp ?? iat + 600);
+    return j.sign(key);
+  };
+  const devKey = (await import('node:crypto')).createPrivateKey(keys.privateKeyPem);
+  const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url') + '.' + good[1] + '.';
+  const tamperedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(good[1]!, 'base64url').toString()), 'stellaops:tenant': '*' })).toString('base64url');
+  void exportJWK;
+  return {
+    'alg none': none,
+    'unknown key': await sign(privateKey, keys.kid),
+    'unknown kid': await sign(devKey, 'not-a-kid'),
+    expired: await sign(devKey, keys.kid, { exp: iat - 3600 }),
+    'no exp': await sign(devKey, keys.kid, { exp: null }),
+    'wrong aud': await sign(devKey, keys.kid, { aud: 'someone-else' }),
+    'wrong iss': await sign(devKey, keys.kid, { iss: 'someone-else' }),
+    tampered: `${good[0]}.${tamperedPayload}.${good[2]}`,
+    garbage: 'not-a-jwt',
+  };
+}
+
+test('every authenticated route answers 401 with the envelope for each bad token kind', async () => {
+  const bad = await badTokens();
+  for (const r of routes.filter((r) => r.scope !== null)) {
+    const res = await t.req(r.method, concrete(r), { token: null });
+    if (r.authOptional) {
+      assert.ok(res.status < 400, `${r.method} ${r.path} without token is allowed`);
+      continue;
+    }
+    assertEnvelope(res, 401, 'UNAUTHENTICATED', `${r.method} ${r.path} no token`);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/);
+    for (const [kind, token] of Object.entries(bad)) {
+      const res2 = await t.req(r.method, concrete(r), { token });
+      assertEnvelope(res2, 401, 'UNAUTHENTICATED', `${r.method} ${r.path} ${kind}`);
+      assert.match(res2.headers.get('www-authenticate') ?? '', /^Bearer/);
+    }
+  }
+});
+
+test('every tenant-scoped route requires X-Stella-Tenant and a tenant the token allows', async () => {
+  for (const r of routes.filter((r) => r.tenant)) {
+    assertEnvelope(await t.req(r.method, concrete(r), { tenant: null, token: await t.token() }), 403, 'TENANT_REQUIRED', `${r.path} no tenant`);
+    assertEnvelope(await t.req(r.method, concrete(r), { tenant: 'b', token: await t.token({ tenants: ['a'] }) }), 403, 'TENANT_FORBIDDEN', `${r.path} other tenant`);
+    assertEnvelope(await t.req(r.method, concrete(r), { tenant: 'BAD/..', token: await t.token({ tenants: ['*'] }) }), 403, 'TENANT_FORBIDDEN', `${r.path} invalid tenant id`);
+  }
+});
+
+test('every route refuses a token without its scope', async () => {
+  const rank = { 'orchestrator:read': 1, 'orchestrator:write': 2, 'orchestrator:admin': 3 } as const;
+  const below = { 'orchestrator:read': [], 'orchestrator:write': ['orchestrator:read'], 'orchestrator:admin': ['orchestrator:read', 'orchestrator:write'] } as const;
+  for (const r of routes.filter((r) => r.scope !== null)) {
+    for (const scopes of [...below[r.scope!].map((s) => [s]), []]) {
+      const res = await t.req(r.method, concrete(r), { token: await t.token({ scopes }), tenant: 'a' });
+      if (r.authOptional) continue;
+      assertEnvelope(res, 403, 'INSUFFICIENT_SCOPE', `${r.method} ${r.path} with [${scopes}]`);
+    }
+    assert.ok(rank[r.scope!] >= 1);
+  }
+});
+
+test('every mutating route validates Idempotency-Key', async () => {
+  for (const r of routes.filter((r) => r.mutating)) {
+    for (const key of ['', 'x'.repeat(256), 'caf\u00e9', 'tab\there']) {
+      const res = await t.req(r.method, concrete(r), { headers: { 'idempotency-key': key }, body: {} });
+      assertEnvelope(res, 400, 'VALIDATION_FAILED', `${r.path} key ${JSON.stringify(key).slice(0, 20)}`);
+    }
+  }
+});
+
+test('every POST refuses a body that is not JSON, too large, or too deep', async () => {
+  for (const r of routes.filter((r) => r.method === 'POST')) {
+    assertEnvelope(await t.req('POST', concrete(r), { rawBody: 'a=1', headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', `${r.path} text`);
+    assertEnvelope(await t.req('POST', concrete(r), { rawBody: '{"a":', headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} malformed`);
+    assertEnvelope(await t.req('POST', concrete(r), { rawBody: '['.repeat(100) + ']'.repeat(100), headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} deep`);
+    const big = JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) });
+    assertEnvelope(await t.req('POST', concrete(r), { rawBody: big, headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE', `${r.path} big`);
+  }
+});
+
+test('every list route rejects a forged page token and an oversized page', async () => {
+  for (const r of routes.filter((r) => r.method === 'GET' && r.responses[200] && JSON.stringify(r.query ? Object.keys((r.query as any).shape ?? {}) : []).includes('page_token'))) {
+    assertEnvelope(await t.req('GET', concrete(r) + '?page_token=abc.def'), 400, 'INVALID_PAGE_TOKEN', `${r.path} forged`);
+    assertEnvelope(await t.req('GET', concrete(r) + '?page_size=501'), 400, 'VALIDATION_FAILED', `${r.path} page_size`);
+  }
+});
+
+test('unknown paths are 404 and wrong methods 405, both in the envelope', async () => {
+  assertEnvelope(await t.req('GET', '/nope'), 404, 'NOT_FOUND', 'unknown path');
+  assertEnvelope(await t.req('GET', '/api/v1/other'), 404, 'NOT_FOUND', 'outside base');
+  for (const r of routes) {
+    const other = r.method === 'GET' ? 'DELETE' : 'PUT';
+    const res = await t.req(other, concrete(r));
+    assertEnvelope(res, 405, 'METHOD_NOT_ALLOWED', `${other} ${r.path}`);
+    assert.ok(res.headers.get('allow')?.includes(r.method));
+  }
+});
+
+test('every route is in the OpenAPI document, and every documented path is routed', async () => {
+  const res = await t.req('GET', '/openapi.json', { token: null, tenant: null });
+  assert.equal(res.status, 200);
+  assert.equal(res.body.openapi, '3.1.0');
+  const documented = new Set<string>();
+  for (const [p, ops] of Object.entries(res.body.paths as Record<string, Record<string, unknown>>)) {
+    for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
+  }
+  const routed = new Set(routes.map((r) => `${r.method} ${BASE}${r.path}`));
+  assert.deepEqual([...routed].sort(), [...documented].sort());
+});
+
+test('traceparent is continued when valid and replaced when not', async () => {
+  const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const res = await t.req('GET', '/dags', { headers: { traceparent: tp } });
+  assert.equal(res.headers.get('traceparent')!.split('-')[1], '4bf92f3577b34da6a3ce929d0e0e4736');
+  for (const bad of ['garbage', '00-00000000000000000000000000000000-00f067aa0ba902b7-01', 'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01']) {
+    const r2 = await t.req('GET', '/dags', { headers: { traceparent: bad } });
+    assert.equal(r2.status, 200);
+    assert.notEqual(r2.headers.get('traceparent')!.split('-')[1], '4bf92f3577b34da6a3ce929d0e0e4736');
+  }
+});
