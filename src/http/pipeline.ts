@@ -59,6 +59,10 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
     }
     const { principal, tenant } = await authorize(deps, route, c);
 
+    const idemKey = route.mutating
+      ? checkKeyFormat(c.req.header('idempotency-key'), deps.config.requireIdempotencyKey)
+      : undefined;
+
     let rawParams: Record<string, string> = c.req.param() as Record<string, string>;
     if (verb) {
       rawParams = Object.fromEntries(
@@ -75,14 +79,10 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
     }
 
     let idem: ReturnType<typeof begin> = { kind: 'none' };
-    let idemKey: string | undefined;
-    if (route.mutating) {
-      idemKey = checkKeyFormat(c.req.header('idempotency-key'), deps.config.requireIdempotencyKey);
-      if (idemKey !== undefined) {
-        const key = { tenant, method: route.method, path: new URL(c.req.url).pathname, key: idemKey };
-        idem = begin(deps.store, key, { query, body: body ?? null }, deps.clock.now(), deps.config.idempotencyTtlMs);
-        if (idem.kind === 'replay') return toResponse(c, idem.result);
-      }
+    if (idemKey !== undefined) {
+      const key = { tenant, method: route.method, path: new URL(c.req.url).pathname, key: idemKey };
+      idem = begin(deps.store, key, { query, body: body ?? null }, deps.clock.now(), deps.config.idempotencyTtlMs);
+      if (idem.kind === 'replay') return toResponse(c, idem.result);
     }
 
     let committed = false;

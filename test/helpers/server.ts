@@ -31,7 +31,11 @@ export interface ReqOpts {
   headers?: Record<string, string>;
 }
 
-export async function startTestServer(extraArgs: string[] = [], overrides: Partial<ServeConfig> = {}): Promise<TestServer> {
+export async function startTestServer(
+  extraArgs: string[] = [],
+  overrides: Partial<ServeConfig> = {},
+  clock?: { now(): number },
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'orch-test-'));
   const { flags } = parseFlags(
     ['--dev', '--port', '0', '--data-dir', dataDir, '--trust-dir', join(FIXTURES, 'keys', 'trust'), '--workers', '2', ...extraArgs],
@@ -39,7 +43,7 @@ export async function startTestServer(extraArgs: string[] = [], overrides: Parti
     {},
   );
   const config = { ...serveConfig(flags), ...overrides };
-  const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { clock });
   const keys = server.devKeys!;
   const token = (o: { tenants?: string[]; scopes?: string[]; ttlSec?: number } = {}) =>
     mintToken({
