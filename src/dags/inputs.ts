@@ -1,0 +1,107 @@
+/**
+ * Run inputs against a DAG's `inputsSchema` (JSON Schema, compiled with ajv).
+ *
+ * - Draft: `$schema` selects draft 2020-12 or 2019-09; absent (or draft-07) means draft-07.
+ *   An unknown `$schema` makes the schema invalid.
+ * - Every distinct schema gets its own ajv instance: an `$id` of one tenant's schema can never
+ *   collide with, or be `$ref`erenced by, another's; nothing is ever fetched (`$ref` to an
+ *   unknown URI is an invalid schema).
+ * - `strict: false`, `allErrors: true`, formats are annotations only (no ajv-formats), and
+ *   `default` is never applied: inputs are validated, not changed.
+ * - Compiled validators are cached by the canonical hash of the schema (LRU, 512 entries).
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { ApiError } from '../core/errors.js';
+import { canonicalHash } from '../core/hash.js';
+import { Lru } from './lru.js';
+
+const cache = new Lru<string, ValidateFunction>(512);
+const options = { strict: false, allErrors: true, logger: false, validateFormats: false } as const;
+
+/** At most this many ajv errors are listed in `details.errors`. */
+export const MAX_INPUT_ERRORS = 100;
+
+function ajvFor(schema: Record<string, unknown>): Ajv {
+  const uri = typeof schema.$schema === 'string' ? schema.$schema : '';
+  if (uri.includes('json-schema.org/draft/2020-12/')) return new Ajv2020(options);
+  if (uri.includes('json-schema.org/draft/2019-09/')) return new Ajv2019(options);
+  return new Ajv(options);
+}
+
+/**
+ * Compiles a JSON Schema (cached by its canonical hash). Throws the ajv error when the schema is
+ * invalid.
+ *
+ * @example
+ * compileSchema({ type: 'object' })({}) // true
+ */
+export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
+  const key = canonicalHash(schema);
+  let fn = cache.get(key);
+  if (!fn) {
+    fn = ajvFor(schema).compile(structuredClone(schema));
+    cache.set(key, fn);
+  }
+  return fn;
+}
+
+/**
+ * ajv errors as `{path, message}` (JSON Pointer); a missing required property is named in the
+ * path. At most {@link MAX_INPUT_ERRORS}.
+ *
+ * @example
+ * formatAjvErrors(validate.errors) // [{ path: '/image', message: "must have required property 'image'" }]
+ */
+export function formatAjvErrors(
+  errors: readonly ErrorObject[] | null | undefined,
+): Array<{ path: string; message: string }> {
+  return (errors ?? []).slice(0, MAX_INPUT_ERRORS).map((e) => {
+    const params = e.params as { missingProperty?: string };
+    const missing = e.keyword === 'required' ? params.missingProperty : undefined;
+    const pointer = missing?.replace(/~/g, '~0').replace(/\//g, '~1');
+    const path = pointer === undefined ? e.instancePath : `${e.instancePath}/${pointer}`;
+    return { path: path || '/', message: e.message ?? e.keyword };
+  });
+}
+
+/**
+ * A validator for run inputs. Without a schema every input is accepted. Missing inputs
+ * (`undefined`) are validated as `{}`. Throws `ApiError('INPUTS_INVALID', …, { errors:
+ * [{path, message}] })` (paths are JSON Pointers), or `ApiError('DAG_INVALID')` if the schema
+ * itself does not compile (a published DAG was checked, so this means a corrupt store).
+ *
+ * @example
+ * const check = compileInputsValidator({ type: 'object', required: ['image'] });
+ * check({ image: 'alpine:3' }); // ok
+ * check({}); // throws INPUTS_INVALID, errors: [{ path: '/image', message: "must have required property 'image'" }]
+ */
+export function compileInputsValidator(
+  inputsSchema: Record<string, unknown> | undefined,
+): (inputs: unknown) => void {
+  if (inputsSchema === undefined) return () => {};
+  let fn: ValidateFunction;
+  try {
+    fn = compileSchema(inputsSchema);
+  } catch (err) {
+    throw new ApiError('DAG_INVALID', `inputsSchema is not a valid JSON Schema: ${(err as Error).message}`);
+  }
+  return (inputs: unknown) => {
+    if (fn(inputs === undefined ? {} : inputs)) return;
+    const errors = formatAjvErrors(fn.errors);
+    const first = errors[0];
+    const msg = first ? `inputs ${first.path}: ${first.message}` : 'inputs do not match the inputsSchema';
+    throw new ApiError('INPUTS_INVALID', msg, { errors });
+  };
+}
+
+/**
+ * Empties the validator cache (tests).
+ *
+ * @example
+ * clearInputsValidatorCache();
+ */
+export function clearInputsValidatorCache(): void {
+  cache.clear();
+}
