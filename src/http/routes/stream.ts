@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { upgradeWebSocket } from '@hono/node-server';
+import { ApiError } from '../../core/index.js';
+import { NdjsonSink, WebSocketSink, type EventHub, type Stream } from '../../events/index.js';
+import { defineRoute, type RouteCtx } from '../route.js';
+import { Id } from './common.js';
+
+declare module '../deps.js' {
+  interface Services {
+    stream: { hub: EventHub; heartbeatMs: number };
+  }
+}
+
+export const EVENT_STATUSES = [
+  'pending', 'queued', 'running', 'retrying', 'cancelling', 'completed', 'failed', 'skipped', 'cancelled',
+] as const;
+
+const StreamQuery = z
+  .object({
+    dagId: Id.optional(),
+    status: z.enum(EVENT_STATUSES).optional(),
+    since: z.coerce.number().int().min(0).optional(),
+  })
+  .strict();
+
+type Query = z.infer<typeof StreamQuery>;
+
+function sinceOf(ctx: RouteCtx<unknown, Query, unknown>): number | undefined {
+  if (ctx.query.since !== undefined) return ctx.query.since;
+  const last = ctx.hono.req.header('last-event-id');
+  if (last === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(last)) {
+    throw new ApiError('VALIDATION_FAILED', 'Last-Event-ID must be an event seq', { field: 'header.Last-Event-ID' });
+  }
+  return Number(last);
+}
+
+/** Closes the stream when the caller's token expires. */
+function expireAt(stream: Stream, expiresAtMs: number | undefined): NodeJS.Timeout | undefined {
+  if (expiresAtMs === undefined) return undefined;
+  const t = setTimeout(() => stream.close('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh token'), Math.max(0, expiresAtMs - Date.now()));
+  t.unref();
+  return t;
+}
+
+export const streamRuns = defineRoute({
+  method: 'GET',
+  path: '/runs/stream',
+  operationId: 'streamRunEvents',
+  summary: 'Live run and step events: WebSocket (one JSON event per text frame) or NDJSON over HTTP',
+  scope: 'orchestrator:read',
+  tenant: true,
+  query: StreamQuery,
+  responses: { 200: { mediaType: 'application/x-ndjson', description: 'one event per line, heartbeats every 15 s' } },
+  async handler(ctx) {
+    const { hub, heartbeatMs } = ctx.deps.services.stream;
+    const since = sinceOf(ctx);
+    const filter = { dagId: ctx.query.dagId, status: ctx.query.status };
+    const expires = ctx.principal?.expiresAt;
+
+    if (ctx.hono.req.header('upgrade')?.toLowerCase() === 'websocket') {
+      hub.assertCapacity(ctx.tenant); // 429 before the upgrade, not after
+      let stream: Stream | undefined;
+      let sink: WebSocketSink | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const res = await upgradeWebSocket(() => ({
+        onOpen(_e, ws) {
+          sink = new WebSocketSink(ws.raw as never, heartbeatMs);
+          try {
+            stream = hub.open(ctx.tenant, filter, since, sink);
+          } catch {
+            ws.close(4029, 'QUOTA_EXCEEDED');
+            return;
+          }
+          timer = expireAt(stream, expires);
+          void hub.replay(stream);
+        },
+        onClose() {
+          clearTimeout(timer);
+          sink?.stop();
+          stream?.detach();
+        },
+      }))(ctx.hono, async () => {});
+      return res ?? new Response(null, { status: 400 });
+    }
+
+    const sink = new NdjsonSink(heartbeatMs);
+    const stream = hub.open(ctx.tenant, filter, since, sink);
+    const timer = expireAt(stream, expires);
+    sink.onCancel = () => {
+      clearTimeout(timer);
+      stream.detach();
+    };
+    void hub.replay(stream);
+    return new Response(sink.body, {
+      status: 200,
+      headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
+    });
+  },
+});
+
