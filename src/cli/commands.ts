@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureDevKeys, mintToken, SCOPES } from '../auth/index.js';
-import { parseJsonBounded, ApiError } from '../core/index.js';
-import { dagDocumentSchema } from '../dags/model.js';
+import { parseJsonBounded } from '../core/index.js';
+import { parseDag } from '../dags/model.js';
 import { generateSigningKeyPair, signDag, TrustStore, verifyDagSignature } from '../dags/signature.js';
 import { validateDag } from '../dags/validate.js';
 import { dagHash } from '../dags/canonical.js';
@@ -77,12 +77,7 @@ export const keysGenerateCommand: Command = {
 };
 
 function readDag(file: string) {
-  const parsed = dagDocumentSchema.safeParse(parseJsonBounded(readFileSync(file, 'utf8'), 64));
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    throw new ApiError('VALIDATION_FAILED', `${i.path.join('.')}: ${i.message}`);
-  }
-  return parsed.data;
+  return parseDag(parseJsonBounded(readFileSync(file, 'utf8'), 64));
 }
 
 export const dagSignCommand: Command = {

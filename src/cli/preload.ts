@@ -1,38 +1,73 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { coerceError, TENANT_RE, ApiError, parseJsonBounded } from '../core/index.js';
-import { dagDocumentSchema } from '../dags/model.js';
+import { coerceError, TENANT_RE, type ApiError, parseJsonBounded } from '../core/index.js';
+import { parseDag } from '../dags/model.js';
 import type { DagService } from '../dags/service.js';
+import { DEFAULT_BUNDLE_LIMITS, importBundle } from '../bundles/index.js';
 
 export interface PreloadReport {
   published: number;
   unchanged: number;
   failed: number;
+  /** `.tgz` bundles verified and imported (their DAGs count in published/unchanged; a refused bundle counts once in failed). */
+  bundles: number;
+}
+
+export interface PreloadOptions {
+  /** Where plugins carried by bundles are installed; a bundle with plugins is refused without it. */
+  pluginsDir?: string;
+}
+
+/** Verifies and imports one bundle, all or nothing (src/bundles/import.ts). */
+function preloadBundle(file: string, tenant: string, dags: DagService, logger: Logger, report: PreloadReport, opts: PreloadOptions): void {
+  if (statSync(file).size > DEFAULT_BUNDLE_LIMITS.maxBundleBytes) {
+    throw new Error(`bundle larger than ${DEFAULT_BUNDLE_LIMITS.maxBundleBytes} bytes`);
+  }
+  const r = importBundle(readFileSync(file), { tenant, dags, pluginsDir: opts.pluginsDir });
+  report.bundles++;
+  for (const d of r.dags) {
+    if (d.created) report.published++;
+    else report.unchanged++;
+  }
+  logger.info(
+    { tenant, file, rootHash: r.rootHash, changed: r.changed, dags: r.dags.map((d) => `${d.dagId}@${d.version}`), plugins: r.plugins.map((p) => p.name) },
+    'preload: bundle',
+  );
 }
 
 /**
  * Publishes `DIR/<tenant>/*.json` signed DAG documents into the tenant the folder names,
  * idempotently (an identical version already stored is left as it is). A file that fails is
  * logged with its reason and skipped; the others still load.
+ * `DIR/<tenant>/*.tgz` offline bundles are verified and imported into the tenant the same
+ * way (idempotently); a bundle that fails any check is logged and installs nothing.
  */
-export function preloadDags(dir: string, dags: DagService, logger: Logger): PreloadReport {
-  const report: PreloadReport = { published: 0, unchanged: 0, failed: 0 };
+export function preloadDags(dir: string, dags: DagService, logger: Logger, opts: PreloadOptions = {}): PreloadReport {
+  const report: PreloadReport = { published: 0, unchanged: 0, failed: 0, bundles: 0 };
   for (const tenant of readdirSync(dir).sort()) {
     const tdir = join(dir, tenant);
-    if (!statSync(tdir).isDirectory()) continue;
+    if (!statSync(tdir).isDirectory() || tenant.startsWith('_') || tenant.startsWith('.')) continue;
     if (!TENANT_RE.test(tenant)) {
       logger.warn({ dir: tdir }, 'preload: folder name is not a valid tenant id; skipped');
       continue;
     }
     for (const name of readdirSync(tdir).sort()) {
-      if (!name.endsWith('.json')) continue;
       const file = join(tdir, name);
+      if (name.endsWith('.tgz')) {
+        try {
+          preloadBundle(file, tenant, dags, logger, report, opts);
+        } catch (e) {
+          report.failed++;
+          const err = coerceError(e);
+          logger.error({ file, code: (e as ApiError).code, reason: err.message, details: (e as ApiError).details }, 'preload: bundle refused; nothing of it installed');
+        }
+        continue;
+      }
+      if (!name.endsWith('.json')) continue;
       try {
-        const raw = parseJsonBounded(readFileSync(file, 'utf8'), 64);
-        const parsed = dagDocumentSchema.safeParse(raw);
-        if (!parsed.success) throw new ApiError('VALIDATION_FAILED', parsed.error.issues[0]?.message ?? 'invalid');
-        const { created, version } = dags.publish(tenant, parsed.data);
+        const doc = parseDag(parseJsonBounded(readFileSync(file, 'utf8'), 64));
+        const { created, version } = dags.publish(tenant, doc);
         if (created) report.published++;
         else report.unchanged++;
         logger.info({ tenant, dagId: version.dagId, version: version.version, created }, 'preload: DAG');

@@ -23,3 +23,10 @@ test('deep JSON is refused before parsing', () => {
   assert.equal(jsonDepthExceeds({ a: { b: {} } }, 2), true);
   assert.equal(jsonDepthExceeds({ a: { b: 1 } }, 2), false);
 });
+
+test('__proto__ keys are refused, also when written with escapes', () => {
+  for (const text of ['{"__proto__":{"admin":true}}', '{"a":[{"\\u005f_proto__":1}]}']) {
+    assert.throws(() => parseJsonBounded(text, 64), (e) => e instanceof ApiError && e.code === 'VALIDATION_FAILED');
+  }
+  assert.deepEqual(parseJsonBounded('{"a":"__proto__"}', 64), { a: '__proto__' });
+});

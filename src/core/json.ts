@@ -35,9 +35,27 @@ export function parseJsonBounded(text: string, maxDepth: number): unknown {
       }
     } else if (c === 125 || c === 93) depth--;
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new ApiError('VALIDATION_FAILED', 'malformed JSON body', { field: 'body' });
   }
+  // `__proto__` keys are refused everywhere (prototype pollution, and zod would drop them
+  // silently, changing signed content). A text without the word (or escapes) cannot hold one.
+  if ((text.includes('__proto__') || text.includes('\\u')) && hasProtoKey(value)) {
+    throw new ApiError('VALIDATION_FAILED', '"__proto__" is not an allowed key', { field: 'body' });
+  }
+  return value;
+}
+
+function hasProtoKey(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (!Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, '__proto__')) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
+  }
+  return false;
 }
