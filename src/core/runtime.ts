@@ -1,49 +1,177 @@
 /**
  * How the program finds the parts that differ between the three ways it runs: from source
- * (`tsx`), as an esbuild bundle under `node`, and as the single executable (Node SEA).
- * Every concern asks here once; nothing else branches on the mode.
+ * (`tsx`), as an esbuild bundle under `node` (`node dist/main.cjs`), and as the single
+ * executable (Node SEA, `dist/orchestrator`). Every concern asks here once; nothing else
+ * branches on the mode.
+ *
+ * The build (bundle/build.mjs) defines `__STELLA_BUNDLED__`, `__STELLA_VERSION__` and
+ * `__STELLA_SQLITE_SHA256__`; from source they are undefined.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as sea from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import type { WorkerOptions } from 'node:worker_threads';
 
 export type RuntimeMode = 'source' | 'bundle' | 'sea';
 
 declare const __STELLA_BUNDLED__: boolean | undefined;
+declare const __STELLA_VERSION__: string | undefined;
+declare const __STELLA_SQLITE_SHA256__: string | undefined;
+
+const BUNDLED = typeof __STELLA_BUNDLED__ !== 'undefined' && __STELLA_BUNDLED__ === true;
+
+/** Names of the assets embedded in the single executable (see bundle/build.mjs). */
+export const SEA_ASSETS = { worker: 'worker.cjs', sqlite: 'better_sqlite3.node' } as const;
+
+let mode: RuntimeMode | undefined;
 
 export function runtimeMode(): RuntimeMode {
-  if (typeof __STELLA_BUNDLED__ !== 'undefined' && __STELLA_BUNDLED__) {
-    return isSea() ? 'sea' : 'bundle';
-  }
-  return 'source';
+  return (mode ??= !BUNDLED ? 'source' : sea.isSea() ? 'sea' : 'bundle');
 }
 
-function isSea(): boolean {
+/** The folder holding main.cjs, worker.cjs and better_sqlite3.node in bundle mode. */
+function bundleDir(): string {
+  // In the CJS bundle `__dirname` is main.cjs's folder; argv[1] is the fallback.
+  return typeof __dirname === 'string' ? __dirname : dirname(process.argv[1] ?? '.');
+}
+
+let seaWorkerCode: string | undefined;
+
+/**
+ * Where the worker thread's code is, and how to start it. The caller adds its own options
+ * (`workerData`, `resourceLimits`, …) on top: `new Worker(s.filename, { ...s.options, workerData })`.
+ * - source: the TypeScript entry (the worker inherits the parent's execArgv, tsx's loader);
+ * - bundle: `dist/worker.cjs` beside `dist/main.cjs`;
+ * - sea: the embedded worker bundle's text, run with `eval: true`. In there `require` works for
+ *   built-ins only in practice (it resolves from the cwd), so the bundle is self-contained;
+ *   plugins load with `import(pathToFileURL(path).href)`.
+ */
+export function workerSpec(): { filename: string | URL; options: WorkerOptions } {
+  switch (runtimeMode()) {
+    case 'sea':
+      seaWorkerCode ??= sea.getAsset(SEA_ASSETS.worker, 'utf8');
+      return { filename: seaWorkerCode, options: { eval: true } };
+    case 'bundle':
+      return { filename: join(bundleDir(), 'worker.cjs'), options: {} };
+    case 'source':
+      return sourceWorkerSpec();
+  }
+}
+
+/**
+ * Source mode (owned by the engine): a plain-ESM bootstrap that registers tsx inside the worker,
+ * then imports worker.ts. On Node 20 tsx's `--import` hooks apply to the main thread only (a
+ * worker inherits the flag but tsx skips registering there), so a .ts entry alone would fail.
+ */
+function sourceWorkerSpec(): { filename: string | URL; options: WorkerOptions } {
+  return { filename: new URL('../engine/worker-source.mjs', import.meta.url), options: {} };
+}
+
+let sqliteAddon: object | undefined;
+
+/**
+ * The better-sqlite3 native binding to pass as its `nativeBinding` option (the loaded addon
+ * OBJECT), or undefined to let better-sqlite3 find its own (source mode).
+ * - bundle: `dist/better_sqlite3.node` (copied there by the build; the bundled better-sqlite3
+ *   cannot use `bindings`, which searches relative to the calling file);
+ * - sea: the embedded addon, written once to `<cacheDir>/better_sqlite3-<sha256>.node` (temp
+ *   file + rename), its hash checked before every load (re-extracted if it differs), then
+ *   `process.dlopen`ed. `cacheDir` is a folder beside the data folder (not /tmp: may be noexec);
+ *   if it cannot be written, `$XDG_CACHE_HOME/stella-orchestrator` (default ~/.cache/…).
+ * Loaded once per process; later calls return the same object.
+ */
+export function sqliteNativeBinding(cacheDir: string): object | undefined {
+  const m = runtimeMode();
+  if (m === 'source') return undefined;
+  if (sqliteAddon) return sqliteAddon;
+  const file = m === 'sea' ? extractSeaSqlite(cacheDir) : bundledSqlitePath();
+  const mod = { exports: {} as object };
+  process.dlopen(mod, file);
+  sqliteAddon = mod.exports;
+  return sqliteAddon;
+}
+
+function bundledSqlitePath(): string {
+  const beside = join(bundleDir(), SEA_ASSETS.sqlite);
+  if (existsSync(beside)) return beside;
+  throw new Error(`better-sqlite3 native addon not found at ${beside}; rebuild with npm run build`);
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Where the addon may be written: the caller's folder, else the user's cache folder. */
+function cacheCandidates(cacheDir: string): string[] {
+  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return [cacheDir, join(xdg, 'stella-orchestrator')];
+}
+
+function extractSeaSqlite(cacheDir: string): string {
+  const expected = typeof __STELLA_SQLITE_SHA256__ === 'string' ? __STELLA_SQLITE_SHA256__ : undefined;
+  let bytes: Buffer | undefined;
+  const asset = (): Buffer => (bytes ??= Buffer.from(sea.getAsset(SEA_ASSETS.sqlite)));
+  const hash = expected ?? sha256(asset());
+  const failures: string[] = [];
+  let assetChecked = false;
+  for (const dir of cacheCandidates(cacheDir)) {
+    const file = join(dir, `better_sqlite3-${hash}.node`);
+    if (intact(file, hash)) return file;
+    if (!assetChecked && sha256(asset()) !== hash) throw new Error('embedded better-sqlite3 addon is corrupt (hash mismatch); rebuild the executable');
+    assetChecked = true;
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(tmp, asset(), { mode: 0o755, flag: 'wx' });
+      renameSync(tmp, file);
+    } catch (e) {
+      failures.push(`${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      continue;
+    } finally {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        /* the folder itself is unusable; reported above */
+      }
+    }
+    if (intact(file, hash)) return file;
+    failures.push(`${dir}: hash mismatch after write`);
+  }
+  throw new Error(`cannot extract the better-sqlite3 addon (${failures.join('; ')})`);
+}
+
+function intact(file: string, hash: string): boolean {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sea = (globalThis as { require?: NodeRequire }).require?.('node:sea');
-    return Boolean(sea?.isSea?.());
+    return sha256(readFileSync(file)) === hash;
   } catch {
     return false;
   }
 }
 
-/** Where the worker thread's code is, and how to start it. */
-export function workerSpec(): { filename: string | URL; options: WorkerOptions } {
-  // Source mode: the worker inherits the parent's execArgv (tsx's loader), so .ts works.
-  return { filename: new URL('../engine/worker.ts', import.meta.url), options: {} };
+function sourceVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    if (typeof pkg.version === 'string') return pkg.version;
+  } catch {
+    /* fall through */
+  }
+  return process.env.npm_package_version ?? '0.0.0';
 }
 
-/**
- * The better-sqlite3 native binding to use, or undefined to let better-sqlite3 find its own
- * (source and bundle modes). `cacheDir` is a folder beside the data folder.
- */
-export function sqliteNativeBinding(_cacheDir: string): object | undefined {
-  return undefined;
-}
+/** The program's version (package.json's, baked in by the build; read from package.json from source). */
+export const VERSION: string = BUNDLED && typeof __STELLA_VERSION__ === 'string' ? __STELLA_VERSION__ : sourceVersion();
 
-/** The program's version (package.json). */
-export const VERSION: string = process.env.npm_package_version ?? '0.1.0';
-
+/** The checkout's root (source mode); the folder above dist/ (bundle); the executable's folder (sea). */
 export function sourceRoot(): string {
-  return fileURLToPath(new URL('../..', import.meta.url));
+  switch (runtimeMode()) {
+    case 'source':
+      return fileURLToPath(new URL('../..', import.meta.url));
+    case 'bundle':
+      return dirname(bundleDir());
+    case 'sea':
+      return dirname(process.execPath);
+  }
 }

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// Builds the single executable `dist/orchestrator` (see bundle/README.md):
+//   1. esbuild: one self-contained CJS bundle per entry (dist/main.cjs, dist/worker.cjs);
+//   2. copies better-sqlite3's native addon to dist/ (bundle mode loads it from there);
+//   3. Node SEA: writes dist/sea-config.json, `node --experimental-sea-config` → dist/sea-prep.blob;
+//   4. copies this `node`, strips its symbols (if `strip` exists), injects the blob with postject.
+// Usage: node bundle/build.mjs [--no-sea] [--no-strip] [--no-code-cache]
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const args = new Set(process.argv.slice(2));
+const require = createRequire(join(ROOT, 'package.json'));
+
+/** The sentinel Node's SEA support looks for (fixed by Node; see the Node SEA docs). */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/**
+ * Bundle entries. `asset` names it inside the executable (read with `sea.getAsset`); the one
+ * without `asset` is the SEA's main script. `optional` entries whose source does not exist yet
+ * are skipped with a warning.
+ */
+const ENTRIES = [
+  { src: 'src/main.ts', out: 'main.cjs' },
+  { src: 'src/engine/worker.ts', out: 'worker.cjs', asset: 'worker.cjs', optional: true },
+];
+
+const SQLITE_ADDON = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+const SQLITE_ASSET = 'better_sqlite3.node';
+
+const log = (msg) => process.stdout.write(`build: ${msg}\n`);
+const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+function fail(msg) {
+  process.stderr.write(`build: ${msg}\n`);
+  process.exit(1);
+}
+
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+if (!existsSync(SQLITE_ADDON)) fail(`${SQLITE_ADDON} missing: run npm ci (better-sqlite3 builds it on install)`);
+const sqliteBytes = readFileSync(SQLITE_ADDON);
+
+/** dist/THIRD_PARTY_NOTICES.txt: name, version, license and license text of every bundled package. */
+function writeNotices(inputs) {
+  const roots = new Set();
+  for (const f of inputs) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(f.replace(/\\/g, '/'));
+    if (m) roots.add(m[1]);
+  }
+  const parts = [];
+  for (const dir of [...roots].sort()) {
+    const p = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8'));
+    const lic = existsSync(join(ROOT, dir)) ? readdirSync(join(ROOT, dir)).find((n) => /^(licen[cs]e|copying)/i.test(n)) : undefined;
+    const text = lic ? readFileSync(join(ROOT, dir, lic), 'utf8').trim() : '(no license file in the package)';
+    parts.push(`${p.name}@${p.version} (${p.license ?? 'see text'})\n\n${text}\n`);
+  }
+  const head = `Third-party software bundled in orchestrator ${pkg.version} (and Node.js ${process.version}, https://github.com/nodejs/node/blob/main/LICENSE)\n`;
+  writeFileSync(join(DIST, 'THIRD_PARTY_NOTICES.txt'), [head, ...parts].join('\n' + '-'.repeat(78) + '\n\n'));
+  log(`dist/THIRD_PARTY_NOTICES.txt: ${parts.length} packages`);
+}
+
+const entries = ENTRIES.filter((e) => {
+  if (existsSync(resolve(ROOT, e.src))) return true;
+  if (!e.optional) fail(`entry ${e.src} not found`);
+  process.stderr.write(`build: WARNING: ${e.src} does not exist yet; ${e.out} is not built and the executable cannot start workers\n`);
+  return false;
+});
+
+rmSync(DIST, { recursive: true, force: true });
+mkdirSync(DIST, { recursive: true });
+
+// ---- 1. esbuild ---------------------------------------------------------------------------
+const IMPORT_META_URL = '__stella_import_meta_url';
+const result = await esbuild.build({
+  absWorkingDir: ROOT,
+  entryPoints: entries.map((e) => ({ in: e.src, out: e.out.replace(/\.cjs$/, '') })),
+  outdir: DIST,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // Each entry is self-contained: the SEA's main script may only `require` built-ins, and the
+  // eval'd worker has no files beside it.
+  splitting: false,
+  // Keep function/class names (error names, pino, stack traces); drop comments and dead code.
+  minifySyntax: true,
+  minifyWhitespace: true,
+  keepNames: true,
+  legalComments: 'none',
+  sourcemap: false,
+  metafile: true,
+  logLevel: 'warning',
+  // better-sqlite3's default addon lookup (`require('bindings')(…)`) must not be bundled or
+  // followed: runtime.ts always passes the loaded addon as `nativeBinding` when bundled.
+  external: ['bindings'],
+  define: {
+    // ws: skip the optional native helpers (they are not installed; a require would throw in the SEA).
+    'process.env.WS_NO_BUFFER_UTIL': '"1"',
+    'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
+    __STELLA_BUNDLED__: 'true',
+    __STELLA_VERSION__: JSON.stringify(pkg.version),
+    __STELLA_SQLITE_SHA256__: JSON.stringify(sha256(sqliteBytes)),
+    // esbuild leaves `import.meta` empty in CJS output; give it the bundle file's URL instead.
+    'import.meta.url': IMPORT_META_URL,
+  },
+  banner: {
+    js: `var ${IMPORT_META_URL} = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,
+  },
+});
+for (const [file, info] of Object.entries(result.metafile.outputs)) log(`${file}: ${mib(info.bytes)}`);
+copyFileSync(SQLITE_ADDON, join(DIST, SQLITE_ASSET));
+writeNotices([...Object.keys(result.metafile.inputs), relative(ROOT, SQLITE_ADDON)]);
+
+if (args.has('--no-sea')) {
+  log('bundles written (--no-sea: no executable)');
+  process.exit(0);
+}
+
+// ---- 2. SEA blob --------------------------------------------------------------------------
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 12)) fail(`Node ${process.version} cannot build a SEA with assets (needs 20.12+)`);
+const main = entries.find((e) => !e.asset);
+// With a code cache, Node 20's SEA main script has no dynamic import() (ERR_VM_DYNAMIC_IMPORT_
+// CALLBACK_MISSING); without one it works. The eval'd worker (plugins) is not affected either way.
+const mainUsesImport = /(?:^|[^\w$.])import\(/.test(readFileSync(join(DIST, main.out), 'utf8'));
+if (mainUsesImport) process.stderr.write(`build: WARNING: ${main.out} contains import(): building without the V8 code cache\n`);
+const seaConfig = {
+  main: join(DIST, main.out),
+  output: join(DIST, 'sea-prep.blob'),
+  disableExperimentalSEAWarning: true,
+  // V8 code cache of main.cjs: saves ~70 ms of compilation per start. It is tied to this exact
+  // node binary, which is the one we copy.
+  useCodeCache: !args.has('--no-code-cache') && !mainUsesImport,
+  useSnapshot: false,
+  assets: {
+    ...Object.fromEntries(entries.filter((e) => e.asset).map((e) => [e.asset, join(DIST, e.out)])),
+    [SQLITE_ASSET]: SQLITE_ADDON,
+  },
+};
+writeFileSync(join(DIST, 'sea-config.json'), JSON.stringify(seaConfig, null, 2) + '\n');
+const gen = spawnSync(process.execPath, ['--experimental-sea-config', join(DIST, 'sea-config.json')], { cwd: ROOT, stdio: 'inherit' });
+if (gen.status !== 0) fail('node --experimental-sea-config failed');
+
+// ---- 3. executable ------------------------------------------------------------------------
+const exe = join(DIST, process.platform === 'win32' ? 'orchestrator.exe' : 'orchestrator');
+copyFileSync(process.execPath, exe);
+chmodSync(exe, 0o755);
+if (process.platform === 'linux' && !args.has('--no-strip')) {
+  // Debug symbols are ~15 MiB of the node binary; the SEA does not need them.
+  const s = spawnSync('strip', ['--strip-all', exe], { stdio: 'inherit' });
+  if (s.error || s.status !== 0) process.stderr.write('build: strip not available or failed; keeping symbols\n');
+}
+if (process.platform === 'darwin') spawnSync('codesign', ['--remove-signature', exe], { stdio: 'inherit' });
+
+const { inject } = require('postject');
+// LIEF prints harmless ".note.100" warnings on some node builds.
+await inject(exe, 'NODE_SEA_BLOB', readFileSync(seaConfig.output), {
+  sentinelFuse: SEA_FUSE,
+  machoSegmentName: process.platform === 'darwin' ? 'NODE_SEA' : undefined,
+});
+if (process.platform === 'darwin') spawnSync('codesign', ['--sign', '-', exe], { stdio: 'inherit' });
+
+// ---- 4. sanity check ----------------------------------------------------------------------
+const v = spawnSync(exe, ['--version'], { cwd: DIST, encoding: 'utf8' });
+if (v.status !== 0 || v.stdout.trim() !== pkg.version) {
+  fail(`the executable does not run: --version gave status ${v.status}, stdout ${JSON.stringify(v.stdout)}, stderr ${JSON.stringify(v.stderr)}`);
+}
+log(`${relative(ROOT, exe)}: ${mib(statSync(exe).size)}, version ${pkg.version}`);

@@ -1,0 +1,327 @@
+/**
+ * Smoke test of the single executable (`npm run test:bin`): the binary alone, copied into an
+ * empty folder outside the checkout, serves the API, runs a DAG through a worker thread and
+ * drains on SIGTERM. Prints the executable's size and its start-up time.
+ *
+ * Uses `ORCH_BIN` when set (a built executable), else `dist/orchestrator` when it is newer than
+ * every build input, else builds it with `node bundle/build.mjs`. Skipped under the general
+ * `npm test` (it builds a 90 MB binary) unless `ORCH_BIN` is set.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BASE = '/api/v1/orchestrator';
+const TENANT = 'demo';
+const ARTIFACT_TEXT = 'hello from the single executable\n';
+const START_SAMPLES = 5;
+
+const SKIP =
+  process.env.npm_lifecycle_event === 'test' && !process.env.ORCH_BIN ? 'builds the executable: run it with npm run test:bin' : false;
+
+/** Newest modification time among the build's inputs. */
+function newestInput(): number {
+  let newest = 0;
+  const walk = (p: string): void => {
+    const st = statSync(p);
+    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+    else newest = Math.max(newest, st.mtimeMs);
+  };
+  for (const p of ['src', 'bundle', 'package.json', 'package-lock.json']) if (existsSync(join(ROOT, p))) walk(join(ROOT, p));
+  return newest;
+}
+
+function executable(): string {
+  if (process.env.ORCH_BIN) {
+    const bin = resolve(process.env.ORCH_BIN);
+    assert.ok(existsSync(bin), `ORCH_BIN=${bin} does not exist`);
+    return bin;
+  }
+  const bin = join(ROOT, 'dist', 'orchestrator');
+  if (existsSync(bin) && statSync(bin).mtimeMs > newestInput()) return bin;
+  const r = spawnSync(process.execPath, [join(ROOT, 'bundle', 'build.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, `build failed:\n${r.stdout}\n${r.stderr}`);
+  return bin;
+}
+
+/** The child's environment: ours without ORCH_* settings and without NODE_OPTIONS (tsx loaders). */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ORCH_') && k !== 'NODE_OPTIONS') env[k] = v;
+  return env;
+}
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  startMs: number;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startServer(bin: string, cwd: string, dataDir: string, extra: string[] = []): Promise<Server> {
+  const t0 = process.hrtime.bigint();
+  const child = spawn(bin, ['serve', '--dev', '--port', '0', '--data-dir', dataDir, ...extra], { cwd, env: childEnv() });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (c: string) => (err += c));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.once('exit', (code, signal) => res({ code, signal })),
+  );
+  return new Promise((resolveStart, rejectStart) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rejectStart(new Error(`no "listening on" line within 20 s\nstdout:\n${out}\nstderr:\n${err}`));
+    }, 20_000);
+    child.stdout!.on('data', (c: string) => {
+      const had = out;
+      out += c;
+      if (had.includes('listening on ')) return;
+      const m = /^listening on (http:\/\/\S+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        const startMs = Number(process.hrtime.bigint() - t0) / 1e6;
+        resolveStart({ child, url: m[1]!, startMs, stdout: () => out, stderr: () => err, exited });
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      rejectStart(new Error(`exited (code ${code}, signal ${signal}) before listening\nstdout:\n${out}\nstderr:\n${err}`));
+    });
+  });
+}
+
+async function stopServer(s: Server, timeoutMs = 35_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  s.child.kill('SIGTERM');
+  const t = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await s.exited;
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+function run(bin: string, args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(bin, args, { cwd, env: childEnv(), encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+describe('single executable', { skip: SKIP }, () => {
+  let bin = '';
+  let dir = '';
+  let dataDir = '';
+  let server: Server | undefined;
+  let token = '';
+  let stopped = false;
+
+  async function api(method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; text: string; json: any }> {
+    assert.ok(server, 'server not running');
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(server.url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  }
+
+  /** Writes, signs (with the dev server's DAG key) and publishes a DAG; returns the publish response. */
+  async function publish(doc: Record<string, unknown>) {
+    const file = join(dir, `${doc.dagId as string}.json`);
+    const signedFile = join(dir, `${doc.dagId as string}.signed.json`);
+    writeFileSync(file, JSON.stringify(doc, null, 2));
+    const s = run(bin, ['dag', 'sign', file, '--key', join(dataDir, 'dev', 'dag-signing.key'), '--out', signedFile], dir);
+    assert.equal(s.status, 0, `dag sign failed: ${s.stderr}`);
+    return api('POST', '/dags', JSON.parse(readFileSync(signedFile, 'utf8')));
+  }
+
+  /** Starts a run and polls it until it ends (30 s at most). */
+  async function runToEnd(dagId: string, inputs?: Record<string, unknown>): Promise<any> {
+    const created = await api('POST', '/runs', inputs ? { dagId, inputs } : { dagId });
+    assert.equal(created.status, 201, `POST /runs: ${created.status} ${created.text}`);
+    const runId = created.json.runId as string;
+    assert.match(runId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.ok(created.headers.get('location')?.endsWith(`/runs/${runId}`), 'Location header');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const r = await api('GET', `/runs/${runId}`);
+      assert.equal(r.status, 200, `GET /runs/${runId}: ${r.status} ${r.text}`);
+      if (['completed', 'failed', 'cancelled'].includes(r.json.status)) return r.json;
+      assert.ok(Date.now() < deadline, `run still ${r.json.status} after 30 s`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+
+  before(() => {
+    bin = executable();
+    dir = mkdtempSync(join(tmpdir(), 'orch-bin-'));
+    assert.ok(relative(ROOT, dir).startsWith('..'), 'the temp folder must be outside the checkout');
+    copyFileSync(bin, join(dir, 'orchestrator'));
+    spawnSync('chmod', ['755', join(dir, 'orchestrator')]);
+    bin = join(dir, 'orchestrator');
+    dataDir = join(dir, 'data');
+    console.log(`executable: ${(statSync(bin).size / 1048576).toFixed(1)} MiB (${statSync(bin).size} bytes)`);
+  });
+
+  after(async () => {
+    if (server && !stopped) await stopServer(server, 5000);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('--version prints package.json version', () => {
+    const r = run(bin, ['--version'], dir);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, pkg.version + '\n');
+  });
+
+  test('--help and serve --help', () => {
+    const h = run(bin, ['--help'], dir);
+    assert.equal(h.status, 0, h.stderr);
+    assert.match(h.stdout, /commands:/);
+    for (const c of ['serve', 'token', 'dag sign']) assert.ok(h.stdout.includes(c), `--help lists ${c}`);
+    const s = run(bin, ['serve', '--help'], dir);
+    assert.equal(s.status, 0, s.stderr);
+    for (const f of ['--port', '--data-dir', '--dev', '--plugins-dir']) assert.ok(s.stdout.includes(f), `serve --help lists ${f}`);
+    assert.equal(readdirSync(dir).join(','), 'orchestrator', 'help commands leave no files behind');
+  });
+
+  test('serve --dev starts from the empty folder and logs JSON to stdout', async () => {
+    mkdirSync(join(dir, 'plugins', 'greeter'), { recursive: true });
+    writeFileSync(
+      join(dir, 'plugins', 'greeter', 'plugin.json'),
+      JSON.stringify({ name: 'greeter', version: '1.0.0', entry: 'index.mjs', description: 'smoke test plugin', capabilities: { network: false, exec: [] } }),
+    );
+    writeFileSync(
+      join(dir, 'plugins', 'greeter', 'index.mjs'),
+      'import { basename } from "node:path";\n' +
+        'export default async (ctx) => { ctx.log("greeting", { who: ctx.inputs.name }); return { greeting: `hello ${ctx.inputs.name}`, hash: await ctx.writeArtifact(basename("/x/greeter")) }; };\n',
+    );
+    server = await startServer(bin, dir, dataDir, ['--plugins-dir', join(dir, 'plugins'), '--workers', '2']);
+    console.log(`first start (fresh data folder): ${server.startMs.toFixed(0)} ms to "listening on"`);
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    await new Promise((res) => setTimeout(res, 100));
+    const lines = server.stdout().split('\n').filter(Boolean).slice(1);
+    assert.ok(lines.length > 0, 'pino logs on stdout');
+    for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), `stdout line is JSON: ${l}`);
+    assert.ok(existsSync(join(dataDir, 'dev', 'dag-signing.key')), 'dev DAG signing key in the data folder');
+    const cached = readdirSync(join(dir, '.orchestrator-cache'));
+    assert.ok(cached.some((f) => /^better_sqlite3-[0-9a-f]{64}\.node$/.test(f)), `addon extracted beside the data folder: ${cached}`);
+    const openapi = await fetch(`${server.url}${BASE}/openapi.json`);
+    assert.equal(openapi.status, 200);
+  });
+
+  test('token mints a dev admin token', async () => {
+    const r = run(bin, ['token', '--tenant', TENANT, '--scopes', 'orchestrator:admin', '--data-dir', dataDir], dir);
+    assert.equal(r.status, 0, r.stderr);
+    token = r.stdout.trim();
+    assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const list = await api('GET', '/dags');
+    assert.equal(list.status, 200, list.text);
+  });
+
+  test('publish a signed DAG', async () => {
+    const r = await publish({
+      dagId: 'smoke',
+      version: '1.0.0',
+      metadata: { description: 'single-executable smoke test' },
+      steps: [
+        { id: 'store', plugin: 'artifact', with: { content: ARTIFACT_TEXT, mediaType: 'text/plain' }, timeoutMs: 20_000 },
+        { id: 'show', plugin: 'echo', with: { hash: '${{ steps.store.outputs.hash }}' }, timeoutMs: 20_000 },
+      ],
+      edges: [{ from: 'store', to: 'show' }],
+    });
+    assert.equal(r.status, 201, `POST /dags: ${r.status} ${r.text}`);
+    assert.equal(r.json.dagId, 'smoke');
+    assert.ok(r.json.signedBy.length === 1, 'signed by the dev key');
+  });
+
+  let artifactHash = '';
+  test('run the DAG: artifact plugin in a worker thread', async () => {
+    const runView = await runToEnd('smoke');
+    assert.equal(runView.status, 'completed', JSON.stringify(runView));
+    const store = runView.steps.find((s: { stepId: string }) => s.stepId === 'store');
+    const show = runView.steps.find((s: { stepId: string }) => s.stepId === 'show');
+    assert.equal(store.status, 'completed');
+    assert.equal(store.outputs.size, Buffer.byteLength(ARTIFACT_TEXT));
+    assert.match(store.outputs.hash, /^[0-9a-f]{64}$/);
+    assert.deepEqual(show.outputs, { hash: store.outputs.hash });
+    artifactHash = store.outputs.hash;
+  });
+
+  test('read the artifact back', async () => {
+    assert.ok(artifactHash, 'needs the run to have completed');
+    const r = await api('GET', `/artifacts/${artifactHash}`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.text, ARTIFACT_TEXT);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.equal(r.headers.get('etag'), `"${artifactHash}"`);
+  });
+
+  test('a plugin from --plugins-dir runs in the embedded worker (dynamic import)', async () => {
+    const p = await publish({ dagId: 'smoke-plugin', version: '1.0.0', steps: [{ id: 'greet', plugin: 'greeter', with: { name: '${{ inputs.name }}' } }], edges: [] });
+    assert.equal(p.status, 201, `POST /dags: ${p.status} ${p.text}`);
+    const runView = await runToEnd('smoke-plugin', { name: 'sea' });
+    assert.equal(runView.status, 'completed', JSON.stringify(runView));
+    const greet = runView.steps[0];
+    assert.equal(greet.outputs.greeting, 'hello sea');
+    const a = await api('GET', `/artifacts/${greet.outputs.hash}`);
+    assert.equal(a.text, 'greeter');
+  });
+
+  test('SIGTERM drains and exits 0', async () => {
+    assert.ok(server, 'server not running');
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'));
+    if (rss) console.log(`server RSS before SIGTERM: ${(Number(rss[1]) / 1024).toFixed(0)} MiB`);
+    const { code, signal } = await stopServer(server);
+    stopped = true;
+    assert.equal(signal, null, `killed by ${signal}\nstderr:\n${server.stderr()}`);
+    assert.equal(code, 0, `exit code ${code}\nstderr:\n${server.stderr()}`);
+    assert.match(server.stdout(), /"msg":"stopped"/);
+  });
+
+  test('SIGTERM right after the "listening on" line still drains and exits 0', async () => {
+    const s = await startServer(bin, dir, dataDir);
+    const { code, signal } = await stopServer(s);
+    assert.equal(signal, null, `killed by ${signal}: the SIGTERM handler is installed after "listening on" is printed`);
+    assert.equal(code, 0, s.stderr());
+  });
+
+  test(`start-up time: median of ${START_SAMPLES} starts`, async () => {
+    const existing: number[] = [];
+    const fresh: number[] = [];
+    for (let i = 0; i < START_SAMPLES; i++) {
+      for (const [samples, data] of [
+        [existing, dataDir],
+        [fresh, join(mkdtempSync(join(dir, 'start-')), 'data')],
+      ] as const) {
+        const s = await startServer(bin, dir, data);
+        samples.push(s.startMs);
+        // Let start-up finish (dev banner, signal handlers) so that this measures, not races.
+        await new Promise((res) => setTimeout(res, 300));
+        const { code, signal } = await stopServer(s);
+        assert.equal(code, 0, `exit ${code} ${signal}: ${s.stderr()}`);
+      }
+    }
+    const fmt = (xs: number[]) => `${median(xs).toFixed(0)} ms (${xs.map((x) => x.toFixed(0)).join(', ')})`;
+    console.log(`spawn → "listening on", existing data folder: median ${fmt(existing)}`);
+    console.log(`spawn → "listening on", new data folder: median ${fmt(fresh)}`);
+  });
+});
