@@ -10,8 +10,9 @@ import { parseFlags, usage, UsageError } from './args.js';
 import { DataDirLockedError } from '../store/index.js';
 import { dagCheckCommand, dagSignCommand, EXIT, keysGenerateCommand, tokenCommand, type Command } from './commands.js';
 import { serveCommand } from './serve.js';
+import { BUNDLE_COMMANDS } from './bundle.js';
 
-export const COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand];
+export const COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS];
 
 function helpText(): string {
   const lines = [`orchestrator ${VERSION} — offline multi-tenant DAG orchestrator`, '', 'commands:'];

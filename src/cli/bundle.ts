@@ -1,0 +1,204 @@
+/**
+ * `orchestrator bundle create|verify|import` (CONTRACT §8, §10). See docs/BUNDLES.md.
+ * Summaries go to stdout as one JSON line; progress goes to stderr, and only when stderr is a
+ * terminal. Exit codes: 0 ok, 1 invalid bundle or any other failure, 2 tenant missing.
+ */
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { ApiError, parseJsonBounded, sha256Hex, systemClock } from '../core/index.js';
+import { loadPrivateKey } from '../dags/keys.js';
+import { DagService } from '../dags/service.js';
+import { TrustStore } from '../dags/signature.js';
+import { loadPlugins } from '../engine/plugins.js';
+import { DataDirLockedError, Store } from '../store/index.js';
+import {
+  BundleError,
+  createBundle,
+  DEFAULT_BUNDLE_LIMITS,
+  importBundle,
+  readPluginDir,
+  verifyBundle,
+  type VerifiedBundle,
+} from '../bundles/index.js';
+import { UsageError, type Flags } from './args.js';
+import { EXIT, type Command } from './commands.js';
+import { BUILTIN_PLUGIN_NAMES } from './plugins.js';
+
+function progress(): ((message: string) => void) | undefined {
+  return process.stderr.isTTY ? (m) => process.stderr.write(`bundle: ${m}…\n`) : undefined;
+}
+
+function trustFrom(flags: Flags, command: string): TrustStore {
+  const dirs = (flags['trust-dir'] as string[] | undefined) ?? [];
+  if (dirs.length === 0) throw new UsageError(`--trust-dir is required (usage: orchestrator ${command})`);
+  const trust = new TrustStore();
+  for (const d of dirs) trust.addDir(resolve(d));
+  if (trust.size === 0) throw new UsageError(`no public keys (*.pem, *.pub) in ${dirs.join(', ')}`);
+  return trust;
+}
+
+/** Reads a bundle file, refusing one over the size limit before reading it. */
+function readBundleFile(file: string): Buffer {
+  const size = statSync(file).size;
+  if (size > DEFAULT_BUNDLE_LIMITS.maxBundleBytes) {
+    throw new BundleError('LIMIT_EXCEEDED', `${file} is larger than ${DEFAULT_BUNDLE_LIMITS.maxBundleBytes} bytes`, { limit: 'maxBundleBytes' });
+  }
+  return readFileSync(file);
+}
+
+function summary(v: VerifiedBundle): Record<string, unknown> {
+  return {
+    bundleSha256: v.bundleSha256,
+    rootHash: v.rootHash,
+    signedBy: v.signedBy,
+    createdBy: v.manifest.createdBy,
+    files: v.fileCount,
+    bytes: v.totalBytes,
+    dags: v.dags.map((d) => ({ dagId: d.doc.dagId, version: d.doc.version, hash: d.hash, signedBy: d.signedBy })),
+    plugins: v.plugins.map((p) => ({ name: p.name, version: p.version })),
+  };
+}
+
+function errorJson(e: ApiError): Record<string, unknown> {
+  return { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
+}
+
+export const bundleCreateCommand: Command = {
+  name: 'bundle create',
+  summary: 'Create a signed, deterministic offline bundle (.tgz) of signed DAG documents and plugin folders.',
+  flags: [
+    { name: 'out', kind: 'string', help: 'bundle file to write' },
+    { name: 'key', kind: 'string', help: 'private key signing the manifest (PKCS8 PEM, Ed25519 or P-256)' },
+    { name: 'dag', kind: 'list', help: 'signed DAG document (JSON file)' },
+    { name: 'plugin', kind: 'list', help: 'plugin folder (plugin.json + entry)' },
+    { name: 'trust-dir', kind: 'list', help: 'also verify the result against these keys before writing it' },
+  ],
+  async run(f, pos) {
+    const usageLine = 'orchestrator bundle create --out FILE --key KEY [--dag FILE]... [--plugin DIR]...';
+    if (pos.length) throw new UsageError(`unexpected argument ${pos[0]} (usage: ${usageLine})`);
+    if (!f.out || !f.key) throw new UsageError(`--out and --key are required (usage: ${usageLine})`);
+    const dagFiles = (f.dag as string[] | undefined) ?? [];
+    const pluginDirs = (f.plugin as string[] | undefined) ?? [];
+    if (dagFiles.length + pluginDirs.length === 0) throw new UsageError('give at least one --dag or --plugin');
+    const privateKeyPem = readFileSync(String(f.key), 'utf8');
+    const { keyid } = loadPrivateKey(privateKeyPem);
+    const dags = dagFiles.map((file) => {
+      try {
+        return parseJsonBounded(readFileSync(file, 'utf8'), 64);
+      } catch (e) {
+        throw new ApiError('VALIDATION_FAILED', `${file}: ${(e as Error).message}`, { file });
+      }
+    });
+    const plugins = pluginDirs.map((dir) => ({ name: basename(resolve(dir)), files: readPluginDir(resolve(dir)) }));
+    let created;
+    try {
+      created = createBundle({ dags, plugins, privateKeyPem });
+    } catch (e) {
+      const index = e instanceof ApiError ? (e.details?.index as number | undefined) : undefined;
+      if (e instanceof ApiError && index !== undefined) {
+        throw new ApiError(e.code, `${dagFiles[index]}: ${e.message}`, { ...e.details, file: dagFiles[index] });
+      }
+      throw e;
+    }
+    if (f['trust-dir']) verifyBundle(created.bytes, trustFrom(f, 'bundle create'), { onProgress: progress() });
+    const out = resolve(String(f.out));
+    const tmp = `${out}.tmp-${process.pid}`;
+    try {
+      writeFileSync(tmp, created.bytes, { mode: 0o644 });
+      renameSync(tmp, out);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    const dagList = created.manifest.entries.filter((e) => e.path.startsWith('dags/')).map((e) => e.path);
+    process.stdout.write(
+      JSON.stringify({
+        out,
+        size: created.bytes.length,
+        sha256: sha256Hex(created.bytes),
+        rootHash: created.rootHash,
+        signedBy: [keyid],
+        files: created.manifest.entries.length,
+        dags: dagList,
+        plugins: plugins.map((p) => p.name),
+      }) + '\n',
+    );
+    return EXIT.OK;
+  },
+};
+
+export const bundleVerifyCommand: Command = {
+  name: 'bundle verify',
+  summary: 'Verify an offline bundle (signature, hashes, layout, DAG signatures, plugins); installs nothing.',
+  flags: [{ name: 'trust-dir', kind: 'list', help: 'folder of trusted SPKI PEM public keys' }],
+  async run(f, pos) {
+    if (pos.length !== 1) throw new UsageError('usage: orchestrator bundle verify FILE --trust-dir DIR');
+    const file = resolve(pos[0]!);
+    const trust = trustFrom(f, 'bundle verify FILE --trust-dir DIR');
+    try {
+      const v = verifyBundle(readBundleFile(file), trust, { onProgress: progress() });
+      process.stdout.write(JSON.stringify({ ok: true, file, ...summary(v) }) + '\n');
+      return EXIT.OK;
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      process.stdout.write(JSON.stringify({ ok: false, file, error: errorJson(e) }) + '\n');
+      process.stderr.write(`orchestrator bundle verify: ${e.code}: ${e.message}\n`);
+      return EXIT.FAILED;
+    }
+  },
+};
+
+export const bundleImportCommand: Command = {
+  name: 'bundle import',
+  summary: 'Verify an offline bundle and install it into a tenant of a data folder (server stopped), all or nothing.',
+  flags: [
+    { name: 'tenant', kind: 'string', help: 'tenant the DAGs are published into' },
+    { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },
+    { name: 'trust-dir', kind: 'list', help: 'folder of trusted SPKI PEM public keys' },
+    { name: 'plugins-dir', kind: 'string', help: 'plugins folder the bundle\'s plugins are installed into' },
+  ],
+  async run(f, pos) {
+    const usageLine = 'orchestrator bundle import FILE --tenant T --data-dir D --trust-dir DIR [--plugins-dir DIR]';
+    if (pos.length !== 1) throw new UsageError(`usage: ${usageLine}`);
+    if (!f.tenant) {
+      process.stderr.write(`orchestrator bundle import: --tenant is required (usage: ${usageLine})\n`);
+      return EXIT.AUTH;
+    }
+    const file = resolve(pos[0]!);
+    const trust = trustFrom(f, usageLine);
+    const bytes = readBundleFile(file);
+    const dataDir = resolve(String(f['data-dir']));
+    const pluginsDir = f['plugins-dir'] ? resolve(String(f['plugins-dir'])) : undefined;
+    const registry = pluginsDir && existsSync(pluginsDir) ? loadPlugins([pluginsDir]) : undefined;
+    const pluginExists = (ref: string) => BUILTIN_PLUGIN_NAMES.has(ref.split('@')[0]!) || registry?.has(ref) === true;
+    let store: Store;
+    try {
+      store = Store.open({ dataDir });
+    } catch (e) {
+      if (!(e instanceof DataDirLockedError)) throw e;
+      process.stderr.write(
+        `orchestrator bundle import: cannot open the data folder: ${e.message}.\n` +
+          '  A running server holds this data folder: stop it first, or put the bundle in its --dags-dir\n' +
+          '  (DIR/<tenant>/*.tgz) to have it imported at the next start. Nothing was installed.\n',
+      );
+      return EXIT.FAILED;
+    }
+    try {
+      const dags = new DagService({ store, clock: systemClock, trust, allowUnsigned: false, pluginExists });
+      const report = importBundle(bytes, { tenant: String(f.tenant), dags, trust, pluginsDir, onProgress: progress() });
+      process.stdout.write(JSON.stringify({ ok: true, file, ...report }) + '\n');
+      return EXIT.OK;
+    } catch (e) {
+      if (e instanceof ApiError) {
+        process.stdout.write(JSON.stringify({ ok: false, file, error: errorJson(e) }) + '\n');
+        process.stderr.write(`orchestrator bundle import: ${e.code}: ${e.message}\n  nothing was installed.\n`);
+        return EXIT.FAILED;
+      }
+      throw e;
+    } finally {
+      store.close();
+    }
+  },
+};
+
+export const BUNDLE_COMMANDS: Command[] = [bundleCreateCommand, bundleVerifyCommand, bundleImportCommand];
