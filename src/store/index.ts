@@ -8,18 +8,32 @@
 import { openDb, type Db, type OpenOptions } from './db.js';
 import { DagQueries } from './dags.js';
 import { IdempotencyQueries } from './idempotency.js';
+import { RunQueries } from './runs.js';
+import { EventLog } from './events.js';
+import { ArtifactQueries } from './artifacts.js';
 
 export { DataDirLockedError } from './db.js';
 export type { DagVersionRow, DagListFilter } from './dags.js';
 export type { IdempotencyRow, IdemKey } from './idempotency.js';
+export type { RunRow, StepRow, AttemptRow, RunListFilter } from './runs.js';
+export { ACTIVE_RUN_STATUSES } from './runs.js';
+export type { EventRow, NewEvent, EventType, EventView } from './events.js';
+export { eventView, eventHash, eventCanonicalJson } from './events.js';
+export type { ArtifactRow } from './artifacts.js';
 
 export class Store {
   readonly dags: DagQueries;
   readonly idem: IdempotencyQueries;
+  readonly runs: RunQueries;
+  readonly events: EventLog;
+  readonly artifacts: ArtifactQueries;
 
   private constructor(readonly db: Db) {
     this.dags = new DagQueries(db.sqlite);
     this.idem = new IdempotencyQueries(db.sqlite);
+    this.runs = new RunQueries(db.sqlite);
+    this.events = new EventLog(db.sqlite);
+    this.artifacts = new ArtifactQueries(db.sqlite);
   }
 
   static open(opts: OpenOptions): Store {

@@ -9,7 +9,7 @@ export interface EmbeddedMigration {
 
 export const MIGRATIONS: EmbeddedMigration[] = [
   {
-    "tag": "0000_majestic_prowler",
+    "tag": "0000_rapid_black_cat",
     "sql": [
       "CREATE TABLE `artifacts` (\n\t`tenant` text NOT NULL,\n\t`hash` text NOT NULL,\n\t`size` integer NOT NULL,\n\t`media_type` text NOT NULL,\n\t`created_ms` integer NOT NULL,\n\tPRIMARY KEY(`tenant`, `hash`)\n);\n",
       "\nCREATE TABLE `attempts` (\n\t`run_id` text NOT NULL,\n\t`step_id` text NOT NULL,\n\t`attempt` integer NOT NULL,\n\t`status` text NOT NULL,\n\t`started_ms` integer NOT NULL,\n\t`ended_ms` integer,\n\t`error_code` text,\n\t`error_message` text,\n\t`logs_ref` text,\n\t`outputs_hash` text,\n\tPRIMARY KEY(`run_id`, `step_id`, `attempt`)\n);\n",
@@ -23,10 +23,11 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "\nCREATE INDEX `runs_dag_order` ON `runs` (`tenant`,`dag_id`,`started_ms`,`run_id`);",
       "\nCREATE INDEX `runs_status` ON `runs` (`status`);",
       "\nCREATE UNIQUE INDEX `runs_token` ON `runs` (`tenant`,`run_token`);",
-      "\nCREATE TABLE `steps` (\n\t`run_id` text NOT NULL,\n\t`step_id` text NOT NULL,\n\t`topo_index` integer NOT NULL,\n\t`status` text NOT NULL,\n\t`attempt` integer DEFAULT 0 NOT NULL,\n\t`started_ms` integer,\n\t`ended_ms` integer,\n\t`inputs_hash` text,\n\t`outputs_hash` text,\n\t`outputs` text,\n\t`logs_ref` text,\n\t`error_code` text,\n\t`error_message` text,\n\t`retryable` integer,\n\t`next_attempt_ms` integer,\n\tPRIMARY KEY(`run_id`, `step_id`)\n);\n"
+      "\nCREATE TABLE `steps` (\n\t`run_id` text NOT NULL,\n\t`step_id` text NOT NULL,\n\t`topo_index` integer NOT NULL,\n\t`status` text NOT NULL,\n\t`attempt` integer DEFAULT 0 NOT NULL,\n\t`started_ms` integer,\n\t`ended_ms` integer,\n\t`inputs_hash` text,\n\t`outputs_hash` text,\n\t`outputs` text,\n\t`logs_ref` text,\n\t`error_code` text,\n\t`error_message` text,\n\t`retryable` integer,\n\t`next_attempt_ms` integer,\n\tPRIMARY KEY(`run_id`, `step_id`)\n);\n",
+      "\nCREATE INDEX `steps_order` ON `steps` (`run_id`,`topo_index`);"
     ],
     "bps": true,
-    "folderMillis": 1795913873928,
-    "hash": "baed1a5ad28bbc701318d2846f86b232b32c80ccada12069c0234d18e334724e"
+    "folderMillis": 1795914706628,
+    "hash": "38b4cddf4671bc539318a15350941e164f0b626f776b661efeaa8c446c995c3d"
   }
 ];

@@ -80,7 +80,11 @@ export const steps = sqliteTable(
     /** When a `retrying` step is due again: persisted so a restart rebuilds the timer heap. */
     nextAttemptMs: integer('next_attempt_ms'),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.stepId] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.stepId] }),
+    /** Steps of a run in topological order (`topo_index` is unique within a run). */
+    index('steps_order').on(t.runId, t.topoIndex),
+  ],
 );
 
 export const attempts = sqliteTable(

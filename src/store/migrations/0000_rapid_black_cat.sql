@@ -108,3 +108,5 @@ CREATE TABLE `steps` (
 	`next_attempt_ms` integer,
 	PRIMARY KEY(`run_id`, `step_id`)
 );
+--> statement-breakpoint
+CREATE INDEX `steps_order` ON `steps` (`run_id`,`topo_index`);

@@ -1,0 +1,174 @@
+/**
+ * Run routes (CONTRACT §5): start, list, read, cancel, steps, export. A malformed run id is
+ * answered like a missing one (404 NOT_FOUND), and so is another tenant's run, so no id can be
+ * probed. Literal paths under `/runs/` (e.g. `/runs/stream`) must be registered before these.
+ */
+import { z } from 'zod';
+import { ndjsonResponse } from '../../core/index.js';
+import { RUN_STATUSES } from '../../runs/states.js';
+import type { RunService } from '../../runs/service.js';
+import { runView } from '../../runs/views.js';
+import { PageQuery } from '../pagination.js';
+import { defineRoute } from '../route.js';
+import { Id, ListOf, NDJSON, Obj } from './common.js';
+
+declare module '../deps.js' {
+  interface Services {
+    runs: RunService;
+  }
+}
+
+const RunKey = z.object({ runId: z.string() });
+const StepKey = z.object({ runId: z.string(), stepId: z.string() });
+const IsoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
+const RunFilter = z.object({
+  dagId: Id.optional(),
+  status: z.enum(RUN_STATUSES).optional(),
+  from: IsoTime.optional().meta({ description: 'startedUtc >= from (inclusive)' }),
+  to: IsoTime.optional().meta({ description: 'startedUtc < to (exclusive)' }),
+});
+const RunToken = z.string().regex(/^[\x20-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters');
+
+export const startRun = defineRoute({
+  method: 'POST',
+  path: '/runs',
+  operationId: 'startRun',
+  summary: 'Start a run (201), or return the run of the same runToken (200)',
+  scope: 'orchestrator:write',
+  tenant: true,
+  mutating: true,
+  rateLimit: 'runs',
+  body: z.strictObject({
+    dagId: Id,
+    version: z.string().min(1).max(256).optional(),
+    inputs: z.record(z.string(), z.json()).optional(),
+    runToken: RunToken.optional(),
+  }),
+  responses: { 201: Obj, 200: Obj },
+  handler(ctx) {
+    return ctx.deps.services.runs.create(ctx.tenant, ctx.body, ctx.traceId, (fn) => ctx.commit(fn));
+  },
+});
+
+export const listRuns = defineRoute({
+  method: 'GET',
+  path: '/runs',
+  operationId: 'listRuns',
+  summary: 'List runs (without steps): startedUtc DESC, then runId ASC',
+  scope: 'orchestrator:read',
+  tenant: true,
+  query: RunFilter.extend(PageQuery.shape),
+  responses: { 200: ListOf(Obj) },
+  handler(ctx) {
+    const { page_size, page_token, ...filters } = ctx.query;
+    const { pages, store } = ctx.deps;
+    const after = page_token ? pages.decode<{ s: number; id: string }>('runs', ctx.tenant, filters, page_token) : undefined;
+    if (after && (typeof after.s !== 'number' || typeof after.id !== 'string')) {
+      pages.decode('runs', ctx.tenant, { invalid: true }, '');
+    }
+    const rows = store.runs.list({
+      tenant: ctx.tenant,
+      dagId: filters.dagId,
+      status: filters.status,
+      fromMs: filters.from,
+      toMs: filters.to,
+      after: after ? { startedMs: after.s, runId: after.id } : undefined,
+      limit: page_size + 1,
+    });
+    const body = pages.page(rows, page_size, (r) => runView(r), {
+      list: 'runs',
+      tenant: ctx.tenant,
+      filters,
+      position: (r) => ({ s: r.startedMs, id: r.runId }),
+    });
+    return { status: 200, body };
+  },
+});
+
+export const exportRuns = defineRoute({
+  method: 'GET',
+  path: '/runs:export',
+  operationId: 'exportRuns',
+  summary: 'Export runs as NDJSON (startedUtc ASC, then runId), steps and attempts inline, with a manifest line',
+  scope: 'orchestrator:read',
+  tenant: true,
+  query: RunFilter,
+  responses: { 200: NDJSON },
+  handler(ctx) {
+    const q = ctx.query;
+    return ndjsonResponse(ctx.deps.services.runs.exportRuns({ tenant: ctx.tenant, dagId: q.dagId, status: q.status, fromMs: q.from, toMs: q.to }));
+  },
+});
+
+export const getRun = defineRoute({
+  method: 'GET',
+  path: '/runs/{runId}',
+  operationId: 'getRun',
+  summary: 'A run with its step executions (topological order) and their attempts',
+  scope: 'orchestrator:read',
+  tenant: true,
+  params: RunKey,
+  responses: { 200: Obj },
+  handler(ctx) {
+    return { status: 200, body: ctx.deps.services.runs.get(ctx.tenant, ctx.params.runId) };
+  },
+});
+
+export const cancelRun = defineRoute({
+  method: 'POST',
+  path: '/runs/{runId}:cancel',
+  operationId: 'cancelRun',
+  summary: 'Cancel a run: 202 when this call cancelled it, 200 with the current state when already cancelling or ended',
+  scope: 'orchestrator:write',
+  tenant: true,
+  mutating: true,
+  params: RunKey,
+  body: z.strictObject({ reason: z.string().max(1024).optional() }),
+  responses: { 202: Obj, 200: Obj },
+  handler(ctx) {
+    return ctx.deps.services.runs.cancel(ctx.tenant, ctx.params.runId, ctx.body.reason, (fn) => ctx.commit(fn));
+  },
+});
+
+export const listSteps = defineRoute({
+  method: 'GET',
+  path: '/runs/{runId}/steps',
+  operationId: 'listRunSteps',
+  summary: 'Step executions of a run, in topological order (ties by stepId), with their attempts',
+  scope: 'orchestrator:read',
+  tenant: true,
+  params: RunKey,
+  query: PageQuery,
+  responses: { 200: ListOf(Obj) },
+  handler(ctx) {
+    const { page_size, page_token } = ctx.query;
+    const { pages } = ctx.deps;
+    const filters = { runId: ctx.params.runId };
+    const after = page_token ? pages.decode<{ i: number }>('steps', ctx.tenant, filters, page_token) : undefined;
+    const afterIndex = after && Number.isInteger(after.i) ? after.i : -1;
+    const rows = ctx.deps.services.runs.stepsPage(ctx.tenant, ctx.params.runId, afterIndex, page_size + 1);
+    const body = pages.page(rows, page_size, (r) => r.view, {
+      list: 'steps',
+      tenant: ctx.tenant,
+      filters,
+      position: (r) => ({ i: r.topoIndex }),
+    });
+    return { status: 200, body };
+  },
+});
+
+export const getStep = defineRoute({
+  method: 'GET',
+  path: '/runs/{runId}/steps/{stepId}',
+  operationId: 'getRunStep',
+  summary: 'One step execution with its attempts',
+  scope: 'orchestrator:read',
+  tenant: true,
+  params: StepKey,
+  responses: { 200: Obj },
+  handler(ctx) {
+    return { status: 200, body: ctx.deps.services.runs.step(ctx.tenant, ctx.params.runId, ctx.params.stepId) };
+  },
+});
+
+export const runRoutes = [startRun, listRuns, exportRuns, getRun, cancelRun, listSteps, getStep];

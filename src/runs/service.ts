@@ -1,0 +1,187 @@
+/**
+ * Runs as the API sees them: start (with runToken idempotency, inputs validation and quotas),
+ * read, list, export and cancel. Knows nothing of HTTP beyond the request's commit function;
+ * the live state belongs to the scheduler, and every read comes from SQLite (which holds every
+ * committed state: nothing is observable before its commit).
+ *
+ * @example
+ * const runs = new RunService({ store, scheduler, dags, plans, clock, limits: { maxQueuedRuns: 100 } });
+ * const { status, run } = runs.create('demo', { dagId: 'hello' }, traceId, ctx.commit);
+ */
+import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
+import type { DagService } from '../dags/service.js';
+import type { PlanCache } from '../engine/plans.js';
+import type { Scheduler } from '../engine/scheduler.js';
+import type { RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
+import { runView, stepView, type RunView, type StepView } from './views.js';
+
+export interface CreateRunRequest {
+  dagId: string;
+  version?: string;
+  inputs?: Record<string, unknown>;
+  runToken?: string;
+}
+
+export interface RunServiceDeps {
+  store: Store;
+  scheduler: Scheduler;
+  dags: DagService;
+  plans: PlanCache;
+  clock: Clock;
+  limits: {
+    /** Per tenant: runs waiting to start; past it `POST /runs` is 429 QUOTA_EXCEEDED. */
+    maxQueuedRuns: number;
+    /** Canonical JSON bytes of run inputs (default 1 MiB). */
+    maxInputsBytes?: number;
+  };
+}
+
+/** An answer to a request: status, JSON body, headers. */
+export interface Answer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The request's `ctx.commit`: one transaction that also records the idempotent answer. */
+export type Commit = (fn: () => Answer) => Answer;
+
+export const RUNS_PATH = '/api/v1/orchestrator/runs';
+
+export type ExportFilter = Omit<RunListFilter, 'after' | 'afterAsc' | 'limit'>;
+
+const notFound = () => new ApiError('NOT_FOUND', 'run not found');
+
+export class RunService {
+  constructor(private readonly d: RunServiceDeps) {}
+
+  /**
+   * Starts a run (201), or finds the run of the same `runToken` (200 when dagId, version and
+   * canonical inputs match; 409 RUN_TOKEN_CONFLICT otherwise). The run row, its steps, its
+   * `run.started` event and the idempotency record commit in one transaction.
+   */
+  create(tenant: string, req: CreateRunRequest, traceId: string, commit: Commit): Answer {
+    const { store, scheduler, clock } = this.d;
+    if (!scheduler.accepting) {
+      throw new ApiError('UNAVAILABLE', 'the server is shutting down; retry on another instance', undefined, { 'Retry-After': '5' });
+    }
+    const inputsJson = canonicalJson(req.inputs ?? {});
+    const max = this.d.limits.maxInputsBytes ?? 1024 * 1024;
+    if (Buffer.byteLength(inputsJson, 'utf8') > max) {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `run inputs exceed ${max} bytes of canonical JSON`, { limit: max, field: 'body.inputs' });
+    }
+    const inputsHash = sha256Hex(inputsJson);
+    if (req.runToken !== undefined) {
+      const existing = store.runs.byToken(tenant, req.runToken);
+      if (existing) {
+        const same = existing.dagId === req.dagId && (req.version === undefined || req.version === existing.dagVersion) && existing.inputsHash === inputsHash;
+        if (!same) throw new ApiError('RUN_TOKEN_CONFLICT', 'runToken was used for a run with another dagId, version or inputs');
+        return { status: 200, body: this.view(existing) };
+      }
+    }
+    const version = this.d.dags.resolveForRun(tenant, req.dagId, req.version);
+    const info = this.d.plans.forRow(version);
+    info.validateInputs(req.inputs ?? {});
+    if (scheduler.queuedCount(tenant) >= this.d.limits.maxQueuedRuns) {
+      throw new ApiError('QUOTA_EXCEEDED', `tenant has ${this.d.limits.maxQueuedRuns} runs queued already`, { limit: this.d.limits.maxQueuedRuns }, { 'Retry-After': '1' });
+    }
+    const now = clock.now();
+    const row: RunRow = {
+      runId: uuidv7(now),
+      tenant,
+      dagId: version.dagId,
+      dagVersion: version.version,
+      dagHash: version.hash,
+      runToken: req.runToken ?? null,
+      traceId,
+      status: 'queued',
+      inputs: inputsJson,
+      inputsHash,
+      outputsHash: null,
+      createdMs: now,
+      startedMs: now,
+      endedMs: null,
+      cancelReason: null,
+    };
+    const run = scheduler.newRun(row, info);
+    const steps: StepRow[] = info.plan.steps.map((s) => ({
+      runId: row.runId, stepId: s.id, topoIndex: s.index, status: 'pending', attempt: 0, startedMs: null, endedMs: null,
+      inputsHash: null, outputsHash: null, outputs: null, logsRef: null, errorCode: null, errorMessage: null,
+      retryable: null, nextAttemptMs: null,
+    }));
+    let started: ReturnType<Scheduler['insertRun']> | undefined;
+    let answer: Answer;
+    try {
+      answer = commit(() => {
+        started = scheduler.insertRun(row, run);
+        return { status: 201, body: runView(row, steps, []), headers: { Location: `${RUNS_PATH}/${row.runId}` } };
+      });
+    } catch (e) {
+      store.events.invalidate();
+      throw e;
+    }
+    scheduler.admitted(run, started!);
+    return answer;
+  }
+
+  /** The run of this tenant (404 for a malformed id, a missing run, or another tenant's). */
+  row(tenant: string, runId: string): RunRow {
+    if (!UUID_V7_RE.test(runId)) throw notFound();
+    const row = this.d.store.runs.getForTenant(tenant, runId);
+    if (!row) throw notFound();
+    return row;
+  }
+
+  /** Full view: steps in topological order, each with its attempts. */
+  view(row: RunRow): RunView {
+    return runView(row, this.d.store.runs.steps(row.runId), this.d.store.runs.attemptsOfRun(row.runId));
+  }
+
+  get(tenant: string, runId: string): RunView {
+    return this.view(this.row(tenant, runId));
+  }
+
+  /** One page of step executions after topological position `afterIndex`. */
+  stepsPage(tenant: string, runId: string, afterIndex: number, limit: number): Array<StepRow & { view: StepView }> {
+    const row = this.row(tenant, runId);
+    return this.d.store.runs
+      .stepsPage(row.runId, afterIndex, limit)
+      .map((s) => ({ ...s, view: stepView(s, this.d.store.runs.attemptsOfStep(row.runId, s.stepId)) }));
+  }
+
+  step(tenant: string, runId: string, stepId: string): StepView {
+    const row = this.row(tenant, runId);
+    const s = this.d.store.runs.step(row.runId, stepId);
+    if (!s) throw new ApiError('NOT_FOUND', 'step not found');
+    return stepView(s, this.d.store.runs.attemptsOfStep(row.runId, stepId));
+  }
+
+  /**
+   * Cancels a run: 202 when this call moved it (to `cancelling`, or straight to `cancelled`
+   * when nothing was in flight), 200 with the current state when it was already cancelling or
+   * ended (idempotent, CONTRACT §3). The change and the idempotency record share a transaction.
+   */
+  cancel(tenant: string, runId: string, reason: string | undefined, commit: Commit): Answer {
+    const row = this.row(tenant, runId);
+    let moved = false;
+    return this.d.scheduler.transact(
+      commit,
+      () => {
+        moved = this.d.scheduler.cancel(tenant, row.runId, reason ?? null);
+      },
+      () => ({ status: moved ? 202 : 200, body: this.get(tenant, row.runId) }),
+    );
+  }
+
+  /** Runs for an export, oldest first (`startedMs ASC, runId ASC`), read in batches. */
+  *exportRuns(f: ExportFilter, batch = 100): Generator<RunView & { inputs: unknown }> {
+    let after: { startedMs: number; runId: string } | undefined;
+    for (;;) {
+      const rows = this.d.store.runs.list({ ...f, asc: true, afterAsc: after, limit: batch });
+      for (const r of rows) yield { ...this.view(r), inputs: JSON.parse(r.inputs) as unknown };
+      if (rows.length < batch) return;
+      const last = rows[rows.length - 1]!;
+      after = { startedMs: last.startedMs, runId: last.runId };
+    }
+  }
+}

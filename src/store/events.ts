@@ -1,0 +1,160 @@
+/**
+ * The event log (CONTRACT §6): one row per state change, written in the same transaction as
+ * the change, numbered per tenant and chained by hash.
+ *
+ * Numbering: `seq` is 1 for a tenant's first event and then increases by exactly 1. The last
+ * `(seq, hash)` of each tenant is kept in memory after its first load (one writer connection,
+ * so nobody else appends).
+ *
+ * Hash chain, per tenant:
+ *
+ *     hash = sha256_hex( prevHash + JCS(event) )
+ *
+ * where `prevHash` is the previous event's `hash` of the same tenant (`""` for seq 1), `+` is
+ * string concatenation (UTF-8), and `event` is the event exactly as the API shows it:
+ * `{seq, type, tenant, dagId, runId, stepId?, status, timestamp, traceId}` (`stepId` absent
+ * for run events, `timestamp` ISO-8601 UTC with ms). JCS is RFC 8785 canonical JSON. A verifier
+ * replays a tenant's events by `seq` and recomputes each hash.
+ *
+ * @example
+ * store.tx(() => store.events.append({ tenant, type: 'run.started', dagId, runId, stepId: null,
+ *   status: 'queued', tsMs: Date.now(), traceId }));
+ */
+import type Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+
+export type EventType = 'run.started' | 'run.updated' | 'step.updated' | 'run.completed' | 'run.failed' | 'run.cancelled';
+
+export interface EventRow {
+  tenant: string;
+  seq: number;
+  type: EventType;
+  dagId: string;
+  runId: string;
+  stepId: string | null;
+  status: string;
+  tsMs: number;
+  traceId: string;
+  prevHash: string;
+  hash: string;
+}
+
+export type NewEvent = Omit<EventRow, 'seq' | 'prevHash' | 'hash'>;
+
+/** The event as the API shows it (and as it is hashed). */
+export interface EventView {
+  seq: number;
+  type: EventType;
+  tenant: string;
+  dagId: string;
+  runId: string;
+  stepId?: string;
+  status: string;
+  timestamp: string;
+  traceId: string;
+}
+
+export function eventView(e: EventRow): EventView {
+  const v: EventView = {
+    seq: e.seq,
+    type: e.type,
+    tenant: e.tenant,
+    dagId: e.dagId,
+    runId: e.runId,
+    status: e.status,
+    timestamp: new Date(e.tsMs).toISOString(),
+    traceId: e.traceId,
+  };
+  if (e.stepId !== null) v.stepId = e.stepId;
+  return v;
+}
+
+/**
+ * RFC 8785 canonical JSON of an event's view, written out directly (keys in code-unit order;
+ * JCS serialises strings and integers exactly as `JSON.stringify` does). Equal to
+ * `canonicalJson(eventView(e))`, about 10× faster.
+ */
+export function eventCanonicalJson(e: Omit<EventRow, 'prevHash' | 'hash'>): string {
+  const s = JSON.stringify;
+  return (
+    `{"dagId":${s(e.dagId)},"runId":${s(e.runId)},"seq":${e.seq},"status":${s(e.status)}` +
+    (e.stepId !== null ? `,"stepId":${s(e.stepId)}` : '') +
+    `,"tenant":${s(e.tenant)},"timestamp":"${new Date(e.tsMs).toISOString()}","traceId":${s(e.traceId)},"type":${s(e.type)}}`
+  );
+}
+
+/** `sha256_hex(prevHash + JCS(event))`: see the module documentation. */
+export function eventHash(prevHash: string, e: Omit<EventRow, 'prevHash' | 'hash'>): string {
+  return createHash('sha256').update(prevHash + eventCanonicalJson(e)).digest('hex');
+}
+
+const COLS = `tenant, seq, type, dag_id as dagId, run_id as runId, step_id as stepId, status, ts_ms as tsMs,
+  trace_id as traceId, prev_hash as prevHash, hash`;
+
+export class EventLog {
+  private readonly heads = new Map<string, { seq: number; hash: string }>();
+  private readonly headStmt;
+  private readonly insertStmt;
+  private readonly sinceStmt;
+  private readonly ofRunStmt;
+
+  constructor(db: Database.Database) {
+    this.headStmt = db.prepare(`select seq, hash from events where tenant=? order by seq desc limit 1`);
+    this.insertStmt = db.prepare(
+      `insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, prev_hash, hash)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.sinceStmt = db.prepare(`select ${COLS} from events where tenant=? and seq > ? order by seq limit ?`);
+    this.ofRunStmt = db.prepare(`select ${COLS} from events where tenant=? and run_id=? order by seq`);
+  }
+
+  /** Last `(seq, hash)` of a tenant (`{0, ''}` before its first event). */
+  head(tenant: string): { seq: number; hash: string } {
+    let h = this.heads.get(tenant);
+    if (!h) {
+      h = (this.headStmt.get(tenant) as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: '' };
+      this.heads.set(tenant, h);
+    }
+    return h;
+  }
+
+  /**
+   * Appends one event: call inside the transaction of the change it describes. If that
+   * transaction rolls back, call {@link invalidate} so the next append reloads the head.
+   */
+  append(e: NewEvent): EventRow {
+    const head = this.head(e.tenant);
+    const row = {
+      tenant: e.tenant,
+      seq: head.seq + 1,
+      type: e.type,
+      dagId: e.dagId,
+      runId: e.runId,
+      stepId: e.stepId,
+      status: e.status,
+      tsMs: e.tsMs,
+      traceId: e.traceId,
+      prevHash: head.hash,
+      hash: '',
+    };
+    row.hash = eventHash(head.hash, row);
+    this.insertStmt.run(row.tenant, row.seq, row.type, row.dagId, row.runId, row.stepId, row.status, row.tsMs, row.traceId, row.prevHash, row.hash);
+    this.heads.set(e.tenant, { seq: row.seq, hash: row.hash });
+    return row;
+  }
+
+  /** Forgets the cached heads (after a rolled-back transaction that appended). */
+  invalidate(): void {
+    this.heads.clear();
+  }
+
+  /** A tenant's events after `afterSeq`, by seq (replays, export). */
+  since(tenant: string, afterSeq: number, limit: number): EventRow[] {
+    return this.sinceStmt.all(tenant, afterSeq, limit) as EventRow[];
+  }
+
+  /** Every event of one run, by seq. */
+  ofRun(tenant: string, runId: string): EventRow[] {
+    return this.ofRunStmt.all(tenant, runId) as EventRow[];
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Runs, their steps and attempts. Every query is prepared once; the hot paths (step and
+ * attempt writes of the scheduler's group commit) bind positional parameters, never objects.
+ *
+ * Times: `started_ms` of a run is the instant it was ACCEPTED (`POST /runs` answered), like
+ * Temporal's StartTime: immutable, so keyset pagination on it is stable. `created_ms` is the
+ * same instant.
+ */
+import type Database from 'better-sqlite3';
+import { StatementCache, defined } from './util.js';
+
+export interface RunRow {
+  runId: string;
+  tenant: string;
+  dagId: string;
+  dagVersion: string;
+  dagHash: string;
+  runToken: string | null;
+  traceId: string;
+  status: string;
+  /** Canonical JSON of the inputs as sent (`{}` when none). */
+  inputs: string;
+  inputsHash: string;
+  outputsHash: string | null;
+  createdMs: number;
+  startedMs: number;
+  endedMs: number | null;
+  cancelReason: string | null;
+}
+
+export interface StepRow {
+  runId: string;
+  stepId: string;
+  topoIndex: number;
+  status: string;
+  attempt: number;
+  startedMs: number | null;
+  endedMs: number | null;
+  inputsHash: string | null;
+  outputsHash: string | null;
+  /** Canonical JSON of the outputs, or null. */
+  outputs: string | null;
+  logsRef: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  /** 1, 0, or null (no failure). */
+  retryable: number | null;
+  nextAttemptMs: number | null;
+}
+
+export interface AttemptRow {
+  runId: string;
+  stepId: string;
+  attempt: number;
+  status: string;
+  startedMs: number;
+  endedMs: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  logsRef: string | null;
+  outputsHash: string | null;
+}
+
+export interface RunListFilter {
+  tenant: string;
+  dagId?: string;
+  status?: string;
+  /** Inclusive lower bound on startedMs. */
+  fromMs?: number;
+  /** Exclusive upper bound on startedMs. */
+  toMs?: number;
+  /** Keyset for `startedMs DESC, runId ASC`: rows strictly after this one. */
+  after?: { startedMs: number; runId: string };
+  /** Keyset for export order `startedMs ASC, runId ASC`. */
+  afterAsc?: { startedMs: number; runId: string };
+  limit: number;
+}
+
+const RUN_COLS = `run_id as runId, tenant, dag_id as dagId, dag_version as dagVersion, dag_hash as dagHash,
+  run_token as runToken, trace_id as traceId, status, inputs, inputs_hash as inputsHash,
+  outputs_hash as outputsHash, created_ms as createdMs, started_ms as startedMs, ended_ms as endedMs,
+  cancel_reason as cancelReason`;
+const STEP_COLS = `run_id as runId, step_id as stepId, topo_index as topoIndex, status, attempt,
+  started_ms as startedMs, ended_ms as endedMs, inputs_hash as inputsHash, outputs_hash as outputsHash,
+  outputs, logs_ref as logsRef, error_code as errorCode, error_message as errorMessage, retryable,
+  next_attempt_ms as nextAttemptMs`;
+const ATTEMPT_COLS = `run_id as runId, step_id as stepId, attempt, status, started_ms as startedMs,
+  ended_ms as endedMs, error_code as errorCode, error_message as errorMessage, logs_ref as logsRef,
+  outputs_hash as outputsHash`;
+
+/** Statuses of runs still in flight (the scheduler's recovery loads these). */
+export const ACTIVE_RUN_STATUSES = ['queued', 'running', 'cancelling'] as const;
+
+/**
+ * @example
+ * store.tx(() => { store.runs.insertRun(row); for (const s of steps) store.runs.insertStep(row.runId, s.id, s.index); });
+ * store.runs.getForTenant('demo', runId);
+ */
+export class RunQueries {
+  private readonly stmts: StatementCache;
+  private readonly insertRunStmt;
+  private readonly insertStepStmt;
+  private readonly updateRunStmt;
+  private readonly updateStepStmt;
+  private readonly upsertAttemptStmt;
+  private readonly getStmt;
+  private readonly byTokenStmt;
+  private readonly stepsStmt;
+  private readonly stepsPageStmt;
+  private readonly stepStmt;
+  private readonly attemptsOfRunStmt;
+  private readonly attemptsOfStepStmt;
+  private readonly attemptStmt;
+  private readonly activeStmt;
+
+  constructor(db: Database.Database) {
+    this.stmts = new StatementCache(db);
+    this.insertRunStmt = db.prepare(
+      `insert into runs (run_id, tenant, dag_id, dag_version, dag_hash, run_token, trace_id, status, inputs,
+         inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertStepStmt = db.prepare(
+      `insert into steps (run_id, step_id, topo_index, status, attempt) values (?, ?, ?, 'pending', 0)`,
+    );
+    this.updateRunStmt = db.prepare(
+      `update runs set status=?, outputs_hash=?, ended_ms=?, cancel_reason=? where run_id=?`,
+    );
+    this.updateStepStmt = db.prepare(
+      `update steps set status=?, attempt=?, started_ms=?, ended_ms=?, inputs_hash=?, outputs_hash=?, outputs=?,
+         logs_ref=?, error_code=?, error_message=?, retryable=?, next_attempt_ms=? where run_id=? and step_id=?`,
+    );
+    this.upsertAttemptStmt = db.prepare(
+      `insert into attempts (run_id, step_id, attempt, status, started_ms, ended_ms, error_code, error_message,
+         logs_ref, outputs_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       on conflict (run_id, step_id, attempt) do update set status=excluded.status, ended_ms=excluded.ended_ms,
+         error_code=excluded.error_code, error_message=excluded.error_message, logs_ref=excluded.logs_ref,
+         outputs_hash=excluded.outputs_hash`,
+    );
+    this.getStmt = db.prepare(`select ${RUN_COLS} from runs where run_id=? and tenant=?`);
+    this.byTokenStmt = db.prepare(`select ${RUN_COLS} from runs where tenant=? and run_token=?`);
+    this.stepsStmt = db.prepare(`select ${STEP_COLS} from steps where run_id=? order by topo_index, step_id`);
+    this.stepsPageStmt = db.prepare(
+      `select ${STEP_COLS} from steps where run_id=? and topo_index > ? order by topo_index, step_id limit ?`,
+    );
+    this.stepStmt = db.prepare(`select ${STEP_COLS} from steps where run_id=? and step_id=?`);
+    this.attemptsOfRunStmt = db.prepare(`select ${ATTEMPT_COLS} from attempts where run_id=? order by step_id, attempt`);
+    this.attemptsOfStepStmt = db.prepare(
+      `select ${ATTEMPT_COLS} from attempts where run_id=? and step_id=? order by attempt`,
+    );
+    this.attemptStmt = db.prepare(`select ${ATTEMPT_COLS} from attempts where run_id=? and step_id=? and attempt=?`);
+    this.activeStmt = db.prepare(
+      `select ${RUN_COLS} from runs where status in (${ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ')})
+        order by started_ms, run_id`,
+    );
+  }
+
+  insertRun(r: RunRow): void {
+    this.insertRunStmt.run(
+      r.runId, r.tenant, r.dagId, r.dagVersion, r.dagHash, r.runToken, r.traceId, r.status, r.inputs,
+      r.inputsHash, r.outputsHash, r.createdMs, r.startedMs, r.endedMs, r.cancelReason,
+    );
+  }
+
+  /** A step row in status `pending`, attempt 0. */
+  insertStep(runId: string, stepId: string, topoIndex: number): void {
+    this.insertStepStmt.run(runId, stepId, topoIndex);
+  }
+
+  updateRun(runId: string, status: string, outputsHash: string | null, endedMs: number | null, cancelReason: string | null): void {
+    this.updateRunStmt.run(status, outputsHash, endedMs, cancelReason, runId);
+  }
+
+  /** Writes every mutable column of a step (the scheduler writes a step's whole state). */
+  updateStep(s: StepRow): void {
+    this.updateStepStmt.run(
+      s.status, s.attempt, s.startedMs, s.endedMs, s.inputsHash, s.outputsHash, s.outputs, s.logsRef,
+      s.errorCode, s.errorMessage, s.retryable, s.nextAttemptMs, s.runId, s.stepId,
+    );
+  }
+
+  /** Inserts an attempt, or updates its outcome columns when it exists. */
+  upsertAttempt(a: AttemptRow): void {
+    this.upsertAttemptStmt.run(
+      a.runId, a.stepId, a.attempt, a.status, a.startedMs, a.endedMs, a.errorCode, a.errorMessage,
+      a.logsRef, a.outputsHash,
+    );
+  }
+
+  /** A run of this tenant; another tenant's run is indistinguishable from a missing one. */
+  getForTenant(tenant: string, runId: string): RunRow | undefined {
+    return this.getStmt.get(runId, tenant) as RunRow | undefined;
+  }
+
+  byToken(tenant: string, runToken: string): RunRow | undefined {
+    return this.byTokenStmt.get(tenant, runToken) as RunRow | undefined;
+  }
+
+  /** Steps in topological order (ties by step id: `topo_index` already encodes them). */
+  steps(runId: string): StepRow[] {
+    return this.stepsStmt.all(runId) as StepRow[];
+  }
+
+  /** Up to `limit` steps after position `afterIndex` (-1 for the first page). */
+  stepsPage(runId: string, afterIndex: number, limit: number): StepRow[] {
+    return this.stepsPageStmt.all(runId, afterIndex, limit) as StepRow[];
+  }
+
+  step(runId: string, stepId: string): StepRow | undefined {
+    return this.stepStmt.get(runId, stepId) as StepRow | undefined;
+  }
+
+  /** Every attempt of a run, by step id then attempt. */
+  attemptsOfRun(runId: string): AttemptRow[] {
+    return this.attemptsOfRunStmt.all(runId) as AttemptRow[];
+  }
+
+  attemptsOfStep(runId: string, stepId: string): AttemptRow[] {
+    return this.attemptsOfStepStmt.all(runId, stepId) as AttemptRow[];
+  }
+
+  attempt(runId: string, stepId: string, attempt: number): AttemptRow | undefined {
+    return this.attemptStmt.get(runId, stepId, attempt) as AttemptRow | undefined;
+  }
+
+  /** Runs not yet ended, oldest first (recovery). */
+  active(): RunRow[] {
+    return this.activeStmt.all() as RunRow[];
+  }
+
+  /**
+   * One page of a tenant's runs: `startedMs DESC, runId ASC` (with `after`), or the export
+   * order `startedMs ASC, runId ASC` (with `afterAsc`, or `asc: true`).
+   */
+  list(f: RunListFilter & { asc?: boolean }): RunRow[] {
+    const where = ['tenant = @tenant'];
+    if (f.dagId !== undefined) where.push('dag_id = @dagId');
+    if (f.status !== undefined) where.push('status = @status');
+    if (f.fromMs !== undefined) where.push('started_ms >= @fromMs');
+    if (f.toMs !== undefined) where.push('started_ms < @toMs');
+    const asc = f.asc === true || f.afterAsc !== undefined;
+    if (f.after) where.push('(started_ms < @afterS or (started_ms = @afterS and run_id > @afterId))');
+    if (f.afterAsc) where.push('(started_ms > @afterS or (started_ms = @afterS and run_id > @afterId))');
+    const order = asc ? 'started_ms asc, run_id asc' : 'started_ms desc, run_id asc';
+    const stmt = this.stmts.get(`select ${RUN_COLS} from runs where ${where.join(' and ')} order by ${order} limit @limit`);
+    const pos = f.after ?? f.afterAsc;
+    return stmt.all(defined({
+      tenant: f.tenant,
+      dagId: f.dagId,
+      status: f.status,
+      fromMs: f.fromMs,
+      toMs: f.toMs,
+      afterS: pos?.startedMs,
+      afterId: pos?.runId,
+      limit: f.limit,
+    })) as RunRow[];
+  }
+}
