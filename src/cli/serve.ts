@@ -12,6 +12,11 @@ export const serveCommand: Command = {
   async run(flags) {
     const config = serveConfig(flags);
     const logger = createLogger(config.logLevel);
+    // Signals are caught from the very start: a SIGTERM during start-up drains right after it.
+    const stopSignal = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
     const server = await startServer(config, logger, {
       onListening: (url) => process.stdout.write(`listening on ${url}\n`),
     });
@@ -45,17 +50,13 @@ export const serveCommand: Command = {
         ].join('\n'),
       );
     }
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        logger.info({ signal }, 'draining');
-        server.close().then(resolve, (e) => {
-          logger.error({ err: e }, 'error while draining');
-          resolve();
-        });
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    const signal = await stopSignal;
+    logger.info({ signal }, 'draining');
+    try {
+      await server.close();
+    } catch (e) {
+      logger.error({ err: e }, 'error while draining');
+    }
     logger.info('stopped');
     return EXIT.OK;
   },

@@ -81,7 +81,7 @@ export function openDb(opts: OpenOptions): Db {
   mkdirSync(opts.dataDir, { recursive: true });
   const release = opts.lock === false ? () => {} : takeLock(opts.dataDir);
   try {
-    const nativeBinding = sqliteNativeBinding(join(opts.dataDir, '..', '.orchestrator-cache'));
+    const nativeBinding = sqliteNativeBinding(join(opts.dataDir, '.cache'));
     const sqlite = new Database(join(opts.dataDir, 'orchestrator.db'), nativeBinding ? { nativeBinding: nativeBinding as never } : {});
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
