@@ -1,0 +1,8 @@
+/** Content-addressed artifact store (public face of `src/artifacts/`). */
+export {
+  ArtifactStore,
+  normalizeArtifactHash,
+  type ArtifactStat,
+  type PutResult,
+  type StoreFs,
+} from './store.js';

@@ -1,0 +1,234 @@
+/**
+ * Content-addressed artifact store over a folder: `<root>/ab/cdef…` where `abcdef…` is the
+ * SHA-256 of the bytes. Pure filesystem: tenant ownership lives in the database, not here.
+ *
+ * Durability: an object is written to a temp file in its final folder, fsynced, renamed into
+ * place and the folder fsynced, so a crash leaves either no object or a whole one (plus, at
+ * worst, a temp file that {@link ArtifactStore.sweepTemp} removes at start-up). Disk errors
+ * (`ENOSPC`, `EDQUOT`, …) are rethrown unchanged so callers can map them (core `toApiError`
+ * turns disk-full into 507).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { ReadStream } from 'node:fs';
+import * as nodeFsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApiError } from '../core/errors.js';
+import { HASH_RE } from '../core/ids.js';
+
+/** The subset of `node:fs/promises` the store uses; injectable for fault-injection tests. */
+export type StoreFs = Pick<
+  typeof nodeFsp,
+  'open' | 'rename' | 'unlink' | 'mkdir' | 'readFile' | 'stat' | 'readdir'
+>;
+
+export interface ArtifactStat {
+  hash: string;
+  size: number;
+}
+
+export interface PutResult extends ArtifactStat {
+  /** false when the object already existed and nothing was written. */
+  created: boolean;
+}
+
+const TEMP_PREFIX = '.tmp-';
+
+/**
+ * Checks an artifact hash (`<64 hex>` or `sha256:<64 hex>`) and returns the bare lowercase
+ * hex form. Throws `ApiError('NOT_FOUND')` for anything else, before any filesystem call.
+ *
+ * @example normalizeArtifactHash('sha256:' + 'a'.repeat(64)) // 'aaaa…'
+ */
+export function normalizeArtifactHash(input: unknown): string {
+  if (typeof input === 'string') {
+    const hex = input.startsWith('sha256:') ? input.slice(7) : input;
+    if (HASH_RE.test(hex)) return hex;
+  }
+  throw new ApiError('NOT_FOUND', 'artifact not found');
+}
+
+function checkHash(hash: unknown): string {
+  if (typeof hash !== 'string' || !HASH_RE.test(hash)) {
+    throw new ApiError('NOT_FOUND', 'artifact not found');
+  }
+  return hash;
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * @example
+ * const store = new ArtifactStore(join(dataDir, 'artifacts'));
+ * await store.sweepTemp();
+ * const { hash, size } = await store.put('hello');
+ * const bytes = await store.get(hash); // Buffer 'hello'
+ */
+export class ArtifactStore {
+  readonly root: string;
+  private readonly fs: StoreFs;
+  private readonly knownDirs = new Set<string>();
+
+  /** @param root the artifacts folder (usually `<dataDir>/artifacts`); created on demand. */
+  constructor(root: string, options: { fs?: StoreFs } = {}) {
+    this.root = root;
+    this.fs = options.fs ?? nodeFsp;
+  }
+
+  /** Absolute path of an object (hash validated first). */
+  pathOf(hash: string): string {
+    const h = checkHash(hash);
+    return join(this.root, h.slice(0, 2), h.slice(2));
+  }
+
+  /**
+   * Stores bytes (a string is stored as UTF-8) and returns their hash. Skips the write when the
+   * object already exists with the right size. With `expectedHash`, bytes that hash otherwise
+   * are refused (`ApiError('VALIDATION_FAILED')`) and nothing is written.
+   */
+  async put(data: Uint8Array | string, expectedHash?: string): Promise<PutResult> {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    if (expectedHash !== undefined && normalizeArtifactHash(expectedHash) !== hash) {
+      throw new ApiError('VALIDATION_FAILED', 'artifact bytes do not match their hash', {
+        expected: expectedHash,
+        actual: hash,
+      });
+    }
+    const size = bytes.byteLength;
+    const existing = await this.stat(hash);
+    if (existing && existing.size === size) return { hash, size, created: false };
+    await this.writeAtomic(hash, bytes);
+    return { hash, size, created: true };
+  }
+
+  /** The object's bytes, or null when absent. */
+  async get(hash: string): Promise<Buffer | null> {
+    const path = this.pathOf(hash);
+    try {
+      return await this.fs.readFile(path);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async has(hash: string): Promise<boolean> {
+    return (await this.stat(hash)) !== null;
+  }
+
+  /** Size of the object, or null when absent. */
+  async stat(hash: string): Promise<ArtifactStat | null> {
+    const path = this.pathOf(hash);
+    try {
+      const st = await this.fs.stat(path);
+      return st.isFile() ? { hash, size: st.size } : null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * A read stream over a (possibly large) object, or null when absent. The file is opened
+   * before this returns, so a present object cannot turn into a stream error later.
+   *
+   * @example
+   * const s = await store.stream(hash);
+   * if (s) return new Response(Readable.toWeb(s.stream), { headers: { 'content-length': String(s.size) } });
+   */
+  async stream(hash: string): Promise<{ size: number; stream: ReadStream } | null> {
+    const path = this.pathOf(hash);
+    let fh: nodeFsp.FileHandle;
+    try {
+      fh = await this.fs.open(path, 'r');
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    try {
+      const st = await fh.stat();
+      return { size: st.size, stream: fh.createReadStream({ autoClose: true }) };
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Removes temp files left by writes that never finished (a crash mid-put). Call at start-up,
+   * before serving. Returns how many were removed.
+   */
+  async sweepTemp(): Promise<number> {
+    let removed = 0;
+    let dirs: string[];
+    try {
+      dirs = await this.fs.readdir(this.root);
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
+    for (const d of dirs) {
+      const dir = join(this.root, d);
+      if (d.startsWith(TEMP_PREFIX)) {
+        await this.fs.unlink(dir).catch(() => undefined);
+        removed++;
+        continue;
+      }
+      if (!/^[0-9a-f]{2}$/.test(d)) continue;
+      for (const name of await this.fs.readdir(dir).catch(() => [] as string[])) {
+        if (!name.startsWith(TEMP_PREFIX)) continue;
+        await this.fs.unlink(join(dir, name)).catch(() => undefined);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await this.fs.mkdir(this.root, { recursive: true });
+    const created = await this.fs.mkdir(dir, { recursive: true });
+    // A new shard folder is itself a directory entry: make it durable too.
+    if (created !== undefined) await this.fsyncDir(this.root);
+    this.knownDirs.add(dir);
+  }
+
+  private async fsyncDir(dir: string): Promise<void> {
+    const fh = await this.fs.open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async writeAtomic(hash: string, bytes: Uint8Array): Promise<void> {
+    const dir = join(this.root, hash.slice(0, 2));
+    await this.ensureDir(dir);
+    const final = join(dir, hash.slice(2));
+    const temp = join(dir, `${TEMP_PREFIX}${hash.slice(2, 14)}-${randomBytes(6).toString('hex')}`);
+    let renamed = false;
+    try {
+      const fh = await this.fs.open(temp, 'wx', 0o644);
+      try {
+        let off = 0;
+        while (off < bytes.byteLength) {
+          const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off);
+          off += bytesWritten;
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.fs.rename(temp, final);
+      renamed = true;
+      await this.fsyncDir(dir);
+    } catch (err) {
+      if (!renamed) await this.fs.unlink(temp).catch(() => undefined);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Public face of the engine's execution layer: the worker pool, the plugin registry, the
+ * worker protocol's error type and the plugin ctx type. (The scheduler builds on these.)
+ *
+ * @example
+ * import { WorkerPool, loadPlugins } from './engine/index.js';
+ * const pool = new WorkerPool({ registry: loadPlugins(['plugins']), artifacts, execAllow: ['/bin/echo'] });
+ */
+export { WorkerPool } from './pool.js';
+export type { ArtifactIO, PoolStats, StepResult, StepTask, TaskMeta, WorkerLostEvent, WorkerPoolOptions } from './pool-types.js';
+export {
+  loadPlugins,
+  PluginLoadError,
+  PluginManifestSchema,
+  type PluginManifest,
+  type PluginRegistry,
+  type ResolvedPlugin,
+} from './plugins.js';
+export { StepError, type AbortReason, type StepContext, type StepErrorInfo } from './protocol.js';
+export { encodeOutputs, DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
+export { BUILTIN_NAMES, BUILTIN_PLUGINS } from './builtins/names.js';

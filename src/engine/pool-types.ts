@@ -1,0 +1,157 @@
+/** Public types of the worker pool and the small result helpers it shares. */
+import { availableParallelism, tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import type { ResourceLimits } from 'node:worker_threads';
+import { DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
+import { formatLogLine, type AbortReason, type StepErrorInfo } from './protocol.js';
+import type { PluginRegistry, ResolvedPlugin } from './plugins.js';
+
+/** Who an artifact request is for: the ArtifactIO checks/records tenant ownership with it. */
+export interface TaskMeta {
+  taskId: string;
+  tenant: string;
+  runId: string;
+  stepId: string;
+  attempt: number;
+  /** `name@version` of the plugin running. */
+  plugin: string;
+}
+
+/**
+ * Artifact I/O on behalf of steps, run on the main thread. `read` returns null for an artifact
+ * that is absent or not the task's tenant's. Errors with code `ENOSPC`/`EDQUOT`/`SQLITE_FULL`
+ * reach the step as `INSUFFICIENT_STORAGE` (retryable).
+ */
+export interface ArtifactIO {
+  write(task: TaskMeta, bytes: Uint8Array, mediaType: string): Promise<string> | string;
+  read(task: TaskMeta, hash: string): Promise<Uint8Array | null> | Uint8Array | null;
+}
+
+export interface WorkerPoolOptions {
+  registry: PluginRegistry;
+  artifacts: ArtifactIO;
+  /** Worker threads (default `os.availableParallelism()`). */
+  size?: number;
+  /** Steps run at once by one worker (default 16). */
+  perWorkerConcurrency?: number;
+  /** Absolute paths of the programs the `exec` built-in may run (default none). */
+  execAllow?: string[];
+  /** Root of the per-attempt work folders (default `<os tmpdir>/stella-orchestrator-work`). */
+  workDir?: string;
+  /** How long an aborted step may take to stop before its worker is replaced (default 5000). */
+  abortGraceMs?: number;
+  resourceLimits?: ResourceLimits;
+  /** Canonical outputs size limit (default 1 MiB). */
+  maxOutputBytes?: number;
+  /** Log bytes kept per attempt (default 4 MiB). */
+  maxLogBytes?: number;
+  /** Where workers' stdout/stderr (plugins' console output) goes (default: this process's stderr). */
+  workerOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /** Told when a worker is lost or abandoned (for the server log and metrics); `detail` may name paths. */
+  onWorkerLost?: (event: WorkerLostEvent) => void;
+}
+
+export interface WorkerLostEvent {
+  workerId: number;
+  /** Step-safe summary (also the WORKER_LOST message of its steps). */
+  reason: string;
+  /** The underlying error's message, for the operator only. */
+  detail?: string;
+  /** Steps that were running on it. */
+  tasks: string[];
+  /** Whether it never became ready (a start-up failure). */
+  duringStart: boolean;
+}
+
+/** One step attempt to run. */
+export interface StepTask {
+  /** Unique among in-flight tasks (default `${runId}/${stepId}/${attempt}`); used by `abort`. */
+  taskId?: string;
+  /** `"name"`, `"name@version"`, or an already resolved plugin. */
+  plugin: string | ResolvedPlugin;
+  inputs: Record<string, unknown>;
+  tenant: string;
+  runId: string;
+  stepId: string;
+  attempt: number;
+  timeoutMs: number;
+}
+
+/** `logs` is the attempt's NDJSON log: lines `{ts,level,msg,...fields}`, each ending in `\n`. */
+export type StepResult =
+  | {
+      status: 'completed';
+      outputs: Record<string, unknown>;
+      /** RFC 8785 canonical JSON of `outputs`, and its SHA-256 (the step's `outputsHash`). */
+      outputsJson: string;
+      outputsHash: string;
+      logs: string;
+    }
+  | { status: 'failed' | 'cancelled' | 'timed_out'; error: StepErrorInfo; logs: string };
+
+export interface PoolStats {
+  /** Live worker threads (poisoned ones excluded), and how many of them are ready. */
+  workers: number;
+  ready: number;
+  /** Workers running at least one step. */
+  busy: number;
+  /** Steps running, and steps waiting for a free slot. */
+  running: number;
+  queued: number;
+  /** workers × perWorkerConcurrency. */
+  capacity: number;
+  /** Workers replaced since start (crashed, or abandoned after an abort grace). */
+  replaced: number;
+}
+
+export function failedResult(code: string, message: string, retryable: boolean, logs = ''): StepResult {
+  return { status: 'failed', error: { code, message, retryable }, logs };
+}
+
+/** The result of a step ended by an abort, whatever the step itself reported. */
+export function abortResult(reason: AbortReason, timeoutMs: number, logs: string): StepResult {
+  return reason === 'timeout'
+    ? {
+        status: 'timed_out',
+        error: { code: 'STEP_TIMEOUT', message: `step exceeded its timeout of ${timeoutMs} ms`, retryable: true },
+        logs,
+      }
+    : { status: 'cancelled', error: { code: 'CANCELLED', message: 'step cancelled', retryable: false }, logs };
+}
+
+/** Maps an ArtifactIO failure to what the step sees (no paths or internals). */
+export function artifactIoError(err: unknown): StepErrorInfo {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || code === 'INSUFFICIENT_STORAGE') {
+    return { code: 'INSUFFICIENT_STORAGE', message: 'artifact storage is full', retryable: true };
+  }
+  if (code === 'NOT_FOUND') return { code: 'ARTIFACT_NOT_FOUND', message: 'artifact not found', retryable: false };
+  return { code: 'ARTIFACT_IO_FAILED', message: 'artifact storage failed', retryable: true };
+}
+
+export function systemLogLine(msg: string, fields?: Record<string, unknown>): string {
+  return formatLogLine('error', msg, { source: 'engine', ...fields });
+}
+
+export type PoolSettings = Required<Omit<WorkerPoolOptions, 'resourceLimits' | 'onWorkerLost'>> &
+  Pick<WorkerPoolOptions, 'resourceLimits' | 'onWorkerLost'>;
+
+/** Options with their defaults filled in; refuses a relative exec allow-list entry. */
+export function poolSettings(o: WorkerPoolOptions): PoolSettings {
+  const execAllow = [...(o.execAllow ?? [])];
+  for (const p of execAllow) if (!isAbsolute(p)) throw new Error(`execAllow entries must be absolute paths: ${p}`);
+  return {
+    registry: o.registry,
+    artifacts: o.artifacts,
+    size: Math.max(1, o.size ?? availableParallelism()),
+    perWorkerConcurrency: Math.max(1, o.perWorkerConcurrency ?? 16),
+    execAllow,
+    workDir: o.workDir ?? join(tmpdir(), 'stella-orchestrator-work'),
+    abortGraceMs: o.abortGraceMs ?? 5000,
+    maxOutputBytes: o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+    maxLogBytes: o.maxLogBytes ?? 4 * 1024 * 1024,
+    workerOutput: o.workerOutput ?? ((chunk) => void process.stderr.write(chunk)),
+    resourceLimits: o.resourceLimits,
+    onWorkerLost: o.onWorkerLost,
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The typed message protocol between the main thread and the step workers (BullMQ style: a
+ * command enum and one envelope per message). Messages are small: ids, inputs and outputs,
+ * never run records. Shared by `pool.ts` (main thread) and `worker.ts` (worker threads).
+ *
+ * @example
+ * const run: RunMessage = { cmd: ToWorker.Run, taskId: 1, plugin: { name: 'noop', version: '0.1.0', builtin: true },
+ *   inputs: {}, tenant: 'demo', runId, stepId: 'a', attempt: 1, timeoutMs: 60_000 };
+ * worker.postMessage(run);
+ */
+
+/** Commands sent by the main thread to a worker. */
+export enum ToWorker {
+  Run = 1,
+  Abort = 2,
+  ArtifactReply = 3,
+  Shutdown = 4,
+}
+
+/** Commands sent by a worker to the main thread. */
+export enum FromWorker {
+  Ready = 10,
+  Done = 11,
+  Failed = 12,
+  Log = 13,
+  WriteArtifact = 14,
+  ReadArtifact = 15,
+}
+
+/** What a worker needs to find a plugin's code: built-in (in the worker bundle) or a module URL. */
+export type PluginRef =
+  | { name: string; version: string; builtin: true }
+  | { name: string; version: string; builtin?: false; entryUrl: string };
+
+/** A step's failure as it crosses threads and is recorded. `code` is UPPER_SNAKE. */
+export interface StepErrorInfo {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export type AbortReason = 'cancel' | 'timeout';
+
+export interface RunMessage {
+  cmd: ToWorker.Run;
+  taskId: number;
+  plugin: PluginRef;
+  inputs: Record<string, unknown>;
+  tenant: string;
+  runId: string;
+  stepId: string;
+  attempt: number;
+  timeoutMs: number;
+}
+export interface AbortMessage {
+  cmd: ToWorker.Abort;
+  taskId: number;
+  reason: AbortReason;
+}
+/** Answer to a WriteArtifact (`hash`) or ReadArtifact (`bytes`, transferred) request. */
+export interface ArtifactReplyMessage {
+  cmd: ToWorker.ArtifactReply;
+  reqId: number;
+  hash?: string;
+  bytes?: Uint8Array;
+  error?: StepErrorInfo;
+}
+export interface ShutdownMessage {
+  cmd: ToWorker.Shutdown;
+}
+export type MainToWorker = RunMessage | AbortMessage | ArtifactReplyMessage | ShutdownMessage;
+
+export interface ReadyMessage {
+  cmd: FromWorker.Ready;
+}
+/**
+ * A step completed. Outputs travel as their RFC 8785 canonical JSON (validated and sized in the
+ * worker), with its SHA-256, so the main thread never re-canonicalises them.
+ */
+export interface DoneMessage {
+  cmd: FromWorker.Done;
+  taskId: number;
+  outputsJson: string;
+  outputsHash: string;
+  /** NDJSON log lines not yet sent by a Log message. */
+  logs: string;
+}
+export interface FailedMessage {
+  cmd: FromWorker.Failed;
+  taskId: number;
+  error: StepErrorInfo;
+  logs: string;
+}
+/** Log lines of a long-running step, flushed periodically (NDJSON, each line ends with \n). */
+export interface LogMessage {
+  cmd: FromWorker.Log;
+  taskId: number;
+  lines: string;
+}
+export interface WriteArtifactMessage {
+  cmd: FromWorker.WriteArtifact;
+  reqId: number;
+  taskId: number;
+  bytes: Uint8Array;
+  mediaType: string;
+}
+export interface ReadArtifactMessage {
+  cmd: FromWorker.ReadArtifact;
+  reqId: number;
+  taskId: number;
+  hash: string;
+}
+export type WorkerToMain =
+  | ReadyMessage
+  | DoneMessage
+  | FailedMessage
+  | LogMessage
+  | WriteArtifactMessage
+  | ReadArtifactMessage;
+
+/** Configuration handed to every worker as `workerData`. */
+export interface WorkerConfig {
+  concurrency: number;
+  execAllow: string[];
+  workDir: string;
+  maxOutputBytes: number;
+  maxLogBytes: number;
+}
+
+const CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
+const MAX_MESSAGE = 2000;
+
+/** An UPPER_SNAKE error code from anything (invalid → `fallback`). */
+export function normalizeErrorCode(code: unknown, fallback = 'STEP_FAILED'): string {
+  if (typeof code !== 'string') return fallback;
+  if (CODE_RE.test(code)) return code;
+  const c = code.toUpperCase().replace(/[^A-Z0-9_]+/g, '_').replace(/^[^A-Z]+/, '').slice(0, 64);
+  return CODE_RE.test(c) ? c : fallback;
+}
+
+function clip(message: string): string {
+  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message;
+}
+
+/**
+ * The control-flow error of a step: throw it (or call `ctx.fail`) to fail with a chosen code.
+ * Plugins outside the source tree reach it as `ctx.StepError`, or throw any Error whose
+ * `name` is `'StepError'` and that has a string `code` (and optional boolean `retryable`).
+ *
+ * @example throw new StepError('UPSTREAM_DOWN', 'registry unreachable', { retryable: true });
+ */
+export class StepError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  constructor(code: string, message?: string, options: { retryable?: boolean } = {}) {
+    const c = normalizeErrorCode(code);
+    super(message ?? c);
+    this.name = 'StepError';
+    this.code = c;
+    this.retryable = options.retryable ?? true;
+  }
+}
+
+/**
+ * Serialises anything a step threw: StepError-like errors keep their code; other Errors become
+ * `STEP_FAILED` (retryable); non-Error values are described (`non-Error thrown: …`). Never
+ * includes a stack.
+ */
+export function toStepErrorInfo(err: unknown): StepErrorInfo {
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; retryable?: unknown };
+    if (e.name === 'StepError' && typeof e.code === 'string') {
+      return {
+        code: normalizeErrorCode(e.code),
+        message: clip(String(e.message || e.code)),
+        retryable: typeof e.retryable === 'boolean' ? e.retryable : true,
+      };
+    }
+    return { code: 'STEP_FAILED', message: clip(String(e.message || e.name || 'error')), retryable: true };
+  }
+  let text: string;
+  if (typeof err === 'string') text = err;
+  else {
+    try {
+      text = `non-Error thrown: ${JSON.stringify(err) ?? String(err)}`;
+    } catch {
+      text = `non-Error thrown: ${Object.prototype.toString.call(err)}`;
+    }
+  }
+  return { code: 'STEP_FAILED', message: clip(text || 'non-Error thrown: (empty string)'), retryable: true };
+}
+
+/** One NDJSON log line `{ts, level, msg, ...fields}` (reserved keys in `fields` are ignored). */
+export function formatLogLine(
+  level: 'debug' | 'info' | 'warn' | 'error',
+  msg: string,
+  fields?: Record<string, unknown>,
+  now: number = Date.now(),
+): string {
+  const rec: Record<string, unknown> = { ts: new Date(now).toISOString(), level, msg };
+  if (fields) {
+    for (const [k, v] of Object.entries(fields)) {
+      if (k !== 'ts' && k !== 'level' && k !== 'msg') rec[k] = v;
+    }
+  }
+  try {
+    return `${JSON.stringify(rec)}\n`;
+  } catch {
+    return `${JSON.stringify({ ts: rec.ts, level, msg, fieldsError: 'fields not serialisable' })}\n`;
+  }
+}
+
+/**
+ * What a plugin's default export receives (CONTRACT §9).
+ *
+ * @example
+ * export default async (ctx: StepContext) => {
+ *   ctx.log('fetching', { image: ctx.inputs.image });
+ *   const hash = await ctx.writeArtifact('report', 'text/plain');
+ *   if (ctx.signal.aborted) ctx.fail('ABORTED', 'stopped', { retryable: false });
+ *   return { report: hash };
+ * };
+ */
+export interface StepContext {
+  /** The step's `with`, references resolved. */
+  readonly inputs: Record<string, unknown>;
+  readonly tenant: string;
+  readonly runId: string;
+  readonly stepId: string;
+  readonly attempt: number;
+  /** Aborted on cancel or timeout; `signal.reason` is a StepError (`CANCELLED` / `STEP_TIMEOUT`). */
+  readonly signal: AbortSignal;
+  /** Appends `{ts, level, msg, ...fields}` to the attempt's log; `fields.level` may be debug|info|warn|error. */
+  log(message: string, fields?: Record<string, unknown>): void;
+  /** Stores bytes (strings as UTF-8) as an artifact of the run's tenant; resolves to its hash. */
+  writeArtifact(data: Uint8Array | string, mediaType?: string): Promise<string>;
+  /** Reads an artifact of the tenant; rejects with StepError `ARTIFACT_NOT_FOUND` (not retryable). */
+  readArtifact(hash: string): Promise<Uint8Array>;
+  /** Throws a StepError (default retryable: true). */
+  fail(code: string, message?: string, options?: { retryable?: boolean }): never;
+  readonly StepError: typeof StepError;
+}

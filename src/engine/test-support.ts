@@ -1,0 +1,80 @@
+/** Helpers shared by the engine's tests (real worker threads, a real artifact store). */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArtifactStore } from '../artifacts/index.js';
+import { uuidv7 } from '../core/ids.js';
+import { loadPlugins } from './plugins.js';
+import { WorkerPool } from './pool.js';
+import type { ArtifactIO, StepTask, WorkerPoolOptions } from './pool-types.js';
+
+export const GOOD_FIXTURES = fileURLToPath(new URL('../../test/fixtures/plugins/good', import.meta.url));
+export const SAMPLE_PLUGINS = fileURLToPath(new URL('../../plugins', import.meta.url));
+
+export function tempDir(prefix = 'stella-engine-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** An ArtifactIO over a real store that records which tenant owns what (as the DB layer will). */
+export function tenantArtifacts(store: ArtifactStore): ArtifactIO & { owners: Map<string, Set<string>>; types: Map<string, string> } {
+  const owners = new Map<string, Set<string>>();
+  const types = new Map<string, string>();
+  return {
+    owners,
+    types,
+    async write(task, bytes, mediaType) {
+      const { hash } = await store.put(bytes);
+      (owners.get(hash) ?? owners.set(hash, new Set()).get(hash)!).add(task.tenant);
+      types.set(hash, mediaType);
+      return hash;
+    },
+    async read(task, hash) {
+      return owners.get(hash)?.has(task.tenant) ? store.get(hash) : null;
+    },
+  };
+}
+
+let seq = 0;
+/** A task with fresh ids. */
+export function task(plugin: string, inputs: Record<string, unknown> = {}, extra: Partial<StepTask> = {}): StepTask {
+  seq++;
+  return { plugin, inputs, tenant: 'demo', runId: uuidv7(), stepId: `s${seq}`, attempt: 1, timeoutMs: 30_000, ...extra };
+}
+
+export interface TestPool {
+  pool: WorkerPool;
+  store: ArtifactStore;
+  io: ReturnType<typeof tenantArtifacts>;
+  output: string[];
+  workDir: string;
+}
+
+/** A started pool over the fixture plugins and the sample plugins. Close it with `pool.close()`. */
+export async function startPool(options: Partial<WorkerPoolOptions> = {}): Promise<TestPool> {
+  const dir = tempDir();
+  const store = new ArtifactStore(join(dir, 'artifacts'));
+  const io = tenantArtifacts(store);
+  const output: string[] = [];
+  const workDir = join(dir, 'work');
+  const pool = new WorkerPool({
+    registry: loadPlugins([GOOD_FIXTURES, SAMPLE_PLUGINS]),
+    artifacts: io,
+    size: 1,
+    perWorkerConcurrency: 8,
+    abortGraceMs: 500,
+    workDir,
+    workerOutput: (chunk) => void output.push(chunk),
+    ...options,
+  });
+  await pool.start();
+  return { pool, store, io, output, workDir };
+}
+
+/** Parses an NDJSON log. */
+export function logLines(logs: string): Array<Record<string, unknown>> {
+  return logs
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
