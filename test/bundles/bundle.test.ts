@@ -1,0 +1,299 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiError } from '../../src/core/errors.js';
+import { canonicalJson } from '../../src/core/hash.js';
+import { DagService } from '../../src/dags/service.js';
+import { dsseSign, generateSigningKeyPair, type TrustStore } from '../../src/dags/signature.js';
+import { BundleError, createBundle, importBundle, verifyBundle, type ImportOptions } from '../../src/bundles/index.js';
+import { MANIFEST_PATH, SIGNATURE_PATH } from '../../src/bundles/manifest.js';
+import { readTar } from '../../src/bundles/tar.js';
+import { gunzipStrict } from '../../src/bundles/gzip.js';
+import { bundleLimits } from '../../src/bundles/limits.js';
+import { dag, devKey, flip, openEnv, packSigned, payloadOf, pluginFiles, repack, snapshot, trust, unpackFiles, type Env } from './helpers.js';
+
+const sample = () => ({ dags: [dag('alpha'), dag('beta', '2.0.0'), dag('beta', '1.0.0')], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey });
+
+function withEnv(fn: (env: Env) => void | Promise<void>) {
+  return async () => {
+    const env = openEnv();
+    try {
+      await fn(env);
+    } finally {
+      env.close();
+    }
+  };
+}
+
+function importInto(env: Env, bytes: Buffer, extra: Partial<ImportOptions> = {}) {
+  return importBundle(bytes, { tenant: 'acme', dags: env.dags, pluginsDir: env.pluginsDir, ...extra });
+}
+
+/** Asserts the bundle is refused with `code`/`reason` and that nothing at all changed. */
+function refusedWithoutChange(env: Env, bytes: Buffer, code: string, reason?: string, match?: RegExp): ApiError {
+  const before = snapshot(env);
+  let caught: ApiError | undefined;
+  assert.throws(
+    () => importInto(env, bytes),
+    (e: unknown) => {
+      assert.ok(e instanceof ApiError, `expected an ApiError, got ${String(e)}`);
+      assert.equal(e.code, code, e.message);
+      if (reason) assert.equal((e as BundleError).reason, reason, e.message);
+      if (match) assert.match(e.message, match);
+      caught = e;
+      return true;
+    },
+  );
+  assert.equal(snapshot(env), before, 'the installation changed');
+  return caught!;
+}
+
+test('the same inputs give byte-identical bundles (Ed25519), whatever the input order', () => {
+  const a = createBundle(sample());
+  const s = sample();
+  const b = createBundle({ ...s, dags: [...s.dags].reverse() });
+  assert.ok(a.bytes.equals(b.bytes));
+  assert.equal(a.rootHash, b.rootHash);
+  assert.deepEqual(
+    a.manifest.entries.map((e) => e.path),
+    ['dags/alpha/1.0.0.json', 'dags/beta/1.0.0.json', 'dags/beta/2.0.0.json', 'plugins/greeter/index.mjs', 'plugins/greeter/plugin.json'],
+  );
+  const files = unpackFiles(a.bytes);
+  assert.equal(files.get(MANIFEST_PATH)!.toString(), canonicalJson(a.manifest));
+  assert.equal(files.get('dags/alpha/1.0.0.json')!.toString(), canonicalJson(dag('alpha')));
+});
+
+test('with a P-256 key only manifest.sig.json differs between two runs', () => {
+  const p256 = generateSigningKeyPair('p256');
+  const a = createBundle({ ...sample(), privateKeyPem: p256.privateKeyPem });
+  const b = createBundle({ ...sample(), privateKeyPem: p256.privateKeyPem });
+  const limits = bundleLimits();
+  const ea = readTar(gunzipStrict(a.bytes, 1 << 24), limits);
+  const eb = readTar(gunzipStrict(b.bytes, 1 << 24), limits);
+  assert.deepEqual(ea.map((e) => e.path), eb.map((e) => e.path));
+  for (let i = 0; i < ea.length; i++) {
+    if (ea[i]!.path !== SIGNATURE_PATH) assert.ok(ea[i]!.data.equals(eb[i]!.data), ea[i]!.path);
+  }
+});
+
+test('createBundle refuses unsigned, tampered and invalid inputs', () => {
+  const { signature: _s, ...unsigned } = dag('alpha');
+  assert.throws(() => createBundle({ dags: [unsigned], privateKeyPem: devKey }), /not signed/);
+  const tampered = { ...dag('alpha'), metadata: { description: 'changed after signing' } };
+  assert.throws(() => createBundle({ dags: [tampered], privateKeyPem: devKey }), /differs from its signed payload/);
+  assert.throws(() => createBundle({ dags: [dag('alpha'), dag('alpha', '1.0.0', { description: 'other' })], privateKeyPem: devKey }), /given twice/);
+  assert.throws(() => createBundle({ dags: [], plugins: [{ name: 'noop', files: pluginFiles('noop') }], privateKeyPem: devKey }), /built-in/);
+  assert.throws(() => createBundle({ dags: [], plugins: [{ name: 'other', files: pluginFiles('greeter') }], privateKeyPem: devKey }), /must match its folder/);
+  assert.throws(() => createBundle({ dags: [], plugins: [{ name: 'greeter', files: pluginFiles('greeter').slice(1) }], privateKeyPem: devKey }), /entry index\.mjs is not in the plugin folder/);
+});
+
+test('verifyBundle accepts a good bundle and reports what it holds', () => {
+  const { bytes, rootHash } = createBundle(sample());
+  const v = verifyBundle(bytes, trust);
+  assert.equal(v.rootHash, rootHash);
+  assert.deepEqual(v.signedBy, trust.keyIds());
+  assert.deepEqual(v.dags.map((d) => `${d.doc.dagId}@${d.doc.version}`), ['alpha@1.0.0', 'beta@1.0.0', 'beta@2.0.0']);
+  assert.deepEqual(v.plugins.map((p) => `${p.name}@${p.version}`), ['greeter@1.0.0']);
+  assert.equal(v.fileCount, 5);
+});
+
+test('import installs DAGs and plugins; importing again changes nothing', withEnv((env) => {
+  const { bytes } = createBundle(sample());
+  const r1 = importInto(env, bytes);
+  assert.equal(r1.changed, true);
+  assert.deepEqual(r1.dags.map((d) => [d.dagId, d.version, d.created]), [['alpha', '1.0.0', true], ['beta', '1.0.0', true], ['beta', '2.0.0', true]]);
+  assert.deepEqual(r1.plugins, [{ name: 'greeter', version: '1.0.0', installed: true }]);
+  const listed = env.store.dags.list({ tenant: 'acme', limit: 100 }).map((r) => `${r.dagId}@${r.version}`);
+  assert.deepEqual(listed, ['alpha@1.0.0', 'beta@2.0.0', 'beta@1.0.0']);
+  assert.deepEqual(env.store.dags.list({ tenant: 'other', limit: 100 }), []);
+  assert.equal(readFileSync(join(env.pluginsDir, 'greeter', 'plugin.json'), 'utf8'), pluginFiles('greeter')[1]!.data.toString());
+  assert.equal(env.dags.get('acme', 'alpha', '1.0.0').hash, r1.dags[0]!.hash);
+
+  const before = snapshot(env);
+  const r2 = importInto(env, bytes);
+  assert.equal(r2.changed, false);
+  assert.ok(r2.dags.every((d) => !d.created));
+  assert.deepEqual(r2.plugins, [{ name: 'greeter', version: '1.0.0', installed: false }]);
+  assert.equal(snapshot(env), before);
+  // No staging folder is left behind.
+  assert.deepEqual(readdirNames(env.pluginsDir), ['greeter']);
+}));
+
+function readdirNames(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+test('every damaged or untrusted bundle is refused and installs nothing', withEnv((env) => {
+  importInto(env, createBundle({ dags: [dag('existing')], privateKeyPem: devKey }).bytes);
+  const { bytes } = createBundle(sample());
+  const files = unpackFiles(bytes);
+
+  const flipDag = new Map(files);
+  const d = Buffer.from(flipDag.get('dags/alpha/1.0.0.json')!);
+  flip(d, 10);
+  flipDag.set('dags/alpha/1.0.0.json', d);
+  refusedWithoutChange(env, repack(flipDag), 'VALIDATION_FAILED', 'HASH_MISMATCH', /dags\/alpha\/1\.0\.0\.json/);
+
+  const flipManifest = new Map(files);
+  const m = Buffer.from(flipManifest.get(MANIFEST_PATH)!);
+  flip(m, m.indexOf('"size":') + 7); // one digit of a size
+  flipManifest.set(MANIFEST_PATH, m);
+  refusedWithoutChange(env, repack(flipManifest), 'SIGNATURE_INVALID', 'MANIFEST_MISMATCH');
+
+  const flipGzip = Buffer.from(bytes);
+  flip(flipGzip, Math.floor(bytes.length / 2), 0x10);
+  refusedWithoutChange(env, flipGzip, 'VALIDATION_FAILED', 'ARCHIVE_INVALID');
+
+  const missing = new Map(files);
+  missing.delete('dags/beta/2.0.0.json');
+  refusedWithoutChange(env, repack(missing), 'VALIDATION_FAILED', 'FILE_MISSING', /dags\/beta\/2\.0\.0\.json/);
+
+  const missingPlugin = new Map(files);
+  missingPlugin.delete('plugins/greeter/index.mjs');
+  refusedWithoutChange(env, repack(missingPlugin), 'VALIDATION_FAILED', 'FILE_MISSING');
+
+  const extra = new Map(files);
+  extra.set('dags/evil/1.0.0.json', Buffer.from(canonicalJson(dag('evil'))));
+  refusedWithoutChange(env, repack(extra), 'VALIDATION_FAILED', 'FILE_UNLISTED', /dags\/evil/);
+
+  const noSig = new Map(files);
+  noSig.delete(SIGNATURE_PATH);
+  refusedWithoutChange(env, repack(noSig), 'VALIDATION_FAILED', 'MANIFEST_MISSING');
+
+  const badSig = new Map(files);
+  const env_ = JSON.parse(badSig.get(SIGNATURE_PATH)!.toString());
+  const sig = Buffer.from(env_.signatures[0].sig, 'base64');
+  flip(sig, 5);
+  env_.signatures[0].sig = sig.toString('base64');
+  badSig.set(SIGNATURE_PATH, Buffer.from(JSON.stringify(env_)));
+  const e1 = refusedWithoutChange(env, repack(badSig), 'SIGNATURE_INVALID', 'SIGNATURE_INVALID', /does not verify/);
+  assert.match(JSON.stringify(e1.details), /signature does not verify/);
+
+  const otherKey = generateSigningKeyPair('ed25519');
+  const e2 = refusedWithoutChange(env, createBundle({ ...sample(), privateKeyPem: otherKey.privateKeyPem }).bytes, 'SIGNATURE_INVALID', 'SIGNATURE_INVALID');
+  assert.match(JSON.stringify(e2.details), /unknown keyid/);
+
+  // A tampered payload with a freshly computed manifest signed by an untrusted key.
+  const resigned = payloadOf(bytes);
+  resigned.set('dags/alpha/1.0.0.json', Buffer.from(canonicalJson({ ...dag('alpha'), metadata: { description: 'evil' } })));
+  refusedWithoutChange(env, packSigned(resigned, otherKey.privateKeyPem), 'SIGNATURE_INVALID', 'SIGNATURE_INVALID');
+  // Same, signed by the trusted key: the DAG's own signature no longer matches its content.
+  refusedWithoutChange(env, packSigned(resigned), 'SIGNATURE_INVALID', 'DAG_SIGNATURE_INVALID', /dags\/alpha\/1\.0\.0\.json/);
+  // A DAG signed by an untrusted key inside a trusted bundle.
+  const foreign = payloadOf(bytes);
+  foreign.set('dags/alpha/1.0.0.json', Buffer.from(canonicalJson(dag('alpha', '1.0.0', { key: otherKey.privateKeyPem }))));
+  refusedWithoutChange(env, packSigned(foreign), 'SIGNATURE_INVALID', 'DAG_SIGNATURE_INVALID');
+
+  refusedWithoutChange(env, repack(files, [{ name: '../x', typeflag: '0', data: Buffer.from('x') }]), 'VALIDATION_FAILED', 'UNSAFE_PATH', /\.\.\/x/);
+  refusedWithoutChange(env, repack(files, [{ name: 'plugins/greeter/link', typeflag: '2', linkname: '/etc/passwd' }]), 'VALIDATION_FAILED', 'UNSUPPORTED_ENTRY', /symlink/);
+  refusedWithoutChange(env, repack(files, [{ name: 'dags/alpha/1.0.0.json', typeflag: '0', data: Buffer.from('{}') }]), 'VALIDATION_FAILED', 'DUPLICATE_PATH');
+
+  const wrongPlace = payloadOf(bytes);
+  wrongPlace.set('README.md', Buffer.from('hi'));
+  refusedWithoutChange(env, packSigned(wrongPlace), 'VALIDATION_FAILED', 'LAYOUT_INVALID', /README\.md/);
+  const wrongPath = payloadOf(bytes);
+  wrongPath.set('dags/alpha/9.9.9.json', wrongPath.get('dags/alpha/1.0.0.json')!);
+  refusedWithoutChange(env, packSigned(wrongPath), 'VALIDATION_FAILED', 'DAG_INVALID', /its path says alpha@9\.9\.9/);
+  const badPlugin = payloadOf(bytes);
+  badPlugin.set('plugins/greeter/plugin.json', Buffer.from('{"name":"greeter"}'));
+  refusedWithoutChange(env, packSigned(badPlugin), 'VALIDATION_FAILED', 'PLUGIN_INVALID');
+  const notJson = payloadOf(bytes);
+  notJson.set('dags/alpha/1.0.0.json', Buffer.from('{"dagId":'));
+  refusedWithoutChange(env, packSigned(notJson), 'VALIDATION_FAILED', 'DAG_INVALID');
+
+  refusedWithoutChange(env, bytes.subarray(0, bytes.length - 20), 'VALIDATION_FAILED', 'ARCHIVE_INVALID');
+  refusedWithoutChange(env, Buffer.from('definitely not a bundle'), 'VALIDATION_FAILED', 'ARCHIVE_INVALID');
+}));
+
+test('a manifest that is not canonical, unsorted, or has a wrong rootHash is refused even when signed', withEnv((env) => {
+  const { bytes, manifest } = createBundle(sample());
+  const files = unpackFiles(bytes);
+  const resign = (text: string) => {
+    const f = new Map(files);
+    f.set(MANIFEST_PATH, Buffer.from(text));
+    f.set(SIGNATURE_PATH, Buffer.from(JSON.stringify(dsseSign('application/vnd.stellaops.orchestrator.bundle+json', text, devKey))));
+    return repack(f);
+  };
+  refusedWithoutChange(env, resign(JSON.stringify(manifest, null, 2)), 'VALIDATION_FAILED', 'MANIFEST_INVALID', /canonical/);
+  refusedWithoutChange(env, resign(canonicalJson({ ...manifest, rootHash: '0'.repeat(64) })), 'VALIDATION_FAILED', 'ROOT_HASH_MISMATCH');
+  const unsorted = [...manifest.entries].reverse();
+  refusedWithoutChange(env, resign(canonicalJson({ ...manifest, entries: unsorted })), 'VALIDATION_FAILED', 'MANIFEST_INVALID', /sorted/);
+  refusedWithoutChange(env, resign(canonicalJson({ ...manifest, format: 'other/9' })), 'VALIDATION_FAILED', 'MANIFEST_INVALID');
+}));
+
+test('a bundle whose second DAG conflicts with a stored version installs nothing', withEnv((env) => {
+  env.dags.publish('acme', dag('zeta', '1.0.0', { description: 'the original' }));
+  const bundle = createBundle({
+    dags: [dag('alpha'), dag('zeta', '1.0.0', { description: 'different content' })],
+    plugins: [{ name: 'greeter', files: pluginFiles('greeter') }],
+    privateKeyPem: devKey,
+  });
+  const e = refusedWithoutChange(env, bundle.bytes, 'DAG_VERSION_EXISTS', undefined, /dags\/zeta\/1\.0\.0\.json/);
+  assert.equal(e.details?.path, 'dags/zeta/1.0.0.json');
+  assert.equal(env.store.dags.get('acme', 'alpha', '1.0.0'), undefined);
+  assert.equal(existsSync(join(env.pluginsDir, 'greeter')), false);
+  // The same bundle goes into another tenant, where nothing conflicts.
+  assert.equal(importBundle(bundle.bytes, { tenant: 'other', dags: env.dags, pluginsDir: env.pluginsDir }).changed, true);
+}));
+
+test('a failure inside the transaction rolls back every DAG and removes the new plugin folders', withEnv((env) => {
+  class FailingSecond extends DagService {
+    calls = 0;
+    override publish(...args: Parameters<DagService['publish']>) {
+      if (++this.calls === 2) throw new ApiError('INSUFFICIENT_STORAGE', 'disk full (simulated)');
+      return super.publish(...args);
+    }
+  }
+  const dags = new FailingSecond(env.dags['deps']);
+  const before = snapshot(env);
+  assert.throws(
+    () => importBundle(createBundle(sample()).bytes, { tenant: 'acme', dags, pluginsDir: env.pluginsDir }),
+    (e: unknown) => e instanceof ApiError && e.code === 'INSUFFICIENT_STORAGE',
+  );
+  assert.equal(dags.calls, 2);
+  assert.equal(snapshot(env), before);
+  assert.deepEqual(readdirNames(env.pluginsDir), []);
+}));
+
+test('DAG validation at import knows the installed plugins and the bundle\'s own', withEnv((env) => {
+  const usesGreeter = dag('greet', '1.0.0', { plugin: 'greeter' });
+  const without = createBundle({ dags: [usesGreeter], privateKeyPem: devKey }).bytes;
+  const e = refusedWithoutChange(env, without, 'DAG_INVALID', undefined, /dags\/greet\/1\.0\.0\.json/);
+  assert.match(JSON.stringify(e.details), /UNKNOWN_PLUGIN/);
+  const withPlugin = createBundle({ dags: [usesGreeter], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey }).bytes;
+  assert.equal(importInto(env, withPlugin).changed, true);
+  const pinned = createBundle({ dags: [dag('greet', '2.0.0', { plugin: 'greeter@9.0.0' })], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey }).bytes;
+  refusedWithoutChange(env, pinned, 'DAG_INVALID');
+  // An installation that knows the plugin accepts the DAG without the plugin in the bundle.
+  assert.equal(importInto(env, without, { pluginExists: (r) => r === 'greeter' || r === 'echo' || r === 'noop' }).changed, false);
+}));
+
+test('plugins: identical content is fine, different content is a conflict, a plugins folder is required', withEnv((env) => {
+  const bundle = createBundle(sample()).bytes;
+  mkdirSync(join(env.pluginsDir, 'greeter'), { recursive: true });
+  for (const f of pluginFiles('greeter')) writeFileSync(join(env.pluginsDir, 'greeter', f.path), f.data);
+  const r = importInto(env, bundle);
+  assert.deepEqual(r.plugins, [{ name: 'greeter', version: '1.0.0', installed: false }]);
+  assert.equal(r.changed, true);
+
+  const v2 = createBundle({ dags: [dag('gamma')], plugins: [{ name: 'greeter', files: pluginFiles('greeter', '1.0.0', 'export default async () => ({ changed: true });\n') }], privateKeyPem: devKey }).bytes;
+  const e = refusedWithoutChange(env, v2, 'VALIDATION_FAILED', 'PLUGIN_CONFLICT', /greeter/);
+  assert.equal(e.details?.plugin, 'greeter');
+  assert.equal(env.store.dags.get('acme', 'gamma', '1.0.0'), undefined);
+
+  const before = snapshot(env);
+  assert.throws(() => importBundle(bundle, { tenant: 'acme', dags: env.dags }), (err: unknown) => err instanceof BundleError && err.reason === 'PLUGINS_DIR_REQUIRED');
+  assert.throws(() => importBundle(bundle, { tenant: 'Not A Tenant', dags: env.dags, pluginsDir: env.pluginsDir }), /invalid tenant/);
+  assert.equal(snapshot(env), before);
+}));
+
+test('limits: a zip bomb and too many entries are refused before they cost memory', withEnv((env) => {
+  const big = createBundle({ dags: [dag('alpha')], plugins: [{ name: 'blob', files: [...pluginFiles('blob'), { path: 'zeros.bin', data: Buffer.alloc(4 * 1024 * 1024) }] }], privateKeyPem: devKey }).bytes;
+  assert.ok(big.length < 64 * 1024);
+  const before = snapshot(env);
+  assert.throws(() => importInto(env, big, { limits: { maxUnpackedBytes: 1024 * 1024 } }), (e: unknown) => e instanceof BundleError && e.reason === 'LIMIT_EXCEEDED');
+  assert.throws(() => importInto(env, big, { limits: { maxEntries: 3 } }), (e: unknown) => e instanceof BundleError && e.reason === 'LIMIT_EXCEEDED');
+  assert.throws(() => verifyBundle(big, trust as TrustStore, { limits: { maxBundleBytes: 100 } }), /larger than 100 bytes/);
+  assert.equal(snapshot(env), before);
+}));

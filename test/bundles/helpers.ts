@@ -1,0 +1,151 @@
+/**
+ * Shared parts of the bundle tests: signed sample DAGs, a real Store + DagService in a temp
+ * folder, a snapshot of everything installed, and re-packing helpers to build damaged bundles.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../src/core/index.js';
+import { DagService } from '../../src/dags/service.js';
+import { dsseSign, signDag, TrustStore } from '../../src/dags/signature.js';
+import { Store } from '../../src/store/index.js';
+import { gunzipStrict, gzipDeterministic } from '../../src/bundles/gzip.js';
+import { bundleLimits } from '../../src/bundles/limits.js';
+import { BUNDLE_PAYLOAD_TYPE, buildManifest, manifestBytes, MANIFEST_PATH, SIGNATURE_PATH } from '../../src/bundles/manifest.js';
+import { readTar, writeRawTar, writeTar, type RawTarEntry } from '../../src/bundles/tar.js';
+import { BUILTIN_NAMES } from '../../src/engine/builtins/names.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const FIXTURES = join(ROOT, 'fixtures');
+export const DEV_KEY_FILE = join(FIXTURES, 'keys', 'dev-signing.key');
+export const TRUST_DIR = join(FIXTURES, 'keys', 'trust');
+export const devKey = readFileSync(DEV_KEY_FILE, 'utf8');
+export const trust = TrustStore.fromDir(TRUST_DIR);
+
+/** A signed two-step DAG (noop → echo, or through `plugin` when given). */
+export function dag(dagId: string, version = '1.0.0', opts: { description?: string; plugin?: string; key?: string } = {}): any {
+  return signDag(
+    {
+      dagId,
+      version,
+      metadata: { description: opts.description ?? `${dagId} ${version}` },
+      steps: [
+        { id: 'a', plugin: opts.plugin ?? 'noop' },
+        { id: 'b', plugin: 'echo', with: { x: '${{ steps.a.outputs.v }}' } },
+      ],
+      edges: [{ from: 'a', to: 'b' }],
+    } as any,
+    opts.key ?? devKey,
+  );
+}
+
+/** A plugin folder's files (plugin.json + index.mjs). */
+export function pluginFiles(name: string, version = '1.0.0', body = 'export default async () => ({ ok: true });\n') {
+  return [
+    { path: 'index.mjs', data: Buffer.from(body) },
+    { path: 'plugin.json', data: Buffer.from(JSON.stringify({ name, version, entry: 'index.mjs', description: `${name} plugin` }, null, 2)) },
+  ];
+}
+
+/** Writes a plugin folder to disk; returns its path. */
+export function writePluginDir(parent: string, name: string, version = '1.0.0'): string {
+  const dir = join(parent, name);
+  mkdirSync(dir, { recursive: true });
+  for (const f of pluginFiles(name, version)) writeFileSync(join(dir, f.path), f.data);
+  return dir;
+}
+
+export interface Env {
+  dir: string;
+  dataDir: string;
+  pluginsDir: string;
+  store: Store;
+  dags: DagService;
+  close(): void;
+}
+
+/** A real Store and DagService in a temp folder (built-in plugins only). */
+export function openEnv(): Env {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-bundle-'));
+  const dataDir = join(dir, 'data');
+  const pluginsDir = join(dir, 'plugins');
+  const store = Store.open({ dataDir });
+  const dags = new DagService({
+    store,
+    clock: systemClock,
+    trust,
+    allowUnsigned: false,
+    pluginExists: (ref) => BUILTIN_NAMES.includes(ref.split('@')[0]!),
+  });
+  return {
+    dir,
+    dataDir,
+    pluginsDir,
+    store,
+    dags,
+    close() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function listTree(dir: string, rel = ''): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(dir, rel)).sort();
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const r = rel ? `${rel}/${n}` : n;
+    const p = join(dir, r);
+    return statSync(p).isDirectory() ? [`${r}/`, ...listTree(dir, r)] : [`${r} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`];
+  });
+}
+
+/** Every row of every table, and every file of the plugins folder: compared before/after. */
+export function snapshot(env: Env): string {
+  const db = env.store.db.sqlite;
+  const tables = (db.prepare("select name from sqlite_master where type = 'table' order by name").all() as Array<{ name: string }>).map((t) => t.name);
+  const rows = Object.fromEntries(tables.map((t) => [t, db.prepare(`select * from "${t}"`).all()]));
+  return JSON.stringify({ rows, plugins: listTree(env.pluginsDir) });
+}
+
+/** The files of a bundle (no checks beyond the archive layers). */
+export function unpackFiles(bytes: Buffer): Map<string, Buffer> {
+  const limits = bundleLimits();
+  const out = new Map<string, Buffer>();
+  for (const e of readTar(gunzipStrict(bytes, limits.maxUnpackedBytes), limits)) if (e.type === 'file') out.set(e.path, Buffer.from(e.data));
+  return out;
+}
+
+/** Re-packs files as they are (no new manifest), plus optional raw entries. */
+export function repack(files: Map<string, Buffer>, raw: RawTarEntry[] = []): Buffer {
+  const tar = writeTar([...files.entries()].map(([path, data]) => ({ path, data })), bundleLimits());
+  return gzipDeterministic(raw.length ? Buffer.concat([writeRawTar(raw).subarray(0, -1024), tar]) : tar);
+}
+
+/** Packs arbitrary payload files with a freshly computed manifest signed by `key`. */
+export function packSigned(payload: Map<string, Buffer>, key = devKey): Buffer {
+  const list = [...payload.entries()].map(([path, data]) => ({ path, data }));
+  const manifest = buildManifest(list, 'test');
+  const mBytes = manifestBytes(manifest);
+  const sig = Buffer.from(JSON.stringify(dsseSign(BUNDLE_PAYLOAD_TYPE, mBytes, key)));
+  return gzipDeterministic(writeTar([...list, { path: MANIFEST_PATH, data: mBytes }, { path: SIGNATURE_PATH, data: sig }], bundleLimits()));
+}
+
+/** The payload files of a bundle (without manifest.json / manifest.sig.json). */
+export function payloadOf(bytes: Buffer): Map<string, Buffer> {
+  const files = unpackFiles(bytes);
+  files.delete(MANIFEST_PATH);
+  files.delete(SIGNATURE_PATH);
+  return files;
+}
+
+/** Flips one bit of `buf` at `index` (in place). */
+export function flip(buf: Buffer, index: number, mask = 0x01): Buffer {
+  buf[index] = buf[index]! ^ mask;
+  return buf;
+}
