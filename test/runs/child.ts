@@ -1,0 +1,70 @@
+/**
+ * The real server as a child process (`node --import tsx src/main.ts serve --dev …`), for crash
+ * and drain tests: waits for the `listening on` line and the dev token, gives a small client.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { BASE } from '../helpers/server.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface Child {
+  proc: ChildProcess;
+  url: string;
+  token: string;
+  output(): string;
+  req(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function startChild(dataDir: string, extra: string[] = []): Promise<Child> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/main.ts', 'serve', '--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--workers', '2', '--log-level', 'warn', ...extra],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const ready = new Promise<{ url: string; token: string }>((resolve, reject) => {
+    const check = () => {
+      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      const token = /export TOKEN=(\S+)/.exec(err)?.[1];
+      if (url && token) resolve({ url, token });
+    };
+    proc.stdout!.setEncoding('utf8').on('data', (c: string) => ((out += c), check()));
+    proc.stderr!.setEncoding('utf8').on('data', (c: string) => ((err += c), check()));
+    void exited.then(({ code }) => reject(new Error(`server exited (${code}) before it listened:\n${out}\n${err}`)));
+    setTimeout(() => reject(new Error(`server did not start in 30 s:\n${out}\n${err}`)), 30_000).unref();
+  });
+  const { url, token } = await ready;
+  return {
+    proc,
+    url,
+    token,
+    exited,
+    output: () => out + err,
+    async req(method, path, body) {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'demo' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+    },
+  };
+}
+
+/** Polls a run until `pred` holds. */
+export async function childWait(c: Child, runId: string, pred: (run: any) => boolean, timeoutMs = 30_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  let last: any;
+  while (Date.now() < deadline) {
+    const r = await c.req('GET', `/runs/${runId}`);
+    last = r.body;
+    if (r.status === 200 && pred(r.body)) return r.body;
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  throw new Error(`run ${runId}: condition not met (last status ${last?.status})`);
+}

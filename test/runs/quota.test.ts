@@ -1,0 +1,62 @@
+/**
+ * Quotas and fairness between tenants: per-tenant running and queued limits (429
+ * QUOTA_EXCEEDED with Retry-After), and one busy tenant cannot starve another, neither for run
+ * admission nor for step slots.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { publish, startRun, stepOf, waitForRun, waitUntil } from './helpers.js';
+
+let t: TestServer;
+
+before(async () => {
+  // One worker: 16 step slots in all. Per tenant: 2 runs running, 3 waiting.
+  t = await startTestServer(['--allow-unsigned', '--drain-timeout', '0', '--workers', '1', '--max-running-runs', '2', '--max-queued-runs', '3']);
+  for (const tenant of ['a', 'b']) {
+    await publish(t, { dagId: 'nap', steps: [{ id: 'nap', plugin: 'sleep', with: { ms: '${{ inputs.ms }}' } }] }, tenant);
+    const leaves = Array.from({ length: 64 }, (_, i) => `leaf${String(i).padStart(2, '0')}`);
+    await publish(t, {
+      dagId: 'wide',
+      steps: [{ id: 'root', plugin: 'noop' }, ...leaves.map((id) => ({ id, plugin: 'sleep', with: { ms: 100 } }))],
+      edges: leaves.map((id) => ({ from: 'root', to: id })),
+    }, tenant);
+  }
+});
+after(() => t.stop());
+
+test('per-tenant limits: 2 running, 3 queued, then 429 QUOTA_EXCEEDED; other tenants unaffected', async () => {
+  const running = [await startRun(t, 'nap', { inputs: { ms: 600 } }), await startRun(t, 'nap', { inputs: { ms: 600 } })];
+  for (const r of running) await waitUntil(t, r.runId, (x) => x.status === 'running');
+  const queued = [];
+  for (let i = 0; i < 3; i++) queued.push(await startRun(t, 'nap', { inputs: { ms: 10 } }));
+  await new Promise((r) => setTimeout(r, 50));
+  for (const q of queued) assert.equal((await t.req('GET', `/runs/${q.runId}`)).body.status, 'queued');
+  const refused = await t.req('POST', '/runs', { body: { dagId: 'nap', inputs: { ms: 10 } } });
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.error.code, 'QUOTA_EXCEEDED');
+  assert.match(refused.headers.get('retry-after')!, /^\d+$/);
+  const other = await startRun(t, 'nap', { tenant: 'b', inputs: { ms: 10 } });
+  assert.equal((await waitForRun(t, other.runId, { tenant: 'b' })).status, 'completed', 'tenant b runs while a is full');
+  for (const r of [...running, ...queued]) assert.equal((await waitForRun(t, r.runId)).status, 'completed');
+  // Queued runs started in FIFO order.
+  const starts = await Promise.all(queued.map(async (q) => stepOf((await t.req('GET', `/runs/${q.runId}`)).body, 'nap').startedUtc));
+  assert.deepEqual([...starts].sort(), starts);
+  assert.equal((await t.req('POST', '/runs', { body: { dagId: 'nap', inputs: { ms: 1 } } })).status, 201, 'accepted again once drained');
+});
+
+test('fairness: a tenant with a 64-step fan-out does not starve another tenant\'s steps', async () => {
+  const big = await startRun(t, 'wide');
+  await waitUntil(t, big.runId, (r) => r.steps.filter((s: any) => s.status === 'running').length >= 10);
+  const small = await startRun(t, 'nap', { tenant: 'b', inputs: { ms: 50 } });
+  const smallDone = await waitForRun(t, small.runId, { tenant: 'b' });
+  const bigDone = await waitForRun(t, big.runId);
+  assert.equal(smallDone.status, 'completed');
+  assert.equal(bigDone.status, 'completed');
+  const lastBigStart = bigDone.steps.map((s: any) => s.startedUtc).sort().at(-1);
+  const smallStart = stepOf(smallDone, 'nap').startedUtc;
+  assert.ok(smallStart < lastBigStart, `b's step started (${smallStart}) before a's queue drained (${lastBigStart})`);
+  assert.ok(smallDone.endedUtc < bigDone.endedUtc);
+  // It waited at most about one step slot (100 ms), not for a's 40-odd queued steps (~300 ms).
+  assert.ok(Date.parse(smallStart) - Date.parse(smallDone.startedUtc) < 250, 'b waited for one free slot only');
+});
