@@ -8,6 +8,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createVerifier, ensureDevKeys, type DevKeys } from '../auth/index.js';
@@ -15,6 +16,7 @@ import { systemClock, type Clock } from '../core/index.js';
 import { DagService } from '../dags/service.js';
 import { TrustStore } from '../dags/signature.js';
 import { createApp, PageTokens, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
+import { Ops } from '../ops/index.js';
 import { Store } from '../store/index.js';
 import type { ServeConfig } from './config.js';
 import { preloadDags } from './preload.js';
@@ -76,6 +78,16 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       allowUnsigned: config.allowUnsigned,
       pluginExists: (name) => BUILTIN_PLUGIN_NAMES.has(name.split('@')[0]!),
     });
+    const lifecycle = { ready: false, draining: false };
+    const ops = new Ops({
+      store,
+      dataDir: config.dataDir,
+      artifactsDir: join(config.dataDir, 'artifacts'),
+      lifecycle,
+      workers: config.workers,
+      rateLimitPerSec: config.rateLimitPerSec,
+      logger,
+    });
     const deps: AppDeps = {
       config: {
         bodyLimitBytes: config.bodyLimitBytes,
@@ -89,11 +101,13 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       auth: verifier,
       store,
       pages: PageTokens.fromDataDir(config.dataDir),
-      lifecycle: { ready: false, draining: false },
-      services: { dags },
+      observe: ops.metrics.observe,
+      lifecycle,
+      services: { dags, ops, rateLimiter: ops.limiter },
     };
 
     const routes = routeTable();
+    ops.metrics.setRoutes(routes.map((r) => r.path));
     const app = createApp(deps, routes);
     const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server;
     server.headersTimeout = 10_000;

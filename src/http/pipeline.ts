@@ -38,8 +38,27 @@ async function authorize(
   return { principal, tenant };
 }
 
-function toResponse(c: Context, r: HttpResult): Response {
+/**
+ * The route's rate limit (after auth + tenant + scope): takes one request from the tenant's
+ * bucket, puts its headers on the context (so error responses carry them too) and refuses with
+ * 429 RATE_LIMITED + Retry-After when the bucket is empty. Returns the headers for success paths.
+ */
+function applyRateLimit(deps: AppDeps, route: RouteDef, c: Context, tenant: string): Record<string, string> | undefined {
+  if (!route.rateLimit) return undefined;
+  const d = deps.services.rateLimiter!.take(route.rateLimit, tenant);
+  for (const [k, v] of Object.entries(d.headers)) c.header(k, v);
+  if (!d.allowed) {
+    throw new ApiError('RATE_LIMITED', 'rate limit exceeded: retry later', d.details, {
+      ...d.headers,
+      'Retry-After': String(Math.max(1, Math.ceil(d.retryAfterSeconds ?? 1))),
+    });
+  }
+  return d.headers;
+}
+
+function toResponse(c: Context, r: HttpResult, extra?: Record<string, string>): Response {
   const headers = new Headers(r.headers);
+  if (extra) for (const [k, v] of Object.entries(extra)) headers.set(k, v);
   if (r.status === 204 || r.body === undefined) return new Response(null, { status: r.status, headers });
   headers.set('content-type', 'application/json; charset=utf-8');
   return new Response(JSON.stringify(r.body), { status: r.status, headers });
@@ -47,6 +66,9 @@ function toResponse(c: Context, r: HttpResult): Response {
 
 export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
   const verb = customVerb(route.path);
+  if (route.rateLimit && !deps.services.rateLimiter) {
+    throw new Error(`route ${route.method} ${route.path} declares rateLimit '${route.rateLimit}' but no rate limiter is configured`);
+  }
   return async function routeHandler(c) {
     const trace = c.get('trace') as Trace;
     if (route.scope !== null && !route.authOptional) {
@@ -58,6 +80,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
       }
     }
     const { principal, tenant } = await authorize(deps, route, c);
+    const limitHeaders = applyRateLimit(deps, route, c, tenant);
 
     const idemKey = route.mutating
       ? checkKeyFormat(c.req.header('idempotency-key'), deps.config.requireIdempotencyKey)
@@ -82,7 +105,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
     if (idemKey !== undefined) {
       const key = { tenant, method: route.method, path: new URL(c.req.url).pathname, key: idemKey };
       idem = begin(deps.store, key, { query, body: body ?? null }, deps.clock.now(), deps.config.idempotencyTtlMs);
-      if (idem.kind === 'replay') return toResponse(c, idem.result);
+      if (idem.kind === 'replay') return toResponse(c, idem.result, limitHeaders);
     }
 
     let committed = false;
@@ -91,6 +114,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
       tenant,
       tenants: principal?.tenants ?? [],
       scopes: principal?.scopes ?? new Set(),
+      principal,
       params,
       query,
       body,
@@ -113,13 +137,20 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
       const out = await route.handler(ctx);
       if (out instanceof Response) {
         if (idem.kind === 'fresh') release(deps.store, idem.key);
+        if (limitHeaders) {
+          try {
+            for (const [k, v] of Object.entries(limitHeaders)) out.headers.set(k, v);
+          } catch {
+            /* immutable headers (a fetched Response): leave them */
+          }
+        }
         return out;
       }
       if (idem.kind === 'fresh' && !committed) {
         if (out.status < 300) record(deps.store, idem.key, out);
         else release(deps.store, idem.key);
       }
-      return toResponse(c, out);
+      return toResponse(c, out, limitHeaders);
     } catch (e) {
       if (idem.kind === 'fresh' && !committed) release(deps.store, idem.key);
       throw e;

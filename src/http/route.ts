@@ -15,7 +15,7 @@
  */
 import type { z } from 'zod';
 import type { Context } from 'hono';
-import type { Scope } from '../auth/index.js';
+import type { Principal, Scope } from '../auth/index.js';
 import type { AppDeps } from './deps.js';
 
 export type Method = 'GET' | 'POST';
@@ -34,6 +34,8 @@ export interface RouteCtx<P, Q, B> {
   /** The token's tenants (for /admin/*), '*' for all. */
   tenants: '*' | string[];
   scopes: ReadonlySet<Scope>;
+  /** The verified caller; undefined on routes without auth (or optional auth, no token). */
+  principal?: Principal;
   params: P;
   query: Q;
   body: B;
@@ -63,6 +65,12 @@ export interface RouteDef<P = any, Q = any, B = any> {
   mutating?: boolean;
   /** Auth is optional: a token adds detail but is not required (health). */
   authOptional?: boolean;
+  /**
+   * A named rate-limit policy (per tenant token bucket), applied by the pipeline right after
+   * auth + tenant + scope; its `X-RateLimit-*` headers go on every response from then on, and
+   * an empty bucket is 429 `RATE_LIMITED` with `Retry-After` (see docs/OPS.md).
+   */
+  rateLimit?: RateLimitPolicy;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
@@ -71,6 +79,30 @@ export interface RouteDef<P = any, Q = any, B = any> {
   /** Response schemas by status, or a media type for non-JSON responses. */
   responses: Record<number, z.ZodType | { mediaType: string; description: string }>;
   handler(ctx: RouteCtx<P, Q, B>): Promise<HttpResult | Response> | HttpResult | Response;
+}
+
+/** Rate-limit policies a route can declare (`rateLimit`); configured by the composition root. */
+export type RateLimitPolicy = 'runs';
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  /** `X-RateLimit-Limit`, `-Remaining`, `-Reset`: set on every response once the limiter ran. */
+  headers: Record<string, string>;
+  /** Whole seconds (>= 1) until a request will be allowed; set when refused. */
+  retryAfterSeconds?: number;
+  details?: Record<string, unknown>;
+}
+
+/** Takes one request from the bucket of (policy, tenant). Implemented in src/ops/rate-limit.ts. */
+export interface RateLimiter {
+  take(policy: RateLimitPolicy, tenant: string): RateLimitDecision;
+}
+
+declare module './deps.js' {
+  interface Services {
+    /** Required as soon as one route declares `rateLimit`. */
+    rateLimiter?: RateLimiter;
+  }
 }
 
 export function defineRoute<P, Q, B>(def: RouteDef<P, Q, B>): RouteDef<P, Q, B> {

@@ -39,6 +39,6 @@ function templateOf(honoRoute: string, method: string, templates: Map<string, st
   const openapi = honoRoute
     .replace(/^\/api\/v1\/orchestrator/, '')
     .replace(/:([A-Za-z0-9_]+)\{\[\^\/\]\+(:[a-z]+)\}/g, '{$1}$2')
-    .replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    .replace(/\/:([A-Za-z0-9_]+)/g, '/{$1}'); // only segment starts: `{version}:disable` keeps its verb
   return templates.get(method + ' ' + openapi) ?? (honoRoute === 'unmatched' ? 'unmatched' : openapi);
 }
