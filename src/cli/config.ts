@@ -26,6 +26,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'max-queued-runs', kind: 'string', default: '10000', help: 'per tenant: runs waiting (429 QUOTA_EXCEEDED past it)' },
   { name: 'rate-limit', kind: 'string', default: '50', help: 'per tenant: POST /runs per second (burst 2x)' },
   { name: 'max-streams', kind: 'string', default: '32', help: 'per tenant: open event streams' },
+  { name: 'heartbeat', kind: 'string', default: '15000', help: 'event stream heartbeat interval, ms' },
   { name: 'step-timeout', kind: 'string', default: '3600', help: 'default step timeout, seconds' },
   { name: 'sync', kind: 'string', default: 'NORMAL', help: 'SQLite synchronous: NORMAL (survives kill -9) or FULL (also power loss)' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'pino log level' },
@@ -53,6 +54,7 @@ export interface ServeConfig {
   maxQueuedRuns: number;
   rateLimitPerSec: number;
   maxStreams: number;
+  heartbeatMs: number;
   stepTimeoutMs: number;
   synchronous: 'NORMAL' | 'FULL';
   logLevel: string;
@@ -90,6 +92,7 @@ export function serveConfig(flags: Flags): ServeConfig {
     maxQueuedRuns: int(flags, 'max-queued-runs', 1),
     rateLimitPerSec: int(flags, 'rate-limit', 1),
     maxStreams: int(flags, 'max-streams', 1),
+    heartbeatMs: int(flags, 'heartbeat', 10),
     stepTimeoutMs: int(flags, 'step-timeout', 1) * 1000,
     synchronous: sync,
     logLevel: String(flags['log-level']),

@@ -9,10 +9,23 @@ import { VERSION } from '../core/runtime.js';
 import { parseFlags, usage, UsageError } from './args.js';
 import { DataDirLockedError } from '../store/index.js';
 import { dagCheckCommand, dagSignCommand, EXIT, keysGenerateCommand, tokenCommand, type Command } from './commands.js';
-import { serveCommand } from './serve.js';
 import { BUNDLE_COMMANDS } from './bundle.js';
 
-export const COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS];
+import { SERVE_FLAGS } from './config.js';
+import { eventsVerifyCommand } from './events.js';
+
+/** `serve` loads the whole server lazily, so `--version` and the small commands start fast. */
+const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Serve the Orchestrator API.',
+  flags: SERVE_FLAGS,
+  async run(flags, positional) {
+    const { serveCommand: real } = await import('./serve.js');
+    return real.run(flags, positional);
+  },
+};
+
+export const COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand];
 
 function helpText(): string {
   const lines = [`orchestrator ${VERSION} — offline multi-tenant DAG orchestrator`, '', 'commands:'];

@@ -13,15 +13,23 @@ import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createVerifier, ensureDevKeys, type DevKeys } from '../auth/index.js';
 import { systemClock, type Clock } from '../core/index.js';
+import { ArtifactStore } from '../artifacts/index.js';
 import { DagService } from '../dags/service.js';
+import { loadPlugins, WorkerPool } from '../engine/index.js';
+import { PlanCache } from '../engine/plans.js';
+import { Scheduler } from '../engine/scheduler.js';
+import { TenantArtifacts } from '../engine/tenant-artifacts.js';
+import { RunService } from '../runs/service.js';
 import { TrustStore } from '../dags/signature.js';
 import { createApp, PageTokens, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { Store } from '../store/index.js';
+import { eventView, type EventRow } from '../store/events.js';
+import { EventHub } from '../events/index.js';
+import { WebSocketServer } from 'ws';
 import type { ServeConfig } from './config.js';
 import { preloadDags } from './preload.js';
 import { ensureDevSigningKey } from './dev.js';
-import { BUILTIN_PLUGIN_NAMES } from './plugins.js';
 
 export interface RunningServer {
   url: string;
@@ -53,6 +61,7 @@ export interface StartOptions {
 export async function startServer(config: ServeConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
+  let pool: WorkerPool | undefined;
   try {
     store.idem.clearInFlight();
     let devKeys: DevKeys | undefined;
@@ -71,13 +80,42 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     if (!jwksFile) throw new Error('no --jwks given: the server cannot verify tokens (use --dev only for local trials)');
     const verifier = createVerifier({ jwksFile, issuer, audience });
 
+    // The engine: plugins, artifacts (CAS + tenant ownership), worker pool, scheduler.
+    const registry = loadPlugins(config.pluginsDirs);
+    const cas = new ArtifactStore(join(config.dataDir, 'artifacts'));
+    await cas.sweepTemp();
+    const artifacts = new TenantArtifacts(store, cas, clock);
+    const perWorker = 16;
+    pool = new WorkerPool({
+      registry,
+      artifacts,
+      size: config.workers,
+      perWorkerConcurrency: perWorker,
+      execAllow: config.execAllow,
+      workDir: join(config.dataDir, 'work'),
+    });
+    const plans = new PlanCache();
+    const scheduler = new Scheduler({
+      store,
+      pool,
+      logs: { put: (text) => cas.put(text) },
+      plans,
+      logger,
+      clock,
+      limits: {
+        maxRunningRuns: config.maxRunningRuns,
+        maxInFlightSteps: config.workers * perWorker,
+        defaultStepTimeoutMs: config.stepTimeoutMs,
+      },
+    });
     const dags = new DagService({
       store,
       clock,
       trust,
       allowUnsigned: config.allowUnsigned,
-      pluginExists: (name) => BUILTIN_PLUGIN_NAMES.has(name.split('@')[0]!),
+      pluginExists: (ref) => registry.has(ref),
     });
+    const runs = new RunService({ store, scheduler, dags, plans, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
     const lifecycle = { ready: false, draining: false };
     const ops = new Ops({
       store,
@@ -87,6 +125,20 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       workers: config.workers,
       rateLimitPerSec: config.rateLimitPerSec,
       logger,
+    });
+    const hub = new EventHub({
+      log: {
+        after: (tenant, seq, limit) => store.events.since(tenant, seq, limit).map(eventView),
+        lastSeq: (tenant) => store.events.head(tenant).seq,
+      },
+      feed: {
+        subscribe(listener) {
+          const onCommitted = (rows: readonly EventRow[]) => listener(rows.map(eventView));
+          scheduler.events.on('committed', onCommitted);
+          return () => scheduler.events.off('committed', onCommitted);
+        },
+      },
+      maxStreamsPerTenant: config.maxStreams,
     });
     const deps: AppDeps = {
       config: {
@@ -103,13 +155,21 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs } },
     };
+
+    ops.useQueues(scheduler).usePool(pool).usePlugins(registry).usePlans(plans).useEvents(scheduler.events);
+    // Runs left in flight by the last process are repaired and committed before serving.
+    scheduler.recover();
+    const started = pool.start();
+    started.catch((err: unknown) => logger.error({ err }, 'worker pool failed to start'));
 
     const routes = routeTable();
     ops.metrics.setRoutes(routes.map((r) => r.path));
     const app = createApp(deps, routes);
-    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }) as Server;
+    // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port, websocket: { server: wss } }) as Server;
     server.headersTimeout = 10_000;
     server.requestTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
@@ -137,6 +197,11 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         closed = true;
         deps.lifecycle.draining = true;
         clearInterval(expireTimer);
+        hub.close();
+        // Drain: no new runs (503), in-flight steps get up to --drain-timeout, the rest is
+        // left for recovery at the next start.
+        await scheduler.drain(config.drainTimeoutMs);
+        await pool!.close(0);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
@@ -145,6 +210,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       },
     };
   } catch (e) {
+    await pool?.close(0);
     store.close();
     throw e;
   }

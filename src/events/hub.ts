@@ -58,10 +58,12 @@ export class Stream {
       if (this.closed) return;
       if (e.seq <= this.lastSeq) continue;
       this.lastSeq = e.seq;
-      if (matches(e, this.filter)) this.sink.write(e);
-    }
-    if (this.sink.backlog() > this.hub.maxBacklogBytes) {
-      this.close('SLOW_CONSUMER', 'the client did not keep up with the stream; reconnect with since=' + this.lastSeq);
+      if (!matches(e, this.filter)) continue;
+      if (this.sink.backlog() > this.hub.maxBacklogBytes) {
+        this.close('SLOW_CONSUMER', `the client did not keep up with the stream; reconnect with since=${e.seq - 1}`);
+        return;
+      }
+      this.sink.write(e);
     }
   }
 

@@ -21,7 +21,7 @@
  *   status: 'queued', tsMs: Date.now(), traceId }));
  */
 import type Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 export type EventType = 'run.started' | 'run.updated' | 'step.updated' | 'run.completed' | 'run.failed' | 'run.cancelled';
 
@@ -69,6 +69,22 @@ export function eventView(e: EventRow): EventView {
   return v;
 }
 
+/** An exported event: the view plus its chain links (`prevHash`, `hash`). */
+export function eventExportRecord(e: EventRow): EventView & { prevHash: string; hash: string } {
+  return { ...eventView(e), prevHash: e.prevHash, hash: e.hash };
+}
+
+let isoMs = NaN;
+let isoText = '';
+/** ISO-8601 of a ms timestamp, memoised for the last value (events of one commit share it). */
+function isoOf(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
 /**
  * RFC 8785 canonical JSON of an event's view, written out directly (keys in code-unit order;
  * JCS serialises strings and integers exactly as `JSON.stringify` does). Equal to
@@ -79,14 +95,25 @@ export function eventCanonicalJson(e: Omit<EventRow, 'prevHash' | 'hash'>): stri
   return (
     `{"dagId":${s(e.dagId)},"runId":${s(e.runId)},"seq":${e.seq},"status":${s(e.status)}` +
     (e.stepId !== null ? `,"stepId":${s(e.stepId)}` : '') +
-    `,"tenant":${s(e.tenant)},"timestamp":"${new Date(e.tsMs).toISOString()}","traceId":${s(e.traceId)},"type":${s(e.type)}}`
+    `,"tenant":${s(e.tenant)},"timestamp":"${isoOf(e.tsMs)}","traceId":${s(e.traceId)},"type":${s(e.type)}}`
   );
+}
+
+type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
+
+function sha256(text: string): string {
+  return oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }
 
 /** `sha256_hex(prevHash + JCS(event))`: see the module documentation. */
 export function eventHash(prevHash: string, e: Omit<EventRow, 'prevHash' | 'hash'>): string {
-  return createHash('sha256').update(prevHash + eventCanonicalJson(e)).digest('hex');
+  return sha256(prevHash + eventCanonicalJson(e));
 }
+
+/** Rows per multi-row INSERT (fewer statement executions per group commit). */
+const CHUNK = 32;
+const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
 const COLS = `tenant, seq, type, dag_id as dagId, run_id as runId, step_id as stepId, status, ts_ms as tsMs,
   trace_id as traceId, prev_hash as prevHash, hash`;
@@ -95,6 +122,7 @@ export class EventLog {
   private readonly heads = new Map<string, { seq: number; hash: string }>();
   private readonly headStmt;
   private readonly insertStmt;
+  private readonly insertManyStmt;
   private readonly sinceStmt;
   private readonly ofRunStmt;
 
@@ -104,12 +132,21 @@ export class EventLog {
       `insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, prev_hash, hash)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.insertManyStmt = db.prepare(
+      `insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, prev_hash, hash)
+       values ${Array<string>(CHUNK).fill(ROW).join(', ')}`,
+    );
     this.sinceStmt = db.prepare(`select ${COLS} from events where tenant=? and seq > ? order by seq limit ?`);
     this.ofRunStmt = db.prepare(`select ${COLS} from events where tenant=? and run_id=? order by seq`);
   }
 
-  /** Last `(seq, hash)` of a tenant (`{0, ''}` before its first event). */
+  /** Last `(seq, hash)` of a tenant (`{0, ''}` before its first event); kept current by appends. */
   head(tenant: string): { seq: number; hash: string } {
+    const h = this.headRef(tenant);
+    return { seq: h.seq, hash: h.hash };
+  }
+
+  private headRef(tenant: string): { seq: number; hash: string } {
     let h = this.heads.get(tenant);
     if (!h) {
       h = (this.headStmt.get(tenant) as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: '' };
@@ -123,24 +160,49 @@ export class EventLog {
    * transaction rolls back, call {@link invalidate} so the next append reloads the head.
    */
   append(e: NewEvent): EventRow {
-    const head = this.head(e.tenant);
-    const row = {
-      tenant: e.tenant,
-      seq: head.seq + 1,
-      type: e.type,
-      dagId: e.dagId,
-      runId: e.runId,
-      stepId: e.stepId,
-      status: e.status,
-      tsMs: e.tsMs,
-      traceId: e.traceId,
-      prevHash: head.hash,
-      hash: '',
-    };
-    row.hash = eventHash(head.hash, row);
-    this.insertStmt.run(row.tenant, row.seq, row.type, row.dagId, row.runId, row.stepId, row.status, row.tsMs, row.traceId, row.prevHash, row.hash);
-    this.heads.set(e.tenant, { seq: row.seq, hash: row.hash });
-    return row;
+    return this.appendMany([e])[0]!;
+  }
+
+  /**
+   * Appends events in order (seq and hash chain per tenant), with multi-row inserts. Call
+   * inside the transaction of the changes they describe (see {@link append}).
+   */
+  appendMany(events: readonly NewEvent[]): EventRow[] {
+    const rows = new Array<EventRow>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const head = this.headRef(e.tenant);
+      const row: EventRow = {
+        tenant: e.tenant,
+        seq: head.seq + 1,
+        type: e.type,
+        dagId: e.dagId,
+        runId: e.runId,
+        stepId: e.stepId,
+        status: e.status,
+        tsMs: e.tsMs,
+        traceId: e.traceId,
+        prevHash: head.hash,
+        hash: '',
+      };
+      row.hash = eventHash(head.hash, row);
+      head.seq = row.seq;
+      head.hash = row.hash;
+      rows[i] = row;
+    }
+    let i = 0;
+    const params: unknown[] = [];
+    for (; i + CHUNK <= rows.length; i += CHUNK) {
+      params.length = 0;
+      for (let k = i; k < i + CHUNK; k++) pushRow(params, rows[k]!);
+      this.insertManyStmt.run(params);
+    }
+    for (; i < rows.length; i++) {
+      params.length = 0;
+      pushRow(params, rows[i]!);
+      this.insertStmt.run(params);
+    }
+    return rows;
   }
 
   /** Forgets the cached heads (after a rolled-back transaction that appended). */
@@ -157,4 +219,8 @@ export class EventLog {
   ofRun(tenant: string, runId: string): EventRow[] {
     return this.ofRunStmt.all(tenant, runId) as EventRow[];
   }
+}
+
+function pushRow(p: unknown[], r: EventRow): void {
+  p.push(r.tenant, r.seq, r.type, r.dagId, r.runId, r.stepId, r.status, r.tsMs, r.traceId, r.prevHash, r.hash);
 }
