@@ -3,12 +3,17 @@
  * here (headers on every response once the limiter ran, 429 RATE_LIMITED + Retry-After when
  * the bucket is empty, tenants independent), on a server started with `--rate-limit 1`
  * (burst 2). The pipeline rule itself is also checked on a synthetic GET route.
+ *
+ * Exact counts need a still clock (a loaded CI machine can take a second between requests,
+ * and the bucket refills 1/s): those tests swap in a limiter with the server's own policy and
+ * a frozen clock. The refill test runs on the server's real limiter.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { startTestServer, BASE, type TestServer } from '../helpers/server.js';
 import { createApp, defineRoute, type RouteDef } from '../../src/http/index.js';
+import { TokenBucketLimiter } from '../../src/ops/index.js';
 import { dag } from './helpers.js';
 
 let t: TestServer;
@@ -17,6 +22,21 @@ before(async () => {
   t = await startTestServer(['--rate-limit', '1']);
 });
 after(() => t.stop());
+
+/** Runs `fn` with the server's `runs` policy on a frozen clock. */
+async function frozen(fn: () => Promise<void>): Promise<void> {
+  const services = t.server.deps.services;
+  const ops = services.ops;
+  const real = services.rateLimiter!;
+  const policy = ops.limiter.policy('runs')!;
+  assert.deepEqual(policy, { ratePerSec: 1, burst: 2 }, '--rate-limit 1: 1/s, burst 2');
+  services.rateLimiter = new TokenBucketLimiter({ runs: policy }, { now: () => 0, onRefused: ops.metrics.onRateLimited });
+  try {
+    await fn();
+  } finally {
+    services.rateLimiter = real;
+  }
+}
 
 const SAMPLE: Record<string, string> = {
   dagId: 'no-such-dag',
@@ -50,7 +70,7 @@ test('the route table declares at least POST /runs as rate limited', () => {
   assert.ok(limited.includes('POST /runs'), `rate-limited routes: ${limited.join(', ')}`);
 });
 
-test('every rate-limited route: headers on every response, 429 with Retry-After when empty, tenants independent', async () => {
+test('every rate-limited route: headers on every response, 429 with Retry-After when empty, tenants independent', () => frozen(async () => {
   let n = 0;
   for (const r of t.server.routes.filter((r) => r.rateLimit)) {
     const tenant = `rl-${n++}`;
@@ -76,9 +96,9 @@ test('every rate-limited route: headers on every response, 429 with Retry-After 
     assert.equal(noTenant.status, 403);
     assert.equal(noTenant.headers.get('x-ratelimit-limit'), null);
   }
-});
+}));
 
-test('a successful POST /runs (201) carries the headers too', async () => {
+test('a successful POST /runs (201) carries the headers too', () => frozen(async () => {
   assert.equal((await t.req('POST', '/dags', { tenant: 'rl-ok', body: dag('rl-ok') })).status, 201);
   const r = await t.req('POST', '/runs', { tenant: 'rl-ok', body: { dagId: 'rl-ok' } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -86,14 +106,20 @@ test('a successful POST /runs (201) carries the headers too', async () => {
   assert.equal(r.headers.get('x-ratelimit-remaining'), '1');
   const replay = await t.req('POST', '/runs', { tenant: 'rl-ok', body: { dagId: 'rl-ok' }, headers: { 'idempotency-key': 'k1' } });
   assertLimitHeaders(replay, 'POST /runs second');
-});
+}));
 
-test('the bucket refills at the configured rate: allowed again after Retry-After', async () => {
-  const r = await t.req('POST', '/runs', { tenant: 'rl-refill', body: { dagId: 'nope' } });
-  assertLimitHeaders(r, 'runs');
-  await t.req('POST', '/runs', { tenant: 'rl-refill', body: { dagId: 'nope' } });
-  const refused = await t.req('POST', '/runs', { tenant: 'rl-refill', body: { dagId: 'nope' } });
-  assert429(refused, 'runs third');
+test('the real limiter: empties, then refills at the configured rate (allowed again after Retry-After)', async () => {
+  const send = () => t.req('POST', '/runs', { tenant: 'rl-refill', body: { dagId: 'nope' } });
+  let refused: Res | undefined;
+  // Burst 2 at 1/s: the third request is refused unless the machine is slow enough for a token
+  // to come back in between; keep sending until one is refused.
+  for (let i = 0; i < 20 && !refused; i++) {
+    const r = await send();
+    assertLimitHeaders(r, `runs #${i}`);
+    if (r.status === 429) refused = r;
+  }
+  assert.ok(refused, 'the bucket empties');
+  assert429(refused, 'runs refused');
   const wait = Number(refused.headers.get('retry-after'));
   assert.ok(wait >= 1 && wait <= 1, `rate 1/s: one token within a second (Retry-After ${wait})`);
   await new Promise((res) => setTimeout(res, wait * 1000 + 50));
@@ -101,7 +127,7 @@ test('the bucket refills at the configured rate: allowed again after Retry-After
   assert.notEqual(after.status, 429, 'allowed again after Retry-After');
 });
 
-test('the pipeline rule holds for any route that declares rateLimit (synthetic GET route, success path)', async () => {
+test('the pipeline rule holds for any route that declares rateLimit (synthetic GET route, success path)', () => frozen(async () => {
   const probe = defineRoute({
     method: 'GET',
     path: '/test-only/limited',
@@ -128,7 +154,7 @@ test('the pipeline rule holds for any route that declares rateLimit (synthetic G
   assert.equal(c.status, 429);
   assert.equal((await c.json()).error.code, 'RATE_LIMITED');
   assert.match(c.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
-});
+}));
 
 test('refusals are counted in orchestrator_rate_limited_total', async () => {
   const res = await t.req('GET', '/admin/metrics', { token: await t.token({ tenants: ['*'] }), tenant: null });
