@@ -4,7 +4,7 @@
  * terminal. Exit codes: 0 ok, 1 invalid bundle or any other failure, 2 tenant missing.
  */
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ApiError, parseJsonBounded, sha256Hex, systemClock } from '../core/index.js';
 import { loadPrivateKey } from '../dags/keys.js';
 import { DagService } from '../dags/service.js';
@@ -155,7 +155,7 @@ export const bundleImportCommand: Command = {
     { name: 'tenant', kind: 'string', help: 'tenant the DAGs are published into' },
     { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },
     { name: 'trust-dir', kind: 'list', help: 'folder of trusted SPKI PEM public keys' },
-    { name: 'plugins-dir', kind: 'string', help: 'plugins folder the bundle\'s plugins are installed into' },
+    { name: 'plugins-dir', kind: 'string', help: 'plugins folder the bundle\'s plugins are installed into (default DATA/plugins)' },
   ],
   async run(f, pos) {
     const usageLine = 'orchestrator bundle import FILE --tenant T --data-dir D --trust-dir DIR [--plugins-dir DIR]';
@@ -168,7 +168,8 @@ export const bundleImportCommand: Command = {
     const trust = trustFrom(f, usageLine);
     const bytes = readBundleFile(file);
     const dataDir = resolve(String(f['data-dir']));
-    const pluginsDir = f['plugins-dir'] ? resolve(String(f['plugins-dir'])) : undefined;
+    // Default: DATA/plugins, the folder the server always loads plugins from.
+    const pluginsDir = f['plugins-dir'] ? resolve(String(f['plugins-dir'])) : join(dataDir, 'plugins');
     const registry = pluginsDir && existsSync(pluginsDir) ? loadPlugins([pluginsDir]) : undefined;
     const pluginExists = (ref: string) => BUILTIN_PLUGIN_NAMES.has(ref.split('@')[0]!) || registry?.has(ref) === true;
     let store: Store;

@@ -9,13 +9,14 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createVerifier, ensureDevKeys, type DevKeys } from '../auth/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { ArtifactStore } from '../artifacts/index.js';
 import { DagService } from '../dags/service.js';
-import { loadPlugins, WorkerPool } from '../engine/index.js';
+import { reloadablePlugins, WorkerPool } from '../engine/index.js';
 import { PlanCache } from '../engine/plans.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { TenantArtifacts } from '../engine/tenant-artifacts.js';
@@ -81,11 +82,14 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const verifier = createVerifier({ jwksFile, issuer, audience });
 
     // The engine: plugins, artifacts (CAS + tenant ownership), worker pool, scheduler.
-    const registry = loadPlugins(config.pluginsDirs);
+    // Plugins: the configured folders plus DATA/plugins, where bundle imports install theirs.
+    const installedPlugins = join(config.dataDir, 'plugins');
+    mkdirSync(installedPlugins, { recursive: true });
+    const registry = reloadablePlugins([...config.pluginsDirs, installedPlugins]);
     const cas = new ArtifactStore(join(config.dataDir, 'artifacts'));
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(store, cas, clock);
-    const perWorker = 16;
+    const perWorker = 64;
     pool = new WorkerPool({
       registry,
       artifacts,
@@ -181,7 +185,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const url = `http://${host}:${port}`;
     opts.onListening?.(url);
     if (config.dev) logger.warn('DEV MODE: tokens are minted from a locally generated key; never use --dev in production');
-    for (const dir of config.dagsDirs) preloadDags(dir, dags, logger);
+    let bundled = 0;
+    for (const dir of config.dagsDirs) bundled += preloadDags(dir, dags, logger, { pluginsDir: installedPlugins }).bundles;
+    if (bundled > 0) registry.reload();
     deps.lifecycle.ready = true;
     const expireTimer = setInterval(() => store.idem.expire(clock.now() - deps.config.idempotencyTtlMs), 3600_000);
     expireTimer.unref();

@@ -10,6 +10,8 @@ export { WorkerPool } from './pool.js';
 export type { ArtifactIO, PoolStats, StepResult, StepTask, TaskMeta, WorkerLostEvent, WorkerPoolOptions } from './pool-types.js';
 export {
   loadPlugins,
+  reloadablePlugins,
+  type ReloadableRegistry,
   PluginLoadError,
   PluginManifestSchema,
   type PluginManifest,

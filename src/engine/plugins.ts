@@ -191,3 +191,27 @@ function createRegistry(plugins: ResolvedPlugin[]): PluginRegistry {
     list: () => [...sorted],
   });
 }
+
+/** A registry that can be loaded again from its folders (`/admin/warm`, bundle imports). */
+export interface ReloadableRegistry extends PluginRegistry {
+  /** Re-reads the folders; keeps the current plugins when the new load fails. Returns the count. */
+  reload(): number;
+}
+
+/**
+ * @example
+ * const registry = reloadablePlugins([...config.pluginsDirs, join(dataDir, 'plugins')]);
+ * registry.reload(); // after a bundle installed plugins
+ */
+export function reloadablePlugins(dirs: readonly string[]): ReloadableRegistry {
+  let current = loadPlugins(dirs);
+  return {
+    resolve: (ref) => current.resolve(ref),
+    has: (ref) => current.has(ref),
+    list: () => current.list(),
+    reload() {
+      current = loadPlugins(dirs);
+      return current.list().length;
+    },
+  };
+}

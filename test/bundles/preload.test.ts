@@ -23,7 +23,7 @@ before(async () => {
   writeFileSync(join(dagsDir, 'a', 'good.tgz'), createBundle({ dags: [dag('bundled'), dag('bundled', '1.1.0')], privateKeyPem: devKey }).bytes);
   const bad = createBundle({ dags: [dag('tampered')], privateKeyPem: devKey }).bytes;
   writeFileSync(join(dagsDir, 'a', 'bad.tgz'), flip(Buffer.from(bad), Math.floor(bad.length / 2)));
-  // Plugins need a plugins folder, which preload is not given here: refused, nothing installed.
+  // Its plugin is installed into DATA/plugins, and the registry reloaded so DAGs can use it.
   writeFileSync(
     join(dagsDir, 'a', 'with-plugin.tgz'),
     createBundle({ dags: [dag('needs-plugin')], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey }).bytes,
@@ -39,7 +39,12 @@ after(async () => {
 test('a good bundle is imported into its tenant at start-up; bad ones install nothing', async () => {
   const a = await t.req('GET', '/dags', { tenant: 'a' });
   assert.equal(a.status, 200);
-  assert.deepEqual(a.body.items.map((d: any) => `${d.dagId}@${d.version}`), ['bundled@1.1.0', 'bundled@1.0.0']);
+  assert.deepEqual(a.body.items.map((d: any) => `${d.dagId}@${d.version}`), ['bundled@1.1.0', 'bundled@1.0.0', 'needs-plugin@1.0.0']);
+  const usesPlugin = await t.req('POST', '/dags', {
+    tenant: 'a',
+    body: dag('uses-greeter', '1.0.0', { plugin: 'greeter' }),
+  });
+  assert.equal(usesPlugin.status, 201, usesPlugin.text);
   const b = await t.req('GET', '/dags', { tenant: 'b' });
   assert.deepEqual(b.body.items.map((d: any) => `${d.dagId}@${d.version}`), ['plain@1.0.0']);
 });
@@ -47,7 +52,7 @@ test('a good bundle is imported into its tenant at start-up; bad ones install no
 test('preloading again is idempotent', async () => {
   const before = (await t.req('GET', '/dags:export', { tenant: 'a' })).text;
   const dags = t.server.deps.services.dags;
-  const report = preloadDags(dagsDir, dags, pino({ level: 'silent' }));
-  assert.deepEqual(report, { published: 0, unchanged: 3, failed: 2, bundles: 1 });
+  const report = preloadDags(dagsDir, dags, pino({ level: 'silent' }), { pluginsDir: join(t.dataDir, 'plugins') });
+  assert.deepEqual(report, { published: 0, unchanged: 4, failed: 1, bundles: 2 });
   assert.equal((await t.req('GET', '/dags:export', { tenant: 'a' })).text, before);
 });
