@@ -78,13 +78,10 @@ export class GroupCommit {
   write(b: Batch): EventRow[] {
     const q = this.store.runs;
     for (const r of b.runs) q.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason);
-    for (const s of b.steps) q.updateStep(stepRow(s));
-    for (const a of b.attempts) q.upsertAttempt(attemptRow(a));
+    if (b.steps.size > 0) q.writeSteps(Array.from(b.steps, stepRow));
+    if (b.attempts.size > 0) q.writeAttempts(Array.from(b.attempts, attemptRow));
     for (const a of b.artifacts) this.store.artifacts.insert(a);
-    const ev = this.store.events;
-    const rows = new Array<EventRow>(b.events.length);
-    for (let i = 0; i < b.events.length; i++) rows[i] = ev.append(b.events[i]!);
-    return rows;
+    return this.store.events.appendMany(b.events);
   }
 
   /** Puts a batch whose transaction failed back in front of what is pending now. */

@@ -88,6 +88,9 @@ const ATTEMPT_COLS = `run_id as runId, step_id as stepId, attempt, status, start
   ended_ms as endedMs, error_code as errorCode, error_message as errorMessage, logs_ref as logsRef,
   outputs_hash as outputsHash`;
 
+/** Rows per multi-row statement of the group commit. */
+const CHUNK = 32;
+
 /** Statuses of runs still in flight (the scheduler's recovery loads these). */
 export const ACTIVE_RUN_STATUSES = ['queued', 'running', 'cancelling'] as const;
 
@@ -103,6 +106,8 @@ export class RunQueries {
   private readonly updateRunStmt;
   private readonly updateStepStmt;
   private readonly upsertAttemptStmt;
+  private readonly upsertStepsStmt;
+  private readonly upsertAttemptsStmt;
   private readonly getStmt;
   private readonly byTokenStmt;
   private readonly stepsStmt;
@@ -133,6 +138,23 @@ export class RunQueries {
     this.upsertAttemptStmt = db.prepare(
       `insert into attempts (run_id, step_id, attempt, status, started_ms, ended_ms, error_code, error_message,
          logs_ref, outputs_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       on conflict (run_id, step_id, attempt) do update set status=excluded.status, ended_ms=excluded.ended_ms,
+         error_code=excluded.error_code, error_message=excluded.error_message, logs_ref=excluded.logs_ref,
+         outputs_hash=excluded.outputs_hash`,
+    );
+    this.upsertStepsStmt = db.prepare(
+      `insert into steps (run_id, step_id, topo_index, status, attempt, started_ms, ended_ms, inputs_hash, outputs_hash,
+         outputs, logs_ref, error_code, error_message, retryable, next_attempt_ms)
+       values ${Array<string>(CHUNK).fill(`(${Array<string>(15).fill('?').join(', ')})`).join(', ')}
+       on conflict (run_id, step_id) do update set status=excluded.status, attempt=excluded.attempt,
+         started_ms=excluded.started_ms, ended_ms=excluded.ended_ms, inputs_hash=excluded.inputs_hash,
+         outputs_hash=excluded.outputs_hash, outputs=excluded.outputs, logs_ref=excluded.logs_ref,
+         error_code=excluded.error_code, error_message=excluded.error_message, retryable=excluded.retryable,
+         next_attempt_ms=excluded.next_attempt_ms`,
+    );
+    this.upsertAttemptsStmt = db.prepare(
+      `insert into attempts (run_id, step_id, attempt, status, started_ms, ended_ms, error_code, error_message,
+         logs_ref, outputs_hash) values ${Array<string>(CHUNK).fill(`(${Array<string>(10).fill('?').join(', ')})`).join(', ')}
        on conflict (run_id, step_id, attempt) do update set status=excluded.status, ended_ms=excluded.ended_ms,
          error_code=excluded.error_code, error_message=excluded.error_message, logs_ref=excluded.logs_ref,
          outputs_hash=excluded.outputs_hash`,
@@ -185,6 +207,40 @@ export class RunQueries {
       a.runId, a.stepId, a.attempt, a.status, a.startedMs, a.endedMs, a.errorCode, a.errorMessage,
       a.logsRef, a.outputsHash,
     );
+  }
+
+  /**
+   * Writes many steps' whole state (rows must exist, or are created): multi-row upserts, so a
+   * group commit of hundreds of steps costs a few statements.
+   */
+  writeSteps(rows: readonly StepRow[]): void {
+    let i = 0;
+    const p: unknown[] = [];
+    for (; i + CHUNK <= rows.length; i += CHUNK) {
+      p.length = 0;
+      for (let k = i; k < i + CHUNK; k++) {
+        const s = rows[k]!;
+        p.push(s.runId, s.stepId, s.topoIndex, s.status, s.attempt, s.startedMs, s.endedMs, s.inputsHash, s.outputsHash,
+          s.outputs, s.logsRef, s.errorCode, s.errorMessage, s.retryable, s.nextAttemptMs);
+      }
+      this.upsertStepsStmt.run(p);
+    }
+    for (; i < rows.length; i++) this.updateStep(rows[i]!);
+  }
+
+  /** {@link upsertAttempt} for many attempts, with multi-row statements. */
+  writeAttempts(rows: readonly AttemptRow[]): void {
+    let i = 0;
+    const p: unknown[] = [];
+    for (; i + CHUNK <= rows.length; i += CHUNK) {
+      p.length = 0;
+      for (let k = i; k < i + CHUNK; k++) {
+        const a = rows[k]!;
+        p.push(a.runId, a.stepId, a.attempt, a.status, a.startedMs, a.endedMs, a.errorCode, a.errorMessage, a.logsRef, a.outputsHash);
+      }
+      this.upsertAttemptsStmt.run(p);
+    }
+    for (; i < rows.length; i++) this.upsertAttempt(rows[i]!);
   }
 
   /** A run of this tenant; another tenant's run is indistinguishable from a missing one. */

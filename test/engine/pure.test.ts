@@ -1,0 +1,124 @@
+/**
+ * The scheduler's pure parts: state machines (only forward), trigger rules, round-robin
+ * queues, the timer heap.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  RUN_STATUSES, STEP_STATUSES, assertRunMove, assertStepMove, canMoveRun, canMoveStep, isRunTerminal, isStepTerminal,
+  runSuccessors, stepSuccessors, IllegalTransitionError, type RunStatus, type StepStatus,
+} from '../../src/runs/states.js';
+import { decide } from '../../src/engine/triggers.js';
+import { TenantRing } from '../../src/engine/queues.js';
+import { TimerHeap } from '../../src/engine/timers.js';
+
+const RUN_RANK: Record<RunStatus, number> = { queued: 0, running: 1, cancelling: 2, completed: 3, failed: 3, cancelled: 3 };
+// The retry loop (retrying → queued) is the only way back, and only to run another attempt.
+const STEP_RANK: Record<StepStatus, number> = { pending: 0, queued: 1, retrying: 1, running: 2, completed: 3, failed: 3, skipped: 3, cancelled: 3 };
+
+test('run transitions only move forward; terminal statuses are final', () => {
+  for (const from of RUN_STATUSES) {
+    for (const to of runSuccessors(from)) assert.ok(RUN_RANK[to] > RUN_RANK[from], `${from} → ${to}`);
+    if (isRunTerminal(from)) assert.deepEqual(runSuccessors(from), []);
+  }
+  assert.ok(canMoveRun('queued', 'running') && canMoveRun('running', 'cancelling') && canMoveRun('cancelling', 'cancelled'));
+  assert.throws(() => assertRunMove('completed', 'running'), IllegalTransitionError);
+  assert.throws(() => assertRunMove('cancelling', 'completed'), IllegalTransitionError);
+});
+
+test('step transitions move forward except the retry loop; nothing returns to pending', () => {
+  for (const from of STEP_STATUSES) {
+    for (const to of stepSuccessors(from)) {
+      assert.notEqual(to, 'pending');
+      const loop = from === 'retrying' && to === 'queued';
+      assert.ok(loop || STEP_RANK[to] > STEP_RANK[from] || (from === 'running' && to === 'retrying'), `${from} → ${to}`);
+    }
+    if (isStepTerminal(from)) assert.deepEqual(stepSuccessors(from), []);
+  }
+  assert.throws(() => assertStepMove('completed', 'queued'), IllegalTransitionError);
+  assert.throws(() => assertStepMove('pending', 'running'), IllegalTransitionError);
+});
+
+test('property: any walk the machine accepts ends in at most one terminal status and never revisits one', () => {
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...STEP_STATUSES), { maxLength: 40 }), (wanted) => {
+      let s: StepStatus = 'pending';
+      let terminal = 0;
+      for (const to of wanted) {
+        if (!canMoveStep(s, to)) continue;
+        s = to;
+        if (isStepTerminal(s)) terminal++;
+      }
+      return terminal <= 1;
+    }),
+  );
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...RUN_STATUSES), { maxLength: 20 }), (wanted) => {
+      let s: RunStatus = 'queued';
+      for (const to of wanted) {
+        if (!canMoveRun(s, to)) continue;
+        if (RUN_RANK[to] <= RUN_RANK[s]) return false;
+        s = to;
+      }
+      return true;
+    }),
+  );
+});
+
+test('trigger rules decide as early as they can', () => {
+  // decide(trigger, total, done, ok, failed)
+  assert.equal(decide('all_success', 0, 0, 0, 0), 'run');
+  assert.equal(decide('all_success', 2, 1, 1, 0), 'wait');
+  assert.equal(decide('all_success', 2, 2, 2, 0), 'run');
+  assert.equal(decide('all_success', 3, 1, 0, 0), 'skip', 'a skipped predecessor');
+  assert.equal(decide('all_success', 3, 1, 0, 1), 'skip');
+  assert.equal(decide('all_done', 2, 1, 0, 1), 'wait');
+  assert.equal(decide('all_done', 2, 2, 0, 2), 'run');
+  assert.equal(decide('one_failed', 3, 1, 0, 1), 'run');
+  assert.equal(decide('one_failed', 2, 1, 1, 0), 'wait');
+  assert.equal(decide('one_failed', 2, 2, 1, 0), 'skip');
+  assert.equal(decide('one_success', 3, 1, 1, 0), 'run');
+  assert.equal(decide('one_success', 2, 2, 0, 1), 'skip');
+  assert.equal(decide('none_failed', 2, 2, 1, 0), 'run', 'completed + skipped');
+  assert.equal(decide('none_failed', 3, 1, 0, 1), 'skip');
+  assert.equal(decide('none_failed', 2, 1, 1, 0), 'wait');
+});
+
+test('TenantRing serves tenants round-robin, FIFO within a tenant, honouring eligibility', () => {
+  const ring = new TenantRing<string>();
+  for (const x of ['a1', 'a2', 'a3', 'a4']) ring.push('a', x);
+  ring.push('b', 'b1');
+  ring.push('c', 'c1');
+  ring.push('c', 'c2');
+  const order: string[] = [];
+  for (let p = ring.take(); p; p = ring.take()) order.push(p.item);
+  assert.deepEqual(order, ['a1', 'b1', 'c1', 'a2', 'c2', 'a3', 'a4']);
+  assert.equal(ring.size, 0);
+  ring.push('a', 'a5');
+  ring.push('b', 'b2');
+  assert.equal(ring.take((t) => t !== 'a')?.item, 'b2');
+  assert.equal(ring.take((t) => t !== 'a'), undefined);
+  assert.equal(ring.sizeOf('a'), 1);
+  assert.ok(ring.remove('a', 'a5'));
+  assert.equal(ring.size, 0);
+  assert.deepEqual(ring.tenants(), []);
+});
+
+test('TimerHeap fires entries in due order with one timer, and stop clears them', async () => {
+  const fired: string[] = [];
+  const clock = { now: () => Date.now() };
+  const heap = new TimerHeap<string>(clock, (v) => fired.push(v));
+  const now = Date.now();
+  heap.add(now + 40, 'c');
+  heap.add(now + 10, 'a');
+  heap.add(now + 20, 'b');
+  heap.add(now + 20, 'b2');
+  await new Promise((r) => setTimeout(r, 80));
+  assert.deepEqual(fired, ['a', 'b', 'b2', 'c']);
+  heap.add(Date.now() + 10, 'never');
+  heap.stop();
+  heap.add(Date.now(), 'after-stop');
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(fired, ['a', 'b', 'b2', 'c']);
+});

@@ -1,0 +1,199 @@
+/**
+ * The scheduler without HTTP: a real SQLite store and a fake pool the test completes by hand.
+ * Group commit (one turn, one transaction), nothing dispatched or published before its commit,
+ * a failed commit retried with nothing lost, recovery of an interrupted attempt, and the event
+ * log's canonical form and hash chain.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import pino from 'pino';
+import { canonicalJson, sha256Hex, uuidv7 } from '../../src/core/index.js';
+import { dagCanonicalJson, dagHash, semverKey } from '../../src/dags/index.js';
+import { PlanCache } from '../../src/engine/plans.js';
+import { Scheduler } from '../../src/engine/scheduler.js';
+import type { StepResult, StepTask } from '../../src/engine/pool-types.js';
+import { Store, eventCanonicalJson, eventHash, eventView, type EventRow, type RunRow } from '../../src/store/index.js';
+
+const EMPTY = sha256Hex('{}');
+const done = (): StepResult => ({ status: 'completed', outputs: {}, outputsJson: '{}', outputsHash: EMPTY, logs: '' });
+
+class FakePool {
+  pending: Array<{ task: StepTask; resolve: (r: StepResult) => void; seenStatus: string | undefined; attemptRow: boolean }> = [];
+  constructor(private readonly store: Store) {}
+  run(task: StepTask): Promise<StepResult> {
+    // What is durable at the moment of dispatch.
+    const row = this.store.runs.step(task.runId, task.stepId);
+    const att = this.store.runs.attempt(task.runId, task.stepId, task.attempt);
+    return new Promise((resolve) => this.pending.push({ task, resolve, seenStatus: row?.status, attemptRow: att !== undefined }));
+  }
+  abort(): boolean {
+    return false;
+  }
+  completeAll(r: () => StepResult = done): number {
+    const all = this.pending.splice(0);
+    for (const p of all) p.resolve(r());
+    return all.length;
+  }
+}
+
+function setup(doc: Record<string, unknown>) {
+  const dir = mkdtempSync(join(tmpdir(), 'sched-unit-'));
+  const store = Store.open({ dataDir: dir, lock: false });
+  const version = { tenant: 't', dagId: doc.dagId as string, version: '1.0.0', versionKey: semverKey('1.0.0'), hash: dagHash(doc as never), definition: dagCanonicalJson(doc as never), signature: null, signedBy: '[]', createdMs: Date.now() };
+  store.dags.insert(version);
+  let txs = 0;
+  const tx = store.tx.bind(store);
+  let failNext = 0;
+  store.tx = <T>(fn: () => T): T => {
+    txs++;
+    return tx(() => {
+      const r = fn();
+      if (failNext > 0) {
+        failNext--;
+        throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+      }
+      return r;
+    });
+  };
+  const plans = new PlanCache();
+  const make = (pool: FakePool) => new Scheduler({ store, pool, logs: { put: async (s) => ({ hash: sha256Hex(s), size: s.length }) }, plans, logger: pino({ level: 'silent' }), limits: { maxInFlightSteps: 100 } });
+  const start = (sched: Scheduler): RunRow => {
+    const now = Date.now();
+    const row: RunRow = { runId: uuidv7(now), tenant: 't', dagId: version.dagId, dagVersion: '1.0.0', dagHash: version.hash, runToken: null, traceId: 'a'.repeat(32), status: 'queued', inputs: '{}', inputsHash: EMPTY, outputsHash: null, createdMs: now, startedMs: now, endedMs: null, cancelReason: null };
+    const live = sched.newRun(row, plans.forRow(version));
+    const ev = store.tx(() => sched.insertRun(row, live));
+    sched.admitted(live, ev);
+    return row;
+  };
+  return {
+    store, make, start,
+    txCount: () => txs,
+    failNextCommit: () => void (failNext = 1),
+    cleanup: () => { store.close(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await tick();
+}
+
+test('one turn, one transaction: nothing reaches the pool or listeners before its commit', async () => {
+  const leaves = ['l1', 'l2', 'l3', 'l4', 'l5'];
+  const env = setup({ dagId: 'fan', version: '1.0.0', steps: [{ id: 'root', plugin: 'noop' }, ...leaves.map((id) => ({ id, plugin: 'noop' }))], edges: leaves.map((to) => ({ from: 'root', to })) });
+  const pool = new FakePool(env.store);
+  const sched = env.make(pool);
+  const batches: EventRow[][] = [];
+  sched.events.on('committed', (rows) => {
+    // Published only once durable: every row is already in the table.
+    const stored = env.store.events.since('t', rows[0]!.seq - 1, rows.length);
+    assert.deepEqual(stored.map((r) => r.hash), rows.map((r) => r.hash));
+    batches.push(rows);
+  });
+  const run = env.start(sched);
+  await settle();
+  assert.equal(pool.pending.length, 1);
+  assert.equal(pool.pending[0]!.seenStatus, 'running', 'the step was durable as running before dispatch');
+  assert.ok(pool.pending[0]!.attemptRow, 'its attempt row too');
+  pool.completeAll();
+  await settle();
+  assert.equal(pool.pending.length, 5);
+  const before = env.txCount();
+  const n = pool.completeAll();
+  assert.equal(n, 5);
+  await settle();
+  assert.equal(env.txCount() - before, 1, 'five completions, one transaction');
+  const last = batches.at(-1)!;
+  assert.deepEqual(last.map((e) => e.status).sort(), ['completed', 'completed', 'completed', 'completed', 'completed', 'completed']);
+  assert.equal(last.at(-1)!.type, 'run.completed');
+  assert.equal(env.store.runs.getForTenant('t', run.runId)!.status, 'completed');
+  env.cleanup();
+});
+
+test('a failed commit publishes nothing and dispatches nothing; the retry loses nothing', async () => {
+  const env = setup({ dagId: 'chain', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }] });
+  const pool = new FakePool(env.store);
+  const sched = env.make(pool);
+  const published: EventRow[] = [];
+  sched.events.on('committed', (rows) => published.push(...rows));
+  const run = env.start(sched);
+  await settle();
+  const seen = published.length;
+  env.failNextCommit();
+  pool.completeAll();
+  await tick();
+  await tick();
+  assert.equal(published.length, seen, 'nothing published for the failed commit');
+  assert.equal(pool.pending.length, 0, 'b not dispatched before its state is durable');
+  await new Promise((r) => setTimeout(r, 100));
+  await settle();
+  assert.equal(pool.pending.length, 1, 'dispatched after the retried commit');
+  pool.completeAll();
+  await settle();
+  const rows = env.store.events.ofRun('t', run.runId);
+  assert.deepEqual(rows.map((e) => `${e.stepId ?? 'run'}:${e.status}`), [
+    'run:queued', 'run:running', 'a:queued', 'a:running', 'a:completed', 'b:queued', 'b:running', 'b:completed', 'run:completed',
+  ]);
+  assert.deepEqual(published.map((e) => e.seq), rows.map((e) => e.seq));
+  env.cleanup();
+});
+
+test('recovery without HTTP: an attempt interrupted by a crash is recorded ORCHESTRATOR_RESTART and retried', async () => {
+  const env = setup({ dagId: 'r', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop', retries: { max: 1, backoffMs: 1 } }, { id: 'b', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }] });
+  const first = env.make(new FakePool(env.store));
+  const run = env.start(first);
+  await settle();
+  assert.equal(env.store.runs.step(run.runId, 'a')!.status, 'running');
+  // "Crash": the first scheduler is abandoned with its step in flight.
+  const pool = new FakePool(env.store);
+  const second = env.make(pool);
+  assert.equal(second.recover(), 1);
+  const a = env.store.runs.attemptsOfStep(run.runId, 'a');
+  assert.deepEqual(a.map((x) => [x.attempt, x.status, x.errorCode]), [[1, 'failed', 'ORCHESTRATOR_RESTART']]);
+  assert.equal(env.store.runs.step(run.runId, 'a')!.status, 'retrying');
+  await new Promise((r) => setTimeout(r, 20));
+  await settle();
+  pool.completeAll();
+  await settle();
+  pool.completeAll();
+  await settle();
+  assert.equal(env.store.runs.getForTenant('t', run.runId)!.status, 'completed');
+  assert.deepEqual(env.store.runs.attemptsOfStep(run.runId, 'a').map((x) => x.status), ['failed', 'completed']);
+  env.cleanup();
+});
+
+test('events: the fast canonical form equals RFC 8785, and the hash chain links every row', () => {
+  const str = fc.string({ unit: 'binary', maxLength: 20 });
+  fc.assert(
+    fc.property(str, str, fc.option(str, { nil: null }), fc.integer({ min: 1, max: 2 ** 40 }), fc.integer({ min: 0, max: 4e12 }), (a, b, stepId, seq, ts) => {
+      const e = { tenant: a, seq, type: 'step.updated' as const, dagId: b, runId: a + b, stepId, status: b, tsMs: ts, traceId: a };
+      return eventCanonicalJson(e) === canonicalJson(eventView({ ...e, prevHash: '', hash: '' }));
+    }),
+  );
+  const env = setup({ dagId: 'x', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] });
+  const mk = (tenant: string, i: number) => ({ tenant, type: 'step.updated' as const, dagId: 'd', runId: 'r', stepId: `s${i}`, status: 'queued', tsMs: 1_700_000_000_000 + i, traceId: 'f'.repeat(32) });
+  env.store.tx(() => env.store.events.appendMany(Array.from({ length: 70 }, (_, i) => mk(i % 3 === 0 ? 'u' : 'v', i))));
+  assert.throws(() => env.store.tx(() => {
+    env.store.events.append(mk('u', 100));
+    throw new Error('rolled back');
+  }));
+  env.store.events.invalidate();
+  env.store.tx(() => env.store.events.append(mk('u', 101)));
+  for (const tenant of ['u', 'v']) {
+    let prev = '';
+    const rows = env.store.events.since(tenant, 0, 1000);
+    rows.forEach((r, i) => {
+      assert.equal(r.seq, i + 1);
+      assert.equal(r.prevHash, prev);
+      assert.equal(r.hash, sha256Hex(prev + eventCanonicalJson(r)));
+      assert.equal(r.hash, eventHash(prev, r));
+      prev = r.hash;
+    });
+    assert.equal(rows.length, tenant === 'u' ? 25 : 46);
+  }
+  env.cleanup();
+});
