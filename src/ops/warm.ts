@@ -26,11 +26,15 @@ export interface WarmSources {
 export interface WarmResult {
   warmed: { plans: number; plugins: number; workers: number };
   durationMs: number;
+  /** Parts that could not be warmed (details in the server log, never paths in the answer). */
+  errors?: Array<{ part: 'plans' | 'plugins'; message: string }>;
 }
 
 export async function warm(src: WarmSources): Promise<WarmResult> {
   const start = performance.now();
+  const errors: NonNullable<WarmResult['errors']> = [];
   const hashes = new Set<string>();
+  let broken = 0;
   for (const v of src.catalog.activeVersions()) {
     if (hashes.has(v.hash)) continue;
     try {
@@ -38,13 +42,22 @@ export async function warm(src: WarmSources): Promise<WarmResult> {
       else planFor(v.hash, JSON.parse(v.definition) as DagContent);
       hashes.add(v.hash);
     } catch (err) {
+      broken++;
       src.logger.warn({ err, dagHash: v.hash }, 'warm: a stored DAG version does not compile');
     }
   }
+  if (broken > 0) errors.push({ part: 'plans', message: `${broken} stored DAG version(s) did not compile (see the server log)` });
 
   let plugins = 0;
   if (src.plugins) {
-    plugins = src.plugins.reload ? await src.plugins.reload() : src.plugins.list().length;
+    try {
+      plugins = src.plugins.reload ? await src.plugins.reload() : src.plugins.list().length;
+    } catch (err) {
+      // The registry keeps what it had; the error names files, so it goes to the log only.
+      src.logger.error({ err }, 'warm: reloading plugins failed; the loaded plugins are kept');
+      plugins = src.plugins.list().length;
+      errors.push({ part: 'plugins', message: 'reloading the plugin folders failed; the loaded plugins are kept (see the server log)' });
+    }
   }
 
   let workers = 0;
@@ -60,5 +73,6 @@ export async function warm(src: WarmSources): Promise<WarmResult> {
   return {
     warmed: { plans: hashes.size, plugins, workers },
     durationMs: Math.round(performance.now() - start),
+    ...(errors.length > 0 ? { errors } : {}),
   };
 }

@@ -45,3 +45,34 @@ test('warm needs admin, no tenant header, and honours Idempotency-Key', async ()
   assert.equal(unknown.status, 400);
   assert.equal(unknown.body.error.code, 'VALIDATION_FAILED');
 });
+
+test('warm reloads the plugin folders; a broken plugin keeps the loaded ones and is reported without paths', async (ctx) => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'orch-warm-plugins-'));
+  const plugin = (name: string, manifest: Record<string, unknown> = {}) => {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'plugin.json'), JSON.stringify({ name, version: '1.0.0', entry: 'index.mjs', ...manifest }));
+    writeFileSync(join(dir, name, 'index.mjs'), 'export default async () => ({});\n');
+  };
+  plugin('one');
+  const s = await startTestServer(['--plugins-dir', dir, '--workers', '1']);
+  ctx.after(async () => {
+    await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const warmed = async () => (await s.req('POST', '/admin/warm', { tenant: null })).body;
+  const base = (await warmed()).warmed.plugins;
+  plugin('two');
+  const more = await warmed();
+  assert.equal(more.warmed.plugins, base + 1, 'the new plugin folder is picked up');
+  assert.equal(more.errors, undefined);
+  plugin('broken', { version: 'not-semver' });
+  const bad = await s.req('POST', '/admin/warm', { tenant: null });
+  assert.equal(bad.status, 200);
+  assert.equal(bad.body.warmed.plugins, base + 1, 'kept');
+  assert.deepEqual(bad.body.errors.map((e: any) => e.part), ['plugins']);
+  assert.doesNotMatch(bad.text, new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'no paths');
+  assert.doesNotMatch(bad.text, /plugin\.json|\/tmp\//);
+});

@@ -78,6 +78,7 @@ export const warmUp = defineRoute({
     200: z.object({
       warmed: z.object({ plans: z.number().int(), plugins: z.number().int(), workers: z.number().int() }),
       durationMs: z.number().int(),
+      errors: z.array(z.object({ part: z.enum(['plans', 'plugins']), message: z.string() })).optional(),
     }),
   },
   async handler(ctx) {
