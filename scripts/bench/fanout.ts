@@ -23,6 +23,7 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     concurrent: { type: 'string', default: '1' },
     sync: { type: 'string', default: 'NORMAL' },
+    profile: { type: 'string' },
   },
 });
 const RUNS = Number(values.runs);
@@ -78,9 +79,11 @@ async function once(): Promise<number> {
 
 await once(); // warm-up: workers start, plan compiled, statements prepared
 const times: number[] = [];
+const session = values.profile ? await startProfile() : undefined;
 const cpu0 = process.cpuUsage();
 for (let i = 0; i < RUNS; i++) times.push(await once());
 const cpu = process.cpuUsage(cpu0);
+if (session) await stopProfile(session, values.profile!);
 const cpuUsPerStep = Math.round((cpu.user + cpu.system) / (RUNS * STEPS * CONCURRENT));
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)]!;
@@ -104,3 +107,19 @@ console.log(
 console.log(`fan-out ${STEPS} no-op steps × ${CONCURRENT} run(s): ${rate(median).toLocaleString('en')} steps/s (median of ${RUNS}, ${median} ms per run, best ${rate(times[0]!).toLocaleString('en')} steps/s; ${cpuUsPerStep} µs CPU per step, all threads; load ${loadavg()[0]!.toFixed(1)})`);
 await server.close();
 rmSync(dataDir, { recursive: true, force: true });
+
+/** `--profile FILE`: a CPU profile of the main thread over the timed runs only. */
+async function startProfile(): Promise<import('node:inspector/promises').Session> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfile(session: import('node:inspector/promises').Session, file: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  (await import('node:fs')).writeFileSync(file, JSON.stringify(profile));
+  session.disconnect();
+}

@@ -92,11 +92,40 @@ function isoOf(ms: number): string {
  */
 export function eventCanonicalJson(e: Omit<EventRow, 'prevHash' | 'hash'>): string {
   const s = JSON.stringify;
+  const f = runFragments(e);
   return (
-    `{"dagId":${s(e.dagId)},"runId":${s(e.runId)},"seq":${e.seq},"status":${s(e.status)}` +
+    `${f.head}${e.seq},"status":${s(e.status)}` +
     (e.stepId !== null ? `,"stepId":${s(e.stepId)}` : '') +
-    `,"tenant":${s(e.tenant)},"timestamp":"${isoOf(e.tsMs)}","traceId":${s(e.traceId)},"type":${s(e.type)}}`
+    `${f.tenant}"${isoOf(e.tsMs)}",${f.trace}${s(e.type)}}`
   );
+}
+
+interface Fragments {
+  runId: string;
+  dagId: string;
+  tenantId: string;
+  traceId: string;
+  head: string;
+  tenant: string;
+  trace: string;
+}
+let frag: Fragments = { runId: '', dagId: '', tenantId: '', traceId: '', head: '', tenant: '', trace: '' };
+
+/** The serialised run-level fields, memoised for the last run (its events come in streaks). */
+function runFragments(e: Omit<EventRow, 'prevHash' | 'hash'>): Fragments {
+  if (frag.runId !== e.runId || frag.dagId !== e.dagId || frag.tenantId !== e.tenant || frag.traceId !== e.traceId) {
+    const s = JSON.stringify;
+    frag = {
+      runId: e.runId,
+      dagId: e.dagId,
+      tenantId: e.tenant,
+      traceId: e.traceId,
+      head: `{"dagId":${s(e.dagId)},"runId":${s(e.runId)},"seq":`,
+      tenant: `,"tenant":${s(e.tenant)},"timestamp":`,
+      trace: `"traceId":${s(e.traceId)},"type":`,
+    };
+  }
+  return frag;
 }
 
 type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
