@@ -222,8 +222,8 @@ describe('single executable', { skip: SKIP }, () => {
     assert.ok(lines.length > 0, 'pino logs on stdout');
     for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), `stdout line is JSON: ${l}`);
     assert.ok(existsSync(join(dataDir, 'dev', 'dag-signing.key')), 'dev DAG signing key in the data folder');
-    const cached = readdirSync(join(dir, '.orchestrator-cache'));
-    assert.ok(cached.some((f) => /^better_sqlite3-[0-9a-f]{64}\.node$/.test(f)), `addon extracted beside the data folder: ${cached}`);
+    const cached = readdirSync(join(dataDir, '.cache'));
+    assert.ok(cached.some((f) => /^better_sqlite3-[0-9a-f]{64}\.node$/.test(f)), `addon extracted into DATA/.cache: ${cached}`);
     const openapi = await fetch(`${server.url}${BASE}/openapi.json`);
     assert.equal(openapi.status, 200);
   });
