@@ -29,6 +29,8 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'heartbeat', kind: 'string', default: '15000', help: 'event stream heartbeat interval, ms' },
   { name: 'step-timeout', kind: 'string', default: '3600', help: 'default step timeout, seconds' },
   { name: 'sync', kind: 'string', default: 'NORMAL', help: 'SQLite synchronous: NORMAL (survives kill -9) or FULL (also power loss)' },
+  { name: 'headers-timeout', kind: 'string', default: '10', help: 'seconds a client has to send its request headers' },
+  { name: 'request-timeout', kind: 'string', default: '60', help: 'seconds a client has to send its whole request' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'pino log level' },
 ];
 
@@ -57,6 +59,9 @@ export interface ServeConfig {
   heartbeatMs: number;
   stepTimeoutMs: number;
   synchronous: 'NORMAL' | 'FULL';
+  /** Slow clients: headers must arrive within this, the whole request within requestTimeoutMs. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   logLevel: string;
 }
 
@@ -70,6 +75,9 @@ export function serveConfig(flags: Flags): ServeConfig {
   const list = (n: string) => ((flags[n] as string[] | undefined) ?? []).map((p) => resolve(p));
   const sync = String(flags.sync).toUpperCase();
   if (sync !== 'NORMAL' && sync !== 'FULL') throw new UsageError('--sync must be NORMAL or FULL');
+  const headersTimeout = int(flags, 'headers-timeout', 1);
+  const requestTimeout = int(flags, 'request-timeout', 1);
+  if (headersTimeout > requestTimeout) throw new UsageError('--headers-timeout must not exceed --request-timeout');
   return {
     host: String(flags.host),
     port: int(flags, 'port', 0),
@@ -95,6 +103,8 @@ export function serveConfig(flags: Flags): ServeConfig {
     heartbeatMs: int(flags, 'heartbeat', 10),
     stepTimeoutMs: int(flags, 'step-timeout', 1) * 1000,
     synchronous: sync,
+    headersTimeoutMs: headersTimeout * 1000,
+    requestTimeoutMs: requestTimeout * 1000,
     logLevel: String(flags['log-level']),
   };
 }

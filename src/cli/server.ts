@@ -130,14 +130,18 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       rateLimitPerSec: config.rateLimitPerSec,
       logger,
     });
-    const hub = new EventHub({
+    let hub: EventHub;
+    hub = new EventHub({
       log: {
         after: (tenant, seq, limit) => store.events.since(tenant, seq, limit).map(eventView),
         lastSeq: (tenant) => store.events.head(tenant).seq,
       },
       feed: {
         subscribe(listener) {
-          const onCommitted = (rows: readonly EventRow[]) => listener(rows.map(eventView));
+          // Views are made only while some stream is open: the hot path pays nothing otherwise.
+          const onCommitted = (rows: readonly EventRow[]) => {
+            if (hub.openStreams() > 0) listener(rows.map(eventView));
+          };
           scheduler.events.on('committed', onCommitted);
           return () => scheduler.events.off('committed', onCommitted);
         },
@@ -173,9 +177,14 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const app = createApp(deps, routes);
     // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port, websocket: { server: wss } }) as Server;
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 60_000;
+    // Slow clients (slowloris): Node checks these timeouts every connectionsCheckingInterval
+    // (default 30 s, which would let a 10 s limit stretch to 40 s), so check often enough.
+    const serverOptions = {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 4),
+    };
+    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions, websocket: { server: wss } }) as Server;
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
