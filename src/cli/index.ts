@@ -13,6 +13,7 @@ import { BUNDLE_COMMANDS } from './bundle.js';
 
 import { SERVE_FLAGS } from './config.js';
 import { eventsVerifyCommand } from './events.js';
+import { TRANSFER_COMMANDS } from './transfer.js';
 
 /** `serve` loads the whole server lazily, so `--version` and the small commands start fast. */
 const serveCommand: Command = {
@@ -25,7 +26,7 @@ const serveCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand];
+export const COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS];
 
 function helpText(): string {
   const lines = [`orchestrator ${VERSION} — offline multi-tenant DAG orchestrator`, '', 'commands:'];

@@ -63,6 +63,17 @@ export function dagSummary(row: DagVersionRow): Record<string, unknown> {
   };
 }
 
+/** A tenant's DAG versions as exported: oldest first, each the full version plus `tenant`. */
+export function* dagExportRecords(store: Store, tenant: string, dagId?: string, active?: boolean, batch = 200): Generator<Record<string, unknown>> {
+  let after: DagVersionRow | undefined;
+  for (;;) {
+    const rows = store.dags.exportPage(tenant, { dagId, active }, after, batch);
+    for (const r of rows) yield { tenant: r.tenant, ...dagView(r) };
+    if (rows.length < batch) return;
+    after = rows[rows.length - 1];
+  }
+}
+
 export class DagService {
   constructor(private readonly deps: DagServiceDeps) {}
 

@@ -91,6 +91,7 @@ export class Stream {
 
 export class EventHub {
   private readonly streams = new Map<string, Set<Stream>>();
+  private total = 0;
   private readonly unsubscribe: () => void;
   readonly maxBacklogBytes: number;
 
@@ -123,6 +124,11 @@ export class EventHub {
     }
   }
 
+  /** Streams open across all tenants. */
+  openStreams(): number {
+    return this.total;
+  }
+
   count(tenant: string): number {
     return this.streams.get(tenant)?.size ?? 0;
   }
@@ -138,6 +144,7 @@ export class EventHub {
     let set = this.streams.get(tenant);
     if (!set) this.streams.set(tenant, (set = new Set()));
     set.add(stream);
+    this.total++;
     return stream;
   }
 
@@ -156,7 +163,7 @@ export class EventHub {
 
   detach(stream: Stream): void {
     const set = this.streams.get(stream.tenant);
-    set?.delete(stream);
+    if (set?.delete(stream)) this.total--;
     if (set && set.size === 0) this.streams.delete(stream.tenant);
   }
 

@@ -14,6 +14,7 @@ import type { PlanCache } from '../engine/plans.js';
 import type { Scheduler } from '../engine/scheduler.js';
 import type { RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
+import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
 
 export interface CreateRunRequest {
   dagId: string;
@@ -48,7 +49,7 @@ export type Commit = (fn: () => Answer) => Answer;
 
 export const RUNS_PATH = '/api/v1/orchestrator/runs';
 
-export type ExportFilter = Omit<RunListFilter, 'after' | 'afterAsc' | 'limit'>;
+export type { ExportFilter };
 
 const notFound = () => new ApiError('NOT_FOUND', 'run not found');
 
@@ -173,15 +174,9 @@ export class RunService {
     );
   }
 
-  /** Runs for an export, oldest first (`startedMs ASC, runId ASC`), read in batches. */
-  *exportRuns(f: ExportFilter, batch = 100): Generator<RunView & { inputs: unknown }> {
-    let after: { startedMs: number; runId: string } | undefined;
-    for (;;) {
-      const rows = this.d.store.runs.list({ ...f, asc: true, afterAsc: after, limit: batch });
-      for (const r of rows) yield { ...this.view(r), inputs: JSON.parse(r.inputs) as unknown };
-      if (rows.length < batch) return;
-      const last = rows[rows.length - 1]!;
-      after = { startedMs: last.startedMs, runId: last.runId };
-    }
+  /** Runs for an export, oldest first (`startedMs ASC, runId ASC`), steps and attempts inline. */
+  exportRuns(f: ExportFilter): Generator<RunRecord> {
+    return exportRunRecords(this.d.store, f);
   }
+
 }

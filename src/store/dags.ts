@@ -94,14 +94,34 @@ export class DagQueries {
     })) as DagVersionRow[];
   }
 
-  /** Every version of a tenant in export order (oldest first: createdUtc, dagId, version precedence). */
-  *iterateForExport(tenant: string, dagId?: string, active?: boolean): IterableIterator<DagVersionRow> {
+  /**
+   * One page of a tenant's versions in export order (oldest first: createdUtc, dagId, version
+   * precedence), after a keyset position. Exports read in pages so no statement stays open
+   * across event-loop turns (the one connection is also the scheduler's writer).
+   */
+  exportPage(
+    tenant: string,
+    filter: { dagId?: string; active?: boolean },
+    after: { createdMs: number; dagId: string; versionKey: string } | undefined,
+    limit: number,
+  ): DagVersionRow[] {
     const where = ['tenant = @tenant'];
-    if (dagId !== undefined) where.push('dag_id = @dagId');
-    if (active !== undefined) where.push('active = @active');
+    if (filter.dagId !== undefined) where.push('dag_id = @dagId');
+    if (filter.active !== undefined) where.push('active = @active');
+    if (after) where.push('(created_ms, dag_id, version_key) > (@afterMs, @afterDag, @afterKey)');
     const stmt = this.stmts.get(
-      `select ${COLS} from dag_versions where ${where.join(' and ')} order by created_ms asc, dag_id asc, version_key asc`,
+      `select ${COLS} from dag_versions where ${where.join(' and ')}
+        order by created_ms asc, dag_id asc, version_key asc limit @limit`,
     );
-    yield* stmt.iterate(defined({ tenant, dagId, active: active === undefined ? undefined : active ? 1 : 0 })) as IterableIterator<DagVersionRow>;
+    return stmt.all(defined({
+      tenant,
+      dagId: filter.dagId,
+      active: filter.active === undefined ? undefined : filter.active ? 1 : 0,
+      afterMs: after?.createdMs,
+      afterDag: after?.dagId,
+      afterKey: after?.versionKey,
+      limit,
+    })) as DagVersionRow[];
   }
+
 }

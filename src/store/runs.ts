@@ -103,6 +103,7 @@ export class RunQueries {
   private readonly stmts: StatementCache;
   private readonly insertRunStmt;
   private readonly insertStepStmt;
+  private readonly markImportedStmt;
   private readonly updateRunStmt;
   private readonly updateStepStmt;
   private readonly upsertAttemptStmt;
@@ -124,6 +125,7 @@ export class RunQueries {
          inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.markImportedStmt = db.prepare(`update runs set imported = 1 where run_id = ?`);
     this.insertStepStmt = db.prepare(
       `insert into steps (run_id, step_id, topo_index, status, attempt) values (?, ?, ?, 'pending', 0)`,
     );
@@ -162,7 +164,7 @@ export class RunQueries {
     this.attemptStmt = db.prepare(`select ${ATTEMPT_COLS} from attempts where run_id=? and step_id=? and attempt=?`);
     this.activeStmt = db.prepare(
       `select ${RUN_COLS} from runs where status in (${ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ')})
-        order by started_ms, run_id`,
+        and imported = 0 order by started_ms, run_id`,
     );
   }
 
@@ -171,6 +173,20 @@ export class RunQueries {
       r.runId, r.tenant, r.dagId, r.dagVersion, r.dagHash, r.runToken, r.traceId, r.status, r.inputs,
       r.inputsHash, r.outputsHash, r.createdMs, r.startedMs, r.endedMs, r.cancelReason,
     );
+  }
+
+  /**
+   * Inserts a run imported from another installation's export, with its steps and attempts as
+   * they were. Imported runs are read-only: recovery and the scheduler never pick them up.
+   */
+  insertImported(r: RunRow, steps: readonly StepRow[], attempts: readonly AttemptRow[]): void {
+    this.insertRun(r);
+    this.markImportedStmt.run(r.runId);
+    for (const st of steps) {
+      this.insertStep(r.runId, st.stepId, st.topoIndex);
+      this.updateStep(st);
+    }
+    for (const a of attempts) this.upsertAttempt(a);
   }
 
   /** A step row in status `pending`, attempt 0. */

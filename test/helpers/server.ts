@@ -35,8 +35,9 @@ export async function startTestServer(
   extraArgs: string[] = [],
   overrides: Partial<ServeConfig> = {},
   clock?: { now(): number },
+  existingDataDir?: string,
 ): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'orch-test-'));
+  const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'orch-test-'));
   const { flags } = parseFlags(
     ['--dev', '--port', '0', '--data-dir', dataDir, '--trust-dir', join(FIXTURES, 'keys', 'trust'), '--workers', '2', ...extraArgs],
     SERVE_FLAGS,

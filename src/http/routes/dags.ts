@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ndjsonResponse } from '../../core/index.js';
 import { dagDocumentSchema as DagDocumentSchema } from '../../dags/model.js';
-import { dagSummary, dagView, type DagService } from '../../dags/service.js';
+import { dagExportRecords, dagSummary, dagView, type DagService } from '../../dags/service.js';
 import { PageQuery } from '../pagination.js';
 import { defineRoute } from '../route.js';
 import { BoolParam, Id, ListOf, NDJSON, Obj } from './common.js';
@@ -83,8 +83,7 @@ export const exportDags = defineRoute({
   query: ListFilter,
   responses: { 200: NDJSON },
   handler(ctx) {
-    const rows = ctx.deps.store.dags.iterateForExport(ctx.tenant, ctx.query.dagId, ctx.query.active);
-    return ndjsonResponse(map(rows, (r) => ({ tenant: r.tenant, ...dagView(r) })));
+    return ndjsonResponse(dagExportRecords(ctx.deps.store, ctx.tenant, ctx.query.dagId, ctx.query.active));
   },
 });
 
@@ -121,9 +120,5 @@ export const disableDag = defineRoute({
     }));
   },
 });
-
-function* map<A, B>(it: Iterable<A>, f: (a: A) => B): Generator<B> {
-  for (const a of it) yield f(a);
-}
 
 export const dagRoutes = [publishDag, listDags, exportDags, getDag, disableDag];

@@ -1,0 +1,116 @@
+/**
+ * Run records carried between installations: the export (NDJSON lines of runs with their
+ * steps and attempts inline, oldest first) and its import. An imported run is stored exactly
+ * as exported and marked read-only, so exporting it again gives the same bytes.
+ *
+ * @example
+ * for (const rec of exportRunRecords(store, { tenant: 'demo' })) out.write(canonicalJson(rec) + '\n');
+ * importRunRecords(store, parseNdjsonExport(text));
+ */
+import { ApiError, canonicalJson, HASH_RE, TENANT_RE, UUID_V7_RE } from '../core/index.js';
+import type { AttemptRow, RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
+import { runView, type RunView, type StepView } from './views.js';
+
+export type RunRecord = RunView & { inputs: unknown };
+export type ExportFilter = Omit<RunListFilter, 'after' | 'afterAsc' | 'limit'>;
+
+function recordOf(store: Store, r: RunRow): RunRecord {
+  return { ...runView(r, store.runs.steps(r.runId), store.runs.attemptsOfRun(r.runId)), inputs: JSON.parse(r.inputs) as unknown };
+}
+
+/** Runs for an export, oldest first (`startedMs ASC, runId ASC`), read in batches. */
+export function* exportRunRecords(store: Store, f: ExportFilter, batch = 100): Generator<RunRecord> {
+  let after: { startedMs: number; runId: string } | undefined;
+  for (;;) {
+    const rows = store.runs.list({ ...f, asc: true, afterAsc: after, limit: batch });
+    for (const r of rows) yield recordOf(store, r);
+    if (rows.length < batch) return;
+    const last = rows[rows.length - 1]!;
+    after = { startedMs: last.startedMs, runId: last.runId };
+  }
+}
+
+const ms = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
+
+function bad(index: number, message: string): ApiError {
+  return new ApiError('VALIDATION_FAILED', `record ${index + 1}: ${message}`, { record: index + 1 });
+}
+
+/** Turns an exported record back into rows, checking what the database relies on. */
+function rowsOf(rec: RunRecord, index: number): { run: RunRow; steps: StepRow[]; attempts: AttemptRow[] } {
+  const r = rec as Partial<RunRecord>;
+  if (typeof r.runId !== 'string' || !UUID_V7_RE.test(r.runId)) throw bad(index, 'runId is not a UUIDv7');
+  if (typeof r.tenant !== 'string' || !TENANT_RE.test(r.tenant)) throw bad(index, 'tenant is not a tenant id');
+  if (typeof r.dagHash !== 'string' || !HASH_RE.test(r.dagHash) || typeof r.inputsHash !== 'string' || !HASH_RE.test(r.inputsHash)) {
+    throw bad(index, 'dagHash/inputsHash must be sha256 hex');
+  }
+  if (typeof r.startedUtc !== 'string' || Number.isNaN(Date.parse(r.startedUtc)) || !Array.isArray(r.steps)) {
+    throw bad(index, 'startedUtc and steps[] are required');
+  }
+  const run: RunRow = {
+    runId: r.runId, tenant: r.tenant, dagId: String(r.dagId), dagVersion: String(r.dagVersion), dagHash: r.dagHash,
+    runToken: r.runToken ?? null, traceId: String(r.traceId), status: String(r.status), inputs: canonicalJson(r.inputs ?? {}),
+    inputsHash: r.inputsHash, outputsHash: r.outputsHash ?? null, createdMs: ms(r.createdUtc ?? r.startedUtc)!,
+    startedMs: ms(r.startedUtc)!, endedMs: ms(r.endedUtc ?? null), cancelReason: null,
+  };
+  const steps: StepRow[] = [];
+  const attempts: AttemptRow[] = [];
+  r.steps.forEach((s: StepView, i) => {
+    steps.push({
+      runId: run.runId, stepId: s.stepId, topoIndex: i, status: s.status, attempt: s.attempt,
+      startedMs: ms(s.startedUtc), endedMs: ms(s.endedUtc), inputsHash: s.inputsHash, outputsHash: s.outputsHash,
+      outputs: s.outputs === null ? null : canonicalJson(s.outputs), logsRef: s.logsRef, errorCode: s.errorCode,
+      errorMessage: s.errorMessage, retryable: s.retryable === null ? null : s.retryable ? 1 : 0, nextAttemptMs: null,
+    });
+    for (const a of s.attempts) {
+      attempts.push({
+        runId: run.runId, stepId: s.stepId, attempt: a.attempt, status: a.status, startedMs: ms(a.startedUtc)!,
+        endedMs: ms(a.endedUtc), errorCode: a.errorCode, errorMessage: a.errorMessage, logsRef: a.logsRef,
+        outputsHash: a.outputsHash,
+      });
+    }
+  });
+  return { run, steps, attempts };
+}
+
+export interface ImportReport {
+  imported: number;
+  unchanged: number;
+}
+
+/**
+ * Imports exported run records in one transaction: all or nothing. A run already present with
+ * identical content is left as it is; a run id (or tenant + runToken) already used by another
+ * run is refused.
+ */
+export function importRunRecords(store: Store, records: readonly unknown[], onProgress?: (done: number) => void): ImportReport {
+  const report: ImportReport = { imported: 0, unchanged: 0 };
+  store.tx(() => {
+    records.forEach((raw, index) => {
+      const rec = raw as RunRecord;
+      const { run, steps, attempts } = rowsOf(rec, index);
+      const existing = store.runs.getForTenant(run.tenant, run.runId);
+      if (existing) {
+        if (canonicalJson(recordOf(store, existing)) === canonicalJson(rec)) {
+          report.unchanged++;
+          return;
+        }
+        throw bad(index, `run ${run.runId} exists here with other content`);
+      }
+      if (run.runToken !== null && store.runs.byToken(run.tenant, run.runToken)) {
+        throw new ApiError('RUN_TOKEN_CONFLICT', `record ${index + 1}: runToken already used by another run of ${run.tenant}`);
+      }
+      try {
+        store.runs.insertImported(run, steps, attempts);
+      } catch (e) {
+        if (String((e as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) {
+          throw bad(index, `run ${run.runId} (or one of its steps) is already used here`);
+        }
+        throw e;
+      }
+      report.imported++;
+      if (onProgress && report.imported % 1000 === 0) onProgress(report.imported);
+    });
+  });
+  return report;
+}

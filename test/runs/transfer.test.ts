@@ -1,0 +1,92 @@
+/**
+ * Run records between installations: export → import → export gives the same bytes, the
+ * imported runs are read-only, and a conflicting import installs nothing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestServer } from '../helpers/server.js';
+import { publish, startRun, waitForRun } from './helpers.js';
+import { ndjsonExport, parseNdjsonExport } from '../../src/core/index.js';
+
+const exec = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+const cli = async (...args: string[]) => {
+  try {
+    const r = await exec(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e: any) {
+    return { code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string };
+  }
+};
+
+test('export runs → import into another data folder → export again: identical bytes; imported runs are read-only', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'orch-transfer-'));
+  const a = await startTestServer(['--allow-unsigned']);
+  await publish(a, {
+    dagId: 'xfer',
+    steps: [
+      { id: 'one', plugin: 'echo', with: { v: '${{ inputs.v }}' } },
+      { id: 'flaky', plugin: 'fail', with: { times: 1 }, retries: { max: 2, backoffMs: 10 } },
+    ],
+    edges: [{ from: 'one', to: 'flaky' }],
+  });
+  const runIds: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = await startRun(a, 'xfer', { inputs: { v: i }, runToken: `tok-${i}` });
+    runIds.push(r.runId);
+    await waitForRun(a, r.runId);
+  }
+  const http1 = await a.req('GET', '/runs:export');
+  const http2 = await a.req('GET', '/runs:export');
+  assert.equal(http1.text, http2.text);
+  const dataA = a.dataDir;
+  await a.server.close();
+
+  const f1 = join(tmp, 'runs-a.ndjson');
+  const e1 = await cli('export', 'runs', '--data-dir', dataA, '--tenant', 'a', '--out', f1);
+  assert.equal(e1.code, 0, e1.stderr);
+  assert.equal(readFileSync(f1, 'utf8'), http1.text, 'CLI export = HTTP export');
+  assert.equal(parseNdjsonExport(http1.text).length, 4);
+
+  const dataB = join(tmp, 'b');
+  const i1 = await cli('import', 'runs', f1, '--data-dir', dataB);
+  assert.equal(i1.code, 0, i1.stderr);
+  assert.deepEqual(JSON.parse(i1.stdout), { ok: true, imported: 4, unchanged: 0 });
+  const f2 = join(tmp, 'runs-b.ndjson');
+  assert.equal((await cli('export', 'runs', '--data-dir', dataB, '--tenant', 'a', '--out', f2)).code, 0);
+  assert.equal(readFileSync(f2, 'utf8'), readFileSync(f1, 'utf8'), 'export → import → export round-trips');
+  const again = await cli('import', 'runs', f1, '--data-dir', dataB);
+  assert.deepEqual(JSON.parse(again.stdout), { ok: true, imported: 0, unchanged: 4 });
+
+  // A record that differs from what is stored: refused, and nothing of the file is installed.
+  const records = parseNdjsonExport(readFileSync(f1, 'utf8')) as any[];
+  const fresh = { ...records[0], runId: '01900000-0000-7000-8000-0000000000aa', runToken: null };
+  const changed = { ...records[1], status: 'cancelled' };
+  const bad = join(tmp, 'bad.ndjson');
+  writeFileSync(bad, [...ndjsonExport([fresh, changed])].join(''));
+  const refused = await cli('import', 'runs', bad, '--data-dir', dataB);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /other content/);
+  assert.equal((await cli('export', 'runs', '--data-dir', dataB, '--tenant', 'a', '--out', f2)).code, 0);
+  assert.equal(readFileSync(f2, 'utf8'), readFileSync(f1, 'utf8'), 'nothing installed by the refused import');
+
+  // A server on the imported folder serves them read-only.
+  const b = await startTestServer([], {}, undefined, dataB);
+  try {
+    const got = await b.req('GET', `/runs/${runIds[0]}`);
+    assert.equal(got.status, 200);
+    const { inputs: _inputs, ...expected } = records.find((r) => r.runId === runIds[0]);
+    assert.deepEqual(got.body, expected);
+    const cancel = await b.req('POST', `/runs/${runIds[1]}:cancel`, { body: {} });
+    assert.equal(cancel.status, 200);
+    assert.equal(cancel.body.status, records[1].status);
+    assert.equal((await b.req('GET', '/runs:export')).text, readFileSync(f1, 'utf8'));
+  } finally {
+    await b.stop();
+  }
+});
