@@ -46,6 +46,16 @@ export function parseJsonBounded(text: string, maxDepth: number): unknown {
   if ((text.includes('__proto__') || text.includes('\\u')) && hasProtoKey(value)) {
     throw new ApiError('VALIDATION_FAILED', '"__proto__" is not an allowed key', { field: 'body' });
   }
+  // Strings must be well-formed Unicode (I-JSON, RFC 7493 §2.1): canonical JSON (RFC 8785),
+  // and so every hash, refuses a lone surrogate. Valid UTF-8 cannot encode one, so only a
+  // `\uD800`-style escape can: a text without escapes needs no walk.
+  if (text.includes('\\u')) {
+    const bad = illFormedString(value);
+    if (bad !== undefined) {
+      const field = ['body', ...bad].join('.').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD');
+      throw new ApiError('VALIDATION_FAILED', `${field}: not well-formed Unicode (lone surrogate)`, { field });
+    }
+  }
   return value;
 }
 
@@ -58,4 +68,25 @@ function hasProtoKey(value: unknown): boolean {
     for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
   }
   return false;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The path of the first key or string value holding a lone surrogate, or undefined. */
+function illFormedString(value: unknown): string[] | undefined {
+  const stack: Array<[unknown, string[]]> = [[value, []]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) return path;
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    for (const [k, child] of Object.entries(v)) {
+      const p = [...path, k];
+      if (LONE_SURROGATE.test(k)) return p;
+      stack.push([child, p]);
+    }
+  }
+  return undefined;
 }
