@@ -46,6 +46,8 @@ export const serveCommand: Command = {
           `  curl -s -H "Authorization: Bearer $TOKEN" -H "X-Stella-Tenant: demo" ${base}/dags`,
           `  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "X-Stella-Tenant: demo" -H "Content-Type: application/json" \\`,
           `       -d '{"dagId":"hello","inputs":{"name":"world"}}' ${base}/runs`,
+          `  curl -s -H "Authorization: Bearer $TOKEN" -H "X-Stella-Tenant: demo" "${base}/runs?page_size=5"`,
+          `  curl -sN -H "Authorization: Bearer $TOKEN" -H "X-Stella-Tenant: demo" "${base}/runs/stream?since=0"`,
           '',
         ].join('\n'),
       );
