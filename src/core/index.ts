@@ -4,3 +4,4 @@ export * from './hash.js';
 export * from './time.js';
 export * from './json.js';
 export * from './ndjson.js';
+export * from './heap.js';

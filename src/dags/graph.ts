@@ -11,51 +11,7 @@ export interface Graph {
   succs: number[][];
 }
 
-/**
- * A binary min-heap of numbers ordered by `less`.
- *
- * @example
- * const h = new MinHeap((a, b) => a < b); h.push(3); h.push(1); h.pop() // 1
- */
-export class MinHeap {
-  private readonly a: number[] = [];
-  constructor(private readonly less: (x: number, y: number) => boolean) {}
-
-  get size(): number {
-    return this.a.length;
-  }
-
-  push(x: number): void {
-    const a = this.a;
-    let i = a.push(x) - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-
-  pop(): number | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length === 0 || last === undefined) return top;
-    a[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
-      if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
-      if (m === i) break;
-      [a[i], a[m]] = [a[m]!, a[i]!];
-      i = m;
-    }
-    return top;
-  }
-}
+import { MinHeap } from '../core/heap.js';
 
 /**
  * Kahn's algorithm. With `byId`, ready steps leave in step-id order (code-unit order, which for
@@ -72,7 +28,7 @@ export function topoOrder(g: Graph, byId: boolean): number[] {
   const order: number[] = [];
   if (byId) {
     const ids = g.ids;
-    const heap = new MinHeap((x, y) => ids[x]! < ids[y]!);
+    const heap = new MinHeap<number>((x, y) => ids[x]! < ids[y]!);
     for (let v = 0; v < n; v++) if (indeg[v] === 0) heap.push(v);
     while (heap.size) {
       const v = heap.pop()!;

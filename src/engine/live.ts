@@ -2,7 +2,7 @@
  * The in-memory state of runs in flight. The scheduler mutates these objects; the group commit
  * (`commit.ts`) writes their current state through to SQLite before anything is observable.
  */
-import { MinHeap } from '../dags/graph.js';
+import { MinHeap } from '../core/heap.js';
 import type { PlanStep } from '../dags/index.js';
 import type { AttemptRow, RunRow, StepRow } from '../store/index.js';
 import type { AttemptStatus, RunStatus, StepStatus } from '../runs/states.js';
@@ -76,7 +76,7 @@ export interface LiveRun {
   /** Counted in the per-tenant running runs. */
   counted: boolean;
   /** Ready step indexes, smallest plan index (topological, then step id) first. */
-  readonly ready: MinHeap;
+  readonly ready: MinHeap<number>;
   inReadyRing: boolean;
 }
 
@@ -129,7 +129,7 @@ export function liveRun(row: RunRow, info: PlanInfo, rows?: readonly StepRow[], 
     cancelRequested: row.status === 'cancelling',
     abortCode: null,
     counted: false,
-    ready: new MinHeap((a, b) => a < b),
+    ready: new MinHeap<number>((a, b) => a < b),
     inReadyRing: false,
   };
   for (const def of info.plan.steps) run.steps.push(newStep(run, def));

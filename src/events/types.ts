@@ -1,15 +1,7 @@
-/** An event as clients see it (CONTRACT §6). */
-export interface StreamEvent {
-  seq: number;
-  type: 'run.started' | 'run.updated' | 'step.updated' | 'run.completed' | 'run.failed' | 'run.cancelled';
-  tenant: string;
-  dagId: string;
-  runId: string;
-  stepId?: string;
-  status: string;
-  timestamp: string;
-  traceId: string;
-}
+import type { EventView } from '../store/events.js';
+
+/** An event as clients see it (CONTRACT §6): the event log's view. */
+export type StreamEvent = EventView;
 
 /** Reads committed events of one tenant after `seq`, in `seq` order. */
 export interface EventLogReader {
