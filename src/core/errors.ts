@@ -58,12 +58,18 @@ export class ApiError extends Error {
 
 /** Anything thrown, as an Error (graphile-worker's `coerceError`). */
 export function coerceError(err: unknown): Error {
-  if (err instanceof Error) return err;
-  if (typeof err === 'string') return new Error(err);
+  // Total: `instanceof`, JSON.stringify and String() all run user code on a hostile value (a
+  // Proxy, an object whose toString throws); none of that may escape an error handler.
   try {
-    return new Error(`non-Error thrown: ${JSON.stringify(err)}`);
+    if (err instanceof Error) return err;
+    if (typeof err === 'string') return new Error(err);
+    try {
+      return new Error(`non-Error thrown: ${JSON.stringify(err)}`);
+    } catch {
+      return new Error(`non-Error thrown: ${String(err)}`);
+    }
   } catch {
-    return new Error(`non-Error thrown: ${String(err)}`);
+    return new Error('non-Error thrown: (a value that cannot be read)');
   }
 }
 

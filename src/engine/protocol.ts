@@ -167,6 +167,16 @@ export class StepError extends Error {
  * includes a stack.
  */
 export function toStepErrorInfo(err: unknown): StepErrorInfo {
+  // Total: a Proxy that throws on every access, or an Error whose getters throw, must still
+  // fail its step (an exception here would leave the step running until its timeout).
+  try {
+    return describeThrown(err);
+  } catch {
+    return { code: 'STEP_FAILED', message: 'non-Error thrown: (a value that cannot be read)', retryable: true };
+  }
+}
+
+function describeThrown(err: unknown): StepErrorInfo {
   if (err instanceof Error) {
     const e = err as Error & { code?: unknown; retryable?: unknown };
     if (e.name === 'StepError' && typeof e.code === 'string') {

@@ -239,7 +239,13 @@ port.on('message', (msg: MainToWorker) => {
 
 // A plugin's stray rejected promise must not take the other steps of this worker down with it.
 process.on('unhandledRejection', (reason) => {
-  console.error(JSON.stringify({ level: 'warn', msg: 'unhandled rejection in a plugin', error: coerceError(reason).message }));
+  let error = '(unreadable)';
+  try {
+    error = String(coerceError(reason).message);
+  } catch {
+    /* an Error whose message getter throws: keep the placeholder */
+  }
+  console.error(JSON.stringify({ level: 'warn', msg: 'unhandled rejection in a plugin', error }));
 });
 
 post({ cmd: FromWorker.Ready });
