@@ -1,0 +1,345 @@
+/**
+ * Hostile world, input: property-based fuzzing of every JSON body, query string, path parameter
+ * and request header of the route table (generators derived from the routes' zod schemas, then
+ * mutated with hostile values), and HTTP framing attacks over raw sockets. Every refusal is a
+ * 4xx envelope (never a 5xx), the server stays alive, and a refused request leaves the database
+ * exactly as it was (row counts of every table and the tenant's exports, byte for byte).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { RouteDef } from '../../src/http/index.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { publish, waitForRun } from '../runs/helpers.js';
+import {
+  applyMutation, contentType, fromSchema, frameBody, framing, jsonSchemaOf, mutation, nastyString, pathValue, queryString, toJsonText, type J,
+} from './fuzz.js';
+import { BASE, assertAlive, assertEnvelope, exportsOf, jsonOf, paramNames, queryKeys, rawHttp, rowCounts, sleep, type Res } from './support.js';
+
+const TENANT = 'fz';
+/** Scales every numRuns (HOSTILE_RUNS=3 for a long soak). */
+const SCALE = Number(process.env.HOSTILE_RUNS ?? 1);
+const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
+
+let t: TestServer;
+let token = '';
+let ids: Record<string, string> = {};
+let routes: RouteDef[];
+const counts = { requests: 0, refused: 0, accepted: 0 };
+
+before(async () => {
+  t = await startTestServer(['--allow-unsigned', '--rate-limit', '100000', '--workers', '1', '--headers-timeout', '1', '--request-timeout', '2']);
+  token = await t.token({ tenants: [TENANT], scopes: ['orchestrator:admin'] });
+  routes = t.server.routes;
+  await publish(t, {
+    dagId: 'seed',
+    inputsSchema: { type: 'object', properties: { n: { type: 'number' }, s: { type: 'string', maxLength: 64 } } },
+    steps: [{ id: 'say', plugin: 'echo', with: { n: '${{ inputs.n }}' } }, { id: 'art', plugin: 'artifact', with: { content: 'seed artifact' } }],
+    edges: [{ from: 'say', to: 'art' }],
+  }, TENANT);
+  // Disabling is fuzzed on a DAG of its own, so that 'seed' stays runnable for the other cases.
+  await publish(t, { dagId: 'victim', steps: [{ id: 'a', plugin: 'noop' }] }, TENANT);
+  const r = await t.req('POST', '/runs', { tenant: TENANT, body: { dagId: 'seed', inputs: { n: 1 } } });
+  assert.equal(r.status, 201, r.text);
+  const done = await waitForRun(t, r.body.runId, { tenant: TENANT });
+  ids = { dagId: 'seed', version: '1.0.0', runId: r.body.runId, stepId: 'art', hash: done.steps[1].outputs.hash };
+});
+after(async () => {
+  console.log(`input: ${counts.requests} fuzzed requests, ${counts.refused} refused with a 4xx envelope, ${counts.accepted} accepted`);
+  await t.stop();
+});
+
+interface Sent {
+  method: string;
+  path: string;
+  query?: string;
+  body?: Buffer;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+async function send(s: Sent): Promise<Res> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT, ...s.headers };
+  if (s.contentType !== undefined) headers['content-type'] = s.contentType;
+  const stream = s.path === '/runs/stream';
+  if (stream) headers.accept = 'application/x-ndjson';
+  const ac = new AbortController();
+  const res = await fetch(`${t.url}${BASE}${s.path}${s.query ? `?${s.query}` : ''}`, {
+    method: s.method,
+    headers,
+    body: s.method === 'POST' ? (s.body ?? Buffer.alloc(0)) : undefined,
+    signal: ac.signal,
+  });
+  let text = '';
+  if (stream && res.status === 200) ac.abort(); // an open event stream: its head is the answer
+  else text = await res.text();
+  counts.requests++;
+  return { status: res.status, headers: res.headers, body: jsonOf(text), text };
+}
+
+/** The observable state: row counts of every table plus the tenant's exports. */
+async function snapshot(): Promise<string> {
+  return JSON.stringify(rowCounts(t.dataDir)) + '\n' + (await exportsOf(t, TENANT, token));
+}
+
+/** Waits until runs started by accepted requests have finished (the state stops moving). */
+async function settled(): Promise<string> {
+  let prev = await snapshot();
+  for (let i = 0; i < 200; i++) {
+    await sleep(25);
+    const next = await snapshot();
+    if (next === prev) return next;
+    prev = next;
+  }
+  return prev;
+}
+
+let state = '';
+
+/** The checks every fuzzed request must pass. */
+async function judge(res: Res, what: string, mutating: boolean): Promise<void> {
+  assert.ok(res.status < 500, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
+  if (res.status >= 400) {
+    counts.refused++;
+    assertEnvelope(res, null, null, what);
+    if (mutating) {
+      const now = await snapshot();
+      assert.equal(now, state, `${what}: a refused request changed the database`);
+    }
+  } else {
+    counts.accepted++;
+    if (mutating) state = await settled();
+  }
+}
+
+function describeReq(s: Sent): string {
+  const body = s.body ? s.body.subarray(0, 160).toString('utf8') : '';
+  return `${s.method} ${s.path}${s.query ? `?${s.query.slice(0, 120)}` : ''} [${s.contentType}] ${JSON.stringify(body)}`;
+}
+
+/** Path values that reach the handler (the seed's), or hostile ones. */
+function pathFor(r: RouteDef, hostile: Record<string, { value: string; raw: boolean } | null>): string {
+  return r.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, n: string) => {
+    const h = hostile[n];
+    if (!h) return encodeURIComponent((n === 'dagId' && r.path.endsWith(':disable') ? 'victim' : ids[n]) ?? 'x');
+    return h.raw ? h.value : encodeURIComponent(wellFormed(h.value));
+  });
+}
+
+/** A URL cannot carry a lone surrogate (its UTF-8 form, %ED%A0%80, is among the raw values). */
+function wellFormed(s: string): string {
+  return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
+/** Body overrides that point generated bodies at real data, so they reach deeper checks. */
+function steer(r: RouteDef, v: J, pick: number): J {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  if (r.path === '/runs' && pick % 2 === 0) return { ...v, dagId: 'seed' };
+  if (r.path === '/dags' && pick % 3 === 0) return { ...v, dagId: `fz-${pick % 5}`, version: '1.0.0' };
+  return v;
+}
+
+describe('input fuzzing: every body, query, path parameter and header of the route table', () => {
+  before(async () => {
+    state = await settled();
+  });
+
+  test('every JSON body (zod-derived, then mutated): a 4xx envelope or a success, never a 5xx; refused requests change nothing', async () => {
+    const posts = routes.filter((r) => r.method === 'POST' && r.body);
+    assert.ok(posts.length >= 5, 'the table has its mutating routes');
+    for (const r of posts) {
+      const hostileParam = fc.option(pathValue, { freq: 6 });
+      const params = paramNames(r);
+      await fc.assert(
+        fc.asyncProperty(
+          fromSchema(jsonSchemaOf(r.body!)),
+          mutation,
+          framing,
+          contentType,
+          fc.option(fc.string({ minLength: 1, maxLength: 40 }), { freq: 4 }),
+          fc.array(hostileParam, { minLength: params.length, maxLength: params.length }),
+          fc.nat(),
+          async (base, m, f, ct, idemKey, hostile, pick) => {
+            const value = applyMutation(steer(r, base, pick), m);
+            const s: Sent = {
+              method: 'POST',
+              path: pathFor(r, Object.fromEntries(params.map((p, i) => [p, hostile[i] ?? null]))),
+              body: frameBody(toJsonText(value), f),
+              contentType: ct,
+              headers: idemKey ? { 'idempotency-key': idemKey } : {},
+            };
+            await judge(await send(s), describeReq(s), true);
+          },
+        ),
+        { numRuns: runs(r.path === '/dags' || r.path === '/runs' ? 150 : 60), endOnFailure: true, includeErrorInReport: true },
+      );
+    }
+    await assertAlive(t, 'after body fuzzing');
+  });
+
+  test('a lone surrogate escape in any JSON string (value or key, any route) is 400 VALIDATION_FAILED naming the field', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['/runs', '{"dagId":"seed","inputs":{"s":"\\ud800"}}', 'body.inputs.s'],
+      ['/runs', '{"dagId":"seed","inputs":{"\\udfff":1}}', 'body.inputs.\ufffd'],
+      ['/runs', '{"dagId":"seed","runToken":"x\\udbff"}', 'body.runToken'],
+      ['/dags', '{"dagId":"sur","version":"1.0.0","metadata":{"d":["ok","\\udc00"]},"steps":[{"id":"a","plugin":"noop"}]}', 'body.metadata.d.1'],
+      [`/runs/${'{runId}'}:cancel`, '{"reason":"\\ud83d"}', 'body.reason'],
+    ];
+    for (const [i, [path, body, field]] of cases.entries()) {
+      const s: Sent = { method: 'POST', path: path.replace('{runId}', ids.runId!), body: Buffer.from(body), contentType: 'application/json', headers: { 'idempotency-key': `surrogate-${i}` } };
+      const res = await send(s);
+      assertEnvelope(res, 400, 'VALIDATION_FAILED', describeReq(s));
+      assert.equal(res.body.error.details.field, field);
+      assert.equal(await snapshot(), state, 'nothing stored');
+    }
+    // A well-formed pair written as escapes is fine.
+    const ok = await send({ method: 'POST', path: '/runs', body: Buffer.from('{"dagId":"seed","inputs":{"s":"\\ud83d\\ude00"}}'), contentType: 'application/json' });
+    assert.equal(ok.status, 201, ok.text);
+    state = await settled();
+  });
+
+  test('every query string (known keys, extra keys, malformed percent-encodings): 2xx or a 4xx envelope, never a 5xx', async () => {
+    const gets = routes.filter((r) => r.method === 'GET' && r.query);
+    const before = JSON.stringify(rowCounts(t.dataDir));
+    for (const r of gets) {
+      const keys = queryKeys(r);
+      await fc.assert(
+        fc.asyncProperty(queryString(keys), async (q) => {
+          const s: Sent = { method: 'GET', path: pathFor(r, {}), query: q };
+          await judge(await send(s), describeReq(s), false);
+        }),
+        { numRuns: runs(70), endOnFailure: true, includeErrorInReport: true },
+      );
+    }
+    assert.equal(JSON.stringify(rowCounts(t.dataDir)), before, 'reads changed the database');
+    await assertAlive(t, 'after query fuzzing');
+  });
+
+  test('every path parameter (traversal, NUL, surrogates, custom-verb tricks): a 4xx envelope, never a 5xx or a file read', async () => {
+    for (const r of routes.filter((x) => paramNames(x).length > 0)) {
+      const params = paramNames(r);
+      await fc.assert(
+        fc.asyncProperty(fc.array(pathValue, { minLength: params.length, maxLength: params.length }), async (vals) => {
+          const s: Sent = {
+            method: r.method,
+            path: pathFor(r, Object.fromEntries(params.map((p, i) => [p, vals[i]!]))),
+            body: r.method === 'POST' ? Buffer.from('{}') : undefined,
+            contentType: 'application/json',
+          };
+          const res = await send(s);
+          await judge(res, describeReq(s), r.method === 'POST');
+          assert.ok(res.status >= 400, `${describeReq(s)}: hostile path parameters are refused (${res.status})`);
+          assert.doesNotMatch(res.text, /root:x:0:0/, 'no file content');
+        }),
+        { numRuns: runs(40), endOnFailure: true, includeErrorInReport: true },
+      );
+    }
+  });
+
+  test('hostile header values (traceparent, tenant, Idempotency-Key, Last-Event-ID, If-None-Match, Accept): never a 5xx', async () => {
+    const headerValue = fc.oneof(
+      nastyString.map((s) => s.replace(/[^\t\x20-\x7e\x80-\xff]/g, '')),
+      fc.constantFrom('00-' + '0'.repeat(32) + '-' + '0'.repeat(16) + '-01', 'ff-' + 'a'.repeat(32) + '-' + 'b'.repeat(16) + '-01', '00-' + 'A'.repeat(32) + '-' + 'b'.repeat(16) + '-01', '9'.repeat(40), '-1', '*', 'W/"x", "y"'),
+    );
+    const names = ['traceparent', 'x-stella-tenant', 'idempotency-key', 'last-event-id', 'if-none-match', 'accept', 'content-type'];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes.filter((r) => r.path !== '/runs/stream')), fc.constantFrom(...names), headerValue, async (r, name, value) => {
+        const s: Sent = {
+          method: r.method,
+          path: pathFor(r, {}),
+          body: r.method === 'POST' ? Buffer.from('{"nope":1}') : undefined,
+          contentType: 'application/json',
+          headers: { [name]: value },
+        };
+        const res = await send(s);
+        await judge(res, `${describeReq(s)} ${name}: ${JSON.stringify(value).slice(0, 80)}`, r.method === 'POST');
+        assert.match(res.headers.get('traceparent') ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'a trace on every answer');
+      }),
+      { numRuns: runs(150), endOnFailure: true, includeErrorInReport: true },
+    );
+  });
+});
+
+describe('HTTP framing over raw sockets', () => {
+  const auth = () => `Authorization: Bearer ${token}\r\nX-Stella-Tenant: ${TENANT}\r\n`;
+  const head = (path: string, extra: string) => `POST ${BASE}${path} HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\n${extra}\r\n`;
+
+  test('a declared Content-Length over the limit is refused at once with 413 (no body needed)', async () => {
+    const before = await snapshot();
+    const r = await rawHttp(t.url, [head('/runs', 'Content-Length: 52428800\r\nConnection: close\r\n')], { timeoutMs: 5000 });
+    assert.equal(r.status, 413, JSON.stringify(r));
+    assertEnvelope({ status: r.status, headers: new Headers(r.headers), body: jsonOf(r.body), text: r.body }, 413, 'PAYLOAD_TOO_LARGE', 'declared 50 MiB');
+    assert.ok(r.closedAfterMs < 4000, `answered in ${r.closedAfterMs} ms without waiting for the body`);
+    assert.equal(await snapshot(), before);
+  });
+
+  test('a chunked body that grows past the limit is cut off with 413 while it streams', async () => {
+    const before = await snapshot();
+    const chunk = Buffer.from(`${(64 * 1024).toString(16)}\r\n${'x'.repeat(64 * 1024)}\r\n`);
+    const parts: Array<string | Buffer> = [head('/runs', 'Transfer-Encoding: chunked\r\n'), Buffer.from('10000\r\n{"dagId":"seed",' + 'x'.repeat(65536 - 16) + '\r\n')];
+    for (let i = 0; i < 40; i++) parts.push(chunk); // 2.5 MiB in all, never terminated
+    const r = await rawHttp(t.url, parts, { timeoutMs: 8000 });
+    assert.equal(r.status, 413, JSON.stringify({ ...r, body: r.body.slice(0, 200) }));
+    assert.equal(jsonOf(r.body)?.error?.code, 'PAYLOAD_TOO_LARGE');
+    assert.equal(await snapshot(), before);
+    await assertAlive(t, 'after an endless chunked body');
+  });
+
+  test('a DAG publish over the 4 MiB limit, chunked and sized, is 413 and stores nothing', async () => {
+    const before = await snapshot();
+    const big = Buffer.from(JSON.stringify({ dagId: 'big', version: '1.0.0', metadata: { pad: 'y'.repeat(4 * 1024 * 1024) }, steps: [{ id: 'a', plugin: 'noop' }] }));
+    const sized = await rawHttp(t.url, [head('/dags', `Content-Length: ${big.length}\r\nConnection: close\r\n`), big], { timeoutMs: 8000 });
+    assert.equal(sized.status, 413);
+    const chunked = await rawHttp(t.url, [head('/dags', 'Transfer-Encoding: chunked\r\nConnection: close\r\n'), `${big.length.toString(16)}\r\n`, big, '\r\n0\r\n\r\n'], { timeoutMs: 8000 });
+    assert.equal(chunked.status, 413);
+    assert.equal(await snapshot(), before);
+  });
+
+  test('Content-Length and Transfer-Encoding together (request smuggling) are refused and nothing smuggled runs', async () => {
+    const before = await snapshot();
+    const smuggled = `POST ${BASE}/runs HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\nContent-Length: 16\r\n\r\n{"dagId":"seed"}`;
+    const attacks: Array<[string, string[]]> = [
+      ['CL.TE', [head('/runs', `Content-Length: 6\r\nTransfer-Encoding: chunked\r\n`) + `0\r\n\r\n${smuggled}`]],
+      ['TE.CL', [head('/runs', `Transfer-Encoding: chunked\r\nContent-Length: 4\r\n`) + `5c\r\n${smuggled.slice(0, 0)}{"dagId":"seed"}\r\n0\r\n\r\n${smuggled}`]],
+      ['TE obfuscated', [head('/runs', `Transfer-Encoding: xchunked\r\nContent-Length: 2\r\n`) + `{}${smuggled}`]],
+      ['TE with a space', [head('/runs', `Transfer-Encoding : chunked\r\n`) + `0\r\n\r\n${smuggled}`]],
+      ['two Content-Lengths', [head('/runs', `Content-Length: 2\r\nContent-Length: 16\r\n`) + `{"dagId":"seed"}${smuggled}`]],
+      ['Content-Length with a sign', [head('/runs', `Content-Length: +16\r\n`) + `{"dagId":"seed"}`]],
+      ['bad chunk size', [head('/runs', `Transfer-Encoding: chunked\r\n`) + `zz\r\n{"dagId":"seed"}\r\n0\r\n\r\n`]],
+      ['LF-only line endings', [`POST ${BASE}/runs HTTP/1.1\nHost: x\n${auth().replace(/\r\n/g, '\n')}Content-Length: 16\nTransfer-Encoding: chunked\n\n0\n\n${smuggled}`]],
+      ['NUL in a header', [head('/runs', `X-Evil: a\u0000b\r\nContent-Length: 2\r\n`) + '{}']],
+      ['obsolete line folding', [head('/runs', `X-Fold: a\r\n b\r\nContent-Length: 2\r\n`) + '{}']],
+    ];
+    for (const [name, parts] of attacks) {
+      const r = await rawHttp(t.url, parts, { timeoutMs: 4000, endAfterWrite: false });
+      assert.ok(r.status === 0 || (r.status >= 400 && r.status < 500), `${name}: ${r.status} ${r.body.slice(0, 200)}`);
+      await sleep(50);
+    }
+    assert.equal(await snapshot(), before, 'a smuggled request ran');
+    await assertAlive(t, 'after smuggling attempts');
+  });
+
+  test('slow clients: headers that never finish are cut off (--headers-timeout 1), so is a body that trickles (--request-timeout 2)', async () => {
+    // 20 slowloris connections at once, each sending one header line every 300 ms forever.
+    const slowHeaders = Array.from({ length: 20 }, () =>
+      rawHttp(t.url, [`GET ${BASE}/admin/health HTTP/1.1\r\nHost: x\r\n`, ...Array.from({ length: 100 }, (_, i) => `X-Slow-${i}: 1\r\n`)], { gapMs: 300, timeoutMs: 15_000 }),
+    );
+    // Meanwhile a normal client is served.
+    await sleep(200);
+    const t0 = Date.now();
+    await assertAlive(t, 'during a slowloris');
+    const served = Date.now() - t0;
+    const slowBody = rawHttp(t.url, [head('/runs', 'Content-Length: 100\r\n'), ...Array.from({ length: 100 }, () => '{')], { gapMs: 200, timeoutMs: 15_000 });
+    const results = await Promise.all(slowHeaders);
+    for (const r of results) {
+      assert.ok(r.closedByServer, 'the server closed the slow connection');
+      assert.ok(r.closedAfterMs < 6000, `cut off after ${r.closedAfterMs} ms (limit 1 s)`);
+      assert.ok(r.status === 0 || r.status === 408, `status ${r.status}`);
+    }
+    const b = await slowBody;
+    assert.ok(b.closedByServer && b.closedAfterMs < 8000, `trickling body cut off after ${b.closedAfterMs} ms (limit 2 s)`);
+    assert.ok(b.status === 0 || b.status === 408 || b.status === 400, `status ${b.status}`);
+    console.log(`slow clients: 20 slowloris cut off after ${Math.min(...results.map((r) => r.closedAfterMs))}-${Math.max(...results.map((r) => r.closedAfterMs))} ms; trickling body after ${b.closedAfterMs} ms; a normal request meanwhile took ${served} ms`);
+    await assertAlive(t, 'after slow clients');
+  });
+});
