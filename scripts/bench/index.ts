@@ -1,6 +1,73 @@
 /**
- * `npm run bench`: the project's benchmarks, one after the other. For now, the fan-out
- * benchmark (no-op steps per second through a 1,000-step fan-out DAG, durability on);
- * arguments are passed through (see scripts/bench/fanout.ts).
+ * `npm run bench`: every benchmark section in its own child process, one after the other
+ * (limits of this machine, engine, control plane + start-up, recovery, BullMQ peer), then ONE
+ * table on stdout and the figures in bench/results/latest.json. See BENCHMARKS.md.
+ *
+ *   npm run bench [-- --reps 7] [--stored-runs 100000] [--skip peer,recovery,…] [--quick]
+ *
+ * The old single fan-out benchmark is `npx tsx scripts/bench/fanout.ts`.
  */
-await import('./fanout.js');
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT } from './lib.js';
+import { render, type Results } from './table.js';
+
+const { values } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '7' },
+    'stored-runs': { type: 'string', default: '100000' },
+    skip: { type: 'string', default: '' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json') },
+  },
+});
+const skip = new Set(values.skip!.split(',').filter(Boolean));
+const reps = values.quick ? '3' : values.reps!;
+
+async function section(name: string, file: string, args: string[] = []): Promise<Record<string, any>> {
+  if (skip.has(name)) return { skipped: 'skipped by --skip' };
+  const t0 = Date.now();
+  process.stderr.write(`bench: ${name} …`);
+  const proc = spawn(process.execPath, ['--import', 'tsx', join('scripts', 'bench', file), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  process.stderr.write(` ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  const line = out.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  if (code !== 0 || !line) return { error: `exit ${code}: ${(err || out).trim().split('\n').slice(-5).join(' | ')}` };
+  return JSON.parse(line.slice('BENCH_RESULT '.length));
+}
+
+const started = new Date();
+const results: Results = {
+  limits: await section('limits', 'limits.ts'),
+  engine: await section('engine', 'engine.ts', ['--reps', reps]),
+  control: await section('control', 'control.ts', ['--stored-runs', values['stored-runs']!, ...(values.quick ? ['--seconds', '2'] : [])]),
+  recovery: await section('recovery', 'recovery.ts'),
+  peer: await section('peer', 'peer-bullmq.ts', ['--reps', reps]),
+};
+const machine = {
+  nproc: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+  freeGiB: Math.round((freemem() / 2 ** 30) * 10) / 10,
+  loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+  node: process.version,
+};
+const doc = {
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  startedUtc: started.toISOString(),
+  durationSec: Math.round((Date.now() - started.getTime()) / 1000),
+  machine,
+  results,
+};
+const table = render(results, machine);
+console.log(table);
+mkdirSync(join(values.out!, '..'), { recursive: true });
+writeFileSync(values.out!, JSON.stringify({ ...doc, table }, null, 2) + '\n');
+console.log(`\nwritten: ${values.out} (${doc.durationSec} s)`);

@@ -1,0 +1,209 @@
+/**
+ * Engine figures, in-process server (real worker threads, durability on: WAL,
+ * synchronous=NORMAL; every acknowledged state survives kill -9):
+ *   chain    40 no-op steps in sequence: run time (run.started → run.completed commits) and per
+ *            step the time from a step's `running` commit to the next step's (p50/p99);
+ *   fanout   root → 100 no-op → sink: run time;
+ *   sustained 10,000 no-op steps as 200 runs of root → 48 → sink, two tenants, all submitted at
+ *            once: steps/s from the first POST to the last run's end;
+ *   stream   step completed (its event's timestamp) → its line read by an open NDJSON stream
+ *            client (ms-resolution start stamp: overstates by < 1 ms);
+ *   rss      of this process idle (warm, after the chain/fan-out) and after the sustained runs.
+ * Times are taken when the scheduler publishes committed events (performance.now()).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { mintToken } from '../../src/auth/index.js';
+import { parseFlags } from '../../src/cli/args.js';
+import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
+import { createLogger, startServer } from '../../src/cli/server.js';
+import { BASE, emit, fig, median, now, quantile, rssMb, sleep } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '7' },
+    sync: { type: 'string', default: 'NORMAL' },
+    profile: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+const REPS = Number(values.reps);
+
+const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-engine-'));
+const { flags } = parseFlags(
+  ['--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--sync', values.sync!, '--rate-limit', '1000000', '--max-queued-runs', '100000'],
+  SERVE_FLAGS,
+  {},
+);
+const config = serveConfig(flags);
+const server = await startServer(config, createLogger('silent'));
+const keys = server.devKeys!;
+const token = await mintToken({
+  privateKeyPem: keys.privateKeyPem, kid: keys.kid, tenants: ['t1', 't2'], scopes: ['orchestrator:admin'],
+  ttlSec: 3600, issuer: keys.issuer, audience: keys.audience,
+});
+const base = `${server.url}${BASE}`;
+const hdr = (tenant: string) => ({ authorization: `Bearer ${token}`, 'x-stella-tenant': tenant, 'content-type': 'application/json' });
+async function post(path: string, body: unknown, tenant = 't1'): Promise<any> {
+  const res = await fetch(base + path, { method: 'POST', headers: hdr(tenant), body: JSON.stringify(body) });
+  const json = await res.json();
+  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+// ---- DAGs ----
+const noop = (id: string) => ({ id, plugin: 'noop' });
+const chainIds = Array.from({ length: 40 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+const chain = { dagId: 'chain40', version: '1.0.0', steps: chainIds.map(noop), edges: chainIds.slice(1).map((id, i) => ({ from: chainIds[i]!, to: id })) };
+function fan(dagId: string, width: number) {
+  const mids = Array.from({ length: width }, (_, i) => `m${String(i).padStart(3, '0')}`);
+  return {
+    dagId, version: '1.0.0',
+    steps: [noop('root'), ...mids.map(noop), noop('sink')],
+    edges: [...mids.map((id) => ({ from: 'root', to: id })), ...mids.map((id) => ({ from: id, to: 'sink' }))],
+  };
+}
+for (const t of ['t1', 't2']) {
+  await post('/dags', chain, t);
+  await post('/dags', fan('fan100', 100), t);
+  await post('/dags', fan('fan48', 48), t);
+}
+
+// ---- committed-event timing (no polling) ----
+interface Ev { type: string; runId: string; stepId: string | null; status: string; tsMs: number; seq: number; tenant: string }
+const started = new Map<string, number>();
+const ended = new Map<string, { at: number; status: string }>();
+const waiters = new Map<string, () => void>();
+const stepRunning = new Map<string, Array<{ stepId: string; at: number }>>();
+let trackSteps = false;
+const scheduler = (server.deps.services.runs as unknown as { d: { scheduler: { events: import('node:events').EventEmitter } } }).d.scheduler;
+scheduler.events.on('committed', (rows: Ev[]) => {
+  const at = now();
+  for (const e of rows) {
+    if (e.type === 'run.started') started.set(e.runId, at);
+    else if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled') {
+      ended.set(e.runId, { at, status: e.status });
+      waiters.get(e.runId)?.();
+    } else if (trackSteps && e.type === 'step.updated' && e.status === 'running') {
+      let l = stepRunning.get(e.runId);
+      if (!l) stepRunning.set(e.runId, (l = []));
+      l.push({ stepId: e.stepId!, at });
+    }
+  }
+});
+function endOf(runId: string): Promise<{ at: number; status: string }> {
+  const done = ended.get(runId);
+  if (done) return Promise.resolve(done);
+  return new Promise((resolve) => waiters.set(runId, () => { waiters.delete(runId); resolve(ended.get(runId)!); }));
+}
+async function runOnce(dagId: string, tenant = 't1'): Promise<{ runId: string; ms: number }> {
+  const r = await post('/runs', { dagId }, tenant);
+  const end = await endOf(r.runId);
+  if (end.status !== 'completed') throw new Error(`${dagId} run ${r.runId} ended ${end.status}`);
+  return { runId: r.runId, ms: end.at - started.get(r.runId)! };
+}
+
+const out: Record<string, unknown> = {};
+const only = values.only ? new Set(values.only.split(',')) : null;
+const want = (k: string) => !only || only.has(k);
+
+// warm-up: workers, plans, statements
+await runOnce('chain40');
+await runOnce('fan100');
+await runOnce('fan48', 't2');
+
+const session = values.profile ? await startProfile() : undefined;
+
+if (want('chain')) {
+  trackSteps = true;
+  const totals: number[] = [];
+  const gaps: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const { runId, ms } = await runOnce('chain40');
+    totals.push(ms);
+    const l = stepRunning.get(runId)!;
+    for (let k = 1; k < l.length; k++) gaps.push(l[k]!.at - l[k - 1]!.at);
+  }
+  trackSteps = false;
+  out.chain40 = fig(median(totals), 'ms', { stepP50Ms: quantile(gaps, 0.5), stepP99Ms: quantile(gaps, 0.99), perStepMs: median(totals) / 40 }, totals);
+}
+
+if (want('fanout')) {
+  const totals: number[] = [];
+  for (let i = 0; i < REPS; i++) totals.push((await runOnce('fan100')).ms);
+  out.fanout100 = fig(median(totals), 'ms', undefined, totals);
+}
+
+const rssIdle = rssMb();
+
+if (want('stream')) {
+  // An open NDJSON stream; chain runs; each step.completed line's read time vs its timestamp.
+  const ac = new AbortController();
+  const res = await fetch(`${base}/runs/stream?status=completed`, { headers: hdr('t1'), signal: ac.signal });
+  const lat: number[] = [];
+  const reader = (async () => {
+    const dec = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const readAt = performance.timeOrigin + performance.now();
+        buf += dec.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (!line.trim()) continue;
+          const e = JSON.parse(line) as { type: string; timestamp: string; stepId?: string | null };
+          if (e.type === 'step.updated') lat.push(readAt - Date.parse(e.timestamp));
+        }
+      }
+    } catch { /* aborted */ }
+  })();
+  await sleep(50);
+  for (let i = 0; i < Math.max(3, Math.ceil(REPS / 2)); i++) await runOnce('chain40');
+  await sleep(50);
+  ac.abort();
+  await reader;
+  out.stream = fig(quantile(lat, 0.99), 'ms', { p50Ms: quantile(lat, 0.5), events: lat.length });
+}
+
+if (want('sustained')) {
+  const RUNS = 200; // × 50 steps = 10,000 steps
+  const rates: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    const t0 = now();
+    const ids: string[] = [];
+    const tenants = Array.from({ length: RUNS }, (_, i) => (i % 2 ? 't2' : 't1'));
+    for (let i = 0; i < RUNS; i += 20) {
+      const batch = await Promise.all(tenants.slice(i, i + 20).map((t) => post('/runs', { dagId: 'fan48' }, t)));
+      ids.push(...batch.map((r) => r.runId));
+    }
+    const ends = await Promise.all(ids.map(endOf));
+    if (ends.some((e) => e.status !== 'completed')) throw new Error('a sustained run did not complete');
+    const ms = Math.max(...ends.map((e) => e.at)) - t0;
+    rates.push((RUNS * 50 * 1000) / ms);
+  }
+  out.sustained = fig(median(rates), 'steps/s', { steps: RUNS * 50, runs: RUNS, tenants: 2 }, rates);
+}
+if (session) await stopProfile(session, values.profile!);
+out.rss = fig(rssIdle, 'MB', { afterSustainedMb: rssMb(), workers: config.workers });
+out.config = { workers: config.workers, synchronous: config.synchronous };
+emit(out);
+await server.close();
+rmSync(dataDir, { recursive: true, force: true });
+
+async function startProfile(): Promise<import('node:inspector/promises').Session> {
+  const { Session } = await import('node:inspector/promises');
+  const s = new Session();
+  s.connect();
+  await s.post('Profiler.enable');
+  await s.post('Profiler.start');
+  return s;
+}
+async function stopProfile(s: import('node:inspector/promises').Session, file: string): Promise<void> {
+  const { profile } = await s.post('Profiler.stop');
+  (await import('node:fs')).writeFileSync(file, JSON.stringify(profile));
+  s.disconnect();
+}

@@ -1,0 +1,158 @@
+/**
+ * Shared helpers of the benchmark sections: statistics, machine load, the server as a child
+ * process (source or the built single executable), and the JSON line each section prints.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const BASE = '/api/v1/orchestrator';
+
+export function median(xs: readonly number[]): number {
+  return quantile(xs, 0.5);
+}
+
+/** Nearest-rank quantile (q in 0…1). */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+
+export function load1(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
+}
+
+export const now = (): number => performance.now();
+
+export function rssMb(pid?: number): number {
+  if (pid === undefined) return Math.round(process.memoryUsage.rss() / 1048576);
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** A measured figure: value, unit, the machine's 1-minute load when it was taken. */
+export interface Figure {
+  value: number;
+  unit: string;
+  load: number;
+  samples?: number[];
+  extra?: Record<string, unknown>;
+}
+
+export function fig(value: number, unit: string, extra?: Record<string, unknown>, samples?: number[]): Figure {
+  const f: Figure = { value: round(value), unit, load: load1() };
+  if (samples) f.samples = samples.map(round);
+  if (extra) f.extra = extra;
+  return f;
+}
+
+export function round(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const a = Math.abs(x);
+  return a >= 100 ? Math.round(x) : a >= 1 ? Math.round(x * 100) / 100 : Math.round(x * 10000) / 10000;
+}
+
+/** A section prints exactly one line `BENCH_RESULT <json>` on stdout. */
+export function emit(result: Record<string, unknown>): void {
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface ChildServer {
+  proc: ChildProcess;
+  url: string;
+  token: string;
+  /** ms from spawn to the `listening on` line. */
+  listenMs: number;
+  req(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  exited: Promise<unknown>;
+}
+
+/** The built single executable, when `npm run build` made one. */
+export const BINARY = join(ROOT, 'dist', 'orchestrator');
+
+/**
+ * Starts `orchestrator serve --dev` on port 0 as a child process: the built executable when
+ * `mode` is 'binary' (and it exists), else from source through tsx.
+ */
+export async function startChildServer(dataDir: string, extra: string[] = [], mode: 'binary' | 'source' = 'source'): Promise<ChildServer> {
+  const serveArgs = ['serve', '--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--log-level', 'warn', ...extra];
+  const useBinary = mode === 'binary' && existsSync(BINARY);
+  const t0 = now();
+  const proc = useBinary
+    ? spawn(BINARY, serveArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...serveArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let listenMs = NaN;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  const ready = new Promise<{ url: string; token: string }>((resolve, reject) => {
+    const check = () => {
+      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      if (url && Number.isNaN(listenMs)) listenMs = now() - t0;
+      const token = /export TOKEN=(\S+)/.exec(err)?.[1];
+      if (url && token) resolve({ url, token });
+    };
+    proc.stdout!.setEncoding('utf8').on('data', (c: string) => ((out += c), check()));
+    proc.stderr!.setEncoding('utf8').on('data', (c: string) => ((err += c), check()));
+    void exited.then(() => reject(new Error(`server exited before it listened:\n${out}\n${err}`)));
+    setTimeout(() => reject(new Error(`server did not start in 60 s:\n${out}\n${err}`)), 60_000).unref();
+  });
+  const { url, token } = await ready;
+  return {
+    proc,
+    url,
+    token,
+    listenMs,
+    exited,
+    async req(method, path, body) {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'demo' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Runs autocannon in this process against `url` for `seconds`; `paths` rotate per request. */
+export async function cannon(
+  url: string,
+  paths: readonly string[],
+  headers: Record<string, string>,
+  seconds: number,
+  connections = 10,
+): Promise<{ rps: number; p50: number; p99: number; errors: number; non2xx: number }> {
+  const autocannon = (await import('autocannon')).default;
+  let i = 0;
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    headers,
+    requests: [
+      {
+        setupRequest: (req: any) => {
+          req.path = paths[i++ % paths.length];
+          return req;
+        },
+      },
+    ],
+  } as any);
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}

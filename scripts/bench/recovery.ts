@@ -1,0 +1,101 @@
+/**
+ * Recovery: 100 runs in flight (each mid-step: `sleep` 1 s, one retry allowed), SIGKILL, restart
+ * on the same data folder from source. Measured from the restart's spawn: `listening on`, every
+ * run moving again (its interrupted step dispatched again: its `running` event after the
+ * crash), and every run terminal. Event times come from the replayed NDJSON stream (`since=`
+ * the last event seen before the kill), ms resolution.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { BASE, BINARY, emit, fig, startChildServer, type ChildServer } from './lib.js';
+
+const RUNS = 100;
+const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-recovery-'));
+const a = await startChildServer(dataDir, ['--max-running-runs', '200', '--rate-limit', '100000']);
+const r = await a.req('POST', '/dags', {
+  dagId: 'nap', version: '1.0.0',
+  steps: [{ id: 'nap', plugin: 'sleep', with: { ms: 1000 }, retries: { max: 1, backoffMs: 0 } }, { id: 'after', plugin: 'noop' }],
+  edges: [{ from: 'nap', to: 'after' }],
+});
+if (r.status !== 201) throw new Error(`publish: ${r.status} ${JSON.stringify(r.body)}`);
+
+interface Ev { seq: number; type: string; runId: string; stepId?: string | null; status: string; timestamp: string }
+/** Reads an NDJSON event stream, calling `on` per event, until `stop` is aborted. */
+function stream(s: ChildServer, since: number | undefined, on: (e: Ev) => void): AbortController {
+  const ac = new AbortController();
+  void (async () => {
+    const res = await fetch(`${s.url}${BASE}/runs/stream${since === undefined ? '' : `?since=${since}`}`, {
+      headers: { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' }, signal: ac.signal,
+    });
+    const dec = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += dec.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.trim()) on(JSON.parse(line) as Ev);
+        }
+      }
+    } catch { /* aborted or the server died */ }
+  })();
+  return ac;
+}
+
+let lastSeq = 0;
+const running = new Set<string>();
+let allRunning!: () => void;
+const inFlight = new Promise<void>((resolve) => (allRunning = resolve));
+const s1 = stream(a, undefined, (e) => {
+  lastSeq = Math.max(lastSeq, e.seq);
+  if (e.type === 'step.updated' && e.stepId === 'nap' && e.status === 'running') running.add(e.runId);
+  if (running.size === RUNS) allRunning();
+});
+await new Promise((res) => setTimeout(res, 100));
+const ids: string[] = [];
+for (let i = 0; i < RUNS; i += 10) {
+  const batch = await Promise.all(Array.from({ length: 10 }, () => a.req('POST', '/runs', { dagId: 'nap' })));
+  for (const b of batch) {
+    if (b.status !== 201) throw new Error(`start: ${b.status}`);
+    ids.push(b.body.runId);
+  }
+}
+await inFlight;
+await new Promise((res) => setTimeout(res, 100)); // let the stream catch up to the last event
+a.proc.kill('SIGKILL');
+await a.exited;
+s1.abort();
+
+const spawnAt = Date.now();
+const b = await startChildServer(dataDir, ['--max-running-runs', '200', '--rate-limit', '100000'], 'binary');
+const listenMs = Date.now() - spawnAt;
+const moving = new Map<string, number>();
+const terminal = new Map<string, number>();
+let done!: () => void;
+const allDone = new Promise<void>((resolve) => (done = resolve));
+const s2 = stream(b, lastSeq, (e) => {
+  if (e.seq <= lastSeq) return;
+  const t = Date.parse(e.timestamp) - spawnAt;
+  if (e.type === 'step.updated' && e.stepId === 'nap' && e.status === 'running' && !moving.has(e.runId)) moving.set(e.runId, t);
+  if (/^run\.(completed|failed|cancelled)$/.test(e.type)) terminal.set(e.runId, t);
+  if (terminal.size === RUNS) done();
+});
+const timeout = setTimeout(done, 30_000);
+await allDone;
+clearTimeout(timeout);
+s2.abort();
+await b.stop('SIGTERM');
+if (moving.size < RUNS || terminal.size < RUNS) throw new Error(`recovery: ${moving.size} moving, ${terminal.size} terminal of ${RUNS}`);
+const movingMs = Math.max(...moving.values());
+emit({
+  recovery: fig(movingMs, 'ms', {
+    runs: RUNS, listenMs, movingAfterListenMs: movingMs - listenMs, allTerminalMs: Math.max(...terminal.values()),
+    restartedWith: existsSync(BINARY) ? 'dist/orchestrator' : 'source (tsx)',
+    note: 'spawn → last interrupted step dispatched again (the sleep step takes 1 s)',
+  }),
+});
+rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,80 @@
+/**
+ * The benchmark's one table: each engine figure, its limit on this machine and the ratio to
+ * it, the BullMQ peer's figure and our/peer ratio, the target and whether it is met, and the
+ * 1-minute load average when the figure was taken.
+ */
+import type { Figure } from './lib.js';
+
+export interface Results {
+  limits: Record<string, any>;
+  engine: Record<string, any>;
+  control: Record<string, any>;
+  recovery: Record<string, any>;
+  peer: Record<string, any>;
+}
+
+const f1 = (x: number | undefined, d = 1): string =>
+  x === undefined || !Number.isFinite(x) ? '—' : x >= 1000 ? Math.round(x).toLocaleString('en') : x.toFixed(d);
+const ratio = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '—' : `${x.toFixed(2)}×`);
+
+export function render(r: Results, machine: { nproc: number; memGiB: number; loadavg: number[] }): string {
+  const L = r.limits, E = r.engine, C = r.control, R = r.recovery, P = r.peer;
+  const g = (o: Record<string, any>, k: string): Figure | undefined => (o && !o.error && !o.skipped ? o[k] : undefined);
+  const commitMs = g(L, 'sqliteCommits') ? 1000 / g(L, 'sqliteCommits')!.value : undefined;
+  const rttMs = g(L, 'workerRoundTripUs') ? g(L, 'workerRoundTripUs')!.value / 1000 : undefined;
+  const hop = commitMs !== undefined && rttMs !== undefined ? commitMs + rttMs : undefined;
+  const rows: string[][] = [];
+  const add = (name: string, ours: string, limit: string, vsLimit: string, peer: string, vsPeer: string, target: string, met: boolean | undefined, load: number | undefined) =>
+    rows.push([name, ours, limit, vsLimit, peer, vsPeer, target, met === undefined ? '—' : met ? 'yes' : 'NO', load === undefined ? '—' : load.toFixed(1)]);
+
+  const chain = g(E, 'chain40'), pChain = g(P, 'chain40');
+  add('40-step chain, run time (ms)', f1(chain?.value), hop ? f1(40 * hop, 2) : '—', ratio(chain && hop ? chain.value / (40 * hop) : undefined),
+    f1(pChain?.value), ratio(chain && pChain ? chain.value / pChain.value : undefined), '≤ 0.5× peer',
+    chain && pChain ? chain.value <= 0.5 * pChain.value : undefined, chain?.load);
+  add('  per step p50 / p99 (ms)', chain ? `${f1(chain.extra?.stepP50Ms as number, 2)} / ${f1(chain.extra?.stepP99Ms as number, 2)}` : '—',
+    hop ? f1(hop, 3) : '—', ratio(chain && hop ? (chain.extra?.stepP50Ms as number) / hop : undefined), pChain ? f1(pChain.value / 40, 2) : '—', '—', '—', undefined, chain?.load);
+  const fan = g(E, 'fanout100'), pFan = g(P, 'fanout100');
+  add('root → 100 → sink, run time (ms)', f1(fan?.value), hop ? f1(3 * hop, 2) : '—', ratio(fan && hop ? fan.value / (3 * hop) : undefined),
+    f1(pFan?.value), ratio(fan && pFan ? fan.value / pFan.value : undefined), '≤ 1× peer', fan && pFan ? fan.value <= pFan.value : undefined, fan?.load);
+  const sus = g(E, 'sustained'), pSus = g(P, 'sustained'), sq = g(L, 'sqliteCommits');
+  add('sustained no-op steps/s (10k, 2 tenants)', f1(sus?.value), f1(sq?.value), ratio(sus && sq ? sus.value / sq.value : undefined),
+    f1(pSus?.value), ratio(sus && pSus ? sus.value / pSus.value : undefined), '≥ 2× peer', sus && pSus ? sus.value >= 2 * pSus.value : undefined, sus?.load);
+  const get = g(C, 'getRun'), hono = g(L, 'bareHono');
+  add('GET /runs/{id} req/s (p50/p99 ms)', get ? `${f1(get.value)} (${get.extra?.p50}/${get.extra?.p99})` : '—',
+    hono ? `${f1(hono.value)} (${hono.extra?.p50}/${hono.extra?.p99})` : '—', ratio(get && hono ? get.value / hono.value : undefined),
+    '—', '—', '≥ 0.5× limit', get && hono ? get.value >= 0.5 * hono.value : undefined, get?.load);
+  const list = g(C, 'listRuns');
+  add('GET /runs page of 50, p99 ms (req/s)', list ? `${f1(list.value)} (${f1(list.extra?.rps as number)})` : '—',
+    hono ? `${hono.extra?.p99} (${f1(hono.value)})` : '—', ratio(list && hono ? (list.extra?.rps as number) / hono.value : undefined),
+    '—', '—', 'p99 < 5 ms', list ? list.value < 5 : undefined, list?.load);
+  const st = g(E, 'stream');
+  add('stream: step done → line read, p99 (p50) ms', st ? `${f1(st.value, 2)} (${f1(st.extra?.p50Ms as number, 2)})` : '—', '—', '—', '—', '—',
+    'p99 < 10 ms', st ? st.value < 10 : undefined, st?.load);
+  const su = g(C, 'startup');
+  add(`start-up to listening, ms (${su?.extra?.mode ?? '—'})`, su ? `${f1(su.value)} (source ${su.extra?.sourceMs})` : '—', '—', '—', '—', '—',
+    '< 300 ms', su ? su.value < 300 : undefined, su?.load);
+  const rss = g(E, 'rss'), rssC = g(C, 'rssServerIdle');
+  add('RSS MB: server idle / engine after sustained', `${f1(rssC?.value, 0)} / ${f1(rss?.extra?.afterSustainedMb as number, 0)}`, '—', '—', '—', '—', '—', undefined, rss?.load);
+  const rec = g(R, 'recovery');
+  add('recovery: 100 runs, SIGKILL → all moving (ms)', rec ? `${f1(rec.value)} (after listen ${rec.extra?.movingAfterListenMs})` : '—', '—', '—', '—', '—',
+    '< 1 s', rec ? rec.value < 1000 : undefined, rec?.load);
+  add('limit: SQLite commits/s (WAL, NORMAL)', f1(sq?.value), '', '', '', '', `${f1(sq?.extra?.rowsPerSecBatched1000 as number)} rows/s batched`, undefined, sq?.load);
+  const rt = g(L, 'workerRoundTripUs');
+  add('limit: worker_threads round trip µs p50 (p99)', rt ? `${f1(rt.value)} (${f1(rt.extra?.p99 as number)})` : '—', '', '', '', '', '', undefined, rt?.load);
+  add('limit: bare Hono + 1 SQLite read req/s', f1(hono?.value), '', '', '', '', '', undefined, hono?.load);
+
+  const head = ['figure', 'engine', 'limit', '×limit', 'BullMQ', 'our/peer', 'target', 'met', 'load1'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  const notes: string[] = [];
+  for (const [k, v] of Object.entries(r)) if (v?.error) notes.push(`${k}: ERROR ${v.error}`);
+  for (const [k, v] of Object.entries(r)) if (v?.skipped) notes.push(`${k}: ${v.skipped}`);
+  if (P?.peer) notes.push(`peer: ${P.peer}`);
+  return [
+    `Stella Orchestrator benchmark — ${machine.nproc} CPUs, ${machine.memGiB} GiB, load ${machine.loadavg.join(' ')}; durability on (WAL, synchronous=NORMAL); medians`,
+    line(head),
+    line(w.map((n) => '-'.repeat(n))),
+    ...rows.map(line),
+    ...notes,
+  ].join('\n');
+}
