@@ -323,8 +323,11 @@ export class WorkerPool {
     e.graceTimer = setTimeout(() => {
       if (e.state === 'done') return;
       const why = `step did not stop within ${this.opts.abortGraceMs} ms of its ${reason}; its worker was replaced`;
-      this.finish(e, abortResult(reason, e.task.timeoutMs, e.logs + systemLogLine(why)));
+      // Out of service first: finishing the step frees a slot on it, and the queue must not be
+      // pumped into a worker that is about to be abandoned (its new step would be WORKER_LOST).
+      slot.inflight.delete(e.id);
       this.abandon(slot, `worker abandoned: another step on it did not stop after its ${reason}`, true);
+      this.finish(e, abortResult(reason, e.task.timeoutMs, e.logs + systemLogLine(why)));
     }, this.opts.abortGraceMs);
   }
 
