@@ -23,6 +23,8 @@ export interface Slot<E> {
   /** Out of service for good (crashed, abandoned or shut down): never posted to again. */
   dead: boolean;
   lastError?: Error;
+  /** When a message (any, heartbeats included) last came from it (performance.now()). */
+  lastSeen: number;
   /** Steps running on it, by wire task id. */
   readonly inflight: Map<number, E>;
 }
@@ -45,7 +47,7 @@ export function spawnSlot<E>(id: number, o: SpawnOptions): Slot<E> {
     stdout: true,
     stderr: true,
   });
-  const slot: Slot<E> = { id, thread, ready: false, dead: false, inflight: new Map() };
+  const slot: Slot<E> = { id, thread, ready: false, dead: false, lastSeen: performance.now(), inflight: new Map() };
   thread.stdout.setEncoding('utf8').on('data', (c: string) => o.output(c, 'stdout'));
   thread.stderr.setEncoding('utf8').on('data', (c: string) => o.output(c, 'stderr'));
   thread.on('message', o.onMessage);

@@ -3,7 +3,7 @@
  * dispatch to the least-loaded worker, a FIFO queue when all are full, per-step timeouts, and
  * abandonment + replacement of a worker whose step will not stop (CONTRACT §9).
  */
-import { FromWorker, ToWorker, type AbortReason, type PluginRef, type WorkerConfig, type WorkerToMain } from './protocol.js';
+import { FromWorker, STALL_MS, ToWorker, type AbortReason, type PluginRef, type WorkerConfig, type WorkerToMain } from './protocol.js';
 import {
   abortResult,
   failedResult,
@@ -195,7 +195,11 @@ export class WorkerPool {
 
   private onMessage(slot: Slot, m: WorkerToMain): void {
     if (slot.dead) return;
+    slot.lastSeen = performance.now();
     switch (m.cmd) {
+      case FromWorker.Heartbeat:
+        if (this.queued > 0) this.pump(); // it may have been passed over as stalled
+        return;
       case FromWorker.Ready:
         slot.ready = true;
         this.startFailures = 0;
@@ -283,10 +287,13 @@ export class WorkerPool {
 
   private pickSlot(): Slot | null {
     let best: Slot | null = null;
+    const now = performance.now();
     const n = this.slots.length;
     for (let i = 0; i < n; i++) {
       const s = this.slots[(this.rr + i) % n]!;
       if (!s.ready || s.dead || s.inflight.size >= this.opts.perWorkerConcurrency) continue;
+      // A worker whose event loop is blocked would only hold the step hostage: wait for another.
+      if (s.inflight.size > 0 && now - s.lastSeen > STALL_MS) continue;
       if (!best || s.inflight.size < best.inflight.size) best = s;
     }
     if (best) this.rr = (this.rr + 1) % Math.max(1, n);

@@ -25,7 +25,16 @@ export enum FromWorker {
   Log = 13,
   WriteArtifact = 14,
   ReadArtifact = 15,
+  Heartbeat = 16,
 }
+
+/**
+ * A worker posts a heartbeat this often. One whose steps are running but who has been silent
+ * for {@link STALL_MS} has a blocked event loop (a busy loop, `Atomics.wait`, a long sync
+ * call): the pool gives it no new steps until it is heard from again.
+ */
+export const HEARTBEAT_MS = 250;
+export const STALL_MS = 1000;
 
 /** What a worker needs to find a plugin's code: built-in (in the worker bundle) or a module URL. */
 export type PluginRef =
@@ -110,7 +119,12 @@ export interface ReadArtifactMessage {
   taskId: number;
   hash: string;
 }
+/** "My event loop turns" (see {@link HEARTBEAT_MS}). */
+export interface HeartbeatMessage {
+  cmd: FromWorker.Heartbeat;
+}
 export type WorkerToMain =
+  | HeartbeatMessage
   | ReadyMessage
   | DoneMessage
   | FailedMessage

@@ -11,6 +11,7 @@ import type { BuiltinName } from './builtins/names.js';
 import { encodeOutputs } from './outputs.js';
 import {
   FromWorker,
+  HEARTBEAT_MS,
   StepError,
   ToWorker,
   formatLogLine,
@@ -249,3 +250,5 @@ process.on('unhandledRejection', (reason) => {
 });
 
 post({ cmd: FromWorker.Ready });
+// Proof of a turning event loop: a step that blocks this thread silences it (pool: STALL_MS).
+setInterval(() => post({ cmd: FromWorker.Heartbeat }), HEARTBEAT_MS).unref();
