@@ -26,6 +26,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'max-queued-runs', kind: 'string', default: '10000', help: 'per tenant: runs waiting (429 QUOTA_EXCEEDED past it)' },
   { name: 'rate-limit', kind: 'string', default: '50', help: 'per tenant: POST /runs per second (burst 2x)' },
   { name: 'max-streams', kind: 'string', default: '32', help: 'per tenant: open event streams' },
+  { name: 'worker-heap-mb', kind: 'string', default: '0', help: 'heap limit of each worker thread, MiB (0: V8 default); a step past it fails WORKER_LOST' },
   { name: 'heartbeat', kind: 'string', default: '15000', help: 'event stream heartbeat interval, ms' },
   { name: 'step-timeout', kind: 'string', default: '3600', help: 'default step timeout, seconds' },
   { name: 'sync', kind: 'string', default: 'NORMAL', help: 'SQLite synchronous: NORMAL (survives kill -9) or FULL (also power loss)' },
@@ -56,6 +57,8 @@ export interface ServeConfig {
   maxQueuedRuns: number;
   rateLimitPerSec: number;
   maxStreams: number;
+  /** Old-generation heap limit of each worker thread (0: V8's default). */
+  workerHeapMb: number;
   heartbeatMs: number;
   stepTimeoutMs: number;
   synchronous: 'NORMAL' | 'FULL';
@@ -100,6 +103,7 @@ export function serveConfig(flags: Flags): ServeConfig {
     maxQueuedRuns: int(flags, 'max-queued-runs', 1),
     rateLimitPerSec: int(flags, 'rate-limit', 1),
     maxStreams: int(flags, 'max-streams', 1),
+    workerHeapMb: int(flags, 'worker-heap-mb', 0),
     heartbeatMs: int(flags, 'heartbeat', 10),
     stepTimeoutMs: int(flags, 'step-timeout', 1) * 1000,
     synchronous: sync,

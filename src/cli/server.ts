@@ -97,6 +97,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       perWorkerConcurrency: perWorker,
       execAllow: config.execAllow,
       workDir: join(config.dataDir, 'work'),
+      resourceLimits: config.workerHeapMb > 0 ? { maxOldGenerationSizeMb: config.workerHeapMb } : undefined,
     });
     const plans = new PlanCache();
     const scheduler = new Scheduler({
