@@ -67,7 +67,7 @@ async function send(s: Sent): Promise<Res> {
   const res = await fetch(`${t.url}${BASE}${s.path}${s.query ? `?${s.query}` : ''}`, {
     method: s.method,
     headers,
-    body: s.method === 'POST' ? (s.body ?? Buffer.alloc(0)) : undefined,
+    body: s.method === 'POST' ? ((s.body ?? Buffer.alloc(0)) as unknown as BodyInit) : undefined,
     signal: ac.signal,
   });
   let text = '';
