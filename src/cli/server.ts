@@ -22,7 +22,7 @@ import { Scheduler } from '../engine/scheduler.js';
 import { TenantArtifacts } from '../engine/tenant-artifacts.js';
 import { RunService } from '../runs/service.js';
 import { TrustStore } from '../dags/signature.js';
-import { createApp, PageTokens, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
+import { createApp, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { Store } from '../store/index.js';
 import { eventView, type EventRow } from '../store/events.js';
@@ -185,7 +185,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       requestTimeout: config.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 4),
     };
-    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions, websocket: { server: wss } }) as Server;
+    const server = serve({ fetch: withUpgradeAnswers(app.fetch), hostname: config.host, port: config.port, serverOptions, websocket: { server: wss } }) as Server;
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);

@@ -4,3 +4,4 @@ export { PageTokens } from './pagination.js';
 export type { AppDeps, HttpConfig, Authenticator, Principal, Services } from './deps.js';
 export type { RouteDef, HttpResult, RouteCtx } from './route.js';
 export { defineRoute } from './route.js';
+export { markUpgradeAccepted, withUpgradeAnswers } from './upgrade.js';

@@ -3,6 +3,7 @@ import { upgradeWebSocket } from '@hono/node-server';
 import { ApiError } from '../../core/index.js';
 import { NdjsonSink, WebSocketSink, type EventHub, type Stream } from '../../events/index.js';
 import { defineRoute, type RouteCtx } from '../route.js';
+import { markUpgradeAccepted } from '../upgrade.js';
 import { Id } from './common.js';
 
 declare module '../deps.js' {
@@ -81,6 +82,7 @@ export const streamRuns = defineRoute({
           stream?.detach();
         },
       }))(ctx.hono, async () => {});
+      if (res && res.status < 300) markUpgradeAccepted(ctx.hono);
       return res ?? new Response(null, { status: 400 });
     }
 
