@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import { AUDIENCE, ISSUER, createTestKit, makeKey, rawToken, type TestKey, type TestKit } from '../../src/auth/testkit.js';
 import type { RouteDef } from '../../src/http/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { BASE, assertAlive, assertEnvelope, concrete } from './support.js';
+import { BASE, assertAlive, assertEnvelope, concrete, jsonOf } from './support.js';
 
 let t: TestServer;
 let kit: TestKit;
@@ -252,23 +252,30 @@ describe('every JWT attack of RFC 8725 is a 401 envelope on every route with a s
     }
   });
 
-  test('the WebSocket upgrade of the event stream refuses attack tokens with 401 before upgrading', async () => {
+  test('the WebSocket upgrade of the event stream refuses attack tokens with a 401 envelope and challenge before upgrading', async () => {
     const all = await attacks();
     const names = ['alg "none" unsigned', 'HS256 keyed with the RSA public key PEM', 'jku header to an attacker JWKS', 'embedded jwk header (attacker key)', 'unknown crit', 'expired 2 minutes ago (beyond 60 s skew)', 'wrong aud'];
     for (const name of names) {
-      const status = await new Promise<number>((resolve) => {
+      const got = await new Promise<{ status: number; headers: Headers; text: string }>((resolve) => {
         const ws = new WebSocket(`${t.url.replace('http', 'ws')}${BASE}/runs/stream`, { headers: { authorization: all[name]!, 'x-stella-tenant': 'alpha' } });
         ws.once('unexpected-response', (_q, res) => {
-          resolve(res.statusCode ?? 0);
-          ws.terminate();
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => {
+            const headers = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+            resolve({ status: res.statusCode ?? 0, headers, text });
+          });
         });
         ws.once('open', () => {
-          resolve(101);
+          resolve({ status: 101, headers: new Headers(), text: '' });
           ws.close();
         });
-        ws.once('error', () => resolve(-1));
+        ws.once('error', () => resolve({ status: -1, headers: new Headers(), text: '' }));
       });
-      assert.equal(status, 401, `WebSocket upgrade with [${name}]`);
+      const what = `WebSocket upgrade with [${name}]`;
+      assertEnvelope({ ...got, body: jsonOf(got.text) }, 401, 'UNAUTHENTICATED', what);
+      assert.match(got.headers.get('www-authenticate') ?? '', /^Bearer realm="orchestrator"/, `${what}: challenge`);
     }
     const okWs = new WebSocket(`${t.url.replace('http', 'ws')}${BASE}/runs/stream`, {
       headers: { authorization: `Bearer ${await sign(kit.keys.ES256, claims())}`, 'x-stella-tenant': 'alpha' },
