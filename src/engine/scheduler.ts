@@ -20,6 +20,7 @@ import type { StepResult } from './pool-types.js';
 import { liveRun, type LiveRun, type LiveStep } from './live.js';
 import type { PlanCache, PlanInfo } from './plans.js';
 import { recoverRuns, type RecoveryHooks } from './recovery.js';
+import { Checkpointer } from './checkpointer.js';
 import { DEFAULT_LIMITS, SchedulerLoop, type SchedulerOptions } from './scheduler-loop.js';
 
 export { DEFAULT_LIMITS, LOG_MEDIA_TYPE } from './scheduler-loop.js';
@@ -27,10 +28,18 @@ export type { LogSink, SchedulerEvents, SchedulerOptions, StepRunner } from './s
 
 export class Scheduler extends SchedulerLoop {
   private readonly plans: PlanCache;
+  /** WAL checkpoints on a background thread, not inside a group commit (`checkpointer.ts`). */
+  private readonly checkpointer: Checkpointer | null;
 
   constructor(o: SchedulerOptions) {
     super(o.store, o.pool, o.logs, o.clock ?? systemClock, o.logger, { ...DEFAULT_LIMITS, ...o.limits });
     this.plans = o.plans;
+    this.checkpointer = Checkpointer.start(o.store.db.sqlite);
+  }
+
+  override async drain(timeoutMs: number): Promise<void> {
+    await super.drain(timeoutMs);
+    this.checkpointer?.stop();
   }
 
   /** Runs of a tenant waiting to start (the `maxQueuedRuns` quota counts these). */
