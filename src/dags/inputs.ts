@@ -9,7 +9,13 @@
  * - `strict: false`, `allErrors: true`, formats are annotations only (no ajv-formats), and
  *   `default` is never applied: inputs are validated, not changed.
  * - Compiled validators are cached by the canonical hash of the schema (LRU, 512 entries).
+ * - Validation runs under a time budget ({@link INPUTS_VALIDATION_BUDGET_MS}): a `pattern` that
+ *   backtracks catastrophically on hostile inputs (`^([a-z0-9]+[-._]?)+$` against 30 characters
+ *   takes minutes), or `uniqueItems` over a huge array, would otherwise freeze the whole server
+ *   for every tenant. Past the budget the inputs are refused (INPUTS_INVALID). A `vm` timeout is
+ *   the one way to interrupt a running regular expression on the main thread.
  */
+import { Script, createContext } from 'node:vm';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -66,6 +72,22 @@ export function formatAjvErrors(
   });
 }
 
+/** The most time one validation of run inputs may take. */
+export const INPUTS_VALIDATION_BUDGET_MS = 250;
+
+const guardContext = createContext({ call: (): boolean => false });
+const guardScript = new Script('call()');
+
+/** Runs `fn` with a time budget; throws ERR_SCRIPT_EXECUTION_TIMEOUT when it is exceeded. */
+function withinBudget(fn: () => boolean, budgetMs: number): boolean {
+  (guardContext as { call: () => boolean }).call = fn;
+  try {
+    return guardScript.runInContext(guardContext, { timeout: budgetMs }) as boolean;
+  } finally {
+    (guardContext as { call: () => boolean }).call = () => false;
+  }
+}
+
 /**
  * A validator for run inputs. Without a schema every input is accepted. Missing inputs
  * (`undefined`) are validated as `{}`. Throws `ApiError('INPUTS_INVALID', …, { errors:
@@ -79,6 +101,7 @@ export function formatAjvErrors(
  */
 export function compileInputsValidator(
   inputsSchema: Record<string, unknown> | undefined,
+  budgetMs: number = INPUTS_VALIDATION_BUDGET_MS,
 ): (inputs: unknown) => void {
   if (inputsSchema === undefined) return () => {};
   let fn: ValidateFunction;
@@ -88,7 +111,16 @@ export function compileInputsValidator(
     throw new ApiError('DAG_INVALID', `inputsSchema is not a valid JSON Schema: ${(err as Error).message}`);
   }
   return (inputs: unknown) => {
-    if (fn(inputs === undefined ? {} : inputs)) return;
+    let ok: boolean;
+    try {
+      ok = withinBudget(() => fn(inputs === undefined ? {} : inputs), budgetMs);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw err;
+      throw new ApiError('INPUTS_INVALID', `inputs validation exceeded its time budget of ${budgetMs} ms (a pattern of the inputsSchema backtracks on these inputs)`, {
+        errors: [{ path: '/', message: `validation exceeded ${budgetMs} ms` }],
+      });
+    }
+    if (ok) return;
     const errors = formatAjvErrors(fn.errors);
     const first = errors[0];
     const msg = first ? `inputs ${first.path}: ${first.message}` : 'inputs do not match the inputsSchema';
