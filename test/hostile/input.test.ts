@@ -198,6 +198,41 @@ describe('input fuzzing: every body, query, path parameter and header of the rou
     state = await settled();
   });
 
+  test('an inputsSchema pattern that backtracks catastrophically cannot freeze the server: hostile inputs get 422 INPUTS_INVALID within the budget, others are served meanwhile', async () => {
+    await publish(t, {
+      dagId: 'redos',
+      inputsSchema: { type: 'object', properties: { image: { type: 'string', pattern: '^([a-z0-9]+[-._]?)+$' }, tags: { type: 'array', items: { type: 'string', pattern: '^(\\d+)+\\d$' } } } },
+      steps: [{ id: 'a', plugin: 'noop' }],
+    }, TENANT);
+    state = await settled();
+    const probes: number[] = [];
+    let done = false;
+    const prober = (async () => {
+      while (!done) {
+        const t0 = performance.now();
+        await t.req('GET', '/admin/health', { token: null, tenant: null });
+        probes.push(performance.now() - t0);
+        await sleep(20);
+      }
+    })();
+    const hostile = [{ image: `${'a'.repeat(40)}!` }, { image: `${'a'.repeat(36)}-!` }, { tags: ['ok9', `${'1'.repeat(40)}x`] }];
+    const took: number[] = [];
+    for (const inputs of hostile) {
+      const t0 = performance.now();
+      const res = await send({ method: 'POST', path: '/runs', body: Buffer.from(JSON.stringify({ dagId: 'redos', inputs })), contentType: 'application/json' });
+      took.push(performance.now() - t0);
+      assertEnvelope(res, 422, 'INPUTS_INVALID', `hostile inputs ${JSON.stringify(inputs).slice(0, 40)}`);
+      assert.match(res.body.error.message, /time budget/);
+    }
+    done = true;
+    await prober;
+    const ok = await send({ method: 'POST', path: '/runs', body: Buffer.from('{"dagId":"redos","inputs":{"image":"alpine-3.19","tags":["12"]}}'), contentType: 'application/json' });
+    assert.equal(ok.status, 201, ok.text);
+    state = await settled();
+    assert.ok(Math.max(...took) < 5000, `refused within the budget (${took.map(Math.round)} ms)`);
+    console.log(`input: catastrophic patterns refused in ${took.map(Math.round).join(', ')} ms; a concurrent probe waited at most ${Math.round(Math.max(...probes))} ms`);
+  });
+
   test('every query string (known keys, extra keys, malformed percent-encodings): 2xx or a 4xx envelope, never a 5xx', async () => {
     const gets = routes.filter((r) => r.method === 'GET' && r.query);
     const before = JSON.stringify(rowCounts(t.dataDir));
