@@ -121,7 +121,9 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
       traceId: trace.traceId,
       idempotencyKey: idemKey,
       hono: c,
-      signal: c.req.raw.signal,
+      get signal() {
+        return c.req.raw.signal; // made lazily: most handlers never look
+      },
       commit(fn) {
         return deps.store.tx(() => {
           const r = fn();

@@ -12,13 +12,14 @@ import type { Trace } from './trace.js';
  */
 export function requestLog(deps: AppDeps, routes: readonly RouteDef[]): MiddlewareHandler {
   const templates = new Map(routes.map((r) => [r.method + ' ' + r.path, r.path]));
+  const cache = new Map<string, string>();
   return async function requestLog(c, next) {
     const start = process.hrtime.bigint();
     await next();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     let matched = routePath(c);
     if (!matched || matched === '*' || matched === '/*') matched = 'unmatched';
-    const route = templateOf(matched, c.req.method, templates);
+    const route = templateOf(matched, c.req.method, templates, cache);
     const status = c.res.status;
     deps.observe?.(route, c.req.method, status, seconds);
     const trace = c.get('trace') as Trace | undefined;
@@ -35,7 +36,18 @@ export function requestLog(deps: AppDeps, routes: readonly RouteDef[]): Middlewa
 }
 
 /** Maps Hono's registered path back to the route table's template (bounded metric labels). */
-function templateOf(honoRoute: string, method: string, templates: Map<string, string>): string {
+/** Computed once per (method, Hono route): the request path never enters the key. */
+function templateOf(honoRoute: string, method: string, templates: Map<string, string>, cache: Map<string, string>): string {
+  const key = method + ' ' + honoRoute;
+  let t = cache.get(key);
+  if (t === undefined) {
+    t = computeTemplate(honoRoute, method, templates);
+    if (cache.size < 1000) cache.set(key, t);
+  }
+  return t;
+}
+
+function computeTemplate(honoRoute: string, method: string, templates: Map<string, string>): string {
   const openapi = honoRoute
     .replace(/^\/api\/v1\/orchestrator/, '')
     .replace(/:([A-Za-z0-9_]+)\{\[\^\/\]\+(:[a-z]+)\}/g, '{$1}$2')

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../../core/ids.js';
 import type { MiddlewareHandler } from 'hono';
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -15,8 +15,8 @@ export function parseTraceparent(header: string | undefined): Trace {
   const valid =
     m && m[1] !== 'ff' && !/^0+$/.test(m[2]!) && !/^0+$/.test(m[3]!) && (m[1] !== '00' || header!.trim().length === 55);
   return {
-    traceId: valid ? m![2]! : randomBytes(16).toString('hex'),
-    spanId: randomBytes(8).toString('hex'),
+    traceId: valid ? m![2]! : randomHex(16),
+    spanId: randomHex(8),
     flags: valid ? m![4]! : '01',
   };
 }
