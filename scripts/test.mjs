@@ -3,7 +3,7 @@
 // Usage: npm test [-- <path filter>...]
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -25,6 +25,15 @@ const files = ['src', 'test', 'plugins']
   })
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
+
+// The whole suite starts with the type check (strict TypeScript); a filtered run skips it.
+if (filters.length === 0) {
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit'], { stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    console.error('type check failed');
+    process.exit(1);
+  }
+}
 
 const concurrency = process.env.TEST_CONCURRENCY ?? '4';
 const child = spawn(
