@@ -3,7 +3,7 @@
  * dispatch to the least-loaded worker, a FIFO queue when all are full, per-step timeouts, and
  * abandonment + replacement of a worker whose step will not stop (CONTRACT §9).
  */
-import { FromWorker, STALL_MS, ToWorker, type AbortReason, type PluginRef, type WorkerConfig, type WorkerToMain } from './protocol.js';
+import { FromWorker, HEARTBEAT_MS, STALL_MS, ToWorker, type AbortReason, type PluginRef, type WorkerConfig, type WorkerToMain } from './protocol.js';
 import {
   abortResult,
   failedResult,
@@ -66,6 +66,7 @@ export class WorkerPool {
   private replaced = 0;
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private idleWaiters: Array<() => void> = [];
+  private watchdog: NodeJS.Timeout | null = null;
 
   constructor(options: WorkerPoolOptions) {
     this.opts = poolSettings(options);
@@ -81,6 +82,8 @@ export class WorkerPool {
       this.startError = null;
       this.startFailures = 0;
       while (this.slots.length < this.opts.size) this.spawn();
+      this.watchdog ??= setInterval(() => this.checkStalls(), HEARTBEAT_MS);
+      this.watchdog.unref();
     }
     if (this.slots.filter((s) => s.ready).length >= this.opts.size) return Promise.resolve();
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
@@ -151,6 +154,7 @@ export class WorkerPool {
 
   private async doClose(timeoutMs: number): Promise<void> {
     this.closing = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     const closedError = new Error('worker pool is closed');
     for (const w of this.readyWaiters.splice(0)) w.reject(closedError);
     for (const e of [...this.byId.values()]) {
@@ -181,6 +185,38 @@ export class WorkerPool {
   }
 
   // ---- workers ----
+
+  /** A worker with steps in flight that has been silent past STALL_MS: its event loop is blocked. */
+  private stalled(s: Slot, now: number): boolean {
+    return s.ready && s.inflight.size > 0 && now - s.lastSeen > STALL_MS;
+  }
+
+  /**
+   * Keeps `size` workers able to take steps: a stalled worker (a step blocking its thread until
+   * its timeout, an hour by default) is backed by a fresh one, up to twice the pool's size in
+   * all; once stalled workers recover, idle extras are retired.
+   */
+  private checkStalls(): void {
+    if (this.closing || this.startError) return;
+    const now = performance.now();
+    const healthy = this.slots.filter((s) => !s.dead && !this.stalled(s, now));
+    if (healthy.length < this.opts.size && this.slots.length < 2 * this.opts.size) {
+      this.spawn();
+      return;
+    }
+    if (healthy.length > this.opts.size) {
+      const idle = healthy.find((s) => s.ready && s.inflight.size === 0);
+      if (idle) this.retire(idle);
+    }
+  }
+
+  /** Shuts an idle worker down for good (not a loss: nothing runs on it). */
+  private retire(slot: Slot): void {
+    postTo(slot, { cmd: ToWorker.Shutdown });
+    slot.dead = true; // its exit is expected
+    this.slots = this.slots.filter((s) => s !== slot);
+    setTimeout(() => discard(slot), 1000).unref();
+  }
 
   private spawn(): void {
     const slot: Slot = spawnSlot<Entry>(this.nextSlotId++, {
@@ -293,7 +329,7 @@ export class WorkerPool {
       const s = this.slots[(this.rr + i) % n]!;
       if (!s.ready || s.dead || s.inflight.size >= this.opts.perWorkerConcurrency) continue;
       // A worker whose event loop is blocked would only hold the step hostage: wait for another.
-      if (s.inflight.size > 0 && now - s.lastSeen > STALL_MS) continue;
+      if (this.stalled(s, now)) continue;
       if (!best || s.inflight.size < best.inflight.size) best = s;
     }
     if (best) this.rr = (this.rr + 1) % Math.max(1, n);
