@@ -93,9 +93,11 @@ describe('hostile plugins fail their own step with a clear code; the server and 
     for (const n of neighbours) assert.equal((await waitForRun(t, n.body.runId, { tenant: CALM })).status, 'completed');
   });
 
-  test('a busy loop and an Atomics.wait forever: each step fails STEP_TIMEOUT within timeout + grace, the workers are replaced, another tenant\'s runs complete meanwhile', async () => {
+  test('a busy loop and an Atomics.wait forever: each step fails STEP_TIMEOUT within timeout + grace, the blocked workers are backed by fresh ones, another tenant\'s runs complete meanwhile', async () => {
+    // Both workers up, so that least-loaded dispatch puts hostile steps on each of them.
+    assert.equal((await t.req('POST', '/admin/warm', { tenant: null, body: {} })).status, 200);
     const t0 = Date.now();
-    const hogs = await Promise.all(['busy-loop', 'atomics-wait'].map(async (mode) => ({ mode, id: await hostileRun(mode, 1000) })));
+    const hogs = await Promise.all(['busy-loop', 'atomics-wait', 'busy-loop', 'atomics-wait'].map(async (mode) => ({ mode, id: await hostileRun(mode, 1000) })));
     // Both workers are now blocked; once that shows (no heartbeat for 1 s) they get no new steps.
     for (const h of hogs) await waitUntil(t, h.id, (r) => stepOf(r, 'x').status === 'running', EVIL);
     await sleep(1300);
@@ -125,6 +127,11 @@ describe('hostile plugins fail their own step with a clear code; the server and 
     }
     console.log(`plugins: ${ended.join('; ')}; meanwhile ${calmIds.length} runs of another tenant: ${JSON.stringify(outcomes)}, run time ${Math.min(...waits)}-${Math.max(...waits)} ms (${Date.now() - t0} ms in all)`);
     assert.deepEqual(Object.keys(outcomes), ['completed'], 'every run of the other tenant completed');
+    // Both workers were blocked, yet the first runs of the other tenant did not wait for the
+    // hostile steps to end: stalled workers are backed by fresh ones.
+    const hogsEnded = Math.min(...(await Promise.all(hogs.map(async (h) => Date.parse((await t.req('GET', `/runs/${h.id}`, { tenant: EVIL })).body.endedUtc)))));
+    const firstCalm = await Promise.all(calmIds.slice(0, 5).map(async (id) => Date.parse((await t.req('GET', `/runs/${id}`, { tenant: CALM })).body.endedUtc)));
+    assert.ok(Math.max(...firstCalm) < hogsEnded, 'the other tenant\'s first runs completed while the hostile steps still held their workers');
     await assertAlive(t, 'after hung plugins');
   });
 
