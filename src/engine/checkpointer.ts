@@ -68,7 +68,6 @@ export class Checkpointer {
     } catch {
       return null;
     }
-    worker.unref();
     const c = new Checkpointer(sqlite, worker);
     worker.on('message', (m: { ready?: boolean; failed?: string }) => {
       if (m.ready && !c.stopped && sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
@@ -78,6 +77,9 @@ export class Checkpointer {
     };
     worker.on('error', restore);
     worker.on('exit', restore);
+    // After the listeners: adding a 'message' listener refs the worker again, and a process
+    // whose scheduler was never drained (tests, CLI tools) would then never exit.
+    worker.unref();
     return c;
   }
 
