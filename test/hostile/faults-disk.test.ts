@@ -9,12 +9,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publish, stepOf, waitForRun } from '../runs/helpers.js';
-import { assertAlive, assertEnvelope, integrityCheck, rowCounts, sleep } from './support.js';
+import { assertAlive, assertCasClean, assertEnvelope, integrityCheck, rowCounts, sleep } from './support.js';
 
 function tryMount(dir: string, size: string): string | null {
   try {
@@ -54,22 +54,6 @@ function fill(dir: string, leave: number): string {
 function freeBytes(dir: string): number {
   const st = statfsSync(dir);
   return st.bavail * st.bsize;
-}
-
-/** Every object of the CAS: no temp file left, every file's bytes hash to its name. */
-function assertCasClean(root: string): number {
-  let objects = 0;
-  for (const shard of readdirSync(root)) {
-    assert.ok(!shard.startsWith('.tmp-'), `a temp file at the root: ${shard}`);
-    if (!/^[0-9a-f]{2}$/.test(shard)) continue;
-    for (const name of readdirSync(join(root, shard))) {
-      assert.ok(!name.startsWith('.tmp-'), `a half-written object is left: ${shard}/${name}`);
-      const bytes = readFileSync(join(root, shard, name));
-      assert.equal(createHash('sha256').update(bytes).digest('hex'), shard + name, `object ${shard}/${name} is whole`);
-      objects++;
-    }
-  }
-  return objects;
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

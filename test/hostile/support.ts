@@ -5,6 +5,8 @@
  * request changed nothing).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -239,4 +241,30 @@ export function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/** Every object of the CAS hashes to its name; no temp file is left (unless `allowTemp`). Returns the object count. */
+export function assertCasClean(root: string, opts: { allowTemp?: boolean } = {}): number {
+  let objects = 0;
+  let shards: string[];
+  try {
+    shards = readdirSync(root);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0; // nothing written yet
+    throw e;
+  }
+  for (const shard of shards) {
+    assert.ok(opts.allowTemp || !shard.startsWith('.tmp-'), `a temp file at the root: ${shard}`);
+    if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+    for (const name of readdirSync(join(root, shard))) {
+      if (name.startsWith('.tmp-')) {
+        assert.ok(opts.allowTemp, `a half-written object is left: ${shard}/${name}`);
+        continue; // never named by its hash, so never visible; swept at the next start
+      }
+      const bytes = readFileSync(join(root, shard, name));
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), shard + name, `object ${shard}/${name} is whole`);
+      objects++;
+    }
+  }
+  return objects;
 }
