@@ -21,7 +21,7 @@ import { TENANT_RE } from '../core/ids.js';
 import { dagCanonicalJson } from '../dags/canonical.js';
 import type { TrustStore } from '../dags/keys.js';
 import { splitPluginRef } from '../dags/model.js';
-import type { DagService, DagServiceDeps } from '../dags/service.js';
+import type { DagService } from '../dags/service.js';
 import { validateDag } from '../dags/validate.js';
 import type { Store } from '../store/index.js';
 import { BundleError } from './errors.js';
@@ -51,11 +51,6 @@ export interface ImportReport {
   changed: boolean;
   dags: Array<{ dagId: string; version: string; hash: string; created: boolean }>;
   plugins: Array<{ name: string; version: string; installed: boolean }>;
-}
-
-/** The DagService's own dependencies (store, trust, plugin lookup), for the defaults above. */
-function serviceDeps(dags: DagService): DagServiceDeps {
-  return dags['deps'];
 }
 
 function withPath(e: unknown, path: string): unknown {
@@ -170,7 +165,7 @@ export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportRepo
   if (!TENANT_RE.test(opts.tenant)) {
     throw new ApiError('VALIDATION_FAILED', `invalid tenant id ${JSON.stringify(opts.tenant)}`, { field: 'tenant' });
   }
-  const deps = serviceDeps(opts.dags);
+  const deps = opts.dags.deps;
   // The DagService's own store: its publish must join this transaction (a savepoint).
   const store: Store = deps.store;
   const trust = opts.trust ?? deps.trust;

@@ -22,7 +22,6 @@ import {
 } from '../bundles/index.js';
 import { UsageError, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
-import { BUILTIN_PLUGIN_NAMES } from './plugins.js';
 
 function progress(): ((message: string) => void) | undefined {
   return process.stderr.isTTY ? (m) => process.stderr.write(`bundle: ${m}…\n`) : undefined;
@@ -170,8 +169,9 @@ export const bundleImportCommand: Command = {
     const dataDir = resolve(String(f['data-dir']));
     // Default: DATA/plugins, the folder the server always loads plugins from.
     const pluginsDir = f['plugins-dir'] ? resolve(String(f['plugins-dir'])) : join(dataDir, 'plugins');
-    const registry = pluginsDir && existsSync(pluginsDir) ? loadPlugins([pluginsDir]) : undefined;
-    const pluginExists = (ref: string) => BUILTIN_PLUGIN_NAMES.has(ref.split('@')[0]!) || registry?.has(ref) === true;
+    // The built-ins plus what is installed: the same registry the server builds.
+    const registry = loadPlugins(existsSync(pluginsDir) ? [pluginsDir] : []);
+    const pluginExists = (ref: string) => registry.has(ref);
     let store: Store;
     try {
       store = Store.open({ dataDir });

@@ -7,7 +7,7 @@ import { generateSigningKeyPair, signDag, TrustStore, verifyDagSignature } from 
 import { validateDag } from '../dags/validate.js';
 import { dagHash } from '../dags/canonical.js';
 import { parseFlags, usage, UsageError, type FlagSpec, type Flags } from './args.js';
-import { BUILTIN_PLUGIN_NAMES } from './plugins.js';
+import { loadPlugins } from '../engine/index.js';
 
 export const EXIT = { OK: 0, FAILED: 1, AUTH: 2, CANCEL_REJECTED: 3 } as const;
 
@@ -105,6 +105,7 @@ export const dagCheckCommand: Command = {
   flags: [
     { name: 'trust-dir', kind: 'list', help: 'trusted public keys' },
     { name: 'allow-unsigned', kind: 'boolean', default: false, help: 'accept an unsigned document' },
+    { name: 'plugins-dir', kind: 'list', help: 'plugin folders besides the built-ins' },
   ],
   async run(f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator dag check FILE');
@@ -112,7 +113,8 @@ export const dagCheckCommand: Command = {
     const trust = new TrustStore();
     for (const d of (f['trust-dir'] as string[] | undefined) ?? []) trust.addDir(d);
     const signedBy = verifyDagSignature(doc, trust, { allowUnsigned: f['allow-unsigned'] === true });
-    validateDag(doc, { pluginExists: (n) => BUILTIN_PLUGIN_NAMES.has(n.split('@')[0]!) });
+    const registry = loadPlugins(((f['plugins-dir'] as string[] | undefined) ?? []).map((d) => resolve(d)));
+    validateDag(doc, { pluginExists: (ref) => registry.has(ref) });
     process.stdout.write(JSON.stringify({ ok: true, dagId: doc.dagId, version: doc.version, hash: dagHash(doc), signedBy }) + '\n');
     return EXIT.OK;
   },

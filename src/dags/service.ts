@@ -75,7 +75,8 @@ export function* dagExportRecords(store: Store, tenant: string, dagId?: string, 
 }
 
 export class DagService {
-  constructor(private readonly deps: DagServiceDeps) {}
+  /** Its I/O, public so work that must share its transaction (bundle import) uses the same store. */
+  constructor(readonly deps: DagServiceDeps) {}
 
   /**
    * Verifies and validates a document without storing it. Returns what would be stored.

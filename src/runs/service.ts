@@ -12,7 +12,7 @@ import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock } fr
 import type { DagService } from '../dags/service.js';
 import type { PlanCache } from '../engine/plans.js';
 import type { Scheduler } from '../engine/scheduler.js';
-import type { RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
+import type { RunRow, StepRow, Store } from '../store/index.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
 
