@@ -8,11 +8,15 @@ export function Status({ status }: { status: string }) {
   return <span class={`status st-${status}`}>{status}</span>;
 }
 
-/** The first 8 characters of a runId (the full id in the tooltip and for screen readers). */
+/**
+ * A runId as its first 8 characters and its last 6: a UUIDv7 starts with its time, so runs
+ * started within the same minute share their first 8 (full id in the tooltip and for screen
+ * readers).
+ */
 export function ShortId({ id }: { id: string }) {
   return (
     <code class="id" title={id} aria-label={id}>
-      {id.slice(0, 8)}
+      {id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id}
     </code>
   );
 }
