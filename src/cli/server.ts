@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createVerifier, ensureDevKeys, mintToken, type DevKeys } from '../auth/index.js';
-import { mountConsole } from '../console/index.js';
+import { CONSOLE_ROUTES, mountConsole } from '../console/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { ArtifactStore } from '../artifacts/index.js';
 import { DagService } from '../dags/service.js';
@@ -175,7 +175,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     started.catch((err: unknown) => logger.error({ err }, 'worker pool failed to start'));
 
     const routes = routeTable();
-    ops.metrics.setRoutes(routes.map((r) => r.path));
+    ops.metrics.setRoutes([...routes.map((r) => r.path), ...CONSOLE_ROUTES]);
     const app = createApp(deps, routes);
     // The web console; under --dev its one-click sign-in gets an admin token for tenant demo.
     const keys = devKeys;

@@ -6,5 +6,5 @@
  * @example
  * mountConsole(app, { host: '127.0.0.1' });
  */
-export { mountConsole, CONSOLE_CSP, DEV_TOKEN_PATH, type ConsoleOptions } from './serve.js';
+export { mountConsole, CONSOLE_CSP, CONSOLE_ROUTES, DEV_TOKEN_PATH, type ConsoleOptions } from './serve.js';
 export { loadConsoleAssets, type ConsoleAssets } from './assets.js';

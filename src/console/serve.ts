@@ -18,6 +18,8 @@ import { HEAD_SLOT, loadConsoleAssets, type ConsoleAsset } from './assets.js';
 export const CONSOLE_CSP = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 export const DEV_TOKEN_PATH = '/console/dev-token';
+/** The console's route templates, as the request log and the HTTP metrics name them. */
+export const CONSOLE_ROUTES = ['/', '/console', '/console/', '/console/assets/{file}', DEV_TOKEN_PATH] as const;
 
 export interface ConsoleOptions {
   /** Only with `--dev`: mints the one-click sign-in token (`POST /console/dev-token`). */

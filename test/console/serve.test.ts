@@ -109,6 +109,14 @@ describe('console served beside the API (--dev)', () => {
     assert.equal(get.headers.get('allow'), 'POST');
   });
 
+  test('HTTP metrics name the console routes by template; unknown console paths stay unmatched', async () => {
+    const m = await s.req('GET', '/admin/metrics', { tenant: null });
+    assert.equal(m.status, 200, m.text);
+    assert.match(m.text, /orchestrator_http_requests_total\{route="\/console\/assets\/\{file\}",method="GET",status="200"\}/);
+    assert.match(m.text, /orchestrator_http_requests_total\{route="\/",method="GET",status="302"\}/);
+    assert.doesNotMatch(m.text, /route="\/console\/nope"|route="\/console\/\*"/);
+  });
+
   test('dev sign-in: an admin token for tenant demo that the API accepts', async () => {
     const res = await fetch(`${s.url}/console/dev-token`, { method: 'POST' });
     assert.equal(res.status, 200);
