@@ -76,6 +76,9 @@ describe('web console: access and resilience', () => {
     await signIn(page, tok);
     await page.getByRole('link', { name: 'other-dag', exact: true }).waitFor();
     for (const id of ['hello', 'image-scan', 'chatty']) assert.equal(await page.getByText(id, { exact: true }).count(), 0, id);
+    await page.getByRole('link', { name: 'other-dag', exact: true }).click();
+    await page.getByRole('link', { name: 'Start a run' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Disable this version' }).count(), 0, 'disable is for admins only');
     await page.getByRole('link', { name: 'Runs', exact: true }).click();
     await page.locator('table.runs tbody tr').first().waitFor();
     for (const d of await page.locator('table.runs tbody tr td[data-label="DAG"]').allTextContents()) assert.match(d, /^other-dag/);

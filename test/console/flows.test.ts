@@ -110,6 +110,33 @@ describe('web console: operator flows', () => {
     assert.match(readFileSync((await logFile.path())!, 'utf8'), /"msg":"could not reach the mirror"/);
   });
 
+  test('bad inputs: a missing required field is caught in the form, an invalid one shows the API answer', async () => {
+    await page.goto(`${h.url}/console/#/start?dagId=image-scan`);
+    const starts = () => h.requests.filter((u) => u.endsWith('/api/v1/orchestrator/runs')).length;
+    const before = starts();
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.locator('#in-image-e', { hasText: 'required' }).waitFor();
+    assert.equal(starts(), before, 'nothing sent');
+    await page.goto(`${h.url}/console/#/start?dagId=hello`);
+    await page.getByLabel('name').fill('x'.repeat(101));
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.getByRole('alert').filter({ hasText: 'INPUTS_INVALID' }).waitFor();
+    assert.match(page.url(), /#\/start/, 'still on the form');
+  });
+
+  test('an admin disables a DAG version (with a confirmation step)', async () => {
+    await publish(h, T, { dagId: 'retired', version: '1.0.0', steps: [{ id: 'x', plugin: 'noop' }], edges: [] });
+    await page.goto(`${h.url}/console/#/dags/retired/1.0.0`);
+    await page.getByRole('button', { name: 'Disable this version' }).click();
+    await page.getByRole('button', { name: 'Keep it active' }).click();
+    assert.equal((await h.server.req('GET', '/dags/retired/1.0.0', { tenant: T })).body.active, true, 'kept');
+    await page.getByRole('button', { name: 'Disable this version' }).click();
+    await page.getByRole('button', { name: 'Confirm: disable 1.0.0' }).click();
+    await page.locator('.title .status', { hasText: 'disabled' }).waitFor();
+    assert.equal((await h.server.req('GET', '/dags/retired/1.0.0', { tenant: T })).body.active, false);
+    assert.equal(await page.getByRole('link', { name: 'Start a run' }).count(), 0, 'no run of a disabled version');
+  });
+
   test('cancel a running sleep run and see it cancelled', async () => {
     await page.goto(`${h.url}/console/#/start?dagId=sleepy`);
     await page.getByRole('button', { name: 'Start run' }).click();
@@ -134,6 +161,18 @@ describe('web console: operator flows', () => {
     await page.waitForURL(/status=cancelled/);
     await page.locator('table.runs tbody tr').first().waitFor();
     for (const s of await page.locator('table.runs tbody .status').allTextContents()) assert.equal(s, 'cancelled');
+    // Paging through the API's page tokens, forward and back.
+    await page.goto(`${h.url}/console/#/runs?page_size=1`);
+    const only = page.locator('table.runs tbody tr');
+    await only.first().waitFor();
+    const first = await only.getAttribute('data-run');
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.locator(`table.runs tbody tr:not([data-run="${first}"])`).waitFor();
+    const second = await only.getAttribute('data-run');
+    assert.notEqual(second, first);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.locator(`table.runs tbody tr[data-run="${first}"]`).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Previous page' }).count(), 0);
     await page.goto(`${h.url}/console/#/runs`);
     await page.locator('table.runs').waitFor();
     await shoot(page, 'runs');

@@ -74,7 +74,8 @@ export function StartRunView({ query }: { query: URLSearchParams }) {
     if (!form || !dagId) return;
     const { inputs, errors: errs } = toInputs(form, values);
     setErrors(errs);
-    if (Object.keys(errs).length) return;
+    const firstBad = Object.keys(errs)[0];
+    if (firstBad !== undefined) return document.getElementById(`in-${firstBad}`)?.focus();
     setBusy(true);
     setFailure(null);
     try {
@@ -93,7 +94,7 @@ export function StartRunView({ query }: { query: URLSearchParams }) {
       {dags.error ? <ErrorBox error={dags.error} what="Could not list DAGs" /> : null}
       {!dags.data && !dags.error ? <Loading what="DAGs" /> : null}
       {dags.data ? (
-        <form class="card form" onSubmit={submit} aria-label="Start a run">
+        <form class="card form" onSubmit={submit} aria-label="Start a run" noValidate>
           <div class="field">
             <label for="run-dag">DAG</label>
             <select id="run-dag" value={dagId} onChange={(e) => navigate(href('start', { dagId: e.currentTarget.value }))}>
