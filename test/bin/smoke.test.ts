@@ -286,6 +286,7 @@ describe('single executable', { skip: SKIP }, () => {
     assert.equal(index.headers.get('cache-control'), 'no-store');
     const html = await index.text();
     assert.match(html, /<meta name="stella-dev-signin"/, 'dev sign-in under --dev');
+    assert.ok(server.stderr().includes(`web console: ${server.url}/console/`), 'the dev banner names the console');
     const script = /src="(assets\/main-[0-9a-f]{16}\.js)"/.exec(html)?.[1];
     assert.ok(script, `index.html names the script: ${html}`);
     const asset = await fetch(`${server.url}/console/${script}`);
