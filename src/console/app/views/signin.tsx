@@ -76,7 +76,15 @@ export function SignIn({ notice, onSignedIn }: SignInProps) {
         <label for="token">Token</label>
         <textarea id="token" name="token" rows={5} autocomplete="off" spellcheck={false} value={token} onInput={(e) => setToken(e.currentTarget.value)} aria-describedby="token-help" />
         <div id="token-help" class="muted small">
-          {claims && 'error' in claims ? claims.error : claims ? `subject ${claims.subject ?? '—'}, scopes ${claims.scopes.join(' ') || '—'}` : 'A JWT from your identity provider (or `orchestrator token` in dev mode).'}
+          {claims && 'error' in claims ? (
+            claims.error
+          ) : claims ? (
+            `subject ${claims.subject ?? '—'}, scopes ${claims.scopes.join(' ') || '—'}`
+          ) : (
+            <>
+              A JWT from your identity provider (or <code>orchestrator token</code> in dev mode).
+            </>
+          )}
         </div>
         <label for="tenant">Tenant</label>
         {tenants === '*' || tenants === null ? (
