@@ -39,6 +39,8 @@ export const serveCommand: Command = {
           '',
           '  *** DEV MODE: tokens come from a key generated in the data folder. Never use --dev in production. ***',
           '',
+          `  web console: ${server.url}/console/ (one-click dev sign-in)`,
+          '',
           `  admin token for tenant "demo" (12 h):`,
           `  export TOKEN=${token}`,
           '',

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
-import { createVerifier, ensureDevKeys, type DevKeys } from '../auth/index.js';
+import { createVerifier, ensureDevKeys, mintToken, type DevKeys } from '../auth/index.js';
+import { CONSOLE_ROUTES, mountConsole } from '../console/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { ArtifactStore } from '../artifacts/index.js';
 import { DagService } from '../dags/service.js';
@@ -174,8 +175,14 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     started.catch((err: unknown) => logger.error({ err }, 'worker pool failed to start'));
 
     const routes = routeTable();
-    ops.metrics.setRoutes(routes.map((r) => r.path));
+    ops.metrics.setRoutes([...routes.map((r) => r.path), ...CONSOLE_ROUTES]);
     const app = createApp(deps, routes);
+    // The web console; under --dev its one-click sign-in gets an admin token for tenant demo.
+    const keys = devKeys;
+    const devToken = keys
+      ? async () => ({ tenant: 'demo', token: await mintToken({ ...keys, tenants: 'demo', scopes: ['orchestrator:admin'], subject: 'dev-console' }) })
+      : undefined;
+    mountConsole(app, { host: config.host, devToken });
     // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     // Slow clients (slowloris): Node checks these timeouts every connectionsCheckingInterval

@@ -32,6 +32,8 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
     secureHeaders({
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       crossOriginResourcePolicy: 'same-origin',
+      // A handler that sets one of these itself keeps it (the web console's CSP, src/console/).
+      overwrite: false,
     }),
   );
   app.use('*', requestLog(deps, routes));
