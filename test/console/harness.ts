@@ -15,7 +15,11 @@ import { FIXTURES, startTestServer, type TestServer } from '../helpers/server.js
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const SHOTS = join(ROOT, 'docs', 'console');
+/**
+ * Where screenshots go: `docs/console/` when `UPDATE_SCREENSHOTS=1` (`npm run screenshots`), else a
+ * temp folder, so a plain `npm test` still takes every screenshot but leaves the tree clean.
+ */
+export const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'console') : mkdtempSync(join(tmpdir(), 'orch-console-shots-'));
 const ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 /** A TCP proxy to the server that can drop every connection and refuse new ones for a while. */
