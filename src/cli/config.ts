@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { FlagSpec, Flags } from './args.js';
 import { UsageError } from './args.js';
 
-/** `orchestrator serve` flags (CONTRACT §10); each is also an ORCH_* variable. */
+/** `orchestrator serve` flags; each is also an ORCH_* variable, except `--dev` (command line only). */
 export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'address to listen on' },
   { name: 'port', kind: 'string', default: '8080', help: 'port (0 = any free port)' },
@@ -19,7 +19,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'exec-allow', kind: 'list', help: 'program the exec plugin may run' },
   { name: 'drain-timeout', kind: 'string', default: '30', help: 'seconds SIGTERM waits for in-flight steps' },
   { name: 'require-idempotency-key', kind: 'boolean', default: false, help: 'mutating POSTs need Idempotency-Key' },
-  { name: 'dev', kind: 'boolean', default: false, help: 'dev mode: local keys, admin token for tenant demo' },
+  // Never from ORCH_DEV: an environment variable leaking into a container must not trust
+  // generated keys and mint admin tokens.
+  { name: 'dev', kind: 'boolean', default: false, env: false, help: 'dev mode: local keys, admin token for tenant demo' },
   { name: 'body-limit', kind: 'string', default: '1048576', help: 'request body limit in bytes' },
   { name: 'dag-body-limit', kind: 'string', default: '4194304', help: 'DAG publish body limit in bytes' },
   { name: 'max-running-runs', kind: 'string', default: '100', help: 'per tenant: runs executing at once' },

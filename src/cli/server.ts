@@ -57,12 +57,28 @@ export interface StartOptions {
   clock?: Clock;
   /** Called once the port is bound, before preloading (prints the `listening on` line). */
   onListening?(url: string): void;
+  /**
+   * Aborted (SIGTERM during start-up): start-up stops at its next step — between phases and
+   * between preloaded files — closes what it opened and rejects with {@link StartupAborted}.
+   */
+  signal?: AbortSignal;
 }
+
+/** Start-up was stopped by {@link StartOptions.signal}; everything it opened is closed again. */
+export class StartupAborted extends Error {}
 
 export async function startServer(config: ServeConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
+  const checkpoint = () => {
+    if (opts.signal?.aborted) throw new StartupAborted('start-up interrupted by a stop signal');
+  };
+  checkpoint();
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
+  // What start-up has opened, closed in reverse order when it fails or is interrupted: a
+  // failed start never leaves a listener answering 503, a worker thread or the lock behind.
+  const opened: Array<() => unknown> = [() => store.close()];
   let pool: WorkerPool | undefined;
+  let failed = false;
   try {
     store.idem.clearInFlight();
     let devKeys: DevKeys | undefined;
@@ -99,6 +115,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       workDir: join(config.dataDir, 'work'),
       resourceLimits: config.workerHeapMb > 0 ? { maxOldGenerationSizeMb: config.workerHeapMb } : undefined,
     });
+    opened.push(() => pool!.close(0));
     const plans = new PlanCache();
     const scheduler = new Scheduler({
       store,
@@ -113,6 +130,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         defaultStepTimeoutMs: config.stepTimeoutMs,
       },
     });
+    opened.push(() => scheduler.drain(0));
     const dags = new DagService({
       store,
       clock,
@@ -149,6 +167,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       },
       maxStreamsPerTenant: config.maxStreams,
     });
+    opened.push(() => hub.close());
     const deps: AppDeps = {
       config: {
         bodyLimitBytes: config.bodyLimitBytes,
@@ -169,9 +188,12 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
 
     ops.useQueues(scheduler).usePool(pool).usePlugins(registry).usePlans(plans).useEvents(scheduler.events);
     // Runs left in flight by the last process are repaired and committed before serving.
+    checkpoint();
     scheduler.recover();
     const started = pool.start();
-    started.catch((err: unknown) => logger.error({ err }, 'worker pool failed to start'));
+    started.catch((err: unknown) => {
+      if (!failed) logger.error({ err }, 'worker pool failed to start');
+    });
 
     const routes = routeTable();
     ops.metrics.setRoutes(routes.map((r) => r.path));
@@ -185,7 +207,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       requestTimeout: config.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 4),
     };
+    checkpoint();
     const server = serve({ fetch: withUpgradeAnswers(app.fetch), hostname: config.host, port: config.port, serverOptions, websocket: { server: wss } }) as Server;
+    opened.push(() => closeListener(server));
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
@@ -196,7 +220,10 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     opts.onListening?.(url);
     if (config.dev) logger.warn('DEV MODE: tokens are minted from a locally generated key; never use --dev in production');
     let bundled = 0;
-    for (const dir of config.dagsDirs) bundled += preloadDags(dir, dags, logger, { pluginsDir: installedPlugins }).bundles;
+    for (const dir of config.dagsDirs) {
+      bundled += (await preloadDags(dir, dags, logger, { pluginsDir: installedPlugins, signal: opts.signal })).bundles;
+    }
+    checkpoint();
     if (bundled > 0) registry.reload();
     deps.lifecycle.ready = true;
     const expireTimer = setInterval(() => store.idem.expire(clock.now() - deps.config.idempotencyTtlMs), 3600_000);
@@ -218,16 +245,29 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         // left for recovery at the next start.
         await scheduler.drain(config.drainTimeoutMs);
         await pool!.close(0);
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        });
+        await closeListener(server);
         store.close();
       },
     };
   } catch (e) {
-    await pool?.close(0);
-    store.close();
+    failed = true;
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        logger.error({ err }, 'error while closing after a failed start-up');
+      }
+    }
+    if (opts.signal?.aborted && !(e instanceof StartupAborted)) throw new StartupAborted('start-up interrupted by a stop signal');
     throw e;
   }
+}
+
+/** Stops listening and drops every open connection (keep-alive, streams). */
+function closeListener(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
 }
