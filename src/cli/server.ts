@@ -28,7 +28,7 @@ import { Store } from '../store/index.js';
 import { eventView, type EventRow } from '../store/events.js';
 import { EventHub } from '../events/index.js';
 import { WebSocketServer } from 'ws';
-import type { ServeConfig } from './config.js';
+import { STEP_SLOTS_PER_WORKER, type ServeConfig } from './config.js';
 import { preloadDags } from './preload.js';
 import { ensureDevSigningKey } from './dev.js';
 
@@ -105,12 +105,11 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const cas = new ArtifactStore(join(config.dataDir, 'artifacts'));
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(store, cas, clock);
-    const perWorker = 64;
     pool = new WorkerPool({
       registry,
       artifacts,
       size: config.workers,
-      perWorkerConcurrency: perWorker,
+      perWorkerConcurrency: STEP_SLOTS_PER_WORKER,
       execAllow: config.execAllow,
       workDir: join(config.dataDir, 'work'),
       resourceLimits: config.workerHeapMb > 0 ? { maxOldGenerationSizeMb: config.workerHeapMb } : undefined,
@@ -126,7 +125,10 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       clock,
       limits: {
         maxRunningRuns: config.maxRunningRuns,
-        maxInFlightSteps: config.workers * perWorker,
+        maxRunningRunsTotal: config.maxRunningRunsTotal,
+        maxInFlightSteps: config.stepSlots,
+        maxStepsPerTenant: config.maxStepsPerTenant,
+        reservedSteps: config.reservedStepSlots,
         defaultStepTimeoutMs: config.stepTimeoutMs,
       },
     });
