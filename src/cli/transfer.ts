@@ -118,9 +118,11 @@ export const importRunsCommand: Command = {
   summary: 'Import one tenant\'s run export (read-only records, hashes recomputed); all or nothing. The server must be stopped.',
   flags: [
     { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },
-    { name: 'tenant', kind: 'string', help: 'the tenant to import into; a record of any other tenant refuses the file (required)' },
+    // The tenant and the waiver of signatures are the operator's explicit word, never an
+    // ORCH_TENANT / ORCH_ALLOW_UNSIGNED left in the environment for other commands.
+    { name: 'tenant', kind: 'string', env: false, help: 'the tenant to import into; a record of any other tenant refuses the file (required)' },
     { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys: the export must be signed by one of them' },
-    { name: 'allow-unsigned', kind: 'boolean', default: false, help: 'import an export without verifying a signature' },
+    { name: 'allow-unsigned', kind: 'boolean', default: false, env: false, help: 'import an export without verifying a signature' },
   ],
   async run(f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator import runs FILE --tenant T --data-dir D (--trust-dir DIR | --allow-unsigned)');

@@ -24,8 +24,11 @@ import { Store } from '../../src/store/index.js';
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliEnv({}, ...args);
+}
+async function cliEnv(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT });
+    const r = await exec(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e: any) {
     return { code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string };
@@ -100,6 +103,8 @@ test('the forged import of the review: refused without --tenant, refused into an
   const asIssued = await cli('import', 'runs', forged, '--data-dir', dir);
   assert.equal(asIssued.code, 2, `no --tenant: refused (${asIssued.stdout}${asIssued.stderr})`);
   assert.match(asIssued.stderr, /--tenant is required/);
+  const fromEnv = await cliEnv({ ORCH_TENANT: 'b', ORCH_ALLOW_UNSIGNED: 'true' }, 'import', 'runs', forged, '--data-dir', dir);
+  assert.equal(fromEnv.code, 2, 'the tenant of an import is never taken from the environment');
   const intoA = await cli('import', 'runs', forged, '--data-dir', dir, '--tenant', 'a', '--allow-unsigned');
   assert.equal(intoA.code, 1);
   assert.match(intoA.stderr, /belongs to tenant "b", not "a"/);
