@@ -29,7 +29,7 @@ import { Store } from '../store/index.js';
 import { eventView, type EventRow } from '../store/events.js';
 import { EventHub } from '../events/index.js';
 import { WebSocketServer } from 'ws';
-import type { ServeConfig } from './config.js';
+import { STEP_SLOTS_PER_WORKER, type ServeConfig } from './config.js';
 import { preloadDags } from './preload.js';
 import { ensureDevSigningKey } from './dev.js';
 
@@ -58,12 +58,28 @@ export interface StartOptions {
   clock?: Clock;
   /** Called once the port is bound, before preloading (prints the `listening on` line). */
   onListening?(url: string): void;
+  /**
+   * Aborted (SIGTERM during start-up): start-up stops at its next step — between phases and
+   * between preloaded files — closes what it opened and rejects with {@link StartupAborted}.
+   */
+  signal?: AbortSignal;
 }
+
+/** Start-up was stopped by {@link StartOptions.signal}; everything it opened is closed again. */
+export class StartupAborted extends Error {}
 
 export async function startServer(config: ServeConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
+  const checkpoint = () => {
+    if (opts.signal?.aborted) throw new StartupAborted('start-up interrupted by a stop signal');
+  };
+  checkpoint();
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
+  // What start-up has opened, closed in reverse order when it fails or is interrupted: a
+  // failed start never leaves a listener answering 503, a worker thread or the lock behind.
+  const opened: Array<() => unknown> = [() => store.close()];
   let pool: WorkerPool | undefined;
+  let failed = false;
   try {
     store.idem.clearInFlight();
     let devKeys: DevKeys | undefined;
@@ -90,16 +106,16 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const cas = new ArtifactStore(join(config.dataDir, 'artifacts'));
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(store, cas, clock);
-    const perWorker = 64;
     pool = new WorkerPool({
       registry,
       artifacts,
       size: config.workers,
-      perWorkerConcurrency: perWorker,
+      perWorkerConcurrency: STEP_SLOTS_PER_WORKER,
       execAllow: config.execAllow,
       workDir: join(config.dataDir, 'work'),
       resourceLimits: config.workerHeapMb > 0 ? { maxOldGenerationSizeMb: config.workerHeapMb } : undefined,
     });
+    opened.push(() => pool!.close(0));
     const plans = new PlanCache();
     const scheduler = new Scheduler({
       store,
@@ -110,10 +126,14 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       clock,
       limits: {
         maxRunningRuns: config.maxRunningRuns,
-        maxInFlightSteps: config.workers * perWorker,
+        maxRunningRunsTotal: config.maxRunningRunsTotal,
+        maxInFlightSteps: config.stepSlots,
+        maxStepsPerTenant: config.maxStepsPerTenant,
+        reservedSteps: config.reservedStepSlots,
         defaultStepTimeoutMs: config.stepTimeoutMs,
       },
     });
+    opened.push(() => scheduler.drain(0));
     const dags = new DagService({
       store,
       clock,
@@ -150,6 +170,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       },
       maxStreamsPerTenant: config.maxStreams,
     });
+    opened.push(() => hub.close());
     const deps: AppDeps = {
       config: {
         bodyLimitBytes: config.bodyLimitBytes,
@@ -170,9 +191,12 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
 
     ops.useQueues(scheduler).usePool(pool).usePlugins(registry).usePlans(plans).useEvents(scheduler.events);
     // Runs left in flight by the last process are repaired and committed before serving.
+    checkpoint();
     scheduler.recover();
     const started = pool.start();
-    started.catch((err: unknown) => logger.error({ err }, 'worker pool failed to start'));
+    started.catch((err: unknown) => {
+      if (!failed) logger.error({ err }, 'worker pool failed to start');
+    });
 
     const routes = routeTable();
     ops.metrics.setRoutes([...routes.map((r) => r.path), ...CONSOLE_ROUTES]);
@@ -192,7 +216,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       requestTimeout: config.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 4),
     };
+    checkpoint();
     const server = serve({ fetch: withUpgradeAnswers(app.fetch), hostname: config.host, port: config.port, serverOptions, websocket: { server: wss } }) as Server;
+    opened.push(() => closeListener(server));
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
@@ -203,7 +229,10 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     opts.onListening?.(url);
     if (config.dev) logger.warn('DEV MODE: tokens are minted from a locally generated key; never use --dev in production');
     let bundled = 0;
-    for (const dir of config.dagsDirs) bundled += preloadDags(dir, dags, logger, { pluginsDir: installedPlugins }).bundles;
+    for (const dir of config.dagsDirs) {
+      bundled += (await preloadDags(dir, dags, logger, { pluginsDir: installedPlugins, signal: opts.signal })).bundles;
+    }
+    checkpoint();
     if (bundled > 0) registry.reload();
     deps.lifecycle.ready = true;
     const expireTimer = setInterval(() => store.idem.expire(clock.now() - deps.config.idempotencyTtlMs), 3600_000);
@@ -225,16 +254,29 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         // left for recovery at the next start.
         await scheduler.drain(config.drainTimeoutMs);
         await pool!.close(0);
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        });
+        await closeListener(server);
         store.close();
       },
     };
   } catch (e) {
-    await pool?.close(0);
-    store.close();
+    failed = true;
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        logger.error({ err }, 'error while closing after a failed start-up');
+      }
+    }
+    if (opts.signal?.aborted && !(e instanceof StartupAborted)) throw new StartupAborted('start-up interrupted by a stop signal');
     throw e;
   }
+}
+
+/** Stops listening and drops every open connection (keep-alive, streams). */
+function closeListener(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
 }

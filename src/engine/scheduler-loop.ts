@@ -46,6 +46,8 @@ export const DEFAULT_LIMITS = {
   maxRunningRuns: 100,
   maxRunningRunsTotal: 1000,
   defaultStepTimeoutMs: 3_600_000,
+  maxStepsPerTenant: Number.MAX_SAFE_INTEGER,
+  reservedSteps: 0,
 } as const;
 
 export const LOG_MEDIA_TYPE = 'application/x-ndjson';
@@ -160,16 +162,26 @@ export abstract class SchedulerLoop extends SchedulerCore {
     this.checkIdle();
   }
 
+  /**
+   * Admits queued runs, then dispatches ready steps, each round-robin across the tenants that
+   * may take one more (docs/RUNS.md, "Fair shares"). Runs: at most `maxRunningRuns` per tenant
+   * and `maxRunningRunsTotal` in all — except a tenant's first running run, which never waits
+   * for other tenants' runs. Steps: {@link StepShares}.
+   */
   protected pump(): void {
     if (this.state !== 'running') return;
-    const perTenant = this.limits.maxRunningRuns;
-    while (this.runningTotal < this.limits.maxRunningRunsTotal) {
-      const p = this.runQueue.take((t) => (this.runningByTenant.get(t) ?? 0) < perTenant);
+    const { maxRunningRuns: perTenant, maxRunningRunsTotal: total } = this.limits;
+    for (;;) {
+      const p = this.runQueue.take((t) => {
+        const mine = this.runningByTenant.get(t) ?? 0;
+        return mine < perTenant && (mine === 0 || this.runningTotal < total);
+      });
       if (!p) break;
       this.startRun(p.item);
     }
-    while (this.inFlight < this.limits.maxInFlightSteps) {
-      const p = this.readyRing.peekNext();
+    const shares = this.shares;
+    for (;;) {
+      const p = this.readyRing.peekNext((t) => shares.mayStart(t));
       if (!p) break;
       const run = p.item;
       const idx = run.ready.pop();

@@ -138,11 +138,7 @@ export class Scheduler extends SchedulerLoop {
       stopRun: (run: LiveRun) => this.stopRun(run, 'cancel'),
       finishRun: (run: LiveRun) => this.finishRun(run),
       retryAt: (s: LiveStep, due: number) => this.timers.add(due, { kind: 'retry', step: s, due }),
-      addInFlight: (s: LiveStep) => {
-        s.inFlight = true;
-        s.run.inFlight++;
-        this.inFlight++;
-      },
+      addInFlight: (s: LiveStep) => this.stepInFlight(s),
     };
   }
 }

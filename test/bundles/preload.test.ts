@@ -52,7 +52,7 @@ test('a good bundle is imported into its tenant at start-up; bad ones install no
 test('preloading again is idempotent', async () => {
   const before = (await t.req('GET', '/dags:export', { tenant: 'a' })).text;
   const dags = t.server.deps.services.dags;
-  const report = preloadDags(dagsDir, dags, pino({ level: 'silent' }), { pluginsDir: join(t.dataDir, 'plugins') });
+  const report = await preloadDags(dagsDir, dags, pino({ level: 'silent' }), { pluginsDir: join(t.dataDir, 'plugins') });
   assert.deepEqual(report, { published: 0, unchanged: 4, failed: 1, bundles: 2 });
   assert.equal((await t.req('GET', '/dags:export', { tenant: 'a' })).text, before);
 });
