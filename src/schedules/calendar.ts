@@ -52,49 +52,57 @@ export function dayMatches(c: Cron, d: number, dow: number): boolean {
   return c.domStar || c.dowStar ? domHit && dowHit : domHit || dowHit;
 }
 
+/** Days in month `m` (1…12) of year `y`. */
+export function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
+/** The first matching minute of the day at or after `h`:`mi` (as minute of the day), or -1. */
+function timeInDay(c: Cron, h: number, mi: number): number {
+  let nh = c.hourNext[h]!;
+  if (nh < 0) return -1;
+  if (nh === h) {
+    const nm = c.minuteNext[mi]!;
+    if (nm >= 0) return h * 60 + nm;
+    nh = c.hourNext[h + 1]!;
+    if (nh < 0) return -1;
+  }
+  return nh * 60 + c.minuteNext[0]!;
+}
+
 /**
  * The first wall-clock minute ≥ `from` that `c` matches, or -1 when none is ≤ `limit`
  * (both in minutes since 1970-01-01 wall clock).
  */
 export function nextWallMinute(c: Cron, from: number, limit: number): number {
-  let day = Math.floor(from / 1440);
-  const rest = from - day * 1440;
+  const first = Math.floor(from / 1440);
+  let { y, m, d } = civilFromDays(first);
+  const rest = from - first * 1440;
   let h = Math.floor(rest / 60);
   let mi = rest - h * 60;
-  const limitDay = Math.floor(limit / 1440);
-  while (day <= limitDay) {
-    const { y, m, d } = civilFromDays(day);
-    if ((c.monthMask & (1 << m)) === 0) {
-      day = m === 12 ? daysFromCivil(y + 1, 1, 1) : daysFromCivil(y, m + 1, 1);
-      h = mi = 0;
-      continue;
-    }
-    if (!dayMatches(c, d, weekday(day))) {
-      day++;
-      h = mi = 0;
-      continue;
-    }
-    const nh = c.hourNext[h]!;
-    if (nh < 0) {
-      day++;
-      h = mi = 0;
-      continue;
-    }
-    if (nh !== h) {
-      h = nh;
-      mi = 0;
-    }
-    const nm = c.minuteNext[mi]!;
-    if (nm < 0) {
-      mi = 0;
-      if (++h === 24) {
-        day++;
-        h = 0;
+  for (let dayNum = first; dayNum * 1440 <= limit; ) {
+    if ((c.monthMask & (1 << m)) !== 0) {
+      const dim = daysInMonth(y, m);
+      for (let dow = weekday(dayNum); d <= dim; d++, dayNum++, dow = dow === 6 ? 0 : dow + 1) {
+        if (dayMatches(c, d, dow)) {
+          const t = timeInDay(c, h, mi);
+          if (t >= 0) {
+            const found = dayNum * 1440 + t;
+            return found <= limit ? found : -1;
+          }
+        }
+        h = mi = 0;
       }
-      continue;
+    } else {
+      dayNum += daysInMonth(y, m) - d + 1;
     }
-    const found = day * 1440 + h * 60 + nm;
-    return found <= limit ? found : -1;
+    d = 1;
+    h = mi = 0;
+    if (++m === 13) {
+      m = 1;
+      y++;
+    }
   }
   return -1;
 }

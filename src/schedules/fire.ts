@@ -1,11 +1,13 @@
 /**
  * Fire times of a cron expression in a time zone, with the daylight-saving rules of
- * docs/SCHEDULES.md:
+ * docs/SCHEDULES.md. A fixed hour field (`30 2 * * *`, `0 9-17 * * *`):
  * - a wall-clock time that a spring-forward skips fires once, at the first instant after the
  *   gap (the instant of the change);
- * - a wall-clock time that a fall-back repeats fires once, at its first occurrence — unless
- *   the hour field has a wildcard or a step (`*`, `*\/2`, `0-23/3`): such an expression
- *   follows elapsed time, so the repeated hour is another hour and fires again.
+ * - a wall-clock time that a fall-back repeats fires once, at its first occurrence.
+ * An hour field with a wildcard or a step (`*`, `*\/2`, `0-23/3`) follows elapsed time: it
+ * fires at every instant whose wall-clock time matches — a repeated hour elapses twice and
+ * fires twice, an hour inside a gap never elapses and does not fire — so `0 * * * *` fires
+ * once per elapsed hour and `*\/15 * * * *` every 15 elapsed minutes.
  * A fire is an instant; two rules that land on one instant are one fire.
  *
  * @example
@@ -24,9 +26,9 @@ export const SEARCH_HORIZON_MS = 50 * 366 * 86_400_000;
 /** The instants whose wall-clock time is `w` (ascending: 0, 1 or 2 of them). */
 function instantsOf(z: TimeZone, w: number, out: number[]): void {
   out.length = 0;
-  z.spans(w - MAX_OFFSET_MS, w + MAX_OFFSET_MS, (s, e, o) => {
-    const t = w - o;
-    if (t >= s && t < e && out[out.length - 1] !== t) out.push(t);
+  z.spans(w - MAX_OFFSET_MS, w + MAX_OFFSET_MS, (sp) => {
+    const t = w - sp.offset;
+    if (t >= sp.start && t < sp.end && out[out.length - 1] !== t) out.push(t);
   });
   out.sort((a, b) => a - b);
 }
@@ -35,9 +37,9 @@ function instantsOf(z: TimeZone, w: number, out: number[]): void {
 function gapEnd(z: TimeZone, w: number): number {
   let prev: number | undefined;
   let found = NaN;
-  z.spans(w - MAX_OFFSET_MS, w + MAX_OFFSET_MS, (s, _e, o) => {
-    if (Number.isNaN(found) && prev !== undefined && s + prev <= w && w < s + o) found = s;
-    prev = o;
+  z.spans(w - MAX_OFFSET_MS, w + MAX_OFFSET_MS, (sp) => {
+    if (Number.isNaN(found) && prev !== undefined && sp.start + prev <= w && w < sp.start + sp.offset) found = sp.start;
+    prev = sp.offset;
   });
   if (Number.isNaN(found)) throw new Error(`no instant and no gap for wall time ${w} in ${z.name}`);
   return found;
@@ -47,9 +49,9 @@ function gapEnd(z: TimeZone, w: number): number {
 function offsetBounds(z: TimeZone, a: number, b: number): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
-  z.spans(a, b, (_s, _e, o) => {
-    if (o < lo) lo = o;
-    if (o > hi) hi = o;
+  z.spans(a, b, (sp) => {
+    if (sp.offset < lo) lo = sp.offset;
+    if (sp.offset > hi) hi = sp.offset;
   });
   return [lo, hi];
 }
@@ -69,10 +71,19 @@ const scratch: number[] = [];
  */
 export function nextFire(cron: Cron, tz: string | TimeZone, afterMs: number): number | null {
   const z = zoneOf(tz);
+  const limit = Math.floor(afterMs / MINUTE) + SEARCH_HORIZON_MS / MINUTE;
+  // Fast path: the offset in force at afterMs still holds at the first match after it. A
+  // fixed hour also needs a wall time no earlier span showed (its first occurrence).
+  const sp = z.spanAt(afterMs);
+  if (sp.offset % MINUTE === 0) {
+    const w = nextWallMinute(cron, Math.floor((afterMs + sp.offset) / MINUTE) + 1, limit);
+    if (w < 0) return null;
+    const t = w * MINUTE - sp.offset;
+    if (t < sp.end && (cron.hourElapsed || w * MINUTE >= sp.start + MAX_OFFSET_MS)) return t;
+  }
   // Any fire t > afterMs belongs to a wall-clock time > afterMs + (least offset soon after).
   const [minOff] = offsetBounds(z, afterMs, afterMs + 2 * MAX_OFFSET_MS);
   let w = Math.floor((afterMs + minOff) / MINUTE);
-  const limit = w + SEARCH_HORIZON_MS / MINUTE;
   let best = Infinity;
   for (;;) {
     w = nextWallMinute(cron, w, limit);
@@ -82,6 +93,10 @@ export function nextFire(cron: Cron, tz: string | TimeZone, afterMs: number): nu
     if (best !== Infinity && wallMs - offsetBounds(z, wallMs - MAX_OFFSET_MS, wallMs + MAX_OFFSET_MS)[1] >= best) break;
     instantsOf(z, wallMs, scratch);
     if (scratch.length === 0) {
+      if (cron.hourElapsed) {
+        w++;
+        continue;
+      }
       const t = gapEnd(z, wallMs);
       if (t > afterMs && t < best) best = t;
     } else {

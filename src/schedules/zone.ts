@@ -45,12 +45,18 @@ export function checkTimeZone(input: unknown, field = 'timezone'): Result<string
   return ok(input);
 }
 
-/** One UTC year of a zone: span i starts at `at[i]` and has offset `off[i]` (ms). */
+/** A stretch of constant offset: instants in [start, end) are `offset` ms ahead of UTC. */
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+  readonly offset: number;
+}
+
+/** One UTC year of a zone, cut into spans of constant offset (cut at the year's ends too). */
 interface YearTable {
   start: number;
   end: number;
-  at: number[];
-  off: number[];
+  spans: Span[];
 }
 
 /** Parses the `GMT±hh:mm[:ss]` tail of a `longOffset` formatting (`GMT` alone is UTC). */
@@ -86,26 +92,26 @@ export class TimeZone {
 
   /** The offset (local − UTC, ms) in force at instant `t`. */
   offsetAt(t: number): number {
-    const tab = this.table(t);
-    let i = tab.at.length - 1;
-    while (i > 0 && tab.at[i]! > t) i--;
-    return tab.off[i]!;
+    return this.spanAt(t).offset;
+  }
+
+  /** The span of constant offset that contains instant `t`. */
+  spanAt(t: number): Span {
+    const spans = this.table(t).spans;
+    let i = spans.length - 1;
+    while (i > 0 && spans[i]!.start > t) i--;
+    return spans[i]!;
   }
 
   /**
-   * Calls `fn(start, end, offset)` for each span of constant offset that overlaps [a, b], in
-   * time order (spans are cut at UTC year boundaries; two neighbours may share an offset).
+   * Calls `fn(span)` for each span of constant offset that overlaps [a, b], in time order
+   * (spans are cut at UTC year boundaries; two neighbours may share an offset).
    */
-  spans(a: number, b: number, fn: (start: number, end: number, offset: number) => void): void {
+  spans(a: number, b: number, fn: (span: Span) => void): void {
     let t = a;
     while (t <= b) {
       const tab = this.table(t);
-      const n = tab.at.length;
-      for (let i = 0; i < n; i++) {
-        const s = tab.at[i]!;
-        const e = i + 1 < n ? tab.at[i + 1]! : tab.end;
-        if (e > a && s <= b) fn(s, e, tab.off[i]!);
-      }
+      for (const sp of tab.spans) if (sp.end > a && sp.start <= b) fn(sp);
       t = tab.end;
     }
   }
@@ -152,7 +158,8 @@ export class TimeZone {
       lo = probe;
       loOff = probeOff;
     }
-    return { start, end, at, off };
+    const spans = at.map((s, i) => ({ start: s, end: at[i + 1] ?? end, offset: off[i]! }));
+    return { start, end, spans };
   }
 }
 
