@@ -26,6 +26,9 @@ test('fields: lists, ranges, steps, names, 7 = Sunday', () => {
   assert.deepEqual(ok('0 0 * * 5-7').daysOfWeek, [0, 5, 6]);
   assert.deepEqual(ok('0 0 * * MON-SUN').daysOfWeek, range(0, 6), 'a range ending on SUN runs to 7');
   assert.deepEqual(ok('0 0 * * SUN-SAT').daysOfWeek, range(0, 6));
+  assert.deepEqual(ok('0 0 * * SUN-SUN').daysOfWeek, [0]);
+  assert.deepEqual(ok('0 0 * * 0-SUN').daysOfWeek, [0]);
+  assert.deepEqual(ok('0 0 * * FRI-SUN').daysOfWeek, [0, 5, 6]);
   assert.deepEqual(ok('0 0 * * */2').daysOfWeek, [0, 2, 4, 6]);
   assert.deepEqual(ok('5/20 * * * *').minutes, [5, 25, 45], 'a/s runs from a to the field maximum');
   assert.deepEqual(ok('10-40/10 * * * *').minutes, [10, 20, 30, 40]);

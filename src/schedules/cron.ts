@@ -77,18 +77,14 @@ const SPECS: readonly FieldSpec[] = [
 
 type FieldResult = { ok: true; values: number[] } | { ok: false; message: string };
 
-function parseValue(text: string, spec: FieldSpec, isRangeEnd: boolean): number | string {
+function parseValue(text: string, spec: FieldSpec): number | string {
   if (/^[0-9]{1,4}$/.test(text)) {
     const v = Number(text);
     if (v < spec.min || v > spec.max) return `${text} is out of range ${spec.min}-${spec.max}`;
     return v;
   }
   const i = spec.names?.indexOf(text.toUpperCase()) ?? -1;
-  if (i >= 0) {
-    // `MON-SUN`: a range that ends on Sunday's name means 7, as in `1-7`.
-    if (spec.name === 'day-of-week' && i === 0 && isRangeEnd) return 7;
-    return i + spec.nameBase!;
-  }
+  if (i >= 0) return i + spec.nameBase!;
   if (text === '?') return '"?" is not supported (Quartz syntax); use "*"';
   if (/^(L|LW|[0-9]{1,2}[LW]|[A-Z]{3}L|[0-9A-Z]{1,3}#[0-9])$/i.test(text)) {
     return `"${text}" is not supported (Quartz syntax)`;
@@ -119,12 +115,14 @@ function parseItem(item: string, spec: FieldSpec, out: Set<number>): string | un
   } else {
     const dash = rangeText.split('-');
     if (dash.length > 2) return `"${rangeText}" is not a range a-b`;
-    const a = parseValue(dash[0]!, spec, false);
+    const a = parseValue(dash[0]!, spec);
     if (typeof a === 'string') return a;
     lo = a;
     if (dash.length === 2) {
-      const b = parseValue(dash[1]!, spec, true);
+      let b = parseValue(dash[1]!, spec);
       if (typeof b === 'string') return b;
+      // `MON-SUN`: a range from Monday on that ends on Sunday's name ends at 7, as `1-7` does.
+      if (spec.name === 'day-of-week' && b === 0 && a > 0 && /^SUN$/i.test(dash[1]!)) b = 7;
       if (b < a) return `range "${rangeText}" runs backwards`;
       hi = b;
     } else {
