@@ -145,9 +145,10 @@ function parseField(text: string, spec: FieldSpec): FieldResult {
 
 function nextTable(values: readonly number[], size: number): Int8Array {
   const t = new Int8Array(size + 1).fill(-1);
+  const allowed = new Set(values);
   let next = -1;
   for (let i = size - 1; i >= 0; i--) {
-    if (values.includes(i)) next = i;
+    if (allowed.has(i)) next = i;
     t[i] = next;
   }
   return t;
