@@ -21,6 +21,9 @@ test('after the first occurrence of a repeated wall time, a fixed hour waits for
   // Berlin, 2024-10-27: 02:30 CEST (00:30Z) and 02:30 CET (01:30Z).
   const c = cron('30 2 * * *');
   assert.equal(nextFire(c, 'Europe/Berlin', at('2024-10-27T00:45:00Z')), at('2024-10-28T01:30:00Z'));
+  // From inside the repeated hour (02:10 CET) too: 02:30 CET is a second occurrence.
+  assert.equal(nextFire(c, 'Europe/Berlin', at('2024-10-27T01:10:00Z')), at('2024-10-28T01:30:00Z'));
+  assert.equal(nextFire(cron('*/15 2 * * *'), 'Europe/Berlin', at('2024-10-27T01:10:00Z')), at('2024-10-28T01:00:00Z'));
   // An elapsed-time hour fires at both.
   assert.deepEqual(isos(nextFires(cron('30 * * * *'), 'Europe/Berlin', at('2024-10-27T00:00:00Z'), 3)), [
     '2024-10-27T00:30:00.000Z',
