@@ -1,16 +1,33 @@
 /**
- * Plugin discovery and hashing (CONTRACT §9). Each `DIR/<name>/plugin.json` is validated and
- * hashed once at load; built-ins are always present. Nothing is ever downloaded.
+ * Plugin discovery and hashing (CONTRACT §9, §16). Each plugin folder is validated and hashed
+ * once at load (and again by `/admin/warm`); built-ins are always present. Nothing is ever
+ * downloaded. Who may resolve which plugin is the registry's business (`plugin-registry.ts`):
+ *
+ * - **operator plugins** (`--plugins-dir DIR`, `DIR/<name>/`) are installation-wide; a broken
+ *   folder or the same name@version twice with other content is a start-up error;
+ * - **tenant plugins** (`DATA/tenant-plugins/<tenant>/<name>@<version>/`, installed by bundle
+ *   imports) belong to that tenant alone; several versions live side by side;
+ * - **legacy plugins** (`DATA/plugins/<name>/`, where bundle imports of earlier versions put
+ *   them) stay installation-wide.
+ *
+ * Tenant and legacy folders are loaded leniently: a broken one, or one whose name@version an
+ * operator plugin already has with other content, is skipped with a warning (the operator's
+ * wins) — a folder a bundle installed can never stop the server from starting.
  */
-import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, isAbsolute, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { z } from 'zod';
-import { canonicalHash, sha256Hex } from '../core/hash.js';
+import { canonicalHash } from '../core/hash.js';
+import { TENANT_RE } from '../core/ids.js';
 import { VERSION } from '../core/runtime.js';
 import { BUILTIN_PLUGINS } from './builtins/names.js';
+import { hashPluginDir } from './plugin-files.js';
+import { createRegistry, type PluginRegistry } from './plugin-registry.js';
 import type { PluginRef } from './protocol.js';
+
+export type { PluginRegistry, PinCheck } from './plugin-registry.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -27,15 +44,17 @@ export const PluginManifestSchema = z.object({
 });
 export type PluginManifest = z.infer<typeof PluginManifestSchema>;
 
-/** A loaded plugin: what DAG validation, `/admin/warm` and the pool need. */
+/** A loaded plugin: what DAG validation, pinning, `/admin/warm` and the pool need. */
 export interface ResolvedPlugin {
   name: string;
   version: string;
   /** `name@version`. */
   ref: string;
-  /** SHA-256 of the plugin (built-ins: of their name and version; folders: plugin.json + entry). */
+  /** Content hash (built-ins: of their name and version; folders: of every file, `plugin-files.ts`). */
   hash: string;
   builtin: boolean;
+  /** The tenant that owns it (a bundle's plugin), or null for built-in and operator plugins. */
+  owner: string | null;
   description: string;
   inputsSchema?: Record<string, unknown>;
   capabilities: { network: boolean; exec: string[] };
@@ -56,12 +75,28 @@ export class PluginLoadError extends Error {
   }
 }
 
-export interface PluginRegistry {
-  /** `"name"` (highest version) or `"name@version"`; undefined when unknown. */
-  resolve(ref: string): ResolvedPlugin | undefined;
-  has(ref: string): boolean;
-  /** Every plugin, by name, then version descending. */
-  list(): ResolvedPlugin[];
+/** Where plugins are loaded from (see the module comment). */
+export interface PluginSources {
+  operator?: readonly string[];
+  legacy?: readonly string[];
+  tenantRoot?: string;
+}
+
+/** Tenant-owned plugins, inside the data folder. */
+export const TENANT_PLUGINS_DIR = 'tenant-plugins';
+/** Where bundle imports of earlier versions installed plugins, inside the data folder. */
+export const LEGACY_PLUGINS_DIR = 'plugins';
+
+/**
+ * The plugin sources of an installation: the operator's folders, the data folder's legacy
+ * folder (when it exists) and its tenant plugins. The server and `bundle import` use the same.
+ *
+ * @example
+ * loadPlugins(installationPlugins('./data', ['./plugins']))
+ */
+export function installationPlugins(dataDir: string, operatorDirs: readonly string[]): Required<PluginSources> {
+  const legacy = join(dataDir, LEGACY_PLUGINS_DIR);
+  return { operator: operatorDirs, legacy: existsSync(legacy) ? [legacy] : [], tenantRoot: join(dataDir, TENANT_PLUGINS_DIR) };
 }
 
 function builtinPlugins(): ResolvedPlugin[] {
@@ -71,13 +106,14 @@ function builtinPlugins(): ResolvedPlugin[] {
     ref: `${name}@${VERSION}`,
     hash: canonicalHash({ builtin: name, version: VERSION }),
     builtin: true,
+    owner: null,
     description,
     capabilities: { network: false, exec: [] },
     workerRef: { name, version: VERSION, builtin: true },
   }));
 }
 
-function loadOne(dir: string, folder: string): ResolvedPlugin {
+function readManifest(dir: string): { raw: Buffer; m: PluginManifest; manifestPath: string } {
   const manifestPath = join(dir, 'plugin.json');
   let raw: Buffer;
   try {
@@ -96,8 +132,16 @@ function loadOne(dir: string, folder: string): ResolvedPlugin {
     const issue = parsed.error.issues[0]!;
     throw new PluginLoadError(manifestPath, `${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
-  const m = parsed.data;
-  if (m.name !== folder) throw new PluginLoadError(manifestPath, `name "${m.name}" must match its folder "${folder}"`);
+  return { raw, m: parsed.data, manifestPath };
+}
+
+/** Loads one plugin folder whose name must be `name` (and version `version`, when given). */
+function loadOne(dir: string, want: { name: string; version?: string }, owner: string | null): ResolvedPlugin {
+  const { m, manifestPath } = readManifest(dir);
+  if (m.name !== want.name) throw new PluginLoadError(manifestPath, `name "${m.name}" must match its folder "${want.name}"`);
+  if (want.version !== undefined && m.version !== want.version) {
+    throw new PluginLoadError(manifestPath, `version "${m.version}" must match its folder "${want.name}@${want.version}"`);
+  }
   if (isAbsolute(m.entry)) throw new PluginLoadError(manifestPath, 'entry must be a path inside the plugin folder');
   let entryPath: string;
   try {
@@ -112,8 +156,12 @@ function loadOne(dir: string, folder: string): ResolvedPlugin {
     if (e instanceof PluginLoadError) throw e;
     throw new PluginLoadError(manifestPath, `entry ${m.entry} not found`);
   }
-  const entryBytes = readFileSync(entryPath);
-  const hash = canonicalHash({ entry: sha256Hex(entryBytes), manifest: sha256Hex(raw) });
+  let hash: string;
+  try {
+    hash = hashPluginDir(dir);
+  } catch (e) {
+    throw new PluginLoadError(dir, (e as Error).message);
+  }
   // The hash in the URL gives a changed plugin (reloaded by /admin/warm) a fresh module instance.
   const entryUrl = `${pathToFileURL(entryPath).href}?h=${hash.slice(0, 16)}`;
   return {
@@ -122,6 +170,7 @@ function loadOne(dir: string, folder: string): ResolvedPlugin {
     ref: `${m.name}@${m.version}`,
     hash,
     builtin: false,
+    owner,
     description: m.description,
     inputsSchema: m.inputsSchema,
     capabilities: m.capabilities,
@@ -131,65 +180,139 @@ function loadOne(dir: string, folder: string): ResolvedPlugin {
   };
 }
 
-/**
- * Loads every plugin folder of `dirs` (synchronously: start-up and `/admin/warm` only).
- * Throws {@link PluginLoadError} with a clear message for a broken plugin, a folder name that
- * does not match, a built-in name, or the same name@version with different content.
- *
- * @example
- * const registry = loadPlugins(['./plugins']);
- * registry.resolve('digest-manifest')?.version; // '1.0.0'
- * registry.resolve('noop@0.1.0')?.builtin;       // true
- */
-export function loadPlugins(dirs: readonly string[]): PluginRegistry {
-  const builtins = builtinPlugins();
-  const builtinNames = new Set(builtins.map((b) => b.name));
-  const byRef = new Map<string, ResolvedPlugin>(builtins.map((b) => [b.ref, b]));
-  for (const root of dirs) {
-    let names: string[];
-    try {
-      names = readdirSync(root).sort();
-    } catch {
-      throw new PluginLoadError(root, 'plugins folder not found or not readable');
-    }
-    for (const folder of names) {
-      if (folder.startsWith('.')) continue;
-      const dir = join(root, folder);
-      let isDir: boolean;
-      try {
-        isDir = statSync(dir).isDirectory();
-      } catch {
-        throw new PluginLoadError(dir, 'not readable (broken link?)');
-      }
-      if (!isDir) continue;
-      if (builtinNames.has(folder)) {
-        throw new PluginLoadError(dir, `"${folder}" is a built-in plugin name and cannot be shadowed`);
-      }
-      const p = loadOne(dir, folder);
-      const prior = byRef.get(p.ref);
-      if (prior && prior.hash !== p.hash) {
-        throw new PluginLoadError(dir, `${p.ref} is also in ${prior.dir} with different content`);
-      }
-      if (!prior) byRef.set(p.ref, p);
-    }
+/** Sorted visible sub-folders of `root` (hidden ones and plain files skipped). */
+function subfolders(root: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(root).sort();
+  } catch {
+    throw new PluginLoadError(root, 'plugins folder not found or not readable');
   }
-  return createRegistry([...byRef.values()]);
+  return names.filter((folder) => {
+    if (folder.startsWith('.')) return false;
+    try {
+      return statSync(join(root, folder)).isDirectory();
+    } catch {
+      throw new PluginLoadError(join(root, folder), 'not readable (broken link?)');
+    }
+  });
 }
 
-function createRegistry(plugins: ResolvedPlugin[]): PluginRegistry {
-  const sorted = [...plugins].sort((a, b) =>
-    a.name !== b.name ? (a.name < b.name ? -1 : 1) : semver.rcompare(a.version, b.version),
-  );
-  const byRef = new Map(sorted.map((p) => [p.ref, p]));
-  const latest = new Map<string, ResolvedPlugin>();
-  for (const p of sorted) if (!latest.has(p.name)) latest.set(p.name, p);
-  const resolve = (ref: string): ResolvedPlugin | undefined =>
-    typeof ref === 'string' ? (ref.includes('@') ? byRef.get(ref) : latest.get(ref)) : undefined;
-  return Object.freeze({
-    resolve,
-    has: (ref: string) => resolve(ref) !== undefined,
-    list: () => [...sorted],
-  });
+/** Parses `<name>@<version>`, the folder name of a tenant plugin. */
+export function tenantPluginFolder(folder: string): { name: string; version: string } | undefined {
+  const at = folder.indexOf('@');
+  if (at <= 0) return undefined;
+  const name = folder.slice(0, at);
+  const version = folder.slice(at + 1);
+  return NAME_RE.test(name) && semver.valid(version) === version ? { name, version } : undefined;
+}
+
+class Loader {
+  readonly byRef = new Map<string, ResolvedPlugin>();
+  readonly tenants = new Map<string, Map<string, ResolvedPlugin>>();
+  readonly warnings: string[] = [];
+  private readonly builtinNames: Set<string>;
+
+  constructor() {
+    const builtins = builtinPlugins();
+    this.builtinNames = new Set(builtins.map((b) => b.name));
+    for (const b of builtins) this.byRef.set(b.ref, b);
+  }
+
+  /** `DIR/<name>/` folders, installation-wide. Strict: every problem throws; lenient: warns. */
+  installationWide(root: string, strict: boolean): void {
+    let folders: string[];
+    try {
+      folders = subfolders(root);
+    } catch (e) {
+      if (strict) throw e;
+      return this.warn(e);
+    }
+    for (const folder of folders) {
+      const dir = join(root, folder);
+      try {
+        if (this.builtinNames.has(folder)) {
+          throw new PluginLoadError(dir, `"${folder}" is a built-in plugin name and cannot be shadowed`);
+        }
+        const p = loadOne(dir, { name: folder }, null);
+        const prior = this.byRef.get(p.ref);
+        if (prior && prior.hash !== p.hash) {
+          throw new PluginLoadError(dir, `${p.ref} is also in ${prior.dir} with different content`);
+        }
+        if (!prior) this.byRef.set(p.ref, p);
+      } catch (e) {
+        if (strict) throw e;
+        this.warn(e, 'skipped');
+      }
+    }
+  }
+
+  /** `ROOT/<tenant>/<name>@<version>/`, each tenant's own. Always lenient. */
+  tenantOwned(root: string): void {
+    let tenants: string[];
+    try {
+      tenants = subfolders(root);
+    } catch {
+      return; // no tenant plugin was ever installed
+    }
+    for (const tenant of tenants) {
+      if (!TENANT_RE.test(tenant)) {
+        this.warnings.push(`${join(root, tenant)}: not a tenant id; skipped`);
+        continue;
+      }
+      const own = new Map<string, ResolvedPlugin>();
+      let folders: string[];
+      try {
+        folders = subfolders(join(root, tenant));
+      } catch (e) {
+        this.warn(e, 'skipped');
+        continue;
+      }
+      for (const folder of folders) {
+        const dir = join(root, tenant, folder);
+        try {
+          const want = tenantPluginFolder(folder);
+          if (!want) throw new PluginLoadError(dir, 'folder name must be <name>@<version>');
+          if (this.builtinNames.has(want.name)) throw new PluginLoadError(dir, `"${want.name}" is a built-in plugin name`);
+          const p = loadOne(dir, want, tenant);
+          const wide = this.byRef.get(p.ref);
+          if (wide && wide.hash !== p.hash) {
+            throw new PluginLoadError(dir, `${p.ref} is also an installation-wide plugin (${wide.dir}) with other content; that one is used`);
+          }
+          own.set(p.ref, p);
+        } catch (e) {
+          this.warn(e, 'skipped');
+        }
+      }
+      if (own.size > 0) this.tenants.set(tenant, own);
+    }
+  }
+
+  private warn(e: unknown, what?: string): void {
+    if (!(e instanceof PluginLoadError)) throw e;
+    this.warnings.push(what ? `${e.message}; ${what}` : e.message);
+  }
+}
+
+/**
+ * Loads every plugin (synchronously: start-up and `/admin/warm` only). Given a list of
+ * folders, they are operator folders. Throws {@link PluginLoadError} with a clear message for
+ * a broken operator plugin, a folder name that does not match, a built-in name, or the same
+ * name@version with different content in two operator folders; problems of tenant and legacy
+ * folders are in `registry.warnings` instead.
+ *
+ * @example
+ * const registry = loadPlugins({ operator: ['./plugins'], tenantRoot: 'data/tenant-plugins' });
+ * registry.resolve('digest-manifest')?.version;           // '1.0.0' (installation-wide)
+ * registry.resolveFor('acme', 'digest-manifest')?.version; // acme's own newer one, if any
+ */
+export function loadPlugins(sources: readonly string[] | PluginSources): PluginRegistry {
+  const s: PluginSources = Array.isArray(sources) ? { operator: sources as readonly string[] } : (sources as PluginSources);
+  const loader = new Loader();
+  for (const root of s.operator ?? []) loader.installationWide(root, true);
+  for (const root of s.legacy ?? []) loader.installationWide(root, false);
+  if (s.tenantRoot) loader.tenantOwned(s.tenantRoot);
+  return createRegistry([...loader.byRef.values()], loader.tenants, loader.warnings);
 }
 
 /** A registry that can be loaded again from its folders (`/admin/warm`, bundle imports). */
@@ -200,17 +323,27 @@ export interface ReloadableRegistry extends PluginRegistry {
 
 /**
  * @example
- * const registry = reloadablePlugins([...config.pluginsDirs, join(dataDir, 'plugins')]);
+ * const registry = reloadablePlugins({ operator: config.pluginsDirs, tenantRoot: join(dataDir, 'tenant-plugins') });
  * registry.reload(); // after a bundle installed plugins
  */
-export function reloadablePlugins(dirs: readonly string[]): ReloadableRegistry {
-  let current = loadPlugins(dirs);
+export function reloadablePlugins(sources: readonly string[] | PluginSources, onWarning?: (message: string) => void): ReloadableRegistry {
+  const load = () => {
+    const r = loadPlugins(sources);
+    for (const w of r.warnings) onWarning?.(w);
+    return r;
+  };
+  let current = load();
   return {
     resolve: (ref) => current.resolve(ref),
     has: (ref) => current.has(ref),
+    resolveFor: (tenant, ref) => current.resolveFor(tenant, ref),
+    pinned: (tenant, pin) => current.pinned(tenant, pin),
     list: () => current.list(),
+    get warnings() {
+      return current.warnings;
+    },
     reload() {
-      current = loadPlugins(dirs);
+      current = load();
       return current.list().length;
     },
   };

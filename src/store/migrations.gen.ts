@@ -29,5 +29,14 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "bps": true,
     "folderMillis": 1795914706628,
     "hash": "38b4cddf4671bc539318a15350941e164f0b626f776b661efeaa8c446c995c3d"
+  },
+  {
+    "tag": "0001_thick_anita_blake",
+    "sql": [
+      "ALTER TABLE `dag_versions` ADD `plugin_pins` text;"
+    ],
+    "bps": true,
+    "folderMillis": 1796133447227,
+    "hash": "afa502029b02820f5ae8586a49ce2a8d07a53d01767b538ee8ec5d436a4db471"
   }
 ];

@@ -20,13 +20,13 @@ before(async () => {
   dagsDir = mkdtempSync(join(tmpdir(), 'orch-preload-'));
   mkdirSync(join(dagsDir, 'a'));
   mkdirSync(join(dagsDir, 'b'));
-  writeFileSync(join(dagsDir, 'a', 'good.tgz'), createBundle({ dags: [dag('bundled'), dag('bundled', '1.1.0')], privateKeyPem: devKey }).bytes);
-  const bad = createBundle({ dags: [dag('tampered')], privateKeyPem: devKey }).bytes;
+  writeFileSync(join(dagsDir, 'a', 'good.tgz'), createBundle({ tenants: ['a'], dags: [dag('bundled'), dag('bundled', '1.1.0')], privateKeyPem: devKey }).bytes);
+  const bad = createBundle({ tenants: ['a'], dags: [dag('tampered')], privateKeyPem: devKey }).bytes;
   writeFileSync(join(dagsDir, 'a', 'bad.tgz'), flip(Buffer.from(bad), Math.floor(bad.length / 2)));
-  // Its plugin is installed into DATA/plugins, and the registry reloaded so DAGs can use it.
+  // Its plugin is installed for tenant a (DATA/tenant-plugins/a/), and the registry reloaded so a's DAGs can use it.
   writeFileSync(
     join(dagsDir, 'a', 'with-plugin.tgz'),
-    createBundle({ dags: [dag('needs-plugin')], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey }).bytes,
+    createBundle({ tenants: ['a'], dags: [dag('needs-plugin')], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey }).bytes,
   );
   writeFileSync(join(dagsDir, 'b', 'plain.json'), JSON.stringify(dag('plain')));
   t = await startTestServer(['--dags-dir', dagsDir]);
@@ -52,7 +52,7 @@ test('a good bundle is imported into its tenant at start-up; bad ones install no
 test('preloading again is idempotent', async () => {
   const before = (await t.req('GET', '/dags:export', { tenant: 'a' })).text;
   const dags = t.server.deps.services.dags;
-  const report = preloadDags(dagsDir, dags, pino({ level: 'silent' }), { pluginsDir: join(t.dataDir, 'plugins') });
+  const report = preloadDags(dagsDir, dags, pino({ level: 'silent' }), { tenantPluginsDir: join(t.dataDir, 'tenant-plugins') });
   assert.deepEqual(report, { published: 0, unchanged: 4, failed: 1, bundles: 2 });
   assert.equal((await t.req('GET', '/dags:export', { tenant: 'a' })).text, before);
 });

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import pino from 'pino';
 import { canonicalJson, sha256Hex, uuidv7 } from '../../src/core/index.js';
-import { dagCanonicalJson, dagHash, semverKey } from '../../src/dags/index.js';
+import { dagCanonicalJson, dagHash, pinPlugins, pinsJson, semverKey } from '../../src/dags/index.js';
+import { loadPlugins } from '../../src/engine/plugins.js';
 import { PlanCache } from '../../src/engine/plans.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import type { StepResult, StepTask } from '../../src/engine/pool-types.js';
@@ -43,7 +44,9 @@ class FakePool {
 function setup(doc: Record<string, unknown>) {
   const dir = mkdtempSync(join(tmpdir(), 'sched-unit-'));
   const store = Store.open({ dataDir: dir, lock: false });
-  const version = { tenant: 't', dagId: doc.dagId as string, version: '1.0.0', versionKey: semverKey('1.0.0'), hash: dagHash(doc as never), definition: dagCanonicalJson(doc as never), signature: null, signedBy: '[]', createdMs: Date.now() };
+  const registry = loadPlugins([]);
+  const pins = pinPlugins(doc as never, (ref) => registry.resolveFor('t', ref))!;
+  const version = { tenant: 't', dagId: doc.dagId as string, version: '1.0.0', versionKey: semverKey('1.0.0'), hash: dagHash(doc as never), definition: dagCanonicalJson(doc as never), signature: null, signedBy: '[]', pluginPins: pinsJson(pins), createdMs: Date.now() };
   store.dags.insert(version);
   let txs = 0;
   const tx = store.tx.bind(store);
@@ -60,11 +63,11 @@ function setup(doc: Record<string, unknown>) {
     });
   };
   const plans = new PlanCache();
-  const make = (pool: FakePool) => new Scheduler({ store, pool, logs: { put: async (s) => ({ hash: sha256Hex(s), size: s.length }) }, plans, logger: pino({ level: 'silent' }), limits: { maxInFlightSteps: 100 } });
+  const make = (pool: FakePool) => new Scheduler({ store, pool, plugins: registry, logs: { put: async (s) => ({ hash: sha256Hex(s), size: s.length }) }, plans, logger: pino({ level: 'silent' }), limits: { maxInFlightSteps: 100 } });
   const start = (sched: Scheduler): RunRow => {
     const now = Date.now();
     const row: RunRow = { runId: uuidv7(now), tenant: 't', dagId: version.dagId, dagVersion: '1.0.0', dagHash: version.hash, runToken: null, traceId: 'a'.repeat(32), status: 'queued', inputs: '{}', inputsHash: EMPTY, outputsHash: null, createdMs: now, startedMs: now, endedMs: null, cancelReason: null };
-    const live = sched.newRun(row, plans.forRow(version));
+    const live = sched.newRun(row, plans.forRow(version), plans.pinsFor(version));
     const ev = store.tx(() => sched.insertRun(row, live));
     sched.admitted(live, ev);
     return row;
