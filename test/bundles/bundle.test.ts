@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ApiError } from '../../src/core/errors.js';
 import { canonicalJson } from '../../src/core/hash.js';
 import { DagService } from '../../src/dags/service.js';
-import { dsseSign, generateSigningKeyPair, type TrustStore } from '../../src/dags/signature.js';
+import { dsseSign, generateSigningKeyPair, TrustStore } from '../../src/dags/signature.js';
 import { hashPluginFiles } from '../../src/engine/plugin-files.js';
 import { BundleError, createBundle, importBundle, verifyBundle, type ImportOptions } from '../../src/bundles/index.js';
 import { MANIFEST_PATH, SIGNATURE_PATH } from '../../src/bundles/manifest.js';
@@ -28,6 +28,7 @@ function withEnv(fn: (env: Env) => void | Promise<void>) {
 }
 
 function importInto(env: Env, bytes: Buffer, extra: Partial<ImportOptions> = {}) {
+  // The import sees the plugins the registry has loaded (reload it after an import that installed some).
   return importBundle(bytes, { tenant: 'acme', dags: env.dags, tenantPluginsDir: env.pluginsDir, ...extra });
 }
 
@@ -304,4 +305,72 @@ test('limits: a zip bomb and too many entries are refused before they cost memor
   assert.throws(() => importInto(env, big, { limits: { maxEntries: 3 } }), (e: unknown) => e instanceof BundleError && e.reason === 'LIMIT_EXCEEDED');
   assert.throws(() => verifyBundle(big, trust as TrustStore, { limits: { maxBundleBytes: 100 } }), /larger than 100 bytes/);
   assert.equal(snapshot(env), before);
+}));
+
+test('a bundle is bound to the tenants its signed manifest names', withEnv((env) => {
+  const forAcme = createBundle({ ...sample(), tenants: ['acme'] }).bytes;
+  assert.deepEqual(verifyBundle(forAcme, trust).tenants, ['acme']);
+  const e = refusedWithoutChange(env, forAcme, 'SIGNATURE_INVALID', 'TENANT_MISMATCH', /signed for tenant\(s\) acme, not for other/, 'other');
+  assert.deepEqual(e.details?.tenants, ['acme']);
+  // Editing the tenants voids the signature.
+  const files = unpackFiles(forAcme);
+  files.set(MANIFEST_PATH, Buffer.from(files.get(MANIFEST_PATH)!.toString().replace('"tenants":["acme"]', '"tenants":["other"]')));
+  refusedWithoutChange(env, repack(files), 'SIGNATURE_INVALID', 'MANIFEST_MISMATCH', undefined, 'other');
+  // A format /1 bundle (made before tenant binding) verifies, but no tenant may import it.
+  const v1 = packSigned(payloadOf(forAcme), devKey, null);
+  assert.deepEqual(verifyBundle(v1, trust).tenants, []);
+  refusedWithoutChange(env, v1, 'SIGNATURE_INVALID', 'TENANT_UNBOUND', /re-create it with "orchestrator bundle create --tenant T/);
+  // Tenants must be valid ids, sorted, each once; at least one.
+  assert.throws(() => createBundle({ ...sample(), tenants: [] }), /at least one tenant/);
+  assert.throws(() => createBundle({ ...sample(), tenants: ['Bad Tenant'] }), /invalid tenant id "Bad Tenant"/);
+  assert.deepEqual(createBundle({ ...sample(), tenants: ['b', 'a', 'b'] }).manifest.tenants, ['a', 'b']);
+  refusedWithoutChange(env, packSigned(payloadOf(forAcme), devKey, ['other', 'acme']), 'VALIDATION_FAILED', 'MANIFEST_INVALID', /tenants are not sorted/);
+}));
+
+test('keys in a tenant trust sub-folder sign bundles for that tenant only', withEnv((env) => {
+  const acmeKey = generateSigningKeyPair();
+  const dir = join(env.dir, 'trust');
+  mkdirSync(join(dir, 'acme'), { recursive: true });
+  writeFileSync(join(dir, 'acme', 'acme.pub'), acmeKey.publicKeyPem);
+  const scoped = TrustStore.fromDir(dir);
+  // Signed by acme's key for both tenants: acme may import it, other may not.
+  const bytes = createBundle({ tenants: TENANTS, dags: [dag('by-acme', '1.0.0', { key: acmeKey.privateKeyPem })], privateKeyPem: acmeKey.privateKeyPem }).bytes;
+  const before = snapshot(env);
+  assert.throws(
+    () => importInto(env, bytes, { tenant: 'other', trust: scoped }),
+    (e: unknown) => e instanceof BundleError && e.code === 'SIGNATURE_INVALID' && /signed by [0-9a-f]{64}, a key not trusted for tenant other/.test(e.message) && (e.details?.signedBy as string[])[0] === acmeKey.keyid,
+  );
+  assert.equal(snapshot(env), before);
+  // Where the key is not trusted at all, it is an unknown key.
+  refusedWithoutChange(env, bytes, 'SIGNATURE_INVALID', 'SIGNATURE_INVALID', /no signature verifies with a trusted key/);
+  assert.equal(importInto(env, bytes, { tenant: 'acme', trust: scoped }).changed, true);
+  assert.deepEqual(verifyBundle(bytes, scoped, { tenant: 'acme' }).signedBy, [acmeKey.keyid]);
+}));
+
+test('a plugin that collides with an operator plugin (same name@version, other content) is refused before anything is installed', withEnv((env) => {
+  mkdirSync(join(env.operatorDir, 'greeter'));
+  for (const f of pluginFiles('greeter', '1.0.0', 'export default async () => ({ operator: true });\n')) writeFileSync(join(env.operatorDir, 'greeter', f.path), f.data);
+  env.registry.reload();
+  const e = refusedWithoutChange(env, createBundle(sample()).bytes, 'VALIDATION_FAILED', 'PLUGIN_CONFLICT', /greeter@1\.0\.0 is already installed as an installation-wide plugin/);
+  assert.equal(e.details?.path, 'plugins/greeter/');
+  // The identical files are fine: the tenant gets its own copy.
+  writeFileSync(join(env.operatorDir, 'greeter', 'index.mjs'), pluginFiles('greeter')[0]!.data);
+  env.registry.reload();
+  assert.deepEqual(importInto(env, createBundle(sample()).bytes).plugins.map((p) => p.installed), [true]);
+}));
+
+test('versions of a tenant plugin live side by side; DAGs are pinned to what the tenant resolves with the bundle in', withEnv((env) => {
+  const v1 = createBundle({ tenants: TENANTS, dags: [dag('greet', '1.0.0', { plugin: 'greeter' })], plugins: [{ name: 'greeter', files: pluginFiles('greeter', '1.0.0') }], privateKeyPem: devKey });
+  const v2 = createBundle({ tenants: TENANTS, dags: [dag('greet', '2.0.0', { plugin: 'greeter' })], plugins: [{ name: 'greeter', files: pluginFiles('greeter', '2.0.0') }], privateKeyPem: devKey });
+  importInto(env, v1.bytes);
+  env.registry.reload();
+  importInto(env, v2.bytes);
+  env.registry.reload();
+  assert.deepEqual(readdirNames(join(env.pluginsDir, 'acme')), ['greeter@1.0.0', 'greeter@2.0.0']);
+  const pins = (version: string) => JSON.parse(env.store.dags.get('acme', 'greet', version)!.pluginPins!);
+  assert.equal(pins('1.0.0').greeter.version, '1.0.0');
+  assert.equal(pins('1.0.0').greeter.contentHash, hashPluginFiles(pluginFiles('greeter', '1.0.0')));
+  assert.equal(pins('2.0.0').greeter.version, '2.0.0');
+  assert.equal(env.registry.resolveFor('acme', 'greeter')?.version, '2.0.0');
+  assert.equal(env.registry.resolveFor('other', 'greeter'), undefined);
 }));

@@ -174,3 +174,22 @@ test('a bundle is bound to its tenants: create needs --tenant; import and verify
     store.close();
   }
 });
+
+test('dag check --tenant verifies with the keys trusted for that tenant', async () => {
+  const trustDir = join(dir, 'scoped-trust');
+  const acme = generateSigningKeyPair();
+  mkdirSync(join(trustDir, 'acme'), { recursive: true });
+  writeFileSync(join(trustDir, 'acme', 'acme.pub'), acme.publicKeyPem);
+  writeFileSync(join(dir, 'in', 'by-acme.json'), JSON.stringify(dag('by-acme', '1.0.0', { key: acme.privateKeyPem })));
+  const file = join(dir, 'in', 'by-acme.json');
+  const [forAcme, forOther, anyKey] = await Promise.all([
+    cli(['dag', 'check', file, '--trust-dir', trustDir, '--tenant', 'acme']),
+    cli(['dag', 'check', file, '--trust-dir', trustDir, '--tenant', 'other']),
+    cli(['dag', 'check', file, '--trust-dir', trustDir]),
+  ]);
+  assert.equal(forAcme.code, 0, forAcme.stderr);
+  assert.deepEqual(forAcme.json.signedBy, [acme.keyid]);
+  assert.equal(forOther.code, 1);
+  assert.match(forOther.stderr, /SIGNATURE_INVALID|no signature verifies/);
+  assert.equal(anyKey.code, 0, anyKey.stderr);
+});

@@ -136,12 +136,13 @@ export function repack(files: Map<string, Buffer>, raw: RawTarEntry[] = []): Buf
 }
 
 /**
- * Packs arbitrary payload files with a freshly computed manifest for `tenants` signed by `key`;
- * `tenants: null` makes a format /1 manifest (before tenant binding: no tenants).
+ * Packs arbitrary payload files with a freshly computed manifest for `tenants` (exactly as
+ * given) signed by `key`; `tenants: null` makes a format /1 manifest (before tenant binding).
  */
 export function packSigned(payload: Map<string, Buffer>, key = devKey, tenants: string[] | null = TENANTS): Buffer {
   const list = [...payload.entries()].map(([path, data]) => ({ path, data }));
-  const manifest: Record<string, unknown> = { ...buildManifest(list, 'test', tenants ?? ['x']) };
+  // The tenants as given (unsorted or repeated ones too), not normalised as buildManifest would.
+  const manifest: Record<string, unknown> = { ...buildManifest(list, 'test', ['x']), tenants };
   if (tenants === null) {
     delete manifest.tenants;
     manifest.format = BUNDLE_FORMAT_V1;
