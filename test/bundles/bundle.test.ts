@@ -373,4 +373,9 @@ test('versions of a tenant plugin live side by side; DAGs are pinned to what the
   assert.equal(pins('2.0.0').greeter.version, '2.0.0');
   assert.equal(env.registry.resolveFor('acme', 'greeter')?.version, '2.0.0');
   assert.equal(env.registry.resolveFor('other', 'greeter'), undefined);
+  // Another tenant's greeter@1.0.0 of other content is no conflict: neither resolves the other's.
+  const theirs = createBundle({ tenants: ['other'], dags: [], plugins: [{ name: 'greeter', files: pluginFiles('greeter', '1.0.0', 'export default async () => ({ theirs: true });\n') }], privateKeyPem: devKey });
+  assert.deepEqual(importInto(env, theirs.bytes, { tenant: 'other' }).plugins.map((p) => p.installed), [true]);
+  env.registry.reload();
+  assert.notEqual(env.registry.resolveFor('other', 'greeter@1.0.0')?.hash, env.registry.resolveFor('acme', 'greeter@1.0.0')?.hash);
 }));
