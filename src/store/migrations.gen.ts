@@ -39,5 +39,14 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "bps": true,
     "folderMillis": 1796135956769,
     "hash": "3fee48c8d3821193a9ec696f0b6e4eebce215a9678ec81c7e0850754493b090b"
+  },
+  {
+    "tag": "0002_legal_misty_knight",
+    "sql": [
+      "ALTER TABLE `dag_versions` ADD `plugin_pins` text;"
+    ],
+    "bps": true,
+    "folderMillis": 1796143138702,
+    "hash": "afa502029b02820f5ae8586a49ce2a8d07a53d01767b538ee8ec5d436a4db471"
   }
 ];
