@@ -73,7 +73,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
     const trace = c.get('trace') as Trace;
     if (route.scope !== null && !route.authOptional) {
       const { ready, draining } = deps.lifecycle;
-      if (!ready || (draining && route.method === 'POST')) {
+      if (!ready || (draining && route.method !== 'GET')) {
         throw new ApiError('UNAVAILABLE', draining ? 'the server is shutting down' : 'the server is starting', undefined, {
           'Retry-After': '1',
         });
@@ -95,7 +95,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
     const params = route.params ? validate(route.params, rawParams, 'path') : rawParams;
     const query = route.query ? validate(route.query, c.req.query(), 'query') : {};
     let body: unknown = undefined;
-    if (route.method === 'POST') {
+    if (route.method === 'POST' || route.method === 'PUT') {
       const limit = route.bodyLimit === 'dagPublish' ? deps.config.dagBodyLimitBytes : deps.config.bodyLimitBytes;
       const bytes = await readBodyLimited(c.req.raw, limit);
       if (route.body) body = parseJsonBody(bytes, c.req.header('content-type'), route.body, deps.config.maxJsonDepth);

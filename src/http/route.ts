@@ -18,7 +18,7 @@ import type { Context } from 'hono';
 import type { Principal, Scope } from '../auth/index.js';
 import type { AppDeps } from './deps.js';
 
-export type Method = 'GET' | 'POST';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** What a handler returns: JSON body (or a raw Response for streams and artifacts). */
 export interface HttpResult {
@@ -61,7 +61,7 @@ export interface RouteDef<P = any, Q = any, B = any> {
   scope: Scope | null;
   /** Requires `X-Stella-Tenant` (all but /admin/* and /openapi.json). */
   tenant: boolean;
-  /** A mutating POST: honours Idempotency-Key. */
+  /** A mutating request (POST, PUT, DELETE): honours Idempotency-Key. */
   mutating?: boolean;
   /** Auth is optional: a token adds detail but is not required (health). */
   authOptional?: boolean;
