@@ -56,6 +56,8 @@ export function openApiDocument(routes: readonly RouteDef[], version: string): R
     for (const [status, s] of Object.entries(r.responses)) {
       if (s instanceof z.ZodType) {
         responses[status] = { description: 'OK', content: { 'application/json': { schema: schemaOf(s, 'output') } } };
+      } else if (s.mediaType === '') {
+        responses[status] = { description: s.description }; // no body (204)
       } else {
         responses[status] = { description: s.description, content: { [s.mediaType]: {} } };
       }
