@@ -259,7 +259,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       }
     };
     for (const dir of config.dagsDirs) {
-      await preloadDags(dir, dags, logger, { tenantPluginsDir: pluginSources.tenantRoot, onPluginsInstalled, signal: opts.signal });
+      await preloadDags(dir, dags, logger, { tenantPluginsDir: pluginSources.tenantRoot, onPluginsInstalled, signal: opts.signal, schedules });
     }
     checkpoint();
     if (installed) pinStored();

@@ -30,3 +30,4 @@ export { scheduleDocumentSchema, scheduleReplaceSchema, normalizeSchedule, OVERL
 export { planDueFires, ON_TIME_GRACE_MS, MAX_CATCHUP_FIRES } from './catchup.js';
 export { ScheduleFirer, fireRunToken } from './firer.js';
 export { ScheduleService, scheduleView, scheduleExportRecords, type ScheduleView } from './service.js';
+export { signSchedule, verifyScheduleSignature, SCHEDULE_PAYLOAD_TYPE } from './signature.js';

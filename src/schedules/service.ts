@@ -17,7 +17,8 @@ import { compile, compiledSchedule, nextFireOf, type CompiledCache } from './com
 import type { ScheduleFirer } from './firer.js';
 import { formatLocal, type FireTime } from './upcoming.js';
 import { nextFires } from './fire.js';
-import { normalizeSchedule, type ScheduleDocument, type ScheduleSpec } from './model.js';
+import { normalizeSchedule, scheduleDocumentSchema, type ScheduleDocument, type ScheduleSpec } from './model.js';
+import { verifyScheduleSignature } from './signature.js';
 
 export const SCHEDULES_PATH = '/api/v1/orchestrator/schedules';
 
@@ -196,6 +197,32 @@ export class ScheduleService {
     const fires = row.paused === 1 ? [] : nextFires(c.cron, c.zone, Math.max(this.d.clock.now(), (c.startMs ?? 0) - 1), 5);
     v.upcoming = fires.filter((t) => c.endMs === null || t <= c.endMs).map((t) => ({ utc: iso(t), local: formatLocal(t, c.zone) }));
     return v;
+  }
+
+  /**
+   * Stores a preloaded document (`--dags-dir DIR/<tenant>/*.schedule.json`): its signature
+   * checked like a DAG's (signature.ts), then created, or replaced when the file differs from
+   * what is stored (the file is the source of truth at each start), or left unchanged.
+   */
+  preload(tenant: string, raw: unknown): 'created' | 'replaced' | 'unchanged' {
+    const { trust, allowUnsigned } = this.d.dags.deps;
+    const verified = verifyScheduleSignature(raw, trust.forTenant(tenant), { allowUnsigned });
+    const parsed = scheduleDocumentSchema.safeParse(verified.content);
+    if (!parsed.success) {
+      throw new ApiError('VALIDATION_FAILED', `schedule document: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const incoming = { doc: parsed.data, signature: verified.signature, signedBy: verified.signedBy };
+    const id = parsed.data.scheduleId;
+    const existing = this.d.store.schedules.get(tenant, id);
+    const commit: Commit = (fn) => this.d.store.tx(fn);
+    if (!existing) {
+      this.create(tenant, incoming, commit);
+      return 'created';
+    }
+    const { row } = this.prepare(tenant, incoming);
+    if (existing.specHash === row.specHash && existing.signedBy === row.signedBy) return 'unchanged';
+    this.replace(tenant, id, incoming, commit);
+    return 'replaced';
   }
 
   /** The tenant's schedule (404 otherwise). */
