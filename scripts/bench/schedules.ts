@@ -1,6 +1,6 @@
 /**
- * Schedules on a real in-process server (all real parts; its clock runs a fixed offset ahead
- * of the system clock so a minute boundary comes a few seconds after set-up):
+ * Schedules on a real in-process server (all real parts; its clock is shifted so that a minute
+ * boundary comes a few seconds after set-up):
  *  - start lag: 10,000 `* * * * *` schedules firing in the same minute; per run
  *    `startedUtc - scheduledUtc` (the commit time of its start), p50 / p99 / max;
  *  - idle CPU: process CPU time over an idle interval with 10,000 schedules whose next fire is
@@ -23,10 +23,17 @@ const N = Number(values.schedules);
 const IDLE_MS = Number(values['idle-seconds']) * 1000;
 const MIN = 60_000;
 
-async function server(offsetMs: number): Promise<{ s: RunningServer; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'orch-bench-sched-'));
+interface Shifted {
+  now(): number;
+  /** null: the system clock plus `offset`; a number: the clock stands still there. */
+  frozen: number | null;
+  offset: number;
+}
+const shifted = (): Shifted => ({ frozen: null, offset: 0, now() { return this.frozen ?? Date.now() + this.offset; } });
+
+async function server(clock: Shifted, dir = mkdtempSync(join(tmpdir(), 'orch-bench-sched-'))): Promise<{ s: RunningServer; dir: string }> {
   const { flags } = parseFlags(['--dev', '--port', '0', '--data-dir', dir, '--allow-unsigned', '--workers', '2', '--max-queued-runs', String(N * 2), '--rate-limit', '1000000'], SERVE_FLAGS, {});
-  const s = await startServer(serveConfig(flags), createLogger('warn'), { clock: { now: () => Date.now() + offsetMs } });
+  const s = await startServer(serveConfig(flags), createLogger('warn'), { clock });
   s.deps.services.dags.publish('demo', { dagId: 'quick', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] } as never);
   return { s, dir };
 }
@@ -38,7 +45,7 @@ function createMany(s: RunningServer, cron: string): void {
 }
 
 async function idleCpuMs(): Promise<number> {
-  await sleep(1000); // settle
+  await sleep(3000); // settle (worker start-up, the creates' aftermath)
   const u0 = process.cpuUsage();
   await sleep(IDLE_MS);
   const u = process.cpuUsage(u0);
@@ -46,33 +53,40 @@ async function idleCpuMs(): Promise<number> {
 }
 
 // Idle CPU, without and with N schedules a year away.
-const empty = await server(0);
+const idle = await server(shifted());
 const cpuEmpty = await idleCpuMs();
-createMany(empty.s, '0 0 1 1 *');
+createMany(idle.s, '0 0 1 1 *');
 const cpuArmed = await idleCpuMs();
-const timers = (empty.s.deps.services.schedules.d.firer as unknown as { size: number }).size;
-await empty.s.close();
-rmSync(empty.dir, { recursive: true, force: true });
+const timers = (idle.s.deps.services.schedules.d.firer as unknown as { size: number }).size;
+await idle.s.close();
+rmSync(idle.dir, { recursive: true, force: true });
 
-// Start lag: the shifted clock reads hh:mm:45 once the schedules exist.
-const real = Date.now();
-const offset = Math.ceil(real / MIN) * MIN + 45_000 - real;
-const lag = await server(offset);
+// Start lag. N schedules of '* * * * *' are created while the clock stands at hh:mm:01 (no fire
+// during the creates, however long they take); then the server restarts with the clock at
+// hh:mm:50 and running: the N fires of hh:mm+1:00 come due together 10 s later.
+const MINUTE0 = Math.floor(Date.now() / MIN) * MIN;
+const clock = shifted();
+clock.frozen = MINUTE0 + 1000;
+const lag = await server(clock);
 const t0 = performance.now();
 createMany(lag.s, '* * * * *');
 const createMs = performance.now() - t0;
-const db = lag.s.deps.store.db.sqlite;
-const count = db.prepare('select count(*) from runs where schedule_id is not null').pluck();
-const deadline = Date.now() + 5 * MIN;
-while ((count.get() as number) < N && Date.now() < deadline) await sleep(200);
-const lags = (db.prepare('select started_ms - scheduled_ms from runs where schedule_id is not null').pluck().all() as number[]).sort((a, b) => a - b);
-const fire = db.prepare('select min(scheduled_ms) from runs where schedule_id is not null').pluck().get() as number;
 await lag.s.close();
+clock.frozen = null;
+clock.offset = MINUTE0 + 50_000 - Date.now();
+const again = await server(clock, lag.dir);
+const fire = MINUTE0 + MIN;
+const db = again.s.deps.store.db.sqlite;
+const count = db.prepare('select count(*) from runs where scheduled_ms = ?').pluck();
+const deadline = Date.now() + 5 * MIN;
+while ((count.get(fire) as number) < N && Date.now() < deadline) await sleep(200);
+const lags = (db.prepare('select started_ms - scheduled_ms from runs where scheduled_ms = ?').pluck().all(fire) as number[]).sort((a, b) => a - b);
+await again.s.close();
 rmSync(lag.dir, { recursive: true, force: true });
 
 const result = {
   schedules: N,
-  startLagP99: fig(quantile(lags, 0.99), 'ms', { p50: quantile(lags, 0.5), max: lags[lags.length - 1], started: lags.length, fireUtc: new Date(fire).toISOString(), createMs: Math.round(createMs) }),
+  startLagP99: fig(quantile(lags, 0.99), 'ms', { p50: quantile(lags, 0.5), max: lags[lags.length - 1], started: lags.length, fireUtc: new Date(fire).toISOString(), createMs: Math.round(createMs), createUsPerSchedule: Math.round((createMs * 1000) / N) }),
   idleCpu: fig((cpuArmed / IDLE_MS) * 1000, `ms CPU per s idle with ${N} schedules`, { withoutSchedules: (cpuEmpty / IDLE_MS) * 1000, timers }),
 };
 console.log(`schedules: ${N} × '* * * * *' in one minute: start lag p50 ${result.startLagP99.extra!.p50} ms, p99 ${result.startLagP99.value} ms, max ${result.startLagP99.extra!.max} ms (${lags.length} runs started)`);

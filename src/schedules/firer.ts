@@ -45,6 +45,8 @@ class Superseded extends Error {}
 
 const TERMINAL = new Set(['run.completed', 'run.failed', 'run.cancelled']);
 const RETRY_MS = 1000;
+/** How long the firer decides batches before it lets the event loop run (HTTP, the engine). */
+const SLICE_MS = 100;
 
 /** The runToken of a schedule's fire: the same fire always gets the same token. */
 export function fireRunToken(scheduleId: string, fireMs: number): string {
@@ -130,17 +132,20 @@ export class ScheduleFirer {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.flush();
+      // Batch after batch for up to SLICE_MS (fires come first), then the event loop's turn.
+      const until = performance.now() + SLICE_MS;
+      while (this.flush() && performance.now() < until);
+      if (this.pending.length > 0 || this.buffered.size > 0) this.scheduleFlush();
     });
   }
 
-  /** Decides one batch of due fires (then yields to the event loop for the next). */
-  private flush(): void {
-    if (this.stopped) return;
+  /** Decides one batch of due fires; true when it did (more may be pending). */
+  private flush(): boolean {
+    if (this.stopped) return false;
     const chunk = this.pending.splice(0, this.batchSize);
     const buffered = chunk.length < this.batchSize ? [...this.buffered.values()] : [];
     for (const b of buffered) this.buffered.delete(`${b.tenant}\0${b.scheduleId}`);
-    if (chunk.length === 0 && buffered.length === 0) return;
+    if (chunk.length === 0 && buffered.length === 0) return false;
     const batch = new Batch();
     const { store, scheduler } = this.d;
     try {
@@ -153,8 +158,7 @@ export class ScheduleFirer {
       store.events.invalidate();
       this.d.logger.error({ err }, 'schedules: deciding due fires failed; trying again');
       for (const e of chunk) this.timers.add(this.d.clock.now() + RETRY_MS, e);
-      if (this.pending.length > 0 || this.buffered.size > 0) this.scheduleFlush();
-      return;
+      return false;
     }
     scheduler.admitted(batch.prepared.map((p) => p.run), batch.events);
     for (const r of batch.rearm) this.timers.add(r.due, r);
@@ -165,7 +169,7 @@ export class ScheduleFirer {
         this.d.logger.warn({ err, runId: c.runId }, 'schedules: cancelling the active run (cancel_other) failed');
       }
     }
-    if (this.pending.length > 0 || this.buffered.size > 0) this.scheduleFlush();
+    return true;
   }
 
   /**
