@@ -20,6 +20,7 @@ import type { Scheduler } from '../engine/scheduler.js';
 import type { PreparedRun, RunService } from '../runs/service.js';
 import type { EventRow, NewEvent, ScheduleRow, Store } from '../store/index.js';
 import { MAX_CATCHUP_FIRES, planDueFires, type MissedFires } from './catchup.js';
+import { FireRecorder } from './recorder.js';
 import { firesBetween } from './fire.js';
 import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
 
@@ -224,7 +225,7 @@ export class ScheduleFirer {
         state.last(fire, 'buffered', null, null);
         continue;
       }
-      const runId = this.startRun(batch, state, row, fire, now);
+      const runId = this.startRun(batch, state, row, fire);
       if (runId) active = [...active, runId];
     }
     if (!store.schedules.recordFire(row.tenant, row.scheduleId, { nextFireMs: row.nextFireMs, bufferedFireMs: row.bufferedFireMs }, state.fireState(next, bufferedFire))) {
@@ -242,14 +243,14 @@ export class ScheduleFirer {
     if (store.runs.activeOfSchedule(tenant, scheduleId).length > 0) return; // the next ended run wakes it again
     const state = new FireRecorder(row);
     const fire = row.bufferedFireMs;
-    const runId = this.startRun(batch, state, row, fire, now);
+    const runId = this.startRun(batch, state, row, fire);
     const last = state.lastFire ?? { status: 'started', runId, error: null };
     if (!store.schedules.takeBuffered(tenant, scheduleId, fire, last.status, last.runId, last.error)) return;
     batch.events.push(...store.events.appendMany(state.events(row, now)));
   }
 
   /** Prepares the fire's run (refusals recorded as failed fires); the run id, or null. */
-  private startRun(batch: Batch, state: FireRecorder, row: ScheduleRow, fire: number, now: number): string | null {
+  private startRun(batch: Batch, state: FireRecorder, row: ScheduleRow, fire: number): string | null {
     const c = compiledSchedule(this.compiled, row);
     const req = { dagId: c.spec.dagId, version: c.spec.version, inputs: c.spec.inputs, runToken: fireRunToken(row.scheduleId, fire) };
     let p: ReturnType<RunService['prepare']>;
@@ -266,67 +267,7 @@ export class ScheduleFirer {
     }
     batch.add(p);
     batch.events.push(this.d.runs.insert(p));
-    state.fired(fire, p.row.runId, now);
+    state.fired(fire, p.row.runId);
     return p.row.runId;
-  }
-}
-
-type LastFire = { fireMs: number; status: string; runId: string | null; error: string | null };
-
-/** Collects one schedule's decisions: its `lastFire`, missed counts and events. */
-class FireRecorder {
-  lastFire: LastFire | null = null;
-  private missedAdd = 0;
-  private missedLast: number | null = null;
-  private readonly pendingEvents: Array<Omit<NewEvent, 'tenant' | 'dagId' | 'traceId' | 'tsMs' | 'stepId'>> = [];
-
-  constructor(private readonly row: ScheduleRow) {}
-
-  last(fireMs: number, status: string, runId: string | null, error: string | null): void {
-    if (!this.lastFire || fireMs >= this.lastFire.fireMs) this.lastFire = { fireMs, status, runId, error };
-  }
-
-  fired(fireMs: number, runId: string, _now: number): void {
-    this.last(fireMs, 'started', runId, null);
-    this.pendingEvents.push({ type: 'schedule.fired', runId, status: 'started', scheduleId: this.row.scheduleId, scheduledMs: fireMs });
-  }
-
-  missed(m: MissedFires, reason: 'downtime' | 'overlap'): void {
-    this.count(m);
-    this.last(m.lastMs, reason === 'overlap' ? 'skipped' : 'missed', null, null);
-    const detail: Record<string, unknown> = { missedCount: m.count, reason };
-    if (m.lastMs !== m.firstMs) detail.lastScheduledUtc = iso(m.lastMs);
-    this.pendingEvents.push({ type: 'schedule.missed', runId: '', status: reason === 'overlap' ? 'skipped' : 'missed', scheduleId: this.row.scheduleId, scheduledMs: m.firstMs, detail: JSON.stringify(detail) });
-  }
-
-  failed(fireMs: number, err: ApiError): void {
-    this.count({ count: 1, firstMs: fireMs, lastMs: fireMs });
-    this.last(fireMs, 'failed', null, `${err.code}: ${err.message}`);
-    const detail = { missedCount: 1, reason: 'refused', errorCode: err.code, errorMessage: err.message };
-    this.pendingEvents.push({ type: 'schedule.missed', runId: '', status: 'failed', scheduleId: this.row.scheduleId, scheduledMs: fireMs, detail: JSON.stringify(detail) });
-  }
-
-  private count(m: MissedFires): void {
-    this.missedAdd += m.count;
-    this.missedLast = Math.max(this.missedLast ?? m.lastMs, m.lastMs);
-  }
-
-  fireState(nextFireMs: number | null, bufferedFireMs: number | null) {
-    const l = this.lastFire;
-    return {
-      nextFireMs,
-      bufferedFireMs,
-      lastFireMs: l ? l.fireMs : this.row.lastFireMs,
-      lastFireStatus: l ? l.status : this.row.lastFireStatus,
-      lastFireRunId: l ? l.runId : this.row.lastFireRunId,
-      lastFireError: l ? l.error : this.row.lastFireError,
-      missedAdd: this.missedAdd,
-      missedLastMs: this.missedLast,
-    };
-  }
-
-  events(row: ScheduleRow, now: number): NewEvent[] {
-    const traceId = randomHex(16);
-    return this.pendingEvents.map((e) => ({ ...e, tenant: row.tenant, dagId: row.dagId, stepId: null, tsMs: now, traceId }));
   }
 }
