@@ -27,14 +27,15 @@ const cli = async (...args: string[]) => {
 test('export runs → import into another data folder → export again: identical bytes; imported runs are read-only', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'orch-transfer-'));
   const a = await startTestServer(['--allow-unsigned']);
-  await publish(a, {
+  const xfer = {
     dagId: 'xfer',
     steps: [
       { id: 'one', plugin: 'echo', with: { v: '${{ inputs.v }}' } },
       { id: 'flaky', plugin: 'fail', with: { times: 1 }, retries: { max: 2, backoffMs: 10 } },
     ],
     edges: [{ from: 'one', to: 'flaky' }],
-  });
+  };
+  await publish(a, xfer);
   const runIds: string[] = [];
   for (let i = 0; i < 4; i++) {
     const r = await startRun(a, 'xfer', { inputs: { v: i }, runToken: `tok-${i}` });
@@ -76,7 +77,7 @@ test('export runs → import into another data folder → export again: identica
   assert.equal(readFileSync(f2, 'utf8'), readFileSync(f1, 'utf8'), 'nothing installed by the refused import');
 
   // A server on the imported folder serves them read-only.
-  const b = await startTestServer([], {}, undefined, dataB);
+  const b = await startTestServer(['--allow-unsigned'], {}, undefined, dataB);
   try {
     const got = await b.req('GET', `/runs/${runIds[0]}`);
     assert.equal(got.status, 200);
@@ -86,7 +87,28 @@ test('export runs → import into another data folder → export again: identica
     assert.equal(cancel.status, 200);
     assert.equal(cancel.body.status, records[1].status);
     assert.equal((await b.req('GET', '/runs:export')).text, readFileSync(f1, 'utf8'));
+    await publish(b, xfer); // so that a run of it could be resumed here (it must not be)
   } finally {
-    await b.stop();
+    await b.server.close();
+  }
+
+  // Read-only: a run exported while it was still running is neither resumed, recovered nor
+  // cancelled here, though its DAG version is present; it stays exactly as imported.
+  const live = { ...records[0], runId: '01900000-0000-7000-8000-0000000000ab', runToken: null, status: 'running', endedUtc: null, durationMs: null, outputsHash: null };
+  const liveFile = join(tmp, 'live.ndjson');
+  writeFileSync(liveFile, [...ndjsonExport([live])].join(''));
+  const i2 = await cli('import', 'runs', liveFile, '--data-dir', dataB);
+  assert.equal(i2.code, 0, i2.stderr);
+  assert.deepEqual(JSON.parse(i2.stdout), { ok: true, imported: 1, unchanged: 0 });
+  const c = await startTestServer([], {}, undefined, dataB);
+  try {
+    const { inputs: _liveInputs, ...asImported } = live;
+    assert.deepEqual((await c.req('GET', `/runs/${live.runId}`)).body, asImported, 'not recovered at start-up');
+    const cancel = await c.req('POST', `/runs/${live.runId}:cancel`, { body: {} });
+    assert.equal(cancel.status, 200, `cancel of an imported run changes nothing: ${cancel.text}`);
+    assert.deepEqual(cancel.body, asImported);
+    assert.deepEqual((await c.req('GET', `/runs/${live.runId}`)).body, asImported);
+  } finally {
+    await c.stop();
   }
 });
