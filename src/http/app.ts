@@ -13,16 +13,10 @@ import { errorResponse } from './envelope.js';
 import { traceContext, type Trace } from './middleware/trace.js';
 import { requestLog } from './middleware/request-log.js';
 import { routeHandler } from './pipeline.js';
-import { honoPath, type RouteDef } from './route.js';
+import { apiPath, compileMatcher } from './match.js';
+import { BASE_PATH, honoPath, type RouteDef } from './route.js';
 
-export const BASE_PATH = '/api/v1/orchestrator';
-
-function pathPattern(path: string): RegExp {
-  const re = path
-    .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
-    .replace(/\\?\{[A-Za-z0-9_]+\\?\}/g, '[^/]+');
-  return new RegExp(`^${BASE_PATH.replace(/\//g, '\\/')}${re}$`);
-}
+export { BASE_PATH };
 
 export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
   const app = new Hono();
@@ -34,16 +28,17 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
       crossOriginResourcePolicy: 'same-origin',
     }),
   );
-  app.use('*', requestLog(deps, routes));
+  app.use('*', requestLog(deps));
 
   for (const r of routes) {
-    app.on(r.method, BASE_PATH + honoPath(r.path), routeHandler(deps, r));
+    app.on(r.method, BASE_PATH + honoPath(r.path), routeHandler(deps, r, routes));
   }
 
-  const patterns = routes.map((r) => ({ re: pathPattern(r.path), method: r.method }));
+  // A path that no route takes: 405 with Allow when it is some route's path, else 404.
+  const matchers = routes.map((r) => ({ match: compileMatcher(r, routes), method: r.method }));
   app.notFound((c) => {
-    const path = new URL(c.req.url).pathname;
-    const allowed = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))];
+    const path = apiPath(c.req.url);
+    const allowed = path === undefined ? [] : [...new Set(matchers.filter((m) => m.match(path) !== null).map((m) => m.method))];
     if (allowed.length > 0) {
       const res = errorResponse(
         c,

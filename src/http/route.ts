@@ -20,6 +20,9 @@ import type { AppDeps } from './deps.js';
 
 export type Method = 'GET' | 'POST';
 
+/** Every path of the API is under this base path. */
+export const BASE_PATH = '/api/v1/orchestrator';
+
 /** What a handler returns: JSON body (or a raw Response for streams and artifacts). */
 export interface HttpResult {
   status: number;
@@ -109,17 +112,35 @@ export function defineRoute<P, Q, B>(def: RouteDef<P, Q, B>): RouteDef<P, Q, B> 
   return def;
 }
 
+const notFoundMessages = new WeakMap<z.ZodType, string>();
+
+/**
+ * A path parameter's schema (its pattern is documented), with the 404 message answered when a
+ * value does not fit it — the same answer as a well-formed id that does not exist, so that no id
+ * can be probed by its form.
+ *
+ * @example const RunId = pathParam(z.string().regex(UUID_V7_RE), 'run not found');
+ */
+export function pathParam<T extends z.ZodType>(schema: T, notFound: string): T {
+  notFoundMessages.set(schema, notFound);
+  return schema;
+}
+
+/** The 404 message of a path parameter of `route` ('no such resource' unless declared). */
+export function paramNotFound(route: RouteDef, name: string): string {
+  const shape = (route.params as { shape?: Record<string, z.ZodType> } | undefined)?.shape;
+  const schema = shape?.[name];
+  return (schema && notFoundMessages.get(schema)) ?? 'no such resource';
+}
+
 const PARAM = /\{([A-Za-z0-9_]+)\}(:[a-z]+)?/g;
 
-/** Converts the OpenAPI path to Hono's, with custom methods (`:cancel`) as a regex suffix. */
+/**
+ * Converts the OpenAPI path to Hono's, with custom methods (`:cancel`) as a regex suffix. Hono
+ * only dispatches; which route a path really belongs to is decided by `compileMatcher`.
+ */
 export function honoPath(path: string): string {
   return path.replace(PARAM, (_m, name: string, verb?: string) =>
     verb ? `:${name}{[^/]+${verb}}` : `:${name}`,
   );
-}
-
-/** Hono hands `abc:cancel` for `{runId}:cancel`; strip the verb back off. */
-export function customVerb(path: string): string | undefined {
-  const m = /\}(:[a-z]+)$/.exec(path);
-  return m?.[1];
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { ndjsonResponse } from '../../core/index.js';
-import { dagDocumentSchema as DagDocumentSchema } from '../../dags/model.js';
+import { dagDocumentSchema as DagDocumentSchema, versionSchema } from '../../dags/model.js';
 import { dagExportRecords, dagSummary, dagView, type DagService } from '../../dags/service.js';
 import { PageQuery } from '../pagination.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, pathParam } from '../route.js';
 import { BoolParam, Id, ListOf, NDJSON, Obj } from './common.js';
 
 declare module '../deps.js' {
@@ -12,7 +12,10 @@ declare module '../deps.js' {
   }
 }
 
-const DagKey = z.object({ dagId: Id, version: z.string().min(1).max(256) });
+const DagKey = z.object({
+  dagId: pathParam(Id.clone(), 'DAG version not found'),
+  version: pathParam(versionSchema.clone(), 'DAG version not found'),
+});
 const ListFilter = z.object({ dagId: Id.optional(), active: BoolParam.optional() });
 
 export const publishDag = defineRoute({

@@ -10,7 +10,7 @@ import type { RunService } from '../../runs/service.js';
 import { runView } from '../../runs/views.js';
 import { PageQuery } from '../pagination.js';
 import { defineRoute } from '../route.js';
-import { Id, ListOf, NDJSON, Obj } from './common.js';
+import { Id, ListOf, NDJSON, Obj, RunIdParam, StepIdParam } from './common.js';
 
 declare module '../deps.js' {
   interface Services {
@@ -18,8 +18,8 @@ declare module '../deps.js' {
   }
 }
 
-const RunKey = z.object({ runId: z.string() });
-const StepKey = z.object({ runId: z.string(), stepId: z.string() });
+const RunKey = z.object({ runId: RunIdParam });
+const StepKey = z.object({ runId: RunIdParam, stepId: StepIdParam });
 const IsoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 const RunFilter = z.object({
   dagId: Id.optional(),
