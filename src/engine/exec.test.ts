@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '../core/hash.js';
 import { resolveAllowedProgram } from './builtins/index.js';
+import { until } from '../../test/helpers/wait.js';
 import { logLines, startPool, task, tempDir, type TestPool } from './test-support.js';
 import type { StepResult } from './index.js';
 
@@ -26,14 +27,6 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Waits until `cond()` holds (checked every 20 ms), failing after `ms`. */
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    assert.ok(Date.now() < deadline, `${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('resolveAllowedProgram matches normalised absolute paths, or one bare name', () => {
   const allow = ['/bin/echo', '/bin/sh', '/usr/bin/env', 'relative/ignored'];
