@@ -66,6 +66,8 @@ export interface ServeConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   logLevel: string;
+  /** Not a flag: test servers check every answer against the route table (src/http/conformance.ts). */
+  validateResponses?: boolean;
 }
 
 function int(flags: Flags, name: string, min: number): number {

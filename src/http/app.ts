@@ -12,14 +12,15 @@ import type { AppDeps } from './deps.js';
 import { errorResponse } from './envelope.js';
 import { traceContext, type Trace } from './middleware/trace.js';
 import { requestLog } from './middleware/request-log.js';
+import { conformant } from './conformance.js';
 import { routeHandler } from './pipeline.js';
 import { apiPath, compileMatcher } from './match.js';
 import { BASE_PATH, honoPath, type RouteDef } from './route.js';
 
 export { BASE_PATH };
 
-export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
-  const app = new Hono();
+/** What every answer carries: a trace, and the security headers. */
+function answering<H extends Hono<any>>(app: H): H {
   app.use('*', traceContext());
   app.use(
     '*',
@@ -28,10 +29,28 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
       crossOriginResourcePolicy: 'same-origin',
     }),
   );
+  return app;
+}
+
+// Answers given outside routing (see envelopeAnswer): the error passed in, as every error is.
+const outside = answering(new Hono<{ Bindings: { error: ApiError } }>());
+outside.all('*', (c) => errorResponse(c, c.env.error));
+
+/**
+ * The envelope answer of `error` with every header a routed answer has (a new trace, security
+ * headers), for answers given outside routing: node:http's own refusals (431, 408, 400).
+ */
+export async function envelopeAnswer(error: ApiError): Promise<Response> {
+  return outside.fetch(new Request('http://localhost/'), { error });
+}
+
+export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
+  const app = answering(new Hono());
   app.use('*', requestLog(deps));
 
   for (const r of routes) {
-    app.on(r.method, BASE_PATH + honoPath(r.path), routeHandler(deps, r, routes));
+    const handler = routeHandler(deps, r, routes);
+    app.on(r.method, BASE_PATH + honoPath(r.path), deps.config.validateResponses ? conformant(r, handler) : handler);
   }
 
   // A path that no route takes: 405 with Allow when it is some route's path, else 404.

@@ -4,6 +4,7 @@
  * envelope. Written once; every route goes through it.
  */
 import type { Context, Handler } from 'hono';
+import { z } from 'zod';
 import { ApiError, TENANT_RE } from '../core/index.js';
 import { readBodyLimited, parseJsonBody, validate } from './body.js';
 import { begin, checkKeyFormat, record, release } from './idempotency.js';
@@ -68,6 +69,12 @@ function toResponse(c: Context, r: HttpResult, extra?: Record<string, string>): 
   return new Response(JSON.stringify(r.body), { status: r.status, headers });
 }
 
+/** The request's values of the headers a route declares, keyed as declared. */
+function requestHeaders(schema: z.ZodType, c: Context): Record<string, string | undefined> {
+  const names = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  return Object.fromEntries(names.map((n) => [n, c.req.header(n)]));
+}
+
 /** Path parameters: a value that does not fit its schema names nothing (404, never 400). */
 function pathParams(route: RouteDef, raw: Record<string, string>): unknown {
   if (!route.params) return raw;
@@ -105,6 +112,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       : undefined;
 
     const params = pathParams(route, rawParams);
+    if (route.headers) validate(route.headers, requestHeaders(route.headers, c), 'header');
     const query = route.query ? validate(route.query, parseQuery(route.query, c.req.queries()), 'query') : {};
     let body: unknown = undefined;
     if (route.method === 'POST') {

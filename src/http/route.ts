@@ -15,6 +15,7 @@
  */
 import type { z } from 'zod';
 import type { Context } from 'hono';
+import type { ErrorCode } from '../core/index.js';
 import type { Principal, Scope } from '../auth/index.js';
 import type { AppDeps } from './deps.js';
 
@@ -77,11 +78,47 @@ export interface RouteDef<P = any, Q = any, B = any> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /**
+   * Request headers the handler reads (besides the pipeline's own: Authorization,
+   * X-Stella-Tenant, Idempotency-Key, traceparent), validated and documented: an object schema
+   * keyed by header name as documented (`Last-Event-ID`); a bad value is 400 naming it.
+   */
+  headers?: z.ZodType;
+  /**
+   * Error codes the handler itself answers. Those of the pipeline follow from the route's other
+   * fields (see `routeErrors`); the document lists both per operation, and a server that
+   * validates its answers (tests) refuses to answer an undeclared one.
+   */
+  errors?: readonly ErrorCode[];
+  /** The body is signed (a DSSE `signature`), which is required unless the server runs with `--allow-unsigned`. */
+  signed?: boolean;
   /** Body limit in bytes; default the server's (1 MiB). */
   bodyLimit?: 'default' | 'dagPublish';
-  /** Response schemas by status, or a media type for non-JSON responses. */
-  responses: Record<number, z.ZodType | { mediaType: string; description: string }>;
+  /**
+   * Success responses by status: a zod schema (JSON; name it with `component` to share it), or a
+   * media type for other bodies. A `description` on the schema (`.meta({ description })`)
+   * describes the response.
+   */
+  responses: Record<number, z.ZodType | JsonResponse | MediaResponse>;
   handler(ctx: RouteCtx<P, Q, B>): Promise<HttpResult | Response> | HttpResult | Response;
+}
+
+/** A JSON response with a description of its own (the schema alone is described by status). */
+export interface JsonResponse {
+  schema: z.ZodType;
+  description: string;
+}
+
+/** The JSON schema of a declared response, if it is JSON. */
+export function jsonSchemaOf(r: z.ZodType | JsonResponse | MediaResponse | undefined): z.ZodType | undefined {
+  if (r === undefined || 'mediaType' in r) return undefined;
+  return 'schema' in r && !('_zod' in r) ? r.schema : (r as z.ZodType);
+}
+
+/** A non-JSON response body (NDJSON exports, metrics text, artifact bytes, an upgrade). */
+export interface MediaResponse {
+  mediaType: string;
+  description: string;
 }
 
 /** Rate-limit policies a route can declare (`rateLimit`); configured by the composition root. */

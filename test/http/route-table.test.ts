@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPair, SignJWT, exportJWK } from 'jose';
 import { startTestServer, BASE, type TestServer } from '../helpers/server.js';
 import type { RouteDef } from '../../src/http/index.js';
+import { concrete, queryKeys, SAMPLE } from '../hostile/support.js';
 
 let t: TestServer;
 let routes: RouteDef[];
@@ -16,23 +17,6 @@ before(async () => {
   routes = t.server.routes;
 });
 after(() => t.stop());
-
-const SAMPLE: Record<string, string> = {
-  dagId: 'no-such-dag',
-  version: '9.9.9',
-  runId: '01900000-0000-7000-8000-000000000000',
-  stepId: 'no-such-step',
-  hash: '0'.repeat(64),
-};
-
-function queryKeys(r: RouteDef): string[] {
-  const shape = (r.query as { shape?: Record<string, unknown> } | undefined)?.shape;
-  return shape ? Object.keys(shape) : [];
-}
-
-function concrete(r: RouteDef): string {
-  return r.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, n: string) => SAMPLE[n] ?? 'x');
-}
 
 function assertEnvelope(res: { status: number; body: any; headers: Headers }, status: number, code: string, what: string) {
   assert.equal(res.status, status, `${what}: status`);
@@ -221,9 +205,10 @@ test('every route is in the OpenAPI document, and every documented path is route
   const res = await t.req('GET', '/openapi.json', { token: null, tenant: null });
   assert.equal(res.status, 200);
   assert.equal(res.body.openapi, '3.1.0');
+  assert.deepEqual(res.body.servers.map((s: { url: string }) => s.url), [BASE], 'paths are relative to the base path');
   const documented = new Set<string>();
   for (const [p, ops] of Object.entries(res.body.paths as Record<string, Record<string, unknown>>)) {
-    for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
+    for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${BASE}${p}`);
   }
   const routed = new Set(routes.map((r) => `${r.method} ${BASE}${r.path}`));
   assert.deepEqual([...routed].sort(), [...documented].sort());

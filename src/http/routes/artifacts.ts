@@ -44,7 +44,10 @@ export const getArtifact = defineRoute({
   params: z.object({
     hash: pathParam(z.string().regex(/^(sha256:)?[0-9a-f]{64}$/, 'a SHA-256 (64 lowercase hex), optionally sha256:-prefixed'), 'artifact not found'),
   }),
-  responses: { 200: { mediaType: 'application/octet-stream', description: 'the artifact bytes, with its stored media type' } },
+  responses: {
+    200: { mediaType: '*/*', description: 'the artifact bytes, with its stored media type' },
+    304: { mediaType: '*/*', description: 'If-None-Match matched: not modified' },
+  },
   async handler(ctx) {
     const missing = () => new ApiError('NOT_FOUND', 'artifact not found');
     const hash = parseArtifactHash(ctx.params.hash);

@@ -15,5 +15,8 @@ export const BoolParam = z
 /** A loose object schema for documented responses. */
 export const Obj = z.object({}).catchall(z.unknown());
 export const ListOf = (item: z.ZodType) =>
-  z.object({ items: z.array(item), next_page_token: z.string().optional() });
+  z.strictObject({
+    items: z.array(item),
+    next_page_token: z.string().optional().meta({ description: 'Absent on the last page; pass as page_token for the next one' }),
+  });
 export const NDJSON = { mediaType: 'application/x-ndjson', description: 'NDJSON export with a manifest line' };
