@@ -14,9 +14,6 @@ import { ROUTE_TEMPLATE } from './pipeline.js';
 import { routeErrors } from './route-errors.js';
 import { jsonSchemaOf, type RouteDef } from './route.js';
 
-/** Statuses answered by the transport itself, whatever the route (WebSocket upgrade, 304). */
-const UNDECLARED_OK = new Set([101]);
-
 function violation(route: RouteDef, what: string, details?: Record<string, unknown>): ApiError {
   return new ApiError('INTERNAL', `${route.method} ${route.path}: ${what}`, { conformance: true, ...details });
 }
@@ -29,10 +26,7 @@ async function checkAnswer(route: RouteDef, res: Response): Promise<void> {
     return;
   }
   const declared = route.responses[res.status];
-  if (declared === undefined) {
-    if (UNDECLARED_OK.has(res.status)) return;
-    throw violation(route, `undeclared status ${res.status}`);
-  }
+  if (declared === undefined) throw violation(route, `undeclared status ${res.status}`);
   const schema = jsonSchemaOf(declared);
   if (!schema || res.status === 204) return;
   const r = schema.safeParse(await res.clone().json());

@@ -54,7 +54,7 @@ const ref = (name: string): Json => ({ $ref: `#/components/headers/${name}` });
 /** An operation's tag: the first segment of its path (`/runs/{runId}:cancel` → runs). */
 const tagOf = (path: string): string => path.split(/[/:.]/)[1]!;
 
-function headersFor(route: RouteDef, status: number, codes: readonly ErrorCode[] = []): Json {
+function headersFor(route: RouteDef, status: number, codes: readonly ErrorCode[] = [], own: readonly string[] = []): Json {
   const h: Json = { traceparent: ref('traceparent') };
   const limited = route.rateLimit && !codes.some((c) => ['UNAUTHENTICATED', 'TENANT_REQUIRED', 'TENANT_FORBIDDEN', 'INSUFFICIENT_SCOPE', 'UNAVAILABLE'].includes(c));
   if (limited) for (const n of ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']) h[n] = ref(n);
@@ -62,7 +62,7 @@ function headersFor(route: RouteDef, status: number, codes: readonly ErrorCode[]
   if (status < 300 && route.mutating) h['Idempotency-Replayed'] = ref('Idempotency-Replayed');
   if (status === 401) h['WWW-Authenticate'] = ref('WWW-Authenticate');
   if (status === 429 || status === 503 || codes.includes('IDEMPOTENCY_IN_FLIGHT')) h['Retry-After'] = ref('Retry-After');
-  if (route.path === '/artifacts/{hash}' && status < 400) Object.assign(h, { ETag: ref('ETag'), 'Cache-Control': ref('Cache-Control') });
+  for (const name of own) h[name] = ref(name);
   return h;
 }
 
@@ -93,7 +93,7 @@ function parameters(route: RouteDef): Json[] {
 }
 
 function success(route: RouteDef, status: number, r: RouteDef['responses'][number], comps: Components): Json {
-  const headers = headersFor(route, status);
+  const headers = headersFor(route, status, [], r instanceof z.ZodType ? [] : (r.headers ?? []));
   const json = jsonSchemaOf(r);
   if (json) {
     const description = ('description' in r && typeof r.description === 'string' ? r.description : undefined) ?? STATUS_TEXT[status] ?? 'OK';

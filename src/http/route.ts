@@ -13,7 +13,7 @@
  *   handler: async (ctx) => ({ status: 200, body: ctx.deps.dags.get(ctx.tenant, ctx.params) }),
  * });
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Context } from 'hono';
 import type { ErrorCode } from '../core/index.js';
 import type { Principal, Scope } from '../auth/index.js';
@@ -103,22 +103,30 @@ export interface RouteDef<P = any, Q = any, B = any> {
   handler(ctx: RouteCtx<P, Q, B>): Promise<HttpResult | Response> | HttpResult | Response;
 }
 
-/** A JSON response with a description of its own (the schema alone is described by status). */
+/**
+ * A JSON response with a description of its own (a bare schema is described by its status),
+ * and the names of the documented response headers it carries beyond the pipeline's.
+ */
 export interface JsonResponse {
   schema: z.ZodType;
   description: string;
-}
-
-/** The JSON schema of a declared response, if it is JSON. */
-export function jsonSchemaOf(r: z.ZodType | JsonResponse | MediaResponse | undefined): z.ZodType | undefined {
-  if (r === undefined || 'mediaType' in r) return undefined;
-  return 'schema' in r && !('_zod' in r) ? r.schema : (r as z.ZodType);
+  headers?: readonly ResponseHeader[];
 }
 
 /** A non-JSON response body (NDJSON exports, metrics text, artifact bytes, an upgrade). */
 export interface MediaResponse {
   mediaType: string;
   description: string;
+  headers?: readonly ResponseHeader[];
+}
+
+/** Response headers a route sets itself (the pipeline's own are documented by rule). */
+export type ResponseHeader = 'ETag' | 'Cache-Control';
+
+/** The JSON schema of a declared response, if it is JSON. */
+export function jsonSchemaOf(r: z.ZodType | JsonResponse | MediaResponse | undefined): z.ZodType | undefined {
+  if (r === undefined || r instanceof z.ZodType) return r;
+  return 'schema' in r ? r.schema : undefined;
 }
 
 /** Rate-limit policies a route can declare (`rateLimit`); configured by the composition root. */

@@ -42,8 +42,8 @@ export const health = defineRoute({
   authOptional: true,
   tenant: false,
   responses: {
-    200: { schema: Health, description: 'Serving (ok or degraded)' },
-    503: { schema: Health, description: 'Down, or not ready (starting, draining)' },
+    200: { schema: Health, description: 'Serving (ok or degraded)', headers: ['Cache-Control'] },
+    503: { schema: Health, description: 'Down, or not ready (starting, draining)', headers: ['Cache-Control'] },
   },
   async handler(ctx) {
     // Optional auth: a request that reaches here with a token has passed the admin scope check.
@@ -61,7 +61,7 @@ export const metrics = defineRoute({
     'Prometheus text format 0.0.4. Series labelled with a tenant are limited to the token\'s tenants ("*" sees all).',
   scope: 'orchestrator:admin',
   tenant: false,
-  responses: { 200: { mediaType: 'text/plain; version=0.0.4', description: 'Prometheus exposition format' } },
+  responses: { 200: { mediaType: 'text/plain; version=0.0.4', description: 'Prometheus exposition format', headers: ['Cache-Control'] } },
   async handler(ctx) {
     const ops = ctx.deps.services.ops;
     const text = await ops.metrics.render(ctx.tenants);

@@ -45,8 +45,8 @@ export const getArtifact = defineRoute({
     hash: pathParam(z.string().regex(/^(sha256:)?[0-9a-f]{64}$/, 'a SHA-256 (64 lowercase hex), optionally sha256:-prefixed'), 'artifact not found'),
   }),
   responses: {
-    200: { mediaType: '*/*', description: 'the artifact bytes, with its stored media type' },
-    304: { mediaType: '*/*', description: 'If-None-Match matched: not modified' },
+    200: { mediaType: '*/*', description: 'the artifact bytes, with its stored media type', headers: ['ETag', 'Cache-Control'] },
+    304: { mediaType: '*/*', description: 'If-None-Match matched: not modified', headers: ['ETag', 'Cache-Control'] },
   },
   async handler(ctx) {
     const missing = () => new ApiError('NOT_FOUND', 'artifact not found');
