@@ -13,6 +13,7 @@ import { errorResponse } from './envelope.js';
 import { traceContext, type Trace } from './middleware/trace.js';
 import { requestLog } from './middleware/request-log.js';
 import { conformant } from './conformance.js';
+import { privateCaching } from './middleware/caching.js';
 import { routeHandler } from './pipeline.js';
 import { apiPath, compileMatcher } from './match.js';
 import { BASE_PATH, honoPath, type RouteDef } from './route.js';
@@ -27,6 +28,8 @@ function answering<H extends Hono<any>>(app: H): H {
     secureHeaders({
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       crossOriginResourcePolicy: 'same-origin',
+      // A handler that sets one of these itself keeps it (the web console's CSP, src/console/).
+      overwrite: false,
     }),
   );
   return app;
@@ -49,8 +52,12 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
   app.use('*', requestLog(deps));
 
   for (const r of routes) {
-    const handler = routeHandler(deps, r, routes);
-    app.on(r.method, BASE_PATH + honoPath(r.path), deps.config.validateResponses ? conformant(r, handler) : handler);
+    const path = BASE_PATH + honoPath(r.path);
+    const routed = routeHandler(deps, r, routes);
+    const handler = deps.config.validateResponses ? conformant(r, routed) : routed;
+    // An answer to a route that takes a token is never for a shared cache (caching.ts).
+    if (r.scope !== null) app.on(r.method, path, privateCaching(), handler);
+    else app.on(r.method, path, handler);
   }
 
   // A path that no route takes: 405 with Allow when it is some route's path, else 404.

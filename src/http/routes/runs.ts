@@ -52,7 +52,7 @@ export const startRun = defineRoute({
       })
       .meta({ examples: [{ dagId: 'policy-refresh', version: '1.4.0', inputs: { image: 'registry.local/app:1.2.0' }, runToken: 'nightly-2026-11-28' }] }),
   ),
-  errors: ['NOT_FOUND', 'DAG_DISABLED', 'INPUTS_INVALID', 'RUN_TOKEN_CONFLICT', 'QUOTA_EXCEEDED'],
+  errors: ['NOT_FOUND', 'DAG_DISABLED', 'INPUTS_INVALID', 'RUN_TOKEN_CONFLICT', 'QUOTA_EXCEEDED', 'PLUGIN_UNAVAILABLE'],
   responses: {
     201: { schema: RunSchema, description: 'Created: the run (Location names it)' },
     200: { schema: RunSchema, description: 'The run this runToken already started' },
