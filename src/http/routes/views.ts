@@ -7,7 +7,9 @@
  */
 import { z } from 'zod';
 import { HASH_RE } from '../../core/index.js';
-import { dagDocumentSchema, dsseEnvelopeSchema, edgeSchema, retriesSchema, stepSchema } from '../../dags/model.js';
+import type { DagVersionView } from '../../dags/service.js';
+import { dagDocumentSchema, dsseEnvelopeSchema, edgeSchema, PLUGIN_NAME_RE, retriesSchema, stepSchema } from '../../dags/model.js';
+import { SEMVER_RE } from '../../dags/semver.js';
 import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES } from '../../runs/states.js';
 import type { AttemptView, RunView, StepView } from '../../runs/views.js';
 import type { EventView } from '../../store/events.js';
@@ -109,6 +111,17 @@ const EXAMPLE_DAG = {
 
 export const DagDocumentSchema = component('DagDocument', dagDocumentSchema.meta({ examples: [EXAMPLE_DAG] }));
 
+/** The plugin a DAG version's step reference is pinned to at publish (docs/PLUGINS.md). */
+export const PluginPinSchema = component(
+  'PluginPin',
+  z.strictObject({
+    name: z.string().regex(PLUGIN_NAME_RE),
+    version: z.string().regex(SEMVER_RE),
+    contentHash: Hash.meta({ description: "SHA-256 of the plugin's content when the version was published" }),
+    builtin: z.boolean(),
+  }),
+);
+
 /** A stored DAG version: the document as published, plus what the server knows of it. */
 export const DagVersionSchema = component(
   'DagVersion',
@@ -118,6 +131,10 @@ export const DagVersionSchema = component(
     createdUtc: Utc,
     disabledUtc: Utc.nullable(),
     signedBy: z.array(Hash).meta({ description: 'key ids (SHA-256 of the SPKI DER) of the verified signatures' }),
+    pluginPins: z
+      .record(z.string(), PluginPinSchema)
+      .nullable()
+      .meta({ description: 'The plugin each step reference (as written in steps[].plugin) is pinned to; null for a version stored before pinning that could not be pinned yet' }),
   }),
 );
 
@@ -164,3 +181,6 @@ sameKeys<SameKeys<z.output<typeof StepSchema>, StepView>>();
 sameKeys<SameKeys<z.output<typeof RunSummarySchema>, Omit<RunView, 'steps'>>>();
 sameKeys<SameKeys<z.output<typeof RunSchema>, Required<RunView>>>();
 sameKeys<SameKeys<z.output<typeof EventSchema>, EventView>>();
+// DagVersionView also holds the document's own fields (an index signature): its named ones must be in the schema.
+type NamedKeys<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
+sameKeys<[NamedKeys<DagVersionView>] extends [keyof z.output<typeof DagVersionSchema>] ? true : false>();
