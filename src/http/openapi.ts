@@ -46,7 +46,8 @@ const HEADERS: Record<string, Json> = {
   'X-RateLimit-Remaining': header("Requests left in the tenant's bucket", { type: 'string', pattern: '^[0-9]+$' }),
   'X-RateLimit-Reset': header('Seconds until the bucket is full again', { type: 'string', pattern: '^[0-9]+$' }),
   ETag: header('The artifact hash, quoted (strong)', { type: 'string' }),
-  'Cache-Control': header('Caching of this answer', { type: 'string' }),
+  'Cache-Control': header('Caching of this answer: on routes that take a token always `private` (`private, no-store` unless the route says more), never `public`', { type: 'string' }, 'private, no-store'),
+  Vary: header('On routes that take a token: the answer depends on the token and the tenant', { type: 'string' }, 'Authorization, X-Stella-Tenant'),
 };
 
 const ref = (name: string): Json => ({ $ref: `#/components/headers/${name}` });
@@ -62,6 +63,8 @@ function headersFor(route: RouteDef, status: number, codes: readonly ErrorCode[]
   if (status < 300 && route.mutating) h['Idempotency-Replayed'] = ref('Idempotency-Replayed');
   if (status === 401) h['WWW-Authenticate'] = ref('WWW-Authenticate');
   if (status === 429 || status === 503 || codes.includes('IDEMPOTENCY_IN_FLIGHT')) h['Retry-After'] = ref('Retry-After');
+  // Every answer of a route that takes a token is private (middleware/caching.ts).
+  if (route.scope !== null) for (const n of ['Cache-Control', 'Vary']) h[n] = ref(n);
   for (const name of own) h[name] = ref(name);
   return h;
 }
