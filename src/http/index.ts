@@ -6,3 +6,4 @@ export type { RouteDef, HttpResult, RouteCtx } from './route.js';
 export { defineRoute } from './route.js';
 export { markUpgradeAccepted, withUpgradeAnswers } from './upgrade.js';
 export { answerClientErrors, MAX_HEADER_BYTES } from './client-errors.js';
+export { namedRoute } from './middleware/request-log.js';

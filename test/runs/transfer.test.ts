@@ -92,28 +92,26 @@ test('export runs → import into another data folder → export again: identica
     assert.equal(cancel.status, 200);
     assert.equal(cancel.body.status, records[1].status);
     assert.equal((await b.req('GET', '/runs:export')).text, readFileSync(f1, 'utf8'));
-    await publish(b, xfer); // so that a run of it could be resumed here (it must not be)
+    // Read-only: the runToken of an imported run does not answer here (that run was started
+    // elsewhere): the same request starts a run of this installation; the imported one is unchanged.
+    await publish(b, xfer);
+    const mine = await b.req('POST', '/runs', { body: { dagId: 'xfer', inputs: { v: 0 }, runToken: 'tok-0' } });
+    assert.equal(mine.status, 201, `a new run, not the imported one: ${mine.text}`);
+    assert.notEqual(mine.body.runId, runIds[0]);
+    await waitForRun(b, mine.body.runId);
+    assert.deepEqual((await b.req('GET', `/runs/${runIds[0]}`)).body, expected);
   } finally {
     await b.server.close();
   }
 
-  // Read-only: a run exported while it was still running is neither resumed, recovered nor
-  // cancelled here, though its DAG version is present; it stays exactly as imported.
+  // A run exported while still running could be resumed where it is imported: it is refused,
+  // and nothing of the file is installed.
   const live = { ...records[0], runId: '01900000-0000-7000-8000-0000000000ab', runToken: null, status: 'running', endedUtc: null, durationMs: null, outputsHash: null };
   const liveFile = join(tmp, 'live.ndjson');
   writeFileSync(liveFile, [...ndjsonExport([live])].join(''));
-  const i2 = await cli('import', 'runs', liveFile, '--data-dir', dataB);
-  assert.equal(i2.code, 0, i2.stderr);
-  assert.deepEqual(JSON.parse(i2.stdout), { ok: true, imported: 1, unchanged: 0 });
-  const c = await startTestServer([], {}, undefined, dataB);
-  try {
-    const { inputs: _liveInputs, ...asImported } = live;
-    assert.deepEqual((await c.req('GET', `/runs/${live.runId}`)).body, asImported, 'not recovered at start-up');
-    const cancel = await c.req('POST', `/runs/${live.runId}:cancel`, { body: {} });
-    assert.equal(cancel.status, 200, `cancel of an imported run changes nothing: ${cancel.text}`);
-    assert.deepEqual(cancel.body, asImported);
-    assert.deepEqual((await c.req('GET', `/runs/${live.runId}`)).body, asImported);
-  } finally {
-    await c.stop();
-  }
+  const i2 = await cli('import', 'runs', liveFile, ...importArgs);
+  assert.equal(i2.code, 1, i2.stdout);
+  assert.match(i2.stderr, /has not ended/);
+  assert.equal((await cli('export', 'runs', '--data-dir', dataB, '--tenant', 'a', '--out', f2)).code, 0);
+  assert.ok(!readFileSync(f2, 'utf8').includes(live.runId), 'the live run was not installed');
 });

@@ -4,6 +4,19 @@ import { ROUTE_TEMPLATE } from '../pipeline.js';
 import type { Trace } from './trace.js';
 
 /**
+ * For handlers outside the route table (the web console): records the template that names the
+ * request in the log and the metrics, as the pipeline does for the table's routes.
+ *
+ * @example app.get('/console/assets/:file', namedRoute('/console/assets/{file}'), handler);
+ */
+export function namedRoute(template: string): MiddlewareHandler {
+  return async function namedRoute(c, next) {
+    c.set(ROUTE_TEMPLATE, template);
+    await next();
+  };
+}
+
+/**
  * One structured log line per request (trace id, route template, status, time) and the
  * metrics observation. Headers are never logged, so `Authorization` cannot leak.
  *
