@@ -9,12 +9,16 @@ import { dagHash } from '../dags/canonical.js';
 import { parseFlags, usage, UsageError, type FlagSpec, type Flags } from './args.js';
 import { loadPlugins } from '../engine/index.js';
 
-export const EXIT = { OK: 0, FAILED: 1, AUTH: 2, CANCEL_REJECTED: 3 } as const;
+export const EXIT = { OK: 0, FAILED: 1, AUTH: 2, CANCEL_REJECTED: 3, RUN_FAILED: 4 } as const;
 
 export interface Command {
   name: string;
   summary: string;
   flags: FlagSpec[];
+  /** Positional arguments in help, e.g. `RUN [STEP]`. */
+  args?: string;
+  /** Command lines shown under "examples:" in its help (each is run by test/cli/examples.test.ts). */
+  examples?: readonly string[];
   run(flags: Flags, positional: string[]): Promise<number>;
 }
 
