@@ -1,0 +1,90 @@
+/**
+ * Drives the CLI as a child process (`node --import tsx src/main.ts …`, what
+ * `npx tsx src/main.ts …` runs) against a real server on port 0, with an environment that
+ * holds only what the test gives it (no ORCH_* or NO_COLOR leaking in from the caller).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { publish, type DagSpec } from '../runs/helpers.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const CLI_PLUGINS = join(ROOT, 'test', 'fixtures', 'plugins', 'cli');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The caller's environment without ORCH_*, NO_COLOR and FORCE_COLOR. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ORCH_') && k !== 'NO_COLOR' && k !== 'FORCE_COLOR') env[k] = v;
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'main.ts')];
+
+/** Runs `orchestrator ARGS` to its end. */
+export function cli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { cwd: opts.cwd ?? ROOT, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** `JSON.parse` with the CLI's output in the message when it is not JSON. */
+export function parseJson(r: CliResult): any {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    assert.fail(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+}
+
+export function parseNdjson(text: string): any[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
+}
+
+export interface ClientWorld {
+  t: TestServer;
+  /** Environment pointing the CLI at the server as tenant `a` with an admin token. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** A real server (unsigned DAGs allowed, the CLI test plugins, a high rate limit) and the CLI's environment. */
+export async function clientWorld(dags: DagSpec[] = [], extra: string[] = []): Promise<ClientWorld> {
+  const t = await startTestServer(['--allow-unsigned', '--plugins-dir', CLI_PLUGINS, '--rate-limit', '1000', ...extra]);
+  for (const d of dags) await publish(t, d);
+  const token = await t.token({ tenants: ['a'], scopes: ['orchestrator:admin'] });
+  return { t, env: { ORCH_SERVER: t.url, ORCH_TOKEN: token }, stop: () => t.stop() };
+}
+
+/** The events of one run, from the server's own event export. */
+export async function runEvents(t: TestServer, runId: string): Promise<any[]> {
+  const r = await t.req('GET', '/events:export');
+  assert.equal(r.status, 200, r.text);
+  return parseNdjson(r.text)
+    .filter((e) => e.runId === runId)
+    .map(({ prevHash: _p, hash: _h, ...view }) => view);
+}
