@@ -15,6 +15,8 @@ export const CLI_PLUGINS = join(ROOT, 'test', 'fixtures', 'plugins', 'cli');
 export interface CliResult {
   code: number;
   stdout: string;
+  /** stdout as bytes (binary output). */
+  bytes: Buffer;
   stderr: string;
 }
 
@@ -35,15 +37,16 @@ export const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'main
 export function cli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { cwd: opts.cwd ?? ROOT, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
+    const out: Buffer[] = [];
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr });
+      const bytes = Buffer.concat(out);
+      resolve({ code: code ?? (signal ? -1 : 0), stdout: bytes.toString('utf8'), bytes, stderr });
     });
     child.stdin.end(opts.input ?? '');
   });
