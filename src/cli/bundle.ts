@@ -65,6 +65,7 @@ function errorJson(e: ApiError): Record<string, unknown> {
 export const bundleCreateCommand: Command = {
   name: 'bundle create',
   summary: 'Create a signed, deterministic offline bundle (.tgz) of signed DAG documents and plugin folders.',
+  examples: ['orchestrator bundle create --out demo.tgz --key fixtures/keys/dev-signing.key --dag fixtures/dags/demo/hello.json'],
   flags: [
     { name: 'out', kind: 'string', help: 'bundle file to write' },
     { name: 'key', kind: 'string', help: 'private key signing the manifest (PKCS8 PEM, Ed25519 or P-256)' },
@@ -129,6 +130,7 @@ export const bundleCreateCommand: Command = {
 export const bundleVerifyCommand: Command = {
   name: 'bundle verify',
   summary: 'Verify an offline bundle (signature, hashes, layout, DAG signatures, plugins); installs nothing.',
+  examples: ['orchestrator bundle verify demo.tgz --trust-dir fixtures/keys/trust'],
   flags: [{ name: 'trust-dir', kind: 'list', help: 'folder of trusted SPKI PEM public keys' }],
   async run(f, pos) {
     if (pos.length !== 1) throw new UsageError('usage: orchestrator bundle verify FILE --trust-dir DIR');
@@ -150,6 +152,7 @@ export const bundleVerifyCommand: Command = {
 export const bundleImportCommand: Command = {
   name: 'bundle import',
   summary: 'Verify an offline bundle and install it into a tenant of a data folder (server stopped), all or nothing.',
+  examples: ['orchestrator bundle import demo.tgz --tenant demo --data-dir ./offline-data --trust-dir fixtures/keys/trust'],
   flags: [
     { name: 'tenant', kind: 'string', help: 'tenant the DAGs are published into' },
     { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },

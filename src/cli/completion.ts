@@ -94,7 +94,7 @@ export function completionCommand(commands: () => readonly Command[]): Command {
     name: 'completion bash',
     summary: 'Print a bash completion script: source <(orchestrator completion bash).',
     flags: [],
-    examples: ['source <(orchestrator completion bash)', 'orchestrator completion bash > /etc/bash_completion.d/orchestrator'],
+    examples: ['source <(orchestrator completion bash)', 'orchestrator completion bash > orchestrator.bash'],
     async run(_f, positional) {
       if (positional.length) throw new UsageError('usage: orchestrator completion bash');
       process.stdout.write(bashCompletion(commands()));

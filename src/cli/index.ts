@@ -21,6 +21,7 @@ import { completionCommand } from './completion.js';
 const serveCommand: Command = {
   name: 'serve',
   summary: 'Serve the Orchestrator API.',
+  examples: ['orchestrator serve --dev --dags-dir fixtures/dags --trust-dir fixtures/keys/trust --port 0 --data-dir ./dev-data'],
   flags: SERVE_FLAGS,
   async run(flags, positional) {
     const { serveCommand: real } = await import('./serve.js');

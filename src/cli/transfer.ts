@@ -56,6 +56,7 @@ function readOnlyStore(f: Flags): Store {
 export const exportRunsCommand: Command = {
   name: 'export runs',
   summary: 'Export runs (steps and attempts inline) as NDJSON with a manifest line, oldest first.',
+  examples: ['orchestrator export runs --tenant demo --data-dir ./data --out runs.ndjson'],
   flags: [
     ...common,
     { name: 'dag-id', kind: 'string', help: 'only this DAG' },
@@ -78,6 +79,7 @@ export const exportRunsCommand: Command = {
 export const exportDagsCommand: Command = {
   name: 'export dags',
   summary: 'Export DAG versions as NDJSON with a manifest line, oldest first.',
+  examples: ['orchestrator export dags --tenant demo --data-dir ./data --active true'],
   flags: [...common, { name: 'dag-id', kind: 'string', help: 'only this DAG' }, { name: 'active', kind: 'string', help: 'true or false' }],
   async run(f) {
     const tenant = tenantOf(f);
@@ -94,6 +96,7 @@ export const exportDagsCommand: Command = {
 export const exportEventsCommand: Command = {
   name: 'export events',
   summary: 'Export the event log (seq ASC, hash-chained) as NDJSON with a manifest line.',
+  examples: ['orchestrator export events --tenant demo --data-dir ./data --out events.ndjson'],
   flags: [...common, { name: 'since', kind: 'string', default: '0', help: 'events after this seq' }],
   async run(f) {
     const tenant = tenantOf(f);
@@ -111,6 +114,7 @@ export const exportEventsCommand: Command = {
 export const importRunsCommand: Command = {
   name: 'import runs',
   summary: 'Import a run export (read-only records); all or nothing. The server must be stopped.',
+  examples: ['orchestrator import runs runs.ndjson --data-dir ./offline-data'],
   flags: [{ name: 'data-dir', kind: 'string', default: './data', help: 'data folder' }],
   async run(f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator import runs FILE --data-dir D');

@@ -31,7 +31,8 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
-export const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'main.ts')];
+/** The CLI from source; tsx by absolute URL, so that it also runs from folders outside the checkout. */
+export const CLI = [process.execPath, '--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'main.ts')];
 
 /** Runs `orchestrator ARGS` to its end. */
 export function cli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {

@@ -133,6 +133,10 @@ export function clientCommand(spec: ClientCommandSpec): Command {
       const ac = new AbortController();
       const onSigint = () => (ac.signal.aborted ? process.exit(130) : ac.abort());
       process.on('SIGINT', onSigint);
+      // `orchestrator runs list --all | head`: the reader left; stop quietly, as a pipeline expects
+      // (left installed: a write can fail after the command returned).
+      const onPipeClosed = (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : undefined);
+      out.stdout.on('error', onPipeClosed);
       try {
         const api = clientFor(flags, ac.signal);
         return await spec.run({ api, out, flags, signal: ac.signal }, positional);

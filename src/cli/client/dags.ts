@@ -133,7 +133,7 @@ export const dagsPublish = clientCommand({
   name: 'dags publish',
   summary: 'Publish a DAG document (signed unless the server allows unsigned DAGs).',
   args: 'FILE',
-  examples: ['orchestrator dags publish fixtures/dags/demo/hello.json', 'orchestrator dag sign nightly.json --key signing.key | orchestrator dags publish -'],
+  examples: ['orchestrator dags publish fixtures/dags/demo/hello.json', 'orchestrator dag sign nightly.json --key fixtures/keys/dev-signing.key | orchestrator dags publish -'],
   flags: [],
   async run(ctx, positional) {
     const [file] = args(positional, 1, 1, 'dags publish FILE (- for stdin)');

@@ -15,7 +15,7 @@ const EVENT_STATUSES = [...new Set([...RUN_STATUSES, ...STEP_STATUSES])];
 export const eventsTail = clientCommand({
   name: 'events tail',
   summary: 'Print run and step events as they happen (--since N replays after seq N first).',
-  examples: ['orchestrator events tail --dag-id image-scan', 'orchestrator events tail --since 0 --limit 5 --output ndjson'],
+  examples: ['orchestrator events tail --dag-id image-scan --since 0 --limit 10', 'orchestrator events tail --since 0 --limit 5 --output ndjson'],
   flags: [
     { name: 'dag-id', kind: 'string', env: false, arg: 'DAG', help: 'only events of this DAG' },
     { name: 'status', kind: 'string', env: false, values: EVENT_STATUSES, help: 'only events with this status' },
