@@ -40,9 +40,9 @@ function section(title: string, commands: readonly Command[]): string[] {
 
 function helpText(): string {
   const lines = [`orchestrator ${VERSION} — offline multi-tenant DAG orchestrator`];
-  lines.push(...section('server and data folder:', LOCAL_COMMANDS));
-  lines.push(...section('client of a running server (--server, --token, --tenant; docs/CLI.md):', CLIENT_COMMANDS));
-  lines.push(...section('shell:', COMMANDS.filter((c) => c.name.startsWith('completion '))));
+  lines.push(...section('server and data folder commands:', LOCAL_COMMANDS));
+  lines.push(...section('client commands, against a running server (--server, --token, --tenant; docs/CLI.md):', CLIENT_COMMANDS));
+  lines.push(...section('shell commands:', COMMANDS.filter((c) => c.name.startsWith('completion '))));
   lines.push('', 'orchestrator COMMAND --help for its flags and examples; orchestrator --version');
   return lines.join('\n') + '\n';
 }
