@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { COMMANDS } from '../../src/cli/index.js';
-import { CLI, cleanEnv, cli, clientWorld, parseJson, type ClientWorld } from './helpers.js';
+import { startRun, waitForRun } from '../runs/helpers.js';
+import { CLI, cleanEnv, cli, clientWorld, parseJson, parseNdjson, type ClientWorld } from './helpers.js';
 
 const TRACE = /\(trace_id [0-9a-f]{32}\)/;
 
@@ -123,6 +124,20 @@ describe('client basics', () => {
     assert.equal(live.code, 0, live.out);
     assert.match(live.out, /\x1b\[\d+A/, 'the live view redraws in place');
     assert.match(live.out, /✓ greet +completed/);
+  });
+
+  test('Ctrl-C (SIGINT) ends a follow quietly with exit 130', async () => {
+    await waitForRun(w.t, (await startRun(w.t, 'hello')).runId);
+    const child = spawn(CLI[0]!, [...CLI.slice(1), 'events', 'tail', '--since', '0'], { env: cleanEnv(w.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    await new Promise<void>((r) => child.stdout.setEncoding('utf8').on('data', (d: string) => ((stdout += d), stdout.includes('\n') && r())));
+    child.kill('SIGINT');
+    assert.equal(await closed, 130, stderr);
+    assert.equal(stderr, '', 'no stack trace, no error message');
+    assert.equal(parseNdjson(stdout)[0].seq, 1);
   });
 
   test('--help of every command exits 0 and shows its usage; client commands show an example and the global flags', async () => {
