@@ -45,9 +45,9 @@ describe('client basics', () => {
   });
 
   test('auth and tenant problems exit 2: no token, a bad token, another tenant, a missing scope, an ambiguous tenant', async () => {
-    const readOnly = await w.t.token({ tenants: ['a'], scopes: ['orchestrator:read'] });
-    const twoTenants = await w.t.token({ tenants: ['a', 'b'] });
-    const onlyB = await w.t.token({ tenants: ['b'] });
+    const readOnly = await w.t.token({ tenants: ['a'], scopes: ['orchestrator:read'], ttlSec: 86_400 });
+    const twoTenants = await w.t.token({ tenants: ['a', 'b'], ttlSec: 86_400 });
+    const onlyB = await w.t.token({ tenants: ['b'], ttlSec: 86_400 });
     const [none, garbage, forbidden, scope, ambiguous, named] = await Promise.all([
       cli(['runs', 'list'], { env: { ORCH_SERVER: w.t.url } }),
       cli(['runs', 'list', '--token', 'not.a.jwt', '--tenant', 'a'], { env: { ORCH_SERVER: w.t.url } }),
@@ -138,6 +138,16 @@ describe('client basics', () => {
     assert.equal(await closed, 130, stderr);
     assert.equal(stderr, '', 'no stack trace, no error message');
     assert.equal(parseNdjson(stdout)[0].seq, 1);
+  });
+
+  test('a token that expires during a follow ends it with exit 2 (no reconnect loop while the server still accepts it)', async () => {
+    const short = await w.t.token({ tenants: ['a'], ttlSec: 3 });
+    const r = await cli(['events', 'tail'], { env: { ORCH_SERVER: w.t.url, ORCH_TOKEN: short } });
+    assert.equal(r.code, 2, r.stderr);
+    // Normally the server cuts the stream at the token's expiry; on a machine so loaded that the
+    // CLI starts a minute late, the server refuses the token at once (also exit 2).
+    assert.match(r.stderr, /UNAUTHENTICATED: (the token expired while following the stream|token expired)/);
+    assert.ok((r.stderr.match(/stream interrupted/g) ?? []).length === 0, `no reconnects: ${r.stderr}`);
   });
 
   test('--help of every command exits 0 and shows its usage; client commands show an example and the global flags', async () => {

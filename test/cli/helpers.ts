@@ -34,15 +34,35 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
 /** The CLI from source; tsx by absolute URL, so that it also runs from folders outside the checkout. */
 export const CLI = [process.execPath, '--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'main.ts')];
 
-/** Runs `orchestrator ARGS` to its end. */
+/** At most this many CLI children of one test file at a time: the machine is shared (2 cores). */
+const MAX_CHILDREN = 2;
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function slot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CHILDREN) await new Promise<void>((r) => waiting.push(r));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+/** Runs `orchestrator ARGS` to its end (killed after `timeoutMs`, 10 minutes by default: a safety net only). */
 export function cli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return slot(() => run(args, opts));
+}
+
+function run(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { cwd: opts.cwd ?? ROOT, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -80,8 +100,11 @@ export interface ClientWorld {
 export async function clientWorld(dags: DagSpec[] = [], extra: string[] = []): Promise<ClientWorld> {
   const t = await startTestServer(['--allow-unsigned', '--plugins-dir', CLI_PLUGINS, '--rate-limit', '1000', ...extra]);
   for (const d of dags) await publish(t, d);
-  const token = await t.token({ tenants: ['a'], scopes: ['orchestrator:admin'] });
-  return { t, env: { ORCH_SERVER: t.url, ORCH_TOKEN: token }, stop: () => t.stop() };
+  // Valid for a day: on a loaded machine a test file can run for longer than the default 10 minutes.
+  const token = await t.token({ tenants: ['a'], scopes: ['orchestrator:admin'], ttlSec: 86_400 });
+  // The test's own requests use that token too (the helper's default one lives 10 minutes).
+  const longLived: TestServer = { ...t, req: (method, path, o = {}) => t.req(method, path, { ...o, token: o.token === undefined ? token : o.token }) };
+  return { t: longLived, env: { ORCH_SERVER: t.url, ORCH_TOKEN: token }, stop: () => t.stop() };
 }
 
 /** The events of one run, from the server's own event export. */

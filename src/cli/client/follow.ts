@@ -36,6 +36,8 @@ export class EventFollower {
   private body: ReadableStreamDefaultReader<Uint8Array> | undefined;
   private conn: AbortController | undefined;
   private idle: NodeJS.Timeout | undefined;
+  /** The token the open connection was made with. */
+  private token = '';
 
   constructor(
     private readonly api: ApiClient,
@@ -54,6 +56,7 @@ export class EventFollower {
     clearTimeout(this.idle);
     for (let attempt = 0; ; attempt++) {
       this.conn = new AbortController();
+      this.token = this.api.currentToken();
       try {
         const res = await this.api.send('GET', '/runs/stream', {
           query: { ...this.filter, since: this.position },
@@ -97,10 +100,12 @@ export class EventFollower {
   async *events(): AsyncGenerator<StreamEvent> {
     if (!this.body) await this.connect();
     try {
-      for (;;) {
+      for (let idle = 0; ; ) {
         const decoder = new TextDecoder();
         let buffered = '';
         let closing: string | undefined;
+        let expired = false;
+        let delivered = false;
         for (;;) {
           this.armIdle();
           const { chunk, why } = await this.read();
@@ -118,15 +123,25 @@ export class EventFollower {
             if (msg.type === 'heartbeat') continue;
             if (msg.type === 'error') {
               closing = `${msg.code}: ${msg.message}`;
+              expired ||= msg.code === 'TOKEN_EXPIRED';
               continue;
             }
             if (typeof msg.seq !== 'number' || (this.position !== undefined && msg.seq <= this.position)) continue;
             this.position = msg.seq;
+            delivered = true;
             yield msg as unknown as StreamEvent;
           }
         }
+        // The same token again would only be cut off again (the server accepts it for its clock
+        // skew a little longer): stop; a token file that now holds another token goes on.
+        if (expired && this.api.currentToken() === this.token) {
+          throw new HttpError(401, 'UNAUTHENTICATED', 'the token expired while following the stream', undefined);
+        }
         this.reconnects++;
         this.onReconnect(closing ?? 'the stream ended');
+        // A connection that ended without delivering anything is not retried in a tight loop.
+        idle = delivered ? 0 : idle + 1;
+        if (idle > 1) await sleep(Math.min(5000, 250 * 2 ** (idle - 2)), this.signal);
         await this.connect();
       }
     } finally {

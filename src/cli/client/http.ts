@@ -108,6 +108,11 @@ export class ApiClient {
     this.base = url.origin + (path.endsWith(BASE_PATH) ? path : path + BASE_PATH);
   }
 
+  /** The token requests are sent with now (a token file is read again). */
+  currentToken(): string {
+    return this.opts.token();
+  }
+
   get tenant(): string {
     return this.opts.tenant;
   }
@@ -121,7 +126,7 @@ export class ApiClient {
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      authorization: `Bearer ${this.opts.token()}`,
+      authorization: `Bearer ${this.currentToken()}`,
       'x-stella-tenant': this.opts.tenant,
       traceparent: `00-${this.traceId}-${randomBytes(8).toString('hex')}-01`,
       'user-agent': `orchestrator-cli/${VERSION}`,
