@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Builds the single executable `dist/orchestrator` (see bundle/README.md):
+//   0. the web console's browser assets (src/console/build.cjs), embedded in main.cjs;
 //   1. esbuild: one self-contained CJS bundle per entry (dist/main.cjs, dist/worker.cjs);
 //   2. copies better-sqlite3's native addon to dist/ (bundle mode loads it from there);
 //   3. Node SEA: writes dist/sea-config.json, `node --experimental-sea-config` → dist/sea-prep.blob;
@@ -44,6 +45,7 @@ function fail(msg) {
 }
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+const { buildConsole } = require('./src/console/build.cjs');
 if (!existsSync(SQLITE_ADDON)) fail(`${SQLITE_ADDON} missing: run npm ci (better-sqlite3 builds it on install)`);
 const sqliteBytes = readFileSync(SQLITE_ADDON);
 
@@ -75,6 +77,14 @@ const entries = ENTRIES.filter((e) => {
 
 rmSync(DIST, { recursive: true, force: true });
 mkdirSync(DIST, { recursive: true });
+
+// ---- 0. web console ------------------------------------------------------------------------
+// Built once here and embedded in main.cjs as one JSON string (src/core/runtime.ts
+// embeddedConsole()): the server serves it from memory, with no esbuild at run time.
+const consoleBuild = await buildConsole({ root: ROOT });
+const CONSOLE_BUDGET = 300 * 1024;
+log(`console: ${Object.keys(consoleBuild.files).length} files, ${(consoleBuild.gzipBytes / 1024).toFixed(1)} KiB gzipped (budget ${CONSOLE_BUDGET / 1024} KiB)`);
+if (consoleBuild.gzipBytes > CONSOLE_BUDGET) fail(`the console's assets are ${consoleBuild.gzipBytes} bytes gzipped, over the ${CONSOLE_BUDGET}-byte budget`);
 
 // ---- 1. esbuild ---------------------------------------------------------------------------
 const IMPORT_META_URL = '__stella_import_meta_url';
@@ -108,6 +118,7 @@ const result = await esbuild.build({
     __STELLA_BUNDLED__: 'true',
     __STELLA_VERSION__: JSON.stringify(pkg.version),
     __STELLA_SQLITE_SHA256__: JSON.stringify(sha256(sqliteBytes)),
+    __STELLA_CONSOLE__: JSON.stringify(JSON.stringify({ files: consoleBuild.files, inputs: [], gzipBytes: consoleBuild.gzipBytes })),
     // esbuild leaves `import.meta` empty in CJS output; give it the bundle file's URL instead.
     'import.meta.url': IMPORT_META_URL,
   },
@@ -117,7 +128,7 @@ const result = await esbuild.build({
 });
 for (const [file, info] of Object.entries(result.metafile.outputs)) log(`${file}: ${mib(info.bytes)}`);
 copyFileSync(SQLITE_ADDON, join(DIST, SQLITE_ASSET));
-writeNotices([...Object.keys(result.metafile.inputs), relative(ROOT, SQLITE_ADDON)]);
+writeNotices([...Object.keys(result.metafile.inputs), ...consoleBuild.inputs, relative(ROOT, SQLITE_ADDON)]);
 
 if (args.has('--no-sea')) {
   log('bundles written (--no-sea: no executable)');

@@ -34,7 +34,7 @@ test('env: false means no environment fallback; a flag beats its variable', () =
   assert.equal(flags.server, 'http://b');
   const help = usage('artifacts get', 'Download.', SPECS, { args: 'HASH', examples: ['orchestrator artifacts get $HASH -o x'] });
   assert.match(help, /^usage: orchestrator artifacts get HASH \[flags\]$/m);
-  assert.match(help, /^ {2}-o, --out FILE +file$/m, 'no variable shown for env: false');
+  assert.match(help, /^ {2}-o, --out FILE +file \[command line only\]$/m, 'no variable for env: false');
   assert.match(help, /--output table\|json +format \[ORCH_OUTPUT\]/);
   assert.match(help, /examples:\n {2}orchestrator artifacts get \$HASH -o x$/);
 });

@@ -2,7 +2,7 @@
  * A small flag parser for the CLI: `--name value`, `--name=value`, boolean `--flag`,
  * repeatable flags, one-letter aliases (`-o FILE`), `--` (everything after it is positional),
  * allowed values, and `ORCH_*` environment fallbacks (`--data-dir` ⇐ `ORCH_DATA_DIR`; a flag
- * can name another variable or none).
+ * can name another variable, or say `env: false`: only the command line can set it).
  *
  * @example
  * const { flags, positional } = parseFlags(['get', '-o', 'x.bin'], [{ name: 'out', short: 'o', kind: 'string', help: 'file' }]);
@@ -14,7 +14,7 @@ export interface FlagSpec {
   help: string;
   /** One-letter alias: `-o` for `--out`. */
   short?: string;
-  /** Environment fallback: a variable name, or false for none (default `ORCH_<NAME>`). */
+  /** Environment fallback: a variable name, or false for none — command line only (default `ORCH_<NAME>`). */
   env?: string | false;
   /** The only values accepted. */
   values?: readonly string[];
@@ -102,7 +102,7 @@ export function usage(command: string, summary: string, specs: FlagSpec[], extra
     const def = s.default !== undefined && s.default !== false ? ` (default ${JSON.stringify(s.default)})` : '';
     const names = s.short ? `-${s.short}, --${s.name}` : `--${s.name}`;
     const variable = envOf(s);
-    lines.push(`  ${names}${arg}`.padEnd(38) + `${s.help}${def}${variable ? ` [${variable}]` : ''}`);
+    lines.push(`  ${names}${arg}`.padEnd(38) + `${s.help}${def}${variable ? ` [${variable}]` : ' [command line only]'}`);
   }
   if (extras.examples?.length) {
     lines.push('', 'examples:');

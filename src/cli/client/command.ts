@@ -1,7 +1,7 @@
 /**
  * What every client command shares, written once: the global flags (`--server`, `--token`,
  * `--token-file`, `--tenant`, `--output`), resolving them (flags beat the environment), the
- * output format, Ctrl-C, and turning failures into the exit codes of CONTRACT §14 with the
+ * output format, Ctrl-C, and turning failures into the exit codes of docs/CLI.md with the
  * envelope's code, message and trace id on stderr.
  *
  * A resource is one file that exports its commands built with {@link clientCommand}.

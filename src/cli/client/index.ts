@@ -1,5 +1,5 @@
 /**
- * The client of a running server (CONTRACT §14): one file per resource, each exporting its
+ * The client of a running server (`docs/CLI.md`): one file per resource, each exporting its
  * commands; this list is all `src/cli/index.ts` needs. A new resource (e.g. `schedules`) is one
  * file of `clientCommand(…)`s added here.
  *

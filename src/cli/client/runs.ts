@@ -4,7 +4,7 @@
  *
  * `runs cancel` exits 3 when the cancellation is rejected: the run had already ended
  * `completed` or `failed`, so there is nothing left to cancel. A run already `cancelling` or
- * `cancelled` is what was asked for: exit 0 (cancel is idempotent, CONTRACT §3).
+ * `cancelled` is what was asked for: exit 0 (cancel is idempotent).
  */
 import { RUN_STATUSES } from '../../runs/states.js';
 import type { FlagSpec, Flags } from '../args.js';
