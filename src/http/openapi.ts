@@ -45,6 +45,7 @@ const HEADERS: Record<string, Json> = {
   'X-RateLimit-Limit': header("Requests per second allowed to the tenant on this route (bucket refill rate)", { type: 'string', pattern: '^[0-9]+$' }),
   'X-RateLimit-Remaining': header("Requests left in the tenant's bucket", { type: 'string', pattern: '^[0-9]+$' }),
   'X-RateLimit-Reset': header('Seconds until the bucket is full again', { type: 'string', pattern: '^[0-9]+$' }),
+  'Last-Event-ID': header('The seq the stream starts after (`since`, or the tenant\'s last event when live): a client whose connection drops before its first event resumes with since=<this>', { type: 'string', pattern: '^[0-9]+$' }, '42'),
   ETag: header('The artifact hash, quoted (strong)', { type: 'string' }),
   'Cache-Control': header('Caching of this answer: on routes that take a token always `private` (`private, no-store` unless the route says more), never `public`', { type: 'string' }, 'private, no-store'),
   Vary: header('On routes that take a token: the answer depends on the token and the tenant', { type: 'string' }, 'Authorization, X-Stella-Tenant'),

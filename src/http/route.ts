@@ -121,7 +121,7 @@ export interface MediaResponse {
 }
 
 /** Response headers a route sets itself (the pipeline's own are documented by rule). */
-export type ResponseHeader = 'ETag' | 'Cache-Control';
+export type ResponseHeader = 'ETag' | 'Cache-Control' | 'Last-Event-ID';
 
 /** The JSON schema of a declared response, if it is JSON. */
 export function jsonSchemaOf(r: z.ZodType | JsonResponse | MediaResponse | undefined): z.ZodType | undefined {

@@ -60,7 +60,7 @@ export const streamRuns = defineRoute({
   headers: StreamHeaders,
   errors: ['QUOTA_EXCEEDED'],
   responses: {
-    200: { mediaType: 'application/x-ndjson', description: 'one event per line (an Event, a heartbeat {type, timestamp} every 15 s, or a last {type: "error", code, message, timestamp})' },
+    200: { mediaType: 'application/x-ndjson', description: 'one event per line (an Event, a heartbeat {type, timestamp} every 15 s, or a last {type: "error", code, message, timestamp})', headers: ['Last-Event-ID'] },
     101: { mediaType: 'websocket', description: 'with `Upgrade: websocket`: one JSON event per text frame' },
   },
   async handler(ctx) {
@@ -98,6 +98,9 @@ export const streamRuns = defineRoute({
 
     const sink = new NdjsonSink(heartbeatMs);
     const stream = hub.open(ctx.tenant, filter, since, sink);
+    // Where this stream starts: a client that loses the connection before its first event
+    // resumes with since=<this> (the replay below moves stream.lastSeq on).
+    const position = String(stream.lastSeq);
     const timer = expireAt(stream, expires);
     sink.onCancel = () => {
       clearTimeout(timer);
@@ -106,7 +109,12 @@ export const streamRuns = defineRoute({
     void hub.replay(stream);
     return new Response(sink.body, {
       status: 200,
-      headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
+      headers: {
+        'content-type': 'application/x-ndjson; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+        'last-event-id': position,
+      },
     });
   },
 });
