@@ -8,7 +8,7 @@
 //   executable's smoke test, which builds a 90 MB binary) runs only when named:
 //   `npm run test:bin`, or `npm test -- test/bin`.
 // - Per-test timeout: a file whose tests make no progress (no test starts or ends) for
-//   TEST_TIMEOUT_MS (default 300000) is stopped and fails, naming the test that hung. Node 20's
+//   TEST_TIMEOUT_MS (default 600000) is stopped and fails, naming the test that hung. Node 20's
 //   own `--test-timeout` cannot do this: it bounds each file's whole run, not each test.
 // - Each file's output is printed whole when it ends; at the end, the totals, every failed test
 //   and the ten slowest files.
@@ -19,7 +19,7 @@ import { spawn, spawnSync } from 'node:child_process';
 
 const ROOT = join(import.meta.dirname, '..');
 const EVENTS_REPORTER = join(import.meta.dirname, 'test-events.mjs');
-const TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS ?? 300_000);
+const TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS ?? 600_000);
 const CONCURRENCY = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? 4));
 
 function walk(dir, out) {
