@@ -80,13 +80,18 @@ export interface EventView {
   status: string;
   timestamp: string;
   traceId: string;
-  /** Schedule events: `missedCount`, `lastScheduledUtc`, `errorCode`, `errorMessage`. */
-  [extension: string]: unknown;
+  /** Schedule events (their `detail`): see docs/SCHEDULES.md "Events". */
+  missedCount?: number;
+  lastScheduledUtc?: string;
+  reason?: string;
+  errorCode?: string;
+  errorMessage?: string;
+  manual?: boolean;
 }
 
 export function eventView(e: NumberedEvent): EventView {
   const v: EventView = {
-    ...(e.detail ? (JSON.parse(e.detail) as Record<string, unknown>) : {}),
+    ...(e.detail ? (JSON.parse(e.detail) as Partial<EventView>) : {}),
     seq: e.seq,
     type: e.type,
     tenant: e.tenant,

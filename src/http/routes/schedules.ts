@@ -28,6 +28,7 @@ export const createSchedule = defineRoute({
   scope: 'orchestrator:write',
   tenant: true,
   mutating: true,
+  errors: ['SCHEDULE_EXISTS', 'DAG_INVALID', 'INPUTS_INVALID'],
   body: scheduleDocumentSchema,
   responses: { 201: Obj, 200: Obj },
   handler(ctx) {
@@ -99,6 +100,7 @@ export const replaceSchedule = defineRoute({
   tenant: true,
   mutating: true,
   params: ScheduleKey,
+  errors: ['DAG_INVALID', 'INPUTS_INVALID'],
   body: scheduleReplaceSchema,
   responses: { 200: Obj },
   handler(ctx) {
@@ -137,6 +139,7 @@ export const triggerSchedule = defineRoute({
   mutating: true,
   rateLimit: 'runs',
   params: ScheduleKey,
+  errors: ['NOT_FOUND', 'DAG_DISABLED', 'INPUTS_INVALID', 'QUOTA_EXCEEDED', 'PLUGIN_UNAVAILABLE'],
   body: Empty,
   responses: { 201: Obj },
   handler(ctx) {
@@ -153,7 +156,7 @@ export const deleteSchedule = defineRoute({
   tenant: true,
   mutating: true,
   params: ScheduleKey,
-  responses: { 204: { mediaType: '', description: 'Deleted (no body)' } },
+  responses: { 204: { mediaType: 'application/json', description: 'Deleted (no body)' } },
   handler(ctx) {
     return ctx.deps.services.schedules.delete(ctx.tenant, ctx.params.scheduleId, (fn) => ctx.commit(fn));
   },
