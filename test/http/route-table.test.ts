@@ -128,6 +128,8 @@ test('every list route rejects a forged page token and an oversized page', async
 /** A valid value for each query parameter of the API (a new parameter needs one here). */
 const QUERY_SAMPLE: Record<string, string> = {
   dagId: 'no-such-dag',
+  scheduleId: 'no-such-schedule',
+  paused: 'true',
   active: 'true',
   status: 'queued',
   from: '2026-01-01T00:00:00.000Z',
