@@ -9,7 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createVerifier, ensureDevKeys, type DevKeys } from '../auth/index.js';
@@ -64,6 +64,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
   let pool: WorkerPool | undefined;
   try {
+    // Only the server's user may enter the data folder: plugin hosts run as another user
+    // (docs/SECURITY.md) and must not read the database, artifacts or keys at all.
+    chmodSync(config.dataDir, 0o700);
     store.idem.clearInFlight();
     let devKeys: DevKeys | undefined;
     let jwksFile = config.jwks;
@@ -96,8 +99,15 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       size: config.workers,
       perWorkerConcurrency: perWorker,
       execAllow: config.execAllow,
-      workDir: join(config.dataDir, 'work'),
+      execEnvAllow: config.execEnvAllow,
+      workDir: config.workDir,
+      pluginUser: config.pluginUser,
+      pluginEnv: config.pluginEnv,
+      pluginNetwork: config.pluginNetwork,
+      maxHosts: config.maxHosts,
+      hostIdleMs: config.hostIdleMs,
       resourceLimits: config.workerHeapMb > 0 ? { maxOldGenerationSizeMb: config.workerHeapMb } : undefined,
+      warn: (msg, fields) => logger.warn(fields ?? {}, msg),
     });
     const plans = new PlanCache();
     const scheduler = new Scheduler({

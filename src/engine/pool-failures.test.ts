@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPlugins } from './plugins.js';
 import { WorkerPool } from './pool.js';
-import { GOOD_FIXTURES, logLines, startPool, task } from './test-support.js';
+import { join } from 'node:path';
+import { ArtifactStore } from '../artifacts/index.js';
+import { GOOD_FIXTURES, logLines, startPool, task, tempDir, tenantArtifacts } from './test-support.js';
 import type { StepResult, WorkerLostEvent } from './index.js';
 
 type Ended = Exclude<StepResult, { status: 'completed' }>;
@@ -34,7 +36,7 @@ test('a busy-looping step is timed out within timeout + grace, its worker replac
     assert.equal(n.error.retryable, true);
     await assertServes(pool);
     const s = pool.stats();
-    assert.equal(s.workers, 1);
+    assert.equal(s.workers, s.hosts, 'one thread per host again (the tenant\'s and a spare)');
     assert.equal(s.replaced, 1);
     assert.equal(lost.length, 1);
     assert.deepEqual(lost[0]!.tasks, ['neighbour']);
@@ -166,7 +168,7 @@ test('close(): queued fail POOL_CLOSED at once, running finish, a stuck one is c
 test('workers that cannot start make start() reject and steps fail WORKER_START_FAILED', async () => {
   const pool = new WorkerPool({
     registry: loadPlugins([GOOD_FIXTURES]),
-    artifacts: { write: () => 'x', read: () => null },
+    artifacts: tenantArtifacts(new ArtifactStore(join(tempDir(), 'artifacts'))),
     size: 1,
     resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 },
     workerOutput: () => undefined,

@@ -1,5 +1,5 @@
 /** Helpers shared by the engine's tests (real worker threads, a real artifact store). */
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,16 @@ export const SAMPLE_PLUGINS = fileURLToPath(new URL('../../plugins', import.meta
 
 export function tempDir(prefix = 'stella-engine-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A work root for a pool: a temp folder the plugin user can traverse (0711) — when the tests
+ * run as root, hosts run as `nobody` and must reach their work folders.
+ */
+export function workRoot(): string {
+  const dir = tempDir('stella-work-');
+  chmodSync(dir, 0o711);
+  return join(dir, 'work');
 }
 
 /** An ArtifactIO over a real store that records which tenant owns what (as the DB layer will). */
@@ -31,6 +41,19 @@ export function tenantArtifacts(store: ArtifactStore): ArtifactIO & { owners: Ma
     },
     async read(task, hash) {
       return owners.get(hash)?.has(task.tenant) ? store.get(hash) : null;
+    },
+    async openWrite(task) {
+      const w = await store.writer();
+      return {
+        write: (bytes) => w.write(bytes),
+        async commit(mediaType) {
+          const { hash } = await w.commit();
+          (owners.get(hash) ?? owners.set(hash, new Set()).get(hash)!).add(task.tenant);
+          types.set(hash, mediaType);
+          return hash;
+        },
+        abort: () => w.abort(),
+      };
     },
   };
 }
@@ -56,7 +79,7 @@ export async function startPool(options: Partial<WorkerPoolOptions> = {}): Promi
   const store = new ArtifactStore(join(dir, 'artifacts'));
   const io = tenantArtifacts(store);
   const output: string[] = [];
-  const workDir = join(dir, 'work');
+  const workDir = workRoot();
   const pool = new WorkerPool({
     registry: loadPlugins([GOOD_FIXTURES, SAMPLE_PLUGINS]),
     artifacts: io,

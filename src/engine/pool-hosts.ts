@@ -1,0 +1,348 @@
+/**
+ * The pool's plugin-host processes: one per (tenant, profile) — a tenant's steps never share a
+ * process with another tenant's — started on demand, kept warm, retired when idle, at most
+ * `maxHosts`. Each host runs `size` worker threads (plus backups for stalled ones, up to twice
+ * that). This file decides which processes and threads exist; `pool.ts` decides which step
+ * runs where and when it ends.
+ */
+import { chown, mkdir, rm } from 'node:fs/promises';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { hostRuntime, type HostRuntime } from '../core/runtime.js';
+import { FromHost, ToHost, type HostToServer } from './host-protocol.js';
+import { FromWorker, HEARTBEAT_MS, STALL_MS, ToWorker, type PluginRef, type WorkerToMain } from './protocol.js';
+import { PluginStage } from './plugin-stage.js';
+import { describeThreadExit, PluginHost, type Profile, type Slot } from './pool-host.js';
+import type { PoolSettings } from './pool-types.js';
+import type { ResolvedPlugin } from './plugins.js';
+import { detectSandbox, resolveUser, unreachableReason, type Sandbox } from './sandbox.js';
+
+const MAX_START_FAILURES = 3;
+/** A thread told to terminate that has not exited after this long poisons its host. */
+const TERMINATE_WAIT_MS = 2000;
+
+export interface HostEvents<E> {
+  message(slot: Slot<E>, m: WorkerToMain): void;
+  /** A thread is gone for good; its steps fail (WORKER_LOST) or take their abort outcome. */
+  lost(slot: Slot<E>, why: string): void;
+  /** Capacity may have appeared (a thread became ready, a host retired). */
+  capacity(): void;
+  /** Hosts for `key` (null: the probe of start()) fail to start. */
+  startFailed(key: string | null, error: Error): void;
+}
+
+export function hostKey(tenant: string, p: Profile): string {
+  return `${tenant}\u0000${p.childProcess ? 'x' : '-'}${p.network ? 'n' : '-'}`;
+}
+
+export class HostSet<E> {
+  readonly hosts = new Set<PluginHost<E>>();
+  /** The host taking new steps for each key. */
+  private readonly active = new Map<string, PluginHost<E>>();
+  private readonly failures = new Map<string | null, number>();
+  private readonly staged = new Map<string, { dir: string; ref: PluginRef }>();
+  /** Folder plugins a tenant ran that are not shared: a new host of the tenant may read them too. */
+  private readonly seen = new Map<string, Map<string, ResolvedPlugin>>();
+  private readonly starting = new Set<string>();
+  private readonly terminating = new Map<string, NodeJS.Timeout>();
+  private ready: Promise<{ runtime: HostRuntime; sandbox: Sandbox; stage: PluginStage }> | null = null;
+  private nextHostId = 1;
+  private nextSlotId = 1;
+  private ownDir: string | null = null;
+  /** A started host with no tenant yet (base profile, shared plugins): the next new tenant takes it. */
+  spare: PluginHost<E> | null = null;
+  /** Keep a spare ready (set once the pool was started): a new tenant's first step waits for no process. */
+  keepSpare = false;
+  replaced = 0;
+
+  constructor(
+    private readonly o: PoolSettings,
+    private readonly ev: HostEvents<E>,
+  ) {}
+
+  /** Once: the sandbox probe, the work root (0711), the runtime (from source: built). */
+  prepare(): Promise<{ runtime: HostRuntime; sandbox: Sandbox; stage: PluginStage }> {
+    this.ready ??= (async () => {
+      const env: Record<string, string> = {};
+      for (const n of this.o.pluginEnv) if (process.env[n] !== undefined) env[n] = process.env[n]!;
+      const sandbox = detectSandbox({ user: resolveUser(this.o.pluginUser), env });
+      // This pool's own folder (plugin copies, the source-mode runtime): unlistable, removed on close.
+      const own = join(this.o.workDir, `.pool-${randomBytes(8).toString('hex')}`);
+      mkdirSync(own, { recursive: true, mode: 0o711 });
+      chmodSync(this.o.workDir, 0o711);
+      chmodSync(own, 0o711);
+      this.ownDir = own;
+      const runtime = await hostRuntime(join(own, 'runtime'));
+      if (sandbox.user) {
+        const needs: Array<[string, 'r' | 'x']> = [[runtime.command, 'x'], ...runtime.readPaths.map((r): [string, 'r'] => [r, 'r']), [this.o.workDir, 'x']];
+        for (const [p, need] of needs) {
+          const why = unreachableReason(p, sandbox.user, need);
+          if (why) throw new Error(`plugin hosts run as ${sandbox.user.name}, who cannot reach ${p}: ${why}`);
+        }
+      }
+      return { runtime, sandbox, stage: new PluginStage(join(own, 'plugins'), (m) => this.o.warn(m)) };
+    })();
+    this.ready.catch(() => (this.ready = null));
+    return this.ready;
+  }
+
+  /** Removes this pool's own files (after its hosts are gone). */
+  async cleanup(): Promise<void> {
+    if (this.ownDir) await rm(this.ownDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** What a worker runs for this plugin (the staged copy for folder plugins). */
+  refFor(p: ResolvedPlugin): PluginRef {
+    return p.builtin ? p.workerRef : this.staged.get(p.hash)!.ref;
+  }
+
+  /**
+   * The host that may take a step of `plugin` for `key` now, or null (then one is being
+   * started, or will be once there is room: `capacity` is signalled).
+   */
+  usable(key: string, tenant: string, profile: Profile, plugin: ResolvedPlugin): PluginHost<E> | null {
+    const h = this.active.get(key);
+    const covered = (x: PluginHost<E>) => plugin.builtin || x.plugins.has(plugin.hash);
+    if (h && h.state === 'ready' && covered(h)) return h;
+    if (h && h.state === 'starting' && covered(h)) return null;
+    if (h && !covered(h)) this.drain(h); // it cannot read the plugin: a successor that can
+    if (!plugin.builtin && !this.shared().some((p) => p.hash === plugin.hash)) {
+      (this.seen.get(tenant) ?? this.seen.set(tenant, new Map()).get(tenant)!).set(plugin.hash, plugin);
+    }
+    const spare = this.spare;
+    if (!h && spare?.state === 'ready' && !profile.childProcess && !profile.network && covered(spare) && !this.seen.has(tenant)) {
+      this.spare = null;
+      spare.key = key;
+      spare.tenant = tenant;
+      this.active.set(key, spare);
+      if (this.keepSpare) void this.start(null, null, { childProcess: false, network: false });
+      return spare;
+    }
+    void this.start(key, tenant, profile);
+    return null;
+  }
+
+  /** Starts a host for `key` (null: the spare of start()) unless one is starting or there is no room. */
+  async start(key: string | null, tenant: string | null, profile: Profile): Promise<PluginHost<E> | null> {
+    const k = key ?? '';
+    if (this.starting.has(k)) return null;
+    if (!this.makeRoom()) return null;
+    this.starting.add(k);
+    try {
+      const { runtime, sandbox, stage } = await this.prepare();
+      const plugins = [...this.shared(), ...(tenant ? (this.seen.get(tenant)?.values() ?? []) : [])];
+      const dirs: string[] = [];
+      for (const p of plugins) {
+        const s = await stage.prepare(p)!;
+        this.staged.set(p.hash, { dir: s.dir, ref: s.workerRef });
+        dirs.push(s.dir);
+      }
+      const workDir = join(this.o.workDir, `h${this.nextHostId}-${randomBytes(6).toString('hex')}`);
+      await mkdir(workDir, { mode: 0o700 });
+      if (sandbox.user) await chown(workDir, sandbox.user.uid, sandbox.user.gid);
+      const readPaths = [...runtime.readPaths, ...dirs, ...(profile.childProcess ? this.o.execAllow : [])];
+      const { perWorkerConcurrency: concurrency, execAllow, execEnvAllow, maxOutputBytes, maxLogBytes } = this.o;
+      const host: PluginHost<E> = new PluginHost<E>({
+        id: this.nextHostId++,
+        key,
+        tenant,
+        profile,
+        plugins: new Set(plugins.map((p) => p.hash)),
+        workDir,
+        readPaths,
+        runtime,
+        sandbox,
+        worker: { concurrency, execAllow, execEnvAllow, maxOutputBytes, maxLogBytes },
+        resourceLimits: this.o.resourceLimits,
+        output: this.o.workerOutput,
+        onMessage: (h, m) => this.onMessage(h, m),
+        onExit: (h, why) => this.onExit(h, why),
+      });
+      this.hosts.add(host);
+      if (key === null) this.spare = host;
+      else this.active.set(key, host);
+      return host;
+    } catch (err) {
+      this.o.warn('a plugin host could not be prepared', { error: (err as Error).message });
+      this.fail(key, err as Error);
+      return null;
+    } finally {
+      this.starting.delete(k);
+    }
+  }
+
+  /** Folder plugins every host may read (installation-wide ones). */
+  private shared(): ResolvedPlugin[] {
+    return this.o.sharedPlugins().filter((p) => !p.builtin);
+  }
+
+  /** Below the cap, retiring an idle host (least recently used) if needed; false when full. */
+  private makeRoom(): boolean {
+    if (this.hosts.size + this.starting.size < this.o.maxHosts) return true;
+    const byAge = [...this.hosts].sort((a, b) => a.lastActive - b.lastActive);
+    if (byAge.some((h) => h.state === 'draining')) return false; // room is already being made
+    const idle = byAge.find((h) => h.inflight() === 0 && h.state !== 'dead');
+    if (idle) {
+      this.retire(idle);
+      return true;
+    }
+    // Everyone is busy: the oldest takes no new steps, so it idles and makes room.
+    const victim = byAge.find((h) => h.state === 'ready');
+    if (victim) this.drain(victim);
+    return false;
+  }
+
+  /** No new steps for it; retired once its steps end. */
+  drain(h: PluginHost<E>): void {
+    if (h.state === 'dead') return;
+    h.state = 'draining';
+    if (h.key !== null && this.active.get(h.key) === h) this.active.delete(h.key);
+    if (this.spare === h) this.spare = null;
+    if (h.inflight() === 0) this.retire(h);
+  }
+
+  /** Ends a host whose work is done: shutdown, then SIGKILL if it lingers. */
+  retire(h: PluginHost<E>, wait = 1500): void {
+    if (h.state === 'dead') return;
+    h.state = 'dead';
+    this.forget(h);
+    h.shutdown();
+    const t = setTimeout(() => h.kill(), wait);
+    t.unref();
+    void h.exited().then(() => clearTimeout(t));
+  }
+
+  private forget(h: PluginHost<E>): void {
+    this.hosts.delete(h);
+    if (h.key !== null && this.active.get(h.key) === h) this.active.delete(h.key);
+    if (this.spare === h) this.spare = null;
+    for (const s of h.slots) s.dead = true;
+    setImmediate(() => this.ev.capacity());
+  }
+
+  private onExit(h: PluginHost<E>, why: string): void {
+    void rm(h.workDir, { recursive: true, force: true }).catch(() => undefined);
+    if (h.state === 'dead') return;
+    h.state = 'dead';
+    this.o.warn('plugin host exited', { host: h.id, tenant: h.tenant, reason: why, stderr: h.lastStderr.slice(-500) });
+    const live = h.slots.filter((s) => !s.dead);
+    for (const s of live) s.dead = true;
+    for (const s of live) this.ev.lost(s, why);
+    if (h.readyThreads === 0) this.countFailure(h.key, new Error(`plugin host failed to start: ${why}`));
+    this.forget(h);
+  }
+
+  private onMessage(h: PluginHost<E>, m: HostToServer): void {
+    switch (m.cmd) {
+      case FromHost.Ready:
+        if (h.state === 'starting') h.state = 'ready';
+        for (let i = 0; i < this.o.size; i++) h.addSlot(this.nextSlotId++);
+        return;
+      case FromHost.Worker: {
+        const slot = h.slots.find((s) => s.id === m.w);
+        if (!slot || slot.dead) return;
+        slot.lastSeen = performance.now();
+        if (m.m.cmd === FromWorker.Ready) {
+          slot.ready = true;
+          h.readyThreads++;
+          this.failures.delete(h.key);
+          this.ev.capacity();
+          return;
+        }
+        this.ev.message(slot, m.m);
+        return;
+      }
+      case FromHost.WorkerError: {
+        const slot = h.slots.find((s) => s.id === m.w);
+        if (slot) slot.lastError = m.error;
+        return;
+      }
+      case FromHost.WorkerExit: {
+        const id = `${h.id}/${m.w}`;
+        clearTimeout(this.terminating.get(id));
+        this.terminating.delete(id);
+        const slot = h.slots.find((s) => s.id === m.w);
+        if (!slot || slot.dead) return;
+        const why = describeThreadExit(slot, m.code);
+        if (!slot.ready) this.countFailure(h.key, new Error(`worker threads fail to start: ${slot.lastError?.message ?? why}`));
+        this.abandon(slot, why, h.state === 'ready');
+      }
+    }
+  }
+
+  private countFailure(key: string | null, err: Error): void {
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    if (n >= MAX_START_FAILURES) this.fail(key, err);
+  }
+
+  private fail(key: string | null, err: Error): void {
+    this.failures.delete(key);
+    for (const h of [...this.hosts]) if (h.key === key && h.readyThreads === 0) {
+      this.retire(h, 0);
+    }
+    this.ev.startFailed(key, err);
+  }
+
+  /**
+   * Takes a thread out of service for good: its steps are lost, it is terminated without
+   * waiting (if it does not exit, its host takes no new steps and is killed once idle), and a
+   * fresh thread replaces it while the host serves.
+   */
+  abandon(slot: Slot<E>, why: string, replace: boolean): void {
+    if (slot.dead) return;
+    const h = slot.host;
+    slot.dead = true;
+    h.slots.splice(h.slots.indexOf(slot), 1);
+    this.ev.lost(slot, why);
+    if (slot.ready) this.replaced++;
+    if (h.state !== 'dead') {
+      h.send({ cmd: ToHost.Terminate, w: slot.id });
+      const id = `${h.id}/${slot.id}`;
+      const t = setTimeout(() => {
+        this.terminating.delete(id);
+        this.o.warn('a worker thread did not stop: its plugin host is retired once idle', { host: h.id });
+        this.drain(h);
+      }, TERMINATE_WAIT_MS);
+      t.unref();
+      this.terminating.set(id, t);
+    }
+    if (replace && h.state === 'ready') h.addSlot(this.nextSlotId++);
+    this.ev.capacity();
+  }
+
+  /** Backs stalled threads, retires idle extras and idle hosts (called every HEARTBEAT_MS). */
+  tick(queuedFor: (key: string) => number): void {
+    const now = performance.now();
+    for (const h of [...this.hosts]) {
+      if (h.state === 'draining' && h.inflight() === 0) {
+        this.retire(h);
+        continue;
+      }
+      if (h.inflight() > 0 || (h.key !== null && queuedFor(h.key) > 0)) h.lastActive = now;
+      else if (h.state === 'ready' && now - h.lastActive > this.o.hostIdleMs && !(h === this.spare && this.keepSpare)) {
+        this.retire(h);
+        continue;
+      }
+      if (h.state !== 'ready') continue;
+      const healthy = h.slots.filter((s) => !s.dead && !stalled(s, now));
+      if (healthy.length < this.o.size && h.slots.length < 2 * this.o.size) h.addSlot(this.nextSlotId++);
+      else if (healthy.length > this.o.size) {
+        const idle = healthy.find((s) => s.ready && s.inflight.size === 0);
+        if (idle) {
+          h.send({ cmd: ToHost.Worker, w: idle.id, m: { cmd: ToWorker.Shutdown } });
+          idle.dead = true; // its exit is expected
+          h.slots.splice(h.slots.indexOf(idle), 1);
+        }
+      }
+    }
+  }
+}
+
+/** A thread with steps in flight that has been silent past STALL_MS: its event loop is blocked. */
+export function stalled(s: Slot<unknown>, now: number): boolean {
+  return s.ready && s.inflight.size > 0 && now - s.lastSeen > STALL_MS;
+}
+
+export { HEARTBEAT_MS };
