@@ -1,12 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '../core/hash.js';
 import { resolveAllowedProgram } from './builtins/index.js';
 import { loadPlugins } from './plugins.js';
 import { WorkerPool } from './pool.js';
-import { logLines, startPool, task, type TestPool } from './test-support.js';
+import { logLines, sleepers, startPool, task, until, type TestPool } from './test-support.js';
 import type { StepResult } from './index.js';
 
 type Ended = Exclude<StepResult, { status: 'completed' }>;
@@ -111,7 +111,7 @@ describe('exec built-in', () => {
     const script = `(trap "" TERM; exec sleep 304.${tag} </dev/null >/dev/null 2>&1) & sleep 305.${tag} & echo up; wait`;
     const tk = task('exec', { program: '/bin/sh', args: ['-c', script] }, { taskId: 'exec-cancel' });
     const p = t.pool.run(tk);
-    await until(() => procsWith(tag).length === 2);
+    assert.ok(await until(() => sleepers(tag).length === 2, 10_000), 'the step started its processes');
     const t0 = Date.now();
     t.pool.abort('exec-cancel');
     const r = await p;
@@ -122,31 +122,8 @@ describe('exec built-in', () => {
   });
 });
 
-/** Pids of `sleep N.<tag>` processes (the test's own markers: unique sleep durations). */
-function procsWith(tag: string): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.endsWith('sleep') && argv[1]?.endsWith(`.${tag}`)) pids.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
-}
-
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Waits (up to 5 s) for every marked process to be gone; returns those still there. */
 async function waitGone(tag: string): Promise<number[]> {
-  await until(() => procsWith(tag).length === 0, 5000).catch(() => undefined);
-  return procsWith(tag);
+  await until(() => sleepers(tag).length === 0, 5000);
+  return sleepers(tag);
 }

@@ -1,5 +1,5 @@
 /** Helpers shared by the engine's tests (real worker threads, a real artifact store). */
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,4 +100,32 @@ export function logLines(logs: string): Array<Record<string, unknown>> {
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * Pids of `sleep N.<tag>` processes, seen from this (the outermost) PID namespace: tests mark
+ * the processes a step starts with unique sleep durations and look for them in /proc.
+ */
+export function sleepers(tag: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (argv[0]?.endsWith('sleep') && argv[1]?.endsWith(`.${tag}`)) pids.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+/** Polls `cond` every 20 ms; false when `ms` passed first. */
+export async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
 }

@@ -1,8 +1,8 @@
 /**
  * The `exec` built-in: runs an allow-listed local program with `with.args` as argv (no shell)
  * in a fresh per-attempt work folder `<host work folder>/<runId>/<stepId>/<attempt>`, removed
- * afterwards. stdout/stderr lines go to the step log; stdout is streamed into the artifact
- * store (bounded memory whatever its size).
+ * afterwards. stdout/stderr lines go to the step log (stdout's first MiB: all of it is in its
+ * artifact); stdout is streamed into the artifact store (bounded memory whatever its size).
  *
  * with: `program` (absolute path, or the bare name of exactly one allow-list entry),
  * `args` (string[]), `env` (extra variables: only names the operator allows with
@@ -27,6 +27,8 @@ import type { BuiltinContext } from './types.js';
 
 const MAX_STDOUT = 256 * 1024 * 1024;
 const MAX_LINE = 16 * 1024;
+/** stdout is logged up to this many characters; all of it is in the stdout artifact anyway. */
+const MAX_STDOUT_LOG = 1024 * 1024;
 const KILL_AFTER_MS = 1000;
 /** After the program exits, how long its stdout/stderr may stay open (held by an escaped process). */
 const DRAIN_MS = 1000;
@@ -50,15 +52,20 @@ export function resolveAllowedProgram(program: string, allow: readonly string[])
   return matches.length === 1 ? matches[0]! : null;
 }
 
-function lineLogger(ctx: BuiltinContext, stream: 'stdout' | 'stderr') {
+function lineLogger(ctx: BuiltinContext, stream: 'stdout' | 'stderr', budget = Infinity) {
   const decoder = new StringDecoder('utf8');
   let rest = '';
+  let left = budget;
   const emit = (line: string): void => {
+    if (left <= 0) return;
     const l = line.endsWith('\r') ? line.slice(0, -1) : line;
     ctx.log(l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l, { stream });
+    left -= l.length;
+    if (left <= 0) ctx.log(`${stream} continues in its artifact; not logged past ${budget} characters`, { stream });
   };
   return {
     write(chunk: Buffer): void {
+      if (left <= 0) return;
       rest += decoder.write(chunk);
       let i: number;
       while ((i = rest.indexOf('\n')) >= 0) {
@@ -174,7 +181,7 @@ function runChild(ctx: BuiltinContext, path: string, args: string[], cwd: string
     };
     const onAbort = (): void => stop(null);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const out = lineLogger(ctx, 'stdout');
+    const out = lineLogger(ctx, 'stdout', MAX_STDOUT_LOG);
     const err = lineLogger(ctx, 'stderr');
     child.stdout.on('data', (c: Buffer) => {
       if (failure) return;
