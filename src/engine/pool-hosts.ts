@@ -46,6 +46,8 @@ export class HostSet<E> {
   private readonly seen = new Map<string, Map<string, ResolvedPlugin>>();
   private readonly starting = new Set<string>();
   private readonly terminating = new Map<string, NodeJS.Timeout>();
+  /** Retired hosts not yet exited. */
+  private readonly dying = new Set<PluginHost<E>>();
   private ready: Promise<{ runtime: HostRuntime; sandbox: Sandbox; stage: PluginStage }> | null = null;
   private nextHostId = 1;
   private nextSlotId = 1;
@@ -54,6 +56,8 @@ export class HostSet<E> {
   spare: PluginHost<E> | null = null;
   /** Keep a spare ready (set once the pool was started): a new tenant's first step waits for no process. */
   keepSpare = false;
+  /** Set by the pool's close(): nothing new starts (a start already under way is abandoned). */
+  closing = false;
   replaced = 0;
 
   constructor(
@@ -87,8 +91,10 @@ export class HostSet<E> {
     return this.ready;
   }
 
-  /** Removes this pool's own files (after its hosts are gone). */
+  /** Removes this pool's own files (after its hosts are gone, once the starts under way gave up). */
   async cleanup(): Promise<void> {
+    while (this.starting.size > 0) await new Promise((r) => setTimeout(r, 10));
+    for (const h of [...this.hosts, ...this.dying]) h.kill();
     if (this.ownDir) await rm(this.ownDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
@@ -126,7 +132,7 @@ export class HostSet<E> {
   /** Starts a host for `key` (null: the spare of start()) unless one is starting or there is no room. */
   async start(key: string | null, tenant: string | null, profile: Profile): Promise<PluginHost<E> | null> {
     const k = key ?? '';
-    if (this.starting.has(k)) return null;
+    if (this.closing || this.starting.has(k)) return null;
     if (!this.makeRoom()) return null;
     this.starting.add(k);
     try {
@@ -141,6 +147,10 @@ export class HostSet<E> {
       const workDir = join(this.o.workDir, `h${this.nextHostId}-${randomBytes(6).toString('hex')}`);
       await mkdir(workDir, { mode: 0o700 });
       if (sandbox.user) await chown(workDir, sandbox.user.uid, sandbox.user.gid);
+      if (this.closing) {
+        await rm(workDir, { recursive: true, force: true });
+        return null;
+      }
       const readPaths = [...runtime.readPaths, ...dirs, ...(profile.childProcess ? this.o.execAllow : [])];
       const { perWorkerConcurrency: concurrency, execAllow, execEnvAllow, maxOutputBytes, maxLogBytes } = this.o;
       const host: PluginHost<E> = new PluginHost<E>({
@@ -208,9 +218,13 @@ export class HostSet<E> {
     h.state = 'dead';
     this.forget(h);
     h.shutdown();
+    this.dying.add(h);
     const t = setTimeout(() => h.kill(), wait);
     t.unref();
-    void h.exited().then(() => clearTimeout(t));
+    void h.exited().then(() => {
+      clearTimeout(t);
+      this.dying.delete(h);
+    });
   }
 
   private forget(h: PluginHost<E>): void {

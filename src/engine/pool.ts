@@ -179,6 +179,7 @@ export class WorkerPool {
 
   private async doClose(timeoutMs: number): Promise<void> {
     this.closing = true;
+    this.hosts.closing = true;
     if (this.watchdog) clearInterval(this.watchdog);
     const closedError = new Error('worker pool is closed');
     for (const w of this.readyWaiters.splice(0)) w.reject(closedError);
@@ -199,7 +200,7 @@ export class WorkerPool {
     const hosts = [...this.hosts.hosts];
     for (const h of hosts) this.hosts.retire(h, 1000);
     await Promise.race([Promise.all(hosts.map((h) => h.exited())), delay(2000)]);
-    await this.hosts.cleanup();
+    await this.hosts.cleanup(); // kills whatever is left
     await rmdir(this.opts.workDir).catch(() => undefined);
   }
 
