@@ -52,6 +52,7 @@ export class HostSet<E> {
   private nextHostId = 1;
   private nextSlotId = 1;
   private ownDir: string | null = null;
+  private warnedExec = false;
   /** A started host with no tenant yet (base profile, shared plugins): the next new tenant takes it. */
   spare: PluginHost<E> | null = null;
   /** Keep a spare ready (set once the pool was started): a new tenant's first step waits for no process. */
@@ -71,6 +72,12 @@ export class HostSet<E> {
       const env: Record<string, string> = {};
       for (const n of this.o.pluginEnv) if (process.env[n] !== undefined) env[n] = process.env[n]!;
       const sandbox = detectSandbox({ user: resolveUser(this.o.pluginUser), env });
+      if (sandbox.isolation === 'none') {
+        this.o.warn('plugin hosts run without namespaces (unshare unavailable or refused): network:false is not enforced and exec programs are contained by process groups only (docs/SECURITY.md)');
+      }
+      if (!sandbox.user) {
+        this.o.warn('plugin hosts run as the server\'s own user (the server is not root): only Node\'s permission model keeps plugins out of the data folder, and exec programs are not under it (docs/SECURITY.md)');
+      }
       // This pool's own folder (plugin copies, the source-mode runtime): unlistable, removed on close.
       const own = join(this.o.workDir, `.pool-${randomBytes(8).toString('hex')}`);
       mkdirSync(own, { recursive: true, mode: 0o711 });
@@ -251,6 +258,10 @@ export class HostSet<E> {
     switch (m.cmd) {
       case FromHost.Ready:
         if (h.state === 'starting') h.state = 'ready';
+        if (h.profile.childProcess && !m.execWrapper && !this.warnedExec) {
+          this.warnedExec = true;
+          this.o.warn('exec programs run in process groups only (no user namespaces for the plugin user): setsid or double-forked processes escape the per-step kill (docs/SECURITY.md)');
+        }
         for (let i = 0; i < this.o.size; i++) h.addSlot(this.nextSlotId++);
         return;
       case FromHost.Worker: {

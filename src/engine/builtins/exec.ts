@@ -1,7 +1,7 @@
 /**
  * The `exec` built-in: runs an allow-listed local program with `with.args` as argv (no shell)
  * in a fresh per-attempt work folder `<host work folder>/<runId>/<stepId>/<attempt>`, removed
- * afterwards. stdout/stderr lines go to the step log (stdout's first MiB: all of it is in its
+ * afterwards. stdout/stderr lines go to the step log (stdout's first 256 K characters: all of it is in its
  * artifact); stdout is streamed into the artifact store (bounded memory whatever its size).
  *
  * with: `program` (absolute path, or the bare name of exactly one allow-list entry),
@@ -28,7 +28,7 @@ import type { BuiltinContext } from './types.js';
 const MAX_STDOUT = 256 * 1024 * 1024;
 const MAX_LINE = 16 * 1024;
 /** stdout is logged up to this many characters; all of it is in the stdout artifact anyway. */
-const MAX_STDOUT_LOG = 1024 * 1024;
+const MAX_STDOUT_LOG = 256 * 1024;
 const KILL_AFTER_MS = 1000;
 /** After the program exits, how long its stdout/stderr may stay open (held by an escaped process). */
 const DRAIN_MS = 1000;
