@@ -30,6 +30,8 @@ export interface HostEvents<E> {
   capacity(): void;
   /** Hosts for `key` (null: the probe of start()) fail to start. */
   startFailed(key: string | null, error: Error): void;
+  /** Steps waiting for a host of `key`. */
+  queued(key: string): number;
 }
 
 export function hostKey(tenant: string, p: Profile): string {
@@ -68,7 +70,7 @@ export class HostSet<E> {
 
   /** Once: the sandbox probe, the work root (0711), the runtime (from source: built). */
   prepare(): Promise<{ runtime: HostRuntime; sandbox: Sandbox; stage: PluginStage }> {
-    this.ready ??= (async () => {
+    this.ready ??= (async (): Promise<{ runtime: HostRuntime; sandbox: Sandbox; stage: PluginStage }> => {
       const env: Record<string, string> = {};
       for (const n of this.o.pluginEnv) if (process.env[n] !== undefined) env[n] = process.env[n]!;
       const sandbox = detectSandbox({ user: resolveUser(this.o.pluginUser), env });
@@ -103,6 +105,18 @@ export class HostSet<E> {
     while (this.starting.size > 0) await new Promise((r) => setTimeout(r, 10));
     for (const h of [...this.hosts, ...this.dying]) h.kill();
     if (this.ownDir) await rm(this.ownDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Whether a folder plugin's read-only copy is ready (built-ins need none). */
+  isStaged(p: ResolvedPlugin): boolean {
+    return p.builtin || this.staged.has(p.hash);
+  }
+
+  /** Prepares a folder plugin's copy; rejects (StepError PLUGIN_LOAD_FAILED) when it cannot be. */
+  async stage(p: ResolvedPlugin): Promise<void> {
+    const { stage } = await this.prepare();
+    const s = await stage.prepare(p)!;
+    this.staged.set(p.hash, { dir: s.dir, ref: s.workerRef });
   }
 
   /** What a worker runs for this plugin (the staged copy for folder plugins). */
@@ -144,13 +158,17 @@ export class HostSet<E> {
     this.starting.add(k);
     try {
       const { runtime, sandbox, stage } = await this.prepare();
-      const plugins = [...this.shared(), ...(tenant ? (this.seen.get(tenant)?.values() ?? []) : [])];
-      const dirs: string[] = [];
-      for (const p of plugins) {
-        const s = await stage.prepare(p)!;
-        this.staged.set(p.hash, { dir: s.dir, ref: s.workerRef });
-        dirs.push(s.dir);
+      const plugins: ResolvedPlugin[] = [];
+      for (const p of [...this.shared(), ...(tenant ? (this.seen.get(tenant)?.values() ?? []) : [])]) {
+        try {
+          await this.stage(p);
+          plugins.push(p);
+        } catch (err) {
+          // Its own steps fail with the reason; the host goes on without it.
+          this.o.warn('a plugin could not be copied for plugin hosts', { plugin: p.ref, error: (err as Error).message });
+        }
       }
+      const dirs = plugins.map((p) => this.staged.get(p.hash)!.dir);
       const workDir = join(this.o.workDir, `h${this.nextHostId}-${randomBytes(6).toString('hex')}`);
       await mkdir(workDir, { mode: 0o700 });
       if (sandbox.user) await chown(workDir, sandbox.user.uid, sandbox.user.gid);
@@ -199,13 +217,15 @@ export class HostSet<E> {
     if (this.hosts.size + this.starting.size < this.o.maxHosts) return true;
     const byAge = [...this.hosts].sort((a, b) => a.lastActive - b.lastActive);
     if (byAge.some((h) => h.state === 'draining')) return false; // room is already being made
-    const idle = byAge.find((h) => h.inflight() === 0 && h.state !== 'dead');
+    // Idle: started, nothing running, nothing waiting for it (a starting host is about to be used).
+    const idle = byAge.find((h) => h.state === 'ready' && h.inflight() === 0 && (h.key === null || this.ev.queued(h.key) === 0));
     if (idle) {
       this.retire(idle);
       return true;
     }
-    // Everyone is busy: the oldest takes no new steps, so it idles and makes room.
-    const victim = byAge.find((h) => h.state === 'ready');
+    // Every host is busy or about to be: the oldest one running steps takes no new ones, so it
+    // idles and makes room (a host with nothing running yet is never drained: it is about to be used).
+    const victim = byAge.find((h) => h.state === 'ready' && h.inflight() > 0);
     if (victim) this.drain(victim);
     return false;
   }
@@ -338,14 +358,14 @@ export class HostSet<E> {
   }
 
   /** Backs stalled threads, retires idle extras and idle hosts (called every HEARTBEAT_MS). */
-  tick(queuedFor: (key: string) => number): void {
+  tick(): void {
     const now = performance.now();
     for (const h of [...this.hosts]) {
       if (h.state === 'draining' && h.inflight() === 0) {
         this.retire(h);
         continue;
       }
-      if (h.inflight() > 0 || (h.key !== null && queuedFor(h.key) > 0)) h.lastActive = now;
+      if (h.inflight() > 0 || (h.key !== null && this.ev.queued(h.key) > 0)) h.lastActive = now;
       else if (h.state === 'ready' && now - h.lastActive > this.o.hostIdleMs && !(h === this.spare && this.keepSpare)) {
         this.retire(h);
         continue;

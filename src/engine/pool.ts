@@ -9,7 +9,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { rmdir } from 'node:fs/promises';
-import { FromWorker, HEARTBEAT_MS, ToWorker, type AbortReason, type WorkerToMain } from './protocol.js';
+import { FromWorker, HEARTBEAT_MS, StepError, ToWorker, toStepErrorInfo, type AbortReason, type StepErrorInfo, type WorkerToMain } from './protocol.js';
 import {
   abortResult,
   failedResult,
@@ -85,6 +85,7 @@ export class WorkerPool {
       lost: (slot, why) => this.onLost(slot, why),
       capacity: () => this.onCapacity(),
       startFailed: (key, err) => this.onStartFailed(key, err),
+      queued: (key) => this.queuedByKey.get(key) ?? 0,
     });
   }
 
@@ -129,13 +130,26 @@ export class WorkerPool {
       const e: Entry = { id: this.nextEntryId++, meta, plugin, key, profile, task, resolve, state: 'queued', slot: null, logs: '', abortReason: null };
       this.byId.set(e.id, e);
       this.byTaskId.set(taskId, e);
-      let q = this.queues.get(key);
-      if (!q) this.queues.set(key, (q = new TaskQueue<Entry>()));
-      q.push(e);
       this.queued++;
       this.queuedByKey.set(key, (this.queuedByKey.get(key) ?? 0) + 1);
-      this.pump();
+      if (this.hosts.isStaged(plugin)) return this.enqueue(e);
+      // A folder plugin is copied for the hosts first (once); one that cannot be fails its step.
+      this.hosts.stage(plugin).then(
+        () => this.enqueue(e),
+        (err: unknown) => {
+          if (!(err instanceof StepError)) this.opts.warn('a plugin could not be copied for plugin hosts', { plugin: plugin.ref, error: (err as Error).message });
+          this.finish(e, { status: 'failed', error: stagingError(err, plugin.ref), logs: '' });
+        },
+      );
     });
+  }
+
+  private enqueue(e: Entry): void {
+    if (e.state !== 'queued') return; // aborted (or the pool closed) meanwhile
+    let q = this.queues.get(e.key);
+    if (!q) this.queues.set(e.key, (q = new TaskQueue<Entry>()));
+    q.push(e);
+    this.pump();
   }
 
   /** Cancels (or times out) a queued or running task; false when no such task is in flight. */
@@ -209,7 +223,7 @@ export class WorkerPool {
   private ensureWatchdog(): void {
     if (this.watchdog || this.closing) return;
     this.watchdog = setInterval(() => {
-      this.hosts.tick((key) => this.queuedByKey.get(key) ?? 0);
+      this.hosts.tick();
       if (this.queued > 0) this.pump();
     }, HEARTBEAT_MS);
     this.watchdog.unref();
@@ -401,6 +415,11 @@ export class WorkerPool {
 /** The detail (which may name server paths) is in start()'s rejection and the server log. */
 function startFailedResult(): StepResult {
   return failedResult('WORKER_START_FAILED', 'worker threads fail to start (see the server log)', true);
+}
+
+function stagingError(err: unknown, ref: string): StepErrorInfo {
+  if (err instanceof StepError) return toStepErrorInfo(err);
+  return { code: 'PLUGIN_LOAD_FAILED', message: `plugin ${ref} could not be prepared for its host (see the server log)`, retryable: true };
 }
 
 function delay(ms: number): Promise<void> {
