@@ -5,18 +5,13 @@
  * that). This file decides which processes and threads exist; `pool.ts` decides which step
  * runs where and when it ends.
  */
-import { chown, mkdir, rm } from 'node:fs/promises';
-import { chmodSync, mkdirSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { hostRuntime, type HostRuntime } from '../core/runtime.js';
+import { rm, rmdir } from 'node:fs/promises';
 import { FromHost, ToHost, type HostToServer } from './host-protocol.js';
-import { FromWorker, HEARTBEAT_MS, STALL_MS, ToWorker, type PluginRef, type WorkerToMain } from './protocol.js';
-import { PluginStage } from './plugin-stage.js';
+import { FromWorker, HEARTBEAT_MS, STALL_MS, ToWorker, type WorkerToMain } from './protocol.js';
+import { HostEnv } from './pool-env.js';
 import { describeThreadExit, PluginHost, type Profile, type Slot } from './pool-host.js';
 import type { PoolSettings } from './pool-types.js';
 import type { ResolvedPlugin } from './plugins.js';
-import { detectSandbox, resolveUser, unreachableReason, type Sandbox } from './sandbox.js';
 
 const MAX_START_FAILURES = 3;
 /** A thread told to terminate that has not exited after this long poisons its host. */
@@ -43,17 +38,14 @@ export class HostSet<E> {
   /** The host taking new steps for each key. */
   private readonly active = new Map<string, PluginHost<E>>();
   private readonly failures = new Map<string | null, number>();
-  private readonly staged = new Map<string, { dir: string; ref: PluginRef }>();
   /** Folder plugins a tenant ran that are not shared: a new host of the tenant may read them too. */
   private readonly seen = new Map<string, Map<string, ResolvedPlugin>>();
   private readonly starting = new Set<string>();
   private readonly terminating = new Map<string, NodeJS.Timeout>();
   /** Retired hosts not yet exited. */
   private readonly dying = new Set<PluginHost<E>>();
-  private ready: Promise<{ runtime: HostRuntime; sandbox: Sandbox; stage: PluginStage }> | null = null;
   private nextHostId = 1;
   private nextSlotId = 1;
-  private ownDir: string | null = null;
   private warnedExec = false;
   /** A started host with no tenant yet (base profile, shared plugins): the next new tenant takes it. */
   spare: PluginHost<E> | null = null;
@@ -66,62 +58,23 @@ export class HostSet<E> {
   constructor(
     private readonly o: PoolSettings,
     private readonly ev: HostEvents<E>,
+    readonly env: HostEnv = new HostEnv(o),
   ) {}
 
-  /** Once: the sandbox probe, the work root (0711), the runtime (from source: built). */
-  prepare(): Promise<{ runtime: HostRuntime; sandbox: Sandbox; stage: PluginStage }> {
-    this.ready ??= (async (): Promise<{ runtime: HostRuntime; sandbox: Sandbox; stage: PluginStage }> => {
-      const env: Record<string, string> = {};
-      for (const n of this.o.pluginEnv) if (process.env[n] !== undefined) env[n] = process.env[n]!;
-      const sandbox = detectSandbox({ user: resolveUser(this.o.pluginUser), env });
-      if (sandbox.isolation === 'none') {
-        this.o.warn('plugin hosts run without namespaces (unshare unavailable or refused): network:false is not enforced and exec programs are contained by process groups only (docs/SECURITY.md)');
-      }
-      if (!sandbox.user) {
-        this.o.warn('plugin hosts run as the server\'s own user (the server is not root): only Node\'s permission model keeps plugins out of the data folder, and exec programs are not under it (docs/SECURITY.md)');
-      }
-      // This pool's own folder (plugin copies, the source-mode runtime): unlistable, removed on close.
-      const own = join(this.o.workDir, `.pool-${randomBytes(8).toString('hex')}`);
-      mkdirSync(own, { recursive: true, mode: 0o711 });
-      chmodSync(this.o.workDir, 0o711);
-      chmodSync(own, 0o711);
-      this.ownDir = own;
-      const runtime = await hostRuntime(join(own, 'runtime'));
-      if (sandbox.user) {
-        const needs: Array<[string, 'r' | 'x']> = [[runtime.command, 'x'], ...runtime.readPaths.map((r): [string, 'r'] => [r, 'r']), [this.o.workDir, 'x']];
-        for (const [p, need] of needs) {
-          const why = unreachableReason(p, sandbox.user, need);
-          if (why) throw new Error(`plugin hosts run as ${sandbox.user.name}, who cannot reach ${p}: ${why}`);
-        }
-      }
-      return { runtime, sandbox, stage: new PluginStage(join(own, 'plugins'), (m) => this.o.warn(m)) };
-    })();
-    this.ready.catch(() => (this.ready = null));
-    return this.ready;
-  }
-
-  /** Removes this pool's own files (after its hosts are gone, once the starts under way gave up). */
-  async cleanup(): Promise<void> {
+  /**
+   * Ends every host (threads abort their steps; a host still there after a second is killed),
+   * waits for the starts under way to give up, removes the pool's files and, if it is empty,
+   * the work root.
+   */
+  async closeAll(): Promise<void> {
+    this.closing = true;
+    const hosts = [...this.hosts];
+    for (const h of hosts) this.retire(h, 1000);
+    await Promise.race([Promise.all(hosts.map((h) => h.exited())), new Promise((r) => setTimeout(r, 2000).unref())]);
     while (this.starting.size > 0) await new Promise((r) => setTimeout(r, 10));
     for (const h of [...this.hosts, ...this.dying]) h.kill();
-    if (this.ownDir) await rm(this.ownDir, { recursive: true, force: true }).catch(() => undefined);
-  }
-
-  /** Whether a folder plugin's read-only copy is ready (built-ins need none). */
-  isStaged(p: ResolvedPlugin): boolean {
-    return p.builtin || this.staged.has(p.hash);
-  }
-
-  /** Prepares a folder plugin's copy; rejects (StepError PLUGIN_LOAD_FAILED) when it cannot be. */
-  async stage(p: ResolvedPlugin): Promise<void> {
-    const { stage } = await this.prepare();
-    const s = await stage.prepare(p)!;
-    this.staged.set(p.hash, { dir: s.dir, ref: s.workerRef });
-  }
-
-  /** What a worker runs for this plugin (the staged copy for folder plugins). */
-  refFor(p: ResolvedPlugin): PluginRef {
-    return p.builtin ? p.workerRef : this.staged.get(p.hash)!.ref;
+    await this.env.cleanup();
+    await rmdir(this.o.workDir).catch(() => undefined);
   }
 
   /**
@@ -157,37 +110,26 @@ export class HostSet<E> {
     if (!this.makeRoom()) return null;
     this.starting.add(k);
     try {
-      const { runtime, sandbox, stage } = await this.prepare();
-      const plugins: ResolvedPlugin[] = [];
-      for (const p of [...this.shared(), ...(tenant ? (this.seen.get(tenant)?.values() ?? []) : [])]) {
-        try {
-          await this.stage(p);
-          plugins.push(p);
-        } catch (err) {
-          // Its own steps fail with the reason; the host goes on without it.
-          this.o.warn('a plugin could not be copied for plugin hosts', { plugin: p.ref, error: (err as Error).message });
-        }
-      }
-      const dirs = plugins.map((p) => this.staged.get(p.hash)!.dir);
-      const workDir = join(this.o.workDir, `h${this.nextHostId}-${randomBytes(6).toString('hex')}`);
-      await mkdir(workDir, { mode: 0o700 });
-      if (sandbox.user) await chown(workDir, sandbox.user.uid, sandbox.user.gid);
+      const { runtime, sandbox } = await this.env.prepare();
+      const plugins = await this.env.stageAll([...this.shared(), ...(tenant ? (this.seen.get(tenant)?.values() ?? []) : [])]);
+      const id = this.nextHostId++;
+      const workDir = await this.env.hostFolder(id);
       if (this.closing) {
         await rm(workDir, { recursive: true, force: true });
         return null;
       }
-      const readPaths = [...runtime.readPaths, ...dirs, ...(profile.childProcess ? this.o.execAllow : [])];
+      const readPaths = [...runtime.readPaths, ...plugins.map((p) => this.env.dirOf(p)), ...(profile.childProcess ? this.o.execAllow : [])];
       const { perWorkerConcurrency: concurrency, execAllow, execEnvAllow, maxOutputBytes, maxLogBytes } = this.o;
       const host: PluginHost<E> = new PluginHost<E>({
-        id: this.nextHostId++,
+        id,
         key,
         tenant,
         profile,
-        plugins: new Set(plugins.map((p) => p.hash)),
         workDir,
         readPaths,
         runtime,
         sandbox,
+        plugins: new Set(plugins.map((p) => p.hash)),
         worker: { concurrency, execAllow, execEnvAllow, maxOutputBytes, maxLogBytes },
         resourceLimits: this.o.resourceLimits,
         output: this.o.workerOutput,

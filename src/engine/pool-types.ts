@@ -1,9 +1,9 @@
 /** Public types of the worker pool and the small result helpers it shares. */
 import { availableParallelism, tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
 import { DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
-import { formatLogLine, type AbortReason, type StepErrorInfo } from './protocol.js';
+import { formatLogLine, StepError, toStepErrorInfo, type AbortReason, type StepErrorInfo } from './protocol.js';
 import type { PluginRegistry, ResolvedPlugin } from './plugins.js';
 import { ENV_NAME_RE, refusedEnvReason } from './builtins/exec-env.js';
 import { pluginEnvRefusal } from './sandbox.js';
@@ -212,4 +212,25 @@ export function poolSettings(o: WorkerPoolOptions): PoolSettings {
     resourceLimits: o.resourceLimits,
     onWorkerLost: o.onWorkerLost,
   };
+}
+
+/** What a plugin may do, as granted: its declared capabilities within what the operator allows. */
+export function grantedProfile(p: ResolvedPlugin, o: Pick<PoolSettings, 'execAllow' | 'pluginNetwork'>): { childProcess: boolean; network: boolean } {
+  if (p.builtin) return { childProcess: p.name === 'exec', network: false };
+  const exec = p.capabilities.exec;
+  return {
+    childProcess: exec.length > 0 && exec.every((x) => o.execAllow.includes(resolve(x))),
+    network: p.capabilities.network && (o.pluginNetwork.includes('*') || o.pluginNetwork.includes(p.name)),
+  };
+}
+
+/** The detail (which may name server paths) is in start()'s rejection and the server log. */
+export function startFailedResult(): StepResult {
+  return failedResult('WORKER_START_FAILED', 'worker threads fail to start (see the server log)', true);
+}
+
+/** A plugin that could not be copied for its host: the stage's own StepError, else a generic one. */
+export function stagingError(err: unknown, ref: string): StepErrorInfo {
+  if (err instanceof StepError) return toStepErrorInfo(err);
+  return { code: 'PLUGIN_LOAD_FAILED', message: `plugin ${ref} could not be prepared for its host (see the server log)`, retryable: true };
 }

@@ -7,13 +7,14 @@
  * step will not stop, and POOL_CLOSED on close hold as before; abandoning can now also kill a
  * whole host.
  */
-import { resolve as resolvePath } from 'node:path';
-import { rmdir } from 'node:fs/promises';
-import { FromWorker, HEARTBEAT_MS, StepError, ToWorker, toStepErrorInfo, type AbortReason, type StepErrorInfo, type WorkerToMain } from './protocol.js';
+import { FromWorker, HEARTBEAT_MS, StepError, ToWorker, type AbortReason, type WorkerToMain } from './protocol.js';
 import {
   abortResult,
   failedResult,
+  grantedProfile,
   poolSettings,
+  stagingError,
+  startFailedResult,
   systemLogLine,
   type PoolSettings,
   type PoolStats,
@@ -25,29 +26,13 @@ import {
 import { SlotArtifacts } from './pool-artifacts.js';
 import type { PluginHost, Profile, Slot as SlotOf } from './pool-host.js';
 import { HostSet, hostKey, stalled } from './pool-hosts.js';
-import { TaskQueue } from './pool-queue.js';
-import type { ResolvedPlugin } from './plugins.js';
+import { KeyedQueues } from './pool-queue.js';
+import { endedResult, lostResult, type Entry } from './pool-entry.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
 const BASE: Profile = { childProcess: false, network: false };
 
 type Slot = SlotOf<Entry>;
-
-interface Entry {
-  readonly id: number;
-  readonly meta: TaskMeta;
-  readonly plugin: ResolvedPlugin;
-  readonly key: string;
-  readonly profile: Profile;
-  readonly task: StepTask;
-  readonly resolve: (r: StepResult) => void;
-  state: 'queued' | 'running' | 'done';
-  slot: Slot | null;
-  logs: string;
-  abortReason: AbortReason | null;
-  timer?: NodeJS.Timeout;
-  graceTimer?: NodeJS.Timeout;
-}
 
 /**
  * @example
@@ -63,10 +48,8 @@ export class WorkerPool {
   private readonly hosts: HostSet<Entry>;
   private readonly byId = new Map<number, Entry>();
   private readonly byTaskId = new Map<string, Entry>();
-  private readonly queues = new Map<string, TaskQueue<Entry>>();
-  private readonly queuedByKey = new Map<string, number>();
+  private readonly waiting = new KeyedQueues<Entry>();
   private readonly slotArtifacts = new WeakMap<Slot, SlotArtifacts>();
-  private queued = 0;
   private nextEntryId = 1;
   private closing = false;
   private closed: Promise<void> | null = null;
@@ -85,7 +68,7 @@ export class WorkerPool {
       lost: (slot, why) => this.onLost(slot, why),
       capacity: () => this.onCapacity(),
       startFailed: (key, err) => this.onStartFailed(key, err),
-      queued: (key) => this.queuedByKey.get(key) ?? 0,
+      queued: (key) => this.waiting.waiting(key),
     });
   }
 
@@ -120,7 +103,7 @@ export class WorkerPool {
     if (this.byTaskId.has(taskId)) return Promise.reject(new Error(`task ${taskId} is already in flight`));
     const plugin = typeof task.plugin === 'string' ? this.opts.registry.resolve(task.plugin) : task.plugin;
     if (!plugin) return Promise.resolve(failedResult('PLUGIN_NOT_FOUND', `no plugin ${String(task.plugin)}`, false));
-    const profile = this.profileOf(plugin);
+    const profile = grantedProfile(plugin, this.opts);
     const key = hostKey(task.tenant, profile);
     if (this.startError || this.keyErrors.has(key)) return Promise.resolve(startFailedResult());
     this.ensureWatchdog();
@@ -130,11 +113,10 @@ export class WorkerPool {
       const e: Entry = { id: this.nextEntryId++, meta, plugin, key, profile, task, resolve, state: 'queued', slot: null, logs: '', abortReason: null };
       this.byId.set(e.id, e);
       this.byTaskId.set(taskId, e);
-      this.queued++;
-      this.queuedByKey.set(key, (this.queuedByKey.get(key) ?? 0) + 1);
-      if (this.hosts.isStaged(plugin)) return this.enqueue(e);
+      this.waiting.count(e);
+      if (this.hosts.env.isStaged(plugin)) return this.enqueue(e);
       // A folder plugin is copied for the hosts first (once); one that cannot be fails its step.
-      this.hosts.stage(plugin).then(
+      this.hosts.env.stage(plugin).then(
         () => this.enqueue(e),
         (err: unknown) => {
           if (!(err instanceof StepError)) this.opts.warn('a plugin could not be copied for plugin hosts', { plugin: plugin.ref, error: (err as Error).message });
@@ -146,9 +128,7 @@ export class WorkerPool {
 
   private enqueue(e: Entry): void {
     if (e.state !== 'queued') return; // aborted (or the pool closed) meanwhile
-    let q = this.queues.get(e.key);
-    if (!q) this.queues.set(e.key, (q = new TaskQueue<Entry>()));
-    q.push(e);
+    this.waiting.push(e);
     this.pump();
   }
 
@@ -174,8 +154,8 @@ export class WorkerPool {
       workers: live.length,
       ready: live.filter((s) => s.ready).length,
       busy: live.filter((s) => s.inflight.size > 0).length,
-      running: this.byId.size - this.queued,
-      queued: this.queued,
+      running: this.byId.size - this.waiting.size,
+      queued: this.waiting.size,
       capacity: live.length * this.opts.perWorkerConcurrency,
       replaced: this.hosts.replaced,
     };
@@ -211,11 +191,7 @@ export class WorkerPool {
     for (const e of [...this.byId.values()]) {
       this.finish(e, failedResult('POOL_CLOSED', 'the worker pool shut down before the step ended', true, e.logs));
     }
-    const hosts = [...this.hosts.hosts];
-    for (const h of hosts) this.hosts.retire(h, 1000);
-    await Promise.race([Promise.all(hosts.map((h) => h.exited())), delay(2000)]);
-    await this.hosts.cleanup(); // kills whatever is left
-    await rmdir(this.opts.workDir).catch(() => undefined);
+    await this.hosts.closeAll();
   }
 
   // ---- hosts and threads ----
@@ -224,21 +200,9 @@ export class WorkerPool {
     if (this.watchdog || this.closing) return;
     this.watchdog = setInterval(() => {
       this.hosts.tick();
-      if (this.queued > 0) this.pump();
+      if (this.waiting.size > 0) this.pump();
     }, HEARTBEAT_MS);
     this.watchdog.unref();
-  }
-
-  /** What a plugin may do, as granted: its declared capabilities within what the operator allows. */
-  private profileOf(p: ResolvedPlugin): Profile {
-    if (p.builtin) return { childProcess: p.name === 'exec', network: false };
-    const exec = p.capabilities.exec;
-    const allowed = this.opts.execAllow;
-    const network = this.opts.pluginNetwork;
-    return {
-      childProcess: exec.length > 0 && exec.every((x) => allowed.includes(resolvePath(x))),
-      network: p.capabilities.network && (network.includes('*') || network.includes(p.name)),
-    };
   }
 
   private probeReady(): boolean {
@@ -266,22 +230,13 @@ export class WorkerPool {
   private onMessage(slot: Slot, m: WorkerToMain): void {
     switch (m.cmd) {
       case FromWorker.Heartbeat:
-        if (this.queued > 0) this.pump(); // it may have been passed over as stalled
+        if (this.waiting.size > 0) this.pump(); // it may have been passed over as stalled
         return;
-      case FromWorker.Done: {
-        const e = slot.inflight.get(m.taskId);
-        if (!e) return;
-        const logs = e.logs + m.logs;
-        if (e.abortReason) return this.finish(e, abortResult(e.abortReason, e.task.timeoutMs, logs));
-        const outputs = JSON.parse(m.outputsJson) as Record<string, unknown>;
-        return this.finish(e, { status: 'completed', outputs, outputsJson: m.outputsJson, outputsHash: m.outputsHash, logs });
-      }
+      case FromWorker.Done:
       case FromWorker.Failed: {
         const e = slot.inflight.get(m.taskId);
-        if (!e) return;
-        const logs = e.logs + m.logs;
-        if (e.abortReason) return this.finish(e, abortResult(e.abortReason, e.task.timeoutMs, logs));
-        return this.finish(e, { status: 'failed', error: m.error, logs });
+        if (e) this.finish(e, endedResult(e, m));
+        return;
       }
       case FromWorker.Log: {
         const e = slot.inflight.get(m.taskId);
@@ -313,10 +268,7 @@ export class WorkerPool {
     } catch {
       /* an observer must not break the pool */
     }
-    for (const e of entries) {
-      const logs = e.logs + systemLogLine(why);
-      this.finish(e, e.abortReason ? abortResult(e.abortReason, e.task.timeoutMs, logs) : failedResult('WORKER_LOST', why, true, logs));
-    }
+    for (const e of entries) this.finish(e, lostResult(e, why));
     this.slotArtifacts.get(slot)?.endTask();
   }
 
@@ -324,7 +276,7 @@ export class WorkerPool {
 
   private pump(): void {
     if (this.closing) return;
-    for (const [key, q] of this.queues) {
+    for (const [key, q] of this.waiting.fifos()) {
       for (let e = q.peek(); e; e = q.peek()) {
         const host = this.hosts.usable(key, e.meta.tenant, e.profile, e.plugin);
         const slot = host && this.pickSlot(host.slots);
@@ -332,7 +284,6 @@ export class WorkerPool {
         q.shift();
         this.dispatch(slot, e);
       }
-      if (!q.peek()) this.queues.delete(key);
     }
   }
 
@@ -351,7 +302,7 @@ export class WorkerPool {
   private dispatch(slot: Slot, e: Entry): void {
     e.state = 'running';
     e.slot = slot;
-    this.dequeued(e);
+    this.waiting.uncount(e);
     slot.inflight.set(e.id, e);
     slot.host.lastActive = performance.now();
     const t = e.task;
@@ -360,7 +311,7 @@ export class WorkerPool {
     slot.host.post(slot, {
       cmd: ToWorker.Run,
       taskId: e.id,
-      plugin: this.hosts.refFor(e.plugin),
+      plugin: this.hosts.env.refFor(e.plugin),
       inputs: t.inputs,
       tenant: t.tenant,
       runId: t.runId,
@@ -368,13 +319,6 @@ export class WorkerPool {
       attempt: t.attempt,
       timeoutMs,
     });
-  }
-
-  private dequeued(e: Entry): void {
-    this.queued--;
-    const n = (this.queuedByKey.get(e.key) ?? 1) - 1;
-    if (n > 0) this.queuedByKey.set(e.key, n);
-    else this.queuedByKey.delete(e.key);
   }
 
   private abortEntry(e: Entry, reason: AbortReason): void {
@@ -396,7 +340,7 @@ export class WorkerPool {
 
   private finish(e: Entry, result: StepResult): void {
     if (e.state === 'done') return;
-    if (e.state === 'queued') this.dequeued(e);
+    if (e.state === 'queued') this.waiting.uncount(e);
     e.state = 'done';
     clearTimeout(e.timer);
     clearTimeout(e.graceTimer);
@@ -412,16 +356,3 @@ export class WorkerPool {
   }
 }
 
-/** The detail (which may name server paths) is in start()'s rejection and the server log. */
-function startFailedResult(): StepResult {
-  return failedResult('WORKER_START_FAILED', 'worker threads fail to start (see the server log)', true);
-}
-
-function stagingError(err: unknown, ref: string): StepErrorInfo {
-  if (err instanceof StepError) return toStepErrorInfo(err);
-  return { code: 'PLUGIN_LOAD_FAILED', message: `plugin ${ref} could not be prepared for its host (see the server log)`, retryable: true };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
