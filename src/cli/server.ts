@@ -101,6 +101,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       execAllow: config.execAllow,
       execEnvAllow: config.execEnvAllow,
       workDir: config.workDir,
+      ownsWorkDir: true,
       pluginUser: config.pluginUser,
       pluginEnv: config.pluginEnv,
       pluginNetwork: config.pluginNetwork,

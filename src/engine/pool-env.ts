@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
-import { chown, mkdir, rm } from 'node:fs/promises';
+import { chown, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostRuntime, type HostRuntime } from '../core/runtime.js';
 import { PluginStage } from './plugin-stage.js';
@@ -25,6 +25,14 @@ export interface Prepared {
   runtime: HostRuntime;
   sandbox: Sandbox;
   stage: PluginStage;
+}
+
+/** Host folders and pool folders a killed server left behind (its successor removes them). */
+const LEFTOVER = /^(\.pool-[0-9a-f]{16}|h\d+-[0-9a-f]{12})$/;
+
+async function sweep(workDir: string): Promise<void> {
+  const names = await readdir(workDir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => LEFTOVER.test(n)).map((n) => rm(join(workDir, n), { recursive: true, force: true }).catch(() => undefined)));
 }
 
 export class HostEnv {
@@ -51,6 +59,7 @@ export class HostEnv {
     if (!sandbox.user) {
       this.o.warn("plugin hosts run as the server's own user (the server is not root): only Node's permission model keeps plugins out of the data folder, and exec programs are not under it (docs/SECURITY.md)");
     }
+    if (this.o.ownsWorkDir) await sweep(this.o.workDir);
     const own = join(this.o.workDir, `.pool-${randomBytes(8).toString('hex')}`);
     mkdirSync(own, { recursive: true, mode: 0o711 });
     chmodSync(this.o.workDir, 0o711);

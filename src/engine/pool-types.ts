@@ -58,6 +58,12 @@ export interface WorkerPoolOptions {
    * outside the data folder. Each host gets `<workDir>/<tenant>.<random>` (its user, 0700).
    */
   workDir?: string;
+  /**
+   * Whether this pool is the only user of `workDir` (the server's is: one server per data
+   * folder, the work folder derived from it): then what a killed predecessor left there is
+   * removed at start (default false).
+   */
+  ownsWorkDir?: boolean;
   /** Run hosts as this user when the server is root (default `nobody`; see docs/SECURITY.md). */
   pluginUser?: string;
   /** Names of this process's environment variables passed to every host (default none). */
@@ -198,6 +204,7 @@ export function poolSettings(o: WorkerPoolOptions): PoolSettings {
     execAllow,
     execEnvAllow: [...(o.execEnvAllow ?? [])],
     workDir: o.workDir ?? join(tmpdir(), 'stella-orchestrator-work'),
+    ownsWorkDir: o.ownsWorkDir ?? false,
     pluginUser: o.pluginUser ?? DEFAULT_PLUGIN_USER,
     pluginEnv: [...(o.pluginEnv ?? [])],
     pluginNetwork: [...(o.pluginNetwork ?? [])],

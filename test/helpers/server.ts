@@ -90,6 +90,7 @@ export async function startTestServer(
     async stop() {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(`${dataDir}-work`, { recursive: true, force: true });
     },
   };
 }
