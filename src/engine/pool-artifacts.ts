@@ -5,7 +5,7 @@
  * server never holds a whole large artifact). A request for a step that has already ended is
  * refused (`TASK_ENDED`).
  */
-import { FromWorker, ToWorker, type MainToWorker, type StepErrorInfo, type WorkerToMain } from './protocol.js';
+import { FromWorker, ToWorker, validMediaType, type MainToWorker, type StepErrorInfo, type WorkerToMain } from './protocol.js';
 import { artifactIoError, type ArtifactIO, type ArtifactSink, type TaskMeta } from './pool-types.js';
 
 type Post = (m: MainToWorker) => void;
@@ -35,6 +35,15 @@ export class SlotArtifacts {
 
   /** `meta` is undefined when the step has already ended. */
   handle(m: ArtifactMessage, meta: TaskMeta | undefined): void {
+    // Shapes are checked again here: the host is sandboxed, not trusted.
+    const bad = 'bytes' in m && !(m.bytes instanceof Uint8Array) ? 'bytes must be a Uint8Array'
+      : 'mediaType' in m && !validMediaType(m.mediaType) ? 'mediaType must be a short printable string' : null;
+    if (bad) {
+      const error: StepErrorInfo = { code: 'ARTIFACT_INVALID', message: bad, retryable: false };
+      if ('reqId' in m) this.post({ cmd: ToWorker.ArtifactReply, reqId: m.reqId, error });
+      else if (m.cmd === FromWorker.ArtifactChunk) this.post({ cmd: ToWorker.ArtifactAck, streamId: m.streamId, bytes: 0, error });
+      return;
+    }
     switch (m.cmd) {
       case FromWorker.WriteArtifact:
       case FromWorker.ReadArtifact:

@@ -184,3 +184,24 @@ test('workers that cannot start make start() reject and steps fail WORKER_START_
     await pool.close(500);
   }
 });
+
+test('messages a plugin forges on its thread\'s port are checked again by the server: outputs, logs, media types, bytes', async () => {
+  const { pool, io } = await startPool({ size: 1, maxOutputBytes: 64 * 1024, maxLogBytes: 256 * 1024 });
+  try {
+    const big = await pool.run(task('misbehave', { mode: 'forge', forge: 'outputs' }));
+    assert.equal(big.status, 'failed', 'forged 2 MiB outputs were accepted');
+    assert.deepEqual([(big as Ended).error.code, (big as Ended).error.retryable], ['OUTPUTS_TOO_LARGE', false]);
+    const logs = await pool.run(task('misbehave', { mode: 'forge', forge: 'logs' }));
+    assert.equal(logs.status, 'completed', JSON.stringify({ ...logs, logs: logs.logs.slice(0, 300) }));
+    assert.ok(logs.logs.length <= 256 * 1024 + 64 * 1024, `${logs.logs.length} characters of log kept`);
+    for (const forge of ['media', 'bytes']) {
+      const r = await pool.run(task('misbehave', { mode: 'forge', forge }));
+      assert.equal(r.status, 'completed', JSON.stringify(r));
+      assert.deepEqual((r as { outputs: unknown }).outputs, { refused: 'ARTIFACT_INVALID' }, forge);
+    }
+    assert.equal([...io.types.values()].filter((t) => /\r|\n/.test(t)).length, 0, 'no media type with a line break was stored');
+    await assertServes(pool);
+  } finally {
+    await pool.close(1000);
+  }
+});

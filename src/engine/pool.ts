@@ -27,7 +27,7 @@ import { SlotArtifacts } from './pool-artifacts.js';
 import type { PluginHost, Profile, Slot as SlotOf } from './pool-host.js';
 import { HostSet, hostKey, stalled } from './pool-hosts.js';
 import { KeyedQueues } from './pool-queue.js';
-import { endedResult, lostResult, type Entry } from './pool-entry.js';
+import { capLog, endedResult, lostResult, type Entry } from './pool-entry.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
 const BASE: Profile = { childProcess: false, network: false };
@@ -235,12 +235,12 @@ export class WorkerPool {
       case FromWorker.Done:
       case FromWorker.Failed: {
         const e = slot.inflight.get(m.taskId);
-        if (e) this.finish(e, endedResult(e, m));
+        if (e) this.finish(e, endedResult(e, m, this.opts));
         return;
       }
       case FromWorker.Log: {
         const e = slot.inflight.get(m.taskId);
-        if (e) e.logs += m.lines;
+        if (e) e.logs = capLog(e.logs + m.lines, this.opts.maxLogBytes);
         return;
       }
       case FromWorker.WriteArtifact:

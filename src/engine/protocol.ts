@@ -192,6 +192,16 @@ export interface WorkerConfig {
 const CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
 const MAX_MESSAGE = 2000;
 
+/**
+ * Whether an artifact's media type is acceptable: 1..255 characters, no control characters.
+ * Checked in the worker (the step's error) and again on the server (a host is not trusted).
+ *
+ * @example validMediaType('text/plain') // true
+ */
+export function validMediaType(t: unknown): t is string {
+  return typeof t === 'string' && t.length > 0 && t.length <= 255 && !/[\x00-\x1f\x7f]/.test(t);
+}
+
 /** An UPPER_SNAKE error code from anything (invalid → `fallback`). */
 export function normalizeErrorCode(code: unknown, fallback = 'STEP_FAILED'): string {
   if (typeof code !== 'string') return fallback;

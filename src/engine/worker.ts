@@ -17,6 +17,7 @@ import {
   ToWorker,
   formatLogLine,
   toStepErrorInfo,
+  validMediaType,
   type DoneMessage,
   type FailedMessage,
   type MainToWorker,
@@ -144,7 +145,7 @@ function makeContext(msg: RunMessage, t: TaskState): StepContext {
         throw new StepError('ARTIFACT_INVALID', 'writeArtifact takes a string or a Uint8Array', { retryable: false });
       }
       const type = mediaType ?? (typeof data === 'string' ? 'text/plain' : 'application/octet-stream');
-      if (typeof type !== 'string' || type.length === 0 || type.length > 255 || /[\x00-\x1f\x7f]/.test(type)) {
+      if (!validMediaType(type)) {
         throw new StepError('ARTIFACT_INVALID', 'mediaType must be a short printable string', { retryable: false });
       }
       return artifacts.write(t.id, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, type);
