@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Builds the single executable `dist/orchestrator` (see bundle/README.md):
+//   0. the web console's browser assets (src/console/build.cjs), embedded in main.cjs;
 //   1. esbuild: one self-contained CJS bundle per entry (dist/main.cjs, dist/worker.cjs);
 //   2. copies better-sqlite3's native addon to dist/ (bundle mode loads it from there);
 //   3. Node SEA: writes dist/sea-config.json, `node --experimental-sea-config` → dist/sea-prep.blob;
@@ -46,6 +47,7 @@ function fail(msg) {
 }
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+const { buildConsole } = require('./src/console/build.cjs');
 if (!existsSync(SQLITE_ADDON)) fail(`${SQLITE_ADDON} missing: run npm ci (better-sqlite3 builds it on install)`);
 const sqliteBytes = readFileSync(SQLITE_ADDON);
 
@@ -78,6 +80,14 @@ const entries = ENTRIES.filter((e) => {
 rmSync(DIST, { recursive: true, force: true });
 mkdirSync(DIST, { recursive: true });
 
+// ---- 0. web console ------------------------------------------------------------------------
+// Built once here and embedded in main.cjs as one JSON string (src/core/runtime.ts
+// embeddedConsole()): the server serves it from memory, with no esbuild at run time.
+const consoleBuild = await buildConsole({ root: ROOT });
+const CONSOLE_BUDGET = 300 * 1024;
+log(`console: ${Object.keys(consoleBuild.files).length} files, ${(consoleBuild.gzipBytes / 1024).toFixed(1)} KiB gzipped (budget ${CONSOLE_BUDGET / 1024} KiB)`);
+if (consoleBuild.gzipBytes > CONSOLE_BUDGET) fail(`the console's assets are ${consoleBuild.gzipBytes} bytes gzipped, over the ${CONSOLE_BUDGET}-byte budget`);
+
 // ---- 1. esbuild ---------------------------------------------------------------------------
 const result = await esbuild.build({
   ...esbuildOptions({
@@ -86,6 +96,9 @@ const result = await esbuild.build({
     outdir: DIST,
     version: pkg.version,
     sqliteSha256: sha256(sqliteBytes),
+    define: {
+      __STELLA_CONSOLE__: JSON.stringify(JSON.stringify({ files: consoleBuild.files, inputs: [], gzipBytes: consoleBuild.gzipBytes })),
+    },
   }),
   // Keep function/class names (error names, pino, stack traces); drop comments and dead code.
   minifySyntax: true,
@@ -97,7 +110,7 @@ const result = await esbuild.build({
 });
 for (const [file, info] of Object.entries(result.metafile.outputs)) log(`${file}: ${mib(info.bytes)}`);
 copyFileSync(SQLITE_ADDON, join(DIST, SQLITE_ASSET));
-writeNotices([...Object.keys(result.metafile.inputs), relative(ROOT, SQLITE_ADDON)]);
+writeNotices([...Object.keys(result.metafile.inputs), ...consoleBuild.inputs, relative(ROOT, SQLITE_ADDON)]);
 
 if (args.has('--no-sea')) {
   log('bundles written (--no-sea: no executable)');

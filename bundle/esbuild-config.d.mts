@@ -7,4 +7,5 @@ export function esbuildOptions(o: {
   outdir: string;
   version: string;
   sqliteSha256?: string;
+  define?: Record<string, string>;
 }): BuildOptions;

@@ -6,7 +6,7 @@
 const IMPORT_META_URL = '__stella_import_meta_url';
 
 /**
- * @param {{ root: string, entries: Array<{ in: string, out: string }>, outdir: string, version: string, sqliteSha256?: string }} o
+ * @param {{ root: string, entries: Array<{ in: string, out: string }>, outdir: string, version: string, sqliteSha256?: string, define?: Record<string, string> }} o
  * @returns {import('esbuild').BuildOptions}
  */
 export function esbuildOptions(o) {
@@ -36,6 +36,8 @@ export function esbuildOptions(o) {
       ...(o.sqliteSha256 ? { __STELLA_SQLITE_SHA256__: JSON.stringify(o.sqliteSha256) } : {}),
       // esbuild leaves `import.meta` empty in CJS output; give it the bundle file's URL instead.
       'import.meta.url': IMPORT_META_URL,
+      // Build-specific values (npm run build: the web console's files).
+      ...o.define,
     },
     banner: {
       js: `var ${IMPORT_META_URL} = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,

@@ -11,6 +11,8 @@
  *   hosts    the cost of plugin-host isolation for a new tenant: its first run of one noop
  *            step (the spare host, kept ready, is taken) and its first `exec /bin/true` step
  *            (a cold host of the exec profile is started);
+ *   fairness a one-step run of tenant t2: run time idle, and while tenant t1 floods (a run of
+ *            endless `sleep` steps, twice as many as there are step slots, holding its share);
  *   rss      of this process idle (warm, after the chain/fan-out) and after the sustained runs,
  *            and of its plugin-host processes (every descendant) after the sustained runs.
  * Times are taken when the scheduler publishes committed events (performance.now()).
@@ -69,11 +71,15 @@ function fan(dagId: string, width: number) {
     edges: [...mids.map((id) => ({ from: 'root', to: id })), ...mids.map((id) => ({ from: id, to: 'sink' }))],
   };
 }
+const slots = config.stepSlots;
+const flood = { dagId: 'flood', version: '1.0.0', steps: Array.from({ length: 2 * slots }, (_, i) => ({ id: `f${i}`, plugin: 'sleep', with: { ms: 2_147_483_647 } })) };
 for (const t of ['t1', 't2']) {
   await post('/dags', chain, t);
   await post('/dags', fan('fan100', 100), t);
   await post('/dags', fan('fan48', 48), t);
+  await post('/dags', { dagId: 'one', version: '1.0.0', steps: [noop('only')] }, t);
 }
+await post('/dags', flood, 't1');
 
 // ---- committed-event timing (no polling) ----
 interface Ev { type: string; runId: string; stepId: string | null; status: string; tsMs: number; seq: number; tenant: string }
@@ -82,6 +88,8 @@ const ended = new Map<string, { at: number; status: string }>();
 const waiters = new Map<string, () => void>();
 const stepRunning = new Map<string, Array<{ stepId: string; at: number }>>();
 let trackSteps = false;
+let countFlood = false;
+let floodRunning = 0;
 const scheduler = (server.deps.services.runs as unknown as { d: { scheduler: { events: import('node:events').EventEmitter } } }).d.scheduler;
 scheduler.events.on('committed', (rows: Ev[]) => {
   const at = now();
@@ -90,6 +98,8 @@ scheduler.events.on('committed', (rows: Ev[]) => {
     else if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled') {
       ended.set(e.runId, { at, status: e.status });
       waiters.get(e.runId)?.();
+    } else if (countFlood && e.tenant === 't1' && e.type === 'step.updated' && e.status === 'running') {
+      floodRunning++;
     } else if (trackSteps && e.type === 'step.updated' && e.status === 'running') {
       let l = stepRunning.get(e.runId);
       if (!l) stepRunning.set(e.runId, (l = []));
@@ -203,6 +213,24 @@ if (want('hosts')) {
     cold.push((await runOnce('ex', t)).ms);
   }
   out.hostStart = fig(median(cold), 'ms', { spareMs: median(spare) }, cold);
+}
+if (want('fairness')) {
+  // Idle, then while t1 holds its share of the slots with steps that never end.
+  const idle: number[] = [];
+  for (let i = 0; i < REPS; i++) idle.push((await runOnce('one', 't2')).ms);
+  countFlood = true; // t1 runs nothing else now; its dispatches may commit before the POST answer is read
+  const f = await post('/runs', { dagId: 'flood' }, 't1');
+  while (floodRunning < config.maxStepsPerTenant) await sleep(5);
+  const flooded: number[] = [];
+  for (let i = 0; i < REPS; i++) flooded.push((await runOnce('one', 't2')).ms);
+  const held = floodRunning;
+  countFlood = false;
+  await post(`/runs/${f.runId}:cancel`, {}, 't1');
+  await endOf(f.runId);
+  out.fairness = fig(median(flooded), 'ms', {
+    idleMs: median(idle), idleSamples: idle, floodSteps: flood.steps.length, floodHeldSlots: held, slots,
+    maxStepsPerTenant: config.maxStepsPerTenant, reservedStepSlots: config.reservedStepSlots,
+  }, flooded);
 }
 if (session) await stopProfile(session, values.profile!);
 out.rss = fig(rssIdle, 'MB', { afterSustainedMb: rssMb(), hostsMb: descendantsRssMb(), workers: config.workers });

@@ -50,6 +50,9 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   const st = g(E, 'stream');
   add('stream: step done → line read, p99 (p50) ms', st ? `${f1(st.value, 2)} (${f1(st.extra?.p50Ms as number, 2)})` : '—', '—', '—', '—', '—',
     'p99 < 10 ms', st ? st.value < 10 : undefined, st?.load);
+  const fair = g(E, 'fairness');
+  add('one-step run (ms): idle / while another tenant floods', fair ? `${f1(fair.extra?.idleMs as number, 2)} / ${f1(fair.value, 2)}` : '—', '—', '—', '—', '—',
+    'flooded < 100 ms', fair ? fair.value < 100 : undefined, fair?.load);
   const su = g(C, 'startup');
   add(`start-up to listening, ms (${su?.extra?.mode ?? '—'})`, su ? `${f1(su.value)} (source ${su.extra?.sourceMs})` : '—', '—', '—', '—', '—',
     '< 300 ms', su ? su.value < 300 : undefined, su?.load);

@@ -1,12 +1,15 @@
 /**
  * A small flag parser for the CLI: `--name value`, `--name=value`, boolean `--flag`,
- * repeatable flags, and `ORCH_*` environment fallbacks (`--data-dir` ⇐ `ORCH_DATA_DIR`).
+ * repeatable flags, and `ORCH_*` environment fallbacks (`--data-dir` ⇐ `ORCH_DATA_DIR`),
+ * except for flags marked `env: false`, which only the command line can set.
  */
 export interface FlagSpec {
   name: string;
   kind: 'string' | 'boolean' | 'list';
   default?: string | boolean | string[];
   help: string;
+  /** false: no `ORCH_*` fallback (a flag that must never leak in through the environment). */
+  env?: false;
 }
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -42,7 +45,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[], env: NodeJS.Proces
   }
   for (const s of specs) {
     if (flags[s.name] !== undefined) continue;
-    const e = env[envName(s.name)];
+    const e = s.env === false ? undefined : env[envName(s.name)];
     if (e !== undefined && e !== '') {
       flags[s.name] =
         s.kind === 'boolean' ? e === '1' || e.toLowerCase() === 'true' : s.kind === 'list' ? e.split(',').filter(Boolean) : e;
@@ -56,7 +59,8 @@ export function usage(command: string, summary: string, specs: FlagSpec[]): stri
   for (const s of specs) {
     const arg = s.kind === 'boolean' ? '' : s.kind === 'list' ? ' VALUE (repeatable)' : ' VALUE';
     const def = s.default !== undefined && s.default !== false ? ` (default ${JSON.stringify(s.default)})` : '';
-    lines.push(`  --${s.name}${arg}`.padEnd(38) + `${s.help}${def} [${envName(s.name)}]`);
+    const from = s.env === false ? ' [command line only]' : ` [${envName(s.name)}]`;
+    lines.push(`  --${s.name}${arg}`.padEnd(38) + `${s.help}${def}${from}`);
   }
   return lines.join('\n');
 }

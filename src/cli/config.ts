@@ -5,7 +5,7 @@ import { pluginEnvRefusal } from '../engine/sandbox.js';
 import type { FlagSpec, Flags } from './args.js';
 import { UsageError } from './args.js';
 
-/** `orchestrator serve` flags (CONTRACT §10); each is also an ORCH_* variable. */
+/** `orchestrator serve` flags; each is also an ORCH_* variable, except `--dev` (command line only). */
 export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'address to listen on' },
   { name: 'port', kind: 'string', default: '8080', help: 'port (0 = any free port)' },
@@ -13,9 +13,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'jwks', kind: 'string', help: 'JWKS file to verify bearer tokens' },
   { name: 'issuer', kind: 'string', help: 'required token issuer' },
   { name: 'audience', kind: 'string', help: 'required token audience' },
-  { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys trusted for DAG/bundle signatures' },
+  { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys trusted for DAG/bundle signatures (DIR/<tenant>/: only for that tenant)' },
   { name: 'allow-unsigned', kind: 'boolean', default: false, help: 'accept unsigned DAGs' },
-  { name: 'plugins-dir', kind: 'list', help: 'folder of step plugins' },
+  { name: 'plugins-dir', kind: 'list', help: 'folder of operator step plugins (installation-wide)' },
   { name: 'dags-dir', kind: 'list', help: 'preload DIR/<tenant>/*.json and *.tgz at start-up' },
   { name: 'workers', kind: 'string', help: 'worker threads per plugin host (default: cores)' },
   { name: 'exec-allow', kind: 'list', help: 'program the exec plugin may run' },
@@ -28,13 +28,18 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'host-idle-timeout', kind: 'string', default: '60', help: 'seconds an idle plugin host is kept' },
   { name: 'drain-timeout', kind: 'string', default: '30', help: 'seconds SIGTERM waits for in-flight steps' },
   { name: 'require-idempotency-key', kind: 'boolean', default: false, help: 'mutating POSTs need Idempotency-Key' },
-  { name: 'dev', kind: 'boolean', default: false, help: 'dev mode: local keys, admin token for tenant demo' },
+  // Never from ORCH_DEV: an environment variable leaking into a container must not trust
+  // generated keys and mint admin tokens.
+  { name: 'dev', kind: 'boolean', default: false, env: false, help: 'dev mode: local keys, admin token for tenant demo' },
   { name: 'body-limit', kind: 'string', default: '1048576', help: 'request body limit in bytes' },
   { name: 'dag-body-limit', kind: 'string', default: '4194304', help: 'DAG publish body limit in bytes' },
   { name: 'max-running-runs', kind: 'string', default: '100', help: 'per tenant: runs executing at once' },
+  { name: 'max-running-runs-total', kind: 'string', default: '1000', help: 'all tenants: runs executing at once (a tenant\'s first run never waits for it)' },
   { name: 'max-queued-runs', kind: 'string', default: '10000', help: 'per tenant: runs waiting (429 QUOTA_EXCEEDED past it)' },
   { name: 'rate-limit', kind: 'string', default: '50', help: 'per tenant: POST /runs per second (burst 2x)' },
   { name: 'max-streams', kind: 'string', default: '32', help: 'per tenant: open event streams' },
+  { name: 'max-steps-per-tenant', kind: 'string', default: 'auto', help: 'per tenant: steps in flight at once (auto: half the step slots, workers x 64)' },
+  { name: 'reserved-step-slots', kind: 'string', default: 'auto', help: 'step slots only a tenant with nothing running may take (auto: an eighth of the slots)' },
   { name: 'worker-heap-mb', kind: 'string', default: '0', help: 'heap limit of each worker thread, MiB (0: V8 default); a step past it fails WORKER_LOST' },
   { name: 'heartbeat', kind: 'string', default: '15000', help: 'event stream heartbeat interval, ms' },
   { name: 'step-timeout', kind: 'string', default: '3600', help: 'default step timeout, seconds' },
@@ -72,9 +77,14 @@ export interface ServeConfig {
   bodyLimitBytes: number;
   dagBodyLimitBytes: number;
   maxRunningRuns: number;
+  maxRunningRunsTotal: number;
   maxQueuedRuns: number;
   rateLimitPerSec: number;
   maxStreams: number;
+  /** Step slots in all (`workers` × {@link STEP_SLOTS_PER_WORKER}) and how tenants share them (docs/RUNS.md). */
+  stepSlots: number;
+  maxStepsPerTenant: number;
+  reservedStepSlots: number;
   /** Old-generation heap limit of each worker thread (0: V8's default). */
   workerHeapMb: number;
   heartbeatMs: number;
@@ -84,6 +94,17 @@ export interface ServeConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   logLevel: string;
+}
+
+/** Steps one worker thread runs at once (I/O-bound and no-op steps need not hold a thread). */
+export const STEP_SLOTS_PER_WORKER = 64;
+
+/** `auto` → `auto`, else an integer in [min, max]. */
+function intOrAuto(flags: Flags, name: string, min: number, max: number, auto: number): number {
+  if (flags[name] === 'auto') return auto;
+  const v = int(flags, name, min);
+  if (v > max) throw new UsageError(`--${name} must be at most ${max} (the step slots: --workers x ${STEP_SLOTS_PER_WORKER})`);
+  return v;
 }
 
 function int(flags: Flags, name: string, min: number): number {
@@ -114,6 +135,8 @@ export function serveConfig(flags: Flags): ServeConfig {
   const headersTimeout = int(flags, 'headers-timeout', 1);
   const requestTimeout = int(flags, 'request-timeout', 1);
   if (headersTimeout > requestTimeout) throw new UsageError('--headers-timeout must not exceed --request-timeout');
+  const workers = flags.workers === undefined ? availableParallelism() : int(flags, 'workers', 1);
+  const stepSlots = workers * STEP_SLOTS_PER_WORKER;
   return {
     host: String(flags.host),
     port: int(flags, 'port', 0),
@@ -125,7 +148,7 @@ export function serveConfig(flags: Flags): ServeConfig {
     allowUnsigned: flags['allow-unsigned'] === true,
     pluginsDirs: list('plugins-dir'),
     dagsDirs: list('dags-dir'),
-    workers: flags.workers === undefined ? availableParallelism() : int(flags, 'workers', 1),
+    workers,
     execAllow: list('exec-allow'),
     execEnvAllow: names('exec-env-allow', refusedEnvReason),
     workDir,
@@ -140,9 +163,13 @@ export function serveConfig(flags: Flags): ServeConfig {
     bodyLimitBytes: int(flags, 'body-limit', 1024),
     dagBodyLimitBytes: int(flags, 'dag-body-limit', 1024),
     maxRunningRuns: int(flags, 'max-running-runs', 1),
+    maxRunningRunsTotal: int(flags, 'max-running-runs-total', 1),
     maxQueuedRuns: int(flags, 'max-queued-runs', 1),
     rateLimitPerSec: int(flags, 'rate-limit', 1),
     maxStreams: int(flags, 'max-streams', 1),
+    stepSlots,
+    maxStepsPerTenant: intOrAuto(flags, 'max-steps-per-tenant', 1, stepSlots, Math.ceil(stepSlots / 2)),
+    reservedStepSlots: intOrAuto(flags, 'reserved-step-slots', 0, stepSlots - 1, Math.floor(stepSlots / 8)),
     workerHeapMb: int(flags, 'worker-heap-mb', 0),
     heartbeatMs: int(flags, 'heartbeat', 10),
     stepTimeoutMs: int(flags, 'step-timeout', 1) * 1000,

@@ -1,9 +1,10 @@
 import { mintToken } from '../auth/index.js';
+import { coerceError } from '../core/index.js';
 import { VERSION } from '../core/runtime.js';
 import { SERVE_FLAGS, serveConfig } from './config.js';
 import type { Command } from './commands.js';
 import { EXIT } from './commands.js';
-import { createLogger, startServer } from './server.js';
+import { createLogger, startServer, StartupAborted } from './server.js';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -12,14 +13,36 @@ export const serveCommand: Command = {
   async run(flags) {
     const config = serveConfig(flags);
     const logger = createLogger(config.logLevel);
-    // Signals are caught from the very start: a SIGTERM during start-up drains right after it.
+    // Signals are caught from the very start: a SIGTERM during start-up stops it at its next
+    // step (closing what it opened); after start-up it drains.
+    const stopping = new AbortController();
     const stopSignal = new Promise<string>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
+      const on = (sig: string) => () => {
+        stopping.abort();
+        resolve(sig);
+      };
+      process.once('SIGTERM', on('SIGTERM'));
+      process.once('SIGINT', on('SIGINT'));
     });
-    const server = await startServer(config, logger, {
-      onListening: (url) => process.stdout.write(`listening on ${url}\n`),
-    });
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      server = await startServer(config, logger, {
+        onListening: (url) => process.stdout.write(`listening on ${url}\n`),
+        signal: stopping.signal,
+      });
+    } catch (e) {
+      // Everything start-up opened is closed again (listener, workers, lock); should some
+      // handle still hold the process, it exits anyway.
+      exitSoon();
+      if (e instanceof StartupAborted) {
+        logger.info({ signal: await stopSignal }, 'start-up interrupted; stopped');
+        return EXIT.OK;
+      }
+      const reason = coerceError(e).message;
+      logger.fatal({ err: e }, 'start-up failed');
+      process.stderr.write(`orchestrator serve: start-up failed: ${reason}\n`);
+      return EXIT.FAILED;
+    }
     logger.info({ version: VERSION, url: server.url, dataDir: config.dataDir, dev: config.dev }, 'orchestrator started');
     if (config.dev && server.devKeys) {
       const k = server.devKeys;
@@ -38,6 +61,8 @@ export const serveCommand: Command = {
         [
           '',
           '  *** DEV MODE: tokens come from a key generated in the data folder. Never use --dev in production. ***',
+          '',
+          `  web console: ${server.url}/console/ (one-click dev sign-in)`,
           '',
           `  admin token for tenant "demo" (12 h):`,
           `  export TOKEN=${token}`,
@@ -63,3 +88,8 @@ export const serveCommand: Command = {
     return EXIT.OK;
   },
 };
+
+/** A last resort after a failed or interrupted start-up: exit within 5 s even if a handle leaked. */
+function exitSoon(): void {
+  setTimeout(() => process.exit(process.exitCode ?? EXIT.FAILED), 5000).unref();
+}

@@ -9,14 +9,15 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
-import { createVerifier, ensureDevKeys, type DevKeys } from '../auth/index.js';
+import { createVerifier, ensureDevKeys, mintToken, type DevKeys } from '../auth/index.js';
+import { CONSOLE_ROUTES, mountConsole } from '../console/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { ArtifactStore } from '../artifacts/index.js';
 import { DagService } from '../dags/service.js';
-import { reloadablePlugins, WorkerPool } from '../engine/index.js';
+import { installationPlugins, reloadablePlugins, WorkerPool } from '../engine/index.js';
 import { PlanCache } from '../engine/plans.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { TenantArtifacts } from '../engine/tenant-artifacts.js';
@@ -28,7 +29,7 @@ import { Store } from '../store/index.js';
 import { eventView, type EventRow } from '../store/events.js';
 import { EventHub } from '../events/index.js';
 import { WebSocketServer } from 'ws';
-import type { ServeConfig } from './config.js';
+import { STEP_SLOTS_PER_WORKER, type ServeConfig } from './config.js';
 import { preloadDags } from './preload.js';
 import { ensureDevSigningKey } from './dev.js';
 
@@ -57,12 +58,28 @@ export interface StartOptions {
   clock?: Clock;
   /** Called once the port is bound, before preloading (prints the `listening on` line). */
   onListening?(url: string): void;
+  /**
+   * Aborted (SIGTERM during start-up): start-up stops at its next step — between phases and
+   * between preloaded files — closes what it opened and rejects with {@link StartupAborted}.
+   */
+  signal?: AbortSignal;
 }
+
+/** Start-up was stopped by {@link StartOptions.signal}; everything it opened is closed again. */
+export class StartupAborted extends Error {}
 
 export async function startServer(config: ServeConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
+  const checkpoint = () => {
+    if (opts.signal?.aborted) throw new StartupAborted('start-up interrupted by a stop signal');
+  };
+  checkpoint();
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
+  // What start-up has opened, closed in reverse order when it fails or is interrupted: a
+  // failed start never leaves a listener answering 503, a worker thread or the lock behind.
+  const opened: Array<() => unknown> = [() => store.close()];
   let pool: WorkerPool | undefined;
+  let failed = false;
   try {
     // Only the server's user may enter the data folder: plugin hosts run as another user
     // (docs/SECURITY.md) and must not read the database, artifacts or keys at all.
@@ -85,19 +102,21 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const verifier = createVerifier({ jwksFile, issuer, audience });
 
     // The engine: plugins, artifacts (CAS + tenant ownership), worker pool, scheduler.
-    // Plugins: the configured folders plus DATA/plugins, where bundle imports install theirs.
-    const installedPlugins = join(config.dataDir, 'plugins');
-    mkdirSync(installedPlugins, { recursive: true });
-    const registry = reloadablePlugins([...config.pluginsDirs, installedPlugins]);
+    // Plugins: the operator's folders (installation-wide) and DATA/tenant-plugins/<tenant>/,
+    // where bundle imports install each tenant's own (docs/PLUGINS.md).
+    const pluginSources = installationPlugins(config.dataDir, config.pluginsDirs);
+    const registry = reloadablePlugins(pluginSources, (problem) => logger.warn({ problem }, 'plugins: a plugin folder was skipped'));
+    if (pluginSources.legacy.length > 0) {
+      logger.warn({ dir: pluginSources.legacy[0] }, 'plugins: folders installed by bundle imports of an earlier version are installation-wide; re-import their bundles per tenant and remove them (docs/PLUGINS.md)');
+    }
     const cas = new ArtifactStore(join(config.dataDir, 'artifacts'));
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(store, cas, clock);
-    const perWorker = 64;
     pool = new WorkerPool({
       registry,
       artifacts,
       size: config.workers,
-      perWorkerConcurrency: perWorker,
+      perWorkerConcurrency: STEP_SLOTS_PER_WORKER,
       execAllow: config.execAllow,
       execEnvAllow: config.execEnvAllow,
       workDir: config.workDir,
@@ -110,28 +129,41 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       resourceLimits: config.workerHeapMb > 0 ? { maxOldGenerationSizeMb: config.workerHeapMb } : undefined,
       warn: (msg, fields) => logger.warn(fields ?? {}, msg),
     });
+    opened.push(() => pool!.close(0));
     const plans = new PlanCache();
     const scheduler = new Scheduler({
       store,
       pool,
       logs: { put: (text) => cas.put(text) },
       plans,
+      plugins: registry,
       logger,
       clock,
       limits: {
         maxRunningRuns: config.maxRunningRuns,
-        maxInFlightSteps: config.workers * perWorker,
+        maxRunningRunsTotal: config.maxRunningRunsTotal,
+        maxInFlightSteps: config.stepSlots,
+        maxStepsPerTenant: config.maxStepsPerTenant,
+        reservedSteps: config.reservedStepSlots,
         defaultStepTimeoutMs: config.stepTimeoutMs,
       },
     });
+    opened.push(() => scheduler.drain(0));
     const dags = new DagService({
       store,
       clock,
       trust,
       allowUnsigned: config.allowUnsigned,
-      pluginExists: (ref) => registry.has(ref),
+      resolvePlugin: registry.resolveFor,
     });
-    const runs = new RunService({ store, scheduler, dags, plans, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
+    // Versions stored before plugin pinning are pinned now, as their tenant sees the plugins.
+    const pinStored = () => {
+      const { pinned, unresolved } = dags.pinStoredVersions();
+      if (pinned > 0) logger.info({ pinned }, 'plugins: pinned the plugins of DAG versions stored before pinning');
+      if (unresolved.length > 0) logger.warn({ unresolved }, 'plugins: DAG versions stored before pinning name plugins that are not installed; their runs are refused (PLUGIN_UNAVAILABLE) until they are');
+    };
+    pinStored();
+    const runs = new RunService({ store, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
     const lifecycle = { ready: false, draining: false };
     const ops = new Ops({
       store,
@@ -160,6 +192,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       },
       maxStreamsPerTenant: config.maxStreams,
     });
+    opened.push(() => hub.close());
     const deps: AppDeps = {
       config: {
         bodyLimitBytes: config.bodyLimitBytes,
@@ -178,15 +211,29 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       services: { dags, ops, rateLimiter: ops.limiter, runs, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs } },
     };
 
-    ops.useQueues(scheduler).usePool(pool).usePlugins(registry).usePlans(plans).useEvents(scheduler.events);
+    const reloadPlugins = () => {
+      const n = registry.reload();
+      pinStored();
+      return n;
+    };
+    ops.useQueues(scheduler).usePool(pool).usePlugins({ list: registry.list, reload: reloadPlugins }).usePlans(plans).useEvents(scheduler.events);
     // Runs left in flight by the last process are repaired and committed before serving.
+    checkpoint();
     scheduler.recover();
     const started = pool.start();
-    started.catch((err: unknown) => logger.error({ err }, 'worker pool failed to start'));
+    started.catch((err: unknown) => {
+      if (!failed) logger.error({ err }, 'worker pool failed to start');
+    });
 
     const routes = routeTable();
-    ops.metrics.setRoutes(routes.map((r) => r.path));
+    ops.metrics.setRoutes([...routes.map((r) => r.path), ...CONSOLE_ROUTES]);
     const app = createApp(deps, routes);
+    // The web console; under --dev its one-click sign-in gets an admin token for tenant demo.
+    const keys = devKeys;
+    const devToken = keys
+      ? async () => ({ tenant: 'demo', token: await mintToken({ ...keys, tenants: 'demo', scopes: ['orchestrator:admin'], subject: 'dev-console' }) })
+      : undefined;
+    mountConsole(app, { host: config.host, devToken });
     // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     // Slow clients (slowloris): Node checks these timeouts every connectionsCheckingInterval
@@ -196,7 +243,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       requestTimeout: config.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 4),
     };
+    checkpoint();
     const server = serve({ fetch: withUpgradeAnswers(app.fetch), hostname: config.host, port: config.port, serverOptions, websocket: { server: wss } }) as Server;
+    opened.push(() => closeListener(server));
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
@@ -206,9 +255,20 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const url = `http://${host}:${port}`;
     opts.onListening?.(url);
     if (config.dev) logger.warn('DEV MODE: tokens are minted from a locally generated key; never use --dev in production');
-    let bundled = 0;
-    for (const dir of config.dagsDirs) bundled += preloadDags(dir, dags, logger, { pluginsDir: installedPlugins }).bundles;
-    if (bundled > 0) registry.reload();
+    let installed = false;
+    const onPluginsInstalled = () => {
+      installed = true;
+      try {
+        registry.reload(); // so the DAGs and bundles after this one see its plugins
+      } catch (err) {
+        logger.error({ err }, 'plugins: reloading after a bundle import failed; the loaded plugins are kept');
+      }
+    };
+    for (const dir of config.dagsDirs) {
+      await preloadDags(dir, dags, logger, { tenantPluginsDir: pluginSources.tenantRoot, onPluginsInstalled, signal: opts.signal });
+    }
+    checkpoint();
+    if (installed) pinStored();
     deps.lifecycle.ready = true;
     const expireTimer = setInterval(() => store.idem.expire(clock.now() - deps.config.idempotencyTtlMs), 3600_000);
     expireTimer.unref();
@@ -229,16 +289,29 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         // left for recovery at the next start.
         await scheduler.drain(config.drainTimeoutMs);
         await pool!.close(0);
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        });
+        await closeListener(server);
         store.close();
       },
     };
   } catch (e) {
-    await pool?.close(0);
-    store.close();
+    failed = true;
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        logger.error({ err }, 'error while closing after a failed start-up');
+      }
+    }
+    if (opts.signal?.aborted && !(e instanceof StartupAborted)) throw new StartupAborted('start-up interrupted by a stop signal');
     throw e;
   }
+}
+
+/** Stops listening and drops every open connection (keep-alive, streams). */
+function closeListener(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
 }

@@ -7,9 +7,11 @@
  */
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
-import { ndjsonExport, parseNdjsonExport, TENANT_RE } from '../core/index.js';
+import { ndjsonExport, readNdjsonExport, TENANT_RE } from '../core/index.js';
 import { dagExportRecords } from '../dags/service.js';
+import { TrustStore } from '../dags/signature.js';
 import { eventExportRecords } from '../events/export.js';
+import { signExportManifest, verifyExportManifest } from '../runs/export-signature.js';
 import { exportRunRecords, importRunRecords } from '../runs/transfer.js';
 import { Store } from '../store/index.js';
 import { UsageError, type FlagSpec, type Flags } from './args.js';
@@ -36,11 +38,11 @@ function isoMs(f: Flags, name: string): number | undefined {
 }
 
 /** Writes NDJSON lines with back-pressure; progress on stderr only when it is a terminal. */
-async function writeExport(records: Iterable<unknown>, out: string | undefined, what: string): Promise<number> {
+async function writeExport(records: Iterable<unknown>, out: string | undefined, what: string, extend?: Parameters<typeof ndjsonExport>[1]): Promise<number> {
   const sink: NodeJS.WritableStream = out ? createWriteStream(resolve(out)) : process.stdout;
   const tty = process.stderr.isTTY;
   let n = 0;
-  for (const line of ndjsonExport(records)) {
+  for (const line of ndjsonExport(records, extend)) {
     if (!sink.write(line)) await new Promise((r) => sink.once('drain', r));
     if (tty && ++n % 1000 === 0) process.stderr.write(`\rexport ${what}: ${n} records…`);
   }
@@ -62,13 +64,16 @@ export const exportRunsCommand: Command = {
     { name: 'status', kind: 'string', help: 'only runs in this status' },
     { name: 'from', kind: 'string', help: 'startedUtc >= this ISO time' },
     { name: 'to', kind: 'string', help: 'startedUtc < this ISO time' },
+    { name: 'key', kind: 'string', help: 'private key (PKCS8 PEM, Ed25519 or P-256): sign the manifest (DSSE)' },
   ],
   async run(f) {
     const tenant = tenantOf(f);
     const filter = { tenant, dagId: f['dag-id'] as string | undefined, status: f.status as string | undefined, fromMs: isoMs(f, 'from'), toMs: isoMs(f, 'to') };
+    const key = f.key ? readFileSync(resolve(String(f.key)), 'utf8') : undefined;
+    const sign = key ? (m: { count: number; sha256: string }) => signExportManifest('runs', tenant, m, key) : undefined;
     const store = readOnlyStore(f);
     try {
-      return await writeExport(exportRunRecords(store, filter), f.out as string | undefined, 'runs');
+      return await writeExport(exportRunRecords(store, filter), f.out as string | undefined, 'runs', sign);
     } finally {
       store.close();
     }
@@ -110,17 +115,40 @@ export const exportEventsCommand: Command = {
 
 export const importRunsCommand: Command = {
   name: 'import runs',
-  summary: 'Import a run export (read-only records); all or nothing. The server must be stopped.',
-  flags: [{ name: 'data-dir', kind: 'string', default: './data', help: 'data folder' }],
+  summary: 'Import one tenant\'s run export (read-only records, hashes recomputed); all or nothing. The server must be stopped.',
+  flags: [
+    { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },
+    // The tenant and the waiver of signatures are the operator's explicit word, never an
+    // ORCH_TENANT / ORCH_ALLOW_UNSIGNED left in the environment for other commands.
+    { name: 'tenant', kind: 'string', env: false, help: 'the tenant to import into; a record of any other tenant refuses the file (required)' },
+    { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys: the export must be signed by one of them' },
+    { name: 'allow-unsigned', kind: 'boolean', default: false, env: false, help: 'import an export without verifying a signature' },
+  ],
   async run(f, pos) {
-    if (!pos[0]) throw new UsageError('usage: orchestrator import runs FILE --data-dir D');
-    const records = parseNdjsonExport(readFileSync(resolve(pos[0]), 'utf8'));
+    if (!pos[0]) throw new UsageError('usage: orchestrator import runs FILE --tenant T --data-dir D (--trust-dir DIR | --allow-unsigned)');
+    const tenant = f.tenant as string | undefined;
+    if (!tenant || !TENANT_RE.test(tenant)) {
+      process.stderr.write('orchestrator import runs: --tenant is required and must be a tenant id: only that tenant\'s records are imported\n');
+      return EXIT.AUTH;
+    }
+    const trustDirs = (f['trust-dir'] as string[] | undefined) ?? [];
+    const allowUnsigned = f['allow-unsigned'] === true;
+    if (trustDirs.length === 0 && !allowUnsigned) {
+      throw new UsageError('give --trust-dir DIR to verify the export\'s signature, or --allow-unsigned to import it unverified');
+    }
+    const { records, manifest } = readNdjsonExport(readFileSync(resolve(pos[0]), 'utf8'));
+    let signedBy: string[] = [];
+    if (trustDirs.length > 0 && (manifest.signature !== undefined || !allowUnsigned)) {
+      const trust = new TrustStore();
+      for (const d of trustDirs) trust.addDir(resolve(d));
+      signedBy = verifyExportManifest('runs', tenant, manifest, trust);
+    }
     const store = Store.open({ dataDir: resolve(String(f['data-dir'])) });
     try {
       const tty = process.stderr.isTTY;
-      const report = importRunRecords(store, records, tty ? (n) => process.stderr.write(`\rimport runs: ${n}…`) : undefined);
+      const report = importRunRecords(store, records, { tenant, onProgress: tty ? (n) => process.stderr.write(`\rimport runs: ${n}…`) : undefined });
       if (tty && report.imported >= 1000) process.stderr.write('\n');
-      process.stdout.write(JSON.stringify({ ok: true, ...report }) + '\n');
+      process.stdout.write(JSON.stringify({ ok: true, ...report, signedBy }) + '\n');
       return EXIT.OK;
     } finally {
       store.close();

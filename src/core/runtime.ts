@@ -20,6 +20,7 @@ export type RuntimeMode = 'source' | 'bundle' | 'sea';
 declare const __STELLA_BUNDLED__: boolean | undefined;
 declare const __STELLA_VERSION__: string | undefined;
 declare const __STELLA_SQLITE_SHA256__: string | undefined;
+declare const __STELLA_CONSOLE__: string | undefined;
 
 const BUNDLED = typeof __STELLA_BUNDLED__ !== 'undefined' && __STELLA_BUNDLED__ === true;
 
@@ -221,4 +222,12 @@ export function sourceRoot(): string {
     case 'sea':
       return dirname(process.execPath);
   }
+}
+
+/**
+ * The web console's assets as the build embedded them (the JSON of src/console/build.cjs's
+ * result), or undefined from source, where src/console builds them on first use.
+ */
+export function embeddedConsole(): string | undefined {
+  return typeof __STELLA_CONSOLE__ === 'string' ? __STELLA_CONSOLE__ : undefined;
 }

@@ -3,9 +3,10 @@
  * (per pool, per content hash) into `<stage root>/<hash>/`, owned by the server, read-only
  * (folders 0755, files 0444), and the host's permission model grants exactly those copies.
  * Why: bundle-installed plugins live inside the data folder, which the plugin user must not be
- * able to read at all; an operator's folder may not be readable by that user either; and a
- * copy whose plugin.json and entry are re-hashed on the way is exactly the code that was
- * hashed at load (a file changed on disk since then is refused, not run).
+ * able to read at all; an operator's folder may not be readable by that user either; and the
+ * folder's content hash (plugin-files.ts) is checked before and after the copy, so the copy is
+ * the code that was hashed at load and pinned (a file changed on disk since then is refused,
+ * not run).
  *
  * Symbolic links are followed only when their target is inside the plugin folder (the copy
  * holds the target's bytes); a link leading outside is left out and reported — a permission
@@ -15,10 +16,10 @@
  * const stage = new PluginStage('/srv/orch-work/.plugins-1a2b', (m) => logger.warn(m));
  * const ref = await stage.prepare(plugin); // { dir, workerRef } pointing into the copy
  */
-import { chmod, copyFile, lstat, mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { canonicalHash, sha256Hex } from '../core/hash.js';
+import { hashPluginDir } from './plugin-files.js';
 import { StepError, type PluginRef } from './protocol.js';
 import type { ResolvedPlugin } from './plugins.js';
 
@@ -61,16 +62,19 @@ export class PluginStage {
     const tmp = `${dir}.tmp`;
     await mkdir(this.root, { recursive: true });
     await rm(tmp, { recursive: true, force: true });
-    try {
-      await this.copyTree(src, src, tmp, plugin.ref, new Set([src]));
-      const manifest = await readFile(join(tmp, 'plugin.json'));
-      const entry = await readFile(join(tmp, entryRel));
-      const hash = canonicalHash({ entry: sha256Hex(entry), manifest: sha256Hex(manifest) });
-      if (hash !== plugin.hash) {
+    // The folder's content hash (every file, links by target) before and after the copy: what
+    // is copied is what was loaded and pinned, or the plugin's steps fail.
+    const unchanged = (): void => {
+      if (hashPluginDir(src) !== plugin.hash) {
         throw new StepError('PLUGIN_LOAD_FAILED', `plugin ${plugin.ref} changed on disk since it was loaded; reload the plugins (POST /admin/warm)`, {
           retryable: false,
         });
       }
+    };
+    try {
+      unchanged();
+      await this.copyTree(src, src, tmp, plugin.ref, new Set([src]));
+      unchanged();
       await rm(dir, { recursive: true, force: true });
       await rename(tmp, dir);
     } catch (e) {

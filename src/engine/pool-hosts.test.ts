@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPlugins } from './plugins.js';
@@ -110,6 +110,30 @@ test('a plugin changed on disk since it was loaded is refused, not run', async (
     assert.equal(r.status, 'failed', JSON.stringify(r));
     assert.equal(r.status === 'failed' && r.error.code, 'PLUGIN_LOAD_FAILED');
     assert.match(r.status === 'failed' ? r.error.message : '', /changed on disk/);
+  } finally {
+    await pool.close(1000);
+  }
+});
+
+test('a tenant\'s own plugin is copied only for that tenant\'s hosts: another tenant\'s host cannot read it', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'stella-own-'));
+  const own = join(data, 'tenant-plugins', 'a', 'secret-a@1.0.0');
+  mkdirSync(own, { recursive: true });
+  writeFileSync(join(own, 'plugin.json'), JSON.stringify({ name: 'secret-a', version: '1.0.0', entry: 'index.mjs' }));
+  writeFileSync(join(own, 'index.mjs'), 'export default async () => ({ secret: "only for a" });\n');
+  const registry = loadPlugins({ operator: [GOOD_FIXTURES], tenantRoot: join(data, 'tenant-plugins') });
+  const secret = registry.resolveFor('a', 'secret-a')!;
+  assert.ok(secret && secret.owner === 'a');
+  const { pool, workDir } = await startPool({ size: 1, registry });
+  try {
+    assert.deepEqual(outputs(await pool.run(task(secret, {}, { tenant: 'a' }))), { secret: 'only for a' });
+    const copies = readdirSync(workDir, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isDirectory() && d.name === secret.hash)
+      .map((d) => join(d.parentPath, d.name, 'index.mjs'));
+    assert.ok(copies.length > 0, 'the server copied the plugin for a\'s host');
+    for (const path of copies) {
+      assert.deepEqual(outputs(await pool.run(task('misbehave', { mode: 'read-file', path }, { tenant: 'b' }))), { refused: 'ERR_ACCESS_DENIED' }, path);
+    }
   } finally {
     await pool.close(1000);
   }

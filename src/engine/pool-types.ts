@@ -71,7 +71,7 @@ export interface WorkerPoolOptions {
   /** Folder plugins (names, or `*`) allowed the network when they declare `capabilities.network`. */
   pluginNetwork?: string[];
   /**
-   * Folder plugins every host may read (default: all the registry lists). Installation-wide
+   * Folder plugins every host may read (default: the installation-wide ones the registry lists). Installation-wide
    * plugins belong here; a tenant's own plugins must not (hosts read those only for that tenant,
    * once it runs them).
    */
@@ -208,7 +208,7 @@ export function poolSettings(o: WorkerPoolOptions): PoolSettings {
     pluginUser: o.pluginUser ?? DEFAULT_PLUGIN_USER,
     pluginEnv: [...(o.pluginEnv ?? [])],
     pluginNetwork: [...(o.pluginNetwork ?? [])],
-    sharedPlugins: o.sharedPlugins ?? (() => o.registry.list()),
+    sharedPlugins: o.sharedPlugins ?? (() => o.registry.list().filter((p) => p.owner === null)),
     maxHosts: Math.max(1, o.maxHosts ?? 16),
     hostIdleMs: Math.max(100, o.hostIdleMs ?? 60_000),
     warn: o.warn ?? ((message, fields) => void process.stderr.write(`${JSON.stringify({ level: 'warn', msg: message, ...fields })}\n`)),

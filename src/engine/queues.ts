@@ -130,3 +130,59 @@ export class TenantRing<T> {
     if (this.cursor >= this.ring.length) this.cursor = 0;
   }
 }
+
+/**
+ * How the step slots (the pool's capacity) are shared among tenants (docs/RUNS.md, "Fair
+ * shares"): a tenant holds at most `perTenant` slots; a tenant that already has a step in
+ * flight may only take a slot that leaves `reserve` slots free, which a tenant with nothing in
+ * flight may take. Invariant: in flight ≤ capacity − reserve + (tenants with steps in flight),
+ * so a tenant with nothing in flight gets a slot at once whenever fewer than `reserve` other
+ * tenants have steps in flight, however many steps they have and however long those run.
+ *
+ * @example
+ * const shares = new StepShares({ capacity: 64, perTenant: 32, reserve: 8 });
+ * shares.mayStart('a'); // true
+ * shares.started('a');  // … 56 times: now a may not take more, b may
+ * shares.ended('a');
+ */
+export class StepShares {
+  private readonly byTenant = new Map<string, number>();
+  private count = 0;
+  readonly capacity: number;
+  readonly perTenant: number;
+  readonly reserve: number;
+
+  constructor(o: { capacity: number; perTenant?: number; reserve?: number }) {
+    this.capacity = Math.max(1, o.capacity);
+    this.perTenant = Math.max(1, Math.min(o.perTenant ?? this.capacity, this.capacity));
+    this.reserve = Math.max(0, Math.min(o.reserve ?? 0, this.capacity - 1));
+  }
+
+  /** Steps in flight, all tenants. */
+  get total(): number {
+    return this.count;
+  }
+
+  of(tenant: string): number {
+    return this.byTenant.get(tenant) ?? 0;
+  }
+
+  /** Whether the tenant may take one more slot now. */
+  mayStart(tenant: string): boolean {
+    const mine = this.of(tenant);
+    if (mine >= this.perTenant) return false;
+    return this.count < (mine === 0 ? this.capacity : this.capacity - this.reserve);
+  }
+
+  started(tenant: string): void {
+    this.byTenant.set(tenant, this.of(tenant) + 1);
+    this.count++;
+  }
+
+  ended(tenant: string): void {
+    const n = this.of(tenant) - 1;
+    if (n > 0) this.byTenant.set(tenant, n);
+    else this.byTenant.delete(tenant);
+    this.count--;
+  }
+}

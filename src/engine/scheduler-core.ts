@@ -12,7 +12,7 @@ import { runOutputsHash } from '../runs/views.js';
 import type { StepResult } from './pool-types.js';
 import { GroupCommit } from './commit.js';
 import { newAttempt, outputsOf, type LiveRun, type LiveStep } from './live.js';
-import { TenantRing } from './queues.js';
+import { StepShares, TenantRing } from './queues.js';
 import { TimerHeap } from './timers.js';
 import { decide } from './triggers.js';
 
@@ -30,8 +30,12 @@ export interface CoreLimits {
   maxRunningRuns: number;
   /** All tenants: runs executing at once. */
   maxRunningRunsTotal: number;
-  /** Steps handed to the pool at once (all tenants). */
+  /** Steps handed to the pool at once (all tenants): the step slots. */
   maxInFlightSteps: number;
+  /** Per tenant: steps in flight at once (default: all the slots). */
+  maxStepsPerTenant: number;
+  /** Slots only a tenant with nothing in flight may take (default 0); see {@link StepShares}. */
+  reservedSteps: number;
   /** Timeout of a step that sets none. */
   defaultStepTimeoutMs: number;
 }
@@ -45,7 +49,8 @@ export abstract class SchedulerCore {
   protected readonly readyRing = new TenantRing<LiveRun>();
   protected readonly runningByTenant = new Map<string, number>();
   protected runningTotal = 0;
-  protected inFlight = 0;
+  /** Steps in flight, per tenant and in all, and who may take the next slot. */
+  protected readonly shares: StepShares;
   protected readonly gc: GroupCommit;
   protected readonly timers: TimerHeap<TimerEntry>;
 
@@ -57,6 +62,19 @@ export abstract class SchedulerCore {
   ) {
     this.gc = gc;
     this.timers = new TimerHeap<TimerEntry>(clock, (e) => this.onTimer(e));
+    this.shares = new StepShares({ capacity: limits.maxInFlightSteps, perTenant: limits.maxStepsPerTenant, reserve: limits.reservedSteps });
+  }
+
+  /** Steps handed to the pool (or having their result recorded) right now. */
+  protected get inFlight(): number {
+    return this.shares.total;
+  }
+
+  /** A step of the run went to the pool (or, in recovery, was found in flight). */
+  protected stepInFlight(step: LiveStep): void {
+    step.inFlight = true;
+    step.run.inFlight++;
+    this.shares.started(step.run.tenant);
   }
 
   /** Asks the event loop for a turn (pump + group commit). */
@@ -134,9 +152,7 @@ export abstract class SchedulerCore {
     step.current = newAttempt(step, n, now);
     this.gc.markAttempt(step.current);
     this.setStepStatus(step, 'running');
-    step.inFlight = true;
-    run.inFlight++;
-    this.inFlight++;
+    this.stepInFlight(step);
     const fixed = run.info.fixedWith[step.def.index];
     let inputs: Record<string, unknown>;
     if (fixed) {
@@ -163,7 +179,7 @@ export abstract class SchedulerCore {
     if (step.inFlight) {
       step.inFlight = false;
       run.inFlight--;
-      this.inFlight--;
+      this.shares.ended(run.tenant);
     }
     step.taskId = null;
     att.endedMs = now;

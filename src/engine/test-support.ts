@@ -60,7 +60,7 @@ export function tenantArtifacts(store: ArtifactStore): ArtifactIO & { owners: Ma
 
 let seq = 0;
 /** A task with fresh ids. */
-export function task(plugin: string, inputs: Record<string, unknown> = {}, extra: Partial<StepTask> = {}): StepTask {
+export function task(plugin: StepTask['plugin'], inputs: Record<string, unknown> = {}, extra: Partial<StepTask> = {}): StepTask {
   seq++;
   return { plugin, inputs, tenant: 'demo', runId: uuidv7(), stepId: `s${seq}`, attempt: 1, timeoutMs: 30_000, ...extra };
 }

@@ -12,6 +12,7 @@ import type { AppDeps } from './deps.js';
 import { errorResponse } from './envelope.js';
 import { traceContext, type Trace } from './middleware/trace.js';
 import { requestLog } from './middleware/request-log.js';
+import { privateCaching } from './middleware/caching.js';
 import { routeHandler } from './pipeline.js';
 import { honoPath, type RouteDef } from './route.js';
 
@@ -32,12 +33,17 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
     secureHeaders({
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       crossOriginResourcePolicy: 'same-origin',
+      // A handler that sets one of these itself keeps it (the web console's CSP, src/console/).
+      overwrite: false,
     }),
   );
   app.use('*', requestLog(deps, routes));
 
   for (const r of routes) {
-    app.on(r.method, BASE_PATH + honoPath(r.path), routeHandler(deps, r));
+    const path = BASE_PATH + honoPath(r.path);
+    // An answer to a route that takes a token is never for a shared cache (caching.ts).
+    if (r.scope !== null) app.on(r.method, path, privateCaching(), routeHandler(deps, r));
+    else app.on(r.method, path, routeHandler(deps, r));
   }
 
   const patterns = routes.map((r) => ({ re: pathPattern(r.path), method: r.method }));

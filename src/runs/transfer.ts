@@ -1,14 +1,17 @@
 /**
  * Run records carried between installations: the export (NDJSON lines of runs with their
  * steps and attempts inline, oldest first) and its import. An imported run is stored exactly
- * as exported and marked read-only, so exporting it again gives the same bytes.
+ * as exported and marked read-only, so exporting it again gives the same bytes; it is
+ * imported only into the tenant it belongs to, after every hash was recomputed
+ * (`import-checks.ts`), and its runToken never answers a new `POST /runs`.
  *
  * @example
  * for (const rec of exportRunRecords(store, { tenant: 'demo' })) out.write(canonicalJson(rec) + '\n');
- * importRunRecords(store, parseNdjsonExport(text));
+ * importRunRecords(store, parseNdjsonExport(text), { tenant: 'demo' });
  */
 import { ApiError, canonicalJson, HASH_RE, TENANT_RE, UUID_V7_RE } from '../core/index.js';
 import type { AttemptRow, RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
+import { checkImportedRun } from './import-checks.js';
 import { runView, type RunView, type StepView } from './views.js';
 
 export type RunRecord = RunView & { inputs: unknown };
@@ -78,17 +81,27 @@ export interface ImportReport {
   unchanged: number;
 }
 
+export interface ImportOptions {
+  /** The only tenant whose records this import accepts (`import runs --tenant`). */
+  tenant: string;
+  onProgress?(done: number): void;
+}
+
 /**
- * Imports exported run records in one transaction: all or nothing. A run already present with
- * identical content is left as it is; a run id (or tenant + runToken) already used by another
- * run is refused.
+ * Imports exported run records of one tenant in one transaction: all or nothing. Every record
+ * must belong to `tenant` and pass {@link checkImportedRun}. A run already present with
+ * identical content is left as it is; a run id already used by another run is refused. The
+ * runToken of an imported run is history only: `POST /runs` with it starts a new run.
  */
-export function importRunRecords(store: Store, records: readonly unknown[], onProgress?: (done: number) => void): ImportReport {
+export function importRunRecords(store: Store, records: readonly unknown[], opts: ImportOptions): ImportReport {
   const report: ImportReport = { imported: 0, unchanged: 0 };
+  const { tenant, onProgress } = opts;
+  if (!TENANT_RE.test(tenant)) throw new ApiError('VALIDATION_FAILED', 'the import needs a tenant id', { field: 'tenant' });
   store.tx(() => {
     records.forEach((raw, index) => {
       const rec = raw as RunRecord;
       const { run, steps, attempts } = rowsOf(rec, index);
+      checkImportedRun(store, tenant, rec, index);
       const existing = store.runs.getForTenant(run.tenant, run.runId);
       if (existing) {
         if (canonicalJson(recordOf(store, existing)) === canonicalJson(rec)) {
@@ -96,9 +109,6 @@ export function importRunRecords(store: Store, records: readonly unknown[], onPr
           return;
         }
         throw bad(index, `run ${run.runId} exists here with other content`);
-      }
-      if (run.runToken !== null && store.runs.byToken(run.tenant, run.runToken)) {
-        throw new ApiError('RUN_TOKEN_CONFLICT', `record ${index + 1}: runToken already used by another run of ${run.tenant}`);
       }
       try {
         store.runs.insertImported(run, steps, attempts);

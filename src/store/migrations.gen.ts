@@ -29,5 +29,24 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "bps": true,
     "folderMillis": 1795914706628,
     "hash": "38b4cddf4671bc539318a15350941e164f0b626f776b661efeaa8c446c995c3d"
+  },
+  {
+    "tag": "0001_imported_run_tokens",
+    "sql": [
+      "DROP INDEX `runs_token`;",
+      "\nCREATE UNIQUE INDEX `runs_token` ON `runs` (`tenant`,`run_token`) WHERE \"runs\".\"imported\" = 0;"
+    ],
+    "bps": true,
+    "folderMillis": 1796135956769,
+    "hash": "3fee48c8d3821193a9ec696f0b6e4eebce215a9678ec81c7e0850754493b090b"
+  },
+  {
+    "tag": "0002_legal_misty_knight",
+    "sql": [
+      "ALTER TABLE `dag_versions` ADD `plugin_pins` text;"
+    ],
+    "bps": true,
+    "folderMillis": 1796143138702,
+    "hash": "afa502029b02820f5ae8586a49ce2a8d07a53d01767b538ee8ec5d436a4db471"
   }
 ];

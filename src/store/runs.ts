@@ -103,7 +103,7 @@ export class RunQueries {
   private readonly stmts: StatementCache;
   private readonly insertRunStmt;
   private readonly insertStepStmt;
-  private readonly markImportedStmt;
+  private readonly insertImportedStmt;
   private readonly updateRunStmt;
   private readonly updateStepStmt;
   private readonly upsertAttemptStmt;
@@ -125,7 +125,11 @@ export class RunQueries {
          inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.markImportedStmt = db.prepare(`update runs set imported = 1 where run_id = ?`);
+    this.insertImportedStmt = db.prepare(
+      `insert into runs (run_id, tenant, dag_id, dag_version, dag_hash, run_token, trace_id, status, inputs,
+         inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason, imported)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+    );
     this.insertStepStmt = db.prepare(
       `insert into steps (run_id, step_id, topo_index, status, attempt) values (?, ?, ?, 'pending', 0)`,
     );
@@ -151,7 +155,7 @@ export class RunQueries {
          outputs_hash=excluded.outputs_hash`,
     );
     this.getStmt = db.prepare(`select ${RUN_COLS} from runs where run_id=? and tenant=?`);
-    this.byTokenStmt = db.prepare(`select ${RUN_COLS} from runs where tenant=? and run_token=?`);
+    this.byTokenStmt = db.prepare(`select ${RUN_COLS} from runs where tenant=? and run_token=? and imported = 0`);
     this.stepsStmt = db.prepare(`select ${STEP_COLS} from steps where run_id=? order by topo_index, step_id`);
     this.stepsPageStmt = db.prepare(
       `select ${STEP_COLS} from steps where run_id=? and topo_index > ? order by topo_index, step_id limit ?`,
@@ -177,11 +181,15 @@ export class RunQueries {
 
   /**
    * Inserts a run imported from another installation's export, with its steps and attempts as
-   * they were. Imported runs are read-only: recovery and the scheduler never pick them up.
+   * they were. Imported runs are read-only: recovery and the scheduler never pick them up, and
+   * their runToken is outside the namespace {@link byToken} answers (index `runs_token` covers
+   * only `imported = 0`).
    */
   insertImported(r: RunRow, steps: readonly StepRow[], attempts: readonly AttemptRow[]): void {
-    this.insertRun(r);
-    this.markImportedStmt.run(r.runId);
+    this.insertImportedStmt.run(
+      r.runId, r.tenant, r.dagId, r.dagVersion, r.dagHash, r.runToken, r.traceId, r.status, r.inputs,
+      r.inputsHash, r.outputsHash, r.createdMs, r.startedMs, r.endedMs, r.cancelReason,
+    );
     for (const st of steps) {
       this.insertStep(r.runId, st.stepId, st.topoIndex);
       this.updateStep(st);
@@ -242,6 +250,7 @@ export class RunQueries {
     return this.getStmt.get(runId, tenant) as RunRow | undefined;
   }
 
+  /** The run started HERE with this runToken (imported runs never answer: see insertImported). */
   byToken(tenant: string, runToken: string): RunRow | undefined {
     return this.byTokenStmt.get(tenant, runToken) as RunRow | undefined;
   }

@@ -5,6 +5,7 @@
  *
  * Times are integer milliseconds since the epoch (UTC); JSON columns hold canonical JSON text.
  */
+import { sql } from 'drizzle-orm';
 import { sqliteTable, text, integer, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const dagVersions = sqliteTable(
@@ -20,6 +21,8 @@ export const dagVersions = sqliteTable(
     definition: text('definition').notNull(),
     signature: text('signature'),
     signedBy: text('signed_by').notNull().default('[]'),
+    /** Canonical JSON of the plugin pins (dags/pins.ts); null for a version stored before pinning. */
+    pluginPins: text('plugin_pins'),
     active: integer('active').notNull().default(1),
     createdMs: integer('created_ms').notNull(),
     disabledMs: integer('disabled_ms'),
@@ -55,7 +58,9 @@ export const runs = sqliteTable(
     index('runs_order').on(t.tenant, t.startedMs, t.runId),
     index('runs_dag_order').on(t.tenant, t.dagId, t.startedMs, t.runId),
     index('runs_status').on(t.status),
-    uniqueIndex('runs_token').on(t.tenant, t.runToken),
+    // runToken idempotency (POST /runs) covers the runs started here only: an imported run
+    // keeps its runToken as history and never answers a new run's (docs/RUNS.md, imports).
+    uniqueIndex('runs_token').on(t.tenant, t.runToken).where(sql`${t.imported} = 0`),
   ],
 );
 

@@ -276,6 +276,27 @@ describe('single executable', { skip: SKIP }, () => {
     assert.equal(r.headers.get('etag'), `"${artifactHash}"`);
   });
 
+  test('serves the web console embedded in the executable (GET /, /console/, a hashed asset)', async () => {
+    assert.ok(server, 'server not running');
+    const root = await fetch(`${server.url}/`, { redirect: 'manual' });
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.get('location'), '/console/');
+    const index = await fetch(`${server.url}/console/`);
+    assert.equal(index.status, 200);
+    assert.match(index.headers.get('content-security-policy') ?? '', /^default-src 'self'/);
+    assert.equal(index.headers.get('cache-control'), 'no-store');
+    const html = await index.text();
+    assert.match(html, /<meta name="stella-dev-signin"/, 'dev sign-in under --dev');
+    assert.ok(server.stderr().includes(`web console: ${server.url}/console/`), 'the dev banner names the console');
+    const script = /src="(assets\/main-[0-9a-f]{16}\.js)"/.exec(html)?.[1];
+    assert.ok(script, `index.html names the script: ${html}`);
+    const asset = await fetch(`${server.url}/console/${script}`);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.ok((await asset.text()).length > 1000, 'the bundled app');
+  });
+
   test('a plugin from --plugins-dir runs in the embedded worker (dynamic import)', async () => {
     const p = await publish({ dagId: 'smoke-plugin', version: '1.0.0', steps: [{ id: 'greet', plugin: 'greeter', with: { name: '${{ inputs.name }}' } }], edges: [] });
     assert.equal(p.status, 201, `POST /dags: ${p.status} ${p.text}`);

@@ -165,3 +165,38 @@ test('traceparent is continued when valid and replaced when not', async () => {
     assert.notEqual(r2.headers.get('traceparent')!.split('-')[1], '4bf92f3577b34da6a3ce929d0e0e4736');
   }
 });
+
+test('every answer of a route that takes a token is private: Cache-Control private (never public), Vary: Authorization, X-Stella-Tenant', async () => {
+  // Headers only: the stream route would stream forever, so the body is dropped unread.
+  const headersOf = async (method: string, path: string, auth: string | null, tenant: string | null) => {
+    const headers: Record<string, string> = {};
+    if (auth !== null) headers.authorization = `Bearer ${auth}`;
+    if (tenant !== null) headers['x-stella-tenant'] = tenant;
+    let body: string | undefined;
+    if (method === 'POST') {
+      headers['content-type'] = 'application/json';
+      body = '{}';
+    }
+    const res = await fetch(t.url + BASE + path, { method, headers, body });
+    await res.body?.cancel();
+    return { status: res.status, h: res.headers };
+  };
+  const admin = await t.token({ tenants: ['a'] });
+  const seen = new Set<number>();
+  for (const r of routes.filter((r) => r.scope !== null)) {
+    for (const [auth, tenant, what] of [[null, 'a', 'no token'], ['garbage', 'a', 'bad token'], [admin, 'b', 'other tenant'], [admin, null, 'no tenant'], [admin, 'a', 'good token']] as const) {
+      const { status, h } = await headersOf(r.method, concrete(r), auth, tenant);
+      seen.add(status);
+      const where = `${r.method} ${r.path} (${what}: ${status})`;
+      const cc = h.get('cache-control') ?? '';
+      assert.match(cc, /(^|,\s*)private(\s*,|$)/, `${where}: Cache-Control "${cc}" says private`);
+      assert.doesNotMatch(cc, /public|s-maxage/i, `${where}: Cache-Control "${cc}" allows no shared cache`);
+      const vary = (h.get('vary') ?? '').split(',').map((v) => v.trim().toLowerCase());
+      assert.ok(vary.includes('authorization') && vary.includes('x-stella-tenant'), `${where}: Vary "${h.get('vary')}"`);
+    }
+  }
+  assert.ok(seen.has(200) && seen.has(401) && seen.has(403) && seen.has(404), `successes and errors were walked (${[...seen]})`);
+  // Routes without a token (the OpenAPI document) are not made private.
+  const doc = await headersOf('GET', '/openapi.json', null, null);
+  assert.doesNotMatch(doc.h.get('vary') ?? '', /authorization/i);
+});

@@ -22,7 +22,7 @@ test('without a token: exactly {status, ready}, 200 when ready, no tenant header
   assert.ok(['ok', 'degraded'].includes(res.body.status));
   assert.equal(res.body.ready, true);
   assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-  assert.equal(res.headers.get('cache-control'), 'no-store');
+  assert.equal(res.headers.get('cache-control'), 'private, no-store'); // never stored, by any cache
 });
 
 test('with an admin token: version, uptime, checks and the queues of the token\'s tenants only', async () => {

@@ -51,7 +51,9 @@ test('round trip: bytes, media type, length, strong ETag, immutable caching; sha
     assert.equal(r.headers.get('content-type'), 'text/x-test; charset=utf-8');
     assert.equal(r.headers.get('content-length'), String(Buffer.byteLength(CONTENT)));
     assert.equal(r.headers.get('etag'), `"${hash}"`);
-    assert.match(r.headers.get('cache-control')!, /immutable/);
+    // Immutable, but only the caller's: never for a shared cache, varied on token and tenant.
+    assert.equal(r.headers.get('cache-control'), 'private, max-age=31536000, immutable');
+    assert.equal(r.headers.get('vary'), 'Authorization, X-Stella-Tenant');
     assert.match(r.headers.get('traceparent')!, /^00-/);
   }
   for (const inm of [`"${hash}"`, `W/"${hash}"`, `"x", "${hash}"`, '*']) {
@@ -59,6 +61,7 @@ test('round trip: bytes, media type, length, strong ETag, immutable caching; sha
     assert.equal(r.status, 304, inm);
     assert.equal(r.text, '');
     assert.equal(r.headers.get('etag'), `"${hash}"`);
+    assert.equal(r.headers.get('cache-control'), 'private, max-age=31536000, immutable');
   }
   assert.equal((await t.req('GET', `/artifacts/${hash}`, { headers: { 'if-none-match': '"other"' } })).status, 200);
 });

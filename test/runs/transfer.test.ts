@@ -27,14 +27,15 @@ const cli = async (...args: string[]) => {
 test('export runs → import into another data folder → export again: identical bytes; imported runs are read-only', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'orch-transfer-'));
   const a = await startTestServer(['--allow-unsigned']);
-  await publish(a, {
+  const xfer = {
     dagId: 'xfer',
     steps: [
       { id: 'one', plugin: 'echo', with: { v: '${{ inputs.v }}' } },
       { id: 'flaky', plugin: 'fail', with: { times: 1 }, retries: { max: 2, backoffMs: 10 } },
     ],
     edges: [{ from: 'one', to: 'flaky' }],
-  });
+  };
+  await publish(a, xfer);
   const runIds: string[] = [];
   for (let i = 0; i < 4; i++) {
     const r = await startRun(a, 'xfer', { inputs: { v: i }, runToken: `tok-${i}` });
@@ -53,15 +54,20 @@ test('export runs → import into another data folder → export again: identica
   assert.equal(readFileSync(f1, 'utf8'), http1.text, 'CLI export = HTTP export');
   assert.equal(parseNdjsonExport(http1.text).length, 4);
 
+  // The target installation has the same DAG version (its hash is checked on import).
   const dataB = join(tmp, 'b');
-  const i1 = await cli('import', 'runs', f1, '--data-dir', dataB);
+  const pre = await startTestServer(['--allow-unsigned'], {}, undefined, dataB);
+  await publish(pre, xfer);
+  await pre.server.close();
+  const importArgs = ['--data-dir', dataB, '--tenant', 'a', '--allow-unsigned'];
+  const i1 = await cli('import', 'runs', f1, ...importArgs);
   assert.equal(i1.code, 0, i1.stderr);
-  assert.deepEqual(JSON.parse(i1.stdout), { ok: true, imported: 4, unchanged: 0 });
+  assert.deepEqual(JSON.parse(i1.stdout), { ok: true, imported: 4, unchanged: 0, signedBy: [] });
   const f2 = join(tmp, 'runs-b.ndjson');
   assert.equal((await cli('export', 'runs', '--data-dir', dataB, '--tenant', 'a', '--out', f2)).code, 0);
   assert.equal(readFileSync(f2, 'utf8'), readFileSync(f1, 'utf8'), 'export → import → export round-trips');
-  const again = await cli('import', 'runs', f1, '--data-dir', dataB);
-  assert.deepEqual(JSON.parse(again.stdout), { ok: true, imported: 0, unchanged: 4 });
+  const again = await cli('import', 'runs', f1, ...importArgs);
+  assert.deepEqual(JSON.parse(again.stdout), { ok: true, imported: 0, unchanged: 4, signedBy: [] });
 
   // A record that differs from what is stored: refused, and nothing of the file is installed.
   const records = parseNdjsonExport(readFileSync(f1, 'utf8')) as any[];
@@ -69,7 +75,7 @@ test('export runs → import into another data folder → export again: identica
   const changed = { ...records[1], status: 'cancelled' };
   const bad = join(tmp, 'bad.ndjson');
   writeFileSync(bad, [...ndjsonExport([fresh, changed])].join(''));
-  const refused = await cli('import', 'runs', bad, '--data-dir', dataB);
+  const refused = await cli('import', 'runs', bad, ...importArgs);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /other content/);
   assert.equal((await cli('export', 'runs', '--data-dir', dataB, '--tenant', 'a', '--out', f2)).code, 0);

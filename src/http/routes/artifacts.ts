@@ -3,7 +3,8 @@
  * The hash (`<64 hex>` or `sha256:<64 hex>`, lowercase) is checked before any file access;
  * anything else — a malformed hash, `..%2F` tricks, NUL bytes, uppercase hex, another tenant's
  * artifact, a missing one — is the same 404 NOT_FOUND. Content is immutable: strong ETag,
- * `Cache-Control: public, max-age=31536000, immutable`, `If-None-Match` → 304.
+ * `Cache-Control: private, max-age=31536000, immutable` (an artifact is its owners' only: never
+ * for a shared cache; see `middleware/caching.ts`), `If-None-Match` → 304.
  */
 import { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -17,7 +18,7 @@ declare module '../deps.js' {
   }
 }
 
-export const CACHE_CONTROL = 'public, max-age=31536000, immutable';
+export const CACHE_CONTROL = 'private, max-age=31536000, immutable';
 
 /** The bare lowercase hex of `<hex>` or `sha256:<hex>`, or null. */
 export function parseArtifactHash(raw: string): string | null {

@@ -1,0 +1,3 @@
+import { zoneShardTests } from './zone-shard.js';
+
+zoneShardTests(2);
