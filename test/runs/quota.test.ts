@@ -26,7 +26,8 @@ before(async () => {
 after(() => t.stop());
 
 test('per-tenant limits: 2 running, 3 queued, then 429 QUOTA_EXCEEDED; other tenants unaffected', async () => {
-  const running = [await startRun(t, 'nap', { inputs: { ms: 600 } }), await startRun(t, 'nap', { inputs: { ms: 600 } })];
+  // The two running runs hold their slots long enough for the checks below on a loaded machine.
+  const running = [await startRun(t, 'nap', { inputs: { ms: 3000 } }), await startRun(t, 'nap', { inputs: { ms: 3000 } })];
   for (const r of running) await waitUntil(t, r.runId, (x) => x.status === 'running');
   const queued = [];
   for (let i = 0; i < 3; i++) queued.push(await startRun(t, 'nap', { inputs: { ms: 10 } }));
