@@ -39,10 +39,12 @@ async function until<T>(fn: () => Promise<T | undefined | false>, what: string, 
   }
   throw new Error(`${what}: not reached`);
 }
+let runsSeen: any[] = [];
 const runsOf = async (c: Child) => {
   const r = await c.req('GET', '/runs?scheduleId=tick&page_size=500');
   assert.equal(r.status, 200);
-  return r.body.items as any[];
+  runsSeen = r.body.items as any[];
+  return runsSeen;
 };
 const byFire = (runs: any[]) => {
   const m = new Map<string, number>();
@@ -67,7 +69,9 @@ test('SIGKILL around fire times, restarts, downtime: every fire started once, mi
   offset += 50_000;
   const b = await start(offset);
   const f2 = f1 + MIN;
-  await until(async () => byFire(await runsOf(b)).has(new Date(f1).toISOString()), 'f1 started after the restart');
+  await until(async () => byFire(await runsOf(b)).has(new Date(f1).toISOString()), 'f1 started after the restart').catch((e: Error) => {
+    throw new Error(`${e.message}; runs: ${JSON.stringify([...byFire(runsSeen)])}; server output:\n${b.output().slice(-3000)}`);
+  });
   // 3. Killed right after the next fire's run committed.
   await until(async () => byFire(await runsOf(b)).has(new Date(f2).toISOString()), 'f2 started', 2 * MIN);
   await kill(b);
