@@ -11,6 +11,7 @@ import { IdempotencyQueries } from './idempotency.js';
 import { RunQueries } from './runs.js';
 import { EventLog } from './events.js';
 import { ArtifactQueries } from './artifacts.js';
+import { ScheduleQueries } from './schedules.js';
 
 export { DataDirLockedError } from './db.js';
 export type { DagVersionRow, DagListFilter } from './dags.js';
@@ -20,6 +21,7 @@ export { ACTIVE_RUN_STATUSES } from './runs.js';
 export type { EventRow, NewEvent, EventType, EventView } from './events.js';
 export { eventView, eventHash, eventCanonicalJson } from './events.js';
 export type { ArtifactRow } from './artifacts.js';
+export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
 
 export class Store {
   readonly dags: DagQueries;
@@ -27,6 +29,7 @@ export class Store {
   readonly runs: RunQueries;
   readonly events: EventLog;
   readonly artifacts: ArtifactQueries;
+  readonly schedules: ScheduleQueries;
 
   private constructor(readonly db: Db) {
     this.dags = new DagQueries(db.sqlite);
@@ -34,6 +37,7 @@ export class Store {
     this.runs = new RunQueries(db.sqlite);
     this.events = new EventLog(db.sqlite);
     this.artifacts = new ArtifactQueries(db.sqlite);
+    this.schedules = new ScheduleQueries(db.sqlite);
   }
 
   static open(opts: OpenOptions): Store {
