@@ -11,6 +11,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'jwks', kind: 'string', help: 'JWKS file to verify bearer tokens' },
   { name: 'issuer', kind: 'string', help: 'required token issuer' },
   { name: 'audience', kind: 'string', help: 'required token audience' },
+  { name: 'metrics-token-file', kind: 'string', help: 'FILE with a static bearer token that opens GET /admin/metrics only (for Prometheus; re-read on SIGHUP)' },
   { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys trusted for DAG/bundle signatures (DIR/<tenant>/: only for that tenant)' },
   { name: 'allow-unsigned', kind: 'boolean', default: false, help: 'accept unsigned DAGs' },
   { name: 'plugins-dir', kind: 'list', help: 'folder of operator step plugins (installation-wide)' },
@@ -47,6 +48,8 @@ export interface ServeConfig {
   jwks?: string;
   issuer?: string;
   audience?: string;
+  /** Static scrape token for `/admin/metrics` (docs/AUTH.md). */
+  metricsTokenFile?: string;
   trustDirs: string[];
   allowUnsigned: boolean;
   pluginsDirs: string[];
@@ -111,6 +114,7 @@ export function serveConfig(flags: Flags): ServeConfig {
     jwks: flags.jwks ? resolve(String(flags.jwks)) : undefined,
     issuer: flags.issuer as string | undefined,
     audience: flags.audience as string | undefined,
+    metricsTokenFile: flags['metrics-token-file'] ? resolve(String(flags['metrics-token-file'])) : undefined,
     trustDirs: list('trust-dir'),
     allowUnsigned: flags['allow-unsigned'] === true,
     pluginsDirs: list('plugins-dir'),

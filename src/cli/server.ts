@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createVerifier, ensureDevKeys, mintToken, type DevKeys } from '../auth/index.js';
+import { AuthReloader, loadAuthConfig, type ReloadReport } from './reload.js';
 import { CONSOLE_ROUTES, mountConsole } from '../console/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { ArtifactStore } from '../artifacts/index.js';
@@ -21,7 +22,6 @@ import { PlanCache } from '../engine/plans.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { TenantArtifacts } from '../engine/tenant-artifacts.js';
 import { RunService } from '../runs/service.js';
-import { TrustStore } from '../dags/signature.js';
 import { createApp, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { Store } from '../store/index.js';
@@ -38,6 +38,8 @@ export interface RunningServer {
   deps: AppDeps;
   routes: RouteDef[];
   devKeys?: DevKeys;
+  /** SIGHUP: re-reads the JWKS, the trust folders and the scrape token file (see {@link AuthReloader}). */
+  reload(): ReloadReport;
   /** Stops accepting, drains, closes the store. */
   close(): Promise<void>;
 }
@@ -73,6 +75,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     if (opts.signal?.aborted) throw new StartupAborted('start-up interrupted by a stop signal');
   };
   checkpoint();
+  // The whole configuration is checked before the data folder is touched: a server that cannot
+  // start (no --jwks, an unreadable key file or trust folder) creates nothing.
+  const auth = loadAuthConfig(config);
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
   // What start-up has opened, closed in reverse order when it fails or is interrupted: a
   // failed start never leaves a listener answering 503, a worker thread or the lock behind.
@@ -82,20 +87,16 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
   try {
     store.idem.clearInFlight();
     let devKeys: DevKeys | undefined;
-    let jwksFile = config.jwks;
-    let issuer = config.issuer;
-    let audience = config.audience;
-    const trust = new TrustStore();
-    for (const dir of config.trustDirs) trust.addDir(dir);
+    let devSigningPem: string | undefined;
+    const { trust, scrapeToken } = auth;
+    let verifier = auth.verifier;
     if (config.dev) {
       devKeys = await ensureDevKeys(config.dataDir);
-      jwksFile ??= devKeys.jwksFile;
-      issuer ??= devKeys.issuer;
-      audience ??= devKeys.audience;
-      trust.add(ensureDevSigningKey(config.dataDir).publicKeyPem);
+      devSigningPem = ensureDevSigningKey(config.dataDir).publicKeyPem;
+      verifier = createVerifier({ jwksFile: config.jwks ?? devKeys.jwksFile, issuer: config.issuer ?? devKeys.issuer, audience: config.audience ?? devKeys.audience });
+      trust.add(devSigningPem);
     }
-    if (!jwksFile) throw new Error('no --jwks given: the server cannot verify tokens (use --dev only for local trials)');
-    const verifier = createVerifier({ jwksFile, issuer, audience });
+    const reloader = new AuthReloader({ config, logger, verifier: verifier!, trust, scrapeToken, devSigningPem });
 
     // The engine: plugins, artifacts (CAS + tenant ownership), worker pool, scheduler.
     // Plugins: the operator's folders (installation-wide) and DATA/tenant-plugins/<tenant>/,
@@ -191,7 +192,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       },
       logger,
       clock,
-      auth: verifier,
+      auth: verifier!,
+      scrapeToken,
       store,
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
@@ -267,6 +269,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       deps,
       routes,
       devKeys,
+      reload: () => reloader.reload(),
       async close() {
         if (closed) return;
         closed = true;
