@@ -38,6 +38,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'sync', kind: 'string', default: 'NORMAL', help: 'SQLite synchronous: NORMAL (survives kill -9) or FULL (also power loss)' },
   { name: 'headers-timeout', kind: 'string', default: '10', help: 'seconds a client has to send its request headers' },
   { name: 'request-timeout', kind: 'string', default: '60', help: 'seconds a client has to send its whole request' },
+  { name: 'metrics-dag-labels', kind: 'string', default: '100', help: 'per tenant: DAGs with their own dagId label in orchestrator_dag_runs_total (later ones: dagId="_other")' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'pino log level' },
 ];
 
@@ -78,6 +79,8 @@ export interface ServeConfig {
   /** Slow clients: headers must arrive within this, the whole request within requestTimeoutMs. */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** DAGs per tenant with their own `dagId` metric label (docs/OPS.md). */
+  metricsDagLabels: number;
   logLevel: string;
 }
 
@@ -140,6 +143,7 @@ export function serveConfig(flags: Flags): ServeConfig {
     synchronous: sync,
     headersTimeoutMs: headersTimeout * 1000,
     requestTimeoutMs: requestTimeout * 1000,
+    metricsDagLabels: int(flags, 'metrics-dag-labels', 0),
     logLevel: String(flags['log-level']),
   };
 }

@@ -161,6 +161,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       lifecycle,
       workers: config.workers,
       rateLimitPerSec: config.rateLimitPerSec,
+      dagLabelsPerTenant: config.metricsDagLabels,
       logger,
     });
     let hub: EventHub;
