@@ -5,13 +5,13 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKeyPair } from '../../src/dags/index.js';
 import { makeKey, signWith, type TestKey } from '../../src/auth/testkit.js';
-import { removeServerBundle, serverBundle } from '../hostile/child.js';
+import { removeServerBundle } from '../hostile/child.js';
+import { startServer, until, type ServeChild } from '../helpers/serve-child.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BASE = '/api/v1/orchestrator';
@@ -30,69 +30,23 @@ const writeJwks = (...keys: TestKey[]) => writeFileSync(jwksFile, JSON.stringify
 const token = (key: TestKey) =>
   signWith(key, { sub: 'ops', iss: ISS, aud: AUD, exp: Math.floor(Date.now() / 1000) + 600, scope: 'orchestrator:admin', 'stellaops:tenant': '*' });
 
-interface Server {
-  url: string;
-  logs(): string[];
-  hup(): void;
-  stop(): Promise<number | null>;
-  alive(): boolean;
-}
-
-async function start(): Promise<Server> {
-  const main = join(await serverBundle(), 'main.cjs');
+async function start(): Promise<ServeChild> {
   const dataDir = mkdtempSync(join(tmp, 'data-'));
-  const args = ['serve', '--port', '0', '--data-dir', dataDir, '--workers', '1', '--jwks', jwksFile, '--issuer', ISS, '--audience', AUD];
-  const proc = spawn(process.execPath, [main, ...args, '--trust-dir', trustDir, '--metrics-token-file', scrapeFile], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  let exited = false;
-  const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => ((exited = true), resolve(code))));
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-    void exit.then(() => reject(new Error(`server exited before listening:\n${out}\n${err}`)));
-  });
-  return {
-    url,
-    logs: () => out.split('\n').filter((l) => l.startsWith('{')),
-    hup: () => proc.kill('SIGHUP'),
-    alive: () => !exited,
-    async stop() {
-      proc.kill('SIGTERM');
-      return exit;
-    },
-  };
+  const args = ['--port', '0', '--data-dir', dataDir, '--workers', '1', '--jwks', jwksFile, '--issuer', ISS, '--audience', AUD];
+  return startServer([...args, '--trust-dir', trustDir, '--metrics-token-file', scrapeFile], ROOT);
 }
 
-async function get(s: Server, path: string, bearer: string): Promise<number> {
+async function get(s: ServeChild, path: string, bearer: string): Promise<number> {
   const res = await fetch(s.url + BASE + path, { headers: { authorization: `Bearer ${bearer}` } });
   await res.arrayBuffer();
   return res.status;
 }
 
-/** Waits (bounded) until `cond` holds; fails with `what` otherwise. */
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for: ${what}`);
-}
-
 /** The log lines of the n-th reload of a part (1-based), once it is logged. */
-async function reloadLine(s: Server, part: string, n: number): Promise<Record<string, any>> {
+async function reloadLine(s: ServeChild, part: string, n: number): Promise<Record<string, any>> {
   let found: Record<string, any> | undefined;
   await until(`reload #${n} of ${part} logged`, () => {
-    const lines = s.logs().map((l) => JSON.parse(l) as Record<string, any>).filter((l) => l.part === part && /^reload: /.test(l.msg));
+    const lines = s.logs().filter((l) => l.part === part && /^reload: /.test(l.msg));
     found = lines[n - 1];
     return found !== undefined;
   });
