@@ -43,7 +43,8 @@ function lineLogger(ctx: BuiltinContext, stream: 'stdout' | 'stderr') {
   let rest = '';
   const emit = (line: string): void => {
     const l = line.endsWith('\r') ? line.slice(0, -1) : line;
-    ctx.log(l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l, { stream });
+    // stderr at warn: a program's complaints stand out in the log (docs/PLUGINS.md).
+    ctx.log(l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l, stream === 'stderr' ? { stream, level: 'warn' } : { stream });
   };
   return {
     write(chunk: Buffer): void {
