@@ -54,8 +54,13 @@ export function parseFlags(argv: string[], specs: FlagSpec[], env: NodeJS.Proces
   return { flags, positional };
 }
 
-export function usage(command: string, summary: string, specs: FlagSpec[]): string {
-  const lines = [`usage: orchestrator ${command} [flags]`, '', summary, '', 'flags:'];
+/**
+ * The `--help` text of a command; `args` names its positional arguments (`FILE`).
+ *
+ * @example usage('dag check', 'Validate a DAG document offline.', flags, 'FILE') // "usage: orchestrator dag check FILE [flags]\n…"
+ */
+export function usage(command: string, summary: string, specs: FlagSpec[], args?: string): string {
+  const lines = [`usage: orchestrator ${command}${args ? ` ${args}` : ''} [flags]`, '', summary, '', 'flags:'];
   for (const s of specs) {
     const arg = s.kind === 'boolean' ? '' : s.kind === 'list' ? ' VALUE (repeatable)' : ' VALUE';
     const def = s.default !== undefined && s.default !== false ? ` (default ${JSON.stringify(s.default)})` : '';

@@ -133,6 +133,7 @@ export const bundleCreateCommand: Command = {
 
 export const bundleVerifyCommand: Command = {
   name: 'bundle verify',
+  args: 'FILE',
   summary: 'Verify an offline bundle (signature, hashes, layout, DAG signatures, plugins, and with --tenant that it may be imported there); installs nothing.',
   flags: [
     { name: 'trust-dir', kind: 'list', help: 'folder of trusted SPKI PEM public keys (DIR/<tenant>/ for keys trusted only for that tenant)' },
@@ -159,6 +160,7 @@ export const bundleVerifyCommand: Command = {
 
 export const bundleImportCommand: Command = {
   name: 'bundle import',
+  args: 'FILE',
   summary: 'Verify an offline bundle and install it into a tenant of a data folder (server stopped), all or nothing.',
   flags: [
     { name: 'tenant', kind: 'string', help: 'tenant the bundle is imported for (it must name it); its plugins belong to this tenant only' },

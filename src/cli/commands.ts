@@ -15,6 +15,8 @@ export interface Command {
   name: string;
   summary: string;
   flags: FlagSpec[];
+  /** Positional arguments, for the usage line (`FILE`). */
+  args?: string;
   run(flags: Flags, positional: string[]): Promise<number>;
 }
 
@@ -90,6 +92,7 @@ function readDag(file: string) {
 
 export const dagSignCommand: Command = {
   name: 'dag sign',
+  args: 'FILE',
   summary: 'Sign a DAG document (DSSE); writes the signed document to --out or stdout.',
   flags: [
     { name: 'key', kind: 'string', help: 'private key (PKCS8 PEM, Ed25519 or P-256)' },
@@ -109,6 +112,7 @@ export const dagSignCommand: Command = {
 
 export const dagCheckCommand: Command = {
   name: 'dag check',
+  args: 'FILE',
   summary: 'Validate a DAG document (schema, graph, references, plugins, signature) offline.',
   flags: [
     { name: 'trust-dir', kind: 'list', help: 'trusted public keys (DIR/<tenant>/ for keys trusted only for that tenant)' },

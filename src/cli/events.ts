@@ -6,6 +6,7 @@ import { EXIT, type Command } from './commands.js';
 
 export const eventsVerifyCommand: Command = {
   name: 'events verify',
+  args: 'FILE',
   summary: 'Verify an event export (GET /events:export): manifest and per-tenant hash chain.',
   flags: [],
   async run(_f, pos) {

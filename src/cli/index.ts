@@ -30,7 +30,7 @@ export const COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateComm
 
 function helpText(): string {
   const lines = [`orchestrator ${VERSION} — offline multi-tenant DAG orchestrator`, '', 'commands:'];
-  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(16)}${c.summary}`);
+  for (const c of COMMANDS) lines.push(`  ${`${c.name}${c.args ? ` ${c.args}` : ''}`.padEnd(24)}${c.summary}`);
   lines.push('', 'orchestrator COMMAND --help for its flags; orchestrator --version');
   return lines.join('\n') + '\n';
 }
@@ -53,13 +53,22 @@ export async function runCli(argv: string[]): Promise<number> {
     return argv.length === 0 ? EXIT.FAILED : EXIT.OK;
   }
   const found = findCommand(argv);
+  const group = found ? [] : COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
+  if (group.length > 0 && (argv.length === 1 || argv.slice(1).every((a) => a === '--help' || a === 'help'))) {
+    // `orchestrator dag --help`: the sub-commands of a group.
+    const lines = [`orchestrator ${argv[0]} commands:`];
+    for (const c of group) lines.push(`  ${`${c.name}${c.args ? ` ${c.args}` : ''}`.padEnd(24)}${c.summary}`);
+    lines.push('', `orchestrator ${argv[0]} COMMAND --help for its flags`);
+    process.stdout.write(lines.join('\n') + '\n');
+    return argv.length === 1 ? EXIT.FAILED : EXIT.OK;
+  }
   if (!found) {
     process.stderr.write(`orchestrator: unknown command "${argv.join(' ')}"\n\n` + helpText());
     return EXIT.FAILED;
   }
   const { cmd, rest } = found;
   if (rest.includes('--help')) {
-    process.stdout.write(usage(cmd.name, cmd.summary, cmd.flags) + '\n');
+    process.stdout.write(usage(cmd.name, cmd.summary, cmd.flags, cmd.args) + '\n');
     return EXIT.OK;
   }
   try {

@@ -106,6 +106,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     if (pluginSources.legacy.length > 0) {
       logger.warn({ dir: pluginSources.legacy[0] }, 'plugins: folders installed by bundle imports of an earlier version are installation-wide; re-import their bundles per tenant and remove them (docs/PLUGINS.md)');
     }
+    // Which plugins this server runs: name@version, whose (installation or a tenant), content hash.
+    const loaded = registry.list().map((p) => ({ ref: p.ref, owner: p.builtin ? 'built-in' : (p.owner ?? 'installation'), hash: p.hash.slice(0, 12), ...(p.dir ? { dir: p.dir } : {}) }));
+    logger.info({ count: loaded.length, plugins: loaded }, 'plugins: loaded');
     const cas = new ArtifactStore(join(config.dataDir, 'artifacts'));
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(store, cas, clock);

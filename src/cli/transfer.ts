@@ -115,6 +115,7 @@ export const exportEventsCommand: Command = {
 
 export const importRunsCommand: Command = {
   name: 'import runs',
+  args: 'FILE',
   summary: 'Import one tenant\'s run export (read-only records, hashes recomputed); all or nothing. The server must be stopped.',
   flags: [
     { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },

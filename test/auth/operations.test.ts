@@ -10,13 +10,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { mintToken } from '../../src/auth/index.js';
 import { makeKey, signWith } from '../../src/auth/testkit.js';
 import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { startServer } from '../../src/cli/server.js';
+import { captureLogger } from '../helpers/log-capture.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BASE = '/api/v1/orchestrator';
@@ -29,16 +29,10 @@ function cli(args: string[]) {
 }
 
 test('a refused token is logged with its reason; the client gets the same generic 401 as before', async () => {
-  const lines: Array<Record<string, any>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
+  const { logger, lines } = captureLogger();
   const dataDir = mkdtempSync(join(tmp, 'data-'));
   const { flags } = parseFlags(['--dev', '--port', '0', '--data-dir', dataDir, '--workers', '1'], SERVE_FLAGS, {});
-  const server = await startServer(serveConfig(flags), pino({ level: 'info' }, sink));
+  const server = await startServer(serveConfig(flags), logger);
   try {
     const k = server.devKeys!;
     const base = { privateKeyPem: k.privateKeyPem, kid: k.kid, tenants: 'a', scopes: 'orchestrator:admin', issuer: k.issuer, audience: k.audience };
