@@ -6,8 +6,9 @@ import { EXIT, type Command } from './commands.js';
 
 export const eventsVerifyCommand: Command = {
   name: 'events verify',
-  args: 'FILE',
   summary: 'Verify an event export (GET /events:export): manifest and per-tenant hash chain.',
+  args: 'FILE',
+  examples: ['orchestrator events verify events.ndjson'],
   flags: [],
   async run(_f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator events verify FILE');

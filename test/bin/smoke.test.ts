@@ -307,6 +307,54 @@ describe('single executable', { skip: SKIP }, () => {
     assert.equal(a.text, 'greeter');
   });
 
+  test('the executable is also the client: runs start --wait|--follow, logs, artifacts get, list, events tail', async () => {
+    assert.ok(server && token, 'needs the server and a token');
+    // Asynchronous (not spawnSync): a blocked event loop would leave this process's kept-alive
+    // HTTP connections to go stale while the server closes them.
+    const client = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolveRun, rejectRun) => {
+        const child = spawn(bin, args, { cwd: dir, env: { ...childEnv(), ORCH_SERVER: server!.url, ORCH_TOKEN: token } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+        child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.on('error', rejectRun);
+        child.on('close', (status) => (clearTimeout(timer), resolveRun({ status, stdout, stderr })));
+      });
+    const ok = await client(['runs', 'start', 'smoke', '--wait']);
+    assert.equal(ok.status, 0, ok.stderr);
+    const run = JSON.parse(ok.stdout);
+    assert.equal(run.status, 'completed');
+    const hash = run.steps.find((s: { stepId: string }) => s.stepId === 'store').outputs.hash as string;
+    const got = await client(['artifacts', 'get', hash, '-o', join(dir, 'artifact.txt')]);
+    assert.equal(got.status, 0, got.stderr);
+    assert.equal(readFileSync(join(dir, 'artifact.txt'), 'utf8'), ARTIFACT_TEXT);
+
+    const p = await publish({ dagId: 'smoke-fail', version: '1.0.0', steps: [{ id: 'boom', plugin: 'fail', with: { code: 'SMOKE_FAILED', message: 'as planned' } }], edges: [] });
+    assert.equal(p.status, 201, p.text);
+    const failed = await client(['runs', 'start', 'smoke-fail', '--follow']);
+    assert.equal(failed.status, 4, failed.stderr);
+    assert.match(failed.stdout, /^step boom failed: SMOKE_FAILED: as planned$/m);
+
+    const greet = await client(['runs', 'start', 'smoke-plugin', '--input', 'name=client', '--wait', '--quiet']);
+    assert.equal(greet.status, 0, greet.stderr);
+    const logs = await client(['runs', 'logs', greet.stdout.trim(), 'greet']);
+    assert.equal(logs.status, 0, logs.stderr);
+    const record = JSON.parse(logs.stdout.trim().split('\n')[0]!);
+    assert.deepEqual([record.stepId, record.attempt, record.msg, record.who], ['greet', 1, 'greeting', 'client']);
+
+    const list = await client(['runs', 'list', '--limit', '2', '--page-size', '1']);
+    assert.equal(list.status, 0, list.stderr);
+    assert.equal(JSON.parse(list.stdout)[0].runId, greet.stdout.trim(), 'newest first, over two pages');
+    const events = await client(['events', 'tail', '--since', '0', '--limit', '3']);
+    assert.equal(events.status, 0, events.stderr);
+    assert.deepEqual(events.stdout.trim().split('\n').map((l) => JSON.parse(l).seq), [1, 2, 3]);
+    const denied = await client(['runs', 'list', '--token', 'not.a.token', '--tenant', TENANT]);
+    assert.equal(denied.status, 2);
+    assert.match(denied.stderr, /UNAUTHENTICATED: .* \(trace_id [0-9a-f]{32}\)/);
+  });
+
   test('SIGTERM drains and exits 0', async () => {
     assert.ok(server, 'server not running');
     const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'));

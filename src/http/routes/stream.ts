@@ -89,6 +89,9 @@ export const streamRuns = defineRoute({
 
     const sink = new NdjsonSink(heartbeatMs);
     const stream = hub.open(ctx.tenant, filter, since, sink);
+    // Where this stream starts: a client that loses the connection before its first event
+    // resumes with since=<this> (the replay below moves stream.lastSeq on).
+    const position = String(stream.lastSeq);
     const timer = expireAt(stream, expires);
     sink.onCancel = () => {
       clearTimeout(timer);
@@ -97,7 +100,12 @@ export const streamRuns = defineRoute({
     void hub.replay(stream);
     return new Response(sink.body, {
       status: 200,
-      headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
+      headers: {
+        'content-type': 'application/x-ndjson; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+        'last-event-id': position,
+      },
     });
   },
 });
