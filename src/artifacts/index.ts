@@ -6,3 +6,4 @@ export {
   type PutResult,
   type StoreFs,
 } from './store.js';
+export { ArtifactWriter } from './writer.js';

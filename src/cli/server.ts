@@ -9,6 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { chmodSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createVerifier, ensureDevKeys, mintToken, type DevKeys } from '../auth/index.js';
@@ -22,7 +23,7 @@ import { PlanCache } from '../engine/plans.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { TenantArtifacts } from '../engine/tenant-artifacts.js';
 import { RunService } from '../runs/service.js';
-import { createApp, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
+import { answerClientErrors, createApp, MAX_HEADER_BYTES, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { Store } from '../store/index.js';
 import { eventView, type EventRow } from '../store/events.js';
@@ -85,6 +86,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
   let pool: WorkerPool | undefined;
   let failed = false;
   try {
+    // Only the server's user may enter the data folder: plugin hosts run as another user
+    // (docs/SECURITY.md) and must not read the database, artifacts or keys at all.
+    chmodSync(config.dataDir, 0o700);
     store.idem.clearInFlight();
     let devKeys: DevKeys | undefined;
     let devSigningPem: string | undefined;
@@ -118,8 +122,16 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       size: config.workers,
       perWorkerConcurrency: STEP_SLOTS_PER_WORKER,
       execAllow: config.execAllow,
-      workDir: join(config.dataDir, 'work'),
+      execEnvAllow: config.execEnvAllow,
+      workDir: config.workDir,
+      ownsWorkDir: true,
+      pluginUser: config.pluginUser,
+      pluginEnv: config.pluginEnv,
+      pluginNetwork: config.pluginNetwork,
+      maxHosts: config.maxHosts,
+      hostIdleMs: config.hostIdleMs,
       resourceLimits: config.workerHeapMb > 0 ? { maxOldGenerationSizeMb: config.workerHeapMb } : undefined,
+      warn: (msg, fields) => logger.warn(fields ?? {}, msg),
     });
     opened.push(() => pool!.close(0));
     const plans = new PlanCache();
@@ -193,6 +205,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         maxJsonDepth: 64,
         requireIdempotencyKey: config.requireIdempotencyKey,
         idempotencyTtlMs: 24 * 3600 * 1000,
+        allowUnsigned: config.allowUnsigned,
+        validateResponses: config.validateResponses,
       },
       logger,
       clock,
@@ -236,9 +250,12 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       headersTimeout: config.headersTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 4),
+      // Set, not inherited (NODE_OPTIONS could change it): the limit docs/API.md states.
+      maxHeaderSize: MAX_HEADER_BYTES,
     };
     checkpoint();
     const server = serve({ fetch: withUpgradeAnswers(app.fetch), hostname: config.host, port: config.port, serverOptions, websocket: { server: wss } }) as Server;
+    answerClientErrors(server, { maxHeaderSize: MAX_HEADER_BYTES });
     opened.push(() => closeListener(server));
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
