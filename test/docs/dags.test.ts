@@ -6,7 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeServerBundle } from '../hostile/child.js';
@@ -14,6 +14,7 @@ import { atUrl, bash, block, docBlocks, startServer, until } from './harness.js'
 
 const blocks = docBlocks('DAGS.md');
 const tmp = mkdtempSync(join(tmpdir(), 'orch-doc-dags-'));
+chmodSync(tmp, 0o755); // plugin hosts run as another user (docs/SECURITY.md): they must reach the work folder
 after(() => {
   rmSync(tmp, { recursive: true, force: true });
   removeServerBundle();
@@ -71,7 +72,7 @@ test('DAGS.md: build-and-report is signed, checked, published and run as the pag
     const step = (run: any, id: string) => run.steps.find((s: any) => s.stepId === id);
 
     const r1 = await ended(ok.runId);
-    assert.equal(r1.status, 'completed');
+    assert.equal(r1.status, 'completed', JSON.stringify(r1.steps.map((s: any) => [s.stepId, s.status, s.errorCode, s.errorMessage])));
     assert.equal(step(r1, 'unstable').attempts.length, 2);
     const report1 = step(r1, 'report').outputs;
     assert.equal(report1.component, 'api');

@@ -1,7 +1,7 @@
 /** docs/PLUGINS.md's example plugin, installed as the page says and run by the page's DAG. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeServerBundle } from '../hostile/child.js';
@@ -9,6 +9,7 @@ import { bash, block, docBlocks, startServer, until } from './harness.js';
 
 const blocks = docBlocks('PLUGINS.md');
 const tmp = mkdtempSync(join(tmpdir(), 'orch-doc-plugins-'));
+chmodSync(tmp, 0o755); // plugin hosts run as another user (docs/SECURITY.md): they must reach the work folder
 after(() => {
   rmSync(tmp, { recursive: true, force: true });
   removeServerBundle();

@@ -19,7 +19,7 @@ export interface ServeChild {
 /** Starts `orchestrator serve ARGS` (the esbuild bundle, fast to start) in `cwd` and waits until it is ready. */
 export async function startServer(args: string[], cwd: string): Promise<ServeChild> {
   const main = join(await serverBundle(), 'main.cjs');
-  const proc = spawn(process.execPath, [main, 'serve', ...args], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [main, 'serve', ...args], { cwd, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let exited = false;
