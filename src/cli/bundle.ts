@@ -134,6 +134,7 @@ export const bundleCreateCommand: Command = {
 
 export const bundleVerifyCommand: Command = {
   name: 'bundle verify',
+  args: 'FILE',
   summary: 'Verify an offline bundle (signature, hashes, layout, DAG signatures, plugins, and with --tenant that it may be imported there); installs nothing.',
   examples: ['orchestrator bundle verify demo.tgz --trust-dir fixtures/keys/trust'],
   flags: [
@@ -161,6 +162,7 @@ export const bundleVerifyCommand: Command = {
 
 export const bundleImportCommand: Command = {
   name: 'bundle import',
+  args: 'FILE',
   summary: 'Verify an offline bundle and install it into a tenant of a data folder (server stopped), all or nothing.',
   examples: ['orchestrator bundle import demo.tgz --tenant demo --data-dir ./offline-data --trust-dir fixtures/keys/trust'],
   flags: [

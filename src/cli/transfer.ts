@@ -118,6 +118,7 @@ export const exportEventsCommand: Command = {
 
 export const importRunsCommand: Command = {
   name: 'import runs',
+  args: 'FILE',
   summary: 'Import one tenant\'s run export (read-only records, hashes recomputed); all or nothing. The server must be stopped.',
   examples: ['orchestrator import runs runs.ndjson --tenant demo --data-dir ./offline-data --trust-dir fixtures/keys/trust'],
   flags: [

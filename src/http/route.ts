@@ -67,6 +67,11 @@ export interface RouteDef<P = any, Q = any, B = any> {
   tenant: boolean;
   /** A mutating request (POST, PUT, DELETE): honours Idempotency-Key. */
   mutating?: boolean;
+  /**
+   * Also accepts the installation's static scrape token (`--metrics-token-file`) instead of a
+   * JWT; such a caller has no scope and sees every tenant (docs/AUTH.md). Metrics only.
+   */
+  scrapeToken?: boolean;
   /** Auth is optional: a token adds detail but is not required (health). */
   authOptional?: boolean;
   /**
