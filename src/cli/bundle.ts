@@ -20,7 +20,7 @@ import {
   verifyBundle,
   type VerifiedBundle,
 } from '../bundles/index.js';
-import { UsageError, type Flags } from './args.js';
+import { TenantRequiredError, UsageError, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
 
 function progress(): ((message: string) => void) | undefined {
@@ -174,10 +174,7 @@ export const bundleImportCommand: Command = {
   async run(f, pos) {
     const usageLine = 'orchestrator bundle import FILE --tenant T --data-dir D --trust-dir DIR [--plugins-dir DIR]...';
     if (pos.length !== 1) throw new UsageError(`usage: ${usageLine}`);
-    if (!f.tenant) {
-      process.stderr.write(`orchestrator bundle import: --tenant is required (usage: ${usageLine})\n`);
-      return EXIT.AUTH;
-    }
+    if (!f.tenant) throw new TenantRequiredError(`--tenant is required (usage: ${usageLine})`);
     const file = resolve(pos[0]!);
     const trust = trustFrom(f, usageLine);
     const bytes = readBundleFile(file);

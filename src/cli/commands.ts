@@ -6,7 +6,7 @@ import { parseDag } from '../dags/model.js';
 import { generateSigningKeyPair, signDag, TrustStore, verifyDagSignature } from '../dags/signature.js';
 import { validateDag } from '../dags/validate.js';
 import { dagHash } from '../dags/canonical.js';
-import { parseFlags, usage, UsageError, type FlagSpec, type Flags } from './args.js';
+import { parseFlags, TenantRequiredError, usage, UsageError, type FlagSpec, type Flags } from './args.js';
 import { loadPlugins } from '../engine/index.js';
 
 export const EXIT = { OK: 0, FAILED: 1, AUTH: 2, CANCEL_REJECTED: 3, RUN_FAILED: 4 } as const;
@@ -37,10 +37,7 @@ export const tokenCommand: Command = {
   ],
   async run(f) {
     const tenants = (f.tenant as string[] | undefined) ?? [];
-    if (tenants.length === 0) {
-      process.stderr.write('orchestrator token: --tenant is required\n');
-      return EXIT.AUTH;
-    }
+    if (tenants.length === 0) throw new TenantRequiredError('--tenant is required');
     const scopes = String(f.scopes).split(/\s+/).filter(Boolean);
     const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
     if (unknown.length) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}`);
