@@ -1,6 +1,6 @@
 /**
  * docs/ops/: the Prometheus alert rules (promtool check + promtool unit tests), the Grafana
- * dashboard (valid PromQL, metrics that exist), the bounded `dagId` label, and the static scrape
+ * dashboard (valid PromQL, metrics that exist), the bounded `dag_id` label, and the static scrape
  * token of --metrics-token-file.
  */
 import { test, before, after, type TestContext } from 'node:test';
@@ -102,7 +102,7 @@ test('every metric the dashboard and the alerts use is one the server exports', 
   for (const name of used) assert.ok(exported(name), `${name} is used in docs/ops/ but the server does not export it`);
 });
 
-test('orchestrator_dag_runs_total names the failing DAG; dagId is bounded per tenant (--metrics-dag-labels)', async () => {
+test('orchestrator_dag_runs_total names the failing DAG; dag_id is bounded per tenant (--metrics-dag-labels)', async () => {
   for (const dagId of ['one', 'two', 'three']) await publish(t, { dagId, steps: [{ id: 'x', plugin: 'fail' }] });
   await publish(t, { dagId: 'elsewhere', steps: [{ id: 'x', plugin: 'fail' }] }, 'b');
   // One at a time, so the order in which DAGs first end a run (and take a label) is known.
@@ -112,24 +112,24 @@ test('orchestrator_dag_runs_total names the failing DAG; dagId is bounded per te
   }
   const res = await t.req('GET', '/admin/metrics', { token: await t.token({ tenants: ['*'] }), tenant: null });
   const m = res.text;
-  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dagId="one",status="failed"\} 2$/m);
-  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dagId="two",status="failed"\} 1$/m);
-  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dagId="_other",status="failed"\} 1$/m, 'the third DAG of tenant a is past the bound of 2');
-  assert.doesNotMatch(m, /dagId="three"/);
-  assert.match(m, /^orchestrator_dag_runs_total\{tenant="b",dagId="elsewhere",status="failed"\} 1$/m, 'the bound is per tenant');
+  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dag_id="one",status="failed"\} 2$/m);
+  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dag_id="two",status="failed"\} 1$/m);
+  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dag_id="_other",status="failed"\} 1$/m, 'the third DAG of tenant a is past the bound of 2');
+  assert.doesNotMatch(m, /dag_id="three"/);
+  assert.match(m, /^orchestrator_dag_runs_total\{tenant="b",dag_id="elsewhere",status="failed"\} 1$/m, 'the bound is per tenant');
   const onlyB = await t.req('GET', '/admin/metrics', { token: await t.token({ tenants: ['b'] }), tenant: null });
-  assert.doesNotMatch(onlyB.text, /dagId="one"/, "a tenant's admin does not see another tenant's DAG ids");
+  assert.doesNotMatch(onlyB.text, /dag_id="one"/, "a tenant's admin does not see another tenant's DAG ids");
 });
 
-test('the dagId bound holds however many DAGs end runs (unit)', () => {
+test('the dag_id bound holds however many DAGs end runs (unit)', () => {
   const metrics = new OpsMetrics({ defaultMetrics: false, dagLabelsPerTenant: 5 });
   for (let i = 0; i < 1000; i++) {
     metrics.onEvents([{ type: 'run.failed', tenant: 't', dagId: `dag-${i}`, runId: `r${i}`, status: 'failed' }]);
   }
   return metrics.render('*').then((text) => {
-    const labels = new Set([...text.matchAll(/dagId="([^"]+)"/g)].map((x) => x[1]));
+    const labels = new Set([...text.matchAll(/dag_id="([^"]+)"/g)].map((x) => x[1]));
     assert.equal(labels.size, 6, `five DAG ids and ${OTHER_DAGS}: ${[...labels]}`);
-    assert.match(text, new RegExp(`dagId="${OTHER_DAGS}",status="failed"} 995`));
+    assert.match(text, new RegExp(`dag_id="${OTHER_DAGS}",status="failed"} 995`));
   });
 });
 
