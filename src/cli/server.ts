@@ -161,6 +161,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       trust,
       allowUnsigned: config.allowUnsigned,
       resolvePlugin: registry.resolveFor,
+      execAllow: config.execAllow,
     });
     // Versions stored before plugin pinning are pinned now, as their tenant sees the plugins.
     const pinStored = () => {

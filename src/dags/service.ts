@@ -15,6 +15,7 @@ import { dagCanonicalJson, dagHash } from './canonical.js';
 import { verifyDagSignature, type TrustStore } from './signature.js';
 import { semverKey } from './semver.js';
 import { pinPlugins, pinsJson, type PinnablePlugin, type PluginPins } from './pins.js';
+import { withWarnings, type DagWarning } from './with-check.js';
 
 export interface DagServiceDeps {
   store: Store;
@@ -23,6 +24,8 @@ export interface DagServiceDeps {
   allowUnsigned: boolean;
   /** A step's plugin reference (`name` or `name@version`) as `tenant` sees the plugins. */
   resolvePlugin(tenant: string, ref: string): PinnablePlugin | undefined;
+  /** The server's `--exec-allow` list: an `exec` step whose fixed program is not on it is warned about. */
+  execAllow?: readonly string[];
 }
 
 /** What {@link DagService.check} found: what would be stored. */
@@ -32,6 +35,8 @@ export interface CheckedDag {
   signedBy: string[];
   /** Canonical JSON of the plugin pins (`pins.ts`). */
   pluginPins: string;
+  /** What publish lets through but the publisher should know (`with-check.ts`); logged at publish. */
+  warnings?: DagWarning[];
 }
 
 /** The stored version as the API shows it. */
@@ -101,7 +106,10 @@ export class DagService {
    */
   check(doc: DagDocument, tenant: string): CheckedDag {
     const signedBy = verifyDagSignature(doc, this.deps.trust.forTenant(tenant), { allowUnsigned: this.deps.allowUnsigned });
-    return { hash: dagHash(doc), definition: dagCanonicalJson(doc), signedBy, pluginPins: checkPlugins(doc, (ref) => this.deps.resolvePlugin(tenant, ref)) };
+    const resolve = (ref: string) => this.deps.resolvePlugin(tenant, ref);
+    const pluginPins = checkPlugins(doc, resolve);
+    const warnings = withWarnings(doc, (ref) => resolve(ref)?.inputsSchema, { execAllow: this.deps.execAllow });
+    return { hash: dagHash(doc), definition: dagCanonicalJson(doc), signedBy, pluginPins, warnings };
   }
 
   /**
@@ -195,11 +203,12 @@ export class DagService {
 }
 
 /**
- * Validates a DAG's plugins (and everything else) with `resolve`, then pins them; returns the
- * pins' stored form. Throws DAG_INVALID.
+ * Validates a DAG's plugins (and everything else, each step's fixed `with` against its
+ * plugin's `inputsSchema` included) with `resolve`, then pins them; returns the pins' stored
+ * form. Throws DAG_INVALID.
  */
 export function checkPlugins(doc: DagDocument, resolve: (ref: string) => PinnablePlugin | undefined): string {
-  validateDag(doc, { pluginExists: (ref) => resolve(ref) !== undefined });
+  validateDag(doc, { pluginExists: (ref) => resolve(ref) !== undefined, inputsSchemaOf: (ref) => resolve(ref)?.inputsSchema });
   const pins = pinPlugins(doc, resolve);
   if (!pins) throw new ApiError('DAG_INVALID', 'a plugin went away while the DAG was checked; try again');
   return pinsJson(pins);

@@ -39,6 +39,11 @@ export const publishDag = defineRoute({
   handler(ctx) {
     const dags = ctx.deps.services.dags;
     const checked = dags.check(ctx.body, ctx.tenant);
+    if (checked.warnings?.length) {
+      // The contract's publish answer has no warnings field: the log says it (and `dag check` prints it).
+      const { dagId, version } = ctx.body;
+      ctx.deps.logger.warn({ trace_id: ctx.traceId, tenant: ctx.tenant, dagId, version, warnings: checked.warnings }, 'dag publish: warnings');
+    }
     return ctx.commit(() => {
       const { created, version } = dags.publish(ctx.tenant, ctx.body, checked);
       return {
