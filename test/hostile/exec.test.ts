@@ -34,19 +34,8 @@ let token: string;
 let markers: string;
 let lib: Buffer;
 
-async function req(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string; headers: Headers }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(child.url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let parsed: any;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, body: parsed, text, headers: res.headers };
-}
+/** A request as {@link TENANT} with this file's token (the dev token knows only `demo`). */
+const req = (method: string, path: string, body?: unknown) => child.req(method, path, body, TENANT, { authorization: `Bearer ${token}` });
 
 let seq = 0;
 async function publish(steps: Array<Record<string, unknown>>, edges: Array<{ from: string; to: string }> = []): Promise<{ dagId: string; res: Awaited<ReturnType<typeof req>> }> {
