@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpsMetrics, OTHER_DAGS } from '../../src/ops/metrics.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { haveTool } from '../helpers/tools.js';
 import { publish, startRun, waitForRun } from '../runs/helpers.js';
 
 const OPS = join(import.meta.dirname, '..', '..', 'docs', 'ops');
@@ -29,12 +30,7 @@ after(async () => {
 
 /** Runs promtool; skips the test when it is missing (a failure in CI, where .ci/run installs it). */
 function promtool(ctx: TestContext, args: string[], cwd = OPS): ReturnType<typeof spawnSync> | undefined {
-  const which = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-  if (which.error || which.status !== 0) {
-    assert.ok(!process.env.CI, 'promtool is not on PATH in CI: .ci/run installs Debian package "prometheus"');
-    ctx.skip('promtool not on PATH: install Debian package "prometheus" (.ci/run does) to run this check');
-    return undefined;
-  }
+  if (!haveTool(ctx, 'promtool', 'prometheus')) return undefined;
   return spawnSync('promtool', args, { cwd, encoding: 'utf8' });
 }
 
