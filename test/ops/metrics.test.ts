@@ -84,13 +84,14 @@ test('route labels are route templates, never concrete paths or ids', async () =
 test('run and step events feed the run/step metrics; tenant series are limited to the token\'s tenants', async () => {
   const ops = t.server.deps.services.ops;
   const at = (ms: number) => new Date(Date.parse('2026-01-01T00:00:00.000Z') + ms).toISOString();
+  const dagId = 'd';
   const run = (tenant: string, runId: string, end: string) => [
-    { type: 'run.started', tenant, runId, status: 'queued', timestamp: at(0) },
-    { type: 'step.updated', tenant, runId, stepId: 's', status: 'running', timestamp: at(100) },
-    { type: 'step.updated', tenant, runId, stepId: 's', status: 'retrying', timestamp: at(300) },
-    { type: 'step.updated', tenant, runId, stepId: 's', status: 'running', timestamp: at(400) },
-    { type: 'step.updated', tenant, runId, stepId: 's', status: end === 'run.completed' ? 'completed' : 'failed', timestamp: at(900) },
-    { type: end, tenant, runId, status: end.slice(4), timestamp: at(1500) },
+    { type: 'run.started', tenant, dagId, runId, status: 'queued', timestamp: at(0) },
+    { type: 'step.updated', tenant, dagId, runId, stepId: 's', status: 'running', timestamp: at(100) },
+    { type: 'step.updated', tenant, dagId, runId, stepId: 's', status: 'retrying', timestamp: at(300) },
+    { type: 'step.updated', tenant, dagId, runId, stepId: 's', status: 'running', timestamp: at(400) },
+    { type: 'step.updated', tenant, dagId, runId, stepId: 's', status: end === 'run.completed' ? 'completed' : 'failed', timestamp: at(900) },
+    { type: end, tenant, dagId, runId, status: end.slice(4), timestamp: at(1500) },
   ];
   ops.metrics.onEvents(run('tenant-a', 'r1', 'run.completed'));
   ops.metrics.onEvents([...run('tenant-b', 'r2', 'run.failed'), { type: 'bogus' } as any]);
