@@ -65,5 +65,17 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "bps": true,
     "folderMillis": 1796143632140,
     "hash": "764a879cfc46a31f2a5bb8d0712acd6dca8aa4f17286a4e6b68d01aea88fb4eb"
+  },
+  {
+    "tag": "0004_woozy_shiva",
+    "sql": [
+      "ALTER TABLE `dag_versions` ADD `created_by` text;",
+      "\nALTER TABLE `dag_versions` ADD `disabled_by` text;",
+      "\nALTER TABLE `runs` ADD `created_by` text;",
+      "\nALTER TABLE `runs` ADD `cancelled_by` text;"
+    ],
+    "bps": true,
+    "folderMillis": 1796159326607,
+    "hash": "a1c05b06a97933b86d9ca58eb12a38e8432b66fbe19438d15ade4973018dacb5"
   }
 ];
