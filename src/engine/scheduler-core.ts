@@ -94,7 +94,7 @@ export abstract class SchedulerCore {
     this.gc.event({
       tenant: run.tenant, type: runEventType(to), dagId: run.dagId, runId: run.runId, stepId: null,
       status: to, tsMs: this.clock.now(), traceId: run.traceId, scheduleId: run.scheduleId,
-      detail: cancel ? actorDetail(run.cancelledBy, { reason: run.cancelReason }) : null,
+      detail: cancel ? actorDetail(run.cancelledBy, { cancelReason: run.cancelReason }) : null,
     });
   }
 

@@ -5,8 +5,8 @@
  * it is inside the hash chain, in the stream and in exports.
  *
  * @example
- * store.events.append({ ...event, detail: actorDetail('alice', { reason: 'wrong inputs' }) });
- * // detail: '{"actor":"alice","reason":"wrong inputs"}'
+ * store.events.append({ ...event, detail: actorDetail('alice', { cancelReason: 'wrong inputs' }) });
+ * // detail: '{"actor":"alice","cancelReason":"wrong inputs"}'
  */
 import { canonicalJson } from '../core/hash.js';
 
