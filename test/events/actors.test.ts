@@ -169,3 +169,39 @@ test('request log lines name the tenant, the token\'s sub and the run or DAG', a
   const refused = lines.filter((l) => l.msg === 'request' && l.status === 401);
   assert.ok(refused.length > 0 && refused.every((l) => l.sub === undefined));
 });
+
+test('run exports carry the actors; an export with them round-trips through import, an older one without them still imports', async () => {
+  const { Store } = await import('../../src/store/index.js');
+  const { importRunRecords, exportRunRecords } = await import('../../src/runs/transfer.js');
+  const { dagCanonicalJson, semverKey } = await import('../../src/dags/index.js');
+  const all = parseNdjsonExport((await t.req('GET', '/runs:export?dagId=audited')).text) as any[];
+  const records = all.filter((r) => r.runId === ids.runId);
+  assert.equal(records.length, 1);
+  const version = (await t.req('GET', '/dags/audited/1.0.0')).body;
+  const target = (name: string) => {
+    const store = Store.open({ dataDir: join(dir, name) });
+    store.dags.insert({
+      tenant: 'a', dagId: 'audited', version: '1.0.0', versionKey: semverKey('1.0.0'), hash: version.hash,
+      definition: dagCanonicalJson(DAG as any), signature: null, signedBy: '[]', pluginPins: JSON.stringify(version.pluginPins), createdMs: Date.now(),
+    });
+    return store;
+  };
+  const fresh = target('import-new');
+  try {
+    assert.deepEqual(importRunRecords(fresh, records, { tenant: 'a' }), { imported: 1, unchanged: 0 });
+    const back = [...exportRunRecords(fresh, { tenant: 'a' })];
+    assert.deepEqual(back, records, 'import then export round-trips, actors included');
+  } finally {
+    fresh.close();
+  }
+  const old = records.map(({ createdBy: _c, cancelledBy: _b, cancelReason: _r, ...rest }) => rest);
+  const older = target('import-old');
+  try {
+    assert.deepEqual(importRunRecords(older, old, { tenant: 'a' }), { imported: 1, unchanged: 0 });
+    const row = older.runs.getForTenant('a', ids.runId!)!;
+    assert.deepEqual([row.createdBy, row.cancelledBy, row.cancelReason], [null, null, null]);
+    assert.deepEqual(importRunRecords(older, old, { tenant: 'a' }), { imported: 0, unchanged: 1 }, 'the old export again: unchanged');
+  } finally {
+    older.close();
+  }
+});
