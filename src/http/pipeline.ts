@@ -19,7 +19,7 @@ import type { Trace } from './middleware/trace.js';
 export const ROUTE_TEMPLATE = 'routeTemplate';
 
 /**
- * The context key of what the request log names besides the route (docs/OPS.md): the tenant,
+ * The context key of what the request log names besides the route (docs/API.md "Actors"): the tenant,
  * the token's `sub`, and the run, DAG or schedule the request is about (from its path, else
  * from its answer).
  */
