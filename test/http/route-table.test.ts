@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPair, SignJWT, exportJWK } from 'jose';
 import { startTestServer, BASE, type TestServer } from '../helpers/server.js';
 import type { RouteDef } from '../../src/http/index.js';
-import { concrete, queryKeys, SAMPLE } from '../hostile/support.js';
+import { concrete, paramNames, queryKeys, SAMPLE } from '../hostile/support.js';
 
 let t: TestServer;
 let routes: RouteDef[];
@@ -191,6 +191,24 @@ test('a path has one set of methods: every other method is 405 with exactly that
     assertEnvelope(post, 404, 'NOT_FOUND', `POST /runs/${id}:cancel`);
     assert.equal(post.body.error.message, 'run not found');
   }
+});
+
+test('a malformed path parameter is the same 404 as a well-formed id that does not exist (no id is probed by its form)', async () => {
+  const walked: string[] = [];
+  // Routes whose body `{}` is valid, so that the handler looks the id up (PUT's body is checked
+  // first; its parameters are those of the GET on the same path).
+  for (const r of routes.filter((x) => paramNames(x).length > 0 && (!x.body || x.body.safeParse({}).success))) {
+    // The first parameter is the one a handler looks up first: its missing answer is the baseline.
+    const first = paramNames(r)[0]!;
+    const body = r.body ? { body: {} } : {};
+    const missing = await t.req(r.method, concrete(r), body);
+    const malformed = await t.req(r.method, concrete(r, { [first]: 'NOT..a_valid-id' }), body);
+    assertEnvelope(missing, 404, 'NOT_FOUND', `${r.method} ${r.path} missing`);
+    assertEnvelope(malformed, 404, 'NOT_FOUND', `${r.method} ${r.path} malformed ${first}`);
+    assert.equal(malformed.body.error.message, missing.body.error.message, `${r.method} ${r.path}: a malformed ${first} answers like a missing one`);
+    walked.push(r.path);
+  }
+  assert.ok(walked.includes('/schedules/{scheduleId}') && walked.includes('/runs/{runId}/artifacts'), `the new routes are walked: ${walked}`);
 });
 
 test('unknown paths are 404 and wrong methods 405, both in the envelope', async () => {

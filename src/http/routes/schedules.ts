@@ -9,7 +9,7 @@ import { scheduleExportRecords, scheduleView, type ScheduleService } from '../..
 import { PageQuery } from '../pagination.js';
 import { component } from '../components.js';
 import { defineRoute } from '../route.js';
-import { BoolParam, Id, ListOf, NDJSON, Obj } from './common.js';
+import { BoolParam, Id, ListOf, NDJSON, Obj, ScheduleIdParam } from './common.js';
 
 declare module '../deps.js' {
   interface Services {
@@ -17,7 +17,7 @@ declare module '../deps.js' {
   }
 }
 
-const ScheduleKey = z.object({ scheduleId: Id });
+const ScheduleKey = z.object({ scheduleId: ScheduleIdParam });
 const ListFilter = z.object({ dagId: Id.optional(), paused: BoolParam.optional() });
 const Empty = z.strictObject({});
 
