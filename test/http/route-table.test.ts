@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPair, SignJWT, exportJWK } from 'jose';
 import { startTestServer, BASE, type TestServer } from '../helpers/server.js';
-import type { RouteDef } from '../../src/http/index.js';
+import { isMutating, type RouteDef } from '../../src/http/index.js';
 import { concrete, paramNames, queryKeys, SAMPLE } from '../hostile/support.js';
 
 let t: TestServer;
@@ -96,7 +96,7 @@ test('every route refuses a token without its scope (optional auth too: a token 
 });
 
 test('every mutating route validates Idempotency-Key', async () => {
-  for (const r of routes.filter((r) => r.mutating)) {
+  for (const r of routes.filter(isMutating)) {
     for (const key of ['', 'x'.repeat(256), 'caf\u00e9', 'tab\there']) {
       const res = await t.req(r.method, concrete(r), { headers: { 'idempotency-key': key }, body: {} });
       assertEnvelope(res, 400, 'VALIDATION_FAILED', `${r.path} key ${JSON.stringify(key).slice(0, 20)}`);
