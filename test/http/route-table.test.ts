@@ -104,13 +104,16 @@ test('every mutating route validates Idempotency-Key', async () => {
   }
 });
 
-test('every POST refuses a body that is not JSON, too large, or too deep', async () => {
-  for (const r of routes.filter((r) => r.method === 'POST')) {
-    assertEnvelope(await t.req('POST', concrete(r), { rawBody: 'a=1', headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', `${r.path} text`);
-    assertEnvelope(await t.req('POST', concrete(r), { rawBody: '{"a":', headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} malformed`);
-    assertEnvelope(await t.req('POST', concrete(r), { rawBody: '['.repeat(100) + ']'.repeat(100), headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} deep`);
+test('every POST and PUT refuses a body that is not JSON, too large, or too deep', async () => {
+  const withBody = routes.filter((r) => r.method === 'POST' || r.method === 'PUT');
+  assert.ok(withBody.some((r) => r.method === 'PUT'), 'PUT routes are walked');
+  for (const r of withBody) {
+    const what = `${r.method} ${r.path}`;
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: 'a=1', headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', `${what} text`);
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: '{"a":', headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${what} malformed`);
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: '['.repeat(100) + ']'.repeat(100), headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${what} deep`);
     const big = JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) });
-    assertEnvelope(await t.req('POST', concrete(r), { rawBody: big, headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE', `${r.path} big`);
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: big, headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE', `${what} big`);
   }
 });
 
