@@ -107,10 +107,10 @@ export function integrityCheck(dataDir: string): string {
   }
 }
 
-/** The tenant's three exports, concatenated (the observable state of its data). */
+/** The tenant's exports, concatenated (the observable state of its data, schedules included). */
 export async function exportsOf(t: TestServer, tenant: string, token?: string): Promise<string> {
   let out = '';
-  for (const p of ['/dags:export', '/runs:export', '/events:export']) {
+  for (const p of ['/dags:export', '/runs:export', '/events:export', '/schedules:export']) {
     const r = await t.req('GET', p, { tenant, token });
     assert.equal(r.status, 200, `${p}: ${r.text.slice(0, 200)}`);
     out += r.text;
