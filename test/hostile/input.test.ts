@@ -14,7 +14,7 @@ import { publish, waitForRun } from '../runs/helpers.js';
 import {
   applyMutation, contentType, fromSchema, frameBody, framing, jsonSchemaOf, mutation, nastyString, pathValue, queryString, toJsonText, type J,
 } from './fuzz.js';
-import { BASE, assertAlive, assertEnvelope, exportsOf, jsonOf, paramNames, queryKeys, rawHttp, rowCounts, sleep, type Res } from './support.js';
+import { BASE, assertAlive, assertEnvelope, exportsOf, jsonOf, paramNames, queryKeys, rawHttp, rowCounts, sleep, takesBody, type Res } from './support.js';
 
 const TENANT = 'fz';
 /** Scales every numRuns (HOSTILE_RUNS=3 for a long soak). */
@@ -67,7 +67,7 @@ async function send(s: Sent): Promise<Res> {
   const res = await fetch(`${t.url}${BASE}${s.path}${s.query ? `?${s.query}` : ''}`, {
     method: s.method,
     headers,
-    body: s.method === 'POST' || s.method === 'PUT' ? ((s.body ?? Buffer.alloc(0)) as unknown as BodyInit) : undefined,
+    body: takesBody(s.method) ? ((s.body ?? Buffer.alloc(0)) as unknown as BodyInit) : undefined,
     signal: ac.signal,
   });
   let text = '';
@@ -258,7 +258,7 @@ describe('input fuzzing: every body, query, path parameter and header of the rou
           const s: Sent = {
             method: r.method,
             path: pathFor(r, Object.fromEntries(params.map((p, i) => [p, vals[i]!]))),
-            body: r.method === 'POST' || r.method === 'PUT' ? Buffer.from('{}') : undefined,
+            body: takesBody(r.method) ? Buffer.from('{}') : undefined,
             contentType: 'application/json',
           };
           const res = await send(s);
@@ -282,7 +282,7 @@ describe('input fuzzing: every body, query, path parameter and header of the rou
         const s: Sent = {
           method: r.method,
           path: pathFor(r, {}),
-          body: r.method === 'POST' || r.method === 'PUT' ? Buffer.from('{"nope":1}') : undefined,
+          body: takesBody(r.method) ? Buffer.from('{"nope":1}') : undefined,
           contentType: 'application/json',
           headers: { [name]: value },
         };

@@ -38,6 +38,11 @@ export function concrete(r: RouteDef, values: Record<string, string> = {}): stri
   return r.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, n: string) => encodeURIComponent(values[n] ?? SAMPLE[n] ?? 'x'));
 }
 
+/** Whether a request of this method carries a body (the pipeline reads one for POST and PUT). */
+export function takesBody(method: string): boolean {
+  return method === 'POST' || method === 'PUT';
+}
+
 /** Path parameter names of a route, in order. */
 export function paramNames(r: RouteDef): string[] {
   return [...r.path.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]!);

@@ -21,7 +21,7 @@ import { signDag } from '../../src/dags/signature.js';
 import type { RouteDef } from '../../src/http/index.js';
 import { BASE, FIXTURES, startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { concrete, SAMPLE } from '../hostile/support.js';
+import { concrete, SAMPLE, takesBody } from '../hostile/support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -104,7 +104,7 @@ async function via(method: string, path: string, opts: { token?: string | null; 
 
 /** A request body the document accepts: the first example of the operation's request schema. */
 function exampleBody(r: RouteDef): unknown {
-  if (r.method !== 'POST' && r.method !== 'PUT') return undefined;
+  if (!takesBody(r.method)) return undefined;
   const ref = doc.paths[r.path][r.method.toLowerCase()].requestBody?.content['application/json'].schema;
   const name = String(ref?.$ref ?? ref?.allOf?.[0]?.$ref ?? '').split('/').pop()!;
   return doc.components.schemas[name]?.examples?.[0] ?? {};

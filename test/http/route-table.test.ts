@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPair, SignJWT, exportJWK } from 'jose';
 import { startTestServer, BASE, type TestServer } from '../helpers/server.js';
 import { isMutating, type RouteDef } from '../../src/http/index.js';
-import { concrete, paramNames, queryKeys, SAMPLE } from '../hostile/support.js';
+import { concrete, paramNames, queryKeys, SAMPLE, takesBody } from '../hostile/support.js';
 
 let t: TestServer;
 let routes: RouteDef[];
@@ -105,7 +105,7 @@ test('every mutating route validates Idempotency-Key', async () => {
 });
 
 test('every POST and PUT refuses a body that is not JSON, too large, or too deep', async () => {
-  const withBody = routes.filter((r) => r.method === 'POST' || r.method === 'PUT');
+  const withBody = routes.filter((r) => takesBody(r.method));
   assert.ok(withBody.some((r) => r.method === 'PUT'), 'PUT routes are walked');
   for (const r of withBody) {
     const what = `${r.method} ${r.path}`;
@@ -177,7 +177,7 @@ test('a path has one set of methods: every other method is 405 with exactly that
     const path = concrete(r);
     const allowed = [...new Set(routes.filter((x) => concrete(x) === path).map((x) => x.method as string))].sort();
     for (const m of ['GET', 'POST', 'PUT', 'PATCH', 'OPTIONS', 'DELETE'].filter((m) => !allowed.includes(m))) {
-      const res = await t.req(m, path, m === 'POST' || m === 'PUT' ? { body: {} } : {});
+      const res = await t.req(m, path, takesBody(m) ? { body: {} } : {});
       assertEnvelope(res, 405, 'METHOD_NOT_ALLOWED', `${m} ${r.path}`);
       assert.deepEqual(res.headers.get('allow')!.split(', ').sort(), allowed, `${m} ${r.path}: Allow`);
     }
@@ -260,7 +260,7 @@ test('every answer of a route that takes a token is private: Cache-Control priva
     if (auth !== null) headers.authorization = `Bearer ${auth}`;
     if (tenant !== null) headers['x-stella-tenant'] = tenant;
     let body: string | undefined;
-    if (method === 'POST') {
+    if (takesBody(method)) {
       headers['content-type'] = 'application/json';
       body = '{}';
     }
