@@ -189,13 +189,7 @@ function req(method: string, path: string, authorization: string | null, tenant 
   }
   return fetch(t.url + BASE + path, init).then(async (res) => {
     const text = await res.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    return { status: res.status, headers: res.headers, body: body as any, text };
+    return { status: res.status, headers: res.headers, body: jsonOf(text), text };
   });
 }
 

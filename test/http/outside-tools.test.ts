@@ -21,7 +21,7 @@ import { signDag } from '../../src/dags/signature.js';
 import type { RouteDef } from '../../src/http/index.js';
 import { BASE, FIXTURES, startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { concrete, SAMPLE, takesBody } from '../hostile/support.js';
+import { concrete, jsonOf, SAMPLE, takesBody } from '../hostile/support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -92,13 +92,7 @@ async function via(method: string, path: string, opts: { token?: string | null; 
   const what = `${method} ${path} → ${res.status}`;
   assert.equal(res.headers.get('sl-violations'), null, `${what}: prism reports violations: ${res.headers.get('sl-violations')}\n${text.slice(0, 2000)}`);
   assert.doesNotMatch(res.headers.get('content-type') ?? '', /problem\+json/, `${what}: prism refused it:\n${text.slice(0, 2000)}`);
-  let body: any;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, body };
+  return { status: res.status, headers: res.headers, text, body: jsonOf(text) };
 }
 
 
