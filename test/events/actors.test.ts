@@ -16,6 +16,7 @@ import { mintToken } from '../../src/auth/index.js';
 import { ndjsonExport, parseNdjsonExport } from '../../src/core/index.js';
 import { verifyEventChain } from '../../src/events/index.js';
 import { routeTable } from '../../src/http/routes/index.js';
+import { isMutating } from '../../src/http/route.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { captureLogger } from '../helpers/log-capture.js';
 import { waitForRun } from '../runs/helpers.js';
@@ -91,7 +92,7 @@ const CASES: Record<string, { run(): Promise<{ status: number; body: any }>; typ
 const INSTALLATION_ACTIONS = new Set(['POST /admin/warm']);
 
 test('every mutating route records the token\'s sub as the actor of each event it causes', async () => {
-  const mutating = routeTable().filter((r) => r.mutating).map((r) => `${r.method} ${r.path}`);
+  const mutating = routeTable().filter(isMutating).map((r) => `${r.method} ${r.path}`);
   const uncovered = mutating.filter((k) => !(k in CASES) && !INSTALLATION_ACTIONS.has(k));
   assert.deepEqual(uncovered, [], 'a mutating route without an actor case');
   for (const key of mutating.filter((k) => k in CASES)) {
