@@ -6,3 +6,4 @@ export {
   type PutResult,
   type StoreFs,
 } from './store.js';
+export { namedHashes } from './refs.js';

@@ -6,6 +6,7 @@
  * const dags = new DagService({ store, clock, trust, allowUnsigned: false, pluginExists });
  * const { created, version } = dags.publish('demo', doc);
  */
+import { namedHashes } from '../artifacts/index.js';
 import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
 import type { DagVersionRow, Store } from '../store/index.js';
 import type { DagDocument } from './model.js';
@@ -118,6 +119,8 @@ export class DagService {
         signedBy: JSON.stringify(checked.signedBy),
         createdMs: clock.now(),
       });
+      // A definition that names artifacts (a fixed input file) keeps them: versions are kept for ever.
+      store.refs.addOwned(tenant, `dag:${doc.dagId}@${doc.version}`, namedHashes(checked.definition));
       return { created: true, version: dagView(store.dags.get(tenant, doc.dagId, doc.version)!) };
     });
   }

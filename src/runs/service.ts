@@ -8,6 +8,7 @@
  * const runs = new RunService({ store, scheduler, dags, plans, clock, limits: { maxQueuedRuns: 100 } });
  * const { status, run } = runs.create('demo', { dagId: 'hello' }, traceId, ctx.commit);
  */
+import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import type { PlanCache } from '../engine/plans.js';
@@ -115,6 +116,8 @@ export class RunService {
     try {
       answer = commit(() => {
         started = scheduler.insertRun(row, run);
+        // Inputs that name the tenant's artifacts keep them while this run is kept.
+        store.refs.addOwned(tenant, row.runId, namedHashes(inputsJson));
         return { status: 201, body: runView(row, steps, []), headers: { Location: `${RUNS_PATH}/${row.runId}` } };
       });
     } catch (e) {

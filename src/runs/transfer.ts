@@ -9,6 +9,7 @@
  * for (const rec of exportRunRecords(store, { tenant: 'demo' })) out.write(canonicalJson(rec) + '\n');
  * importRunRecords(store, parseNdjsonExport(text), { tenant: 'demo' });
  */
+import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, HASH_RE, TENANT_RE, UUID_V7_RE } from '../core/index.js';
 import type { AttemptRow, RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
 import { checkImportedRun } from './import-checks.js';
@@ -112,6 +113,9 @@ export function importRunRecords(store: Store, records: readonly unknown[], opts
       }
       try {
         store.runs.insertImported(run, steps, attempts);
+        // What it names of this tenant's artifacts (logs, inputs, outputs) is kept with it.
+        const named = [...namedHashes(run.inputs), ...steps.flatMap((s) => [s.logsRef, ...namedHashes(s.outputs)]), ...attempts.map((a) => a.logsRef)];
+        store.refs.addOwned(tenant, run.runId, named.filter((h): h is string => h !== null));
       } catch (e) {
         if (String((e as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) {
           throw bad(index, `run ${run.runId} (or one of its steps) is already used here`);

@@ -11,8 +11,13 @@ import { IdempotencyQueries } from './idempotency.js';
 import { RunQueries } from './runs.js';
 import { EventLog } from './events.js';
 import { ArtifactQueries } from './artifacts.js';
+import { ArtifactRefQueries } from './refs.js';
+import { RetentionQueries } from './retention.js';
 
-export { DataDirLockedError } from './db.js';
+export { DataDirLockedError, SchemaTooNew, SchemaUpgradeRequired, SCHEMA, dataDirSchemaVersion } from './db.js';
+export type { OwnedRow } from './refs.js';
+export type { PolicyRow, RunKey, PrunedCounts } from './retention.js';
+export * as snapshots from './snapshot.js';
 export type { DagVersionRow, DagListFilter } from './dags.js';
 export type { IdempotencyRow, IdemKey } from './idempotency.js';
 export type { RunRow, StepRow, AttemptRow, RunListFilter } from './runs.js';
@@ -27,6 +32,8 @@ export class Store {
   readonly runs: RunQueries;
   readonly events: EventLog;
   readonly artifacts: ArtifactQueries;
+  readonly refs: ArtifactRefQueries;
+  readonly retention: RetentionQueries;
 
   private constructor(readonly db: Db) {
     this.dags = new DagQueries(db.sqlite);
@@ -34,6 +41,8 @@ export class Store {
     this.runs = new RunQueries(db.sqlite);
     this.events = new EventLog(db.sqlite);
     this.artifacts = new ArtifactQueries(db.sqlite);
+    this.refs = new ArtifactRefQueries(db.sqlite);
+    this.retention = new RetentionQueries(db.sqlite);
   }
 
   static open(opts: OpenOptions): Store {
