@@ -138,22 +138,22 @@ export class ArtifactStore {
    * Deletes an object if `stillUnused(ageMs)` says so, asked while no put of the same hash can
    * run: a put waits for the removal and then writes the object anew, and a removal that
    * follows a put sees the put's fresh modification time. `ageMs` is the object's age by its
-   * modification time. Returns the bytes freed (0 when kept or absent).
+   * modification time. Returns the bytes freed, or null when the object was kept or absent.
    *
    * @example
    * await cas.remove(hash, (age) => age > graceMs && !store.refs.ownedByAnyone(hash));
    */
-  remove(hash: string, stillUnused: (ageMs: number) => boolean): Promise<number> {
+  remove(hash: string, stillUnused: (ageMs: number) => boolean): Promise<number | null> {
     const path = this.pathOf(hash);
     return this.exclusive(hash, async () => {
       let st: { size: number; mtimeMs: number; isFile(): boolean };
       try {
         st = await this.fs.stat(path);
       } catch (err) {
-        if (isNotFound(err)) return 0;
+        if (isNotFound(err)) return null;
         throw err;
       }
-      if (!st.isFile() || !stillUnused(Date.now() - st.mtimeMs)) return 0;
+      if (!st.isFile() || !stillUnused(Date.now() - st.mtimeMs)) return null;
       await this.fs.unlink(path);
       this.onChange?.(-st.size);
       return st.size;

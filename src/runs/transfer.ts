@@ -34,6 +34,19 @@ export function* exportRunRecords(store: Store, f: ExportFilter, batch = 100): G
   }
 }
 
+/**
+ * The export records of given runs of a tenant, in the order given (runs no longer there are
+ * skipped): what retention archives before it deletes them.
+ *
+ * @example for (const rec of runRecordsOf(store, 'demo', ids)) out.write(canonicalJson(rec) + '\n');
+ */
+export function* runRecordsOf(store: Store, tenant: string, runIds: readonly string[]): Generator<RunRecord> {
+  for (const id of runIds) {
+    const r = store.runs.getForTenant(tenant, id);
+    if (r) yield recordOf(store, r);
+  }
+}
+
 const ms = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
 
 function bad(index: number, message: string): ApiError {

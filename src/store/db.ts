@@ -45,8 +45,13 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Exclusive lock file `DATA/orchestrator.lock` holding our pid; a stale lock is taken over. */
-function takeLock(dataDir: string): () => void {
+/**
+ * Exclusive lock file `DATA/orchestrator.lock` holding our pid; a stale lock is taken over.
+ * Returns the function that releases it.
+ *
+ * @example const release = takeLock('./data'); try { … } finally { release(); }
+ */
+export function takeLock(dataDir: string): () => void {
   const path = join(dataDir, 'orchestrator.lock');
   for (let i = 0; i < 2; i++) {
     try {

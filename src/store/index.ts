@@ -14,7 +14,7 @@ import { ArtifactQueries } from './artifacts.js';
 import { ArtifactRefQueries } from './refs.js';
 import { RetentionQueries } from './retention.js';
 
-export { DataDirLockedError, SchemaTooNew, SchemaUpgradeRequired, SCHEMA, dataDirSchemaVersion } from './db.js';
+export { DataDirLockedError, takeLock, SchemaTooNew, SchemaUpgradeRequired, SCHEMA, dataDirSchemaVersion } from './db.js';
 export type { OwnedRow } from './refs.js';
 export type { PolicyRow, RunKey, PrunedCounts } from './retention.js';
 export * as snapshots from './snapshot.js';
@@ -23,7 +23,7 @@ export type { IdempotencyRow, IdemKey } from './idempotency.js';
 export type { RunRow, StepRow, AttemptRow, RunListFilter } from './runs.js';
 export { ACTIVE_RUN_STATUSES } from './runs.js';
 export type { EventRow, NewEvent, EventType, EventView } from './events.js';
-export { eventView, eventHash, eventCanonicalJson } from './events.js';
+export { eventView, eventHash, eventCanonicalJson, eventExportRecord } from './events.js';
 export type { ArtifactRow } from './artifacts.js';
 
 export class Store {

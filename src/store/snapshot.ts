@@ -83,3 +83,13 @@ export function inspect(dbFile: string, cacheDir: string): { integrity: string; 
     db.close();
   }
 }
+
+/** The schema version of a database file, read-only (no integrity check). */
+export function schemaVersion(dbFile: string, cacheDir: string): number {
+  const db = open(dbFile, cacheDir);
+  try {
+    return folderSchemaVersion(db);
+  } finally {
+    db.close();
+  }
+}
