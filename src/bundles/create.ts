@@ -5,6 +5,8 @@
  *   included, at `dags/<dagId>/<version>.json`; each must already be signed and its signed
  *   payload must be its content (the verifier checks the signature against trusted keys).
  * - Plugin folders are stored file for file at `plugins/<name>/…`.
+ * - The tenants the bundle is for go into the signed manifest (`tenants`); an import into any
+ *   other tenant is refused.
  * - `manifest.json` lists every file (see manifest.ts); `manifest.sig.json` is the DSSE
  *   envelope over its bytes, pretty-printed JSON with a trailing newline.
  * - The tar and gzip layers are deterministic (tar.ts, gzip.ts). Ed25519 signatures are
@@ -20,7 +22,7 @@ import { validateDag } from '../dags/validate.js';
 import { BundleError } from './errors.js';
 import { gzipDeterministic } from './gzip.js';
 import { bundleLimits, type BundleLimits } from './limits.js';
-import { BUNDLE_PAYLOAD_TYPE, buildManifest, dagPath, MANIFEST_PATH, manifestBytes, SIGNATURE_PATH, type BundleManifest } from './manifest.js';
+import { BUNDLE_PAYLOAD_TYPE, buildManifest, bundleTenants, dagPath, MANIFEST_PATH, manifestBytes, SIGNATURE_PATH, type BundleManifest } from './manifest.js';
 import { checkPlugin, type PluginFile } from './plugins.js';
 import { writeTar, type TarFile } from './tar.js';
 
@@ -29,6 +31,8 @@ export interface CreateBundleInput {
   dags: readonly unknown[];
   /** Plugin folders: the folder name and its files. */
   plugins?: ReadonlyArray<{ name: string; files: readonly PluginFile[] }>;
+  /** The tenants the bundle may be imported for (at least one; tenant ids). */
+  tenants: readonly string[];
   /** PKCS#8 PEM private key(s), Ed25519 or ECDSA P-256, that sign the manifest. */
   privateKeyPem: string | readonly string[];
   /** Default `stella-orchestrator <VERSION>`. */
@@ -66,14 +70,16 @@ function checkSignedDag(raw: unknown, index: number): DagDocument {
 }
 
 /**
- * Builds a bundle in memory. Throws `BundleError` for an unsigned or invalid DAG, the same
- * dagId@version twice with different content, an invalid plugin folder, or an unsafe path.
+ * Builds a bundle in memory. Throws `BundleError` for no or an invalid tenant, an unsigned or
+ * invalid DAG, the same dagId@version twice with different content, an invalid plugin folder,
+ * or an unsafe path.
  *
  * @example
- * const { bytes, rootHash } = createBundle({ dags: [signedDoc], privateKeyPem });
+ * const { bytes, rootHash } = createBundle({ dags: [signedDoc], tenants: ['acme'], privateKeyPem });
  */
 export function createBundle(input: CreateBundleInput): CreatedBundle {
   const limits = bundleLimits(input.limits);
+  const tenants = bundleTenants(input.tenants ?? []);
   const files = new Map<string, Buffer>();
   input.dags.forEach((raw, i) => {
     const doc = checkSignedDag(raw, i);
@@ -98,7 +104,7 @@ export function createBundle(input: CreateBundleInput): CreatedBundle {
       throw new BundleError('LIMIT_EXCEEDED', `${f.path}: larger than ${limits.maxFileBytes} bytes`, { path: f.path, limit: 'maxFileBytes' });
     }
   }
-  const manifest = buildManifest(list, input.createdBy ?? DEFAULT_CREATED_BY);
+  const manifest = buildManifest(list, input.createdBy ?? DEFAULT_CREATED_BY, tenants);
   const mBytes = manifestBytes(manifest);
   const envelope = dsseSign(BUNDLE_PAYLOAD_TYPE, mBytes, input.privateKeyPem);
   const sigBytes = Buffer.from(JSON.stringify(envelope, null, 2) + '\n', 'utf8');

@@ -28,6 +28,10 @@ export const BUNDLE_REASONS = [
   'SIGNATURE_INVALID',
   /** The signed payload is not byte-for-byte `manifest.json`. */
   'MANIFEST_MISMATCH',
+  /** Imported for a tenant the signed manifest does not name. */
+  'TENANT_MISMATCH',
+  /** A format `/1` manifest, made before tenant binding: it names no tenant, so none may import it. */
+  'TENANT_UNBOUND',
   /** `rootHash` is not the SHA-256 of the canonical entries. */
   'ROOT_HASH_MISMATCH',
   /** A listed file is absent from the archive. */
@@ -44,7 +48,7 @@ export const BUNDLE_REASONS = [
   'DAG_SIGNATURE_INVALID',
   /** A plugin folder without a valid `plugin.json` / entry. */
   'PLUGIN_INVALID',
-  /** A plugin already installed with different content. */
+  /** A plugin whose name@version the tenant already resolves (operator or its own) with other content. */
   'PLUGIN_CONFLICT',
   /** The bundle carries plugins but no plugins folder was given to install them into. */
   'PLUGINS_DIR_REQUIRED',
@@ -52,7 +56,14 @@ export const BUNDLE_REASONS = [
 
 export type BundleReason = (typeof BUNDLE_REASONS)[number];
 
-const SIGNATURE_REASONS: ReadonlySet<BundleReason> = new Set(['SIGNATURE_INVALID', 'MANIFEST_MISMATCH', 'DAG_SIGNATURE_INVALID']);
+const SIGNATURE_REASONS: ReadonlySet<BundleReason> = new Set([
+  'SIGNATURE_INVALID',
+  'MANIFEST_MISMATCH',
+  'DAG_SIGNATURE_INVALID',
+  // The signer did not authorise this tenant: as for a key that is not trusted.
+  'TENANT_MISMATCH',
+  'TENANT_UNBOUND',
+]);
 
 export class BundleError extends ApiError {
   readonly reason: BundleReason;

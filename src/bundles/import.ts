@@ -1,43 +1,54 @@
 /**
- * `importBundle`: verify, then install all or nothing.
+ * `importBundle`: verify, then install all or nothing, for one tenant (CONTRACT §8, §16).
  *
- * 1. `verifyBundle` (signature, hashes, layout, DAG signatures, plugin manifests).
- * 2. Plan, still touching nothing: each plugin folder is new, or already installed with
- *    identical files (fine), or installed with other content (`PLUGIN_CONFLICT`); each DAG is
- *    fully validated (plugins known to the installation or carried by the bundle) and checked
- *    against the stored versions (`DAG_VERSION_EXISTS` for other content under the same
- *    dagId@version).
- * 3. New plugins are copied into a staging folder inside the plugins folder
- *    (`.bundle-staging-*`, skipped by the plugin loader) and renamed into place.
+ * 1. `verifyBundle` for the tenant: the manifest and DAG signatures verify with keys trusted
+ *    for it (installation-wide or its own trust sub-folder), and the signed manifest names it
+ *    (`TENANT_MISMATCH`, `TENANT_UNBOUND`); hashes, layout, DAGs, plugin manifests.
+ * 2. Plan, still touching nothing: each plugin is checked against every plugin the tenant
+ *    resolves (operator plugins and its own) and against its install folder: the same
+ *    name@version with other content is `PLUGIN_CONFLICT`, identical content is fine; each DAG
+ *    is fully validated and pinned as the tenant will see the plugins (the installed ones plus
+ *    the bundle's) and checked against the stored versions (`DAG_VERSION_EXISTS`).
+ * 3. New plugins are copied into a staging folder inside the tenant's plugin folder
+ *    (`.bundle-staging-*`, skipped by the plugin loader, swept by the next import) and renamed
+ *    into place as `<tenant plugins dir>/<tenant>/<name>@<version>/`.
  * 4. Every DAG is published into the tenant in ONE store transaction. If that fails, the
  *    plugin folders renamed in step 3 are removed again: nothing of the bundle stays.
  *
  * Importing the same bundle again changes nothing (`changed: false`).
  */
-import { fsyncSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { fsyncSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import semver from 'semver';
 import { ApiError } from '../core/errors.js';
 import { TENANT_RE } from '../core/ids.js';
 import { dagCanonicalJson } from '../dags/canonical.js';
 import type { TrustStore } from '../dags/keys.js';
 import { splitPluginRef } from '../dags/model.js';
-import type { DagService } from '../dags/service.js';
-import { validateDag } from '../dags/validate.js';
+import type { PinnablePlugin } from '../dags/pins.js';
+import { checkPlugins, type DagService } from '../dags/service.js';
+import { hashPluginDir } from '../engine/plugin-files.js';
 import type { Store } from '../store/index.js';
 import { BundleError } from './errors.js';
 import type { BundleLimits } from './limits.js';
-import { readPluginDir, sameFiles, type BundlePlugin } from './plugins.js';
+import type { BundlePlugin } from './plugins.js';
 import { verifyBundle, type VerifiedBundle } from './verify.js';
+
+/** A plugin the tenant resolves now; `owner` null for an installation-wide one. */
+export type InstalledPlugin = PinnablePlugin & { owner?: string | null };
 
 export interface ImportOptions {
   tenant: string;
   dags: DagService;
-  /** Keys trusted for the bundle and DAG signatures. Default: the DagService's trust store. */
+  /** Keys for the bundle and DAG signatures (those trusted for the tenant are used). Default: the DagService's. */
   trust?: TrustStore;
-  /** Plugins installed besides the bundle's own. Default: the DagService's `pluginExists`. */
-  pluginExists?(nameOrNameAtVersion: string): boolean;
-  /** Where plugin folders are installed; required when the bundle carries plugins. */
-  pluginsDir?: string;
+  /** The plugins a tenant resolves now (operator ones and its own). Default: the DagService's `resolvePlugin`. */
+  resolvePlugin?(tenant: string, ref: string): InstalledPlugin | undefined;
+  /**
+   * Root of the tenant-owned plugin folders: plugins go to `<dir>/<tenant>/<name>@<version>/`.
+   * Required when the bundle carries plugins (the server's is `DATA/tenant-plugins`).
+   */
+  tenantPluginsDir?: string;
   limits?: Partial<BundleLimits>;
   onProgress?(message: string): void;
 }
@@ -50,7 +61,7 @@ export interface ImportReport {
   /** False when the bundle was already fully installed. */
   changed: boolean;
   dags: Array<{ dagId: string; version: string; hash: string; created: boolean }>;
-  plugins: Array<{ name: string; version: string; installed: boolean }>;
+  plugins: Array<{ name: string; version: string; contentHash: string; installed: boolean }>;
 }
 
 function withPath(e: unknown, path: string): unknown {
@@ -60,9 +71,20 @@ function withPath(e: unknown, path: string): unknown {
   return e;
 }
 
-function bundlePluginExists(plugins: readonly BundlePlugin[], ref: string): boolean {
-  const { name, version } = splitPluginRef(ref);
-  return plugins.some((p) => p.name === name && (version === undefined || p.version === version));
+/**
+ * Resolution as the tenant will see the plugins once the bundle is in: the bundle's plugins and
+ * those installed, a bare name naming the highest version of either (the installed one on a
+ * tie: the plan refused any name@version of other content).
+ */
+function withBundlePlugins(plugins: readonly BundlePlugin[], installed: (ref: string) => PinnablePlugin | undefined): (ref: string) => PinnablePlugin | undefined {
+  return (ref) => {
+    const { name, version } = splitPluginRef(ref);
+    const own = plugins.find((p) => p.name === name && (version === undefined || p.version === version));
+    const mine = own && { name: own.name, version: own.version, hash: own.hash, builtin: false };
+    const base = installed(ref);
+    if (!base || !mine) return base ?? mine;
+    return semver.gte(base.version, mine.version) ? base : mine;
+  };
 }
 
 function writeFileDurable(path: string, data: Buffer): void {
@@ -89,77 +111,104 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Which plugins are new; throws PLUGIN_CONFLICT for one installed with other content. */
-function planPlugins(plugins: readonly BundlePlugin[], pluginsDir: string | undefined): BundlePlugin[] {
+function conflict(p: BundlePlugin, where: string): BundleError {
+  return new BundleError('PLUGIN_CONFLICT', `plugin ${p.name}@${p.version} is already installed ${where} with different content`, {
+    path: `plugins/${p.name}/`,
+    plugin: `${p.name}@${p.version}`,
+  });
+}
+
+/**
+ * Which plugins are new for the tenant. Throws PLUGIN_CONFLICT for one whose name@version the
+ * tenant already resolves, or whose install folder already exists, with other content.
+ */
+function planPlugins(
+  plugins: readonly BundlePlugin[],
+  tenant: string,
+  installed: (tenant: string, ref: string) => InstalledPlugin | undefined,
+  root: string | undefined,
+): BundlePlugin[] {
   if (plugins.length === 0) return [];
-  if (!pluginsDir) {
+  if (!root) {
     throw new BundleError('PLUGINS_DIR_REQUIRED', `the bundle carries ${plugins.length} plugin(s) but no plugins folder was given to install them into`, {
       plugins: plugins.map((p) => p.name),
     });
   }
   const fresh: BundlePlugin[] = [];
   for (const p of plugins) {
-    const target = join(pluginsDir, p.name);
+    const seen = installed(tenant, `${p.name}@${p.version}`);
+    if (seen && seen.hash !== p.hash) {
+      throw conflict(p, seen.owner ? `for tenant ${seen.owner}` : 'as an installation-wide plugin');
+    }
+    const target = join(root, tenant, `${p.name}@${p.version}`);
     if (!existsSync(target)) {
       fresh.push(p);
       continue;
     }
     let same = false;
     try {
-      same = lstatSync(target).isDirectory() && sameFiles(readPluginDir(target), p.files);
+      same = lstatSync(target).isDirectory() && hashPluginDir(target) === p.hash;
     } catch {
       same = false;
     }
-    if (!same) {
-      throw new BundleError('PLUGIN_CONFLICT', `plugin ${p.name} is already installed in ${target} with different content`, {
-        path: `plugins/${p.name}/`,
-        plugin: p.name,
-      });
-    }
+    if (!same) throw conflict(p, `in ${target}`);
   }
   return fresh;
 }
 
-/** Copies plugins into a staging folder and renames them into place; returns what to undo. */
-function installPlugins(plugins: readonly BundlePlugin[], pluginsDir: string): string[] {
+/**
+ * Copies plugins into a staging folder and renames them into place; returns the undo, which
+ * removes them again (and the tenant's plugin folder when this import created it). Any failure
+ * here undoes itself: nothing half-written stays.
+ */
+function installPlugins(plugins: readonly BundlePlugin[], pluginsDir: string): () => void {
+  if (plugins.length === 0) return () => undefined;
+  const created = !existsSync(pluginsDir);
   const installed: string[] = [];
-  if (plugins.length === 0) return installed;
+  const undo = () => {
+    for (const dir of installed) rmSync(dir, { recursive: true, force: true });
+    if (created) rmSync(pluginsDir, { recursive: true, force: true });
+  };
   mkdirSync(pluginsDir, { recursive: true });
-  const staging = mkdtempSync(join(pluginsDir, '.bundle-staging-'));
+  // A crash during an earlier import may have left a staging folder: never loaded, swept here.
+  for (const name of readdirSync(pluginsDir)) {
+    if (name.startsWith('.bundle-staging-')) rmSync(join(pluginsDir, name), { recursive: true, force: true });
+  }
+  let staging: string | undefined;
   try {
+    staging = mkdtempSync(join(pluginsDir, '.bundle-staging-'));
     for (const p of plugins) {
       for (const f of p.files) {
-        const dest = join(staging, p.name, ...f.path.split('/'));
+        const dest = join(staging, `${p.name}@${p.version}`, ...f.path.split('/'));
         mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
         writeFileDurable(dest, f.data);
       }
     }
     fsyncDir(staging);
-    try {
-      for (const p of plugins) {
-        const target = join(pluginsDir, p.name);
-        renameSync(join(staging, p.name), target);
-        installed.push(target);
-      }
-    } catch (e) {
-      for (const dir of installed) rmSync(dir, { recursive: true, force: true });
-      throw e;
+    for (const p of plugins) {
+      const folder = `${p.name}@${p.version}`;
+      const target = join(pluginsDir, folder);
+      renameSync(join(staging, folder), target);
+      installed.push(target);
     }
     fsyncDir(pluginsDir);
-    return installed;
+    return undo;
+  } catch (e) {
+    undo();
+    throw e;
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    if (staging) rmSync(staging, { recursive: true, force: true });
   }
 }
 
 /**
  * Verifies a bundle and installs it into `tenant`, all or nothing (see the module comment).
- * Throws `BundleError` for a bad bundle, `ApiError('DAG_INVALID' | 'DAG_VERSION_EXISTS')`
- * (with `details.path`) for a DAG the installation refuses, `ApiError('VALIDATION_FAILED')`
- * for a bad tenant id.
+ * Throws `BundleError` for a bad bundle or one not for this tenant,
+ * `ApiError('DAG_INVALID' | 'DAG_VERSION_EXISTS')` (with `details.path`) for a DAG the
+ * installation refuses, `ApiError('VALIDATION_FAILED')` for a bad tenant id.
  *
  * @example
- * const report = importBundle(readFileSync('b.tgz'), { tenant: 'demo', dags, pluginsDir: './plugins' });
+ * const report = importBundle(readFileSync('b.tgz'), { tenant: 'demo', dags, tenantPluginsDir: 'data/tenant-plugins' });
  */
 export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportReport {
   if (!TENANT_RE.test(opts.tenant)) {
@@ -169,15 +218,17 @@ export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportRepo
   // The DagService's own store: its publish must join this transaction (a savepoint).
   const store: Store = deps.store;
   const trust = opts.trust ?? deps.trust;
-  const baseExists = opts.pluginExists ?? deps.pluginExists;
-  const v: VerifiedBundle = verifyBundle(bytes, trust, { limits: opts.limits, onProgress: opts.onProgress });
+  const installed = opts.resolvePlugin ?? deps.resolvePlugin;
+  const tenant = opts.tenant;
+  const v: VerifiedBundle = verifyBundle(bytes, trust, { tenant, limits: opts.limits, onProgress: opts.onProgress });
 
   opts.onProgress?.('checking against the installation');
-  const newPlugins = planPlugins(v.plugins, opts.pluginsDir);
-  const pluginExists = (ref: string) => bundlePluginExists(v.plugins, ref) || baseExists(ref);
+  const newPlugins = planPlugins(v.plugins, tenant, installed, opts.tenantPluginsDir);
+  const resolve = withBundlePlugins(v.plugins, (ref) => installed(tenant, ref));
   const planned = v.dags.map((d) => {
+    let pluginPins: string;
     try {
-      validateDag(d.doc, { pluginExists });
+      pluginPins = checkPlugins(d.doc, resolve);
       const existing = store.dags.get(opts.tenant, d.doc.dagId, d.doc.version);
       if (existing && existing.hash !== d.hash) {
         throw new ApiError('DAG_VERSION_EXISTS', `${d.doc.dagId}@${d.doc.version} exists with different content`, {
@@ -189,11 +240,11 @@ export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportRepo
     } catch (e) {
       throw withPath(e, d.path);
     }
-    return { d, checked: { hash: d.hash, definition: dagCanonicalJson(d.doc), signedBy: d.signedBy } };
+    return { d, checked: { hash: d.hash, definition: dagCanonicalJson(d.doc), signedBy: d.signedBy, pluginPins } };
   });
 
-  if (newPlugins.length) opts.onProgress?.(`installing ${newPlugins.length} plugin(s)`);
-  const installed = installPlugins(newPlugins, opts.pluginsDir ?? '');
+  if (newPlugins.length) opts.onProgress?.(`installing ${newPlugins.length} plugin(s) for tenant ${tenant}`);
+  const undoPlugins = installPlugins(newPlugins, join(opts.tenantPluginsDir ?? '', tenant));
   let published: Array<{ dagId: string; version: string; hash: string; created: boolean }>;
   try {
     opts.onProgress?.(`publishing ${planned.length} DAG(s) into tenant ${opts.tenant}`);
@@ -208,7 +259,7 @@ export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportRepo
       }),
     );
   } catch (e) {
-    for (const dir of installed) rmSync(dir, { recursive: true, force: true });
+    undoPlugins();
     throw e;
   }
   const fresh = new Set(newPlugins.map((p) => p.name));
@@ -219,6 +270,6 @@ export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportRepo
     signedBy: v.signedBy,
     changed: fresh.size > 0 || published.some((p) => p.created),
     dags: published,
-    plugins: v.plugins.map((p) => ({ name: p.name, version: p.version, installed: fresh.has(p.name) })),
+    plugins: v.plugins.map((p) => ({ name: p.name, version: p.version, contentHash: p.hash, installed: fresh.has(p.name) })),
   };
 }

@@ -12,7 +12,9 @@ export {
   BUNDLE_PAYLOAD_TYPE,
   MANIFEST_PATH,
   SIGNATURE_PATH,
+  BUNDLE_FORMAT_V1,
   buildManifest,
+  bundleTenants,
   classifyPath,
   dagPath,
   manifestBytes,
@@ -25,7 +27,7 @@ export type { CreateBundleInput, CreatedBundle } from './create.js';
 export { verifyBundle } from './verify.js';
 export type { VerifiedBundle, VerifiedDag, VerifyOptions } from './verify.js';
 export { importBundle } from './import.js';
-export type { ImportOptions, ImportReport } from './import.js';
+export type { ImportOptions, ImportReport, InstalledPlugin } from './import.js';
 export { readPluginDir, checkPlugin } from './plugins.js';
 export type { BundlePlugin, PluginFile } from './plugins.js';
 export { readTar, writeTar, encodeHeader, decodeHeader, tarPadding, TAR_END } from './tar.js';

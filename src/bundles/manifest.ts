@@ -4,9 +4,13 @@
  * ```json
  * {"createdBy":"stella-orchestrator 0.1.0",
  *  "entries":[{"path":"dags/hello/1.0.0.json","sha256":"<hex>","size":1234}, …],
- *  "format":"stella-orchestrator-bundle/1",
- *  "rootHash":"<hex>"}
+ *  "format":"stella-orchestrator-bundle/2",
+ *  "rootHash":"<hex>",
+ *  "tenants":["acme"]}
  * ```
+ * - `tenants` (format `/2`): the tenants the bundle may be imported for, sorted, each once, at
+ *   least one. A format `/1` manifest (made before tenant binding) has none; it still verifies
+ *   but no tenant may import it.
  * - The file is the RFC 8785 canonical JSON of that object (no trailing newline); a
  *   manifest that is not byte-for-byte canonical is refused.
  * - `entries` lists every file of the bundle except `manifest.json` and `manifest.sig.json`,
@@ -18,13 +22,15 @@
  */
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../core/hash.js';
-import { ID_RE } from '../core/ids.js';
+import { ID_RE, TENANT_RE } from '../core/ids.js';
 import { parseJsonBounded } from '../core/json.js';
 import { isSemver } from '../dags/semver.js';
 import { BundleError } from './errors.js';
 import { comparePaths } from './paths.js';
 
-export const BUNDLE_FORMAT = 'stella-orchestrator-bundle/1';
+export const BUNDLE_FORMAT = 'stella-orchestrator-bundle/2';
+/** The format before tenant binding: verifiable, never importable. */
+export const BUNDLE_FORMAT_V1 = 'stella-orchestrator-bundle/1';
 export const BUNDLE_PAYLOAD_TYPE = 'application/vnd.stellaops.orchestrator.bundle+json';
 export const MANIFEST_PATH = 'manifest.json';
 export const SIGNATURE_PATH = 'manifest.sig.json';
@@ -36,16 +42,17 @@ export interface ManifestEntry {
 }
 
 export interface BundleManifest {
-  format: typeof BUNDLE_FORMAT;
+  format: typeof BUNDLE_FORMAT | typeof BUNDLE_FORMAT_V1;
   createdBy: string;
   entries: ManifestEntry[];
   rootHash: string;
+  /** The tenants it may be imported for (absent in format `/1`). */
+  tenants?: string[];
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-const manifestSchema = z.strictObject({
-  format: z.literal(BUNDLE_FORMAT),
+const common = {
   createdBy: z.string().min(1).max(256),
   entries: z.array(
     z.strictObject({
@@ -55,7 +62,33 @@ const manifestSchema = z.strictObject({
     }),
   ),
   rootHash: z.string().regex(HEX64),
-});
+};
+
+/** At most this many tenants in one manifest. */
+export const MAX_BUNDLE_TENANTS = 1000;
+
+const tenantsSchema = z.array(z.string().regex(TENANT_RE, 'must be a tenant id')).min(1).max(MAX_BUNDLE_TENANTS);
+
+const manifestSchema = z.discriminatedUnion('format', [
+  z.strictObject({ format: z.literal(BUNDLE_FORMAT), ...common, tenants: tenantsSchema }),
+  z.strictObject({ format: z.literal(BUNDLE_FORMAT_V1), ...common }),
+]);
+
+/**
+ * The tenants of a new manifest: valid ids, sorted, each once; at least one. Throws
+ * `BundleError('MANIFEST_INVALID')`.
+ */
+export function bundleTenants(tenants: readonly string[]): string[] {
+  const parsed = tenantsSchema.safeParse([...new Set(tenants)].sort());
+  if (!parsed.success) {
+    const bad = tenants.find((t) => !TENANT_RE.test(t));
+    throw invalid(
+      bad !== undefined ? `invalid tenant id ${JSON.stringify(bad)}` : tenants.length === 0 ? 'a bundle names at least one tenant it is for' : `at most ${MAX_BUNDLE_TENANTS} tenants`,
+      { field: 'tenants' },
+    );
+  }
+  return parsed.data;
+}
 
 /**
  * SHA-256 of the canonical JSON of the entries array.
@@ -67,12 +100,12 @@ export function rootHashOf(entries: readonly ManifestEntry[]): string {
   return sha256Hex(canonicalJson(entries.map((e) => ({ path: e.path, sha256: e.sha256, size: e.size }))));
 }
 
-/** The manifest of a set of files (sorted by path). */
-export function buildManifest(files: ReadonlyArray<{ path: string; data: Buffer }>, createdBy: string): BundleManifest {
+/** The manifest of a set of files (sorted by path) for `tenants` (see {@link bundleTenants}). */
+export function buildManifest(files: ReadonlyArray<{ path: string; data: Buffer }>, createdBy: string, tenants: readonly string[]): BundleManifest {
   const entries = files
     .map((f) => ({ path: f.path, sha256: sha256Hex(f.data), size: f.data.length }))
     .sort((a, b) => comparePaths(a.path, b.path));
-  return { format: BUNDLE_FORMAT, createdBy, entries, rootHash: rootHashOf(entries) };
+  return { format: BUNDLE_FORMAT, createdBy, entries, rootHash: rootHashOf(entries), tenants: bundleTenants(tenants) };
 }
 
 /** The bytes of `manifest.json`: canonical JSON, UTF-8. */
@@ -107,6 +140,10 @@ export function parseManifest(bytes: Buffer): BundleManifest {
     if (comparePaths(m.entries[i - 1]!.path, m.entries[i]!.path) >= 0) {
       throw invalid(`manifest.json: entries are not sorted by path or list ${m.entries[i]!.path} twice`, { path: m.entries[i]!.path });
     }
+  }
+  const tenants = m.tenants ?? [];
+  for (let i = 1; i < tenants.length; i++) {
+    if (tenants[i - 1]! >= tenants[i]!) throw invalid(`manifest.json: tenants are not sorted or list ${tenants[i]} twice`, { field: 'tenants' });
   }
   for (const e of m.entries) {
     if (e.path === MANIFEST_PATH || e.path === SIGNATURE_PATH) throw invalid(`manifest.json must not list ${e.path}`, { path: e.path });

@@ -1,20 +1,17 @@
 /**
  * Plugin folders in bundles: validation of `plugins/<name>/…` (the same rules as the plugin
- * loader, src/engine/plugins.ts, applied to the files in memory), reading a plugin folder from
- * disk for `bundle create`, and comparing an installed folder with a bundled one.
+ * loader, src/engine/plugins.ts, applied to the files in memory) and the content hash the
+ * plugin will have once installed; reading a plugin folder from disk for `bundle create`.
  */
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { parseJsonBounded } from '../core/json.js';
 import { BUILTIN_NAMES } from '../engine/builtins/names.js';
+import { hashPluginFiles, type PluginFile } from '../engine/plugin-files.js';
 import { PluginManifestSchema, type PluginManifest } from '../engine/plugins.js';
 import { BundleError } from './errors.js';
 
-export interface PluginFile {
-  /** Path relative to the plugin folder (`/`-separated). */
-  path: string;
-  data: Buffer;
-}
+export type { PluginFile };
+export { readPluginDir } from '../engine/plugin-files.js';
 
 export interface BundlePlugin {
   name: string;
@@ -22,6 +19,8 @@ export interface BundlePlugin {
   manifest: PluginManifest;
   /** Sorted by path. */
   files: PluginFile[];
+  /** The content hash the plugin has once installed (`engine/plugin-files.ts`). */
+  hash: string;
 }
 
 /**
@@ -58,33 +57,5 @@ export function checkPlugin(name: string, files: readonly PluginFile[]): BundleP
   }
   if (!files.some((f) => f.path === entry)) fail(`entry ${manifest.entry} is not in the plugin folder`);
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { name, version: manifest.version, manifest, files: sorted };
-}
-
-/**
- * Every regular file under `dir` (recursively), with `/`-separated relative paths, sorted.
- * A symlink or any other special file is refused (an Error naming it): bundles carry files only.
- */
-export function readPluginDir(dir: string): PluginFile[] {
-  const out: PluginFile[] = [];
-  const walk = (abs: string, rel: string) => {
-    for (const name of readdirSync(abs).sort()) {
-      const p = join(abs, name);
-      const r = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(p);
-      if (st.isSymbolicLink()) throw new Error(`${p}: symlinks cannot be bundled`);
-      if (st.isDirectory()) walk(p, r);
-      else if (st.isFile()) out.push({ path: r, data: readFileSync(p) });
-      else throw new Error(`${p}: only regular files and folders can be bundled`);
-    }
-  };
-  walk(dir, '');
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** True when the installed folder holds exactly the plugin's files, byte for byte. */
-export function sameFiles(installed: readonly PluginFile[], bundled: readonly PluginFile[]): boolean {
-  if (installed.length !== bundled.length) return false;
-  const byPath = new Map(installed.map((f) => [f.path, f.data]));
-  return bundled.every((f) => byPath.get(f.path)?.equals(f.data) === true);
+  return { name, version: manifest.version, manifest, files: sorted, hash: hashPluginFiles(sorted) };
 }

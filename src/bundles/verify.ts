@@ -7,8 +7,11 @@
  * 2. `manifest.json` and `manifest.sig.json` present;
  * 3. the DSSE signature verifies with a trusted key (payloadType
  *    `application/vnd.stellaops.orchestrator.bundle+json`) and its payload is byte-for-byte
- *    `manifest.json`;
- * 4. the manifest: canonical JSON, schema, sorted unique entries, `rootHash`;
+ *    `manifest.json` — with `tenant`, a key trusted for that tenant (installation-wide or its
+ *    own);
+ * 4. the manifest: canonical JSON, schema, sorted unique entries and tenants, `rootHash`; with
+ *    `tenant`, the manifest names that tenant (`TENANT_MISMATCH`; `TENANT_UNBOUND` for a
+ *    format `/1` manifest, which names none);
  * 5. every listed file is present with its size and SHA-256; no file is unlisted; no empty
  *    folder; every path fits the layout (`dags/<dagId>/<version>.json`, `plugins/<name>/…`);
  * 6. every DAG document parses, names the dagId/version of its path, is structurally valid
@@ -49,6 +52,8 @@ export interface VerifiedBundle {
   manifest: BundleManifest;
   /** Trusted key ids that signed the manifest. */
   signedBy: string[];
+  /** The tenants the signed manifest names (empty for a format `/1` bundle). */
+  tenants: string[];
   /** Sorted by path (dagId, then version as a string). */
   dags: VerifiedDag[];
   /** Sorted by name. */
@@ -59,6 +64,12 @@ export interface VerifiedBundle {
 }
 
 export interface VerifyOptions {
+  /**
+   * Verify as an import into this tenant would: signatures with the keys trusted for it, and
+   * the manifest must name it. Without it, the trust store's keys are used as given and the
+   * tenants are only reported.
+   */
+  tenant?: string;
   limits?: Partial<BundleLimits>;
   /** Progress messages for long operations (the CLI prints them on a TTY). */
   onProgress?(message: string): void;
@@ -95,6 +106,40 @@ function rethrowAs(e: unknown, reason: 'SIGNATURE_INVALID' | 'DAG_SIGNATURE_INVA
 }
 
 /**
+ * The manifest's DSSE check with the keys trusted for the tenant; when that fails but a key
+ * trusted only for other tenants verifies it, the error says so (the operator's mistake is
+ * then plain).
+ */
+function verifyFor(envelope: unknown, keys: TrustStore, trust: TrustStore, tenant: string | undefined): { payload: Buffer; signedBy: string[] } {
+  try {
+    return dsseVerify(envelope, keys, BUNDLE_PAYLOAD_TYPE);
+  } catch (e) {
+    if (tenant === undefined || !(e instanceof ApiError)) throw e;
+    let others: string[];
+    try {
+      others = dsseVerify(envelope, trust.anyTenant(), BUNDLE_PAYLOAD_TYPE).signedBy;
+    } catch {
+      throw e;
+    }
+    throw new BundleError('SIGNATURE_INVALID', `manifest.sig.json: signed by ${others.join(', ')}, a key not trusted for tenant ${tenant}`, { tenant, signedBy: others });
+  }
+}
+
+/** The import's tenant must be one the signed manifest names. */
+function checkTenant(tenants: readonly string[], tenant: string): void {
+  if (tenants.length === 0) {
+    throw new BundleError(
+      'TENANT_UNBOUND',
+      'the bundle names no tenant (format stella-orchestrator-bundle/1, made before bundles were bound to tenants): re-create it with "orchestrator bundle create --tenant T …"',
+      { tenant },
+    );
+  }
+  if (!tenants.includes(tenant)) {
+    throw new BundleError('TENANT_MISMATCH', `the bundle is signed for tenant(s) ${tenants.join(', ')}, not for ${tenant}`, { tenant, tenants: [...tenants] });
+  }
+}
+
+/**
  * Verifies a bundle completely (see the module comment); installs nothing. Throws
  * `BundleError` (an `ApiError`: `SIGNATURE_INVALID` or `VALIDATION_FAILED`, `details.reason`).
  *
@@ -113,11 +158,12 @@ export function verifyBundle(bytes: Uint8Array, trust: TrustStore, opts: VerifyO
   if (!sigBytes) throw new BundleError('MANIFEST_MISSING', 'bundle has no manifest.sig.json (it is not signed)', { path: SIGNATURE_PATH });
 
   opts.onProgress?.('checking the manifest signature');
+  const keys = opts.tenant === undefined ? trust : trust.forTenant(opts.tenant);
   let payload: Buffer;
   let signedBy: string[];
   try {
     const envelope = parseJsonBounded(sigBytes.toString('utf8'), 8);
-    ({ payload, signedBy } = dsseVerify(envelope, trust, BUNDLE_PAYLOAD_TYPE));
+    ({ payload, signedBy } = verifyFor(envelope, keys, trust, opts.tenant));
   } catch (e) {
     rethrowAs(e, 'SIGNATURE_INVALID', 'manifest.sig.json');
   }
@@ -125,6 +171,8 @@ export function verifyBundle(bytes: Uint8Array, trust: TrustStore, opts: VerifyO
     throw new BundleError('MANIFEST_MISMATCH', 'manifest.json is not the payload its signature covers', { path: MANIFEST_PATH });
   }
   const manifest = parseManifest(manifestBytes);
+  const tenants = manifest.tenants ?? [];
+  if (opts.tenant !== undefined) checkTenant(tenants, opts.tenant);
 
   opts.onProgress?.(`checking ${manifest.entries.length} files`);
   const listed = new Set<string>();
@@ -171,7 +219,7 @@ export function verifyBundle(bytes: Uint8Array, trust: TrustStore, opts: VerifyO
     }
     let dagSignedBy: string[];
     try {
-      dagSignedBy = verifyDagSignature(doc!, trust, { allowUnsigned: false });
+      dagSignedBy = verifyDagSignature(doc!, keys, { allowUnsigned: false });
     } catch (e) {
       rethrowAs(e, 'DAG_SIGNATURE_INVALID', path, path);
     }
@@ -185,6 +233,7 @@ export function verifyBundle(bytes: Uint8Array, trust: TrustStore, opts: VerifyO
     rootHash: manifest.rootHash,
     manifest,
     signedBy: signedBy!,
+    tenants,
     dags,
     plugins,
     fileCount: manifest.entries.length,

@@ -3,13 +3,13 @@
  * Summaries go to stdout as one JSON line; progress goes to stderr, and only when stderr is a
  * terminal. Exit codes: 0 ok, 1 invalid bundle or any other failure, 2 tenant missing.
  */
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { ApiError, parseJsonBounded, sha256Hex, systemClock } from '../core/index.js';
 import { loadPrivateKey } from '../dags/keys.js';
 import { DagService } from '../dags/service.js';
 import { TrustStore } from '../dags/signature.js';
-import { loadPlugins } from '../engine/plugins.js';
+import { installationPlugins, loadPlugins } from '../engine/plugins.js';
 import { DataDirLockedError, Store } from '../store/index.js';
 import {
   BundleError,
@@ -50,6 +50,7 @@ function summary(v: VerifiedBundle): Record<string, unknown> {
     bundleSha256: v.bundleSha256,
     rootHash: v.rootHash,
     signedBy: v.signedBy,
+    tenants: v.tenants,
     createdBy: v.manifest.createdBy,
     files: v.fileCount,
     bytes: v.totalBytes,
@@ -68,14 +69,17 @@ export const bundleCreateCommand: Command = {
   flags: [
     { name: 'out', kind: 'string', help: 'bundle file to write' },
     { name: 'key', kind: 'string', help: 'private key signing the manifest (PKCS8 PEM, Ed25519 or P-256)' },
+    { name: 'tenant', kind: 'list', help: 'tenant the bundle may be imported for (required; repeat for several)' },
     { name: 'dag', kind: 'list', help: 'signed DAG document (JSON file)' },
     { name: 'plugin', kind: 'list', help: 'plugin folder (plugin.json + entry)' },
     { name: 'trust-dir', kind: 'list', help: 'also verify the result against these keys before writing it' },
   ],
   async run(f, pos) {
-    const usageLine = 'orchestrator bundle create --out FILE --key KEY [--dag FILE]... [--plugin DIR]...';
+    const usageLine = 'orchestrator bundle create --out FILE --key KEY --tenant T... [--dag FILE]... [--plugin DIR]...';
     if (pos.length) throw new UsageError(`unexpected argument ${pos[0]} (usage: ${usageLine})`);
     if (!f.out || !f.key) throw new UsageError(`--out and --key are required (usage: ${usageLine})`);
+    const tenants = (f.tenant as string[] | undefined) ?? [];
+    if (tenants.length === 0) throw new UsageError(`--tenant is required: a bundle is imported only into the tenants it names (usage: ${usageLine})`);
     const dagFiles = (f.dag as string[] | undefined) ?? [];
     const pluginDirs = (f.plugin as string[] | undefined) ?? [];
     if (dagFiles.length + pluginDirs.length === 0) throw new UsageError('give at least one --dag or --plugin');
@@ -91,7 +95,7 @@ export const bundleCreateCommand: Command = {
     const plugins = pluginDirs.map((dir) => ({ name: basename(resolve(dir)), files: readPluginDir(resolve(dir)) }));
     let created;
     try {
-      created = createBundle({ dags, plugins, privateKeyPem });
+      created = createBundle({ dags, plugins, tenants, privateKeyPem });
     } catch (e) {
       const index = e instanceof ApiError ? (e.details?.index as number | undefined) : undefined;
       if (e instanceof ApiError && index !== undefined) {
@@ -99,7 +103,7 @@ export const bundleCreateCommand: Command = {
       }
       throw e;
     }
-    if (f['trust-dir']) verifyBundle(created.bytes, trustFrom(f, 'bundle create'), { onProgress: progress() });
+    if (f['trust-dir']) verifyBundle(created.bytes, trustFrom(f, 'bundle create').anyTenant(), { onProgress: progress() });
     const out = resolve(String(f.out));
     const tmp = `${out}.tmp-${process.pid}`;
     try {
@@ -117,6 +121,7 @@ export const bundleCreateCommand: Command = {
         sha256: sha256Hex(created.bytes),
         rootHash: created.rootHash,
         signedBy: [keyid],
+        tenants: created.manifest.tenants,
         files: created.manifest.entries.length,
         dags: dagList,
         plugins: plugins.map((p) => p.name),
@@ -128,14 +133,19 @@ export const bundleCreateCommand: Command = {
 
 export const bundleVerifyCommand: Command = {
   name: 'bundle verify',
-  summary: 'Verify an offline bundle (signature, hashes, layout, DAG signatures, plugins); installs nothing.',
-  flags: [{ name: 'trust-dir', kind: 'list', help: 'folder of trusted SPKI PEM public keys' }],
+  summary: 'Verify an offline bundle (signature, hashes, layout, DAG signatures, plugins, and with --tenant that it may be imported there); installs nothing.',
+  flags: [
+    { name: 'trust-dir', kind: 'list', help: 'folder of trusted SPKI PEM public keys (DIR/<tenant>/ for keys trusted only for that tenant)' },
+    { name: 'tenant', kind: 'string', help: 'check as an import into this tenant would: keys trusted for it, and the bundle names it' },
+  ],
   async run(f, pos) {
-    if (pos.length !== 1) throw new UsageError('usage: orchestrator bundle verify FILE --trust-dir DIR');
+    if (pos.length !== 1) throw new UsageError('usage: orchestrator bundle verify FILE --trust-dir DIR [--tenant T]');
     const file = resolve(pos[0]!);
-    const trust = trustFrom(f, 'bundle verify FILE --trust-dir DIR');
+    const trust = trustFrom(f, 'bundle verify FILE --trust-dir DIR [--tenant T]');
+    const tenant = f.tenant === undefined ? undefined : String(f.tenant);
     try {
-      const v = verifyBundle(readBundleFile(file), trust, { onProgress: progress() });
+      // Without --tenant: any key of the trust folder (installation-wide or a tenant's) will do.
+      const v = verifyBundle(readBundleFile(file), tenant === undefined ? trust.anyTenant() : trust, { tenant, onProgress: progress() });
       process.stdout.write(JSON.stringify({ ok: true, file, ...summary(v) }) + '\n');
       return EXIT.OK;
     } catch (e) {
@@ -151,13 +161,13 @@ export const bundleImportCommand: Command = {
   name: 'bundle import',
   summary: 'Verify an offline bundle and install it into a tenant of a data folder (server stopped), all or nothing.',
   flags: [
-    { name: 'tenant', kind: 'string', help: 'tenant the DAGs are published into' },
+    { name: 'tenant', kind: 'string', help: 'tenant the bundle is imported for (it must name it); its plugins belong to this tenant only' },
     { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },
-    { name: 'trust-dir', kind: 'list', help: 'folder of trusted SPKI PEM public keys' },
-    { name: 'plugins-dir', kind: 'string', help: 'plugins folder the bundle\'s plugins are installed into (default DATA/plugins)' },
+    { name: 'trust-dir', kind: 'list', help: 'folder of trusted SPKI PEM public keys (DIR/<tenant>/ for keys trusted only for that tenant)' },
+    { name: 'plugins-dir', kind: 'list', help: 'the server\'s operator plugin folders (as given to serve --plugins-dir): DAGs and plugins are checked against them' },
   ],
   async run(f, pos) {
-    const usageLine = 'orchestrator bundle import FILE --tenant T --data-dir D --trust-dir DIR [--plugins-dir DIR]';
+    const usageLine = 'orchestrator bundle import FILE --tenant T --data-dir D --trust-dir DIR [--plugins-dir DIR]...';
     if (pos.length !== 1) throw new UsageError(`usage: ${usageLine}`);
     if (!f.tenant) {
       process.stderr.write(`orchestrator bundle import: --tenant is required (usage: ${usageLine})\n`);
@@ -167,11 +177,9 @@ export const bundleImportCommand: Command = {
     const trust = trustFrom(f, usageLine);
     const bytes = readBundleFile(file);
     const dataDir = resolve(String(f['data-dir']));
-    // Default: DATA/plugins, the folder the server always loads plugins from.
-    const pluginsDir = f['plugins-dir'] ? resolve(String(f['plugins-dir'])) : join(dataDir, 'plugins');
-    // The built-ins plus what is installed: the same registry the server builds.
-    const registry = loadPlugins(existsSync(pluginsDir) ? [pluginsDir] : []);
-    const pluginExists = (ref: string) => registry.has(ref);
+    // The same plugins the server loads: operator folders, the data folder's tenant plugins.
+    const sources = installationPlugins(dataDir, ((f['plugins-dir'] as string[] | undefined) ?? []).map((d) => resolve(d)));
+    const registry = loadPlugins(sources);
     let store: Store;
     try {
       store = Store.open({ dataDir });
@@ -185,8 +193,8 @@ export const bundleImportCommand: Command = {
       return EXIT.FAILED;
     }
     try {
-      const dags = new DagService({ store, clock: systemClock, trust, allowUnsigned: false, pluginExists });
-      const report = importBundle(bytes, { tenant: String(f.tenant), dags, trust, pluginsDir, onProgress: progress() });
+      const dags = new DagService({ store, clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
+      const report = importBundle(bytes, { tenant: String(f.tenant), dags, tenantPluginsDir: sources.tenantRoot, onProgress: progress() });
       process.stdout.write(JSON.stringify({ ok: true, file, ...report }) + '\n');
       return EXIT.OK;
     } catch (e) {

@@ -103,16 +103,18 @@ export const dagCheckCommand: Command = {
   name: 'dag check',
   summary: 'Validate a DAG document (schema, graph, references, plugins, signature) offline.',
   flags: [
-    { name: 'trust-dir', kind: 'list', help: 'trusted public keys' },
+    { name: 'trust-dir', kind: 'list', help: 'trusted public keys (DIR/<tenant>/ for keys trusted only for that tenant)' },
+    { name: 'tenant', kind: 'string', help: 'check the signature with the keys trusted for this tenant (default: any key of the trust folders)' },
     { name: 'allow-unsigned', kind: 'boolean', default: false, help: 'accept an unsigned document' },
-    { name: 'plugins-dir', kind: 'list', help: 'plugin folders besides the built-ins' },
+    { name: 'plugins-dir', kind: 'list', help: 'operator plugin folders besides the built-ins' },
   ],
   async run(f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator dag check FILE');
     const doc = readDag(pos[0]);
     const trust = new TrustStore();
     for (const d of (f['trust-dir'] as string[] | undefined) ?? []) trust.addDir(d);
-    const signedBy = verifyDagSignature(doc, trust, { allowUnsigned: f['allow-unsigned'] === true });
+    const keys = f.tenant === undefined ? trust.anyTenant() : trust.forTenant(String(f.tenant));
+    const signedBy = verifyDagSignature(doc, keys, { allowUnsigned: f['allow-unsigned'] === true });
     const registry = loadPlugins(((f['plugins-dir'] as string[] | undefined) ?? []).map((d) => resolve(d)));
     validateDag(doc, { pluginExists: (ref) => registry.has(ref) });
     process.stdout.write(JSON.stringify({ ok: true, dagId: doc.dagId, version: doc.version, hash: dagHash(doc), signedBy }) + '\n');

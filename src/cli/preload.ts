@@ -15,8 +15,13 @@ export interface PreloadReport {
 }
 
 export interface PreloadOptions {
-  /** Where plugins carried by bundles are installed; a bundle with plugins is refused without it. */
-  pluginsDir?: string;
+  /**
+   * Root of the tenant-owned plugin folders (`DATA/tenant-plugins`): a bundle's plugins go to
+   * `<dir>/<tenant>/<name>@<version>/`. A bundle with plugins is refused without it.
+   */
+  tenantPluginsDir?: string;
+  /** Called after a bundle installed plugins (the server reloads its registry, so what follows sees them). */
+  onPluginsInstalled?(): void;
   /** Stops between files (SIGTERM during start-up): rejects with the signal's AbortError. */
   signal?: AbortSignal;
 }
@@ -26,14 +31,15 @@ function preloadBundle(file: string, tenant: string, dags: DagService, logger: L
   if (statSync(file).size > DEFAULT_BUNDLE_LIMITS.maxBundleBytes) {
     throw new Error(`bundle larger than ${DEFAULT_BUNDLE_LIMITS.maxBundleBytes} bytes`);
   }
-  const r = importBundle(readFileSync(file), { tenant, dags, pluginsDir: opts.pluginsDir });
+  const r = importBundle(readFileSync(file), { tenant, dags, tenantPluginsDir: opts.tenantPluginsDir });
   report.bundles++;
+  if (r.plugins.some((p) => p.installed)) opts.onPluginsInstalled?.();
   for (const d of r.dags) {
     if (d.created) report.published++;
     else report.unchanged++;
   }
   logger.info(
-    { tenant, file, rootHash: r.rootHash, changed: r.changed, dags: r.dags.map((d) => `${d.dagId}@${d.version}`), plugins: r.plugins.map((p) => p.name) },
+    { tenant, file, rootHash: r.rootHash, changed: r.changed, dags: r.dags.map((d) => `${d.dagId}@${d.version}`), plugins: r.plugins.map((p) => `${p.name}@${p.version}`) },
     'preload: bundle',
   );
 }
@@ -43,7 +49,9 @@ function preloadBundle(file: string, tenant: string, dags: DagService, logger: L
  * idempotently (an identical version already stored is left as it is). A file that fails is
  * logged with its reason and skipped; the others still load.
  * `DIR/<tenant>/*.tgz` offline bundles are verified and imported into the tenant the same
- * way (idempotently); a bundle that fails any check is logged and installs nothing.
+ * way (idempotently); a bundle that fails any check — not signed for that tenant, a plugin
+ * that collides with one the tenant already resolves — is logged and installs nothing, and the
+ * start-up goes on.
  * Yields to the event loop between files, so a stop signal is seen between two files (each
  * file is all or nothing). A missing or unreadable DIR throws.
  *

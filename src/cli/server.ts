@@ -9,7 +9,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createVerifier, ensureDevKeys, mintToken, type DevKeys } from '../auth/index.js';
@@ -17,7 +16,7 @@ import { CONSOLE_ROUTES, mountConsole } from '../console/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { ArtifactStore } from '../artifacts/index.js';
 import { DagService } from '../dags/service.js';
-import { reloadablePlugins, WorkerPool } from '../engine/index.js';
+import { installationPlugins, reloadablePlugins, WorkerPool } from '../engine/index.js';
 import { PlanCache } from '../engine/plans.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { TenantArtifacts } from '../engine/tenant-artifacts.js';
@@ -99,10 +98,13 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const verifier = createVerifier({ jwksFile, issuer, audience });
 
     // The engine: plugins, artifacts (CAS + tenant ownership), worker pool, scheduler.
-    // Plugins: the configured folders plus DATA/plugins, where bundle imports install theirs.
-    const installedPlugins = join(config.dataDir, 'plugins');
-    mkdirSync(installedPlugins, { recursive: true });
-    const registry = reloadablePlugins([...config.pluginsDirs, installedPlugins]);
+    // Plugins: the operator's folders (installation-wide) and DATA/tenant-plugins/<tenant>/,
+    // where bundle imports install each tenant's own (docs/PLUGINS.md).
+    const pluginSources = installationPlugins(config.dataDir, config.pluginsDirs);
+    const registry = reloadablePlugins(pluginSources, (problem) => logger.warn({ problem }, 'plugins: a plugin folder was skipped'));
+    if (pluginSources.legacy.length > 0) {
+      logger.warn({ dir: pluginSources.legacy[0] }, 'plugins: folders installed by bundle imports of an earlier version are installation-wide; re-import their bundles per tenant and remove them (docs/PLUGINS.md)');
+    }
     const cas = new ArtifactStore(join(config.dataDir, 'artifacts'));
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(store, cas, clock);
@@ -122,6 +124,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pool,
       logs: { put: (text) => cas.put(text) },
       plans,
+      plugins: registry,
       logger,
       clock,
       limits: {
@@ -139,9 +142,16 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       clock,
       trust,
       allowUnsigned: config.allowUnsigned,
-      pluginExists: (ref) => registry.has(ref),
+      resolvePlugin: registry.resolveFor,
     });
-    const runs = new RunService({ store, scheduler, dags, plans, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
+    // Versions stored before plugin pinning are pinned now, as their tenant sees the plugins.
+    const pinStored = () => {
+      const { pinned, unresolved } = dags.pinStoredVersions();
+      if (pinned > 0) logger.info({ pinned }, 'plugins: pinned the plugins of DAG versions stored before pinning');
+      if (unresolved.length > 0) logger.warn({ unresolved }, 'plugins: DAG versions stored before pinning name plugins that are not installed; their runs are refused (PLUGIN_UNAVAILABLE) until they are');
+    };
+    pinStored();
+    const runs = new RunService({ store, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
     const lifecycle = { ready: false, draining: false };
     const ops = new Ops({
       store,
@@ -189,7 +199,12 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       services: { dags, ops, rateLimiter: ops.limiter, runs, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs } },
     };
 
-    ops.useQueues(scheduler).usePool(pool).usePlugins(registry).usePlans(plans).useEvents(scheduler.events);
+    const reloadPlugins = () => {
+      const n = registry.reload();
+      pinStored();
+      return n;
+    };
+    ops.useQueues(scheduler).usePool(pool).usePlugins({ list: registry.list, reload: reloadPlugins }).usePlans(plans).useEvents(scheduler.events);
     // Runs left in flight by the last process are repaired and committed before serving.
     checkpoint();
     scheduler.recover();
@@ -228,12 +243,20 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const url = `http://${host}:${port}`;
     opts.onListening?.(url);
     if (config.dev) logger.warn('DEV MODE: tokens are minted from a locally generated key; never use --dev in production');
-    let bundled = 0;
+    let installed = false;
+    const onPluginsInstalled = () => {
+      installed = true;
+      try {
+        registry.reload(); // so the DAGs and bundles after this one see its plugins
+      } catch (err) {
+        logger.error({ err }, 'plugins: reloading after a bundle import failed; the loaded plugins are kept');
+      }
+    };
     for (const dir of config.dagsDirs) {
-      bundled += (await preloadDags(dir, dags, logger, { pluginsDir: installedPlugins, signal: opts.signal })).bundles;
+      await preloadDags(dir, dags, logger, { tenantPluginsDir: pluginSources.tenantRoot, onPluginsInstalled, signal: opts.signal });
     }
     checkpoint();
-    if (bundled > 0) registry.reload();
+    if (installed) pinStored();
     deps.lifecycle.ready = true;
     const expireTimer = setInterval(() => store.idem.expire(clock.now() - deps.config.idempotencyTtlMs), 3600_000);
     expireTimer.unref();

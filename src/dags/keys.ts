@@ -6,6 +6,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { TENANT_RE } from '../core/ids.js';
 
 export type SigningAlgorithm = 'ed25519' | 'p256';
 
@@ -73,46 +74,65 @@ export function generateSigningKeyPair(algorithm: SigningAlgorithm = 'ed25519'):
 const TRUST_FILE_RE = /\.(pem|pub)$/;
 const SPKI_BEGIN = '-----BEGIN PUBLIC KEY-----';
 
+type TrustedKey = { key: KeyObject; algorithm: SigningAlgorithm };
+
 /**
  * Trusted public keys by key id. A trust folder holds one SPKI PEM (`-----BEGIN PUBLIC KEY-----`)
  * per file, named `*.pem` or `*.pub`; other files are ignored. A private key, a certificate, a
  * file with several keys, or an unsupported algorithm is refused loudly (an Error naming the
  * file), never skipped.
  *
+ * Keys at the top of a trust folder are trusted for every tenant; keys in a sub-folder named
+ * after a tenant (`DIR/<tenant>/*.pem`) only for that tenant ({@link forTenant}). Hidden
+ * sub-folders are skipped; any other sub-folder name is refused (a typo must not silently
+ * leave keys untrusted). The store itself answers for the installation-wide keys.
+ *
  * @example
  * const trust = TrustStore.fromDir('fixtures/keys/trust');
- * trust.keyIds() // ['9a0e…']
+ * trust.keyIds()                    // ['9a0e…'] (trusted for every tenant)
+ * trust.forTenant('acme').keyIds()  // those plus acme's own
  */
 export class TrustStore {
-  private readonly keys = new Map<string, { key: KeyObject; algorithm: SigningAlgorithm }>();
+  private readonly keys = new Map<string, TrustedKey>();
+  private readonly tenantKeys = new Map<string, Map<string, TrustedKey>>();
+  private readonly views = new Map<string, TrustStore>();
 
-  /** Loads every `*.pem` / `*.pub` file of a folder (sorted by name). */
+  /** Loads every `*.pem` / `*.pub` file of a folder (sorted by name) and its tenant sub-folders. */
   static fromDir(dir: string): TrustStore {
     return new TrustStore().addDir(dir);
   }
 
-  /** Adds every `*.pem` / `*.pub` file of a folder (sorted by name); returns this store. */
-  addDir(dir: string): this {
+  /** Adds every `*.pem` / `*.pub` file of a folder and of its tenant sub-folders; returns this store. */
+  addDir(dir: string, tenant?: string): this {
     for (const name of readdirSync(dir).sort()) {
-      if (!TRUST_FILE_RE.test(name)) continue;
       const path = join(dir, name);
-      if (!statSync(path).isFile()) continue;
+      const st = statSync(path);
+      if (st.isDirectory()) {
+        if (name.startsWith('.')) continue;
+        if (tenant !== undefined || !TENANT_RE.test(name)) {
+          throw new Error(`trust folder ${name}: a sub-folder must be named after a tenant (${TENANT_RE.source}) and hold keys only`);
+        }
+        this.addDir(path, name);
+        continue;
+      }
+      if (!TRUST_FILE_RE.test(name) || !st.isFile()) continue;
       try {
-        this.add(readFileSync(path, 'utf8'));
+        this.add(readFileSync(path, 'utf8'), tenant);
       } catch (err) {
-        throw new Error(`trust key ${name}: ${(err as Error).message}`);
+        throw new Error(`trust key ${tenant ? `${tenant}/` : ''}${name}: ${(err as Error).message}`);
       }
     }
     return this;
   }
 
   /**
-   * Adds one SPKI PEM public key; returns its key id. Adding the same key twice is a no-op.
+   * Adds one SPKI PEM public key, trusted for every tenant or only for `tenant`; returns its key
+   * id. Adding the same key twice is a no-op.
    *
    * @example
    * trust.add(generateSigningKeyPair().publicKeyPem) // 'c0ff…'
    */
-  add(publicKeyPem: string): string {
+  add(publicKeyPem: string, tenant?: string): string {
     if (publicKeyPem.includes('PRIVATE KEY-----')) throw new Error('a private key is not a trusted public key');
     const blocks = publicKeyPem.match(/-----BEGIN [A-Z0-9 ]+-----/g) ?? [];
     if (blocks.length !== 1 || blocks[0] !== SPKI_BEGIN) {
@@ -121,24 +141,57 @@ export class TrustStore {
     const key = createPublicKey({ key: publicKeyPem, format: 'pem' });
     const algorithm = keyAlgorithm(key);
     const keyid = keyIdOf(key);
-    this.keys.set(keyid, { key, algorithm });
+    if (tenant === undefined) this.keys.set(keyid, { key, algorithm });
+    else {
+      if (!TENANT_RE.test(tenant)) throw new Error(`invalid tenant id ${JSON.stringify(tenant)}`);
+      const own = this.tenantKeys.get(tenant) ?? new Map<string, TrustedKey>();
+      own.set(keyid, { key, algorithm });
+      this.tenantKeys.set(tenant, own);
+    }
+    this.views.clear();
     return keyid;
+  }
+
+  /** The keys trusted for `tenant`: the installation-wide ones and the tenant's own. */
+  forTenant(tenant: string): TrustStore {
+    let view = this.views.get(tenant);
+    if (!view) {
+      view = new TrustStore();
+      for (const [id, k] of this.keys) view.keys.set(id, k);
+      for (const [id, k] of this.tenantKeys.get(tenant) ?? []) if (!view.keys.has(id)) view.keys.set(id, k);
+      this.views.set(tenant, view);
+    }
+    return view;
+  }
+
+  /** Every key, whichever tenant it is trusted for (to check a signature is by a known key at all). */
+  anyTenant(): TrustStore {
+    const view = new TrustStore();
+    for (const [id, k] of this.keys) view.keys.set(id, k);
+    for (const own of this.tenantKeys.values()) for (const [id, k] of own) if (!view.keys.has(id)) view.keys.set(id, k);
+    return view;
+  }
+
+  /** Tenants with keys of their own, sorted. */
+  tenants(): string[] {
+    return [...this.tenantKeys.keys()].sort();
   }
 
   has(keyid: string): boolean {
     return this.keys.has(keyid);
   }
 
-  get(keyid: string): { key: KeyObject; algorithm: SigningAlgorithm } | undefined {
+  get(keyid: string): TrustedKey | undefined {
     return this.keys.get(keyid);
   }
 
-  /** Key ids, sorted. */
+  /** Installation-wide key ids, sorted. */
   keyIds(): string[] {
     return [...this.keys.keys()].sort();
   }
 
+  /** Installation-wide keys plus every tenant's. */
   get size(): number {
-    return this.keys.size;
+    return this.anyTenant().keys.size;
   }
 }

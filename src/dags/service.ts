@@ -3,8 +3,9 @@
  * as arguments; knows nothing of HTTP.
  *
  * @example
- * const dags = new DagService({ store, clock, trust, allowUnsigned: false, pluginExists });
+ * const dags = new DagService({ store, clock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
  * const { created, version } = dags.publish('demo', doc);
+ * version.pluginPins; // { noop: { name: 'noop', version: '0.1.0', contentHash: '…', builtin: true } }
  */
 import { namedHashes } from '../artifacts/index.js';
 import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
@@ -14,13 +15,24 @@ import { validateDag } from './validate.js';
 import { dagCanonicalJson, dagHash } from './canonical.js';
 import { verifyDagSignature, type TrustStore } from './signature.js';
 import { semverKey } from './semver.js';
+import { pinPlugins, pinsJson, type PinnablePlugin, type PluginPins } from './pins.js';
 
 export interface DagServiceDeps {
   store: Store;
   clock: Clock;
   trust: TrustStore;
   allowUnsigned: boolean;
-  pluginExists(nameOrNameAtVersion: string): boolean;
+  /** A step's plugin reference (`name` or `name@version`) as `tenant` sees the plugins. */
+  resolvePlugin(tenant: string, ref: string): PinnablePlugin | undefined;
+}
+
+/** What {@link DagService.check} found: what would be stored. */
+export interface CheckedDag {
+  hash: string;
+  definition: string;
+  signedBy: string[];
+  /** Canonical JSON of the plugin pins (`pins.ts`). */
+  pluginPins: string;
 }
 
 /** The stored version as the API shows it. */
@@ -32,6 +44,8 @@ export interface DagVersionView extends Record<string, unknown> {
   createdUtc: string;
   disabledUtc: string | null;
   signedBy: string[];
+  /** The plugin each step reference is pinned to; null for a version stored before pinning that could not be pinned yet. */
+  pluginPins: PluginPins | null;
 }
 
 export function dagView(row: DagVersionRow): DagVersionView {
@@ -46,6 +60,7 @@ export function dagView(row: DagVersionRow): DagVersionView {
     createdUtc: iso(row.createdMs),
     disabledUtc: isoOrNull(row.disabledMs),
     signedBy: JSON.parse(row.signedBy) as string[],
+    pluginPins: row.pluginPins === null ? null : (JSON.parse(row.pluginPins) as PluginPins),
   };
 }
 
@@ -80,13 +95,39 @@ export class DagService {
   constructor(readonly deps: DagServiceDeps) {}
 
   /**
-   * Verifies and validates a document without storing it. Returns what would be stored.
+   * Verifies and validates a document for `tenant` without storing it: its signature with the
+   * keys trusted for the tenant, its plugins as the tenant sees them (another tenant's plugin
+   * is an unknown plugin), and pins each plugin reference. Returns what would be stored.
    * Throws SIGNATURE_INVALID or DAG_INVALID.
    */
-  check(doc: DagDocument): { hash: string; definition: string; signedBy: string[] } {
-    const signedBy = verifyDagSignature(doc, this.deps.trust, { allowUnsigned: this.deps.allowUnsigned });
-    validateDag(doc, { pluginExists: this.deps.pluginExists });
-    return { hash: dagHash(doc), definition: dagCanonicalJson(doc), signedBy };
+  check(doc: DagDocument, tenant: string): CheckedDag {
+    const signedBy = verifyDagSignature(doc, this.deps.trust.forTenant(tenant), { allowUnsigned: this.deps.allowUnsigned });
+    return { hash: dagHash(doc), definition: dagCanonicalJson(doc), signedBy, pluginPins: checkPlugins(doc, (ref) => this.deps.resolvePlugin(tenant, ref)) };
+  }
+
+  /**
+   * Pins the stored versions that have no pins yet (stored by a version of the program from
+   * before pinning), each as its tenant sees the plugins now. A version whose plugins do not
+   * all resolve stays unpinned (its runs are refused with PLUGIN_UNAVAILABLE) and is tried
+   * again at the next call. Called at start-up and after plugins are reloaded.
+   */
+  pinStoredVersions(): { pinned: number; unresolved: Array<{ tenant: string; dagId: string; version: string }> } {
+    const { store } = this.deps;
+    const unresolved: Array<{ tenant: string; dagId: string; version: string }> = [];
+    let pinned = 0;
+    store.tx(() => {
+      for (const row of store.dags.unpinned()) {
+        const def = JSON.parse(row.definition) as Pick<DagDocument, 'steps'>;
+        const pins = pinPlugins(def, (ref) => this.deps.resolvePlugin(row.tenant, ref));
+        if (!pins) {
+          unresolved.push({ tenant: row.tenant, dagId: row.dagId, version: row.version });
+          continue;
+        }
+        store.dags.setPins(row.tenant, row.dagId, row.version, pinsJson(pins));
+        pinned++;
+      }
+    });
+    return { pinned, unresolved };
   }
 
   /**
@@ -94,7 +135,7 @@ export class DagService {
    * other content under an existing dagId+version is DAG_VERSION_EXISTS. Call inside the
    * request's commit so the idempotency record shares the transaction.
    */
-  publish(tenant: string, doc: DagDocument, checked = this.check(doc)): { created: boolean; version: DagVersionView } {
+  publish(tenant: string, doc: DagDocument, checked: CheckedDag = this.check(doc, tenant)): { created: boolean; version: DagVersionView } {
     const { store, clock } = this.deps;
     return store.tx(() => {
       const existing = store.dags.get(tenant, doc.dagId, doc.version);
@@ -117,6 +158,7 @@ export class DagService {
         definition: checked.definition,
         signature: doc.signature ? JSON.stringify(doc.signature) : null,
         signedBy: JSON.stringify(checked.signedBy),
+        pluginPins: checked.pluginPins,
         createdMs: clock.now(),
       });
       // A definition that names artifacts (a fixed input file) keeps them: versions are kept for ever.
@@ -153,4 +195,15 @@ export class DagService {
     }
     throw new ApiError('NOT_FOUND', 'DAG not found');
   }
+}
+
+/**
+ * Validates a DAG's plugins (and everything else) with `resolve`, then pins them; returns the
+ * pins' stored form. Throws DAG_INVALID.
+ */
+export function checkPlugins(doc: DagDocument, resolve: (ref: string) => PinnablePlugin | undefined): string {
+  validateDag(doc, { pluginExists: (ref) => resolve(ref) !== undefined });
+  const pins = pinPlugins(doc, resolve);
+  if (!pins) throw new ApiError('DAG_INVALID', 'a plugin went away while the DAG was checked; try again');
+  return pinsJson(pins);
 }

@@ -151,13 +151,41 @@ test('TrustStore.fromDir loads *.pem and *.pub, ignores other files, refuses pri
     writeFileSync(join(dir, 'b.pub'), p256.publicKeyPem);
     writeFileSync(join(dir, 'README.md'), 'not a key');
     writeFileSync(join(dir, 'c.pem.bak'), stranger.publicKeyPem);
-    mkdirSync(join(dir, 'sub.pem'));
+    mkdirSync(join(dir, 'sub.pem')); // a tenant's sub-folder (empty), not a key file
     const store = TrustStore.fromDir(dir);
     assert.deepEqual(store.keyIds(), [ed.keyid, p256.keyid].sort());
     writeFileSync(join(dir, 'oops.pem'), stranger.privateKeyPem);
     assert.throws(() => TrustStore.fromDir(dir), /oops\.pem: a private key/);
     writeFileSync(join(dir, 'oops.pem'), stranger.publicKeyPem + ed.publicKeyPem);
     assert.throws(() => TrustStore.fromDir(dir), /oops\.pem: expected exactly one/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('trust sub-folders named after a tenant hold keys trusted only for that tenant', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trust-'));
+  try {
+    writeFileSync(join(dir, 'global.pem'), ed.publicKeyPem);
+    mkdirSync(join(dir, 'acme'));
+    writeFileSync(join(dir, 'acme', 'acme.pem'), p256.publicKeyPem);
+    mkdirSync(join(dir, '.git'));
+    writeFileSync(join(dir, '.git', 'x.pem'), stranger.privateKeyPem);
+    const store = TrustStore.fromDir(dir);
+    assert.deepEqual(store.keyIds(), [ed.keyid], 'the store itself: installation-wide keys only');
+    assert.deepEqual(store.forTenant('acme').keyIds(), [ed.keyid, p256.keyid].sort());
+    assert.deepEqual(store.forTenant('other').keyIds(), [ed.keyid]);
+    assert.deepEqual(store.anyTenant().keyIds(), [ed.keyid, p256.keyid].sort());
+    assert.deepEqual(store.tenants(), ['acme']);
+    const env = dsseSign('t', Buffer.from('x'), p256.privateKeyPem);
+    assert.deepEqual(dsseVerify(env, store.forTenant('acme'), 't').signedBy, [p256.keyid]);
+    assert.throws(() => dsseVerify(env, store.forTenant('other'), 't'), /no signature verifies/);
+    assert.throws(() => dsseVerify(env, store, 't'), /no signature verifies/);
+    mkdirSync(join(dir, 'Bad Name'));
+    assert.throws(() => TrustStore.fromDir(dir), /Bad Name: a sub-folder must be named after a tenant/);
+    rmSync(join(dir, 'Bad Name'), { recursive: true });
+    mkdirSync(join(dir, 'acme', 'deeper'));
+    assert.throws(() => TrustStore.fromDir(dir), /deeper: a sub-folder must be named after a tenant .* and hold keys only/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,13 +11,18 @@ export type { ArtifactIO, PoolStats, StepResult, StepTask, TaskMeta, WorkerLostE
 export {
   loadPlugins,
   reloadablePlugins,
+  installationPlugins,
+  TENANT_PLUGINS_DIR,
   type ReloadableRegistry,
   PluginLoadError,
   PluginManifestSchema,
   type PluginManifest,
   type PluginRegistry,
+  type PluginSources,
+  type PinCheck,
   type ResolvedPlugin,
 } from './plugins.js';
+export { hashPluginDir, hashPluginFiles, readPluginDir, type PluginFile } from './plugin-files.js';
 export { StepError, type AbortReason, type StepContext, type StepErrorInfo } from './protocol.js';
 export { encodeOutputs, DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
 export { BUILTIN_NAMES, BUILTIN_PLUGINS } from './builtins/names.js';

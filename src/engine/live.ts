@@ -3,7 +3,7 @@
  * (`commit.ts`) writes their current state through to SQLite before anything is observable.
  */
 import { MinHeap } from '../core/heap.js';
-import type { PlanStep } from '../dags/index.js';
+import type { PinEntry, PlanStep } from '../dags/index.js';
 import type { AttemptRow, RunRow, StepRow } from '../store/index.js';
 import type { AttemptStatus, RunStatus, StepStatus } from '../runs/states.js';
 import type { PlanInfo } from './plans.js';
@@ -58,6 +58,8 @@ export interface LiveRun {
   readonly dagVersion: string;
   readonly traceId: string;
   readonly info: PlanInfo;
+  /** The DAG version's plugin pins by step reference (null: stored before pinning, not pinned). */
+  readonly pins: ReadonlyMap<string, PinEntry> | null;
   readonly inputs: unknown;
   readonly startedMs: number;
   status: RunStatus;
@@ -108,7 +110,13 @@ function newStep(run: LiveRun, def: PlanStep): LiveStep {
 }
 
 /** A live run from its row (new or recovered); steps start `pending` unless `rows` say otherwise. */
-export function liveRun(row: RunRow, info: PlanInfo, rows?: readonly StepRow[], attempts?: ReadonlyMap<string, AttemptRow>): LiveRun {
+export function liveRun(
+  row: RunRow,
+  info: PlanInfo,
+  pins: ReadonlyMap<string, PinEntry> | null,
+  rows?: readonly StepRow[],
+  attempts?: ReadonlyMap<string, AttemptRow>,
+): LiveRun {
   const run: LiveRun = {
     runId: row.runId,
     tenant: row.tenant,
@@ -116,6 +124,7 @@ export function liveRun(row: RunRow, info: PlanInfo, rows?: readonly StepRow[], 
     dagVersion: row.dagVersion,
     traceId: row.traceId,
     info,
+    pins,
     inputs: JSON.parse(row.inputs) as unknown,
     startedMs: row.startedMs,
     status: row.status as RunStatus,

@@ -13,7 +13,7 @@
  * info.plan.order; // ['fetch', 'scan', 'report']
  */
 import { canonicalHash } from '../core/index.js';
-import { compileInputsValidator, planFor, type Plan } from '../dags/index.js';
+import { compileInputsValidator, parsePins, planFor, type PinEntry, type Plan } from '../dags/index.js';
 import { Lru } from '../dags/lru.js';
 import type { DagVersionRow } from '../store/index.js';
 
@@ -64,12 +64,29 @@ export function planInfo(row: Pick<DagVersionRow, 'hash' | 'definition'>): PlanI
   });
 }
 
-/** {@link PlanInfo}s by DAG version hash (LRU; versions are immutable). */
+/**
+ * {@link PlanInfo}s by DAG version hash, and parsed plugin pins by their stored text (LRUs;
+ * versions are immutable). Pins are not part of the plan: the same definition published by
+ * two tenants has one hash but may pin different plugins.
+ */
 export class PlanCache {
   private readonly lru: Lru<string, PlanInfo>;
+  private readonly pins: Lru<string, ReadonlyMap<string, PinEntry>>;
 
   constructor(capacity = 256) {
     this.lru = new Lru(capacity);
+    this.pins = new Lru(capacity);
+  }
+
+  /** The version's plugin pins by step reference; null for a version stored before pinning and not pinned yet. */
+  pinsFor(row: Pick<DagVersionRow, 'pluginPins'>): ReadonlyMap<string, PinEntry> | null {
+    if (row.pluginPins === null) return null;
+    let pins = this.pins.get(row.pluginPins);
+    if (!pins) {
+      pins = parsePins(row.pluginPins);
+      this.pins.set(row.pluginPins, pins);
+    }
+    return pins;
   }
 
   forRow(row: Pick<DagVersionRow, 'hash' | 'definition'>): PlanInfo {
@@ -83,5 +100,6 @@ export class PlanCache {
 
   clear(): void {
     this.lru.clear();
+    this.pins.clear();
   }
 }

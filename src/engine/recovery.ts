@@ -61,7 +61,7 @@ export function recoverRuns(d: RecoveryDeps): number {
     }
     const latest = new Map<string, AttemptRow>();
     for (const a of d.store.runs.attemptsOfRun(row.runId)) latest.set(a.stepId, a);
-    const run = liveRun(row, d.plans.forRow(version), d.store.runs.steps(row.runId), latest);
+    const run = liveRun(row, d.plans.forRow(version), d.plans.pinsFor(version), d.store.runs.steps(row.runId), latest);
     countPredecessors(run);
     d.adopt(run);
     n++;

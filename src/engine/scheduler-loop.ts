@@ -9,6 +9,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/index.js';
 import type { EventRow, Store } from '../store/index.js';
+import type { PinEntry } from '../dags/index.js';
+import type { PinCheck } from './plugin-registry.js';
 import type { AbortReason } from './protocol.js';
 import { abortResult, failedResult, type StepResult, type StepTask } from './pool-types.js';
 import { GroupCommit, type Batch } from './commit.js';
@@ -22,6 +24,14 @@ export interface StepRunner {
   abort(taskId: string, reason?: AbortReason): boolean;
 }
 
+/** The plugin a step's pin names, for its run's tenant (the plugin registry). */
+export interface PinnedPlugins {
+  pinned(tenant: string, pin: PinEntry): PinCheck;
+}
+
+/** Step failure code: the plugin its DAG version pinned is not installed, or not with that content. */
+export const PLUGIN_UNAVAILABLE = 'PLUGIN_UNAVAILABLE';
+
 /** Where attempt logs go (the content-addressed store). */
 export interface LogSink {
   put(data: string): Promise<{ hash: string; size: number }>;
@@ -30,6 +40,8 @@ export interface LogSink {
 export interface SchedulerOptions {
   store: Store;
   pool: StepRunner;
+  /** Resolves each step's pinned plugin at dispatch; the pool is handed the resolved plugin. */
+  plugins: PinnedPlugins;
   logs: LogSink;
   plans: PlanCache;
   logger: Logger;
@@ -63,6 +75,7 @@ export abstract class SchedulerLoop extends SchedulerCore {
   constructor(
     protected readonly store: Store,
     private readonly pool: StepRunner,
+    private readonly plugins: PinnedPlugins,
     private readonly logs: LogSink,
     clock: Clock,
     logger: Logger,
@@ -230,10 +243,17 @@ export abstract class SchedulerLoop extends SchedulerCore {
     const run = step.run;
     const timeoutMs = step.def.timeoutMs ?? this.limits.defaultStepTimeoutMs;
     if (step.abortRequested) return this.onResult(step, attempt, abortResult('cancel', timeoutMs, ''));
+    // Exactly the plugin the DAG version pinned at publish, as the run's tenant sees it now.
+    const pin = run.pins?.get(step.def.plugin);
+    const found = pin ? this.plugins.pinned(run.tenant, pin) : undefined;
+    if (!found?.ok) {
+      const message = found?.message ?? `the DAG version has no plugin pin for ${step.def.plugin} (stored before pinning; install the plugin and restart or warm)`;
+      return this.onResult(step, attempt, failedResult(PLUGIN_UNAVAILABLE, message, false));
+    }
     const taskId = `${run.runId}/${step.def.id}/${attempt}`;
     step.taskId = taskId;
     this.pool
-      .run({ taskId, plugin: step.def.plugin, inputs, tenant: run.tenant, runId: run.runId, stepId: step.def.id, attempt, timeoutMs })
+      .run({ taskId, plugin: found.plugin, inputs, tenant: run.tenant, runId: run.runId, stepId: step.def.id, attempt, timeoutMs })
       .then(
         (r) => this.onResult(step, attempt, r),
         (err: unknown) => {

@@ -14,6 +14,7 @@
  * await scheduler.drain(30_000);             // SIGTERM
  */
 import { systemClock } from '../core/index.js';
+import type { PinEntry } from '../dags/index.js';
 import type { EventRow, RunRow } from '../store/index.js';
 import { isRunTerminal } from '../runs/states.js';
 import type { StepResult } from './pool-types.js';
@@ -24,7 +25,7 @@ import { Checkpointer } from './checkpointer.js';
 import { DEFAULT_LIMITS, SchedulerLoop, type SchedulerOptions } from './scheduler-loop.js';
 
 export { DEFAULT_LIMITS, LOG_MEDIA_TYPE } from './scheduler-loop.js';
-export type { LogSink, SchedulerEvents, SchedulerOptions, StepRunner } from './scheduler-loop.js';
+export type { LogSink, PinnedPlugins, SchedulerEvents, SchedulerOptions, StepRunner } from './scheduler-loop.js';
 
 export class Scheduler extends SchedulerLoop {
   private readonly plans: PlanCache;
@@ -32,7 +33,7 @@ export class Scheduler extends SchedulerLoop {
   private readonly checkpointer: Checkpointer | null;
 
   constructor(o: SchedulerOptions) {
-    super(o.store, o.pool, o.logs, o.clock ?? systemClock, o.logger, { ...DEFAULT_LIMITS, ...o.limits });
+    super(o.store, o.pool, o.plugins, o.logs, o.clock ?? systemClock, o.logger, { ...DEFAULT_LIMITS, ...o.limits });
     this.plans = o.plans;
     this.checkpointer = Checkpointer.start(o.store.db.sqlite);
   }
@@ -85,9 +86,9 @@ export class Scheduler extends SchedulerLoop {
     return n;
   }
 
-  /** A new run's live state (nothing stored yet). */
-  newRun(row: RunRow, info: PlanInfo): LiveRun {
-    return liveRun(row, info);
+  /** A new run's live state (nothing stored yet); `pins` are its DAG version's plugin pins. */
+  newRun(row: RunRow, info: PlanInfo, pins: ReadonlyMap<string, PinEntry> | null): LiveRun {
+    return liveRun(row, info, pins);
   }
 
   /**

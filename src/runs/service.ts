@@ -11,8 +11,9 @@
 import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
+import type { PinEntry } from '../dags/index.js';
 import type { PlanCache } from '../engine/plans.js';
-import type { Scheduler } from '../engine/scheduler.js';
+import type { PinnedPlugins, Scheduler } from '../engine/scheduler.js';
 import type { RunRow, StepRow, Store } from '../store/index.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
@@ -29,6 +30,8 @@ export interface RunServiceDeps {
   scheduler: Scheduler;
   dags: DagService;
   plans: PlanCache;
+  /** Where each DAG version's pinned plugins are looked up (the plugin registry). */
+  plugins: PinnedPlugins;
   clock: Clock;
   limits: {
     /** Per tenant: runs waiting to start; past it `POST /runs` is 429 QUOTA_EXCEEDED. */
@@ -84,6 +87,8 @@ export class RunService {
     const version = this.d.dags.resolveForRun(tenant, req.dagId, req.version);
     const info = this.d.plans.forRow(version);
     info.validateInputs(req.inputs ?? {});
+    const pins = this.d.plans.pinsFor(version);
+    this.checkPins(tenant, version, pins);
     if (scheduler.queuedCount(tenant) >= this.d.limits.maxQueuedRuns) {
       throw new ApiError('QUOTA_EXCEEDED', `tenant has ${this.d.limits.maxQueuedRuns} runs queued already`, { limit: this.d.limits.maxQueuedRuns }, { 'Retry-After': '1' });
     }
@@ -105,7 +110,7 @@ export class RunService {
       endedMs: null,
       cancelReason: null,
     };
-    const run = scheduler.newRun(row, info);
+    const run = scheduler.newRun(row, info, pins);
     const steps: StepRow[] = info.plan.steps.map((s) => ({
       runId: row.runId, stepId: s.id, topoIndex: s.index, status: 'pending', attempt: 0, startedMs: null, endedMs: null,
       inputsHash: null, outputsHash: null, outputs: null, logsRef: null, errorCode: null, errorMessage: null,
@@ -126,6 +131,21 @@ export class RunService {
     }
     scheduler.admitted(run, started!);
     return answer;
+  }
+
+  /**
+   * Every plugin the DAG version pinned is installed for the tenant with the pinned content;
+   * otherwise 422 PLUGIN_UNAVAILABLE (nothing of the run is stored).
+   */
+  private checkPins(tenant: string, version: { dagId: string; version: string }, pins: ReadonlyMap<string, PinEntry> | null): void {
+    const where = { dagId: version.dagId, version: version.version };
+    if (!pins) {
+      throw new ApiError('PLUGIN_UNAVAILABLE', `${version.dagId}@${version.version} was stored before plugin pinning and names a plugin that is not installed; install it, then restart the server or POST /admin/warm`, where);
+    }
+    for (const pin of pins.values()) {
+      const found = this.d.plugins.pinned(tenant, pin);
+      if (!found.ok) throw new ApiError('PLUGIN_UNAVAILABLE', found.message, { ...where, plugin: pin.ref, contentHash: pin.contentHash, reason: found.reason });
+    }
   }
 
   /** The run of this tenant (404 for a malformed id, a missing run, or another tenant's). */

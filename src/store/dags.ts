@@ -10,6 +10,8 @@ export interface DagVersionRow {
   definition: string;
   signature: string | null;
   signedBy: string;
+  /** Canonical JSON of the plugin pins (dags/pins.ts); null for a version stored before pinning. */
+  pluginPins: string | null;
   active: number;
   createdMs: number;
   disabledMs: number | null;
@@ -25,7 +27,7 @@ export interface DagListFilter {
 }
 
 const COLS = `tenant, dag_id as dagId, version, version_key as versionKey, hash, definition,
-  signature, signed_by as signedBy, active, created_ms as createdMs, disabled_ms as disabledMs`;
+  signature, signed_by as signedBy, plugin_pins as pluginPins, active, created_ms as createdMs, disabled_ms as disabledMs`;
 
 /** DAG versions. Versions are immutable; only `active`/`disabled_ms` ever change. */
 export class DagQueries {
@@ -40,8 +42,8 @@ export class DagQueries {
     this.stmts = new StatementCache(db);
     this.getStmt = db.prepare(`select ${COLS} from dag_versions where tenant=? and dag_id=? and version=?`);
     this.insertStmt = db.prepare(
-      `insert into dag_versions (tenant, dag_id, version, version_key, hash, definition, signature, signed_by, active, created_ms)
-       values (@tenant, @dagId, @version, @versionKey, @hash, @definition, @signature, @signedBy, 1, @createdMs)`,
+      `insert into dag_versions (tenant, dag_id, version, version_key, hash, definition, signature, signed_by, plugin_pins, active, created_ms)
+       values (@tenant, @dagId, @version, @versionKey, @hash, @definition, @signature, @signedBy, @pluginPins, 1, @createdMs)`,
     );
     this.disableStmt = db.prepare(
       `update dag_versions set active=0, disabled_ms=? where tenant=? and dag_id=? and version=? and active=1`,
@@ -68,6 +70,16 @@ export class DagQueries {
   /** Highest active version by SemVer precedence. */
   latestActive(tenant: string, dagId: string): DagVersionRow | undefined {
     return this.activeStmt.get(tenant, dagId) as DagVersionRow | undefined;
+  }
+
+  /** Versions stored without plugin pins (by an older program), oldest first. */
+  unpinned(): DagVersionRow[] {
+    return this.stmts.get(`select ${COLS} from dag_versions where plugin_pins is null order by created_ms, tenant, dag_id, version_key`).all() as DagVersionRow[];
+  }
+
+  /** Sets the pins of a version that has none (pins never change once set). */
+  setPins(tenant: string, dagId: string, version: string, pins: string): boolean {
+    return this.stmts.get(`update dag_versions set plugin_pins=? where tenant=? and dag_id=? and version=? and plugin_pins is null`).run(pins, tenant, dagId, version).changes > 0;
   }
 
   count(): number {

@@ -41,7 +41,16 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "hash": "3fee48c8d3821193a9ec696f0b6e4eebce215a9678ec81c7e0850754493b090b"
   },
   {
-    "tag": "0002_lifecycle",
+    "tag": "0002_legal_misty_knight",
+    "sql": [
+      "ALTER TABLE `dag_versions` ADD `plugin_pins` text;"
+    ],
+    "bps": true,
+    "folderMillis": 1796143138702,
+    "hash": "afa502029b02820f5ae8586a49ce2a8d07a53d01767b538ee8ec5d436a4db471"
+  },
+  {
+    "tag": "0003_lifecycle",
     "sql": [
       "CREATE TABLE `artifact_refs` (\n\t`tenant` text NOT NULL,\n\t`hash` text NOT NULL,\n\t`holder` text NOT NULL,\n\tPRIMARY KEY(`tenant`, `hash`, `holder`)\n);\n",
       "\nCREATE INDEX `artifact_refs_holder` ON `artifact_refs` (`holder`);",
@@ -56,7 +65,7 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "\nUPDATE `idempotency_keys` SET `run_id` = json_extract(`response_body`, '$.runId')\n  WHERE `response_body` IS NOT NULL AND json_valid(`response_body`) AND json_type(`response_body`, '$.runId') = 'text';\n"
     ],
     "bps": true,
-    "folderMillis": 1796142256789,
+    "folderMillis": 1796145050591,
     "hash": "e1f65d79d263bf7240a6333b7653918d238618d6dd2ec3f29026e8e38655898f"
   }
 ];

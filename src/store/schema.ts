@@ -21,6 +21,8 @@ export const dagVersions = sqliteTable(
     definition: text('definition').notNull(),
     signature: text('signature'),
     signedBy: text('signed_by').notNull().default('[]'),
+    /** Canonical JSON of the plugin pins (dags/pins.ts); null for a version stored before pinning. */
+    pluginPins: text('plugin_pins'),
     active: integer('active').notNull().default(1),
     createdMs: integer('created_ms').notNull(),
     disabledMs: integer('disabled_ms'),

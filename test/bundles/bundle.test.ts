@@ -5,15 +5,16 @@ import { join } from 'node:path';
 import { ApiError } from '../../src/core/errors.js';
 import { canonicalJson } from '../../src/core/hash.js';
 import { DagService } from '../../src/dags/service.js';
-import { dsseSign, generateSigningKeyPair, type TrustStore } from '../../src/dags/signature.js';
+import { dsseSign, generateSigningKeyPair, TrustStore } from '../../src/dags/signature.js';
+import { hashPluginFiles } from '../../src/engine/plugin-files.js';
 import { BundleError, createBundle, importBundle, verifyBundle, type ImportOptions } from '../../src/bundles/index.js';
 import { MANIFEST_PATH, SIGNATURE_PATH } from '../../src/bundles/manifest.js';
 import { readTar } from '../../src/bundles/tar.js';
 import { gunzipStrict } from '../../src/bundles/gzip.js';
 import { bundleLimits } from '../../src/bundles/limits.js';
-import { dag, devKey, flip, openEnv, packSigned, payloadOf, pluginFiles, repack, snapshot, trust, unpackFiles, type Env } from './helpers.js';
+import { dag, devKey, flip, openEnv, packSigned, payloadOf, pluginFiles, repack, snapshot, TENANTS, trust, unpackFiles, type Env } from './helpers.js';
 
-const sample = () => ({ dags: [dag('alpha'), dag('beta', '2.0.0'), dag('beta', '1.0.0')], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey });
+const sample = () => ({ tenants: TENANTS, dags: [dag('alpha'), dag('beta', '2.0.0'), dag('beta', '1.0.0')], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey });
 
 function withEnv(fn: (env: Env) => void | Promise<void>) {
   return async () => {
@@ -27,15 +28,16 @@ function withEnv(fn: (env: Env) => void | Promise<void>) {
 }
 
 function importInto(env: Env, bytes: Buffer, extra: Partial<ImportOptions> = {}) {
-  return importBundle(bytes, { tenant: 'acme', dags: env.dags, pluginsDir: env.pluginsDir, ...extra });
+  // The import sees the plugins the registry has loaded (reload it after an import that installed some).
+  return importBundle(bytes, { tenant: 'acme', dags: env.dags, tenantPluginsDir: env.pluginsDir, ...extra });
 }
 
 /** Asserts the bundle is refused with `code`/`reason` and that nothing at all changed. */
-function refusedWithoutChange(env: Env, bytes: Buffer, code: string, reason?: string, match?: RegExp): ApiError {
+function refusedWithoutChange(env: Env, bytes: Buffer, code: string, reason?: string, match?: RegExp, tenant = 'acme'): ApiError {
   const before = snapshot(env);
   let caught: ApiError | undefined;
   assert.throws(
-    () => importInto(env, bytes),
+    () => importInto(env, bytes, { tenant }),
     (e: unknown) => {
       assert.ok(e instanceof ApiError, `expected an ApiError, got ${String(e)}`);
       assert.equal(e.code, code, e.message);
@@ -79,13 +81,13 @@ test('with a P-256 key only manifest.sig.json differs between two runs', () => {
 
 test('createBundle refuses unsigned, tampered and invalid inputs', () => {
   const { signature: _s, ...unsigned } = dag('alpha');
-  assert.throws(() => createBundle({ dags: [unsigned], privateKeyPem: devKey }), /not signed/);
+  assert.throws(() => createBundle({ tenants: TENANTS, dags: [unsigned], privateKeyPem: devKey }), /not signed/);
   const tampered = { ...dag('alpha'), metadata: { description: 'changed after signing' } };
-  assert.throws(() => createBundle({ dags: [tampered], privateKeyPem: devKey }), /differs from its signed payload/);
-  assert.throws(() => createBundle({ dags: [dag('alpha'), dag('alpha', '1.0.0', { description: 'other' })], privateKeyPem: devKey }), /given twice/);
-  assert.throws(() => createBundle({ dags: [], plugins: [{ name: 'noop', files: pluginFiles('noop') }], privateKeyPem: devKey }), /built-in/);
-  assert.throws(() => createBundle({ dags: [], plugins: [{ name: 'other', files: pluginFiles('greeter') }], privateKeyPem: devKey }), /must match its folder/);
-  assert.throws(() => createBundle({ dags: [], plugins: [{ name: 'greeter', files: pluginFiles('greeter').slice(1) }], privateKeyPem: devKey }), /entry index\.mjs is not in the plugin folder/);
+  assert.throws(() => createBundle({ tenants: TENANTS, dags: [tampered], privateKeyPem: devKey }), /differs from its signed payload/);
+  assert.throws(() => createBundle({ tenants: TENANTS, dags: [dag('alpha'), dag('alpha', '1.0.0', { description: 'other' })], privateKeyPem: devKey }), /given twice/);
+  assert.throws(() => createBundle({ tenants: TENANTS, dags: [], plugins: [{ name: 'noop', files: pluginFiles('noop') }], privateKeyPem: devKey }), /built-in/);
+  assert.throws(() => createBundle({ tenants: TENANTS, dags: [], plugins: [{ name: 'other', files: pluginFiles('greeter') }], privateKeyPem: devKey }), /must match its folder/);
+  assert.throws(() => createBundle({ tenants: TENANTS, dags: [], plugins: [{ name: 'greeter', files: pluginFiles('greeter').slice(1) }], privateKeyPem: devKey }), /entry index\.mjs is not in the plugin folder/);
 });
 
 test('verifyBundle accepts a good bundle and reports what it holds', () => {
@@ -103,21 +105,23 @@ test('import installs DAGs and plugins; importing again changes nothing', withEn
   const r1 = importInto(env, bytes);
   assert.equal(r1.changed, true);
   assert.deepEqual(r1.dags.map((d) => [d.dagId, d.version, d.created]), [['alpha', '1.0.0', true], ['beta', '1.0.0', true], ['beta', '2.0.0', true]]);
-  assert.deepEqual(r1.plugins, [{ name: 'greeter', version: '1.0.0', installed: true }]);
+  assert.deepEqual(r1.plugins, [{ name: 'greeter', version: '1.0.0', contentHash: hashPluginFiles(pluginFiles('greeter')), installed: true }]);
   const listed = env.store.dags.list({ tenant: 'acme', limit: 100 }).map((r) => `${r.dagId}@${r.version}`);
   assert.deepEqual(listed, ['alpha@1.0.0', 'beta@2.0.0', 'beta@1.0.0']);
   assert.deepEqual(env.store.dags.list({ tenant: 'other', limit: 100 }), []);
-  assert.equal(readFileSync(join(env.pluginsDir, 'greeter', 'plugin.json'), 'utf8'), pluginFiles('greeter')[1]!.data.toString());
+  // The plugin belongs to the tenant it was imported for: DATA/tenant-plugins/<tenant>/<name>@<version>/.
+  assert.equal(readFileSync(join(env.pluginsDir, 'acme', 'greeter@1.0.0', 'plugin.json'), 'utf8'), pluginFiles('greeter')[1]!.data.toString());
   assert.equal(env.dags.get('acme', 'alpha', '1.0.0').hash, r1.dags[0]!.hash);
 
   const before = snapshot(env);
   const r2 = importInto(env, bytes);
   assert.equal(r2.changed, false);
   assert.ok(r2.dags.every((d) => !d.created));
-  assert.deepEqual(r2.plugins, [{ name: 'greeter', version: '1.0.0', installed: false }]);
+  assert.deepEqual(r2.plugins.map((p) => p.installed), [false]);
   assert.equal(snapshot(env), before);
   // No staging folder is left behind.
-  assert.deepEqual(readdirNames(env.pluginsDir), ['greeter']);
+  assert.deepEqual(readdirNames(env.pluginsDir), ['acme']);
+  assert.deepEqual(readdirNames(join(env.pluginsDir, 'acme')), ['greeter@1.0.0']);
 }));
 
 function readdirNames(dir: string): string[] {
@@ -125,7 +129,7 @@ function readdirNames(dir: string): string[] {
 }
 
 test('every damaged or untrusted bundle is refused and installs nothing', withEnv((env) => {
-  importInto(env, createBundle({ dags: [dag('existing')], privateKeyPem: devKey }).bytes);
+  importInto(env, createBundle({ tenants: TENANTS, dags: [dag('existing')], privateKeyPem: devKey }).bytes);
   const { bytes } = createBundle(sample());
   const files = unpackFiles(bytes);
 
@@ -224,7 +228,7 @@ test('a manifest that is not canonical, unsorted, or has a wrong rootHash is ref
 
 test('a bundle whose second DAG conflicts with a stored version installs nothing', withEnv((env) => {
   env.dags.publish('acme', dag('zeta', '1.0.0', { description: 'the original' }));
-  const bundle = createBundle({
+  const bundle = createBundle({ tenants: TENANTS,
     dags: [dag('alpha'), dag('zeta', '1.0.0', { description: 'different content' })],
     plugins: [{ name: 'greeter', files: pluginFiles('greeter') }],
     privateKeyPem: devKey,
@@ -232,9 +236,9 @@ test('a bundle whose second DAG conflicts with a stored version installs nothing
   const e = refusedWithoutChange(env, bundle.bytes, 'DAG_VERSION_EXISTS', undefined, /dags\/zeta\/1\.0\.0\.json/);
   assert.equal(e.details?.path, 'dags/zeta/1.0.0.json');
   assert.equal(env.store.dags.get('acme', 'alpha', '1.0.0'), undefined);
-  assert.equal(existsSync(join(env.pluginsDir, 'greeter')), false);
+  assert.equal(existsSync(join(env.pluginsDir, 'acme', 'greeter@1.0.0')), false);
   // The same bundle goes into another tenant, where nothing conflicts.
-  assert.equal(importBundle(bundle.bytes, { tenant: 'other', dags: env.dags, pluginsDir: env.pluginsDir }).changed, true);
+  assert.equal(importBundle(bundle.bytes, { tenant: 'other', dags: env.dags, tenantPluginsDir: env.pluginsDir }).changed, true);
 }));
 
 test('a failure inside the transaction rolls back every DAG and removes the new plugin folders', withEnv((env) => {
@@ -248,52 +252,130 @@ test('a failure inside the transaction rolls back every DAG and removes the new 
   const dags = new FailingSecond(env.dags['deps']);
   const before = snapshot(env);
   assert.throws(
-    () => importBundle(createBundle(sample()).bytes, { tenant: 'acme', dags, pluginsDir: env.pluginsDir }),
+    () => importBundle(createBundle(sample()).bytes, { tenant: 'acme', dags, tenantPluginsDir: env.pluginsDir }),
     (e: unknown) => e instanceof ApiError && e.code === 'INSUFFICIENT_STORAGE',
   );
   assert.equal(dags.calls, 2);
   assert.equal(snapshot(env), before);
-  assert.deepEqual(readdirNames(env.pluginsDir), []);
+  assert.deepEqual(readdirNames(join(env.pluginsDir, 'acme')), []);
 }));
 
 test('DAG validation at import knows the installed plugins and the bundle\'s own', withEnv((env) => {
   const usesGreeter = dag('greet', '1.0.0', { plugin: 'greeter' });
-  const without = createBundle({ dags: [usesGreeter], privateKeyPem: devKey }).bytes;
+  const without = createBundle({ tenants: TENANTS, dags: [usesGreeter], privateKeyPem: devKey }).bytes;
   const e = refusedWithoutChange(env, without, 'DAG_INVALID', undefined, /dags\/greet\/1\.0\.0\.json/);
   assert.match(JSON.stringify(e.details), /UNKNOWN_PLUGIN/);
-  const withPlugin = createBundle({ dags: [usesGreeter], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey }).bytes;
+  const withPlugin = createBundle({ tenants: TENANTS, dags: [usesGreeter], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey }).bytes;
   assert.equal(importInto(env, withPlugin).changed, true);
-  const pinned = createBundle({ dags: [dag('greet', '2.0.0', { plugin: 'greeter@9.0.0' })], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey }).bytes;
+  const pinned = createBundle({ tenants: TENANTS, dags: [dag('greet', '2.0.0', { plugin: 'greeter@9.0.0' })], plugins: [{ name: 'greeter', files: pluginFiles('greeter') }], privateKeyPem: devKey }).bytes;
   refusedWithoutChange(env, pinned, 'DAG_INVALID');
-  // An installation that knows the plugin accepts the DAG without the plugin in the bundle.
-  assert.equal(importInto(env, without, { pluginExists: (r) => r === 'greeter' || r === 'echo' || r === 'noop' }).changed, false);
+  // Once the tenant has the plugin, a DAG that names it needs no copy in the bundle...
+  env.registry.reload();
+  assert.equal(importInto(env, without).changed, false);
+  // ...but another tenant does not resolve it.
+  const other = refusedWithoutChange(env, without, 'DAG_INVALID', undefined, /unknown plugin "greeter"/, 'other');
+  assert.match(JSON.stringify(other.details), /UNKNOWN_PLUGIN/);
 }));
 
 test('plugins: identical content is fine, different content is a conflict, a plugins folder is required', withEnv((env) => {
   const bundle = createBundle(sample()).bytes;
-  mkdirSync(join(env.pluginsDir, 'greeter'), { recursive: true });
-  for (const f of pluginFiles('greeter')) writeFileSync(join(env.pluginsDir, 'greeter', f.path), f.data);
+  const folder = join(env.pluginsDir, 'acme', 'greeter@1.0.0');
+  mkdirSync(folder, { recursive: true });
+  for (const f of pluginFiles('greeter')) writeFileSync(join(folder, f.path), f.data);
   const r = importInto(env, bundle);
-  assert.deepEqual(r.plugins, [{ name: 'greeter', version: '1.0.0', installed: false }]);
+  assert.deepEqual(r.plugins.map((p) => [p.name, p.installed]), [['greeter', false]]);
   assert.equal(r.changed, true);
 
-  const v2 = createBundle({ dags: [dag('gamma')], plugins: [{ name: 'greeter', files: pluginFiles('greeter', '1.0.0', 'export default async () => ({ changed: true });\n') }], privateKeyPem: devKey }).bytes;
+  const v2 = createBundle({ tenants: TENANTS, dags: [dag('gamma')], plugins: [{ name: 'greeter', files: pluginFiles('greeter', '1.0.0', 'export default async () => ({ changed: true });\n') }], privateKeyPem: devKey }).bytes;
   const e = refusedWithoutChange(env, v2, 'VALIDATION_FAILED', 'PLUGIN_CONFLICT', /greeter/);
-  assert.equal(e.details?.plugin, 'greeter');
+  assert.equal(e.details?.plugin, 'greeter@1.0.0');
   assert.equal(env.store.dags.get('acme', 'gamma', '1.0.0'), undefined);
 
   const before = snapshot(env);
   assert.throws(() => importBundle(bundle, { tenant: 'acme', dags: env.dags }), (err: unknown) => err instanceof BundleError && err.reason === 'PLUGINS_DIR_REQUIRED');
-  assert.throws(() => importBundle(bundle, { tenant: 'Not A Tenant', dags: env.dags, pluginsDir: env.pluginsDir }), /invalid tenant/);
+  assert.throws(() => importBundle(bundle, { tenant: 'Not A Tenant', dags: env.dags, tenantPluginsDir: env.pluginsDir }), /invalid tenant/);
   assert.equal(snapshot(env), before);
 }));
 
 test('limits: a zip bomb and too many entries are refused before they cost memory', withEnv((env) => {
-  const big = createBundle({ dags: [dag('alpha')], plugins: [{ name: 'blob', files: [...pluginFiles('blob'), { path: 'zeros.bin', data: Buffer.alloc(4 * 1024 * 1024) }] }], privateKeyPem: devKey }).bytes;
+  const big = createBundle({ tenants: TENANTS, dags: [dag('alpha')], plugins: [{ name: 'blob', files: [...pluginFiles('blob'), { path: 'zeros.bin', data: Buffer.alloc(4 * 1024 * 1024) }] }], privateKeyPem: devKey }).bytes;
   assert.ok(big.length < 64 * 1024);
   const before = snapshot(env);
   assert.throws(() => importInto(env, big, { limits: { maxUnpackedBytes: 1024 * 1024 } }), (e: unknown) => e instanceof BundleError && e.reason === 'LIMIT_EXCEEDED');
   assert.throws(() => importInto(env, big, { limits: { maxEntries: 3 } }), (e: unknown) => e instanceof BundleError && e.reason === 'LIMIT_EXCEEDED');
   assert.throws(() => verifyBundle(big, trust as TrustStore, { limits: { maxBundleBytes: 100 } }), /larger than 100 bytes/);
   assert.equal(snapshot(env), before);
+}));
+
+test('a bundle is bound to the tenants its signed manifest names', withEnv((env) => {
+  const forAcme = createBundle({ ...sample(), tenants: ['acme'] }).bytes;
+  assert.deepEqual(verifyBundle(forAcme, trust).tenants, ['acme']);
+  const e = refusedWithoutChange(env, forAcme, 'SIGNATURE_INVALID', 'TENANT_MISMATCH', /signed for tenant\(s\) acme, not for other/, 'other');
+  assert.deepEqual(e.details?.tenants, ['acme']);
+  // Editing the tenants voids the signature.
+  const files = unpackFiles(forAcme);
+  files.set(MANIFEST_PATH, Buffer.from(files.get(MANIFEST_PATH)!.toString().replace('"tenants":["acme"]', '"tenants":["other"]')));
+  refusedWithoutChange(env, repack(files), 'SIGNATURE_INVALID', 'MANIFEST_MISMATCH', undefined, 'other');
+  // A format /1 bundle (made before tenant binding) verifies, but no tenant may import it.
+  const v1 = packSigned(payloadOf(forAcme), devKey, null);
+  assert.deepEqual(verifyBundle(v1, trust).tenants, []);
+  refusedWithoutChange(env, v1, 'SIGNATURE_INVALID', 'TENANT_UNBOUND', /re-create it with "orchestrator bundle create --tenant T/);
+  // Tenants must be valid ids, sorted, each once; at least one.
+  assert.throws(() => createBundle({ ...sample(), tenants: [] }), /at least one tenant/);
+  assert.throws(() => createBundle({ ...sample(), tenants: ['Bad Tenant'] }), /invalid tenant id "Bad Tenant"/);
+  assert.deepEqual(createBundle({ ...sample(), tenants: ['b', 'a', 'b'] }).manifest.tenants, ['a', 'b']);
+  refusedWithoutChange(env, packSigned(payloadOf(forAcme), devKey, ['other', 'acme']), 'VALIDATION_FAILED', 'MANIFEST_INVALID', /tenants are not sorted/);
+}));
+
+test('keys in a tenant trust sub-folder sign bundles for that tenant only', withEnv((env) => {
+  const acmeKey = generateSigningKeyPair();
+  const dir = join(env.dir, 'trust');
+  mkdirSync(join(dir, 'acme'), { recursive: true });
+  writeFileSync(join(dir, 'acme', 'acme.pub'), acmeKey.publicKeyPem);
+  const scoped = TrustStore.fromDir(dir);
+  // Signed by acme's key for both tenants: acme may import it, other may not.
+  const bytes = createBundle({ tenants: TENANTS, dags: [dag('by-acme', '1.0.0', { key: acmeKey.privateKeyPem })], privateKeyPem: acmeKey.privateKeyPem }).bytes;
+  const before = snapshot(env);
+  assert.throws(
+    () => importInto(env, bytes, { tenant: 'other', trust: scoped }),
+    (e: unknown) => e instanceof BundleError && e.code === 'SIGNATURE_INVALID' && /signed by [0-9a-f]{64}, a key not trusted for tenant other/.test(e.message) && (e.details?.signedBy as string[])[0] === acmeKey.keyid,
+  );
+  assert.equal(snapshot(env), before);
+  // Where the key is not trusted at all, it is an unknown key.
+  refusedWithoutChange(env, bytes, 'SIGNATURE_INVALID', 'SIGNATURE_INVALID', /no signature verifies with a trusted key/);
+  assert.equal(importInto(env, bytes, { tenant: 'acme', trust: scoped }).changed, true);
+  assert.deepEqual(verifyBundle(bytes, scoped, { tenant: 'acme' }).signedBy, [acmeKey.keyid]);
+}));
+
+test('a plugin that collides with an operator plugin (same name@version, other content) is refused before anything is installed', withEnv((env) => {
+  mkdirSync(join(env.operatorDir, 'greeter'));
+  for (const f of pluginFiles('greeter', '1.0.0', 'export default async () => ({ operator: true });\n')) writeFileSync(join(env.operatorDir, 'greeter', f.path), f.data);
+  env.registry.reload();
+  const e = refusedWithoutChange(env, createBundle(sample()).bytes, 'VALIDATION_FAILED', 'PLUGIN_CONFLICT', /greeter@1\.0\.0 is already installed as an installation-wide plugin/);
+  assert.equal(e.details?.path, 'plugins/greeter/');
+  // The identical files are fine: the tenant gets its own copy.
+  writeFileSync(join(env.operatorDir, 'greeter', 'index.mjs'), pluginFiles('greeter')[0]!.data);
+  env.registry.reload();
+  assert.deepEqual(importInto(env, createBundle(sample()).bytes).plugins.map((p) => p.installed), [true]);
+}));
+
+test('versions of a tenant plugin live side by side; DAGs are pinned to what the tenant resolves with the bundle in', withEnv((env) => {
+  const v1 = createBundle({ tenants: TENANTS, dags: [dag('greet', '1.0.0', { plugin: 'greeter' })], plugins: [{ name: 'greeter', files: pluginFiles('greeter', '1.0.0') }], privateKeyPem: devKey });
+  const v2 = createBundle({ tenants: TENANTS, dags: [dag('greet', '2.0.0', { plugin: 'greeter' })], plugins: [{ name: 'greeter', files: pluginFiles('greeter', '2.0.0') }], privateKeyPem: devKey });
+  importInto(env, v1.bytes);
+  env.registry.reload();
+  importInto(env, v2.bytes);
+  env.registry.reload();
+  assert.deepEqual(readdirNames(join(env.pluginsDir, 'acme')), ['greeter@1.0.0', 'greeter@2.0.0']);
+  const pins = (version: string) => JSON.parse(env.store.dags.get('acme', 'greet', version)!.pluginPins!);
+  assert.equal(pins('1.0.0').greeter.version, '1.0.0');
+  assert.equal(pins('1.0.0').greeter.contentHash, hashPluginFiles(pluginFiles('greeter', '1.0.0')));
+  assert.equal(pins('2.0.0').greeter.version, '2.0.0');
+  assert.equal(env.registry.resolveFor('acme', 'greeter')?.version, '2.0.0');
+  assert.equal(env.registry.resolveFor('other', 'greeter'), undefined);
+  // Another tenant's greeter@1.0.0 of other content is no conflict: neither resolves the other's.
+  const theirs = createBundle({ tenants: ['other'], dags: [], plugins: [{ name: 'greeter', files: pluginFiles('greeter', '1.0.0', 'export default async () => ({ theirs: true });\n') }], privateKeyPem: devKey });
+  assert.deepEqual(importInto(env, theirs.bytes, { tenant: 'other' }).plugins.map((p) => p.installed), [true]);
+  env.registry.reload();
+  assert.notEqual(env.registry.resolveFor('other', 'greeter@1.0.0')?.hash, env.registry.resolveFor('acme', 'greeter@1.0.0')?.hash);
 }));

@@ -12,9 +12,10 @@ import { dsseSign, signDag, TrustStore } from '../../src/dags/signature.js';
 import { Store } from '../../src/store/index.js';
 import { gunzipStrict, gzipDeterministic } from '../../src/bundles/gzip.js';
 import { bundleLimits } from '../../src/bundles/limits.js';
-import { BUNDLE_PAYLOAD_TYPE, buildManifest, manifestBytes, MANIFEST_PATH, SIGNATURE_PATH } from '../../src/bundles/manifest.js';
+import { BUNDLE_FORMAT_V1, BUNDLE_PAYLOAD_TYPE, buildManifest, MANIFEST_PATH, SIGNATURE_PATH } from '../../src/bundles/manifest.js';
+import { canonicalJson } from '../../src/core/hash.js';
 import { readTar, writeRawTar, writeTar, type RawTarEntry } from '../../src/bundles/tar.js';
-import { BUILTIN_NAMES } from '../../src/engine/builtins/names.js';
+import { reloadablePlugins, type ReloadableRegistry } from '../../src/engine/plugins.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const FIXTURES = join(ROOT, 'fixtures');
@@ -56,32 +57,39 @@ export function writePluginDir(parent: string, name: string, version = '1.0.0'):
   return dir;
 }
 
+/** The tenants the sample bundles are for. */
+export const TENANTS = ['acme', 'other'];
+
 export interface Env {
   dir: string;
   dataDir: string;
+  /** Root of the tenant-owned plugin folders (`<dir>/<tenant>/<name>@<version>/`). */
   pluginsDir: string;
+  /** A real registry over `operatorDir` and `pluginsDir`; `reload()` it to see what an import installed. */
+  registry: ReloadableRegistry;
+  /** An (empty) operator plugins folder, as `serve --plugins-dir`. */
+  operatorDir: string;
   store: Store;
   dags: DagService;
   close(): void;
 }
 
-/** A real Store and DagService in a temp folder (built-in plugins only). */
+/** A real Store, plugin registry (built-ins, an operator folder, tenant plugins) and DagService in a temp folder. */
 export function openEnv(): Env {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bundle-'));
   const dataDir = join(dir, 'data');
-  const pluginsDir = join(dir, 'plugins');
+  const pluginsDir = join(dir, 'tenant-plugins');
+  const operatorDir = join(dir, 'operator-plugins');
+  mkdirSync(operatorDir);
   const store = Store.open({ dataDir });
-  const dags = new DagService({
-    store,
-    clock: systemClock,
-    trust,
-    allowUnsigned: false,
-    pluginExists: (ref) => BUILTIN_NAMES.includes(ref.split('@')[0]!),
-  });
+  const registry = reloadablePlugins({ operator: [operatorDir], tenantRoot: pluginsDir });
+  const dags = new DagService({ store, clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
   return {
     dir,
     dataDir,
     pluginsDir,
+    registry,
+    operatorDir,
     store,
     dags,
     close() {
@@ -127,11 +135,19 @@ export function repack(files: Map<string, Buffer>, raw: RawTarEntry[] = []): Buf
   return gzipDeterministic(raw.length ? Buffer.concat([writeRawTar(raw).subarray(0, -1024), tar]) : tar);
 }
 
-/** Packs arbitrary payload files with a freshly computed manifest signed by `key`. */
-export function packSigned(payload: Map<string, Buffer>, key = devKey): Buffer {
+/**
+ * Packs arbitrary payload files with a freshly computed manifest for `tenants` (exactly as
+ * given) signed by `key`; `tenants: null` makes a format /1 manifest (before tenant binding).
+ */
+export function packSigned(payload: Map<string, Buffer>, key = devKey, tenants: string[] | null = TENANTS): Buffer {
   const list = [...payload.entries()].map(([path, data]) => ({ path, data }));
-  const manifest = buildManifest(list, 'test');
-  const mBytes = manifestBytes(manifest);
+  // The tenants as given (unsorted or repeated ones too), not normalised as buildManifest would.
+  const manifest: Record<string, unknown> = { ...buildManifest(list, 'test', ['x']), tenants };
+  if (tenants === null) {
+    delete manifest.tenants;
+    manifest.format = BUNDLE_FORMAT_V1;
+  }
+  const mBytes = Buffer.from(canonicalJson(manifest));
   const sig = Buffer.from(JSON.stringify(dsseSign(BUNDLE_PAYLOAD_TYPE, mBytes, key)));
   return gzipDeterministic(writeTar([...list, { path: MANIFEST_PATH, data: mBytes }, { path: SIGNATURE_PATH, data: sig }], bundleLimits()));
 }

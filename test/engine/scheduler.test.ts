@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import pino from 'pino';
 import { canonicalJson, sha256Hex, uuidv7 } from '../../src/core/index.js';
-import { dagCanonicalJson, dagHash, semverKey } from '../../src/dags/index.js';
+import { dagCanonicalJson, dagHash, pinPlugins, pinsJson, semverKey } from '../../src/dags/index.js';
+import { loadPlugins } from '../../src/engine/plugins.js';
 import { PlanCache } from '../../src/engine/plans.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import type { StepResult, StepTask } from '../../src/engine/pool-types.js';
@@ -40,10 +41,12 @@ class FakePool {
   }
 }
 
-function setup(doc: Record<string, unknown>) {
+function setup(doc: Record<string, unknown>, pinsOverride?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'sched-unit-'));
   const store = Store.open({ dataDir: dir, lock: false });
-  const version = { tenant: 't', dagId: doc.dagId as string, version: '1.0.0', versionKey: semverKey('1.0.0'), hash: dagHash(doc as never), definition: dagCanonicalJson(doc as never), signature: null, signedBy: '[]', createdMs: Date.now() };
+  const registry = loadPlugins([]);
+  const pluginPins = pinsOverride ?? pinsJson(pinPlugins(doc as never, (ref) => registry.resolveFor('t', ref))!);
+  const version = { tenant: 't', dagId: doc.dagId as string, version: '1.0.0', versionKey: semverKey('1.0.0'), hash: dagHash(doc as never), definition: dagCanonicalJson(doc as never), signature: null, signedBy: '[]', pluginPins, createdMs: Date.now() };
   store.dags.insert(version);
   let txs = 0;
   const tx = store.tx.bind(store);
@@ -60,11 +63,11 @@ function setup(doc: Record<string, unknown>) {
     });
   };
   const plans = new PlanCache();
-  const make = (pool: FakePool) => new Scheduler({ store, pool, logs: { put: async (s) => ({ hash: sha256Hex(s), size: s.length }) }, plans, logger: pino({ level: 'silent' }), limits: { maxInFlightSteps: 100 } });
+  const make = (pool: FakePool) => new Scheduler({ store, pool, plugins: registry, logs: { put: async (s) => ({ hash: sha256Hex(s), size: s.length }) }, plans, logger: pino({ level: 'silent' }), limits: { maxInFlightSteps: 100 } });
   const start = (sched: Scheduler): RunRow => {
     const now = Date.now();
     const row: RunRow = { runId: uuidv7(now), tenant: 't', dagId: version.dagId, dagVersion: '1.0.0', dagHash: version.hash, runToken: null, traceId: 'a'.repeat(32), status: 'queued', inputs: '{}', inputsHash: EMPTY, outputsHash: null, createdMs: now, startedMs: now, endedMs: null, cancelReason: null };
-    const live = sched.newRun(row, plans.forRow(version));
+    const live = sched.newRun(row, plans.forRow(version), plans.pinsFor(version));
     const ev = store.tx(() => sched.insertRun(row, live));
     sched.admitted(live, ev);
     return row;
@@ -195,5 +198,31 @@ test('events: the fast canonical form equals RFC 8785, and the hash chain links 
     });
     assert.equal(rows.length, tenant === 'u' ? 25 : 46);
   }
+  env.cleanup();
+});
+
+test('a step whose pinned plugin is not installed fails PLUGIN_UNAVAILABLE without reaching the pool; the pool gets the resolved plugin', async () => {
+  const missing = pinsJson({ tool: { name: 'tool', version: '1.0.0', contentHash: 'f'.repeat(64), builtin: false } });
+  const env = setup({ dagId: 'p', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'tool' }], edges: [{ from: 'a', to: 'b' }] }, pinsJson({
+    noop: { name: 'noop', version: '0.0.0', contentHash: 'x', builtin: true },
+    ...JSON.parse(missing),
+  }));
+  const pool = new FakePool(env.store);
+  const sched = env.make(pool);
+  const row = env.start(sched);
+  await settle();
+  assert.equal(pool.pending.length, 1);
+  const handed = pool.pending[0]!.task.plugin;
+  assert.ok(typeof handed === 'object' && handed.builtin && handed.name === 'noop', 'the pool is handed a resolved plugin, not a name');
+  pool.completeAll();
+  for (let i = 0; i < 50 && env.store.runs.getForTenant('t', row.runId)?.status !== 'failed'; i++) await settle();
+  assert.equal(pool.pending.length, 0, 'the step never reached the pool');
+  const b = env.store.runs.step(row.runId, 'b')!;
+  assert.equal(b.status, 'failed');
+  assert.equal(b.errorCode, 'PLUGIN_UNAVAILABLE');
+  assert.match(b.errorMessage!, /tool@1\.0\.0 \(pinned by the DAG version\) is not installed/);
+  assert.equal(b.retryable, 0);
+  assert.equal(env.store.runs.getForTenant('t', row.runId)!.status, 'failed');
+  await sched.drain(1000);
   env.cleanup();
 });

@@ -28,7 +28,7 @@ export const publishDag = defineRoute({
   responses: { 201: Obj, 200: Obj },
   handler(ctx) {
     const dags = ctx.deps.services.dags;
-    const checked = dags.check(ctx.body);
+    const checked = dags.check(ctx.body, ctx.tenant);
     return ctx.commit(() => {
       const { created, version } = dags.publish(ctx.tenant, ctx.body, checked);
       return {

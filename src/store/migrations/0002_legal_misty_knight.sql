@@ -1,0 +1,1 @@
+ALTER TABLE `dag_versions` ADD `plugin_pins` text;
