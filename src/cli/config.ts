@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { FlagSpec, Flags } from './args.js';
 import { UsageError } from './args.js';
+import { parseThreshold, type Threshold } from '../lifecycle/disk.js';
 
 /** `orchestrator serve` flags; each is also an ORCH_* variable, except `--dev` (command line only). */
 export const SERVE_FLAGS: FlagSpec[] = [
@@ -38,6 +39,14 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'headers-timeout', kind: 'string', default: '10', help: 'seconds a client has to send its request headers' },
   { name: 'request-timeout', kind: 'string', default: '60', help: 'seconds a client has to send its whole request' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'pino log level' },
+  // Data lifecycle (docs/OPERATIONS.md).
+  { name: 'retention-days', kind: 'string', help: 'prune ended runs older than N days (tenants without their own policy; default: keep for ever)' },
+  { name: 'retention-archive-dir', kind: 'string', help: 'write what retention prunes here first, as NDJSON exports' },
+  { name: 'retention-interval', kind: 'string', default: '3600', help: 'seconds between background retention passes (at most 3600)' },
+  { name: 'artifact-gc-grace', kind: 'string', default: '3600', help: 'seconds an unreferenced artifact is kept before collection' },
+  { name: 'backup-dir', kind: 'string', help: 'folder POST /admin/backup writes backups into' },
+  { name: 'disk-warn-free', kind: 'string', default: '10%', help: 'health degraded below this free space (size or %)' },
+  { name: 'disk-min-free', kind: 'string', default: '256MiB', help: 'writes refused (507) below this free space (size or %)' },
 ];
 
 export interface ServeConfig {
@@ -76,6 +85,14 @@ export interface ServeConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   logLevel: string;
+  /** `--retention-days`: the installation's retention (null: off). */
+  retentionDays: number | null;
+  retentionArchiveDir?: string;
+  retentionIntervalMs: number;
+  artifactGcGraceMs: number;
+  backupDir?: string;
+  diskWarnFree: Threshold;
+  diskMinFree: Threshold;
 }
 
 /** Steps one worker thread runs at once (I/O-bound and no-op steps need not hold a thread). */
@@ -93,6 +110,14 @@ function int(flags: Flags, name: string, min: number): number {
   const v = Number(flags[name]);
   if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
   return v;
+}
+
+function threshold(flags: Flags, name: string): Threshold {
+  try {
+    return parseThreshold(String(flags[name]));
+  } catch (e) {
+    throw new UsageError(`--${name}: ${(e as Error).message}`);
+  }
 }
 
 export function serveConfig(flags: Flags): ServeConfig {
@@ -137,5 +162,12 @@ export function serveConfig(flags: Flags): ServeConfig {
     headersTimeoutMs: headersTimeout * 1000,
     requestTimeoutMs: requestTimeout * 1000,
     logLevel: String(flags['log-level']),
+    retentionDays: flags['retention-days'] === undefined ? null : int(flags, 'retention-days', 0),
+    retentionArchiveDir: flags['retention-archive-dir'] ? resolve(String(flags['retention-archive-dir'])) : undefined,
+    retentionIntervalMs: Math.min(3600, int(flags, 'retention-interval', 1)) * 1000,
+    artifactGcGraceMs: int(flags, 'artifact-gc-grace', 0) * 1000,
+    backupDir: flags['backup-dir'] ? resolve(String(flags['backup-dir'])) : undefined,
+    diskWarnFree: threshold(flags, 'disk-warn-free'),
+    diskMinFree: threshold(flags, 'disk-min-free'),
   };
 }

@@ -7,13 +7,14 @@
 import { coerceError, ApiError } from '../core/index.js';
 import { VERSION } from '../core/runtime.js';
 import { parseFlags, usage, UsageError } from './args.js';
-import { DataDirLockedError } from '../store/index.js';
+import { DataDirLockedError, SchemaTooNew, SchemaUpgradeRequired } from '../store/index.js';
 import { dagCheckCommand, dagSignCommand, EXIT, keysGenerateCommand, tokenCommand, type Command } from './commands.js';
 import { BUNDLE_COMMANDS } from './bundle.js';
 
 import { SERVE_FLAGS } from './config.js';
 import { eventsVerifyCommand } from './events.js';
 import { TRANSFER_COMMANDS } from './transfer.js';
+import { LIFECYCLE_COMMANDS } from './lifecycle.js';
 
 /** `serve` loads the whole server lazily, so `--version` and the small commands start fast. */
 const serveCommand: Command = {
@@ -26,7 +27,7 @@ const serveCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS];
+export const COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS, ...LIFECYCLE_COMMANDS];
 
 function helpText(): string {
   const lines = [`orchestrator ${VERSION} — offline multi-tenant DAG orchestrator`, '', 'commands:'];
@@ -70,7 +71,7 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`orchestrator ${cmd.name}: ${e.message}\n`);
       return EXIT.FAILED;
     }
-    if (e instanceof DataDirLockedError) {
+    if (e instanceof DataDirLockedError || e instanceof SchemaTooNew || e instanceof SchemaUpgradeRequired) {
       process.stderr.write(`orchestrator: ${e.message}\n`);
       return EXIT.FAILED;
     }

@@ -24,6 +24,7 @@ import { RunService } from '../runs/service.js';
 import { TrustStore } from '../dags/signature.js';
 import { createApp, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
+import { DiskWatermarks, LifecycleMetrics, LifecycleService, prepareDataDir } from '../lifecycle/index.js';
 import { Store } from '../store/index.js';
 import { eventView, type EventRow } from '../store/events.js';
 import { EventHub } from '../events/index.js';
@@ -73,6 +74,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     if (opts.signal?.aborted) throw new StartupAborted('start-up interrupted by a stop signal');
   };
   checkpoint();
+  // A newer folder is refused (nothing touched); an older one is backed up beside itself, then migrated.
+  await prepareDataDir(config.dataDir, logger, { clock });
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
   // What start-up has opened, closed in reverse order when it fails or is interrupted: a
   // failed start never leaves a listener answering 503, a worker thread or the lock behind.
@@ -105,7 +108,19 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     if (pluginSources.legacy.length > 0) {
       logger.warn({ dir: pluginSources.legacy[0] }, 'plugins: folders installed by bundle imports of an earlier version are installation-wide; re-import their bundles per tenant and remove them (docs/PLUGINS.md)');
     }
-    const cas = new ArtifactStore(join(config.dataDir, 'artifacts'));
+    // Created before the artifact store: it counts the store's bytes (orchestrator_artifacts_bytes).
+    const lifecycle = { ready: false, draining: false };
+    const ops = new Ops({
+      store,
+      dataDir: config.dataDir,
+      artifactsDir: join(config.dataDir, 'artifacts'),
+      lifecycle,
+      workers: config.workers,
+      rateLimitPerSec: config.rateLimitPerSec,
+      logger,
+    });
+    const lifecycleMetrics = new LifecycleMetrics(ops.metrics.registry);
+    const cas = new ArtifactStore(join(config.dataDir, 'artifacts'), { onChange: lifecycleMetrics.artifactBytesChanged });
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(store, cas, clock);
     pool = new WorkerPool({
@@ -152,16 +167,22 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     };
     pinStored();
     const runs = new RunService({ store, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
-    const lifecycle = { ready: false, draining: false };
-    const ops = new Ops({
+    const disk = new DiskWatermarks([config.dataDir, join(config.dataDir, 'artifacts')], { warnFree: config.diskWarnFree, minFree: config.diskMinFree });
+    ops.addCheck(disk.healthCheck());
+    const dataLifecycle = new LifecycleService({
       store,
-      dataDir: config.dataDir,
-      artifactsDir: join(config.dataDir, 'artifacts'),
-      lifecycle,
-      workers: config.workers,
-      rateLimitPerSec: config.rateLimitPerSec,
+      cas,
+      clock,
       logger,
+      dataDir: config.dataDir,
+      installation: config.retentionDays === null ? undefined : { maxAgeDays: config.retentionDays, keepLast: null },
+      archiveDir: config.retentionArchiveDir,
+      gcGraceMs: config.artifactGcGraceMs,
+      backupDir: config.backupDir,
+      intervalMs: config.retentionIntervalMs,
+      metrics: lifecycleMetrics,
     });
+    opened.push(() => dataLifecycle.close());
     let hub: EventHub;
     hub = new EventHub({
       log: {
@@ -196,7 +217,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter, runs, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs } },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, lifecycle: dataLifecycle, disk },
     };
 
     const reloadPlugins = () => {
@@ -258,6 +279,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     checkpoint();
     if (installed) pinStored();
     deps.lifecycle.ready = true;
+    dataLifecycle.start();
     const expireTimer = setInterval(() => store.idem.expire(clock.now() - deps.config.idempotencyTtlMs), 3600_000);
     expireTimer.unref();
     let closed = false;
@@ -275,6 +297,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         hub.close();
         // Drain: no new runs (503), in-flight steps get up to --drain-timeout, the rest is
         // left for recovery at the next start.
+        await dataLifecycle.close();
         await scheduler.drain(config.drainTimeoutMs);
         await pool!.close(0);
         await closeListener(server);

@@ -12,6 +12,7 @@ import { hasScope, tenantAllowed, type Principal } from '../auth/index.js';
 import type { HttpResult, RouteCtx, RouteDef } from './route.js';
 import { customVerb } from './route.js';
 import type { Trace } from './middleware/trace.js';
+import { checkDiskFloor } from './middleware/disk.js';
 
 /** Checks authentication, tenant and scope for a route, in the contract's order. */
 async function authorize(
@@ -73,7 +74,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
     const trace = c.get('trace') as Trace;
     if (route.scope !== null && !route.authOptional) {
       const { ready, draining } = deps.lifecycle;
-      if (!ready || (draining && route.method === 'POST')) {
+      if (!ready || (draining && route.method !== 'GET')) {
         throw new ApiError('UNAVAILABLE', draining ? 'the server is shutting down' : 'the server is starting', undefined, {
           'Retry-After': '1',
         });
@@ -81,6 +82,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
     }
     const { principal, tenant } = await authorize(deps, route, c);
     const limitHeaders = applyRateLimit(deps, route, c, tenant);
+    checkDiskFloor(deps, route);
 
     const idemKey = route.mutating
       ? checkKeyFormat(c.req.header('idempotency-key'), deps.config.requireIdempotencyKey)
@@ -95,7 +97,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
     const params = route.params ? validate(route.params, rawParams, 'path') : rawParams;
     const query = route.query ? validate(route.query, c.req.query(), 'query') : {};
     let body: unknown = undefined;
-    if (route.method === 'POST') {
+    if (route.method !== 'GET') {
       const limit = route.bodyLimit === 'dagPublish' ? deps.config.dagBodyLimitBytes : deps.config.bodyLimitBytes;
       const bytes = await readBodyLimited(c.req.raw, limit);
       if (route.body) body = parseJsonBody(bytes, c.req.header('content-type'), route.body, deps.config.maxJsonDepth);

@@ -18,7 +18,7 @@ import type { Context } from 'hono';
 import type { Principal, Scope } from '../auth/index.js';
 import type { AppDeps } from './deps.js';
 
-export type Method = 'GET' | 'POST';
+export type Method = 'GET' | 'POST' | 'PUT';
 
 /** What a handler returns: JSON body (or a raw Response for streams and artifacts). */
 export interface HttpResult {
@@ -63,6 +63,8 @@ export interface RouteDef<P = any, Q = any, B = any> {
   tenant: boolean;
   /** A mutating POST: honours Idempotency-Key. */
   mutating?: boolean;
+  /** Writes that free space (retention, collection): allowed below `--disk-min-free`. */
+  freesSpace?: boolean;
   /** Auth is optional: a token adds detail but is not required (health). */
   authOptional?: boolean;
   /**

@@ -115,11 +115,11 @@ test('every mutating route validates Idempotency-Key', async () => {
   }
 });
 
-test('every POST refuses a body that is not JSON, too large, or too deep', async () => {
-  for (const r of routes.filter((r) => r.method === 'POST')) {
-    assertEnvelope(await t.req('POST', concrete(r), { rawBody: 'a=1', headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', `${r.path} text`);
-    assertEnvelope(await t.req('POST', concrete(r), { rawBody: '{"a":', headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} malformed`);
-    assertEnvelope(await t.req('POST', concrete(r), { rawBody: '['.repeat(100) + ']'.repeat(100), headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} deep`);
+test('every POST and PUT refuses a body that is not JSON, too large, or too deep', async () => {
+  for (const r of routes.filter((r) => r.method !== 'GET')) {
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: 'a=1', headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', `${r.path} text`);
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: '{"a":', headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} malformed`);
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: '['.repeat(100) + ']'.repeat(100), headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} deep`);
     const big = JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) });
     assertEnvelope(await t.req('POST', concrete(r), { rawBody: big, headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE', `${r.path} big`);
   }
@@ -136,7 +136,7 @@ test('unknown paths are 404 and wrong methods 405, both in the envelope', async 
   assertEnvelope(await t.req('GET', '/nope'), 404, 'NOT_FOUND', 'unknown path');
   assertEnvelope(await t.req('GET', '/api/v1/other'), 404, 'NOT_FOUND', 'outside base');
   for (const r of routes) {
-    const other = r.method === 'GET' ? 'DELETE' : 'PUT';
+    const other = r.method === 'POST' ? 'PUT' : 'DELETE';
     const res = await t.req(other, concrete(r));
     assertEnvelope(res, 405, 'METHOD_NOT_ALLOWED', `${other} ${r.path}`);
     assert.ok(res.headers.get('allow')?.includes(r.method));
