@@ -11,6 +11,7 @@
  * disk.belowFloor(); // null, or { freeBytes, minFreeBytes }
  */
 import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { CheckResult, HealthCheck } from '../ops/index.js';
 
 /** A free-space threshold: bytes, or a percentage of the file system's size. */
@@ -51,9 +52,16 @@ export interface DiskOptions {
   cacheMs?: number;
 }
 
+/** The file system holding `path`, or its nearest existing parent (a folder made later). */
 function statfsSpace(path: string): DiskSpace {
-  const s = statfsSync(path);
-  return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      const s = statfsSync(p);
+      return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(p) === p) throw e;
+    }
+  }
 }
 
 function bytesOf(t: Threshold, total: number): number {

@@ -65,7 +65,7 @@ describe('disk full', () => {
     let skip: string | null = null;
 
     before(async () => {
-      t = await startTestServer(['--allow-unsigned', '--workers', '1']);
+      t = await startTestServer(['--allow-unsigned', '--workers', '1', '--disk-min-free', '0']);
       root = join(t.dataDir, 'artifacts');
       mkdirSync(root, { recursive: true });
       skip = tryMount(root, '2m');
@@ -118,7 +118,7 @@ describe('disk full', () => {
       dir = mkdtempSync(join(tmpdir(), 'orch-hostile-full-'));
       skip = tryMount(dir, '24m');
       if (skip) return;
-      t = await startTestServer(['--allow-unsigned', '--workers', '1'], { dataDir: dir });
+      t = await startTestServer(['--allow-unsigned', '--workers', '1', '--disk-min-free', '0'], { dataDir: dir });
       await publish(t, { dagId: 'tiny', steps: [{ id: 'a', plugin: 'noop' }] });
       await publish(t, { dagId: 'slow', steps: [{ id: 'nap', plugin: 'sleep', with: { ms: 400 } }, { id: 'b', plugin: 'artifact', with: { content: 'after the nap' } }], edges: [{ from: 'nap', to: 'b' }] });
       assert.equal((await waitForRun(t, (await t.req('POST', '/runs', { body: { dagId: 'tiny' } })).body.runId)).status, 'completed');
