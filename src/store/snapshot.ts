@@ -13,7 +13,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { sqliteNativeBinding } from '../core/runtime.js';
-import { folderSchemaVersion, SchemaTooNew, SCHEMA } from './db.js';
+import { dataDirSchemaVersion, folderSchemaVersion, SchemaTooNew, SCHEMA } from './db.js';
 
 function open(file: string, cacheDir: string): Database.Database {
   const nativeBinding = sqliteNativeBinding(cacheDir);
@@ -25,6 +25,9 @@ function open(file: string, cacheDir: string): Database.Database {
  * process than the server's (WAL lets it read while the server writes). Refuses a newer schema.
  */
 export function openSource(dataDir: string): Database.Database {
+  // The header first: opening a newer folder, even read-only, would leave -wal/-shm files in it.
+  const header = dataDirSchemaVersion(dataDir);
+  if (header !== null && header > SCHEMA.version) throw new SchemaTooNew(dataDir, header);
   const db = open(join(dataDir, 'orchestrator.db'), join(dataDir, '.cache'));
   const v = folderSchemaVersion(db);
   if (v > SCHEMA.version) {
