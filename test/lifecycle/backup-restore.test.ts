@@ -21,7 +21,7 @@ import { namedHashes } from '../../src/artifacts/index.js';
 import { integrityCheck } from '../hostile/support.js';
 import { createBackup, restoreBackup, verifyBackup } from '../../src/lifecycle/index.js';
 import { generateSigningKeyPair, TrustStore } from '../../src/dags/signature.js';
-import { cli } from './cli.js';
+import { cli } from './support.js';
 
 let t: TestServer;
 let work = '';

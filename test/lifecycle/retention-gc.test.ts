@@ -16,6 +16,7 @@ import { namedHashes } from '../../src/artifacts/index.js';
 import { verifyEventChain } from '../../src/events/index.js';
 import { exportRunRecords, importRunRecords, type RunRecord } from '../../src/runs/transfer.js';
 import { integrityCheck } from '../hostile/support.js';
+import { casObjects } from './support.js';
 
 const DAY = 86_400_000;
 const TOTAL = 10_000;
@@ -36,15 +37,6 @@ after(async () => {
   await t.stop();
   rmSync(archiveDir, { recursive: true, force: true });
 });
-
-function casObjects(dataDir: string): Set<string> {
-  const root = join(dataDir, 'artifacts');
-  const out = new Set<string>();
-  for (const d of readdirSync(root).filter((n) => /^[0-9a-f]{2}$/.test(n))) {
-    for (const n of readdirSync(join(root, d))) if (/^[0-9a-f]{62}$/.test(n)) out.add(d + n);
-  }
-  return out;
-}
 
 test('retention + GC on 10,000 runs keeps exactly the runs of the policy and the artifacts they name', async () => {
   const store = t.server.deps.store;

@@ -18,7 +18,7 @@ import { MIGRATIONS } from '../../src/store/migrations.gen.js';
 import { dataDirSchemaVersion, SCHEMA, SchemaTooNew, SchemaUpgradeRequired, Store } from '../../src/store/index.js';
 import { restoreBackup, verifyBackup } from '../../src/lifecycle/index.js';
 import { startTestServer } from '../helpers/server.js';
-import { cli } from './cli.js';
+import { cli } from './support.js';
 
 const root = mkdtempSync(join(tmpdir(), 'orch-upgrade-'));
 after(() => rmSync(root, { recursive: true, force: true }));

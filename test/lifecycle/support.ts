@@ -1,8 +1,10 @@
 /**
- * Runs the real command line (`node --import tsx src/main.ts …`) as a child process, for the
- * lifecycle tests: each command shown in docs/OPERATIONS.md is run this way.
+ * Lifecycle test support: the real command line (`node --import tsx src/main.ts …`) as a child
+ * process (each command shown in docs/OPERATIONS.md is run this way), and a look into the
+ * artifact store.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -36,4 +38,15 @@ export function cli(args: string[], opts: { env?: Record<string, string> } = {})
       resolve({ code, stdout, stderr, json });
     });
   });
+}
+
+/** The hashes of the objects in a data folder's artifact store. */
+export function casObjects(dataDir: string): Set<string> {
+  const root = join(dataDir, 'artifacts');
+  const out = new Set<string>();
+  if (!existsSync(root)) return out;
+  for (const d of readdirSync(root).filter((n) => /^[0-9a-f]{2}$/.test(n))) {
+    for (const n of readdirSync(join(root, d))) if (/^[0-9a-f]{62}$/.test(n)) out.add(d + n);
+  }
+  return out;
 }
