@@ -11,6 +11,7 @@ export interface Results {
   control: Record<string, any>;
   recovery: Record<string, any>;
   peer: Record<string, any>;
+  lifecycle?: Record<string, any>;
 }
 
 const f1 = (x: number | undefined, d = 1): string =>
@@ -61,6 +62,14 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   const rec = g(R, 'recovery');
   add('recovery: 100 runs, SIGKILL → all moving (ms)', rec ? `${f1(rec.value)} (after listen ${rec.extra?.movingAfterListenMs})` : '—', '—', '—', '—', '—',
     '< 1 s', rec ? rec.value < 1000 : undefined, rec?.load);
+  const LC = r.lifecycle ?? {};
+  const bk = g(LC, 'backup'), rs = g(LC, 'restore'), pr = g(LC, 'prune');
+  add(`backup MB/s (${f1(bk?.extra?.dataMB as number, 0)} MB, ${f1(bk?.extra?.runs as number, 0)} runs)`, f1(bk?.value), `${f1(bk?.extra?.cpMBps as number)} cp -r`,
+    ratio(bk ? bk.value / (bk.extra?.cpMBps as number) : undefined), '—', '—', '—', undefined, bk?.load);
+  add('restore MB/s (every hash verified)', f1(rs?.value), `${f1(rs?.extra?.cpMBps as number)} cp -r`,
+    ratio(rs ? rs.value / (rs.extra?.cpMBps as number) : undefined), '—', '—', '—', undefined, rs?.load);
+  add('40-step chain step p99 ms: idle / while pruning', pr ? `${f1(pr.extra?.idleP99Ms as number, 2)} / ${f1(pr.value, 2)}` : '—', '—', '—', '—', '—',
+    pr ? `${f1(pr.extra?.runsPerSec as number, 0)} runs/s pruned` : '—', undefined, pr?.load);
   add('limit: SQLite commits/s (WAL, NORMAL)', f1(sq?.value), '', '', '', '', `${f1(sq?.extra?.rowsPerSecBatched1000 as number)} rows/s batched`, undefined, sq?.load);
   const rt = g(L, 'workerRoundTripUs');
   add('limit: worker_threads round trip µs p50 (p99)', rt ? `${f1(rt.value)} (${f1(rt.extra?.p99 as number)})` : '—', '', '', '', '', '', undefined, rt?.load);
