@@ -121,7 +121,7 @@ test('every POST and PUT refuses a body that is not JSON, too large, or too deep
     assertEnvelope(await t.req(r.method, concrete(r), { rawBody: '{"a":', headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} malformed`);
     assertEnvelope(await t.req(r.method, concrete(r), { rawBody: '['.repeat(100) + ']'.repeat(100), headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} deep`);
     const big = JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) });
-    assertEnvelope(await t.req('POST', concrete(r), { rawBody: big, headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE', `${r.path} big`);
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: big, headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE', `${r.path} big`);
   }
 });
 
