@@ -66,6 +66,7 @@ function errorJson(e: ApiError): Record<string, unknown> {
 export const bundleCreateCommand: Command = {
   name: 'bundle create',
   summary: 'Create a signed, deterministic offline bundle (.tgz) of signed DAG documents and plugin folders.',
+  examples: ['orchestrator bundle create --out demo.tgz --key fixtures/keys/dev-signing.key --tenant demo --dag fixtures/dags/demo/hello.json'],
   flags: [
     { name: 'out', kind: 'string', help: 'bundle file to write' },
     { name: 'key', kind: 'string', help: 'private key signing the manifest (PKCS8 PEM, Ed25519 or P-256)' },
@@ -134,6 +135,7 @@ export const bundleCreateCommand: Command = {
 export const bundleVerifyCommand: Command = {
   name: 'bundle verify',
   summary: 'Verify an offline bundle (signature, hashes, layout, DAG signatures, plugins, and with --tenant that it may be imported there); installs nothing.',
+  examples: ['orchestrator bundle verify demo.tgz --trust-dir fixtures/keys/trust'],
   flags: [
     { name: 'trust-dir', kind: 'list', help: 'folder of trusted SPKI PEM public keys (DIR/<tenant>/ for keys trusted only for that tenant)' },
     { name: 'tenant', kind: 'string', help: 'check as an import into this tenant would: keys trusted for it, and the bundle names it' },
@@ -160,6 +162,7 @@ export const bundleVerifyCommand: Command = {
 export const bundleImportCommand: Command = {
   name: 'bundle import',
   summary: 'Verify an offline bundle and install it into a tenant of a data folder (server stopped), all or nothing.',
+  examples: ['orchestrator bundle import demo.tgz --tenant demo --data-dir ./offline-data --trust-dir fixtures/keys/trust'],
   flags: [
     { name: 'tenant', kind: 'string', help: 'tenant the bundle is imported for (it must name it); its plugins belong to this tenant only' },
     { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },

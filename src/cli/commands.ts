@@ -9,12 +9,16 @@ import { dagHash } from '../dags/canonical.js';
 import { parseFlags, usage, UsageError, type FlagSpec, type Flags } from './args.js';
 import { loadPlugins } from '../engine/index.js';
 
-export const EXIT = { OK: 0, FAILED: 1, AUTH: 2, CANCEL_REJECTED: 3 } as const;
+export const EXIT = { OK: 0, FAILED: 1, AUTH: 2, CANCEL_REJECTED: 3, RUN_FAILED: 4 } as const;
 
 export interface Command {
   name: string;
   summary: string;
   flags: FlagSpec[];
+  /** Positional arguments in help, e.g. `RUN [STEP]`. */
+  args?: string;
+  /** Command lines shown under "examples:" in its help (each is run by test/cli/examples.test.ts). */
+  examples?: readonly string[];
   run(flags: Flags, positional: string[]): Promise<number>;
 }
 
@@ -23,6 +27,7 @@ const dataDirFlag: FlagSpec = { name: 'data-dir', kind: 'string', default: './da
 export const tokenCommand: Command = {
   name: 'token',
   summary: 'Mint a dev token from the dev key in the data folder (created by serve --dev).',
+  examples: ['orchestrator token --tenant demo --scopes "orchestrator:read" --data-dir ./data'],
   flags: [
     dataDirFlag,
     { name: 'tenant', kind: 'list', help: 'tenant the token may act on ("*" = all)' },
@@ -58,6 +63,7 @@ export const tokenCommand: Command = {
 export const keysGenerateCommand: Command = {
   name: 'keys generate',
   summary: 'Generate a signing key pair for DAGs and bundles (PKCS8 private, SPKI public PEM).',
+  examples: ['orchestrator keys generate --out keys --name release --type p256'],
   flags: [
     { name: 'out', kind: 'string', default: '.', help: 'folder to write NAME.key and NAME.pub into' },
     { name: 'name', kind: 'string', default: 'signing', help: 'file name stem' },
@@ -76,19 +82,22 @@ export const keysGenerateCommand: Command = {
   },
 };
 
+/** A DAG document from a file, or from stdin for `-`. */
 function readDag(file: string) {
-  return parseDag(parseJsonBounded(readFileSync(file, 'utf8'), 64));
+  return parseDag(parseJsonBounded(readFileSync(file === '-' ? 0 : file, 'utf8'), 64));
 }
 
 export const dagSignCommand: Command = {
   name: 'dag sign',
   summary: 'Sign a DAG document (DSSE); writes the signed document to --out or stdout.',
+  args: 'FILE',
+  examples: ['orchestrator dag sign nightly.json --key fixtures/keys/dev-signing.key --out nightly.signed.json'],
   flags: [
     { name: 'key', kind: 'string', help: 'private key (PKCS8 PEM, Ed25519 or P-256)' },
     { name: 'out', kind: 'string', help: 'output file (default stdout)' },
   ],
   async run(f, pos) {
-    if (!pos[0] || !f.key) throw new UsageError('usage: orchestrator dag sign FILE --key KEY');
+    if (!pos[0] || !f.key) throw new UsageError('usage: orchestrator dag sign FILE --key KEY (FILE - reads stdin)');
     const doc = readDag(pos[0]);
     const { signature: _old, ...unsigned } = doc;
     const signed = signDag(unsigned as typeof doc, readFileSync(String(f.key), 'utf8'));
@@ -102,6 +111,8 @@ export const dagSignCommand: Command = {
 export const dagCheckCommand: Command = {
   name: 'dag check',
   summary: 'Validate a DAG document (schema, graph, references, plugins, signature) offline.',
+  args: 'FILE',
+  examples: ['orchestrator dag check nightly.signed.json --trust-dir fixtures/keys/trust'],
   flags: [
     { name: 'trust-dir', kind: 'list', help: 'trusted public keys (DIR/<tenant>/ for keys trusted only for that tenant)' },
     { name: 'tenant', kind: 'string', help: 'check the signature with the keys trusted for this tenant (default: any key of the trust folders)' },

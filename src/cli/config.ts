@@ -93,6 +93,8 @@ export interface ServeConfig {
   backupDir?: string;
   diskWarnFree: Threshold;
   diskMinFree: Threshold;
+  /** Not a flag: test servers check every answer against the route table (src/http/conformance.ts). */
+  validateResponses?: boolean;
 }
 
 /** Steps one worker thread runs at once (I/O-bound and no-op steps need not hold a thread). */

@@ -7,6 +7,8 @@ import { EXIT, type Command } from './commands.js';
 export const eventsVerifyCommand: Command = {
   name: 'events verify',
   summary: 'Verify an event export (GET /events:export): manifest and per-tenant hash chain, from its retention checkpoint if pruned.',
+  args: 'FILE',
+  examples: ['orchestrator events verify events.ndjson'],
   flags: [],
   async run(_f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator events verify FILE');

@@ -15,11 +15,14 @@ import { SERVE_FLAGS } from './config.js';
 import { eventsVerifyCommand } from './events.js';
 import { TRANSFER_COMMANDS } from './transfer.js';
 import { LIFECYCLE_COMMANDS } from './lifecycle.js';
+import { CLIENT_COMMANDS } from './client/index.js';
+import { completionCommand } from './completion.js';
 
 /** `serve` loads the whole server lazily, so `--version` and the small commands start fast. */
 const serveCommand: Command = {
   name: 'serve',
   summary: 'Serve the Orchestrator API.',
+  examples: ['orchestrator serve --dev --dags-dir fixtures/dags --trust-dir fixtures/keys/trust --port 0 --data-dir ./dev-data'],
   flags: SERVE_FLAGS,
   async run(flags, positional) {
     const { serveCommand: real } = await import('./serve.js');
@@ -27,12 +30,31 @@ const serveCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS, ...LIFECYCLE_COMMANDS];
+/** Commands that work on a data folder or local files (no server needed). */
+const LOCAL_COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS, ...LIFECYCLE_COMMANDS];
+
+export const COMMANDS: Command[] = [...LOCAL_COMMANDS, ...CLIENT_COMMANDS, completionCommand(() => COMMANDS)];
+
+function section(title: string, commands: readonly Command[]): string[] {
+  return ['', title, ...commands.map((c) => `  ${c.name.padEnd(16)}${c.summary}`)];
+}
 
 function helpText(): string {
-  const lines = [`orchestrator ${VERSION} — offline multi-tenant DAG orchestrator`, '', 'commands:'];
-  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(16)}${c.summary}`);
-  lines.push('', 'orchestrator COMMAND --help for its flags; orchestrator --version');
+  const lines = [`orchestrator ${VERSION} — offline multi-tenant DAG orchestrator`];
+  lines.push(...section('server and data folder commands:', LOCAL_COMMANDS));
+  lines.push(...section('client commands, against a running server (--server, --token, --tenant; docs/CLI.md):', CLIENT_COMMANDS));
+  lines.push(...section('shell commands:', COMMANDS.filter((c) => c.name.startsWith('completion '))));
+  lines.push('', 'orchestrator COMMAND --help for its flags and examples; orchestrator --version');
+  return lines.join('\n') + '\n';
+}
+
+/** Help of a command group (`orchestrator runs`, `orchestrator dag --help`): its subcommands. */
+function groupHelp(group: string, members: readonly Command[]): string {
+  const lines = [`usage: orchestrator ${group} COMMAND [flags]`, '', 'commands:'];
+  for (const c of members) lines.push(`  ${c.name.padEnd(16)}${c.summary}`);
+  const related = COMMANDS.filter((c) => !members.includes(c) && c.name.split(' ')[0]!.replace(/s$/, '') === group.replace(/s$/, ''));
+  if (related.length) lines.push('', 'see also:', ...related.map((c) => `  ${c.name.padEnd(16)}${c.summary}`));
+  lines.push('', `orchestrator ${group} COMMAND --help for its flags and examples`);
   return lines.join('\n') + '\n';
 }
 
@@ -43,6 +65,8 @@ function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefin
   }
   return undefined;
 }
+
+const isHelp = (a: string): boolean => a === '--help' || a === '-h';
 
 export async function runCli(argv: string[]): Promise<number> {
   if (argv[0] === '--version' || argv[0] === 'version') {
@@ -55,12 +79,17 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const found = findCommand(argv);
   if (!found) {
-    process.stderr.write(`orchestrator: unknown command "${argv.join(' ')}"\n\n` + helpText());
+    const members = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
+    if (members.length && (argv.length === 1 || isHelp(argv[1]!))) {
+      (argv.length === 1 ? process.stderr : process.stdout).write(groupHelp(argv[0]!, members));
+      return argv.length === 1 ? EXIT.FAILED : EXIT.OK;
+    }
+    process.stderr.write(`orchestrator: unknown command "${argv.join(' ')}"\n\n` + (members.length ? groupHelp(argv[0]!, members) : helpText()));
     return EXIT.FAILED;
   }
   const { cmd, rest } = found;
-  if (rest.includes('--help')) {
-    process.stdout.write(usage(cmd.name, cmd.summary, cmd.flags) + '\n');
+  if (rest.some(isHelp)) {
+    process.stdout.write(usage(cmd.name, cmd.summary, cmd.flags, { args: cmd.args, examples: cmd.examples }) + '\n');
     return EXIT.OK;
   }
   try {

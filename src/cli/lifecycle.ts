@@ -27,6 +27,8 @@ const print = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');
 export const backupVerifyCommand: Command = {
   name: 'backup verify',
   summary: 'Check a backup completely (manifest, every SHA-256, signature with --trust-dir, database integrity) without installing it.',
+  args: 'FILE',
+  examples: ['orchestrator backup verify backup.tar.gz'],
   flags: [trustFlag, quietFlag],
   async run(f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator backup verify FILE [--trust-dir DIR]');
@@ -44,6 +46,7 @@ export const backupCommand: Command = {
     { name: 'key', kind: 'string', help: 'sign the manifest with this private key (PKCS8 PEM)' },
     quietFlag,
   ],
+  examples: ['orchestrator backup --data-dir ./data --out backup.tar.gz'],
   async run(f) {
     if (!f.out) throw new UsageError('usage: orchestrator backup --data-dir D --out FILE [--key KEY]');
     const keyPem = f.key ? readFileSync(String(f.key), 'utf8') : undefined;
@@ -56,6 +59,8 @@ export const backupCommand: Command = {
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'Restore a backup into a new or empty data folder: every hash verified first, installed all or nothing.',
+  args: 'FILE',
+  examples: ['orchestrator restore backup.tar.gz --data-dir ./restored'],
   flags: [{ name: 'data-dir', kind: 'string', help: 'the new data folder (absent or empty)' }, trustFlag, quietFlag],
   async run(f, pos) {
     if (!pos[0] || !f['data-dir']) throw new UsageError('usage: orchestrator restore FILE --data-dir NEW');
@@ -72,6 +77,7 @@ export const upgradeCommand: Command = {
     { name: 'check', kind: 'boolean', default: false, help: 'say what would be done, change nothing' },
     quietFlag,
   ],
+  examples: ['orchestrator upgrade --check --data-dir ./restored', 'orchestrator upgrade --data-dir ./restored'],
   async run(f) {
     const dataDir = resolve(String(f['data-dir']));
     print(f.check === true ? upgradePlan(dataDir) : await prepareDataDir(dataDir, undefined, { progress: progressOf(f, 'upgrade') }));

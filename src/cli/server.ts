@@ -22,7 +22,7 @@ import { Scheduler } from '../engine/scheduler.js';
 import { TenantArtifacts } from '../engine/tenant-artifacts.js';
 import { RunService } from '../runs/service.js';
 import { TrustStore } from '../dags/signature.js';
-import { createApp, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
+import { answerClientErrors, createApp, MAX_HEADER_BYTES, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { DiskWatermarks, LifecycleMetrics, LifecycleService, prepareDataDir } from '../lifecycle/index.js';
 import { Store } from '../store/index.js';
@@ -209,6 +209,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         maxJsonDepth: 64,
         requireIdempotencyKey: config.requireIdempotencyKey,
         idempotencyTtlMs: 24 * 3600 * 1000,
+        allowUnsigned: config.allowUnsigned,
+        validateResponses: config.validateResponses,
       },
       logger,
       clock,
@@ -251,9 +253,12 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       headersTimeout: config.headersTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 4),
+      // Set, not inherited (NODE_OPTIONS could change it): the limit docs/API.md states.
+      maxHeaderSize: MAX_HEADER_BYTES,
     };
     checkpoint();
     const server = serve({ fetch: withUpgradeAnswers(app.fetch), hostname: config.host, port: config.port, serverOptions, websocket: { server: wss } }) as Server;
+    answerClientErrors(server, { maxHeaderSize: MAX_HEADER_BYTES });
     opened.push(() => closeListener(server));
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);

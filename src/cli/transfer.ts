@@ -58,6 +58,7 @@ function readOnlyStore(f: Flags): Store {
 export const exportRunsCommand: Command = {
   name: 'export runs',
   summary: 'Export runs (steps and attempts inline) as NDJSON with a manifest line, oldest first.',
+  examples: ['orchestrator export runs --tenant demo --data-dir ./data --key fixtures/keys/dev-signing.key --out runs.ndjson'],
   flags: [
     ...common,
     { name: 'dag-id', kind: 'string', help: 'only this DAG' },
@@ -83,6 +84,7 @@ export const exportRunsCommand: Command = {
 export const exportDagsCommand: Command = {
   name: 'export dags',
   summary: 'Export DAG versions as NDJSON with a manifest line, oldest first.',
+  examples: ['orchestrator export dags --tenant demo --data-dir ./data --active true'],
   flags: [...common, { name: 'dag-id', kind: 'string', help: 'only this DAG' }, { name: 'active', kind: 'string', help: 'true or false' }],
   async run(f) {
     const tenant = tenantOf(f);
@@ -99,6 +101,7 @@ export const exportDagsCommand: Command = {
 export const exportEventsCommand: Command = {
   name: 'export events',
   summary: 'Export the event log (seq ASC, hash-chained) as NDJSON with a manifest line.',
+  examples: ['orchestrator export events --tenant demo --data-dir ./data --out events.ndjson'],
   flags: [...common, { name: 'since', kind: 'string', default: '0', help: 'events after this seq' }],
   async run(f) {
     const tenant = tenantOf(f);
@@ -116,6 +119,7 @@ export const exportEventsCommand: Command = {
 export const importRunsCommand: Command = {
   name: 'import runs',
   summary: 'Import one tenant\'s run export (read-only records, hashes recomputed); all or nothing. The server must be stopped.',
+  examples: ['orchestrator import runs runs.ndjson --tenant demo --data-dir ./offline-data --trust-dir fixtures/keys/trust'],
   flags: [
     { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },
     // The tenant and the waiver of signatures are the operator's explicit word, never an

@@ -12,6 +12,7 @@
  */
 import type { Context, Hono } from 'hono';
 import { ApiError } from '../core/index.js';
+import { namedRoute } from '../http/index.js';
 import { HEAD_SLOT, loadConsoleAssets, type ConsoleAsset } from './assets.js';
 
 /** The console's Content-Security-Policy: its own origin only, no inline code, no framing. */
@@ -72,13 +73,13 @@ const notFound = () => new ApiError('NOT_FOUND', 'no such console page');
 
 export function mountConsole(app: Hono, opts: ConsoleOptions): void {
   const devMeta = opts.devToken ? `<meta name="stella-dev-signin" content="${DEV_TOKEN_PATH}">` : '';
-  app.get('/', (c) => secure(c.redirect('/console/', 302)));
-  app.get('/console', (c) => secure(c.redirect('/console/', 301)));
-  app.get('/console/', async (c) => {
+  app.get('/', namedRoute('/'), (c) => secure(c.redirect('/console/', 302)));
+  app.get('/console', namedRoute('/console'), (c) => secure(c.redirect('/console/', 301)));
+  app.get('/console/', namedRoute('/console/'), async (c) => {
     const { index } = await loadConsoleAssets();
     return secure(c.html(index.replace(HEAD_SLOT, devMeta), 200, { 'cache-control': 'no-store' }));
   });
-  app.get('/console/assets/:file', async (c) => {
+  app.get('/console/assets/:file', namedRoute('/console/assets/{file}'), async (c) => {
     const { assets } = await loadConsoleAssets();
     const a = assets.get(`assets/${c.req.param('file')}`);
     if (!a) throw notFound();
@@ -86,7 +87,7 @@ export function mountConsole(app: Hono, opts: ConsoleOptions): void {
   });
   const devToken = opts.devToken;
   if (devToken) {
-    app.post(DEV_TOKEN_PATH, async (c) => {
+    app.post(DEV_TOKEN_PATH, namedRoute(DEV_TOKEN_PATH), async (c) => {
       if (!sameMachine(c, opts.host)) throw notFound();
       return secure(c.json(await devToken(), 200, { 'cache-control': 'no-store' }));
     });

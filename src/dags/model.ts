@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ApiError } from '../core/errors.js';
 import { ID_RE } from '../core/ids.js';
 import { jsonDepthExceeds } from '../core/json.js';
-import { isSemver } from './semver.js';
+import { isSemver, SEMVER_RE } from './semver.js';
 
 /** The five trigger rules a step may declare; `all_success` is the default. */
 export const TRIGGERS = ['all_success', 'all_done', 'one_failed', 'one_success', 'none_failed'] as const;
@@ -40,6 +40,16 @@ function isPluginRef(ref: string): boolean {
   return PLUGIN_NAME_RE.test(name) && (version === undefined || isSemver(version));
 }
 
+/** `name` or `name@<semver>`, as a pattern for documents ({@link isPluginRef} is the exact check). */
+const PLUGIN_REF_RE = new RegExp(`^${PLUGIN_NAME_RE.source.slice(1, -1)}(?:@${SEMVER_RE.source.slice(1, -1)})?$`);
+
+/** A SemVer 2.0 version (the pattern is documented; `isSemver` adds the exact limits). */
+export const versionSchema = z
+  .string()
+  .regex(SEMVER_RE, 'must be a SemVer 2.0 version (no leading "v")')
+  .refine(isSemver, { message: 'must be a SemVer 2.0 version (no leading "v")', when: (p) => p.issues.length === 0 })
+  .meta({ description: 'SemVer 2.0 version, e.g. 1.4.0 or 2.0.0-rc.1.' });
+
 const idSchema = z.string().regex(ID_RE, 'must match ^[a-z0-9][a-z0-9._-]{0,127}$');
 const jsonObject = z.record(z.string(), z.json());
 
@@ -54,7 +64,8 @@ export const stepSchema = z.strictObject({
   id: idSchema,
   plugin: z
     .string()
-    .refine(isPluginRef, 'must be "name" or "name@<semver>"')
+    .regex(PLUGIN_REF_RE, 'must be "name" or "name@<semver>"')
+    .refine(isPluginRef, { message: 'must be "name" or "name@<semver>"', when: (p) => p.issues.length === 0 })
     .meta({ description: 'Plugin name, or name@version (SemVer 2.0).' }),
   with: jsonObject.optional(),
   retries: retriesSchema.optional(),
@@ -75,10 +86,7 @@ export const dsseEnvelopeSchema = z.strictObject({
 
 export const dagDocumentSchema = z.strictObject({
   dagId: idSchema,
-  version: z
-    .string()
-    .refine(isSemver, 'must be a SemVer 2.0 version (no leading "v")')
-    .meta({ description: 'SemVer 2.0 version, e.g. 1.4.0 or 2.0.0-rc.1.' }),
+  version: versionSchema,
   metadata: jsonObject.optional(),
   inputsSchema: jsonObject.optional(),
   steps: z.array(stepSchema).min(1),

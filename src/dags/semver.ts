@@ -11,6 +11,13 @@ import semver from 'semver';
 const NUMERIC_RE = /^[0-9]+$/;
 
 /**
+ * The SemVer 2.0 grammar as a regular expression (semver.org's), for schemas and documents.
+ * {@link isSemver} is the exact check (it adds the `semver` package's limits).
+ */
+export const SEMVER_RE =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
+/**
  * True when `v` is a SemVer 2.0 version in canonical form: no leading `v` or `=`, no
  * surrounding spaces, build metadata allowed. (Limits of the `semver` package apply: at most 256
  * characters, major/minor/patch at most 2⁵³-1.)

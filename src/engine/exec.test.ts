@@ -1,10 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '../core/hash.js';
 import { resolveAllowedProgram } from './builtins/index.js';
-import { logLines, startPool, task, type TestPool } from './test-support.js';
+import { until } from '../../test/helpers/wait.js';
+import { logLines, startPool, task, tempDir, type TestPool } from './test-support.js';
 import type { StepResult } from './index.js';
 
 type Ended = Exclude<StepResult, { status: 'completed' }>;
@@ -17,14 +18,15 @@ function failedWith(r: StepResult, code: string, retryable: boolean): Ended {
   return e;
 }
 
+/** Whether `pid` is a live process (a zombie, killed and waiting to be reaped, is not). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
 }
+
 
 test('resolveAllowedProgram matches normalised absolute paths, or one bare name', () => {
   const allow = ['/bin/echo', '/bin/sh', '/usr/bin/env', 'relative/ignored'];
@@ -86,18 +88,19 @@ describe('exec built-in', () => {
   });
 
   test('cancel kills the child and its children', async () => {
-    const tk = task('exec', { program: '/bin/sh', args: ['-c', 'echo $$; sleep 30 & wait'] }, { taskId: 'exec-cancel' });
+    // The shell writes its own pid and its background child's to a file, then waits on the child.
+    const pids = join(tempDir('stella-exec-pids-'), 'pids');
+    const tk = task('exec', { program: '/bin/sh', args: ['-c', `sleep 30 & echo $$ $! > ${pids}.tmp; mv ${pids}.tmp ${pids}; wait`] }, { taskId: 'exec-cancel' });
     const p = t.pool.run(tk);
-    await new Promise((r) => setTimeout(r, 400));
-    const t0 = Date.now();
+    await until(() => existsSync(pids), 'the shell started its child');
+    const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number) as [number, number];
+    assert.ok(shell > 0 && child > 0 && shell !== child);
+    assert.ok(alive(shell) && alive(child), 'both running before the cancel');
     t.pool.abort('exec-cancel');
     const r = await p;
     assert.equal(r.status, 'cancelled', JSON.stringify(r));
-    assert.ok(Date.now() - t0 < 2500);
-    const pid = Number(logLines(r.logs).find((l) => l.stream === 'stdout')?.msg);
-    assert.ok(pid > 0, r.logs);
-    await new Promise((res) => setTimeout(res, 200));
-    assert.equal(alive(pid), false);
+    await until(() => !alive(shell), `shell ${shell} killed`);
+    await until(() => !alive(child), `its child ${child} (sleep 30) killed`);
     assert.equal(t.pool.stats().replaced, 0);
   });
 });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { canonicalJson, sha256Hex } from '../core/hash.js';
 import { VERSION } from '../core/runtime.js';
+import { until } from '../../test/helpers/wait.js';
 import { logLines, startPool, task, type TestPool } from './test-support.js';
 import type { StepResult } from './index.js';
 
@@ -161,8 +162,7 @@ describe('worker pool: built-ins, plugins, artifacts, logs', () => {
     const before = t.pool.stats().replaced;
     assert.deepEqual(completed(await t.pool.run(task('misbehave', { mode: 'unhandled-rejection' }))).outputs, { ok: true });
     completed(await t.pool.run(task('misbehave', { mode: 'write-late' })));
-    await new Promise((r) => setTimeout(r, 300));
-    assert.ok(t.output.join('').includes('late write refused: TASK_ENDED'));
+    await until(() => t.output.join('').includes('late write refused: TASK_ENDED'), 'the late write is refused');
     assert.equal(t.pool.stats().replaced, before);
   });
 
@@ -176,14 +176,21 @@ describe('worker pool: built-ins, plugins, artifacts, logs', () => {
   });
 
   test('steps run concurrently per worker and queue beyond capacity', async () => {
-    const t0 = Date.now();
-    const runs = Array.from({ length: 12 }, () => t.pool.run(task('sleep', { ms: 300 })));
-    await new Promise((r) => setTimeout(r, 50));
+    // Eight steps that hold their slots until aborted fill both workers; four more wait.
+    const holders = Array.from({ length: 8 }, (_, i) => t.pool.run(task('sleep', { ms: 600_000 }, { taskId: `hold-${i}` })));
+    const waiting = Array.from({ length: 4 }, (_, i) => t.pool.run(task('echo', { i })));
+    let done = 0;
+    for (const w of waiting) void w.then(() => done++);
+    await until(() => t.pool.stats().running === 8, 'eight steps running');
     const s = t.pool.stats();
     assert.deepEqual({ running: s.running, queued: s.queued, busy: s.busy, capacity: s.capacity }, { running: 8, queued: 4, busy: 2, capacity: 8 });
-    for (const r of await Promise.all(runs)) completed(r);
-    const took = Date.now() - t0;
-    assert.ok(took >= 590 && took < 3000, `took ${took} ms`);
+    assert.equal(done, 0, 'nothing beyond capacity ran');
+    // One slot frees: the queued steps run through it, in turn.
+    t.pool.abort('hold-0');
+    (await Promise.all(waiting)).forEach((r, i) => assert.deepEqual(completed(r).outputs, { i }));
+    assert.equal(t.pool.stats().running, 7, 'the other holders still hold their slots');
+    for (let i = 1; i < 8; i++) t.pool.abort(`hold-${i}`);
+    for (const r of await Promise.all(holders)) assert.equal(r.status, 'cancelled');
     const many = await Promise.all(Array.from({ length: 500 }, (_, i) => t.pool.run(task('echo', { i }))));
     many.forEach((r, i) => assert.deepEqual(completed(r).outputs, { i }));
     await t.pool.start(); // idempotent: no new workers

@@ -12,21 +12,16 @@ import type { AppDeps } from './deps.js';
 import { errorResponse } from './envelope.js';
 import { traceContext, type Trace } from './middleware/trace.js';
 import { requestLog } from './middleware/request-log.js';
+import { conformant } from './conformance.js';
 import { privateCaching } from './middleware/caching.js';
 import { routeHandler } from './pipeline.js';
-import { honoPath, type RouteDef } from './route.js';
+import { apiPath, compileMatcher } from './match.js';
+import { BASE_PATH, honoPath, type RouteDef } from './route.js';
 
-export const BASE_PATH = '/api/v1/orchestrator';
+export { BASE_PATH };
 
-function pathPattern(path: string): RegExp {
-  const re = path
-    .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
-    .replace(/\\?\{[A-Za-z0-9_]+\\?\}/g, '[^/]+');
-  return new RegExp(`^${BASE_PATH.replace(/\//g, '\\/')}${re}$`);
-}
-
-export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
-  const app = new Hono();
+/** What every answer carries: a trace, and the security headers. */
+function answering<H extends Hono<any>>(app: H): H {
   app.use('*', traceContext());
   app.use(
     '*',
@@ -37,19 +32,39 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
       overwrite: false,
     }),
   );
-  app.use('*', requestLog(deps, routes));
+  return app;
+}
+
+// Answers given outside routing (see envelopeAnswer): the error passed in, as every error is.
+const outside = answering(new Hono<{ Bindings: { error: ApiError } }>());
+outside.all('*', (c) => errorResponse(c, c.env.error));
+
+/**
+ * The envelope answer of `error` with every header a routed answer has (a new trace, security
+ * headers), for answers given outside routing: node:http's own refusals (431, 408, 400).
+ */
+export async function envelopeAnswer(error: ApiError): Promise<Response> {
+  return outside.fetch(new Request('http://localhost/'), { error });
+}
+
+export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
+  const app = answering(new Hono());
+  app.use('*', requestLog(deps));
 
   for (const r of routes) {
     const path = BASE_PATH + honoPath(r.path);
+    const routed = routeHandler(deps, r, routes);
+    const handler = deps.config.validateResponses ? conformant(r, routed) : routed;
     // An answer to a route that takes a token is never for a shared cache (caching.ts).
-    if (r.scope !== null) app.on(r.method, path, privateCaching(), routeHandler(deps, r));
-    else app.on(r.method, path, routeHandler(deps, r));
+    if (r.scope !== null) app.on(r.method, path, privateCaching(), handler);
+    else app.on(r.method, path, handler);
   }
 
-  const patterns = routes.map((r) => ({ re: pathPattern(r.path), method: r.method }));
+  // A path that no route takes: 405 with Allow when it is some route's path, else 404.
+  const matchers = routes.map((r) => ({ match: compileMatcher(r, routes), method: r.method }));
   app.notFound((c) => {
-    const path = new URL(c.req.url).pathname;
-    const allowed = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))];
+    const path = apiPath(c.req.url);
+    const allowed = path === undefined ? [] : [...new Set(matchers.filter((m) => m.match(path) !== null).map((m) => m.method))];
     if (allowed.length > 0) {
       const res = errorResponse(
         c,

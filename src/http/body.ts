@@ -53,7 +53,7 @@ export function parseJsonBody<B>(
 }
 
 /** Validates with zod; failures are 400 VALIDATION_FAILED naming the field. */
-export function validate<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query' | 'path'): T {
+export function validate<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query' | 'path' | 'header'): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issues = r.error.issues.slice(0, 20).map((i) => ({

@@ -17,6 +17,10 @@ export interface HttpConfig {
   maxJsonDepth: number;
   requireIdempotencyKey: boolean;
   idempotencyTtlMs: number;
+  /** Unsigned DAGs are accepted (`--allow-unsigned`): the document shows `signature` optional. */
+  allowUnsigned?: boolean;
+  /** Check every answer against its route's declaration (tests; see conformance.ts). */
+  validateResponses?: boolean;
 }
 
 /** Observes each answered request (metrics). `route` is the template, never the raw path. */

@@ -10,7 +10,8 @@ import { ApiError, canonicalHash } from '../core/index.js';
 import type { IdemKey, Store } from '../store/index.js';
 import type { HttpResult } from './route.js';
 
-const KEY_RE = /^[\x20-\x7e]{1,255}$/;
+/** 1-255 printable ASCII characters (CONTRACT §3). */
+export const KEY_RE = /^[\x20-\x7e]{1,255}$/;
 
 export type IdemOutcome =
   | { kind: 'none' }

@@ -5,3 +5,5 @@ export type { AppDeps, HttpConfig, Authenticator, Principal, Services } from './
 export type { RouteDef, HttpResult, RouteCtx } from './route.js';
 export { defineRoute } from './route.js';
 export { markUpgradeAccepted, withUpgradeAnswers } from './upgrade.js';
+export { answerClientErrors, MAX_HEADER_BYTES } from './client-errors.js';
+export { namedRoute } from './middleware/request-log.js';

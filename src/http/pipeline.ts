@@ -4,15 +4,20 @@
  * envelope. Written once; every route goes through it.
  */
 import type { Context, Handler } from 'hono';
+import { z } from 'zod';
 import { ApiError, TENANT_RE } from '../core/index.js';
 import { readBodyLimited, parseJsonBody, validate } from './body.js';
 import { begin, checkKeyFormat, record, release } from './idempotency.js';
 import type { AppDeps } from './deps.js';
 import { hasScope, tenantAllowed, type Principal } from '../auth/index.js';
-import type { HttpResult, RouteCtx, RouteDef } from './route.js';
-import { customVerb } from './route.js';
+import { BASE_PATH, paramNotFound, type HttpResult, type RouteCtx, type RouteDef } from './route.js';
+import { apiPath, compileMatcher } from './match.js';
+import { parseQuery } from './query.js';
 import type { Trace } from './middleware/trace.js';
 import { checkDiskFloor } from './middleware/disk.js';
+
+/** The context key under which the pipeline records the route template it serves (metrics, logs). */
+export const ROUTE_TEMPLATE = 'routeTemplate';
 
 /** Checks authentication, tenant and scope for a route, in the contract's order. */
 async function authorize(
@@ -65,12 +70,32 @@ function toResponse(c: Context, r: HttpResult, extra?: Record<string, string>): 
   return new Response(JSON.stringify(r.body), { status: r.status, headers });
 }
 
-export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
-  const verb = customVerb(route.path);
+/** The request's values of the headers a route declares, keyed as declared. */
+function requestHeaders(schema: z.ZodType, c: Context): Record<string, string | undefined> {
+  const names = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  return Object.fromEntries(names.map((n) => [n, c.req.header(n)]));
+}
+
+/** Path parameters: a value that does not fit its schema names nothing (404, never 400). */
+function pathParams(route: RouteDef, raw: Record<string, string>): unknown {
+  if (!route.params) return raw;
+  const r = route.params.safeParse(raw);
+  if (r.success) return r.data;
+  throw new ApiError('NOT_FOUND', paramNotFound(route, String(r.error.issues[0]?.path[0] ?? '')));
+}
+
+export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly RouteDef[]): Handler {
+  const match = compileMatcher(route, routes);
   if (route.rateLimit && !deps.services.rateLimiter) {
     throw new Error(`route ${route.method} ${route.path} declares rateLimit '${route.rateLimit}' but no rate limiter is configured`);
   }
-  return async function routeHandler(c) {
+  return async function routeHandler(c, next) {
+    // Not this route's path after all (Hono only dispatched by shape): let the next route, or
+    // the 404/405 answer, have it.
+    const path = apiPath(c.req.url);
+    const rawParams = path === undefined ? null : match(path);
+    if (rawParams === null) return next();
+    c.set(ROUTE_TEMPLATE, route.path);
     const trace = c.get('trace') as Trace;
     if (route.scope !== null && !route.authOptional) {
       const { ready, draining } = deps.lifecycle;
@@ -88,14 +113,9 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
       ? checkKeyFormat(c.req.header('idempotency-key'), deps.config.requireIdempotencyKey)
       : undefined;
 
-    let rawParams: Record<string, string> = c.req.param() as Record<string, string>;
-    if (verb) {
-      rawParams = Object.fromEntries(
-        Object.entries(rawParams).map(([k, v]) => [k, v.endsWith(verb) ? v.slice(0, -verb.length) : v]),
-      );
-    }
-    const params = route.params ? validate(route.params, rawParams, 'path') : rawParams;
-    const query = route.query ? validate(route.query, c.req.query(), 'query') : {};
+    const params = pathParams(route, rawParams);
+    if (route.headers) validate(route.headers, requestHeaders(route.headers, c), 'header');
+    const query = route.query ? validate(route.query, parseQuery(route.query, c.req.queries()), 'query') : {};
     let body: unknown = undefined;
     if (route.method !== 'GET') {
       const limit = route.bodyLimit === 'dagPublish' ? deps.config.dagBodyLimitBytes : deps.config.bodyLimitBytes;
@@ -105,7 +125,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef): Handler {
 
     let idem: ReturnType<typeof begin> = { kind: 'none' };
     if (idemKey !== undefined) {
-      const key = { tenant, method: route.method, path: new URL(c.req.url).pathname, key: idemKey };
+      const key = { tenant, method: route.method, path: BASE_PATH + path, key: idemKey };
       idem = begin(deps.store, key, { query, body: body ?? null }, deps.clock.now(), deps.config.idempotencyTtlMs);
       if (idem.kind === 'replay') return toResponse(c, idem.result, limitHeaders);
     }

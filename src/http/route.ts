@@ -13,12 +13,16 @@
  *   handler: async (ctx) => ({ status: 200, body: ctx.deps.dags.get(ctx.tenant, ctx.params) }),
  * });
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Context } from 'hono';
+import type { ErrorCode } from '../core/index.js';
 import type { Principal, Scope } from '../auth/index.js';
 import type { AppDeps } from './deps.js';
 
 export type Method = 'GET' | 'POST' | 'PUT';
+
+/** Every path of the API is under this base path. */
+export const BASE_PATH = '/api/v1/orchestrator';
 
 /** What a handler returns: JSON body (or a raw Response for streams and artifacts). */
 export interface HttpResult {
@@ -76,11 +80,55 @@ export interface RouteDef<P = any, Q = any, B = any> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /**
+   * Request headers the handler reads (besides the pipeline's own: Authorization,
+   * X-Stella-Tenant, Idempotency-Key, traceparent), validated and documented: an object schema
+   * keyed by header name as documented (`Last-Event-ID`); a bad value is 400 naming it.
+   */
+  headers?: z.ZodType;
+  /**
+   * Error codes the handler itself answers. Those of the pipeline follow from the route's other
+   * fields (see `routeErrors`); the document lists both per operation, and a server that
+   * validates its answers (tests) refuses to answer an undeclared one.
+   */
+  errors?: readonly ErrorCode[];
+  /** The body is signed (a DSSE `signature`), which is required unless the server runs with `--allow-unsigned`. */
+  signed?: boolean;
   /** Body limit in bytes; default the server's (1 MiB). */
   bodyLimit?: 'default' | 'dagPublish';
-  /** Response schemas by status, or a media type for non-JSON responses. */
-  responses: Record<number, z.ZodType | { mediaType: string; description: string }>;
+  /**
+   * Success responses by status: a zod schema (JSON; name it with `component` to share it), or a
+   * media type for other bodies. A `description` on the schema (`.meta({ description })`)
+   * describes the response.
+   */
+  responses: Record<number, z.ZodType | JsonResponse | MediaResponse>;
   handler(ctx: RouteCtx<P, Q, B>): Promise<HttpResult | Response> | HttpResult | Response;
+}
+
+/**
+ * A JSON response with a description of its own (a bare schema is described by its status),
+ * and the names of the documented response headers it carries beyond the pipeline's.
+ */
+export interface JsonResponse {
+  schema: z.ZodType;
+  description: string;
+  headers?: readonly ResponseHeader[];
+}
+
+/** A non-JSON response body (NDJSON exports, metrics text, artifact bytes, an upgrade). */
+export interface MediaResponse {
+  mediaType: string;
+  description: string;
+  headers?: readonly ResponseHeader[];
+}
+
+/** Response headers a route sets itself (the pipeline's own are documented by rule). */
+export type ResponseHeader = 'ETag' | 'Cache-Control' | 'Last-Event-ID';
+
+/** The JSON schema of a declared response, if it is JSON. */
+export function jsonSchemaOf(r: z.ZodType | JsonResponse | MediaResponse | undefined): z.ZodType | undefined {
+  if (r === undefined || r instanceof z.ZodType) return r;
+  return 'schema' in r ? r.schema : undefined;
 }
 
 /** Rate-limit policies a route can declare (`rateLimit`); configured by the composition root. */
@@ -111,17 +159,35 @@ export function defineRoute<P, Q, B>(def: RouteDef<P, Q, B>): RouteDef<P, Q, B> 
   return def;
 }
 
+const notFoundMessages = new WeakMap<z.ZodType, string>();
+
+/**
+ * A path parameter's schema (its pattern is documented), with the 404 message answered when a
+ * value does not fit it — the same answer as a well-formed id that does not exist, so that no id
+ * can be probed by its form.
+ *
+ * @example const RunId = pathParam(z.string().regex(UUID_V7_RE), 'run not found');
+ */
+export function pathParam<T extends z.ZodType>(schema: T, notFound: string): T {
+  notFoundMessages.set(schema, notFound);
+  return schema;
+}
+
+/** The 404 message of a path parameter of `route` ('no such resource' unless declared). */
+export function paramNotFound(route: RouteDef, name: string): string {
+  const shape = (route.params as { shape?: Record<string, z.ZodType> } | undefined)?.shape;
+  const schema = shape?.[name];
+  return (schema && notFoundMessages.get(schema)) ?? 'no such resource';
+}
+
 const PARAM = /\{([A-Za-z0-9_]+)\}(:[a-z]+)?/g;
 
-/** Converts the OpenAPI path to Hono's, with custom methods (`:cancel`) as a regex suffix. */
+/**
+ * Converts the OpenAPI path to Hono's, with custom methods (`:cancel`) as a regex suffix. Hono
+ * only dispatches; which route a path really belongs to is decided by `compileMatcher`.
+ */
 export function honoPath(path: string): string {
   return path.replace(PARAM, (_m, name: string, verb?: string) =>
     verb ? `:${name}{[^/]+${verb}}` : `:${name}`,
   );
-}
-
-/** Hono hands `abc:cancel` for `{runId}:cancel`; strip the verb back off. */
-export function customVerb(path: string): string | undefined {
-  const m = /\}(:[a-z]+)$/.exec(path);
-  return m?.[1];
 }

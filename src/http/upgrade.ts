@@ -10,6 +10,7 @@
  * serve({ fetch: withUpgradeAnswers(app.fetch), websocket: { server: wss } });
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Context } from 'hono';
 
 const ACCEPTED = 'stellaUpgradeAccepted';
@@ -30,18 +31,26 @@ export function withUpgradeAnswers(fetch: Fetch): (req: Request, env?: unknown) 
     if (!e?.incoming || e.outgoing !== undefined || e[ACCEPTED]) return res;
     const socket = e.incoming.socket;
     if (socket.destroyed) return res;
-    const body = Buffer.from(await res.arrayBuffer());
-    const lines = [`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}`, 'Connection: close', `Content-Length: ${body.byteLength}`];
-    res.headers.forEach((v, k) => {
-      if (!HOP_BY_HOP.has(k.toLowerCase())) lines.push(`${k}: ${v}`);
-    });
-    await new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
-      socket.once('error', () => resolve());
-      socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]), () => resolve());
-    });
-    // Destroyed: @hono/node-server sees the answer was given and leaves the socket alone.
-    socket.destroy();
+    await writeRawAnswer(socket, res);
     return res;
   };
+}
+
+/**
+ * Writes `res` whole (status, headers, body, `Connection: close`) on a socket that no HTTP
+ * response object owns, then destroys the socket.
+ */
+export async function writeRawAnswer(socket: Duplex, res: Response): Promise<void> {
+  const body = Buffer.from(await res.arrayBuffer());
+  const lines = [`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}`, 'Connection: close', `Content-Length: ${body.byteLength}`];
+  res.headers.forEach((v, k) => {
+    if (!HOP_BY_HOP.has(k.toLowerCase())) lines.push(`${k}: ${v}`);
+  });
+  await new Promise<void>((resolve) => {
+    socket.once('close', () => resolve());
+    socket.once('error', () => resolve());
+    socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]), () => resolve());
+  });
+  // Destroyed: @hono/node-server sees the answer was given and leaves the socket alone.
+  socket.destroy();
 }

@@ -4,8 +4,8 @@
  * drains on SIGTERM. Prints the executable's size and its start-up time.
  *
  * Uses `ORCH_BIN` when set (a built executable), else `dist/orchestrator` when it is newer than
- * every build input, else builds it with `node bundle/build.mjs`. Skipped under the general
- * `npm test` (it builds a 90 MB binary) unless `ORCH_BIN` is set.
+ * every build input, else builds it with `node bundle/build.mjs`. The general `npm test` leaves
+ * test/bin/ out (scripts/test.mjs: it builds a 90 MB binary); `npm run test:bin` runs it.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,9 +19,6 @@ const BASE = '/api/v1/orchestrator';
 const TENANT = 'demo';
 const ARTIFACT_TEXT = 'hello from the single executable\n';
 const START_SAMPLES = 5;
-
-const SKIP =
-  process.env.npm_lifecycle_event === 'test' && !process.env.ORCH_BIN ? 'builds the executable: run it with npm run test:bin' : false;
 
 /** Newest modification time among the build's inputs. */
 function newestInput(): number {
@@ -119,7 +116,7 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-describe('single executable', { skip: SKIP }, () => {
+describe('single executable', () => {
   let bin = '';
   let dir = '';
   let dataDir = '';
@@ -307,15 +304,102 @@ describe('single executable', { skip: SKIP }, () => {
     assert.equal(a.text, 'greeter');
   });
 
-  test('SIGTERM drains and exits 0', async () => {
+  test('the executable is also the client: runs start --wait|--follow, logs, artifacts get, list, events tail', async () => {
+    assert.ok(server && token, 'needs the server and a token');
+    // Asynchronous (not spawnSync): a blocked event loop would leave this process's kept-alive
+    // HTTP connections to go stale while the server closes them.
+    const client = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolveRun, rejectRun) => {
+        const child = spawn(bin, args, { cwd: dir, env: { ...childEnv(), ORCH_SERVER: server!.url, ORCH_TOKEN: token } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+        child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.on('error', rejectRun);
+        child.on('close', (status) => (clearTimeout(timer), resolveRun({ status, stdout, stderr })));
+      });
+    const ok = await client(['runs', 'start', 'smoke', '--wait']);
+    assert.equal(ok.status, 0, ok.stderr);
+    const run = JSON.parse(ok.stdout);
+    assert.equal(run.status, 'completed');
+    const hash = run.steps.find((s: { stepId: string }) => s.stepId === 'store').outputs.hash as string;
+    const got = await client(['artifacts', 'get', hash, '-o', join(dir, 'artifact.txt')]);
+    assert.equal(got.status, 0, got.stderr);
+    assert.equal(readFileSync(join(dir, 'artifact.txt'), 'utf8'), ARTIFACT_TEXT);
+
+    const p = await publish({ dagId: 'smoke-fail', version: '1.0.0', steps: [{ id: 'boom', plugin: 'fail', with: { code: 'SMOKE_FAILED', message: 'as planned' } }], edges: [] });
+    assert.equal(p.status, 201, p.text);
+    const failed = await client(['runs', 'start', 'smoke-fail', '--follow']);
+    assert.equal(failed.status, 4, failed.stderr);
+    assert.match(failed.stdout, /^step boom failed: SMOKE_FAILED: as planned$/m);
+
+    const greet = await client(['runs', 'start', 'smoke-plugin', '--input', 'name=client', '--wait', '--quiet']);
+    assert.equal(greet.status, 0, greet.stderr);
+    const logs = await client(['runs', 'logs', greet.stdout.trim(), 'greet']);
+    assert.equal(logs.status, 0, logs.stderr);
+    const record = JSON.parse(logs.stdout.trim().split('\n')[0]!);
+    assert.deepEqual([record.stepId, record.attempt, record.msg, record.who], ['greet', 1, 'greeting', 'client']);
+
+    const list = await client(['runs', 'list', '--limit', '2', '--page-size', '1']);
+    assert.equal(list.status, 0, list.stderr);
+    assert.equal(JSON.parse(list.stdout)[0].runId, greet.stdout.trim(), 'newest first, over two pages');
+    const events = await client(['events', 'tail', '--since', '0', '--limit', '3']);
+    assert.equal(events.status, 0, events.stderr);
+    assert.deepEqual(events.stdout.trim().split('\n').map((l) => JSON.parse(l).seq), [1, 2, 3]);
+    const denied = await client(['runs', 'list', '--token', 'not.a.token', '--tenant', TENANT]);
+    assert.equal(denied.status, 2);
+    assert.match(denied.stderr, /UNAUTHENTICATED: .* \(trace_id [0-9a-f]{32}\)/);
+  });
+
+  let drainedRunId = '';
+  test('SIGTERM drains: new runs are refused (503), the step in flight finishes, exit 0', async () => {
     assert.ok(server, 'server not running');
+    const p = await publish({ dagId: 'drain', version: '1.0.0', steps: [{ id: 'nap', plugin: 'sleep', with: { ms: 3000 }, timeoutMs: 60_000 }], edges: [] });
+    assert.equal(p.status, 201, `POST /dags: ${p.status} ${p.text}`);
+    const created = await api('POST', '/runs', { dagId: 'drain' });
+    assert.equal(created.status, 201, created.text);
+    drainedRunId = created.json.runId;
+    for (;;) {
+      const r = await api('GET', `/runs/${drainedRunId}`);
+      if (r.json.steps[0].status === 'running') break;
+      assert.equal(r.json.steps[0].status === 'completed', false, 'the step must still be running at SIGTERM');
+      await new Promise((res) => setTimeout(res, 20));
+    }
     const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'));
     if (rss) console.log(`server RSS before SIGTERM: ${(Number(rss[1]) / 1024).toFixed(0)} MiB`);
-    const { code, signal } = await stopServer(server);
+    const s = server;
+    s.child.kill('SIGTERM');
+    // Draining: still answering, but no new work.
+    for (;;) {
+      const r = await api('POST', '/runs', { dagId: 'drain' });
+      if (r.status === 503) {
+        assert.equal(r.json.error.code, 'UNAVAILABLE');
+        break;
+      }
+      assert.equal(r.status, 201, `POST /runs while draining: ${r.status} ${r.text}`);
+      await api('POST', `/runs/${r.json.runId}:cancel`, {}); // raced the signal: not the run under test
+    }
+    // Exits by itself once the step is done (a second SIGTERM would not wait).
+    const kill = setTimeout(() => s.child.kill('SIGKILL'), 35_000);
+    const { code, signal } = await s.exited;
+    clearTimeout(kill);
     stopped = true;
-    assert.equal(signal, null, `killed by ${signal}\nstderr:\n${server.stderr()}`);
-    assert.equal(code, 0, `exit code ${code}\nstderr:\n${server.stderr()}`);
-    assert.match(server.stdout(), /"msg":"stopped"/);
+    assert.equal(signal, null, `killed by ${signal}\nstderr:\n${s.stderr()}`);
+    assert.equal(code, 0, `exit code ${code}\nstderr:\n${s.stderr()}`);
+    assert.match(s.stdout(), /"msg":"stopped"/);
+
+    // The drain let the step finish: after a restart the run is completed by its one attempt,
+    // not recovered (a recovered step would be a second attempt).
+    server = await startServer(bin, dir, dataDir);
+    stopped = false;
+    const run = (await api('GET', `/runs/${drainedRunId}`)).json;
+    assert.equal(run.status, 'completed', JSON.stringify(run));
+    assert.equal(run.steps[0].attempts.length, 1, JSON.stringify(run.steps[0]));
+    assert.deepEqual(run.steps[0].outputs, { sleptMs: 3000 });
+    const { code: code2 } = await stopServer(server);
+    stopped = true;
+    assert.equal(code2, 0);
   });
 
   test('SIGTERM right after the "listening on" line still drains and exits 0', async () => {
@@ -325,7 +409,7 @@ describe('single executable', { skip: SKIP }, () => {
     assert.equal(code, 0, s.stderr());
   });
 
-  test(`start-up time: median of ${START_SAMPLES} starts`, async () => {
+  test(`restarts keep the data folder's runs, a new folder starts ready (start-up time: median of ${START_SAMPLES})`, async () => {
     const existing: number[] = [];
     const fresh: number[] = [];
     for (let i = 0; i < START_SAMPLES; i++) {
@@ -335,8 +419,16 @@ describe('single executable', { skip: SKIP }, () => {
       ] as const) {
         const s = await startServer(bin, dir, data);
         samples.push(s.startMs);
-        // Let start-up finish (dev banner, signal handlers) so that this measures, not races.
-        await new Promise((res) => setTimeout(res, 300));
+        // "listening on" comes before preloading; readiness follows it.
+        for (let health: { ready?: boolean; status?: string } = {}; !health.ready; ) {
+          health = (await (await fetch(`${s.url}${BASE}/admin/health`)).json()) as typeof health;
+          assert.notEqual(health.status, 'down', JSON.stringify(health));
+          if (!health.ready) await new Promise((res) => setTimeout(res, 20));
+        }
+        if (data === dataDir) {
+          const r = await fetch(`${s.url}${BASE}/runs/${drainedRunId}`, { headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT } });
+          assert.equal(((await r.json()) as { status: string }).status, 'completed', 'the existing folder keeps its runs');
+        }
         const { code, signal } = await stopServer(s);
         assert.equal(code, 0, `exit ${code} ${signal}: ${s.stderr()}`);
       }

@@ -196,8 +196,20 @@ test('Idempotency-Key: replay, reuse with another body (422), concurrent duplica
   const r3 = await t.req('POST', '/dags', { body: dag('idem', '2.0.0'), headers: h });
   assert.equal(r3.status, 422);
   assert.equal(r3.body.error.code, 'IDEMPOTENCY_KEY_REUSED');
-  // Same key on another tenant is another key.
-  assert.equal((await t.req('POST', '/dags', { body: d, headers: h, tenant: 'other' })).status, 201);
+  // Same key on another tenant is another key: that tenant's own answer (another body is no
+  // reuse there), nothing replayed from tenant a, in status, headers or body.
+  const theirs = await t.req('POST', '/dags', { body: dag('idem', '2.0.0'), headers: h, tenant: 'other' });
+  assert.equal(theirs.status, 201, theirs.text);
+  assert.equal(theirs.headers.get('idempotency-replayed'), null, 'not a replay of tenant a\'s answer');
+  assert.equal(theirs.headers.get('location'), '/api/v1/orchestrator/dags/idem/2.0.0');
+  assert.equal(theirs.body.version, '2.0.0');
+  assert.deepEqual(theirs.body, (await t.req('GET', '/dags/idem/2.0.0', { tenant: 'other' })).body, 'the body is what tenant other stored');
+  assert.equal((await t.req('GET', '/dags/idem/1.0.0', { tenant: 'other' })).status, 404, 'tenant a\'s version did not leak');
+  const theirsAgain = await t.req('POST', '/dags', { body: dag('idem', '2.0.0'), headers: h, tenant: 'other' });
+  assert.equal(theirsAgain.headers.get('idempotency-replayed'), 'true');
+  assert.deepEqual(theirsAgain.body, theirs.body, 'tenant other replays its own answer');
+  const mineAgain = await t.req('POST', '/dags', { body: d, headers: h });
+  assert.deepEqual(mineAgain.body, r1.body, 'and tenant a still replays its own');
   // Concurrent duplicates: every answer is the first response or 409 in flight, one version stored.
   const d2 = dag('idem-c', '1.0.0');
   const rs = await Promise.all(Array.from({ length: 8 }, () => t.req('POST', '/dags', { body: d2, headers: { 'idempotency-key': 'conc' } })));

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { until } from '../helpers/wait.js';
 import fc from 'fast-check';
 import pino from 'pino';
 import { canonicalJson, sha256Hex, uuidv7 } from '../../src/core/index.js';
@@ -132,9 +133,7 @@ test('a failed commit publishes nothing and dispatches nothing; the retry loses 
   await tick();
   assert.equal(published.length, seen, 'nothing published for the failed commit');
   assert.equal(pool.pending.length, 0, 'b not dispatched before its state is durable');
-  await new Promise((r) => setTimeout(r, 100));
-  await settle();
-  assert.equal(pool.pending.length, 1, 'dispatched after the retried commit');
+  await until(() => pool.pending.length === 1, 'b dispatched after the retried commit');
   pool.completeAll();
   await settle();
   const rows = env.store.events.ofRun('t', run.runId);

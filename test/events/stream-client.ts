@@ -77,10 +77,10 @@ export async function openNdjson(t: TestServer, query = '', opts: { tenant?: str
   return { ...c, status: 200, close: () => ac.abort() };
 }
 
-export async function openWs(t: TestServer, query = '', opts: { tenant?: string; token?: string } = {}): Promise<EventClient & { ws: WebSocket; closeInfo: Promise<{ code: number; reason: string }> }> {
+export async function openWs(t: TestServer, query = '', opts: { tenant?: string; token?: string; headers?: Record<string, string> } = {}): Promise<EventClient & { ws: WebSocket; closeInfo: Promise<{ code: number; reason: string }> }> {
   const token = opts.token ?? (await t.token({ tenants: [opts.tenant ?? 'a'] }));
   const ws = new WebSocket(`${t.url.replace('http', 'ws')}${BASE}/runs/stream${query}`, {
-    headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': opts.tenant ?? 'a' },
+    headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': opts.tenant ?? 'a', ...opts.headers },
   });
   const c = collector();
   const closeInfo = new Promise<{ code: number; reason: string }>((resolve) => {

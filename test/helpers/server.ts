@@ -43,7 +43,8 @@ export async function startTestServer(
     SERVE_FLAGS,
     {},
   );
-  const config = { ...serveConfig(flags), ...overrides };
+  // Every answer is checked against its route's declaration (the OpenAPI document's source).
+  const config = { ...serveConfig(flags), validateResponses: true, ...overrides };
   const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { clock });
   const keys = server.devKeys!;
   const token = (o: { tenants?: string[]; scopes?: string[]; ttlSec?: number } = {}) =>

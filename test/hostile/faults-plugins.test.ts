@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publish, stepOf, waitForRun, waitUntil } from '../runs/helpers.js';
-import { assertAlive, assertNoInternals, sleep } from './support.js';
+import { until } from '../helpers/wait.js';
+import { assertAlive, assertNoInternals } from './support.js';
 
 const PLUGINS = join(import.meta.dirname, '..', 'fixtures', 'plugins', 'hostile');
 const EVIL = 'evil';
@@ -26,26 +27,18 @@ after(() => t.stop());
 
 const CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
+/** `orchestrator_workers{state="live"}` of a metrics scrape. */
+function liveWorkers(scrape: { status: number; text: string }): number {
+  assert.equal(scrape.status, 200, scrape.text.slice(0, 200));
+  return Number(/^orchestrator_workers\{state="live"\} (\d+)/m.exec(scrape.text)?.[1] ?? 0);
+}
+
 async function hostileRun(mode: string, timeoutMs: number): Promise<string> {
   const dagId = `h-${mode}`.toLowerCase();
   await publish(t, { dagId, steps: [{ id: 'x', plugin: 'hostile', with: { mode }, timeoutMs }] }, EVIL);
   const r = await t.req('POST', '/runs', { tenant: EVIL, body: { dagId } });
   assert.equal(r.status, 201, r.text);
   return r.body.runId;
-}
-
-/** Starts calm runs for tenant CALM every `everyMs` until `stop` resolves; returns their ids. */
-async function calmTraffic(stop: Promise<unknown>, everyMs: number): Promise<string[]> {
-  const ids: string[] = [];
-  let done = false;
-  void stop.then(() => (done = true));
-  while (!done) {
-    const r = await t.req('POST', '/runs', { tenant: CALM, body: { dagId: 'calm' } });
-    assert.equal(r.status, 201, r.text);
-    ids.push(r.body.runId);
-    await new Promise((res) => setTimeout(res, everyMs));
-  }
-  return ids;
 }
 
 function assertCleanError(step: any, what: string): void {
@@ -68,10 +61,11 @@ describe('hostile plugins fail their own step with a clear code; the server and 
       const x = stepOf(run, 'x');
       assert.equal(run.status, 'failed', `${mode}: the run fails`);
       assertCleanError(x, mode);
+      // Failed by what it threw (not STEP_TIMEOUT, not WORKER_LOST), on its one attempt.
       assert.equal(x.errorCode, 'STEP_FAILED', `${mode}: ${x.errorCode} ${x.errorMessage}`);
+      assert.equal(x.attempts.length, 1, mode);
     }
     const took = Date.now() - started;
-    assert.ok(took < 15_000, `all failed promptly, not by a timeout or a lost worker (${took} ms)`);
     console.log(`plugins: ${modes.length} kinds of thrown values, each STEP_FAILED, in ${took} ms`);
   });
 
@@ -93,45 +87,41 @@ describe('hostile plugins fail their own step with a clear code; the server and 
     for (const n of neighbours) assert.equal((await waitForRun(t, n.body.runId, { tenant: CALM })).status, 'completed');
   });
 
-  test('a busy loop and an Atomics.wait forever: each step fails STEP_TIMEOUT within timeout + grace, the blocked workers are backed by fresh ones, another tenant\'s runs complete meanwhile', async () => {
+  test('a busy loop and an Atomics.wait forever: the blocked workers are backed by fresh ones, another tenant\'s runs complete while they stay blocked, and a cancel ends each hostile step within the grace', async () => {
     // Both workers up, so that least-loaded dispatch puts hostile steps on each of them.
     assert.equal((await t.req('POST', '/admin/warm', { tenant: null, body: {} })).status, 200);
     const t0 = Date.now();
-    const hogs = await Promise.all(['busy-loop', 'atomics-wait', 'busy-loop', 'atomics-wait'].map(async (mode) => ({ mode, id: await hostileRun(mode, 1000) })));
-    // Both workers are now blocked; once that shows (no heartbeat for 1 s) they get no new steps.
+    // The hostile steps hold their workers until they are cancelled (their timeout is far off).
+    const hogs = await Promise.all(['busy-loop', 'atomics-wait', 'busy-loop', 'atomics-wait'].map(async (mode) => ({ mode, id: await hostileRun(mode, 600_000) })));
     for (const h of hogs) await waitUntil(t, h.id, (r) => stepOf(r, 'x').status === 'running', EVIL);
-    await sleep(1300);
-    let stop!: () => void;
-    const calm = calmTraffic(new Promise<void>((r) => (stop = r)), 100);
+    // Both workers are now blocked; once that shows (no heartbeat for a second), fresh workers
+    // back them (two more live workers).
+    await until(async () => liveWorkers(await t.req('GET', '/admin/metrics', { tenant: null })) >= 4, 'fresh workers back the blocked ones', 30_000);
+    const calm: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await t.req('POST', '/runs', { tenant: CALM, body: { dagId: 'calm' } });
+      assert.equal(r.status, 201, r.text);
+      calm.push(r.body.runId);
+    }
+    for (const id of calm) assert.equal((await waitForRun(t, id, { tenant: CALM, timeoutMs: 30_000 })).status, 'completed', 'the other tenant\'s run completed');
+    for (const h of hogs) {
+      assert.equal((await t.req('GET', `/runs/${h.id}`, { tenant: EVIL })).body.status, 'running', `${h.mode}: still holding its worker`);
+    }
+    // Cancelled together (two share each blocked worker, which is abandoned after the grace).
+    for (const h of hogs) assert.equal((await t.req('POST', `/runs/${h.id}:cancel`, { tenant: EVIL, body: {} })).status, 202, h.mode);
+    const cancelledAt = Date.now();
     const ended = [];
     for (const h of hogs) {
       const run = await waitForRun(t, h.id, { tenant: EVIL, timeoutMs: 30_000 });
       const x = stepOf(run, 'x');
-      assert.equal(run.status, 'failed', h.mode);
-      assertCleanError(x, h.mode);
-      assert.equal(x.errorCode, 'STEP_TIMEOUT', `${h.mode}: ${x.errorMessage}`);
-      const ms = Date.parse(x.endedUtc) - Date.parse(x.startedUtc);
-      assert.ok(ms < 1000 + 5000 + 3000, `${h.mode}: failed within timeout + 5 s grace (${ms} ms)`);
-      ended.push(`${h.mode} → ${x.errorCode} after ${ms} ms`);
+      assert.equal(run.status, 'cancelled', h.mode);
+      assert.equal(x.status, 'cancelled', `${h.mode}: ${x.errorCode} ${x.errorMessage}`);
+      const ms = Date.parse(x.endedUtc) - cancelledAt;
+      // The contract: ended within 5 s whether or not its code cooperates (slack for a loaded machine).
+      assert.ok(ms < 5000 + 5000, `${h.mode}: cancelled within the 5 s grace (${ms} ms)`);
+      ended.push(`${h.mode} → cancelled ${ms} ms after the cancels`);
     }
-    await sleep(500);
-    stop();
-    const calmIds = await calm;
-    const outcomes: Record<string, number> = {};
-    const waits: number[] = [];
-    for (const id of calmIds) {
-      const r = await waitForRun(t, id, { tenant: CALM, timeoutMs: 30_000 });
-      outcomes[r.status] = (outcomes[r.status] ?? 0) + 1;
-      if (r.status !== 'completed') console.log(`calm run ${id} ${r.status}: ${JSON.stringify(r.steps.map((s: any) => [s.stepId, s.status, s.errorCode, s.errorMessage, s.startedUtc, s.endedUtc]))}`);
-      waits.push(Date.parse(r.endedUtc) - Date.parse(r.startedUtc));
-    }
-    console.log(`plugins: ${ended.join('; ')}; meanwhile ${calmIds.length} runs of another tenant: ${JSON.stringify(outcomes)}, run time ${Math.min(...waits)}-${Math.max(...waits)} ms (${Date.now() - t0} ms in all)`);
-    assert.deepEqual(Object.keys(outcomes), ['completed'], 'every run of the other tenant completed');
-    // Both workers were blocked, yet the first runs of the other tenant did not wait for the
-    // hostile steps to end: stalled workers are backed by fresh ones.
-    const hogsEnded = Math.min(...(await Promise.all(hogs.map(async (h) => Date.parse((await t.req('GET', `/runs/${h.id}`, { tenant: EVIL })).body.endedUtc)))));
-    const firstCalm = await Promise.all(calmIds.slice(0, 5).map(async (id) => Date.parse((await t.req('GET', `/runs/${id}`, { tenant: CALM })).body.endedUtc)));
-    assert.ok(Math.max(...firstCalm) < hogsEnded, 'the other tenant\'s first runs completed while the hostile steps still held their workers');
+    console.log(`plugins: ${ended.join('; ')}; meanwhile ${calm.length} runs of another tenant completed (${Date.now() - t0} ms in all)`);
     await assertAlive(t, 'after hung plugins');
   });
 

@@ -45,3 +45,61 @@ test('a failed request releases its key: the corrected retry is accepted', async
   const again = await s.req('POST', '/dags', { body: doc('1.0.0'), headers: h });
   assert.equal(again.status, 201);
 });
+
+test('POST /runs with Idempotency-Key: replay, another body (422), 8 concurrent duplicates make one run, /dags and /runs keys apart, other tenants apart', async (t) => {
+  const s = await startTestServer(['--rate-limit', '1000']);
+  t.after(() => s.stop());
+  for (const tenant of ['a', 'b']) assert.equal((await s.req('POST', '/dags', { body: doc('1.0.0'), tenant })).status, 201);
+  const h = { 'idempotency-key': 'start-1' };
+  const first = await s.req('POST', '/runs', { body: { dagId: 'idem' }, headers: h });
+  assert.equal(first.status, 201, first.text);
+  assert.equal(first.headers.get('idempotency-replayed'), null);
+  const replay = await s.req('POST', '/runs', { body: { dagId: 'idem' }, headers: h });
+  assert.equal(replay.status, 201, 'the recorded status');
+  assert.equal(replay.headers.get('idempotency-replayed'), 'true');
+  assert.equal(replay.headers.get('location'), first.headers.get('location'));
+  assert.deepEqual(replay.body, first.body, 'the recorded body (the run as it was when started)');
+
+  // Same key, another body: the contract's 422, and no run is started.
+  const other = await s.req('POST', '/runs', { body: { dagId: 'idem', inputs: { x: 1 } }, headers: h });
+  assert.equal(other.status, 422);
+  assert.equal(other.body.error.code, 'IDEMPOTENCY_KEY_REUSED');
+
+  // Eight concurrent duplicates: exactly one run; every answer is that run (first or replay)
+  // or 409 IDEMPOTENCY_IN_FLIGHT with Retry-After.
+  const dup = { 'idempotency-key': 'start-dup' };
+  const answers = await Promise.all(Array.from({ length: 8 }, () => s.req('POST', '/runs', { body: { dagId: 'idem' }, headers: dup })));
+  const runIds = new Set(answers.filter((r) => r.status === 201).map((r) => r.body.runId));
+  assert.equal(runIds.size, 1, `one run for eight duplicates: ${answers.map((r) => r.status)}`);
+  for (const r of answers) {
+    if (r.status === 409) {
+      assert.equal(r.body.error.code, 'IDEMPOTENCY_IN_FLIGHT');
+      assert.equal(r.headers.get('retry-after'), '1');
+    } else assert.equal(r.status, 201, r.text);
+  }
+  assert.equal(answers.filter((r) => r.status === 201 && r.headers.get('idempotency-replayed') === null).length, 1, 'one fresh answer');
+  const listed = (await s.req('GET', '/runs?dagId=idem&page_size=500')).body.items.map((r: { runId: string }) => r.runId);
+  assert.equal(listed.length, 2, 'start-1 and start-dup: two runs in all');
+  assert.ok(listed.includes([...runIds][0]));
+
+  // The same key on /dags and on /runs: two keys (scoped by path).
+  const shared = { 'idempotency-key': 'shared-key' };
+  const dag = await s.req('POST', '/dags', { body: doc('2.0.0'), headers: shared });
+  assert.equal(dag.status, 201);
+  const run = await s.req('POST', '/runs', { body: { dagId: 'idem', version: '2.0.0' }, headers: shared });
+  assert.equal(run.status, 201, run.text);
+  assert.equal(run.headers.get('idempotency-replayed'), null, 'not the /dags answer');
+  assert.equal(run.body.dagVersion, '2.0.0');
+
+  // Another tenant, same key and body: its own run, nothing of tenant a's answer.
+  const theirs = await s.req('POST', '/runs', { body: { dagId: 'idem' }, headers: h, tenant: 'b' });
+  assert.equal(theirs.status, 201, theirs.text);
+  assert.equal(theirs.headers.get('idempotency-replayed'), null);
+  assert.notEqual(theirs.body.runId, first.body.runId);
+  assert.equal(theirs.body.tenant, 'b');
+  assert.notEqual(theirs.headers.get('location'), first.headers.get('location'));
+  const stored = await s.req('GET', `/runs/${theirs.body.runId}`, { tenant: 'b' });
+  assert.equal(stored.status, 200);
+  assert.equal(stored.body.tenant, 'b');
+  assert.equal((await s.req('GET', `/runs/${first.body.runId}`, { tenant: 'b' })).status, 404);
+});

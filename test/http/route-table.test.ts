@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPair, SignJWT, exportJWK } from 'jose';
 import { startTestServer, BASE, type TestServer } from '../helpers/server.js';
 import type { RouteDef } from '../../src/http/index.js';
+import { concrete, queryKeys, SAMPLE } from '../hostile/support.js';
 
 let t: TestServer;
 let routes: RouteDef[];
@@ -16,18 +17,6 @@ before(async () => {
   routes = t.server.routes;
 });
 after(() => t.stop());
-
-const SAMPLE: Record<string, string> = {
-  dagId: 'no-such-dag',
-  version: '9.9.9',
-  runId: '01900000-0000-7000-8000-000000000000',
-  stepId: 'no-such-step',
-  hash: '0'.repeat(64),
-};
-
-function concrete(r: RouteDef): string {
-  return r.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, n: string) => SAMPLE[n] ?? 'x');
-}
 
 function assertEnvelope(res: { status: number; body: any; headers: Headers }, status: number, code: string, what: string) {
   assert.equal(res.status, status, `${what}: status`);
@@ -93,16 +82,16 @@ test('every tenant-scoped route requires X-Stella-Tenant and a tenant the token 
   }
 });
 
-test('every route refuses a token without its scope', async () => {
-  const rank = { 'orchestrator:read': 1, 'orchestrator:write': 2, 'orchestrator:admin': 3 } as const;
+test('every route refuses a token without its scope (optional auth too: a token is checked when sent)', async () => {
   const below = { 'orchestrator:read': [], 'orchestrator:write': ['orchestrator:read'], 'orchestrator:admin': ['orchestrator:read', 'orchestrator:write'] } as const;
-  for (const r of routes.filter((r) => r.scope !== null)) {
+  const scoped = routes.filter((r) => r.scope !== null);
+  assert.ok(scoped.length >= 10, `${scoped.length} scoped routes`);
+  for (const r of scoped) {
     for (const scopes of [...below[r.scope!].map((s) => [s]), []]) {
       const res = await t.req(r.method, concrete(r), { token: await t.token({ scopes }), tenant: 'a' });
-      if (r.authOptional) continue;
       assertEnvelope(res, 403, 'INSUFFICIENT_SCOPE', `${r.method} ${r.path} with [${scopes}]`);
+      assert.equal(res.body.error.details?.required, r.scope, `${r.method} ${r.path}: names the scope it needs`);
     }
-    assert.ok(rank[r.scope!] >= 1);
   }
 });
 
@@ -126,9 +115,78 @@ test('every POST and PUT refuses a body that is not JSON, too large, or too deep
 });
 
 test('every list route rejects a forged page token and an oversized page', async () => {
-  for (const r of routes.filter((r) => r.method === 'GET' && r.responses[200] && JSON.stringify(r.query ? Object.keys((r.query as any).shape ?? {}) : []).includes('page_token'))) {
+  const lists = routes.filter((r) => r.method === 'GET' && queryKeys(r).includes('page_token'));
+  assert.ok(['/dags', '/runs', '/runs/{runId}/steps'].every((p) => lists.some((r) => r.path === p)), `the paginated lists are walked: ${lists.map((r) => r.path)}`);
+  for (const r of lists) {
     assertEnvelope(await t.req('GET', concrete(r) + '?page_token=abc.def'), 400, 'INVALID_PAGE_TOKEN', `${r.path} forged`);
-    assertEnvelope(await t.req('GET', concrete(r) + '?page_size=501'), 400, 'VALIDATION_FAILED', `${r.path} page_size`);
+    const big = await t.req('GET', concrete(r) + '?page_size=501');
+    assertEnvelope(big, 400, 'VALIDATION_FAILED', `${r.path} page_size`);
+    assert.equal(big.body.error.details.field, 'query.page_size');
+  }
+});
+
+/** A valid value for each query parameter of the API (a new parameter needs one here). */
+const QUERY_SAMPLE: Record<string, string> = {
+  dagId: 'no-such-dag',
+  active: 'true',
+  status: 'queued',
+  from: '2026-01-01T00:00:00.000Z',
+  to: '2026-01-02T00:00:00.000Z',
+  since: '1',
+  page_size: '5',
+  page_token: 'abc.def',
+};
+
+/** Status of a GET without reading the body (streams never end). */
+async function statusOf(path: string): Promise<{ status: number; body: any }> {
+  const ac = new AbortController();
+  const res = await fetch(t.url + BASE + path, { signal: ac.signal, headers: { authorization: `Bearer ${await t.token()}`, 'x-stella-tenant': 'a' } });
+  const body = res.status >= 400 ? await res.json() : undefined;
+  ac.abort();
+  return { status: res.status, body };
+}
+
+test('every query parameter given twice is 400 VALIDATION_FAILED naming it; given once it is accepted', async () => {
+  let checked = 0;
+  for (const r of routes.filter((r) => r.method === 'GET')) {
+    for (const key of queryKeys(r)) {
+      const value = QUERY_SAMPLE[key];
+      assert.ok(value !== undefined, `QUERY_SAMPLE needs a valid value for ${key} (${r.path})`);
+      const q = (v: string) => `${concrete(r)}?${key}=${encodeURIComponent(v)}`;
+      const once = await statusOf(q(value));
+      assert.notEqual(once.body?.error?.details?.field, `query.${key}`, `${r.path}?${key}=${value} alone is valid`);
+      for (const second of [value, 'abc']) {
+        const twice = await t.req('GET', `${q(value)}&${key}=${encodeURIComponent(second)}`);
+        assertEnvelope(twice, 400, 'VALIDATION_FAILED', `${r.path} ${key} twice`);
+        assert.equal(twice.body.error.details.field, `query.${key}`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked >= 20, `${checked} repeated parameters checked`);
+});
+
+test('a path has one set of methods: every other method is 405 with exactly that Allow (custom verbs too)', async () => {
+  for (const r of routes) {
+    const path = concrete(r);
+    const allowed = [...new Set(routes.filter((x) => concrete(x) === path).map((x) => x.method as string))].sort();
+    for (const m of ['GET', 'POST', 'OPTIONS', 'DELETE'].filter((m) => !allowed.includes(m))) {
+      const res = await t.req(m, path, m === 'POST' ? { body: {} } : {});
+      assertEnvelope(res, 405, 'METHOD_NOT_ALLOWED', `${m} ${r.path}`);
+      assert.deepEqual(res.headers.get('allow')!.split(', ').sort(), allowed, `${m} ${r.path}: Allow`);
+    }
+  }
+  // A custom verb is no part of the id before it: GET on `…:cancel` is not "run not found",
+  // whether or not the id is well formed; POST there is the cancel (and its 404).
+  for (const id of [SAMPLE.runId, 'not-a-run-id']) {
+    for (const m of ['GET', 'OPTIONS']) {
+      const res = await t.req(m, `/runs/${id}:cancel`);
+      assertEnvelope(res, 405, 'METHOD_NOT_ALLOWED', `${m} /runs/${id}:cancel`);
+      assert.equal(res.headers.get('allow'), 'POST');
+    }
+    const post = await t.req('POST', `/runs/${id}:cancel`, { body: {} });
+    assertEnvelope(post, 404, 'NOT_FOUND', `POST /runs/${id}:cancel`);
+    assert.equal(post.body.error.message, 'run not found');
   }
 });
 
@@ -147,9 +205,10 @@ test('every route is in the OpenAPI document, and every documented path is route
   const res = await t.req('GET', '/openapi.json', { token: null, tenant: null });
   assert.equal(res.status, 200);
   assert.equal(res.body.openapi, '3.1.0');
+  assert.deepEqual(res.body.servers.map((s: { url: string }) => s.url), [BASE], 'paths are relative to the base path');
   const documented = new Set<string>();
   for (const [p, ops] of Object.entries(res.body.paths as Record<string, Record<string, unknown>>)) {
-    for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
+    for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${BASE}${p}`);
   }
   const routed = new Set(routes.map((r) => `${r.method} ${BASE}${r.path}`));
   assert.deepEqual([...routed].sort(), [...documented].sort());

@@ -85,8 +85,16 @@ test('runToken: same request → 200 with the same run; anything else → 409', 
     assert.equal(r.status, 409);
     assert.equal(r.body.error.code, 'RUN_TOKEN_CONFLICT');
   }
-  const otherTenant = await t.req('POST', '/runs', { tenant: 'b', body: { dagId: 'api', runToken: 'tok-1' } });
-  assert.equal(otherTenant.status, 404, 'tokens are per tenant (and tenant b has no such DAG)');
+  // Tokens are per tenant: tenant b, with a DAG of the same id, gets a run of its own.
+  await publish(t, { dagId: 'api', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] }, 'b');
+  const otherTenant = await t.req('POST', '/runs', { tenant: 'b', body: { dagId: 'api', version: '1.0.0', inputs: { n: 1 }, runToken: 'tok-1' } });
+  assert.equal(otherTenant.status, 201, otherTenant.text);
+  assert.notEqual(otherTenant.body.runId, first.body.runId);
+  assert.equal(otherTenant.body.tenant, 'b');
+  assert.equal(otherTenant.body.runToken, 'tok-1');
+  const otherAgain = await t.req('POST', '/runs', { tenant: 'b', body: { dagId: 'api', version: '1.0.0', inputs: { n: 1 }, runToken: 'tok-1' } });
+  assert.equal(otherAgain.status, 200);
+  assert.equal(otherAgain.body.runId, otherTenant.body.runId);
 });
 
 test('another tenant\'s run, step or malformed id is answered exactly like a missing one', async () => {
@@ -110,7 +118,9 @@ test('another tenant\'s run, step or malformed id is answered exactly like a mis
   assert.equal(cancel.status, 404);
   assert.equal((await t.req('GET', `/runs/${run.runId}/steps/zz`)).status, 404);
   const list = await t.req('GET', '/runs', { tenant: 'b' });
-  assert.deepEqual(list.body.items, []);
+  assert.equal(list.status, 200);
+  assert.ok(list.body.items.every((r: { tenant: string }) => r.tenant === 'b'), 'only tenant b\'s own runs');
+  assert.ok(!list.body.items.some((r: { runId: string }) => r.runId === run.runId));
 });
 
 test('GET /runs walks every run exactly once, in order, while new runs are inserted', async () => {

@@ -82,7 +82,7 @@ test('export runs → import into another data folder → export again: identica
   assert.equal(readFileSync(f2, 'utf8'), readFileSync(f1, 'utf8'), 'nothing installed by the refused import');
 
   // A server on the imported folder serves them read-only.
-  const b = await startTestServer([], {}, undefined, dataB);
+  const b = await startTestServer(['--allow-unsigned'], {}, undefined, dataB);
   try {
     const got = await b.req('GET', `/runs/${runIds[0]}`);
     assert.equal(got.status, 200);
@@ -92,7 +92,26 @@ test('export runs → import into another data folder → export again: identica
     assert.equal(cancel.status, 200);
     assert.equal(cancel.body.status, records[1].status);
     assert.equal((await b.req('GET', '/runs:export')).text, readFileSync(f1, 'utf8'));
+    // Read-only: the runToken of an imported run does not answer here (that run was started
+    // elsewhere): the same request starts a run of this installation; the imported one is unchanged.
+    await publish(b, xfer);
+    const mine = await b.req('POST', '/runs', { body: { dagId: 'xfer', inputs: { v: 0 }, runToken: 'tok-0' } });
+    assert.equal(mine.status, 201, `a new run, not the imported one: ${mine.text}`);
+    assert.notEqual(mine.body.runId, runIds[0]);
+    await waitForRun(b, mine.body.runId);
+    assert.deepEqual((await b.req('GET', `/runs/${runIds[0]}`)).body, expected);
   } finally {
-    await b.stop();
+    await b.server.close();
   }
+
+  // A run exported while still running could be resumed where it is imported: it is refused,
+  // and nothing of the file is installed.
+  const live = { ...records[0], runId: '01900000-0000-7000-8000-0000000000ab', runToken: null, status: 'running', endedUtc: null, durationMs: null, outputsHash: null };
+  const liveFile = join(tmp, 'live.ndjson');
+  writeFileSync(liveFile, [...ndjsonExport([live])].join(''));
+  const i2 = await cli('import', 'runs', liveFile, ...importArgs);
+  assert.equal(i2.code, 1, i2.stdout);
+  assert.match(i2.stderr, /has not ended/);
+  assert.equal((await cli('export', 'runs', '--data-dir', dataB, '--tenant', 'a', '--out', f2)).code, 0);
+  assert.ok(!readFileSync(f2, 'utf8').includes(live.runId), 'the live run was not installed');
 });

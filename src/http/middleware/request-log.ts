@@ -1,25 +1,36 @@
 import type { MiddlewareHandler } from 'hono';
-import { routePath } from 'hono/route';
 import type { AppDeps } from '../deps.js';
-import type { RouteDef } from '../route.js';
+import { ROUTE_TEMPLATE } from '../pipeline.js';
 import type { Trace } from './trace.js';
+
+/**
+ * For handlers outside the route table (the web console): records the template that names the
+ * request in the log and the metrics, as the pipeline does for the table's routes.
+ *
+ * @example app.get('/console/assets/:file', namedRoute('/console/assets/{file}'), handler);
+ */
+export function namedRoute(template: string): MiddlewareHandler {
+  return async function namedRoute(c, next) {
+    c.set(ROUTE_TEMPLATE, template);
+    await next();
+  };
+}
 
 /**
  * One structured log line per request (trace id, route template, status, time) and the
  * metrics observation. Headers are never logged, so `Authorization` cannot leak.
  *
- * @example app.use('*', requestLog(deps, routes));
+ * The route label is the template of the route that served the request (recorded by the
+ * pipeline), or `unmatched` (404, 405, and paths no route takes).
+ *
+ * @example app.use('*', requestLog(deps));
  */
-export function requestLog(deps: AppDeps, routes: readonly RouteDef[]): MiddlewareHandler {
-  const templates = new Map(routes.map((r) => [r.method + ' ' + r.path, r.path]));
-  const cache = new Map<string, string>();
+export function requestLog(deps: AppDeps): MiddlewareHandler {
   return async function requestLog(c, next) {
     const start = process.hrtime.bigint();
     await next();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    let matched = routePath(c);
-    if (!matched || matched === '*' || matched === '/*') matched = 'unmatched';
-    const route = templateOf(matched, c.req.method, templates, cache);
+    const route = (c.get(ROUTE_TEMPLATE) as string | undefined) ?? 'unmatched';
     const status = c.res.status;
     deps.observe?.(route, c.req.method, status, seconds);
     const trace = c.get('trace') as Trace | undefined;
@@ -33,24 +44,4 @@ export function requestLog(deps: AppDeps, routes: readonly RouteDef[]): Middlewa
     if (status >= 500) deps.logger.error(line, 'request');
     else deps.logger.info(line, 'request');
   };
-}
-
-/** Maps Hono's registered path back to the route table's template (bounded metric labels). */
-/** Computed once per (method, Hono route): the request path never enters the key. */
-function templateOf(honoRoute: string, method: string, templates: Map<string, string>, cache: Map<string, string>): string {
-  const key = method + ' ' + honoRoute;
-  let t = cache.get(key);
-  if (t === undefined) {
-    t = computeTemplate(honoRoute, method, templates);
-    if (cache.size < 1000) cache.set(key, t);
-  }
-  return t;
-}
-
-function computeTemplate(honoRoute: string, method: string, templates: Map<string, string>): string {
-  const openapi = honoRoute
-    .replace(/^\/api\/v1\/orchestrator/, '')
-    .replace(/:([A-Za-z0-9_]+)\{\[\^\/\]\+(:[a-z]+)\}/g, '{$1}$2')
-    .replace(/\/:([A-Za-z0-9_]+)/g, '/{$1}'); // only segment starts: `{version}:disable` keeps its verb
-  return templates.get(method + ' ' + openapi) ?? (honoRoute === 'unmatched' ? 'unmatched' : openapi);
 }

@@ -96,6 +96,7 @@ export const postBackup = defineRoute({
   scope: 'orchestrator:admin',
   tenant: false,
   mutating: true,
+  errors: ['TENANT_FORBIDDEN'],
   body: z.strictObject({}),
   responses: {
     200: z.object({

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Ops } from '../../ops/index.js';
 import { defineRoute } from '../route.js';
+import { component } from '../components.js';
 import { HealthView } from './meta.js';
 
 declare module '../deps.js' {
@@ -28,6 +29,9 @@ const AdminHealthView = HealthView.extend({
   queues: z.array(z.object({ tenant: z.string(), queued: z.number().int(), running: z.number().int() })),
 });
 
+/** Without a token: the probe view; with an admin token: the whole report. */
+const Health = component('Health', z.union([AdminHealthView, HealthView]));
+
 export const health = defineRoute({
   method: 'GET',
   path: '/admin/health',
@@ -37,7 +41,10 @@ export const health = defineRoute({
   scope: 'orchestrator:admin',
   authOptional: true,
   tenant: false,
-  responses: { 200: AdminHealthView, 503: AdminHealthView },
+  responses: {
+    200: { schema: Health, description: 'Serving (ok or degraded)', headers: ['Cache-Control'] },
+    503: { schema: Health, description: 'Down, or not ready (starting, draining)', headers: ['Cache-Control'] },
+  },
   async handler(ctx) {
     // Optional auth: a request that reaches here with a token has passed the admin scope check.
     const authenticated = ctx.scopes.has('orchestrator:admin');
@@ -54,7 +61,7 @@ export const metrics = defineRoute({
     'Prometheus text format 0.0.4. Series labelled with a tenant are limited to the token\'s tenants ("*" sees all).',
   scope: 'orchestrator:admin',
   tenant: false,
-  responses: { 200: { mediaType: 'text/plain; version=0.0.4', description: 'Prometheus exposition format' } },
+  responses: { 200: { mediaType: 'text/plain; version=0.0.4', description: 'Prometheus exposition format', headers: ['Cache-Control'] } },
   async handler(ctx) {
     const ops = ctx.deps.services.ops;
     const text = await ops.metrics.render(ctx.tenants);
@@ -73,9 +80,9 @@ export const warmUp = defineRoute({
   scope: 'orchestrator:admin',
   tenant: false,
   mutating: true,
-  body: z.object({}).strict(),
+  body: component('Warm', z.strictObject({})),
   responses: {
-    200: z.object({
+    200: z.strictObject({
       warmed: z.object({ plans: z.number().int(), plugins: z.number().int(), workers: z.number().int() }),
       durationMs: z.number().int(),
       errors: z.array(z.object({ part: z.enum(['plans', 'plugins']), message: z.string() })).optional(),

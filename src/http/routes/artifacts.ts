@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ApiError, HASH_RE } from '../../core/index.js';
 import type { TenantArtifacts } from '../../engine/tenant-artifacts.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, pathParam } from '../route.js';
 
 declare module '../deps.js' {
   interface Services {
@@ -42,8 +42,13 @@ export const getArtifact = defineRoute({
   summary: 'Bytes of an artifact your tenant owns (hash or sha256:hash)',
   scope: 'orchestrator:read',
   tenant: true,
-  params: z.object({ hash: z.string() }),
-  responses: { 200: { mediaType: 'application/octet-stream', description: 'the artifact bytes, with its stored media type' } },
+  params: z.object({
+    hash: pathParam(z.string().regex(/^(sha256:)?[0-9a-f]{64}$/, 'a SHA-256 (64 lowercase hex), optionally sha256:-prefixed'), 'artifact not found'),
+  }),
+  responses: {
+    200: { mediaType: '*/*', description: 'the artifact bytes, with its stored media type', headers: ['ETag', 'Cache-Control'] },
+    304: { mediaType: '*/*', description: 'If-None-Match matched: not modified', headers: ['ETag', 'Cache-Control'] },
+  },
   async handler(ctx) {
     const missing = () => new ApiError('NOT_FOUND', 'artifact not found');
     const hash = parseArtifactHash(ctx.params.hash);

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { ndjsonResponse } from '../../core/index.js';
-import { dagDocumentSchema as DagDocumentSchema } from '../../dags/model.js';
+import { versionSchema } from '../../dags/model.js';
 import { dagExportRecords, dagSummary, dagView, type DagService } from '../../dags/service.js';
 import { PageQuery } from '../pagination.js';
-import { defineRoute } from '../route.js';
-import { BoolParam, Id, ListOf, NDJSON, Obj } from './common.js';
+import { defineRoute, pathParam } from '../route.js';
+import { component } from '../components.js';
+import { BoolParam, Id, NDJSON } from './common.js';
+import { DagDocumentSchema, DagListSchema, DagVersionSchema } from './views.js';
 
 declare module '../deps.js' {
   interface Services {
@@ -12,7 +14,10 @@ declare module '../deps.js' {
   }
 }
 
-const DagKey = z.object({ dagId: Id, version: z.string().min(1).max(256) });
+const DagKey = z.object({
+  dagId: pathParam(Id.clone(), 'DAG version not found'),
+  version: pathParam(versionSchema.clone(), 'DAG version not found'),
+});
 const ListFilter = z.object({ dagId: Id.optional(), active: BoolParam.optional() });
 
 export const publishDag = defineRoute({
@@ -25,7 +30,12 @@ export const publishDag = defineRoute({
   mutating: true,
   bodyLimit: 'dagPublish',
   body: DagDocumentSchema,
-  responses: { 201: Obj, 200: Obj },
+  signed: true,
+  errors: ['DAG_INVALID', 'SIGNATURE_INVALID', 'DAG_VERSION_EXISTS'],
+  responses: {
+    201: { schema: DagVersionSchema, description: 'Created: the stored version (Location names it)' },
+    200: { schema: DagVersionSchema, description: 'The identical version, already stored' },
+  },
   handler(ctx) {
     const dags = ctx.deps.services.dags;
     const checked = dags.check(ctx.body, ctx.tenant);
@@ -48,7 +58,7 @@ export const listDags = defineRoute({
   scope: 'orchestrator:read',
   tenant: true,
   query: ListFilter.extend(PageQuery.shape),
-  responses: { 200: ListOf(Obj) },
+  responses: { 200: DagListSchema },
   handler(ctx) {
     const { page_size, page_token, ...filters } = ctx.query;
     const { store } = ctx.deps;
@@ -95,7 +105,7 @@ export const getDag = defineRoute({
   scope: 'orchestrator:read',
   tenant: true,
   params: DagKey,
-  responses: { 200: Obj },
+  responses: { 200: DagVersionSchema },
   handler(ctx) {
     const row = ctx.deps.services.dags.get(ctx.tenant, ctx.params.dagId, ctx.params.version);
     return { status: 200, body: dagView(row) };
@@ -111,8 +121,8 @@ export const disableDag = defineRoute({
   tenant: true,
   mutating: true,
   params: DagKey,
-  body: z.object({ reason: z.string().max(1024).optional() }).strict(),
-  responses: { 200: Obj },
+  body: component('DisableDag', z.strictObject({ reason: z.string().max(1024).optional() })),
+  responses: { 200: DagVersionSchema },
   handler(ctx) {
     return ctx.commit(() => ({
       status: 200,

@@ -5,12 +5,15 @@
  */
 import { z } from 'zod';
 import { ndjsonResponse } from '../../core/index.js';
+import { versionSchema } from '../../dags/model.js';
 import { RUN_STATUSES } from '../../runs/states.js';
 import type { RunService } from '../../runs/service.js';
 import { runView } from '../../runs/views.js';
 import { PageQuery } from '../pagination.js';
 import { defineRoute } from '../route.js';
-import { Id, ListOf, NDJSON, Obj } from './common.js';
+import { component } from '../components.js';
+import { Id, NDJSON, RunIdParam, StepIdParam } from './common.js';
+import { RunListSchema, RunSchema, StepListSchema, StepSchema } from './views.js';
 
 declare module '../deps.js' {
   interface Services {
@@ -18,8 +21,8 @@ declare module '../deps.js' {
   }
 }
 
-const RunKey = z.object({ runId: z.string() });
-const StepKey = z.object({ runId: z.string(), stepId: z.string() });
+const RunKey = z.object({ runId: RunIdParam });
+const StepKey = z.object({ runId: RunIdParam, stepId: StepIdParam });
 const IsoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 const RunFilter = z.object({
   dagId: Id.optional(),
@@ -38,13 +41,22 @@ export const startRun = defineRoute({
   tenant: true,
   mutating: true,
   rateLimit: 'runs',
-  body: z.strictObject({
-    dagId: Id,
-    version: z.string().min(1).max(256).optional(),
-    inputs: z.record(z.string(), z.json()).optional(),
-    runToken: RunToken.optional(),
-  }),
-  responses: { 201: Obj, 200: Obj },
+  body: component(
+    'StartRun',
+    z
+      .strictObject({
+        dagId: Id,
+        version: versionSchema.optional().meta({ description: 'SemVer 2.0; without it, the highest active version' }),
+        inputs: z.record(z.string(), z.json()).optional().meta({ description: "Checked against the DAG's inputsSchema" }),
+        runToken: RunToken.optional().meta({ description: 'The same token with the same request returns the same run (200)' }),
+      })
+      .meta({ examples: [{ dagId: 'policy-refresh', version: '1.4.0', inputs: { image: 'registry.local/app:1.2.0' }, runToken: 'nightly-2026-11-28' }] }),
+  ),
+  errors: ['NOT_FOUND', 'DAG_DISABLED', 'INPUTS_INVALID', 'RUN_TOKEN_CONFLICT', 'QUOTA_EXCEEDED', 'PLUGIN_UNAVAILABLE'],
+  responses: {
+    201: { schema: RunSchema, description: 'Created: the run (Location names it)' },
+    200: { schema: RunSchema, description: 'The run this runToken already started' },
+  },
   handler(ctx) {
     return ctx.deps.services.runs.create(ctx.tenant, ctx.body, ctx.traceId, (fn) => ctx.commit(fn));
   },
@@ -58,7 +70,7 @@ export const listRuns = defineRoute({
   scope: 'orchestrator:read',
   tenant: true,
   query: RunFilter.extend(PageQuery.shape),
-  responses: { 200: ListOf(Obj) },
+  responses: { 200: RunListSchema },
   handler(ctx) {
     const { page_size, page_token, ...filters } = ctx.query;
     const { pages, store } = ctx.deps;
@@ -108,7 +120,7 @@ export const getRun = defineRoute({
   scope: 'orchestrator:read',
   tenant: true,
   params: RunKey,
-  responses: { 200: Obj },
+  responses: { 200: RunSchema },
   handler(ctx) {
     return { status: 200, body: ctx.deps.services.runs.get(ctx.tenant, ctx.params.runId) };
   },
@@ -123,8 +135,11 @@ export const cancelRun = defineRoute({
   tenant: true,
   mutating: true,
   params: RunKey,
-  body: z.strictObject({ reason: z.string().max(1024).optional() }),
-  responses: { 202: Obj, 200: Obj },
+  body: component('CancelRun', z.strictObject({ reason: z.string().max(1024).optional() }).meta({ examples: [{ reason: 'superseded by a newer image' }] })),
+  responses: {
+    202: { schema: RunSchema, description: 'This call cancelled it: cancelling, or cancelled when nothing was in flight' },
+    200: { schema: RunSchema, description: 'Already cancelling or ended: the current state' },
+  },
   handler(ctx) {
     return ctx.deps.services.runs.cancel(ctx.tenant, ctx.params.runId, ctx.body.reason, (fn) => ctx.commit(fn));
   },
@@ -139,7 +154,7 @@ export const listSteps = defineRoute({
   tenant: true,
   params: RunKey,
   query: PageQuery,
-  responses: { 200: ListOf(Obj) },
+  responses: { 200: StepListSchema },
   handler(ctx) {
     const { page_size, page_token } = ctx.query;
     const { pages } = ctx.deps;
@@ -165,7 +180,7 @@ export const getStep = defineRoute({
   scope: 'orchestrator:read',
   tenant: true,
   params: StepKey,
-  responses: { 200: Obj },
+  responses: { 200: StepSchema },
   handler(ctx) {
     return { status: 200, body: ctx.deps.services.runs.step(ctx.tenant, ctx.params.runId, ctx.params.stepId) };
   },

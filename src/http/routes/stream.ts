@@ -26,14 +26,19 @@ const StreamQuery = z
 
 type Query = z.infer<typeof StreamQuery>;
 
+const StreamHeaders = z.object({
+  'Last-Event-ID': z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be an event seq')
+    .optional()
+    .meta({ description: 'Resume after this seq (as `since`; `since` wins when both are given)' }),
+});
+
+/** `since`, else Last-Event-ID (validated by the pipeline against StreamHeaders). */
 function sinceOf(ctx: RouteCtx<unknown, Query, unknown>): number | undefined {
   if (ctx.query.since !== undefined) return ctx.query.since;
   const last = ctx.hono.req.header('last-event-id');
-  if (last === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(last)) {
-    throw new ApiError('VALIDATION_FAILED', 'Last-Event-ID must be an event seq', { field: 'header.Last-Event-ID' });
-  }
-  return Number(last);
+  return last === undefined ? undefined : Number(last);
 }
 
 /** Closes the stream when the caller's token expires. */
@@ -52,7 +57,12 @@ export const streamRuns = defineRoute({
   scope: 'orchestrator:read',
   tenant: true,
   query: StreamQuery,
-  responses: { 200: { mediaType: 'application/x-ndjson', description: 'one event per line, heartbeats every 15 s' } },
+  headers: StreamHeaders,
+  errors: ['QUOTA_EXCEEDED'],
+  responses: {
+    200: { mediaType: 'application/x-ndjson', description: 'one event per line (an Event, a heartbeat {type, timestamp} every 15 s, or a last {type: "error", code, message, timestamp})', headers: ['Last-Event-ID'] },
+    101: { mediaType: 'websocket', description: 'with `Upgrade: websocket`: one JSON event per text frame' },
+  },
   async handler(ctx) {
     const { hub, heartbeatMs } = ctx.deps.services.stream;
     const since = sinceOf(ctx);
@@ -88,6 +98,9 @@ export const streamRuns = defineRoute({
 
     const sink = new NdjsonSink(heartbeatMs);
     const stream = hub.open(ctx.tenant, filter, since, sink);
+    // Where this stream starts: a client that loses the connection before its first event
+    // resumes with since=<this> (the replay below moves stream.lastSeq on).
+    const position = String(stream.lastSeq);
     const timer = expireAt(stream, expires);
     sink.onCancel = () => {
       clearTimeout(timer);
@@ -96,7 +109,12 @@ export const streamRuns = defineRoute({
     void hub.replay(stream);
     return new Response(sink.body, {
       status: 200,
-      headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
+      headers: {
+        'content-type': 'application/x-ndjson; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+        'last-event-id': position,
+      },
     });
   },
 });
