@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseThreshold } from '../../src/lifecycle/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { publish } from '../runs/helpers.js';
+import { publish, waitForRun } from '../runs/helpers.js';
 import { assertEnvelope, fill, integrityCheck, rowCounts, tryMount, umount } from '../hostile/support.js';
 
 const MiB = 1024 * 1024;
@@ -63,7 +63,9 @@ describe('a data folder on a 32 MiB tmpfs', () => {
     const warn = fill(dir, 13 * MiB);
     const degraded = await until('checks.disk degraded', health, (c) => c.status === 'degraded');
     assert.match(degraded.detail, /below --disk-warn-free/);
-    assert.equal((await t.req('POST', '/runs', { body: { dagId: 'tiny' } })).status, 201, 'above the floor, writes work');
+    const above = await t.req('POST', '/runs', { body: { dagId: 'tiny' } });
+    assert.equal(above.status, 201, 'above the floor, writes work');
+    await waitForRun(t, above.body.runId); // it ends before the floor is reached: no write in flight
 
     const floor = fill(dir, 6 * MiB, 'zz-filler-2.bin');
     const refused = await until('writes refused', () => t.req('POST', '/runs', { body: { dagId: 'tiny' } }), (r) => r.status !== 201);
