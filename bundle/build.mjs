@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { esbuildOptions } from './esbuild-config.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -28,6 +29,7 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
  * are skipped with a warning.
  */
 const ENTRIES = [
+  // Also the plugin host: `orchestrator __plugin-host` (src/main.ts, src/engine/host.ts).
   { src: 'src/main.ts', out: 'main.cjs' },
   { src: 'src/engine/worker.ts', out: 'worker.cjs', asset: 'worker.cjs', optional: true },
 ];
@@ -87,19 +89,17 @@ log(`console: ${Object.keys(consoleBuild.files).length} files, ${(consoleBuild.g
 if (consoleBuild.gzipBytes > CONSOLE_BUDGET) fail(`the console's assets are ${consoleBuild.gzipBytes} bytes gzipped, over the ${CONSOLE_BUDGET}-byte budget`);
 
 // ---- 1. esbuild ---------------------------------------------------------------------------
-const IMPORT_META_URL = '__stella_import_meta_url';
 const result = await esbuild.build({
-  absWorkingDir: ROOT,
-  entryPoints: entries.map((e) => ({ in: e.src, out: e.out.replace(/\.cjs$/, '') })),
-  outdir: DIST,
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  // Each entry is self-contained: the SEA's main script may only `require` built-ins, and the
-  // eval'd worker has no files beside it.
-  splitting: false,
+  ...esbuildOptions({
+    root: ROOT,
+    entries: entries.map((e) => ({ in: e.src, out: e.out.replace(/\.cjs$/, '') })),
+    outdir: DIST,
+    version: pkg.version,
+    sqliteSha256: sha256(sqliteBytes),
+    define: {
+      __STELLA_CONSOLE__: JSON.stringify(JSON.stringify({ files: consoleBuild.files, inputs: [], gzipBytes: consoleBuild.gzipBytes })),
+    },
+  }),
   // Keep function/class names (error names, pino, stack traces); drop comments and dead code.
   minifySyntax: true,
   minifyWhitespace: true,
@@ -107,24 +107,6 @@ const result = await esbuild.build({
   legalComments: 'none',
   sourcemap: false,
   metafile: true,
-  logLevel: 'warning',
-  // better-sqlite3's default addon lookup (`require('bindings')(…)`) must not be bundled or
-  // followed: runtime.ts always passes the loaded addon as `nativeBinding` when bundled.
-  external: ['bindings'],
-  define: {
-    // ws: skip the optional native helpers (they are not installed; a require would throw in the SEA).
-    'process.env.WS_NO_BUFFER_UTIL': '"1"',
-    'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
-    __STELLA_BUNDLED__: 'true',
-    __STELLA_VERSION__: JSON.stringify(pkg.version),
-    __STELLA_SQLITE_SHA256__: JSON.stringify(sha256(sqliteBytes)),
-    __STELLA_CONSOLE__: JSON.stringify(JSON.stringify({ files: consoleBuild.files, inputs: [], gzipBytes: consoleBuild.gzipBytes })),
-    // esbuild leaves `import.meta` empty in CJS output; give it the bundle file's URL instead.
-    'import.meta.url': IMPORT_META_URL,
-  },
-  banner: {
-    js: `var ${IMPORT_META_URL} = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,
-  },
 });
 for (const [file, info] of Object.entries(result.metafile.outputs)) log(`${file}: ${mib(info.bytes)}`);
 copyFileSync(SQLITE_ADDON, join(DIST, SQLITE_ASSET));

@@ -8,12 +8,16 @@
  *            once: steps/s from the first POST to the last run's end;
  *   stream   step completed (its event's timestamp) → its line read by an open NDJSON stream
  *            client (ms-resolution start stamp: overstates by < 1 ms);
+ *   hosts    the cost of plugin-host isolation for a new tenant: its first run of one noop
+ *            step (the spare host, kept ready, is taken) and its first `exec /bin/true` step
+ *            (a cold host of the exec profile is started);
  *   fairness a one-step run of tenant t2: run time idle, and while tenant t1 floods (a run of
  *            endless `sleep` steps, twice as many as there are step slots, holding its share);
- *   rss      of this process idle (warm, after the chain/fan-out) and after the sustained runs.
+ *   rss      of this process idle (warm, after the chain/fan-out) and after the sustained runs,
+ *            and of its plugin-host processes (every descendant) after the sustained runs.
  * Times are taken when the scheduler publishes committed events (performance.now()).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +39,7 @@ const REPS = Number(values.reps);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-engine-'));
 const { flags } = parseFlags(
-  ['--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--sync', values.sync!, '--rate-limit', '1000000', '--max-queued-runs', '100000'],
+  ['--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--sync', values.sync!, '--rate-limit', '1000000', '--max-queued-runs', '100000', '--exec-allow', '/bin/true'],
   SERVE_FLAGS,
   {},
 );
@@ -43,7 +47,7 @@ const config = serveConfig(flags);
 const server = await startServer(config, createLogger('silent'));
 const keys = server.devKeys!;
 const token = await mintToken({
-  privateKeyPem: keys.privateKeyPem, kid: keys.kid, tenants: ['t1', 't2'], scopes: ['orchestrator:admin'],
+  privateKeyPem: keys.privateKeyPem, kid: keys.kid, tenants: ['t1', 't2', ...Array.from({ length: REPS }, (_, i) => `h${i}`)], scopes: ['orchestrator:admin'],
   ttlSec: 3600, issuer: keys.issuer, audience: keys.audience,
 });
 const base = `${server.url}${BASE}`;
@@ -197,6 +201,19 @@ if (want('sustained')) {
   }
   out.sustained = fig(median(rates), 'steps/s', { steps: RUNS * 50, runs: RUNS, tenants: 2 }, rates);
 }
+if (want('hosts')) {
+  const spare: number[] = [];
+  const cold: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const t = `h${i}`;
+    await post('/dags', { dagId: 'one', version: '1.0.0', steps: [noop('a')] }, t);
+    await post('/dags', { dagId: 'ex', version: '1.0.0', steps: [{ id: 'a', plugin: 'exec', with: { program: '/bin/true' } }] }, t);
+    await sleep(1500); // the spare host taken by the previous tenant is replaced meanwhile
+    spare.push((await runOnce('one', t)).ms);
+    cold.push((await runOnce('ex', t)).ms);
+  }
+  out.hostStart = fig(median(cold), 'ms', { spareMs: median(spare) }, cold);
+}
 if (want('fairness')) {
   // Idle, then while t1 holds its share of the slots with steps that never end.
   const idle: number[] = [];
@@ -216,11 +233,35 @@ if (want('fairness')) {
   }, flooded);
 }
 if (session) await stopProfile(session, values.profile!);
-out.rss = fig(rssIdle, 'MB', { afterSustainedMb: rssMb(), workers: config.workers });
+out.rss = fig(rssIdle, 'MB', { afterSustainedMb: rssMb(), hostsMb: descendantsRssMb(), workers: config.workers });
 out.config = { workers: config.workers, synchronous: config.synchronous };
 emit(out);
 await server.close();
 rmSync(dataDir, { recursive: true, force: true });
+
+/** RSS of every process below this one (the plugin hosts and their wrappers). */
+function descendantsRssMb(): number {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  let mb = 0;
+  for (const pid of parent.keys()) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === process.pid) {
+        mb += rssMb(pid) || 0;
+        break;
+      }
+    }
+  }
+  return Math.round(mb);
+}
 
 async function startProfile(): Promise<import('node:inspector/promises').Session> {
   const { Session } = await import('node:inspector/promises');

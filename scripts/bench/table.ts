@@ -58,7 +58,9 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   add(`start-up to listening, ms (${su?.extra?.mode ?? '—'})`, su ? `${f1(su.value)} (source ${su.extra?.sourceMs})` : '—', '—', '—', '—', '—',
     '< 300 ms', su ? su.value < 300 : undefined, su?.load);
   const rss = g(E, 'rss'), rssC = g(C, 'rssServerIdle');
-  add('RSS MB: server idle / engine after sustained', `${f1(rssC?.value, 0)} / ${f1(rss?.extra?.afterSustainedMb as number, 0)}`, '—', '—', '—', '—', '—', undefined, rss?.load);
+  add('RSS MB: server idle / engine after sustained (+ hosts)', `${f1(rssC?.value, 0)} / ${f1(rss?.extra?.afterSustainedMb as number, 0)} (+${f1(rss?.extra?.hostsMb as number, 0)})`, '—', '—', '—', '—', '—', undefined, rss?.load);
+  const hs = g(E, 'hostStart');
+  add('new tenant: first noop run / first exec run (ms)', hs ? `${f1(hs.extra?.spareMs as number)} / ${f1(hs.value)}` : '—', '—', '—', '—', '—', '—', undefined, hs?.load);
   const rec = g(R, 'recovery');
   add('recovery: 100 runs, SIGKILL → all moving (ms)', rec ? `${f1(rec.value)} (after listen ${rec.extra?.movingAfterListenMs})` : '—', '—', '—', '—', '—',
     '< 1 s', rec ? rec.value < 1000 : undefined, rec?.load);

@@ -7,3 +7,4 @@ export {
   type StoreFs,
 } from './store.js';
 export { namedHashes } from './refs.js';
+export { ArtifactWriter } from './writer.js';

@@ -152,3 +152,24 @@ test('a real full disk (small tmpfs) gives ENOSPC and no visible partial object'
     rmSync(mnt, { recursive: true, force: true });
   }
 });
+
+test('writer(): streamed chunks land as one object under their hash; an existing object is not rewritten; abort leaves nothing', async () => {
+  const root = tempRoot();
+  const store = new ArtifactStore(root);
+  const w = await store.writer();
+  const parts = [Buffer.from('hello '), Buffer.alloc(300_000, 7), Buffer.from('world')];
+  await Promise.all(parts.map((p) => w.write(p))); // overlapping calls keep their order
+  const all = Buffer.concat(parts);
+  assert.deepEqual(await w.commit(), { hash: sha256Hex(all), size: all.length, created: true });
+  assert.deepEqual(await store.get(sha256Hex(all)), all);
+  await assert.rejects(w.write(Buffer.from('late')), /ended/);
+  const again = await store.writer();
+  await again.write(all);
+  assert.deepEqual(await again.commit(), { hash: sha256Hex(all), size: all.length, created: false });
+  const dropped = await store.writer();
+  await dropped.write(Buffer.from('never stored'));
+  await dropped.abort();
+  assert.equal(await store.has(sha256Hex('never stored')), false);
+  assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('.tmp-')), [], 'no temp file left');
+  assert.equal(listAll(root).length, 1);
+});

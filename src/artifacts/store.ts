@@ -14,6 +14,7 @@ import * as nodeFsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError } from '../core/errors.js';
 import { HASH_RE } from '../core/ids.js';
+import { ArtifactWriter } from './writer.js';
 
 /** The subset of `node:fs/promises` the store uses; injectable for fault-injection tests. */
 export type StoreFs = Pick<
@@ -184,6 +185,45 @@ export class ArtifactStore {
         if (st?.isFile()) yield { hash, size: st.size, ageMs: Date.now() - st.mtimeMs };
       }
     }
+  }
+
+  /**
+   * A streaming write: bytes go to a temp file as they come (hashed on the way), and
+   * `commit()` moves the finished file into place — memory stays bounded whatever the size.
+   *
+   * @example
+   * const w = await store.writer();
+   * for await (const chunk of child.stdout) await w.write(chunk);
+   * const { hash, size } = await w.commit();
+   */
+  async writer(): Promise<ArtifactWriter> {
+    await this.fs.mkdir(this.root, { recursive: true });
+    const temp = join(this.root, `${TEMP_PREFIX}w-${randomBytes(8).toString('hex')}`);
+    const fh = await this.fs.open(temp, 'wx', 0o644);
+    return new ArtifactWriter(fh, temp, (t, hash, size) => this.adopt(t, hash, size), (t) => this.fs.unlink(t));
+  }
+
+  /**
+   * Moves a finished, fsynced temp file into place as the object `hash` (or drops it when an
+   * intact object is already there). Used by {@link ArtifactWriter.commit}.
+   */
+  private async adopt(temp: string, hash: string, size: number): Promise<boolean> {
+    const existing = await this.stat(hash);
+    if (existing && existing.size === size) {
+      await this.fs.unlink(temp).catch(() => undefined);
+      return false;
+    }
+    const dir = join(this.root, hash.slice(0, 2));
+    try {
+      await this.ensureDir(dir);
+      await this.fs.rename(temp, join(dir, hash.slice(2)));
+    } catch (err) {
+      await this.fs.unlink(temp).catch(() => undefined);
+      throw err;
+    }
+    await this.fsyncDir(dir);
+    await this.fsyncDir(this.root);
+    return true;
   }
 
   /** The object's bytes, or null when absent. */

@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { ENV_NAME_RE, refusedEnvReason } from '../engine/builtins/exec-env.js';
+import { pluginEnvRefusal } from '../engine/sandbox.js';
 import type { FlagSpec, Flags } from './args.js';
 import { UsageError } from './args.js';
 import { parseThreshold, type Threshold } from '../lifecycle/disk.js';
@@ -16,8 +18,15 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'allow-unsigned', kind: 'boolean', default: false, help: 'accept unsigned DAGs' },
   { name: 'plugins-dir', kind: 'list', help: 'folder of operator step plugins (installation-wide)' },
   { name: 'dags-dir', kind: 'list', help: 'preload DIR/<tenant>/*.json and *.tgz at start-up' },
-  { name: 'workers', kind: 'string', help: 'worker threads (default: cores)' },
+  { name: 'workers', kind: 'string', help: 'worker threads per plugin host (default: cores)' },
   { name: 'exec-allow', kind: 'list', help: 'program the exec plugin may run' },
+  { name: 'exec-env-allow', kind: 'list', help: 'variable name exec steps may set in with.env (loader/interpreter variables never)' },
+  { name: 'work-dir', kind: 'string', help: 'plugin hosts\' work folders, outside the data folder (default: <data-dir>-work)' },
+  { name: 'plugin-user', kind: 'string', default: 'nobody', help: 'user plugin hosts run as when the server runs as root' },
+  { name: 'plugin-env', kind: 'list', help: 'server environment variable passed to plugin hosts (default: none)' },
+  { name: 'plugin-network', kind: 'list', help: 'plugin (or *) allowed the network when it declares capabilities.network' },
+  { name: 'max-hosts', kind: 'string', default: '16', help: 'plugin host processes at most (one per tenant and capability profile)' },
+  { name: 'host-idle-timeout', kind: 'string', default: '60', help: 'seconds an idle plugin host is kept' },
   { name: 'drain-timeout', kind: 'string', default: '30', help: 'seconds SIGTERM waits for in-flight steps' },
   { name: 'require-idempotency-key', kind: 'boolean', default: false, help: 'mutating POSTs need Idempotency-Key' },
   // Never from ORCH_DEV: an environment variable leaking into a container must not trust
@@ -60,8 +69,17 @@ export interface ServeConfig {
   allowUnsigned: boolean;
   pluginsDirs: string[];
   dagsDirs: string[];
+  /** Worker threads per plugin host. */
   workers: number;
   execAllow: string[];
+  execEnvAllow: string[];
+  /** Root of the plugin hosts' work folders (never inside dataDir). */
+  workDir: string;
+  pluginUser: string;
+  pluginEnv: string[];
+  pluginNetwork: string[];
+  maxHosts: number;
+  hostIdleMs: number;
   drainTimeoutMs: number;
   requireIdempotencyKey: boolean;
   dev: boolean;
@@ -124,6 +142,21 @@ function threshold(flags: Flags, name: string): Threshold {
 
 export function serveConfig(flags: Flags): ServeConfig {
   const list = (n: string) => ((flags[n] as string[] | undefined) ?? []).map((p) => resolve(p));
+  const names = (n: string, refusal: (name: string) => string | null) =>
+    ((flags[n] as string[] | undefined) ?? []).map((name) => {
+      const why = ENV_NAME_RE.test(name) ? refusal(name) : 'not a variable name';
+      if (why) throw new UsageError(`--${n} ${name}: refused (${why})`);
+      return name;
+    });
+  const dataDir = resolve(String(flags['data-dir']));
+  const workDir = resolve(flags['work-dir'] !== undefined ? String(flags['work-dir']) : `${dataDir}-work`);
+  const within = (parent: string, child: string): boolean => {
+    const r = relative(parent, child);
+    return r === '' || (r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r));
+  };
+  if (within(dataDir, workDir) || within(workDir, dataDir)) {
+    throw new UsageError('--work-dir must be outside --data-dir (and not contain it): plugin hosts may not reach the data folder');
+  }
   const sync = String(flags.sync).toUpperCase();
   if (sync !== 'NORMAL' && sync !== 'FULL') throw new UsageError('--sync must be NORMAL or FULL');
   const headersTimeout = int(flags, 'headers-timeout', 1);
@@ -134,7 +167,7 @@ export function serveConfig(flags: Flags): ServeConfig {
   return {
     host: String(flags.host),
     port: int(flags, 'port', 0),
-    dataDir: resolve(String(flags['data-dir'])),
+    dataDir,
     jwks: flags.jwks ? resolve(String(flags.jwks)) : undefined,
     issuer: flags.issuer as string | undefined,
     audience: flags.audience as string | undefined,
@@ -144,6 +177,13 @@ export function serveConfig(flags: Flags): ServeConfig {
     dagsDirs: list('dags-dir'),
     workers,
     execAllow: list('exec-allow'),
+    execEnvAllow: names('exec-env-allow', refusedEnvReason),
+    workDir,
+    pluginUser: String(flags['plugin-user']),
+    pluginEnv: names('plugin-env', pluginEnvRefusal),
+    pluginNetwork: (flags['plugin-network'] as string[] | undefined) ?? [],
+    maxHosts: int(flags, 'max-hosts', 1),
+    hostIdleMs: int(flags, 'host-idle-timeout', 1) * 1000,
     drainTimeoutMs: int(flags, 'drain-timeout', 0) * 1000,
     requireIdempotencyKey: flags['require-idempotency-key'] === true,
     dev: flags.dev === true,

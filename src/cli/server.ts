@@ -9,6 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { chmodSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createVerifier, ensureDevKeys, mintToken, type DevKeys } from '../auth/index.js';
@@ -83,6 +84,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
   let pool: WorkerPool | undefined;
   let failed = false;
   try {
+    // Only the server's user may enter the data folder: plugin hosts run as another user
+    // (docs/SECURITY.md) and must not read the database, artifacts or keys at all.
+    chmodSync(config.dataDir, 0o700);
     store.idem.clearInFlight();
     let devKeys: DevKeys | undefined;
     let jwksFile = config.jwks;
@@ -129,8 +133,16 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       size: config.workers,
       perWorkerConcurrency: STEP_SLOTS_PER_WORKER,
       execAllow: config.execAllow,
-      workDir: join(config.dataDir, 'work'),
+      execEnvAllow: config.execEnvAllow,
+      workDir: config.workDir,
+      ownsWorkDir: true,
+      pluginUser: config.pluginUser,
+      pluginEnv: config.pluginEnv,
+      pluginNetwork: config.pluginNetwork,
+      maxHosts: config.maxHosts,
+      hostIdleMs: config.hostIdleMs,
       resourceLimits: config.workerHeapMb > 0 ? { maxOldGenerationSizeMb: config.workerHeapMb } : undefined,
+      warn: (msg, fields) => logger.warn(fields ?? {}, msg),
     });
     opened.push(() => pool!.close(0));
     const plans = new PlanCache();

@@ -58,7 +58,7 @@ function readOnlyStore(f: Flags): Store {
 export const exportRunsCommand: Command = {
   name: 'export runs',
   summary: 'Export runs (steps and attempts inline) as NDJSON with a manifest line, oldest first.',
-  examples: ['orchestrator export runs --tenant demo --data-dir ./data --key fixtures/keys/dev-signing.key --out runs.ndjson'],
+  examples: ['orchestrator export runs --tenant demo --dag-id hello --data-dir ./data --key fixtures/keys/dev-signing.key --out runs.ndjson'],
   flags: [
     ...common,
     { name: 'dag-id', kind: 'string', help: 'only this DAG' },

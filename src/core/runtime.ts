@@ -71,6 +71,53 @@ function sourceWorkerSpec(): { filename: string | URL; options: WorkerOptions } 
   return { filename: new URL('../engine/worker-source.mjs', import.meta.url), options: {} };
 }
 
+/** How to start the program as a plugin host, and which of its files that host must read. */
+export interface HostRuntime {
+  command: string;
+  /** Arguments before the host-mode word (the entry script, when there is one). */
+  args: string[];
+  /** The program's own files the host reads (its permission model allows exactly these). */
+  readPaths: string[];
+}
+
+const hostRuntimes = new Map<string, Promise<HostRuntime>>();
+
+/**
+ * How the worker pool starts a plugin host (src/engine/host.ts) — the program itself in host
+ * mode, `<command> ...args __plugin-host`:
+ * - sea: the executable re-executing itself (Node flags go through `NODE_OPTIONS`);
+ * - bundle: `node dist/main.cjs`, reading main.cjs and worker.cjs;
+ * - source: `node <dir>/host.cjs`, a bundle of the host and worker entries built once per
+ *   process into `<cacheDir>/host-<hash>/` (tsx cannot run inside a host: see
+ *   runtime-source.ts). The host is then a bundle itself, so its own `workerSpec()` is the
+ *   bundle's.
+ */
+export function hostRuntime(cacheDir: string): Promise<HostRuntime> {
+  let p = hostRuntimes.get(cacheDir);
+  if (!p) {
+    p = makeHostRuntime(cacheDir);
+    hostRuntimes.set(cacheDir, p);
+    p.catch(() => hostRuntimes.delete(cacheDir));
+  }
+  return p;
+}
+
+async function makeHostRuntime(cacheDir: string): Promise<HostRuntime> {
+  switch (runtimeMode()) {
+    case 'sea':
+      return { command: process.execPath, args: [], readPaths: [] };
+    case 'bundle': {
+      const main = join(bundleDir(), 'main.cjs');
+      return { command: process.execPath, args: [main], readPaths: [main, join(bundleDir(), 'worker.cjs')] };
+    }
+    case 'source': {
+      const { buildSourceHost } = await import('./runtime-source.js');
+      const dir = await buildSourceHost(cacheDir, VERSION);
+      return { command: process.execPath, args: [join(dir, 'host.cjs')], readPaths: [dir] };
+    }
+  }
+}
+
 let sqliteAddon: object | undefined;
 
 /**

@@ -8,6 +8,7 @@ import { ancestorSets, findCycles, topoOrder, type Graph } from './graph.js';
 import { compileSchema } from './inputs.js';
 import { TRIGGERS, type DagDocument } from './model.js';
 import { collectRefs } from './refs.js';
+import { execEnvProblems } from './exec-env.js';
 
 /** Size limits of CONTRACT §2; each is answered with `DAG_INVALID`. */
 export interface DagLimits {
@@ -48,7 +49,8 @@ export interface DagProblem {
     | 'UNKNOWN_REFERENCE_ROOT'
     | 'REFERENCE_UNKNOWN_STEP'
     | 'REFERENCE_NOT_ANCESTOR'
-    | 'INPUTS_SCHEMA_INVALID';
+    | 'INPUTS_SCHEMA_INVALID'
+    | 'EXEC_ENV_REFUSED';
   message: string;
   stepId?: string;
   [extra: string]: unknown;
@@ -169,6 +171,7 @@ export function findDagProblems(doc: DagDocument, opts: ValidateOptions): DagPro
       add('INPUTS_SCHEMA_INVALID', `inputsSchema is not a valid JSON Schema: ${(err as Error).message}`);
     }
   }
+  problems.push(...execEnvProblems(doc));
   return problems;
 }
 

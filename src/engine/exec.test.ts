@@ -1,11 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '../core/hash.js';
 import { resolveAllowedProgram } from './builtins/index.js';
-import { until } from '../../test/helpers/wait.js';
-import { logLines, startPool, task, tempDir, type TestPool } from './test-support.js';
+import { loadPlugins } from './plugins.js';
+import { WorkerPool } from './pool.js';
+import { logLines, sleepers, startPool, task, until, type TestPool } from './test-support.js';
 import type { StepResult } from './index.js';
 
 type Ended = Exclude<StepResult, { status: 'completed' }>;
@@ -17,16 +18,6 @@ function failedWith(r: StepResult, code: string, retryable: boolean): Ended {
   assert.equal(e.error.retryable, retryable);
   return e;
 }
-
-/** Whether `pid` is a live process (a zombie, killed and waiting to be reaped, is not). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 
 test('resolveAllowedProgram matches normalised absolute paths, or one bare name', () => {
   const allow = ['/bin/echo', '/bin/sh', '/usr/bin/env', 'relative/ignored'];
@@ -45,7 +36,7 @@ describe('exec built-in', () => {
   let t: TestPool;
   before(async () => {
     process.env.STELLA_TEST_SECRET = 'do-not-leak';
-    t = await startPool({ execAllow: ['/bin/echo', '/bin/sh', '/nonexistent/program'], abortGraceMs: 3000 });
+    t = await startPool({ execAllow: ['/bin/echo', '/bin/sh', '/nonexistent/program'], execEnvAllow: ['FOO', 'BAR_OK'], abortGraceMs: 3000 });
   });
   after(() => t.pool.close());
 
@@ -76,31 +67,61 @@ describe('exec built-in', () => {
     failedWith(await t.pool.run(task('exec', { program: '/nonexistent/program' })), 'EXEC_FAILED', false);
   });
 
-  test('runs in a fresh per-attempt work folder, removed afterwards, with a clean environment', async () => {
-    const tk = task('exec', { program: '/bin/sh', args: ['-c', 'pwd; touch made; echo "$FOO-$STELLA_TEST_SECRET"'], env: { FOO: 'bar' } }, { attempt: 2 });
+  test('runs in a fresh per-attempt work folder of its host, outside anything else, removed afterwards, with a clean environment', async () => {
+    const tk = task('exec', { program: '/bin/sh', args: ['-c', 'pwd; touch made; echo "$FOO-$STELLA_TEST_SECRET-$HOME"'], env: { FOO: 'bar' } }, { attempt: 2 });
     const r = await t.pool.run(tk);
     assert.equal(r.status, 'completed', JSON.stringify(r));
-    const lines = logLines(r.logs).map((l) => l.msg);
-    assert.equal(lines[0], join(t.workDir, tk.runId, tk.stepId, '2'));
-    assert.equal(lines[1], 'bar-');
-    assert.equal(existsSync(join(t.workDir, tk.runId)), false);
-    assert.deepEqual(existsSync(t.workDir) ? readdirSync(t.workDir) : [], []);
+    const lines = logLines(r.logs).map((l) => l.msg as string);
+    const cwd = lines[0]!;
+    assert.ok(cwd.startsWith(`${t.workDir}/`), `${cwd} is under the work root`);
+    assert.ok(cwd.endsWith(`/${tk.runId}/${tk.stepId}/2`), cwd);
+    assert.equal(lines[1], `bar--${cwd}`, 'only the allowed variable; the server\'s environment is not passed');
+    assert.equal(existsSync(cwd), false, 'removed');
+    assert.equal(existsSync(join(cwd, '..', '..')), false, 'the run folder too');
   });
 
-  test('cancel kills the child and its children', async () => {
-    // The shell writes its own pid and its background child's to a file, then waits on the child.
-    const pids = join(tempDir('stella-exec-pids-'), 'pids');
-    const tk = task('exec', { program: '/bin/sh', args: ['-c', `sleep 30 & echo $$ $! > ${pids}.tmp; mv ${pids}.tmp ${pids}; wait`] }, { taskId: 'exec-cancel' });
+  test('with.env: names outside --exec-env-allow and loader/interpreter variables fail EXEC_ENV_REFUSED', async () => {
+    for (const env of [{ BAR: 'x' }, { LD_PRELOAD: '/x.so' }, { BASH_ENV: '/x' }, { NODE_OPTIONS: '--require /x' }, { PYTHONPATH: '/x' }, { path: '/x' }]) {
+      const r = failedWith(await t.pool.run(task('exec', { program: '/bin/echo', env })), 'EXEC_ENV_REFUSED', false);
+      assert.match(r.error.message, new RegExp(`with\\.env\\.${Object.keys(env)[0]}`));
+    }
+    assert.throws(() => new WorkerPool({ registry: loadPlugins([]), artifacts: t.io, execEnvAllow: ['LD_PRELOAD'] }), /LD_PRELOAD/);
+  });
+
+  test('stdout is streamed into the artifact store whole (larger than any single message)', async () => {
+    const n = 5 * 1024 * 1024 + 17;
+    const r = await t.pool.run(task('exec', { program: '/bin/sh', args: ['-c', `head -c ${n} /dev/zero`] }));
+    assert.equal(r.status, 'completed', JSON.stringify(r).slice(0, 500));
+    const expected = sha256Hex(new Uint8Array(n));
+    assert.deepEqual(r.status === 'completed' && r.outputs, { exitCode: 0, stdoutHash: expected });
+    assert.equal((await t.store.stat(expected))?.size, n);
+    assert.ok(t.io.owners.get(expected)?.has('demo'), 'owned by the step\'s tenant');
+  });
+
+  test('nothing the program started outlives a successful step: background, setsid, double fork', async () => {
+    const tag = `${process.pid}${Date.now() % 100000}`;
+    const script = `sleep 301.${tag} & setsid sleep 302.${tag} & (sleep 303.${tag} &) ; echo started`;
+    const r = await t.pool.run(task('exec', { program: '/bin/sh', args: ['-c', script] }));
+    assert.equal(r.status, 'completed', JSON.stringify(r));
+    assert.deepEqual(await waitGone(tag), [], 'no process of the step is left');
+  });
+
+  test('cancel kills the child and its children, also one that ignores SIGTERM', async () => {
+    const tag = `${process.pid}${Date.now() % 100000}`;
+    const script = `(trap "" TERM; exec sleep 304.${tag} </dev/null >/dev/null 2>&1) & sleep 305.${tag} & echo up; wait`;
+    const tk = task('exec', { program: '/bin/sh', args: ['-c', script] }, { taskId: 'exec-cancel' });
     const p = t.pool.run(tk);
-    await until(() => existsSync(pids), 'the shell started its child');
-    const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number) as [number, number];
-    assert.ok(shell > 0 && child > 0 && shell !== child);
-    assert.ok(alive(shell) && alive(child), 'both running before the cancel');
+    assert.ok(await until(() => sleepers(tag).length === 2, 10_000), 'the step started its processes');
     t.pool.abort('exec-cancel');
     const r = await p;
     assert.equal(r.status, 'cancelled', JSON.stringify(r));
-    await until(() => !alive(shell), `shell ${shell} killed`);
-    await until(() => !alive(child), `its child ${child} (sleep 30) killed`);
+    assert.deepEqual(await waitGone(tag), [], 'no process of the step is left');
     assert.equal(t.pool.stats().replaced, 0);
   });
 });
+
+/** Waits (up to 5 s) for every marked process to be gone; returns those still there. */
+async function waitGone(tag: string): Promise<number[]> {
+  await until(() => sleepers(tag).length === 0, 5000);
+  return sleepers(tag);
+}

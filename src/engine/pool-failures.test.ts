@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPlugins } from './plugins.js';
 import { WorkerPool } from './pool.js';
-import { GOOD_FIXTURES, logLines, startPool, task } from './test-support.js';
+import { join } from 'node:path';
+import { ArtifactStore } from '../artifacts/index.js';
+import { GOOD_FIXTURES, logLines, startPool, task, tempDir, tenantArtifacts } from './test-support.js';
 import type { StepResult, WorkerLostEvent } from './index.js';
 
 type Ended = Exclude<StepResult, { status: 'completed' }>;
@@ -34,7 +36,7 @@ test('a busy-looping step is timed out within timeout + grace, its worker replac
     assert.equal(n.error.retryable, true);
     await assertServes(pool);
     const s = pool.stats();
-    assert.equal(s.workers, 1);
+    assert.equal(s.workers, s.hosts, 'one thread per host again (the tenant\'s and a spare)');
     assert.equal(s.replaced, 1);
     assert.equal(lost.length, 1);
     assert.deepEqual(lost[0]!.tasks, ['neighbour']);
@@ -166,7 +168,7 @@ test('close(): queued fail POOL_CLOSED at once, running finish, a stuck one is c
 test('workers that cannot start make start() reject and steps fail WORKER_START_FAILED', async () => {
   const pool = new WorkerPool({
     registry: loadPlugins([GOOD_FIXTURES]),
-    artifacts: { write: () => 'x', read: () => null },
+    artifacts: tenantArtifacts(new ArtifactStore(join(tempDir(), 'artifacts'))),
     size: 1,
     resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 },
     workerOutput: () => undefined,
@@ -180,5 +182,26 @@ test('workers that cannot start make start() reject and steps fail WORKER_START_
     ended(await pool.run(task('noop')), 'failed', 'WORKER_START_FAILED');
   } finally {
     await pool.close(500);
+  }
+});
+
+test('messages a plugin forges on its thread\'s port are checked again by the server: outputs, logs, media types, bytes', async () => {
+  const { pool, io } = await startPool({ size: 1, maxOutputBytes: 64 * 1024, maxLogBytes: 256 * 1024 });
+  try {
+    const big = await pool.run(task('misbehave', { mode: 'forge', forge: 'outputs' }));
+    assert.equal(big.status, 'failed', 'forged 2 MiB outputs were accepted');
+    assert.deepEqual([(big as Ended).error.code, (big as Ended).error.retryable], ['OUTPUTS_TOO_LARGE', false]);
+    const logs = await pool.run(task('misbehave', { mode: 'forge', forge: 'logs' }));
+    assert.equal(logs.status, 'completed', JSON.stringify({ ...logs, logs: logs.logs.slice(0, 300) }));
+    assert.ok(logs.logs.length <= 256 * 1024 + 64 * 1024, `${logs.logs.length} characters of log kept`);
+    for (const forge of ['media', 'bytes']) {
+      const r = await pool.run(task('misbehave', { mode: 'forge', forge }));
+      assert.equal(r.status, 'completed', JSON.stringify(r));
+      assert.deepEqual((r as { outputs: unknown }).outputs, { refused: 'ARTIFACT_INVALID' }, forge);
+    }
+    assert.equal([...io.types.values()].filter((t) => /\r|\n/.test(t)).length, 0, 'no media type with a line break was stored');
+    await assertServes(pool);
+  } finally {
+    await pool.close(1000);
   }
 });

@@ -1,13 +1,20 @@
 /**
- * The step worker pool: persistent `worker_threads`, each running several steps at once,
- * dispatch to the least-loaded worker, a FIFO queue when all are full, per-step timeouts, and
- * abandonment + replacement of a worker whose step will not stop (CONTRACT §9).
+ * The step worker pool: steps run in `worker_threads` inside plugin-host processes, never in
+ * the server process (CONTRACT §9, §16; docs/SECURITY.md). A step goes to the host of its
+ * (tenant, profile) — `pool-hosts.ts` starts, keeps and retires those — and there to the
+ * least-loaded thread; each thread runs several steps at once; a per-host FIFO holds steps
+ * when all are full. Timeouts, stall detection, abandonment and replacement of a thread whose
+ * step will not stop, and POOL_CLOSED on close hold as before; abandoning can now also kill a
+ * whole host.
  */
-import { FromWorker, HEARTBEAT_MS, STALL_MS, ToWorker, type AbortReason, type PluginRef, type WorkerConfig, type WorkerToMain } from './protocol.js';
+import { FromWorker, HEARTBEAT_MS, StepError, ToWorker, type AbortReason, type WorkerToMain } from './protocol.js';
 import {
   abortResult,
   failedResult,
+  grantedProfile,
   poolSettings,
+  stagingError,
+  startFailedResult,
   systemLogLine,
   type PoolSettings,
   type PoolStats,
@@ -16,32 +23,21 @@ import {
   type TaskMeta,
   type WorkerPoolOptions,
 } from './pool-types.js';
-import { answerArtifactRequest, describeExit, discard, postTo, spawnSlot, type Slot as SlotOf } from './pool-worker.js';
-import { TaskQueue } from './pool-queue.js';
+import { SlotArtifacts } from './pool-artifacts.js';
+import type { PluginHost, Profile, Slot as SlotOf } from './pool-host.js';
+import { HostSet, hostKey, stalled } from './pool-hosts.js';
+import { KeyedQueues } from './pool-queue.js';
+import { capLog, endedResult, lostResult, type Entry } from './pool-entry.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
-const MAX_START_FAILURES = 3;
+const BASE: Profile = { childProcess: false, network: false };
 
 type Slot = SlotOf<Entry>;
 
-interface Entry {
-  readonly id: number;
-  readonly meta: TaskMeta;
-  readonly ref: PluginRef;
-  readonly task: StepTask;
-  readonly resolve: (r: StepResult) => void;
-  state: 'queued' | 'running' | 'done';
-  slot: Slot | null;
-  logs: string;
-  abortReason: AbortReason | null;
-  timer?: NodeJS.Timeout;
-  graceTimer?: NodeJS.Timeout;
-}
-
 /**
  * @example
- * const pool = new WorkerPool({ registry: loadPlugins(['plugins']), artifacts: {
- *   write: async (_t, bytes) => (await store.put(bytes)).hash, read: (_t, h) => store.get(h) } });
+ * const pool = new WorkerPool({ registry: loadPlugins(['plugins']), artifacts: new TenantArtifacts(store, cas, clock),
+ *   workDir: '/srv/orchestrator-work' });
  * await pool.start();
  * const r = await pool.run({ plugin: 'echo', inputs: { a: 1 }, tenant: 'demo', runId, stepId: 's', attempt: 1, timeoutMs: 60_000 });
  * if (r.status === 'completed') r.outputs; // { a: 1 }
@@ -49,43 +45,51 @@ interface Entry {
  */
 export class WorkerPool {
   private readonly opts: PoolSettings;
-  private readonly config: WorkerConfig;
-  private slots: Slot[] = [];
+  private readonly hosts: HostSet<Entry>;
   private readonly byId = new Map<number, Entry>();
   private readonly byTaskId = new Map<string, Entry>();
-  private readonly queue = new TaskQueue<Entry>();
-  private queued = 0;
+  private readonly waiting = new KeyedQueues<Entry>();
+  private readonly slotArtifacts = new WeakMap<Slot, SlotArtifacts>();
   private nextEntryId = 1;
-  private nextSlotId = 1;
-  private rr = 0;
-  private started = false;
   private closing = false;
   private closed: Promise<void> | null = null;
-  private startFailures = 0;
   private startError: Error | null = null;
-  private replaced = 0;
+  private readonly keyErrors = new Map<string, Error>();
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private idleWaiters: Array<() => void> = [];
   private watchdog: NodeJS.Timeout | null = null;
+  /** The host start() started (it may have been given to a tenant since). */
+  private probe: PluginHost<Entry> | null = null;
 
   constructor(options: WorkerPoolOptions) {
     this.opts = poolSettings(options);
-    const { perWorkerConcurrency: concurrency, execAllow, workDir, maxOutputBytes, maxLogBytes } = this.opts;
-    this.config = { concurrency, execAllow, workDir, maxOutputBytes, maxLogBytes };
+    this.hosts = new HostSet<Entry>(this.opts, {
+      message: (slot, m) => this.onMessage(slot, m),
+      lost: (slot, why) => this.onLost(slot, why),
+      capacity: () => this.onCapacity(),
+      startFailed: (key, err) => this.onStartFailed(key, err),
+      queued: (key) => this.waiting.waiting(key),
+    });
   }
 
-  /** Spawns the workers (once; later calls just wait) and resolves when they are all ready. */
+  /**
+   * Prepares the sandbox and starts a spare plugin host (no tenant yet; the first tenant that
+   * needs a host for built-ins takes it), resolving once its threads are ready — proof that
+   * hosts can start here. Rejects when they cannot (the reason is for the operator).
+   */
   start(): Promise<void> {
     if (this.closing) return Promise.reject(new Error('worker pool is closed'));
-    if (!this.started || this.startError) {
-      this.started = true;
-      this.startError = null;
-      this.startFailures = 0;
-      while (this.slots.length < this.opts.size) this.spawn();
-      this.watchdog ??= setInterval(() => this.checkStalls(), HEARTBEAT_MS);
-      this.watchdog.unref();
+    this.ensureWatchdog();
+    this.startError = null;
+    this.keyErrors.clear();
+    this.hosts.keepSpare = true;
+    if (this.probeReady()) return Promise.resolve();
+    if (!this.probe || this.probe.state === 'dead') {
+      this.probe = null;
+      void this.hosts.start(null, null, BASE).then((h) => {
+        this.probe ??= h;
+      });
     }
-    if (this.slots.filter((s) => s.ready).length >= this.opts.size) return Promise.resolve();
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
@@ -99,19 +103,33 @@ export class WorkerPool {
     if (this.byTaskId.has(taskId)) return Promise.reject(new Error(`task ${taskId} is already in flight`));
     const plugin = typeof task.plugin === 'string' ? this.opts.registry.resolve(task.plugin) : task.plugin;
     if (!plugin) return Promise.resolve(failedResult('PLUGIN_NOT_FOUND', `no plugin ${String(task.plugin)}`, false));
-    if (!this.started) void this.start().catch(() => undefined);
-    if (this.startError) return Promise.resolve(startFailedResult());
+    const profile = grantedProfile(plugin, this.opts);
+    const key = hostKey(task.tenant, profile);
+    if (this.startError || this.keyErrors.has(key)) return Promise.resolve(startFailedResult());
+    this.ensureWatchdog();
     const { tenant, runId, stepId, attempt } = task;
     const meta: TaskMeta = { taskId, tenant, runId, stepId, attempt, plugin: plugin.ref };
     return new Promise<StepResult>((resolve) => {
-      const id = this.nextEntryId++;
-      const e: Entry = { id, meta, ref: plugin.workerRef, task, resolve, state: 'queued', slot: null, logs: '', abortReason: null };
+      const e: Entry = { id: this.nextEntryId++, meta, plugin, key, profile, task, resolve, state: 'queued', slot: null, logs: '', abortReason: null };
       this.byId.set(e.id, e);
       this.byTaskId.set(taskId, e);
-      this.queue.push(e);
-      this.queued++;
-      this.pump();
+      this.waiting.count(e);
+      if (this.hosts.env.isStaged(plugin)) return this.enqueue(e);
+      // A folder plugin is copied for the hosts first (once); one that cannot be fails its step.
+      this.hosts.env.stage(plugin).then(
+        () => this.enqueue(e),
+        (err: unknown) => {
+          if (!(err instanceof StepError)) this.opts.warn('a plugin could not be copied for plugin hosts', { plugin: plugin.ref, error: (err as Error).message });
+          this.finish(e, { status: 'failed', error: stagingError(err, plugin.ref), logs: '' });
+        },
+      );
     });
+  }
+
+  private enqueue(e: Entry): void {
+    if (e.state !== 'queued') return; // aborted (or the pool closed) meanwhile
+    this.waiting.push(e);
+    this.pump();
   }
 
   /** Cancels (or times out) a queued or running task; false when no such task is in flight. */
@@ -130,22 +148,23 @@ export class WorkerPool {
   }
 
   stats(): PoolStats {
-    const live = this.slots;
+    const live = [...this.hosts.hosts].flatMap((h) => h.slots.filter((s) => !s.dead));
     return {
+      hosts: this.hosts.hosts.size,
       workers: live.length,
       ready: live.filter((s) => s.ready).length,
       busy: live.filter((s) => s.inflight.size > 0).length,
-      running: this.byId.size - this.queued,
-      queued: this.queued,
+      running: this.byId.size - this.waiting.size,
+      queued: this.waiting.size,
       capacity: live.length * this.opts.perWorkerConcurrency,
-      replaced: this.replaced,
+      replaced: this.hosts.replaced,
     };
   }
 
   /**
    * Stops taking work: queued tasks fail with `POOL_CLOSED` (retryable) at once, running ones
-   * get up to `timeoutMs` to finish (then fail with `POOL_CLOSED`), then the workers end.
-   * Never waits on a worker that will not die.
+   * get up to `timeoutMs` to finish (then fail with `POOL_CLOSED`), then the hosts end (killed
+   * if they linger). Never waits on a thread that will not die.
    */
   close(timeoutMs = 30_000): Promise<void> {
     this.closed ??= this.doClose(timeoutMs);
@@ -154,6 +173,7 @@ export class WorkerPool {
 
   private async doClose(timeoutMs: number): Promise<void> {
     this.closing = true;
+    this.hosts.closing = true;
     if (this.watchdog) clearInterval(this.watchdog);
     const closedError = new Error('worker pool is closed');
     for (const w of this.readyWaiters.splice(0)) w.reject(closedError);
@@ -171,183 +191,127 @@ export class WorkerPool {
     for (const e of [...this.byId.values()]) {
       this.finish(e, failedResult('POOL_CLOSED', 'the worker pool shut down before the step ended', true, e.logs));
     }
-    const slots = this.slots.splice(0);
-    const exits = slots.map((s) => new Promise<void>((resolve) => (s.dead ? resolve() : s.thread.once('exit', () => resolve()))));
-    for (const s of slots) {
-      postTo(s, { cmd: ToWorker.Shutdown });
-      s.dead = true; // a shut-down worker is not "lost": its exit is expected
-    }
-    const gone = await Promise.race([Promise.all(exits).then(() => true), delay(1000).then(() => false)]);
-    if (!gone) {
-      for (const s of slots) discard(s);
-      await Promise.race([Promise.all(exits), delay(1000)]);
-    }
+    await this.hosts.closeAll();
   }
 
-  // ---- workers ----
+  // ---- hosts and threads ----
 
-  /** A worker with steps in flight that has been silent past STALL_MS: its event loop is blocked. */
-  private stalled(s: Slot, now: number): boolean {
-    return s.ready && s.inflight.size > 0 && now - s.lastSeen > STALL_MS;
+  private ensureWatchdog(): void {
+    if (this.watchdog || this.closing) return;
+    this.watchdog = setInterval(() => {
+      this.hosts.tick();
+      if (this.waiting.size > 0) this.pump();
+    }, HEARTBEAT_MS);
+    this.watchdog.unref();
   }
 
-  /**
-   * Keeps `size` workers able to take steps: a stalled worker (a step blocking its thread until
-   * its timeout, an hour by default) is backed by a fresh one, up to twice the pool's size in
-   * all; once stalled workers recover, idle extras are retired.
-   */
-  private checkStalls(): void {
-    if (this.closing || this.startError) return;
-    const now = performance.now();
-    const healthy = this.slots.filter((s) => !s.dead && !this.stalled(s, now));
-    if (healthy.length < this.opts.size && this.slots.length < 2 * this.opts.size) {
-      this.spawn();
+  private probeReady(): boolean {
+    const p = this.probe;
+    return !!p && p.state !== 'dead' && p.slots.filter((s) => s.ready && !s.dead).length >= this.opts.size;
+  }
+
+  private onCapacity(): void {
+    if (this.probeReady()) for (const w of this.readyWaiters.splice(0)) w.resolve();
+    this.pump();
+  }
+
+  private onStartFailed(key: string | null, err: Error): void {
+    if (key === null) {
+      this.startError = err;
+      for (const w of this.readyWaiters.splice(0)) w.reject(err);
       return;
     }
-    if (healthy.length > this.opts.size) {
-      const idle = healthy.find((s) => s.ready && s.inflight.size === 0);
-      if (idle) this.retire(idle);
+    this.keyErrors.set(key, err);
+    for (const e of [...this.byId.values()]) {
+      if (e.state === 'queued' && e.key === key) this.finish(e, startFailedResult());
     }
-  }
-
-  /** Shuts an idle worker down for good (not a loss: nothing runs on it). */
-  private retire(slot: Slot): void {
-    postTo(slot, { cmd: ToWorker.Shutdown });
-    slot.dead = true; // its exit is expected
-    this.slots = this.slots.filter((s) => s !== slot);
-    setTimeout(() => discard(slot), 1000).unref();
-  }
-
-  private spawn(): void {
-    const slot: Slot = spawnSlot<Entry>(this.nextSlotId++, {
-      config: this.config,
-      resourceLimits: this.opts.resourceLimits,
-      output: this.opts.workerOutput,
-      onMessage: (m) => this.onMessage(slot, m),
-      onExit: (code) => this.onExit(slot, code),
-    });
-    this.slots.push(slot);
   }
 
   private onMessage(slot: Slot, m: WorkerToMain): void {
-    if (slot.dead) return;
-    slot.lastSeen = performance.now();
     switch (m.cmd) {
       case FromWorker.Heartbeat:
-        if (this.queued > 0) this.pump(); // it may have been passed over as stalled
+        if (this.waiting.size > 0) this.pump(); // it may have been passed over as stalled
         return;
-      case FromWorker.Ready:
-        slot.ready = true;
-        this.startFailures = 0;
-        if (this.slots.filter((s) => s.ready).length >= this.opts.size) {
-          for (const w of this.readyWaiters.splice(0)) w.resolve();
-        }
-        this.pump();
-        return;
-      case FromWorker.Done: {
-        const e = slot.inflight.get(m.taskId);
-        if (!e) return;
-        const logs = e.logs + m.logs;
-        if (e.abortReason) return this.finish(e, abortResult(e.abortReason, e.task.timeoutMs, logs));
-        const outputs = JSON.parse(m.outputsJson) as Record<string, unknown>;
-        return this.finish(e, { status: 'completed', outputs, outputsJson: m.outputsJson, outputsHash: m.outputsHash, logs });
-      }
+      case FromWorker.Done:
       case FromWorker.Failed: {
         const e = slot.inflight.get(m.taskId);
-        if (!e) return;
-        const logs = e.logs + m.logs;
-        if (e.abortReason) return this.finish(e, abortResult(e.abortReason, e.task.timeoutMs, logs));
-        return this.finish(e, { status: 'failed', error: m.error, logs });
+        if (e) this.finish(e, endedResult(e, m, this.opts));
+        return;
       }
       case FromWorker.Log: {
         const e = slot.inflight.get(m.taskId);
-        if (e) e.logs += m.lines;
+        if (e) e.logs = capLog(e.logs + m.lines, this.opts.maxLogBytes);
         return;
       }
       case FromWorker.WriteArtifact:
       case FromWorker.ReadArtifact:
-        void answerArtifactRequest(slot, m, slot.inflight.get(m.taskId)?.meta, this.opts.artifacts);
+      case FromWorker.ArtifactChunk:
+      case FromWorker.ArtifactEnd:
+      case FromWorker.ArtifactAbort:
+        this.artifactsOf(slot).handle(m, slot.inflight.get(m.taskId)?.meta);
         return;
     }
   }
 
-  private onExit(slot: Slot, code: number): void {
-    if (slot.dead) return;
-    const why = describeExit(slot, code);
-    if (!slot.ready && !this.closing && ++this.startFailures >= MAX_START_FAILURES) {
-      this.abandon(slot, why, false);
-      this.startError = new Error(`worker threads fail to start: ${slot.lastError?.message ?? why}`);
-      for (const w of this.readyWaiters.splice(0)) w.reject(this.startError);
-      for (const e of [...this.byId.values()]) {
-        if (e.state === 'queued') this.finish(e, startFailedResult());
-      }
-      return;
-    }
-    this.abandon(slot, why, true);
+  private artifactsOf(slot: Slot): SlotArtifacts {
+    let a = this.slotArtifacts.get(slot);
+    if (!a) this.slotArtifacts.set(slot, (a = new SlotArtifacts(this.opts.artifacts, (m) => slot.host.post(slot, m))));
+    return a;
   }
 
-  /**
-   * Takes a worker out of service for good: its in-flight steps fail with WORKER_LOST (or their
-   * abort outcome), it is terminated without waiting, and a fresh worker replaces it.
-   */
-  private abandon(slot: Slot, why: string, replace: boolean): void {
-    if (slot.dead) return;
-    slot.dead = true;
-    this.slots = this.slots.filter((s) => s !== slot);
-    const tasks = [...slot.inflight.values()].map((e) => e.meta.taskId);
+  /** A thread is gone for good: its steps fail WORKER_LOST (or take their abort outcome). */
+  private onLost(slot: Slot, why: string): void {
+    const entries = [...slot.inflight.values()];
     try {
+      const tasks = entries.map((e) => e.meta.taskId);
       this.opts.onWorkerLost?.({ workerId: slot.id, reason: why, detail: slot.lastError?.message, tasks, duringStart: !slot.ready });
     } catch {
       /* an observer must not break the pool */
     }
-    for (const e of [...slot.inflight.values()]) {
-      const logs = e.logs + systemLogLine(why);
-      this.finish(e, e.abortReason ? abortResult(e.abortReason, e.task.timeoutMs, logs) : failedResult('WORKER_LOST', why, true, logs));
-    }
-    discard(slot);
-    if (slot.ready) this.replaced++;
-    if (replace && !this.closing) this.spawn();
-    this.pump();
+    for (const e of entries) this.finish(e, lostResult(e, why));
+    this.slotArtifacts.get(slot)?.endTask();
   }
 
   // ---- tasks ----
 
   private pump(): void {
-    for (let e = this.queue.peek(); e; e = this.queue.peek()) {
-      const slot = this.pickSlot();
-      if (!slot) return;
-      this.queue.shift();
-      this.dispatch(slot, e);
+    if (this.closing) return;
+    for (const [key, q] of this.waiting.fifos()) {
+      for (let e = q.peek(); e; e = q.peek()) {
+        const host = this.hosts.usable(key, e.meta.tenant, e.profile, e.plugin);
+        const slot = host && this.pickSlot(host.slots);
+        if (!slot) break;
+        q.shift();
+        this.dispatch(slot, e);
+      }
     }
   }
 
-  private pickSlot(): Slot | null {
+  private pickSlot(slots: readonly Slot[]): Slot | null {
     let best: Slot | null = null;
     const now = performance.now();
-    const n = this.slots.length;
-    for (let i = 0; i < n; i++) {
-      const s = this.slots[(this.rr + i) % n]!;
+    for (const s of slots) {
       if (!s.ready || s.dead || s.inflight.size >= this.opts.perWorkerConcurrency) continue;
-      // A worker whose event loop is blocked would only hold the step hostage: wait for another.
-      if (this.stalled(s, now)) continue;
+      // A thread whose event loop is blocked would only hold the step hostage: wait for another.
+      if (stalled(s, now)) continue;
       if (!best || s.inflight.size < best.inflight.size) best = s;
     }
-    if (best) this.rr = (this.rr + 1) % Math.max(1, n);
     return best;
   }
 
   private dispatch(slot: Slot, e: Entry): void {
     e.state = 'running';
     e.slot = slot;
-    this.queued--;
+    this.waiting.uncount(e);
     slot.inflight.set(e.id, e);
+    slot.host.lastActive = performance.now();
     const t = e.task;
     const timeoutMs = Math.min(Math.max(1, Number.isFinite(t.timeoutMs) ? t.timeoutMs : MAX_TIMER_MS), MAX_TIMER_MS);
     e.timer = setTimeout(() => this.abortEntry(e, 'timeout'), timeoutMs);
-    postTo(slot, {
+    slot.host.post(slot, {
       cmd: ToWorker.Run,
       taskId: e.id,
-      plugin: e.ref,
+      plugin: this.hosts.env.refFor(e.plugin),
       inputs: t.inputs,
       tenant: t.tenant,
       runId: t.runId,
@@ -362,25 +326,28 @@ export class WorkerPool {
     if (e.state === 'queued') return this.finish(e, abortResult(reason, e.task.timeoutMs, e.logs));
     e.abortReason = reason;
     const slot = e.slot!;
-    postTo(slot, { cmd: ToWorker.Abort, taskId: e.id, reason });
+    slot.host.post(slot, { cmd: ToWorker.Abort, taskId: e.id, reason });
     e.graceTimer = setTimeout(() => {
       if (e.state === 'done') return;
       const why = `step did not stop within ${this.opts.abortGraceMs} ms of its ${reason}; its worker was replaced`;
       // Out of service first: finishing the step frees a slot on it, and the queue must not be
-      // pumped into a worker that is about to be abandoned (its new step would be WORKER_LOST).
+      // pumped into a thread that is about to be abandoned (its new step would be WORKER_LOST).
       slot.inflight.delete(e.id);
-      this.abandon(slot, `worker abandoned: another step on it did not stop after its ${reason}`, true);
+      this.hosts.abandon(slot, `worker abandoned: another step on it did not stop after its ${reason}`, true);
       this.finish(e, abortResult(reason, e.task.timeoutMs, e.logs + systemLogLine(why)));
     }, this.opts.abortGraceMs);
   }
 
   private finish(e: Entry, result: StepResult): void {
     if (e.state === 'done') return;
-    if (e.state === 'queued') this.queued--;
+    if (e.state === 'queued') this.waiting.uncount(e);
     e.state = 'done';
     clearTimeout(e.timer);
     clearTimeout(e.graceTimer);
-    e.slot?.inflight.delete(e.id);
+    if (e.slot) {
+      e.slot.inflight.delete(e.id);
+      this.slotArtifacts.get(e.slot)?.endTask(e.meta.taskId);
+    }
     this.byId.delete(e.id);
     this.byTaskId.delete(e.meta.taskId);
     e.resolve(result);
@@ -389,11 +356,3 @@ export class WorkerPool {
   }
 }
 
-/** The detail (which may name server paths) is in start()'s rejection, for the operator. */
-function startFailedResult(): StepResult {
-  return failedResult('WORKER_START_FAILED', 'worker threads fail to start (see the server log)', true);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}

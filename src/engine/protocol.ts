@@ -15,6 +15,8 @@ export enum ToWorker {
   Abort = 2,
   ArtifactReply = 3,
   Shutdown = 4,
+  /** A chunk of an artifact stream was written (or failed): the worker may send more. */
+  ArtifactAck = 5,
 }
 
 /** Commands sent by a worker to the main thread. */
@@ -26,6 +28,10 @@ export enum FromWorker {
   WriteArtifact = 14,
   ReadArtifact = 15,
   Heartbeat = 16,
+  /** Streaming artifact writes (exec stdout, large `writeArtifact`): bounded memory end to end. */
+  ArtifactChunk = 17,
+  ArtifactEnd = 18,
+  ArtifactAbort = 19,
 }
 
 /**
@@ -77,7 +83,14 @@ export interface ArtifactReplyMessage {
 export interface ShutdownMessage {
   cmd: ToWorker.Shutdown;
 }
-export type MainToWorker = RunMessage | AbortMessage | ArtifactReplyMessage | ShutdownMessage;
+/** `bytes` of stream `streamId` are on disk (or `error`: the stream is dead, stop sending). */
+export interface ArtifactAckMessage {
+  cmd: ToWorker.ArtifactAck;
+  streamId: number;
+  bytes: number;
+  error?: StepErrorInfo;
+}
+export type MainToWorker = RunMessage | AbortMessage | ArtifactReplyMessage | ShutdownMessage | ArtifactAckMessage;
 
 export interface ReadyMessage {
   cmd: FromWorker.Ready;
@@ -119,6 +132,30 @@ export interface ReadArtifactMessage {
   taskId: number;
   hash: string;
 }
+/**
+ * One chunk of a streaming artifact write. Stream ids are the worker's own (unique per worker
+ * thread); the main thread opens the stream on its first chunk and acknowledges each one.
+ */
+export interface ArtifactChunkMessage {
+  cmd: FromWorker.ArtifactChunk;
+  taskId: number;
+  streamId: number;
+  bytes: Uint8Array;
+}
+/** Commits a stream (after its chunks): answered by an ArtifactReply with the hash. */
+export interface ArtifactEndMessage {
+  cmd: FromWorker.ArtifactEnd;
+  reqId: number;
+  taskId: number;
+  streamId: number;
+  mediaType: string;
+}
+/** Drops a stream (its step failed or was aborted). */
+export interface ArtifactAbortMessage {
+  cmd: FromWorker.ArtifactAbort;
+  taskId: number;
+  streamId: number;
+}
 /** "My event loop turns" (see {@link HEARTBEAT_MS}). */
 export interface HeartbeatMessage {
   cmd: FromWorker.Heartbeat;
@@ -130,12 +167,23 @@ export type WorkerToMain =
   | FailedMessage
   | LogMessage
   | WriteArtifactMessage
-  | ReadArtifactMessage;
+  | ReadArtifactMessage
+  | ArtifactChunkMessage
+  | ArtifactEndMessage
+  | ArtifactAbortMessage;
 
 /** Configuration handed to every worker as `workerData`. */
 export interface WorkerConfig {
   concurrency: number;
   execAllow: string[];
+  /** Variable names an exec step may set in `with.env` (the refused list always wins). */
+  execEnvAllow: string[];
+  /**
+   * The argv prefix that makes an exec program PID 1 of its own PID namespace (so everything
+   * it starts dies with it), or null where that is not available (process groups instead).
+   */
+  execWrapper: string[] | null;
+  /** The host's own work folder; exec attempts get `<workDir>/<runId>/<stepId>/<attempt>`. */
   workDir: string;
   maxOutputBytes: number;
   maxLogBytes: number;
@@ -143,6 +191,16 @@ export interface WorkerConfig {
 
 const CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
 const MAX_MESSAGE = 2000;
+
+/**
+ * Whether an artifact's media type is acceptable: 1..255 characters, no control characters.
+ * Checked in the worker (the step's error) and again on the server (a host is not trusted).
+ *
+ * @example validMediaType('text/plain') // true
+ */
+export function validMediaType(t: unknown): t is string {
+  return typeof t === 'string' && t.length > 0 && t.length <= 255 && !/[\x00-\x1f\x7f]/.test(t);
+}
 
 /** An UPPER_SNAKE error code from anything (invalid → `fallback`). */
 export function normalizeErrorCode(code: unknown, fallback = 'STEP_FAILED'): string {

@@ -13,7 +13,7 @@ import type { ReadStream } from 'node:fs';
 import type { ArtifactStore } from '../artifacts/index.js';
 import { HASH_RE, type Clock } from '../core/index.js';
 import type { Store } from '../store/index.js';
-import type { ArtifactIO, TaskMeta } from './pool-types.js';
+import type { ArtifactIO, ArtifactSink, TaskMeta } from './pool-types.js';
 
 export class TenantArtifacts implements ArtifactIO {
   constructor(
@@ -38,6 +38,24 @@ export class TenantArtifacts implements ArtifactIO {
 
   write(task: TaskMeta, bytes: Uint8Array, mediaType: string): Promise<string> {
     return this.put(task.tenant, bytes, mediaType, task.runId);
+  }
+
+  /** A streaming write for the task's tenant (exec stdout, large writes): bounded memory. */
+  async openWrite(task: TaskMeta): Promise<ArtifactSink> {
+    const w = await this.cas.writer();
+    return {
+      write: (bytes) => w.write(bytes),
+      commit: async (mediaType) => {
+        const { hash, size } = await w.commit();
+        // The writing run keeps it (artifact collection), recorded with the ownership.
+        this.store.tx(() => {
+          this.store.artifacts.insert({ tenant: task.tenant, hash, size, mediaType, createdMs: this.clock.now() });
+          this.store.refs.add(task.tenant, hash, task.runId);
+        });
+        return hash;
+      },
+      abort: () => w.abort(),
+    };
   }
 
   async read(task: TaskMeta, hash: string): Promise<Uint8Array | null> {

@@ -1,5 +1,5 @@
 /** Helpers shared by the engine's tests (real worker threads, a real artifact store). */
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,16 @@ export const SAMPLE_PLUGINS = fileURLToPath(new URL('../../plugins', import.meta
 
 export function tempDir(prefix = 'stella-engine-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A work root for a pool: a temp folder the plugin user can traverse (0711) — when the tests
+ * run as root, hosts run as `nobody` and must reach their work folders.
+ */
+export function workRoot(): string {
+  const dir = tempDir('stella-work-');
+  chmodSync(dir, 0o711);
+  return join(dir, 'work');
 }
 
 /** An ArtifactIO over a real store that records which tenant owns what (as the DB layer will). */
@@ -32,12 +42,25 @@ export function tenantArtifacts(store: ArtifactStore): ArtifactIO & { owners: Ma
     async read(task, hash) {
       return owners.get(hash)?.has(task.tenant) ? store.get(hash) : null;
     },
+    async openWrite(task) {
+      const w = await store.writer();
+      return {
+        write: (bytes) => w.write(bytes),
+        async commit(mediaType) {
+          const { hash } = await w.commit();
+          (owners.get(hash) ?? owners.set(hash, new Set()).get(hash)!).add(task.tenant);
+          types.set(hash, mediaType);
+          return hash;
+        },
+        abort: () => w.abort(),
+      };
+    },
   };
 }
 
 let seq = 0;
 /** A task with fresh ids. */
-export function task(plugin: string, inputs: Record<string, unknown> = {}, extra: Partial<StepTask> = {}): StepTask {
+export function task(plugin: StepTask['plugin'], inputs: Record<string, unknown> = {}, extra: Partial<StepTask> = {}): StepTask {
   seq++;
   return { plugin, inputs, tenant: 'demo', runId: uuidv7(), stepId: `s${seq}`, attempt: 1, timeoutMs: 30_000, ...extra };
 }
@@ -56,7 +79,7 @@ export async function startPool(options: Partial<WorkerPoolOptions> = {}): Promi
   const store = new ArtifactStore(join(dir, 'artifacts'));
   const io = tenantArtifacts(store);
   const output: string[] = [];
-  const workDir = join(dir, 'work');
+  const workDir = workRoot();
   const pool = new WorkerPool({
     registry: loadPlugins([GOOD_FIXTURES, SAMPLE_PLUGINS]),
     artifacts: io,
@@ -77,4 +100,32 @@ export function logLines(logs: string): Array<Record<string, unknown>> {
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * Pids of `sleep N.<tag>` processes, seen from this (the outermost) PID namespace: tests mark
+ * the processes a step starts with unique sleep durations and look for them in /proc.
+ */
+export function sleepers(tag: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (argv[0]?.endsWith('sleep') && argv[1]?.endsWith(`.${tag}`)) pids.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+/** Polls `cond` every 20 ms; false when `ms` passed first. */
+export async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
 }

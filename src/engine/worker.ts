@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { coerceError } from '../core/errors.js';
 import { BUILTINS, type BuiltinHost } from './builtins/index.js';
 import type { BuiltinName } from './builtins/names.js';
+import { lockWorkerThreads } from './lockdown.js';
 import { encodeOutputs } from './outputs.js';
 import {
   FromWorker,
@@ -16,7 +17,7 @@ import {
   ToWorker,
   formatLogLine,
   toStepErrorInfo,
-  type ArtifactReplyMessage,
+  validMediaType,
   type DoneMessage,
   type FailedMessage,
   type MainToWorker,
@@ -26,13 +27,22 @@ import {
   type WorkerConfig,
   type WorkerToMain,
 } from './protocol.js';
+import { WorkerArtifacts } from './worker-artifacts.js';
 
-type PluginFn = (ctx: StepContext) => unknown;
+type PluginFn = (ctx: StepContext, t: TaskState) => unknown;
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
+// Before any plugin code loads: a plugin may not start threads of its own (a Worker started
+// with `execArgv: []` would run outside Node's permission model; see docs/SECURITY.md).
+lockWorkerThreads();
 const cfg = workerData as WorkerConfig;
-const host: BuiltinHost = Object.freeze({ execAllow: Object.freeze([...cfg.execAllow]), workDir: cfg.workDir });
+const host: BuiltinHost = Object.freeze({
+  execAllow: Object.freeze([...cfg.execAllow]),
+  execEnvAllow: Object.freeze([...cfg.execEnvAllow]),
+  execWrapper: cfg.execWrapper ? Object.freeze([...cfg.execWrapper]) : null,
+  workDir: cfg.workDir,
+});
 const HASH_RE = /^[0-9a-f]{64}$/;
 const LOG_FLUSH_MS = 100;
 const LOG_FLUSH_BYTES = 32 * 1024;
@@ -49,13 +59,12 @@ interface TaskState {
 
 const tasks = new Map<number, TaskState>();
 const modules = new Map<string, Promise<PluginFn>>();
-const requests = new Map<number, { resolve: (m: ArtifactReplyMessage) => void }>();
-let nextReqId = 1;
 let flushTimer: NodeJS.Timeout | null = null;
 
 function post(msg: WorkerToMain, transfer?: ArrayBuffer[]): void {
   port!.postMessage(msg, transfer);
 }
+const artifacts = new WorkerArtifacts(post);
 
 // ---- logs: batched into Done/Failed; a long step flushes every 100 ms or 32 KiB ----
 
@@ -89,7 +98,7 @@ function loadPlugin(ref: PluginRef): PluginFn | Promise<PluginFn> {
   if (ref.builtin) {
     const fn = BUILTINS[ref.name as BuiltinName];
     if (!fn) throw new StepError('PLUGIN_NOT_FOUND', `no built-in plugin ${ref.name}`, { retryable: false });
-    return (ctx) => fn({ ...ctx, host });
+    return (ctx, t) => fn({ ...ctx, host, openArtifact: () => artifacts.open(t.id) });
   }
   let p = modules.get(ref.entryUrl);
   if (!p) {
@@ -114,21 +123,6 @@ function loadPlugin(ref: PluginRef): PluginFn | Promise<PluginFn> {
   return p;
 }
 
-// ---- artifact requests (answered by the main thread) ----
-
-async function request(
-  msg: { cmd: FromWorker.WriteArtifact | FromWorker.ReadArtifact } & Record<string, unknown>,
-  transfer?: ArrayBuffer[],
-): Promise<ArtifactReplyMessage> {
-  const reqId = nextReqId++;
-  const reply = await new Promise<ArtifactReplyMessage>((resolve) => {
-    requests.set(reqId, { resolve });
-    post({ ...msg, reqId } as unknown as WorkerToMain, transfer);
-  });
-  if (reply.error) throw new StepError(reply.error.code, reply.error.message, { retryable: reply.error.retryable });
-  return reply;
-}
-
 function makeContext(msg: RunMessage, t: TaskState): StepContext {
   const ended = (): never => {
     throw new StepError('TASK_ENDED', 'the step has already ended', { retryable: false });
@@ -151,18 +145,10 @@ function makeContext(msg: RunMessage, t: TaskState): StepContext {
         throw new StepError('ARTIFACT_INVALID', 'writeArtifact takes a string or a Uint8Array', { retryable: false });
       }
       const type = mediaType ?? (typeof data === 'string' ? 'text/plain' : 'application/octet-stream');
-      if (typeof type !== 'string' || type.length === 0 || type.length > 255 || /[\x00-\x1f\x7f]/.test(type)) {
+      if (!validMediaType(type)) {
         throw new StepError('ARTIFACT_INVALID', 'mediaType must be a short printable string', { retryable: false });
       }
-      // An exact-size private copy: a Buffer may be a view into a shared pool, never transfer that.
-      const src = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      const bytes = new Uint8Array(src.byteLength);
-      bytes.set(src);
-      const reply = await request(
-        { cmd: FromWorker.WriteArtifact, taskId: t.id, bytes, mediaType: type },
-        [bytes.buffer as ArrayBuffer],
-      );
-      return reply.hash!;
+      return artifacts.write(t.id, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, type);
     },
     async readArtifact(hash: string): Promise<Uint8Array> {
       if (t.ended) ended();
@@ -170,7 +156,7 @@ function makeContext(msg: RunMessage, t: TaskState): StepContext {
       if (typeof h !== 'string' || !HASH_RE.test(h)) {
         throw new StepError('ARTIFACT_NOT_FOUND', 'artifact not found', { retryable: false });
       }
-      const reply = await request({ cmd: FromWorker.ReadArtifact, taskId: t.id, hash: h });
+      const reply = await artifacts.request({ cmd: FromWorker.ReadArtifact, taskId: t.id, hash: h });
       const b = reply.bytes!;
       return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     },
@@ -196,7 +182,7 @@ async function runTask(msg: RunMessage): Promise<void> {
   tasks.set(t.id, t);
   try {
     const fn = await loadPlugin(msg.plugin);
-    const out = await fn(makeContext(msg, t));
+    const out = await fn(makeContext(msg, t), t);
     const { json, hash } = encodeOutputs(out, cfg.maxOutputBytes);
     finish(t, { cmd: FromWorker.Done, taskId: t.id, outputsJson: json, outputsHash: hash, logs: '' });
   } catch (e) {
@@ -224,12 +210,12 @@ port.on('message', (msg: MainToWorker) => {
     case ToWorker.Abort:
       abortTask(msg.taskId, msg.reason);
       break;
-    case ToWorker.ArtifactReply: {
-      const r = requests.get(msg.reqId);
-      requests.delete(msg.reqId);
-      r?.resolve(msg);
+    case ToWorker.ArtifactReply:
+      artifacts.onReply(msg);
       break;
-    }
+    case ToWorker.ArtifactAck:
+      artifacts.onAck(msg);
+      break;
     case ToWorker.Shutdown:
       for (const id of [...tasks.keys()]) abortTask(id, 'cancel'); // kills exec children
       flushAll();

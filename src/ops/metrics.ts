@@ -133,6 +133,16 @@ export class OpsMetrics {
         if (s.busy !== undefined) this.set({ state: 'busy' }, s.busy);
       },
     });
+    new Gauge({
+      name: 'orchestrator_plugin_hosts',
+      help: 'Plugin host processes alive (one per tenant and capability profile, plus a spare).',
+      registers,
+      collect() {
+        this.reset();
+        const s = opts.pool?.()?.stats();
+        if (s?.hosts !== undefined) this.set(s.hosts);
+      },
+    });
     this.httpTotal = new Counter({
       name: 'orchestrator_http_requests_total',
       help: 'HTTP requests answered, by route template (or "unmatched"), method and status code.',

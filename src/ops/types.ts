@@ -48,7 +48,7 @@ export interface RunEventsSource {
 /** What health and warm need of the worker pool (`WorkerPool` satisfies it). */
 export interface PoolLike {
   start(): Promise<void>;
-  stats(): { workers: number; ready: number; busy?: number; running?: number; queued?: number; capacity?: number; replaced?: number };
+  stats(): { hosts?: number; workers: number; ready: number; busy?: number; running?: number; queued?: number; capacity?: number; replaced?: number };
 }
 
 /** What warm needs of the plugin registry; `reload` when the registry supports it. */

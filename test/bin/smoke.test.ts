@@ -171,7 +171,8 @@ describe('single executable', () => {
     dir = mkdtempSync(join(tmpdir(), 'orch-bin-'));
     assert.ok(relative(ROOT, dir).startsWith('..'), 'the temp folder must be outside the checkout');
     copyFileSync(bin, join(dir, 'orchestrator'));
-    spawnSync('chmod', ['755', join(dir, 'orchestrator')]);
+    // As an operator would install it: plugin hosts re-execute it as an unprivileged user.
+    spawnSync('chmod', ['755', dir, join(dir, 'orchestrator')]);
     bin = join(dir, 'orchestrator');
     dataDir = join(dir, 'data');
     console.log(`executable: ${(statSync(bin).size / 1048576).toFixed(1)} MiB (${statSync(bin).size} bytes)`);

@@ -62,6 +62,8 @@ describe('documented examples', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'orch-cli-examples-'));
+    // As an operator's installation folder: plugin hosts (nobody, when root) reach ./data-work through it.
+    chmodSync(dir, 0o711);
     symlinkSync(join(ROOT, 'fixtures'), join(dir, 'fixtures'));
     mkdirSync(join(dir, 'data'));
     mkdirSync(join(dir, 'bin'));

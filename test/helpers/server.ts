@@ -91,6 +91,7 @@ export async function startTestServer(
     async stop() {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(`${dataDir}-work`, { recursive: true, force: true });
     },
   };
 }

@@ -5,7 +5,7 @@
  * once per test process into a temp folder; `bundle: false` falls back to tsx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,32 +23,24 @@ export function serverBundle(): Promise<string> {
     const dir = mkdtempSync(join(tmpdir(), 'orch-bundle-'));
     bundleDirToRemove = dir;
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    const { esbuildOptions } = await import('../../bundle/esbuild-config.mjs');
     await esbuild.build({
-      absWorkingDir: ROOT,
-      entryPoints: [
-        { in: 'src/main.ts', out: 'main' },
-        { in: 'src/engine/worker.ts', out: 'worker' },
-      ],
-      outdir: dir,
-      outExtension: { '.js': '.cjs' },
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      external: ['bindings'],
+      ...esbuildOptions({
+        root: ROOT,
+        entries: [
+          { in: 'src/main.ts', out: 'main' },
+          { in: 'src/engine/worker.ts', out: 'worker' },
+        ],
+        outdir: dir,
+        version,
+      }),
       logLevel: 'error',
-      define: {
-        'process.env.WS_NO_BUFFER_UTIL': '"1"',
-        'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
-        __STELLA_BUNDLED__: 'true',
-        __STELLA_VERSION__: JSON.stringify(version),
-        'import.meta.url': '__stella_import_meta_url',
-      },
-      banner: { js: 'var __stella_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
     });
     const require = createRequire(join(ROOT, 'package.json'));
     const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
     copyFileSync(addon, join(dir, 'better_sqlite3.node'));
+    // Plugin hosts run the bundle as an unprivileged user when the tests run as root.
+    chmodSync(dir, 0o755);
     return dir;
   })();
   return built;

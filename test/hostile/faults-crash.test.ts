@@ -36,6 +36,7 @@ const children: Child[] = [];
 after(() => {
   for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(`${dataDir}-work`, { recursive: true, force: true });
   removeServerBundle();
 });
 

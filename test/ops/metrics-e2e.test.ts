@@ -43,10 +43,14 @@ test('a run with a retried step: runs_total, run/step durations and retries move
   assert.equal(sample(m, 'orchestrator_step_duration_seconds_count{status="retrying"}'), 1);
   assert.equal(sample(m, 'orchestrator_queue_depth{tenant="a"}'), 0);
   assert.equal(sample(m, 'orchestrator_runs_running{tenant="b"}'), 0);
-  // Two workers (or up to two more backing stalled ones) live; how many report ready at this instant depends on the machine's load
-  // (a worker still starting, or one being backed up after a stall).
+  // Plugin hosts: tenant a's, tenant b's and a spare (one retired when idle only after a minute); two workers each (or up to
+  // two more backing stalled ones); how many report ready at this instant depends on the machine's load (a worker still
+  // starting, or one being backed up after a stall). Under heavy load a thread that does not stop in time has its host
+  // retired once idle and replaced: until it exits, each of the three may be counted with its successor.
+  const hosts = sample(m, 'orchestrator_plugin_hosts') ?? 0;
+  assert.ok(hosts >= 2 && hosts <= 6, `plugin hosts: ${hosts} (a, b and a spare, unless it is still being started; each with at most one retiring predecessor)`);
   const live = sample(m, 'orchestrator_workers{state="live"}') ?? 0;
-  assert.ok(live >= 2 && live <= 4, `live workers: ${live} (2, plus at most 2 backing stalled ones)`);
+  assert.ok(live >= 2 * hosts && live <= 4 * hosts, `live workers: ${live} (2 per host, plus at most 2 backing stalled ones)`);
   assert.ok((sample(m, 'orchestrator_workers{state="ready"}') ?? 0) >= 1);
   assert.match(m, /^orchestrator_http_requests_total\{route="\/runs\/\{runId\}",method="GET",status="200"\} \d+$/m);
 

@@ -18,6 +18,7 @@ const children: Child[] = [];
 after(() => {
   for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(`${dataDir}-work`, { recursive: true, force: true });
 });
 
 const TERMINAL = ['completed', 'failed', 'cancelled'];

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -36,6 +36,9 @@ async function cliEnv(env: Record<string, string>, ...args: string[]): Promise<{
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'orch-import-'));
+// Target installations live in here: their plugin hosts (another user when run as root) must
+// reach <data-dir>-work through it, as an operator's installation folder lets them.
+chmodSync(tmp, 0o711);
 const DAG = {
   dagId: 'xfer',
   inputsSchema: { type: 'object', properties: { v: { type: 'number' } } },
