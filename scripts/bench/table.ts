@@ -12,6 +12,8 @@ export interface Results {
   recovery: Record<string, any>;
   peer: Record<string, any>;
   lifecycle?: Record<string, any>;
+  cron?: Record<string, any>;
+  schedules?: Record<string, any>;
 }
 
 const f1 = (x: number | undefined, d = 1): string =>
@@ -72,6 +74,16 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
     ratio(rs ? rs.value / (rs.extra?.cpMBps as number) : undefined), '—', '—', '—', undefined, rs?.load);
   add('40-step chain step p99 ms: idle / while pruning', pr ? `${f1(pr.extra?.idleP99Ms as number, 2)} / ${f1(pr.value, 2)}` : '—', '—', '—', '—', '—',
     pr ? `${f1(pr.extra?.runsPerSec as number, 0)} runs/s pruned` : '—', undefined, pr?.load);
+  const lag = g(r.schedules ?? {}, 'startLagP99');
+  add(`schedules: ${r.schedules?.schedules ?? '—'} fires in one minute, start lag p99 (p50) ms`, lag ? `${f1(lag.value)} (${f1(lag.extra?.p50 as number)})` : '—', '—', '—', '—', '—',
+    '—', undefined, lag?.load);
+  const idle = g(r.schedules ?? {}, 'idleCpu');
+  add('schedules: idle CPU ms/s with them armed (with none)', idle ? `${f1(idle.value, 2)} (${f1(idle.extra?.withoutSchedules as number, 2)})` : '—', '—', '—', '—', '—',
+    'sleeps: ≈ none', idle ? idle.value <= (idle.extra?.withoutSchedules as number) + 1 : undefined, idle?.load);
+  const cr = r.cron ?? {};
+  const warm = g(cr, 'warmUs'), same = g(cr, 'sameMinuteUs'), parse = g(cr, 'parseUs'), cold = g(cr, 'coldMs');
+  add('cron: nextFire warm / same-minute µs (parseCron µs)', warm ? `${f1(warm.value, 1)} / ${f1(same?.value, 1)} (${f1(parse?.value, 0)})` : '—', '—', '—', '—', '—', '—', undefined, warm?.load);
+  add(`cron: nextFire cold, ${cr.schedules ?? '—'} schedules, 419 zones (ms)`, f1(cold?.value), '—', '—', '—', '—', '—', undefined, cold?.load);
   add('limit: SQLite commits/s (WAL, NORMAL)', f1(sq?.value), '', '', '', '', `${f1(sq?.extra?.rowsPerSecBatched1000 as number)} rows/s batched`, undefined, sq?.load);
   const rt = g(L, 'workerRoundTripUs');
   add('limit: worker_threads round trip µs p50 (p99)', rt ? `${f1(rt.value)} (${f1(rt.extra?.p99 as number)})` : '—', '', '', '', '', '', undefined, rt?.load);

@@ -12,6 +12,8 @@ export interface PreloadReport {
   failed: number;
   /** `.tgz` bundles verified and imported (their DAGs count in published/unchanged; a refused bundle counts once in failed). */
   bundles: number;
+  /** `*.schedule.json` schedules created or replaced (a refused one counts in failed). */
+  schedules: number;
 }
 
 export interface PreloadOptions {
@@ -24,6 +26,8 @@ export interface PreloadOptions {
   onPluginsInstalled?(): void;
   /** Stops between files (SIGTERM during start-up): rejects with the signal's AbortError. */
   signal?: AbortSignal;
+  /** Stores `*.schedule.json` documents (after the tenant's DAGs and bundles); without it they are skipped. */
+  schedules?: { preload(tenant: string, raw: unknown): 'created' | 'replaced' | 'unchanged' };
 }
 
 /** Verifies and imports one bundle, all or nothing (src/bundles/import.ts). */
@@ -52,6 +56,8 @@ function preloadBundle(file: string, tenant: string, dags: DagService, logger: L
  * way (idempotently); a bundle that fails any check — not signed for that tenant, a plugin
  * that collides with one the tenant already resolves — is logged and installs nothing, and the
  * start-up goes on.
+ * `DIR/<tenant>/*.schedule.json` schedule documents are stored after the tenant's DAGs and
+ * bundles (so they can name them), signed under the same rules (docs/SCHEDULES.md).
  * Yields to the event loop between files, so a stop signal is seen between two files (each
  * file is all or nothing). A missing or unreadable DIR throws.
  *
@@ -59,7 +65,7 @@ function preloadBundle(file: string, tenant: string, dags: DagService, logger: L
  * const report = await preloadDags('fixtures/dags', dags, logger, { signal });
  */
 export async function preloadDags(dir: string, dags: DagService, logger: Logger, opts: PreloadOptions = {}): Promise<PreloadReport> {
-  const report: PreloadReport = { published: 0, unchanged: 0, failed: 0, bundles: 0 };
+  const report: PreloadReport = { published: 0, unchanged: 0, failed: 0, bundles: 0, schedules: 0 };
   for (const tenant of readdirSync(dir).sort()) {
     const tdir = join(dir, tenant);
     if (!statSync(tdir).isDirectory() || tenant.startsWith('_') || tenant.startsWith('.')) continue;
@@ -67,7 +73,8 @@ export async function preloadDags(dir: string, dags: DagService, logger: Logger,
       logger.warn({ dir: tdir }, 'preload: folder name is not a valid tenant id; skipped');
       continue;
     }
-    for (const name of readdirSync(tdir).sort()) {
+    const names = readdirSync(tdir).sort();
+    for (const name of names) {
       await new Promise((r) => setImmediate(r));
       opts.signal?.throwIfAborted();
       const file = join(tdir, name);
@@ -81,7 +88,7 @@ export async function preloadDags(dir: string, dags: DagService, logger: Logger,
         }
         continue;
       }
-      if (!name.endsWith('.json')) continue;
+      if (!name.endsWith('.json') || name.endsWith(SCHEDULE_SUFFIX)) continue;
       try {
         const doc = parseDag(parseJsonBounded(readFileSync(file, 'utf8'), 64));
         const { created, version } = dags.publish(tenant, doc);
@@ -94,6 +101,25 @@ export async function preloadDags(dir: string, dags: DagService, logger: Logger,
         logger.error({ file, code: (e as ApiError).code, reason: err.message, details: (e as ApiError).details }, 'preload: DAG refused');
       }
     }
+    for (const name of names.filter((n) => n.endsWith(SCHEDULE_SUFFIX))) {
+      await new Promise((r) => setImmediate(r));
+      opts.signal?.throwIfAborted();
+      if (opts.schedules) preloadSchedule(join(tdir, name), tenant, opts.schedules, logger, report);
+    }
   }
   return report;
+}
+
+const SCHEDULE_SUFFIX = '.schedule.json';
+
+function preloadSchedule(file: string, tenant: string, schedules: NonNullable<PreloadOptions['schedules']>, logger: Logger, report: PreloadReport): void {
+  try {
+    const outcome = schedules.preload(tenant, parseJsonBounded(readFileSync(file, 'utf8'), 64));
+    if (outcome !== 'unchanged') report.schedules++;
+    logger.info({ tenant, file, outcome }, 'preload: schedule');
+  } catch (e) {
+    report.failed++;
+    const err = coerceError(e);
+    logger.error({ file, code: (e as ApiError).code, reason: err.message, details: (e as ApiError).details }, 'preload: schedule refused');
+  }
 }

@@ -22,6 +22,7 @@ import { PlanCache } from '../engine/plans.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { TenantArtifacts } from '../engine/tenant-artifacts.js';
 import { RunService } from '../runs/service.js';
+import { ScheduleFirer, ScheduleService } from '../schedules/index.js';
 import { TrustStore } from '../dags/signature.js';
 import { answerClientErrors, createApp, MAX_HEADER_BYTES, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
@@ -179,6 +180,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     };
     pinStored();
     const runs = new RunService({ store, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
+    const firer = new ScheduleFirer({ store, clock, logger, runs, scheduler });
+    opened.push(() => firer.stop());
+    const schedules = new ScheduleService({ store, clock, dags, plans, runs, firer });
     const disk = new DiskWatermarks([config.dataDir, join(config.dataDir, 'artifacts')], { warnFree: config.diskWarnFree, minFree: config.diskMinFree });
     ops.addCheck(disk.healthCheck());
     const dataLifecycle = new LifecycleService({
@@ -231,7 +235,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter, runs, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, lifecycle: dataLifecycle, disk },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, lifecycle: dataLifecycle, disk },
     };
 
     const reloadPlugins = () => {
@@ -243,6 +247,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // Runs left in flight by the last process are repaired and committed before serving.
     checkpoint();
     scheduler.recover();
+    // Then the schedules: what came due while the server was down is decided now (catch-up).
+    firer.start();
     const started = pool.start();
     started.catch((err: unknown) => {
       if (!failed) logger.error({ err }, 'worker pool failed to start');
@@ -291,7 +297,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       }
     };
     for (const dir of config.dagsDirs) {
-      await preloadDags(dir, dags, logger, { tenantPluginsDir: pluginSources.tenantRoot, onPluginsInstalled, signal: opts.signal });
+      await preloadDags(dir, dags, logger, { tenantPluginsDir: pluginSources.tenantRoot, onPluginsInstalled, signal: opts.signal, schedules });
     }
     checkpoint();
     if (installed) pinStored();
@@ -312,6 +318,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         deps.lifecycle.draining = true;
         clearInterval(expireTimer);
         hub.close();
+        firer.stop(); // undecided fires are decided at the next start
         // Drain: no new runs (503), in-flight steps get up to --drain-timeout, the rest is
         // left for recovery at the next start.
         await dataLifecycle.close();

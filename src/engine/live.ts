@@ -57,6 +57,8 @@ export interface LiveRun {
   readonly dagId: string;
   readonly dagVersion: string;
   readonly traceId: string;
+  /** The schedule that started the run (its events carry it), or null. */
+  readonly scheduleId: string | null;
   readonly info: PlanInfo;
   /** The DAG version's plugin pins by step reference (null: stored before pinning, not pinned). */
   readonly pins: ReadonlyMap<string, PinEntry> | null;
@@ -123,6 +125,7 @@ export function liveRun(
     dagId: row.dagId,
     dagVersion: row.dagVersion,
     traceId: row.traceId,
+    scheduleId: row.scheduleId ?? null,
     info,
     pins,
     inputs: JSON.parse(row.inputs) as unknown,

@@ -90,7 +90,7 @@ export abstract class SchedulerCore {
     this.gc.markRun(run);
     this.gc.event({
       tenant: run.tenant, type: runEventType(to), dagId: run.dagId, runId: run.runId, stepId: null,
-      status: to, tsMs: this.clock.now(), traceId: run.traceId,
+      status: to, tsMs: this.clock.now(), traceId: run.traceId, scheduleId: run.scheduleId,
     });
   }
 
@@ -101,7 +101,7 @@ export abstract class SchedulerCore {
     const run = step.run;
     this.gc.event({
       tenant: run.tenant, type: 'step.updated', dagId: run.dagId, runId: run.runId, stepId: step.def.id,
-      status: to, tsMs: this.clock.now(), traceId: run.traceId,
+      status: to, tsMs: this.clock.now(), traceId: run.traceId, scheduleId: run.scheduleId,
     });
   }
 

@@ -100,15 +100,20 @@ export class Scheduler extends SchedulerLoop {
     for (const s of run.info.plan.steps) this.store.runs.insertStep(row.runId, s.id, s.index);
     return this.store.events.append({
       tenant: row.tenant, type: 'run.started', dagId: row.dagId, runId: row.runId, stepId: null,
-      status: row.status, tsMs: row.startedMs, traceId: row.traceId,
+      status: row.status, tsMs: row.startedMs, traceId: row.traceId, scheduleId: row.scheduleId ?? null,
     });
   }
 
-  /** The run's insert committed: queue it and publish its first event. */
-  admitted(run: LiveRun, started: EventRow): void {
-    this.live.set(run.runId, run);
-    this.runQueue.push(run.tenant, run);
-    this.events.emit('committed', [started]);
+  /**
+   * The runs' inserts committed: queue them and publish the events of that commit (their
+   * `run.started`, and whatever else it wrote), in seq order.
+   */
+  admitted(runs: readonly LiveRun[], events: EventRow[]): void {
+    for (const run of runs) {
+      this.live.set(run.runId, run);
+      this.runQueue.push(run.tenant, run);
+    }
+    if (events.length > 0) this.events.emit('committed', events);
     this.kick();
   }
 

@@ -1,16 +1,16 @@
 /**
- * The scheduler's only timers (retry back-offs, run timeouts) in one min-heap keyed on due
- * time, served by a single `setTimeout` armed for the earliest entry. Entries are persisted by
- * their owners (`steps.next_attempt_ms`, a run's start + timeout), so a restart rebuilds the
- * heap; cancelled entries are not removed but skipped when due (`fire` decides).
+ * The scheduler's only timers (retry back-offs, run timeouts; schedule fires use one of their
+ * own) in one min-heap keyed on due time, served by a single wake-up armed for the earliest
+ * entry (`wakeAt`: a `setTimeout`, or the clock's own when a test drives time). Entries are
+ * persisted by their owners (`steps.next_attempt_ms`, a run's start + timeout, a schedule's
+ * next fire), so a restart rebuilds the heap; cancelled entries are not removed but skipped when
+ * due (`fire` decides).
  *
  * @example
  * const timers = new TimerHeap(clock, (e) => console.log('due', e));
  * timers.add(clock.now() + 500, { kind: 'retry' });
  */
-import { MinHeap, type Clock } from '../core/index.js';
-
-const MAX_DELAY_MS = 2_147_483_647;
+import { MinHeap, wakeAt, type Clock } from '../core/index.js';
 
 interface Entry<T> {
   due: number;
@@ -21,7 +21,7 @@ interface Entry<T> {
 export class TimerHeap<T> {
   private readonly heap = new MinHeap<Entry<T>>((x, y) => x.due < y.due || (x.due === y.due && x.seq < y.seq));
   private seq = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private cancel: (() => void) | null = null;
   private armedFor = Infinity;
   private stopped = false;
 
@@ -34,6 +34,11 @@ export class TimerHeap<T> {
     return this.heap.size;
   }
 
+  /** Due time of the earliest entry (Infinity when empty). */
+  get next(): number {
+    return this.heap.peek()?.due ?? Infinity;
+  }
+
   add(due: number, value: T): void {
     if (this.stopped) return;
     this.heap.push({ due, seq: this.seq++, value });
@@ -43,25 +48,23 @@ export class TimerHeap<T> {
   /** Clears the timer and every entry (drain, tests). */
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancel?.();
+    this.cancel = null;
     this.heap.clear();
   }
 
   private arm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancel?.();
+    this.cancel = null;
     this.armedFor = Infinity;
     const top = this.heap.peek();
     if (!top || this.stopped) return;
-    const delay = Math.min(MAX_DELAY_MS, Math.max(0, top.due - this.clock.now()));
     this.armedFor = top.due;
-    this.timer = setTimeout(() => this.run(), delay);
-    this.timer.unref();
+    this.cancel = wakeAt(this.clock, top.due, () => this.run());
   }
 
   private run(): void {
-    this.timer = null;
+    this.cancel = null;
     this.armedFor = Infinity;
     const now = this.clock.now();
     while (this.heap.size && this.heap.peek()!.due <= now && !this.stopped) this.fire(this.heap.pop()!.value);

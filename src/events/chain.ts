@@ -2,10 +2,11 @@
  * Verifies an exported event log's hash chain (see src/store/events.ts for the definition):
  * per tenant, `seq` runs 1, 2, 3… (or continues from the first exported one), each
  * `prevHash` is the previous event's `hash`, and each `hash` is
- * `sha256_hex(prevHash + JCS(event view))`. An edited, removed, reordered or inserted event
- * breaks it. Where the chain starts is proven too: event 1 has `prevHash` `""`, and when the
- * export's manifest carries a retention checkpoint `{tenant, seq, hash}` (the last pruned
- * event), the tenant's first exported event must be `seq + 1` with `prevHash` = that hash.
+ * `sha256_hex(prevHash + JCS(event view))`, the view being every field but `prevHash` and
+ * `hash` (so a field added to an exported event breaks it too). An edited, removed, reordered or
+ * inserted event breaks it. Where the chain starts is proven too: event 1 has `prevHash` `""`,
+ * and when the export's manifest carries a retention checkpoint `{tenant, seq, hash}` (the last
+ * pruned event), the tenant's first exported event must be `seq + 1` with `prevHash` = that hash.
  *
  * @example
  * const r = verifyEventChain(parseNdjsonExport(text));
@@ -21,7 +22,8 @@ export interface ChainReport {
   problems: Array<{ index: number; seq?: number; tenant?: string; problem: string }>;
 }
 
-const VIEW_KEYS = ['seq', 'type', 'tenant', 'dagId', 'runId', 'stepId', 'status', 'timestamp', 'traceId'];
+/** The chain links of an exported event; every other field is the hashed view. */
+const LINKS = new Set(['prevHash', 'hash']);
 
 export interface Checkpoint {
   tenant: string;
@@ -52,7 +54,7 @@ export function verifyEventChain(records: unknown[], manifest?: Record<string, u
       return;
     }
     const view: Record<string, unknown> = {};
-    for (const k of VIEW_KEYS) if (r[k] !== undefined) view[k] = r[k];
+    for (const [k, v] of Object.entries(r)) if (!LINKS.has(k) && v !== undefined) view[k] = v;
     const head = heads.get(tenant);
     if (head) {
       if (seq !== head.seq + 1) fail(`seq ${seq} follows ${head.seq}`);

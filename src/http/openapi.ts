@@ -104,7 +104,7 @@ function success(route: RouteDef, status: number, r: RouteDef['responses'][numbe
     return { description, headers, content: { 'application/json': { schema: { $ref: comps.ref(json, 'output') } } } };
   }
   r = r as MediaResponse;
-  if (status === 101 || status === 304) return { description: r.description, headers };
+  if (status === 101 || status === 204 || status === 304) return { description: r.description, headers };
   const schema = r.mediaType.startsWith('text/') || r.mediaType.includes('ndjson') ? { type: 'string' } : { type: 'string', format: 'binary' };
   return { description: r.description, headers, content: { [r.mediaType]: { schema } } };
 }

@@ -117,7 +117,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
     if (route.headers) validate(route.headers, requestHeaders(route.headers, c), 'header');
     const query = route.query ? validate(route.query, parseQuery(route.query, c.req.queries()), 'query') : {};
     let body: unknown = undefined;
-    if (route.method !== 'GET') {
+    if (route.method === 'POST' || route.method === 'PUT') {
       const limit = route.bodyLimit === 'dagPublish' ? deps.config.dagBodyLimitBytes : deps.config.bodyLimitBytes;
       const bytes = await readBodyLimited(c.req.raw, limit);
       if (route.body) body = parseJsonBody(bytes, c.req.header('content-type'), route.body, deps.config.maxJsonDepth);

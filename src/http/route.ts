@@ -19,7 +19,7 @@ import type { ErrorCode } from '../core/index.js';
 import type { Principal, Scope } from '../auth/index.js';
 import type { AppDeps } from './deps.js';
 
-export type Method = 'GET' | 'POST' | 'PUT';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** Every path of the API is under this base path. */
 export const BASE_PATH = '/api/v1/orchestrator';
@@ -65,7 +65,7 @@ export interface RouteDef<P = any, Q = any, B = any> {
   scope: Scope | null;
   /** Requires `X-Stella-Tenant` (all but /admin/* and /openapi.json). */
   tenant: boolean;
-  /** A mutating POST: honours Idempotency-Key. */
+  /** A mutating request (POST, PUT, DELETE): honours Idempotency-Key. */
   mutating?: boolean;
   /** Writes that free space (retention, collection): allowed below `--disk-min-free`. */
   freesSpace?: boolean;

@@ -14,7 +14,8 @@ import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
 import type { PlanCache } from '../engine/plans.js';
 import type { PinnedPlugins, Scheduler } from '../engine/scheduler.js';
-import type { RunRow, StepRow, Store } from '../store/index.js';
+import type { EventRow, RunRow, StepRow, Store } from '../store/index.js';
+import type { LiveRun } from '../engine/live.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
 
@@ -23,6 +24,12 @@ export interface CreateRunRequest {
   version?: string;
   inputs?: Record<string, unknown>;
   runToken?: string;
+}
+
+/** A run a schedule starts: the schedule and the fire time (never from a client's body). */
+export interface RunOrigin {
+  scheduleId: string;
+  scheduledMs: number;
 }
 
 export interface RunServiceDeps {
@@ -39,6 +46,13 @@ export interface RunServiceDeps {
     /** Canonical JSON bytes of run inputs (default 1 MiB). */
     maxInputsBytes?: number;
   };
+}
+
+/** A new run checked and ready to store ({@link RunService.prepare}). */
+export interface PreparedRun {
+  row: RunRow;
+  run: LiveRun;
+  steps: StepRow[];
 }
 
 /** An answer to a request: status, JSON body, headers. */
@@ -63,9 +77,38 @@ export class RunService {
   /**
    * Starts a run (201), or finds the run of the same `runToken` (200 when dagId, version and
    * canonical inputs match; 409 RUN_TOKEN_CONFLICT otherwise). The run row, its steps, its
-   * `run.started` event and the idempotency record commit in one transaction.
+   * `run.started` event and the idempotency record commit in one transaction. A schedule's fire
+   * passes its `origin`, which the run and its events carry.
    */
-  create(tenant: string, req: CreateRunRequest, traceId: string, commit: Commit): Answer {
+  create(tenant: string, req: CreateRunRequest, traceId: string, commit: Commit, origin?: RunOrigin): Answer {
+    const p = this.prepare(tenant, req, traceId, origin);
+    if ('existing' in p) return { status: 200, body: this.view(p.existing) };
+    let started: EventRow | undefined;
+    let answer: Answer;
+    try {
+      answer = commit(() => {
+        started = this.insert(p);
+        return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: `${RUNS_PATH}/${p.row.runId}` } };
+      });
+    } catch (e) {
+      this.d.store.events.invalidate();
+      throw e;
+    }
+    this.admit([p], [started!]);
+    return answer;
+  }
+
+  /**
+   * Every check of {@link create} and the new run's rows and live state, storing nothing:
+   * `{existing}` when the runToken already started a run with the same request. Throws the
+   * ApiError `create` answers. `queuedBefore` counts runs of the tenant prepared but not yet
+   * admitted (a batch of schedule fires), so the queued-run quota holds across the batch.
+   *
+   * @example
+   * const p = runs.prepare('demo', { dagId: 'hello' }, traceId);
+   * if (!('existing' in p)) { const ev = store.tx(() => runs.insert(p)); runs.admit([p], [ev]); }
+   */
+  prepare(tenant: string, req: CreateRunRequest, traceId: string, origin?: RunOrigin, queuedBefore = 0): PreparedRun | { existing: RunRow } {
     const { store, scheduler, clock } = this.d;
     if (!scheduler.accepting) {
       throw new ApiError('UNAVAILABLE', 'the server is shutting down; retry on another instance', undefined, { 'Retry-After': '5' });
@@ -81,7 +124,7 @@ export class RunService {
       if (existing) {
         const same = existing.dagId === req.dagId && (req.version === undefined || req.version === existing.dagVersion) && existing.inputsHash === inputsHash;
         if (!same) throw new ApiError('RUN_TOKEN_CONFLICT', 'runToken was used for a run with another dagId, version or inputs');
-        return { status: 200, body: this.view(existing) };
+        return { existing };
       }
     }
     const version = this.d.dags.resolveForRun(tenant, req.dagId, req.version);
@@ -89,7 +132,7 @@ export class RunService {
     info.validateInputs(req.inputs ?? {});
     const pins = this.d.plans.pinsFor(version);
     this.checkPins(tenant, version, pins);
-    if (scheduler.queuedCount(tenant) >= this.d.limits.maxQueuedRuns) {
+    if (scheduler.queuedCount(tenant) + queuedBefore >= this.d.limits.maxQueuedRuns) {
       throw new ApiError('QUOTA_EXCEEDED', `tenant has ${this.d.limits.maxQueuedRuns} runs queued already`, { limit: this.d.limits.maxQueuedRuns }, { 'Retry-After': '1' });
     }
     const now = clock.now();
@@ -109,6 +152,8 @@ export class RunService {
       startedMs: now,
       endedMs: null,
       cancelReason: null,
+      scheduleId: origin?.scheduleId ?? null,
+      scheduledMs: origin?.scheduledMs ?? null,
     };
     const run = scheduler.newRun(row, info, pins);
     const steps: StepRow[] = info.plan.steps.map((s) => ({
@@ -116,21 +161,20 @@ export class RunService {
       inputsHash: null, outputsHash: null, outputs: null, logsRef: null, errorCode: null, errorMessage: null,
       retryable: null, nextAttemptMs: null,
     }));
-    let started: ReturnType<Scheduler['insertRun']> | undefined;
-    let answer: Answer;
-    try {
-      answer = commit(() => {
-        started = scheduler.insertRun(row, run);
-        // Inputs that name the tenant's artifacts keep them while this run is kept.
-        store.refs.addOwned(tenant, row.runId, namedHashes(inputsJson));
-        return { status: 201, body: runView(row, steps, []), headers: { Location: `${RUNS_PATH}/${row.runId}` } };
-      });
-    } catch (e) {
-      store.events.invalidate();
-      throw e;
-    }
-    scheduler.admitted(run, started!);
-    return answer;
+    return { row, run, steps };
+  }
+
+  /** Writes a prepared run (row, steps, `run.started`): call inside a transaction; returns the event. */
+  insert(p: PreparedRun): EventRow {
+    const started = this.d.scheduler.insertRun(p.row, p.run);
+    // Inputs that name the tenant's artifacts keep them while this run is kept.
+    this.d.store.refs.addOwned(p.row.tenant, p.row.runId, namedHashes(p.row.inputs));
+    return started;
+  }
+
+  /** After the inserts committed: queues the runs and publishes `events` (all of the commit, in seq order). */
+  admit(runs: readonly PreparedRun[], events: EventRow[]): void {
+    this.d.scheduler.admitted(runs.map((p) => p.run), events);
   }
 
   /**

@@ -10,7 +10,7 @@
  * importRunRecords(store, parseNdjsonExport(text), { tenant: 'demo' });
  */
 import { namedHashes } from '../artifacts/index.js';
-import { ApiError, canonicalJson, HASH_RE, TENANT_RE, UUID_V7_RE } from '../core/index.js';
+import { ApiError, canonicalJson, HASH_RE, ID_RE, TENANT_RE, UUID_V7_RE } from '../core/index.js';
 import type { AttemptRow, RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
 import { checkImportedRun } from './import-checks.js';
 import { runView, type RunView, type StepView } from './views.js';
@@ -47,6 +47,9 @@ export function* runRecordsOf(store: Store, tenant: string, runIds: readonly str
   }
 }
 
+/** Fields an export made before schedules lacks. */
+const OLD_EXPORT_DEFAULTS: Record<string, unknown> = { scheduleId: null, scheduledUtc: null };
+
 const ms = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
 
 function bad(index: number, message: string): ApiError {
@@ -64,11 +67,17 @@ function rowsOf(rec: RunRecord, index: number): { run: RunRow; steps: StepRow[];
   if (typeof r.startedUtc !== 'string' || Number.isNaN(Date.parse(r.startedUtc)) || !Array.isArray(r.steps)) {
     throw bad(index, 'startedUtc and steps[] are required');
   }
+  // Exports made before schedules have neither field; a scheduled run has both.
+  const scheduleId = r.scheduleId ?? null;
+  const scheduledMs = ms(r.scheduledUtc ?? null);
+  if ((scheduleId === null) !== (scheduledMs === null) || (scheduleId !== null && !ID_RE.test(scheduleId)) || Number.isNaN(scheduledMs)) {
+    throw bad(index, 'scheduleId and scheduledUtc must both be null, or a schedule id and an ISO time');
+  }
   const run: RunRow = {
     runId: r.runId, tenant: r.tenant, dagId: String(r.dagId), dagVersion: String(r.dagVersion), dagHash: r.dagHash,
     runToken: r.runToken ?? null, traceId: String(r.traceId), status: String(r.status), inputs: canonicalJson(r.inputs ?? {}),
     inputsHash: r.inputsHash, outputsHash: r.outputsHash ?? null, createdMs: ms(r.createdUtc ?? r.startedUtc)!,
-    startedMs: ms(r.startedUtc)!, endedMs: ms(r.endedUtc ?? null), cancelReason: null,
+    startedMs: ms(r.startedUtc)!, endedMs: ms(r.endedUtc ?? null), cancelReason: null, scheduleId, scheduledMs,
   };
   const steps: StepRow[] = [];
   const attempts: AttemptRow[] = [];
@@ -118,7 +127,8 @@ export function importRunRecords(store: Store, records: readonly unknown[], opts
       checkImportedRun(store, tenant, rec, index);
       const existing = store.runs.getForTenant(run.tenant, run.runId);
       if (existing) {
-        if (canonicalJson(recordOf(store, existing)) === canonicalJson(rec)) {
+        // (An export made before schedules lacks the two schedule fields: they are null.)
+        if (canonicalJson(recordOf(store, existing)) === canonicalJson({ ...OLD_EXPORT_DEFAULTS, ...rec })) {
           report.unchanged++;
           return;
         }

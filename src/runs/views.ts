@@ -44,6 +44,9 @@ export interface RunView {
   dagVersion: string;
   dagHash: string;
   runToken: string | null;
+  /** The schedule that started the run and the fire time it started for; null otherwise. */
+  scheduleId: string | null;
+  scheduledUtc: string | null;
   traceId: string;
   status: string;
   inputsHash: string;
@@ -113,6 +116,8 @@ export function runView(r: RunRow, steps?: readonly StepRow[], attempts?: readon
     dagVersion: r.dagVersion,
     dagHash: r.dagHash,
     runToken: r.runToken,
+    scheduleId: r.scheduleId ?? null,
+    scheduledUtc: isoOrNull(r.scheduledMs),
     traceId: r.traceId,
     status: r.status,
     inputsHash: r.inputsHash,

@@ -1,7 +1,9 @@
 /**
- * The schedules core (pure: no HTTP, no SQL, no engine; the clock is an argument): cron
+ * Schedules. The core (pure: no HTTP, no SQL, no engine; the clock is an argument): cron
  * parsing and validation, IANA time zones from the runtime's ICU data, fire times across
- * daylight-saving changes, and ISO-8601 durations for catch-up windows. docs/SCHEDULES.md has
+ * daylight-saving changes, ISO-8601 durations for catch-up windows, the schedule document
+ * (model.ts) and the catch-up decision (catchup.ts). On top of it, the resource
+ * (service.ts, over the store) and the firing scheduler (firer.ts, which starts runs). docs/SCHEDULES.md has
  * the syntax, the DST rules with worked examples, and why this evaluator and not a library.
  *
  * @example
@@ -24,3 +26,8 @@ export {
   type ScheduleIssue,
   type ScheduleIssueCode,
 } from './issues.js';
+export { scheduleDocumentSchema, scheduleReplaceSchema, normalizeSchedule, OVERLAP_POLICIES, CATCHUP_POLICIES, type ScheduleDocument, type ScheduleSpec } from './model.js';
+export { planDueFires, ON_TIME_GRACE_MS, MAX_CATCHUP_FIRES } from './catchup.js';
+export { ScheduleFirer, fireRunToken } from './firer.js';
+export { ScheduleService, scheduleView, scheduleExportRecords, type ScheduleView } from './service.js';
+export { signSchedule, verifyScheduleSignature, SCHEDULE_PAYLOAD_TYPE } from './signature.js';

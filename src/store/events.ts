@@ -12,9 +12,16 @@
  *
  * where `prevHash` is the previous event's `hash` of the same tenant (`""` for seq 1), `+` is
  * string concatenation (UTF-8), and `event` is the event exactly as the API shows it:
- * `{seq, type, tenant, dagId, runId, stepId?, status, timestamp, traceId}` (`stepId` absent
- * for run events, `timestamp` ISO-8601 UTC with ms). JCS is RFC 8785 canonical JSON. A verifier
- * replays a tenant's events by `seq` and recomputes each hash.
+ * `{seq, type, tenant, dagId, runId, stepId?, scheduleId?, status, timestamp, traceId}` (`stepId`
+ * absent for run events, `scheduleId` present for the events of runs a schedule started,
+ * `timestamp` ISO-8601 UTC with ms) — and for the extension types `schedule.fired` and
+ * `schedule.missed` also `scheduledUtc` and their own fields (`missedCount`, `lastScheduledUtc`,
+ * `errorCode`, `errorMessage`), with `runId` absent when no run was started. JCS is RFC 8785
+ * canonical JSON. A verifier replays a tenant's events by `seq` and recomputes each hash over
+ * every field of the exported event except `prevHash` and `hash`.
+ *
+ * Storage: `run_id` is '' for a schedule event without a run; `detail` holds the extension
+ * fields as canonical JSON.
  *
  * @example
  * store.tx(() => store.events.append({ tenant, type: 'run.started', dagId, runId, stepId: null,
@@ -22,8 +29,17 @@
  */
 import type Database from 'better-sqlite3';
 import * as crypto from 'node:crypto';
+import { canonicalJson } from '../core/hash.js';
 
-export type EventType = 'run.started' | 'run.updated' | 'step.updated' | 'run.completed' | 'run.failed' | 'run.cancelled';
+export type EventType =
+  | 'run.started'
+  | 'run.updated'
+  | 'step.updated'
+  | 'run.completed'
+  | 'run.failed'
+  | 'run.cancelled'
+  | 'schedule.fired'
+  | 'schedule.missed';
 
 export interface EventRow {
   tenant: string;
@@ -35,11 +51,20 @@ export interface EventRow {
   status: string;
   tsMs: number;
   traceId: string;
+  /** The schedule of a scheduled run's events and of schedule events; null otherwise. */
+  scheduleId: string | null;
+  /** Schedule events: the fire time. */
+  scheduledMs: number | null;
+  /** Schedule events: canonical JSON of their other fields. */
+  detail: string | null;
   prevHash: string;
   hash: string;
 }
 
-export type NewEvent = Omit<EventRow, 'seq' | 'prevHash' | 'hash'>;
+type Optional = 'scheduleId' | 'scheduledMs' | 'detail';
+export type NewEvent = Omit<EventRow, 'seq' | 'prevHash' | 'hash' | Optional> & Partial<Pick<EventRow, Optional>>;
+/** An event with its seq (chain links optional): what the view and the hash are made of. */
+export type NumberedEvent = NewEvent & { seq: number; prevHash?: string; hash?: string };
 
 /** The event as the API shows it (and as it is hashed). */
 export interface EventView {
@@ -47,25 +72,38 @@ export interface EventView {
   type: EventType;
   tenant: string;
   dagId: string;
-  runId: string;
+  /** Absent on a schedule event that started no run. */
+  runId?: string;
   stepId?: string;
+  scheduleId?: string;
+  scheduledUtc?: string;
   status: string;
   timestamp: string;
   traceId: string;
+  /** Schedule events (their `detail`): see docs/SCHEDULES.md "Events". */
+  missedCount?: number;
+  lastScheduledUtc?: string;
+  reason?: string;
+  errorCode?: string;
+  errorMessage?: string;
+  manual?: boolean;
 }
 
-export function eventView(e: EventRow): EventView {
+export function eventView(e: NumberedEvent): EventView {
   const v: EventView = {
+    ...(e.detail ? (JSON.parse(e.detail) as Partial<EventView>) : {}),
     seq: e.seq,
     type: e.type,
     tenant: e.tenant,
     dagId: e.dagId,
-    runId: e.runId,
     status: e.status,
     timestamp: new Date(e.tsMs).toISOString(),
     traceId: e.traceId,
   };
+  if (e.runId !== '') v.runId = e.runId;
   if (e.stepId !== null) v.stepId = e.stepId;
+  if (e.scheduleId) v.scheduleId = e.scheduleId;
+  if (e.scheduledMs != null) v.scheduledUtc = new Date(e.scheduledMs).toISOString();
   return v;
 }
 
@@ -88,9 +126,10 @@ function isoOf(ms: number): string {
 /**
  * RFC 8785 canonical JSON of an event's view, written out directly (keys in code-unit order;
  * JCS serialises strings and integers exactly as `JSON.stringify` does). Equal to
- * `canonicalJson(eventView(e))`, about 10× faster.
+ * `canonicalJson(eventView(e))`, about 10× faster. Schedule events (rare) take the general path.
  */
-export function eventCanonicalJson(e: Omit<EventRow, 'prevHash' | 'hash'>): string {
+export function eventCanonicalJson(e: NumberedEvent): string {
+  if (e.detail != null || e.scheduledMs != null || e.runId === '') return canonicalJson(eventView(e));
   const s = JSON.stringify;
   const f = runFragments(e);
   return (
@@ -105,22 +144,25 @@ interface Fragments {
   dagId: string;
   tenantId: string;
   traceId: string;
+  scheduleId: string | null | undefined;
   head: string;
   tenant: string;
   trace: string;
 }
-let frag: Fragments = { runId: '', dagId: '', tenantId: '', traceId: '', head: '', tenant: '', trace: '' };
+let frag: Fragments = { runId: '', dagId: '', tenantId: '', traceId: '', scheduleId: null, head: '', tenant: '', trace: '' };
 
 /** The serialised run-level fields, memoised for the last run (its events come in streaks). */
-function runFragments(e: Omit<EventRow, 'prevHash' | 'hash'>): Fragments {
-  if (frag.runId !== e.runId || frag.dagId !== e.dagId || frag.tenantId !== e.tenant || frag.traceId !== e.traceId) {
+function runFragments(e: NumberedEvent): Fragments {
+  if (frag.runId !== e.runId || frag.dagId !== e.dagId || frag.tenantId !== e.tenant || frag.traceId !== e.traceId || frag.scheduleId !== e.scheduleId) {
     const s = JSON.stringify;
     frag = {
       runId: e.runId,
       dagId: e.dagId,
       tenantId: e.tenant,
       traceId: e.traceId,
-      head: `{"dagId":${s(e.dagId)},"runId":${s(e.runId)},"seq":`,
+      scheduleId: e.scheduleId,
+      // "scheduleId" sorts between "runId" and "seq".
+      head: `{"dagId":${s(e.dagId)},"runId":${s(e.runId)},${e.scheduleId ? `"scheduleId":${s(e.scheduleId)},` : ''}"seq":`,
       tenant: `,"tenant":${s(e.tenant)},"timestamp":`,
       trace: `"traceId":${s(e.traceId)},"type":`,
     };
@@ -136,16 +178,17 @@ function sha256(text: string): string {
 }
 
 /** `sha256_hex(prevHash + JCS(event))`: see the module documentation. */
-export function eventHash(prevHash: string, e: Omit<EventRow, 'prevHash' | 'hash'>): string {
+export function eventHash(prevHash: string, e: NumberedEvent): string {
   return sha256(prevHash + eventCanonicalJson(e));
 }
 
 /** Rows per multi-row INSERT (fewer statement executions per group commit). */
 const CHUNK = 32;
-const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const INSERT = 'insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, schedule_id, scheduled_ms, detail, prev_hash, hash)';
 
 const COLS = `tenant, seq, type, dag_id as dagId, run_id as runId, step_id as stepId, status, ts_ms as tsMs,
-  trace_id as traceId, prev_hash as prevHash, hash`;
+  trace_id as traceId, schedule_id as scheduleId, scheduled_ms as scheduledMs, detail, prev_hash as prevHash, hash`;
 
 export class EventLog {
   private readonly heads = new Map<string, { seq: number; hash: string }>();
@@ -164,14 +207,8 @@ export class EventLog {
       `insert into event_checkpoints (tenant, seq, hash, pruned_ms) values (?, ?, ?, ?)
        on conflict (tenant) do update set seq=excluded.seq, hash=excluded.hash, pruned_ms=excluded.pruned_ms`,
     );
-    this.insertStmt = db.prepare(
-      `insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, prev_hash, hash)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.insertManyStmt = db.prepare(
-      `insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, prev_hash, hash)
-       values ${Array<string>(CHUNK).fill(ROW).join(', ')}`,
-    );
+    this.insertStmt = db.prepare(`${INSERT} values ${ROW}`);
+    this.insertManyStmt = db.prepare(`${INSERT} values ${Array<string>(CHUNK).fill(ROW).join(', ')}`);
     this.sinceStmt = db.prepare(`select ${COLS} from events where tenant=? and seq > ? order by seq limit ?`);
     this.ofRunStmt = db.prepare(`select ${COLS} from events where tenant=? and run_id=? order by seq`);
   }
@@ -219,6 +256,9 @@ export class EventLog {
         status: e.status,
         tsMs: e.tsMs,
         traceId: e.traceId,
+        scheduleId: e.scheduleId ?? null,
+        scheduledMs: e.scheduledMs ?? null,
+        detail: e.detail ?? null,
         prevHash: head.hash,
         hash: '',
       };
@@ -272,5 +312,5 @@ export class EventLog {
 }
 
 function pushRow(p: unknown[], r: EventRow): void {
-  p.push(r.tenant, r.seq, r.type, r.dagId, r.runId, r.stepId, r.status, r.tsMs, r.traceId, r.prevHash, r.hash);
+  p.push(r.tenant, r.seq, r.type, r.dagId, r.runId, r.stepId, r.status, r.tsMs, r.traceId, r.scheduleId, r.scheduledMs, r.detail, r.prevHash, r.hash);
 }

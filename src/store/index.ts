@@ -13,6 +13,7 @@ import { EventLog } from './events.js';
 import { ArtifactQueries } from './artifacts.js';
 import { ArtifactRefQueries } from './refs.js';
 import { RetentionQueries } from './retention.js';
+import { ScheduleQueries } from './schedules.js';
 
 export { DataDirLockedError, takeLock, SchemaTooNew, SchemaUpgradeRequired, SCHEMA, dataDirSchemaVersion } from './db.js';
 export type { OwnedRow } from './refs.js';
@@ -25,6 +26,7 @@ export { ACTIVE_RUN_STATUSES } from './runs.js';
 export type { EventRow, NewEvent, EventType, EventView } from './events.js';
 export { eventView, eventHash, eventCanonicalJson, eventExportRecord } from './events.js';
 export type { ArtifactRow } from './artifacts.js';
+export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
 
 export class Store {
   readonly dags: DagQueries;
@@ -34,6 +36,7 @@ export class Store {
   readonly artifacts: ArtifactQueries;
   readonly refs: ArtifactRefQueries;
   readonly retention: RetentionQueries;
+  readonly schedules: ScheduleQueries;
 
   private constructor(readonly db: Db) {
     this.dags = new DagQueries(db.sqlite);
@@ -43,6 +46,7 @@ export class Store {
     this.artifacts = new ArtifactQueries(db.sqlite);
     this.refs = new ArtifactRefQueries(db.sqlite);
     this.retention = new RetentionQueries(db.sqlite);
+    this.schedules = new ScheduleQueries(db.sqlite);
   }
 
   static open(opts: OpenOptions): Store {

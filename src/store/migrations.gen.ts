@@ -50,7 +50,24 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "hash": "afa502029b02820f5ae8586a49ce2a8d07a53d01767b538ee8ec5d436a4db471"
   },
   {
-    "tag": "0003_lifecycle",
+    "tag": "0003_numerous_sentinel",
+    "sql": [
+      "CREATE TABLE `schedules` (\n\t`tenant` text NOT NULL,\n\t`schedule_id` text NOT NULL,\n\t`dag_id` text NOT NULL,\n\t`spec` text NOT NULL,\n\t`spec_hash` text NOT NULL,\n\t`signature` text,\n\t`signed_by` text DEFAULT '[]' NOT NULL,\n\t`paused` integer DEFAULT 0 NOT NULL,\n\t`created_ms` integer NOT NULL,\n\t`updated_ms` integer NOT NULL,\n\t`next_fire_ms` integer,\n\t`buffered_fire_ms` integer,\n\t`last_fire_ms` integer,\n\t`last_fire_status` text,\n\t`last_fire_run_id` text,\n\t`last_fire_error` text,\n\t`missed_count` integer DEFAULT 0 NOT NULL,\n\t`missed_last_ms` integer,\n\tPRIMARY KEY(`tenant`, `schedule_id`)\n);\n",
+      "\nCREATE INDEX `schedules_dag` ON `schedules` (`tenant`,`dag_id`,`schedule_id`);",
+      "\nALTER TABLE `events` ADD `schedule_id` text;",
+      "\nALTER TABLE `events` ADD `scheduled_ms` integer;",
+      "\nALTER TABLE `events` ADD `detail` text;",
+      "\nALTER TABLE `runs` ADD `schedule_id` text;",
+      "\nALTER TABLE `runs` ADD `scheduled_ms` integer;",
+      "\nCREATE INDEX `runs_schedule_order` ON `runs` (`tenant`,`schedule_id`,`started_ms`,`run_id`);",
+      "\nCREATE INDEX `runs_schedule_active` ON `runs` (`tenant`,`schedule_id`) WHERE \"runs\".\"schedule_id\" is not null and \"runs\".\"status\" in ('queued', 'running', 'cancelling') and \"runs\".\"imported\" = 0;"
+    ],
+    "bps": true,
+    "folderMillis": 1796143632140,
+    "hash": "764a879cfc46a31f2a5bb8d0712acd6dca8aa4f17286a4e6b68d01aea88fb4eb"
+  },
+  {
+    "tag": "0004_lifecycle",
     "sql": [
       "CREATE TABLE `artifact_refs` (\n\t`tenant` text NOT NULL,\n\t`hash` text NOT NULL,\n\t`holder` text NOT NULL,\n\tPRIMARY KEY(`tenant`, `hash`, `holder`)\n);\n",
       "\nCREATE INDEX `artifact_refs_holder` ON `artifact_refs` (`holder`);",
@@ -65,7 +82,7 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "\nUPDATE `idempotency_keys` SET `run_id` = json_extract(`response_body`, '$.runId')\n  WHERE `response_body` IS NOT NULL AND json_valid(`response_body`) AND json_type(`response_body`, '$.runId') = 'text';\n"
     ],
     "bps": true,
-    "folderMillis": 1796145050591,
+    "folderMillis": 1796151902183,
     "hash": "e1f65d79d263bf7240a6333b7653918d238618d6dd2ec3f29026e8e38655898f"
   }
 ];

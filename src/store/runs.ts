@@ -26,6 +26,9 @@ export interface RunRow {
   startedMs: number;
   endedMs: number | null;
   cancelReason: string | null;
+  /** The schedule that started the run and the fire time it started for (null otherwise). */
+  scheduleId?: string | null;
+  scheduledMs?: number | null;
 }
 
 export interface StepRow {
@@ -64,6 +67,7 @@ export interface AttemptRow {
 export interface RunListFilter {
   tenant: string;
   dagId?: string;
+  scheduleId?: string;
   status?: string;
   /** Inclusive lower bound on startedMs. */
   fromMs?: number;
@@ -79,7 +83,7 @@ export interface RunListFilter {
 const RUN_COLS = `run_id as runId, tenant, dag_id as dagId, dag_version as dagVersion, dag_hash as dagHash,
   run_token as runToken, trace_id as traceId, status, inputs, inputs_hash as inputsHash,
   outputs_hash as outputsHash, created_ms as createdMs, started_ms as startedMs, ended_ms as endedMs,
-  cancel_reason as cancelReason`;
+  cancel_reason as cancelReason, schedule_id as scheduleId, scheduled_ms as scheduledMs`;
 const STEP_COLS = `run_id as runId, step_id as stepId, topo_index as topoIndex, status, attempt,
   started_ms as startedMs, ended_ms as endedMs, inputs_hash as inputsHash, outputs_hash as outputsHash,
   outputs, logs_ref as logsRef, error_code as errorCode, error_message as errorMessage, retryable,
@@ -117,18 +121,19 @@ export class RunQueries {
   private readonly attemptsOfStepStmt;
   private readonly attemptStmt;
   private readonly activeStmt;
+  private readonly activeOfScheduleStmt;
 
   constructor(db: Database.Database) {
     this.stmts = new StatementCache(db);
     this.insertRunStmt = db.prepare(
       `insert into runs (run_id, tenant, dag_id, dag_version, dag_hash, run_token, trace_id, status, inputs,
-         inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason, schedule_id, scheduled_ms)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertImportedStmt = db.prepare(
       `insert into runs (run_id, tenant, dag_id, dag_version, dag_hash, run_token, trace_id, status, inputs,
-         inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason, imported)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+         inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason, schedule_id, scheduled_ms, imported)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
     );
     this.insertStepStmt = db.prepare(
       `insert into steps (run_id, step_id, topo_index, status, attempt) values (?, ?, ?, 'pending', 0)`,
@@ -170,12 +175,17 @@ export class RunQueries {
       `select ${RUN_COLS} from runs where status in (${ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ')})
         and imported = 0 order by started_ms, run_id`,
     );
+    // Matches the partial index runs_schedule_active.
+    this.activeOfScheduleStmt = db.prepare(
+      `select run_id as runId, status from runs where tenant = ? and schedule_id = ? and schedule_id is not null
+        and status in ('queued', 'running', 'cancelling') and imported = 0 order by run_id`,
+    );
   }
 
   insertRun(r: RunRow): void {
     this.insertRunStmt.run(
       r.runId, r.tenant, r.dagId, r.dagVersion, r.dagHash, r.runToken, r.traceId, r.status, r.inputs,
-      r.inputsHash, r.outputsHash, r.createdMs, r.startedMs, r.endedMs, r.cancelReason,
+      r.inputsHash, r.outputsHash, r.createdMs, r.startedMs, r.endedMs, r.cancelReason, r.scheduleId ?? null, r.scheduledMs ?? null,
     );
   }
 
@@ -188,7 +198,7 @@ export class RunQueries {
   insertImported(r: RunRow, steps: readonly StepRow[], attempts: readonly AttemptRow[]): void {
     this.insertImportedStmt.run(
       r.runId, r.tenant, r.dagId, r.dagVersion, r.dagHash, r.runToken, r.traceId, r.status, r.inputs,
-      r.inputsHash, r.outputsHash, r.createdMs, r.startedMs, r.endedMs, r.cancelReason,
+      r.inputsHash, r.outputsHash, r.createdMs, r.startedMs, r.endedMs, r.cancelReason, r.scheduleId ?? null, r.scheduledMs ?? null,
     );
     for (const st of steps) {
       this.insertStep(r.runId, st.stepId, st.topoIndex);
@@ -287,6 +297,11 @@ export class RunQueries {
     return this.activeStmt.all() as RunRow[];
   }
 
+  /** A schedule's runs not yet ended (its overlap policy asks at every fire). */
+  activeOfSchedule(tenant: string, scheduleId: string): Array<{ runId: string; status: string }> {
+    return this.activeOfScheduleStmt.all(tenant, scheduleId) as Array<{ runId: string; status: string }>;
+  }
+
   /**
    * One page of a tenant's runs: `startedMs DESC, runId ASC` (with `after`), or the export
    * order `startedMs ASC, runId ASC` (with `afterAsc`, or `asc: true`).
@@ -294,6 +309,7 @@ export class RunQueries {
   list(f: RunListFilter & { asc?: boolean }): RunRow[] {
     const where = ['tenant = @tenant'];
     if (f.dagId !== undefined) where.push('dag_id = @dagId');
+    if (f.scheduleId !== undefined) where.push('schedule_id = @scheduleId');
     if (f.status !== undefined) where.push('status = @status');
     if (f.fromMs !== undefined) where.push('started_ms >= @fromMs');
     if (f.toMs !== undefined) where.push('started_ms < @toMs');
@@ -306,6 +322,7 @@ export class RunQueries {
     return stmt.all(defined({
       tenant: f.tenant,
       dagId: f.dagId,
+      scheduleId: f.scheduleId,
       status: f.status,
       fromMs: f.fromMs,
       toMs: f.toMs,

@@ -53,10 +53,18 @@ export const runs = sqliteTable(
     cancelReason: text('cancel_reason'),
     /** Set for runs imported from another installation: read-only here. */
     imported: integer('imported').notNull().default(0),
+    /** The schedule that started the run (its fire time in `scheduled_ms`); null otherwise. */
+    scheduleId: text('schedule_id'),
+    scheduledMs: integer('scheduled_ms'),
   },
   (t) => [
     index('runs_order').on(t.tenant, t.startedMs, t.runId),
     index('runs_dag_order').on(t.tenant, t.dagId, t.startedMs, t.runId),
+    index('runs_schedule_order').on(t.tenant, t.scheduleId, t.startedMs, t.runId),
+    // A schedule's overlap policy asks, at every fire, whether a run of it is still active.
+    index('runs_schedule_active')
+      .on(t.tenant, t.scheduleId)
+      .where(sql`${t.scheduleId} is not null and ${t.status} in ('queued', 'running', 'cancelling') and ${t.imported} = 0`),
     index('runs_status').on(t.status),
     // runToken idempotency (POST /runs) covers the runs started here only: an imported run
     // keeps its runToken as history and never answers a new run's (docs/RUNS.md, imports).
@@ -121,6 +129,12 @@ export const events = sqliteTable(
     status: text('status').notNull(),
     tsMs: integer('ts_ms').notNull(),
     traceId: text('trace_id').notNull(),
+    /** Events of scheduled runs and schedule events (`schedule.fired|missed`): the schedule. */
+    scheduleId: text('schedule_id'),
+    /** Schedule events: the fire time they are about. */
+    scheduledMs: integer('scheduled_ms'),
+    /** Schedule events: their other fields, canonical JSON (`missedCount`, `errorCode`, …). */
+    detail: text('detail'),
     /** Hash chain per tenant: hash of the previous event ('' for the first). */
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
@@ -199,3 +213,41 @@ export const retentionPolicies = sqliteTable('retention_policies', {
   keepLast: integer('keep_last'),
   updatedMs: integer('updated_ms').notNull(),
 });
+
+/**
+ * Schedules (CONTRACT §11). `spec` is the canonical JSON of the schedule as last created or
+ * replaced (defaults filled in); the other columns are its parts, the current state (`paused`)
+ * and what the firing scheduler recorded. `next_fire_ms` is the first fire not yet decided
+ * (null while paused or once the schedule can fire no more); every fire before it has been
+ * started, buffered, skipped, refused or recorded as missed.
+ */
+export const schedules = sqliteTable(
+  'schedules',
+  {
+    tenant: text('tenant').notNull(),
+    scheduleId: text('schedule_id').notNull(),
+    dagId: text('dag_id').notNull(),
+    spec: text('spec').notNull(),
+    specHash: text('spec_hash').notNull(),
+    /** The DSSE envelope of a signed document (preloaded or from a bundle), else null. */
+    signature: text('signature'),
+    signedBy: text('signed_by').notNull().default('[]'),
+    paused: integer('paused').notNull().default(0),
+    createdMs: integer('created_ms').notNull(),
+    updatedMs: integer('updated_ms').notNull(),
+    nextFireMs: integer('next_fire_ms'),
+    /** `buffer_one` / `cancel_other`: a fire waiting for the active run to end. */
+    bufferedFireMs: integer('buffered_fire_ms'),
+    lastFireMs: integer('last_fire_ms'),
+    lastFireStatus: text('last_fire_status'),
+    lastFireRunId: text('last_fire_run_id'),
+    lastFireError: text('last_fire_error'),
+    /** Fires that started no run (missed, skipped, refused), and the newest of them. */
+    missedCount: integer('missed_count').notNull().default(0),
+    missedLastMs: integer('missed_last_ms'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.scheduleId] }),
+    index('schedules_dag').on(t.tenant, t.dagId, t.scheduleId),
+  ],
+);

@@ -54,7 +54,7 @@ test('preloading again is idempotent', async () => {
   const before = (await t.req('GET', '/dags:export', { tenant: 'a' })).text;
   const dags = t.server.deps.services.dags;
   const report = await preloadDags(dagsDir, dags, pino({ level: 'silent' }), { tenantPluginsDir: join(t.dataDir, 'tenant-plugins') });
-  assert.deepEqual(report, { published: 0, unchanged: 4, failed: 1, bundles: 2 });
+  assert.deepEqual(report, { published: 0, unchanged: 4, failed: 1, bundles: 2, schedules: 0 });
   assert.equal((await t.req('GET', '/dags:export', { tenant: 'a' })).text, before);
 });
 

@@ -1,8 +1,8 @@
 /**
  * The console in a real Chromium, as an operator uses it (CONTRACT §13): dev sign-in, start
  * `hello` from the form and watch it complete without a reload, read a step's log and download
- * its artifacts, cancel a running `sleep` run, see live status in the runs list, schedules and
- * health. Takes the screenshots of docs/console/ along the way. `--max-running-runs 1` lets a
+ * its artifacts, cancel a running `sleep` run, see live status in the runs list, schedules
+ * (list, next fire, pause, resume, trigger) and health. Takes the screenshots of docs/console/ along the way. `--max-running-runs 1` lets a
  * long `sleep` run hold `hello` in the queue, so its steps are seen changing, not already done.
  */
 import assert from 'node:assert/strict';
@@ -178,10 +178,34 @@ describe('web console: operator flows', () => {
     await shoot(page, 'runs');
   });
 
-  test('schedules: not available on this server; health shows the queues', async () => {
+  test('schedules: list with next fire, pause, resume, trigger now; health shows the queues', async () => {
+    const created = await h.server.req('POST', '/schedules', {
+      tenant: T,
+      body: { scheduleId: 'hello-nightly', dagId: 'hello', cron: '30 2 * * *', timezone: 'Europe/Berlin', inputs: { name: 'cron' }, description: 'greets every night' },
+    });
+    assert.equal(created.status, 201, created.text);
     await page.getByRole('link', { name: 'Schedules', exact: true }).click();
-    await page.getByText('Schedules are not available on this server.').waitFor();
+    const row = page.locator('table.list tbody tr', { hasText: 'hello-nightly' });
+    await row.waitFor();
+    await row.getByText('30 2 * * *').waitFor();
+    await row.getByText('Europe/Berlin').waitFor();
+    await row.locator(`time[datetime="${created.body.nextFireUtc}"]`).waitFor();
     await shoot(page, 'schedules');
+    await row.getByRole('button', { name: 'Pause', exact: true }).click();
+    await row.getByRole('button', { name: 'Resume', exact: true }).waitFor();
+    assert.equal((await h.server.req('GET', '/schedules/hello-nightly', { tenant: T })).body.paused, true);
+    await row.getByRole('button', { name: 'Resume', exact: true }).click();
+    await row.getByRole('button', { name: 'Pause', exact: true }).waitFor();
+    assert.equal((await h.server.req('GET', '/schedules/hello-nightly', { tenant: T })).body.paused, false);
+    await row.getByRole('button', { name: 'Trigger hello-nightly now' }).click();
+    const deadline = Date.now() + 20_000;
+    let runs: any[] = [];
+    while (runs.length === 0 && Date.now() < deadline) {
+      runs = (await h.server.req('GET', '/runs?scheduleId=hello-nightly', { tenant: T })).body.items;
+      if (runs.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(runs.length, 1, 'Trigger now started one run of the schedule');
+    assert.deepEqual(runs[0].dagId, 'hello');
     await page.getByRole('link', { name: 'Health', exact: true }).click();
     const queues = page.locator('table.queues');
     await queues.locator('tr', { hasText: 'demo' }).waitFor();

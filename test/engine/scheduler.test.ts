@@ -70,7 +70,7 @@ function setup(doc: Record<string, unknown>, pinsOverride?: string) {
     const row: RunRow = { runId: uuidv7(now), tenant: 't', dagId: version.dagId, dagVersion: '1.0.0', dagHash: version.hash, runToken: null, traceId: 'a'.repeat(32), status: 'queued', inputs: '{}', inputsHash: EMPTY, outputsHash: null, createdMs: now, startedMs: now, endedMs: null, cancelReason: null };
     const live = sched.newRun(row, plans.forRow(version), plans.pinsFor(version));
     const ev = store.tx(() => sched.insertRun(row, live));
-    sched.admitted(live, ev);
+    sched.admitted([live], [ev]);
     return row;
   };
   return {
@@ -171,8 +171,9 @@ test('recovery without HTTP: an attempt interrupted by a crash is recorded ORCHE
 test('events: the fast canonical form equals RFC 8785, and the hash chain links every row', () => {
   const str = fc.string({ unit: 'binary', maxLength: 20 });
   fc.assert(
-    fc.property(str, str, fc.option(str, { nil: null }), fc.integer({ min: 1, max: 2 ** 40 }), fc.integer({ min: 0, max: 4e12 }), (a, b, stepId, seq, ts) => {
-      const e = { tenant: a, seq, type: 'step.updated' as const, dagId: b, runId: a + b, stepId, status: b, tsMs: ts, traceId: a };
+    fc.property(str, str, fc.option(str, { nil: null }), fc.integer({ min: 1, max: 2 ** 40 }), fc.integer({ min: 0, max: 4e12 }), fc.option(str.filter((x) => x !== ''), { nil: null }), (a, b, stepId, seq, ts, scheduleId) => {
+      // scheduleId: the events of a run a schedule started carry it.
+      const e = { tenant: a, seq, type: 'step.updated' as const, dagId: b, runId: a + b, stepId, status: b, tsMs: ts, traceId: a, scheduleId };
       return eventCanonicalJson(e) === canonicalJson(eventView({ ...e, prevHash: '', hash: '' }));
     }),
   );

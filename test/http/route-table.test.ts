@@ -128,6 +128,8 @@ test('every list route rejects a forged page token and an oversized page', async
 /** A valid value for each query parameter of the API (a new parameter needs one here). */
 const QUERY_SAMPLE: Record<string, string> = {
   dagId: 'no-such-dag',
+  scheduleId: 'no-such-schedule',
+  paused: 'true',
   active: 'true',
   status: 'queued',
   from: '2026-01-01T00:00:00.000Z',
@@ -194,8 +196,12 @@ test('unknown paths are 404 and wrong methods 405, both in the envelope', async 
   assertEnvelope(await t.req('GET', '/nope'), 404, 'NOT_FOUND', 'unknown path');
   assertEnvelope(await t.req('GET', '/api/v1/other'), 404, 'NOT_FOUND', 'outside base');
   for (const r of routes) {
-    const other = r.method === 'POST' ? 'PUT' : 'DELETE';
-    const res = await t.req(other, concrete(r));
+    // A method no route answers on this concrete path (GET, PUT and DELETE share
+    // /schedules/{scheduleId}, whose template also matches /schedules/x:pause).
+    const path = concrete(r);
+    const answers = (x: (typeof routes)[number]) => new RegExp(`^${x.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path);
+    const other = ['DELETE', 'PUT', 'PATCH'].find((m) => !routes.some((x) => x.method === m && answers(x)))!;
+    const res = await t.req(other, path);
     assertEnvelope(res, 405, 'METHOD_NOT_ALLOWED', `${other} ${r.path}`);
     assert.ok(res.headers.get('allow')?.includes(r.method));
   }

@@ -33,8 +33,10 @@ test('POST /runs: 201 with Location and the run; version defaults to the highest
   assert.match(r.body.traceId, /^[0-9a-f]{32}$/);
   assert.deepEqual(Object.keys(r.body).sort(), [
     'createdUtc', 'dagHash', 'dagId', 'dagVersion', 'durationMs', 'endedUtc', 'inputsHash', 'outputsHash',
-    'runId', 'runToken', 'startedUtc', 'status', 'steps', 'tenant', 'traceId',
+    'runId', 'runToken', 'scheduleId', 'scheduledUtc', 'startedUtc', 'status', 'steps', 'tenant', 'traceId',
   ]);
+  assert.equal(r.body.scheduleId, null, 'a run started by POST /runs has no schedule');
+  assert.equal(r.body.scheduledUtc, null);
   assert.deepEqual(Object.keys(r.body.steps[0]).sort(), [
     'attempt', 'attempts', 'durationMs', 'endedUtc', 'errorCode', 'errorMessage', 'inputsHash', 'logsRef',
     'outputs', 'outputsHash', 'retryable', 'startedUtc', 'status', 'stepId',

@@ -17,12 +17,16 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startChild(dataDir: string, extra: string[] = []): Promise<Child> {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/main.ts', 'serve', '--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--workers', '2', '--log-level', 'warn', ...extra],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** `opts.entry`/`opts.env`: another entry point printing the same lines (test/schedules/shifted-server.ts). */
+export async function startChild(dataDir: string, extra: string[] = [], opts: { entry?: string; env?: Record<string, string> } = {}): Promise<Child> {
+  const args = opts.entry
+    ? [opts.entry, dataDir, ...extra]
+    : ['src/main.ts', 'serve', '--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--workers', '2', '--log-level', 'warn', ...extra];
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
   let out = '';
   let err = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

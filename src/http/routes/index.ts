@@ -6,6 +6,7 @@ import { dagRoutes } from './dags.js';
 import { eventRoutes } from './events.js';
 import { openApiRoute } from './meta.js';
 import { runRoutes } from './runs.js';
+import { scheduleRoutes } from './schedules.js';
 
 /**
  * The route table: every endpoint of the API, in registration order. Hono tries routes in
@@ -14,6 +15,6 @@ import { runRoutes } from './runs.js';
  */
 export function routeTable(extra: readonly RouteDef[] = []): RouteDef[] {
   const table: RouteDef[] = [];
-  table.push(openApiRoute(() => table), ...dagRoutes, ...adminRoutes, ...lifecycleRoutes, ...eventRoutes, ...runRoutes, ...artifactRoutes, ...extra);
+  table.push(openApiRoute(() => table), ...dagRoutes, ...adminRoutes, ...lifecycleRoutes, ...eventRoutes, ...runRoutes, ...scheduleRoutes, ...artifactRoutes, ...extra);
   return table;
 }

@@ -26,6 +26,7 @@ const StepKey = z.object({ runId: RunIdParam, stepId: StepIdParam });
 const IsoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 const RunFilter = z.object({
   dagId: Id.optional(),
+  scheduleId: Id.optional().meta({ description: 'runs started by this schedule' }),
   status: z.enum(RUN_STATUSES).optional(),
   from: IsoTime.optional().meta({ description: 'startedUtc >= from (inclusive)' }),
   to: IsoTime.optional().meta({ description: 'startedUtc < to (exclusive)' }),
@@ -66,7 +67,7 @@ export const listRuns = defineRoute({
   method: 'GET',
   path: '/runs',
   operationId: 'listRuns',
-  summary: 'List runs (without steps): startedUtc DESC, then runId ASC',
+  summary: 'List runs (without steps): startedUtc DESC, then runId ASC; filters dagId, scheduleId, status, from, to',
   scope: 'orchestrator:read',
   tenant: true,
   query: RunFilter.extend(PageQuery.shape),
@@ -81,6 +82,7 @@ export const listRuns = defineRoute({
     const rows = store.runs.list({
       tenant: ctx.tenant,
       dagId: filters.dagId,
+      scheduleId: filters.scheduleId,
       status: filters.status,
       fromMs: filters.from,
       toMs: filters.to,
@@ -108,7 +110,7 @@ export const exportRuns = defineRoute({
   responses: { 200: NDJSON },
   handler(ctx) {
     const q = ctx.query;
-    return ndjsonResponse(ctx.deps.services.runs.exportRuns({ tenant: ctx.tenant, dagId: q.dagId, status: q.status, fromMs: q.from, toMs: q.to }));
+    return ndjsonResponse(ctx.deps.services.runs.exportRuns({ tenant: ctx.tenant, dagId: q.dagId, scheduleId: q.scheduleId, status: q.status, fromMs: q.from, toMs: q.to }));
   },
 });
 

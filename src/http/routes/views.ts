@@ -65,6 +65,8 @@ const runFields = {
   dagVersion: z.string(),
   dagHash: Hash,
   runToken: z.string().nullable(),
+  scheduleId: Id.nullable().meta({ description: 'the schedule that started the run, or null' }),
+  scheduledUtc: Utc.nullable().meta({ description: 'the fire time it started for, or null' }),
   traceId: TraceId,
   status: z.enum(RUN_STATUSES),
   inputsHash: Hash,
@@ -77,7 +79,7 @@ const runFields = {
 
 const EXAMPLE_RUN = {
   runId: '0193a3c4-5b6e-7f00-8a1b-2c3d4e5f6a7b', tenant: 'demo', dagId: 'hello', dagVersion: '1.0.0', dagHash: H('d'),
-  runToken: null, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', status: 'completed', inputsHash: H('1'), outputsHash: H('2'),
+  runToken: null, scheduleId: null, scheduledUtc: null, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', status: 'completed', inputsHash: H('1'), outputsHash: H('2'),
   createdUtc: '2026-11-28T17:17:31.123Z', startedUtc: '2026-11-28T17:17:31.123Z', endedUtc: '2026-11-28T17:17:31.140Z', durationMs: 17,
   steps: [{
     stepId: 'greet', status: 'completed', attempt: 1,
@@ -157,14 +159,22 @@ export const EventSchema = component(
   'Event',
   z.strictObject({
     seq: z.int().min(1),
-    type: z.enum(['run.started', 'run.updated', 'step.updated', 'run.completed', 'run.failed', 'run.cancelled']),
+    type: z.enum(['run.started', 'run.updated', 'step.updated', 'run.completed', 'run.failed', 'run.cancelled', 'schedule.fired', 'schedule.missed']),
     tenant: z.string(),
     dagId: Id,
-    runId: RunId,
+    runId: RunId.optional().meta({ description: 'absent on a schedule.missed event (no run started)' }),
     stepId: Id.optional(),
+    scheduleId: Id.optional().meta({ description: 'events of runs a schedule started, and schedule events' }),
+    scheduledUtc: Utc.optional().meta({ description: 'schedule events: the fire time' }),
     status: z.string(),
     timestamp: Utc,
     traceId: TraceId,
+    missedCount: z.int().min(1).optional(),
+    lastScheduledUtc: Utc.optional(),
+    reason: z.enum(['downtime', 'overlap', 'refused']).optional(),
+    errorCode: z.string().optional(),
+    errorMessage: z.string().optional(),
+    manual: z.boolean().optional(),
   }),
 );
 

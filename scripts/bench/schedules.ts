@@ -1,0 +1,94 @@
+/**
+ * Schedules on a real in-process server (all real parts; its clock is shifted so that a minute
+ * boundary comes a few seconds after set-up):
+ *  - start lag: 10,000 `* * * * *` schedules firing in the same minute; per run
+ *    `startedUtc - scheduledUtc` (the commit time of its start), p50 / p99 / max;
+ *  - idle CPU: process CPU time over an idle interval with 10,000 schedules whose next fire is
+ *    a year away, against the same server with none (the firer sleeps on one timer: the two
+ *    should be equal).
+ *
+ *   npx tsx scripts/bench/schedules.ts [--schedules 10000] [--idle-seconds 10]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseFlags } from '../../src/cli/args.js';
+import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
+import { createLogger, startServer, type RunningServer } from '../../src/cli/server.js';
+import { emit, fig, quantile, sleep } from './lib.js';
+
+const { values } = parseArgs({ options: { schedules: { type: 'string', default: '10000' }, 'idle-seconds': { type: 'string', default: '10' } } });
+const N = Number(values.schedules);
+const IDLE_MS = Number(values['idle-seconds']) * 1000;
+const MIN = 60_000;
+
+interface Shifted {
+  now(): number;
+  /** null: the system clock plus `offset`; a number: the clock stands still there. */
+  frozen: number | null;
+  offset: number;
+}
+const shifted = (): Shifted => ({ frozen: null, offset: 0, now() { return this.frozen ?? Date.now() + this.offset; } });
+
+async function server(clock: Shifted, dir = mkdtempSync(join(tmpdir(), 'orch-bench-sched-'))): Promise<{ s: RunningServer; dir: string }> {
+  const { flags } = parseFlags(['--dev', '--port', '0', '--data-dir', dir, '--allow-unsigned', '--workers', '2', '--max-queued-runs', String(N * 2), '--rate-limit', '1000000'], SERVE_FLAGS, {});
+  const s = await startServer(serveConfig(flags), createLogger('warn'), { clock });
+  s.deps.services.dags.publish('demo', { dagId: 'quick', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] } as never);
+  return { s, dir };
+}
+
+function createMany(s: RunningServer, cron: string): void {
+  const schedules = s.deps.services.schedules;
+  const commit = (fn: () => any) => s.deps.store.tx(fn);
+  for (let i = 0; i < N; i++) schedules.create('demo', { doc: { scheduleId: `s${i}`, dagId: 'quick', cron, overlap: 'allow_all' } }, commit);
+}
+
+async function idleCpuMs(): Promise<number> {
+  await sleep(3000); // settle (worker start-up, the creates' aftermath)
+  const u0 = process.cpuUsage();
+  await sleep(IDLE_MS);
+  const u = process.cpuUsage(u0);
+  return (u.user + u.system) / 1000;
+}
+
+// Idle CPU, without and with N schedules a year away.
+const idle = await server(shifted());
+const cpuEmpty = await idleCpuMs();
+createMany(idle.s, '0 0 1 1 *');
+const cpuArmed = await idleCpuMs();
+const timers = (idle.s.deps.services.schedules.d.firer as unknown as { size: number }).size;
+await idle.s.close();
+rmSync(idle.dir, { recursive: true, force: true });
+
+// Start lag. N schedules of '* * * * *' are created while the clock stands at hh:mm:01 (no fire
+// during the creates, however long they take); then the server restarts with the clock at
+// hh:mm:50 and running: the N fires of hh:mm+1:00 come due together 10 s later.
+const MINUTE0 = Math.floor(Date.now() / MIN) * MIN;
+const clock = shifted();
+clock.frozen = MINUTE0 + 1000;
+const lag = await server(clock);
+const t0 = performance.now();
+createMany(lag.s, '* * * * *');
+const createMs = performance.now() - t0;
+await lag.s.close();
+clock.frozen = null;
+clock.offset = MINUTE0 + 50_000 - Date.now();
+const again = await server(clock, lag.dir);
+const fire = MINUTE0 + MIN;
+const db = again.s.deps.store.db.sqlite;
+const count = db.prepare('select count(*) from runs where scheduled_ms = ?').pluck();
+const deadline = Date.now() + 5 * MIN;
+while ((count.get(fire) as number) < N && Date.now() < deadline) await sleep(200);
+const lags = (db.prepare('select started_ms - scheduled_ms from runs where scheduled_ms = ?').pluck().all(fire) as number[]).sort((a, b) => a - b);
+await again.s.close();
+rmSync(lag.dir, { recursive: true, force: true });
+
+const result = {
+  schedules: N,
+  startLagP99: fig(quantile(lags, 0.99), 'ms', { p50: quantile(lags, 0.5), max: lags[lags.length - 1], started: lags.length, fireUtc: new Date(fire).toISOString(), createMs: Math.round(createMs), createUsPerSchedule: Math.round((createMs * 1000) / N) }),
+  idleCpu: fig((cpuArmed / IDLE_MS) * 1000, `ms CPU per s idle with ${N} schedules`, { withoutSchedules: (cpuEmpty / IDLE_MS) * 1000, timers }),
+};
+console.log(`schedules: ${N} × '* * * * *' in one minute: start lag p50 ${result.startLagP99.extra!.p50} ms, p99 ${result.startLagP99.value} ms, max ${result.startLagP99.extra!.max} ms (${lags.length} runs started)`);
+console.log(`schedules: idle CPU ${result.idleCpu.value} ms/s with ${N} armed (${timers} timers), ${result.idleCpu.extra!.withoutSchedules} ms/s with none`);
+emit(result);

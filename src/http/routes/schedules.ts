@@ -1,0 +1,168 @@
+/**
+ * Schedule routes (CONTRACT §11): create, list, get (with `upcoming`), replace, pause, resume,
+ * trigger, delete, export. Another tenant's schedule is answered like a missing one (404).
+ */
+import { z } from 'zod';
+import { ndjsonResponse } from '../../core/index.js';
+import { scheduleDocumentSchema, scheduleReplaceSchema } from '../../schedules/model.js';
+import { scheduleExportRecords, scheduleView, type ScheduleService } from '../../schedules/service.js';
+import { PageQuery } from '../pagination.js';
+import { defineRoute } from '../route.js';
+import { BoolParam, Id, ListOf, NDJSON, Obj } from './common.js';
+
+declare module '../deps.js' {
+  interface Services {
+    schedules: ScheduleService;
+  }
+}
+
+const ScheduleKey = z.object({ scheduleId: Id });
+const ListFilter = z.object({ dagId: Id.optional(), paused: BoolParam.optional() });
+const Empty = z.strictObject({});
+
+export const createSchedule = defineRoute({
+  method: 'POST',
+  path: '/schedules',
+  operationId: 'createSchedule',
+  summary: 'Create a schedule (201), or confirm an identical one (200); same id, other body: 409 SCHEDULE_EXISTS',
+  scope: 'orchestrator:write',
+  tenant: true,
+  mutating: true,
+  errors: ['SCHEDULE_EXISTS', 'DAG_INVALID', 'INPUTS_INVALID'],
+  body: scheduleDocumentSchema,
+  responses: { 201: Obj, 200: Obj },
+  handler(ctx) {
+    return ctx.deps.services.schedules.create(ctx.tenant, { doc: ctx.body }, (fn) => ctx.commit(fn));
+  },
+});
+
+export const listSchedules = defineRoute({
+  method: 'GET',
+  path: '/schedules',
+  operationId: 'listSchedules',
+  summary: 'List schedules: scheduleId ASC; filters dagId, paused',
+  scope: 'orchestrator:read',
+  tenant: true,
+  query: ListFilter.extend(PageQuery.shape),
+  responses: { 200: ListOf(Obj) },
+  handler(ctx) {
+    const { page_size, page_token, ...filters } = ctx.query;
+    const { store, pages } = ctx.deps;
+    const after = page_token ? pages.decode<{ s: string }>('schedules', ctx.tenant, filters, page_token) : undefined;
+    const rows = store.schedules.list({
+      tenant: ctx.tenant,
+      dagId: filters.dagId,
+      paused: filters.paused,
+      after: typeof after?.s === 'string' ? after.s : undefined,
+      limit: page_size + 1,
+    });
+    return {
+      status: 200,
+      body: pages.page(rows, page_size, scheduleView, { list: 'schedules', tenant: ctx.tenant, filters, position: (r) => ({ s: r.scheduleId }) }),
+    };
+  },
+});
+
+export const exportSchedules = defineRoute({
+  method: 'GET',
+  path: '/schedules:export',
+  operationId: 'exportSchedules',
+  summary: 'Export schedules as NDJSON (scheduleId ASC) with a manifest line',
+  scope: 'orchestrator:read',
+  tenant: true,
+  query: ListFilter,
+  responses: { 200: NDJSON },
+  handler(ctx) {
+    return ndjsonResponse(scheduleExportRecords(ctx.deps.store, ctx.tenant, ctx.query));
+  },
+});
+
+export const getSchedule = defineRoute({
+  method: 'GET',
+  path: '/schedules/{scheduleId}',
+  operationId: 'getSchedule',
+  summary: 'A schedule with its next 5 fires (upcoming: UTC and local time)',
+  scope: 'orchestrator:read',
+  tenant: true,
+  params: ScheduleKey,
+  responses: { 200: Obj },
+  handler(ctx) {
+    return { status: 200, body: ctx.deps.services.schedules.get(ctx.tenant, ctx.params.scheduleId) };
+  },
+});
+
+export const replaceSchedule = defineRoute({
+  method: 'PUT',
+  path: '/schedules/{scheduleId}',
+  operationId: 'replaceSchedule',
+  summary: 'Replace a schedule (updatedUtc changes; its fire history stays)',
+  scope: 'orchestrator:write',
+  tenant: true,
+  mutating: true,
+  params: ScheduleKey,
+  errors: ['DAG_INVALID', 'INPUTS_INVALID'],
+  body: scheduleReplaceSchema,
+  responses: { 200: Obj },
+  handler(ctx) {
+    const doc = { ...ctx.body, scheduleId: ctx.body.scheduleId ?? ctx.params.scheduleId };
+    return ctx.deps.services.schedules.replace(ctx.tenant, ctx.params.scheduleId, { doc }, (fn) => ctx.commit(fn));
+  },
+});
+
+const verb = (name: 'pause' | 'resume', summary: string) =>
+  defineRoute({
+    method: 'POST',
+    path: `/schedules/{scheduleId}:${name}`,
+    operationId: `${name}Schedule`,
+    summary,
+    scope: 'orchestrator:write',
+    tenant: true,
+    mutating: true,
+    params: ScheduleKey,
+    body: Empty,
+    responses: { 200: Obj },
+    handler(ctx) {
+      return ctx.deps.services.schedules.setPaused(ctx.tenant, ctx.params.scheduleId, name === 'pause', (fn) => ctx.commit(fn));
+    },
+  });
+
+export const pauseSchedule = verb('pause', 'Pause a schedule (idempotent): no fire until resumed');
+export const resumeSchedule = verb('resume', 'Resume a schedule (idempotent): the next fire is the first after now');
+
+export const triggerSchedule = defineRoute({
+  method: 'POST',
+  path: '/schedules/{scheduleId}:trigger',
+  operationId: 'triggerSchedule',
+  summary: 'Start one run of the schedule now, outside the cron (201 with the run)',
+  scope: 'orchestrator:write',
+  tenant: true,
+  mutating: true,
+  rateLimit: 'runs',
+  params: ScheduleKey,
+  errors: ['NOT_FOUND', 'DAG_DISABLED', 'INPUTS_INVALID', 'QUOTA_EXCEEDED', 'PLUGIN_UNAVAILABLE'],
+  body: Empty,
+  responses: { 201: Obj },
+  handler(ctx) {
+    return ctx.deps.services.schedules.trigger(ctx.tenant, ctx.params.scheduleId, ctx.traceId, (fn) => ctx.commit(fn));
+  },
+});
+
+export const deleteSchedule = defineRoute({
+  method: 'DELETE',
+  path: '/schedules/{scheduleId}',
+  operationId: 'deleteSchedule',
+  summary: 'Delete a schedule (204); its runs stay',
+  scope: 'orchestrator:write',
+  tenant: true,
+  mutating: true,
+  params: ScheduleKey,
+  responses: { 204: { mediaType: 'application/json', description: 'Deleted (no body)' } },
+  handler(ctx) {
+    return ctx.deps.services.schedules.delete(ctx.tenant, ctx.params.scheduleId, (fn) => ctx.commit(fn));
+  },
+});
+
+export const scheduleRoutes = [
+  createSchedule, listSchedules, exportSchedules, getSchedule, replaceSchedule,
+  pauseSchedule, resumeSchedule, triggerSchedule, deleteSchedule,
+];

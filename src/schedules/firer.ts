@@ -1,0 +1,273 @@
+/**
+ * The firing scheduler: sleeps until the earliest next fire of any schedule (one wake-up on a
+ * min-heap keyed on due time, as for retry timers; no polling), then decides every due fire in
+ * one transaction per batch: the catch-up policy (catchup.ts) picks what starts, the overlap
+ * policy what happens while a run of the schedule is still active, and the run, its events,
+ * `schedule.fired` / `schedule.missed` and the schedule's `lastFire` and next fire commit
+ * together. A fire's run has the `runToken` `schedule:<id>:<fire UTC>` and the fire is recorded
+ * with a compare-and-set on the schedule's `next_fire_ms`: a fire is decided exactly once,
+ * across restarts, crashes and processes sharing the database (docs/SCHEDULES.md).
+ *
+ * @example
+ * const firer = new ScheduleFirer({ store, clock, logger, runs, scheduler });
+ * firer.start();            // after recovery: fills the heap, catches up what is due
+ * firer.changed('demo', 'nightly'); // after a create, replace, resume
+ */
+import type { Logger } from 'pino';
+import { ApiError, iso, randomHex, type Clock } from '../core/index.js';
+import { TimerHeap } from '../engine/timers.js';
+import type { Scheduler } from '../engine/scheduler.js';
+import type { PreparedRun, RunService } from '../runs/service.js';
+import type { EventRow, NewEvent, ScheduleRow, Store } from '../store/index.js';
+import { MAX_CATCHUP_FIRES, planDueFires, type MissedFires } from './catchup.js';
+import { FireRecorder } from './recorder.js';
+import { firesBetween } from './fire.js';
+import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
+
+export interface FirerDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  runs: RunService;
+  scheduler: Scheduler;
+  /** Fires decided per transaction (default 256). */
+  batch?: number;
+}
+
+interface Due {
+  tenant: string;
+  scheduleId: string;
+  /** The fire (next_fire_ms) this wake-up is for; stale when the schedule moved on. */
+  due: number;
+}
+
+/** The schedule changed under the decision (another writer): its writes roll back, nothing is retried. */
+class Superseded extends Error {}
+
+const TERMINAL = new Set(['run.completed', 'run.failed', 'run.cancelled']);
+const RETRY_MS = 1000;
+/** How long the firer decides batches before it lets the event loop run (HTTP, the engine). */
+const SLICE_MS = 100;
+
+/** The runToken of a schedule's fire: the same fire always gets the same token. */
+export function fireRunToken(scheduleId: string, fireMs: number): string {
+  return `schedule:${scheduleId}:${iso(fireMs)}`;
+}
+
+/** What one transaction wrote and what follows its commit. */
+class Batch {
+  readonly prepared: PreparedRun[] = [];
+  readonly events: EventRow[] = [];
+  readonly rearm: Array<{ tenant: string; scheduleId: string; due: number }> = [];
+  readonly cancels: Array<{ tenant: string; runId: string; scheduleId: string }> = [];
+  private readonly queued = new Map<string, number>();
+
+  queuedBefore(tenant: string): number {
+    return this.queued.get(tenant) ?? 0;
+  }
+
+  add(p: PreparedRun): void {
+    this.prepared.push(p);
+    this.queued.set(p.row.tenant, this.queuedBefore(p.row.tenant) + 1);
+  }
+}
+
+export class ScheduleFirer {
+  private readonly timers: TimerHeap<Due>;
+  private readonly compiled: CompiledCache = new Map();
+  private pending: Due[] = [];
+  private buffered = new Map<string, { tenant: string; scheduleId: string }>();
+  private flushScheduled = false;
+  private stopped = false;
+  private readonly batchSize: number;
+  private readonly onCommitted = (rows: readonly EventRow[]) => {
+    for (const r of rows) {
+      if (r.scheduleId && TERMINAL.has(r.type)) this.buffered.set(`${r.tenant}\0${r.scheduleId}`, { tenant: r.tenant, scheduleId: r.scheduleId });
+    }
+    if (this.buffered.size > 0) this.scheduleFlush();
+  };
+
+  constructor(private readonly d: FirerDeps) {
+    this.batchSize = d.batch ?? 256;
+    this.timers = new TimerHeap<Due>(d.clock, (e) => {
+      this.pending.push(e);
+      this.scheduleFlush();
+    });
+  }
+
+  /** Timer entries (one per armed schedule, plus stale ones not yet due). */
+  get size(): number {
+    return this.timers.size;
+  }
+
+  /** Fills the heap from the store and starts listening for ended runs (buffered fires). */
+  start(): void {
+    this.d.scheduler.events.on('committed', this.onCommitted);
+    for (const row of this.d.store.schedules.armed()) this.arm(row);
+  }
+
+  /** A schedule was created, replaced, paused, resumed or deleted: wake up for its next fire. */
+  changed(tenant: string, scheduleId: string): void {
+    const row = this.d.store.schedules.get(tenant, scheduleId);
+    this.compiled.delete(`${tenant}\0${scheduleId}`);
+    if (row) this.arm(row);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timers.stop();
+    this.d.scheduler.events.off('committed', this.onCommitted);
+  }
+
+  private arm(row: ScheduleRow): void {
+    if (row.paused) return;
+    if (row.nextFireMs !== null) this.timers.add(row.nextFireMs, { tenant: row.tenant, scheduleId: row.scheduleId, due: row.nextFireMs });
+    if (row.bufferedFireMs !== null) {
+      this.buffered.set(`${row.tenant}\0${row.scheduleId}`, { tenant: row.tenant, scheduleId: row.scheduleId });
+      this.scheduleFlush();
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.stopped) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      // Batch after batch for up to SLICE_MS (fires come first), then the event loop's turn.
+      const until = performance.now() + SLICE_MS;
+      while (this.flush() && performance.now() < until);
+      if (this.pending.length > 0 || this.buffered.size > 0) this.scheduleFlush();
+    });
+  }
+
+  /** Decides one batch of due fires; true when it did (more may be pending). */
+  private flush(): boolean {
+    if (this.stopped) return false;
+    const chunk = this.pending.splice(0, this.batchSize);
+    const buffered = chunk.length < this.batchSize ? [...this.buffered.values()] : [];
+    for (const b of buffered) this.buffered.delete(`${b.tenant}\0${b.scheduleId}`);
+    if (chunk.length === 0 && buffered.length === 0) return false;
+    const batch = new Batch();
+    const { store, scheduler } = this.d;
+    try {
+      store.tx(() => {
+        const now = this.d.clock.now();
+        for (const e of chunk) this.isolated(batch, () => this.decide(batch, e, now), () => batch.rearm.push({ ...e, due: now + RETRY_MS }));
+        for (const b of buffered) this.isolated(batch, () => this.startBuffered(batch, b.tenant, b.scheduleId, now), () => undefined);
+      });
+    } catch (err) {
+      store.events.invalidate();
+      this.d.logger.error({ err }, 'schedules: deciding due fires failed; trying again');
+      for (const e of chunk) this.timers.add(this.d.clock.now() + RETRY_MS, e);
+      return false;
+    }
+    scheduler.admitted(batch.prepared.map((p) => p.run), batch.events);
+    for (const r of batch.rearm) this.timers.add(r.due, r);
+    for (const c of batch.cancels) {
+      try {
+        this.d.runs.cancel(c.tenant, c.runId, `schedule ${c.scheduleId}: overlap cancel_other`, (fn) => store.tx(fn));
+      } catch (err) {
+        this.d.logger.warn({ err, runId: c.runId }, 'schedules: cancelling the active run (cancel_other) failed');
+      }
+    }
+    return true;
+  }
+
+  /**
+   * One schedule's part of the batch, in a savepoint: when it throws, only its writes roll back
+   * (`undecided` re-arms it) and the rest of the batch goes on.
+   */
+  private isolated(batch: Batch, fn: (local: Batch) => void, undecided: () => void): void {
+    const local = new Batch();
+    try {
+      this.d.store.tx(() => fn(local));
+    } catch (err) {
+      this.d.store.events.invalidate();
+      if (err instanceof Superseded) return;
+      if (!(err instanceof ApiError && err.code === 'UNAVAILABLE')) this.d.logger.error({ err }, 'schedules: a fire could not be decided; trying again');
+      if (!this.stopped) undecided();
+      return;
+    }
+    for (const p of local.prepared) batch.add(p);
+    batch.events.push(...local.events);
+    batch.rearm.push(...local.rearm);
+    batch.cancels.push(...local.cancels);
+  }
+
+  private decide(batch: Batch, e: Due, now: number): void {
+    const { store } = this.d;
+    const row = store.schedules.get(e.tenant, e.scheduleId);
+    if (!row || row.paused || row.nextFireMs !== e.due) return; // replaced, paused, deleted, or decided already
+    const c = compiledSchedule(this.compiled, row);
+    const first = row.nextFireMs;
+    const horizon = Math.min(now, c.endMs ?? Infinity);
+    const window = firesBetween(c.cron, c.zone, first - 1, horizon, MAX_CATCHUP_FIRES);
+    let older: MissedFires | null = null;
+    if (window.omitted > 0) {
+      const last = firesBetween(c.cron, c.zone, first - 1, window.fires[0]! - 1, 1).fires[0] ?? first;
+      older = { count: window.omitted, firstMs: first, lastMs: last };
+    }
+    const plan = planDueFires({ policy: c.spec.catchup.policy, windowMs: c.windowMs }, window.fires, older, now);
+    const next = nextFireOf(c, Math.max(now, first));
+    const state = new FireRecorder(row);
+    if (plan.missed) state.missed(plan.missed, 'downtime');
+    let active = store.runs.activeOfSchedule(row.tenant, row.scheduleId).map((r) => r.runId);
+    let bufferedFire = row.bufferedFireMs;
+    for (const fire of plan.start) {
+      if (active.length > 0 && c.spec.overlap !== 'allow_all') {
+        if (c.spec.overlap === 'skip' || (c.spec.overlap === 'buffer_one' && bufferedFire !== null)) {
+          state.missed({ count: 1, firstMs: fire, lastMs: fire }, 'overlap');
+          continue;
+        }
+        if (bufferedFire !== null) state.missed({ count: 1, firstMs: bufferedFire, lastMs: bufferedFire }, 'overlap');
+        if (c.spec.overlap === 'cancel_other') for (const runId of active) batch.cancels.push({ tenant: row.tenant, runId, scheduleId: row.scheduleId });
+        bufferedFire = fire;
+        state.last(fire, 'buffered', null, null);
+        continue;
+      }
+      const runId = this.startRun(batch, state, row, fire);
+      if (runId) active = [...active, runId];
+    }
+    if (!store.schedules.recordFire(row.tenant, row.scheduleId, { nextFireMs: row.nextFireMs, bufferedFireMs: row.bufferedFireMs }, state.fireState(next, bufferedFire))) {
+      throw new Superseded();
+    }
+    batch.events.push(...store.events.appendMany(state.events(row, now)));
+    if (next !== null) batch.rearm.push({ tenant: row.tenant, scheduleId: row.scheduleId, due: next });
+  }
+
+  /** A buffered fire (buffer_one, cancel_other) starts once no run of the schedule is active. */
+  private startBuffered(batch: Batch, tenant: string, scheduleId: string, now: number): void {
+    const { store } = this.d;
+    const row = store.schedules.get(tenant, scheduleId);
+    if (!row || row.paused || row.bufferedFireMs === null) return;
+    if (store.runs.activeOfSchedule(tenant, scheduleId).length > 0) return; // the next ended run wakes it again
+    const state = new FireRecorder(row);
+    const fire = row.bufferedFireMs;
+    const runId = this.startRun(batch, state, row, fire);
+    const last = state.lastFire ?? { status: 'started', runId, error: null };
+    if (!store.schedules.takeBuffered(tenant, scheduleId, fire, last.status, last.runId, last.error)) return;
+    batch.events.push(...store.events.appendMany(state.events(row, now)));
+  }
+
+  /** Prepares the fire's run (refusals recorded as failed fires); the run id, or null. */
+  private startRun(batch: Batch, state: FireRecorder, row: ScheduleRow, fire: number): string | null {
+    const c = compiledSchedule(this.compiled, row);
+    const req = { dagId: c.spec.dagId, version: c.spec.version, inputs: c.spec.inputs, runToken: fireRunToken(row.scheduleId, fire) };
+    let p: ReturnType<RunService['prepare']>;
+    try {
+      p = this.d.runs.prepare(row.tenant, req, randomHex(16), { scheduleId: row.scheduleId, scheduledMs: fire }, batch.queuedBefore(row.tenant));
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code === 'UNAVAILABLE') throw err;
+      state.failed(fire, err);
+      return null;
+    }
+    if ('existing' in p) {
+      state.last(fire, 'started', p.existing.runId, null);
+      return null;
+    }
+    batch.add(p);
+    batch.events.push(this.d.runs.insert(p));
+    state.fired(fire, p.row.runId);
+    return p.row.runId;
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * Schedules as a resource (CONTRACT §11): create (idempotent by normal form), list, get with
+ * `upcoming`, replace, pause, resume, trigger, delete, export. Every change commits in the
+ * caller's transaction (with the Idempotency-Key record) and then tells the firing scheduler.
+ *
+ * @example
+ * const answer = schedules.create('demo', doc, (fn) => store.tx(fn));
+ * schedules.get('demo', 'nightly').upcoming; // next 5 fires, UTC and local
+ */
+import { ApiError, canonicalHash, canonicalJson, iso, isoOrNull, type Clock } from '../core/index.js';
+import type { DagService } from '../dags/service.js';
+import type { PlanCache } from '../engine/plans.js';
+import type { RunService } from '../runs/service.js';
+import { runView } from '../runs/views.js';
+import type { EventRow, ScheduleRow, Store } from '../store/index.js';
+import { compile, compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
+import type { ScheduleFirer } from './firer.js';
+import { formatLocal, type FireTime } from './upcoming.js';
+import { nextFires } from './fire.js';
+import { normalizeSchedule, scheduleDocumentSchema, type ScheduleDocument, type ScheduleSpec } from './model.js';
+import { verifyScheduleSignature } from './signature.js';
+
+export const SCHEDULES_PATH = '/api/v1/orchestrator/schedules';
+
+export interface Answer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+export type Commit = (fn: () => Answer) => Answer;
+
+export interface ScheduleServiceDeps {
+  store: Store;
+  clock: Clock;
+  dags: DagService;
+  plans: PlanCache;
+  runs: RunService;
+  firer: ScheduleFirer;
+}
+
+/** The API view of a schedule. */
+export interface ScheduleView extends ScheduleSpec {
+  createdUtc: string;
+  updatedUtc: string;
+  nextFireUtc: string | null;
+  lastFire: { fireUtc: string; status: string; runId?: string; error?: string } | null;
+  missed: { count: number; lastUtc: string | null };
+  bufferedFireUtc?: string;
+  signedBy?: string[];
+  upcoming?: FireTime[];
+}
+
+export function scheduleView(r: ScheduleRow): ScheduleView {
+  const spec = JSON.parse(r.spec) as ScheduleSpec;
+  const v: ScheduleView = {
+    ...spec,
+    paused: r.paused === 1,
+    createdUtc: iso(r.createdMs),
+    updatedUtc: iso(r.updatedMs),
+    nextFireUtc: isoOrNull(r.nextFireMs),
+    lastFire: null,
+    missed: { count: r.missedCount, lastUtc: isoOrNull(r.missedLastMs) },
+  };
+  if (r.lastFireMs !== null) {
+    v.lastFire = { fireUtc: iso(r.lastFireMs), status: r.lastFireStatus ?? 'started' };
+    if (r.lastFireRunId) v.lastFire.runId = r.lastFireRunId;
+    if (r.lastFireError) v.lastFire.error = r.lastFireError;
+  }
+  if (r.bufferedFireMs !== null) v.bufferedFireUtc = iso(r.bufferedFireMs);
+  const signedBy = JSON.parse(r.signedBy) as string[];
+  if (signedBy.length > 0) v.signedBy = signedBy;
+  return v;
+}
+
+/** Export records (`scheduleId ASC`), one per schedule, with the tenant. */
+export function* scheduleExportRecords(store: Store, tenant: string, filter: { dagId?: string; paused?: boolean }, batch = 200): Generator<Record<string, unknown>> {
+  let after: string | undefined;
+  for (;;) {
+    const rows = store.schedules.list({ tenant, ...filter, after, limit: batch });
+    for (const r of rows) yield { tenant: r.tenant, ...scheduleView(r) };
+    if (rows.length < batch) return;
+    after = rows[rows.length - 1]!.scheduleId;
+  }
+}
+
+/** A document to store: normal form, hash, and who signed it (preloads and bundles). */
+export interface IncomingSchedule {
+  doc: ScheduleDocument;
+  signature?: string | null;
+  signedBy?: string[];
+}
+
+export class ScheduleService {
+  private readonly compiled: CompiledCache = new Map();
+
+  constructor(readonly d: ScheduleServiceDeps) {}
+
+  /**
+   * Creates a schedule: 201; the same normal form again 200 (nothing changes); another
+   * document under the same id 409 `SCHEDULE_EXISTS`.
+   */
+  create(tenant: string, incoming: IncomingSchedule, commit: Commit): Answer {
+    const { spec, row } = this.prepare(tenant, incoming);
+    const answer = commit(() => {
+      const existing = this.d.store.schedules.get(tenant, spec.scheduleId);
+      if (existing) {
+        if (existing.specHash !== row.specHash) throw new ApiError('SCHEDULE_EXISTS', `schedule ${spec.scheduleId} exists with another definition; PUT replaces it`);
+        return { status: 200, body: scheduleView(existing) };
+      }
+      this.d.store.schedules.insert(row);
+      return { status: 201, body: scheduleView(row), headers: { Location: `${SCHEDULES_PATH}/${spec.scheduleId}` } };
+    });
+    if (answer.status === 201) this.d.firer.changed(tenant, spec.scheduleId);
+    return answer;
+  }
+
+  /** Replaces the document (`updatedUtc` changes; the fire history stays; the next fire is recomputed from now). */
+  replace(tenant: string, scheduleId: string, incoming: IncomingSchedule, commit: Commit): Answer {
+    if (incoming.doc.scheduleId !== scheduleId) {
+      throw new ApiError('VALIDATION_FAILED', 'body.scheduleId: must equal the path\'s scheduleId', { field: 'body.scheduleId' });
+    }
+    const { row } = this.prepare(tenant, incoming);
+    const answer = commit(() => {
+      this.row(tenant, scheduleId);
+      this.d.store.schedules.replace(row);
+      return { status: 200, body: scheduleView(this.row(tenant, scheduleId)) };
+    });
+    this.d.firer.changed(tenant, scheduleId);
+    return answer;
+  }
+
+  /**
+   * Pauses (no fire until resumed; a buffered fire is dropped) or resumes (the next fire is the
+   * first after now: fires while paused are not caught up). Idempotent: 200 with the schedule.
+   */
+  setPaused(tenant: string, scheduleId: string, paused: boolean, commit: Commit): Answer {
+    const answer = commit(() => {
+      const row = this.row(tenant, scheduleId);
+      if ((row.paused === 1) !== paused) {
+        const now = this.d.clock.now();
+        const next = paused ? null : nextFireOf(compiledSchedule(this.compiled, row), now);
+        this.d.store.schedules.setPaused(tenant, scheduleId, paused, next, now);
+      }
+      return { status: 200, body: scheduleView(this.row(tenant, scheduleId)) };
+    });
+    this.d.firer.changed(tenant, scheduleId);
+    return answer;
+  }
+
+  /**
+   * One run now, outside the cron (also while paused; the overlap policy does not apply — it
+   * is an operator's explicit request): 201 with the run, which carries `scheduleId` and
+   * `scheduledUtc` (now); a `schedule.fired` event with `manual: true`.
+   */
+  trigger(tenant: string, scheduleId: string, traceId: string, commit: Commit): Answer {
+    const row = this.row(tenant, scheduleId);
+    const spec = compiledSchedule(this.compiled, row).spec;
+    const now = this.d.clock.now();
+    const p = this.d.runs.prepare(tenant, { dagId: spec.dagId, version: spec.version, inputs: spec.inputs }, traceId, { scheduleId, scheduledMs: now });
+    if ('existing' in p) throw new ApiError('INTERNAL', 'a trigger has no runToken');
+    const events: EventRow[] = [];
+    let answer: Answer;
+    try {
+      answer = commit(() => {
+        this.row(tenant, scheduleId);
+        events.push(this.d.runs.insert(p));
+        events.push(this.d.store.events.append({
+          tenant, type: 'schedule.fired', dagId: spec.dagId, runId: p.row.runId, stepId: null, status: 'started',
+          tsMs: now, traceId, scheduleId, scheduledMs: now, detail: canonicalJson({ manual: true }),
+        }));
+        return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: `/api/v1/orchestrator/runs/${p.row.runId}` } };
+      });
+    } catch (e) {
+      this.d.store.events.invalidate();
+      throw e;
+    }
+    this.d.runs.admit([p], events);
+    return answer;
+  }
+
+  /** Deletes the schedule (204); its runs stay and keep their `scheduleId`. */
+  delete(tenant: string, scheduleId: string, commit: Commit): Answer {
+    const answer = commit(() => {
+      this.row(tenant, scheduleId);
+      this.d.store.schedules.delete(tenant, scheduleId);
+      return { status: 204 };
+    });
+    this.d.firer.changed(tenant, scheduleId);
+    return answer;
+  }
+
+  /** The schedule with its next 5 fires (UTC and local; none while paused or after endUtc). */
+  get(tenant: string, scheduleId: string): ScheduleView {
+    const row = this.row(tenant, scheduleId);
+    const c = compiledSchedule(this.compiled, row);
+    const v = scheduleView(row);
+    const fires = row.paused === 1 ? [] : nextFires(c.cron, c.zone, Math.max(this.d.clock.now(), (c.startMs ?? 0) - 1), 5);
+    v.upcoming = fires.filter((t) => c.endMs === null || t <= c.endMs).map((t) => ({ utc: iso(t), local: formatLocal(t, c.zone) }));
+    return v;
+  }
+
+  /**
+   * Stores a preloaded document (`--dags-dir DIR/<tenant>/*.schedule.json`): its signature
+   * checked like a DAG's (signature.ts), then created, or replaced when the file differs from
+   * what is stored (the file is the source of truth at each start), or left unchanged.
+   */
+  preload(tenant: string, raw: unknown): 'created' | 'replaced' | 'unchanged' {
+    const { trust, allowUnsigned } = this.d.dags.deps;
+    const verified = verifyScheduleSignature(raw, trust.forTenant(tenant), { allowUnsigned });
+    const parsed = scheduleDocumentSchema.safeParse(verified.content);
+    if (!parsed.success) {
+      throw new ApiError('VALIDATION_FAILED', `schedule document: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const incoming = { doc: parsed.data, signature: verified.signature, signedBy: verified.signedBy };
+    const id = parsed.data.scheduleId;
+    const existing = this.d.store.schedules.get(tenant, id);
+    const commit: Commit = (fn) => this.d.store.tx(fn);
+    if (!existing) {
+      this.create(tenant, incoming, commit);
+      return 'created';
+    }
+    const { row } = this.prepare(tenant, incoming);
+    if (existing.specHash === row.specHash && existing.signedBy === row.signedBy) return 'unchanged';
+    this.replace(tenant, id, incoming, commit);
+    return 'replaced';
+  }
+
+  /** The tenant's schedule (404 otherwise). */
+  row(tenant: string, scheduleId: string): ScheduleRow {
+    const row = this.d.store.schedules.get(tenant, scheduleId);
+    if (!row) throw new ApiError('NOT_FOUND', 'schedule not found');
+    return row;
+  }
+
+  /** Checks a document against the tenant's DAGs (422 DAG_INVALID) and builds its row. */
+  private prepare(tenant: string, incoming: IncomingSchedule): { spec: ScheduleSpec; row: ScheduleRow } {
+    const checked = normalizeSchedule(incoming.doc);
+    const { spec } = checked;
+    this.checkDag(tenant, spec);
+    const now = this.d.clock.now();
+    const specHash = canonicalHash(spec);
+    const next = spec.paused ? null : nextFireOf(compile(checked, specHash), now);
+    return {
+      spec,
+      row: {
+        tenant, scheduleId: spec.scheduleId, dagId: spec.dagId, spec: canonicalJson(spec), specHash,
+        signature: incoming.signature ?? null, signedBy: JSON.stringify(incoming.signedBy ?? []), paused: spec.paused ? 1 : 0,
+        createdMs: now, updatedMs: now, nextFireMs: next, bufferedFireMs: null, lastFireMs: null, lastFireStatus: null,
+        lastFireRunId: null, lastFireError: null, missedCount: 0, missedLastMs: null,
+      },
+    };
+  }
+
+  private checkDag(tenant: string, spec: ScheduleSpec): void {
+    const { store } = this.d;
+    const where = { dagId: spec.dagId, ...(spec.version ? { version: spec.version } : {}) };
+    const version = spec.version !== undefined
+      ? store.dags.get(tenant, spec.dagId, spec.version)
+      : store.dags.latestActive(tenant, spec.dagId) ?? store.dags.list({ tenant, dagId: spec.dagId, limit: 1 })[0];
+    if (!version) {
+      throw new ApiError('DAG_INVALID', `${spec.version ? `${spec.dagId}@${spec.version}` : spec.dagId} is not a DAG of this tenant`, where);
+    }
+    this.d.plans.forRow(version).validateInputs(spec.inputs);
+  }
+}
