@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson, readNdjsonExport } from '../../src/core/index.js';
@@ -27,6 +27,9 @@ import pino from 'pino';
 let work = '';
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'orch-lc-crash-'));
+  // As an operator's installation folder: plugin hosts (nobody, when root) reach <data>-work
+  // through it. At 0700 every step fails WORKER_START_FAILED and writes no artifact.
+  chmodSync(work, 0o711);
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -80,7 +83,10 @@ test('SIGKILL during a retention pass and during a collection, then restart: con
   await publish(t, { dagId: 'art', steps: [{ id: 'put', plugin: 'artifact', with: { content: '${{ inputs.content }}' } }] });
   const ids: string[] = [];
   for (let i = 0; i < 40; i++) ids.push((await startRun(t, 'art', { inputs: { content: `crash artifact ${i}` } })).runId);
-  for (const id of ids) await waitForRun(t, id);
+  for (const id of ids) {
+    const run = await waitForRun(t, id);
+    assert.equal(run.status, 'completed', `the runs write the artifacts a collection will free: ${JSON.stringify(run.steps)}`);
+  }
   const templates = [...exportRunRecords(t.server.deps.store, { tenant: 'a' })] as RunRecord[];
   const clones = Array.from({ length: 3000 }, (_, k) => ({ ...templates[k % 40]!, runId: `${templates[k % 40]!.runId.slice(0, 24)}${String(k).padStart(12, '0')}`, runToken: null }) as RunRecord);
   for (let i = 0; i < clones.length; i += 500) importRunRecords(t.server.deps.store, clones.slice(i, i + 500), { tenant: 'a' });
