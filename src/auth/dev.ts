@@ -119,6 +119,19 @@ export async function ensureDevKeys(dataDir: string): Promise<DevKeys> {
   return { jwksFile, privateKeyPem, kid, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
 }
 
+/**
+ * The dev keys of a data folder that was served with `--dev`, or undefined when it never was
+ * (no dev key): nothing is created. `orchestrator token` uses this, so that it never prints a
+ * token from a key that no server trusts.
+ *
+ * @example
+ * const dev = await existingDevKeys('./data'); // undefined on a production data folder
+ */
+export async function existingDevKeys(dataDir: string): Promise<DevKeys | undefined> {
+  if (!existsSync(join(dataDir, 'dev', 'jwt-private.pem'))) return undefined;
+  return ensureDevKeys(dataDir);
+}
+
 function normaliseScopes(scopes: string[] | string): Scope[] {
   const list = (Array.isArray(scopes) ? scopes : [scopes]).flatMap((s) => s.split(/\s+/)).filter(Boolean);
   for (const s of list) {

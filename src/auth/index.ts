@@ -14,6 +14,8 @@ export {
   createVerifier,
   loadJwksFile,
   unauthenticated,
+  type KeyChange,
+  type RejectReason,
   type Verifier,
   type VerifierOptions,
 } from './verifier.js';
@@ -34,7 +36,9 @@ export {
   DEV_TOKEN_MAX_TTL_SEC,
   DEV_TOKEN_TTL_SEC,
   ensureDevKeys,
+  existingDevKeys,
   mintToken,
   type DevKeys,
   type MintOptions,
 } from './dev.js';
+export { StaticToken } from './static-token.js';

@@ -11,7 +11,8 @@
  *   `WWW-Authenticate` header (RFC 6750). Nothing from the token or jose reaches the message.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
+import { createHash } from 'node:crypto';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
 import { ApiError, type Clock } from '../core/index.js';
 import { principalFromClaims, type Principal } from './principal.js';
 
@@ -50,8 +51,31 @@ export interface VerifierOptions {
 export interface Verifier {
   /** Verifies an `Authorization` header value; rejects with a 401 {@link ApiError} on any failure. */
   verify(authorizationHeader: string | undefined): Promise<Principal>;
-  /** Re-reads the JWKS file (key rotation). Throws, keeping the current keys, if the file is unusable. */
-  reload(): void;
+  /**
+   * Re-reads the JWKS file (key rotation, SIGHUP) and says which keys came and went. Throws,
+   * keeping the current keys, if the file is unusable.
+   */
+  reload(): KeyChange;
+  /** Ids of the keys in use: each key's `kid`, or `sha256:<hex>` of its public members when it has none. */
+  keyIds(): string[];
+}
+
+/** What a reload changed: key ids added and removed (sorted). */
+export interface KeyChange {
+  added: string[];
+  removed: string[];
+}
+
+/**
+ * Why a token was refused, for the server log only (never sent to the client, whose answer
+ * stays the generic 401). Attached to the 401 {@link ApiError} as `logReason`.
+ */
+export interface RejectReason {
+  /** Short fixed phrase: `expired`, `wrong aud`, `unknown kid`, `bad signature`… */
+  reason: string;
+  /** The `kid` and `alg` the token's header named (bounded, unverified), when it parsed. */
+  kid?: string;
+  alg?: string;
 }
 
 /**
@@ -124,6 +148,59 @@ function bearerToken(header: unknown, maxLen: number): string {
   return token;
 }
 
+/** The id of a JWKS key: its `kid`, else a hash of its public members. */
+function keyIdOfJwk(k: JWK): string {
+  if (typeof k.kid === 'string' && k.kid !== '') return k.kid;
+  const pub = Object.fromEntries(Object.entries(k).filter(([m]) => !['use', 'alg', 'key_ops'].includes(m)).sort(([a], [b]) => a.localeCompare(b)));
+  return 'sha256:' + createHash('sha256').update(JSON.stringify(pub)).digest('hex');
+}
+
+function keyIdsOf(set: JSONWebKeySet): string[] {
+  return [...new Set(set.keys.map(keyIdOfJwk))].sort();
+}
+
+/**
+ * The server-side reason for a jose failure (CONTRACT §2 keeps the client's answer generic).
+ * Fixed phrases only: nothing a caller sent is echoed, apart from the header's `kid`/`alg`.
+ */
+function logReasonOf(err: unknown): string {
+  const e = err as { code?: unknown; claim?: unknown; reason?: unknown } | null;
+  switch (e?.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (e.reason === 'missing') return `missing ${String(e.claim)}`;
+      if (e.reason === 'invalid') return `malformed ${String(e.claim)}`;
+      if (e.claim === 'nbf') return 'not yet valid (nbf)';
+      if (e.claim === 'iat') return 'issued in the future (iat)';
+      return `wrong ${String(e.claim)}`;
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return 'unknown kid (no key of the JWKS matches)';
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return 'several keys of the JWKS match (give each key a kid)';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'bad signature';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'algorithm not allowed';
+    case 'ERR_JWT_INVALID':
+      return 'invalid claims (not a JSON object, or a claim of the wrong type)';
+    case 'ERR_JWS_INVALID':
+      return 'malformed JWS';
+    default:
+      return typeof e?.code === 'string' ? e.code : 'invalid token';
+  }
+}
+
+function headerOf(token: string): { kid?: string; alg?: string } {
+  try {
+    const h = decodeProtectedHeader(token);
+    const clip = (v: unknown) => (typeof v === 'string' ? v.slice(0, 128) : undefined);
+    return { kid: clip(h.kid), alg: clip(h.alg) };
+  } catch {
+    return {};
+  }
+}
+
 /** A short, generic reason for a jose failure; never echoes token content. */
 function reasonOf(err: unknown): string {
   const e = err as { code?: unknown; claim?: unknown } | null;
@@ -147,7 +224,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (!Number.isFinite(clockTolerance) || clockTolerance < 0) throw new Error('clockToleranceSec must be >= 0');
   if (!Number.isInteger(maxLen) || maxLen < 16) throw new Error('maxTokenLength must be an integer >= 16');
 
-  let keySet = createLocalJWKSet(loadJwksFile(jwksFile));
+  let jwks = loadJwksFile(jwksFile);
+  let keySet = createLocalJWKSet(jwks);
   // Tokens whose signature and claims were verified, by exact token string: a signature check
   // (~0.3 ms for ES256) per request was the largest single cost of a GET. A hit re-checks the
   // time claims against the clock (as jose would) and builds a fresh principal; anything else
@@ -161,14 +239,24 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 
   return {
-    reload(): void {
-      keySet = createLocalJWKSet(loadJwksFile(jwksFile));
+    reload(): KeyChange {
+      const next = loadJwksFile(jwksFile);
+      const before = keyIdsOf(jwks);
+      const after = keyIdsOf(next);
+      jwks = next;
+      keySet = createLocalJWKSet(next);
       verified.clear();
+      return { added: after.filter((k) => !before.includes(k)), removed: before.filter((k) => !after.includes(k)) };
+    },
+
+    keyIds(): string[] {
+      return keyIdsOf(jwks);
     },
 
     async verify(authorizationHeader: string | undefined): Promise<Principal> {
+      let token: string | undefined;
       try {
-        const token = bearerToken(authorizationHeader, maxLen);
+        token = bearerToken(authorizationHeader, maxLen);
         const hit = verified.get(token);
         if (hit) {
           if (stillValid(hit)) return principalFromClaims(hit);
@@ -187,11 +275,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
         verified.set(token, payload);
         return principal;
       } catch (err) {
-        if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') throw err;
-        const out = unauthenticated(reasonOf(err));
+        if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
+          (err as ApiError & { logReason?: RejectReason }).logReason ??= { reason: err.message };
+          throw err;
+        }
+        const out: ApiError & { logReason?: RejectReason } = unauthenticated(reasonOf(err));
         // Server-side diagnostics only: the jose error code, never the token or its claims.
         const code = (err as { code?: unknown } | null)?.code;
         out.cause = typeof code === 'string' ? code : (err as Error | null)?.name ?? 'error';
+        out.logReason = { reason: logReasonOf(err), ...(token ? headerOf(token) : {}) };
         throw out;
       }
     },

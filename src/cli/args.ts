@@ -26,6 +26,14 @@ export type Flags = Record<string, string | boolean | string[] | undefined>;
 
 export class UsageError extends Error {}
 
+/**
+ * A required tenant is missing or malformed: exit 2 ("auth or tenant missing"), like a refused
+ * token, not 1.
+ *
+ * @example if (!f.tenant) throw new TenantRequiredError('--tenant is required');
+ */
+export class TenantRequiredError extends UsageError {}
+
 export function envName(flag: string): string {
   return 'ORCH_' + flag.toUpperCase().replace(/-/g, '_');
 }

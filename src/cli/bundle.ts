@@ -20,7 +20,7 @@ import {
   verifyBundle,
   type VerifiedBundle,
 } from '../bundles/index.js';
-import { UsageError, type Flags } from './args.js';
+import { TenantRequiredError, UsageError, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
 
 function progress(): ((message: string) => void) | undefined {
@@ -134,6 +134,7 @@ export const bundleCreateCommand: Command = {
 
 export const bundleVerifyCommand: Command = {
   name: 'bundle verify',
+  args: 'FILE',
   summary: 'Verify an offline bundle (signature, hashes, layout, DAG signatures, plugins, and with --tenant that it may be imported there); installs nothing.',
   examples: ['orchestrator bundle verify demo.tgz --trust-dir fixtures/keys/trust'],
   flags: [
@@ -161,6 +162,7 @@ export const bundleVerifyCommand: Command = {
 
 export const bundleImportCommand: Command = {
   name: 'bundle import',
+  args: 'FILE',
   summary: 'Verify an offline bundle and install it into a tenant of a data folder (server stopped), all or nothing.',
   examples: ['orchestrator bundle import demo.tgz --tenant demo --data-dir ./offline-data --trust-dir fixtures/keys/trust'],
   flags: [
@@ -172,10 +174,7 @@ export const bundleImportCommand: Command = {
   async run(f, pos) {
     const usageLine = 'orchestrator bundle import FILE --tenant T --data-dir D --trust-dir DIR [--plugins-dir DIR]...';
     if (pos.length !== 1) throw new UsageError(`usage: ${usageLine}`);
-    if (!f.tenant) {
-      process.stderr.write(`orchestrator bundle import: --tenant is required (usage: ${usageLine})\n`);
-      return EXIT.AUTH;
-    }
+    if (!f.tenant) throw new TenantRequiredError(`--tenant is required (usage: ${usageLine})`);
     const file = resolve(pos[0]!);
     const trust = trustFrom(f, usageLine);
     const bytes = readBundleFile(file);

@@ -1,12 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ensureDevKeys, mintToken, SCOPES } from '../auth/index.js';
+import { existingDevKeys, mintToken, SCOPES } from '../auth/index.js';
 import { parseJsonBounded } from '../core/index.js';
 import { parseDag } from '../dags/model.js';
 import { generateSigningKeyPair, signDag, TrustStore, verifyDagSignature } from '../dags/signature.js';
 import { validateDag } from '../dags/validate.js';
 import { dagHash } from '../dags/canonical.js';
-import { parseFlags, usage, UsageError, type FlagSpec, type Flags } from './args.js';
+import { parseFlags, TenantRequiredError, usage, UsageError, type FlagSpec, type Flags } from './args.js';
 import { loadPlugins } from '../engine/index.js';
 
 export const EXIT = { OK: 0, FAILED: 1, AUTH: 2, CANCEL_REJECTED: 3, RUN_FAILED: 4 } as const;
@@ -26,7 +26,7 @@ const dataDirFlag: FlagSpec = { name: 'data-dir', kind: 'string', default: './da
 
 export const tokenCommand: Command = {
   name: 'token',
-  summary: 'Mint a dev token from the dev key in the data folder (created by serve --dev).',
+  summary: 'Mint a dev token from the dev key of a data folder served with --dev (refused on any other).',
   examples: ['orchestrator token --tenant demo --scopes "orchestrator:read" --data-dir ./data'],
   flags: [
     dataDirFlag,
@@ -37,14 +37,19 @@ export const tokenCommand: Command = {
   ],
   async run(f) {
     const tenants = (f.tenant as string[] | undefined) ?? [];
-    if (tenants.length === 0) {
-      process.stderr.write('orchestrator token: --tenant is required\n');
-      return EXIT.AUTH;
-    }
+    if (tenants.length === 0) throw new TenantRequiredError('--tenant is required');
     const scopes = String(f.scopes).split(/\s+/).filter(Boolean);
     const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
     if (unknown.length) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}`);
-    const keys = await ensureDevKeys(resolve(String(f['data-dir'])));
+    const dataDir = resolve(String(f['data-dir']));
+    const keys = await existingDevKeys(dataDir);
+    if (!keys) {
+      process.stderr.write(
+        `orchestrator token: ${dataDir} has no dev key: it was never served with --dev, and a server without --dev would refuse a token minted here.\n` +
+          'Production tokens come from your own signing key and the JWKS given to serve --jwks (docs/AUTH.md); dev tokens need a data folder served once with --dev.\n',
+      );
+      return EXIT.AUTH;
+    }
     const token = await mintToken({
       privateKeyPem: keys.privateKeyPem,
       kid: keys.kid,

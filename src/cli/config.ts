@@ -14,6 +14,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'jwks', kind: 'string', help: 'JWKS file to verify bearer tokens' },
   { name: 'issuer', kind: 'string', help: 'required token issuer' },
   { name: 'audience', kind: 'string', help: 'required token audience' },
+  { name: 'metrics-token-file', kind: 'string', help: 'FILE with a static bearer token that opens GET /admin/metrics only (for Prometheus; re-read on SIGHUP)' },
   { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys trusted for DAG/bundle signatures (DIR/<tenant>/: only for that tenant)' },
   { name: 'allow-unsigned', kind: 'boolean', default: false, help: 'accept unsigned DAGs' },
   { name: 'plugins-dir', kind: 'list', help: 'folder of operator step plugins (installation-wide)' },
@@ -47,6 +48,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'sync', kind: 'string', default: 'NORMAL', help: 'SQLite synchronous: NORMAL (survives kill -9) or FULL (also power loss)' },
   { name: 'headers-timeout', kind: 'string', default: '10', help: 'seconds a client has to send its request headers' },
   { name: 'request-timeout', kind: 'string', default: '60', help: 'seconds a client has to send its whole request' },
+  { name: 'metrics-dag-labels', kind: 'string', default: '100', help: 'per tenant: DAGs with their own dagId label in orchestrator_dag_runs_total (later ones: dagId="_other")' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'pino log level' },
   // Data lifecycle (docs/OPERATIONS.md).
   { name: 'retention-days', kind: 'string', help: 'prune ended runs older than N days (tenants without their own policy; default: keep for ever)' },
@@ -65,6 +67,8 @@ export interface ServeConfig {
   jwks?: string;
   issuer?: string;
   audience?: string;
+  /** Static scrape token for `/admin/metrics` (docs/AUTH.md). */
+  metricsTokenFile?: string;
   trustDirs: string[];
   allowUnsigned: boolean;
   pluginsDirs: string[];
@@ -102,6 +106,8 @@ export interface ServeConfig {
   /** Slow clients: headers must arrive within this, the whole request within requestTimeoutMs. */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** DAGs per tenant with their own `dagId` metric label (docs/OPS.md). */
+  metricsDagLabels: number;
   logLevel: string;
   /** `--retention-days`: the installation's retention (null: off). */
   retentionDays: number | null;
@@ -171,6 +177,7 @@ export function serveConfig(flags: Flags): ServeConfig {
     jwks: flags.jwks ? resolve(String(flags.jwks)) : undefined,
     issuer: flags.issuer as string | undefined,
     audience: flags.audience as string | undefined,
+    metricsTokenFile: flags['metrics-token-file'] ? resolve(String(flags['metrics-token-file'])) : undefined,
     trustDirs: list('trust-dir'),
     allowUnsigned: flags['allow-unsigned'] === true,
     pluginsDirs: list('plugins-dir'),
@@ -203,6 +210,7 @@ export function serveConfig(flags: Flags): ServeConfig {
     synchronous: sync,
     headersTimeoutMs: headersTimeout * 1000,
     requestTimeoutMs: requestTimeout * 1000,
+    metricsDagLabels: int(flags, 'metrics-dag-labels', 0),
     logLevel: String(flags['log-level']),
     retentionDays: flags['retention-days'] === undefined ? null : int(flags, 'retention-days', 0),
     retentionArchiveDir: flags['retention-archive-dir'] ? resolve(String(flags['retention-archive-dir'])) : undefined,

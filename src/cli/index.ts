@@ -6,7 +6,7 @@
  */
 import { coerceError, ApiError } from '../core/index.js';
 import { VERSION } from '../core/runtime.js';
-import { parseFlags, usage, UsageError } from './args.js';
+import { parseFlags, TenantRequiredError, usage, UsageError } from './args.js';
 import { DataDirLockedError, SchemaTooNew, SchemaUpgradeRequired } from '../store/index.js';
 import { dagCheckCommand, dagSignCommand, EXIT, keysGenerateCommand, tokenCommand, type Command } from './commands.js';
 import { BUNDLE_COMMANDS } from './bundle.js';
@@ -98,7 +98,7 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`orchestrator ${cmd.name}: ${e.message}\n`);
-      return EXIT.FAILED;
+      return e instanceof TenantRequiredError ? EXIT.AUTH : EXIT.FAILED;
     }
     if (e instanceof DataDirLockedError || e instanceof SchemaTooNew || e instanceof SchemaUpgradeRequired) {
       process.stderr.write(`orchestrator: ${e.message}\n`);

@@ -24,7 +24,14 @@ export const serveCommand: Command = {
       process.once('SIGTERM', on('SIGTERM'));
       process.once('SIGINT', on('SIGINT'));
     });
-    let server: Awaited<ReturnType<typeof startServer>>;
+    // SIGHUP (the usual "reload") re-reads the JWKS, trust folders and scrape token; it never
+    // stops the server (Node's default for SIGHUP would end the process without a word).
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    const onHangup = () => {
+      if (server) server.reload();
+      else logger.warn('SIGHUP during start-up: nothing to reload yet (the configuration is being read now)');
+    };
+    process.on('SIGHUP', onHangup);
     try {
       server = await startServer(config, logger, {
         onListening: (url) => process.stdout.write(`listening on ${url}\n`),
@@ -79,6 +86,7 @@ export const serveCommand: Command = {
     }
     const signal = await stopSignal;
     logger.info({ signal }, 'draining');
+    process.off('SIGHUP', onHangup);
     try {
       await server.close();
     } catch (e) {

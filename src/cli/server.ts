@@ -13,6 +13,7 @@ import { chmodSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createVerifier, ensureDevKeys, mintToken, type DevKeys } from '../auth/index.js';
+import { AuthReloader, loadAuthConfig, type ReloadReport } from './reload.js';
 import { CONSOLE_ROUTES, mountConsole } from '../console/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { ArtifactStore } from '../artifacts/index.js';
@@ -41,6 +42,8 @@ export interface RunningServer {
   deps: AppDeps;
   routes: RouteDef[];
   devKeys?: DevKeys;
+  /** SIGHUP: re-reads the JWKS, the trust folders and the scrape token file (see {@link AuthReloader}). */
+  reload(): ReloadReport;
   /** Stops accepting, drains, closes the store. */
   close(): Promise<void>;
 }
@@ -76,6 +79,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     if (opts.signal?.aborted) throw new StartupAborted('start-up interrupted by a stop signal');
   };
   checkpoint();
+  // The whole configuration is checked before the data folder is touched: a server that cannot
+  // start (no --jwks, an unreadable key file or trust folder) creates nothing.
+  const auth = loadAuthConfig(config);
   // A newer folder is refused (nothing touched); an older one is backed up beside itself, then migrated.
   await prepareDataDir(config.dataDir, logger, { clock });
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
@@ -90,20 +96,16 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     chmodSync(config.dataDir, 0o700);
     store.idem.clearInFlight();
     let devKeys: DevKeys | undefined;
-    let jwksFile = config.jwks;
-    let issuer = config.issuer;
-    let audience = config.audience;
-    const trust = new TrustStore();
-    for (const dir of config.trustDirs) trust.addDir(dir);
+    let devSigningPem: string | undefined;
+    const { trust, scrapeToken } = auth;
+    let verifier = auth.verifier;
     if (config.dev) {
       devKeys = await ensureDevKeys(config.dataDir);
-      jwksFile ??= devKeys.jwksFile;
-      issuer ??= devKeys.issuer;
-      audience ??= devKeys.audience;
-      trust.add(ensureDevSigningKey(config.dataDir).publicKeyPem);
+      devSigningPem = ensureDevSigningKey(config.dataDir).publicKeyPem;
+      verifier = createVerifier({ jwksFile: config.jwks ?? devKeys.jwksFile, issuer: config.issuer ?? devKeys.issuer, audience: config.audience ?? devKeys.audience });
+      trust.add(devSigningPem);
     }
-    if (!jwksFile) throw new Error('no --jwks given: the server cannot verify tokens (use --dev only for local trials)');
-    const verifier = createVerifier({ jwksFile, issuer, audience });
+    const reloader = new AuthReloader({ config, logger, verifier: verifier!, trust, scrapeToken, devSigningPem });
 
     // The engine: plugins, artifacts (CAS + tenant ownership), worker pool, scheduler.
     // Plugins: the operator's folders (installation-wide) and DATA/tenant-plugins/<tenant>/,
@@ -113,6 +115,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     if (pluginSources.legacy.length > 0) {
       logger.warn({ dir: pluginSources.legacy[0] }, 'plugins: folders installed by bundle imports of an earlier version are installation-wide; re-import their bundles per tenant and remove them (docs/PLUGINS.md)');
     }
+    // Which plugins this server runs: name@version, whose (installation or a tenant), content hash.
+    const loaded = registry.list().map((p) => ({ ref: p.ref, owner: p.builtin ? 'built-in' : (p.owner ?? 'installation'), hash: p.hash.slice(0, 12), ...(p.dir ? { dir: p.dir } : {}) }));
+    logger.info({ count: loaded.length, plugins: loaded }, 'plugins: loaded');
     // Created before the artifact store: it counts the store's bytes (orchestrator_artifacts_bytes).
     const lifecycle = { ready: false, draining: false };
     const ops = new Ops({
@@ -122,6 +127,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       lifecycle,
       workers: config.workers,
       rateLimitPerSec: config.rateLimitPerSec,
+      dagLabelsPerTenant: config.metricsDagLabels,
       logger,
     });
     const lifecycleMetrics = new LifecycleMetrics(ops.metrics.registry);
@@ -230,7 +236,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       },
       logger,
       clock,
-      auth: verifier,
+      auth: verifier!,
+      scrapeToken,
       store,
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
@@ -312,6 +319,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       deps,
       routes,
       devKeys,
+      reload: () => reloader.reload(),
       async close() {
         if (closed) return;
         closed = true;

@@ -14,7 +14,7 @@ import { eventExportManifest, eventExportRecords } from '../events/export.js';
 import { signExportManifest, verifyExportManifest } from '../runs/export-signature.js';
 import { exportRunRecords, importRunRecords } from '../runs/transfer.js';
 import { Store } from '../store/index.js';
-import { UsageError, type FlagSpec, type Flags } from './args.js';
+import { TenantRequiredError, UsageError, type FlagSpec, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
 
 const common: FlagSpec[] = [
@@ -25,7 +25,7 @@ const common: FlagSpec[] = [
 
 function tenantOf(f: Flags): string {
   const t = f.tenant as string | undefined;
-  if (!t || !TENANT_RE.test(t)) throw new UsageError('--tenant is required and must be a tenant id');
+  if (!t || !TENANT_RE.test(t)) throw new TenantRequiredError('--tenant is required and must be a tenant id');
   return t;
 }
 
@@ -118,6 +118,7 @@ export const exportEventsCommand: Command = {
 
 export const importRunsCommand: Command = {
   name: 'import runs',
+  args: 'FILE',
   summary: 'Import one tenant\'s run export (read-only records, hashes recomputed); all or nothing. The server must be stopped.',
   examples: ['orchestrator import runs runs.ndjson --tenant demo --data-dir ./offline-data --trust-dir fixtures/keys/trust'],
   flags: [
@@ -131,10 +132,7 @@ export const importRunsCommand: Command = {
   async run(f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator import runs FILE --tenant T --data-dir D (--trust-dir DIR | --allow-unsigned)');
     const tenant = f.tenant as string | undefined;
-    if (!tenant || !TENANT_RE.test(tenant)) {
-      process.stderr.write('orchestrator import runs: --tenant is required and must be a tenant id: only that tenant\'s records are imported\n');
-      return EXIT.AUTH;
-    }
+    if (!tenant || !TENANT_RE.test(tenant)) throw new TenantRequiredError('--tenant is required and must be a tenant id: only that tenant\'s records are imported');
     const trustDirs = (f['trust-dir'] as string[] | undefined) ?? [];
     const allowUnsigned = f['allow-unsigned'] === true;
     if (trustDirs.length === 0 && !allowUnsigned) {

@@ -190,6 +190,29 @@ export class TrustStore {
     return [...this.keys.keys()].sort();
   }
 
+  /**
+   * Every trusted key as `*:<keyid>` (installation-wide) or `<tenant>:<keyid>`, sorted: what a
+   * reload compares to say which keys came and went.
+   */
+  entries(): string[] {
+    const out = [...this.keys.keys()].map((id) => `*:${id}`);
+    for (const [tenant, own] of this.tenantKeys) for (const id of own.keys()) out.push(`${tenant}:${id}`);
+    return out.sort();
+  }
+
+  /**
+   * Takes over the keys of `other` in place (SIGHUP reload): everything holding this store sees
+   * the new keys at once, and a store that failed to load never replaces a working one.
+   */
+  replaceWith(other: TrustStore): this {
+    this.keys.clear();
+    for (const [id, k] of other.keys) this.keys.set(id, k);
+    this.tenantKeys.clear();
+    for (const [t, own] of other.tenantKeys) this.tenantKeys.set(t, new Map(own));
+    this.views.clear();
+    return this;
+  }
+
   /** Installation-wide keys plus every tenant's. */
   get size(): number {
     return this.anyTenant().keys.size;

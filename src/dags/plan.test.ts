@@ -166,3 +166,14 @@ test('backoffMs = min(maxBackoffMs, backoffMs * factor^(attempt-1)) with default
   assert.equal(backoffMs({ max: 1, backoffMs: 0 }, 3), 0);
   assert.equal(backoffMs(undefined, 0), 1000);
 });
+
+test("resolveWith notCompleted 'null': a step without outputs gives null; a missing path of a completed step still throws", () => {
+  const c = { inputs: {}, outputs: (id: string) => (id === 'done' ? { n: 1 } : undefined), notCompleted: 'null' as const };
+  assert.deepEqual(resolveWith({ all: '${{ steps.failed.outputs }}', one: '${{ steps.failed.outputs.exitCode }}', text: 'exit=${{ steps.failed.outputs.exitCode }}' }, c), {
+    all: null,
+    one: null,
+    text: 'exit=null',
+  });
+  assert.deepEqual(resolveWith('${{ steps.done.outputs.n }}', c), 1);
+  assert.throws(() => resolveWith('${{ steps.done.outputs.nope }}', c), (e) => e instanceof StepReferenceError && e.code === 'REFERENCE_UNRESOLVED');
+});

@@ -25,6 +25,14 @@ export interface ResolveContext {
   inputs: unknown;
   /** The outputs of a completed step, or `undefined` (not run, skipped, failed). */
   outputs: (stepId: string) => object | undefined;
+  /**
+   * A reference to a step that has no outputs (it failed, was skipped or cancelled, or has not
+   * ended when a `one_failed`/`one_success` step starts): `'fail'` (default) throws
+   * `REFERENCE_UNRESOLVED`; `'null'` resolves the whole reference to `null` — what the scheduler
+   * does, so an `all_done` clean-up step can still run (docs/DAGS.md). A missing path in a
+   * completed step's outputs throws either way.
+   */
+  notCompleted?: 'fail' | 'null';
 }
 
 const INDEX_RE = /^(0|[1-9][0-9]*)$/;
@@ -52,6 +60,7 @@ function lookup(ref: Ref, ctx: ResolveContext): unknown {
   } else {
     const out = ctx.outputs(ref.stepId);
     if (out === undefined) {
+      if (ctx.notCompleted === 'null') return null;
       const msg = `${ref.text}: step "${ref.stepId}" has no outputs`;
       throw new StepReferenceError('REFERENCE_UNRESOLVED', ref.text, msg);
     }

@@ -48,13 +48,14 @@ describe('exec built-in', () => {
     assert.equal((await t.store.get(sha256Hex(out)))?.toString(), out);
     const line = logLines(r.logs).find((l) => l.stream === 'stdout');
     assert.equal(line?.msg, 'hello $HOME ; ls');
+    assert.equal(line?.level, 'info', 'stdout lines at info');
     const bare = await t.pool.run(task('exec', { program: 'echo', args: ['x'] }));
     assert.equal(bare.status, 'completed');
   });
 
   test('non-zero exit fails with EXIT_<code>; stderr goes to the log', async () => {
     const r = failedWith(await t.pool.run(task('exec', { program: '/bin/sh', args: ['-c', 'echo oops >&2; exit 3'] })), 'EXIT_3', true);
-    assert.ok(logLines(r.logs).some((l) => l.stream === 'stderr' && l.msg === 'oops'));
+    assert.ok(logLines(r.logs).some((l) => l.stream === 'stderr' && l.msg === 'oops' && l.level === 'warn'), 'stderr lines at warn');
   });
 
   test('programs outside the allow-list are refused, not retried', async () => {

@@ -160,7 +160,7 @@ export abstract class SchedulerCore {
       step.inputsHash = fixed.hash;
     } else {
       try {
-        inputs = resolveWith(step.def.with, { inputs: run.inputs, outputs: (id) => outputsOf(run, id) }) as Record<string, unknown>;
+        inputs = resolveWith(step.def.with, { inputs: run.inputs, outputs: (id) => outputsOf(run, id), notCompleted: 'null' }) as Record<string, unknown>;
         step.inputsHash = canonicalHash(inputs);
       } catch (e) {
         if (!(e instanceof StepReferenceError)) throw e;

@@ -17,8 +17,14 @@ export interface EventFeed {
 export interface StreamFilter {
   dagId?: string;
   status?: string;
+  /** One run's events only (a client following one run). */
+  runId?: string;
 }
 
 export function matches(e: StreamEvent, f: StreamFilter): boolean {
-  return (f.dagId === undefined || e.dagId === f.dagId) && (f.status === undefined || e.status === f.status);
+  return (
+    (f.dagId === undefined || e.dagId === f.dagId) &&
+    (f.status === undefined || e.status === f.status) &&
+    (f.runId === undefined || e.runId === f.runId)
+  );
 }

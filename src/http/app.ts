@@ -28,6 +28,9 @@ function answering<H extends Hono<any>>(app: H): H {
     secureHeaders({
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       crossOriginResourcePolicy: 'same-origin',
+      // The server speaks plain HTTP; HSTS on it is meaningless, and is the TLS-terminating
+      // proxy's to send (docs/ops/TLS.md).
+      strictTransportSecurity: false,
       // A handler that sets one of these itself keeps it (the web console's CSP, src/console/).
       overwrite: false,
     }),

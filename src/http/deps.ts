@@ -35,6 +35,8 @@ export interface AppDeps {
   logger: Logger;
   clock: Clock;
   auth: Authenticator;
+  /** The static scrape token (`--metrics-token-file`), for routes that declare `scrapeToken`. */
+  scrapeToken?: { matches(authorizationHeader: string | undefined): boolean };
   store: Store;
   pages: PageTokens;
   observe?: RequestObserver;

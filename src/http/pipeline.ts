@@ -9,7 +9,7 @@ import { ApiError, TENANT_RE } from '../core/index.js';
 import { readBodyLimited, parseJsonBody, validate } from './body.js';
 import { begin, checkKeyFormat, record, release } from './idempotency.js';
 import type { AppDeps } from './deps.js';
-import { hasScope, tenantAllowed, type Principal } from '../auth/index.js';
+import { hasScope, tenantAllowed, type Principal, type RejectReason } from '../auth/index.js';
 import { BASE_PATH, paramNotFound, type HttpResult, type RouteCtx, type RouteDef } from './route.js';
 import { apiPath, compileMatcher } from './match.js';
 import { parseQuery } from './query.js';
@@ -18,6 +18,23 @@ import { checkDiskFloor } from './middleware/disk.js';
 
 /** The context key under which the pipeline records the route template it serves (metrics, logs). */
 export const ROUTE_TEMPLATE = 'routeTemplate';
+
+/**
+ * The caller of a route that takes the static scrape token (`--metrics-token-file`): every
+ * tenant's series, and no scope (the route itself is the only thing the token opens).
+ */
+const SCRAPER: Principal = { subject: 'metrics-token', scopes: new Set(), tenants: '*', expiresAt: Number.MAX_SAFE_INTEGER };
+
+/**
+ * A refused token is logged with its reason (expired, wrong aud, unknown kid…) for the
+ * operator; the client's answer stays the generic 401. No token content but the header's kid/alg.
+ */
+function logRejected(deps: AppDeps, route: RouteDef, c: Context, e: unknown): void {
+  if (!(e instanceof ApiError) || e.code !== 'UNAUTHENTICATED') return;
+  const why = (e as ApiError & { logReason?: RejectReason }).logReason ?? { reason: e.message };
+  const trace = c.get('trace') as Trace | undefined;
+  deps.logger.warn({ trace_id: trace?.traceId, method: route.method, route: route.path, ...why }, 'token rejected');
+}
 
 /** Checks authentication, tenant and scope for a route, in the contract's order. */
 async function authorize(
@@ -28,7 +45,14 @@ async function authorize(
   if (route.scope === null) return { tenant: '' };
   const header = c.req.header('authorization');
   if (route.authOptional && header === undefined) return { tenant: '' };
-  const principal = await deps.auth.verify(header);
+  if (route.scrapeToken && deps.scrapeToken?.matches(header)) return { principal: SCRAPER, tenant: '' };
+  let principal: Principal;
+  try {
+    principal = await deps.auth.verify(header);
+  } catch (e) {
+    logRejected(deps, route, c, e);
+    throw e;
+  }
   let tenant = '';
   if (route.tenant) {
     const raw = c.req.header('x-stella-tenant');

@@ -69,6 +69,11 @@ export interface RouteDef<P = any, Q = any, B = any> {
   mutating?: boolean;
   /** Writes that free space (retention, collection): allowed below `--disk-min-free`. */
   freesSpace?: boolean;
+  /**
+   * Also accepts the installation's static scrape token (`--metrics-token-file`) instead of a
+   * JWT; such a caller has no scope and sees every tenant (docs/AUTH.md). Metrics only.
+   */
+  scrapeToken?: boolean;
   /** Auth is optional: a token adds detail but is not required (health). */
   authOptional?: boolean;
   /**

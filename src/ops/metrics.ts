@@ -6,7 +6,9 @@
  * Label cardinality is bounded by construction: `route` is a route-table template or
  * `unmatched`, `method` one of the HTTP methods or `other`, `status` an HTTP status code or a
  * fixed run/step status, `tenant` one of the installation's tenants (tenant ids are validated
- * against the token, and only stored runs/DAGs produce tenant series).
+ * against the token, and only stored runs/DAGs produce tenant series), `dagId` (on
+ * `orchestrator_dag_runs_total` only) one of the first {@link DEFAULT_DAG_LABELS_PER_TENANT}
+ * DAGs per tenant to end a run since start-up, later ones counted under {@link OTHER_DAGS}.
  *
  * @example
  * const metrics = new OpsMetrics({ queues: () => queueStats });
@@ -29,11 +31,21 @@ const RUN_END: Record<string, string> = { 'run.completed': 'completed', 'run.fai
 /** Step statuses that end an attempt (the step's status after it). */
 const ATTEMPT_END = new Set(['completed', 'failed', 'cancelled', 'retrying', 'timed_out']);
 const MAX_TRACKED = 100_000;
+/** DAGs per tenant that get a `dagId` label of their own (`--metrics-dag-labels`). */
+export const DEFAULT_DAG_LABELS_PER_TENANT = 100;
+/** The `dagId` label of runs of a tenant's DAGs past the bound; no DAG id starts with `_`. */
+export const OTHER_DAGS = '_other';
 
 export interface MetricsOptions {
   /** Looked up at each scrape (the scheduler may be wired after metrics exist). */
   queues?: () => QueueStats | undefined;
   pool?: () => PoolLike | undefined;
+  /**
+   * DAGs per tenant with their own `dagId` label on `orchestrator_dag_runs_total` (default
+   * {@link DEFAULT_DAG_LABELS_PER_TENANT}); the first ones to end a run since start-up keep it,
+   * later ones count under {@link OTHER_DAGS}. 0: every run counts under `_other`.
+   */
+  dagLabelsPerTenant?: number;
   /** Include prom-client's default process_* / nodejs_* metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -46,6 +58,9 @@ export class OpsMetrics {
   private readonly attemptStarts = new Map<string, number>();
 
   private readonly runsTotal: Counter<'tenant' | 'status'>;
+  private readonly dagRuns: Counter<'tenant' | 'dagId' | 'status'>;
+  private readonly dagLabels = new Map<string, Set<string>>();
+  private readonly dagLabelsPerTenant: number;
   private readonly runDuration: Histogram<'status'>;
   private readonly stepDuration: Histogram<'status'>;
   private readonly stepRetries: Counter;
@@ -70,6 +85,13 @@ export class OpsMetrics {
       name: 'orchestrator_runs_total',
       help: 'Runs that reached a terminal status, by tenant and status (completed, failed, cancelled).',
       labelNames: ['tenant', 'status'],
+      registers,
+    });
+    this.dagLabelsPerTenant = opts.dagLabelsPerTenant ?? DEFAULT_DAG_LABELS_PER_TENANT;
+    this.dagRuns = new Counter({
+      name: 'orchestrator_dag_runs_total',
+      help: `Runs that reached a terminal status, by tenant, DAG and status. dagId is bounded: per tenant, the first ${this.dagLabelsPerTenant} DAGs to end a run since start-up; runs of later ones count as dagId="${OTHER_DAGS}".`,
+      labelNames: ['tenant', 'dagId', 'status'],
       registers,
     });
     this.runDuration = new Histogram({
@@ -204,6 +226,7 @@ export class OpsMetrics {
     const end = RUN_END[e.type];
     if (end) {
       this.runsTotal.inc({ tenant: e.tenant, status: end });
+      this.dagRuns.inc({ tenant: e.tenant, dagId: this.dagLabel(e.tenant, e.dagId), status: end });
       const start = this.runStarts.get(e.runId);
       this.runStarts.delete(e.runId);
       const ms = e.durationMs ?? (start !== undefined && Number.isFinite(ts) ? ts - start : undefined);
@@ -222,6 +245,17 @@ export class OpsMetrics {
     this.attemptStarts.delete(key);
     const ms = e.durationMs ?? (start !== undefined && Number.isFinite(ts) ? ts - start : undefined);
     if (ms != null && ms >= 0) this.stepDuration.observe({ status: e.status }, ms / 1000);
+  }
+
+  /** The `dagId` label of a run's DAG: its id while the tenant's bound allows, else `_other`. */
+  private dagLabel(tenant: string, dagId: string | undefined): string {
+    if (!dagId) return OTHER_DAGS;
+    let seen = this.dagLabels.get(tenant);
+    if (!seen) this.dagLabels.set(tenant, (seen = new Set()));
+    if (seen.has(dagId)) return dagId;
+    if (seen.size >= this.dagLabelsPerTenant) return OTHER_DAGS;
+    seen.add(dagId);
+    return dagId;
   }
 
   /**

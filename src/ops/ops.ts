@@ -43,6 +43,8 @@ export interface OpsOptions {
   logger: Logger;
   /** Below this many free bytes, database/artifact checks are degraded (default 256 MiB). */
   minFreeBytes?: number;
+  /** `--metrics-dag-labels`: DAGs per tenant with a `dagId` label of their own (metrics.ts). */
+  dagLabelsPerTenant?: number;
   /** Health results are reused this long (default 1000 ms). */
   healthCacheMs?: number;
 }
@@ -75,7 +77,7 @@ export class Ops {
   constructor(private readonly opts: OpsOptions) {
     this.queues = storeQueueStats(opts.store);
     const depth: QueueStats = { depthByTenant: (t) => this.depth(t) };
-    this.metrics = new OpsMetrics({ queues: () => depth, pool: () => this.pool });
+    this.metrics = new OpsMetrics({ queues: () => depth, pool: () => this.pool, dagLabelsPerTenant: opts.dagLabelsPerTenant });
     const minFree = opts.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
     const sqlite = opts.store.db.sqlite;
     this.health = new HealthMonitor(

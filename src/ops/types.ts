@@ -29,6 +29,8 @@ export interface QueueStats {
 export interface RunEvent {
   type: string;
   tenant: string;
+  /** The run's DAG (store rows and API views carry it). */
+  dagId?: string;
   runId: string;
   stepId?: string | null;
   status: string;

@@ -47,7 +47,7 @@ function checkStep(s: StepView, planStep: Plan['steps'][number], inputs: unknown
   if (s.inputsHash !== null) {
     let hash: string | null;
     try {
-      hash = canonicalHash(resolveWith(planStep.with, { inputs, outputs }));
+      hash = canonicalHash(resolveWith(planStep.with, { inputs, outputs, notCompleted: 'null' }));
     } catch (e) {
       if (!(e instanceof StepReferenceError)) throw e;
       hash = null;

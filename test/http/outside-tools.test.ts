@@ -104,8 +104,8 @@ async function via(method: string, path: string, opts: { token?: string | null; 
 
 /** A request body the document accepts: the first example of the operation's request schema. */
 function exampleBody(r: RouteDef): unknown {
-  if (r.method !== 'POST') return undefined;
-  const ref = doc.paths[r.path].post.requestBody?.content['application/json'].schema;
+  if (r.method !== 'POST' && r.method !== 'PUT') return undefined;
+  const ref = doc.paths[r.path][r.method.toLowerCase()].requestBody?.content['application/json'].schema;
   const name = String(ref?.$ref ?? ref?.allOf?.[0]?.$ref ?? '').split('/').pop()!;
   return doc.components.schemas[name]?.examples?.[0] ?? {};
 }
@@ -202,6 +202,26 @@ test('prism proxy --errors in front of the server: the route-table walk and a fl
   const stream = await via('GET', '/runs/stream?since=0&dagId=flow', { token: await t.token({ ttlSec: 2 }), headers: { accept: 'application/x-ndjson' } });
   ok('streamRunEvents', stream, 200);
   assert.match(stream.text, /"type":"run.completed"/);
+
+  ok('listRunArtifacts', await via('GET', `/runs/${runId}/artifacts?page_size=1`), 200);
+  ok('listRunArtifacts', await via('GET', `/runs/${SAMPLE.runId}/artifacts`), 404);
+
+  const nightly = { scheduleId: 'flow-nightly', dagId: 'flow', inputs: { n: 3 }, cron: '30 2 * * *', timezone: 'Europe/Berlin' };
+  ok('createSchedule', await via('POST', '/schedules', { body: nightly, headers: { 'idempotency-key': 'schedule-flow' } }), 201);
+  ok('createSchedule', await via('POST', '/schedules', { body: nightly }), 200);
+  ok('createSchedule', await via('POST', '/schedules', { body: { ...nightly, cron: '0 3 * * *' } }), 409);
+  ok('createSchedule', await via('POST', '/schedules', { body: { ...nightly, scheduleId: 'bad-cron', cron: '61 * * * *' } }), 400);
+  ok('createSchedule', await via('POST', '/schedules', { body: { ...nightly, scheduleId: 'no-dag', dagId: 'nope' } }), 422);
+  ok('listSchedules', await via('GET', '/schedules?dagId=flow&paused=false&page_size=1'), 200);
+  ok('getSchedule', await via('GET', '/schedules/flow-nightly'), 200);
+  ok('getSchedule', await via('GET', '/schedules/nope'), 404);
+  ok('replaceSchedule', await via('PUT', '/schedules/flow-nightly', { body: { dagId: 'flow', inputs: { n: 4 }, cron: '0 3 * * *', timezone: 'UTC' } }), 200);
+  ok('pauseSchedule', await via('POST', '/schedules/flow-nightly:pause', { body: {} }), 200);
+  ok('resumeSchedule', await via('POST', '/schedules/flow-nightly:resume', { body: {} }), 200);
+  ok('triggerSchedule', await via('POST', '/schedules/flow-nightly:trigger', { body: {} }), 201);
+  ok('exportSchedules', await via('GET', '/schedules:export'), 200);
+  ok('deleteSchedule', await via('DELETE', '/schedules/flow-nightly'), 204);
+  ok('deleteSchedule', await via('DELETE', '/schedules/flow-nightly'), 404);
 
   ok('disableDag', await via('POST', '/dags/flow/1.0.0:disable', { body: {} }), 200);
   ok('startRun', await via('POST', '/runs', { body: { dagId: 'flow', version: '1.0.0' } }), 422);

@@ -136,6 +136,7 @@ const QUERY_SAMPLE: Record<string, string> = {
   from: '2026-01-01T00:00:00.000Z',
   to: '2026-01-02T00:00:00.000Z',
   since: '1',
+  runId: '0190b5a0-0000-7000-8000-000000000000',
   page_size: '5',
   page_token: 'abc.def',
 };

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -97,6 +97,18 @@ before(async () => {
 after(() => {
   rmSync(source.dataDir, { recursive: true, force: true });
   rmSync(tmp, { recursive: true, force: true });
+});
+
+test('every export without a tenant (or a malformed one) exits 2, "tenant missing", and writes nothing', async () => {
+  for (const what of ['runs', 'dags', 'events']) {
+    for (const extra of [[], ['--tenant', 'Not A Tenant']]) {
+      const out = join(tmp, `no-tenant-${what}.ndjson`);
+      const r = await cli('export', what, '--data-dir', source.dataDir, '--out', out, ...extra);
+      assert.equal(r.code, 2, `export ${what} ${extra.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /--tenant is required/);
+      assert.equal(existsSync(out), false);
+    }
+  }
 });
 
 test('the forged import of the review: refused without --tenant, refused into another tenant; b\'s runToken starts a new run even after a deliberate import', async () => {

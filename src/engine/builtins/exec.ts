@@ -59,9 +59,11 @@ function lineLogger(ctx: BuiltinContext, stream: 'stdout' | 'stderr', budget = I
   const emit = (line: string): void => {
     if (left <= 0) return;
     const l = line.endsWith('\r') ? line.slice(0, -1) : line;
-    ctx.log(l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l, { stream });
+    // stderr at warn: a program's complaints stand out in the log (docs/PLUGINS.md).
+    const fields = stream === 'stderr' ? { stream, level: 'warn' } : { stream };
+    ctx.log(l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l, fields);
     left -= l.length;
-    if (left <= 0) ctx.log(`${stream} continues in its artifact; not logged past ${budget} characters`, { stream });
+    if (left <= 0) ctx.log(`${stream} continues in its artifact; not logged past ${budget} characters`, fields);
   };
   return {
     write(chunk: Buffer): void {

@@ -58,8 +58,9 @@ export const metrics = defineRoute({
   path: '/admin/metrics',
   operationId: 'metrics',
   summary:
-    'Prometheus text format 0.0.4. Series labelled with a tenant are limited to the token\'s tenants ("*" sees all).',
+    'Prometheus text format 0.0.4. Series labelled with a tenant are limited to the token\'s tenants ("*" sees all). Also accepts the static scrape token of --metrics-token-file (sees all).',
   scope: 'orchestrator:admin',
+  scrapeToken: true,
   tenant: false,
   responses: { 200: { mediaType: 'text/plain; version=0.0.4', description: 'Prometheus exposition format', headers: ['Cache-Control'] } },
   async handler(ctx) {

@@ -4,15 +4,16 @@
  * probed. Literal paths under `/runs/` (e.g. `/runs/stream`) must be registered before these.
  */
 import { z } from 'zod';
-import { ndjsonResponse } from '../../core/index.js';
+import { ApiError, ndjsonResponse } from '../../core/index.js';
 import { versionSchema } from '../../dags/model.js';
 import { RUN_STATUSES } from '../../runs/states.js';
 import type { RunService } from '../../runs/service.js';
 import { runView } from '../../runs/views.js';
+import { runArtifacts } from '../../runs/artifacts.js';
 import { PageQuery } from '../pagination.js';
 import { defineRoute } from '../route.js';
 import { component } from '../components.js';
-import { Id, NDJSON, RunIdParam, StepIdParam } from './common.js';
+import { Id, ListOf, NDJSON, RunIdParam, StepIdParam } from './common.js';
 import { RunListSchema, RunSchema, StepListSchema, StepSchema } from './views.js';
 
 declare module '../deps.js' {
@@ -188,4 +189,44 @@ export const getStep = defineRoute({
   },
 });
 
-export const runRoutes = [startRun, listRuns, exportRuns, getRun, cancelRun, listSteps, getStep];
+const RunArtifactSchema = z.object({
+  stepId: z.string(),
+  attempt: z.number().int(),
+  kind: z.enum(['log', 'output']),
+  field: z.string(),
+  hash: z.string(),
+  size: z.number().int(),
+  mediaType: z.string(),
+});
+
+export const listRunArtifacts = defineRoute({
+  method: 'GET',
+  path: '/runs/{runId}/artifacts',
+  operationId: 'listRunArtifacts',
+  summary:
+    'Artifacts a run references: each attempt\'s log and each step output that names an artifact of your tenant (steps in topological order, then attempt, then field)',
+  scope: 'orchestrator:read',
+  tenant: true,
+  params: RunKey,
+  query: PageQuery,
+  responses: { 200: ListOf(RunArtifactSchema) },
+  handler(ctx) {
+    const { page_size, page_token } = ctx.query;
+    const { pages, store } = ctx.deps;
+    const filters = { runId: ctx.params.runId };
+    const after = page_token ? pages.decode<{ k: unknown }>('run-artifacts', ctx.tenant, filters, page_token).k : undefined;
+    if (after !== undefined && typeof after !== 'string') throw new ApiError('INVALID_PAGE_TOKEN', 'page_token is not valid for this request');
+    const run = ctx.deps.services.runs.get(ctx.tenant, ctx.params.runId);
+    const all = runArtifacts(run, (hash) => store.artifacts.owns(ctx.tenant, hash));
+    const rows = (typeof after === 'string' ? all.filter((a) => a.key > after) : all).slice(0, page_size + 1);
+    const body = pages.page(rows, page_size, ({ key: _key, ...item }) => item, {
+      list: 'run-artifacts',
+      tenant: ctx.tenant,
+      filters,
+      position: (r) => ({ k: r.key }),
+    });
+    return { status: 200, body };
+  },
+});
+
+export const runRoutes = [startRun, listRuns, exportRuns, getRun, cancelRun, listSteps, getStep, listRunArtifacts];

@@ -7,6 +7,7 @@ import { ndjsonResponse } from '../../core/index.js';
 import { scheduleDocumentSchema, scheduleReplaceSchema } from '../../schedules/model.js';
 import { scheduleExportRecords, scheduleView, type ScheduleService } from '../../schedules/service.js';
 import { PageQuery } from '../pagination.js';
+import { component } from '../components.js';
 import { defineRoute } from '../route.js';
 import { BoolParam, Id, ListOf, NDJSON, Obj } from './common.js';
 
@@ -20,6 +21,10 @@ const ScheduleKey = z.object({ scheduleId: Id });
 const ListFilter = z.object({ dagId: Id.optional(), paused: BoolParam.optional() });
 const Empty = z.strictObject({});
 
+const EXAMPLE_SCHEDULE = { dagId: 'policy-refresh', inputs: { image: 'registry.local/app:1.2.0' }, cron: '30 2 * * *', timezone: 'Europe/Berlin', overlap: 'skip', catchup: { policy: 'latest', window: 'PT1H' } };
+const ScheduleBody = component('ScheduleDocument', scheduleDocumentSchema.meta({ examples: [{ scheduleId: 'policy-nightly', ...EXAMPLE_SCHEDULE }] }));
+const ScheduleReplaceBody = component('ScheduleReplace', scheduleReplaceSchema.meta({ examples: [EXAMPLE_SCHEDULE] }));
+
 export const createSchedule = defineRoute({
   method: 'POST',
   path: '/schedules',
@@ -29,7 +34,7 @@ export const createSchedule = defineRoute({
   tenant: true,
   mutating: true,
   errors: ['SCHEDULE_EXISTS', 'DAG_INVALID', 'INPUTS_INVALID'],
-  body: scheduleDocumentSchema,
+  body: ScheduleBody,
   responses: { 201: Obj, 200: Obj },
   handler(ctx) {
     return ctx.deps.services.schedules.create(ctx.tenant, { doc: ctx.body }, (fn) => ctx.commit(fn));
@@ -101,7 +106,7 @@ export const replaceSchedule = defineRoute({
   mutating: true,
   params: ScheduleKey,
   errors: ['DAG_INVALID', 'INPUTS_INVALID'],
-  body: scheduleReplaceSchema,
+  body: ScheduleReplaceBody,
   responses: { 200: Obj },
   handler(ctx) {
     const doc = { ...ctx.body, scheduleId: ctx.body.scheduleId ?? ctx.params.scheduleId };

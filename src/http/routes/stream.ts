@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { upgradeWebSocket } from '@hono/node-server';
-import { ApiError } from '../../core/index.js';
+import { ApiError, UUID_V7_RE } from '../../core/index.js';
 import { NdjsonSink, WebSocketSink, type EventHub, type Stream } from '../../events/index.js';
 import { defineRoute, type RouteCtx } from '../route.js';
 import { markUpgradeAccepted } from '../upgrade.js';
@@ -19,6 +19,7 @@ export const EVENT_STATUSES = [
 const StreamQuery = z
   .object({
     dagId: Id.optional(),
+    runId: z.string().regex(UUID_V7_RE, 'must be a run id (lowercase UUIDv7)').optional(),
     status: z.enum(EVENT_STATUSES).optional(),
     since: z.coerce.number().int().min(0).optional(),
   })
@@ -66,7 +67,7 @@ export const streamRuns = defineRoute({
   async handler(ctx) {
     const { hub, heartbeatMs } = ctx.deps.services.stream;
     const since = sinceOf(ctx);
-    const filter = { dagId: ctx.query.dagId, status: ctx.query.status };
+    const filter = { dagId: ctx.query.dagId, status: ctx.query.status, runId: ctx.query.runId };
     const expires = ctx.principal?.expiresAt;
 
     if (ctx.hono.req.header('upgrade')?.toLowerCase() === 'websocket') {
