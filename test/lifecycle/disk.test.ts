@@ -47,6 +47,9 @@ describe('a data folder on a 32 MiB tmpfs', () => {
     if (skip) return;
     t = await startTestServer(['--allow-unsigned', '--workers', '1', '--disk-warn-free', '50%', '--disk-min-free', '10MiB'], { dataDir: dir });
     await publish(t, { dagId: 'tiny', steps: [{ id: 'a', plugin: 'noop' }] });
+    // A schedule whose DELETE the floor refuses too (every write but GET).
+    const sched = await t.req('POST', '/schedules', { body: { scheduleId: 'yearly', dagId: 'tiny', cron: '0 0 1 1 *', timezone: 'UTC' } });
+    assert.equal(sched.status, 201, sched.text);
   });
   after(async () => {
     if (!skip) {
@@ -76,12 +79,14 @@ describe('a data folder on a 32 MiB tmpfs', () => {
       ['POST', '/dags', { dagId: 'other', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] }],
       ['PUT', '/admin/retention', { maxAgeDays: 1, keepLast: null }],
       ['POST', '/admin/warm', {}],
+      ['DELETE', '/schedules/yearly', undefined],
     ] as const) {
       assertEnvelope(await t.req(method, path, { body }), 507, 'INSUFFICIENT_STORAGE', `${method} ${path}`);
     }
     assert.equal(JSON.stringify(rowCounts(dir)), rows, 'nothing was written');
     assert.equal((await t.req('GET', '/runs')).status, 200, 'reads go on');
     assert.equal((await t.req('GET', '/dags')).status, 200);
+    assert.equal((await t.req('GET', '/schedules/yearly')).status, 200, 'the refused DELETE deleted nothing');
     const h = await health();
     assert.equal(h.status, 'degraded');
     assert.match(h.detail, /below --disk-min-free/);
