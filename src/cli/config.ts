@@ -48,7 +48,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'sync', kind: 'string', default: 'NORMAL', help: 'SQLite synchronous: NORMAL (survives kill -9) or FULL (also power loss)' },
   { name: 'headers-timeout', kind: 'string', default: '10', help: 'seconds a client has to send its request headers' },
   { name: 'request-timeout', kind: 'string', default: '60', help: 'seconds a client has to send its whole request' },
-  { name: 'metrics-dag-labels', kind: 'string', default: '100', help: 'per tenant: DAGs with their own dagId label in orchestrator_dag_runs_total (later ones: dagId="_other")' },
+  { name: 'metrics-dag-labels', kind: 'string', default: '100', help: 'per tenant: DAGs with their own dag_id label in orchestrator_dag_runs_total (later ones: dag_id="_other")' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'pino log level' },
   // Data lifecycle (docs/OPERATIONS.md).
   { name: 'retention-days', kind: 'string', help: 'prune ended runs older than N days (tenants without their own policy; default: keep for ever)' },
@@ -106,7 +106,7 @@ export interface ServeConfig {
   /** Slow clients: headers must arrive within this, the whole request within requestTimeoutMs. */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
-  /** DAGs per tenant with their own `dagId` metric label (docs/OPS.md). */
+  /** DAGs per tenant with their own `dag_id` metric label (docs/OPS.md). */
   metricsDagLabels: number;
   logLevel: string;
   /** `--retention-days`: the installation's retention (null: off). */

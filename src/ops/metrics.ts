@@ -6,7 +6,7 @@
  * Label cardinality is bounded by construction: `route` is a route-table template or
  * `unmatched`, `method` one of the HTTP methods or `other`, `status` an HTTP status code or a
  * fixed run/step status, `tenant` one of the installation's tenants (tenant ids are validated
- * against the token, and only stored runs/DAGs produce tenant series), `dagId` (on
+ * against the token, and only stored runs/DAGs produce tenant series), `dag_id` (on
  * `orchestrator_dag_runs_total` only) one of the first {@link DEFAULT_DAG_LABELS_PER_TENANT}
  * DAGs per tenant to end a run since start-up, later ones counted under {@link OTHER_DAGS}.
  *
@@ -31,9 +31,9 @@ const RUN_END: Record<string, string> = { 'run.completed': 'completed', 'run.fai
 /** Step statuses that end an attempt (the step's status after it). */
 const ATTEMPT_END = new Set(['completed', 'failed', 'cancelled', 'retrying', 'timed_out']);
 const MAX_TRACKED = 100_000;
-/** DAGs per tenant that get a `dagId` label of their own (`--metrics-dag-labels`). */
+/** DAGs per tenant that get a `dag_id` label of their own (`--metrics-dag-labels`). */
 export const DEFAULT_DAG_LABELS_PER_TENANT = 100;
-/** The `dagId` label of runs of a tenant's DAGs past the bound; no DAG id starts with `_`. */
+/** The `dag_id` label of runs of a tenant's DAGs past the bound; no DAG id starts with `_`. */
 export const OTHER_DAGS = '_other';
 
 export interface MetricsOptions {
@@ -41,7 +41,7 @@ export interface MetricsOptions {
   queues?: () => QueueStats | undefined;
   pool?: () => PoolLike | undefined;
   /**
-   * DAGs per tenant with their own `dagId` label on `orchestrator_dag_runs_total` (default
+   * DAGs per tenant with their own `dag_id` label on `orchestrator_dag_runs_total` (default
    * {@link DEFAULT_DAG_LABELS_PER_TENANT}); the first ones to end a run since start-up keep it,
    * later ones count under {@link OTHER_DAGS}. 0: every run counts under `_other`.
    */
@@ -58,7 +58,7 @@ export class OpsMetrics {
   private readonly attemptStarts = new Map<string, number>();
 
   private readonly runsTotal: Counter<'tenant' | 'status'>;
-  private readonly dagRuns: Counter<'tenant' | 'dagId' | 'status'>;
+  private readonly dagRuns: Counter<'tenant' | 'dag_id' | 'status'>;
   private readonly dagLabels = new Map<string, Set<string>>();
   private readonly dagLabelsPerTenant: number;
   private readonly runDuration: Histogram<'status'>;
@@ -90,8 +90,8 @@ export class OpsMetrics {
     this.dagLabelsPerTenant = opts.dagLabelsPerTenant ?? DEFAULT_DAG_LABELS_PER_TENANT;
     this.dagRuns = new Counter({
       name: 'orchestrator_dag_runs_total',
-      help: `Runs that reached a terminal status, by tenant, DAG and status. dagId is bounded: per tenant, the first ${this.dagLabelsPerTenant} DAGs to end a run since start-up; runs of later ones count as dagId="${OTHER_DAGS}".`,
-      labelNames: ['tenant', 'dagId', 'status'],
+      help: `Runs that reached a terminal status, by tenant, DAG and status. dag_id is bounded: per tenant, the first ${this.dagLabelsPerTenant} DAGs to end a run since start-up; runs of later ones count as dag_id="${OTHER_DAGS}".`,
+      labelNames: ['tenant', 'dag_id', 'status'],
       registers,
     });
     this.runDuration = new Histogram({
@@ -226,7 +226,7 @@ export class OpsMetrics {
     const end = RUN_END[e.type];
     if (end) {
       this.runsTotal.inc({ tenant: e.tenant, status: end });
-      this.dagRuns.inc({ tenant: e.tenant, dagId: this.dagLabel(e.tenant, e.dagId), status: end });
+      this.dagRuns.inc({ tenant: e.tenant, dag_id: this.dagLabel(e.tenant, e.dagId), status: end });
       const start = this.runStarts.get(e.runId);
       this.runStarts.delete(e.runId);
       const ms = e.durationMs ?? (start !== undefined && Number.isFinite(ts) ? ts - start : undefined);
@@ -247,9 +247,8 @@ export class OpsMetrics {
     if (ms != null && ms >= 0) this.stepDuration.observe({ status: e.status }, ms / 1000);
   }
 
-  /** The `dagId` label of a run's DAG: its id while the tenant's bound allows, else `_other`. */
-  private dagLabel(tenant: string, dagId: string | undefined): string {
-    if (!dagId) return OTHER_DAGS;
+  /** The `dag_id` label of a run's DAG: its id while the tenant's bound allows, else `_other`. */
+  private dagLabel(tenant: string, dagId: string): string {
     let seen = this.dagLabels.get(tenant);
     if (!seen) this.dagLabels.set(tenant, (seen = new Set()));
     if (seen.has(dagId)) return dagId;

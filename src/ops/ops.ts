@@ -43,7 +43,7 @@ export interface OpsOptions {
   logger: Logger;
   /** Below this many free bytes, database/artifact checks are degraded (default 256 MiB). */
   minFreeBytes?: number;
-  /** `--metrics-dag-labels`: DAGs per tenant with a `dagId` label of their own (metrics.ts). */
+  /** `--metrics-dag-labels`: DAGs per tenant with a `dag_id` label of their own (metrics.ts). */
   dagLabelsPerTenant?: number;
   /** Health results are reused this long (default 1000 ms). */
   healthCacheMs?: number;

@@ -1,6 +1,6 @@
 /**
  * docs/ops/: the Prometheus alert rules (promtool check + promtool unit tests), the Grafana
- * dashboard (valid PromQL, metrics that exist), the bounded `dagId` label, and the static scrape
+ * dashboard (valid PromQL, metrics that exist), the bounded `dag_id` label, and the static scrape
  * token of --metrics-token-file.
  */
 import { test, before, after, type TestContext } from 'node:test';
@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpsMetrics, OTHER_DAGS } from '../../src/ops/metrics.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { haveTool } from '../helpers/tools.js';
+import { concrete } from '../hostile/support.js';
 import { publish, startRun, waitForRun } from '../runs/helpers.js';
 
 const OPS = join(import.meta.dirname, '..', '..', 'docs', 'ops');
@@ -29,12 +31,7 @@ after(async () => {
 
 /** Runs promtool; skips the test when it is missing (a failure in CI, where .ci/run installs it). */
 function promtool(ctx: TestContext, args: string[], cwd = OPS): ReturnType<typeof spawnSync> | undefined {
-  const which = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-  if (which.error || which.status !== 0) {
-    assert.ok(!process.env.CI, 'promtool is not on PATH in CI: .ci/run installs Debian package "prometheus"');
-    ctx.skip('promtool not on PATH: install Debian package "prometheus" (.ci/run does) to run this check');
-    return undefined;
-  }
+  if (!haveTool(ctx, 'promtool', 'prometheus')) return undefined;
   return spawnSync('promtool', args, { cwd, encoding: 'utf8' });
 }
 
@@ -102,7 +99,7 @@ test('every metric the dashboard and the alerts use is one the server exports', 
   for (const name of used) assert.ok(exported(name), `${name} is used in docs/ops/ but the server does not export it`);
 });
 
-test('orchestrator_dag_runs_total names the failing DAG; dagId is bounded per tenant (--metrics-dag-labels)', async () => {
+test('orchestrator_dag_runs_total names the failing DAG; dag_id is bounded per tenant (--metrics-dag-labels)', async () => {
   for (const dagId of ['one', 'two', 'three']) await publish(t, { dagId, steps: [{ id: 'x', plugin: 'fail' }] });
   await publish(t, { dagId: 'elsewhere', steps: [{ id: 'x', plugin: 'fail' }] }, 'b');
   // One at a time, so the order in which DAGs first end a run (and take a label) is known.
@@ -112,24 +109,24 @@ test('orchestrator_dag_runs_total names the failing DAG; dagId is bounded per te
   }
   const res = await t.req('GET', '/admin/metrics', { token: await t.token({ tenants: ['*'] }), tenant: null });
   const m = res.text;
-  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dagId="one",status="failed"\} 2$/m);
-  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dagId="two",status="failed"\} 1$/m);
-  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dagId="_other",status="failed"\} 1$/m, 'the third DAG of tenant a is past the bound of 2');
-  assert.doesNotMatch(m, /dagId="three"/);
-  assert.match(m, /^orchestrator_dag_runs_total\{tenant="b",dagId="elsewhere",status="failed"\} 1$/m, 'the bound is per tenant');
+  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dag_id="one",status="failed"\} 2$/m);
+  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dag_id="two",status="failed"\} 1$/m);
+  assert.match(m, /^orchestrator_dag_runs_total\{tenant="a",dag_id="_other",status="failed"\} 1$/m, 'the third DAG of tenant a is past the bound of 2');
+  assert.doesNotMatch(m, /dag_id="three"/);
+  assert.match(m, /^orchestrator_dag_runs_total\{tenant="b",dag_id="elsewhere",status="failed"\} 1$/m, 'the bound is per tenant');
   const onlyB = await t.req('GET', '/admin/metrics', { token: await t.token({ tenants: ['b'] }), tenant: null });
-  assert.doesNotMatch(onlyB.text, /dagId="one"/, "a tenant's admin does not see another tenant's DAG ids");
+  assert.doesNotMatch(onlyB.text, /dag_id="one"/, "a tenant's admin does not see another tenant's DAG ids");
 });
 
-test('the dagId bound holds however many DAGs end runs (unit)', () => {
+test('the dag_id bound holds however many DAGs end runs (unit)', () => {
   const metrics = new OpsMetrics({ defaultMetrics: false, dagLabelsPerTenant: 5 });
   for (let i = 0; i < 1000; i++) {
     metrics.onEvents([{ type: 'run.failed', tenant: 't', dagId: `dag-${i}`, runId: `r${i}`, status: 'failed' }]);
   }
   return metrics.render('*').then((text) => {
-    const labels = new Set([...text.matchAll(/dagId="([^"]+)"/g)].map((x) => x[1]));
+    const labels = new Set([...text.matchAll(/dag_id="([^"]+)"/g)].map((x) => x[1]));
     assert.equal(labels.size, 6, `five DAG ids and ${OTHER_DAGS}: ${[...labels]}`);
-    assert.match(text, new RegExp(`dagId="${OTHER_DAGS}",status="failed"} 995`));
+    assert.match(text, new RegExp(`dag_id="${OTHER_DAGS}",status="failed"} 995`));
   });
 });
 
@@ -143,14 +140,13 @@ test('--metrics-token-file: the static token scrapes every tenant, and opens not
     const r = await t.req('GET', '/admin/metrics', { token: null, tenant: null, headers: { authorization: `Bearer ${wrong}` } });
     assert.equal(r.status, 401, `a near miss is refused: ${wrong.length} chars`);
   }
-  const other = [
-    ['GET', '/admin/health'],
-    ['POST', '/admin/warm'],
-    ['GET', '/dags'],
-    ['GET', '/runs'],
-  ] as const;
-  for (const [method, path] of other) {
-    const r = await t.req(method, path, { token: null, tenant: 'a', headers: bearer, body: method === 'POST' ? {} : undefined });
-    assert.equal(r.status, 401, `${method} ${path} refuses the scrape token`);
+  // The metrics route alone declares the scrape token; every other route of the table that takes a
+  // token refuses it (optional-auth ones too: a token sent is checked).
+  assert.deepEqual(t.server.routes.filter((r) => r.scrapeToken).map((r) => `${r.method} ${r.path}`), ['GET /admin/metrics']);
+  const other = t.server.routes.filter((r) => r.scope !== null && !r.scrapeToken);
+  assert.ok(other.length >= 20 && other.some((r) => r.path === '/admin/health'), `${other.length} routes walked`);
+  for (const r of other) {
+    const res = await t.req(r.method, concrete(r), { token: null, tenant: 'a', headers: bearer, body: r.method === 'GET' ? undefined : {} });
+    assert.equal(res.status, 401, `${r.method} ${r.path} refuses the scrape token`);
   }
 });
