@@ -70,7 +70,6 @@ export const applyRetention = defineRoute({
   summary: "Run one retention pass now for the token's tenants, then an artifact collection; answers what was pruned",
   scope: 'orchestrator:admin',
   tenant: false,
-  mutating: true,
   freesSpace: true,
   body: z.strictObject({}),
   responses: {
@@ -95,7 +94,6 @@ export const postBackup = defineRoute({
   summary: 'Write an online backup of the data folder (database snapshot and every referenced artifact, with a SHA-256 manifest) into --backup-dir; needs a token for all tenants ("*")',
   scope: 'orchestrator:admin',
   tenant: false,
-  mutating: true,
   errors: ['TENANT_FORBIDDEN'],
   body: z.strictObject({}),
   responses: {
