@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ApiError } from '../../core/index.js';
 import type { LifecycleService } from '../../lifecycle/index.js';
+import { component } from '../components.js';
 import { defineRoute } from '../route.js';
 
 declare module '../deps.js' {
@@ -17,7 +18,7 @@ declare module '../deps.js' {
 const Days = z.number().int().min(0).max(36_500).nullable();
 const Keep = z.number().int().min(0).max(1_000_000).nullable();
 
-const PolicyBody = z.strictObject({ maxAgeDays: Days, keepLast: Keep });
+const PolicyBody = component('RetentionPolicy', z.strictObject({ maxAgeDays: Days, keepLast: Keep }).meta({ examples: [{ maxAgeDays: 90, keepLast: 20 }] }));
 
 const PolicyView = z.object({
   tenant: z.string(),
