@@ -30,5 +30,6 @@ export { importBundle } from './import.js';
 export type { ImportOptions, ImportReport, InstalledPlugin } from './import.js';
 export { readPluginDir, checkPlugin } from './plugins.js';
 export type { BundlePlugin, PluginFile } from './plugins.js';
-export { readTar, writeTar } from './tar.js';
-export { gzipDeterministic, gunzipStrict } from './gzip.js';
+export { readTar, writeTar, encodeHeader, decodeHeader, tarPadding, TAR_END } from './tar.js';
+export { gzipDeterministic, gunzipStrict, gzipStream, checkGzipHeader } from './gzip.js';
+export { checkBundlePath, comparePaths } from './paths.js';

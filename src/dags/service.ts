@@ -7,6 +7,7 @@
  * const { created, version } = dags.publish('demo', doc);
  * version.pluginPins; // { noop: { name: 'noop', version: '0.1.0', contentHash: '…', builtin: true } }
  */
+import { namedHashes } from '../artifacts/index.js';
 import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
 import type { DagVersionRow, Store } from '../store/index.js';
 import type { DagDocument } from './model.js';
@@ -160,6 +161,8 @@ export class DagService {
         pluginPins: checked.pluginPins,
         createdMs: clock.now(),
       });
+      // A definition that names artifacts (a fixed input file) keeps them: versions are kept for ever.
+      store.refs.addOwned(tenant, `dag:${doc.dagId}@${doc.version}`, namedHashes(checked.definition));
       return { created: true, version: dagView(store.dags.get(tenant, doc.dagId, doc.version)!) };
     });
   }
