@@ -31,6 +31,8 @@ function blocks(file: string, lang: string): string[] {
 const ORDER = [
   'serve', 'token', 'keys generate', 'dag sign', 'dag check', 'dags list', 'dags get', 'dags publish', 'dags disable',
   'runs start', 'runs list', 'runs get', 'runs logs', 'runs cancel', 'artifacts get', 'events tail',
+  'schedules create', 'schedules list', 'schedules get', 'schedules replace', 'schedules pause', 'schedules resume',
+  'schedules trigger', 'schedules export', 'schedules delete',
   'export runs', 'export dags', 'export events', 'events verify', 'bundle create', 'bundle verify', 'bundle import',
   'import runs', 'backup', 'backup verify', 'restore', 'upgrade', 'completion bash',
 ];
