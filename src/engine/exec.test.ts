@@ -6,7 +6,8 @@ import { sha256Hex } from '../core/hash.js';
 import { resolveAllowedProgram } from './builtins/index.js';
 import { loadPlugins } from './plugins.js';
 import { WorkerPool } from './pool.js';
-import { logLines, sleepers, startPool, task, until, type TestPool } from './test-support.js';
+import { until } from '../../test/helpers/wait.js';
+import { logLines, sleepers, startPool, task, type TestPool } from './test-support.js';
 import type { StepResult } from './index.js';
 
 type Ended = Exclude<StepResult, { status: 'completed' }>;
@@ -104,7 +105,7 @@ describe('exec built-in', () => {
     const script = `sleep 301.${tag} & setsid sleep 302.${tag} & (sleep 303.${tag} &) ; echo started`;
     const r = await t.pool.run(task('exec', { program: '/bin/sh', args: ['-c', script] }));
     assert.equal(r.status, 'completed', JSON.stringify(r));
-    assert.deepEqual(await waitGone(tag), [], 'no process of the step is left');
+    await waitGone(tag);
   });
 
   test('cancel kills the child and its children, also one that ignores SIGTERM', async () => {
@@ -112,17 +113,16 @@ describe('exec built-in', () => {
     const script = `(trap "" TERM; exec sleep 304.${tag} </dev/null >/dev/null 2>&1) & sleep 305.${tag} & echo up; wait`;
     const tk = task('exec', { program: '/bin/sh', args: ['-c', script] }, { taskId: 'exec-cancel' });
     const p = t.pool.run(tk);
-    assert.ok(await until(() => sleepers(tag).length === 2, 10_000), 'the step started its processes');
+    await until(() => sleepers(tag).length === 2, 'the step started its processes', 10_000);
     t.pool.abort('exec-cancel');
     const r = await p;
     assert.equal(r.status, 'cancelled', JSON.stringify(r));
-    assert.deepEqual(await waitGone(tag), [], 'no process of the step is left');
+    await waitGone(tag);
     assert.equal(t.pool.stats().replaced, 0);
   });
 });
 
-/** Waits (up to 5 s) for every marked process to be gone; returns those still there. */
-async function waitGone(tag: string): Promise<number[]> {
-  await until(() => sleepers(tag).length === 0, 5000);
-  return sleepers(tag);
+/** Waits (up to 5 s) for every marked process to be gone. */
+function waitGone(tag: string): Promise<void> {
+  return until(() => sleepers(tag).length === 0, () => `processes of the step left: ${sleepers(tag).join(', ')}`, 5000);
 }

@@ -205,3 +205,19 @@ test('messages a plugin forges on its thread\'s port are checked again by the se
     await pool.close(1000);
   }
 });
+
+test('a forged Done whose outputs are not a JSON object, or a forged Failed whose error is not a record, fails its step (the server does not throw)', async () => {
+  const { pool } = await startPool({ size: 1 });
+  try {
+    const json = ended(await pool.run(task('misbehave', { mode: 'forge', forge: 'json' })), 'failed', 'OUTPUTS_INVALID');
+    assert.equal(json.error.retryable, false);
+    const hash = ended(await pool.run(task('misbehave', { mode: 'forge', forge: 'hash' })), 'failed', 'OUTPUTS_INVALID');
+    assert.equal(hash.error.retryable, false);
+    const error = ended(await pool.run(task('misbehave', { mode: 'forge', forge: 'error' })), 'failed', 'STEP_FAILED');
+    assert.deepEqual([typeof error.error.message, error.error.retryable], ['string', true]);
+    assert.equal(pool.stats().replaced, 0);
+    await assertServes(pool);
+  } finally {
+    await pool.close(1000);
+  }
+});

@@ -210,6 +210,20 @@ export function normalizeErrorCode(code: unknown, fallback = 'STEP_FAILED'): str
   return CODE_RE.test(c) ? c : fallback;
 }
 
+/**
+ * A step error as relayed by a host, which a plugin can forge: anything that is not a
+ * `{code, message, retryable}` record is made one (an invalid code becomes `STEP_FAILED`).
+ */
+export function checkedErrorInfo(e: unknown): StepErrorInfo {
+  const r = (e !== null && typeof e === 'object' ? e : {}) as Partial<Record<keyof StepErrorInfo, unknown>>;
+  const code = normalizeErrorCode(r.code);
+  return {
+    code,
+    message: typeof r.message === 'string' ? clip(r.message) : code,
+    retryable: typeof r.retryable === 'boolean' ? r.retryable : true,
+  };
+}
+
 function clip(message: string): string {
   return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message;
 }

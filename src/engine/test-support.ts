@@ -119,13 +119,3 @@ export function sleepers(tag: string): number[] {
   }
   return pids;
 }
-
-/** Polls `cond` every 20 ms; false when `ms` passed first. */
-export async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}

@@ -148,7 +148,8 @@ export function artifactStoreCheck(root: string, minFreeBytes: number): HealthCh
 
 /**
  * Workers alive. A pool that has not started yet (it starts on the first step or on
- * `POST /admin/warm`) is fine; a started pool with fewer ready workers than configured is degraded.
+ * `POST /admin/warm`) is fine; a started pool with fewer ready workers than configured (`size` per
+ * live plugin host) is degraded.
  */
 export function workerPoolCheck(pool: () => PoolLike | undefined, size: number): HealthCheck {
   return {
@@ -158,8 +159,9 @@ export function workerPoolCheck(pool: () => PoolLike | undefined, size: number):
       if (!p) return { status: 'degraded', detail: 'no worker pool' };
       const s = p.stats();
       if (s.workers === 0) return { status: 'ok', detail: `not started (${size} workers start on the first step or POST /admin/warm)` };
-      const detail = `${s.ready}/${size} workers ready${s.busy !== undefined ? `, ${s.busy} busy` : ''}`;
-      return { status: s.ready >= size ? 'ok' : 'degraded', detail };
+      const want = size * (s.hosts ?? 1); // `--workers` threads in each live plugin host
+      const detail = `${s.ready}/${want} workers ready${s.busy !== undefined ? `, ${s.busy} busy` : ''}`;
+      return { status: s.ready >= want ? 'ok' : 'degraded', detail };
     },
   };
 }

@@ -248,8 +248,7 @@ export class OpsMetrics {
   }
 
   /** The `dag_id` label of a run's DAG: its id while the tenant's bound allows, else `_other`. */
-  private dagLabel(tenant: string, dagId: string | undefined): string {
-    if (!dagId) return OTHER_DAGS;
+  private dagLabel(tenant: string, dagId: string): string {
     let seen = this.dagLabels.get(tenant);
     if (!seen) this.dagLabels.set(tenant, (seen = new Set()));
     if (seen.has(dagId)) return dagId;

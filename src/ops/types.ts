@@ -30,7 +30,7 @@ export interface RunEvent {
   type: string;
   tenant: string;
   /** The run's DAG (store rows and API views carry it). */
-  dagId?: string;
+  dagId: string;
   runId: string;
   stepId?: string | null;
   status: string;

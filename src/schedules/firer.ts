@@ -61,7 +61,8 @@ export function fireRunToken(scheduleId: string, fireMs: number): string {
 class Batch {
   readonly prepared: PreparedRun[] = [];
   readonly events: EventRow[] = [];
-  readonly rearm: Array<{ tenant: string; scheduleId: string; due: number }> = [];
+  /** Wake-ups to add after the commit: `at` when, `e` the fire it is for (a retry keeps its fire). */
+  readonly rearm: Array<{ at: number; e: Due }> = [];
   readonly cancels: Array<{ tenant: string; runId: string; scheduleId: string }> = [];
   private readonly queued = new Map<string, number>();
 
@@ -155,7 +156,7 @@ export class ScheduleFirer {
     try {
       store.tx(() => {
         const now = this.d.clock.now();
-        for (const e of chunk) this.isolated(batch, () => this.decide(batch, e, now), () => batch.rearm.push({ ...e, due: now + RETRY_MS }));
+        for (const e of chunk) this.isolated(batch, () => this.decide(batch, e, now), () => batch.rearm.push({ at: now + RETRY_MS, e }));
         for (const b of buffered) this.isolated(batch, () => this.startBuffered(batch, b.tenant, b.scheduleId, now), () => undefined);
       });
     } catch (err) {
@@ -165,7 +166,7 @@ export class ScheduleFirer {
       return false;
     }
     scheduler.admitted(batch.prepared.map((p) => p.run), batch.events);
-    for (const r of batch.rearm) this.timers.add(r.due, r);
+    for (const r of batch.rearm) this.timers.add(r.at, r.e);
     for (const c of batch.cancels) {
       try {
         this.d.runs.cancel(c.tenant, c.runId, `schedule ${c.scheduleId}: overlap cancel_other`, (fn) => store.tx(fn));
@@ -235,7 +236,7 @@ export class ScheduleFirer {
       throw new Superseded();
     }
     batch.events.push(...store.events.appendMany(state.events(row, now)));
-    if (next !== null) batch.rearm.push({ tenant: row.tenant, scheduleId: row.scheduleId, due: next });
+    if (next !== null) batch.rearm.push({ at: next, e: { tenant: row.tenant, scheduleId: row.scheduleId, due: next } });
   }
 
   /** A buffered fire (buffer_one, cancel_other) starts once no run of the schedule is active. */

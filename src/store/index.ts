@@ -5,6 +5,7 @@
  * const store = Store.open({ dataDir: './data' });
  * store.tx(() => store.dags.insert(row));
  */
+import type Database from 'better-sqlite3';
 import { openDb, type Db, type OpenOptions } from './db.js';
 import { DagQueries } from './dags.js';
 import { IdempotencyQueries } from './idempotency.js';
@@ -30,8 +31,11 @@ export class Store {
   readonly events: EventLog;
   readonly artifacts: ArtifactQueries;
   readonly schedules: ScheduleQueries;
+  /** One transaction function for every `tx` (better-sqlite3 builds its wrappers per `transaction()` call). */
+  private readonly inTx: Database.Transaction<(fn: () => unknown) => unknown>;
 
   private constructor(readonly db: Db) {
+    this.inTx = db.sqlite.transaction((fn: () => unknown) => fn());
     this.dags = new DagQueries(db.sqlite);
     this.idem = new IdempotencyQueries(db.sqlite);
     this.runs = new RunQueries(db.sqlite);
@@ -46,7 +50,7 @@ export class Store {
 
   /** Runs `fn` in one transaction (nested calls join the outer one as savepoints). */
   tx<T>(fn: () => T): T {
-    return this.db.sqlite.transaction(fn).immediate();
+    return this.inTx.immediate(fn) as T;
   }
 
   integrityCheck(): string {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { generateSigningKeyPair } from '../../src/dags/index.js';
 import { makeKey, signWith, type TestKey } from '../../src/auth/testkit.js';
 import { removeServerBundle } from '../hostile/child.js';
-import { startServer, until, type ServeChild } from '../helpers/serve-child.js';
+import { startServer, type ServeChild } from '../helpers/serve-child.js';
+import { until } from '../helpers/wait.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BASE = '/api/v1/orchestrator';
@@ -45,11 +46,11 @@ async function get(s: ServeChild, path: string, bearer: string): Promise<number>
 /** The log lines of the n-th reload of a part (1-based), once it is logged. */
 async function reloadLine(s: ServeChild, part: string, n: number): Promise<Record<string, any>> {
   let found: Record<string, any> | undefined;
-  await until(`reload #${n} of ${part} logged`, () => {
+  await until(() => {
     const lines = s.logs().filter((l) => l.part === part && /^reload: /.test(l.msg));
     found = lines[n - 1];
     return found !== undefined;
-  });
+  }, `reload #${n} of ${part} logged`);
   return found!;
 }
 

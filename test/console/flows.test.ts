@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { until } from '../helpers/wait.js';
 import { assertLocalOnly, assertNoRefusals, publish, runToEnd, shoot, startHarness, type Harness } from './harness.js';
 
 const T = 'demo';
@@ -190,6 +191,9 @@ describe('web console: operator flows', () => {
     await row.getByText('30 2 * * *').waitFor();
     await row.getByText('Europe/Berlin').waitFor();
     await row.locator(`time[datetime="${created.body.nextFireUtc}"]`).waitFor();
+    // Shown in the schedule's own zone (02:30 in Berlin), whatever the browser's zone (UTC here).
+    const shown = (await row.locator(`time[datetime="${created.body.nextFireUtc}"]`).textContent()) ?? '';
+    assert.match(shown, /\b0?2:30:00\b/, `next fire at the cron's wall time in Europe/Berlin: ${shown}`);
     await shoot(page, 'schedules');
     await row.getByRole('button', { name: 'Pause', exact: true }).click();
     await row.getByRole('button', { name: 'Resume', exact: true }).waitFor();
@@ -198,12 +202,8 @@ describe('web console: operator flows', () => {
     await row.getByRole('button', { name: 'Pause', exact: true }).waitFor();
     assert.equal((await h.server.req('GET', '/schedules/hello-nightly', { tenant: T })).body.paused, false);
     await row.getByRole('button', { name: 'Trigger hello-nightly now' }).click();
-    const deadline = Date.now() + 20_000;
     let runs: any[] = [];
-    while (runs.length === 0 && Date.now() < deadline) {
-      runs = (await h.server.req('GET', '/runs?scheduleId=hello-nightly', { tenant: T })).body.items;
-      if (runs.length === 0) await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(async () => (runs = (await h.server.req('GET', '/runs?scheduleId=hello-nightly', { tenant: T })).body.items).length > 0, 'a run of the schedule');
     assert.equal(runs.length, 1, 'Trigger now started one run of the schedule');
     assert.deepEqual(runs[0].dagId, 'hello');
     await page.getByRole('link', { name: 'Health', exact: true }).click();

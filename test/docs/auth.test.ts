@@ -1,19 +1,13 @@
 /** Every example of docs/AUTH.md, run as written: OpenSSL keys and tokens, jose, SIGHUP rotation, the scrape token. */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { removeServerBundle } from '../hostile/child.js';
-import { atUrl, bash, block, docBlocks, ROOT, serveArgs, startServer, until } from './harness.js';
+import { atUrl, bash, block, docBlocks, docsTmp, ROOT, serveArgs, startServer, until } from './harness.js';
 
 const blocks = docBlocks('AUTH.md');
-const tmp = mkdtempSync(join(tmpdir(), 'orch-doc-auth-'));
-after(() => {
-  rmSync(tmp, { recursive: true, force: true });
-  removeServerBundle();
-});
+const tmp = docsTmp('orch-doc-auth-');
 
 test('AUTH.md: keys with OpenSSL, the server started as shown, a token minted with openssl, then one with jose after a SIGHUP', async () => {
   await bash(block(blocks, 'keys'), tmp);
@@ -44,7 +38,7 @@ test('AUTH.md: keys with OpenSSL, the server started as shown, a token minted wi
     const es256 = JSON.parse(readFileSync(join(dir, 'jwks-es256.json'), 'utf8'));
     writeFileSync(join(tmp, 'jwks.json'), JSON.stringify({ keys: [...jwks.keys, ...es256.keys] }));
     server.hup();
-    await until('the reload is logged', () => server.logs().some((l) => l.part === 'jwks' && l.added?.includes(es256.keys[0].kid)));
+    await until(() => server.logs().some((l) => l.part === 'jwks' && l.added?.includes(es256.keys[0].kid)), 'the reload is logged');
     assert.equal(await get(joseToken), 200, 'the jose token is accepted after SIGHUP');
     assert.equal(await get(token!), 200, 'and the first key still is');
     const rejected = server.logs().find((l) => l.msg === 'token rejected' && l.kid === es256.keys[0].kid);

@@ -4,21 +4,14 @@
  * server (which trusts the key after SIGHUP), and run with curl; the outcomes the page
  * describes are checked.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeServerBundle } from '../hostile/child.js';
-import { atUrl, bash, block, docBlocks, startServer, until } from './harness.js';
+import { atUrl, bash, block, docBlocks, docsApi, docsTmp, runEnded, startServer, until } from './harness.js';
 
 const blocks = docBlocks('DAGS.md');
-const tmp = mkdtempSync(join(tmpdir(), 'orch-doc-dags-'));
-chmodSync(tmp, 0o755); // plugin hosts run as another user (docs/SECURITY.md): they must reach the work folder
-after(() => {
-  rmSync(tmp, { recursive: true, force: true });
-  removeServerBundle();
-});
+const tmp = docsTmp('orch-doc-dags-');
 
 /** The shell commands of a block: each `curl …` (with its continuation lines) on its own. */
 function commands(script: string): string[] {
@@ -32,14 +25,7 @@ test('DAGS.md: build-and-report is signed, checked, published and run as the pag
   try {
     const TOKEN = (await bash('orchestrator token --data-dir data --tenant demo --scopes orchestrator:admin', tmp)).trim();
     const env = { TOKEN };
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${server.url}/api/v1/orchestrator${path}`, {
-        method,
-        headers: { authorization: `Bearer ${TOKEN}`, 'x-stella-tenant': 'demo', 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as any };
-    };
+    const api = docsApi(server.url, TOKEN);
 
     // Sign and check; then the server learns the key (SIGHUP) and the document is published.
     const [keys, cp, sign, check, publish] = commands(block(blocks, 'sign-and-publish'));
@@ -49,7 +35,7 @@ test('DAGS.md: build-and-report is signed, checked, published and run as the pag
     assert.equal(checked.dagId, 'build-and-report');
     assert.equal(checked.signedBy.length, 1);
     server.hup();
-    await until('the trust folder is re-read', () => server.logs().some((l) => l.part === 'trust' && l.added?.length === 1));
+    await until(() => server.logs().some((l) => l.part === 'trust' && l.added?.length === 1), 'the trust folder is re-read');
     const published = JSON.parse(await bash(atUrl(publish!, server.url), tmp, env));
     assert.equal(published.dagId, 'build-and-report');
     assert.deepEqual(published.signedBy, checked.signedBy);
@@ -61,17 +47,9 @@ test('DAGS.md: build-and-report is signed, checked, published and run as the pag
     const [runOk, runBad] = commands(block(blocks, 'run')).map((c) => atUrl(c, server.url));
     const ok = JSON.parse(await bash(runOk!, tmp, env));
     const bad = JSON.parse(await bash(runBad!, tmp, env));
-    const ended = async (runId: string) => {
-      let run: any;
-      await until(`run ${runId} ends`, async () => {
-        run = (await api('GET', `/runs/${runId}`)).body;
-        return ['completed', 'failed', 'cancelled'].includes(run.status);
-      });
-      return run;
-    };
     const step = (run: any, id: string) => run.steps.find((s: any) => s.stepId === id);
 
-    const r1 = await ended(ok.runId);
+    const r1 = await runEnded(api, ok.runId);
     assert.equal(r1.status, 'completed', JSON.stringify(r1.steps.map((s: any) => [s.stepId, s.status, s.errorCode, s.errorMessage])));
     assert.equal(step(r1, 'unstable').attempts.length, 2);
     const report1 = step(r1, 'report').outputs;
@@ -84,7 +62,7 @@ test('DAGS.md: build-and-report is signed, checked, published and run as the pag
     const log = await fetch(`${server.url}/api/v1/orchestrator/artifacts/${step(r1, 'build').logsRef}`, { headers: { authorization: `Bearer ${TOKEN}`, 'x-stella-tenant': 'demo' } });
     assert.ok((await log.text()).split('\n').some((l) => l.includes('"stream":"stdout"') && l.includes('building api')), 'the build line is in the log');
 
-    const r2 = await ended(bad.runId);
+    const r2 = await runEnded(api, bad.runId);
     assert.equal(r2.status, 'failed');
     assert.equal(step(r2, 'unstable').status, 'failed');
     assert.equal(step(r2, 'unstable').errorCode, 'FLAKY');

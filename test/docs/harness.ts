@@ -5,12 +5,52 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serverBundle } from '../hostile/child.js';
-export { startServer, until, type ServeChild } from '../helpers/serve-child.js';
+import { after } from 'node:test';
+import { removeServerBundle, serverBundle } from '../hostile/child.js';
+import { until } from '../helpers/wait.js';
+export { startServer, type ServeChild } from '../helpers/serve-child.js';
+export { until };
 
 export const ROOT = join(import.meta.dirname, '..', '..');
+
+/**
+ * The test file's work folder, removed with the server bundle after its tests. Plugin hosts run
+ * as another user (docs/SECURITY.md): they must reach it, so it is 0755.
+ */
+export function docsTmp(prefix: string): string {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(tmp, 0o755);
+  after(() => {
+    rmSync(tmp, { recursive: true, force: true });
+    removeServerBundle();
+  });
+  return tmp;
+}
+
+/** Calls the API of a doc's server as tenant `demo`; a JSON answer is parsed, any other is text. */
+export function docsApi(url: string, token: string) {
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${url}/api/v1/orchestrator${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'demo', 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: res.headers.get('content-type')?.startsWith('application/json') ? await res.json() : await res.text() };
+  };
+}
+
+/** The run once it has ended (completed, failed or cancelled). */
+export async function runEnded(api: ReturnType<typeof docsApi>, runId: string): Promise<any> {
+  let run: any;
+  await until(async () => {
+    run = (await api('GET', `/runs/${runId}`)).body;
+    return ['completed', 'failed', 'cancelled'].includes(run.status);
+  }, `run ${runId} ends`);
+  return run;
+}
 
 /** The named example blocks of a doc: name → the code between the fences. */
 export function docBlocks(doc: string): Map<string, string> {

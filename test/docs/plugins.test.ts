@@ -1,19 +1,12 @@
 /** docs/PLUGINS.md's example plugin, installed as the page says and run by the page's DAG. */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeServerBundle } from '../hostile/child.js';
-import { bash, block, docBlocks, startServer, until } from './harness.js';
+import { bash, block, docBlocks, docsApi, docsTmp, runEnded, startServer } from './harness.js';
 
 const blocks = docBlocks('PLUGINS.md');
-const tmp = mkdtempSync(join(tmpdir(), 'orch-doc-plugins-'));
-chmodSync(tmp, 0o755); // plugin hosts run as another user (docs/SECURITY.md): they must reach the work folder
-after(() => {
-  rmSync(tmp, { recursive: true, force: true });
-  removeServerBundle();
-});
+const tmp = docsTmp('orch-doc-plugins-');
 
 test('PLUGINS.md: line-count loads from --plugins-dir and the DAG gets the documented outputs; bad inputs fail INPUTS_INVALID once', async () => {
   const dir = join(tmp, 'plugins', 'line-count');
@@ -23,23 +16,11 @@ test('PLUGINS.md: line-count loads from --plugins-dir and the DAG gets the docum
   const server = await startServer(['--dev', '--port', '0', '--data-dir', 'data', '--workers', '1', '--allow-unsigned', '--plugins-dir', 'plugins'], tmp);
   try {
     const token = (await bash('orchestrator token --data-dir data --tenant demo --scopes orchestrator:admin', tmp)).trim();
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${server.url}/api/v1/orchestrator${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'demo', 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: res.headers.get('content-type')?.startsWith('application/json') ? ((await res.json()) as any) : await res.text() };
-    };
+    const api = docsApi(server.url, token);
     const runToEnd = async (dagId: string, version: string) => {
       const started = await api('POST', '/runs', { dagId, version });
       assert.equal(started.status, 201, JSON.stringify(started.body));
-      let run: any;
-      await until('the run ends', async () => {
-        run = (await api('GET', `/runs/${started.body.runId}`)).body;
-        return ['completed', 'failed', 'cancelled'].includes(run.status);
-      });
-      return run;
+      return runEnded(api, started.body.runId);
     };
 
     const dag = JSON.parse(block(blocks, 'dag'));

@@ -2,10 +2,10 @@
  * `orchestrator serve` as a real child process (the esbuild bundle of test/hostile/child.ts),
  * with its JSON log lines, SIGHUP and SIGTERM at hand.
  */
-import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { serverBundle } from '../hostile/child.js';
+import { until } from './wait.js';
 
 export interface ServeChild {
   url: string;
@@ -33,7 +33,7 @@ export async function startServer(args: string[], cwd: string): Promise<ServeChi
     proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
     void exit.then(() => reject(new Error(`server exited before listening:\n${out}\n${err}`)));
   });
-  await until('the server is ready', async () => (await fetch(`${url}/api/v1/orchestrator/admin/health`)).status === 200);
+  await until(async () => (await fetch(`${url}/api/v1/orchestrator/admin/health`)).status === 200, 'the server is ready');
   return {
     url,
     logs: () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>),
@@ -45,14 +45,3 @@ export async function startServer(args: string[], cwd: string): Promise<ServeChi
     },
   };
 }
-
-/** Waits (bounded) until `cond` holds. */
-export async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for: ${what}`);
-}
-

@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 
-/** Resolves once `cond()` holds (checked every `everyMs`), failing with `what` after `ms`. */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000, everyMs = 20): Promise<void> {
+/** Resolves once `cond()` holds (checked every `everyMs`), failing with `what` (read at the failure) after `ms`. */
+export async function until(cond: () => boolean | Promise<boolean>, what: string | (() => string), ms = 20_000, everyMs = 20): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
-    assert.ok(Date.now() < deadline, `${what}: not within ${ms} ms`);
+    if (Date.now() >= deadline) assert.fail(`${typeof what === 'function' ? what() : what}: not within ${ms} ms`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

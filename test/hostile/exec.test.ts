@@ -18,7 +18,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDevKeys, mintToken } from '../../src/auth/index.js';
-import { sleepers, until } from '../../src/engine/test-support.js';
+import { sleepers } from '../../src/engine/test-support.js';
+import { until } from '../helpers/wait.js';
 import { BASE } from '../helpers/server.js';
 import { removeServerBundle, startChild, type Child } from './child.js';
 
@@ -33,19 +34,8 @@ let token: string;
 let markers: string;
 let lib: Buffer;
 
-async function req(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string; headers: Headers }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(child.url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let parsed: any;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, body: parsed, text, headers: res.headers };
-}
+/** A request as {@link TENANT} with this file's token (the dev token knows only `demo`). */
+const req = (method: string, path: string, body?: unknown) => child.req(method, path, body, TENANT, { authorization: `Bearer ${token}` });
 
 let seq = 0;
 async function publish(steps: Array<Record<string, unknown>>, edges: Array<{ from: string; to: string }> = []): Promise<{ dagId: string; res: Awaited<ReturnType<typeof req>> }> {
@@ -182,8 +172,7 @@ describe('exec: nothing a step started outlives it', () => {
     const { dagId } = await publish([{ id: 'x', plugin: 'exec', with: { program: '/bin/sh', args: ['-c', script] } }]);
     const run = await waitRun(await start(dagId));
     assert.equal(run.status, 'completed', JSON.stringify(run));
-    const gone = await until(() => sleepers(tag).length === 0, 5000);
-    assert.ok(gone, `processes left after the step: ${sleepers(tag).join(', ')}`);
+    await until(() => sleepers(tag).length === 0, () => `processes left after the step: ${sleepers(tag).join(', ')}`, 5000);
   });
 
   test('a cancel kills a grandchild that ignores SIGTERM (and closed its pipes)', async () => {
@@ -191,13 +180,12 @@ describe('exec: nothing a step started outlives it', () => {
     const script = `(trap "" TERM; exec sleep 304.${tag} </dev/null >/dev/null 2>&1) & sleep 305.${tag} & wait`;
     const { dagId } = await publish([{ id: 'x', plugin: 'exec', with: { program: '/bin/sh', args: ['-c', script] } }]);
     const runId = await start(dagId);
-    assert.ok(await until(() => sleepers(tag).length === 2, 20_000), 'the step started its processes');
+    await until(() => sleepers(tag).length === 2, 'the step started its processes', 20_000);
     const c = await req('POST', `/runs/${runId}:cancel`, {});
     assert.ok(c.status === 200 || c.status === 202, c.text);
     const run = await waitRun(runId);
     assert.equal(run.status, 'cancelled');
-    const gone = await until(() => sleepers(tag).length === 0, 5000);
-    assert.ok(gone, `processes left after the cancel: ${sleepers(tag).join(', ')}`);
+    await until(() => sleepers(tag).length === 0, () => `processes left after the cancel: ${sleepers(tag).join(', ')}`, 5000);
   });
 });
 

@@ -20,7 +20,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDevKeys, mintToken } from '../../src/auth/index.js';
-import { BASE } from '../helpers/server.js';
 import { removeServerBundle, startChild, type Child } from './child.js';
 
 const PLUGINS = join(import.meta.dirname, '..', 'fixtures', 'plugins', 'sandbox');
@@ -35,13 +34,9 @@ let listener: Server;
 let port: number;
 const requests: string[] = [];
 
-async function req(method: string, path: string, tenant: string, body?: unknown): Promise<{ status: number; body: any; text: string }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': tenant };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(child.url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
-}
+/** A request as `tenant` with this file's token (the dev token knows only `demo`). */
+const req = (method: string, path: string, tenant: string, body?: unknown) =>
+  child.req(method, path, body, tenant, { authorization: `Bearer ${token}` });
 
 /** Publishes a one-step DAG, runs it, waits for the end; returns the run. */
 async function runOnce(tenant: string, dagId: string, step: Record<string, unknown>): Promise<any> {

@@ -21,7 +21,7 @@ import { signDag } from '../../src/dags/signature.js';
 import type { RouteDef } from '../../src/http/index.js';
 import { BASE, FIXTURES, startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { concrete, SAMPLE } from '../hostile/support.js';
+import { concrete, jsonOf, SAMPLE, takesBody } from '../hostile/support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -92,19 +92,13 @@ async function via(method: string, path: string, opts: { token?: string | null; 
   const what = `${method} ${path} → ${res.status}`;
   assert.equal(res.headers.get('sl-violations'), null, `${what}: prism reports violations: ${res.headers.get('sl-violations')}\n${text.slice(0, 2000)}`);
   assert.doesNotMatch(res.headers.get('content-type') ?? '', /problem\+json/, `${what}: prism refused it:\n${text.slice(0, 2000)}`);
-  let body: any;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, body };
+  return { status: res.status, headers: res.headers, text, body: jsonOf(text) };
 }
 
 
 /** A request body the document accepts: the first example of the operation's request schema. */
 function exampleBody(r: RouteDef): unknown {
-  if (r.method !== 'POST' && r.method !== 'PUT') return undefined;
+  if (!takesBody(r.method)) return undefined;
   const ref = doc.paths[r.path][r.method.toLowerCase()].requestBody?.content['application/json'].schema;
   const name = String(ref?.$ref ?? ref?.allOf?.[0]?.$ref ?? '').split('/').pop()!;
   return doc.components.schemas[name]?.examples?.[0] ?? {};

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpsMetrics, OTHER_DAGS } from '../../src/ops/metrics.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { haveTool } from '../helpers/tools.js';
+import { concrete } from '../hostile/support.js';
 import { publish, startRun, waitForRun } from '../runs/helpers.js';
 
 const OPS = join(import.meta.dirname, '..', '..', 'docs', 'ops');
@@ -29,12 +31,7 @@ after(async () => {
 
 /** Runs promtool; skips the test when it is missing (a failure in CI, where .ci/run installs it). */
 function promtool(ctx: TestContext, args: string[], cwd = OPS): ReturnType<typeof spawnSync> | undefined {
-  const which = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-  if (which.error || which.status !== 0) {
-    assert.ok(!process.env.CI, 'promtool is not on PATH in CI: .ci/run installs Debian package "prometheus"');
-    ctx.skip('promtool not on PATH: install Debian package "prometheus" (.ci/run does) to run this check');
-    return undefined;
-  }
+  if (!haveTool(ctx, 'promtool', 'prometheus')) return undefined;
   return spawnSync('promtool', args, { cwd, encoding: 'utf8' });
 }
 
@@ -143,14 +140,13 @@ test('--metrics-token-file: the static token scrapes every tenant, and opens not
     const r = await t.req('GET', '/admin/metrics', { token: null, tenant: null, headers: { authorization: `Bearer ${wrong}` } });
     assert.equal(r.status, 401, `a near miss is refused: ${wrong.length} chars`);
   }
-  const other = [
-    ['GET', '/admin/health'],
-    ['POST', '/admin/warm'],
-    ['GET', '/dags'],
-    ['GET', '/runs'],
-  ] as const;
-  for (const [method, path] of other) {
-    const r = await t.req(method, path, { token: null, tenant: 'a', headers: bearer, body: method === 'POST' ? {} : undefined });
-    assert.equal(r.status, 401, `${method} ${path} refuses the scrape token`);
+  // The metrics route alone declares the scrape token; every other route of the table that takes a
+  // token refuses it (optional-auth ones too: a token sent is checked).
+  assert.deepEqual(t.server.routes.filter((r) => r.scrapeToken).map((r) => `${r.method} ${r.path}`), ['GET /admin/metrics']);
+  const other = t.server.routes.filter((r) => r.scope !== null && !r.scrapeToken);
+  assert.ok(other.length >= 20 && other.some((r) => r.path === '/admin/health'), `${other.length} routes walked`);
+  for (const r of other) {
+    const res = await t.req(r.method, concrete(r), { token: null, tenant: 'a', headers: bearer, body: r.method === 'GET' ? undefined : {} });
+    assert.equal(res.status, 401, `${r.method} ${r.path} refuses the scrape token`);
   }
 });

@@ -1,6 +1,8 @@
 /** GET /admin/health: probe view, admin view, tenant-scoped queues, readiness. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { workerPoolCheck } from '../../src/ops/health.js';
+import type { PoolLike } from '../../src/ops/types.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { dag } from './helpers.js';
 
@@ -99,4 +101,14 @@ test('a failing critical check makes the server down (503); a failing other chec
   assert.doesNotMatch(down.text, /secret/, 'no error message or path leaks');
   ops.addCheck({ name: 'extra', run: () => ({ status: 'ok' }) });
   assert.equal((await t.req('GET', '/admin/health', { token: null, tenant: null })).status, 200);
+});
+
+test('workerPool counts --workers per live plugin host: one host down to no ready thread is degraded', async () => {
+  const check = (stats: ReturnType<PoolLike['stats']>) => workerPoolCheck(() => ({ start: async () => {}, stats: () => stats }), 2).run();
+  // A tenant's host and the spare, two threads each, all ready.
+  assert.deepEqual(await check({ hosts: 2, workers: 4, ready: 4, busy: 1 }), { status: 'ok', detail: '4/4 workers ready, 1 busy' });
+  // The tenant's two threads are not ready (being replaced): half the capacity is gone.
+  assert.deepEqual(await check({ hosts: 2, workers: 4, ready: 2, busy: 0 }), { status: 'degraded', detail: '2/4 workers ready, 0 busy' });
+  // A pool without hosts (a PoolLike that does not count them) is one host.
+  assert.deepEqual(await check({ workers: 2, ready: 2 }), { status: 'ok', detail: '2/2 workers ready' });
 });

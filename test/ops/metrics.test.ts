@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { haveTool } from '../helpers/tools.js';
 import { dag, UUID_RE } from './helpers.js';
 
 let t: TestServer;
@@ -83,13 +84,14 @@ test('route labels are route templates, never concrete paths or ids', async () =
 test('run and step events feed the run/step metrics; tenant series are limited to the token\'s tenants', async () => {
   const ops = t.server.deps.services.ops;
   const at = (ms: number) => new Date(Date.parse('2026-01-01T00:00:00.000Z') + ms).toISOString();
+  const dagId = 'd';
   const run = (tenant: string, runId: string, end: string) => [
-    { type: 'run.started', tenant, runId, status: 'queued', timestamp: at(0) },
-    { type: 'step.updated', tenant, runId, stepId: 's', status: 'running', timestamp: at(100) },
-    { type: 'step.updated', tenant, runId, stepId: 's', status: 'retrying', timestamp: at(300) },
-    { type: 'step.updated', tenant, runId, stepId: 's', status: 'running', timestamp: at(400) },
-    { type: 'step.updated', tenant, runId, stepId: 's', status: end === 'run.completed' ? 'completed' : 'failed', timestamp: at(900) },
-    { type: end, tenant, runId, status: end.slice(4), timestamp: at(1500) },
+    { type: 'run.started', tenant, dagId, runId, status: 'queued', timestamp: at(0) },
+    { type: 'step.updated', tenant, dagId, runId, stepId: 's', status: 'running', timestamp: at(100) },
+    { type: 'step.updated', tenant, dagId, runId, stepId: 's', status: 'retrying', timestamp: at(300) },
+    { type: 'step.updated', tenant, dagId, runId, stepId: 's', status: 'running', timestamp: at(400) },
+    { type: 'step.updated', tenant, dagId, runId, stepId: 's', status: end === 'run.completed' ? 'completed' : 'failed', timestamp: at(900) },
+    { type: end, tenant, dagId, runId, status: end.slice(4), timestamp: at(1500) },
   ];
   ops.metrics.onEvents(run('tenant-a', 'r1', 'run.completed'));
   ops.metrics.onEvents([...run('tenant-b', 'r2', 'run.failed'), { type: 'bogus' } as any]);
@@ -138,13 +140,7 @@ test('metrics need the admin scope', async () => {
 });
 
 test('the output passes `promtool check metrics`', async (ctx) => {
-  const which = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-  if (which.error || which.status !== 0) {
-    // In CI (.ci/run installs it) a missing promtool is a failure; elsewhere a visible skip.
-    assert.ok(!process.env.CI, 'promtool is not on PATH in CI: .ci/run installs Debian package "prometheus"');
-    ctx.skip('promtool not on PATH: install Debian package "prometheus" (.ci/run does) to run this check');
-    return;
-  }
+  if (!haveTool(ctx, 'promtool', 'prometheus')) return;
   const text = (await scrape()).text;
   const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(r.status, 0, `promtool check metrics failed:\n${r.stdout}${r.stderr}`);

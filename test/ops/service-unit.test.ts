@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envName } from '../../src/cli/args.js';
 import { SERVE_FLAGS } from '../../src/cli/config.js';
+import { haveTool } from '../helpers/tools.js';
 
 const unit = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'ops', 'orchestrator.service'), 'utf8');
 const tmp = mkdtempSync(join(tmpdir(), 'orch-unit-'));
@@ -27,10 +28,7 @@ test('every ORCH_* variable of the unit is a serve flag; reload is SIGHUP, stop 
 });
 
 test('`systemd-analyze verify` accepts the unit', (ctx) => {
-  if (spawnSync('systemd-analyze', ['--version']).status !== 0) {
-    ctx.skip('systemd-analyze is not installed');
-    return;
-  }
+  if (!haveTool(ctx, 'systemd-analyze', 'systemd')) return;
   // The executable is not installed here: point ExecStart at one that exists.
   const file = join(tmp, 'orchestrator.service');
   writeFileSync(file, unit.replaceAll('/usr/local/bin/orchestrator', process.execPath));

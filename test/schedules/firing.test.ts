@@ -152,6 +152,34 @@ test('a fire the run service refuses (DAG disabled) is recorded as failed, with 
   await t.req('DELETE', '/schedules/refused');
 });
 
+test('a fire that could not be decided (an unexpected error) is decided when retried a second later', async () => {
+  await createSchedule(t, { scheduleId: 'retried', dagId: 'quick', cron: '* * * * *' });
+  const runs = t.server.deps.services.runs;
+  const prepare = runs.prepare;
+  let failures = 0;
+  runs.prepare = function (this: typeof runs, ...args: Parameters<typeof prepare>) {
+    if (failures++ === 0) throw new Error('injected: the store hiccuped');
+    return prepare.apply(this, args);
+  } as typeof prepare;
+  try {
+    const before = await schedule('retried');
+    clock.set(Date.parse(before.nextFireUtc));
+    await eventually(async () => failures > 0, 'the first attempt at the fire');
+    assert.equal((await schedule('retried')).nextFireUtc, before.nextFireUtc, 'undecided after the error');
+    clock.advance(1000);
+    const s = await eventually(async () => {
+      const x = await schedule('retried');
+      return x.nextFireUtc !== before.nextFireUtc && x;
+    }, 'the retried fire is decided');
+    assert.equal(s.lastFire.fireUtc, before.nextFireUtc);
+    assert.equal(s.lastFire.status, 'started');
+    await waitForRun(t, s.lastFire.runId);
+  } finally {
+    runs.prepare = prepare;
+  }
+  await t.req('DELETE', '/schedules/retried');
+});
+
 test("a client's runToken can never be a fire's: POST /runs with 'schedule:…' is 400 naming body.runToken, and the fire starts its own run", async () => {
   await createSchedule(t, { scheduleId: 'reserved', dagId: 'quick', cron: '* * * * *' });
   const next = (await schedule('reserved')).nextFireUtc;

@@ -46,7 +46,6 @@ export const startRun = defineRoute({
   summary: 'Start a run (201), or return the run of the same runToken (200)',
   scope: 'orchestrator:write',
   tenant: true,
-  mutating: true,
   rateLimit: 'runs',
   body: component(
     'StartRun',
@@ -141,7 +140,6 @@ export const cancelRun = defineRoute({
   summary: 'Cancel a run: 202 when this call cancelled it, 200 with the current state when already cancelling or ended',
   scope: 'orchestrator:write',
   tenant: true,
-  mutating: true,
   params: RunKey,
   body: component('CancelRun', z.strictObject({ reason: z.string().max(1024).optional() }).meta({ examples: [{ reason: 'superseded by a newer image' }] })),
   responses: {
