@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark section in its own child process, one after the other
  * (limits of this machine, engine, control plane + start-up, recovery, BullMQ peer, cron
- * evaluation, schedules: start lag and idle CPU), then ONE
+ * evaluation, schedules: start lag and idle CPU, data lifecycle: backup/restore MB/s and the
+ * chain while pruning), then ONE
  * table on stdout and the figures in bench/results/latest.json. See BENCHMARKS.md.
  *
  *   npm run bench [-- --reps 7] [--stored-runs 100000] [--skip peer,recovery,…] [--quick]
@@ -53,6 +54,7 @@ const results: Results = {
   peer: await section('peer', 'peer-bullmq.ts', ['--reps', reps]),
   cron: await section('cron', 'cron.ts'),
   schedules: await section('schedules', 'schedules.ts', values.quick ? ['--idle-seconds', '5'] : []),
+  lifecycle: await section('lifecycle', 'lifecycle.ts', ['--runs', values['stored-runs']!, '--reps', reps]),
 };
 const machine = {
   nproc: cpus().length,

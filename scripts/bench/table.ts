@@ -11,6 +11,7 @@ export interface Results {
   control: Record<string, any>;
   recovery: Record<string, any>;
   peer: Record<string, any>;
+  lifecycle?: Record<string, any>;
   cron?: Record<string, any>;
   schedules?: Record<string, any>;
 }
@@ -65,6 +66,14 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   const rec = g(R, 'recovery');
   add('recovery: 100 runs, SIGKILL → all moving (ms)', rec ? `${f1(rec.value)} (after listen ${rec.extra?.movingAfterListenMs})` : '—', '—', '—', '—', '—',
     '< 1 s', rec ? rec.value < 1000 : undefined, rec?.load);
+  const LC = r.lifecycle ?? {};
+  const bk = g(LC, 'backup'), rs = g(LC, 'restore'), pr = g(LC, 'prune');
+  add(`backup MB/s (${f1(bk?.extra?.dataMB as number, 0)} MB, ${f1(bk?.extra?.runs as number, 0)} runs)`, f1(bk?.value), `${f1(bk?.extra?.cpMBps as number)} cp -r`,
+    ratio(bk ? bk.value / (bk.extra?.cpMBps as number) : undefined), '—', '—', '—', undefined, bk?.load);
+  add('restore MB/s (every hash verified)', f1(rs?.value), `${f1(rs?.extra?.cpMBps as number)} cp -r`,
+    ratio(rs ? rs.value / (rs.extra?.cpMBps as number) : undefined), '—', '—', '—', undefined, rs?.load);
+  add('40-step chain step p99 ms: idle / while pruning', pr ? `${f1(pr.extra?.idleP99Ms as number, 2)} / ${f1(pr.value, 2)}` : '—', '—', '—', '—', '—',
+    pr ? `${f1(pr.extra?.runsPerSec as number, 0)} runs/s pruned` : '—', undefined, pr?.load);
   const lag = g(r.schedules ?? {}, 'startLagP99');
   add(`schedules: ${r.schedules?.schedules ?? '—'} fires in one minute, start lag p99 (p50) ms`, lag ? `${f1(lag.value)} (${f1(lag.extra?.p50 as number)})` : '—', '—', '—', '—', '—',
     '—', undefined, lag?.load);

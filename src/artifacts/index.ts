@@ -6,4 +6,5 @@ export {
   type PutResult,
   type StoreFs,
 } from './store.js';
+export { namedHashes } from './refs.js';
 export { ArtifactWriter } from './writer.js';

@@ -19,7 +19,7 @@ import { ArtifactWriter } from './writer.js';
 /** The subset of `node:fs/promises` the store uses; injectable for fault-injection tests. */
 export type StoreFs = Pick<
   typeof nodeFsp,
-  'open' | 'rename' | 'unlink' | 'mkdir' | 'readFile' | 'stat' | 'readdir'
+  'open' | 'rename' | 'unlink' | 'mkdir' | 'readFile' | 'stat' | 'readdir' | 'utimes'
 >;
 
 export interface ArtifactStat {
@@ -71,11 +71,30 @@ export class ArtifactStore {
   readonly root: string;
   private readonly fs: StoreFs;
   private readonly knownDirs = new Set<string>();
+  /** Per-hash serialisation of put and remove (see {@link remove}). */
+  private readonly busy = new Map<string, Promise<unknown>>();
+  private readonly onChange?: (deltaBytes: number) => void;
 
-  /** @param root the artifacts folder (usually `<dataDir>/artifacts`); created on demand. */
-  constructor(root: string, options: { fs?: StoreFs } = {}) {
+  /**
+   * @param root the artifacts folder (usually `<dataDir>/artifacts`); created on demand.
+   * @param options.onChange told the size of every object created (+) or removed (-).
+   */
+  constructor(root: string, options: { fs?: StoreFs; onChange?: (deltaBytes: number) => void } = {}) {
     this.root = root;
     this.fs = options.fs ?? nodeFsp;
+    this.onChange = options.onChange;
+  }
+
+  /** Runs `fn` once no other put/remove of the same hash is under way. */
+  private exclusive<T>(hash: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.busy.get(hash);
+    const run = prev ? prev.then(fn, fn) : fn();
+    const tail = run.catch(() => undefined);
+    this.busy.set(hash, tail);
+    void tail.then(() => {
+      if (this.busy.get(hash) === tail) this.busy.delete(hash);
+    });
+    return run;
   }
 
   /** Absolute path of an object (hash validated first). */
@@ -99,10 +118,73 @@ export class ArtifactStore {
       });
     }
     const size = bytes.byteLength;
-    const existing = await this.stat(hash);
-    if (existing && existing.size === size) return { hash, size, created: false };
-    await this.writeAtomic(hash, bytes);
-    return { hash, size, created: true };
+    return this.exclusive(hash, async () => {
+      const existing = await this.stat(hash);
+      // An object stored again is touched: its age restarts, so garbage collection (which
+      // spares objects younger than its grace period) never takes it before the new owner's
+      // record commits. Should the touch fail, the object is written anew (fresh mtime).
+      if (existing && existing.size === size && (await this.touch(hash))) return { hash, size, created: false };
+      await this.writeAtomic(hash, bytes);
+      if (!existing) this.onChange?.(size);
+      return { hash, size, created: true };
+    });
+  }
+
+  private async touch(hash: string): Promise<boolean> {
+    const now = new Date();
+    return this.fs.utimes(this.pathOf(hash), now, now).then(() => true, () => false);
+  }
+
+  /**
+   * Deletes an object if `stillUnused(ageMs)` says so, asked while no put of the same hash can
+   * run: a put waits for the removal and then writes the object anew, and a removal that
+   * follows a put sees the put's fresh modification time. `ageMs` is the object's age by its
+   * modification time. Returns the bytes freed, or null when the object was kept or absent.
+   *
+   * @example
+   * await cas.remove(hash, (age) => age > graceMs && !store.refs.ownedByAnyone(hash));
+   */
+  remove(hash: string, stillUnused: (ageMs: number) => boolean): Promise<number | null> {
+    const path = this.pathOf(hash);
+    return this.exclusive(hash, async () => {
+      let st: { size: number; mtimeMs: number; isFile(): boolean };
+      try {
+        st = await this.fs.stat(path);
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+      if (!st.isFile() || !stillUnused(Date.now() - st.mtimeMs)) return null;
+      await this.fs.unlink(path);
+      this.onChange?.(-st.size);
+      return st.size;
+    });
+  }
+
+  /**
+   * Every stored object (hash, size, age by modification time), shard by shard; temp files
+   * and foreign names are skipped.
+   *
+   * @example
+   * for await (const o of cas.objects()) total += o.size;
+   */
+  async *objects(): AsyncGenerator<{ hash: string; size: number; ageMs: number }> {
+    let shards: string[];
+    try {
+      shards = (await this.fs.readdir(this.root)).filter((d) => /^[0-9a-f]{2}$/.test(d)).sort();
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    for (const d of shards) {
+      const names = (await this.fs.readdir(join(this.root, d)).catch(() => [] as string[])).sort();
+      for (const name of names) {
+        const hash = d + name;
+        if (!HASH_RE.test(hash)) continue;
+        const st = await this.fs.stat(join(this.root, d, name)).catch(() => null);
+        if (st?.isFile()) yield { hash, size: st.size, ageMs: Date.now() - st.mtimeMs };
+      }
+    }
   }
 
   /**

@@ -14,7 +14,8 @@
  * checks that the file's last 8 bytes are the CRC-32 and length of everything inflated, which
  * rules out trailing data and concatenated members.
  */
-import { constants, crc32, gunzipSync, gzipSync } from 'node:zlib';
+import { Transform } from 'node:stream';
+import { constants, crc32, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { BundleError } from './errors.js';
 
 export const GZIP_OS_UNKNOWN = 0xff;
@@ -50,12 +51,8 @@ function invalid(message: string): BundleError {
  */
 export function gunzipStrict(bytes: Uint8Array, maxOutputBytes: number): Buffer {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < 18 || buf[0] !== 0x1f || buf[1] !== 0x8b) throw invalid('not a gzip file');
-  if (buf[2] !== 8) throw invalid('gzip compression method is not deflate');
-  if (buf[3] !== 0) throw invalid('gzip header has flags set (name, comment, extra field or header CRC): not written by bundle create');
-  if (buf.readUInt32LE(4) !== 0) throw invalid('gzip header has a modification time: not written by bundle create');
-  if (buf[8] !== 0 && buf[8] !== 2 && buf[8] !== 4) throw invalid('gzip header has an invalid XFL byte');
-  if (buf[9] !== GZIP_OS_UNKNOWN) throw invalid('gzip header OS byte is not 255: not written by bundle create');
+  if (buf.length < 18) throw invalid('not a gzip file');
+  checkGzipHeader(buf);
   let out: Buffer;
   try {
     out = gunzipSync(buf, { maxOutputLength: maxOutputBytes });
@@ -72,4 +69,37 @@ export function gunzipStrict(bytes: Uint8Array, maxOutputBytes: number): Buffer 
     throw invalid('gzip stream has trailing data or more than one member');
   }
   return out;
+}
+
+/**
+ * Checks the first 10 bytes of a gzip stream are the header {@link gzipDeterministic} writes
+ * (deflate, no flags, MTIME 0, OS 255); throws `BundleError('ARCHIVE_INVALID')` otherwise.
+ */
+export function checkGzipHeader(buf: Buffer): void {
+  if (buf.length < 10 || buf[0] !== 0x1f || buf[1] !== 0x8b) throw invalid('not a gzip file');
+  if (buf[2] !== 8) throw invalid('gzip compression method is not deflate');
+  if (buf[3] !== 0) throw invalid('gzip header has flags set (name, comment, extra field or header CRC): not written by bundle create');
+  if (buf.readUInt32LE(4) !== 0) throw invalid('gzip header has a modification time: not written by bundle create');
+  if (buf[8] !== 0 && buf[8] !== 2 && buf[8] !== 4) throw invalid('gzip header has an invalid XFL byte');
+  if (buf[9] !== GZIP_OS_UNKNOWN) throw invalid('gzip header OS byte is not 255: not written by bundle create');
+}
+
+/**
+ * A streaming gzip with the header of {@link gzipDeterministic} (MTIME 0, OS 255), for data
+ * too large to hold in memory: the compressor and the header fix, to put in a pipeline in
+ * that order. `level` trades speed for size (the other options are pinned).
+ *
+ * @example
+ * await pipeline(tarStream, ...gzipStream(1), createWriteStream(file));
+ */
+export function gzipStream(level: number = GZIP_OPTIONS.level): [Transform, Transform] {
+  let seen = 0;
+  const patch = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (seen <= 9 && seen + chunk.length > 9) chunk[9 - seen] = GZIP_OS_UNKNOWN;
+      seen += chunk.length;
+      done(null, chunk);
+    },
+  });
+  return [createGzip({ ...GZIP_OPTIONS, level }), patch];
 }

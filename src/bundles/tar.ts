@@ -71,13 +71,22 @@ function splitName(path: string): { prefix: string; name: string } {
 /** Encodes one header block (plus data and padding). @internal */
 export function encodeEntry(e: RawTarEntry): Buffer {
   const data = e.data ?? Buffer.alloc(0);
+  const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
+  return Buffer.concat([encodeHeader(e, data.length), data, Buffer.alloc(pad)]);
+}
+
+/**
+ * The 512-byte header of an entry of `size` bytes, as the writer makes it (for writers that
+ * stream the data themselves, then pad it to a whole block with {@link tarPadding}).
+ */
+export function encodeHeader(e: Omit<RawTarEntry, 'data'>, size: number): Buffer {
   const h = Buffer.alloc(BLOCK);
   const { prefix, name } = splitName(e.name);
   writeString(h, 0, 100, name);
   writeOctal(h, 100, 8, e.mode ?? (e.typeflag === '5' ? 0o755 : 0o644));
   writeOctal(h, 108, 8, 0); // uid
   writeOctal(h, 116, 8, 0); // gid
-  writeOctal(h, 124, 12, data.length);
+  writeOctal(h, 124, 12, size);
   writeOctal(h, 136, 12, 0); // mtime
   h.fill(0x20, 148, 156); // checksum placeholder: 8 spaces
   writeString(h, 156, 1, e.typeflag);
@@ -91,8 +100,12 @@ export function encodeEntry(e: RawTarEntry): Buffer {
   let sum = 0;
   for (const b of h) sum += b;
   h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
-  const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
-  return Buffer.concat([h, data, Buffer.alloc(pad)]);
+  return h;
+}
+
+/** Zero bytes that pad `size` bytes of entry data to a whole block. */
+export function tarPadding(size: number): Buffer {
+  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
 }
 
 /** The end-of-archive marker: two zero blocks. */
@@ -200,33 +213,7 @@ export function readTar(buf: Buffer, limits: BundleLimits): TarEntry[] {
     if (entries.length >= limits.maxEntries) {
       throw new BundleError('LIMIT_EXCEEDED', `bundle has more than ${limits.maxEntries} entries`, { limit: 'maxEntries' });
     }
-    const h = buf.subarray(off, off + BLOCK);
-    const stored = readOctal(h, 148, 8, 'chksum');
-    let sum = 0;
-    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
-    if (sum !== stored) throw invalid(`tar header checksum mismatch at offset ${off}`, { offset: off });
-    if (h.toString('latin1', 257, 263) !== 'ustar\0' || h.toString('latin1', 263, 265) !== '00') {
-      throw invalid(`tar entry at offset ${off} is not a POSIX ustar header`, { offset: off });
-    }
-    const name = readString(h, 0, 100, 'name');
-    const prefix = readString(h, 345, 155, 'prefix');
-    const rawPath = prefix ? `${prefix}/${name}` : name;
-    const flag = String.fromCharCode(h[156]!);
-    let type: 'file' | 'dir';
-    if (flag === '0' || h[156] === 0) type = 'file';
-    else if (flag === '5') type = 'dir';
-    else {
-      const what = TYPE_NAMES[flag] ?? `entry type ${JSON.stringify(flag)}`;
-      throw new BundleError('UNSUPPORTED_ENTRY', `${rawPath}: ${what} entries are not allowed (only files and folders)`, { path: rawPath, typeflag: flag });
-    }
-    const size = readOctal(h, 124, 12, 'size');
-    if (type === 'dir' && size !== 0) throw invalid(`${rawPath}: folder entry with a size`, { path: rawPath });
-    if (size > limits.maxFileBytes) {
-      throw new BundleError('LIMIT_EXCEEDED', `${rawPath}: file larger than ${limits.maxFileBytes} bytes`, { path: rawPath, limit: 'maxFileBytes' });
-    }
-    let path = rawPath;
-    if (type === 'dir' && path.endsWith('/')) path = path.slice(0, -1);
-    checkBundlePath(path, limits);
+    const { path, type, size } = decodeHeader(buf.subarray(off, off + BLOCK), off, limits);
     const start = off + BLOCK;
     const end = start + size;
     if (end > buf.length) throw invalid(`${path}: data runs past the end of the archive`, { path });
@@ -245,3 +232,42 @@ export function readTar(buf: Buffer, limits: BundleLimits): TarEntry[] {
   }
   return entries;
 }
+
+/**
+ * Decodes and checks one header block (found at byte `off`, for messages) the way
+ * {@link readTar} does: checksum, ustar magic, entry type (file or folder only), octal fields,
+ * a safe path within the limits, a file size within `maxFileBytes`.
+ *
+ * @example
+ * const { path, type, size } = decodeHeader(block, 0, limits);
+ */
+export function decodeHeader(h: Buffer, off: number, limits: BundleLimits): { path: string; type: 'file' | 'dir'; size: number } {
+  const stored = readOctal(h, 148, 8, 'chksum');
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+  if (sum !== stored) throw invalid(`tar header checksum mismatch at offset ${off}`, { offset: off });
+  if (h.toString('latin1', 257, 263) !== 'ustar\0' || h.toString('latin1', 263, 265) !== '00') {
+    throw invalid(`tar entry at offset ${off} is not a POSIX ustar header`, { offset: off });
+  }
+  const name = readString(h, 0, 100, 'name');
+  const prefix = readString(h, 345, 155, 'prefix');
+  const rawPath = prefix ? `${prefix}/${name}` : name;
+  const flag = String.fromCharCode(h[156]!);
+  let type: 'file' | 'dir';
+  if (flag === '0' || h[156] === 0) type = 'file';
+  else if (flag === '5') type = 'dir';
+  else {
+    const what = TYPE_NAMES[flag] ?? `entry type ${JSON.stringify(flag)}`;
+    throw new BundleError('UNSUPPORTED_ENTRY', `${rawPath}: ${what} entries are not allowed (only files and folders)`, { path: rawPath, typeflag: flag });
+  }
+  const size = readOctal(h, 124, 12, 'size');
+  if (type === 'dir' && size !== 0) throw invalid(`${rawPath}: folder entry with a size`, { path: rawPath });
+  if (size > limits.maxFileBytes) {
+    throw new BundleError('LIMIT_EXCEEDED', `${rawPath}: file larger than ${limits.maxFileBytes} bytes`, { path: rawPath, limit: 'maxFileBytes' });
+  }
+  let path = rawPath;
+  if (type === 'dir' && path.endsWith('/')) path = path.slice(0, -1);
+  checkBundlePath(path, limits);
+  return { path, type, size };
+}
+

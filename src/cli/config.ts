@@ -4,6 +4,7 @@ import { ENV_NAME_RE, refusedEnvReason } from '../engine/builtins/exec-env.js';
 import { pluginEnvRefusal } from '../engine/sandbox.js';
 import type { FlagSpec, Flags } from './args.js';
 import { UsageError } from './args.js';
+import { parseThreshold, type Threshold } from '../lifecycle/disk.js';
 
 /** `orchestrator serve` flags; each is also an ORCH_* variable, except `--dev` (command line only). */
 export const SERVE_FLAGS: FlagSpec[] = [
@@ -49,6 +50,14 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'request-timeout', kind: 'string', default: '60', help: 'seconds a client has to send its whole request' },
   { name: 'metrics-dag-labels', kind: 'string', default: '100', help: 'per tenant: DAGs with their own dag_id label in orchestrator_dag_runs_total (later ones: dag_id="_other")' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'pino log level' },
+  // Data lifecycle (docs/OPERATIONS.md).
+  { name: 'retention-days', kind: 'string', help: 'prune ended runs older than N days (tenants without their own policy; default: keep for ever)' },
+  { name: 'retention-archive-dir', kind: 'string', help: 'write what retention prunes here first, as NDJSON exports' },
+  { name: 'retention-interval', kind: 'string', default: '3600', help: 'seconds between background retention passes (at most 3600)' },
+  { name: 'artifact-gc-grace', kind: 'string', default: '3600', help: 'seconds an unreferenced artifact is kept before collection' },
+  { name: 'backup-dir', kind: 'string', help: 'folder POST /admin/backup writes backups into' },
+  { name: 'disk-warn-free', kind: 'string', default: '10%', help: 'health degraded below this free space (size or %)' },
+  { name: 'disk-min-free', kind: 'string', default: '256MiB', help: 'writes refused (507) below this free space (size or %)' },
 ];
 
 export interface ServeConfig {
@@ -100,6 +109,14 @@ export interface ServeConfig {
   /** DAGs per tenant with their own `dag_id` metric label (docs/OPS.md). */
   metricsDagLabels: number;
   logLevel: string;
+  /** `--retention-days`: the installation's retention (null: off). */
+  retentionDays: number | null;
+  retentionArchiveDir?: string;
+  retentionIntervalMs: number;
+  artifactGcGraceMs: number;
+  backupDir?: string;
+  diskWarnFree: Threshold;
+  diskMinFree: Threshold;
   /** Not a flag: test servers check every answer against the route table (src/http/conformance.ts). */
   validateResponses?: boolean;
 }
@@ -119,6 +136,14 @@ function int(flags: Flags, name: string, min: number): number {
   const v = Number(flags[name]);
   if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
   return v;
+}
+
+function threshold(flags: Flags, name: string): Threshold {
+  try {
+    return parseThreshold(String(flags[name]));
+  } catch (e) {
+    throw new UsageError(`--${name}: ${(e as Error).message}`);
+  }
 }
 
 export function serveConfig(flags: Flags): ServeConfig {
@@ -187,5 +212,12 @@ export function serveConfig(flags: Flags): ServeConfig {
     requestTimeoutMs: requestTimeout * 1000,
     metricsDagLabels: int(flags, 'metrics-dag-labels', 0),
     logLevel: String(flags['log-level']),
+    retentionDays: flags['retention-days'] === undefined ? null : int(flags, 'retention-days', 0),
+    retentionArchiveDir: flags['retention-archive-dir'] ? resolve(String(flags['retention-archive-dir'])) : undefined,
+    retentionIntervalMs: Math.min(3600, int(flags, 'retention-interval', 1)) * 1000,
+    artifactGcGraceMs: int(flags, 'artifact-gc-grace', 0) * 1000,
+    backupDir: flags['backup-dir'] ? resolve(String(flags['backup-dir'])) : undefined,
+    diskWarnFree: threshold(flags, 'disk-warn-free'),
+    diskMinFree: threshold(flags, 'disk-min-free'),
   };
 }

@@ -7,13 +7,14 @@
 import { coerceError, ApiError } from '../core/index.js';
 import { VERSION } from '../core/runtime.js';
 import { parseFlags, TenantRequiredError, usage, UsageError } from './args.js';
-import { DataDirLockedError } from '../store/index.js';
+import { DataDirLockedError, SchemaTooNew, SchemaUpgradeRequired } from '../store/index.js';
 import { dagCheckCommand, dagSignCommand, EXIT, keysGenerateCommand, tokenCommand, type Command } from './commands.js';
 import { BUNDLE_COMMANDS } from './bundle.js';
 
 import { SERVE_FLAGS } from './config.js';
 import { eventsVerifyCommand } from './events.js';
 import { TRANSFER_COMMANDS } from './transfer.js';
+import { LIFECYCLE_COMMANDS } from './lifecycle.js';
 import { CLIENT_COMMANDS } from './client/index.js';
 import { completionCommand } from './completion.js';
 
@@ -29,7 +30,7 @@ const serveCommand: Command = {
 };
 
 /** Commands that work on a data folder or local files (no server needed). */
-const LOCAL_COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS];
+const LOCAL_COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS, ...LIFECYCLE_COMMANDS];
 
 export const COMMANDS: Command[] = [...LOCAL_COMMANDS, ...CLIENT_COMMANDS, completionCommand(() => COMMANDS)];
 
@@ -98,7 +99,7 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`orchestrator ${cmd.name}: ${e.message}\n`);
       return e instanceof TenantRequiredError ? EXIT.AUTH : EXIT.FAILED;
     }
-    if (e instanceof DataDirLockedError) {
+    if (e instanceof DataDirLockedError || e instanceof SchemaTooNew || e instanceof SchemaUpgradeRequired) {
       process.stderr.write(`orchestrator: ${e.message}\n`);
       return EXIT.FAILED;
     }

@@ -27,6 +27,7 @@ import { ScheduleFirer, ScheduleService } from '../schedules/index.js';
 import { TrustStore } from '../dags/signature.js';
 import { answerClientErrors, createApp, MAX_HEADER_BYTES, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
+import { DiskWatermarks, LifecycleMetrics, LifecycleService, prepareDataDir } from '../lifecycle/index.js';
 import { Store } from '../store/index.js';
 import { eventView, type EventRow } from '../store/events.js';
 import { EventHub } from '../events/index.js';
@@ -81,6 +82,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
   // The whole configuration is checked before the data folder is touched: a server that cannot
   // start (no --jwks, an unreadable key file or trust folder) creates nothing.
   const auth = loadAuthConfig(config);
+  // A newer folder is refused (nothing touched); an older one is backed up beside itself, then migrated.
+  await prepareDataDir(config.dataDir, logger, { clock });
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
   // What start-up has opened, closed in reverse order when it fails or is interrupted: a
   // failed start never leaves a listener answering 503, a worker thread or the lock behind.
@@ -115,7 +118,20 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // Which plugins this server runs: name@version, whose (installation or a tenant), content hash.
     const loaded = registry.list().map((p) => ({ ref: p.ref, owner: p.builtin ? 'built-in' : (p.owner ?? 'installation'), hash: p.hash.slice(0, 12), ...(p.dir ? { dir: p.dir } : {}) }));
     logger.info({ count: loaded.length, plugins: loaded }, 'plugins: loaded');
-    const cas = new ArtifactStore(join(config.dataDir, 'artifacts'));
+    // Created before the artifact store: it counts the store's bytes (orchestrator_artifacts_bytes).
+    const lifecycle = { ready: false, draining: false };
+    const ops = new Ops({
+      store,
+      dataDir: config.dataDir,
+      artifactsDir: join(config.dataDir, 'artifacts'),
+      lifecycle,
+      workers: config.workers,
+      rateLimitPerSec: config.rateLimitPerSec,
+      dagLabelsPerTenant: config.metricsDagLabels,
+      logger,
+    });
+    const lifecycleMetrics = new LifecycleMetrics(ops.metrics.registry);
+    const cas = new ArtifactStore(join(config.dataDir, 'artifacts'), { onChange: lifecycleMetrics.artifactBytesChanged });
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(store, cas, clock);
     pool = new WorkerPool({
@@ -175,17 +191,22 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const firer = new ScheduleFirer({ store, clock, logger, runs, scheduler });
     opened.push(() => firer.stop());
     const schedules = new ScheduleService({ store, clock, dags, plans, runs, firer });
-    const lifecycle = { ready: false, draining: false };
-    const ops = new Ops({
+    const disk = new DiskWatermarks([config.dataDir, join(config.dataDir, 'artifacts')], { warnFree: config.diskWarnFree, minFree: config.diskMinFree });
+    ops.addCheck(disk.healthCheck());
+    const dataLifecycle = new LifecycleService({
       store,
-      dataDir: config.dataDir,
-      artifactsDir: join(config.dataDir, 'artifacts'),
-      lifecycle,
-      workers: config.workers,
-      rateLimitPerSec: config.rateLimitPerSec,
-      dagLabelsPerTenant: config.metricsDagLabels,
+      cas,
+      clock,
       logger,
+      dataDir: config.dataDir,
+      installation: config.retentionDays === null ? undefined : { maxAgeDays: config.retentionDays, keepLast: null },
+      archiveDir: config.retentionArchiveDir,
+      gcGraceMs: config.artifactGcGraceMs,
+      backupDir: config.backupDir,
+      intervalMs: config.retentionIntervalMs,
+      metrics: lifecycleMetrics,
     });
+    opened.push(() => dataLifecycle.close());
     let hub: EventHub;
     hub = new EventHub({
       log: {
@@ -223,7 +244,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs } },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, lifecycle: dataLifecycle, disk },
     };
 
     const reloadPlugins = () => {
@@ -290,6 +311,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     checkpoint();
     if (installed) pinStored();
     deps.lifecycle.ready = true;
+    dataLifecycle.start();
     const expireTimer = setInterval(() => store.idem.expire(clock.now() - deps.config.idempotencyTtlMs), 3600_000);
     expireTimer.unref();
     let closed = false;
@@ -309,6 +331,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         firer.stop(); // undecided fires are decided at the next start
         // Drain: no new runs (503), in-flight steps get up to --drain-timeout, the rest is
         // left for recovery at the next start.
+        await dataLifecycle.close();
         await scheduler.drain(config.drainTimeoutMs);
         await pool!.close(0);
         await closeListener(server);

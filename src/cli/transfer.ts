@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { ndjsonExport, readNdjsonExport, TENANT_RE } from '../core/index.js';
 import { dagExportRecords } from '../dags/service.js';
 import { TrustStore } from '../dags/signature.js';
-import { eventExportRecords } from '../events/export.js';
+import { eventExportManifest, eventExportRecords } from '../events/export.js';
 import { signExportManifest, verifyExportManifest } from '../runs/export-signature.js';
 import { exportRunRecords, importRunRecords } from '../runs/transfer.js';
 import { Store } from '../store/index.js';
@@ -109,7 +109,7 @@ export const exportEventsCommand: Command = {
     if (!Number.isInteger(since) || since < 0) throw new UsageError('--since must be a whole number');
     const store = readOnlyStore(f);
     try {
-      return await writeExport(eventExportRecords(store, tenant, since), f.out as string | undefined, 'events');
+      return await writeExport(eventExportRecords(store, tenant, since), f.out as string | undefined, 'events', eventExportManifest(store, tenant, since));
     } finally {
       store.close();
     }

@@ -33,9 +33,13 @@ export function* ndjsonExport(
   yield canonicalJson({ manifest: { ...extend?.(manifest), ...manifest } }) + '\n';
 }
 
-/** Streams an export as an HTTP response body, in chunks of ~64 KiB. */
-export function ndjsonResponse(records: Iterable<unknown>, headers: Record<string, string> = {}): Response {
-  const it = ndjsonExport(records);
+/** Streams an export as an HTTP response body, in chunks of ~64 KiB (`extend`: see {@link ndjsonExport}). */
+export function ndjsonResponse(
+  records: Iterable<unknown>,
+  headers: Record<string, string> = {},
+  extend?: (m: { count: number; sha256: string }) => Record<string, unknown>,
+): Response {
+  const it = ndjsonExport(records, extend);
   const enc = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
     pull(controller) {

@@ -7,6 +7,7 @@
  * const { created, version } = dags.publish('demo', doc);
  * version.pluginPins; // { noop: { name: 'noop', version: '0.1.0', contentHash: '…', builtin: true } }
  */
+import { namedHashes } from '../artifacts/index.js';
 import { ApiError, iso, isoOrNull, randomHex, type Clock } from '../core/index.js';
 import type { DagVersionRow, EventRow, Store } from '../store/index.js';
 import { actorDetail, SYSTEM_ACTOR } from '../events/actor.js';
@@ -195,6 +196,8 @@ export class DagService {
         createdMs: now,
         createdBy: who.actor,
       });
+      // A definition that names artifacts (a fixed input file) keeps them: versions are kept for ever.
+      store.refs.addOwned(tenant, `dag:${doc.dagId}@${doc.version}`, namedHashes(checked.definition));
       const event = this.auditEvent(tenant, 'dag.published', doc.dagId, doc.version, 'active', now, who);
       return { created: true, version: dagView(store.dags.get(tenant, doc.dagId, doc.version)!), events: [event] };
     });

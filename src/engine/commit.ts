@@ -12,6 +12,7 @@
  * const rows = store.tx(() => gc.write(batch));
  * gc.done(batch); // then run batch.after and publish rows
  */
+import { namedHashes } from '../artifacts/index.js';
 import type { ArtifactRow, EventRow, NewEvent, Store } from '../store/index.js';
 import { attemptRow, stepRow, type AttemptRec, type LiveRun, type LiveStep } from './live.js';
 
@@ -19,7 +20,8 @@ export interface Batch {
   runs: Set<LiveRun>;
   steps: Set<LiveStep>;
   attempts: Set<AttemptRec>;
-  artifacts: ArtifactRow[];
+  /** Ownership rows, each with the run that holds it (a step log). */
+  artifacts: Array<ArtifactRow & { holder: string }>;
   events: NewEvent[];
   /** Run after the commit, in order. */
   after: Array<() => void>;
@@ -51,7 +53,7 @@ export class GroupCommit {
     this.pending.attempts.add(a);
   }
 
-  artifact(row: ArtifactRow): void {
+  artifact(row: ArtifactRow & { holder: string }): void {
     this.pending.artifacts.push(row);
   }
 
@@ -80,7 +82,17 @@ export class GroupCommit {
     for (const r of b.runs) q.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason, r.cancelledBy);
     if (b.steps.size > 0) q.writeSteps(Array.from(b.steps, stepRow));
     if (b.attempts.size > 0) q.writeAttempts(Array.from(b.attempts, attemptRow));
-    for (const a of b.artifacts) this.store.artifacts.insert(a);
+    for (const a of b.artifacts) {
+      this.store.artifacts.insert(a);
+      this.store.refs.add(a.tenant, a.hash, a.holder);
+    }
+    // Outputs that name artifacts keep them (src/artifacts/refs.ts); most outputs are too
+    // short to hold a hash and cost one length check.
+    for (const s of b.steps) {
+      if (s.status === 'completed' && s.outputsJson !== null && s.outputsJson.length >= 64) {
+        this.store.refs.addOwned(s.run.tenant, s.run.runId, namedHashes(s.outputsJson));
+      }
+    }
     return this.store.events.appendMany(b.events);
   }
 

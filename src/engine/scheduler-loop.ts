@@ -275,7 +275,7 @@ export abstract class SchedulerLoop extends SchedulerCore {
     const tenant = step.run.tenant;
     this.logs.put(r.logs).then(
       ({ hash, size }) => {
-        this.gc.artifact({ tenant, hash, size, mediaType: LOG_MEDIA_TYPE, createdMs: this.clock.now() });
+        this.gc.artifact({ tenant, hash, size, mediaType: LOG_MEDIA_TYPE, createdMs: this.clock.now(), holder: step.run.runId });
         return hash;
       },
       (err: unknown) => {

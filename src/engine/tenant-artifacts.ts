@@ -22,15 +22,22 @@ export class TenantArtifacts implements ArtifactIO {
     private readonly clock: Clock,
   ) {}
 
-  /** Stores bytes for a tenant; returns their hash. */
-  async put(tenant: string, bytes: Uint8Array | string, mediaType: string): Promise<string> {
+  /**
+   * Stores bytes for a tenant; returns their hash. `holder` (the writing run's id) is recorded
+   * as a reference in the same transaction as the ownership, so garbage collection keeps the
+   * artifact as long as that run is kept.
+   */
+  async put(tenant: string, bytes: Uint8Array | string, mediaType: string, holder?: string): Promise<string> {
     const { hash, size } = await this.cas.put(bytes);
-    this.store.artifacts.insert({ tenant, hash, size, mediaType, createdMs: this.clock.now() });
+    this.store.tx(() => {
+      this.store.artifacts.insert({ tenant, hash, size, mediaType, createdMs: this.clock.now() });
+      if (holder !== undefined) this.store.refs.add(tenant, hash, holder);
+    });
     return hash;
   }
 
   write(task: TaskMeta, bytes: Uint8Array, mediaType: string): Promise<string> {
-    return this.put(task.tenant, bytes, mediaType);
+    return this.put(task.tenant, bytes, mediaType, task.runId);
   }
 
   /** A streaming write for the task's tenant (exec stdout, large writes): bounded memory. */
@@ -40,7 +47,11 @@ export class TenantArtifacts implements ArtifactIO {
       write: (bytes) => w.write(bytes),
       commit: async (mediaType) => {
         const { hash, size } = await w.commit();
-        this.store.artifacts.insert({ tenant: task.tenant, hash, size, mediaType, createdMs: this.clock.now() });
+        // The writing run keeps it (artifact collection), recorded with the ownership.
+        this.store.tx(() => {
+          this.store.artifacts.insert({ tenant: task.tenant, hash, size, mediaType, createdMs: this.clock.now() });
+          this.store.refs.add(task.tenant, hash, task.runId);
+        });
         return hash;
       },
       abort: () => w.abort(),

@@ -16,3 +16,17 @@ export function* eventExportRecords(store: Store, tenant: string, since: number,
     after = rows[rows.length - 1]!.seq;
   }
 }
+
+/**
+ * The manifest extension of an event export that starts where the tenant's pruned prefix ends:
+ * `checkpoint: {tenant, seq, hash}` (the last pruned event), so `events verify` proves that the
+ * first exported event continues the chain. Undefined when nothing was pruned or the export
+ * starts later (`since` past the checkpoint).
+ *
+ * @example ndjsonExport(eventExportRecords(store, t, 0), eventExportManifest(store, t, 0))
+ */
+export function eventExportManifest(store: Store, tenant: string, since: number): (() => Record<string, unknown>) | undefined {
+  const cp = store.events.checkpoint(tenant);
+  if (!cp || since > cp.seq) return undefined;
+  return () => ({ checkpoint: { hash: cp.hash, seq: cp.seq, tenant } });
+}

@@ -71,7 +71,9 @@ export function begin(
 
 /** Records the response of a fresh request (inside the caller's transaction when there is one). */
 export function record(store: Store, key: IdemKey, r: HttpResult): void {
-  store.idem.complete(key, r.status, JSON.stringify(r.body ?? null), JSON.stringify(r.headers ?? {}));
+  // A response naming a run (POST /runs, :cancel) is pruned with that run (retention).
+  const runId = (r.body as { runId?: unknown } | null | undefined)?.runId;
+  store.idem.complete(key, r.status, JSON.stringify(r.body ?? null), JSON.stringify(r.headers ?? {}), typeof runId === 'string' ? runId : null);
 }
 
 export function release(store: Store, key: IdemKey): void {

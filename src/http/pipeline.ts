@@ -14,6 +14,7 @@ import { BASE_PATH, isMutating, paramNotFound, type HttpResult, type RouteCtx, t
 import { apiPath, compileMatcher } from './match.js';
 import { parseQuery } from './query.js';
 import type { Trace } from './middleware/trace.js';
+import { checkDiskFloor } from './middleware/disk.js';
 
 /** The context key under which the pipeline records the route template it serves (metrics, logs). */
 export const ROUTE_TEMPLATE = 'routeTemplate';
@@ -156,6 +157,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
     const { principal, tenant } = await authorize(deps, route, c);
     noteAudit(c, { tenant: tenant || undefined, sub: principal?.subject });
     const limitHeaders = applyRateLimit(deps, route, c, tenant);
+    checkDiskFloor(deps, route);
 
     const idemKey = isMutating(route)
       ? checkKeyFormat(c.req.header('idempotency-key'), deps.config.requireIdempotencyKey)

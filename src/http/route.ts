@@ -70,6 +70,8 @@ export interface RouteDef<P = any, Q = any, B = any> {
   scope: Scope | null;
   /** Requires `X-Stella-Tenant` (all but /admin/* and /openapi.json). */
   tenant: boolean;
+  /** Writes that free space (retention, collection): allowed below `--disk-min-free`. */
+  freesSpace?: boolean;
   /**
    * Also accepts the installation's static scrape token (`--metrics-token-file`) instead of a
    * JWT; such a caller has no scope and sees every tenant (docs/AUTH.md). Metrics only.

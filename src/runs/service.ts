@@ -8,6 +8,7 @@
  * const runs = new RunService({ store, scheduler, dags, plans, clock, limits: { maxQueuedRuns: 100 } });
  * const { status, run } = runs.create('demo', { dagId: 'hello' }, traceId, ctx.commit, { actor: 'alice' });
  */
+import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
@@ -172,7 +173,10 @@ export class RunService {
 
   /** Writes a prepared run (row, steps, `run.started`): call inside a transaction; returns the event. */
   insert(p: PreparedRun): EventRow {
-    return this.d.scheduler.insertRun(p.row, p.run);
+    const started = this.d.scheduler.insertRun(p.row, p.run);
+    // Inputs that name the tenant's artifacts keep them while this run is kept.
+    this.d.store.refs.addOwned(p.row.tenant, p.row.runId, namedHashes(p.row.inputs));
+    return started;
   }
 
   /** After the inserts committed: queues the runs and publishes `events` (all of the commit, in seq order). */

@@ -9,6 +9,7 @@
  * for (const rec of exportRunRecords(store, { tenant: 'demo' })) out.write(canonicalJson(rec) + '\n');
  * importRunRecords(store, parseNdjsonExport(text), { tenant: 'demo' });
  */
+import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, HASH_RE, ID_RE, TENANT_RE, UUID_V7_RE } from '../core/index.js';
 import type { AttemptRow, RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
 import { checkImportedRun } from './import-checks.js';
@@ -30,6 +31,19 @@ export function* exportRunRecords(store: Store, f: ExportFilter, batch = 100): G
     if (rows.length < batch) return;
     const last = rows[rows.length - 1]!;
     after = { startedMs: last.startedMs, runId: last.runId };
+  }
+}
+
+/**
+ * The export records of given runs of a tenant, in the order given (runs no longer there are
+ * skipped): what retention archives before it deletes them.
+ *
+ * @example for (const rec of runRecordsOf(store, 'demo', ids)) out.write(canonicalJson(rec) + '\n');
+ */
+export function* runRecordsOf(store: Store, tenant: string, runIds: readonly string[]): Generator<RunRecord> {
+  for (const id of runIds) {
+    const r = store.runs.getForTenant(tenant, id);
+    if (r) yield recordOf(store, r);
   }
 }
 
@@ -130,6 +144,9 @@ export function importRunRecords(store: Store, records: readonly unknown[], opts
       }
       try {
         store.runs.insertImported(run, steps, attempts);
+        // What it names of this tenant's artifacts (logs, inputs, outputs) is kept with it.
+        const named = [...namedHashes(run.inputs), ...steps.flatMap((s) => [s.logsRef, ...namedHashes(s.outputs)]), ...attempts.map((a) => a.logsRef)];
+        store.refs.addOwned(tenant, run.runId, named.filter((h): h is string => h !== null));
       } catch (e) {
         if (String((e as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) {
           throw bad(index, `run ${run.runId} (or one of its steps) is already used here`);

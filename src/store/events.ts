@@ -208,9 +208,16 @@ export class EventLog {
   private readonly insertManyStmt;
   private readonly sinceStmt;
   private readonly ofRunStmt;
+  private readonly checkpointStmt;
+  private readonly setCheckpointStmt;
 
   constructor(db: Database.Database) {
     this.headStmt = db.prepare(`select seq, hash from events where tenant=? order by seq desc limit 1`);
+    this.checkpointStmt = db.prepare(`select seq, hash from event_checkpoints where tenant=?`);
+    this.setCheckpointStmt = db.prepare(
+      `insert into event_checkpoints (tenant, seq, hash, pruned_ms) values (?, ?, ?, ?)
+       on conflict (tenant) do update set seq=excluded.seq, hash=excluded.hash, pruned_ms=excluded.pruned_ms`,
+    );
     this.insertStmt = db.prepare(`${INSERT} values ${ROW}`);
     this.insertManyStmt = db.prepare(`${INSERT} values ${Array<string>(CHUNK).fill(ROW).join(', ')}`);
     this.sinceStmt = db.prepare(`select ${COLS} from events where tenant=? and seq > ? order by seq limit ?`);
@@ -226,7 +233,8 @@ export class EventLog {
   private headRef(tenant: string): { seq: number; hash: string } {
     let h = this.heads.get(tenant);
     if (!h) {
-      h = (this.headStmt.get(tenant) as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: '' };
+      // A tenant whose every event was pruned continues from its checkpoint, never from seq 1.
+      h = (this.headStmt.get(tenant) as { seq: number; hash: string } | undefined) ?? this.checkpoint(tenant) ?? { seq: 0, hash: '' };
       this.heads.set(tenant, h);
     }
     return h;
@@ -293,6 +301,19 @@ export class EventLog {
   /** A tenant's events after `afterSeq`, by seq (replays, export). */
   since(tenant: string, afterSeq: number, limit: number): EventRow[] {
     return this.sinceStmt.all(tenant, afterSeq, limit) as EventRow[];
+  }
+
+  /**
+   * Where the tenant's pruned prefix ends (`seq` and `hash` of the last pruned event), or
+   * undefined when nothing was pruned: the first kept event's `prevHash` is this `hash`.
+   */
+  checkpoint(tenant: string): { seq: number; hash: string } | undefined {
+    return this.checkpointStmt.get(tenant) as { seq: number; hash: string } | undefined;
+  }
+
+  /** Records the checkpoint of a pruned prefix (inside the transaction that deletes it). */
+  setCheckpoint(tenant: string, seq: number, hash: string, nowMs: number): void {
+    this.setCheckpointStmt.run(tenant, seq, hash, nowMs);
   }
 
   /** Every event of one run, by seq. */

@@ -36,7 +36,7 @@ export class IdempotencyQueries {
        values (?, ?, ?, ?, ?, 'in_flight', ?)`,
     );
     this.completeStmt = db.prepare(
-      `update idempotency_keys set state='done', response_status=?, response_body=?, response_headers=?
+      `update idempotency_keys set state='done', response_status=?, response_body=?, response_headers=?, run_id=?
         where tenant=? and method=? and path=? and key=?`,
     );
     this.deleteStmt = db.prepare(
@@ -54,8 +54,9 @@ export class IdempotencyQueries {
     this.insertStmt.run(k.tenant, k.method, k.path, k.key, requestHash, nowMs);
   }
 
-  complete(k: IdemKey, status: number, body: string, headers: string): void {
-    this.completeStmt.run(status, body, headers, k.tenant, k.method, k.path, k.key);
+  /** Records the response; `runId`: the run it names, so the record is pruned with that run. */
+  complete(k: IdemKey, status: number, body: string, headers: string, runId: string | null = null): void {
+    this.completeStmt.run(status, body, headers, runId, k.tenant, k.method, k.path, k.key);
   }
 
   /** Forget an in-flight record whose request failed, so the client may retry. */

@@ -12,15 +12,20 @@ import { IdempotencyQueries } from './idempotency.js';
 import { RunQueries } from './runs.js';
 import { EventLog } from './events.js';
 import { ArtifactQueries } from './artifacts.js';
+import { ArtifactRefQueries } from './refs.js';
+import { RetentionQueries } from './retention.js';
 import { ScheduleQueries } from './schedules.js';
 
-export { DataDirLockedError } from './db.js';
+export { DataDirLockedError, takeLock, SchemaTooNew, SchemaUpgradeRequired, SCHEMA, dataDirSchemaVersion } from './db.js';
+export type { OwnedRow } from './refs.js';
+export type { PolicyRow, RunKey, PrunedCounts } from './retention.js';
+export * as snapshots from './snapshot.js';
 export type { DagVersionRow, DagListFilter } from './dags.js';
 export type { IdempotencyRow, IdemKey } from './idempotency.js';
 export type { RunRow, StepRow, AttemptRow, RunListFilter } from './runs.js';
 export { ACTIVE_RUN_STATUSES } from './runs.js';
 export type { EventRow, NewEvent, EventType, EventView } from './events.js';
-export { eventView, eventHash, eventCanonicalJson } from './events.js';
+export { eventView, eventHash, eventCanonicalJson, eventExportRecord } from './events.js';
 export type { ArtifactRow } from './artifacts.js';
 export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
 
@@ -30,6 +35,8 @@ export class Store {
   readonly runs: RunQueries;
   readonly events: EventLog;
   readonly artifacts: ArtifactQueries;
+  readonly refs: ArtifactRefQueries;
+  readonly retention: RetentionQueries;
   readonly schedules: ScheduleQueries;
   /** One transaction function for every `tx` (better-sqlite3 builds its wrappers per `transaction()` call). */
   private readonly inTx: Database.Transaction<(fn: () => unknown) => unknown>;
@@ -41,6 +48,8 @@ export class Store {
     this.runs = new RunQueries(db.sqlite);
     this.events = new EventLog(db.sqlite);
     this.artifacts = new ArtifactQueries(db.sqlite);
+    this.refs = new ArtifactRefQueries(db.sqlite);
+    this.retention = new RetentionQueries(db.sqlite);
     this.schedules = new ScheduleQueries(db.sqlite);
   }
 

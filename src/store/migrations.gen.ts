@@ -67,7 +67,26 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "hash": "764a879cfc46a31f2a5bb8d0712acd6dca8aa4f17286a4e6b68d01aea88fb4eb"
   },
   {
-    "tag": "0004_woozy_shiva",
+    "tag": "0004_lifecycle",
+    "sql": [
+      "CREATE TABLE `artifact_refs` (\n\t`tenant` text NOT NULL,\n\t`hash` text NOT NULL,\n\t`holder` text NOT NULL,\n\tPRIMARY KEY(`tenant`, `hash`, `holder`)\n);\n",
+      "\nCREATE INDEX `artifact_refs_holder` ON `artifact_refs` (`holder`);",
+      "\nCREATE TABLE `event_checkpoints` (\n\t`tenant` text PRIMARY KEY NOT NULL,\n\t`seq` integer NOT NULL,\n\t`hash` text NOT NULL,\n\t`pruned_ms` integer NOT NULL\n);\n",
+      "\nCREATE TABLE `retention_policies` (\n\t`tenant` text PRIMARY KEY NOT NULL,\n\t`max_age_days` integer,\n\t`keep_last` integer,\n\t`updated_ms` integer NOT NULL\n);\n",
+      "\nALTER TABLE `idempotency_keys` ADD `run_id` text;",
+      "\nCREATE INDEX `idempotency_run` ON `idempotency_keys` (`run_id`);",
+      "\nCREATE INDEX `artifacts_hash` ON `artifacts` (`hash`);",
+      "\n-- Backfill (hand-written): references of what was stored before they were recorded. Logs are\n-- named by their steps and attempts; any other artifact of an older folder has no known writer\n-- and is pinned ('legacy'), so garbage collection never drops what an older version kept.\nINSERT OR IGNORE INTO `artifact_refs` (`tenant`, `hash`, `holder`)\n  SELECT a.`tenant`, a.`hash`, s.`run_id` FROM `steps` s\n    JOIN `runs` r ON r.`run_id` = s.`run_id`\n    JOIN `artifacts` a ON a.`tenant` = r.`tenant` AND a.`hash` = s.`logs_ref`;",
+      "\nINSERT OR IGNORE INTO `artifact_refs` (`tenant`, `hash`, `holder`)\n  SELECT a.`tenant`, a.`hash`, t.`run_id` FROM `attempts` t\n    JOIN `runs` r ON r.`run_id` = t.`run_id`\n    JOIN `artifacts` a ON a.`tenant` = r.`tenant` AND a.`hash` = t.`logs_ref`;",
+      "\nINSERT OR IGNORE INTO `artifact_refs` (`tenant`, `hash`, `holder`)\n  SELECT a.`tenant`, a.`hash`, 'legacy' FROM `artifacts` a\n    WHERE NOT EXISTS (SELECT 1 FROM `artifact_refs` f WHERE f.`tenant` = a.`tenant` AND f.`hash` = a.`hash`);",
+      "\nUPDATE `idempotency_keys` SET `run_id` = json_extract(`response_body`, '$.runId')\n  WHERE `response_body` IS NOT NULL AND json_valid(`response_body`) AND json_type(`response_body`, '$.runId') = 'text';\n"
+    ],
+    "bps": true,
+    "folderMillis": 1796151902183,
+    "hash": "e1f65d79d263bf7240a6333b7653918d238618d6dd2ec3f29026e8e38655898f"
+  },
+  {
+    "tag": "0005_dry_sugar_man",
     "sql": [
       "ALTER TABLE `dag_versions` ADD `created_by` text;",
       "\nALTER TABLE `dag_versions` ADD `disabled_by` text;",
@@ -75,7 +94,7 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "\nALTER TABLE `runs` ADD `cancelled_by` text;"
     ],
     "bps": true,
-    "folderMillis": 1796159326607,
+    "folderMillis": 1796164393537,
     "hash": "a1c05b06a97933b86d9ca58eb12a38e8432b66fbe19438d15ade4973018dacb5"
   }
 ];

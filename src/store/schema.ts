@@ -162,10 +162,13 @@ export const idempotencyKeys = sqliteTable(
     responseBody: text('response_body'),
     responseHeaders: text('response_headers'),
     createdMs: integer('created_ms').notNull(),
+    /** The run the recorded response names (its `runId`), so retention prunes the record with the run. */
+    runId: text('run_id'),
   },
   (t) => [
     primaryKey({ columns: [t.tenant, t.method, t.path, t.key] }),
     index('idempotency_created').on(t.createdMs),
+    index('idempotency_run').on(t.runId),
   ],
 );
 
@@ -178,8 +181,44 @@ export const artifacts = sqliteTable(
     mediaType: text('media_type').notNull(),
     createdMs: integer('created_ms').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenant, t.hash] })],
+  (t) => [primaryKey({ columns: [t.tenant, t.hash] }), index('artifacts_hash').on(t.hash)],
 );
+
+/**
+ * What keeps an owned artifact alive (docs/OPERATIONS.md, artifact GC): one row per record that
+ * names it. `holder` is the run that wrote it or whose inputs, step outputs or logs name it
+ * (its runId), a DAG version whose definition names it (`dag:<dagId>@<version>`), or `legacy`
+ * (artifacts stored before references were recorded: kept). A row exists only while the tenant
+ * owns the artifact; garbage collection deletes an ownership row only when no row here names it.
+ */
+export const artifactRefs = sqliteTable(
+  'artifact_refs',
+  {
+    tenant: text('tenant').notNull(),
+    hash: text('hash').notNull(),
+    holder: text('holder').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.hash, t.holder] }), index('artifact_refs_holder').on(t.holder)],
+);
+
+/**
+ * Where a tenant's pruned event log ends: the `seq` and `hash` of the last pruned event, so the
+ * kept events still chain from a known hash (`events verify`).
+ */
+export const eventCheckpoints = sqliteTable('event_checkpoints', {
+  tenant: text('tenant').primaryKey(),
+  seq: integer('seq').notNull(),
+  hash: text('hash').notNull(),
+  prunedMs: integer('pruned_ms').notNull(),
+});
+
+/** Per-tenant retention (`PUT /admin/retention`); both null = retention off for the tenant. */
+export const retentionPolicies = sqliteTable('retention_policies', {
+  tenant: text('tenant').primaryKey(),
+  maxAgeDays: integer('max_age_days'),
+  keepLast: integer('keep_last'),
+  updatedMs: integer('updated_ms').notNull(),
+});
 
 /**
  * Schedules (CONTRACT §11). `spec` is the canonical JSON of the schedule as last created or

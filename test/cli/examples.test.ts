@@ -31,8 +31,10 @@ function blocks(file: string, lang: string): string[] {
 const ORDER = [
   'serve', 'token', 'keys generate', 'dag sign', 'dag check', 'dags list', 'dags get', 'dags publish', 'dags disable',
   'runs start', 'runs list', 'runs get', 'runs logs', 'runs cancel', 'artifacts get', 'events tail',
+  'schedules create', 'schedules list', 'schedules get', 'schedules replace', 'schedules pause', 'schedules resume',
+  'schedules trigger', 'schedules export', 'schedules delete',
   'export runs', 'export dags', 'export events', 'events verify', 'bundle create', 'bundle verify', 'bundle import',
-  'import runs', 'completion bash',
+  'import runs', 'backup', 'backup verify', 'restore', 'upgrade', 'completion bash',
 ];
 
 /** What an example needs first (shell lines run before the command's examples). */

@@ -7,54 +7,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publish, stepOf, waitForRun } from '../runs/helpers.js';
-import { assertAlive, assertCasClean, assertEnvelope, integrityCheck, rowCounts, sleep } from './support.js';
-
-function tryMount(dir: string, size: string): string | null {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (e) {
-    return (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
-  }
-}
-
-function umount(dir: string): void {
-  try {
-    execFileSync('umount', [dir], { stdio: 'pipe' });
-  } catch {
-    try {
-      execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
-    } catch {
-      /* not mounted */
-    }
-  }
-}
-
-/** Fills a file system, leaving about `leave` bytes free; returns the filler's path. */
-function fill(dir: string, leave: number): string {
-  const path = join(dir, 'zz-filler.bin');
-  const st = statfsSync(dir);
-  const free = st.bavail * st.bsize;
-  const size = Math.max(0, free - leave);
-  try {
-    writeFileSync(path, Buffer.alloc(size));
-  } catch {
-    /* ENOSPC: as full as it gets */
-  }
-  return path;
-}
-
-function freeBytes(dir: string): number {
-  const st = statfsSync(dir);
-  return st.bavail * st.bsize;
-}
+import { assertAlive, assertCasClean, assertEnvelope, fill, freeBytes, integrityCheck, rowCounts, sleep, tryMount, umount } from './support.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -65,7 +24,7 @@ describe('disk full', () => {
     let skip: string | null = null;
 
     before(async () => {
-      t = await startTestServer(['--allow-unsigned', '--workers', '1']);
+      t = await startTestServer(['--allow-unsigned', '--workers', '1', '--disk-min-free', '0']);
       root = join(t.dataDir, 'artifacts');
       mkdirSync(root, { recursive: true });
       skip = tryMount(root, '2m');
@@ -118,7 +77,7 @@ describe('disk full', () => {
       dir = mkdtempSync(join(tmpdir(), 'orch-hostile-full-'));
       skip = tryMount(dir, '24m');
       if (skip) return;
-      t = await startTestServer(['--allow-unsigned', '--workers', '1'], { dataDir: dir });
+      t = await startTestServer(['--allow-unsigned', '--workers', '1', '--disk-min-free', '0'], { dataDir: dir });
       await publish(t, { dagId: 'tiny', steps: [{ id: 'a', plugin: 'noop' }] });
       await publish(t, { dagId: 'slow', steps: [{ id: 'nap', plugin: 'sleep', with: { ms: 400 } }, { id: 'b', plugin: 'artifact', with: { content: 'after the nap' } }], edges: [{ from: 'nap', to: 'b' }] });
       assert.equal((await waitForRun(t, (await t.req('POST', '/runs', { body: { dagId: 'tiny' } })).body.runId)).status, 'completed');

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -273,4 +274,45 @@ export function assertCasClean(root: string, opts: { allowTemp?: boolean } = {})
     }
   }
   return objects;
+}
+
+/** Mounts a tmpfs of `size` on `dir`; returns null, or why it cannot (no privilege). */
+export function tryMount(dir: string, size: string): string | null {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'pipe' });
+    return null;
+  } catch (e) {
+    return (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
+  }
+}
+
+export function umount(dir: string): void {
+  try {
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+  } catch {
+    try {
+      execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+    } catch {
+      /* not mounted */
+    }
+  }
+}
+
+/** Fills a file system, leaving about `leave` bytes free; returns the filler's path. */
+export function fill(dir: string, leave: number, name = 'zz-filler.bin'): string {
+  const path = join(dir, name);
+  const st = statfsSync(dir);
+  const free = st.bavail * st.bsize;
+  const size = Math.max(0, free - leave);
+  try {
+    writeFileSync(path, Buffer.alloc(size));
+  } catch {
+    /* ENOSPC: as full as it gets */
+  }
+  return path;
+}
+
+export function freeBytes(dir: string): number {
+  const st = statfsSync(dir);
+  return st.bavail * st.bsize;
 }

@@ -54,8 +54,8 @@ function freePort(): Promise<number> {
 }
 
 before(async () => {
-  t = await startTestServer(); // signatures required: the document says so, and the flow signs
   dir = mkdtempSync(join(tmpdir(), 'orch-outside-'));
+  t = await startTestServer(['--backup-dir', join(dir, 'backups')]); // signatures required: the document says so, and the flow signs
   const res = await fetch(`${t.url}${BASE}/openapi.json`);
   assert.equal(res.status, 200);
   doc = await res.json();
@@ -216,6 +216,12 @@ test('prism proxy --errors in front of the server: the route-table walk and a fl
   ok('exportSchedules', await via('GET', '/schedules:export'), 200);
   ok('deleteSchedule', await via('DELETE', '/schedules/flow-nightly'), 204);
   ok('deleteSchedule', await via('DELETE', '/schedules/flow-nightly'), 404);
+
+  ok('getRetention', await via('GET', '/admin/retention'), 200);
+  ok('putRetention', await via('PUT', '/admin/retention', { body: { maxAgeDays: 90, keepLast: 20 } }), 200);
+  ok('applyRetention', await via('POST', '/admin/retention:apply', { tenant: null, body: {} }), 200);
+  ok('backup', await via('POST', '/admin/backup', { tenant: null, token: await t.token({ tenants: ['*'] }), body: {} }), 200);
+  ok('backup', await via('POST', '/admin/backup', { tenant: null, body: {} }), 403);
 
   ok('disableDag', await via('POST', '/dags/flow/1.0.0:disable', { body: {} }), 200);
   ok('startRun', await via('POST', '/runs', { body: { dagId: 'flow', version: '1.0.0' } }), 422);

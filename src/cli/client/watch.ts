@@ -105,7 +105,8 @@ export async function watchRun(api: ApiClient, target: WatchTarget, hooks: Watch
     await hooks.onStart?.(model);
     if (isRunTerminal(run.status)) return target.start ? await getRun(api, run.runId) : run;
     for await (const e of follower.events()) {
-      if (e.runId !== run.runId) continue;
+      // A schedule's own events (`schedule.fired`, status `started`) name the run too, but are not its state.
+      if (e.runId !== run.runId || e.type.startsWith('schedule.')) continue;
       const changed = model.apply(e);
       await hooks.onEvent?.(e, model, changed);
       if (e.stepId == null && isRunTerminal(e.status)) break;

@@ -1,5 +1,6 @@
 import type { RouteDef } from '../route.js';
 import { adminRoutes } from './admin.js';
+import { lifecycleRoutes } from './admin-lifecycle.js';
 import { artifactRoutes } from './artifacts.js';
 import { dagRoutes } from './dags.js';
 import { eventRoutes } from './events.js';
@@ -14,6 +15,6 @@ import { scheduleRoutes } from './schedules.js';
  */
 export function routeTable(extra: readonly RouteDef[] = []): RouteDef[] {
   const table: RouteDef[] = [];
-  table.push(openApiRoute(() => table), ...dagRoutes, ...adminRoutes, ...eventRoutes, ...runRoutes, ...scheduleRoutes, ...artifactRoutes, ...extra);
+  table.push(openApiRoute(() => table), ...dagRoutes, ...adminRoutes, ...lifecycleRoutes, ...eventRoutes, ...runRoutes, ...scheduleRoutes, ...artifactRoutes, ...extra);
   return table;
 }

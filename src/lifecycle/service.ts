@@ -1,0 +1,129 @@
+/**
+ * The server's data lifecycle (CONTRACT §12): the background retention pass (at least hourly,
+ * each followed by an artifact collection), on-demand passes (`POST /admin/retention:apply`),
+ * per-tenant policies, backups into `--backup-dir`, and the lifecycle metrics. Passes never
+ * overlap: a pass asked for while one runs waits for it.
+ *
+ * @example
+ * const lc = new LifecycleService({ store, cas, clock, logger, dataDir, installation: { maxAgeDays: 30, keepLast: null }, gcGraceMs: 3_600_000 });
+ * lc.start();
+ * const report = await lc.applyNow('*');
+ * await lc.close();
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ArtifactStore } from '../artifacts/index.js';
+import { ApiError, iso, type Clock } from '../core/index.js';
+import type { Store } from '../store/index.js';
+import { createBackup, lastBackupMs, type BackupReport } from './backup.js';
+import { collectArtifacts, type GcReport } from './gc.js';
+import type { LifecycleMetrics } from './metrics.js';
+import { effectivePolicy, isOff, RETENTION_OFF, type EffectivePolicy, type RetentionPolicy } from './policy.js';
+import { pruneTenant, type TenantPruneReport } from './prune.js';
+
+export interface LifecycleOptions {
+  store: Store;
+  cas: ArtifactStore;
+  clock: Clock;
+  logger: Logger;
+  dataDir: string;
+  /** `--retention-days`: the policy of tenants without their own (default off). */
+  installation?: RetentionPolicy;
+  /** `--retention-archive-dir`. */
+  archiveDir?: string;
+  /** `--artifact-gc-grace` in ms. */
+  gcGraceMs: number;
+  /** `--backup-dir`: where `POST /admin/backup` writes. */
+  backupDir?: string;
+  /** Time between background passes (default one hour; the contract asks for at least hourly). */
+  intervalMs?: number;
+  metrics?: LifecycleMetrics;
+}
+
+export interface PassReport {
+  startedUtc: string;
+  durationMs: number;
+  tenants: TenantPruneReport[];
+  artifacts: GcReport;
+}
+
+export const DEFAULT_PASS_INTERVAL_MS = 3600_000;
+
+export class LifecycleService {
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+  readonly installation: RetentionPolicy;
+
+  constructor(private readonly o: LifecycleOptions) {
+    this.installation = o.installation ?? RETENTION_OFF;
+  }
+
+  /** Starts the background passes (the first one an interval after start) and the metrics. */
+  start(): void {
+    const every = this.o.intervalMs ?? DEFAULT_PASS_INTERVAL_MS;
+    this.timer = setInterval(() => {
+      this.applyNow('*').catch((err: unknown) => this.o.logger.error({ err }, 'retention pass failed'));
+    }, every);
+    this.timer.unref();
+    void lastBackupMs(this.o.dataDir).then((ms) => ms !== undefined && this.o.metrics?.backupSucceeded(ms));
+    if (this.o.metrics) void this.o.metrics.countArtifacts(this.o.cas).catch((err: unknown) => this.o.logger.warn({ err }, 'counting artifact bytes failed'));
+  }
+
+  /** Stops the background passes and waits for a running one. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.chain.catch(() => undefined);
+  }
+
+  /** The policy of each tenant. */
+  policyOf(tenant: string): EffectivePolicy {
+    return effectivePolicy(this.o.store, tenant, this.installation);
+  }
+
+  /** Sets a tenant's own policy (both null: retention off for it, whatever the installation's). */
+  setPolicy(tenant: string, p: RetentionPolicy): EffectivePolicy {
+    this.o.store.retention.putPolicy({ tenant, maxAgeDays: p.maxAgeDays, keepLast: p.keepLast, updatedMs: this.o.clock.now() });
+    return this.policyOf(tenant);
+  }
+
+  /** One retention pass over `tenants` ('*': every tenant with runs), then one collection. */
+  applyNow(tenants: '*' | readonly string[]): Promise<PassReport> {
+    const run = async (): Promise<PassReport> => {
+      const t0 = this.o.clock.now();
+      const startedUtc = iso(t0);
+      const list = tenants === '*' ? this.o.store.retention.tenants() : [...tenants];
+      const reports: TenantPruneReport[] = [];
+      const onPruned = (kind: Parameters<LifecycleMetrics['pruned']>[0], n: number) => this.o.metrics?.pruned(kind, n);
+      for (const tenant of list) {
+        if (this.closed) break;
+        const { policy } = this.policyOf(tenant);
+        if (isOff(policy)) continue;
+        reports.push(await pruneTenant({ store: this.o.store, clock: this.o.clock, logger: this.o.logger, archiveDir: this.o.archiveDir, onPruned }, tenant, policy));
+      }
+      const artifacts = await collectArtifacts(
+        { store: this.o.store, cas: this.o.cas, clock: this.o.clock, graceMs: this.o.gcGraceMs, dataDir: this.o.dataDir, onPruned },
+        tenants,
+      );
+      if (artifacts.objects > 0) this.o.logger.info({ objects: artifacts.objects, bytes: artifacts.bytes }, 'artifact collection freed space');
+      return { startedUtc, durationMs: this.o.clock.now() - t0, tenants: reports, artifacts };
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** A backup into `--backup-dir` (`POST /admin/backup`), on the server's own connection. */
+  async backup(keyPem?: string): Promise<BackupReport> {
+    if (!this.o.backupDir) throw new ApiError('VALIDATION_FAILED', 'no --backup-dir is configured: start the server with --backup-dir DIR, or run orchestrator backup');
+    const stamp = iso(this.o.clock.now()).replace(/[-:]/g, '').replace('.', '');
+    const out = join(this.o.backupDir, `orchestrator-backup-${stamp}.tar.gz`);
+    // Made on first use (0700: a backup holds every tenant's data); a missing folder was a 500.
+    await mkdir(this.o.backupDir, { recursive: true, mode: 0o700 });
+    const r = await createBackup({ dataDir: this.o.dataDir, out, store: this.o.store, clock: this.o.clock, keyPem });
+    this.o.metrics?.backupSucceeded(Date.parse(r.createdUtc));
+    return r;
+  }
+}
