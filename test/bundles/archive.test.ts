@@ -9,6 +9,7 @@ import { BundleError } from '../../src/bundles/errors.js';
 import { gunzipStrict, gzipDeterministic } from '../../src/bundles/gzip.js';
 import { bundleLimits } from '../../src/bundles/limits.js';
 import { encodeEntry, readTar, TAR_END, writeRawTar, writeTar } from '../../src/bundles/tar.js';
+import { skipOutsideCi } from '../helpers/tools.js';
 
 const limits = bundleLimits();
 
@@ -46,10 +47,9 @@ test('GNU tar reads the archive: modes, owners, mtime 0', (t) => {
   try {
     version = execFileSync('tar', ['--version'], { encoding: 'utf8' });
   } catch {
-    t.skip('no tar on this machine');
-    return;
+    return skipOutsideCi(t, 'no tar on this machine');
   }
-  if (!/GNU tar/.test(version)) return t.skip('not GNU tar');
+  if (!/GNU tar/.test(version)) return skipOutsideCi(t, 'not GNU tar');
   const dir = mkdtempSync(join(tmpdir(), 'orch-tar-'));
   try {
     writeFileSync(join(dir, 'x.tgz'), gzipDeterministic(writeTar(files, limits)));

@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { skipOutsideCi } from '../helpers/tools.js';
 import { publish, stepOf, waitForRun } from '../runs/helpers.js';
 import { assertAlive, assertCasClean, assertEnvelope, fill, freeBytes, integrityCheck, rowCounts, sleep, tryMount, umount } from './support.js';
 
@@ -37,7 +38,7 @@ describe('disk full', () => {
     });
 
     test('a step whose artifact does not fit fails INSUFFICIENT_STORAGE, nothing half-written is visible, and the same run succeeds once space is freed', async (ctx) => {
-      if (skip) return ctx.skip(`cannot mount a tmpfs here (${skip})`);
+      if (skip) return skipOutsideCi(ctx, `cannot mount a tmpfs here (${skip})`);
       const content = `${'disk-full '.repeat(30_000)}end`; // ~300 KB
       const filler = fill(root, 64 * 1024);
       const r = await t.req('POST', '/runs', { body: { dagId: 'store', inputs: { content } } });
@@ -91,7 +92,7 @@ describe('disk full', () => {
     });
 
     test('requests that must write get a 507 INSUFFICIENT_STORAGE envelope and change nothing; reads go on; service resumes once space is freed', async (ctx) => {
-      if (skip) return ctx.skip(`cannot mount a tmpfs here (${skip})`);
+      if (skip) return skipOutsideCi(ctx, `cannot mount a tmpfs here (${skip})`);
       const wal = join(dir, 'orchestrator.db-wal');
       const walSize = (() => {
         try {

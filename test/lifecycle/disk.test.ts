@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseThreshold } from '../../src/lifecycle/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { skipOutsideCi } from '../helpers/tools.js';
 import { publish, waitForRun } from '../runs/helpers.js';
 import { assertEnvelope, fill, integrityCheck, rowCounts, tryMount, umount } from '../hostile/support.js';
 
@@ -60,7 +61,7 @@ describe('a data folder on a 32 MiB tmpfs', () => {
   });
 
   test('degraded under --disk-warn-free, 507 for writes under --disk-min-free, reads go on, writes resume when space is freed', async (ctx) => {
-    if (skip) return ctx.skip(`cannot mount a tmpfs here (${skip})`);
+    if (skip) return skipOutsideCi(ctx, `cannot mount a tmpfs here (${skip})`);
     assert.equal((await health()).status, 'ok');
 
     const warn = fill(dir, 13 * MiB);
