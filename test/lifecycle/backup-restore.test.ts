@@ -104,6 +104,7 @@ describe('backup during a burst of 500 run starts, then restore', () => {
     const startedInSnapshot = new Set(dstEvents.map((l) => JSON.parse(l)).filter((e) => e.type === 'run.started').map((e) => e.runId));
     assert.deepEqual(new Set(dstRuns.map((l) => JSON.parse(l).runId)), startedInSnapshot, 'runs and events of one instant');
     let ended = 0;
+    let artifactsChecked = 0;
     for (const l of dstRuns) {
       const run = JSON.parse(l);
       assert.ok(srcRuns.has(run.runId));
@@ -115,8 +116,12 @@ describe('backup during a burst of 500 run starts, then restore', () => {
         const file = join(restored, 'artifacts', h.slice(0, 2), h.slice(2));
         if (!existsSync(join(source, 'artifacts', h.slice(0, 2), h.slice(2)))) continue;
         assert.equal(createHash('sha256').update(readFileSync(file)).digest('hex'), h, `artifact ${h} restored whole`);
+        artifactsChecked++;
       }
     }
+    // Both loops above assert only on what they meet: they must have met something.
+    assert.ok(ended > 0, `ended runs compared byte for byte: ${ended}`);
+    assert.ok(artifactsChecked > 0, `restored artifacts checked: ${artifactsChecked}`);
     console.log(`backup: ${dstRuns.length} of 500 runs in the snapshot (${ended} ended), ${dstEvents.length} of ${srcEvents.length} events; ${b.json.entries} files, ${(b.json.bytes / 1024).toFixed(0)} KiB`);
 
     // The restored folder serves.
