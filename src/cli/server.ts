@@ -120,8 +120,11 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     logger.info({ count: loaded.length, plugins: loaded }, 'plugins: loaded');
     // Created before the artifact store: it counts the store's bytes (orchestrator_artifacts_bytes).
     const lifecycle = { ready: false, draining: false };
+    // One reading of the disk and one floor (--disk-min-free) for the 507 refusals and every health check.
+    const disk = new DiskWatermarks([config.dataDir, join(config.dataDir, 'artifacts')], { warnFree: config.diskWarnFree, minFree: config.diskMinFree });
     const ops = new Ops({
       store,
+      diskFloor: (total) => disk.floorBytes(total),
       dataDir: config.dataDir,
       artifactsDir: join(config.dataDir, 'artifacts'),
       lifecycle,
@@ -191,7 +194,6 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const firer = new ScheduleFirer({ store, clock, logger, runs, scheduler });
     opened.push(() => firer.stop());
     const schedules = new ScheduleService({ store, clock, dags, plans, runs, firer });
-    const disk = new DiskWatermarks([config.dataDir, join(config.dataDir, 'artifacts')], { warnFree: config.diskWarnFree, minFree: config.diskMinFree });
     ops.addCheck(disk.healthCheck());
     const dataLifecycle = new LifecycleService({
       store,

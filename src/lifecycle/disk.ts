@@ -93,10 +93,15 @@ export class DiskWatermarks {
     return space;
   }
 
+  /** `--disk-min-free` in bytes on a file system of `totalBytes` (a percentage depends on it). */
+  floorBytes(totalBytes: number): number {
+    return bytesOf(this.opts.minFree, totalBytes);
+  }
+
   /** Below `--disk-min-free`: the numbers, for the refusal; otherwise null. */
   belowFloor(): { freeBytes: number; minFreeBytes: number } | null {
     const s = this.space();
-    const min = bytesOf(this.opts.minFree, s.total);
+    const min = this.floorBytes(s.total);
     return s.free < min ? { freeBytes: s.free, minFreeBytes: min } : null;
   }
 
@@ -104,7 +109,7 @@ export class DiskWatermarks {
   check(): CheckResult {
     const s = this.space();
     const warn = bytesOf(this.opts.warnFree, s.total);
-    const min = bytesOf(this.opts.minFree, s.total);
+    const min = this.floorBytes(s.total);
     const pct = s.total > 0 ? Math.round((s.free / s.total) * 1000) / 10 : 0;
     const free = `${mib(s.free)} free of ${mib(s.total)} (${pct}%)`;
     if (s.free < min) return { status: 'degraded', detail: `${free}: below --disk-min-free (${mib(min)}), writes are refused` };

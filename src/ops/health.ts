@@ -109,12 +109,15 @@ async function freeSpace(dir: string): Promise<{ free: number; total: number }> 
   return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
 }
 
-function spaceStatus(free: number, minFreeBytes: number): CheckStatus {
-  return free < minFreeBytes ? 'degraded' : 'ok';
+/** The free-space floor in bytes for a file system of `totalBytes` (`--disk-min-free`, which may be a percentage). */
+export type DiskFloor = (totalBytes: number) => number;
+
+function spaceStatus({ free, total }: { free: number; total: number }, floor: DiskFloor): CheckStatus {
+  return free < floor(total) ? 'degraded' : 'ok';
 }
 
-/** The database answers a trivial query; degraded when its folder runs low on space. Critical. */
-export function databaseCheck(query: () => unknown, dataDir: string, minFreeBytes: number): HealthCheck {
+/** The database answers a trivial query; degraded when its folder runs below the disk floor. Critical. */
+export function databaseCheck(query: () => unknown, dataDir: string, floor: DiskFloor): HealthCheck {
   return {
     name: 'database',
     critical: true,
@@ -122,15 +125,16 @@ export function databaseCheck(query: () => unknown, dataDir: string, minFreeByte
       const start = performance.now();
       query();
       const latencyMs = ms(performance.now() - start);
-      const { free } = await freeSpace(dataDir);
-      const status = spaceStatus(free, minFreeBytes);
+      const space = await freeSpace(dataDir);
+      const { free } = space;
+      const status = spaceStatus(space, floor);
       return { status, latencyMs, detail: status === 'ok' ? mib(free) : `low disk space: ${mib(free)}` };
     },
   };
 }
 
 /** The artifact folder takes a small write (then deleted) and has free space. */
-export function artifactStoreCheck(root: string, minFreeBytes: number): HealthCheck {
+export function artifactStoreCheck(root: string, floor: DiskFloor): HealthCheck {
   return {
     name: 'artifactStore',
     async run() {
@@ -139,8 +143,9 @@ export function artifactStoreCheck(root: string, minFreeBytes: number): HealthCh
       const probe = join(root, `.tmp-health-${process.pid}-${randomBytes(6).toString('hex')}`);
       await writeFile(probe, 'ok');
       await unlink(probe);
-      const { free } = await freeSpace(root);
-      const status = spaceStatus(free, minFreeBytes);
+      const space = await freeSpace(root);
+      const { free } = space;
+      const status = spaceStatus(space, floor);
       return { status, detail: status === 'ok' ? `writable, ${mib(free)}` : `writable, low disk space: ${mib(free)}` };
     },
   };

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { VERSION } from '../core/runtime.js';
 import type { Store } from '../store/index.js';
 import { byString, knownTenants, storeDagCatalog, storeQueueStats } from './catalog.js';
-import { artifactStoreCheck, databaseCheck, HealthMonitor, workerPoolCheck } from './health.js';
+import { artifactStoreCheck, databaseCheck, HealthMonitor, workerPoolCheck, type DiskFloor } from './health.js';
 import { OpsMetrics } from './metrics.js';
 import { TokenBucketLimiter } from './rate-limit.js';
 import type {
@@ -41,8 +41,8 @@ export interface OpsOptions {
   /** `--rate-limit`: POST /runs per second per tenant; burst is twice that. */
   rateLimitPerSec: number;
   logger: Logger;
-  /** Below this many free bytes, database/artifact checks are degraded (default 256 MiB). */
-  minFreeBytes?: number;
+  /** The disk floor (`--disk-min-free`): below it the database and artifact checks are degraded (default 256 MiB). */
+  diskFloor?: DiskFloor;
   /** `--metrics-dag-labels`: DAGs per tenant with a `dag_id` label of their own (metrics.ts). */
   dagLabelsPerTenant?: number;
   /** Health results are reused this long (default 1000 ms). */
@@ -78,7 +78,7 @@ export class Ops {
     this.queues = storeQueueStats(opts.store);
     const depth: QueueStats = { depthByTenant: (t) => this.depth(t) };
     this.metrics = new OpsMetrics({ queues: () => depth, pool: () => this.pool, dagLabelsPerTenant: opts.dagLabelsPerTenant });
-    const minFree = opts.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+    const minFree = opts.diskFloor ?? (() => DEFAULT_MIN_FREE_BYTES);
     const sqlite = opts.store.db.sqlite;
     this.health = new HealthMonitor(
       [

@@ -67,6 +67,11 @@ describe('a data folder on a 32 MiB tmpfs', () => {
     const warn = fill(dir, 13 * MiB);
     const degraded = await until('checks.disk degraded', health, (c) => c.status === 'degraded');
     assert.match(degraded.detail, /below --disk-warn-free/);
+    // Above the floor (10 MiB here), the database and artifact checks are ok: they judge free space by
+    // the same --disk-min-free as the 507 refusals, not by a floor of their own.
+    const checks = (await t.req('GET', '/admin/health', { tenant: null })).body.checks;
+    assert.equal(checks.database.status, 'ok', JSON.stringify(checks.database));
+    assert.equal(checks.artifactStore.status, 'ok', JSON.stringify(checks.artifactStore));
     const above = await t.req('POST', '/runs', { body: { dagId: 'tiny' } });
     assert.equal(above.status, 201, 'above the floor, writes work');
     await waitForRun(t, above.body.runId); // it ends before the floor is reached: no write in flight
