@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseThreshold } from '../../src/lifecycle/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { skipOutsideCi } from '../helpers/tools.js';
+import { until as waitUntil } from '../helpers/wait.js';
 import { publish, waitForRun } from '../runs/helpers.js';
 import { assertEnvelope, fill, integrityCheck, rowCounts, tryMount, umount } from '../hostile/support.js';
 
@@ -32,14 +33,11 @@ describe('a data folder on a 32 MiB tmpfs', () => {
   let dir = '';
   let skip: string | null = null;
   const health = async () => (await t.req('GET', '/admin/health', { tenant: null })).body.checks.disk;
+  /** The value of `get` once `ok` holds for it (the failure names the last one). */
   const until = async <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> => {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const v = await get();
-      if (ok(v)) return v;
-      assert.ok(Date.now() < deadline, `${what}: last ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    let v: T | undefined;
+    await waitUntil(async () => ok((v = await get())), () => `${what}: last ${JSON.stringify(v)}`, 10_000, 50);
+    return v!;
   };
 
   before(async () => {
