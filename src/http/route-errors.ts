@@ -29,9 +29,8 @@ export function routeErrors(route: RouteDef): ErrorCode[] {
   if (route.query || route.body || route.headers) add('VALIDATION_FAILED');
   if (queryHas(route, 'page_token')) add('INVALID_PAGE_TOKEN');
   if (route.method === 'POST' || route.method === 'PUT') add('VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE');
-  // Every write, DELETE included, meets the disk floor (middleware/disk.ts).
-  if (route.method !== 'GET') add('INSUFFICIENT_STORAGE');
-  if (isMutating(route)) add('VALIDATION_FAILED', 'IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_FLIGHT');
+  // Every write, DELETE included, meets the disk floor (middleware/disk.ts) and Idempotency-Key.
+  if (isMutating(route)) add('INSUFFICIENT_STORAGE', 'VALIDATION_FAILED', 'IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_FLIGHT');
   add(...(route.errors ?? []), 'INTERNAL');
   return [...codes].sort((a, b) => ERROR_STATUS[a] - ERROR_STATUS[b] || a.localeCompare(b));
 }

@@ -10,7 +10,7 @@
  */
 import { ApiError } from '../../core/index.js';
 import type { AppDeps } from '../deps.js';
-import type { RouteDef } from '../route.js';
+import { isMutating, type RouteDef } from '../route.js';
 
 /** Free space below the floor, or null (implemented by src/lifecycle/disk.ts). */
 export interface DiskFloor {
@@ -25,7 +25,7 @@ declare module '../deps.js' {
 }
 
 export function checkDiskFloor(deps: AppDeps, route: RouteDef): void {
-  if (route.method === 'GET' || route.freesSpace) return;
+  if (!isMutating(route) || route.freesSpace) return;
   const low = deps.services.disk?.belowFloor();
   if (low) {
     throw new ApiError(
