@@ -21,7 +21,7 @@ import { EXIT } from '../commands.js';
 import { args, clientCommand, type ClientContext } from './command.js';
 import { LIST_FLAGS, printList } from './list.js';
 import { formatTime, type Output } from './output.js';
-import { awaitRun, followFormat, printRun, WAIT_FLAGS } from './runs.js';
+import { followFormat, START_FLAGS, startRun } from './runs.js';
 import { isObject, parseInputs } from './runs-start.js';
 import type { RunView } from './watch.js';
 
@@ -233,25 +233,17 @@ export const schedulesTrigger = clientCommand({
   summary: 'Start one run of the schedule now, outside its cron (also while paused).',
   args: 'SCHEDULE',
   examples: ['orchestrator schedules trigger hello-nightly --wait'],
-  flags: [...WAIT_FLAGS, { name: 'quiet', short: 'q', kind: 'boolean', env: false, help: 'print only the run id' }],
+  flags: START_FLAGS,
   pipedFormat: followFormat,
   async run(ctx: ClientContext, positional) {
     const [id] = args(positional, 1, 1, 'schedules trigger SCHEDULE [--wait|--follow]');
     const f = ctx.flags;
     if (f.quiet && f.follow) throw new UsageError('--quiet and --follow exclude each other');
-    const start = async (): Promise<RunView> => {
-      const run = (await ctx.api.json<RunView>('POST', `${schedulePath(id!)}:trigger`, { body: {} })).body;
-      if (f.quiet) ctx.out.line(run.runId);
-      return run;
-    };
-    if (f.wait || f.follow) {
-      // The stream is narrowed to the schedule's DAG, attached before the run starts.
-      const { dagId } = (await ctx.api.json<ScheduleView>('GET', schedulePath(id!))).body;
-      return awaitRun(ctx, { start, dagId }, { follow: f.follow === true, quiet: f.quiet === true });
-    }
-    const run = await start();
-    if (!f.quiet) printRun(ctx.out, run);
-    return EXIT.OK;
+    return startRun(
+      ctx,
+      async () => (await ctx.api.json<RunView>('POST', `${schedulePath(id!)}:trigger`, { body: {} })).body,
+      async () => (await ctx.api.json<ScheduleView>('GET', schedulePath(id!))).body.dagId,
+    );
   },
 });
 
