@@ -10,7 +10,7 @@
  * `trigger ID --wait|--follow` waits for the run it starts exactly as `runs start --wait`
  * (exit 0 completed, 4 failed or cancelled).
  */
-import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -18,7 +18,7 @@ import { CATCHUP_POLICIES, OVERLAP_POLICIES, scheduleDocumentSchema } from '../.
 import type { ScheduleView } from '../../schedules/service.js';
 import { UsageError, type FlagSpec, type Flags } from '../args.js';
 import { EXIT } from '../commands.js';
-import { args, clientCommand, type ClientContext } from './command.js';
+import { args, clientCommand, readJsonArg, type ClientContext } from './command.js';
 import { LIST_FLAGS, printList } from './list.js';
 import { formatTime, type Output } from './output.js';
 import { followFormat, START_FLAGS, startRun } from './runs.js';
@@ -82,12 +82,7 @@ const FIELD_FLAGS: FlagSpec[] = [
 ];
 
 function readDocument(file: string): Record<string, unknown> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`--file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const doc = readJsonArg(file, `--file ${file}`);
   if (!isObject(doc)) throw new UsageError(`--file ${file} must hold a JSON object`);
   return doc;
 }
