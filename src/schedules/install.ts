@@ -10,8 +10,10 @@
  */
 import { ApiError, canonicalHash, canonicalJson, type Clock } from '../core/index.js';
 import type { PlanCache } from '../engine/plans.js';
+import { systemAudit, type Audit } from '../dags/service.js';
 import type { TrustStore } from '../dags/signature.js';
-import type { ScheduleRow, Store } from '../store/index.js';
+import { actorDetail } from '../events/actor.js';
+import type { EventRow, ScheduleRow, Store } from '../store/index.js';
 import { compile, nextFireOf } from './compiled.js';
 import { normalizeSchedule, scheduleDocumentSchema, type ScheduleDocument, type ScheduleSpec } from './model.js';
 import { verifyScheduleSignature } from './signature.js';
@@ -82,21 +84,53 @@ export function prepareSchedule(d: ScheduleStoreDeps, tenant: string, incoming: 
   };
 }
 
+/** The audit events of changes to a schedule (docs/API.md "Actors"). */
+export type ScheduleChange = 'schedule.created' | 'schedule.replaced' | 'schedule.paused' | 'schedule.resumed' | 'schedule.deleted';
+
 /**
- * A bundle's schedule, inside the caller's transaction (after the bundle's DAGs, which it may
- * name): created when absent; `{created: false}` when the stored one has the same normal form
- * (its pause state, fire history and signer stay); 409 `SCHEDULE_EXISTS` when the id holds
- * another definition — a bundle never replaces a schedule (docs/SCHEDULES.md).
+ * The audit event of a change to a schedule, inside its transaction: no run (`runId` absent),
+ * `status` the schedule's state after it (`active`, `paused`, `deleted`), the actor in its detail.
  */
-export function installSchedule(d: ScheduleStoreDeps, tenant: string, incoming: IncomingSchedule): { created: boolean } {
-  const { spec, row } = prepareSchedule(d, tenant, incoming);
-  const existing = d.store.schedules.get(tenant, spec.scheduleId);
+export function scheduleEvent(d: Pick<ScheduleStoreDeps, 'store' | 'clock'>, row: Pick<ScheduleRow, 'tenant' | 'scheduleId' | 'dagId' | 'paused'>, type: ScheduleChange, who: Audit): EventRow {
+  const status = type === 'schedule.deleted' ? 'deleted' : row.paused === 1 ? 'paused' : 'active';
+  return d.store.events.append({
+    tenant: row.tenant, type, dagId: row.dagId, runId: '', stepId: null, status, tsMs: d.clock.now(),
+    traceId: who.traceId, scheduleId: row.scheduleId, detail: actorDetail(who.actor),
+  });
+}
+
+/**
+ * Creating a schedule, written once for `POST /schedules`, preloaded files and bundles, inside
+ * the caller's transaction: the prepared row stored with its `schedule.created` event; when the
+ * id holds the same normal form, that row and no event (nothing changes); when it holds another
+ * definition, 409 `SCHEDULE_EXISTS` (`${why}` says what replaces it, or that nothing does).
+ */
+export function createSchedule(
+  d: ScheduleStoreDeps,
+  prepared: { row: ScheduleRow },
+  who: Audit,
+  why: string,
+  details?: Record<string, unknown>,
+): { stored: ScheduleRow; event?: EventRow } {
+  const { row } = prepared;
+  const existing = d.store.schedules.get(row.tenant, row.scheduleId);
   if (existing) {
-    if (existing.specHash !== row.specHash) {
-      throw new ApiError('SCHEDULE_EXISTS', `schedule ${spec.scheduleId} exists with another definition; a bundle does not replace it`, { scheduleId: spec.scheduleId });
-    }
-    return { created: false };
+    if (existing.specHash !== row.specHash) throw new ApiError('SCHEDULE_EXISTS', `schedule ${row.scheduleId} exists with another definition; ${why}`, details);
+    return { stored: existing };
   }
   d.store.schedules.insert(row);
-  return { created: true };
+  return { stored: row, event: scheduleEvent(d, row, 'schedule.created', who) };
+}
+
+/**
+ * A bundle's schedule, inside the caller's transaction (after the bundle's DAGs, which it may
+ * name): created when absent (with its `schedule.created` event, by `system`, as the bundle's
+ * DAGs have theirs); `{created: false}` when the stored one has the same normal form (its pause
+ * state, fire history and signer stay); 409 `SCHEDULE_EXISTS` when the id holds another
+ * definition — a bundle never replaces a schedule (docs/SCHEDULES.md).
+ */
+export function installSchedule(d: ScheduleStoreDeps, tenant: string, incoming: IncomingSchedule): { created: boolean } {
+  const prepared = prepareSchedule(d, tenant, incoming);
+  const { event } = createSchedule(d, prepared, systemAudit(), 'a bundle does not replace it', { scheduleId: prepared.spec.scheduleId });
+  return { created: event !== undefined };
 }

@@ -9,13 +9,13 @@
  */
 import { ApiError, canonicalHash, canonicalJson, iso, isoOrNull, type Clock } from '../core/index.js';
 import { systemAudit, type Audit, type DagService } from '../dags/service.js';
-import { actorDetail, SYSTEM_ACTOR } from '../events/actor.js';
+import { SYSTEM_ACTOR } from '../events/actor.js';
 import type { PlanCache } from '../engine/plans.js';
 import type { RunService } from '../runs/service.js';
 import { runView } from '../runs/views.js';
 import type { EventRow, ScheduleRow, Store } from '../store/index.js';
 import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
-import { installSchedule, prepareSchedule, readSignedSchedule, type IncomingSchedule } from './install.js';
+import { createSchedule, installSchedule, prepareSchedule, readSignedSchedule, scheduleEvent, type IncomingSchedule } from './install.js';
 import type { ScheduleFirer } from './firer.js';
 import { formatLocal, type FireTime } from './upcoming.js';
 import { nextFires } from './fire.js';
@@ -97,33 +97,17 @@ export class ScheduleService {
    * document under the same id 409 `SCHEDULE_EXISTS`.
    */
   create(tenant: string, incoming: IncomingSchedule, commit: Commit, who: Audit = systemAudit()): Answer {
-    const { spec, row } = this.prepare(tenant, incoming);
+    const prepared = this.prepare(tenant, incoming);
     const events: EventRow[] = [];
     const answer = commit(() => {
-      const existing = this.d.store.schedules.get(tenant, spec.scheduleId);
-      if (existing) {
-        if (existing.specHash !== row.specHash) throw new ApiError('SCHEDULE_EXISTS', `schedule ${spec.scheduleId} exists with another definition; PUT replaces it`);
-        return { status: 200, body: scheduleView(existing) };
-      }
-      this.d.store.schedules.insert(row);
-      events.push(this.auditEvent(row, 'schedule.created', who));
-      return { status: 201, body: scheduleView(row), headers: { Location: `${SCHEDULES_PATH}/${spec.scheduleId}` } };
+      const { stored, event } = createSchedule(this.d, prepared, who, 'PUT replaces it');
+      if (!event) return { status: 200, body: scheduleView(stored) };
+      events.push(event);
+      return { status: 201, body: scheduleView(stored), headers: { Location: `${SCHEDULES_PATH}/${stored.scheduleId}` } };
     });
     this.d.runs.admit([], events);
-    if (answer.status === 201) this.d.firer.changed(tenant, spec.scheduleId);
+    if (answer.status === 201) this.d.firer.changed(tenant, prepared.spec.scheduleId);
     return answer;
-  }
-
-  /**
-   * The audit event of a change to a schedule (docs/API.md "Actors"): no run (`runId` absent),
-   * `status` the schedule's state after it (`active`, `paused`, `deleted`), the actor in its detail.
-   */
-  private auditEvent(row: Pick<ScheduleRow, 'tenant' | 'scheduleId' | 'dagId' | 'paused'>, type: 'schedule.created' | 'schedule.replaced' | 'schedule.paused' | 'schedule.resumed' | 'schedule.deleted', who: Audit): EventRow {
-    const status = type === 'schedule.deleted' ? 'deleted' : row.paused === 1 ? 'paused' : 'active';
-    return this.d.store.events.append({
-      tenant: row.tenant, type, dagId: row.dagId, runId: '', stepId: null, status, tsMs: this.d.clock.now(),
-      traceId: who.traceId, scheduleId: row.scheduleId, detail: actorDetail(who.actor),
-    });
   }
 
   /** Replaces the document (`updatedUtc` changes; the fire history stays; the next fire is recomputed from now). */
@@ -137,7 +121,7 @@ export class ScheduleService {
       this.row(tenant, scheduleId);
       this.d.store.schedules.replace(row);
       const now = this.row(tenant, scheduleId);
-      events.push(this.auditEvent(now, 'schedule.replaced', who));
+      events.push(scheduleEvent(this.d, now, 'schedule.replaced', who));
       return { status: 200, body: scheduleView(now) };
     });
     this.d.runs.admit([], events);
@@ -157,7 +141,7 @@ export class ScheduleService {
         const now = this.d.clock.now();
         const next = paused ? null : nextFireOf(compiledSchedule(this.compiled, row), now);
         this.d.store.schedules.setPaused(tenant, scheduleId, paused, next, now);
-        events.push(this.auditEvent({ ...row, paused: paused ? 1 : 0 }, paused ? 'schedule.paused' : 'schedule.resumed', who));
+        events.push(scheduleEvent(this.d, { ...row, paused: paused ? 1 : 0 }, paused ? 'schedule.paused' : 'schedule.resumed', who));
       }
       return { status: 200, body: scheduleView(this.row(tenant, scheduleId)) };
     });
@@ -203,7 +187,7 @@ export class ScheduleService {
     const answer = commit(() => {
       const row = this.row(tenant, scheduleId);
       this.d.store.schedules.delete(tenant, scheduleId);
-      events.push(this.auditEvent(row, 'schedule.deleted', who));
+      events.push(scheduleEvent(this.d, row, 'schedule.deleted', who));
       return { status: 204 };
     });
     this.d.runs.admit([], events);

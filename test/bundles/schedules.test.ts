@@ -78,6 +78,10 @@ test('create carries signed schedules (byte-identical rebuilds); verify lists th
   });
   const store = Store.open({ dataDir: join(dir, 'data') });
   const before = store.schedules.get('acme', 'nightly')!;
+  // Each stored schedule has its audit event, by the system, as its DAG has (docs/API.md "Actors").
+  const audit = (s: Store) => s.events.since('acme', 0, 100).filter((e) => e.type !== 'dag.published').map((e) => [e.type, e.scheduleId, e.status, JSON.parse(e.detail!).actor]);
+  const created = [['schedule.created', 'hourly', 'active', 'system'], ['schedule.created', 'nightly', 'active', 'system']];
+  assert.deepEqual(audit(store), created);
   store.close();
   assert.ok(before.nextFireMs !== null, 'armed: the server fires it from its first start');
 
@@ -88,6 +92,7 @@ test('create carries signed schedules (byte-identical rebuilds); verify lists th
   const again = Store.open({ dataDir: join(dir, 'data') });
   try {
     assert.deepEqual(again.schedules.get('acme', 'nightly'), before, 'an identical schedule is left exactly as it is');
+    assert.deepEqual(audit(again), created, 'a re-import writes no event');
   } finally {
     again.close();
   }

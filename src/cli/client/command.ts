@@ -159,6 +159,15 @@ export function args(positional: string[], min: number, max: number, usageLine: 
   return positional;
 }
 
+/** A JSON file given on the command line (`-` reads stdin); unreadable or not JSON is a usage error naming `what`. */
+export function readJsonArg(file: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 /** A positive integer flag, or undefined when absent. */
 export function intFlag(flags: Flags, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const v = flags[name];

@@ -6,11 +6,9 @@
  * version when none is active. `dags publish FILE` says `published` (201) or `unchanged`
  * (200: the same canonical definition was already stored) on stderr.
  */
-import { readFileSync } from 'node:fs';
 import type { DagVersionView } from '../../dags/service.js';
-import { UsageError } from '../args.js';
 import { EXIT } from '../commands.js';
-import { args, clientCommand, reasonBody, type ClientContext } from './command.js';
+import { args, clientCommand, readJsonArg, reasonBody, type ClientContext } from './command.js';
 import { LIST_FLAGS, printList } from './list.js';
 import { formatDuration, formatTime } from './output.js';
 
@@ -137,13 +135,7 @@ export const dagsPublish = clientCommand({
   flags: [],
   async run(ctx, positional) {
     const [file] = args(positional, 1, 1, 'dags publish FILE (- for stdin)');
-    let doc: unknown;
-    try {
-      doc = JSON.parse(readFileSync(file === '-' ? 0 : file!, 'utf8'));
-    } catch (e) {
-      throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    const { status, body } = await ctx.api.json<DagVersion>('POST', '/dags', { body: doc });
+    const { status, body } = await ctx.api.json<DagVersion>('POST', '/dags', { body: readJsonArg(file!, file!) });
     ctx.out.note(`${status === 201 ? 'published' : 'unchanged'} ${body.dagId}@${body.version}`);
     printVersion(ctx, body);
     return EXIT.OK;

@@ -6,9 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../args.js';
-import { EXIT } from '../commands.js';
 import { args, clientCommand } from './command.js';
-import { awaitRun, followFormat, printRun, WAIT_FLAGS } from './runs.js';
+import { followFormat, START_FLAGS, startRun } from './runs.js';
 import type { RunView } from './watch.js';
 
 /** A JSON object (not null, not an array). */
@@ -60,8 +59,7 @@ export const runsStart = clientCommand({
     { name: 'input', kind: 'list', env: false, arg: 'KEY=VALUE|KEY:=JSON', help: 'one run input: a string, or a JSON value after :=' },
     { name: 'inputs-file', kind: 'string', env: false, arg: 'FILE', help: 'run inputs as a JSON object ("-" reads stdin)' },
     { name: 'run-token', kind: 'string', env: false, arg: 'TOKEN', help: 'start at most one run for this token (repeats return that run)' },
-    ...WAIT_FLAGS,
-    { name: 'quiet', short: 'q', kind: 'boolean', env: false, help: 'print only the run id' },
+    ...START_FLAGS,
   ],
   pipedFormat: followFormat,
   async run(ctx, positional) {
@@ -73,14 +71,6 @@ export const runsStart = clientCommand({
     const inputs = parseInputs(f['inputs-file'] as string | undefined, (f.input as string[] | undefined) ?? []);
     if (inputs !== undefined) body.inputs = inputs;
     if (f['run-token'] !== undefined) body.runToken = f['run-token'];
-    const start = async (): Promise<RunView> => {
-      const run = (await ctx.api.json<RunView>('POST', '/runs', { body })).body;
-      if (f.quiet) ctx.out.line(run.runId);
-      return run;
-    };
-    if (f.wait || f.follow) return awaitRun(ctx, { start, dagId }, { follow: f.follow === true, quiet: f.quiet === true });
-    const run = await start();
-    if (!f.quiet) printRun(ctx.out, run);
-    return EXIT.OK;
+    return startRun(ctx, async () => (await ctx.api.json<RunView>('POST', '/runs', { body })).body, () => dagId!);
   },
 });

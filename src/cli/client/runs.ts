@@ -79,6 +79,27 @@ export const WAIT_FLAGS: FlagSpec[] = [
   { name: 'follow', kind: 'boolean', env: false, help: 'show each step as it changes until the run ends (implies --wait)' },
 ];
 
+/** The flags of a command that starts a run (`runs start`, `schedules trigger`): {@link WAIT_FLAGS} and `--quiet`. */
+export const START_FLAGS: FlagSpec[] = [...WAIT_FLAGS, { name: 'quiet', short: 'q', kind: 'boolean', env: false, help: 'print only the run id' }];
+
+/**
+ * Starts a run with `post` and shows it as `runs start` does: printed, or only its id
+ * (`--quiet`), or waited for / followed to its end (`--wait`, `--follow`: the event stream,
+ * narrowed to `dagId()`, is attached before the run starts). Returns the exit code.
+ */
+export async function startRun(ctx: ClientContext, post: () => Promise<RunView>, dagId: () => string | Promise<string>): Promise<number> {
+  const f = ctx.flags;
+  const start = async (): Promise<RunView> => {
+    const run = await post();
+    if (f.quiet) ctx.out.line(run.runId);
+    return run;
+  };
+  if (f.wait || f.follow) return awaitRun(ctx, { start, dagId: await dagId() }, { follow: f.follow === true, quiet: f.quiet === true });
+  const run = await start();
+  if (!f.quiet) printRun(ctx.out, run);
+  return EXIT.OK;
+}
+
 /** `--follow` draws for people even when piped (plain lines); otherwise JSON when piped. */
 export const followFormat = (f: Flags): Format => (f.follow ? 'table' : 'json');
 

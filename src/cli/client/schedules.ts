@@ -10,7 +10,7 @@
  * `trigger ID --wait|--follow` waits for the run it starts exactly as `runs start --wait`
  * (exit 0 completed, 4 failed or cancelled).
  */
-import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -18,10 +18,10 @@ import { CATCHUP_POLICIES, OVERLAP_POLICIES, scheduleDocumentSchema } from '../.
 import type { ScheduleView } from '../../schedules/service.js';
 import { UsageError, type FlagSpec, type Flags } from '../args.js';
 import { EXIT } from '../commands.js';
-import { args, clientCommand, type ClientContext } from './command.js';
+import { args, clientCommand, readJsonArg, type ClientContext } from './command.js';
 import { LIST_FLAGS, printList } from './list.js';
 import { formatTime, type Output } from './output.js';
-import { awaitRun, followFormat, printRun, WAIT_FLAGS } from './runs.js';
+import { followFormat, START_FLAGS, startRun } from './runs.js';
 import { isObject, parseInputs } from './runs-start.js';
 import type { RunView } from './watch.js';
 
@@ -82,12 +82,7 @@ const FIELD_FLAGS: FlagSpec[] = [
 ];
 
 function readDocument(file: string): Record<string, unknown> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`--file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const doc = readJsonArg(file, `--file ${file}`);
   if (!isObject(doc)) throw new UsageError(`--file ${file} must hold a JSON object`);
   return doc;
 }
@@ -233,25 +228,17 @@ export const schedulesTrigger = clientCommand({
   summary: 'Start one run of the schedule now, outside its cron (also while paused).',
   args: 'SCHEDULE',
   examples: ['orchestrator schedules trigger hello-nightly --wait'],
-  flags: [...WAIT_FLAGS, { name: 'quiet', short: 'q', kind: 'boolean', env: false, help: 'print only the run id' }],
+  flags: START_FLAGS,
   pipedFormat: followFormat,
   async run(ctx: ClientContext, positional) {
     const [id] = args(positional, 1, 1, 'schedules trigger SCHEDULE [--wait|--follow]');
     const f = ctx.flags;
     if (f.quiet && f.follow) throw new UsageError('--quiet and --follow exclude each other');
-    const start = async (): Promise<RunView> => {
-      const run = (await ctx.api.json<RunView>('POST', `${schedulePath(id!)}:trigger`, { body: {} })).body;
-      if (f.quiet) ctx.out.line(run.runId);
-      return run;
-    };
-    if (f.wait || f.follow) {
-      // The stream is narrowed to the schedule's DAG, attached before the run starts.
-      const { dagId } = (await ctx.api.json<ScheduleView>('GET', schedulePath(id!))).body;
-      return awaitRun(ctx, { start, dagId }, { follow: f.follow === true, quiet: f.quiet === true });
-    }
-    const run = await start();
-    if (!f.quiet) printRun(ctx.out, run);
-    return EXIT.OK;
+    return startRun(
+      ctx,
+      async () => (await ctx.api.json<RunView>('POST', `${schedulePath(id!)}:trigger`, { body: {} })).body,
+      async () => (await ctx.api.json<ScheduleView>('GET', schedulePath(id!))).body.dagId,
+    );
   },
 });
 
