@@ -8,9 +8,9 @@
  * version.pluginPins; // { noop: { name: 'noop', version: '0.1.0', contentHash: '…', builtin: true } }
  */
 import { namedHashes } from '../artifacts/index.js';
-import { ApiError, iso, isoOrNull, randomHex, type Clock } from '../core/index.js';
+import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
 import type { DagVersionRow, EventRow, Store } from '../store/index.js';
-import { actorDetail, SYSTEM_ACTOR } from '../events/actor.js';
+import { appendAuditEvent, systemAudit, type Audit } from '../events/actor.js';
 import type { DagDocument } from './model.js';
 import { validateDag } from './validate.js';
 import { dagCanonicalJson, dagHash } from './canonical.js';
@@ -18,17 +18,6 @@ import { verifyDagSignature, type TrustStore } from './signature.js';
 import { semverKey } from './semver.js';
 import { pinPlugins, pinsJson, type PinnablePlugin, type PluginPins } from './pins.js';
 import { withWarnings, type DagWarning } from './with-check.js';
-
-/** Who makes a change and the trace it belongs to: recorded on the change's events. */
-export interface Audit {
-  actor: string;
-  traceId: string;
-}
-
-/** What the server does on its own (start-up preloads, offline imports): actor `system`, a fresh trace. */
-export function systemAudit(actor: string = SYSTEM_ACTOR): Audit {
-  return { actor, traceId: randomHex(16) };
-}
 
 export interface DagServiceDeps {
   store: Store;
@@ -198,16 +187,8 @@ export class DagService {
       });
       // A definition that names artifacts (a fixed input file) keeps them: versions are kept for ever.
       store.refs.addOwned(tenant, `dag:${doc.dagId}@${doc.version}`, namedHashes(checked.definition));
-      const event = this.auditEvent(tenant, 'dag.published', doc.dagId, doc.version, 'active', now, who);
+      const event = appendAuditEvent(store, { tenant, type: 'dag.published', dagId: doc.dagId, status: 'active', tsMs: now }, who, { version: doc.version });
       return { created: true, version: dagView(store.dags.get(tenant, doc.dagId, doc.version)!), events: [event] };
-    });
-  }
-
-  /** A `dag.published|disabled` event (no run: `runId` ''), the actor and version in its detail. */
-  private auditEvent(tenant: string, type: 'dag.published' | 'dag.disabled', dagId: string, version: string, status: string, now: number, who: Audit): EventRow {
-    return this.deps.store.events.append({
-      tenant, type, dagId, runId: '', stepId: null, status, tsMs: now, traceId: who.traceId,
-      detail: actorDetail(who.actor, { version }),
     });
   }
 
@@ -227,7 +208,7 @@ export class DagService {
     this.get(tenant, dagId, version);
     const now = clock.now();
     if (store.dags.disable(tenant, dagId, version, now, who.actor)) {
-      events.push(this.auditEvent(tenant, 'dag.disabled', dagId, version, 'disabled', now, who));
+      events.push(appendAuditEvent(store, { tenant, type: 'dag.disabled', dagId, status: 'disabled', tsMs: now }, who, { version }));
     }
     return dagView(this.get(tenant, dagId, version));
   }

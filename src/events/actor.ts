@@ -9,6 +9,8 @@
  * // detail: '{"actor":"alice","cancelReason":"wrong inputs"}'
  */
 import { canonicalJson } from '../core/hash.js';
+import { randomHex } from '../core/ids.js';
+import type { EventRow, NewEvent, Store } from '../store/index.js';
 
 /** The actor of what the server does on its own. */
 export const SYSTEM_ACTOR = 'system';
@@ -27,4 +29,29 @@ export function actorDetail(actor: string | null | undefined, extra: Record<stri
   if (actor) fields.actor = actor;
   for (const [k, v] of Object.entries(extra)) if (v !== undefined && v !== null) fields[k] = v;
   return Object.keys(fields).length ? canonicalJson(fields) : null;
+}
+
+/** Who makes a change and the trace it belongs to: recorded on the change's events. */
+export interface Audit {
+  actor: string;
+  traceId: string;
+}
+
+/** What the server does on its own (start-up preloads, offline imports): actor `system`, a fresh trace. */
+export function systemAudit(): Audit {
+  return { actor: SYSTEM_ACTOR, traceId: randomHex(16) };
+}
+
+/** What an audit event is about: an event no run owns (`dag.*`, `schedule.*`). */
+export type AuditSubject = Pick<NewEvent, 'tenant' | 'type' | 'dagId' | 'status' | 'tsMs' | 'scheduleId'>;
+
+/**
+ * Appends an audit event (no run: `runId` '', no step) with `who`'s actor and trace, `extra`
+ * in its detail; call inside the change's transaction.
+ *
+ * @example
+ * appendAuditEvent(store, { tenant, type: 'dag.disabled', dagId, status: 'disabled', tsMs: now }, who, { version });
+ */
+export function appendAuditEvent(store: Store, e: AuditSubject, who: Audit, extra: Record<string, unknown> = {}): EventRow {
+  return store.events.append({ ...e, runId: '', stepId: null, traceId: who.traceId, detail: actorDetail(who.actor, extra) });
 }

@@ -188,7 +188,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       tenants: principal?.tenants ?? [],
       scopes: principal?.scopes ?? new Set(),
       principal,
-      actor: principal?.subject ?? '',
+      audit: { actor: principal?.subject ?? '', traceId: trace.traceId },
       params,
       query,
       body,

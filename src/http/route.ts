@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { Context } from 'hono';
 import type { ErrorCode } from '../core/index.js';
 import type { Principal, Scope } from '../auth/index.js';
+import type { Audit } from '../events/actor.js';
 import type { AppDeps } from './deps.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -41,10 +42,10 @@ export interface RouteCtx<P, Q, B> {
   /** The verified caller; undefined on routes without auth (or optional auth, no token). */
   principal?: Principal;
   /**
-   * Who is asking, for the audit trail (docs/API.md "Actors"): the token's `sub`; '' without a
-   * token. Every event a mutating request causes carries it.
+   * Who is asking and this request's trace, for the audit trail (docs/API.md "Actors"): the
+   * token's `sub` ('' without a token). Every event a mutating request causes carries it.
    */
-  actor: string;
+  audit: Audit;
   params: P;
   query: Q;
   body: B;

@@ -10,9 +10,8 @@
  */
 import { ApiError, canonicalHash, canonicalJson, type Clock } from '../core/index.js';
 import type { PlanCache } from '../engine/plans.js';
-import { systemAudit, type Audit } from '../dags/service.js';
 import type { TrustStore } from '../dags/signature.js';
-import { actorDetail } from '../events/actor.js';
+import { appendAuditEvent, systemAudit, type Audit } from '../events/actor.js';
 import type { EventRow, ScheduleRow, Store } from '../store/index.js';
 import { compile, nextFireOf } from './compiled.js';
 import { normalizeSchedule, scheduleDocumentSchema, type ScheduleDocument, type ScheduleSpec } from './model.js';
@@ -93,10 +92,7 @@ export type ScheduleChange = 'schedule.created' | 'schedule.replaced' | 'schedul
  */
 export function scheduleEvent(d: Pick<ScheduleStoreDeps, 'store' | 'clock'>, row: Pick<ScheduleRow, 'tenant' | 'scheduleId' | 'dagId' | 'paused'>, type: ScheduleChange, who: Audit): EventRow {
   const status = type === 'schedule.deleted' ? 'deleted' : row.paused === 1 ? 'paused' : 'active';
-  return d.store.events.append({
-    tenant: row.tenant, type, dagId: row.dagId, runId: '', stepId: null, status, tsMs: d.clock.now(),
-    traceId: who.traceId, scheduleId: row.scheduleId, detail: actorDetail(who.actor),
-  });
+  return appendAuditEvent(d.store, { tenant: row.tenant, type, dagId: row.dagId, status, tsMs: d.clock.now(), scheduleId: row.scheduleId }, who);
 }
 
 /**

@@ -7,9 +7,9 @@
  * const answer = schedules.create('demo', doc, (fn) => store.tx(fn));
  * schedules.get('demo', 'nightly').upcoming; // next 5 fires, UTC and local
  */
-import { ApiError, canonicalHash, canonicalJson, iso, isoOrNull, type Clock } from '../core/index.js';
-import { systemAudit, type Audit, type DagService } from '../dags/service.js';
-import { SYSTEM_ACTOR } from '../events/actor.js';
+import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
+import type { DagService } from '../dags/service.js';
+import { actorDetail, systemAudit, type Audit } from '../events/actor.js';
 import type { PlanCache } from '../engine/plans.js';
 import type { RunService } from '../runs/service.js';
 import { runView } from '../runs/views.js';
@@ -155,7 +155,8 @@ export class ScheduleService {
    * is an operator's explicit request): 201 with the run, which carries `scheduleId` and
    * `scheduledUtc` (now); a `schedule.fired` event with `manual: true`.
    */
-  trigger(tenant: string, scheduleId: string, traceId: string, commit: Commit, actor: string = SYSTEM_ACTOR): Answer {
+  trigger(tenant: string, scheduleId: string, commit: Commit, who: Audit = systemAudit()): Answer {
+    const { actor, traceId } = who;
     const row = this.row(tenant, scheduleId);
     const spec = compiledSchedule(this.compiled, row).spec;
     const now = this.d.clock.now();
@@ -169,7 +170,7 @@ export class ScheduleService {
         events.push(this.d.runs.insert(p));
         events.push(this.d.store.events.append({
           tenant, type: 'schedule.fired', dagId: spec.dagId, runId: p.row.runId, stepId: null, status: 'started',
-          tsMs: now, traceId, scheduleId, scheduledMs: now, detail: canonicalJson({ actor, manual: true }),
+          tsMs: now, traceId, scheduleId, scheduledMs: now, detail: actorDetail(actor, { manual: true }),
         }));
         return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: `/api/v1/orchestrator/runs/${p.row.runId}` } };
       });

@@ -7,15 +7,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signDag } from '../../src/dags/index.js';
 import { FIXTURES, startTestServer, type TestServer } from '../helpers/server.js';
 import { captureLogger } from '../helpers/log-capture.js';
+import { cli } from '../cli/helpers.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const devKey = readFileSync(join(FIXTURES, 'keys', 'dev-signing.key'), 'utf8');
 const dir = mkdtempSync(join(tmpdir(), 'orch-with-'));
 const pluginsDir = join(dir, 'plugins');
@@ -62,18 +61,6 @@ const MISTAKES: Array<[string, unknown[], string[]]> = [
   ['"expectFiles":"two"', [{ id: 'count', plugin: 'count-files', with: { dir: 'out', expectFiles: 'two' } }], ['steps.count.with.expectFiles']],
   ['an unknown key', [{ id: 'count', plugin: 'count-files', with: { dir: 'out', expectedFiles: 2 } }], ['steps.count.with.expectedFiles']],
 ];
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 function writeDoc(name: string, body: unknown): string {
   const file = join(dir, `${name}.json`);

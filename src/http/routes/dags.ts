@@ -46,7 +46,7 @@ export const publishDag = defineRoute({
     }
     let events: EventRow[] = [];
     const answer = ctx.commit(() => {
-      const r = dags.publish(ctx.tenant, ctx.body, checked, { actor: ctx.actor, traceId: ctx.traceId });
+      const r = dags.publish(ctx.tenant, ctx.body, checked, ctx.audit);
       events = r.events;
       return {
         status: r.created ? 201 : 200,
@@ -136,7 +136,7 @@ export const disableDag = defineRoute({
     const events: EventRow[] = [];
     const answer = ctx.commit(() => ({
       status: 200,
-      body: dags.disable(ctx.tenant, ctx.params.dagId, ctx.params.version, { actor: ctx.actor, traceId: ctx.traceId }, events),
+      body: dags.disable(ctx.tenant, ctx.params.dagId, ctx.params.version, ctx.audit, events),
     }));
     dags.announce(events);
     return answer;
