@@ -287,3 +287,34 @@ test('every answer of a route that takes a token is private: Cache-Control priva
   const doc = await headersOf('GET', '/openapi.json', null, null);
   assert.doesNotMatch(doc.h.get('vary') ?? '', /authorization/i);
 });
+
+test('below the disk floor every writing route is 507 INSUFFICIENT_STORAGE but those that free space; reads go on', async () => {
+  const services = t.server.deps.services;
+  const disk = services.disk;
+  services.disk = { belowFloor: () => ({ freeBytes: 1, minFreeBytes: 2 }) };
+  try {
+    const token = await t.token();
+    const seen = { refused: 0, open: 0, reads: 0 };
+    for (const r of routes) {
+      const what = `${r.method} ${r.path}`;
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'a' };
+      let body: string | undefined;
+      if (takesBody(r.method)) {
+        headers['content-type'] = 'application/json';
+        body = '{}';
+      }
+      const res = await fetch(t.url + BASE + concrete(r), { method: r.method, headers, body });
+      if (isMutating(r) && !r.freesSpace) {
+        assertEnvelope({ status: res.status, body: await res.json(), headers: res.headers }, 507, 'INSUFFICIENT_STORAGE', what);
+        seen.refused++;
+      } else {
+        await res.body?.cancel(); // the stream route would stream forever
+        assert.notEqual(res.status, 507, what);
+        seen[isMutating(r) ? 'open' : 'reads']++;
+      }
+    }
+    assert.ok(seen.refused > 0 && seen.open > 0 && seen.reads > 0, `writes, space-freeing writes and reads were walked (${JSON.stringify(seen)})`);
+  } finally {
+    services.disk = disk;
+  }
+});
