@@ -30,7 +30,7 @@ const ORDER = [
   'serve', 'token', 'keys generate', 'dag sign', 'dag check', 'dags list', 'dags get', 'dags publish', 'dags disable',
   'runs start', 'runs list', 'runs get', 'runs logs', 'runs cancel', 'artifacts get', 'events tail',
   'export runs', 'export dags', 'export events', 'events verify', 'bundle create', 'bundle verify', 'bundle import',
-  'import runs', 'backup', 'backup verify', 'restore', 'upgrade', 'completion bash',
+  'import runs', 'export archive', 'import archive', 'backup', 'backup verify', 'restore', 'upgrade', 'completion bash',
 ];
 
 /** What an example needs first (shell lines run before the command's examples). */
