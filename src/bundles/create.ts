@@ -4,6 +4,7 @@
  * - DAG documents are stored as the canonical JSON (RFC 8785) of the document, signature
  *   included, at `dags/<dagId>/<version>.json`; each must already be signed and its signed
  *   payload must be its content (the verifier checks the signature against trusted keys).
+ * - Schedule documents likewise, signed, at `schedules/<scheduleId>.json` (schedules.ts).
  * - Plugin folders are stored file for file at `plugins/<name>/…`.
  * - The tenants the bundle is for go into the signed manifest (`tenants`); an import into any
  *   other tenant is refused.
@@ -24,11 +25,14 @@ import { gzipDeterministic } from './gzip.js';
 import { bundleLimits, type BundleLimits } from './limits.js';
 import { BUNDLE_PAYLOAD_TYPE, buildManifest, bundleTenants, dagPath, MANIFEST_PATH, manifestBytes, SIGNATURE_PATH, type BundleManifest } from './manifest.js';
 import { checkPlugin, type PluginFile } from './plugins.js';
+import { bundledScheduleFile } from './schedules.js';
 import { writeTar, type TarFile } from './tar.js';
 
 export interface CreateBundleInput {
   /** Signed DAG documents (as parsed JSON values or documents). */
   dags: readonly unknown[];
+  /** Signed schedule documents (as parsed JSON values). */
+  schedules?: readonly unknown[];
   /** Plugin folders: the folder name and its files. */
   plugins?: ReadonlyArray<{ name: string; files: readonly PluginFile[] }>;
   /** The tenants the bundle may be imported for (at least one; tenant ids). */
@@ -71,7 +75,7 @@ function checkSignedDag(raw: unknown, index: number): DagDocument {
 
 /**
  * Builds a bundle in memory. Throws `BundleError` for no or an invalid tenant, an unsigned or
- * invalid DAG, the same dagId@version twice with different content, an invalid plugin folder,
+ * invalid DAG or schedule, the same dagId@version or scheduleId twice with different content, an invalid plugin folder,
  * or an unsafe path.
  *
  * @example
@@ -89,6 +93,12 @@ export function createBundle(input: CreateBundleInput): CreatedBundle {
     if (prior && !prior.equals(data)) {
       throw new BundleError('DUPLICATE_PATH', `${doc.dagId}@${doc.version} is given twice with different content`, { path });
     }
+    files.set(path, data);
+  });
+  (input.schedules ?? []).forEach((raw, i) => {
+    const { path, data } = bundledScheduleFile(raw, i);
+    const prior = files.get(path);
+    if (prior && !prior.equals(data)) throw new BundleError('DUPLICATE_PATH', `schedule ${path} is given twice with different content`, { path, scheduleIndex: i });
     files.set(path, data);
   });
   const pluginNames = new Set<string>();

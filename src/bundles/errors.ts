@@ -40,12 +40,16 @@ export const BUNDLE_REASONS = [
   'FILE_UNLISTED',
   'SIZE_MISMATCH',
   'HASH_MISMATCH',
-  /** A path outside `dags/<dagId>/<version>.json` and `plugins/<name>/…`. */
+  /** A path outside `dags/<dagId>/<version>.json`, `schedules/<scheduleId>.json` and `plugins/<name>/…`. */
   'LAYOUT_INVALID',
   /** A DAG document that does not parse, does not match its path, or is structurally invalid. */
   'DAG_INVALID',
   /** A DAG document whose own DSSE signature does not verify. */
   'DAG_SIGNATURE_INVALID',
+  /** A schedule document that does not parse, does not match its path, or has a bad cron, zone or window. */
+  'SCHEDULE_INVALID',
+  /** A schedule document whose own DSSE signature is absent or does not verify. */
+  'SCHEDULE_SIGNATURE_INVALID',
   /** A plugin folder without a valid `plugin.json` / entry. */
   'PLUGIN_INVALID',
   /** A plugin whose name@version the tenant already resolves (operator or its own) with other content. */
@@ -60,6 +64,7 @@ const SIGNATURE_REASONS: ReadonlySet<BundleReason> = new Set([
   'SIGNATURE_INVALID',
   'MANIFEST_MISMATCH',
   'DAG_SIGNATURE_INVALID',
+  'SCHEDULE_SIGNATURE_INVALID',
   // The signer did not authorise this tenant: as for a key that is not trusted.
   'TENANT_MISMATCH',
   'TENANT_UNBOUND',

@@ -12,8 +12,12 @@
  * 3. New plugins are copied into a staging folder inside the tenant's plugin folder
  *    (`.bundle-staging-*`, skipped by the plugin loader, swept by the next import) and renamed
  *    into place as `<tenant plugins dir>/<tenant>/<name>@<version>/`.
- * 4. Every DAG is published into the tenant in ONE store transaction. If that fails, the
- *    plugin folders renamed in step 3 are removed again: nothing of the bundle stays.
+ * 4. Every DAG is published into the tenant in ONE store transaction, and after them, in the
+ *    same transaction, every schedule is stored (it may name the bundle's DAGs): created, or
+ *    left unchanged when the same normal form is stored, or refused (`SCHEDULE_EXISTS`) when
+ *    the id holds another definition; a schedule naming no DAG of the tenant is `DAG_INVALID`.
+ *    If anything fails, the transaction rolls back and the plugin folders renamed in step 3
+ *    are removed again: nothing of the bundle stays.
  *
  * Importing the same bundle again changes nothing (`changed: false`).
  */
@@ -28,6 +32,8 @@ import { splitPluginRef } from '../dags/model.js';
 import type { PinnablePlugin } from '../dags/pins.js';
 import { checkPlugins, type DagService } from '../dags/service.js';
 import { hashPluginDir } from '../engine/plugin-files.js';
+import { PlanCache } from '../engine/plans.js';
+import { installSchedule, type IncomingSchedule } from '../schedules/install.js';
 import type { Store } from '../store/index.js';
 import { BundleError } from './errors.js';
 import type { BundleLimits } from './limits.js';
@@ -49,8 +55,22 @@ export interface ImportOptions {
    * Required when the bundle carries plugins (the server's is `DATA/tenant-plugins`).
    */
   tenantPluginsDir?: string;
+  /**
+   * Stores the bundle's schedules. Default: straight into the DagService's store (offline
+   * `bundle import`: the server arms them when it starts). The server passes its
+   * ScheduleService, whose `committed` arms the new ones at once.
+   */
+  schedules?: ScheduleInstaller;
   limits?: Partial<BundleLimits>;
   onProgress?(message: string): void;
+}
+
+/** Where an import stores schedules (`ScheduleService` is one). */
+export interface ScheduleInstaller {
+  /** Inside the import's transaction, after its DAGs: created, unchanged, or throws (SCHEDULE_EXISTS, DAG_INVALID…). */
+  install(tenant: string, incoming: IncomingSchedule): { created: boolean };
+  /** After the commit, with the ids it created. */
+  committed?(tenant: string, scheduleIds: readonly string[]): void;
 }
 
 export interface ImportReport {
@@ -61,6 +81,7 @@ export interface ImportReport {
   /** False when the bundle was already fully installed. */
   changed: boolean;
   dags: Array<{ dagId: string; version: string; hash: string; created: boolean }>;
+  schedules: Array<{ scheduleId: string; created: boolean }>;
   plugins: Array<{ name: string; version: string; contentHash: string; installed: boolean }>;
 }
 
@@ -245,10 +266,12 @@ export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportRepo
 
   if (newPlugins.length) opts.onProgress?.(`installing ${newPlugins.length} plugin(s) for tenant ${tenant}`);
   const undoPlugins = installPlugins(newPlugins, join(opts.tenantPluginsDir ?? '', tenant));
+  const schedules = opts.schedules ?? { install: (t: string, s: IncomingSchedule) => installSchedule({ store, clock: deps.clock, plans: new PlanCache() }, t, s) };
   let published: Array<{ dagId: string; version: string; hash: string; created: boolean }>;
+  let stored: Array<{ scheduleId: string; created: boolean }>;
   try {
-    opts.onProgress?.(`publishing ${planned.length} DAG(s) into tenant ${opts.tenant}`);
-    published = store.tx(() =>
+    opts.onProgress?.(`publishing ${planned.length} DAG(s) and ${v.schedules.length} schedule(s) into tenant ${opts.tenant}`);
+    [published, stored] = store.tx(() => [
       planned.map(({ d, checked }) => {
         try {
           const { created } = opts.dags.publish(opts.tenant, d.doc, checked);
@@ -257,19 +280,29 @@ export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportRepo
           throw withPath(e, d.path);
         }
       }),
-    );
+      v.schedules.map((s) => {
+        try {
+          return { scheduleId: s.scheduleId, created: schedules.install(tenant, s.incoming).created };
+        } catch (e) {
+          throw withPath(e, s.path);
+        }
+      }),
+    ] as const);
   } catch (e) {
     undoPlugins();
     throw e;
   }
+  const createdSchedules = stored.filter((s) => s.created).map((s) => s.scheduleId);
+  if (createdSchedules.length > 0) schedules.committed?.(tenant, createdSchedules);
   const fresh = new Set(newPlugins.map((p) => p.name));
   return {
     tenant: opts.tenant,
     bundleSha256: v.bundleSha256,
     rootHash: v.rootHash,
     signedBy: v.signedBy,
-    changed: fresh.size > 0 || published.some((p) => p.created),
+    changed: fresh.size > 0 || published.some((p) => p.created) || createdSchedules.length > 0,
     dags: published,
+    schedules: stored,
     plugins: v.plugins.map((p) => ({ name: p.name, version: p.version, contentHash: p.hash, installed: fresh.has(p.name) })),
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Offline bundles (CONTRACT §8): a deterministic, signed `.tgz` of DAG documents and plugin
- * folders; verified completely before anything is installed; installed all or nothing.
+ * Offline bundles (CONTRACT §8): a deterministic, signed `.tgz` of DAG documents, schedule
+ * documents and plugin folders; verified completely before anything is installed; installed all or nothing.
  * See docs/BUNDLES.md.
  */
 export { BundleError, BUNDLE_REASONS } from './errors.js';
@@ -17,6 +17,7 @@ export {
   bundleTenants,
   classifyPath,
   dagPath,
+  schedulePath,
   manifestBytes,
   parseManifest,
   rootHashOf,
@@ -27,7 +28,8 @@ export type { CreateBundleInput, CreatedBundle } from './create.js';
 export { verifyBundle } from './verify.js';
 export type { VerifiedBundle, VerifiedDag, VerifyOptions } from './verify.js';
 export { importBundle } from './import.js';
-export type { ImportOptions, ImportReport, InstalledPlugin } from './import.js';
+export type { ImportOptions, ImportReport, InstalledPlugin, ScheduleInstaller } from './import.js';
+export type { VerifiedBundleSchedule } from './schedules.js';
 export { readPluginDir, checkPlugin } from './plugins.js';
 export type { BundlePlugin, PluginFile } from './plugins.js';
 export { readTar, writeTar, encodeHeader, decodeHeader, tarPadding, TAR_END } from './tar.js';

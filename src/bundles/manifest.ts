@@ -159,13 +159,15 @@ export type BundlePathKind =
   | { kind: 'manifest' }
   | { kind: 'signature' }
   | { kind: 'dag'; dagId: string; version: string }
+  | { kind: 'schedule'; scheduleId: string }
   | { kind: 'plugin'; name: string; file: string };
 
 const PLUGIN_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /**
  * What a (safe) bundle file path is, or `undefined` when the layout does not allow it:
- * `dags/<dagId>/<version>.json` or `plugins/<name>/<file…>`, plus the two manifest files.
+ * `dags/<dagId>/<version>.json`, `schedules/<scheduleId>.json` or `plugins/<name>/<file…>`,
+ * plus the two manifest files.
  *
  * @example
  * classifyPath('dags/hello/1.0.0.json') // { kind: 'dag', dagId: 'hello', version: '1.0.0' }
@@ -180,6 +182,10 @@ export function classifyPath(path: string): BundlePathKind | undefined {
     if (ID_RE.test(dagId) && isSemver(version)) return { kind: 'dag', dagId, version };
     return undefined;
   }
+  if (segs[0] === 'schedules' && segs.length === 2 && segs[1]!.endsWith('.json')) {
+    const scheduleId = segs[1]!.slice(0, -'.json'.length);
+    return ID_RE.test(scheduleId) ? { kind: 'schedule', scheduleId } : undefined;
+  }
   if (segs[0] === 'plugins' && segs.length >= 3 && PLUGIN_NAME_RE.test(segs[1]!)) {
     return { kind: 'plugin', name: segs[1]!, file: segs.slice(2).join('/') };
   }
@@ -189,4 +195,9 @@ export function classifyPath(path: string): BundlePathKind | undefined {
 /** The bundle path of a DAG version. */
 export function dagPath(dagId: string, version: string): string {
   return `dags/${dagId}/${version}.json`;
+}
+
+/** The bundle path of a schedule document. */
+export function schedulePath(scheduleId: string): string {
+  return `schedules/${scheduleId}.json`;
 }

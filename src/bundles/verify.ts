@@ -13,11 +13,15 @@
  *    `tenant`, the manifest names that tenant (`TENANT_MISMATCH`; `TENANT_UNBOUND` for a
  *    format `/1` manifest, which names none);
  * 5. every listed file is present with its size and SHA-256; no file is unlisted; no empty
- *    folder; every path fits the layout (`dags/<dagId>/<version>.json`, `plugins/<name>/…`);
+ *    folder; every path fits the layout (`dags/<dagId>/<version>.json`,
+ *    `schedules/<scheduleId>.json`, `plugins/<name>/…`);
  * 6. every DAG document parses, names the dagId/version of its path, is structurally valid
  *    (graph, references; plugin existence is checked at import) and its own DAG signature
  *    verifies with a trusted key;
- * 7. every plugin folder has a valid `plugin.json` (name = folder, entry present, not a built-in).
+ * 7. every schedule document parses, names the scheduleId of its path, has a valid cron, zone
+ *    and window, and its own schedule signature verifies with a trusted key (whether the DAG
+ *    it names exists is checked at import);
+ * 8. every plugin folder has a valid `plugin.json` (name = folder, entry present, not a built-in).
  */
 import { ApiError } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
@@ -33,6 +37,7 @@ import { bundleLimits, type BundleLimits } from './limits.js';
 import { BUNDLE_PAYLOAD_TYPE, classifyPath, MANIFEST_PATH, parseManifest, SIGNATURE_PATH, type BundleManifest } from './manifest.js';
 import { parentsOf } from './paths.js';
 import { checkPlugin, type BundlePlugin, type PluginFile } from './plugins.js';
+import { verifyBundledSchedule, type VerifiedBundleSchedule } from './schedules.js';
 import { readTar } from './tar.js';
 
 export interface VerifiedDag {
@@ -56,6 +61,8 @@ export interface VerifiedBundle {
   tenants: string[];
   /** Sorted by path (dagId, then version as a string). */
   dags: VerifiedDag[];
+  /** Sorted by path (scheduleId). */
+  schedules: VerifiedBundleSchedule[];
   /** Sorted by name. */
   plugins: BundlePlugin[];
   /** Listed files and their total size. */
@@ -179,6 +186,7 @@ export function verifyBundle(bytes: Uint8Array, trust: TrustStore, opts: VerifyO
   let totalBytes = 0;
   const dagFiles: Array<{ path: string; dagId: string; version: string; data: Buffer }> = [];
   const pluginFiles = new Map<string, PluginFile[]>();
+  const scheduleFiles: Array<{ path: string; scheduleId: string; data: Buffer }> = [];
   for (const entry of manifest.entries) {
     const data = files.get(entry.path);
     if (!data) throw new BundleError('FILE_MISSING', `${entry.path}: listed in the manifest but not in the bundle`, { path: entry.path });
@@ -192,12 +200,13 @@ export function verifyBundle(bytes: Uint8Array, trust: TrustStore, opts: VerifyO
     totalBytes += data.length;
     const kind = classifyPath(entry.path);
     if (kind?.kind === 'dag') dagFiles.push({ path: entry.path, dagId: kind.dagId, version: kind.version, data });
+    else if (kind?.kind === 'schedule') scheduleFiles.push({ path: entry.path, scheduleId: kind.scheduleId, data });
     else if (kind?.kind === 'plugin') {
       const list = pluginFiles.get(kind.name) ?? [];
       list.push({ path: kind.file, data });
       pluginFiles.set(kind.name, list);
     } else {
-      throw new BundleError('LAYOUT_INVALID', `${entry.path}: not a place a bundle may hold a file (dags/<dagId>/<version>.json or plugins/<name>/…)`, { path: entry.path });
+      throw new BundleError('LAYOUT_INVALID', `${entry.path}: not a place a bundle may hold a file (dags/<dagId>/<version>.json, schedules/<scheduleId>.json or plugins/<name>/…)`, { path: entry.path });
     }
   }
   for (const path of files.keys()) {
@@ -226,6 +235,9 @@ export function verifyBundle(bytes: Uint8Array, trust: TrustStore, opts: VerifyO
     return { path, doc: doc!, hash: dagHash(doc!), signedBy: dagSignedBy! };
   });
 
+  opts.onProgress?.(`checking ${scheduleFiles.length} schedule documents`);
+  const schedules = scheduleFiles.map(({ path, scheduleId, data }) => verifyBundledSchedule(path, scheduleId, data, keys));
+
   const plugins = [...pluginFiles.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, list]) => checkPlugin(name, list));
 
   return {
@@ -235,6 +247,7 @@ export function verifyBundle(bytes: Uint8Array, trust: TrustStore, opts: VerifyO
     signedBy: signedBy!,
     tenants,
     dags,
+    schedules,
     plugins,
     fileCount: manifest.entries.length,
     totalBytes,

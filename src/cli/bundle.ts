@@ -55,6 +55,7 @@ function summary(v: VerifiedBundle): Record<string, unknown> {
     files: v.fileCount,
     bytes: v.totalBytes,
     dags: v.dags.map((d) => ({ dagId: d.doc.dagId, version: d.doc.version, hash: d.hash, signedBy: d.signedBy })),
+    schedules: v.schedules.map((s) => ({ scheduleId: s.scheduleId, dagId: s.incoming.doc.dagId, cron: s.incoming.doc.cron, signedBy: s.incoming.signedBy })),
     plugins: v.plugins.map((p) => ({ name: p.name, version: p.version })),
   };
 }
@@ -65,43 +66,46 @@ function errorJson(e: ApiError): Record<string, unknown> {
 
 export const bundleCreateCommand: Command = {
   name: 'bundle create',
-  summary: 'Create a signed, deterministic offline bundle (.tgz) of signed DAG documents and plugin folders.',
+  summary: 'Create a signed, deterministic offline bundle (.tgz) of signed DAG documents, signed schedule documents and plugin folders.',
   examples: ['orchestrator bundle create --out demo.tgz --key fixtures/keys/dev-signing.key --tenant demo --dag fixtures/dags/demo/hello.json'],
   flags: [
     { name: 'out', kind: 'string', help: 'bundle file to write' },
     { name: 'key', kind: 'string', help: 'private key signing the manifest (PKCS8 PEM, Ed25519 or P-256)' },
     { name: 'tenant', kind: 'list', help: 'tenant the bundle may be imported for (required; repeat for several)' },
     { name: 'dag', kind: 'list', help: 'signed DAG document (JSON file)' },
+    { name: 'schedule', kind: 'list', help: 'signed schedule document (a *.schedule.json file, docs/SCHEDULES.md)' },
     { name: 'plugin', kind: 'list', help: 'plugin folder (plugin.json + entry)' },
     { name: 'trust-dir', kind: 'list', help: 'also verify the result against these keys before writing it' },
   ],
   async run(f, pos) {
-    const usageLine = 'orchestrator bundle create --out FILE --key KEY --tenant T... [--dag FILE]... [--plugin DIR]...';
+    const usageLine = 'orchestrator bundle create --out FILE --key KEY --tenant T... [--dag FILE]... [--schedule FILE]... [--plugin DIR]...';
     if (pos.length) throw new UsageError(`unexpected argument ${pos[0]} (usage: ${usageLine})`);
     if (!f.out || !f.key) throw new UsageError(`--out and --key are required (usage: ${usageLine})`);
     const tenants = (f.tenant as string[] | undefined) ?? [];
     if (tenants.length === 0) throw new UsageError(`--tenant is required: a bundle is imported only into the tenants it names (usage: ${usageLine})`);
     const dagFiles = (f.dag as string[] | undefined) ?? [];
+    const scheduleFiles = (f.schedule as string[] | undefined) ?? [];
     const pluginDirs = (f.plugin as string[] | undefined) ?? [];
-    if (dagFiles.length + pluginDirs.length === 0) throw new UsageError('give at least one --dag or --plugin');
+    if (dagFiles.length + scheduleFiles.length + pluginDirs.length === 0) throw new UsageError('give at least one --dag, --schedule or --plugin');
     const privateKeyPem = readFileSync(String(f.key), 'utf8');
     const { keyid } = loadPrivateKey(privateKeyPem);
-    const dags = dagFiles.map((file) => {
+    const readJson = (file: string) => {
       try {
         return parseJsonBounded(readFileSync(file, 'utf8'), 64);
       } catch (e) {
         throw new ApiError('VALIDATION_FAILED', `${file}: ${(e as Error).message}`, { file });
       }
-    });
+    };
+    const dags = dagFiles.map(readJson);
+    const schedules = scheduleFiles.map(readJson);
     const plugins = pluginDirs.map((dir) => ({ name: basename(resolve(dir)), files: readPluginDir(resolve(dir)) }));
     let created;
     try {
-      created = createBundle({ dags, plugins, tenants, privateKeyPem });
+      created = createBundle({ dags, schedules, plugins, tenants, privateKeyPem });
     } catch (e) {
-      const index = e instanceof ApiError ? (e.details?.index as number | undefined) : undefined;
-      if (e instanceof ApiError && index !== undefined) {
-        throw new ApiError(e.code, `${dagFiles[index]}: ${e.message}`, { ...e.details, file: dagFiles[index] });
-      }
+      // The refused input file, by its index among the DAGs or the schedules.
+      const file = e instanceof ApiError ? (dagFiles[e.details?.index as number] ?? scheduleFiles[e.details?.scheduleIndex as number]) : undefined;
+      if (e instanceof ApiError && file !== undefined) throw new ApiError(e.code, `${file}: ${e.message}`, { ...e.details, file });
       throw e;
     }
     if (f['trust-dir']) verifyBundle(created.bytes, trustFrom(f, 'bundle create').anyTenant(), { onProgress: progress() });
@@ -114,7 +118,7 @@ export const bundleCreateCommand: Command = {
       rmSync(tmp, { force: true });
       throw e;
     }
-    const dagList = created.manifest.entries.filter((e) => e.path.startsWith('dags/')).map((e) => e.path);
+    const pathsUnder = (dir: string) => created.manifest.entries.filter((e) => e.path.startsWith(dir)).map((e) => e.path);
     process.stdout.write(
       JSON.stringify({
         out,
@@ -124,7 +128,8 @@ export const bundleCreateCommand: Command = {
         signedBy: [keyid],
         tenants: created.manifest.tenants,
         files: created.manifest.entries.length,
-        dags: dagList,
+        dags: pathsUnder('dags/'),
+        schedules: pathsUnder('schedules/'),
         plugins: plugins.map((p) => p.name),
       }) + '\n',
     );

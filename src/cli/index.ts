@@ -25,9 +25,8 @@ const serveCommand: Command = {
   summary: 'Serve the Orchestrator API.',
   examples: ['orchestrator serve --dev --dags-dir fixtures/dags --trust-dir fixtures/keys/trust --port 0 --data-dir ./dev-data'],
   flags: SERVE_FLAGS,
-  async run(flags, positional) {
-    const { serveCommand: real } = await import('./serve.js');
-    return real.run(flags, positional);
+  async run(flags) {
+    return (await import('./serve.js')).serve(flags);
   },
 };
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { coerceError, TENANT_RE, type ApiError, parseJsonBounded } from '../core/index.js';
 import { parseDag } from '../dags/model.js';
 import type { DagService } from '../dags/service.js';
-import { DEFAULT_BUNDLE_LIMITS, importBundle } from '../bundles/index.js';
+import { DEFAULT_BUNDLE_LIMITS, importBundle, type ScheduleInstaller } from '../bundles/index.js';
 
 export interface PreloadReport {
   published: number;
@@ -26,8 +26,11 @@ export interface PreloadOptions {
   onPluginsInstalled?(): void;
   /** Stops between files (SIGTERM during start-up): rejects with the signal's AbortError. */
   signal?: AbortSignal;
-  /** Stores `*.schedule.json` documents (after the tenant's DAGs and bundles); without it they are skipped. */
-  schedules?: { preload(tenant: string, raw: unknown): 'created' | 'replaced' | 'unchanged' };
+  /**
+   * Stores `*.schedule.json` documents (after the tenant's DAGs and bundles; without it they are
+   * skipped) and the schedules bundles carry (without it, straight into the store, unarmed).
+   */
+  schedules?: { preload(tenant: string, raw: unknown): 'created' | 'replaced' | 'unchanged' } & ScheduleInstaller;
 }
 
 /** Verifies and imports one bundle, all or nothing (src/bundles/import.ts). */
@@ -35,15 +38,16 @@ function preloadBundle(file: string, tenant: string, dags: DagService, logger: L
   if (statSync(file).size > DEFAULT_BUNDLE_LIMITS.maxBundleBytes) {
     throw new Error(`bundle larger than ${DEFAULT_BUNDLE_LIMITS.maxBundleBytes} bytes`);
   }
-  const r = importBundle(readFileSync(file), { tenant, dags, tenantPluginsDir: opts.tenantPluginsDir });
+  const r = importBundle(readFileSync(file), { tenant, dags, tenantPluginsDir: opts.tenantPluginsDir, schedules: opts.schedules });
   report.bundles++;
   if (r.plugins.some((p) => p.installed)) opts.onPluginsInstalled?.();
   for (const d of r.dags) {
     if (d.created) report.published++;
     else report.unchanged++;
   }
+  report.schedules += r.schedules.filter((s) => s.created).length;
   logger.info(
-    { tenant, file, rootHash: r.rootHash, changed: r.changed, dags: r.dags.map((d) => `${d.dagId}@${d.version}`), plugins: r.plugins.map((p) => `${p.name}@${p.version}`) },
+    { tenant, file, rootHash: r.rootHash, changed: r.changed, dags: r.dags.map((d) => `${d.dagId}@${d.version}`), schedules: r.schedules.map((s) => s.scheduleId), plugins: r.plugins.map((p) => `${p.name}@${p.version}`) },
     'preload: bundle',
   );
 }

@@ -1,5 +1,5 @@
 /**
- * Idempotency-Key handling for every mutating POST (CONTRACT §3), written once.
+ * Idempotency-Key handling for every mutating request (POST, PUT, DELETE: `isMutating`) (CONTRACT §3), written once.
  *
  * The first request inserts an `in_flight` record; its effect and the recorded response commit
  * in one transaction (through `ctx.commit`); a replay returns the recorded status and body with

@@ -3,7 +3,7 @@ export { routeTable } from './routes/index.js';
 export { PageTokens } from './pagination.js';
 export type { AppDeps, HttpConfig, Authenticator, Principal, Services } from './deps.js';
 export type { RouteDef, HttpResult, RouteCtx } from './route.js';
-export { defineRoute } from './route.js';
+export { defineRoute, isMutating } from './route.js';
 export { markUpgradeAccepted, withUpgradeAnswers } from './upgrade.js';
 export { answerClientErrors, MAX_HEADER_BYTES } from './client-errors.js';
 export { namedRoute } from './middleware/request-log.js';

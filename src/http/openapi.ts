@@ -13,7 +13,7 @@ import { componentName } from './components.js';
 import { KEY_RE } from './idempotency.js';
 import { buildComponents, REF, type Components } from './openapi-schemas.js';
 import { routeErrors } from './route-errors.js';
-import { BASE_PATH, jsonSchemaOf, type MediaResponse, type RouteDef } from './route.js';
+import { BASE_PATH, isMutating, jsonSchemaOf, type MediaResponse, type RouteDef } from './route.js';
 
 type Json = Record<string, unknown>;
 
@@ -61,7 +61,7 @@ function headersFor(route: RouteDef, status: number, codes: readonly ErrorCode[]
   const limited = route.rateLimit && !codes.some((c) => ['UNAUTHENTICATED', 'TENANT_REQUIRED', 'TENANT_FORBIDDEN', 'INSUFFICIENT_SCOPE', 'UNAVAILABLE'].includes(c));
   if (limited) for (const n of ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']) h[n] = ref(n);
   if (status === 201) h.Location = ref('Location');
-  if (status < 300 && route.mutating) h['Idempotency-Replayed'] = ref('Idempotency-Replayed');
+  if (status < 300 && isMutating(route)) h['Idempotency-Replayed'] = ref('Idempotency-Replayed');
   if (status === 401) h['WWW-Authenticate'] = ref('WWW-Authenticate');
   if (status === 429 || status === 503 || codes.includes('IDEMPOTENCY_IN_FLIGHT')) h['Retry-After'] = ref('Retry-After');
   // Every answer of a route that takes a token is private (middleware/caching.ts).
@@ -89,7 +89,7 @@ function parameters(route: RouteDef): Json[] {
   if (route.tenant) {
     out.push({ name: 'X-Stella-Tenant', in: 'header', required: true, description: 'The tenant acted on; one of the token\'s tenants', schema: { type: 'string', pattern: TENANT_RE.source }, example: 'demo' });
   }
-  if (route.mutating) {
+  if (isMutating(route)) {
     out.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'Replays the first answer of the same request for 24 h (per tenant, method and path)', schema: { type: 'string', pattern: KEY_RE.source, minLength: 1, maxLength: 255 }, example: 'start-nightly-2026-11-28' });
   }
   out.push({ name: 'traceparent', in: 'header', required: false, description: 'W3C trace context to continue (an invalid one starts a new trace)', schema: { type: 'string' } });

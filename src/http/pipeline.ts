@@ -10,7 +10,7 @@ import { readBodyLimited, parseJsonBody, validate } from './body.js';
 import { begin, checkKeyFormat, record, release } from './idempotency.js';
 import type { AppDeps } from './deps.js';
 import { hasScope, tenantAllowed, type Principal, type RejectReason } from '../auth/index.js';
-import { BASE_PATH, paramNotFound, type HttpResult, type RouteCtx, type RouteDef } from './route.js';
+import { BASE_PATH, isMutating, paramNotFound, type HttpResult, type RouteCtx, type RouteDef } from './route.js';
 import { apiPath, compileMatcher } from './match.js';
 import { parseQuery } from './query.js';
 import type { Trace } from './middleware/trace.js';
@@ -123,7 +123,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
     const trace = c.get('trace') as Trace;
     if (route.scope !== null && !route.authOptional) {
       const { ready, draining } = deps.lifecycle;
-      if (!ready || (draining && route.method !== 'GET')) {
+      if (!ready || (draining && isMutating(route))) {
         throw new ApiError('UNAVAILABLE', draining ? 'the server is shutting down' : 'the server is starting', undefined, {
           'Retry-After': '1',
         });
@@ -133,7 +133,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
     const limitHeaders = applyRateLimit(deps, route, c, tenant);
     checkDiskFloor(deps, route);
 
-    const idemKey = route.mutating
+    const idemKey = isMutating(route)
       ? checkKeyFormat(c.req.header('idempotency-key'), deps.config.requireIdempotencyKey)
       : undefined;
 

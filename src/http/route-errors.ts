@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../core/index.js';
-import type { RouteDef } from './route.js';
+import { isMutating, type RouteDef } from './route.js';
 
 function queryHas(route: RouteDef, key: string): boolean {
   return route.query instanceof z.ZodObject && key in route.query.shape;
@@ -31,7 +31,7 @@ export function routeErrors(route: RouteDef): ErrorCode[] {
   if (route.method === 'POST' || route.method === 'PUT') add('VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE');
   // Every write, DELETE included, meets the disk floor (middleware/disk.ts).
   if (route.method !== 'GET') add('INSUFFICIENT_STORAGE');
-  if (route.mutating) add('VALIDATION_FAILED', 'IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_FLIGHT');
+  if (isMutating(route)) add('VALIDATION_FAILED', 'IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_FLIGHT');
   add(...(route.errors ?? []), 'INTERNAL');
   return [...codes].sort((a, b) => ERROR_STATUS[a] - ERROR_STATUS[b] || a.localeCompare(b));
 }

@@ -65,8 +65,6 @@ export interface RouteDef<P = any, Q = any, B = any> {
   scope: Scope | null;
   /** Requires `X-Stella-Tenant` (all but /admin/* and /openapi.json). */
   tenant: boolean;
-  /** A mutating request (POST, PUT, DELETE): honours Idempotency-Key. */
-  mutating?: boolean;
   /** Writes that free space (retention, collection): allowed below `--disk-min-free`. */
   freesSpace?: boolean;
   /**
@@ -162,6 +160,14 @@ declare module './deps.js' {
 
 export function defineRoute<P, Q, B>(def: RouteDef<P, Q, B>): RouteDef<P, Q, B> {
   return def;
+}
+
+/**
+ * A mutating request is any but GET (POST, PUT, DELETE), decided by the method alone so that no
+ * route can forget it: it honours Idempotency-Key and is refused while the server drains.
+ */
+export function isMutating(route: Pick<RouteDef, 'method'>): boolean {
+  return route.method !== 'GET';
 }
 
 const notFoundMessages = new WeakMap<z.ZodType, string>();

@@ -10,6 +10,7 @@
  * const report = await lc.applyNow('*');
  * await lc.close();
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ArtifactStore } from '../artifacts/index.js';
@@ -119,6 +120,8 @@ export class LifecycleService {
     if (!this.o.backupDir) throw new ApiError('VALIDATION_FAILED', 'no --backup-dir is configured: start the server with --backup-dir DIR, or run orchestrator backup');
     const stamp = iso(this.o.clock.now()).replace(/[-:]/g, '').replace('.', '');
     const out = join(this.o.backupDir, `orchestrator-backup-${stamp}.tar.gz`);
+    // Made on first use (0700: a backup holds every tenant's data); a missing folder was a 500.
+    await mkdir(this.o.backupDir, { recursive: true, mode: 0o700 });
     const r = await createBackup({ dataDir: this.o.dataDir, out, store: this.o.store, clock: this.o.clock, keyPem });
     this.o.metrics?.backupSucceeded(Date.parse(r.createdUtc));
     return r;

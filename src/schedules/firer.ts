@@ -49,9 +49,12 @@ const RETRY_MS = 1000;
 /** How long the firer decides batches before it lets the event loop run (HTTP, the engine). */
 const SLICE_MS = 100;
 
+/** The runToken prefix only fires use: `POST /runs` refuses a runToken that starts with it. */
+export const FIRE_TOKEN_PREFIX = 'schedule:';
+
 /** The runToken of a schedule's fire: the same fire always gets the same token. */
 export function fireRunToken(scheduleId: string, fireMs: number): string {
-  return `schedule:${scheduleId}:${iso(fireMs)}`;
+  return `${FIRE_TOKEN_PREFIX}${scheduleId}:${iso(fireMs)}`;
 }
 
 /** What one transaction wrote and what follows its commit. */

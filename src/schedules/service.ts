@@ -7,18 +7,20 @@
  * const answer = schedules.create('demo', doc, (fn) => store.tx(fn));
  * schedules.get('demo', 'nightly').upcoming; // next 5 fires, UTC and local
  */
-import { ApiError, canonicalHash, canonicalJson, iso, isoOrNull, type Clock } from '../core/index.js';
+import { ApiError, canonicalJson, iso, isoOrNull, type Clock } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import type { PlanCache } from '../engine/plans.js';
 import type { RunService } from '../runs/service.js';
 import { runView } from '../runs/views.js';
 import type { EventRow, ScheduleRow, Store } from '../store/index.js';
-import { compile, compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
+import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
+import { installSchedule, prepareSchedule, readSignedSchedule, type IncomingSchedule } from './install.js';
 import type { ScheduleFirer } from './firer.js';
 import { formatLocal, type FireTime } from './upcoming.js';
 import { nextFires } from './fire.js';
-import { normalizeSchedule, scheduleDocumentSchema, type ScheduleDocument, type ScheduleSpec } from './model.js';
-import { verifyScheduleSignature } from './signature.js';
+import type { ScheduleSpec } from './model.js';
+
+export type { IncomingSchedule };
 
 export const SCHEDULES_PATH = '/api/v1/orchestrator/schedules';
 
@@ -83,12 +85,6 @@ export function* scheduleExportRecords(store: Store, tenant: string, filter: { d
   }
 }
 
-/** A document to store: normal form, hash, and who signed it (preloads and bundles). */
-export interface IncomingSchedule {
-  doc: ScheduleDocument;
-  signature?: string | null;
-  signedBy?: string[];
-}
 
 export class ScheduleService {
   private readonly compiled: CompiledCache = new Map();
@@ -206,13 +202,8 @@ export class ScheduleService {
    */
   preload(tenant: string, raw: unknown): 'created' | 'replaced' | 'unchanged' {
     const { trust, allowUnsigned } = this.d.dags.deps;
-    const verified = verifyScheduleSignature(raw, trust.forTenant(tenant), { allowUnsigned });
-    const parsed = scheduleDocumentSchema.safeParse(verified.content);
-    if (!parsed.success) {
-      throw new ApiError('VALIDATION_FAILED', `schedule document: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const incoming = { doc: parsed.data, signature: verified.signature, signedBy: verified.signedBy };
-    const id = parsed.data.scheduleId;
+    const incoming = readSignedSchedule(raw, trust.forTenant(tenant), { allowUnsigned });
+    const id = incoming.doc.scheduleId;
     const existing = this.d.store.schedules.get(tenant, id);
     const commit: Commit = (fn) => this.d.store.tx(fn);
     if (!existing) {
@@ -225,6 +216,16 @@ export class ScheduleService {
     return 'replaced';
   }
 
+  /** A bundle's schedule, in the import's transaction (install.ts): created, or unchanged, or 409. */
+  install(tenant: string, incoming: IncomingSchedule): { created: boolean } {
+    return installSchedule(this.d, tenant, incoming);
+  }
+
+  /** After a bundle import committed: the firer arms the schedules it created. */
+  committed(tenant: string, scheduleIds: readonly string[]): void {
+    for (const id of scheduleIds) this.d.firer.changed(tenant, id);
+  }
+
   /** The tenant's schedule (404 otherwise). */
   row(tenant: string, scheduleId: string): ScheduleRow {
     const row = this.d.store.schedules.get(tenant, scheduleId);
@@ -234,32 +235,6 @@ export class ScheduleService {
 
   /** Checks a document against the tenant's DAGs (422 DAG_INVALID) and builds its row. */
   private prepare(tenant: string, incoming: IncomingSchedule): { spec: ScheduleSpec; row: ScheduleRow } {
-    const checked = normalizeSchedule(incoming.doc);
-    const { spec } = checked;
-    this.checkDag(tenant, spec);
-    const now = this.d.clock.now();
-    const specHash = canonicalHash(spec);
-    const next = spec.paused ? null : nextFireOf(compile(checked, specHash), now);
-    return {
-      spec,
-      row: {
-        tenant, scheduleId: spec.scheduleId, dagId: spec.dagId, spec: canonicalJson(spec), specHash,
-        signature: incoming.signature ?? null, signedBy: JSON.stringify(incoming.signedBy ?? []), paused: spec.paused ? 1 : 0,
-        createdMs: now, updatedMs: now, nextFireMs: next, bufferedFireMs: null, lastFireMs: null, lastFireStatus: null,
-        lastFireRunId: null, lastFireError: null, missedCount: 0, missedLastMs: null,
-      },
-    };
-  }
-
-  private checkDag(tenant: string, spec: ScheduleSpec): void {
-    const { store } = this.d;
-    const where = { dagId: spec.dagId, ...(spec.version ? { version: spec.version } : {}) };
-    const version = spec.version !== undefined
-      ? store.dags.get(tenant, spec.dagId, spec.version)
-      : store.dags.latestActive(tenant, spec.dagId) ?? store.dags.list({ tenant, dagId: spec.dagId, limit: 1 })[0];
-    if (!version) {
-      throw new ApiError('DAG_INVALID', `${spec.version ? `${spec.dagId}@${spec.version}` : spec.dagId} is not a DAG of this tenant`, where);
-    }
-    this.d.plans.forRow(version).validateInputs(spec.inputs);
+    return prepareSchedule(this.d, tenant, incoming);
   }
 }

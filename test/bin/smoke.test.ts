@@ -149,6 +149,23 @@ describe('single executable', () => {
     return api('POST', '/dags', JSON.parse(readFileSync(signedFile, 'utf8')));
   }
 
+  /**
+   * The executable as the client of the running server. Asynchronous (not spawnSync): a
+   * blocked event loop would leave this process's kept-alive HTTP connections to go stale
+   * while the server closes them.
+   */
+  const client = (args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolveRun, rejectRun) => {
+      const child = spawn(bin, args, { cwd: dir, env: { ...childEnv(), ORCH_SERVER: server!.url, ORCH_TOKEN: token } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('error', rejectRun);
+      child.on('close', (status) => (clearTimeout(timer), resolveRun({ status, stdout, stderr })));
+    });
+
   /** Starts a run and polls it until it ends (30 s at most). */
   async function runToEnd(dagId: string, inputs?: Record<string, unknown>): Promise<any> {
     const created = await api('POST', '/runs', inputs ? { dagId, inputs } : { dagId });
@@ -311,19 +328,6 @@ describe('single executable', () => {
 
   test('the executable is also the client: runs start --wait|--follow, logs, artifacts get, list, events tail', async () => {
     assert.ok(server && token, 'needs the server and a token');
-    // Asynchronous (not spawnSync): a blocked event loop would leave this process's kept-alive
-    // HTTP connections to go stale while the server closes them.
-    const client = (args: string[]) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolveRun, rejectRun) => {
-        const child = spawn(bin, args, { cwd: dir, env: { ...childEnv(), ORCH_SERVER: server!.url, ORCH_TOKEN: token } });
-        let stdout = '';
-        let stderr = '';
-        child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-        child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.on('error', rejectRun);
-        child.on('close', (status) => (clearTimeout(timer), resolveRun({ status, stdout, stderr })));
-      });
     const ok = await client(['runs', 'start', 'smoke', '--wait']);
     assert.equal(ok.status, 0, ok.stderr);
     const run = JSON.parse(ok.stdout);
@@ -355,6 +359,19 @@ describe('single executable', () => {
     const denied = await client(['runs', 'list', '--token', 'not.a.token', '--tenant', TENANT]);
     assert.equal(denied.status, 2);
     assert.match(denied.stderr, /UNAUTHENTICATED: .* \(trace_id [0-9a-f]{32}\)/);
+  });
+
+  test('the client manages schedules: create, then get shows its upcoming fires in the local zone', async () => {
+    assert.ok(server && token, 'needs the server and a token');
+    const created = await client(['schedules', 'create', 'smoke-nightly', '--dag-id', 'smoke', '--cron', '30 2 * * *', '--timezone', 'America/New_York']);
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stderr, /^created smoke-nightly$/m);
+    const got = await client(['schedules', 'get', 'smoke-nightly']);
+    assert.equal(got.status, 0, got.stderr);
+    const schedule = JSON.parse(got.stdout);
+    assert.deepEqual([schedule.scheduleId, schedule.dagId, schedule.timezone, schedule.createdUtc], ['smoke-nightly', 'smoke', 'America/New_York', JSON.parse(created.stdout).createdUtc]);
+    assert.equal(schedule.upcoming.length, 5);
+    for (const f of schedule.upcoming) assert.match(f.local, /T02:30:00\.000-0[45]:00$/);
   });
 
   let drainedRunId = '';

@@ -4,13 +4,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKeyPair } from '../../src/dags/signature.js';
 import { Store } from '../../src/store/index.js';
-import { dag, DEV_KEY_FILE, flip, ROOT, TRUST_DIR, writePluginDir } from './helpers.js';
+import { cli, dag, DEV_KEY_FILE, flip, TRUST_DIR, writePluginDir } from './helpers.js';
 
 let dir: string;
 
@@ -22,30 +21,6 @@ before(() => {
   writePluginDir(join(dir, 'in'), 'greeter');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ORCH_DATA_DIR: '', ORCH_TRUST_DIR: '', ORCH_PLUGINS_DIR: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout.trim().split('\n').pop() ?? '');
-      } catch {
-        json = undefined;
-      }
-      resolve({ code: code ?? -1, stdout, stderr, json });
-    });
-  });
-}
 
 const createArgs = (out: string) => [
   'bundle', 'create', '--out', out, '--key', DEV_KEY_FILE, '--tenant', 'acme',

@@ -2,6 +2,7 @@
  * Shared parts of the bundle tests: signed sample DAGs, a real Store + DagService in a temp
  * folder, a snapshot of everything installed, and re-packing helpers to build damaged bundles.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -164,4 +165,29 @@ export function payloadOf(bytes: Buffer): Map<string, Buffer> {
 export function flip(buf: Buffer, index: number, mask = 0x01): Buffer {
   buf[index] = buf[index]! ^ mask;
   return buf;
+}
+
+/** Runs the CLI from source as a child process (`node --import tsx src/main.ts …`); `json` is stdout's last line parsed. */
+export function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ORCH_DATA_DIR: '', ORCH_TRUST_DIR: '', ORCH_PLUGINS_DIR: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(stdout.trim().split('\n').pop() ?? '');
+      } catch {
+        json = undefined;
+      }
+      resolve({ code: code ?? -1, stdout, stderr, json });
+    });
+  });
 }

@@ -12,6 +12,9 @@ import { createBundle } from '../../src/bundles/index.js';
 import { preloadDags } from '../../src/cli/preload.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hashPluginDir } from '../../src/engine/plugin-files.js';
+import { signSchedule } from '../../src/schedules/index.js';
+import { ManualClock } from '../schedules/manual-clock.js';
+import { eventually } from '../schedules/helpers.js';
 import { dag, devKey, flip, pluginFiles, ROOT } from './helpers.js';
 
 let dagsDir: string;
@@ -110,5 +113,29 @@ test('a bundle in the preload folder of a tenant it does not name is refused', a
   } finally {
     await s.stop();
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a bundle's schedules are installed at start-up and armed at once: the first fire starts its run", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-preload-sched-'));
+  mkdirSync(join(dir, 'a'));
+  const schedule = signSchedule({ scheduleId: 'every', dagId: 'ticking', cron: '* * * * *' }, devKey);
+  writeFileSync(join(dir, 'a', 'sched.tgz'), createBundle({ tenants: ['a'], dags: [dag('ticking')], schedules: [schedule], privateKeyPem: devKey }).bytes);
+  const clock = new ManualClock(Date.parse('2026-05-04T08:00:30Z'));
+  const s = await startTestServer(['--dags-dir', dir], {}, clock);
+  try {
+    const got = await s.req('GET', '/schedules/every', { tenant: 'a' });
+    assert.equal(got.status, 200, got.text);
+    assert.equal(got.body.nextFireUtc, '2026-05-04T08:01:00.000Z');
+    assert.equal(got.body.signedBy.length, 1);
+    clock.set(Date.parse(got.body.nextFireUtc));
+    const runs = await eventually(async () => {
+      const r = await s.req('GET', '/runs?scheduleId=every', { tenant: 'a' });
+      return r.body.items.length > 0 && r.body.items;
+    }, 'the bundled schedule fires');
+    assert.deepEqual(runs.map((r: any) => r.runToken), ['schedule:every:2026-05-04T08:01:00.000Z']);
+  } finally {
+    await s.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -193,6 +193,9 @@ describe('client basics', () => {
       ['orchestrator artifacts get -o out --ou', '--out --output'],
       ['orchestrator serve --dat', '--data-dir'],
       ['orchestrator serve --sy', '--sync'],
+      ['orchestrator schedules ', '--help create delete export get list pause replace resume trigger'],
+      ['orchestrator schedules create nightly --overlap b', 'buffer_one'],
+      ['orchestrator schedules list --paused ', 'false true'],
     ];
     const body = cases
       .map(([line]) => `COMP_WORDS=(${line.split(' ').map((x) => `'${x}'`).join(' ')}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _orchestrator; echo "\${COMPREPLY[*]}"`)

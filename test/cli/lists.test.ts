@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -89,6 +91,26 @@ describe('lists and downloads', () => {
     const malformed = await cli(['artifacts', 'get', '../../etc/passwd'], { env: w.env });
     assert.equal(malformed.code, 1);
     assert.match(malformed.stderr, /HASH must be 64 lowercase hex/);
+  });
+
+  test('artifacts get: bytes that do not hash to the name asked for are exit 1, and -o writes nothing', async () => {
+    // A server that answers every artifact with other bytes (as a broken proxy or disk would).
+    const liar = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(BYTES));
+    await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r));
+    try {
+      const env = { ...w.env, ORCH_SERVER: `http://127.0.0.1:${(liar.address() as AddressInfo).port}` };
+      const claimed = 'a'.repeat(64);
+      const before = readdirSync(dir);
+      const toFile = await cli(['artifacts', 'get', claimed, '-o', join(dir, 'lie.bin')], { env });
+      assert.equal(toFile.code, 1, toFile.stderr);
+      assert.match(toFile.stderr, new RegExp(`the bytes received hash to [0-9a-f]{64}, not ${claimed}`));
+      assert.deepEqual(readdirSync(dir), before, 'neither the file nor its .part is left');
+      const toStdout = await cli(['artifacts', 'get', claimed], { env });
+      assert.equal(toStdout.code, 1, toStdout.stderr);
+    } finally {
+      liar.closeAllConnections();
+      await new Promise((r) => liar.close(r));
+    }
   });
 
   test('dags publish, list, get (newest active by default), disable; publishing the same document again says unchanged', async () => {

@@ -191,6 +191,9 @@ describe('web console: operator flows', () => {
     await row.getByText('30 2 * * *').waitFor();
     await row.getByText('Europe/Berlin').waitFor();
     await row.locator(`time[datetime="${created.body.nextFireUtc}"]`).waitFor();
+    // Shown in the schedule's own zone (02:30 in Berlin), whatever the browser's zone (UTC here).
+    const shown = (await row.locator(`time[datetime="${created.body.nextFireUtc}"]`).textContent()) ?? '';
+    assert.match(shown, /\b0?2:30:00\b/, `next fire at the cron's wall time in Europe/Berlin: ${shown}`);
     await shoot(page, 'schedules');
     await row.getByRole('button', { name: 'Pause', exact: true }).click();
     await row.getByRole('button', { name: 'Resume', exact: true }).waitFor();

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { atUrl, bash, block, docBlocks, docsTmp, ROOT, serveArgs, startServer, until } from './harness.js';
 
 const blocks = docBlocks('AUTH.md');
@@ -29,8 +30,9 @@ test('AUTH.md: keys with OpenSSL, the server started as shown, a token minted wi
     mkdirSync(dir);
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     writeFileSync(join(dir, 'mint.mjs'), block(blocks, 'jose'));
-    const r = spawnSync(process.execPath, ['mint.mjs'], { cwd: dir, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    // Not spawnSync: a blocked event loop misses the server closing the idle keep-alive socket, and
+    // the next fetch then fails with 'other side closed' (seen under load).
+    const r = await promisify(execFile)(process.execPath, ['mint.mjs'], { cwd: dir, encoding: 'utf8' });
     const joseToken = r.stdout.trim();
     const get = async (tok: string) =>
       (await fetch(`${server.url}/api/v1/orchestrator/dags`, { headers: { authorization: `Bearer ${tok}`, 'x-stella-tenant': 'acme' } })).status;

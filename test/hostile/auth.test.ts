@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import { AUDIENCE, ISSUER, createTestKit, makeKey, rawToken, type TestKey, type TestKit } from '../../src/auth/testkit.js';
 import type { RouteDef } from '../../src/http/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { BASE, assertAlive, assertEnvelope, concrete, jsonOf } from './support.js';
+import { BASE, assertAlive, assertEnvelope, concrete, jsonOf, takesBody } from './support.js';
 
 let t: TestServer;
 let kit: TestKit;
@@ -183,19 +183,13 @@ function req(method: string, path: string, authorization: string | null, tenant 
   const headers: Record<string, string> = { 'x-stella-tenant': tenant };
   if (authorization !== null) headers.authorization = authorization;
   const init: RequestInit = { method, headers };
-  if (method === 'POST') {
+  if (takesBody(method)) {
     headers['content-type'] = 'application/json';
     init.body = '{}';
   }
   return fetch(t.url + BASE + path, init).then(async (res) => {
     const text = await res.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    return { status: res.status, headers: res.headers, body: body as any, text };
+    return { status: res.status, headers: res.headers, body: jsonOf(text), text };
   });
 }
 

@@ -8,13 +8,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { RouteDef } from '../../src/http/index.js';
+import { isMutating, type RouteDef } from '../../src/http/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publish, waitForRun } from '../runs/helpers.js';
 import {
   applyMutation, contentType, fromSchema, frameBody, framing, jsonSchemaOf, mutation, nastyString, pathValue, queryString, toJsonText, type J,
 } from './fuzz.js';
-import { BASE, assertAlive, assertEnvelope, exportsOf, jsonOf, paramNames, queryKeys, rawHttp, rowCounts, sleep, type Res } from './support.js';
+import { BASE, assertAlive, assertEnvelope, exportsOf, jsonOf, paramNames, queryKeys, rawHttp, rowCounts, sleep, takesBody, type Res } from './support.js';
 
 const TENANT = 'fz';
 /** Scales every numRuns (HOSTILE_RUNS=3 for a long soak). */
@@ -67,7 +67,7 @@ async function send(s: Sent): Promise<Res> {
   const res = await fetch(`${t.url}${BASE}${s.path}${s.query ? `?${s.query}` : ''}`, {
     method: s.method,
     headers,
-    body: s.method === 'POST' ? ((s.body ?? Buffer.alloc(0)) as unknown as BodyInit) : undefined,
+    body: takesBody(s.method) ? ((s.body ?? Buffer.alloc(0)) as unknown as BodyInit) : undefined,
     signal: ac.signal,
   });
   let text = '';
@@ -145,9 +145,9 @@ describe('input fuzzing: every body, query, path parameter and header of the rou
   });
 
   test('every JSON body (zod-derived, then mutated): a 4xx envelope or a success, never a 5xx; refused requests change nothing', async () => {
-    const posts = routes.filter((r) => r.method === 'POST' && r.body);
-    assert.ok(posts.length >= 5, 'the table has its mutating routes');
-    for (const r of posts) {
+    const withBody = routes.filter((r) => r.body);
+    assert.ok(withBody.length >= 5 && withBody.some((r) => r.method === 'PUT'), 'the table has its mutating routes, PUT included');
+    for (const r of withBody) {
       const hostileParam = fc.option(pathValue, { freq: 6 });
       const params = paramNames(r);
       await fc.assert(
@@ -162,7 +162,7 @@ describe('input fuzzing: every body, query, path parameter and header of the rou
           async (base, m, f, ct, idemKey, hostile, pick) => {
             const value = applyMutation(steer(r, base, pick), m);
             const s: Sent = {
-              method: 'POST',
+              method: r.method,
               path: pathFor(r, Object.fromEntries(params.map((p, i) => [p, hostile[i] ?? null]))),
               body: frameBody(toJsonText(value), f),
               contentType: ct,
@@ -258,11 +258,11 @@ describe('input fuzzing: every body, query, path parameter and header of the rou
           const s: Sent = {
             method: r.method,
             path: pathFor(r, Object.fromEntries(params.map((p, i) => [p, vals[i]!]))),
-            body: r.method === 'POST' ? Buffer.from('{}') : undefined,
+            body: takesBody(r.method) ? Buffer.from('{}') : undefined,
             contentType: 'application/json',
           };
           const res = await send(s);
-          await judge(res, describeReq(s), r.method === 'POST');
+          await judge(res, describeReq(s), isMutating(r));
           assert.ok(res.status >= 400, `${describeReq(s)}: hostile path parameters are refused (${res.status})`);
           assert.doesNotMatch(res.text, /root:x:0:0/, 'no file content');
         }),
@@ -282,12 +282,12 @@ describe('input fuzzing: every body, query, path parameter and header of the rou
         const s: Sent = {
           method: r.method,
           path: pathFor(r, {}),
-          body: r.method === 'POST' ? Buffer.from('{"nope":1}') : undefined,
+          body: takesBody(r.method) ? Buffer.from('{"nope":1}') : undefined,
           contentType: 'application/json',
           headers: { [name]: value },
         };
         const res = await send(s);
-        await judge(res, `${describeReq(s)} ${name}: ${JSON.stringify(value).slice(0, 80)}`, r.method === 'POST');
+        await judge(res, `${describeReq(s)} ${name}: ${JSON.stringify(value).slice(0, 80)}`, isMutating(r));
         assert.match(res.headers.get('traceparent') ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'a trace on every answer');
       }),
       { numRuns: runs(150), endOnFailure: true, includeErrorInReport: true },

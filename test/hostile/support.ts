@@ -39,6 +39,11 @@ export function concrete(r: RouteDef, values: Record<string, string> = {}): stri
   return r.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, n: string) => encodeURIComponent(values[n] ?? SAMPLE[n] ?? 'x'));
 }
 
+/** Whether a request of this method carries a body (the pipeline reads one for POST and PUT). */
+export function takesBody(method: string): boolean {
+  return method === 'POST' || method === 'PUT';
+}
+
 /** Path parameter names of a route, in order. */
 export function paramNames(r: RouteDef): string[] {
   return [...r.path.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]!);
@@ -108,10 +113,10 @@ export function integrityCheck(dataDir: string): string {
   }
 }
 
-/** The tenant's three exports, concatenated (the observable state of its data). */
+/** The tenant's exports, concatenated (the observable state of its data, schedules included). */
 export async function exportsOf(t: TestServer, tenant: string, token?: string): Promise<string> {
   let out = '';
-  for (const p of ['/dags:export', '/runs:export', '/events:export']) {
+  for (const p of ['/dags:export', '/runs:export', '/events:export', '/schedules:export']) {
     const r = await t.req('GET', p, { tenant, token });
     assert.equal(r.status, 200, `${p}: ${r.text.slice(0, 200)}`);
     out += r.text;

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestServer, FIXTURES } from '../helpers/server.js';
 import { signDag } from '../../src/dags/signature.js';
+import { isMutating } from '../../src/http/index.js';
 
 const devKey = readFileSync(join(FIXTURES, 'keys', 'dev-signing.key'), 'utf8');
 const doc = (v: string) => signDag({ dagId: 'idem', version: v, steps: [{ id: 'a', plugin: 'noop' }], edges: [] } as any, devKey);
@@ -11,7 +12,7 @@ const doc = (v: string) => signDag({ dagId: 'idem', version: v, steps: [{ id: 'a
 test('--require-idempotency-key makes the header mandatory on every mutating route', async (t) => {
   const s = await startTestServer(['--require-idempotency-key']);
   t.after(() => s.stop());
-  for (const r of s.server.routes.filter((r) => r.mutating)) {
+  for (const r of s.server.routes.filter(isMutating)) {
     const path = r.path.replace(/\{[^}]+\}/g, 'x');
     const res = await s.req(r.method, path, { body: {} });
     assert.equal(res.status, 400, r.path);

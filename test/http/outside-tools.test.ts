@@ -21,7 +21,7 @@ import { signDag } from '../../src/dags/signature.js';
 import type { RouteDef } from '../../src/http/index.js';
 import { BASE, FIXTURES, startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { concrete, SAMPLE } from '../hostile/support.js';
+import { concrete, jsonOf, SAMPLE, takesBody } from '../hostile/support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -54,8 +54,8 @@ function freePort(): Promise<number> {
 }
 
 before(async () => {
-  t = await startTestServer(); // signatures required: the document says so, and the flow signs
   dir = mkdtempSync(join(tmpdir(), 'orch-outside-'));
+  t = await startTestServer(['--backup-dir', join(dir, 'backups')]); // signatures required: the document says so, and the flow signs
   const res = await fetch(`${t.url}${BASE}/openapi.json`);
   assert.equal(res.status, 200);
   doc = await res.json();
@@ -92,19 +92,13 @@ async function via(method: string, path: string, opts: { token?: string | null; 
   const what = `${method} ${path} → ${res.status}`;
   assert.equal(res.headers.get('sl-violations'), null, `${what}: prism reports violations: ${res.headers.get('sl-violations')}\n${text.slice(0, 2000)}`);
   assert.doesNotMatch(res.headers.get('content-type') ?? '', /problem\+json/, `${what}: prism refused it:\n${text.slice(0, 2000)}`);
-  let body: any;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, body };
+  return { status: res.status, headers: res.headers, text, body: jsonOf(text) };
 }
 
 
 /** A request body the document accepts: the first example of the operation's request schema. */
 function exampleBody(r: RouteDef): unknown {
-  if (r.method !== 'POST' && r.method !== 'PUT') return undefined;
+  if (!takesBody(r.method)) return undefined;
   const ref = doc.paths[r.path][r.method.toLowerCase()].requestBody?.content['application/json'].schema;
   const name = String(ref?.$ref ?? ref?.allOf?.[0]?.$ref ?? '').split('/').pop()!;
   return doc.components.schemas[name]?.examples?.[0] ?? {};
@@ -222,6 +216,12 @@ test('prism proxy --errors in front of the server: the route-table walk and a fl
   ok('exportSchedules', await via('GET', '/schedules:export'), 200);
   ok('deleteSchedule', await via('DELETE', '/schedules/flow-nightly'), 204);
   ok('deleteSchedule', await via('DELETE', '/schedules/flow-nightly'), 404);
+
+  ok('getRetention', await via('GET', '/admin/retention'), 200);
+  ok('putRetention', await via('PUT', '/admin/retention', { body: { maxAgeDays: 90, keepLast: 20 } }), 200);
+  ok('applyRetention', await via('POST', '/admin/retention:apply', { tenant: null, body: {} }), 200);
+  ok('backup', await via('POST', '/admin/backup', { tenant: null, token: await t.token({ tenants: ['*'] }), body: {} }), 200);
+  ok('backup', await via('POST', '/admin/backup', { tenant: null, body: {} }), 403);
 
   ok('disableDag', await via('POST', '/dags/flow/1.0.0:disable', { body: {} }), 200);
   ok('startRun', await via('POST', '/runs', { body: { dagId: 'flow', version: '1.0.0' } }), 422);

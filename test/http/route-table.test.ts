@@ -6,8 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPair, SignJWT, exportJWK } from 'jose';
 import { startTestServer, BASE, type TestServer } from '../helpers/server.js';
-import type { RouteDef } from '../../src/http/index.js';
-import { concrete, queryKeys, SAMPLE } from '../hostile/support.js';
+import { isMutating, type RouteDef } from '../../src/http/index.js';
+import { concrete, paramNames, queryKeys, SAMPLE, takesBody } from '../hostile/support.js';
 
 let t: TestServer;
 let routes: RouteDef[];
@@ -96,7 +96,7 @@ test('every route refuses a token without its scope (optional auth too: a token 
 });
 
 test('every mutating route validates Idempotency-Key', async () => {
-  for (const r of routes.filter((r) => r.mutating)) {
+  for (const r of routes.filter(isMutating)) {
     for (const key of ['', 'x'.repeat(256), 'caf\u00e9', 'tab\there']) {
       const res = await t.req(r.method, concrete(r), { headers: { 'idempotency-key': key }, body: {} });
       assertEnvelope(res, 400, 'VALIDATION_FAILED', `${r.path} key ${JSON.stringify(key).slice(0, 20)}`);
@@ -105,13 +105,15 @@ test('every mutating route validates Idempotency-Key', async () => {
 });
 
 test('every POST and PUT refuses a body that is not JSON, too large, or too deep', async () => {
-  // DELETE reads no body (204, like main's schedules): only the routes that take one.
-  for (const r of routes.filter((r) => r.method === 'POST' || r.method === 'PUT')) {
-    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: 'a=1', headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', `${r.path} text`);
-    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: '{"a":', headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} malformed`);
-    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: '['.repeat(100) + ']'.repeat(100), headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${r.path} deep`);
+  const withBody = routes.filter((r) => takesBody(r.method));
+  assert.ok(withBody.some((r) => r.method === 'PUT'), 'PUT routes are walked');
+  for (const r of withBody) {
+    const what = `${r.method} ${r.path}`;
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: 'a=1', headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', `${what} text`);
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: '{"a":', headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${what} malformed`);
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: '['.repeat(100) + ']'.repeat(100), headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED', `${what} deep`);
     const big = JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) });
-    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: big, headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE', `${r.path} big`);
+    assertEnvelope(await t.req(r.method, concrete(r), { rawBody: big, headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE', `${what} big`);
   }
 });
 
@@ -174,8 +176,8 @@ test('a path has one set of methods: every other method is 405 with exactly that
   for (const r of routes) {
     const path = concrete(r);
     const allowed = [...new Set(routes.filter((x) => concrete(x) === path).map((x) => x.method as string))].sort();
-    for (const m of ['GET', 'POST', 'OPTIONS', 'DELETE'].filter((m) => !allowed.includes(m))) {
-      const res = await t.req(m, path, m === 'POST' ? { body: {} } : {});
+    for (const m of ['GET', 'POST', 'PUT', 'PATCH', 'OPTIONS', 'DELETE'].filter((m) => !allowed.includes(m))) {
+      const res = await t.req(m, path, takesBody(m) ? { body: {} } : {});
       assertEnvelope(res, 405, 'METHOD_NOT_ALLOWED', `${m} ${r.path}`);
       assert.deepEqual(res.headers.get('allow')!.split(', ').sort(), allowed, `${m} ${r.path}: Allow`);
     }
@@ -192,6 +194,24 @@ test('a path has one set of methods: every other method is 405 with exactly that
     assertEnvelope(post, 404, 'NOT_FOUND', `POST /runs/${id}:cancel`);
     assert.equal(post.body.error.message, 'run not found');
   }
+});
+
+test('a malformed path parameter is the same 404 as a well-formed id that does not exist (no id is probed by its form)', async () => {
+  const walked: string[] = [];
+  // Routes whose body `{}` is valid, so that the handler looks the id up (PUT's body is checked
+  // first; its parameters are those of the GET on the same path).
+  for (const r of routes.filter((x) => paramNames(x).length > 0 && (!x.body || x.body.safeParse({}).success))) {
+    // The first parameter is the one a handler looks up first: its missing answer is the baseline.
+    const first = paramNames(r)[0]!;
+    const body = r.body ? { body: {} } : {};
+    const missing = await t.req(r.method, concrete(r), body);
+    const malformed = await t.req(r.method, concrete(r, { [first]: 'NOT..a_valid-id' }), body);
+    assertEnvelope(missing, 404, 'NOT_FOUND', `${r.method} ${r.path} missing`);
+    assertEnvelope(malformed, 404, 'NOT_FOUND', `${r.method} ${r.path} malformed ${first}`);
+    assert.equal(malformed.body.error.message, missing.body.error.message, `${r.method} ${r.path}: a malformed ${first} answers like a missing one`);
+    walked.push(r.path);
+  }
+  assert.ok(walked.includes('/schedules/{scheduleId}') && walked.includes('/runs/{runId}/artifacts'), `the new routes are walked: ${walked}`);
 });
 
 test('unknown paths are 404 and wrong methods 405, both in the envelope', async () => {
@@ -240,7 +260,7 @@ test('every answer of a route that takes a token is private: Cache-Control priva
     if (auth !== null) headers.authorization = `Bearer ${auth}`;
     if (tenant !== null) headers['x-stella-tenant'] = tenant;
     let body: string | undefined;
-    if (method === 'POST') {
+    if (takesBody(method)) {
       headers['content-type'] = 'application/json';
       body = '{}';
     }

@@ -179,3 +179,23 @@ test('a fire that could not be decided (an unexpected error) is decided when ret
   }
   await t.req('DELETE', '/schedules/retried');
 });
+
+test("a client's runToken can never be a fire's: POST /runs with 'schedule:…' is 400 naming body.runToken, and the fire starts its own run", async () => {
+  await createSchedule(t, { scheduleId: 'reserved', dagId: 'quick', cron: '* * * * *' });
+  const next = (await schedule('reserved')).nextFireUtc;
+  for (const runToken of [`schedule:reserved:${next}`, 'schedule:', 'schedule:anything']) {
+    const r = await t.req('POST', '/runs', { body: { dagId: 'quick', runToken } });
+    assert.equal(r.status, 400, `${runToken}: ${r.text}`);
+    assert.equal(r.body.error.code, 'VALIDATION_FAILED');
+    assert.equal(r.body.error.details.field, 'body.runToken');
+  }
+  // Only the exact prefix is reserved.
+  const own = await t.req('POST', '/runs', { body: { dagId: 'quick', runToken: 'Schedule-nightly' } });
+  assert.equal(own.status, 201, own.text);
+  const s = await fireNext('reserved');
+  assert.equal(s.lastFire.status, 'started');
+  const runs = await runsOf(t, 'reserved');
+  assert.deepEqual(runs.map((r) => [r.runToken, r.scheduledUtc]), [[`schedule:reserved:${next}`, next]]);
+  await waitForRun(t, runs[0].runId);
+  await t.req('DELETE', '/schedules/reserved');
+});

@@ -1,7 +1,7 @@
 /**
  * The client of a running server (`docs/CLI.md`): one file per resource, each exporting its
- * commands; this list is all `src/cli/index.ts` needs. A new resource (e.g. `schedules`) is one
- * file of `clientCommand(…)`s added here.
+ * commands; this list is all `src/cli/index.ts` needs. A new resource is one file of
+ * `clientCommand(…)`s added here.
  *
  * @example
  * import { CLIENT_COMMANDS } from './client/index.js';
@@ -13,6 +13,7 @@ import { eventsTail } from './events.js';
 import { runsCancel, runsGet, runsList } from './runs.js';
 import { runsLogs } from './runs-logs.js';
 import { runsStart } from './runs-start.js';
+import { SCHEDULE_COMMANDS } from './schedules.js';
 
 export const CLIENT_COMMANDS: Command[] = [
   runsStart,
@@ -25,6 +26,7 @@ export const CLIENT_COMMANDS: Command[] = [
   dagsPublish,
   dagsDisable,
   artifactsGet,
+  ...SCHEDULE_COMMANDS,
   eventsTail,
 ];
 

@@ -11,7 +11,8 @@ import { args, clientCommand } from './command.js';
 import { awaitRun, followFormat, printRun, WAIT_FLAGS } from './runs.js';
 import type { RunView } from './watch.js';
 
-function isObject(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not null, not an array). */
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

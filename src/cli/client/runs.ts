@@ -6,14 +6,14 @@
  * `completed` or `failed`, so there is nothing left to cancel. A run already `cancelling` or
  * `cancelled` is what was asked for: exit 0 (cancel is idempotent).
  */
-import { RUN_STATUSES } from '../../runs/states.js';
+import { isRunTerminal, RUN_STATUSES } from '../../runs/states.js';
 import type { FlagSpec, Flags } from '../args.js';
 import { EXIT } from '../commands.js';
 import { args, clientCommand, reasonBody, type ClientContext } from './command.js';
 import { LIST_FLAGS, printList } from './list.js';
 import { formatDuration, formatTime, type Format, type Output } from './output.js';
 import { followView } from './view.js';
-import { isRunTerminal, watchRun, type RunView, type WatchTarget } from './watch.js';
+import { watchRun, type RunView, type WatchTarget } from './watch.js';
 
 const runPath = (runId: string): string => `/runs/${encodeURIComponent(runId)}`;
 

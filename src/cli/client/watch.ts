@@ -9,14 +9,12 @@
  * const final = await watchRun(api, { start: () => api.json('POST', '/runs', { body: { dagId: 'hello' } }).then((r) => r.body), dagId: 'hello' },
  *   { onEvent: (e, model) => view.update(model, e) });
  */
+import { isRunTerminal, isStepTerminal } from '../../runs/states.js';
 import type { RunView, StepView } from '../../runs/views.js';
 import { EventFollower, type StreamEvent } from './follow.js';
 import type { ApiClient } from './http.js';
 
 export type { RunView, StepView };
-export const RUN_TERMINAL = ['completed', 'failed', 'cancelled'] as const;
-export const isRunTerminal = (status: string): boolean => (RUN_TERMINAL as readonly string[]).includes(status);
-const STEP_TERMINAL = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 
 export interface StepState {
   stepId: string;
@@ -58,10 +56,10 @@ export class RunModel {
     }
     let s = this.steps.get(e.stepId);
     if (!s) this.steps.set(e.stepId, (s = { stepId: e.stepId, status: 'pending', startedMs: null, endedMs: null }));
-    if (s.status === e.status || STEP_TERMINAL.has(s.status)) return false;
+    if (s.status === e.status || isStepTerminal(s.status)) return false;
     s.status = e.status;
     if (e.status === 'running') s.startedMs = at;
-    if (STEP_TERMINAL.has(e.status)) s.endedMs = at;
+    if (isStepTerminal(e.status)) s.endedMs = at;
     return true;
   }
 }
@@ -107,7 +105,8 @@ export async function watchRun(api: ApiClient, target: WatchTarget, hooks: Watch
     await hooks.onStart?.(model);
     if (isRunTerminal(run.status)) return target.start ? await getRun(api, run.runId) : run;
     for await (const e of follower.events()) {
-      if (e.runId !== run.runId) continue;
+      // A schedule's own events (`schedule.fired`, status `started`) name the run too, but are not its state.
+      if (e.runId !== run.runId || e.type.startsWith('schedule.')) continue;
       const changed = model.apply(e);
       await hooks.onEvent?.(e, model, changed);
       if (e.stepId == null && isRunTerminal(e.status)) break;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ApiError } from '../../core/index.js';
 import type { LifecycleService } from '../../lifecycle/index.js';
+import { component } from '../components.js';
 import { defineRoute } from '../route.js';
 
 declare module '../deps.js' {
@@ -17,7 +18,7 @@ declare module '../deps.js' {
 const Days = z.number().int().min(0).max(36_500).nullable();
 const Keep = z.number().int().min(0).max(1_000_000).nullable();
 
-const PolicyBody = z.strictObject({ maxAgeDays: Days, keepLast: Keep });
+const PolicyBody = component('RetentionPolicy', z.strictObject({ maxAgeDays: Days, keepLast: Keep }).meta({ examples: [{ maxAgeDays: 90, keepLast: 20 }] }));
 
 const PolicyView = z.object({
   tenant: z.string(),
@@ -70,7 +71,6 @@ export const applyRetention = defineRoute({
   summary: "Run one retention pass now for the token's tenants, then an artifact collection; answers what was pruned",
   scope: 'orchestrator:admin',
   tenant: false,
-  mutating: true,
   freesSpace: true,
   body: z.strictObject({}),
   responses: {
@@ -95,7 +95,6 @@ export const postBackup = defineRoute({
   summary: 'Write an online backup of the data folder (database snapshot and every referenced artifact, with a SHA-256 manifest) into --backup-dir; needs a token for all tenants ("*")',
   scope: 'orchestrator:admin',
   tenant: false,
-  mutating: true,
   errors: ['TENANT_FORBIDDEN'],
   body: z.strictObject({}),
   responses: {

@@ -80,7 +80,6 @@ export const warmUp = defineRoute({
   summary: 'Compile the plans of active DAG versions, load plugins and start the worker pool; returns the counts and the time taken',
   scope: 'orchestrator:admin',
   tenant: false,
-  mutating: true,
   body: component('Warm', z.strictObject({})),
   responses: {
     200: z.strictObject({

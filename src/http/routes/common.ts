@@ -9,6 +9,7 @@ export const RunId = z.string().regex(UUID_V7_RE, 'must be a lowercase UUIDv7');
 /** Path parameters, each with the 404 message of a value that does not fit it. */
 export const RunIdParam = pathParam(RunId.clone(), 'run not found');
 export const StepIdParam = pathParam(Id.clone(), 'step not found');
+export const ScheduleIdParam = pathParam(Id.clone(), 'schedule not found');
 export const BoolParam = z
   .enum(['true', 'false'])
   .transform((v) => v === 'true');

@@ -10,6 +10,7 @@ import { RUN_STATUSES } from '../../runs/states.js';
 import type { RunService } from '../../runs/service.js';
 import { runView } from '../../runs/views.js';
 import { runArtifacts } from '../../runs/artifacts.js';
+import { FIRE_TOKEN_PREFIX } from '../../schedules/index.js';
 import { PageQuery } from '../pagination.js';
 import { defineRoute } from '../route.js';
 import { component } from '../components.js';
@@ -32,7 +33,11 @@ const RunFilter = z.object({
   from: IsoTime.optional().meta({ description: 'startedUtc >= from (inclusive)' }),
   to: IsoTime.optional().meta({ description: 'startedUtc < to (exclusive)' }),
 });
-const RunToken = z.string().regex(/^[\x20-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters');
+// A client's token can never be a fire's: it could pre-empt the fire or take its run (exactly once).
+const RunToken = z
+  .string()
+  .regex(/^[\x20-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters')
+  .refine((t) => !t.startsWith(FIRE_TOKEN_PREFIX), `must not start with '${FIRE_TOKEN_PREFIX}' (reserved for schedule fires)`);
 
 export const startRun = defineRoute({
   method: 'POST',
@@ -41,7 +46,6 @@ export const startRun = defineRoute({
   summary: 'Start a run (201), or return the run of the same runToken (200)',
   scope: 'orchestrator:write',
   tenant: true,
-  mutating: true,
   rateLimit: 'runs',
   body: component(
     'StartRun',
@@ -50,7 +54,7 @@ export const startRun = defineRoute({
         dagId: Id,
         version: versionSchema.optional().meta({ description: 'SemVer 2.0; without it, the highest active version' }),
         inputs: z.record(z.string(), z.json()).optional().meta({ description: "Checked against the DAG's inputsSchema" }),
-        runToken: RunToken.optional().meta({ description: 'The same token with the same request returns the same run (200)' }),
+        runToken: RunToken.optional().meta({ description: "The same token with the same request returns the same run (200). Tokens starting with 'schedule:' are reserved for schedule fires (400)" }),
       })
       .meta({ examples: [{ dagId: 'policy-refresh', version: '1.4.0', inputs: { image: 'registry.local/app:1.2.0' }, runToken: 'nightly-2026-11-28' }] }),
   ),
@@ -136,7 +140,6 @@ export const cancelRun = defineRoute({
   summary: 'Cancel a run: 202 when this call cancelled it, 200 with the current state when already cancelling or ended',
   scope: 'orchestrator:write',
   tenant: true,
-  mutating: true,
   params: RunKey,
   body: component('CancelRun', z.strictObject({ reason: z.string().max(1024).optional() }).meta({ examples: [{ reason: 'superseded by a newer image' }] })),
   responses: {

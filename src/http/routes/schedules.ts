@@ -9,7 +9,7 @@ import { scheduleExportRecords, scheduleView, type ScheduleService } from '../..
 import { PageQuery } from '../pagination.js';
 import { component } from '../components.js';
 import { defineRoute } from '../route.js';
-import { BoolParam, Id, ListOf, NDJSON, Obj } from './common.js';
+import { BoolParam, Id, ListOf, NDJSON, Obj, ScheduleIdParam } from './common.js';
 
 declare module '../deps.js' {
   interface Services {
@@ -17,7 +17,7 @@ declare module '../deps.js' {
   }
 }
 
-const ScheduleKey = z.object({ scheduleId: Id });
+const ScheduleKey = z.object({ scheduleId: ScheduleIdParam });
 const ListFilter = z.object({ dagId: Id.optional(), paused: BoolParam.optional() });
 const Empty = z.strictObject({});
 
@@ -32,7 +32,6 @@ export const createSchedule = defineRoute({
   summary: 'Create a schedule (201), or confirm an identical one (200); same id, other body: 409 SCHEDULE_EXISTS',
   scope: 'orchestrator:write',
   tenant: true,
-  mutating: true,
   errors: ['SCHEDULE_EXISTS', 'DAG_INVALID', 'INPUTS_INVALID'],
   body: ScheduleBody,
   responses: { 201: Obj, 200: Obj },
@@ -103,7 +102,6 @@ export const replaceSchedule = defineRoute({
   summary: 'Replace a schedule (updatedUtc changes; its fire history stays)',
   scope: 'orchestrator:write',
   tenant: true,
-  mutating: true,
   params: ScheduleKey,
   errors: ['DAG_INVALID', 'INPUTS_INVALID'],
   body: ScheduleReplaceBody,
@@ -122,7 +120,6 @@ const verb = (name: 'pause' | 'resume', summary: string) =>
     summary,
     scope: 'orchestrator:write',
     tenant: true,
-    mutating: true,
     params: ScheduleKey,
     body: Empty,
     responses: { 200: Obj },
@@ -141,7 +138,6 @@ export const triggerSchedule = defineRoute({
   summary: 'Start one run of the schedule now, outside the cron (201 with the run)',
   scope: 'orchestrator:write',
   tenant: true,
-  mutating: true,
   rateLimit: 'runs',
   params: ScheduleKey,
   errors: ['NOT_FOUND', 'DAG_DISABLED', 'INPUTS_INVALID', 'QUOTA_EXCEEDED', 'PLUGIN_UNAVAILABLE'],
@@ -159,7 +155,6 @@ export const deleteSchedule = defineRoute({
   summary: 'Delete a schedule (204); its runs stay',
   scope: 'orchestrator:write',
   tenant: true,
-  mutating: true,
   params: ScheduleKey,
   responses: { 204: { mediaType: 'application/json', description: 'Deleted (no body)' } },
   handler(ctx) {

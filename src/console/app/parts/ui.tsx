@@ -40,11 +40,15 @@ export function Loading({ what }: { what: string }) {
   );
 }
 
-export function fmtTime(iso: string | null | undefined): string {
+/** A time in the browser's zone, or in `zone` (an IANA name) with its offset: a schedule's fires in the zone its cron is written in. */
+export function fmtTime(iso: string | null | undefined, zone?: string): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+  if (Number.isNaN(d.getTime())) return iso;
+  return zone ? d.toLocaleString(undefined, { ...ZONED, timeZone: zone }) : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 }
+
+const ZONED: Intl.DateTimeFormatOptions = { year: '2-digit', month: 'numeric', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', timeZoneName: 'short' };
 
 export function fmtDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
@@ -56,8 +60,8 @@ export function fmtDuration(ms: number | null | undefined): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-export function Time({ iso }: { iso: string | null | undefined }) {
-  return iso ? <time dateTime={iso} title={iso}>{fmtTime(iso)}</time> : <span>—</span>;
+export function Time({ iso, zone }: { iso: string | null | undefined; zone?: string }) {
+  return iso ? <time dateTime={iso} title={iso}>{fmtTime(iso, zone)}</time> : <span>—</span>;
 }
 
 export function Json({ value, label }: { value: unknown; label: string }) {

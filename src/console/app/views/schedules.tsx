@@ -80,9 +80,9 @@ export function SchedulesView() {
                 <td data-label="When">
                   <code>{s.cron}</code> <span class="muted small">{s.timezone}</span>
                 </td>
-                <td data-label="Next fire">{s.paused ? <span class="muted">paused</span> : <Time iso={s.nextFireUtc} />}</td>
+                <td data-label="Next fire">{s.paused ? <span class="muted">paused</span> : <Time iso={s.nextFireUtc} zone={s.timezone} />}</td>
                 <td data-label="Last fire">
-                  {s.lastFire?.fireUtc ? <Time iso={s.lastFire.fireUtc} /> : '—'} {s.lastFire?.status ?? ''}
+                  {s.lastFire?.fireUtc ? <Time iso={s.lastFire.fireUtc} zone={s.timezone} /> : '—'} {s.lastFire?.status ?? ''}
                 </td>
                 <td data-label="State">{s.paused ? 'paused' : 'active'}</td>
                 <td data-label="">{canWrite(session.claims) ? <Actions s={s} onDone={list.reload} /> : null}</td>
