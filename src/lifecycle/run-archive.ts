@@ -118,45 +118,7 @@ export async function createRunArchive(r: RunArchiveRequest): Promise<RunArchive
   const staging = await mkdtemp(join(dirname(out), `.${basename(out)}.staging-`));
   let writer: TarGzWriter | undefined;
   try {
-    // Only ended runs travel (an import accepts nothing else); they no longer change, nor do
-    // their events, DAG versions and artifacts, so reading them beside a running server is safe.
-    const { staged, counts } = await (async () => {
-      const dagKeys = new Map<string, { dagId: string; version: string }>();
-      const named = new Set<string>();
-      let minSeq = Infinity;
-      let maxSeq = 0;
-      let runs = 0;
-      const runRecords = function* () {
-        for (const rec of exportRunRecords(store, { ...r.filter, tenant })) {
-          if (!ENDED.has(rec.status)) continue;
-          runs++;
-          dagKeys.set(`${rec.dagId}\u0000${rec.dagVersion}`, { dagId: rec.dagId, version: rec.dagVersion });
-          for (const h of namedHashes(canonicalJson(rec))) named.add(h);
-          for (const e of store.events.ofRun(tenant, rec.runId)) {
-            minSeq = Math.min(minSeq, e.seq);
-            maxSeq = Math.max(maxSeq, e.seq);
-          }
-          yield rec;
-        }
-      };
-      const runsFile = await stage(staging, 'runs.ndjson', runRecords());
-      const dagRows = [...dagKeys.values()]
-        .map((k) => store.dags.get(tenant, k.dagId, k.version)!)
-        .sort((a, b) => (a.dagId === b.dagId ? (a.versionKey < b.versionKey ? -1 : 1) : a.dagId < b.dagId ? -1 : 1));
-      for (const d of dagRows) for (const h of namedHashes(d.definition)) named.add(h);
-      const dagsFile = await stage(staging, 'dags.ndjson', dagRows.map((d) => ({ tenant, ...dagView(d) })));
-      const segment = minSeq === Infinity ? [] : eventSegment(store, tenant, minSeq, maxSeq);
-      const first = segment[0];
-      const eventsFile = await stage(staging, 'events.ndjson', segment, first && first.seq > 1 ? () => ({ checkpoint: { hash: first.prevHash, seq: first.seq - 1, tenant } }) : undefined);
-      const artifacts = [...named].sort().flatMap((hash) => {
-        const own = store.artifacts.owns(tenant, hash);
-        return own ? [{ hash, mediaType: own.mediaType, size: own.size }] : [];
-      });
-      const artifactsFile = await stage(staging, 'artifacts.ndjson', artifacts);
-      const files: Staged[] = [runsFile, dagsFile, eventsFile, artifactsFile];
-      for (const a of artifacts) files.push({ entry: { path: artifactEntry(a.hash), sha256: a.hash, size: a.size }, file: join(dataDir, 'artifacts', a.hash.slice(0, 2), a.hash.slice(2)), verify: true });
-      return { staged: files, counts: { runs, dags: dagRows.length, events: segment.length, artifacts: artifacts.length } };
-    })();
+    const { staged, counts } = await stageContent(store, staging, dataDir, r);
     const manifest: RunArchiveManifest = {
       format: RUN_ARCHIVE_FORMAT,
       createdBy: `stella-orchestrator ${VERSION}`,
@@ -180,6 +142,50 @@ export async function createRunArchive(r: RunArchiveRequest): Promise<RunArchive
     endMarker();
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Stages the ndjson entries and lists every file of the archive. Only ended runs travel (an
+ * import accepts nothing else); they no longer change, nor do their events, DAG versions and
+ * artifacts, so reading them beside a running server is safe.
+ */
+async function stageContent(store: Store, staging: string, dataDir: string, r: RunArchiveRequest) {
+  const { tenant } = r;
+    const dagKeys = new Map<string, { dagId: string; version: string }>();
+    const named = new Set<string>();
+    let minSeq = Infinity;
+    let maxSeq = 0;
+    let runs = 0;
+    const runRecords = function* () {
+      for (const rec of exportRunRecords(store, { ...r.filter, tenant })) {
+        if (!ENDED.has(rec.status)) continue;
+        runs++;
+        dagKeys.set(`${rec.dagId}\u0000${rec.dagVersion}`, { dagId: rec.dagId, version: rec.dagVersion });
+        for (const h of namedHashes(canonicalJson(rec))) named.add(h);
+        for (const e of store.events.ofRun(tenant, rec.runId)) {
+          minSeq = Math.min(minSeq, e.seq);
+          maxSeq = Math.max(maxSeq, e.seq);
+        }
+        yield rec;
+      }
+    };
+    const runsFile = await stage(staging, 'runs.ndjson', runRecords());
+    const dagRows = [...dagKeys.values()]
+      .map((k) => store.dags.get(tenant, k.dagId, k.version)!)
+      .sort((a, b) => (a.dagId === b.dagId ? (a.versionKey < b.versionKey ? -1 : 1) : a.dagId < b.dagId ? -1 : 1));
+    for (const d of dagRows) for (const h of namedHashes(d.definition)) named.add(h);
+    const dagsFile = await stage(staging, 'dags.ndjson', dagRows.map((d) => ({ tenant, ...dagView(d) })));
+    const segment = minSeq === Infinity ? [] : eventSegment(store, tenant, minSeq, maxSeq);
+    const first = segment[0];
+    const eventsFile = await stage(staging, 'events.ndjson', segment, first && first.seq > 1 ? () => ({ checkpoint: { hash: first.prevHash, seq: first.seq - 1, tenant } }) : undefined);
+    const artifacts = [...named].sort().flatMap((hash) => {
+      const own = store.artifacts.owns(tenant, hash);
+      return own ? [{ hash, mediaType: own.mediaType, size: own.size }] : [];
+    });
+    const artifactsFile = await stage(staging, 'artifacts.ndjson', artifacts);
+    const files: Staged[] = [runsFile, dagsFile, eventsFile, artifactsFile];
+    for (const a of artifacts) files.push({ entry: { path: artifactEntry(a.hash), sha256: a.hash, size: a.size }, file: join(dataDir, 'artifacts', a.hash.slice(0, 2), a.hash.slice(2)), verify: true });
+    return { staged: files, counts: { runs, dags: dagRows.length, events: segment.length, artifacts: artifacts.length } };
 }
 
 /** The tenant's exported events with `from <= seq <= to` (one contiguous piece of its chain). */
