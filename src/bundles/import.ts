@@ -101,7 +101,7 @@ function withBundlePlugins(plugins: readonly BundlePlugin[], installed: (ref: st
   return (ref) => {
     const { name, version } = splitPluginRef(ref);
     const own = plugins.find((p) => p.name === name && (version === undefined || p.version === version));
-    const mine = own && { name: own.name, version: own.version, hash: own.hash, builtin: false };
+    const mine = own && { name: own.name, version: own.version, hash: own.hash, builtin: false, inputsSchema: own.manifest.inputsSchema };
     const base = installed(ref);
     if (!base || !mine) return base ?? mine;
     return semver.gte(base.version, mine.version) ? base : mine;

@@ -5,6 +5,7 @@ import { parseJsonBounded } from '../core/index.js';
 import { parseDag } from '../dags/model.js';
 import { generateSigningKeyPair, signDag, TrustStore, verifyDagSignature } from '../dags/signature.js';
 import { validateDag } from '../dags/validate.js';
+import { withWarnings } from '../dags/with-check.js';
 import { dagHash } from '../dags/canonical.js';
 import { parseFlags, TenantRequiredError, usage, UsageError, type FlagSpec, type Flags } from './args.js';
 import { loadPlugins } from '../engine/index.js';
@@ -123,6 +124,7 @@ export const dagCheckCommand: Command = {
     { name: 'tenant', kind: 'string', help: 'check the signature with the keys trusted for this tenant (default: any key of the trust folders)' },
     { name: 'allow-unsigned', kind: 'boolean', default: false, help: 'accept an unsigned document' },
     { name: 'plugins-dir', kind: 'list', help: 'operator plugin folders besides the built-ins' },
+    { name: 'exec-allow', kind: 'list', help: "the server's exec allow-list: warn about an exec program not on it" },
   ],
   async run(f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator dag check FILE');
@@ -132,8 +134,12 @@ export const dagCheckCommand: Command = {
     const keys = f.tenant === undefined ? trust.anyTenant() : trust.forTenant(String(f.tenant));
     const signedBy = verifyDagSignature(doc, keys, { allowUnsigned: f['allow-unsigned'] === true });
     const registry = loadPlugins(((f['plugins-dir'] as string[] | undefined) ?? []).map((d) => resolve(d)));
-    validateDag(doc, { pluginExists: (ref) => registry.has(ref) });
-    process.stdout.write(JSON.stringify({ ok: true, dagId: doc.dagId, version: doc.version, hash: dagHash(doc), signedBy }) + '\n');
+    const schemaOf = (ref: string) => registry.resolve(ref)?.inputsSchema;
+    validateDag(doc, { pluginExists: (ref) => registry.has(ref), inputsSchemaOf: schemaOf });
+    const execAllow = (f['exec-allow'] as string[] | undefined)?.map((p) => resolve(p));
+    const warnings = withWarnings(doc, schemaOf, { execAllow });
+    for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`);
+    process.stdout.write(JSON.stringify({ ok: true, dagId: doc.dagId, version: doc.version, hash: dagHash(doc), signedBy, warnings }) + '\n');
     return EXIT.OK;
   },
 };

@@ -29,7 +29,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'max-hosts', kind: 'string', default: '16', help: 'plugin host processes at most (one per tenant and capability profile)' },
   { name: 'host-idle-timeout', kind: 'string', default: '60', help: 'seconds an idle plugin host is kept' },
   { name: 'drain-timeout', kind: 'string', default: '30', help: 'seconds SIGTERM waits for in-flight steps' },
-  { name: 'require-idempotency-key', kind: 'boolean', default: false, help: 'mutating POSTs need Idempotency-Key' },
+  { name: 'require-idempotency-key', kind: 'boolean', default: false, help: 'mutating requests (POST, PUT, DELETE) need Idempotency-Key' },
   // Never from ORCH_DEV: an environment variable leaking into a container must not trust
   // generated keys and mint admin tokens.
   { name: 'dev', kind: 'boolean', default: false, env: false, help: 'dev mode: local keys, admin token for tenant demo' },

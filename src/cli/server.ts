@@ -177,6 +177,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       trust,
       allowUnsigned: config.allowUnsigned,
       resolvePlugin: registry.resolveFor,
+      execAllow: config.execAllow,
+      announce: (rows) => scheduler.events.emit('committed', [...rows]),
     });
     // Versions stored before plugin pinning are pinned now, as their tenant sees the plugins.
     const pinStored = () => {

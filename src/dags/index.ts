@@ -31,6 +31,8 @@ export type {
 } from './model.js';
 export { validateDag, findDagProblems, DEFAULT_DAG_LIMITS, MAX_REPORTED_ERRORS } from './validate.js';
 export type { DagLimits, ValidateOptions, DagProblem } from './validate.js';
+export { withProblems, withWarnings } from './with-check.js';
+export type { WithProblem, DagWarning, SchemaOf } from './with-check.js';
 export { dagContent, dagCanonicalJson, dagHash } from './canonical.js';
 export {
   DAG_PAYLOAD_TYPE,

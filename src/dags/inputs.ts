@@ -78,8 +78,14 @@ export const INPUTS_VALIDATION_BUDGET_MS = 250;
 const guardContext = createContext({ call: (): boolean => false });
 const guardScript = new Script('call()');
 
-/** Runs `fn` with a time budget; throws ERR_SCRIPT_EXECUTION_TIMEOUT when it is exceeded. */
-function withinBudget(fn: () => boolean, budgetMs: number): boolean {
+/**
+ * Runs `fn` with a time budget; throws an error with code ERR_SCRIPT_EXECUTION_TIMEOUT when it
+ * is exceeded (a backtracking `pattern` cannot freeze the server).
+ *
+ * @example
+ * withinBudget(() => validate(value), INPUTS_VALIDATION_BUDGET_MS)
+ */
+export function withinBudget(fn: () => boolean, budgetMs: number): boolean {
   (guardContext as { call: () => boolean }).call = fn;
   try {
     return guardScript.runInContext(guardContext, { timeout: budgetMs }) as boolean;

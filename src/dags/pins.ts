@@ -38,6 +38,8 @@ export interface PinnablePlugin {
   version: string;
   hash: string;
   builtin: boolean;
+  /** What publish checks a step's fixed `with` values against (`with-check.ts`). */
+  inputsSchema?: Record<string, unknown>;
 }
 
 /** Resolves a step's plugin reference as one tenant sees the plugins. */

@@ -8,14 +8,27 @@
  * version.pluginPins; // { noop: { name: 'noop', version: '0.1.0', contentHash: '…', builtin: true } }
  */
 import { namedHashes } from '../artifacts/index.js';
-import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
-import type { DagVersionRow, Store } from '../store/index.js';
+import { ApiError, iso, isoOrNull, randomHex, type Clock } from '../core/index.js';
+import type { DagVersionRow, EventRow, Store } from '../store/index.js';
+import { actorDetail, SYSTEM_ACTOR } from '../events/actor.js';
 import type { DagDocument } from './model.js';
 import { validateDag } from './validate.js';
 import { dagCanonicalJson, dagHash } from './canonical.js';
 import { verifyDagSignature, type TrustStore } from './signature.js';
 import { semverKey } from './semver.js';
 import { pinPlugins, pinsJson, type PinnablePlugin, type PluginPins } from './pins.js';
+import { withWarnings, type DagWarning } from './with-check.js';
+
+/** Who makes a change and the trace it belongs to: recorded on the change's events. */
+export interface Audit {
+  actor: string;
+  traceId: string;
+}
+
+/** What the server does on its own (start-up preloads, offline imports): actor `system`, a fresh trace. */
+export function systemAudit(actor: string = SYSTEM_ACTOR): Audit {
+  return { actor, traceId: randomHex(16) };
+}
 
 export interface DagServiceDeps {
   store: Store;
@@ -24,6 +37,10 @@ export interface DagServiceDeps {
   allowUnsigned: boolean;
   /** A step's plugin reference (`name` or `name@version`) as `tenant` sees the plugins. */
   resolvePlugin(tenant: string, ref: string): PinnablePlugin | undefined;
+  /** The server's `--exec-allow` list: an `exec` step whose fixed program is not on it is warned about. */
+  execAllow?: readonly string[];
+  /** Hands committed events (`dag.published`, `dag.disabled`) to the live stream. */
+  announce?(events: readonly EventRow[]): void;
 }
 
 /** What {@link DagService.check} found: what would be stored. */
@@ -33,6 +50,8 @@ export interface CheckedDag {
   signedBy: string[];
   /** Canonical JSON of the plugin pins (`pins.ts`). */
   pluginPins: string;
+  /** What publish lets through but the publisher should know (`with-check.ts`); logged at publish. */
+  warnings?: DagWarning[];
 }
 
 /** The stored version as the API shows it. */
@@ -46,6 +65,9 @@ export interface DagVersionView extends Record<string, unknown> {
   signedBy: string[];
   /** The plugin each step reference is pinned to; null for a version stored before pinning that could not be pinned yet. */
   pluginPins: PluginPins | null;
+  /** Who published and who disabled it (docs/API.md "Actors"); null when not recorded. */
+  createdBy: string | null;
+  disabledBy: string | null;
 }
 
 export function dagView(row: DagVersionRow): DagVersionView {
@@ -61,6 +83,8 @@ export function dagView(row: DagVersionRow): DagVersionView {
     disabledUtc: isoOrNull(row.disabledMs),
     signedBy: JSON.parse(row.signedBy) as string[],
     pluginPins: row.pluginPins === null ? null : (JSON.parse(row.pluginPins) as PluginPins),
+    createdBy: row.createdBy ?? null,
+    disabledBy: row.disabledBy ?? null,
   };
 }
 
@@ -76,6 +100,7 @@ export function dagSummary(row: DagVersionRow): Record<string, unknown> {
     createdUtc: iso(row.createdMs),
     disabledUtc: isoOrNull(row.disabledMs),
     signedBy: JSON.parse(row.signedBy) as string[],
+    createdBy: row.createdBy ?? null,
   };
 }
 
@@ -102,7 +127,10 @@ export class DagService {
    */
   check(doc: DagDocument, tenant: string): CheckedDag {
     const signedBy = verifyDagSignature(doc, this.deps.trust.forTenant(tenant), { allowUnsigned: this.deps.allowUnsigned });
-    return { hash: dagHash(doc), definition: dagCanonicalJson(doc), signedBy, pluginPins: checkPlugins(doc, (ref) => this.deps.resolvePlugin(tenant, ref)) };
+    const resolve = (ref: string) => this.deps.resolvePlugin(tenant, ref);
+    const pluginPins = checkPlugins(doc, resolve);
+    const warnings = withWarnings(doc, (ref) => resolve(ref)?.inputsSchema, { execAllow: this.deps.execAllow });
+    return { hash: dagHash(doc), definition: dagCanonicalJson(doc), signedBy, pluginPins, warnings };
   }
 
   /**
@@ -135,7 +163,12 @@ export class DagService {
    * other content under an existing dagId+version is DAG_VERSION_EXISTS. Call inside the
    * request's commit so the idempotency record shares the transaction.
    */
-  publish(tenant: string, doc: DagDocument, checked: CheckedDag = this.check(doc, tenant)): { created: boolean; version: DagVersionView } {
+  publish(
+    tenant: string,
+    doc: DagDocument,
+    checked: CheckedDag = this.check(doc, tenant),
+    who: Audit = systemAudit(),
+  ): { created: boolean; version: DagVersionView; events: EventRow[] } {
     const { store, clock } = this.deps;
     return store.tx(() => {
       const existing = store.dags.get(tenant, doc.dagId, doc.version);
@@ -147,8 +180,9 @@ export class DagService {
             hash: existing.hash,
           });
         }
-        return { created: false, version: dagView(existing) };
+        return { created: false, version: dagView(existing), events: [] };
       }
+      const now = clock.now();
       store.dags.insert({
         tenant,
         dagId: doc.dagId,
@@ -159,11 +193,21 @@ export class DagService {
         signature: doc.signature ? JSON.stringify(doc.signature) : null,
         signedBy: JSON.stringify(checked.signedBy),
         pluginPins: checked.pluginPins,
-        createdMs: clock.now(),
+        createdMs: now,
+        createdBy: who.actor,
       });
       // A definition that names artifacts (a fixed input file) keeps them: versions are kept for ever.
       store.refs.addOwned(tenant, `dag:${doc.dagId}@${doc.version}`, namedHashes(checked.definition));
-      return { created: true, version: dagView(store.dags.get(tenant, doc.dagId, doc.version)!) };
+      const event = this.auditEvent(tenant, 'dag.published', doc.dagId, doc.version, 'active', now, who);
+      return { created: true, version: dagView(store.dags.get(tenant, doc.dagId, doc.version)!), events: [event] };
+    });
+  }
+
+  /** A `dag.published|disabled` event (no run: `runId` ''), the actor and version in its detail. */
+  private auditEvent(tenant: string, type: 'dag.published' | 'dag.disabled', dagId: string, version: string, status: string, now: number, who: Audit): EventRow {
+    return this.deps.store.events.append({
+      tenant, type, dagId, runId: '', stepId: null, status, tsMs: now, traceId: who.traceId,
+      detail: actorDetail(who.actor, { version }),
     });
   }
 
@@ -173,12 +217,24 @@ export class DagService {
     return row;
   }
 
-  /** Disables a version; repeating it is harmless. */
-  disable(tenant: string, dagId: string, version: string): DagVersionView {
+  /**
+   * Disables a version; repeating it is harmless (only the first records `disabledBy` and a
+   * `dag.disabled` event). Call inside the request's commit; pass the events to {@link announce}
+   * once it committed.
+   */
+  disable(tenant: string, dagId: string, version: string, who: Audit = systemAudit(), events: EventRow[] = []): DagVersionView {
     const { store, clock } = this.deps;
     this.get(tenant, dagId, version);
-    store.dags.disable(tenant, dagId, version, clock.now());
+    const now = clock.now();
+    if (store.dags.disable(tenant, dagId, version, now, who.actor)) {
+      events.push(this.auditEvent(tenant, 'dag.disabled', dagId, version, 'disabled', now, who));
+    }
     return dagView(this.get(tenant, dagId, version));
+  }
+
+  /** Hands committed DAG events to the live stream. */
+  announce(events: readonly EventRow[]): void {
+    if (events.length > 0) this.deps.announce?.(events);
   }
 
   /** The version a run uses: the given one (must be active) or the highest active. */
@@ -198,11 +254,12 @@ export class DagService {
 }
 
 /**
- * Validates a DAG's plugins (and everything else) with `resolve`, then pins them; returns the
- * pins' stored form. Throws DAG_INVALID.
+ * Validates a DAG's plugins (and everything else, each step's fixed `with` against its
+ * plugin's `inputsSchema` included) with `resolve`, then pins them; returns the pins' stored
+ * form. Throws DAG_INVALID.
  */
 export function checkPlugins(doc: DagDocument, resolve: (ref: string) => PinnablePlugin | undefined): string {
-  validateDag(doc, { pluginExists: (ref) => resolve(ref) !== undefined });
+  validateDag(doc, { pluginExists: (ref) => resolve(ref) !== undefined, inputsSchemaOf: (ref) => resolve(ref)?.inputsSchema });
   const pins = pinPlugins(doc, resolve);
   if (!pins) throw new ApiError('DAG_INVALID', 'a plugin went away while the DAG was checked; try again');
   return pinsJson(pins);

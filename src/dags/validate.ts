@@ -9,6 +9,7 @@ import { compileSchema } from './inputs.js';
 import { TRIGGERS, type DagDocument } from './model.js';
 import { collectRefs } from './refs.js';
 import { execEnvProblems } from './exec-env.js';
+import { withProblems, type SchemaOf } from './with-check.js';
 
 /** Size limits of CONTRACT §2; each is answered with `DAG_INVALID`. */
 export interface DagLimits {
@@ -29,6 +30,8 @@ export const DEFAULT_DAG_LIMITS: Readonly<DagLimits> = Object.freeze({
 export interface ValidateOptions {
   /** Whether a plugin `"name"` or `"name@version"` is installed. */
   pluginExists(nameOrNameAtVersion: string): boolean;
+  /** A plugin's `inputsSchema`: each step's fixed `with` values are checked against it (`with-check.ts`). */
+  inputsSchemaOf?: SchemaOf;
   limits?: Partial<DagLimits>;
 }
 
@@ -50,7 +53,8 @@ export interface DagProblem {
     | 'REFERENCE_UNKNOWN_STEP'
     | 'REFERENCE_NOT_ANCESTOR'
     | 'INPUTS_SCHEMA_INVALID'
-    | 'EXEC_ENV_REFUSED';
+    | 'EXEC_ENV_REFUSED'
+    | 'WITH_INVALID';
   message: string;
   stepId?: string;
   [extra: string]: unknown;
@@ -64,8 +68,9 @@ const MAX_REPORTED_CYCLES = 10;
  * Checks a schema-valid document (see `parseDag`) and throws `ApiError('DAG_INVALID', …,
  * { errors, errorCount })` listing every problem: limits, duplicate step ids, edges naming
  * unknown steps, self-edges, duplicate edges, cycles, unknown plugins, triggers, references
- * (`${{ steps.X.outputs… }}` must name an ancestor of the step), and an `inputsSchema` that is
- * not a valid JSON Schema. When limits are exceeded nothing else is checked. Returns normally
+ * (`${{ steps.X.outputs… }}` must name an ancestor of the step), an `inputsSchema` that is
+ * not a valid JSON Schema, and (with `inputsSchemaOf`) each step's fixed `with` values against
+ * its plugin's `inputsSchema` (`WITH_INVALID`, naming `steps.<id>.with.<field>`). When limits are exceeded nothing else is checked. Returns normally
  * when the DAG is valid.
  *
  * @example
@@ -172,6 +177,7 @@ export function findDagProblems(doc: DagDocument, opts: ValidateOptions): DagPro
     }
   }
   problems.push(...execEnvProblems(doc));
+  if (opts.inputsSchemaOf) problems.push(...withProblems(doc, opts.inputsSchemaOf));
   return problems;
 }
 

@@ -79,7 +79,7 @@ export class GroupCommit {
    */
   write(b: Batch): EventRow[] {
     const q = this.store.runs;
-    for (const r of b.runs) q.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason);
+    for (const r of b.runs) q.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason, r.cancelledBy);
     if (b.steps.size > 0) q.writeSteps(Array.from(b.steps, stepRow));
     if (b.attempts.size > 0) q.writeAttempts(Array.from(b.attempts, attemptRow));
     for (const a of b.artifacts) {

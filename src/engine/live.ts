@@ -68,6 +68,8 @@ export interface LiveRun {
   endedMs: number | null;
   outputsHash: string | null;
   cancelReason: string | null;
+  /** Who asked for the cancel (docs/API.md "Actors"): on the run's cancel events and row. */
+  cancelledBy: string | null;
   readonly steps: LiveStep[];
   /** Steps not yet in a terminal status. */
   unfinished: number;
@@ -134,6 +136,7 @@ export function liveRun(
     endedMs: row.endedMs,
     outputsHash: row.outputsHash,
     cancelReason: row.cancelReason,
+    cancelledBy: row.cancelledBy ?? null,
     steps: [],
     unfinished: info.plan.steps.length,
     inFlight: 0,

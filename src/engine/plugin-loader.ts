@@ -15,7 +15,7 @@ import { hashPluginDir } from './plugin-files.js';
 import { NAME_RE, PluginLoadError, PluginManifestSchema, type PluginManifest, type ResolvedPlugin } from './plugin-manifest.js';
 
 function builtinPlugins(): ResolvedPlugin[] {
-  return BUILTIN_PLUGINS.map(({ name, description }) => ({
+  return BUILTIN_PLUGINS.map(({ name, description, inputsSchema }) => ({
     name,
     version: VERSION,
     ref: `${name}@${VERSION}`,
@@ -23,6 +23,7 @@ function builtinPlugins(): ResolvedPlugin[] {
     builtin: true,
     owner: null,
     description,
+    inputsSchema: structuredClone(inputsSchema) as Record<string, unknown>,
     capabilities: { network: false, exec: [] },
     workerRef: { name, version: VERSION, builtin: true },
   }));

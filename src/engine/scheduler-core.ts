@@ -9,6 +9,7 @@ import { canonicalHash, type Clock } from '../core/index.js';
 import { backoffMs, resolveWith, StepReferenceError } from '../dags/index.js';
 import { assertRunMove, assertStepMove, runEventType, type RunStatus, type StepStatus } from '../runs/states.js';
 import { runOutputsHash } from '../runs/views.js';
+import { actorDetail } from '../events/actor.js';
 import type { StepResult } from './pool-types.js';
 import { GroupCommit } from './commit.js';
 import { newAttempt, outputsOf, type LiveRun, type LiveStep } from './live.js';
@@ -88,9 +89,12 @@ export abstract class SchedulerCore {
     assertRunMove(run.status, to);
     run.status = to;
     this.gc.markRun(run);
+    // A cancel's events say who asked and why (docs/API.md "Actors").
+    const cancel = run.cancelRequested && (to === 'cancelling' || to === 'cancelled');
     this.gc.event({
       tenant: run.tenant, type: runEventType(to), dagId: run.dagId, runId: run.runId, stepId: null,
       status: to, tsMs: this.clock.now(), traceId: run.traceId, scheduleId: run.scheduleId,
+      detail: cancel ? actorDetail(run.cancelledBy, { cancelReason: run.cancelReason }) : null,
     });
   }
 

@@ -17,6 +17,7 @@ import { systemClock } from '../core/index.js';
 import type { PinEntry } from '../dags/index.js';
 import type { EventRow, RunRow } from '../store/index.js';
 import { isRunTerminal } from '../runs/states.js';
+import { actorDetail } from '../events/actor.js';
 import type { StepResult } from './pool-types.js';
 import { liveRun, type LiveRun, type LiveStep } from './live.js';
 import type { PlanCache, PlanInfo } from './plans.js';
@@ -101,6 +102,7 @@ export class Scheduler extends SchedulerLoop {
     return this.store.events.append({
       tenant: row.tenant, type: 'run.started', dagId: row.dagId, runId: row.runId, stepId: null,
       status: row.status, tsMs: row.startedMs, traceId: row.traceId, scheduleId: row.scheduleId ?? null,
+      detail: actorDetail(row.createdBy),
     });
   }
 
@@ -118,14 +120,16 @@ export class Scheduler extends SchedulerLoop {
   }
 
   /**
-   * Cancels a run in flight. Returns true when this call moved it; false when it is not in
+   * Cancels a run in flight; `actor` and `reason` go on its cancel events (`cancelling`,
+   * `cancelled`) and its row. Returns true when this call moved it; false when it is not in
    * flight here, or already cancelling. Call inside {@link transact} so the change commits
    * with the request.
    */
-  cancel(tenant: string, runId: string, reason: string | null): boolean {
+  cancel(tenant: string, runId: string, reason: string | null, actor: string | null = null): boolean {
     const run = this.live.get(runId);
     if (!run || run.tenant !== tenant || run.cancelRequested || isRunTerminal(run.status)) return false;
     run.cancelReason = reason;
+    run.cancelledBy = actor;
     this.stopRun(run, 'cancel');
     return true;
   }

@@ -2,3 +2,4 @@ export { EventHub, Stream, type StreamSink, type HubOptions } from './hub.js';
 export { NdjsonSink, WebSocketSink, WS_CLOSE_CODES } from './sinks.js';
 export { matches, type StreamEvent, type EventFeed, type EventLogReader, type StreamFilter } from './types.js';
 export { verifyEventChain, type ChainReport } from './chain.js';
+export { actorDetail, scheduleActor, SYSTEM_ACTOR } from './actor.js';

@@ -20,6 +20,31 @@ import { checkDiskFloor } from './middleware/disk.js';
 export const ROUTE_TEMPLATE = 'routeTemplate';
 
 /**
+ * The context key of what the request log names besides the route (docs/API.md "Actors"): the tenant,
+ * the token's `sub`, and the run, DAG or schedule the request is about (from its path, else
+ * from its answer).
+ */
+export const AUDIT_FIELDS = 'auditFields';
+
+/** The ids a request is about, from its path parameters or its answer's body. */
+function aboutIds(source: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (source === null || typeof source !== 'object' || Array.isArray(source)) return out;
+  for (const k of ['runId', 'dagId', 'version', 'scheduleId'] as const) {
+    const v = (source as Record<string, unknown>)[k];
+    if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
+
+function noteAudit(c: Context, fields: Record<string, string | undefined>): void {
+  const prev = (c.get(AUDIT_FIELDS) as Record<string, string> | undefined) ?? {};
+  const next = { ...prev };
+  for (const [k, v] of Object.entries(fields)) if (v && next[k] === undefined) next[k] = v;
+  c.set(AUDIT_FIELDS, next);
+}
+
+/**
  * The caller of a route that takes the static scrape token (`--metrics-token-file`): every
  * tenant's series, and no scope (the route itself is the only thing the token opens).
  */
@@ -130,6 +155,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       }
     }
     const { principal, tenant } = await authorize(deps, route, c);
+    noteAudit(c, { tenant: tenant || undefined, sub: principal?.subject });
     const limitHeaders = applyRateLimit(deps, route, c, tenant);
     checkDiskFloor(deps, route);
 
@@ -138,6 +164,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       : undefined;
 
     const params = pathParams(route, rawParams);
+    noteAudit(c, aboutIds(params));
     if (route.headers) validate(route.headers, requestHeaders(route.headers, c), 'header');
     const query = route.query ? validate(route.query, parseQuery(route.query, c.req.queries()), 'query') : {};
     let body: unknown = undefined;
@@ -161,6 +188,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       tenants: principal?.tenants ?? [],
       scopes: principal?.scopes ?? new Set(),
       principal,
+      actor: principal?.subject ?? '',
       params,
       query,
       body,
@@ -194,6 +222,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
         }
         return out;
       }
+      noteAudit(c, aboutIds(out.body));
       if (idem.kind === 'fresh' && !committed) {
         if (out.status < 300) record(deps.store, idem.key, out);
         else release(deps.store, idem.key);

@@ -40,6 +40,11 @@ export interface RouteCtx<P, Q, B> {
   scopes: ReadonlySet<Scope>;
   /** The verified caller; undefined on routes without auth (or optional auth, no token). */
   principal?: Principal;
+  /**
+   * Who is asking, for the audit trail (docs/API.md "Actors"): the token's `sub`; '' without a
+   * token. Every event a mutating request causes carries it.
+   */
+  actor: string;
   params: P;
   query: Q;
   body: B;

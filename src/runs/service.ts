@@ -6,7 +6,7 @@
  *
  * @example
  * const runs = new RunService({ store, scheduler, dags, plans, clock, limits: { maxQueuedRuns: 100 } });
- * const { status, run } = runs.create('demo', { dagId: 'hello' }, traceId, ctx.commit);
+ * const { status, run } = runs.create('demo', { dagId: 'hello' }, traceId, ctx.commit, { actor: 'alice' });
  */
 import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
@@ -26,10 +26,15 @@ export interface CreateRunRequest {
   runToken?: string;
 }
 
-/** A run a schedule starts: the schedule and the fire time (never from a client's body). */
+/**
+ * Where a run comes from (never from a client's body): who started it (docs/API.md "Actors":
+ * a token's `sub`, `schedule:<id>` for a fire) and, for a schedule's run, the schedule and the
+ * fire time.
+ */
 export interface RunOrigin {
-  scheduleId: string;
-  scheduledMs: number;
+  actor?: string;
+  scheduleId?: string;
+  scheduledMs?: number;
 }
 
 export interface RunServiceDeps {
@@ -152,6 +157,8 @@ export class RunService {
       startedMs: now,
       endedMs: null,
       cancelReason: null,
+      createdBy: origin?.actor ?? null,
+      cancelledBy: null,
       scheduleId: origin?.scheduleId ?? null,
       scheduledMs: origin?.scheduledMs ?? null,
     };
@@ -228,14 +235,15 @@ export class RunService {
    * Cancels a run: 202 when this call moved it (to `cancelling`, or straight to `cancelled`
    * when nothing was in flight), 200 with the current state when it was already cancelling or
    * ended (idempotent, CONTRACT §3). The change and the idempotency record share a transaction.
+   * `actor` and `reason` are recorded on the run (`cancelledBy`, `cancelReason`) and its events.
    */
-  cancel(tenant: string, runId: string, reason: string | undefined, commit: Commit): Answer {
+  cancel(tenant: string, runId: string, reason: string | undefined, commit: Commit, actor: string | null = null): Answer {
     const row = this.row(tenant, runId);
     let moved = false;
     return this.d.scheduler.transact(
       commit,
       () => {
-        moved = this.d.scheduler.cancel(tenant, row.runId, reason ?? null);
+        moved = this.d.scheduler.cancel(tenant, row.runId, reason ?? null, actor);
       },
       () => ({ status: moved ? 202 : 200, body: this.get(tenant, row.runId) }),
     );

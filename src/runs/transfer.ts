@@ -47,8 +47,15 @@ export function* runRecordsOf(store: Store, tenant: string, runIds: readonly str
   }
 }
 
-/** Fields an export made before schedules lacks. */
-const OLD_EXPORT_DEFAULTS: Record<string, unknown> = { scheduleId: null, scheduledUtc: null };
+/** Fields an older export lacks: the schedule's (before schedules), the actors' (before actors). */
+const OLD_EXPORT_DEFAULTS: Record<string, unknown> = { scheduleId: null, scheduledUtc: null, createdBy: null, cancelledBy: null, cancelReason: null };
+
+/** An optional text field of a record: a string, or null when absent. */
+function optionalText(v: unknown, field: string, index: number): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || v.length > 4096) throw bad(index, `${field} must be a string or null`);
+  return v;
+}
 
 const ms = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
 
@@ -77,7 +84,8 @@ function rowsOf(rec: RunRecord, index: number): { run: RunRow; steps: StepRow[];
     runId: r.runId, tenant: r.tenant, dagId: String(r.dagId), dagVersion: String(r.dagVersion), dagHash: r.dagHash,
     runToken: r.runToken ?? null, traceId: String(r.traceId), status: String(r.status), inputs: canonicalJson(r.inputs ?? {}),
     inputsHash: r.inputsHash, outputsHash: r.outputsHash ?? null, createdMs: ms(r.createdUtc ?? r.startedUtc)!,
-    startedMs: ms(r.startedUtc)!, endedMs: ms(r.endedUtc ?? null), cancelReason: null, scheduleId, scheduledMs,
+    startedMs: ms(r.startedUtc)!, endedMs: ms(r.endedUtc ?? null), cancelReason: optionalText(r.cancelReason, 'cancelReason', index),
+    scheduleId, scheduledMs, createdBy: optionalText(r.createdBy, 'createdBy', index), cancelledBy: optionalText(r.cancelledBy, 'cancelledBy', index),
   };
   const steps: StepRow[] = [];
   const attempts: AttemptRow[] = [];

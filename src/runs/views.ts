@@ -55,6 +55,10 @@ export interface RunView {
   startedUtc: string;
   endedUtc: string | null;
   durationMs: number | null;
+  /** Who started the run (a token's `sub`, `schedule:<id>`) and who cancelled it, and why; null when not recorded (docs/API.md "Actors"). */
+  createdBy: string | null;
+  cancelledBy: string | null;
+  cancelReason: string | null;
   /** Absent in list pages (`GET /runs`), present everywhere else. */
   steps?: StepView[];
 }
@@ -126,6 +130,9 @@ export function runView(r: RunRow, steps?: readonly StepRow[], attempts?: readon
     startedUtc: new Date(r.startedMs).toISOString(),
     endedUtc: isoOrNull(r.endedMs),
     durationMs: duration(r.startedMs, r.endedMs),
+    createdBy: r.createdBy ?? null,
+    cancelledBy: r.cancelledBy ?? null,
+    cancelReason: r.cancelReason,
   };
   if (steps) {
     const byStep = groupAttempts(attempts ?? []);

@@ -16,6 +16,7 @@
 import type { Logger } from 'pino';
 import { ApiError, iso, randomHex, type Clock } from '../core/index.js';
 import { TimerHeap } from '../engine/timers.js';
+import { scheduleActor } from '../events/actor.js';
 import type { Scheduler } from '../engine/scheduler.js';
 import type { PreparedRun, RunService } from '../runs/service.js';
 import type { EventRow, NewEvent, ScheduleRow, Store } from '../store/index.js';
@@ -169,7 +170,7 @@ export class ScheduleFirer {
     for (const r of batch.rearm) this.timers.add(r.at, r.e);
     for (const c of batch.cancels) {
       try {
-        this.d.runs.cancel(c.tenant, c.runId, `schedule ${c.scheduleId}: overlap cancel_other`, (fn) => store.tx(fn));
+        this.d.runs.cancel(c.tenant, c.runId, `schedule ${c.scheduleId}: overlap cancel_other`, (fn) => store.tx(fn), scheduleActor(c.scheduleId));
       } catch (err) {
         this.d.logger.warn({ err, runId: c.runId }, 'schedules: cancelling the active run (cancel_other) failed');
       }
@@ -259,7 +260,7 @@ export class ScheduleFirer {
     const req = { dagId: c.spec.dagId, version: c.spec.version, inputs: c.spec.inputs, runToken: fireRunToken(row.scheduleId, fire) };
     let p: ReturnType<RunService['prepare']>;
     try {
-      p = this.d.runs.prepare(row.tenant, req, randomHex(16), { scheduleId: row.scheduleId, scheduledMs: fire }, batch.queuedBefore(row.tenant));
+      p = this.d.runs.prepare(row.tenant, req, randomHex(16), { actor: scheduleActor(row.scheduleId), scheduleId: row.scheduleId, scheduledMs: fire }, batch.queuedBefore(row.tenant));
     } catch (err) {
       if (!(err instanceof ApiError) || err.code === 'UNAVAILABLE') throw err;
       state.failed(fire, err);

@@ -7,8 +7,9 @@
  * const answer = schedules.create('demo', doc, (fn) => store.tx(fn));
  * schedules.get('demo', 'nightly').upcoming; // next 5 fires, UTC and local
  */
-import { ApiError, canonicalJson, iso, isoOrNull, type Clock } from '../core/index.js';
-import type { DagService } from '../dags/service.js';
+import { ApiError, canonicalHash, canonicalJson, iso, isoOrNull, type Clock } from '../core/index.js';
+import { systemAudit, type Audit, type DagService } from '../dags/service.js';
+import { actorDetail, SYSTEM_ACTOR } from '../events/actor.js';
 import type { PlanCache } from '../engine/plans.js';
 import type { RunService } from '../runs/service.js';
 import { runView } from '../runs/views.js';
@@ -95,8 +96,9 @@ export class ScheduleService {
    * Creates a schedule: 201; the same normal form again 200 (nothing changes); another
    * document under the same id 409 `SCHEDULE_EXISTS`.
    */
-  create(tenant: string, incoming: IncomingSchedule, commit: Commit): Answer {
+  create(tenant: string, incoming: IncomingSchedule, commit: Commit, who: Audit = systemAudit()): Answer {
     const { spec, row } = this.prepare(tenant, incoming);
+    const events: EventRow[] = [];
     const answer = commit(() => {
       const existing = this.d.store.schedules.get(tenant, spec.scheduleId);
       if (existing) {
@@ -104,23 +106,41 @@ export class ScheduleService {
         return { status: 200, body: scheduleView(existing) };
       }
       this.d.store.schedules.insert(row);
+      events.push(this.auditEvent(row, 'schedule.created', who));
       return { status: 201, body: scheduleView(row), headers: { Location: `${SCHEDULES_PATH}/${spec.scheduleId}` } };
     });
+    this.d.runs.admit([], events);
     if (answer.status === 201) this.d.firer.changed(tenant, spec.scheduleId);
     return answer;
   }
 
+  /**
+   * The audit event of a change to a schedule (docs/API.md "Actors"): no run (`runId` absent),
+   * `status` the schedule's state after it (`active`, `paused`, `deleted`), the actor in its detail.
+   */
+  private auditEvent(row: Pick<ScheduleRow, 'tenant' | 'scheduleId' | 'dagId' | 'paused'>, type: 'schedule.created' | 'schedule.replaced' | 'schedule.paused' | 'schedule.resumed' | 'schedule.deleted', who: Audit): EventRow {
+    const status = type === 'schedule.deleted' ? 'deleted' : row.paused === 1 ? 'paused' : 'active';
+    return this.d.store.events.append({
+      tenant: row.tenant, type, dagId: row.dagId, runId: '', stepId: null, status, tsMs: this.d.clock.now(),
+      traceId: who.traceId, scheduleId: row.scheduleId, detail: actorDetail(who.actor),
+    });
+  }
+
   /** Replaces the document (`updatedUtc` changes; the fire history stays; the next fire is recomputed from now). */
-  replace(tenant: string, scheduleId: string, incoming: IncomingSchedule, commit: Commit): Answer {
+  replace(tenant: string, scheduleId: string, incoming: IncomingSchedule, commit: Commit, who: Audit = systemAudit()): Answer {
     if (incoming.doc.scheduleId !== scheduleId) {
       throw new ApiError('VALIDATION_FAILED', 'body.scheduleId: must equal the path\'s scheduleId', { field: 'body.scheduleId' });
     }
     const { row } = this.prepare(tenant, incoming);
+    const events: EventRow[] = [];
     const answer = commit(() => {
       this.row(tenant, scheduleId);
       this.d.store.schedules.replace(row);
-      return { status: 200, body: scheduleView(this.row(tenant, scheduleId)) };
+      const now = this.row(tenant, scheduleId);
+      events.push(this.auditEvent(now, 'schedule.replaced', who));
+      return { status: 200, body: scheduleView(now) };
     });
+    this.d.runs.admit([], events);
     this.d.firer.changed(tenant, scheduleId);
     return answer;
   }
@@ -129,16 +149,19 @@ export class ScheduleService {
    * Pauses (no fire until resumed; a buffered fire is dropped) or resumes (the next fire is the
    * first after now: fires while paused are not caught up). Idempotent: 200 with the schedule.
    */
-  setPaused(tenant: string, scheduleId: string, paused: boolean, commit: Commit): Answer {
+  setPaused(tenant: string, scheduleId: string, paused: boolean, commit: Commit, who: Audit = systemAudit()): Answer {
+    const events: EventRow[] = [];
     const answer = commit(() => {
       const row = this.row(tenant, scheduleId);
       if ((row.paused === 1) !== paused) {
         const now = this.d.clock.now();
         const next = paused ? null : nextFireOf(compiledSchedule(this.compiled, row), now);
         this.d.store.schedules.setPaused(tenant, scheduleId, paused, next, now);
+        events.push(this.auditEvent({ ...row, paused: paused ? 1 : 0 }, paused ? 'schedule.paused' : 'schedule.resumed', who));
       }
       return { status: 200, body: scheduleView(this.row(tenant, scheduleId)) };
     });
+    this.d.runs.admit([], events);
     this.d.firer.changed(tenant, scheduleId);
     return answer;
   }
@@ -148,11 +171,11 @@ export class ScheduleService {
    * is an operator's explicit request): 201 with the run, which carries `scheduleId` and
    * `scheduledUtc` (now); a `schedule.fired` event with `manual: true`.
    */
-  trigger(tenant: string, scheduleId: string, traceId: string, commit: Commit): Answer {
+  trigger(tenant: string, scheduleId: string, traceId: string, commit: Commit, actor: string = SYSTEM_ACTOR): Answer {
     const row = this.row(tenant, scheduleId);
     const spec = compiledSchedule(this.compiled, row).spec;
     const now = this.d.clock.now();
-    const p = this.d.runs.prepare(tenant, { dagId: spec.dagId, version: spec.version, inputs: spec.inputs }, traceId, { scheduleId, scheduledMs: now });
+    const p = this.d.runs.prepare(tenant, { dagId: spec.dagId, version: spec.version, inputs: spec.inputs }, traceId, { actor, scheduleId, scheduledMs: now });
     if ('existing' in p) throw new ApiError('INTERNAL', 'a trigger has no runToken');
     const events: EventRow[] = [];
     let answer: Answer;
@@ -162,7 +185,7 @@ export class ScheduleService {
         events.push(this.d.runs.insert(p));
         events.push(this.d.store.events.append({
           tenant, type: 'schedule.fired', dagId: spec.dagId, runId: p.row.runId, stepId: null, status: 'started',
-          tsMs: now, traceId, scheduleId, scheduledMs: now, detail: canonicalJson({ manual: true }),
+          tsMs: now, traceId, scheduleId, scheduledMs: now, detail: canonicalJson({ actor, manual: true }),
         }));
         return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: `/api/v1/orchestrator/runs/${p.row.runId}` } };
       });
@@ -175,12 +198,15 @@ export class ScheduleService {
   }
 
   /** Deletes the schedule (204); its runs stay and keep their `scheduleId`. */
-  delete(tenant: string, scheduleId: string, commit: Commit): Answer {
+  delete(tenant: string, scheduleId: string, commit: Commit, who: Audit = systemAudit()): Answer {
+    const events: EventRow[] = [];
     const answer = commit(() => {
-      this.row(tenant, scheduleId);
+      const row = this.row(tenant, scheduleId);
       this.d.store.schedules.delete(tenant, scheduleId);
+      events.push(this.auditEvent(row, 'schedule.deleted', who));
       return { status: 204 };
     });
+    this.d.runs.admit([], events);
     this.d.firer.changed(tenant, scheduleId);
     return answer;
   }

@@ -15,6 +15,9 @@ export interface DagVersionRow {
   active: number;
   createdMs: number;
   disabledMs: number | null;
+  /** Who published / disabled it (docs/API.md "Actors"); null when not recorded. */
+  createdBy?: string | null;
+  disabledBy?: string | null;
 }
 
 export interface DagListFilter {
@@ -27,7 +30,8 @@ export interface DagListFilter {
 }
 
 const COLS = `tenant, dag_id as dagId, version, version_key as versionKey, hash, definition,
-  signature, signed_by as signedBy, plugin_pins as pluginPins, active, created_ms as createdMs, disabled_ms as disabledMs`;
+  signature, signed_by as signedBy, plugin_pins as pluginPins, active, created_ms as createdMs, disabled_ms as disabledMs,
+  created_by as createdBy, disabled_by as disabledBy`;
 
 /** DAG versions. Versions are immutable; only `active`/`disabled_ms` ever change. */
 export class DagQueries {
@@ -42,11 +46,11 @@ export class DagQueries {
     this.stmts = new StatementCache(db);
     this.getStmt = db.prepare(`select ${COLS} from dag_versions where tenant=? and dag_id=? and version=?`);
     this.insertStmt = db.prepare(
-      `insert into dag_versions (tenant, dag_id, version, version_key, hash, definition, signature, signed_by, plugin_pins, active, created_ms)
-       values (@tenant, @dagId, @version, @versionKey, @hash, @definition, @signature, @signedBy, @pluginPins, 1, @createdMs)`,
+      `insert into dag_versions (tenant, dag_id, version, version_key, hash, definition, signature, signed_by, plugin_pins, active, created_ms, created_by)
+       values (@tenant, @dagId, @version, @versionKey, @hash, @definition, @signature, @signedBy, @pluginPins, 1, @createdMs, @createdBy)`,
     );
     this.disableStmt = db.prepare(
-      `update dag_versions set active=0, disabled_ms=? where tenant=? and dag_id=? and version=? and active=1`,
+      `update dag_versions set active=0, disabled_ms=?, disabled_by=? where tenant=? and dag_id=? and version=? and active=1`,
     );
     this.activeStmt = db.prepare(
       `select ${COLS} from dag_versions where tenant=? and dag_id=? and active=1 order by version_key desc limit 1`,
@@ -58,13 +62,13 @@ export class DagQueries {
     return this.getStmt.get(tenant, dagId, version) as DagVersionRow | undefined;
   }
 
-  insert(row: Omit<DagVersionRow, 'active' | 'disabledMs'>): void {
-    this.insertStmt.run(row);
+  insert(row: Omit<DagVersionRow, 'active' | 'disabledMs' | 'disabledBy'>): void {
+    this.insertStmt.run({ ...row, createdBy: row.createdBy ?? null });
   }
 
   /** Returns true when the version was active and is now disabled. */
-  disable(tenant: string, dagId: string, version: string, nowMs: number): boolean {
-    return this.disableStmt.run(nowMs, tenant, dagId, version).changes > 0;
+  disable(tenant: string, dagId: string, version: string, nowMs: number, by: string | null = null): boolean {
+    return this.disableStmt.run(nowMs, by, tenant, dagId, version).changes > 0;
   }
 
   /** Highest active version by SemVer precedence. */

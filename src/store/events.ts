@@ -20,8 +20,10 @@
  * canonical JSON. A verifier replays a tenant's events by `seq` and recomputes each hash over
  * every field of the exported event except `prevHash` and `hash`.
  *
- * Storage: `run_id` is '' for a schedule event without a run; `detail` holds the extension
- * fields as canonical JSON.
+ * Storage: `run_id` is '' for a schedule event without a run (and for DAG and schedule audit
+ * events); `detail` holds the extension fields as canonical JSON — the schedule events' own,
+ * and the `actor` (plus a cancel's `cancelReason`, a DAG event's `version`) of every event a
+ * request or a schedule caused (docs/API.md "Actors"), so the actor is inside the hash.
  *
  * @example
  * store.tx(() => store.events.append({ tenant, type: 'run.started', dagId, runId, stepId: null,
@@ -31,15 +33,18 @@ import type Database from 'better-sqlite3';
 import * as crypto from 'node:crypto';
 import { canonicalJson } from '../core/hash.js';
 
-export type EventType =
-  | 'run.started'
-  | 'run.updated'
-  | 'step.updated'
-  | 'run.completed'
-  | 'run.failed'
-  | 'run.cancelled'
-  | 'schedule.fired'
-  | 'schedule.missed';
+/**
+ * Every event type: the run events of CONTRACT §6, the schedule extension types, and the
+ * audit extension types of DAG and schedule changes (docs/API.md "Actors"; `runId` absent).
+ */
+export const EVENT_TYPES = [
+  'run.started', 'run.updated', 'step.updated', 'run.completed', 'run.failed', 'run.cancelled',
+  'schedule.fired', 'schedule.missed',
+  'dag.published', 'dag.disabled',
+  'schedule.created', 'schedule.replaced', 'schedule.paused', 'schedule.resumed', 'schedule.deleted',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface EventRow {
   tenant: string;
@@ -87,6 +92,12 @@ export interface EventView {
   errorCode?: string;
   errorMessage?: string;
   manual?: boolean;
+  /** Who caused it (docs/API.md "Actors"): on the events a request or a schedule caused. */
+  actor?: string;
+  /** A cancel's events: the reason given. */
+  cancelReason?: string;
+  /** `dag.published` / `dag.disabled`: the version. */
+  version?: string;
 }
 
 export function eventView(e: NumberedEvent): EventView {

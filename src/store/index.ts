@@ -57,9 +57,17 @@ export class Store {
     return new Store(openDb(opts));
   }
 
-  /** Runs `fn` in one transaction (nested calls join the outer one as savepoints). */
+  /**
+   * Runs `fn` in one transaction (nested calls join the outer one as savepoints). When it
+   * throws, the rolled-back appends of the event log are forgotten too (its cached heads).
+   */
   tx<T>(fn: () => T): T {
-    return this.inTx.immediate(fn) as T;
+    try {
+      return this.inTx.immediate(fn) as T;
+    } catch (e) {
+      this.events.invalidate();
+      throw e;
+    }
   }
 
   integrityCheck(): string {

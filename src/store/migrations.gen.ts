@@ -84,5 +84,17 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "bps": true,
     "folderMillis": 1796151902183,
     "hash": "e1f65d79d263bf7240a6333b7653918d238618d6dd2ec3f29026e8e38655898f"
+  },
+  {
+    "tag": "0005_dry_sugar_man",
+    "sql": [
+      "ALTER TABLE `dag_versions` ADD `created_by` text;",
+      "\nALTER TABLE `dag_versions` ADD `disabled_by` text;",
+      "\nALTER TABLE `runs` ADD `created_by` text;",
+      "\nALTER TABLE `runs` ADD `cancelled_by` text;"
+    ],
+    "bps": true,
+    "folderMillis": 1796164393537,
+    "hash": "a1c05b06a97933b86d9ca58eb12a38e8432b66fbe19438d15ade4973018dacb5"
   }
 ];

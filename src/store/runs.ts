@@ -26,6 +26,9 @@ export interface RunRow {
   startedMs: number;
   endedMs: number | null;
   cancelReason: string | null;
+  /** Who started it (a token's `sub`, `schedule:<id>`) and who cancelled it; null when not recorded. */
+  createdBy?: string | null;
+  cancelledBy?: string | null;
   /** The schedule that started the run and the fire time it started for (null otherwise). */
   scheduleId?: string | null;
   scheduledMs?: number | null;
@@ -83,7 +86,8 @@ export interface RunListFilter {
 const RUN_COLS = `run_id as runId, tenant, dag_id as dagId, dag_version as dagVersion, dag_hash as dagHash,
   run_token as runToken, trace_id as traceId, status, inputs, inputs_hash as inputsHash,
   outputs_hash as outputsHash, created_ms as createdMs, started_ms as startedMs, ended_ms as endedMs,
-  cancel_reason as cancelReason, schedule_id as scheduleId, scheduled_ms as scheduledMs`;
+  cancel_reason as cancelReason, schedule_id as scheduleId, scheduled_ms as scheduledMs,
+  created_by as createdBy, cancelled_by as cancelledBy`;
 const STEP_COLS = `run_id as runId, step_id as stepId, topo_index as topoIndex, status, attempt,
   started_ms as startedMs, ended_ms as endedMs, inputs_hash as inputsHash, outputs_hash as outputsHash,
   outputs, logs_ref as logsRef, error_code as errorCode, error_message as errorMessage, retryable,
@@ -127,19 +131,19 @@ export class RunQueries {
     this.stmts = new StatementCache(db);
     this.insertRunStmt = db.prepare(
       `insert into runs (run_id, tenant, dag_id, dag_version, dag_hash, run_token, trace_id, status, inputs,
-         inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason, schedule_id, scheduled_ms)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason, schedule_id, scheduled_ms, created_by, cancelled_by)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertImportedStmt = db.prepare(
       `insert into runs (run_id, tenant, dag_id, dag_version, dag_hash, run_token, trace_id, status, inputs,
-         inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason, schedule_id, scheduled_ms, imported)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+         inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason, schedule_id, scheduled_ms, created_by, cancelled_by, imported)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
     );
     this.insertStepStmt = db.prepare(
       `insert into steps (run_id, step_id, topo_index, status, attempt) values (?, ?, ?, 'pending', 0)`,
     );
     this.updateRunStmt = db.prepare(
-      `update runs set status=?, outputs_hash=?, ended_ms=?, cancel_reason=? where run_id=?`,
+      `update runs set status=?, outputs_hash=?, ended_ms=?, cancel_reason=?, cancelled_by=? where run_id=?`,
     );
     this.updateStepStmt = db.prepare(
       `update steps set status=?, attempt=?, started_ms=?, ended_ms=?, inputs_hash=?, outputs_hash=?, outputs=?,
@@ -186,6 +190,7 @@ export class RunQueries {
     this.insertRunStmt.run(
       r.runId, r.tenant, r.dagId, r.dagVersion, r.dagHash, r.runToken, r.traceId, r.status, r.inputs,
       r.inputsHash, r.outputsHash, r.createdMs, r.startedMs, r.endedMs, r.cancelReason, r.scheduleId ?? null, r.scheduledMs ?? null,
+      r.createdBy ?? null, r.cancelledBy ?? null,
     );
   }
 
@@ -199,6 +204,7 @@ export class RunQueries {
     this.insertImportedStmt.run(
       r.runId, r.tenant, r.dagId, r.dagVersion, r.dagHash, r.runToken, r.traceId, r.status, r.inputs,
       r.inputsHash, r.outputsHash, r.createdMs, r.startedMs, r.endedMs, r.cancelReason, r.scheduleId ?? null, r.scheduledMs ?? null,
+      r.createdBy ?? null, r.cancelledBy ?? null,
     );
     for (const st of steps) {
       this.insertStep(r.runId, st.stepId, st.topoIndex);
@@ -212,8 +218,8 @@ export class RunQueries {
     this.insertStepStmt.run(runId, stepId, topoIndex);
   }
 
-  updateRun(runId: string, status: string, outputsHash: string | null, endedMs: number | null, cancelReason: string | null): void {
-    this.updateRunStmt.run(status, outputsHash, endedMs, cancelReason, runId);
+  updateRun(runId: string, status: string, outputsHash: string | null, endedMs: number | null, cancelReason: string | null, cancelledBy: string | null = null): void {
+    this.updateRunStmt.run(status, outputsHash, endedMs, cancelReason, cancelledBy, runId);
   }
 
   /** Writes every mutable column of a step (the scheduler writes a step's whole state). */

@@ -26,6 +26,9 @@ export const dagVersions = sqliteTable(
     active: integer('active').notNull().default(1),
     createdMs: integer('created_ms').notNull(),
     disabledMs: integer('disabled_ms'),
+    /** Who published / disabled the version (docs/API.md "Actors"); null when not recorded. */
+    createdBy: text('created_by'),
+    disabledBy: text('disabled_by'),
   },
   (t) => [
     primaryKey({ columns: [t.tenant, t.dagId, t.version] }),
@@ -51,6 +54,9 @@ export const runs = sqliteTable(
     startedMs: integer('started_ms').notNull(),
     endedMs: integer('ended_ms'),
     cancelReason: text('cancel_reason'),
+    /** Who started / cancelled the run (docs/API.md "Actors"); null when not recorded. */
+    createdBy: text('created_by'),
+    cancelledBy: text('cancelled_by'),
     /** Set for runs imported from another installation: read-only here. */
     imported: integer('imported').notNull().default(0),
     /** The schedule that started the run (its fire time in `scheduled_ms`); null otherwise. */
@@ -133,7 +139,7 @@ export const events = sqliteTable(
     scheduleId: text('schedule_id'),
     /** Schedule events: the fire time they are about. */
     scheduledMs: integer('scheduled_ms'),
-    /** Schedule events: their other fields, canonical JSON (`missedCount`, `errorCode`, …). */
+    /** Extension fields, canonical JSON: schedule events' (`missedCount`, `errorCode`, …), the `actor` (and cancel `reason`) of the events a request or a schedule caused. */
     detail: text('detail'),
     /** Hash chain per tenant: hash of the previous event ('' for the first). */
     prevHash: text('prev_hash').notNull(),

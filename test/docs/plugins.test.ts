@@ -17,8 +17,8 @@ test('PLUGINS.md: line-count loads from --plugins-dir and the DAG gets the docum
   try {
     const token = (await bash('orchestrator token --data-dir data --tenant demo --scopes orchestrator:admin', tmp)).trim();
     const api = docsApi(server.url, token);
-    const runToEnd = async (dagId: string, version: string) => {
-      const started = await api('POST', '/runs', { dagId, version });
+    const runToEnd = async (dagId: string, version: string, inputs?: Record<string, unknown>) => {
+      const started = await api('POST', '/runs', { dagId, version, ...(inputs ? { inputs } : {}) });
       assert.equal(started.status, 201, JSON.stringify(started.body));
       return runEnded(api, started.body.runId);
     };
@@ -41,8 +41,14 @@ test('PLUGINS.md: line-count loads from --plugins-dir and the DAG gets the docum
     bad.version = '1.0.1';
     bad.steps[1].with.match = 7;
     bad.steps[1].retries = { max: 3, backoffMs: 1 };
+    // Written in the DAG, the bad value is refused at publish, naming the field.
+    const refused = await api('POST', '/dags', bad);
+    assert.equal(refused.status, 422);
+    assert.deepEqual(refused.body.error.details.errors.map((e: any) => e.field), ['steps.count.with.match']);
+    // Arriving through a reference, it fails the step at once.
+    bad.steps[1].with.match = '${{ inputs.match }}';
     assert.equal((await api('POST', '/dags', bad)).status, 201);
-    const failed = await runToEnd('count-errors', '1.0.1');
+    const failed = await runToEnd('count-errors', '1.0.1', { match: 7 });
     assert.equal(failed.status, 'failed');
     const step = failed.steps.find((s: any) => s.stepId === 'count');
     assert.equal(step.errorCode, 'INPUTS_INVALID');

@@ -23,7 +23,10 @@ function assertRunSequence(events: any[], runId: string) {
   assert.equal(terminals.length, 1, 'exactly one terminal event');
   assert.equal(mine[mine.length - 1], terminals[0], 'terminal event is last');
   for (const e of mine) {
-    assert.deepEqual(Object.keys(e).sort(), [...['seq', 'type', 'tenant', 'dagId', 'runId', 'status', 'timestamp', 'traceId'], ...(e.stepId ? ['stepId'] : [])].sort());
+    // run.started carries who started it (docs/API.md "Actors"); no other event of a run nobody cancelled does.
+    const actor = e.type === 'run.started' ? ['actor'] : [];
+    assert.deepEqual(Object.keys(e).sort(), [...['seq', 'type', 'tenant', 'dagId', 'runId', 'status', 'timestamp', 'traceId'], ...actor, ...(e.stepId ? ['stepId'] : [])].sort());
+    if (e.type === 'run.started') assert.equal(e.actor, 'dev');
     assert.match(e.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.match(e.traceId, /^[0-9a-f]{32}$/);
     if (e.type === 'step.updated') assert.ok(e.stepId);

@@ -9,6 +9,7 @@ import { mintToken } from '../../src/auth/index.js';
 import { SERVE_FLAGS, serveConfig, type ServeConfig } from '../../src/cli/config.js';
 import { parseFlags } from '../../src/cli/args.js';
 import { createLogger, startServer, type RunningServer } from '../../src/cli/server.js';
+import type { Logger } from 'pino';
 
 export const BASE = '/api/v1/orchestrator';
 export const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
@@ -36,6 +37,7 @@ export async function startTestServer(
   overrides: Partial<ServeConfig> = {},
   clock?: { now(): number },
   existingDataDir?: string,
+  logger?: Logger,
 ): Promise<TestServer> {
   const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'orch-test-'));
   const { flags } = parseFlags(
@@ -45,7 +47,7 @@ export async function startTestServer(
   );
   // Every answer is checked against its route's declaration (the OpenAPI document's source).
   const config = { ...serveConfig(flags), validateResponses: true, ...overrides };
-  const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { clock });
+  const server = await startServer(config, logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { clock });
   const keys = server.devKeys!;
   const token = (o: { tenants?: string[]; scopes?: string[]; ttlSec?: number } = {}) =>
     mintToken({

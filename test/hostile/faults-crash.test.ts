@@ -157,7 +157,8 @@ test(`SIGKILL at a random moment during bursts of run starts (${ROUNDS} rounds):
   // The event log: one unbroken hash chain per tenant, one terminal event per acknowledged run.
   const db = new Database(join(dataDir, 'orchestrator.db'), { readonly: true });
   const rows = db.prepare(`select tenant, seq, type, dag_id as dagId, run_id as runId, step_id as stepId, status, ts_ms as tsMs,
-    trace_id as traceId, prev_hash as prevHash, hash from events where tenant='demo' order by seq`).all() as EventRow[];
+    trace_id as traceId, schedule_id as scheduleId, scheduled_ms as scheduledMs, detail, prev_hash as prevHash, hash
+    from events where tenant='demo' order by seq`).all() as EventRow[];
   const statuses = db.prepare('select status, count(*) as n from runs group by status').all() as Array<{ status: string; n: number }>;
   // No half-written run, acknowledged or not: each has all its steps and its run.started event.
   const torn = db.prepare(`select r.run_id as id from runs r

@@ -32,7 +32,7 @@ test('POST /runs: 201 with Location and the run; version defaults to the highest
   assert.equal(r.body.createdUtc, r.body.startedUtc);
   assert.match(r.body.traceId, /^[0-9a-f]{32}$/);
   assert.deepEqual(Object.keys(r.body).sort(), [
-    'createdUtc', 'dagHash', 'dagId', 'dagVersion', 'durationMs', 'endedUtc', 'inputsHash', 'outputsHash',
+    'cancelReason', 'cancelledBy', 'createdBy', 'createdUtc', 'dagHash', 'dagId', 'dagVersion', 'durationMs', 'endedUtc', 'inputsHash', 'outputsHash',
     'runId', 'runToken', 'scheduleId', 'scheduledUtc', 'startedUtc', 'status', 'steps', 'tenant', 'traceId',
   ]);
   assert.equal(r.body.scheduleId, null, 'a run started by POST /runs has no schedule');

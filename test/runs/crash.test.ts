@@ -97,7 +97,8 @@ test('SIGKILL while steps run: after a restart every acknowledged run ends, inte
   // The event log survived intact: one chain, exactly one terminal event per run.
   const db = new Database(join(dataDir, 'orchestrator.db'), { readonly: true });
   const rows = db.prepare(`select tenant, seq, type, dag_id as dagId, run_id as runId, step_id as stepId, status, ts_ms as tsMs,
-    trace_id as traceId, prev_hash as prevHash, hash from events where tenant='demo' order by seq`).all() as EventRow[];
+    trace_id as traceId, schedule_id as scheduleId, scheduled_ms as scheduledMs, detail, prev_hash as prevHash, hash
+    from events where tenant='demo' order by seq`).all() as EventRow[];
   db.close();
   let prev = '';
   rows.forEach((e, i) => {

@@ -1,7 +1,7 @@
 /**
  * The client's one way to talk to a server: `fetch` (Node 20) with the bearer token, the
- * tenant header, one W3C trace per command, an `Idempotency-Key` on every mutating POST (so a
- * retried POST never acts twice), bounded retries of the answers that ask for one (429
+ * tenant header, one W3C trace per command, an `Idempotency-Key` on every mutating request (so a
+ * retried POST, PUT or DELETE never acts twice), bounded retries of the answers that ask for one (429
  * `RATE_LIMITED`, 503 `UNAVAILABLE`, 409 `IDEMPOTENCY_IN_FLIGHT`, honouring `Retry-After`),
  * and every error envelope turned into an {@link HttpError}.
  *
@@ -143,7 +143,7 @@ export class ApiClient {
       body = JSON.stringify(o.body);
       extra['content-type'] = 'application/json';
     }
-    if (method === 'POST') extra['idempotency-key'] ??= randomUUID();
+    if (method !== 'GET') extra['idempotency-key'] ??= randomUUID();
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {

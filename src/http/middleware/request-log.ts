@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppDeps } from '../deps.js';
-import { ROUTE_TEMPLATE } from '../pipeline.js';
+import { AUDIT_FIELDS, ROUTE_TEMPLATE } from '../pipeline.js';
 import type { Trace } from './trace.js';
 
 /**
@@ -17,7 +17,8 @@ export function namedRoute(template: string): MiddlewareHandler {
 }
 
 /**
- * One structured log line per request (trace id, route template, status, time) and the
+ * One structured log line per request (trace id, route template, status, time; the tenant,
+ * the token's `sub` and the runId/dagId/version/scheduleId it was about, when known) and the
  * metrics observation. Headers are never logged, so `Authorization` cannot leak.
  *
  * The route label is the template of the route that served the request (recorded by the
@@ -40,6 +41,7 @@ export function requestLog(deps: AppDeps): MiddlewareHandler {
       route,
       status,
       ms: Math.round(seconds * 1e6) / 1e3,
+      ...(c.get(AUDIT_FIELDS) as Record<string, string> | undefined),
     };
     if (status >= 500) deps.logger.error(line, 'request');
     else deps.logger.info(line, 'request');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ndjsonResponse } from '../../core/index.js';
+import type { EventRow } from '../../store/index.js';
 import { versionSchema } from '../../dags/model.js';
 import { dagExportRecords, dagSummary, dagView, type DagService } from '../../dags/service.js';
 import { PageQuery } from '../pagination.js';
@@ -38,14 +39,23 @@ export const publishDag = defineRoute({
   handler(ctx) {
     const dags = ctx.deps.services.dags;
     const checked = dags.check(ctx.body, ctx.tenant);
-    return ctx.commit(() => {
-      const { created, version } = dags.publish(ctx.tenant, ctx.body, checked);
+    if (checked.warnings?.length) {
+      // The contract's publish answer has no warnings field: the log says it (and `dag check` prints it).
+      const { dagId, version } = ctx.body;
+      ctx.deps.logger.warn({ trace_id: ctx.traceId, tenant: ctx.tenant, dagId, version, warnings: checked.warnings }, 'dag publish: warnings');
+    }
+    let events: EventRow[] = [];
+    const answer = ctx.commit(() => {
+      const r = dags.publish(ctx.tenant, ctx.body, checked, { actor: ctx.actor, traceId: ctx.traceId });
+      events = r.events;
       return {
-        status: created ? 201 : 200,
-        body: version,
-        headers: created ? { Location: `/api/v1/orchestrator/dags/${version.dagId}/${version.version}` } : undefined,
+        status: r.created ? 201 : 200,
+        body: r.version,
+        headers: r.created ? { Location: `/api/v1/orchestrator/dags/${r.version.dagId}/${r.version.version}` } : undefined,
       };
     });
+    dags.announce(events);
+    return answer;
   },
 });
 
@@ -122,10 +132,14 @@ export const disableDag = defineRoute({
   body: component('DisableDag', z.strictObject({ reason: z.string().max(1024).optional() })),
   responses: { 200: DagVersionSchema },
   handler(ctx) {
-    return ctx.commit(() => ({
+    const dags = ctx.deps.services.dags;
+    const events: EventRow[] = [];
+    const answer = ctx.commit(() => ({
       status: 200,
-      body: ctx.deps.services.dags.disable(ctx.tenant, ctx.params.dagId, ctx.params.version),
+      body: dags.disable(ctx.tenant, ctx.params.dagId, ctx.params.version, { actor: ctx.actor, traceId: ctx.traceId }, events),
     }));
+    dags.announce(events);
+    return answer;
   },
 });
 

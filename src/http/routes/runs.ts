@@ -64,7 +64,7 @@ export const startRun = defineRoute({
     200: { schema: RunSchema, description: 'The run this runToken already started' },
   },
   handler(ctx) {
-    return ctx.deps.services.runs.create(ctx.tenant, ctx.body, ctx.traceId, (fn) => ctx.commit(fn));
+    return ctx.deps.services.runs.create(ctx.tenant, ctx.body, ctx.traceId, (fn) => ctx.commit(fn), { actor: ctx.actor });
   },
 });
 
@@ -147,7 +147,7 @@ export const cancelRun = defineRoute({
     200: { schema: RunSchema, description: 'Already cancelling or ended: the current state' },
   },
   handler(ctx) {
-    return ctx.deps.services.runs.cancel(ctx.tenant, ctx.params.runId, ctx.body.reason, (fn) => ctx.commit(fn));
+    return ctx.deps.services.runs.cancel(ctx.tenant, ctx.params.runId, ctx.body.reason, (fn) => ctx.commit(fn), ctx.actor);
   },
 });
 

@@ -36,7 +36,7 @@ export const createSchedule = defineRoute({
   body: ScheduleBody,
   responses: { 201: Obj, 200: Obj },
   handler(ctx) {
-    return ctx.deps.services.schedules.create(ctx.tenant, { doc: ctx.body }, (fn) => ctx.commit(fn));
+    return ctx.deps.services.schedules.create(ctx.tenant, { doc: ctx.body }, (fn) => ctx.commit(fn), { actor: ctx.actor, traceId: ctx.traceId });
   },
 });
 
@@ -108,7 +108,7 @@ export const replaceSchedule = defineRoute({
   responses: { 200: Obj },
   handler(ctx) {
     const doc = { ...ctx.body, scheduleId: ctx.body.scheduleId ?? ctx.params.scheduleId };
-    return ctx.deps.services.schedules.replace(ctx.tenant, ctx.params.scheduleId, { doc }, (fn) => ctx.commit(fn));
+    return ctx.deps.services.schedules.replace(ctx.tenant, ctx.params.scheduleId, { doc }, (fn) => ctx.commit(fn), { actor: ctx.actor, traceId: ctx.traceId });
   },
 });
 
@@ -124,7 +124,7 @@ const verb = (name: 'pause' | 'resume', summary: string) =>
     body: Empty,
     responses: { 200: Obj },
     handler(ctx) {
-      return ctx.deps.services.schedules.setPaused(ctx.tenant, ctx.params.scheduleId, name === 'pause', (fn) => ctx.commit(fn));
+      return ctx.deps.services.schedules.setPaused(ctx.tenant, ctx.params.scheduleId, name === 'pause', (fn) => ctx.commit(fn), { actor: ctx.actor, traceId: ctx.traceId });
     },
   });
 
@@ -144,7 +144,7 @@ export const triggerSchedule = defineRoute({
   body: Empty,
   responses: { 201: Obj },
   handler(ctx) {
-    return ctx.deps.services.schedules.trigger(ctx.tenant, ctx.params.scheduleId, ctx.traceId, (fn) => ctx.commit(fn));
+    return ctx.deps.services.schedules.trigger(ctx.tenant, ctx.params.scheduleId, ctx.traceId, (fn) => ctx.commit(fn), ctx.actor);
   },
 });
 
@@ -158,7 +158,7 @@ export const deleteSchedule = defineRoute({
   params: ScheduleKey,
   responses: { 204: { mediaType: 'application/json', description: 'Deleted (no body)' } },
   handler(ctx) {
-    return ctx.deps.services.schedules.delete(ctx.tenant, ctx.params.scheduleId, (fn) => ctx.commit(fn));
+    return ctx.deps.services.schedules.delete(ctx.tenant, ctx.params.scheduleId, (fn) => ctx.commit(fn), { actor: ctx.actor, traceId: ctx.traceId });
   },
 });
 

@@ -12,7 +12,7 @@ import { dagDocumentSchema, dsseEnvelopeSchema, edgeSchema, PLUGIN_NAME_RE, retr
 import { SEMVER_RE } from '../../dags/semver.js';
 import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES } from '../../runs/states.js';
 import type { AttemptView, RunView, StepView } from '../../runs/views.js';
-import type { EventView } from '../../store/events.js';
+import { EVENT_TYPES, type EventView } from '../../store/events.js';
 import { component } from '../components.js';
 import { Id, ListOf, RunId } from './common.js';
 
@@ -75,12 +75,16 @@ const runFields = {
   startedUtc: Utc,
   endedUtc: Utc.nullable(),
   durationMs: Millis.nullable(),
+  createdBy: z.string().nullable().meta({ description: 'who started the run: the token\'s sub, or schedule:<scheduleId>; null when not recorded' }),
+  cancelledBy: z.string().nullable().meta({ description: 'who cancelled the run (the token\'s sub, or schedule:<scheduleId> for an overlap cancel), or null' }),
+  cancelReason: z.string().nullable().meta({ description: 'the reason given with the cancel, or null' }),
 };
 
 const EXAMPLE_RUN = {
   runId: '0193a3c4-5b6e-7f00-8a1b-2c3d4e5f6a7b', tenant: 'demo', dagId: 'hello', dagVersion: '1.0.0', dagHash: H('d'),
   runToken: null, scheduleId: null, scheduledUtc: null, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', status: 'completed', inputsHash: H('1'), outputsHash: H('2'),
   createdUtc: '2026-11-28T17:17:31.123Z', startedUtc: '2026-11-28T17:17:31.123Z', endedUtc: '2026-11-28T17:17:31.140Z', durationMs: 17,
+  createdBy: 'ci-bot', cancelledBy: null, cancelReason: null,
   steps: [{
     stepId: 'greet', status: 'completed', attempt: 1,
     attempts: [{ attempt: 1, status: 'completed', startedUtc: '2026-11-28T17:17:31.125Z', endedUtc: '2026-11-28T17:17:31.139Z', durationMs: 14, errorCode: null, errorMessage: null, logsRef: null, outputsHash: H('3') }],
@@ -137,6 +141,8 @@ export const DagVersionSchema = component(
       .record(z.string(), PluginPinSchema)
       .nullable()
       .meta({ description: 'The plugin each step reference (as written in steps[].plugin) is pinned to; null for a version stored before pinning that could not be pinned yet' }),
+    createdBy: z.string().nullable().meta({ description: 'who published it: the token\'s sub, or system (start-up preload, offline import); null when not recorded' }),
+    disabledBy: z.string().nullable().meta({ description: 'who disabled it, or null' }),
   }),
 );
 
@@ -152,6 +158,7 @@ export const DagSummarySchema = component(
     createdUtc: Utc,
     disabledUtc: Utc.nullable(),
     signedBy: z.array(Hash),
+    createdBy: z.string().nullable(),
   }),
 );
 
@@ -159,7 +166,7 @@ export const EventSchema = component(
   'Event',
   z.strictObject({
     seq: z.int().min(1),
-    type: z.enum(['run.started', 'run.updated', 'step.updated', 'run.completed', 'run.failed', 'run.cancelled', 'schedule.fired', 'schedule.missed']),
+    type: z.enum(EVENT_TYPES),
     tenant: z.string(),
     dagId: Id,
     runId: RunId.optional().meta({ description: 'absent on a schedule.missed event (no run started)' }),
@@ -175,6 +182,9 @@ export const EventSchema = component(
     errorCode: z.string().optional(),
     errorMessage: z.string().optional(),
     manual: z.boolean().optional(),
+    actor: z.string().optional().meta({ description: 'who caused the event: a token\'s sub, schedule:<scheduleId>, or system (docs/API.md "Actors")' }),
+    cancelReason: z.string().optional().meta({ description: 'run.updated (cancelling) and run.cancelled after a cancel: the reason given' }),
+    version: z.string().optional().meta({ description: 'dag.published and dag.disabled: the version' }),
   }),
 );
 

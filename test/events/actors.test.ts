@@ -1,0 +1,213 @@
+/**
+ * The actor on every mutating event (docs/API.md "Actors"): each mutating route of the route
+ * table is driven with a token whose `sub` is known, and the events it caused must carry that
+ * `sub` as `actor` (a route added without a case here fails the walk). The actor is inside the
+ * hash chain (`events verify` refuses an export whose actor was edited), in the run and DAG
+ * views (`createdBy`, `cancelledBy`, `cancelReason`, `disabledBy`) and in the request log.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mintToken } from '../../src/auth/index.js';
+import { ndjsonExport, parseNdjsonExport } from '../../src/core/index.js';
+import { verifyEventChain } from '../../src/events/index.js';
+import { routeTable } from '../../src/http/routes/index.js';
+import { isMutating } from '../../src/http/route.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { captureLogger } from '../helpers/log-capture.js';
+import { waitForRun } from '../runs/helpers.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const SUB = 'alice@example.org';
+const { logger, lines } = captureLogger();
+const dir = mkdtempSync(join(tmpdir(), 'orch-actors-'));
+let t: TestServer;
+let alice: string;
+
+before(async () => {
+  t = await startTestServer(['--allow-unsigned'], {}, undefined, undefined, logger);
+  const keys = t.server.devKeys!;
+  alice = await mintToken({
+    privateKeyPem: keys.privateKeyPem, kid: keys.kid, tenants: ['a'], scopes: ['orchestrator:admin'], ttlSec: 600,
+    issuer: keys.issuer, audience: keys.audience, subject: SUB,
+  });
+});
+after(async () => {
+  await t.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const as = (method: string, path: string, body?: unknown) => t.req(method, path, { token: alice, body });
+
+async function headSeq(): Promise<number> {
+  const all = parseNdjsonExport((await t.req('GET', '/events:export')).text) as any[];
+  return all.length ? all[all.length - 1].seq : 0;
+}
+
+async function eventsSince(seq: number): Promise<any[]> {
+  const r = await t.req('GET', `/events:export?since=${seq}`);
+  assert.equal(r.status, 200);
+  return parseNdjsonExport(r.text) as any[];
+}
+
+const DAG = { dagId: 'audited', version: '1.0.0', steps: [{ id: 'nap', plugin: 'sleep', with: { ms: 60_000 } }] };
+const SCHEDULE = { scheduleId: 'audited-nightly', dagId: 'audited', cron: '30 2 * * *' };
+const ids: { runId?: string } = {};
+
+/**
+ * One case per mutating route: the request (made with alice's token) and the event types it
+ * must cause, each carrying `actor: SUB`.
+ */
+const CASES: Record<string, { run(): Promise<{ status: number; body: any }>; types: string[] }> = {
+  'POST /dags': { run: () => as('POST', '/dags', DAG), types: ['dag.published'] },
+  'POST /dags/{dagId}/{version}:disable': {
+    async run() {
+      assert.equal((await as('POST', '/dags', { ...DAG, version: '0.9.0' })).status, 201);
+      return as('POST', '/dags/audited/0.9.0:disable', {});
+    },
+    types: ['dag.published', 'dag.disabled'],
+  },
+  'POST /runs': {
+    async run() {
+      const r = await as('POST', '/runs', { dagId: 'audited' });
+      ids.runId = r.body.runId;
+      return r;
+    },
+    types: ['run.started'],
+  },
+  'POST /runs/{runId}:cancel': { run: () => as('POST', `/runs/${ids.runId}:cancel`, { reason: 'wrong inputs' }), types: ['run.updated'] },
+  'POST /schedules': { run: () => as('POST', '/schedules', SCHEDULE), types: ['schedule.created'] },
+  'PUT /schedules/{scheduleId}': { run: () => as('PUT', '/schedules/audited-nightly', { ...SCHEDULE, cron: '45 2 * * *' }), types: ['schedule.replaced'] },
+  'POST /schedules/{scheduleId}:pause': { run: () => as('POST', '/schedules/audited-nightly:pause'), types: ['schedule.paused'] },
+  'POST /schedules/{scheduleId}:resume': { run: () => as('POST', '/schedules/audited-nightly:resume'), types: ['schedule.resumed'] },
+  'POST /schedules/{scheduleId}:trigger': { run: () => as('POST', '/schedules/audited-nightly:trigger'), types: ['run.started', 'schedule.fired'] },
+  'DELETE /schedules/{scheduleId}': { run: () => as('DELETE', '/schedules/audited-nightly'), types: ['schedule.deleted'] },
+};
+
+/** Mutating routes that change no tenant's data (so no tenant's event log): the request log names their caller. */
+const INSTALLATION_ACTIONS = new Set(['POST /admin/warm', 'POST /admin/backup']);
+/**
+ * Known gap (issue #19 item 4, open): the retention routes change a tenant's data but record no
+ * actor event yet. Listed here so the walk still fails for any other route; remove when they do.
+ */
+const NOT_YET_AUDITED = new Set(['PUT /admin/retention', 'POST /admin/retention:apply']);
+
+test('every mutating route records the token\'s sub as the actor of each event it causes', async () => {
+  const mutating = routeTable().filter(isMutating).map((r) => `${r.method} ${r.path}`);
+  const uncovered = mutating.filter((k) => !(k in CASES) && !INSTALLATION_ACTIONS.has(k) && !NOT_YET_AUDITED.has(k));
+  assert.deepEqual(uncovered, [], 'a mutating route without an actor case');
+  for (const key of mutating.filter((k) => k in CASES)) {
+    const c = CASES[key]!;
+    const before = await headSeq();
+    const r = await c.run();
+    assert.ok(r.status < 300, `${key}: ${r.status} ${JSON.stringify(r.body)}`);
+    const caused = (await eventsSince(before)).filter((e) => e.stepId === undefined);
+    for (const type of c.types) {
+      const e = caused.find((x) => x.type === type);
+      assert.ok(e, `${key}: no ${type} event among ${caused.map((x) => x.type).join(', ')}`);
+      assert.equal(e.actor, SUB, `${key}: ${type} actor`);
+    }
+  }
+});
+
+test('views show who published, disabled, started and cancelled, and why; the cancel events carry the reason', async () => {
+  const v1 = await t.req('GET', '/dags/audited/1.0.0');
+  assert.equal(v1.body.createdBy, SUB);
+  assert.equal(v1.body.disabledBy, null);
+  const v09 = await t.req('GET', '/dags/audited/0.9.0');
+  assert.equal(v09.body.disabledBy, SUB);
+  const run = await waitForRun(t, ids.runId!);
+  assert.equal(run.status, 'cancelled');
+  assert.equal(run.createdBy, SUB);
+  assert.equal(run.cancelledBy, SUB);
+  assert.equal(run.cancelReason, 'wrong inputs');
+  const listed = (await t.req('GET', '/runs?dagId=audited')).body.items.find((x: any) => x.runId === ids.runId);
+  assert.equal(listed.cancelledBy, SUB);
+  const exported = (parseNdjsonExport((await t.req('GET', '/runs:export?dagId=audited')).text) as any[]).find((x) => x.runId === ids.runId);
+  assert.deepEqual([exported.createdBy, exported.cancelledBy, exported.cancelReason], [SUB, SUB, 'wrong inputs']);
+  const evs = (await eventsSince(0)).filter((e) => e.runId === ids.runId && e.stepId === undefined);
+  const cancelled = evs.find((e) => e.type === 'run.cancelled');
+  assert.equal(cancelled.actor, SUB);
+  assert.equal(cancelled.cancelReason, 'wrong inputs');
+  // A run started by the server's own schedule fire would say schedule:<id>; one started through
+  // :trigger says who triggered it.
+  const triggered = (await t.req('GET', '/runs?scheduleId=audited-nightly')).body.items;
+  assert.equal(triggered.length, 1);
+  assert.equal(triggered[0].createdBy, SUB);
+});
+
+test('events verify refuses an export whose actor was edited (the actor is inside the hash chain)', async () => {
+  const text = (await t.req('GET', '/events:export')).text;
+  const records = parseNdjsonExport(text) as any[];
+  assert.equal(verifyEventChain(records).ok, true);
+  const i = records.findIndex((r) => r.actor === SUB);
+  assert.ok(i >= 0);
+  const edited = records.map((r, k) => (k === i ? { ...r, actor: 'mallory' } : r));
+  const file = join(dir, 'edited.ndjson');
+  writeFileSync(file, [...ndjsonExport(edited)].join(''));
+  const run = promisify(execFile);
+  const out = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'events', 'verify', file], { cwd: ROOT }).then(
+    (r) => ({ code: 0, out: JSON.parse(r.stdout) }),
+    (e) => ({ code: e.code as number, out: JSON.parse(e.stdout) }),
+  );
+  assert.equal(out.code, 1);
+  assert.equal(out.out.problems[0].seq, records[i].seq);
+  // Removing the actor breaks it as well.
+  const { actor: _gone, ...stripped } = records[i];
+  assert.equal(verifyEventChain(records.map((r, k) => (k === i ? stripped : r))).ok, false);
+});
+
+test('request log lines name the tenant, the token\'s sub and the run or DAG', async () => {
+  const start = lines.find((l) => l.msg === 'request' && l.route === '/runs' && l.method === 'POST' && l.runId === ids.runId);
+  assert.ok(start, 'no request line for POST /runs with its runId');
+  assert.equal(start.tenant, 'a');
+  assert.equal(start.sub, SUB);
+  const cancel = lines.find((l) => l.msg === 'request' && l.route === '/runs/{runId}:cancel');
+  assert.equal(cancel?.runId, ids.runId);
+  const disable = lines.find((l) => l.msg === 'request' && l.route === '/dags/{dagId}/{version}:disable');
+  assert.deepEqual([disable?.dagId, disable?.version, disable?.sub], ['audited', '0.9.0', SUB]);
+  // A refused token never has a sub in the log.
+  await t.req('GET', '/runs', { token: 'nope' });
+  const refused = lines.filter((l) => l.msg === 'request' && l.status === 401);
+  assert.ok(refused.length > 0 && refused.every((l) => l.sub === undefined));
+});
+
+test('run exports carry the actors; an export with them round-trips through import, an older one without them still imports', async () => {
+  const { Store } = await import('../../src/store/index.js');
+  const { importRunRecords, exportRunRecords } = await import('../../src/runs/transfer.js');
+  const { dagCanonicalJson, semverKey } = await import('../../src/dags/index.js');
+  const all = parseNdjsonExport((await t.req('GET', '/runs:export?dagId=audited')).text) as any[];
+  const records = all.filter((r) => r.runId === ids.runId);
+  assert.equal(records.length, 1);
+  const version = (await t.req('GET', '/dags/audited/1.0.0')).body;
+  const target = (name: string) => {
+    const store = Store.open({ dataDir: join(dir, name) });
+    store.dags.insert({
+      tenant: 'a', dagId: 'audited', version: '1.0.0', versionKey: semverKey('1.0.0'), hash: version.hash,
+      definition: dagCanonicalJson(DAG as any), signature: null, signedBy: '[]', pluginPins: JSON.stringify(version.pluginPins), createdMs: Date.now(),
+    });
+    return store;
+  };
+  const fresh = target('import-new');
+  try {
+    assert.deepEqual(importRunRecords(fresh, records, { tenant: 'a' }), { imported: 1, unchanged: 0 });
+    const back = [...exportRunRecords(fresh, { tenant: 'a' })];
+    assert.deepEqual(back, records, 'import then export round-trips, actors included');
+  } finally {
+    fresh.close();
+  }
+  const old = records.map(({ createdBy: _c, cancelledBy: _b, cancelReason: _r, ...rest }) => rest);
+  const older = target('import-old');
+  try {
+    assert.deepEqual(importRunRecords(older, old, { tenant: 'a' }), { imported: 1, unchanged: 0 });
+    const row = older.runs.getForTenant('a', ids.runId!)!;
+    assert.deepEqual([row.createdBy, row.cancelledBy, row.cancelReason], [null, null, null]);
+    assert.deepEqual(importRunRecords(older, old, { tenant: 'a' }), { imported: 0, unchanged: 1 }, 'the old export again: unchanged');
+  } finally {
+    older.close();
+  }
+});
