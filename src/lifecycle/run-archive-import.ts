@@ -142,7 +142,7 @@ export async function importRunArchive(file: string, o: RunArchiveImportOptions)
 
 /** The DAG document of an exported DAG version (`export dags` record). */
 function docOf(rec: Record<string, unknown>): Parameters<typeof dagHash>[0] {
-  const { tenant: _t, hash: _h, active: _a, createdUtc: _c, disabledUtc: _d, signedBy: _s, pluginPins: _p, ...doc } = rec;
+  const { tenant: _t, hash: _h, active: _a, createdUtc: _c, disabledUtc: _d, signedBy: _s, pluginPins: _p, createdBy: _cb, disabledBy: _db, ...doc } = rec;
   return doc as unknown as Parameters<typeof dagHash>[0];
 }
 
@@ -168,9 +168,10 @@ function installDags(store: Store, tenant: string, dags: Array<Record<string, un
       tenant, dagId, version, versionKey: semverKey(version), hash, definition: dagCanonicalJson(doc),
       signature: sig === undefined ? null : JSON.stringify(sig), signedBy: JSON.stringify(rec.signedBy ?? []),
       pluginPins: rec.pluginPins == null ? null : JSON.stringify(rec.pluginPins), createdMs: Number.isNaN(createdMs) ? nowMs : createdMs,
+      createdBy: typeof rec.createdBy === 'string' ? rec.createdBy : null,
     });
     // A version disabled where it came from stays disabled here.
-    if (rec.active === false) store.dags.disable(tenant, dagId, version, Date.parse(String(rec.disabledUtc)) || nowMs);
+    if (rec.active === false) store.dags.disable(tenant, dagId, version, Date.parse(String(rec.disabledUtc)) || nowMs, typeof rec.disabledBy === 'string' ? rec.disabledBy : null);
     r.imported++;
   }
   return r;
