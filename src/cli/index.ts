@@ -14,6 +14,7 @@ import { BUNDLE_COMMANDS } from './bundle.js';
 import { SERVE_FLAGS } from './config.js';
 import { eventsVerifyCommand } from './events.js';
 import { TRANSFER_COMMANDS } from './transfer.js';
+import { ARCHIVE_COMMANDS } from './archive.js';
 import { LIFECYCLE_COMMANDS } from './lifecycle.js';
 import { CLIENT_COMMANDS } from './client/index.js';
 import { completionCommand } from './completion.js';
@@ -30,7 +31,7 @@ const serveCommand: Command = {
 };
 
 /** Commands that work on a data folder or local files (no server needed). */
-const LOCAL_COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS, ...LIFECYCLE_COMMANDS];
+const LOCAL_COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS, ...ARCHIVE_COMMANDS, ...LIFECYCLE_COMMANDS];
 
 export const COMMANDS: Command[] = [...LOCAL_COMMANDS, ...CLIENT_COMMANDS, completionCommand(() => COMMANDS)];
 

@@ -13,7 +13,8 @@ import { EXIT, type Command } from './commands.js';
 const trustFlag: FlagSpec = { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys: the backup must be signed by one of them' };
 const quietFlag: FlagSpec = { name: 'quiet', kind: 'boolean', default: false, help: 'no progress on stderr' };
 
-function trustOf(f: Flags): TrustStore | undefined {
+/** The trusted keys of `--trust-dir DIR…`, or undefined when none is given. */
+export function trustOf(f: Flags): TrustStore | undefined {
   const dirs = (f['trust-dir'] as string[] | undefined) ?? [];
   if (dirs.length === 0) return undefined;
   const trust = new TrustStore();

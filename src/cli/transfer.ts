@@ -9,13 +9,13 @@ import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { ndjsonExport, readNdjsonExport, TENANT_RE } from '../core/index.js';
 import { dagExportRecords } from '../dags/service.js';
-import { TrustStore } from '../dags/signature.js';
 import { eventExportManifest, eventExportRecords } from '../events/export.js';
 import { signExportManifest, verifyExportManifest } from '../runs/export-signature.js';
 import { exportRunRecords, importRunRecords } from '../runs/transfer.js';
 import { Store } from '../store/index.js';
 import { TenantRequiredError, UsageError, type FlagSpec, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
+import { trustOf } from './lifecycle.js';
 
 const common: FlagSpec[] = [
   { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },
@@ -23,7 +23,7 @@ const common: FlagSpec[] = [
   { name: 'out', kind: 'string', help: 'output file (default stdout)' },
 ];
 
-function tenantOf(f: Flags): string {
+export function tenantOf(f: Flags): string {
   const t = f.tenant as string | undefined;
   if (!t || !TENANT_RE.test(t)) throw new TenantRequiredError('--tenant is required and must be a tenant id');
   return t;
@@ -55,22 +55,30 @@ function readOnlyStore(f: Flags): Store {
   return Store.open({ dataDir: resolve(String(f['data-dir'])), lock: false });
 }
 
+/** The run filters of `export runs` and `export archive`. */
+export const runFilterFlags: FlagSpec[] = [
+  { name: 'dag-id', kind: 'string', help: 'only this DAG' },
+  { name: 'status', kind: 'string', help: 'only runs in this status' },
+  { name: 'from', kind: 'string', help: 'startedUtc >= this ISO time' },
+  { name: 'to', kind: 'string', help: 'startedUtc < this ISO time' },
+];
+export const keyFlag: FlagSpec = { name: 'key', kind: 'string', help: 'private key (PKCS8 PEM, Ed25519 or P-256): sign the manifest (DSSE)' };
+
+export function runFilterOf(f: Flags, tenant: string) {
+  return { tenant, dagId: f['dag-id'] as string | undefined, status: f.status as string | undefined, fromMs: isoMs(f, 'from'), toMs: isoMs(f, 'to') };
+}
+
+export const keyOf = (f: Flags): string | undefined => (f.key ? readFileSync(resolve(String(f.key)), 'utf8') : undefined);
+
 export const exportRunsCommand: Command = {
   name: 'export runs',
   summary: 'Export runs (steps and attempts inline) as NDJSON with a manifest line, oldest first.',
   examples: ['orchestrator export runs --tenant demo --dag-id hello --data-dir ./data --key fixtures/keys/dev-signing.key --out runs.ndjson'],
-  flags: [
-    ...common,
-    { name: 'dag-id', kind: 'string', help: 'only this DAG' },
-    { name: 'status', kind: 'string', help: 'only runs in this status' },
-    { name: 'from', kind: 'string', help: 'startedUtc >= this ISO time' },
-    { name: 'to', kind: 'string', help: 'startedUtc < this ISO time' },
-    { name: 'key', kind: 'string', help: 'private key (PKCS8 PEM, Ed25519 or P-256): sign the manifest (DSSE)' },
-  ],
+  flags: [...common, ...runFilterFlags, keyFlag],
   async run(f) {
     const tenant = tenantOf(f);
-    const filter = { tenant, dagId: f['dag-id'] as string | undefined, status: f.status as string | undefined, fromMs: isoMs(f, 'from'), toMs: isoMs(f, 'to') };
-    const key = f.key ? readFileSync(resolve(String(f.key)), 'utf8') : undefined;
+    const filter = runFilterOf(f, tenant);
+    const key = keyOf(f);
     const sign = key ? (m: { count: number; sha256: string }) => signExportManifest('runs', tenant, m, key) : undefined;
     const store = readOnlyStore(f);
     try {
@@ -100,51 +108,71 @@ export const exportDagsCommand: Command = {
 
 export const exportEventsCommand: Command = {
   name: 'export events',
-  summary: 'Export the event log (seq ASC, hash-chained) as NDJSON with a manifest line.',
-  examples: ['orchestrator export events --tenant demo --data-dir ./data --out events.ndjson'],
-  flags: [...common, { name: 'since', kind: 'string', default: '0', help: 'events after this seq' }],
+  summary: 'Export the event log (seq ASC, hash-chained) as NDJSON with a manifest line; with --key the manifest (and the chain head) is signed.',
+  examples: ['orchestrator export events --tenant demo --data-dir ./data --key fixtures/keys/dev-signing.key --out events.ndjson'],
+  flags: [...common, { name: 'since', kind: 'string', default: '0', help: 'events after this seq' }, keyFlag],
   async run(f) {
     const tenant = tenantOf(f);
     const since = Number(f.since);
     if (!Number.isInteger(since) || since < 0) throw new UsageError('--since must be a whole number');
+    const key = keyOf(f);
     const store = readOnlyStore(f);
     try {
-      return await writeExport(eventExportRecords(store, tenant, since), f.out as string | undefined, 'events', eventExportManifest(store, tenant, since));
+      const checkpoint = eventExportManifest(store, tenant, since);
+      let head = '';
+      const records = (function* () {
+        for (const e of eventExportRecords(store, tenant, since)) {
+          head = e.hash;
+          yield e;
+        }
+      })();
+      const extend = (m: { count: number; sha256: string }) => {
+        const base = checkpoint?.() ?? {};
+        // Signed: the manifest names the tenant and the chain head it signs.
+        return key ? { ...base, head, tenant, ...signExportManifest('events', tenant, { ...m, head, checkpoint: base.checkpoint }, key) } : base;
+      };
+      return await writeExport(records, f.out as string | undefined, 'events', extend);
     } finally {
       store.close();
     }
   },
 };
 
+/** The flags of `import runs` and `import archive`. */
+export const importFlags: FlagSpec[] = [
+  { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },
+  // The tenant and the waiver of signatures are the operator's explicit word, never an
+  // ORCH_TENANT / ORCH_ALLOW_UNSIGNED left in the environment for other commands.
+  { name: 'tenant', kind: 'string', env: false, help: 'the tenant to import into; a record of any other tenant refuses the file (required)' },
+  { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys: the export must be signed by one of them' },
+  { name: 'allow-unsigned', kind: 'boolean', default: false, env: false, help: 'import an export without verifying a signature' },
+];
+
+/** What every import requires: a file, the tenant, and trusted keys or the explicit waiver. */
+export function importGate(f: Flags, pos: string[], what: string): { file: string; tenant: string; allowUnsigned: boolean } {
+  if (!pos[0]) throw new UsageError(`usage: orchestrator import ${what} FILE --tenant T --data-dir D (--trust-dir DIR | --allow-unsigned)`);
+  const tenant = f.tenant as string | undefined;
+  if (!tenant || !TENANT_RE.test(tenant)) throw new TenantRequiredError('--tenant is required and must be a tenant id: only that tenant\'s records are imported');
+  const trustDirs = (f['trust-dir'] as string[] | undefined) ?? [];
+  const allowUnsigned = f['allow-unsigned'] === true;
+  if (trustDirs.length === 0 && !allowUnsigned) {
+    throw new UsageError('give --trust-dir DIR to verify the export\'s signature, or --allow-unsigned to import it unverified');
+  }
+  return { file: pos[0], tenant, allowUnsigned };
+}
+
 export const importRunsCommand: Command = {
   name: 'import runs',
   args: 'FILE',
   summary: 'Import one tenant\'s run export (read-only records, hashes recomputed); all or nothing. The server must be stopped.',
   examples: ['orchestrator import runs runs.ndjson --tenant demo --data-dir ./offline-data --trust-dir fixtures/keys/trust'],
-  flags: [
-    { name: 'data-dir', kind: 'string', default: './data', help: 'data folder' },
-    // The tenant and the waiver of signatures are the operator's explicit word, never an
-    // ORCH_TENANT / ORCH_ALLOW_UNSIGNED left in the environment for other commands.
-    { name: 'tenant', kind: 'string', env: false, help: 'the tenant to import into; a record of any other tenant refuses the file (required)' },
-    { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys: the export must be signed by one of them' },
-    { name: 'allow-unsigned', kind: 'boolean', default: false, env: false, help: 'import an export without verifying a signature' },
-  ],
+  flags: importFlags,
   async run(f, pos) {
-    if (!pos[0]) throw new UsageError('usage: orchestrator import runs FILE --tenant T --data-dir D (--trust-dir DIR | --allow-unsigned)');
-    const tenant = f.tenant as string | undefined;
-    if (!tenant || !TENANT_RE.test(tenant)) throw new TenantRequiredError('--tenant is required and must be a tenant id: only that tenant\'s records are imported');
-    const trustDirs = (f['trust-dir'] as string[] | undefined) ?? [];
-    const allowUnsigned = f['allow-unsigned'] === true;
-    if (trustDirs.length === 0 && !allowUnsigned) {
-      throw new UsageError('give --trust-dir DIR to verify the export\'s signature, or --allow-unsigned to import it unverified');
-    }
-    const { records, manifest } = readNdjsonExport(readFileSync(resolve(pos[0]), 'utf8'));
+    const { file, tenant, allowUnsigned } = importGate(f, pos, 'runs');
+    const { records, manifest } = readNdjsonExport(readFileSync(resolve(file), 'utf8'));
     let signedBy: string[] = [];
-    if (trustDirs.length > 0 && (manifest.signature !== undefined || !allowUnsigned)) {
-      const trust = new TrustStore();
-      for (const d of trustDirs) trust.addDir(resolve(d));
-      signedBy = verifyExportManifest('runs', tenant, manifest, trust);
-    }
+    const trust = trustOf(f);
+    if (trust && (manifest.signature !== undefined || !allowUnsigned)) signedBy = verifyExportManifest('runs', tenant, manifest, trust);
     const store = Store.open({ dataDir: resolve(String(f['data-dir'])) });
     try {
       const tty = process.stderr.isTTY;

@@ -23,12 +23,12 @@ import { ApiError, iso, systemClock, type Clock } from '../core/index.js';
 import { snapshots, type Store } from '../store/index.js';
 import type { ManifestEntry } from '../bundles/index.js';
 import { beginBackup } from './markers.js';
-import { backupManifestBytes, buildBackupManifest, BACKUP_MANIFEST, BACKUP_SIGNATURE, DATA_PREFIX, signBackupManifest } from './manifest.js';
+import { backupManifestBytes, buildBackupManifest, BACKUP_KIND, DATA_PREFIX, signArchiveManifest, type ArchiveKind } from './manifest.js';
 import { silentProgress, type Progress } from './progress.js';
 import { TarGzWriter } from './tarball.js';
 
 /** Folders of the data folder carried besides the database and artifacts. */
-export const CARRIED_DIRS = ['keys', 'dev', 'plugins'] as const;
+export const CARRIED_DIRS = ['keys', 'dev', 'plugins', 'imported-events'] as const;
 /** gzip level of backups: fast (artifacts are often compressed already; the database is not). */
 export const BACKUP_GZIP_LEVEL = 1;
 
@@ -60,7 +60,7 @@ export interface BackupReport {
   signedBy?: string[];
 }
 
-interface Source {
+export interface Source {
   entry: ManifestEntry;
   file: string;
   /** Artifacts: hash checked while copying (their name is their hash). */
@@ -99,6 +99,41 @@ async function treeFiles(root: string, dir: string): Promise<Source[]> {
   };
   await walk(join(root, dir));
   return out;
+}
+
+/**
+ * Writes an archive's body: the manifest, its signature when a key is given, then each entry's
+ * file (from `sources`) in manifest order, checking its size and, for `verify` sources, its
+ * hash on the way. Returns the key ids that signed it.
+ */
+export async function writeArchiveBody(
+  writer: TarGzWriter, kind: ArchiveKind, manifestBytes: Buffer, entries: readonly ManifestEntry[],
+  sources: ReadonlyMap<string, Source>, keyPem?: string, onBytes?: (n: number) => void,
+): Promise<string[] | undefined> {
+  await writer.add(kind.manifest, manifestBytes);
+  let signedBy: string[] | undefined;
+  if (keyPem) {
+    const sig = signArchiveManifest(kind, manifestBytes, keyPem);
+    signedBy = (JSON.parse(sig.toString('utf8')) as { signatures: Array<{ keyid: string }> }).signatures.map((x) => x.keyid);
+    await writer.add(kind.signature, sig);
+  }
+  for (const e of entries) {
+    const s = sources.get(e.path)!;
+    const h = s.verify ? createHash('sha256') : undefined;
+    let size: number;
+    try {
+      size = statSync(s.file).size;
+    } catch {
+      throw new ApiError('INTERNAL', `artifact ${e.sha256} is named by the database but missing from the artifact store`);
+    }
+    if (size !== e.size) throw new ApiError('INTERNAL', `${e.path} has ${size} bytes on disk, ${e.size} recorded`);
+    await writer.add(e.path, createReadStream(s.file, { highWaterMark: 1 << 20 }), e.size, (c) => {
+      h?.update(c);
+      onBytes?.(c.length);
+    });
+    if (h && h.digest('hex') !== e.sha256) throw new ApiError('INTERNAL', `${e.path} on disk does not match its hash (damaged)`);
+  }
+  return signedBy;
 }
 
 /** Writes a backup of `dataDir` to `out`. */
@@ -142,32 +177,12 @@ export async function createBackup(r: BackupRequest): Promise<BackupReport> {
     const byPath = new Map(sources.map((s) => [s.entry.path, s]));
     const total = sources.reduce((n, s) => n + s.entry.size, 0);
     writer = await TarGzWriter.create(out, r.level ?? BACKUP_GZIP_LEVEL);
-    await writer.add(BACKUP_MANIFEST, manifestBytes);
-    let signedBy: string[] | undefined;
-    if (r.keyPem) {
-      const sig = signBackupManifest(manifestBytes, r.keyPem);
-      signedBy = (JSON.parse(sig.toString('utf8')) as { signatures: Array<{ keyid: string }> }).signatures.map((s) => s.keyid);
-      await writer.add(BACKUP_SIGNATURE, sig);
-    }
     progress.phase(`${manifest.entries.length} files, ${artifacts.length} artifacts`);
     let copied = 0;
-    for (const e of manifest.entries) {
-      const s = byPath.get(e.path)!;
-      const h = s.verify ? createHash('sha256') : undefined;
-      let size: number;
-      try {
-        size = statSync(s.file).size;
-      } catch {
-        throw new ApiError('INTERNAL', `artifact ${e.sha256} is named by the database but missing from the artifact store`);
-      }
-      if (size !== e.size) throw new ApiError('INTERNAL', `${e.path} has ${size} bytes on disk, ${e.size} recorded`);
-      await writer.add(e.path, createReadStream(s.file, { highWaterMark: 1 << 20 }), e.size, (c) => {
-        h?.update(c);
-        copied += c.length;
-        progress.bytes(copied, total);
-      });
-      if (h && h.digest('hex') !== e.sha256) throw new ApiError('INTERNAL', `artifact ${e.sha256} on disk does not match its hash (damaged)`);
-    }
+    const signedBy = await writeArchiveBody(writer, BACKUP_KIND, manifestBytes, manifest.entries, byPath, r.keyPem, (n) => {
+      copied += n;
+      progress.bytes(copied, total);
+    });
     const sha256 = await writer.finish();
     writer = undefined;
     const report: BackupReport = {

@@ -1,6 +1,7 @@
 /**
  * Data lifecycle (CONTRACT §12; docs/OPERATIONS.md): retention and its pruner, event-log
- * checkpoints, artifact garbage collection, online backup, verify and restore, schema upgrades,
+ * checkpoints, artifact garbage collection, online backup, verify and restore, run archives
+ * (moving runs between sites), schema upgrades,
  * disk watermarks and their metrics. Domain logic only: every part takes its I/O (store,
  * artifact store, clock, logger) as arguments; the server wires them in `src/cli/server.ts`.
  *
@@ -15,6 +16,8 @@ export { pruneTenant, type TenantPruneReport, type PrunedKind } from './prune.js
 export { collectArtifacts, type GcReport } from './gc.js';
 export { createBackup, lastBackupMs, type BackupReport } from './backup.js';
 export { verifyBackup, restoreBackup, type BackupCheck } from './restore.js';
+export { createRunArchive, RUN_ARCHIVE_KIND, type RunArchiveReport } from './run-archive.js';
+export { importRunArchive, IMPORTED_EVENTS_DIR, type RunArchiveImportReport } from './run-archive-import.js';
 export { prepareDataDir, upgradePlan, type UpgradeResult } from './upgrade.js';
 export { DiskWatermarks, parseThreshold, type Threshold } from './disk.js';
 export { stderrProgress, silentProgress, type Progress } from './progress.js';

@@ -21,7 +21,7 @@ import { ApiError } from '../core/index.js';
 import { BundleError, type ManifestEntry } from '../bundles/index.js';
 import type { TrustStore } from '../dags/signature.js';
 import { SCHEMA, snapshots } from '../store/index.js';
-import { BACKUP_MANIFEST, BACKUP_SIGNATURE, DATA_PREFIX, parseBackupManifest, verifyBackupSignature, type BackupManifest } from './manifest.js';
+import { BACKUP_KIND, DATA_PREFIX, parseArchiveManifest, verifyArchiveSignature, type ArchiveKind, type BackupManifest } from './manifest.js';
 import { silentProgress, type Progress } from './progress.js';
 import { readTarGz } from './tarball.js';
 import { fsyncPath } from './fsync.js';
@@ -29,6 +29,8 @@ import { fsyncPath } from './fsync.js';
 export interface ReadOptions {
   /** Trusted public keys: the backup must carry a signature that verifies with one of them. */
   trust?: TrustStore;
+  /** With `trust`: an unsigned archive is accepted too (a signature present must still verify). */
+  allowUnsigned?: boolean;
   progress?: Progress;
 }
 
@@ -46,7 +48,7 @@ export interface BackupCheck {
 
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 
-async function collect(data: AsyncIterable<Buffer>, max: number, what: string): Promise<Buffer> {
+export async function collect(data: AsyncIterable<Buffer>, max: number, what: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const c of data) {
@@ -58,16 +60,22 @@ async function collect(data: AsyncIterable<Buffer>, max: number, what: string): 
 }
 
 /**
- * Reads a backup, checking it entry by entry; `sink` receives each data entry's bytes (to write
- * them somewhere) and must consume them. Throws `BundleError` on the first problem.
+ * Reads an archive of `kind` (a backup, a run archive), checking it entry by entry: the
+ * manifest first, then its signature (required when `opts.trust` is given), then every entry in
+ * manifest order with its size and SHA-256, nothing missing, nothing extra. `sink` receives each
+ * data entry's bytes (to write them somewhere) and must consume them; the entry's hash is
+ * checked once it has. Throws `BundleError` on the first problem.
+ *
+ * @example await walkArchive(file, RUN_ARCHIVE_KIND, { trust }, async (e, data) => { for await (const c of data) … });
  */
-async function walk(
+export async function walkArchive<M extends { entries: ManifestEntry[]; rootHash: string }>(
   file: string,
-  opts: ReadOptions & { onManifest?(m: BackupManifest): void },
+  kind: ArchiveKind,
+  opts: ReadOptions & { onManifest?(m: M): void },
   sink: (e: ManifestEntry, data: AsyncIterable<Buffer>) => Promise<void>,
-): Promise<{ manifest: BackupManifest; signedBy: string[] }> {
+): Promise<{ manifest: M; signedBy: string[] }> {
   const progress = opts.progress ?? silentProgress;
-  let manifest: BackupManifest | undefined;
+  let manifest: M | undefined;
   let manifestBytes: Buffer | undefined;
   let signedBy: string[] = [];
   let signatureChecked = false;
@@ -77,32 +85,32 @@ async function walk(
   const checkSignature = () => {
     if (signatureChecked) return;
     signatureChecked = true;
-    if (opts.trust) throw new BundleError('MANIFEST_MISSING', `${BACKUP_SIGNATURE} is missing: the backup is not signed`);
+    if (opts.trust && !opts.allowUnsigned) throw new BundleError('MANIFEST_MISSING', `${kind.signature} is missing: the archive is not signed`);
   };
   await readTarGz(file, async (e) => {
     if (!manifest) {
-      if (e.path !== BACKUP_MANIFEST) throw new BundleError('MANIFEST_MISSING', `the first entry is ${e.path}, not ${BACKUP_MANIFEST}`);
-      manifestBytes = await collect(e.data, MAX_MANIFEST_BYTES, BACKUP_MANIFEST);
-      manifest = parseBackupManifest(manifestBytes);
+      if (e.path !== kind.manifest) throw new BundleError('MANIFEST_MISSING', `the first entry is ${e.path}, not ${kind.manifest}`);
+      manifestBytes = await collect(e.data, MAX_MANIFEST_BYTES, kind.manifest);
+      manifest = parseArchiveManifest<M>(kind, manifestBytes);
       opts.onManifest?.(manifest);
       total = manifest.entries.reduce((n, x) => n + x.size, 0);
       progress.phase(`${manifest.entries.length} files`);
       return;
     }
-    if (e.path === BACKUP_SIGNATURE && i === 0 && !signatureChecked) {
-      const sig = await collect(e.data, 1 << 20, BACKUP_SIGNATURE);
+    if (e.path === kind.signature && i === 0 && !signatureChecked) {
+      const sig = await collect(e.data, 1 << 20, kind.signature);
       signatureChecked = true;
-      if (opts.trust) signedBy = verifyBackupSignature(sig, manifestBytes!, opts.trust);
+      if (opts.trust) signedBy = verifyArchiveSignature(kind, sig, manifestBytes!, opts.trust);
       return;
     }
     checkSignature();
     const want = manifest.entries[i];
-    if (!want) throw new BundleError('FILE_UNLISTED', `${e.path} is not listed in ${BACKUP_MANIFEST}`, { path: e.path });
+    if (!want) throw new BundleError('FILE_UNLISTED', `${e.path} is not listed in ${kind.manifest}`, { path: e.path });
     if (want.path !== e.path) {
       const listed = manifest.entries.some((x) => x.path === e.path);
       throw listed
         ? new BundleError('FILE_MISSING', `${want.path} is missing (found ${e.path} in its place)`, { path: want.path })
-        : new BundleError('FILE_UNLISTED', `${e.path} is not listed in ${BACKUP_MANIFEST}`, { path: e.path });
+        : new BundleError('FILE_UNLISTED', `${e.path} is not listed in ${kind.manifest}`, { path: e.path });
     }
     if (e.size !== want.size) throw new BundleError('SIZE_MISMATCH', `${e.path}: ${e.size} bytes, the manifest says ${want.size}`, { path: e.path });
     const h = createHash('sha256');
@@ -118,10 +126,14 @@ async function walk(
     if (h.digest('hex') !== want.sha256) throw new BundleError('HASH_MISMATCH', `${e.path}: SHA-256 does not match the manifest`, { path: e.path });
     i++;
   });
-  if (!manifest) throw new BundleError('MANIFEST_MISSING', `the archive has no ${BACKUP_MANIFEST}`);
+  if (!manifest) throw new BundleError('MANIFEST_MISSING', `the archive has no ${kind.manifest}`);
   checkSignature();
   if (i < manifest.entries.length) throw new BundleError('FILE_MISSING', `${manifest.entries[i]!.path} is missing`, { path: manifest.entries[i]!.path });
   return { manifest, signedBy };
+}
+
+function walk(file: string, opts: ReadOptions & { onManifest?(m: BackupManifest): void }, sink: (e: ManifestEntry, data: AsyncIterable<Buffer>) => Promise<void>) {
+  return walkArchive<BackupManifest>(file, BACKUP_KIND, opts, sink);
 }
 
 async function writeFileFrom(path: string, data: AsyncIterable<Buffer>): Promise<void> {

@@ -34,7 +34,7 @@ const ORDER = [
   'schedules create', 'schedules list', 'schedules get', 'schedules replace', 'schedules pause', 'schedules resume',
   'schedules trigger', 'schedules export', 'schedules delete',
   'export runs', 'export dags', 'export events', 'events verify', 'bundle create', 'bundle verify', 'bundle import',
-  'import runs', 'backup', 'backup verify', 'restore', 'upgrade', 'completion bash',
+  'import runs', 'export archive', 'import archive', 'backup', 'backup verify', 'restore', 'upgrade', 'completion bash',
 ];
 
 /** What an example needs first (shell lines run before the command's examples). */
