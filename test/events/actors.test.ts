@@ -20,6 +20,7 @@ import { isMutating } from '../../src/http/route.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { captureLogger } from '../helpers/log-capture.js';
 import { waitForRun } from '../runs/helpers.js';
+import { openNdjson } from './stream-client.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SUB = 'alice@example.org';
@@ -137,7 +138,13 @@ test('retention events say what changed and what was pruned; a PUT that changes 
   const again = await as('POST', '/admin/retention:apply', {});
   assert.equal(again.body.tenants.find((x: any) => x.tenant === 'a')?.runs, 0);
   assert.deepEqual(retention(await eventsSince(before)), [], 'nothing changed, nothing pruned: no event');
-  assert.equal((await as('PUT', '/admin/retention', { maxAgeDays: null, keepLast: null })).status, 200);
+  const live = await openNdjson(t);
+  try {
+    assert.equal((await as('PUT', '/admin/retention', { maxAgeDays: null, keepLast: null })).status, 200);
+    await live.until((evs) => evs.some((e) => e.type === 'retention.changed' && e.status === 'disabled'));
+  } finally {
+    live.close();
+  }
   const off = retention(await eventsSince(before));
   assert.deepEqual(off.map((e) => [e.type, e.status, 'keepLast' in e, e.actor]), [['retention.changed', 'disabled', false, SUB]]);
 });
