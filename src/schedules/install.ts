@@ -77,7 +77,7 @@ export function prepareSchedule(d: ScheduleStoreDeps, tenant: string, incoming: 
     row: {
       tenant, scheduleId: spec.scheduleId, dagId: spec.dagId, spec: canonicalJson(spec), specHash,
       signature: incoming.signature ?? null, signedBy: JSON.stringify(incoming.signedBy ?? []), paused: spec.paused ? 1 : 0,
-      createdMs: now, updatedMs: now, nextFireMs: next, bufferedFireMs: null, lastFireMs: null, lastFireStatus: null,
+      createdMs: now, updatedMs: now, createdBy: null, updatedBy: null, nextFireMs: next, bufferedFireMs: null, lastFireMs: null, lastFireStatus: null,
       lastFireRunId: null, lastFireError: null, missedCount: 0, missedLastMs: null,
     },
   };
@@ -114,8 +114,9 @@ export function createSchedule(
     if (existing.specHash !== row.specHash) throw new ApiError('SCHEDULE_EXISTS', `schedule ${row.scheduleId} exists with another definition; ${why}`, details);
     return { stored: existing };
   }
-  d.store.schedules.insert(row);
-  return { stored: row, event: scheduleEvent(d, row, 'schedule.created', who) };
+  const stored = { ...row, createdBy: who.actor, updatedBy: who.actor };
+  d.store.schedules.insert(stored);
+  return { stored, event: scheduleEvent(d, row, 'schedule.created', who) };
 }
 
 /**

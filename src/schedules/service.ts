@@ -45,6 +45,9 @@ export interface ScheduleServiceDeps {
 export interface ScheduleView extends ScheduleSpec {
   createdUtc: string;
   updatedUtc: string;
+  /** Who created it and who made the change `updatedUtc` records (docs/API.md "Actors"); null when not recorded. */
+  createdBy: string | null;
+  updatedBy: string | null;
   nextFireUtc: string | null;
   lastFire: { fireUtc: string; status: string; runId?: string; error?: string } | null;
   missed: { count: number; lastUtc: string | null };
@@ -60,6 +63,8 @@ export function scheduleView(r: ScheduleRow): ScheduleView {
     paused: r.paused === 1,
     createdUtc: iso(r.createdMs),
     updatedUtc: iso(r.updatedMs),
+    createdBy: r.createdBy,
+    updatedBy: r.updatedBy,
     nextFireUtc: isoOrNull(r.nextFireMs),
     lastFire: null,
     missed: { count: r.missedCount, lastUtc: isoOrNull(r.missedLastMs) },
@@ -119,7 +124,7 @@ export class ScheduleService {
     const events: EventRow[] = [];
     const answer = commit(() => {
       this.row(tenant, scheduleId);
-      this.d.store.schedules.replace(row);
+      this.d.store.schedules.replace({ ...row, updatedBy: who.actor });
       const now = this.row(tenant, scheduleId);
       events.push(scheduleEvent(this.d, now, 'schedule.replaced', who));
       return { status: 200, body: scheduleView(now) };
@@ -140,7 +145,7 @@ export class ScheduleService {
       if ((row.paused === 1) !== paused) {
         const now = this.d.clock.now();
         const next = paused ? null : nextFireOf(compiledSchedule(this.compiled, row), now);
-        this.d.store.schedules.setPaused(tenant, scheduleId, paused, next, now);
+        this.d.store.schedules.setPaused(tenant, scheduleId, paused, next, now, who.actor);
         events.push(scheduleEvent(this.d, { ...row, paused: paused ? 1 : 0 }, paused ? 'schedule.paused' : 'schedule.resumed', who));
       }
       return { status: 200, body: scheduleView(this.row(tenant, scheduleId)) };

@@ -96,5 +96,15 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "bps": true,
     "folderMillis": 1796164393537,
     "hash": "a1c05b06a97933b86d9ca58eb12a38e8432b66fbe19438d15ade4973018dacb5"
+  },
+  {
+    "tag": "0006_schedule_actors",
+    "sql": [
+      "ALTER TABLE `schedules` ADD `created_by` text;",
+      "\nALTER TABLE `schedules` ADD `updated_by` text;"
+    ],
+    "bps": true,
+    "folderMillis": 1796173554180,
+    "hash": "41cc5ea286e6ec900a919f1db00a8c3e691f1e86fd87e08d94a4bd467c0e110c"
   }
 ];

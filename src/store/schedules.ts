@@ -14,6 +14,9 @@ export interface ScheduleRow {
   paused: number;
   createdMs: number;
   updatedMs: number;
+  /** Who created it, and who made the last change (create, replace, pause, resume); null when not recorded. */
+  createdBy: string | null;
+  updatedBy: string | null;
   nextFireMs: number | null;
   bufferedFireMs: number | null;
   lastFireMs: number | null;
@@ -47,7 +50,7 @@ export interface ScheduleListFilter {
 }
 
 const COLS = `tenant, schedule_id as scheduleId, dag_id as dagId, spec, spec_hash as specHash, signature,
-  signed_by as signedBy, paused, created_ms as createdMs, updated_ms as updatedMs, next_fire_ms as nextFireMs,
+  signed_by as signedBy, paused, created_ms as createdMs, updated_ms as updatedMs, created_by as createdBy, updated_by as updatedBy, next_fire_ms as nextFireMs,
   buffered_fire_ms as bufferedFireMs, last_fire_ms as lastFireMs, last_fire_status as lastFireStatus,
   last_fire_run_id as lastFireRunId, last_fire_error as lastFireError, missed_count as missedCount,
   missed_last_ms as missedLastMs`;
@@ -76,18 +79,18 @@ export class ScheduleQueries {
     this.stmts = new StatementCache(db);
     this.getStmt = db.prepare(`select ${COLS} from schedules where tenant=? and schedule_id=?`);
     this.insertStmt = db.prepare(
-      `insert into schedules (tenant, schedule_id, dag_id, spec, spec_hash, signature, signed_by, paused, created_ms, updated_ms,
+      `insert into schedules (tenant, schedule_id, dag_id, spec, spec_hash, signature, signed_by, paused, created_ms, updated_ms, created_by, updated_by,
          next_fire_ms, buffered_fire_ms, last_fire_ms, last_fire_status, last_fire_run_id, last_fire_error, missed_count, missed_last_ms)
-       values (@tenant, @scheduleId, @dagId, @spec, @specHash, @signature, @signedBy, @paused, @createdMs, @updatedMs,
+       values (@tenant, @scheduleId, @dagId, @spec, @specHash, @signature, @signedBy, @paused, @createdMs, @updatedMs, @createdBy, @updatedBy,
          @nextFireMs, @bufferedFireMs, @lastFireMs, @lastFireStatus, @lastFireRunId, @lastFireError, @missedCount, @missedLastMs)`,
     );
     this.replaceStmt = db.prepare(
       `update schedules set dag_id=@dagId, spec=@spec, spec_hash=@specHash, signature=@signature, signed_by=@signedBy,
-         paused=@paused, updated_ms=@updatedMs, next_fire_ms=@nextFireMs, buffered_fire_ms=null
+         paused=@paused, updated_ms=@updatedMs, updated_by=@updatedBy, next_fire_ms=@nextFireMs, buffered_fire_ms=null
        where tenant=@tenant and schedule_id=@scheduleId`,
     );
     this.pauseStmt = db.prepare(
-      `update schedules set paused=?, next_fire_ms=?, buffered_fire_ms=null, updated_ms=? where tenant=? and schedule_id=?`,
+      `update schedules set paused=?, next_fire_ms=?, buffered_fire_ms=null, updated_ms=?, updated_by=? where tenant=? and schedule_id=?`,
     );
     this.deleteStmt = db.prepare(`delete from schedules where tenant=? and schedule_id=?`);
     this.fireStmt = db.prepare(
@@ -114,13 +117,13 @@ export class ScheduleQueries {
   }
 
   /** Replaces the document (PUT, a newer preloaded file); the fire history stays. */
-  replace(r: Pick<ScheduleRow, 'tenant' | 'scheduleId' | 'dagId' | 'spec' | 'specHash' | 'signature' | 'signedBy' | 'paused' | 'updatedMs' | 'nextFireMs'>): void {
+  replace(r: Pick<ScheduleRow, 'tenant' | 'scheduleId' | 'dagId' | 'spec' | 'specHash' | 'signature' | 'signedBy' | 'paused' | 'updatedMs' | 'updatedBy' | 'nextFireMs'>): void {
     this.replaceStmt.run(r);
   }
 
   /** Pauses (nextFireMs null) or resumes (nextFireMs the next fire); drops a buffered fire. */
-  setPaused(tenant: string, scheduleId: string, paused: boolean, nextFireMs: number | null, nowMs: number): void {
-    this.pauseStmt.run(paused ? 1 : 0, nextFireMs, nowMs, tenant, scheduleId);
+  setPaused(tenant: string, scheduleId: string, paused: boolean, nextFireMs: number | null, nowMs: number, by: string | null): void {
+    this.pauseStmt.run(paused ? 1 : 0, nextFireMs, nowMs, by, tenant, scheduleId);
   }
 
   delete(tenant: string, scheduleId: string): boolean {

@@ -241,6 +241,9 @@ export const schedules = sqliteTable(
     paused: integer('paused').notNull().default(0),
     createdMs: integer('created_ms').notNull(),
     updatedMs: integer('updated_ms').notNull(),
+    /** Who created it, and who made the change `updated_ms` records (docs/API.md "Actors"); null before 0006. */
+    createdBy: text('created_by'),
+    updatedBy: text('updated_by'),
     nextFireMs: integer('next_fire_ms'),
     /** `buffer_one` / `cancel_other`: a fire waiting for the active run to end. */
     bufferedFireMs: integer('buffered_fire_ms'),

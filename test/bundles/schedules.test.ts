@@ -82,6 +82,7 @@ test('create carries signed schedules (byte-identical rebuilds); verify lists th
   const audit = (s: Store) => s.events.since('acme', 0, 100).filter((e) => e.type !== 'dag.published').map((e) => [e.type, e.scheduleId, e.status, JSON.parse(e.detail!).actor]);
   const created = [['schedule.created', 'hourly', 'active', 'system'], ['schedule.created', 'nightly', 'active', 'system']];
   assert.deepEqual(audit(store), created);
+  assert.deepEqual([before.createdBy, before.updatedBy], ['system', 'system'], 'the row names who stored it, as its event does');
   store.close();
   assert.ok(before.nextFireMs !== null, 'armed: the server fires it from its first start');
 

@@ -149,6 +149,28 @@ test('retention events say what changed and what was pruned; a PUT that changes 
   assert.deepEqual(off.map((e) => [e.type, e.status, 'keepLast' in e, e.actor]), [['retention.changed', 'disabled', false, SUB]]);
 });
 
+test('a schedule\'s view names who created it and who made its last change', async () => {
+  const keys = t.server.devKeys!;
+  const bob = await mintToken({
+    privateKeyPem: keys.privateKeyPem, kid: keys.kid, tenants: ['a'], scopes: ['orchestrator:admin'], ttlSec: 600,
+    issuer: keys.issuer, audience: keys.audience, subject: 'bob@example.org',
+  });
+  const doc = { scheduleId: 'viewed', dagId: 'audited', cron: '0 4 * * *' };
+  const by = (s: any) => [s.createdBy, s.updatedBy];
+  const created = await as('POST', '/schedules', doc);
+  assert.equal(created.status, 201);
+  assert.deepEqual(by(created.body), [SUB, SUB]);
+  const paused = await t.req('POST', '/schedules/viewed:pause', { token: bob });
+  assert.deepEqual(by(paused.body), [SUB, 'bob@example.org']);
+  assert.notEqual(paused.body.updatedUtc, undefined);
+  // Pausing a paused schedule changes nothing: the last change is still bob's.
+  assert.deepEqual(by((await as('POST', '/schedules/viewed:pause')).body), [SUB, 'bob@example.org']);
+  assert.deepEqual(by((await t.req('GET', '/schedules?dagId=audited')).body.items.find((s: any) => s.scheduleId === 'viewed')), [SUB, 'bob@example.org']);
+  assert.deepEqual(by((await as('PUT', '/schedules/viewed', { ...doc, cron: '0 5 * * *', paused: true })).body), [SUB, SUB]);
+  assert.deepEqual(by((await t.req('GET', '/schedules/viewed')).body), [SUB, SUB]);
+  assert.equal((await as('DELETE', '/schedules/viewed')).status, 204);
+});
+
 test('views show who published, disabled, started and cancelled, and why; the cancel events carry the reason', async () => {
   const v1 = await t.req('GET', '/dags/audited/1.0.0');
   assert.equal(v1.body.createdBy, SUB);
