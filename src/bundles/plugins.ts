@@ -6,12 +6,12 @@
 import { posix } from 'node:path';
 import { parseJsonBounded } from '../core/json.js';
 import { BUILTIN_NAMES } from '../engine/builtins/names.js';
-import { hashPluginFiles, type PluginFile } from '../engine/plugin-files.js';
-import { PluginManifestSchema, type PluginManifest } from '../engine/plugins.js';
+import { hashPluginFiles, type PluginFile } from '../engine/plugins/files.js';
+import { PluginManifestSchema, type PluginManifest } from '../engine/plugins/plugins.js';
 import { BundleError } from './errors.js';
 
 export type { PluginFile };
-export { readPluginDir } from '../engine/plugin-files.js';
+export { readPluginDir } from '../engine/plugins/files.js';
 
 export interface BundlePlugin {
   name: string;

@@ -6,8 +6,8 @@
  * import { WorkerPool, loadPlugins } from './engine/index.js';
  * const pool = new WorkerPool({ registry: loadPlugins(['plugins']), artifacts, execAllow: ['/bin/echo'] });
  */
-export { WorkerPool } from './pool.js';
-export type { ArtifactIO, PoolStats, StepResult, StepTask, TaskMeta, WorkerLostEvent, WorkerPoolOptions } from './pool-types.js';
+export { WorkerPool } from './pool/pool.js';
+export type { ArtifactIO, PoolStats, StepResult, StepTask, TaskMeta, WorkerLostEvent, WorkerPoolOptions } from './pool/pool-types.js';
 export {
   loadPlugins,
   reloadablePlugins,
@@ -21,8 +21,8 @@ export {
   type PluginSources,
   type PinCheck,
   type ResolvedPlugin,
-} from './plugins.js';
-export { hashPluginDir, hashPluginFiles, readPluginDir, type PluginFile } from './plugin-files.js';
-export { StepError, type AbortReason, type StepContext, type StepErrorInfo } from './protocol.js';
-export { encodeOutputs, DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
+} from './plugins/plugins.js';
+export { hashPluginDir, hashPluginFiles, readPluginDir, type PluginFile } from './plugins/files.js';
+export { StepError, type AbortReason, type StepContext, type StepErrorInfo } from './pool/protocol.js';
+export { encodeOutputs, DEFAULT_MAX_OUTPUT_BYTES } from './pool/outputs.js';
 export { BUILTIN_NAMES, BUILTIN_PLUGINS } from './builtins/names.js';

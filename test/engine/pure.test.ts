@@ -9,9 +9,9 @@ import {
   RUN_STATUSES, STEP_STATUSES, assertRunMove, assertStepMove, canMoveRun, canMoveStep, isRunTerminal, isStepTerminal,
   runSuccessors, stepSuccessors, IllegalTransitionError, type RunStatus, type StepStatus,
 } from '../../src/runs/states.js';
-import { decide } from '../../src/engine/triggers.js';
-import { TenantRing } from '../../src/engine/queues.js';
-import { TimerHeap } from '../../src/engine/timers.js';
+import { decide } from '../../src/engine/scheduler/triggers.js';
+import { TenantRing } from '../../src/engine/scheduler/queues.js';
+import { TimerHeap } from '../../src/engine/scheduler/timers.js';
 
 const RUN_RANK: Record<RunStatus, number> = { queued: 0, running: 1, cancelling: 2, completed: 3, failed: 3, cancelled: 3 };
 // The retry loop (retrying → queued) is the only way back, and only to run another attempt.
