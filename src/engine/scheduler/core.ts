@@ -7,8 +7,7 @@
 import type { Logger } from 'pino';
 import { canonicalHash, type Clock } from '../../core/index.js';
 import { backoffMs, resolveWith, StepReferenceError } from '../../dags/index.js';
-import { assertRunMove, assertStepMove, runEventType, type RunStatus, type StepStatus } from '../../runs/states.js';
-import { runOutputsHash } from '../../runs/views.js';
+import { assertRunMove, assertStepMove, runEventType, runOutputsHash, type RunStatus, type StepStatus } from './states.js';
 import { actorDetail } from '../../events/actor.js';
 import type { StepResult } from '../pool/pool-types.js';
 import { GroupCommit } from './commit.js';

@@ -5,7 +5,7 @@
 import { MinHeap } from '../../core/heap.js';
 import type { PinEntry, PlanStep } from '../../dags/index.js';
 import type { AttemptRow, RunRow, StepRow } from '../../store/index.js';
-import type { AttemptStatus, RunStatus, StepStatus } from '../../runs/states.js';
+import type { AttemptStatus, RunStatus, StepStatus } from './states.js';
 import type { PlanInfo } from './plans.js';
 
 export interface AttemptRec {

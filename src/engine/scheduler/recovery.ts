@@ -16,7 +16,7 @@
  * const n = recoverRuns({ store, plans, logger, now: Date.now(), adopt, queue, core });
  */
 import type { Logger } from 'pino';
-import { isRunTerminal, isStepTerminal } from '../../runs/states.js';
+import { isRunTerminal, isStepTerminal } from './states.js';
 import type { AttemptRow, Store } from '../../store/index.js';
 import { failedResult, type StepResult } from '../pool/pool-types.js';
 import { liveRun, newAttempt, type LiveRun, type LiveStep } from './live.js';

@@ -16,7 +16,7 @@
 import { systemClock } from '../../core/index.js';
 import type { PinEntry } from '../../dags/index.js';
 import type { EventRow, RunRow } from '../../store/index.js';
-import { isRunTerminal } from '../../runs/states.js';
+import { isRunTerminal } from './states.js';
 import { actorDetail } from '../../events/actor.js';
 import type { StepResult } from '../pool/pool-types.js';
 import { liveRun, type LiveRun, type LiveStep } from './live.js';
