@@ -15,14 +15,13 @@
  */
 import { systemClock } from '../../core/index.js';
 import type { PinEntry } from '../../dags/index.js';
-import type { EventRow, RunRow } from '../../store/index.js';
+import type { Checkpointer, EventRow, RunRow } from '../../store/index.js';
 import { isRunTerminal } from './states.js';
 import { actorDetail } from '../../events/actor.js';
 import type { StepResult } from '../pool/pool-types.js';
 import { liveRun, type LiveRun, type LiveStep } from './live.js';
 import type { PlanCache, PlanInfo } from './plans.js';
 import { recoverRuns, type RecoveryHooks } from './recovery.js';
-import { Checkpointer } from './checkpointer.js';
 import { DEFAULT_LIMITS, SchedulerLoop, type SchedulerOptions } from './loop.js';
 
 export { DEFAULT_LIMITS, LOG_MEDIA_TYPE } from './loop.js';
@@ -30,13 +29,13 @@ export type { LogSink, PinnedPlugins, SchedulerEvents, SchedulerOptions, StepRun
 
 export class Scheduler extends SchedulerLoop {
   private readonly plans: PlanCache;
-  /** WAL checkpoints on a background thread, not inside a group commit (`checkpointer.ts`). */
+  /** WAL checkpoints on a background thread, not inside a group commit (the store's). */
   private readonly checkpointer: Checkpointer | null;
 
   constructor(o: SchedulerOptions) {
     super(o.store, o.pool, o.plugins, o.logs, o.clock ?? systemClock, o.logger, { ...DEFAULT_LIMITS, ...o.limits });
     this.plans = o.plans;
-    this.checkpointer = Checkpointer.start(o.store.db.sqlite);
+    this.checkpointer = o.store.startBackgroundCheckpoints();
   }
 
   override async drain(timeoutMs: number): Promise<void> {
