@@ -6,7 +6,7 @@
  *
  * @example
  * import { WorkerPool, loadPlugins } from './engine/index.js';
- * const pool = new WorkerPool({ registry: loadPlugins(['plugins']), artifacts, execAllow: ['/bin/echo'] });
+ * const pool = new WorkerPool({ registry: loadPlugins(['plugins']), artifacts, perWorkerConcurrency: 64, execAllow: ['/bin/echo'] });
  */
 export * from './scheduler/index.js';
 export * from './pool/index.js';

@@ -87,7 +87,7 @@ describe('exec built-in', () => {
       const r = failedWith(await t.pool.run(task('exec', { program: '/bin/echo', env })), 'EXEC_ENV_REFUSED', false);
       assert.match(r.error.message, new RegExp(`with\\.env\\.${Object.keys(env)[0]}`));
     }
-    assert.throws(() => new WorkerPool({ registry: loadPlugins([]), artifacts: t.io, execEnvAllow: ['LD_PRELOAD'] }), /LD_PRELOAD/);
+    assert.throws(() => new WorkerPool({ registry: loadPlugins([]), artifacts: t.io, perWorkerConcurrency: 16, execEnvAllow: ['LD_PRELOAD'] }), /LD_PRELOAD/);
   });
 
   test('stdout is streamed into the artifact store whole (larger than any single message)', async () => {

@@ -5,7 +5,7 @@
  *
  * @example
  * import { WorkerPool, TenantArtifacts } from './pool/index.js';
- * const pool = new WorkerPool({ registry, artifacts: new TenantArtifacts(store, blobs, clock) });
+ * const pool = new WorkerPool({ registry, artifacts: new TenantArtifacts(store, blobs, clock), perWorkerConcurrency: 64 });
  */
 export { WorkerPool } from './pool.js';
 export type { ArtifactIO, PoolStats, StepResult, StepTask, TaskMeta, WorkerLostEvent, WorkerPoolOptions } from './pool-types.js';

@@ -170,6 +170,7 @@ test('workers that cannot start make start() reject and steps fail WORKER_START_
     registry: loadPlugins([GOOD_FIXTURES]),
     artifacts: tenantArtifacts(new ArtifactStore(join(tempDir(), 'artifacts'))),
     size: 1,
+    perWorkerConcurrency: 16,
     resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 },
     workerOutput: () => undefined,
   });

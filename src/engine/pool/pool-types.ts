@@ -47,8 +47,8 @@ export interface WorkerPoolOptions {
   artifacts: ArtifactIO;
   /** Worker threads per plugin host (default `os.availableParallelism()`). */
   size?: number;
-  /** Steps run at once by one worker (default 16). */
-  perWorkerConcurrency?: number;
+  /** Steps run at once by one worker (the server's: `STEP_SLOTS_PER_WORKER` in cli/config.ts). */
+  perWorkerConcurrency: number;
   /** Absolute paths of the programs the `exec` built-in may run (default none). */
   execAllow?: string[];
   /** Variable names exec steps may set in `with.env` (loader/interpreter variables never). */
@@ -200,7 +200,7 @@ export function poolSettings(o: WorkerPoolOptions): PoolSettings {
     registry: o.registry,
     artifacts: o.artifacts,
     size: Math.max(1, o.size ?? availableParallelism()),
-    perWorkerConcurrency: Math.max(1, o.perWorkerConcurrency ?? 16),
+    perWorkerConcurrency: Math.max(1, o.perWorkerConcurrency),
     execAllow,
     execEnvAllow: [...(o.execEnvAllow ?? [])],
     workDir: o.workDir ?? join(tmpdir(), 'stella-orchestrator-work'),

@@ -37,7 +37,7 @@ type Slot = SlotOf<Entry>;
 /**
  * @example
  * const pool = new WorkerPool({ registry: loadPlugins(['plugins']), artifacts: new TenantArtifacts(store, cas, clock),
- *   workDir: '/srv/orchestrator-work' });
+ *   perWorkerConcurrency: 64, workDir: '/srv/orchestrator-work' });
  * await pool.start();
  * const r = await pool.run({ plugin: 'echo', inputs: { a: 1 }, tenant: 'demo', runId, stepId: 's', attempt: 1, timeoutMs: 60_000 });
  * if (r.status === 'completed') r.outputs; // { a: 1 }

@@ -6,7 +6,7 @@
  *
  * @example
  * const artifacts = new TenantArtifacts(store, new ArtifactStore(join(dataDir, 'artifacts')), clock);
- * const pool = new WorkerPool({ registry, artifacts });
+ * const pool = new WorkerPool({ registry, artifacts, perWorkerConcurrency: 64 });
  * const found = await artifacts.open('demo', hash); // null unless demo owns it
  */
 import type { ReadStream } from 'node:fs';
