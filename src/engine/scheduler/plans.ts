@@ -13,7 +13,7 @@
  * info.plan.order; // ['fetch', 'scan', 'report']
  */
 import { canonicalHash } from '../../core/index.js';
-import { compileInputsValidator, parsePins, planFor, type PinEntry, type Plan } from '../../dags/index.js';
+import { compileInputsValidator, compilePlan, parsePins, type PinEntry, type Plan } from '../../dags/index.js';
 import { Lru } from '../../dags/lru.js';
 import type { DagVersionRow } from '../../store/index.js';
 
@@ -40,8 +40,8 @@ function runTimeoutOf(definition: { metadata?: Record<string, unknown> }): numbe
 
 /** Builds a {@link PlanInfo} from a stored DAG version. */
 export function planInfo(row: Pick<DagVersionRow, 'hash' | 'definition'>): PlanInfo {
-  const definition = JSON.parse(row.definition) as Parameters<typeof planFor>[1];
-  const plan = planFor(row.hash, definition);
+  const definition = JSON.parse(row.definition) as Parameters<typeof compilePlan>[0];
+  const plan = compilePlan(definition, row.hash);
   const n = plan.steps.length;
   const succs = plan.steps.map((s) => s.succs.map((id) => plan.byId.get(id)!.index).sort((a, b) => a - b));
   const referenced = new Array<boolean>(n).fill(false);
