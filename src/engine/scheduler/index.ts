@@ -12,22 +12,4 @@ export type { LogSink, PinnedPlugins, SchedulerEvents, SchedulerOptions, StepRun
 export { PlanCache, type PlanInfo } from './plans.js';
 export { TimerHeap } from './timers.js';
 export type { LiveRun, LiveStep } from './live.js';
-export {
-  RUN_STATUSES,
-  STEP_STATUSES,
-  ATTEMPT_STATUSES,
-  type RunStatus,
-  type StepStatus,
-  type AttemptStatus,
-  IllegalTransitionError,
-  canMoveRun,
-  canMoveStep,
-  assertRunMove,
-  assertStepMove,
-  isRunTerminal,
-  isStepTerminal,
-  runEventType,
-  runSuccessors,
-  stepSuccessors,
-  runOutputsHash,
-} from './states.js';
+export * from './states.js';
