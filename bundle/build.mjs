@@ -31,7 +31,7 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const ENTRIES = [
   // Also the plugin host: `orchestrator __plugin-host` (src/main.ts, src/engine/host.ts).
   { src: 'src/main.ts', out: 'main.cjs' },
-  { src: 'src/engine/worker.ts', out: 'worker.cjs', asset: 'worker.cjs', optional: true },
+  { src: 'src/engine/pool/worker.ts', out: 'worker.cjs', asset: 'worker.cjs', optional: true },
 ];
 
 const SQLITE_ADDON = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');

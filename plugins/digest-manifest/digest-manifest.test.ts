@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson, sha256Hex } from '../../src/core/hash.js';
-import { startPool, task, type TestPool } from '../../src/engine/test-support.js';
+import { startPool, task, type TestPool } from '../../src/engine/pool/test-support.js';
 import type { StepResult } from '../../src/engine/index.js';
 
 let t: TestPool;

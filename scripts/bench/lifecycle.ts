@@ -19,7 +19,7 @@ import { createLogger, startServer } from '../../src/cli/server.js';
 import { createBackup, restoreBackup } from '../../src/lifecycle/index.js';
 import { exportRunRecords, importRunRecords, type RunRecord } from '../../src/runs/transfer.js';
 import { uuidv7 } from '../../src/core/index.js';
-import type { TenantArtifacts } from '../../src/engine/tenant-artifacts.js';
+import type { TenantArtifacts } from '../../src/engine/pool/tenant-artifacts.js';
 import { emit, fig, median, now, quantile } from './lib.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '100000' }, reps: { type: 'string', default: '7' } } });

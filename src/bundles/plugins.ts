@@ -5,13 +5,11 @@
  */
 import { posix } from 'node:path';
 import { parseJsonBounded } from '../core/json.js';
-import { BUILTIN_NAMES } from '../engine/builtins/names.js';
-import { hashPluginFiles, type PluginFile } from '../engine/plugin-files.js';
-import { PluginManifestSchema, type PluginManifest } from '../engine/plugins.js';
+import { BUILTIN_NAMES, hashPluginFiles, PluginManifestSchema, type PluginFile, type PluginManifest } from '../engine/index.js';
 import { BundleError } from './errors.js';
 
 export type { PluginFile };
-export { readPluginDir } from '../engine/plugin-files.js';
+export { readPluginDir } from '../engine/index.js';
 
 export interface BundlePlugin {
   name: string;

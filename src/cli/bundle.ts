@@ -9,7 +9,7 @@ import { ApiError, parseJsonBounded, sha256Hex, systemClock } from '../core/inde
 import { loadPrivateKey } from '../dags/keys.js';
 import { DagService } from '../dags/service.js';
 import { TrustStore } from '../dags/signature.js';
-import { installationPlugins, loadPlugins } from '../engine/plugins.js';
+import { installationPlugins, loadPlugins } from '../engine/index.js';
 import { DataDirLockedError, Store } from '../store/index.js';
 import {
   BundleError,

@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { ENV_NAME_RE, refusedEnvReason } from '../engine/builtins/exec-env.js';
-import { pluginEnvRefusal } from '../engine/sandbox.js';
+import { ENV_NAME_RE, pluginEnvRefusal, refusedEnvReason } from '../engine/index.js';
 import type { FlagSpec, Flags } from './args.js';
 import { UsageError } from './args.js';
 import { parseThreshold, type Threshold } from '../lifecycle/disk.js';

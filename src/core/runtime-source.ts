@@ -22,8 +22,8 @@ export async function buildSourceHost(parent: string, version: string): Promise<
     ...esbuildOptions({
       root: ROOT,
       entries: [
-        { in: 'src/engine/host-main.ts', out: 'host' },
-        { in: 'src/engine/worker.ts', out: 'worker' },
+        { in: 'src/engine/pool/host-main.ts', out: 'host' },
+        { in: 'src/engine/pool/worker.ts', out: 'worker' },
       ],
       outdir: join(parent, 'out'),
       version,

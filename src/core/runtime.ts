@@ -68,7 +68,7 @@ export function workerSpec(): { filename: string | URL; options: WorkerOptions }
  * worker inherits the flag but tsx skips registering there), so a .ts entry alone would fail.
  */
 function sourceWorkerSpec(): { filename: string | URL; options: WorkerOptions } {
-  return { filename: new URL('../engine/worker-source.mjs', import.meta.url), options: {} };
+  return { filename: new URL('../engine/pool/worker-source.mjs', import.meta.url), options: {} };
 }
 
 /** How to start the program as a plugin host, and which of its files that host must read. */

@@ -48,7 +48,7 @@ export type { SigningAlgorithm } from './keys.js';
 export { isSemver, compareSemver, semverKey } from './semver.js';
 export { pinPlugins, pinsJson, parsePins } from './pins.js';
 export type { PluginPin, PluginPins, PinEntry, PinResolver, PinnablePlugin } from './pins.js';
-export { compilePlan, planFor, clearPlanCache } from './plan.js';
+export { compilePlan } from './plan.js';
 export type { Plan, PlanStep, PlanRetries } from './plan.js';
 export { resolveWith, backoffMs, RETRY_DEFAULTS, StepReferenceError } from './resolve.js';
 export type { ResolveContext } from './resolve.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ApiError } from '../core/errors.js';
 import { dagHash } from './canonical.js';
 import { parseDag, type DagDocument } from './model.js';
-import { clearPlanCache, compilePlan, planFor } from './plan.js';
+import { compilePlan } from './plan.js';
 import { backoffMs, resolveWith, StepReferenceError } from './resolve.js';
 import { validateDag } from './validate.js';
 
@@ -70,15 +70,6 @@ test('compilePlan refuses structurally invalid documents', () => {
   assert.throws(() => compilePlan(cyclic), (e) => e instanceof ApiError && e.code === 'DAG_INVALID');
   assert.throws(() => compilePlan(dag([{ id: 'a' }, { id: 'a' }])), /duplicate step id/);
   assert.throws(() => compilePlan(dag([{ id: 'a' }], [['a', 'x']])), /unknown step/);
-});
-
-test('planFor caches by hash', () => {
-  clearPlanCache();
-  const doc = dag([{ id: 'a' }]);
-  const h = dagHash(doc);
-  const p1 = planFor(h, doc);
-  assert.equal(planFor(h, doc), p1);
-  assert.notEqual(planFor(dagHash(dag([{ id: 'b' }])), dag([{ id: 'b' }])), p1);
 });
 
 test('10,000-step chain validates and compiles (iterative, O((V+E) log V))', () => {

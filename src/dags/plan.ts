@@ -5,7 +5,6 @@
 import { ApiError } from '../core/errors.js';
 import { dagHash } from './canonical.js';
 import { topoOrder, type Graph } from './graph.js';
-import { Lru } from './lru.js';
 import type { DagContent, DagDocument, Trigger } from './model.js';
 import { collectRefs } from './refs.js';
 import { RETRY_DEFAULTS } from './resolve.js';
@@ -120,32 +119,4 @@ export function compilePlan(doc: DagDocument | DagContent, hash: string = dagHas
     byId: new Map(steps.map((s) => [s.id, s])),
     ...(doc.inputsSchema === undefined ? {} : { inputsSchema: deepFreeze(structuredClone(doc.inputsSchema)) }),
   });
-}
-
-const plans = new Lru<string, Plan>(256);
-
-/**
- * The plan of a DAG version, compiled once per hash (LRU of 256 plans). `hash` must be
- * `dagHash(doc)` (the stored version's hash); it is trusted, not recomputed.
- *
- * @example
- * const plan = planFor(version.hash, version.definition);
- */
-export function planFor(hash: string, doc: DagDocument | DagContent): Plan {
-  let plan = plans.get(hash);
-  if (!plan) {
-    plan = compilePlan(doc, hash);
-    plans.set(hash, plan);
-  }
-  return plan;
-}
-
-/**
- * Empties the plan cache (tests, `/admin/warm`).
- *
- * @example
- * clearPlanCache();
- */
-export function clearPlanCache(): void {
-  plans.clear();
 }

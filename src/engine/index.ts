@@ -1,28 +1,16 @@
 /**
- * Public face of the engine's execution layer: the worker pool, the plugin registry, the
- * worker protocol's error type and the plugin ctx type. (The scheduler builds on these.)
+ * Public face of the engine, in three subsystems: `scheduler/` (runs and steps moving through
+ * their states), `pool/` (worker threads and plugin hosts running steps) and `plugins/` (the
+ * registry of plugin code); `builtins/` are the plugins every bundle carries. Other folders
+ * import the engine only from here.
  *
  * @example
  * import { WorkerPool, loadPlugins } from './engine/index.js';
- * const pool = new WorkerPool({ registry: loadPlugins(['plugins']), artifacts, execAllow: ['/bin/echo'] });
+ * const pool = new WorkerPool({ registry: loadPlugins(['plugins']), artifacts, perWorkerConcurrency: 64, execAllow: ['/bin/echo'] });
  */
-export { WorkerPool } from './pool.js';
-export type { ArtifactIO, PoolStats, StepResult, StepTask, TaskMeta, WorkerLostEvent, WorkerPoolOptions } from './pool-types.js';
-export {
-  loadPlugins,
-  reloadablePlugins,
-  installationPlugins,
-  TENANT_PLUGINS_DIR,
-  type ReloadableRegistry,
-  PluginLoadError,
-  PluginManifestSchema,
-  type PluginManifest,
-  type PluginRegistry,
-  type PluginSources,
-  type PinCheck,
-  type ResolvedPlugin,
-} from './plugins.js';
-export { hashPluginDir, hashPluginFiles, readPluginDir, type PluginFile } from './plugin-files.js';
-export { StepError, type AbortReason, type StepContext, type StepErrorInfo } from './protocol.js';
-export { encodeOutputs, DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
+export * from './scheduler/index.js';
+export * from './pool/index.js';
+export * from './plugins/index.js';
 export { BUILTIN_NAMES, BUILTIN_PLUGINS } from './builtins/names.js';
+export { resolveAllowedProgram } from './builtins/exec.js';
+export { ENV_NAME_RE, refusedEnvReason } from './builtins/exec-env.js';

@@ -11,12 +11,12 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { ApiError } from '../core/errors.js';
 import type { DagContent } from '../dags/model.js';
-import { planFor } from '../dags/plan.js';
+import { compilePlan } from '../dags/plan.js';
 import type { DagCatalog, PlanWarmer, PluginSource, PoolLike } from './types.js';
 
 export interface WarmSources {
   catalog: DagCatalog;
-  /** The scheduler's plan cache; without it, plans go to the DAG layer's `planFor` cache. */
+  /** The scheduler's plan cache; without it, plans are only compiled (checked). */
   plans?: PlanWarmer;
   plugins?: PluginSource;
   pool?: PoolLike;
@@ -39,7 +39,7 @@ export async function warm(src: WarmSources): Promise<WarmResult> {
     if (hashes.has(v.hash)) continue;
     try {
       if (src.plans) src.plans.forRow(v);
-      else planFor(v.hash, JSON.parse(v.definition) as DagContent);
+      else compilePlan(JSON.parse(v.definition) as DagContent, v.hash);
       hashes.add(v.hash);
     } catch (err) {
       broken++;

@@ -8,15 +8,14 @@
  * attempt's `outputsHash` (canonical outputs), run `outputsHash` (`{stepId: outputsHash}`).
  *
  * @example
- * checkImportedRun(store, 'demo', record, 0); // throws ApiError VALIDATION_FAILED naming the record
+ * checkImportedRun(store, new PlanCache(), 'demo', record, 0); // throws ApiError VALIDATION_FAILED naming the record
  */
 import { ApiError, canonicalHash, canonicalJson, sha256Hex } from '../core/index.js';
-import { planFor, resolveWith, StepReferenceError, type Plan } from '../dags/index.js';
+import { resolveWith, StepReferenceError, type Plan } from '../dags/index.js';
+import { isRunTerminal, isStepTerminal, type PlanCache } from '../engine/index.js';
 import type { Store } from '../store/index.js';
 import { runOutputsHash, type RunView, type StepView } from './views.js';
 
-const RUN_ENDED = new Set(['completed', 'failed', 'cancelled']);
-const STEP_ENDED = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 
 function refused(index: number, message: string, extra: Record<string, unknown> = {}): ApiError {
   return new ApiError('VALIDATION_FAILED', `record ${index + 1}: ${message}; nothing was imported`, { record: index + 1, ...extra });
@@ -33,7 +32,7 @@ function outputsOf(steps: readonly StepView[]): (id: string) => object | undefin
 
 function checkStep(s: StepView, planStep: Plan['steps'][number], inputs: unknown, outputs: (id: string) => object | undefined, index: number): void {
   const where = `step ${s.stepId}`;
-  if (!STEP_ENDED.has(s.status)) throw refused(index, `${where} has not ended (${s.status})`);
+  if (!isStepTerminal(s.status)) throw refused(index, `${where} has not ended (${s.status})`);
   if ((s.outputs === null) !== (s.outputsHash === null)) throw refused(index, `${where}: outputs and outputsHash must both be set or both null`);
   if (s.outputs !== null && (typeof s.outputs !== 'object' || Array.isArray(s.outputs) || canonicalHash(s.outputs) !== s.outputsHash)) {
     throw refused(index, `${where}: outputsHash does not match its outputs`, { stepId: s.stepId, field: 'outputsHash' });
@@ -59,11 +58,11 @@ function checkStep(s: StepView, planStep: Plan['steps'][number], inputs: unknown
 }
 
 /** Throws `VALIDATION_FAILED` (naming the record and the field) unless the record proves itself. */
-export function checkImportedRun(store: Store, tenant: string, rec: RunView & { inputs?: unknown }, index: number): void {
+export function checkImportedRun(store: Store, plans: PlanCache, tenant: string, rec: RunView & { inputs?: unknown }, index: number): void {
   if (rec.tenant !== tenant) {
     throw refused(index, `the run belongs to tenant ${JSON.stringify(rec.tenant)}, not ${JSON.stringify(tenant)} (import runs --tenant)`, { field: 'tenant' });
   }
-  if (!RUN_ENDED.has(rec.status)) throw refused(index, `run ${rec.runId} has not ended (${rec.status}); only ended runs are imported`, { field: 'status' });
+  if (!isRunTerminal(rec.status)) throw refused(index, `run ${rec.runId} has not ended (${rec.status}); only ended runs are imported`, { field: 'status' });
   const inputs = rec.inputs ?? {};
   if (sha256Hex(canonicalJson(inputs)) !== rec.inputsHash) {
     throw refused(index, 'inputsHash is not the hash of the run\'s inputs', { field: 'inputsHash' });
@@ -76,7 +75,7 @@ export function checkImportedRun(store: Store, tenant: string, rec: RunView & { 
       { field: 'dagHash' },
     );
   }
-  const plan = planFor(version.hash, JSON.parse(version.definition) as Parameters<typeof planFor>[1]);
+  const { plan } = plans.forRow(version);
   const steps = rec.steps ?? [];
   if (steps.length !== plan.order.length || steps.some((s, i) => s.stepId !== plan.order[i])) {
     throw refused(index, `the steps are not those of ${rec.dagId}@${rec.dagVersion} in plan order`, { field: 'steps' });

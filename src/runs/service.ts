@@ -12,10 +12,8 @@ import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
-import type { PlanCache } from '../engine/plans.js';
-import type { PinnedPlugins, Scheduler } from '../engine/scheduler.js';
+import type { LiveRun, PinnedPlugins, PlanCache, Scheduler } from '../engine/index.js';
 import type { EventRow, RunRow, StepRow, Store } from '../store/index.js';
-import type { LiveRun } from '../engine/live.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
 

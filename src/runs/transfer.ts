@@ -12,6 +12,7 @@
 import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, HASH_RE, ID_RE, TENANT_RE, UUID_V7_RE } from '../core/index.js';
 import type { AttemptRow, RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
+import { PlanCache } from '../engine/index.js';
 import { checkImportedRun } from './import-checks.js';
 import { runView, type RunView, type StepView } from './views.js';
 
@@ -128,11 +129,12 @@ export function importRunRecords(store: Store, records: readonly unknown[], opts
   const report: ImportReport = { imported: 0, unchanged: 0 };
   const { tenant, onProgress } = opts;
   if (!TENANT_RE.test(tenant)) throw new ApiError('VALIDATION_FAILED', 'the import needs a tenant id', { field: 'tenant' });
+  const plans = new PlanCache(); // each DAG version of the import compiled once
   store.tx(() => {
     records.forEach((raw, index) => {
       const rec = raw as RunRecord;
       const { run, steps, attempts } = rowsOf(rec, index);
-      checkImportedRun(store, tenant, rec, index);
+      checkImportedRun(store, plans, tenant, rec, index);
       const existing = store.runs.getForTenant(run.tenant, run.runId);
       if (existing) {
         // (An export made before schedules lacks the two schedule fields: they are null.)

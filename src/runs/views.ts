@@ -5,7 +5,7 @@
  * @example
  * const view = runView(store.runs.getForTenant(t, id)!, store.runs.steps(id), store.runs.attemptsOfRun(id));
  */
-import { canonicalHash, isoOrNull } from '../core/index.js';
+import { isoOrNull } from '../core/index.js';
 import type { AttemptRow, RunRow, StepRow } from '../store/index.js';
 
 export interface AttemptView {
@@ -141,14 +141,4 @@ export function runView(r: RunRow, steps?: readonly StepRow[], attempts?: readon
   return v;
 }
 
-/**
- * Run `outputsHash` (CONTRACT §5): SHA-256 of the canonical object `{stepId: outputsHash}` of
- * the run's completed steps (`{}` when none completed).
- *
- * @example runOutputsHash([{ stepId: 'a', status: 'completed', outputsHash: 'ab…' }])
- */
-export function runOutputsHash(steps: Iterable<{ stepId: string; status: string; outputsHash: string | null }>): string {
-  const o: Record<string, string> = {};
-  for (const s of steps) if (s.status === 'completed' && s.outputsHash !== null) o[s.stepId] = s.outputsHash;
-  return canonicalHash(o);
-}
+export { runOutputsHash } from '../engine/index.js';

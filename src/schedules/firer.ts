@@ -15,9 +15,8 @@
  */
 import type { Logger } from 'pino';
 import { ApiError, iso, randomHex, type Clock } from '../core/index.js';
-import { TimerHeap } from '../engine/timers.js';
+import { TimerHeap, type Scheduler } from '../engine/index.js';
 import { scheduleActor } from '../events/actor.js';
-import type { Scheduler } from '../engine/scheduler.js';
 import type { PreparedRun, RunService } from '../runs/service.js';
 import type { EventRow, NewEvent, ScheduleRow, Store } from '../store/index.js';
 import { MAX_CATCHUP_FIRES, planDueFires, type MissedFires } from './catchup.js';

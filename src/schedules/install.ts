@@ -9,7 +9,7 @@
  * store.tx(() => installSchedule(d, 'demo', { doc, signature, signedBy })); // { created: true }
  */
 import { ApiError, canonicalHash, canonicalJson, type Clock } from '../core/index.js';
-import type { PlanCache } from '../engine/plans.js';
+import type { PlanCache } from '../engine/index.js';
 import type { TrustStore } from '../dags/signature.js';
 import { appendAuditEvent, systemAudit, type Audit } from '../events/actor.js';
 import type { EventRow, ScheduleRow, Store } from '../store/index.js';

@@ -10,7 +10,7 @@
 import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import { actorDetail, systemAudit, type Audit } from '../events/actor.js';
-import type { PlanCache } from '../engine/plans.js';
+import type { PlanCache } from '../engine/index.js';
 import type { RunService } from '../runs/service.js';
 import { runView } from '../runs/views.js';
 import type { EventRow, ScheduleRow, Store } from '../store/index.js';

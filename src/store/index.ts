@@ -15,6 +15,7 @@ import { ArtifactQueries } from './artifacts.js';
 import { ArtifactRefQueries } from './refs.js';
 import { RetentionQueries } from './retention.js';
 import { ScheduleQueries } from './schedules.js';
+import { Checkpointer } from './checkpointer.js';
 
 export { DataDirLockedError, takeLock, SchemaTooNew, SchemaUpgradeRequired, SCHEMA, dataDirSchemaVersion } from './db.js';
 export type { OwnedRow } from './refs.js';
@@ -28,6 +29,7 @@ export type { EventRow, NewEvent, EventType, EventView } from './events.js';
 export { eventView, eventHash, eventCanonicalJson, eventExportRecord } from './events.js';
 export type { ArtifactRow } from './artifacts.js';
 export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
+export type { Checkpointer } from './checkpointer.js';
 
 export class Store {
   readonly dags: DagQueries;
@@ -68,6 +70,15 @@ export class Store {
       this.events.invalidate();
       throw e;
     }
+  }
+
+  /**
+   * WAL checkpoints on a background thread from now on, not inside a group commit
+   * (`checkpointer.ts`); null (nothing changed) for an in-memory database or when the thread
+   * cannot load better-sqlite3. Stop it before closing.
+   */
+  startBackgroundCheckpoints(): Checkpointer | null {
+    return Checkpointer.start(this.db.sqlite);
   }
 
   integrityCheck(): string {

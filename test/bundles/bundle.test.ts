@@ -6,7 +6,7 @@ import { ApiError } from '../../src/core/errors.js';
 import { canonicalJson } from '../../src/core/hash.js';
 import { DagService } from '../../src/dags/service.js';
 import { dsseSign, generateSigningKeyPair, TrustStore } from '../../src/dags/signature.js';
-import { hashPluginFiles } from '../../src/engine/plugin-files.js';
+import { hashPluginFiles } from '../../src/engine/plugins/files.js';
 import { BundleError, createBundle, importBundle, verifyBundle, type ImportOptions } from '../../src/bundles/index.js';
 import { MANIFEST_PATH, SIGNATURE_PATH } from '../../src/bundles/manifest.js';
 import { readTar } from '../../src/bundles/tar.js';

@@ -16,7 +16,7 @@ import { bundleLimits } from '../../src/bundles/limits.js';
 import { BUNDLE_FORMAT_V1, BUNDLE_PAYLOAD_TYPE, buildManifest, MANIFEST_PATH, SIGNATURE_PATH } from '../../src/bundles/manifest.js';
 import { canonicalJson } from '../../src/core/hash.js';
 import { readTar, writeRawTar, writeTar, type RawTarEntry } from '../../src/bundles/tar.js';
-import { reloadablePlugins, type ReloadableRegistry } from '../../src/engine/plugins.js';
+import { reloadablePlugins, type ReloadableRegistry } from '../../src/engine/plugins/plugins.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const FIXTURES = join(ROOT, 'fixtures');

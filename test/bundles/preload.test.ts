@@ -11,7 +11,7 @@ import pino from 'pino';
 import { createBundle } from '../../src/bundles/index.js';
 import { preloadDags } from '../../src/cli/preload.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { hashPluginDir } from '../../src/engine/plugin-files.js';
+import { hashPluginDir } from '../../src/engine/plugins/files.js';
 import { signSchedule } from '../../src/schedules/index.js';
 import { ManualClock } from '../schedules/manual-clock.js';
 import { eventually } from '../schedules/helpers.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { dagCanonicalJson, dagHash, generateSigningKeyPair, semverKey, signDag } from '../../src/dags/index.js';
 import { VERSION } from '../../src/core/runtime.js';
 import { canonicalHash } from '../../src/core/hash.js';
-import { hashPluginDir } from '../../src/engine/plugin-files.js';
+import { hashPluginDir } from '../../src/engine/plugins/files.js';
 import { Store } from '../../src/store/index.js';
 import { FIXTURES, startTestServer, type TestServer } from '../helpers/server.js';
 import { waitForRun } from '../runs/helpers.js';

@@ -9,9 +9,11 @@ import {
   RUN_STATUSES, STEP_STATUSES, assertRunMove, assertStepMove, canMoveRun, canMoveStep, isRunTerminal, isStepTerminal,
   runSuccessors, stepSuccessors, IllegalTransitionError, type RunStatus, type StepStatus,
 } from '../../src/runs/states.js';
-import { decide } from '../../src/engine/triggers.js';
-import { TenantRing } from '../../src/engine/queues.js';
-import { TimerHeap } from '../../src/engine/timers.js';
+import { decide } from '../../src/engine/scheduler/triggers.js';
+import { TenantRing } from '../../src/engine/scheduler/queues.js';
+import { TimerHeap } from '../../src/engine/scheduler/timers.js';
+import { PlanCache } from '../../src/engine/scheduler/plans.js';
+import { dagCanonicalJson, dagHash } from '../../src/dags/index.js';
 
 const RUN_RANK: Record<RunStatus, number> = { queued: 0, running: 1, cancelling: 2, completed: 3, failed: 3, cancelled: 3 };
 // The retry loop (retrying → queued) is the only way back, and only to run another attempt.
@@ -121,4 +123,28 @@ test('TimerHeap fires entries in due order with one timer, and stop clears them'
   heap.add(Date.now(), 'after-stop');
   await new Promise((r) => setTimeout(r, 30));
   assert.deepEqual(fired, ['a', 'b', 'b2', 'c']);
+});
+
+test('status lists are the state tables\' keys, in order; terminal is exactly "no move out"', () => {
+  assert.deepEqual(RUN_STATUSES, ['queued', 'running', 'cancelling', 'completed', 'failed', 'cancelled']);
+  assert.deepEqual(STEP_STATUSES, ['pending', 'queued', 'running', 'retrying', 'completed', 'failed', 'skipped', 'cancelled']);
+  assert.deepEqual(RUN_STATUSES.filter(isRunTerminal), ['completed', 'failed', 'cancelled']);
+  assert.deepEqual(STEP_STATUSES.filter(isStepTerminal), ['completed', 'failed', 'skipped', 'cancelled']);
+  for (const s of ['', 'constructor', 'toString', 'done', 'COMPLETED']) assert.equal(isRunTerminal(s) || isStepTerminal(s), false, s);
+});
+
+test('the plan cache (the one cache keyed by DAG hash) compiles a version once per hash', () => {
+  const row = (id: string) => {
+    const doc = { dagId: 'd', version: '1.0.0', steps: [{ id, plugin: 'noop' }], edges: [] };
+    return { hash: dagHash(doc), definition: dagCanonicalJson(doc) };
+  };
+  const plans = new PlanCache(2);
+  const a = plans.forRow(row('a'));
+  assert.equal(plans.forRow(row('a')), a);
+  assert.deepEqual(a.plan.order, ['a']);
+  const b = plans.forRow(row('b'));
+  assert.notEqual(b, a);
+  assert.deepEqual(b.plan.order, ['b']);
+  plans.clear();
+  assert.notEqual(plans.forRow(row('a')), a);
 });

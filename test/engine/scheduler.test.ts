@@ -14,10 +14,10 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { canonicalJson, sha256Hex, uuidv7 } from '../../src/core/index.js';
 import { dagCanonicalJson, dagHash, pinPlugins, pinsJson, semverKey } from '../../src/dags/index.js';
-import { loadPlugins } from '../../src/engine/plugins.js';
-import { PlanCache } from '../../src/engine/plans.js';
-import { Scheduler } from '../../src/engine/scheduler.js';
-import type { StepResult, StepTask } from '../../src/engine/pool-types.js';
+import { loadPlugins } from '../../src/engine/plugins/plugins.js';
+import { PlanCache } from '../../src/engine/scheduler/plans.js';
+import { Scheduler } from '../../src/engine/scheduler/scheduler.js';
+import type { StepResult, StepTask } from '../../src/engine/pool/pool-types.js';
 import { Store, eventCanonicalJson, eventHash, eventView, type EventRow, type RunRow } from '../../src/store/index.js';
 
 const EMPTY = sha256Hex('{}');

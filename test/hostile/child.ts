@@ -29,7 +29,7 @@ export function serverBundle(): Promise<string> {
         root: ROOT,
         entries: [
           { in: 'src/main.ts', out: 'main' },
-          { in: 'src/engine/worker.ts', out: 'worker' },
+          { in: 'src/engine/pool/worker.ts', out: 'worker' },
         ],
         outdir: dir,
         version,

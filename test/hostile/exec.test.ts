@@ -18,7 +18,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDevKeys, mintToken } from '../../src/auth/index.js';
-import { sleepers } from '../../src/engine/test-support.js';
+import { sleepers } from '../../src/engine/pool/test-support.js';
 import { until } from '../helpers/wait.js';
 import { BASE } from '../helpers/server.js';
 import { removeServerBundle, startChild, type Child } from './child.js';

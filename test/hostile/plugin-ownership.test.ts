@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBundle } from '../../src/bundles/index.js';
 import { signDag } from '../../src/dags/signature.js';
-import { hashPluginDir } from '../../src/engine/plugin-files.js';
+import { hashPluginDir } from '../../src/engine/plugins/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitForRun } from '../runs/helpers.js';
 import { assertEnvelope } from './support.js';

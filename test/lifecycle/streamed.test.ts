@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactStore } from '../../src/artifacts/index.js';
 import { uuidv7 } from '../../src/core/index.js';
-import { TenantArtifacts } from '../../src/engine/tenant-artifacts.js';
+import { TenantArtifacts } from '../../src/engine/pool/tenant-artifacts.js';
 import { collectArtifacts } from '../../src/lifecycle/index.js';
 import { Store } from '../../src/store/index.js';
 import { startTestServer } from '../helpers/server.js';

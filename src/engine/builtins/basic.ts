@@ -1,5 +1,5 @@
 /** The simple built-ins: noop, echo, sleep, fail, artifact (CONTRACT §9). */
-import { StepError } from '../protocol.js';
+import { StepError } from '../pool/protocol.js';
 import type { BuiltinContext } from './types.js';
 
 const MAX_TIMER_MS = 2_147_483_647;

@@ -19,7 +19,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { StepError } from '../protocol.js';
+import { StepError } from '../pool/protocol.js';
 import { ID_RE } from '../../core/ids.js';
 import { invalidInput } from './basic.js';
 import { ENV_NAME_RE, refusedEnvReason } from './exec-env.js';

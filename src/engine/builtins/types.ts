@@ -1,5 +1,5 @@
-import type { StepContext } from '../protocol.js';
-import type { ArtifactStream } from '../worker-artifacts.js';
+import type { StepContext } from '../pool/protocol.js';
+import type { ArtifactStream } from '../pool/worker-artifacts.js';
 
 /** Server-side settings a built-in may need (exec's allow-lists and sandbox, the work folder root). */
 export interface BuiltinHost {

@@ -9,7 +9,7 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ApiError, HASH_RE } from '../../core/index.js';
-import type { TenantArtifacts } from '../../engine/tenant-artifacts.js';
+import type { TenantArtifacts } from '../../engine/index.js';
 import { defineRoute, pathParam } from '../route.js';
 
 declare module '../deps.js' {

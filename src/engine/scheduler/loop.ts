@@ -1,0 +1,300 @@
+/**
+ * The scheduler's event loop and its I/O: one turn admits queued runs and dispatches ready
+ * steps (see `scheduler-core.ts`), then writes everything pending in ONE transaction (group
+ * commit); after the commit, steps go to the pool, aborts are sent and the events are
+ * published. Results from the pool (their logs stored in the CAS first) feed the next turn.
+ * The public API is `scheduler.ts`.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Clock } from '../../core/index.js';
+import type { EventRow, Store } from '../../store/index.js';
+import type { PinEntry } from '../../dags/index.js';
+import type { PinCheck } from '../plugins/registry.js';
+import type { AbortReason } from '../pool/protocol.js';
+import { abortResult, failedResult, type StepResult, type StepTask } from '../pool/pool-types.js';
+import { GroupCommit, type Batch } from './commit.js';
+import type { LiveStep } from './live.js';
+import type { PlanCache } from './plans.js';
+import { SchedulerCore, type CoreLimits, type Dispatch } from './core.js';
+
+/** The part of the worker pool the scheduler uses. */
+export interface StepRunner {
+  run(task: StepTask): Promise<StepResult>;
+  abort(taskId: string, reason?: AbortReason): boolean;
+}
+
+/** The plugin a step's pin names, for its run's tenant (the plugin registry). */
+export interface PinnedPlugins {
+  pinned(tenant: string, pin: PinEntry): PinCheck;
+}
+
+/** Step failure code: the plugin its DAG version pinned is not installed, or not with that content. */
+export const PLUGIN_UNAVAILABLE = 'PLUGIN_UNAVAILABLE';
+
+/** Where attempt logs go (the content-addressed store). */
+export interface LogSink {
+  put(data: string): Promise<{ hash: string; size: number }>;
+}
+
+export interface SchedulerOptions {
+  store: Store;
+  pool: StepRunner;
+  /** Resolves each step's pinned plugin at dispatch; the pool is handed the resolved plugin. */
+  plugins: PinnedPlugins;
+  logs: LogSink;
+  plans: PlanCache;
+  logger: Logger;
+  clock?: Clock;
+  limits: Partial<CoreLimits> & Pick<CoreLimits, 'maxInFlightSteps'>;
+}
+
+export interface SchedulerEvents {
+  /** Events just made durable, in commit (and per-tenant seq) order. */
+  committed: [EventRow[]];
+}
+
+export const DEFAULT_LIMITS = {
+  maxRunningRuns: 100,
+  maxRunningRunsTotal: 1000,
+  defaultStepTimeoutMs: 3_600_000,
+  maxStepsPerTenant: Number.MAX_SAFE_INTEGER,
+  reservedSteps: 0,
+} as const;
+
+export const LOG_MEDIA_TYPE = 'application/x-ndjson';
+
+export abstract class SchedulerLoop extends SchedulerCore {
+  readonly events = new EventEmitter<SchedulerEvents>();
+  protected state: 'running' | 'draining' | 'stopped' = 'running';
+  private scheduled = false;
+  private pendingIO = 0;
+  private flushFailures = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    protected readonly store: Store,
+    private readonly pool: StepRunner,
+    private readonly plugins: PinnedPlugins,
+    private readonly logs: LogSink,
+    clock: Clock,
+    logger: Logger,
+    limits: CoreLimits,
+  ) {
+    super(new GroupCommit(store), clock, logger, limits);
+    this.events.setMaxListeners(0);
+  }
+
+  /** False once draining: new runs are refused (503). */
+  get accepting(): boolean {
+    return this.state === 'running';
+  }
+
+  /** Steps handed to the pool (or having their result recorded) right now. */
+  get stepsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Runs `work` (which may change live state), writes everything pending, then builds the
+   * answer with `answer`, all in the transaction `commit` opens (the request's, with its
+   * idempotency record); publishes after it committed. If the transaction fails, the changes
+   * stay pending for the next turn.
+   */
+  transact<T>(commit: (fn: () => T) => T, work: () => void, answer: () => T): T {
+    let batch: Batch | undefined;
+    let rows: EventRow[] = [];
+    try {
+      const out = commit(() => {
+        work();
+        batch = this.gc.take();
+        rows = this.gc.write(batch);
+        return answer();
+      });
+      if (batch) this.published(batch, rows);
+      return out;
+    } catch (e) {
+      if (batch) this.gc.restore(batch);
+      this.kick();
+      throw e;
+    }
+  }
+
+  /** Stops admitting runs and dispatching steps (new runs get 503); in-flight steps go on. */
+  beginDrain(): void {
+    if (this.state !== 'running') return;
+    this.state = 'draining';
+    this.timers.stop();
+  }
+
+  /**
+   * Drains: waits up to `timeoutMs` for the steps in flight to end and be recorded, commits,
+   * and stops. Whatever is still running is left as it is in the database: the next start
+   * recovers it (ORCHESTRATOR_RESTART).
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.beginDrain();
+    if (this.state === 'stopped') return;
+    if (this.inFlight > 0 || this.pendingIO > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.idleWaiters.push(resolve);
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+    }
+    this.flush();
+    this.state = 'stopped';
+  }
+
+  protected kick(): void {
+    if (this.scheduled || this.state === 'stopped') return;
+    this.scheduled = true;
+    setImmediate(() => this.turn());
+  }
+
+  protected dispatchAfterCommit(d: Dispatch): void {
+    this.gc.afterCommit(() => this.send(d));
+  }
+
+  protected abortTask(step: LiveStep): void {
+    this.gc.afterCommit(() => {
+      if (step.taskId !== null) this.pool.abort(step.taskId, 'cancel');
+    });
+  }
+
+  private turn(): void {
+    this.scheduled = false;
+    if (this.state === 'stopped') return;
+    try {
+      this.pump();
+      this.flush();
+    } catch (err) {
+      this.logger.error({ err }, 'scheduler turn failed');
+    }
+    this.checkIdle();
+  }
+
+  /**
+   * Admits queued runs, then dispatches ready steps, each round-robin across the tenants that
+   * may take one more (docs/RUNS.md, "Fair shares"). Runs: at most `maxRunningRuns` per tenant
+   * and `maxRunningRunsTotal` in all — except a tenant's first running run, which never waits
+   * for other tenants' runs. Steps: {@link StepShares}.
+   */
+  protected pump(): void {
+    if (this.state !== 'running') return;
+    const { maxRunningRuns: perTenant, maxRunningRunsTotal: total } = this.limits;
+    for (;;) {
+      const p = this.runQueue.take((t) => {
+        const mine = this.runningByTenant.get(t) ?? 0;
+        return mine < perTenant && (mine === 0 || this.runningTotal < total);
+      });
+      if (!p) break;
+      this.startRun(p.item);
+    }
+    const shares = this.shares;
+    for (;;) {
+      const p = this.readyRing.peekNext((t) => shares.mayStart(t));
+      if (!p) break;
+      const run = p.item;
+      const idx = run.ready.pop();
+      if (run.ready.size === 0) {
+        this.readyRing.shift(p.tenant);
+        run.inReadyRing = false;
+      }
+      if (idx === undefined) continue;
+      const s = run.steps[idx]!;
+      if (s.status === 'queued') this.startAttempt(s);
+    }
+  }
+
+  /** Group commit of everything pending; on failure it stays pending and is retried. */
+  protected flush(): void {
+    if (!this.gc.isPending) return;
+    const batch = this.gc.take();
+    let rows: EventRow[];
+    try {
+      rows = this.store.tx(() => this.gc.write(batch));
+    } catch (err) {
+      this.gc.restore(batch);
+      const wait = Math.min(5000, 20 * 2 ** Math.min(this.flushFailures++, 8));
+      this.logger.error({ err, retryInMs: wait }, 'group commit failed; will retry');
+      setTimeout(() => this.kick(), wait).unref();
+      return;
+    }
+    this.flushFailures = 0;
+    this.published(batch, rows);
+  }
+
+  private published(batch: Batch, rows: EventRow[]): void {
+    for (const fn of batch.after) {
+      try {
+        fn();
+      } catch (err) {
+        this.logger.error({ err }, 'post-commit action failed');
+      }
+    }
+    if (rows.length > 0) this.events.emit('committed', rows);
+  }
+
+  private send(d: Dispatch): void {
+    const { step, attempt, inputs } = d;
+    if (this.state === 'stopped' || step.status !== 'running' || step.attempt !== attempt) return;
+    const run = step.run;
+    const timeoutMs = step.def.timeoutMs ?? this.limits.defaultStepTimeoutMs;
+    if (step.abortRequested) return this.onResult(step, attempt, abortResult('cancel', timeoutMs, ''));
+    // Exactly the plugin the DAG version pinned at publish, as the run's tenant sees it now.
+    const pin = run.pins?.get(step.def.plugin);
+    const found = pin ? this.plugins.pinned(run.tenant, pin) : undefined;
+    if (!found?.ok) {
+      const message = found?.message ?? `the DAG version has no plugin pin for ${step.def.plugin} (stored before pinning; install the plugin and restart or warm)`;
+      return this.onResult(step, attempt, failedResult(PLUGIN_UNAVAILABLE, message, false));
+    }
+    const taskId = `${run.runId}/${step.def.id}/${attempt}`;
+    step.taskId = taskId;
+    this.pool
+      .run({ taskId, plugin: found.plugin, inputs, tenant: run.tenant, runId: run.runId, stepId: step.def.id, attempt, timeoutMs })
+      .then(
+        (r) => this.onResult(step, attempt, r),
+        (err: unknown) => {
+          this.logger.error({ err, runId: run.runId, stepId: step.def.id }, 'pool refused a step');
+          this.onResult(step, attempt, failedResult('ENGINE_ERROR', 'the worker pool refused the step', true));
+        },
+      );
+  }
+
+  /** A result from the pool: store its log (if any) in the CAS, then record it. */
+  private onResult(step: LiveStep, attempt: number, r: StepResult): void {
+    if (this.state === 'stopped' || step.status !== 'running' || step.attempt !== attempt || !step.inFlight) return;
+    if (!r.logs) {
+      this.finishAttempt(step, r, null);
+      this.kick();
+      return;
+    }
+    this.pendingIO++;
+    const tenant = step.run.tenant;
+    this.logs.put(r.logs).then(
+      ({ hash, size }) => {
+        this.gc.artifact({ tenant, hash, size, mediaType: LOG_MEDIA_TYPE, createdMs: this.clock.now(), holder: step.run.runId });
+        return hash;
+      },
+      (err: unknown) => {
+        this.logger.error({ err, runId: step.run.runId, stepId: step.def.id }, 'could not store a step log');
+        return null;
+      },
+    ).then((ref) => {
+      this.pendingIO--;
+      if (this.state !== 'stopped' && step.status === 'running' && step.attempt === attempt) {
+        this.finishAttempt(step, r, ref);
+        this.kick();
+      }
+      this.checkIdle();
+    });
+  }
+
+  private checkIdle(): void {
+    if (this.inFlight === 0 && this.pendingIO === 0 && this.idleWaiters.length > 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+}

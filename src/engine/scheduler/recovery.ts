@@ -1,0 +1,123 @@
+/**
+ * Recovery at start-up: every run the last process left in flight is loaded back into memory
+ * and made consistent, as after a crash (a drain that timed out leaves the same state).
+ *
+ * - `queued` runs go back to their tenant's FIFO, oldest first.
+ * - A step left `running` had its attempt interrupted: the attempt is recorded `failed` with
+ *   `ORCHESTRATOR_RESTART` (retryable), and the step retries if attempts remain, else fails
+ *   and the run proceeds per triggers. (A `queued` step was never handed to a worker: the
+ *   scheduler writes `running` and the attempt before it dispatches, so it is simply queued
+ *   again.)
+ * - `retrying` steps get their timer back from `next_attempt_ms`.
+ * - `pending` steps are re-evaluated against their predecessors (normally: still waiting).
+ * - `cancelling` runs finish cancelling: interrupted steps end `cancelled`, then the run.
+ *
+ * @example
+ * const n = recoverRuns({ store, plans, logger, now: Date.now(), adopt, queue, core });
+ */
+import type { Logger } from 'pino';
+import { isRunTerminal, isStepTerminal } from './states.js';
+import type { AttemptRow, Store } from '../../store/index.js';
+import { failedResult, type StepResult } from '../pool/pool-types.js';
+import { liveRun, newAttempt, type LiveRun, type LiveStep } from './live.js';
+import type { PlanCache } from './plans.js';
+import { decide } from './triggers.js';
+
+/** The scheduler transitions recovery uses (bound to the scheduler). */
+export interface RecoveryHooks {
+  count(run: LiveRun): void;
+  markQueued(s: LiveStep): void;
+  /** Puts a step already `queued` back in its run's ready heap (no status change, no event). */
+  ready(s: LiveStep): void;
+  finishAttempt(s: LiveStep, r: StepResult): void;
+  skip(s: LiveStep): void;
+  stopRun(run: LiveRun): void;
+  finishRun(run: LiveRun): void;
+  retryAt(s: LiveStep, due: number): void;
+  addInFlight(s: LiveStep): void;
+}
+
+export interface RecoveryDeps {
+  store: Store;
+  plans: PlanCache;
+  logger: Logger;
+  now: number;
+  adopt(run: LiveRun): void;
+  queue(run: LiveRun): void;
+  core: RecoveryHooks;
+}
+
+export const RESTART_CODE = 'ORCHESTRATOR_RESTART';
+
+/** Loads and repairs every run in flight; returns how many. */
+export function recoverRuns(d: RecoveryDeps): number {
+  const rows = d.store.runs.active();
+  let n = 0;
+  for (const row of rows) {
+    const version = d.store.dags.get(row.tenant, row.dagId, row.dagVersion);
+    if (!version) {
+      d.logger.error({ runId: row.runId }, 'recovery: the DAG version of a run is missing; run left as it is');
+      continue;
+    }
+    const latest = new Map<string, AttemptRow>();
+    for (const a of d.store.runs.attemptsOfRun(row.runId)) latest.set(a.stepId, a);
+    const run = liveRun(row, d.plans.forRow(version), d.plans.pinsFor(version), d.store.runs.steps(row.runId), latest);
+    countPredecessors(run);
+    d.adopt(run);
+    n++;
+    if (run.status === 'queued') {
+      d.queue(run);
+      continue;
+    }
+    repair(run, d);
+  }
+  if (n > 0) d.logger.info({ runs: n }, 'recovered runs in flight');
+  return n;
+}
+
+/** Sets the trigger counters, `unfinished` and `anyFailed` from the steps' statuses. */
+function countPredecessors(run: LiveRun): void {
+  for (const s of run.steps) {
+    if (!isStepTerminal(s.status)) continue;
+    run.unfinished--;
+    if (s.status === 'failed') run.anyFailed = true;
+    for (const i of run.info.succs[s.def.index]!) {
+      const t = run.steps[i]!;
+      t.done++;
+      if (s.status === 'completed') t.ok++;
+      if (s.status === 'failed') t.failed++;
+    }
+  }
+}
+
+function repair(run: LiveRun, d: RecoveryDeps): void {
+  const c = d.core;
+  c.count(run);
+  const interrupted = failedResult(RESTART_CODE, 'the orchestrator restarted while this attempt was running', true);
+  for (const s of run.steps) {
+    if (isRunTerminal(run.status)) return;
+    if (s.status === 'running') {
+      if (!s.current || s.current.attempt !== s.attempt) s.current = newAttempt(s, s.attempt, s.startedMs ?? d.now);
+      c.addInFlight(s);
+      c.finishAttempt(s, interrupted);
+    }
+  }
+  if (isRunTerminal(run.status)) return;
+  if (run.cancelRequested) {
+    if (run.status === 'cancelling') c.stopRun(run);
+    return;
+  }
+  for (const s of run.steps) {
+    if (isRunTerminal(run.status)) return;
+    if (s.status === 'queued') {
+      c.ready(s);
+    } else if (s.status === 'retrying') {
+      c.retryAt(s, s.nextAttemptMs ?? d.now);
+    } else if (s.status === 'pending') {
+      const v = decide(s.def.trigger, s.def.preds.length, s.done, s.ok, s.failed);
+      if (v === 'run') c.markQueued(s);
+      else if (v === 'skip') c.skip(s);
+    }
+  }
+  if (!isRunTerminal(run.status) && run.unfinished === 0) c.finishRun(run);
+}
