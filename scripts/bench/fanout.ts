@@ -12,6 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mintToken } from '../../src/auth/index.js';
+import { API_BASE } from '../../src/core/paths.js';
 import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { createLogger, startServer } from '../../src/cli/server.js';
@@ -41,7 +42,7 @@ const token = await mintToken({
   privateKeyPem: keys.privateKeyPem, kid: keys.kid, tenants: ['bench'], scopes: ['orchestrator:admin'],
   ttlSec: 3600, issuer: keys.issuer, audience: keys.audience,
 });
-const base = `${server.url}/api/v1/orchestrator`;
+const base = `${server.url}${API_BASE}`;
 const headers = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'bench', 'content-type': 'application/json' };
 async function post(path: string, body: unknown): Promise<any> {
   const res = await fetch(base + path, { method: 'POST', headers, body: JSON.stringify(body) });

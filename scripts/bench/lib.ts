@@ -6,9 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { API_BASE } from '../../src/core/paths.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const BASE = '/api/v1/orchestrator';
+export const BASE = API_BASE;
 
 export function median(xs: readonly number[]): number {
   return quantile(xs, 0.5);

@@ -18,7 +18,7 @@ import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { createLogger, startServer } from '../../src/cli/server.js';
 import { createBackup, restoreBackup } from '../../src/lifecycle/index.js';
 import { exportRunRecords, importRunRecords, type RunRecord } from '../../src/runs/transfer.js';
-import { uuidv7 } from '../../src/core/index.js';
+import { API_BASE, uuidv7 } from '../../src/core/index.js';
 import type { TenantArtifacts } from '../../src/engine/pool/tenant-artifacts.js';
 import { emit, fig, median, now, quantile } from './lib.js';
 
@@ -48,7 +48,7 @@ const token = await (await import('../../src/auth/index.js')).mintToken({
   ...server.devKeys!, tenants: [TENANT], scopes: ['orchestrator:admin'], ttlSec: 3600,
 });
 async function call(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${server.url}/api/v1/orchestrator${path}`, {
+  const res = await fetch(`${server.url}${API_BASE}${path}`, {
     method, headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await res.json();

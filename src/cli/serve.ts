@@ -3,7 +3,7 @@
  * Loaded lazily by the `serve` command of src/cli/index.ts, which holds its name, flags and help.
  */
 import { mintToken } from '../auth/index.js';
-import { coerceError } from '../core/index.js';
+import { API_BASE, coerceError } from '../core/index.js';
 import { VERSION } from '../core/runtime.js';
 import type { Flags } from './args.js';
 import { serveConfig } from './config.js';
@@ -63,7 +63,7 @@ export async function serve(flags: Flags): Promise<number> {
       audience: k.audience,
       subject: 'dev-admin',
     });
-    const base = `${server.url}/api/v1/orchestrator`;
+    const base = `${server.url}${API_BASE}`;
     process.stderr.write(
       [
         '',

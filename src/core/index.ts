@@ -5,3 +5,4 @@ export * from './time.js';
 export * from './json.js';
 export * from './ndjson.js';
 export * from './heap.js';
+export * from './paths.js';

@@ -15,15 +15,15 @@
  */
 import { z } from 'zod';
 import type { Context } from 'hono';
-import type { ErrorCode } from '../core/index.js';
+import { API_BASE, type ErrorCode } from '../core/index.js';
 import type { Principal, Scope } from '../auth/index.js';
 import type { Audit } from '../events/actor.js';
 import type { AppDeps } from './deps.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-/** Every path of the API is under this base path. */
-export const BASE_PATH = '/api/v1/orchestrator';
+/** Every path of the API is under this base path (core/paths.ts). */
+export const BASE_PATH = API_BASE;
 
 /** What a handler returns: JSON body (or a raw Response for streams and artifacts). */
 export interface HttpResult {

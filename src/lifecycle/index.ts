@@ -6,10 +6,10 @@
  * artifact store, clock, logger) as arguments; the server wires them in `src/cli/server.ts`.
  *
  * @example
- * const lc = new LifecycleService({ store, cas, clock, logger, dataDir, gcGraceMs: 3_600_000 });
+ * const lc = new LifecycleService({ store, cas, clock, logger, dataDir, gcGraceMs: 3_600_000, intervalMs: 3_600_000 });
  * await lc.applyNow(['demo']);
  */
-export { LifecycleService, DEFAULT_PASS_INTERVAL_MS, type LifecycleOptions, type PassReport } from './service.js';
+export { LifecycleService, type LifecycleOptions, type PassReport } from './service.js';
 export { LifecycleMetrics } from './metrics.js';
 export { effectivePolicy, isOff, RETENTION_OFF, type RetentionPolicy, type EffectivePolicy } from './policy.js';
 export { pruneTenant, type TenantPruneReport, type PrunedKind } from './prune.js';

@@ -5,7 +5,7 @@
  * overlap: a pass asked for while one runs waits for it.
  *
  * @example
- * const lc = new LifecycleService({ store, cas, clock, logger, dataDir, installation: { maxAgeDays: 30, keepLast: null }, gcGraceMs: 3_600_000 });
+ * const lc = new LifecycleService({ store, cas, clock, logger, dataDir, installation: { maxAgeDays: 30, keepLast: null }, gcGraceMs: 3_600_000, intervalMs: 3_600_000 });
  * lc.start();
  * const report = await lc.applyNow('*');
  * await lc.close();
@@ -37,8 +37,8 @@ export interface LifecycleOptions {
   gcGraceMs: number;
   /** `--backup-dir`: where `POST /admin/backup` writes. */
   backupDir?: string;
-  /** Time between background passes (default one hour; the contract asks for at least hourly). */
-  intervalMs?: number;
+  /** `--retention-interval` in ms: time between background passes (at most one hour). */
+  intervalMs: number;
   metrics?: LifecycleMetrics;
   /** Hands committed events (`retention.changed`, `retention.applied`) to the live stream. */
   announce?(events: readonly EventRow[]): void;
@@ -50,8 +50,6 @@ export interface PassReport {
   tenants: TenantPruneReport[];
   artifacts: GcReport;
 }
-
-export const DEFAULT_PASS_INTERVAL_MS = 3600_000;
 
 export class LifecycleService {
   private chain: Promise<unknown> = Promise.resolve();
@@ -65,7 +63,7 @@ export class LifecycleService {
 
   /** Starts the background passes (the first one an interval after start) and the metrics. */
   start(): void {
-    const every = this.o.intervalMs ?? DEFAULT_PASS_INTERVAL_MS;
+    const every = this.o.intervalMs;
     this.timer = setInterval(() => {
       this.applyNow('*').catch((err: unknown) => this.o.logger.error({ err }, 'retention pass failed'));
     }, every);

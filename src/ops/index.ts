@@ -1,5 +1,5 @@
 /** Ops: health, Prometheus metrics, warm-up and rate limits (CONTRACT §7; docs/OPS.md). */
-export { Ops, DEFAULT_MIN_FREE_BYTES, type OpsOptions, type ProbeView, type AdminHealthView } from './ops.js';
+export { Ops, type OpsOptions, type ProbeView, type AdminHealthView } from './ops.js';
 export { OpsMetrics, METRICS_CONTENT_TYPE, type MetricsOptions } from './metrics.js';
 export { HealthMonitor, databaseCheck, artifactStoreCheck, workerPoolCheck, type HealthReport } from './health.js';
 export { TokenBucketLimiter, type BucketPolicy, type LimiterOptions } from './rate-limit.js';

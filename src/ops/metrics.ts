@@ -7,11 +7,11 @@
  * `unmatched`, `method` one of the HTTP methods or `other`, `status` an HTTP status code or a
  * fixed run/step status, `tenant` one of the installation's tenants (tenant ids are validated
  * against the token, and only stored runs/DAGs produce tenant series), `dag_id` (on
- * `orchestrator_dag_runs_total` only) one of the first {@link DEFAULT_DAG_LABELS_PER_TENANT}
+ * `orchestrator_dag_runs_total` only) one of the first `dagLabelsPerTenant` (`--metrics-dag-labels`)
  * DAGs per tenant to end a run since start-up, later ones counted under {@link OTHER_DAGS}.
  *
  * @example
- * const metrics = new OpsMetrics({ queues: () => queueStats });
+ * const metrics = new OpsMetrics({ queues: () => queueStats, dagLabelsPerTenant: 100 });
  * metrics.setRoutes(routes.map((r) => r.path));
  * deps.observe = metrics.observe;
  * scheduler.on('committed', metrics.onEvents);
@@ -31,8 +31,6 @@ const RUN_END: Record<string, string> = { 'run.completed': 'completed', 'run.fai
 /** Step statuses that end an attempt (the step's status after it). */
 const ATTEMPT_END = new Set(['completed', 'failed', 'cancelled', 'retrying', 'timed_out']);
 const MAX_TRACKED = 100_000;
-/** DAGs per tenant that get a `dag_id` label of their own (`--metrics-dag-labels`). */
-export const DEFAULT_DAG_LABELS_PER_TENANT = 100;
 /** The `dag_id` label of runs of a tenant's DAGs past the bound; no DAG id starts with `_`. */
 export const OTHER_DAGS = '_other';
 
@@ -41,11 +39,11 @@ export interface MetricsOptions {
   queues?: () => QueueStats | undefined;
   pool?: () => PoolLike | undefined;
   /**
-   * DAGs per tenant with their own `dag_id` label on `orchestrator_dag_runs_total` (default
-   * {@link DEFAULT_DAG_LABELS_PER_TENANT}); the first ones to end a run since start-up keep it,
-   * later ones count under {@link OTHER_DAGS}. 0: every run counts under `_other`.
+   * DAGs per tenant with their own `dag_id` label on `orchestrator_dag_runs_total`
+   * (`--metrics-dag-labels`, its default in cli/config.ts); the first ones to end a run since
+   * start-up keep it, later ones count under {@link OTHER_DAGS}. 0: every run counts under `_other`.
    */
-  dagLabelsPerTenant?: number;
+  dagLabelsPerTenant: number;
   /** Include prom-client's default process_* / nodejs_* metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -69,7 +67,7 @@ export class OpsMetrics {
   private readonly rateLimited: Counter<'policy'>;
   private readonly eventsSeen: Counter;
 
-  constructor(opts: MetricsOptions = {}) {
+  constructor(opts: MetricsOptions) {
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry });
@@ -87,7 +85,7 @@ export class OpsMetrics {
       labelNames: ['tenant', 'status'],
       registers,
     });
-    this.dagLabelsPerTenant = opts.dagLabelsPerTenant ?? DEFAULT_DAG_LABELS_PER_TENANT;
+    this.dagLabelsPerTenant = opts.dagLabelsPerTenant;
     this.dagRuns = new Counter({
       name: 'orchestrator_dag_runs_total',
       help: `Runs that reached a terminal status, by tenant, DAG and status. dag_id is bounded: per tenant, the first ${this.dagLabelsPerTenant} DAGs to end a run since start-up; runs of later ones count as dag_id="${OTHER_DAGS}".`,

@@ -4,7 +4,7 @@
  * (`useQueues`, `usePool`, `usePlugins`, `useEvents`, `addCheck`).
  *
  * @example
- * const ops = new Ops({ store, dataDir, artifactsDir, lifecycle, workers: 4, rateLimitPerSec: 50, logger });
+ * const ops = new Ops({ store, dataDir, artifactsDir, lifecycle, workers: 4, rateLimitPerSec: 50, diskFloor: () => 256 * 2 ** 20, dagLabelsPerTenant: 100, logger });
  * deps.observe = ops.metrics.observe;
  * deps.services.ops = ops;
  * deps.services.rateLimiter = ops.limiter;
@@ -41,10 +41,10 @@ export interface OpsOptions {
   /** `--rate-limit`: POST /runs per second per tenant; burst is twice that. */
   rateLimitPerSec: number;
   logger: Logger;
-  /** The disk floor (`--disk-min-free`): below it the database and artifact checks are degraded (default 256 MiB). */
-  diskFloor?: DiskFloor;
+  /** The disk floor (`--disk-min-free`, its default in cli/config.ts): below it the database and artifact checks are degraded. */
+  diskFloor: DiskFloor;
   /** `--metrics-dag-labels`: DAGs per tenant with a `dag_id` label of their own (metrics.ts). */
-  dagLabelsPerTenant?: number;
+  dagLabelsPerTenant: number;
   /** Health results are reused this long (default 1000 ms). */
   healthCacheMs?: number;
 }
@@ -62,8 +62,6 @@ export interface AdminHealthView extends ProbeView {
   queues: TenantQueue[];
 }
 
-export const DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
-
 export class Ops {
   readonly metrics: OpsMetrics;
   readonly health: HealthMonitor;
@@ -78,7 +76,7 @@ export class Ops {
     this.queues = storeQueueStats(opts.store);
     const depth: QueueStats = { depthByTenant: (t) => this.depth(t) };
     this.metrics = new OpsMetrics({ queues: () => depth, pool: () => this.pool, dagLabelsPerTenant: opts.dagLabelsPerTenant });
-    const minFree = opts.diskFloor ?? (() => DEFAULT_MIN_FREE_BYTES);
+    const minFree = opts.diskFloor;
     const sqlite = opts.store.db.sqlite;
     this.health = new HealthMonitor(
       [

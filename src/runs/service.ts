@@ -9,7 +9,7 @@
  * const { status, run } = runs.create('demo', { dagId: 'hello' }, traceId, ctx.commit, { actor: 'alice' });
  */
 import { namedHashes } from '../artifacts/index.js';
-import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
+import { ApiError, canonicalJson, runPath, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
 import type { LiveRun, PinnedPlugins, PlanCache, Scheduler } from '../engine/index.js';
@@ -68,7 +68,6 @@ export interface Answer {
 /** The request's `ctx.commit`: one transaction that also records the idempotent answer. */
 export type Commit = (fn: () => Answer) => Answer;
 
-export const RUNS_PATH = '/api/v1/orchestrator/runs';
 
 export type { ExportFilter };
 
@@ -91,7 +90,7 @@ export class RunService {
     try {
       answer = commit(() => {
         started = this.insert(p);
-        return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: `${RUNS_PATH}/${p.row.runId}` } };
+        return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: runPath(p.row.runId) } };
       });
     } catch (e) {
       this.d.store.events.invalidate();

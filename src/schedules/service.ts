@@ -7,7 +7,7 @@
  * const answer = schedules.create('demo', doc, (fn) => store.tx(fn));
  * schedules.get('demo', 'nightly').upcoming; // next 5 fires, UTC and local
  */
-import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
+import { ApiError, iso, isoOrNull, runPath, SCHEDULES_PATH, type Clock } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import { actorDetail, systemAudit, type Audit } from '../events/actor.js';
 import type { PlanCache } from '../engine/index.js';
@@ -23,7 +23,6 @@ import type { ScheduleSpec } from './model.js';
 
 export type { IncomingSchedule };
 
-export const SCHEDULES_PATH = '/api/v1/orchestrator/schedules';
 
 export interface Answer {
   status: number;
@@ -177,7 +176,7 @@ export class ScheduleService {
           tenant, type: 'schedule.fired', dagId: spec.dagId, runId: p.row.runId, stepId: null, status: 'started',
           tsMs: now, traceId, scheduleId, scheduledMs: now, detail: actorDetail(actor, { manual: true }),
         }));
-        return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: `/api/v1/orchestrator/runs/${p.row.runId}` } };
+        return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: runPath(p.row.runId) } };
       });
     } catch (e) {
       this.d.store.events.invalidate();

@@ -8,14 +8,11 @@
  * store.artifacts.owns('demo', hash); // { size: 5, mediaType: 'text/plain' }
  */
 import type Database from 'better-sqlite3';
+import type { Row } from './rows.js';
+import type { artifacts } from './schema.js';
 
-export interface ArtifactRow {
-  tenant: string;
-  hash: string;
-  size: number;
-  mediaType: string;
-  createdMs: number;
-}
+/** A tenant's ownership of an artifact (schema `artifacts`). */
+export type ArtifactRow = Row<typeof artifacts>;
 
 export class ArtifactQueries {
   private readonly insertStmt;

@@ -1,24 +1,14 @@
 import type Database from 'better-sqlite3';
 import { StatementCache, defined } from './util.js';
+import { selectList, type Row } from './rows.js';
+import { dagVersions } from './schema.js';
 
-export interface DagVersionRow {
-  tenant: string;
-  dagId: string;
-  version: string;
-  versionKey: string;
-  hash: string;
-  definition: string;
-  signature: string | null;
-  signedBy: string;
-  /** Canonical JSON of the plugin pins (dags/pins.ts); null for a version stored before pinning. */
-  pluginPins: string | null;
-  active: number;
-  createdMs: number;
-  disabledMs: number | null;
-  /** Who published / disabled it (docs/API.md "Actors"); null when not recorded. */
-  createdBy?: string | null;
-  disabledBy?: string | null;
-}
+/**
+ * A DAG version as stored (schema `dag_versions`): `pluginPins` is the canonical JSON of the
+ * plugin pins (dags/pins.ts), null for a version stored before pinning; who published or
+ * disabled it may be left out (null: not recorded).
+ */
+export type DagVersionRow = Row<typeof dagVersions, never, 'createdBy' | 'disabledBy'>;
 
 export interface DagListFilter {
   tenant: string;
@@ -29,9 +19,7 @@ export interface DagListFilter {
   limit: number;
 }
 
-const COLS = `tenant, dag_id as dagId, version, version_key as versionKey, hash, definition,
-  signature, signed_by as signedBy, plugin_pins as pluginPins, active, created_ms as createdMs, disabled_ms as disabledMs,
-  created_by as createdBy, disabled_by as disabledBy`;
+const COLS = selectList(dagVersions);
 
 /** DAG versions. Versions are immutable; only `active`/`disabled_ms` ever change. */
 export class DagQueries {

@@ -32,6 +32,8 @@
 import type Database from 'better-sqlite3';
 import * as crypto from 'node:crypto';
 import { canonicalJson } from '../core/hash.js';
+import { selectList, type Row } from './rows.js';
+import { events } from './schema.js';
 
 /**
  * Every event type: the run events of CONTRACT §6, the schedule extension types, and the
@@ -48,25 +50,12 @@ export const EVENT_TYPES = [
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export interface EventRow {
-  tenant: string;
-  seq: number;
-  type: EventType;
-  dagId: string;
-  runId: string;
-  stepId: string | null;
-  status: string;
-  tsMs: number;
-  traceId: string;
-  /** The schedule of a scheduled run's events and of schedule events; null otherwise. */
-  scheduleId: string | null;
-  /** Schedule events: the fire time. */
-  scheduledMs: number | null;
-  /** Schedule events: canonical JSON of their other fields. */
-  detail: string | null;
-  prevHash: string;
-  hash: string;
-}
+/**
+ * An event as stored (schema `events`), its type one of {@link EVENT_TYPES}. `scheduleId` is the
+ * schedule of a scheduled run's events and of schedule events, `scheduledMs` a schedule event's
+ * fire time, `detail` the canonical JSON of the extension fields.
+ */
+export type EventRow = Omit<Row<typeof events>, 'type'> & { type: EventType };
 
 type Optional = 'scheduleId' | 'scheduledMs' | 'detail';
 export type NewEvent = Omit<EventRow, 'seq' | 'prevHash' | 'hash' | Optional> & Partial<Pick<EventRow, Optional>>;
@@ -205,8 +194,7 @@ const CHUNK = 32;
 const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT = 'insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, schedule_id, scheduled_ms, detail, prev_hash, hash)';
 
-const COLS = `tenant, seq, type, dag_id as dagId, run_id as runId, step_id as stepId, status, ts_ms as tsMs,
-  trace_id as traceId, schedule_id as scheduleId, scheduled_ms as scheduledMs, detail, prev_hash as prevHash, hash`;
+const COLS = selectList(events);
 
 export class EventLog {
   private readonly heads = new Map<string, { seq: number; hash: string }>();

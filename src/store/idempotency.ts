@@ -1,13 +1,11 @@
 import type Database from 'better-sqlite3';
+import type { Row } from './rows.js';
+import type { idempotencyKeys } from './schema.js';
 
-export interface IdempotencyRow {
-  requestHash: string;
+/** A recorded request (schema `idempotency_keys`): its state is `in_flight` until the response is recorded. */
+export type IdempotencyRow = Pick<Row<typeof idempotencyKeys>, 'requestHash' | 'responseStatus' | 'responseBody' | 'responseHeaders' | 'createdMs'> & {
   state: 'in_flight' | 'done';
-  responseStatus: number | null;
-  responseBody: string | null;
-  responseHeaders: string | null;
-  createdMs: number;
-}
+};
 
 export interface IdemKey {
   tenant: string;

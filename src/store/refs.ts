@@ -10,14 +10,11 @@
  * store.refs.addOwned('demo', runId, ['ab…']); // only the hashes demo owns
  */
 import type Database from 'better-sqlite3';
+import type { Row } from './rows.js';
+import type { artifacts } from './schema.js';
 
-export interface OwnedRow {
-  tenant: string;
-  hash: string;
-  size: number;
-  createdMs: number;
-  referenced: 0 | 1;
-}
+/** An owned artifact (schema `artifacts`) and whether any record still references it. */
+export type OwnedRow = Pick<Row<typeof artifacts>, 'tenant' | 'hash' | 'size' | 'createdMs'> & { referenced: 0 | 1 };
 
 export class ArtifactRefQueries {
   private readonly addStmt;

@@ -9,13 +9,11 @@
  * store.tx(() => store.retention.deleteRuns(ids.map((r) => r.runId)));
  */
 import type Database from 'better-sqlite3';
+import { selectList, type Row } from './rows.js';
+import { retentionPolicies } from './schema.js';
 
-export interface PolicyRow {
-  tenant: string;
-  maxAgeDays: number | null;
-  keepLast: number | null;
-  updatedMs: number;
-}
+/** A tenant's retention policy (schema `retention_policies`). */
+export type PolicyRow = Row<typeof retentionPolicies>;
 
 /** A position in `started_ms, run_id` order. */
 export interface RunKey {
@@ -50,7 +48,7 @@ export class RetentionQueries {
   private readonly delEvents;
 
   constructor(db: Database.Database) {
-    const cols = `tenant, max_age_days as maxAgeDays, keep_last as keepLast, updated_ms as updatedMs`;
+    const cols = selectList(retentionPolicies);
     this.policyStmt = db.prepare(`select ${cols} from retention_policies where tenant=?`);
     this.policiesStmt = db.prepare(`select ${cols} from retention_policies order by tenant`);
     this.putPolicyStmt = db.prepare(

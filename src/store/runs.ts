@@ -8,64 +8,21 @@
  */
 import type Database from 'better-sqlite3';
 import { StatementCache, defined } from './util.js';
+import { selectList, type Row } from './rows.js';
+import { attempts, runs, steps } from './schema.js';
 
-export interface RunRow {
-  runId: string;
-  tenant: string;
-  dagId: string;
-  dagVersion: string;
-  dagHash: string;
-  runToken: string | null;
-  traceId: string;
-  status: string;
-  /** Canonical JSON of the inputs as sent (`{}` when none). */
-  inputs: string;
-  inputsHash: string;
-  outputsHash: string | null;
-  createdMs: number;
-  startedMs: number;
-  endedMs: number | null;
-  cancelReason: string | null;
-  /** Who started it (a token's `sub`, `schedule:<id>`) and who cancelled it; null when not recorded. */
-  createdBy?: string | null;
-  cancelledBy?: string | null;
-  /** The schedule that started the run and the fire time it started for (null otherwise). */
-  scheduleId?: string | null;
-  scheduledMs?: number | null;
-}
+/**
+ * A run as stored (schema `runs`, without the `imported` flag). `inputs` is the canonical JSON of
+ * the inputs as sent (`{}` when none); who started and cancelled it (a token's `sub`,
+ * `schedule:<id>`) and the schedule and fire time that started it may be left out (null).
+ */
+export type RunRow = Row<typeof runs, 'imported', 'createdBy' | 'cancelledBy' | 'scheduleId' | 'scheduledMs'>;
 
-export interface StepRow {
-  runId: string;
-  stepId: string;
-  topoIndex: number;
-  status: string;
-  attempt: number;
-  startedMs: number | null;
-  endedMs: number | null;
-  inputsHash: string | null;
-  outputsHash: string | null;
-  /** Canonical JSON of the outputs, or null. */
-  outputs: string | null;
-  logsRef: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  /** 1, 0, or null (no failure). */
-  retryable: number | null;
-  nextAttemptMs: number | null;
-}
+/** A step of a run (schema `steps`): `outputs` is canonical JSON; `retryable` 1, 0 or null (no failure). */
+export type StepRow = Row<typeof steps>;
 
-export interface AttemptRow {
-  runId: string;
-  stepId: string;
-  attempt: number;
-  status: string;
-  startedMs: number;
-  endedMs: number | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  logsRef: string | null;
-  outputsHash: string | null;
-}
+/** One attempt of a step (schema `attempts`). */
+export type AttemptRow = Row<typeof attempts>;
 
 export interface RunListFilter {
   tenant: string;
@@ -83,18 +40,9 @@ export interface RunListFilter {
   limit: number;
 }
 
-const RUN_COLS = `run_id as runId, tenant, dag_id as dagId, dag_version as dagVersion, dag_hash as dagHash,
-  run_token as runToken, trace_id as traceId, status, inputs, inputs_hash as inputsHash,
-  outputs_hash as outputsHash, created_ms as createdMs, started_ms as startedMs, ended_ms as endedMs,
-  cancel_reason as cancelReason, schedule_id as scheduleId, scheduled_ms as scheduledMs,
-  created_by as createdBy, cancelled_by as cancelledBy`;
-const STEP_COLS = `run_id as runId, step_id as stepId, topo_index as topoIndex, status, attempt,
-  started_ms as startedMs, ended_ms as endedMs, inputs_hash as inputsHash, outputs_hash as outputsHash,
-  outputs, logs_ref as logsRef, error_code as errorCode, error_message as errorMessage, retryable,
-  next_attempt_ms as nextAttemptMs`;
-const ATTEMPT_COLS = `run_id as runId, step_id as stepId, attempt, status, started_ms as startedMs,
-  ended_ms as endedMs, error_code as errorCode, error_message as errorMessage, logs_ref as logsRef,
-  outputs_hash as outputsHash`;
+const RUN_COLS = selectList(runs, ['imported']);
+const STEP_COLS = selectList(steps);
+const ATTEMPT_COLS = selectList(attempts);
 
 /** Rows per multi-row statement of the group commit. */
 const CHUNK = 32;

@@ -1,31 +1,10 @@
 import type Database from 'better-sqlite3';
 import { StatementCache, defined } from './util.js';
+import { selectList, type Row } from './rows.js';
+import { schedules } from './schema.js';
 
-/** A stored schedule (see `schedules` in schema.ts). */
-export interface ScheduleRow {
-  tenant: string;
-  scheduleId: string;
-  dagId: string;
-  /** Canonical JSON of the document as last created or replaced, defaults filled in. */
-  spec: string;
-  specHash: string;
-  signature: string | null;
-  signedBy: string;
-  paused: number;
-  createdMs: number;
-  updatedMs: number;
-  /** Who created it, and who made the last change (create, replace, pause, resume); null when not recorded. */
-  createdBy: string | null;
-  updatedBy: string | null;
-  nextFireMs: number | null;
-  bufferedFireMs: number | null;
-  lastFireMs: number | null;
-  lastFireStatus: string | null;
-  lastFireRunId: string | null;
-  lastFireError: string | null;
-  missedCount: number;
-  missedLastMs: number | null;
-}
+/** A stored schedule (schema `schedules`): `spec` is the canonical JSON of the document as last created or replaced, defaults filled in. */
+export type ScheduleRow = Row<typeof schedules>;
 
 /** What the firing scheduler records for a decided fire (see {@link ScheduleQueries.recordFire}). */
 export interface FireState {
@@ -49,11 +28,7 @@ export interface ScheduleListFilter {
   limit: number;
 }
 
-const COLS = `tenant, schedule_id as scheduleId, dag_id as dagId, spec, spec_hash as specHash, signature,
-  signed_by as signedBy, paused, created_ms as createdMs, updated_ms as updatedMs, created_by as createdBy, updated_by as updatedBy, next_fire_ms as nextFireMs,
-  buffered_fire_ms as bufferedFireMs, last_fire_ms as lastFireMs, last_fire_status as lastFireStatus,
-  last_fire_run_id as lastFireRunId, last_fire_error as lastFireError, missed_count as missedCount,
-  missed_last_ms as missedLastMs`;
+const COLS = selectList(schedules);
 
 /**
  * Schedules. The firing scheduler changes a schedule's fire state only with a compare-and-set

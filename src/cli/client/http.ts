@@ -11,9 +11,10 @@
  * for await (const r of api.pages('/runs', { status: 'failed' }, { limit: 120 })) console.log(r.runId);
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { API_BASE } from '../../core/paths.js';
 import { VERSION } from '../../core/runtime.js';
 
-export const BASE_PATH = '/api/v1/orchestrator';
+export const BASE_PATH = API_BASE;
 const RETRYABLE = new Set(['RATE_LIMITED', 'UNAVAILABLE', 'IDEMPOTENCY_IN_FLIGHT']);
 const MAX_RETRIES = 4;
 const MAX_RETRY_WAIT_MS = 10_000;

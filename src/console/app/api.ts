@@ -7,9 +7,10 @@
  * const api = new Api(session, (msg) => signOut(msg));
  * const page = await api.get<List<DagSummary>>('/dags', { page_size: 50 });
  */
+import { API_BASE } from '../../core/paths.js';
 import type { Session } from './session.js';
 
-export const BASE = '/api/v1/orchestrator';
+export const BASE = API_BASE;
 
 export interface List<T> {
   items: T[];

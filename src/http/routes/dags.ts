@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ndjsonResponse } from '../../core/index.js';
+import { dagVersionPath, ndjsonResponse } from '../../core/index.js';
 import type { EventRow } from '../../store/index.js';
 import { versionSchema } from '../../dags/model.js';
 import { dagExportRecords, dagSummary, dagView, type DagService } from '../../dags/service.js';
@@ -51,7 +51,7 @@ export const publishDag = defineRoute({
       return {
         status: r.created ? 201 : 200,
         body: r.version,
-        headers: r.created ? { Location: `/api/v1/orchestrator/dags/${r.version.dagId}/${r.version.version}` } : undefined,
+        headers: r.created ? { Location: dagVersionPath(r.version.dagId, r.version.version) } : undefined,
       };
     });
     dags.announce(events);

@@ -1,0 +1,111 @@
+/**
+ * The layer rule of `src/` (docs/ARCHITECTURE.md, "Folders and arrows"), checked by
+ * `layers.test.ts` on every `npm test`. A rule is written by top-level folder under `src/`
+ * (`src/engine/pool/x.ts` belongs to `engine`), so folders may grow subfolders freely.
+ *
+ * - ARROWS: which folders each folder may import (type-only imports count: a type is a
+ *   dependency too). Arrows are not transitive: `http` may reach `runs`, and `runs` may reach
+ *   `store`, but `http` may not reach `store`. The allowed graph itself has no loop (checked).
+ * - DRIVER_PACKAGES: only `store/` imports the database driver and the query builder.
+ * - HANDLE_RE: only `store/` touches the raw database handles (`store.db.sqlite`,
+ *   `store.db.orm`): everything else goes through the store's query objects.
+ * - EXCEPTIONS: the places that break the rule today, each named with its reason and who is
+ *   removing it. The test fails on any break not listed here AND on any listed exception that no
+ *   longer occurs, so this list only shrinks; the design is done when it is empty.
+ *
+ * @example
+ * // a new arrow from engine/ up to http/ fails npm test:
+ * //   src/engine/pool/x.ts imports http (../../http/route.js): engine may import artifacts, core, dags, events, store
+ */
+
+/** Every top-level folder of `src/`; `main` is `src/main.ts`, the executable's entry point. */
+export const FOLDERS = [
+  'main', 'cli', 'console', 'http', 'lifecycle', 'ops', 'bundles', 'schedules', 'runs',
+  'engine', 'dags', 'events', 'artifacts', 'auth', 'store', 'core',
+] as const;
+export type Folder = (typeof FOLDERS)[number];
+
+const BELOW_ENGINE: Folder[] = ['dags', 'events', 'artifacts', 'store', 'core'];
+
+/**
+ * The allowed arrows, top (edge) to bottom (shared kernel):
+ *
+ *   main → cli (composition root) → console → http → domain → engine → dags → events → store → core
+ *
+ * - `cli` wires the server from every part (opens the store, builds the services, starts the
+ *   scheduler) and holds the CLI client: it may import every folder; nothing imports it but main.
+ * - `http` reaches the domain services, `auth` (the principal) and `events` (the stream and
+ *   export of the event log); never `store` or `engine`: routes reach data through services.
+ * - the domain, top down: `lifecycle` (retention, backup, restore: uses bundles' tar code and
+ *   the disk metrics of ops) → `ops` (health, metrics, limits, warm-up) and `bundles` →
+ *   `schedules` (fires runs through the run service) → `runs` (the run service: starts, cancels,
+ *   views) → `engine` (scheduler, worker pool, plugins).
+ * - `engine` runs the plans of `dags` (the DAG model, validation, plans: pure code plus the DAG
+ *   service) and writes `events` through `store`; `artifacts` is the content-addressed store on
+ *   disk beside the database.
+ * - shared bottom: `core` (errors, ids, hashing, time, JSON, runtime) imports no folder;
+ *   `store` (the only code that knows SQL) imports only core; `auth` (JWT verification) and
+ *   `artifacts` import only core.
+ */
+export const ARROWS: Record<Folder, readonly Folder[]> = {
+  main: ['cli', 'engine'],
+  cli: FOLDERS.filter((f) => f !== 'main' && f !== 'cli'),
+  console: ['http', 'core'],
+  http: ['lifecycle', 'ops', 'bundles', 'schedules', 'runs', 'dags', 'events', 'auth', 'core'],
+  lifecycle: ['ops', 'bundles', 'schedules', 'runs', 'engine', ...BELOW_ENGINE],
+  ops: ['schedules', 'runs', 'engine', ...BELOW_ENGINE],
+  bundles: ['schedules', 'runs', 'engine', ...BELOW_ENGINE],
+  schedules: ['runs', 'engine', ...BELOW_ENGINE],
+  runs: ['engine', ...BELOW_ENGINE],
+  engine: BELOW_ENGINE,
+  dags: ['events', 'artifacts', 'store', 'core'],
+  events: ['store', 'core'],
+  artifacts: ['core'],
+  auth: ['core'],
+  store: ['core'],
+  core: [],
+};
+
+/** Packages only `store/` may import (any subpath too: `drizzle-orm/sqlite-core`). */
+export const DRIVER_PACKAGES = ['better-sqlite3', 'drizzle-orm'] as const;
+
+/** A reach into the store's raw database handles (`store.db.sqlite`, `opts.store.db.orm`). */
+export const HANDLE_RE = /\.db\.(sqlite|orm)\b/g;
+
+export interface LayerException {
+  /** The file, relative to `src/`. */
+  file: string;
+  /** What it reaches: a folder (an arrow), a package (a driver import) or `db.sqlite` / `db.orm`. */
+  reaches: string;
+  /** Who removes it (the branch working on it) and why it is here. */
+  owner: string;
+  reason: string;
+}
+
+/** Today's breaks of the rule. Delete an entry when its branch lands; never add one. */
+export const EXCEPTIONS: LayerException[] = [
+  // engine → runs: the run/step state machine lives in runs/, the engine drives it.
+  { file: 'engine/live.ts', reaches: 'runs', owner: 'l13-engine', reason: 'live objects use the run/step state machine of runs/states.ts' },
+  { file: 'engine/recovery.ts', reaches: 'runs', owner: 'l13-engine', reason: 'recovery applies the state machine of runs/states.ts' },
+  { file: 'engine/scheduler-core.ts', reaches: 'runs', owner: 'l13-engine', reason: 'the scheduler applies runs/states.ts and builds answers with runs/views.ts' },
+  { file: 'engine/scheduler.ts', reaches: 'runs', owner: 'l13-engine', reason: 'the scheduler applies the state machine of runs/states.ts' },
+  // engine's own SQL: the WAL checkpointer's pragmas and its handle.
+  { file: 'engine/checkpointer.ts', reaches: 'better-sqlite3', owner: 'l13-engine', reason: 'the WAL checkpointer sets pragmas on its own connection' },
+  { file: 'engine/scheduler.ts', reaches: 'db.sqlite', owner: 'l13-engine', reason: 'starts the checkpointer on the raw connection' },
+  // ops ↔ http and ops' SQL.
+  { file: 'ops/rate-limit.ts', reaches: 'http', owner: 'l13-edge', reason: "the limiter's interface is typed with http/route.ts" },
+  { file: 'ops/catalog.ts', reaches: 'drizzle-orm', owner: 'l13-edge', reason: 'the tenant catalog builds drizzle queries' },
+  { file: 'ops/catalog.ts', reaches: 'db.orm', owner: 'l13-edge', reason: 'the tenant catalog queries store.db.orm' },
+  { file: 'ops/ops.ts', reaches: 'db.sqlite', owner: 'l13-edge', reason: "the health check prepares 'select 1' itself" },
+  // lifecycle's database handle.
+  { file: 'lifecycle/backup.ts', reaches: 'db.sqlite', owner: 'l13-edge', reason: 'the online backup reads from the raw connection' },
+  // routes reading the store (or the engine) instead of a service.
+  { file: 'http/deps.ts', reaches: 'store', owner: 'l13-edge', reason: "the app's dependencies hold the Store itself" },
+  { file: 'http/idempotency.ts', reaches: 'store', owner: 'l13-edge', reason: 'idempotency reads and writes its rows in the store' },
+  { file: 'http/routes/dags.ts', reaches: 'store', owner: 'l13-edge', reason: 'the DAG list route reads the store' },
+  { file: 'http/routes/views.ts', reaches: 'store', owner: 'l13-edge', reason: 'the list and export views read store types and rows' },
+  { file: 'http/routes/artifacts.ts', reaches: 'engine', owner: 'l13-edge', reason: "the artifact routes are typed with the engine's TenantArtifacts" },
+  // dags → engine: publish-time checks of the exec built-in call its run-time rules.
+  { file: 'dags/exec-env.ts', reaches: 'engine', owner: 'unassigned', reason: "uses the exec built-in's refusedEnvReason (fix: move the refused-variable table to dags/ and let the built-in import it)" },
+  { file: 'dags/with-check.ts', reaches: 'engine', owner: 'unassigned', reason: "uses the exec built-in's resolveAllowedProgram (fix: move program resolution below engine, e.g. to dags/ or core/)" },
+];
