@@ -15,6 +15,8 @@ import { ArtifactQueries } from './artifacts.js';
 import { ArtifactRefQueries } from './refs.js';
 import { RetentionQueries } from './retention.js';
 import { ScheduleQueries } from './schedules.js';
+import { CatalogQueries } from './catalog.js';
+import { snapshot, type SnapshotOptions } from './snapshot.js';
 
 export { DataDirLockedError, takeLock, SchemaTooNew, SchemaUpgradeRequired, SCHEMA, dataDirSchemaVersion } from './db.js';
 export type { OwnedRow } from './refs.js';
@@ -38,6 +40,8 @@ export class Store {
   readonly refs: ArtifactRefQueries;
   readonly retention: RetentionQueries;
   readonly schedules: ScheduleQueries;
+  /** Cross-tenant reads of ops' cold paths (warm, queue depth fallback). */
+  readonly catalog: CatalogQueries;
   /** One transaction function for every `tx` (better-sqlite3 builds its wrappers per `transaction()` call). */
   private readonly inTx: Database.Transaction<(fn: () => unknown) => unknown>;
 
@@ -51,6 +55,7 @@ export class Store {
     this.refs = new ArtifactRefQueries(db.sqlite);
     this.retention = new RetentionQueries(db.sqlite);
     this.schedules = new ScheduleQueries(db.sqlite);
+    this.catalog = new CatalogQueries(db.orm);
   }
 
   static open(opts: OpenOptions): Store {
@@ -68,6 +73,19 @@ export class Store {
       this.events.invalidate();
       throw e;
     }
+  }
+
+  /** Runs a trivial query on the writer connection (the health check's liveness probe). */
+  ping(): void {
+    this.db.sqlite.prepare('select 1').pluck().get();
+  }
+
+  /**
+   * A transactionally consistent copy of this store's database to `destFile` (which must not
+   * exist), in small steps between the server's own transactions (snapshot.ts `source: 'own'`).
+   */
+  snapshot(destFile: string, onProgress?: SnapshotOptions['onProgress']): Promise<{ pages: number }> {
+    return snapshot(this.db.sqlite, destFile, { source: 'own', onProgress });
   }
 
   integrityCheck(): string {
