@@ -14,7 +14,8 @@ import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
 import type { PlanCache } from '../engine/plans.js';
 import type { PinnedPlugins, Scheduler } from '../engine/scheduler.js';
-import type { EventRow, RunRow, StepRow, Store } from '../store/index.js';
+import type { EventRow, RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
+import { runArtifacts, type RunArtifact } from './artifacts.js';
 import type { LiveRun } from '../engine/live.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
@@ -247,6 +248,16 @@ export class RunService {
       },
       () => ({ status: moved ? 202 : 200, body: this.get(tenant, row.runId) }),
     );
+  }
+
+  /** A page of a tenant's runs without steps (`GET /runs`): startedMs DESC, then runId ASC. */
+  list(filter: RunListFilter): RunRow[] {
+    return this.d.store.runs.list(filter);
+  }
+
+  /** The artifacts a run references that its tenant owns, in their total order (artifacts.ts). */
+  artifacts(tenant: string, runId: string): Array<RunArtifact & { key: string }> {
+    return runArtifacts(this.get(tenant, runId), (hash) => this.d.store.artifacts.owns(tenant, hash));
   }
 
   /** Runs for an export, oldest first (`startedMs ASC, runId ASC`), steps and attempts inline. */
