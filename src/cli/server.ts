@@ -28,7 +28,7 @@ import { TrustStore } from '../dags/signature.js';
 import { answerClientErrors, createApp, MAX_HEADER_BYTES, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { DiskWatermarks, LifecycleMetrics, LifecycleService, prepareDataDir } from '../lifecycle/index.js';
-import { Store } from '../store/index.js';
+import { IdempotencyLedger, Store } from '../store/index.js';
 import { eventView, type EventRow } from '../store/events.js';
 import { EventExports, EventHub } from '../events/index.js';
 import { WebSocketServer } from 'ws';
@@ -246,7 +246,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(store), lifecycle: dataLifecycle, disk },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(store), idempotency: new IdempotencyLedger(store), lifecycle: dataLifecycle, disk },
     };
 
     const reloadPlugins = () => {

@@ -1,6 +1,16 @@
 import type { Context } from 'hono';
 import { ApiError, toApiError } from '../core/index.js';
 import type { Trace } from './middleware/trace.js';
+import type { HttpResult } from './route.js';
+
+/** A handler's result as the Response sent: JSON body (none for 204), its headers, then `extra`. */
+export function toResponse(r: HttpResult, extra?: Record<string, string>): Response {
+  const headers = new Headers(r.headers);
+  if (extra) for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+  if (r.status === 204 || r.body === undefined) return new Response(null, { status: r.status, headers });
+  headers.set('content-type', 'application/json; charset=utf-8');
+  return new Response(JSON.stringify(r.body), { status: r.status, headers });
+}
 
 export interface ErrorEnvelope {
   error: { code: string; message: string; trace_id: string; details?: Record<string, unknown> };

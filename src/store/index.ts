@@ -24,6 +24,7 @@ export type { PolicyRow, RunKey, PrunedCounts } from './retention.js';
 export * as snapshots from './snapshot.js';
 export type { DagVersionRow, DagListFilter } from './dags.js';
 export type { IdempotencyRow, IdemKey } from './idempotency.js';
+export { IdempotencyLedger, type IdemClaim, type RecordedAnswer } from './ledger.js';
 export type { RunRow, StepRow, AttemptRow, RunListFilter } from './runs.js';
 export { ACTIVE_RUN_STATUSES } from './runs.js';
 export type { EventRow, NewEvent, EventType, EventView } from './events.js';
