@@ -62,7 +62,7 @@ export function idempotency(deps: AppDeps): RouteMiddleware {
     if (claim.kind === 'reused') throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key was used with a different request');
     if (claim.kind === 'in_flight') {
       throw new ApiError('IDEMPOTENCY_IN_FLIGHT', 'a request with this Idempotency-Key is still in progress', undefined, {
-        'Retry-After': '1',
+        retryAfterSeconds: 1,
       });
     }
     if (claim.kind === 'done') {

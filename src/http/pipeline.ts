@@ -104,9 +104,9 @@ function applyRateLimit(deps: AppDeps, route: RouteDef, c: Context, tenant: stri
   const d = deps.services.rateLimiter!.take(route.rateLimit, tenant);
   for (const [k, v] of Object.entries(d.headers)) c.header(k, v);
   if (!d.allowed) {
+    // Its X-RateLimit-* headers are on the context already (set above), the error's answer included.
     throw new ApiError('RATE_LIMITED', 'rate limit exceeded: retry later', d.details, {
-      ...d.headers,
-      'Retry-After': String(Math.max(1, Math.ceil(d.retryAfterSeconds ?? 1))),
+      retryAfterSeconds: Math.max(1, Math.ceil(d.retryAfterSeconds ?? 1)),
     });
   }
   return d.headers;
@@ -144,7 +144,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       const { ready, draining } = deps.lifecycle;
       if (!ready || (draining && isMutating(route))) {
         throw new ApiError('UNAVAILABLE', draining ? 'the server is shutting down' : 'the server is starting', undefined, {
-          'Retry-After': '1',
+          retryAfterSeconds: 1,
         });
       }
     }

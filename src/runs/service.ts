@@ -117,7 +117,7 @@ export class RunService {
   prepare(tenant: string, req: CreateRunRequest, traceId: string, origin?: RunOrigin, queuedBefore = 0): PreparedRun | { existing: RunRow } {
     const { store, scheduler, clock } = this.d;
     if (!scheduler.accepting) {
-      throw new ApiError('UNAVAILABLE', 'the server is shutting down; retry on another instance', undefined, { 'Retry-After': '5' });
+      throw new ApiError('UNAVAILABLE', 'the server is shutting down; retry on another instance', undefined, { retryAfterSeconds: 5 });
     }
     const inputsJson = canonicalJson(req.inputs ?? {});
     const max = this.d.limits.maxInputsBytes ?? 1024 * 1024;
@@ -139,7 +139,7 @@ export class RunService {
     const pins = this.d.plans.pinsFor(version);
     this.checkPins(tenant, version, pins);
     if (scheduler.queuedCount(tenant) + queuedBefore >= this.d.limits.maxQueuedRuns) {
-      throw new ApiError('QUOTA_EXCEEDED', `tenant has ${this.d.limits.maxQueuedRuns} runs queued already`, { limit: this.d.limits.maxQueuedRuns }, { 'Retry-After': '1' });
+      throw new ApiError('QUOTA_EXCEEDED', `tenant has ${this.d.limits.maxQueuedRuns} runs queued already`, { limit: this.d.limits.maxQueuedRuns }, { retryAfterSeconds: 1 });
     }
     const now = clock.now();
     const row: RunRow = {
