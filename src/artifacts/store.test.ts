@@ -127,7 +127,7 @@ test('a failing fsync (ENOSPC) surfaces its code and leaves no half-written file
   const store = new ArtifactStore(root, { fs: failing });
   await assert.rejects(store.put('data'), (e) => (e as { code?: string }).code === 'ENOSPC');
   assert.deepEqual(listAll(root), []);
-  await assert.rejects(store.put('data'), (e) => toApiError(e).status === 507);
+  await assert.rejects(store.put('data'), (e) => toApiError(e).code === 'INSUFFICIENT_STORAGE');
   assert.equal(await new ArtifactStore(root).has(sha256Hex('data')), false);
 });
 

@@ -25,9 +25,6 @@ export const MAX_TOKEN_LENGTH = 8192;
 const VERIFIED_CACHE_SIZE = 1024;
 
 const MAX_JWKS_BYTES = 1024 * 1024;
-const REALM = 'Bearer realm="orchestrator"';
-const CHALLENGE_MISSING = { 'WWW-Authenticate': REALM };
-const CHALLENGE_INVALID = { 'WWW-Authenticate': `${REALM}, error="invalid_token"` };
 const JWS_COMPACT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const AUTH_RE = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?: +(.*))?$/s;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'priv'];
@@ -86,9 +83,7 @@ export interface RejectReason {
  * throw unauthenticated('missing bearer token', true);
  */
 export function unauthenticated(message: string, missing = false): ApiError {
-  return new ApiError('UNAUTHENTICATED', message, undefined, {
-    ...(missing ? CHALLENGE_MISSING : CHALLENGE_INVALID),
-  });
+  return new ApiError('UNAUTHENTICATED', message, undefined, { credentials: missing ? 'missing' : 'invalid' });
 }
 
 /**

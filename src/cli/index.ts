@@ -17,6 +17,7 @@ import { TRANSFER_COMMANDS } from './transfer.js';
 import { ARCHIVE_COMMANDS } from './archive.js';
 import { LIFECYCLE_COMMANDS } from './lifecycle.js';
 import { CLIENT_COMMANDS } from './client/index.js';
+import { AUTH_CODES } from './client/command.js';
 import { completionCommand } from './completion.js';
 
 /** `serve` loads the whole server lazily, so `--version` and the small commands start fast. */
@@ -106,7 +107,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (e instanceof ApiError) {
       process.stderr.write(`orchestrator ${cmd.name}: ${e.code}: ${e.message}\n${e.details ? JSON.stringify(e.details) + '\n' : ''}`);
-      return e.status === 401 || e.status === 403 ? EXIT.AUTH : EXIT.FAILED;
+      return AUTH_CODES.has(e.code) ? EXIT.AUTH : EXIT.FAILED;
     }
     process.stderr.write(`orchestrator ${cmd.name}: ${coerceError(e).message}\n`);
     return EXIT.FAILED;

@@ -25,9 +25,9 @@ import { TrustStore } from '../dags/signature.js';
 import { answerClientErrors, createApp, MAX_HEADER_BYTES, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { DiskWatermarks, LifecycleMetrics, LifecycleService, prepareDataDir } from '../lifecycle/index.js';
-import { Store } from '../store/index.js';
+import { IdempotencyLedger, Store } from '../store/index.js';
 import { eventView, type EventRow } from '../store/events.js';
-import { EventHub } from '../events/index.js';
+import { EventExports, EventHub } from '../events/index.js';
 import { WebSocketServer } from 'ws';
 import { STEP_SLOTS_PER_WORKER, type ServeConfig } from './config.js';
 import { preloadDags } from './preload.js';
@@ -244,7 +244,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, lifecycle: dataLifecycle, disk },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(store), idempotency: new IdempotencyLedger(store), lifecycle: dataLifecycle, disk },
     };
 
     const reloadPlugins = () => {

@@ -99,7 +99,7 @@ export function mountConsole(app: Hono, opts: ConsoleOptions): void {
     const dev = devToken !== undefined && path === DEV_TOKEN_PATH;
     if (known || dev) {
       const allowed = dev ? 'POST' : 'GET, HEAD';
-      throw new ApiError('METHOD_NOT_ALLOWED', `method ${c.req.method} is not allowed here`, { allowed: allowed.split(', ') }, { Allow: allowed });
+      throw new ApiError('METHOD_NOT_ALLOWED', `method ${c.req.method} is not allowed here`, { allowed: allowed.split(', ') });
     }
     throw notFound();
   });

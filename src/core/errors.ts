@@ -1,62 +1,67 @@
 /**
  * The error vocabulary of the API (CONTRACT §2). Every failure that reaches a client is an
- * {@link ApiError}; anything else is coerced to `INTERNAL` at the boundary.
+ * {@link ApiError}; anything else is coerced to `INTERNAL` at the boundary. An error carries a
+ * code, a message, details and {@link ErrorHints} only: its HTTP status and headers come from
+ * one table at the edge (`http/errors.ts`).
  *
  * @example
  * throw new ApiError('NOT_FOUND', 'run not found');
  */
-export const ERROR_STATUS = {
-  UNAUTHENTICATED: 401,
-  TENANT_REQUIRED: 403,
-  TENANT_FORBIDDEN: 403,
-  INSUFFICIENT_SCOPE: 403,
-  VALIDATION_FAILED: 400,
-  INVALID_PAGE_TOKEN: 400,
-  IDEMPOTENCY_KEY_REQUIRED: 400,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  DAG_VERSION_EXISTS: 409,
-  RUN_TOKEN_CONFLICT: 409,
-  SCHEDULE_EXISTS: 409,
-  IDEMPOTENCY_IN_FLIGHT: 409,
-  IDEMPOTENCY_KEY_REUSED: 422,
-  PAYLOAD_TOO_LARGE: 413,
-  HEADERS_TOO_LARGE: 431,
-  REQUEST_TIMEOUT: 408,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  DAG_INVALID: 422,
-  SIGNATURE_INVALID: 422,
-  INPUTS_INVALID: 422,
-  DAG_DISABLED: 422,
-  PLUGIN_UNAVAILABLE: 422,
-  RATE_LIMITED: 429,
-  QUOTA_EXCEEDED: 429,
-  INSUFFICIENT_STORAGE: 507,
-  UNAVAILABLE: 503,
-  INTERNAL: 500,
-} as const;
+export const ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'TENANT_REQUIRED',
+  'TENANT_FORBIDDEN',
+  'INSUFFICIENT_SCOPE',
+  'VALIDATION_FAILED',
+  'INVALID_PAGE_TOKEN',
+  'IDEMPOTENCY_KEY_REQUIRED',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'DAG_VERSION_EXISTS',
+  'RUN_TOKEN_CONFLICT',
+  'SCHEDULE_EXISTS',
+  'IDEMPOTENCY_IN_FLIGHT',
+  'IDEMPOTENCY_KEY_REUSED',
+  'PAYLOAD_TOO_LARGE',
+  'HEADERS_TOO_LARGE',
+  'REQUEST_TIMEOUT',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'DAG_INVALID',
+  'SIGNATURE_INVALID',
+  'INPUTS_INVALID',
+  'DAG_DISABLED',
+  'PLUGIN_UNAVAILABLE',
+  'RATE_LIMITED',
+  'QUOTA_EXCEEDED',
+  'INSUFFICIENT_STORAGE',
+  'UNAVAILABLE',
+  'INTERNAL',
+] as const;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * What a client can do about an error besides reading it, said in the domain's words; the HTTP
+ * edge (`http/errors.ts`) writes them as headers (`Retry-After`, `WWW-Authenticate`).
+ */
+export interface ErrorHints {
+  /** Whole seconds after which a retry may succeed. */
+  retryAfterSeconds?: number;
+  /** Why authentication failed: no credentials offered at all, or credentials that were refused. */
+  credentials?: 'missing' | 'invalid';
+}
 
 export class ApiError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
   readonly details?: Record<string, unknown>;
-  /** Extra response headers (e.g. `Retry-After`, `WWW-Authenticate`). */
-  readonly headers?: Record<string, string>;
+  readonly hints?: ErrorHints;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    details?: Record<string, unknown>,
-    headers?: Record<string, string>,
-  ) {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, hints?: ErrorHints) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
-    this.status = ERROR_STATUS[code];
     this.details = details;
-    this.headers = headers;
+    this.hints = hints;
   }
 }
 

@@ -19,7 +19,7 @@ test('an exec step whose literal with.env names a loader or interpreter variable
   } catch (e) {
     caught = e;
   }
-  assert.ok(caught instanceof ApiError && caught.code === 'DAG_INVALID' && caught.status === 422, String(caught));
+  assert.ok(caught instanceof ApiError && caught.code === 'DAG_INVALID', String(caught));
   const refused = (caught.details as { errors: Array<Record<string, unknown>> }).errors.filter((e) => e.code === 'EXEC_ENV_REFUSED');
   assert.deepEqual(refused.map((e) => [e.stepId, e.variable]), [['a', 'LD_PRELOAD'], ['b', 'bash_env'], ['b', 'NODE_OPTIONS']]);
   assert.match(String(refused[0]!.message), /never passed to programs/);

@@ -9,7 +9,7 @@
  */
 import { namedHashes } from '../artifacts/index.js';
 import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
-import type { DagVersionRow, EventRow, Store } from '../store/index.js';
+import type { DagListFilter, DagVersionRow, EventRow, Store } from '../store/index.js';
 import { appendAuditEvent, systemAudit, type Audit } from '../events/actor.js';
 import type { DagDocument } from './model.js';
 import { validateDag } from './validate.js';
@@ -190,6 +190,16 @@ export class DagService {
       const event = appendAuditEvent(store, { tenant, type: 'dag.published', dagId: doc.dagId, status: 'active', tsMs: now }, who, { version: doc.version });
       return { created: true, version: dagView(store.dags.get(tenant, doc.dagId, doc.version)!), events: [event] };
     });
+  }
+
+  /** A page of a tenant's versions (`GET /dags`): dagId ASC, then version DESC by SemVer precedence. */
+  list(filter: DagListFilter): DagVersionRow[] {
+    return this.deps.store.dags.list(filter);
+  }
+
+  /** A tenant's versions as exported (`GET /dags:export`), oldest first; see {@link dagExportRecords}. */
+  exportRecords(tenant: string, dagId?: string, active?: boolean): Generator<Record<string, unknown>> {
+    return dagExportRecords(this.deps.store, tenant, dagId, active);
   }
 
   get(tenant: string, dagId: string, version: string): DagVersionRow {

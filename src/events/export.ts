@@ -30,3 +30,20 @@ export function eventExportManifest(store: Store, tenant: string, since: number)
   if (!cp || since > cp.seq) return undefined;
   return () => ({ checkpoint: { hash: cp.hash, seq: cp.seq, tenant } });
 }
+
+/**
+ * A tenant's event log as exported (`GET /events:export`): the records after `since` and the
+ * manifest extension, read through the store this service is given.
+ *
+ * @example
+ * const { records, manifest } = new EventExports(store).export('demo', 0);
+ */
+export class EventExports {
+  constructor(private readonly store: Store) {}
+
+  /** The manifest is decided now (the checkpoint at the request); the records stream lazily. */
+  export(tenant: string, since: number): { records: ReturnType<typeof eventExportRecords>; manifest?: () => Record<string, unknown> } {
+    const manifest = eventExportManifest(this.store, tenant, since);
+    return { records: eventExportRecords(this.store, tenant, since), manifest };
+  }
+}

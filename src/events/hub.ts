@@ -119,7 +119,7 @@ export class EventHub {
   assertCapacity(tenant: string): void {
     if (this.count(tenant) >= this.opts.maxStreamsPerTenant) {
       throw new ApiError('QUOTA_EXCEEDED', `at most ${this.opts.maxStreamsPerTenant} open streams per tenant`, undefined, {
-        'Retry-After': '5',
+        retryAfterSeconds: 5,
       });
     }
   }

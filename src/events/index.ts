@@ -1,5 +1,6 @@
 export { EventHub, Stream, type StreamSink, type HubOptions } from './hub.js';
 export { NdjsonSink, WebSocketSink, WS_CLOSE_CODES } from './sinks.js';
 export { matches, type StreamEvent, type EventFeed, type EventLogReader, type StreamFilter } from './types.js';
+export { EventExports } from './export.js';
 export { verifyEventChain, type ChainReport } from './chain.js';
 export { actorDetail, appendAuditEvent, scheduleActor, systemAudit, SYSTEM_ACTOR, type Audit } from './actor.js';

@@ -69,12 +69,7 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
     const path = apiPath(c.req.url);
     const allowed = path === undefined ? [] : [...new Set(matchers.filter((m) => m.match(path) !== null).map((m) => m.method))];
     if (allowed.length > 0) {
-      const res = errorResponse(
-        c,
-        new ApiError('METHOD_NOT_ALLOWED', `method ${c.req.method} is not allowed here`, { allowed }),
-      );
-      res.headers.set('Allow', allowed.join(', '));
-      return res;
+      return errorResponse(c, new ApiError('METHOD_NOT_ALLOWED', `method ${c.req.method} is not allowed here`, { allowed }));
     }
     return errorResponse(c, new ApiError('NOT_FOUND', 'no such resource'));
   });

@@ -7,7 +7,7 @@
  * export const RunSchema = component('Run', z.strictObject({ runId: RunId, … }));
  */
 import { z } from 'zod';
-import { ERROR_STATUS } from '../core/index.js';
+import { ERROR_STATUS } from './errors.js';
 
 const named = new Map<z.ZodType, string>();
 

@@ -1,22 +1,32 @@
 /**
- * Idempotency-Key handling for every mutating request (POST, PUT, DELETE: `isMutating`) (CONTRACT §3), written once.
+ * Idempotency-Key handling for every mutating request (POST, PUT, DELETE: `isMutating`) (CONTRACT §3),
+ * written once as a middleware of the route pipeline.
  *
- * The first request inserts an `in_flight` record; its effect and the recorded response commit
- * in one transaction (through `ctx.commit`); a replay returns the recorded status and body with
- * `Idempotency-Replayed: true`. Only successful (2xx) responses are recorded: a request that
- * failed releases its key so the client may retry it.
+ * The first request claims its key (an `in_flight` record); its effect and the recorded answer
+ * commit in one transaction (the handler's `ctx.commit`, which this middleware wraps); a replay
+ * returns the recorded status and body with `Idempotency-Replayed: true`. Only successful (2xx)
+ * answers are recorded: a request that failed releases its key so the client may retry it.
+ *
+ * @example
+ * const idem = idempotency(deps);
+ * const out = await idem(ctx, async () => route.handler(ctx));
  */
 import { ApiError, canonicalHash } from '../core/index.js';
-import type { IdemKey, Store } from '../store/index.js';
-import type { HttpResult } from './route.js';
+import type { IdemKey, IdempotencyLedger } from '../store/index.js';
+import type { AppDeps } from './deps.js';
+import { apiPath } from './match.js';
+import { BASE_PATH, type HttpResult, type RouteCtx } from './route.js';
+import { toResponse } from './envelope.js';
+
+declare module './deps.js' {
+  interface Services {
+    /** The Idempotency-Key ledger and the request's transaction. */
+    idempotency: IdempotencyLedger;
+  }
+}
 
 /** 1-255 printable ASCII characters (CONTRACT §3). */
 export const KEY_RE = /^[\x20-\x7e]{1,255}$/;
-
-export type IdemOutcome =
-  | { kind: 'none' }
-  | { kind: 'replay'; result: HttpResult }
-  | { kind: 'fresh'; key: IdemKey };
 
 export function checkKeyFormat(raw: string | undefined, required: boolean): string | undefined {
   if (raw === undefined) {
@@ -31,51 +41,57 @@ export function checkKeyFormat(raw: string | undefined, required: boolean): stri
   return raw;
 }
 
-/** Claims the key or finds its earlier outcome. */
-export function begin(
-  store: Store,
-  key: IdemKey,
-  request: unknown,
-  nowMs: number,
-  ttlMs: number,
-): IdemOutcome & { requestHash?: string } {
-  const requestHash = canonicalHash(request);
-  return store.tx(() => {
-    let row = store.idem.get(key);
-    if (row && row.createdMs < nowMs - ttlMs) {
-      store.idem.expire(nowMs - ttlMs);
-      row = undefined;
-    }
-    if (!row) {
-      store.idem.insertInFlight(key, requestHash, nowMs);
-      return { kind: 'fresh' as const, key };
-    }
-    if (row.requestHash !== requestHash) {
-      throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key was used with a different request');
-    }
-    if (row.state === 'in_flight') {
+/** A step of the route pipeline around the handler (`next` runs the rest). */
+export type RouteMiddleware = (
+  ctx: RouteCtx<unknown, unknown, unknown>,
+  next: () => Promise<HttpResult | Response>,
+) => Promise<HttpResult | Response>;
+
+/**
+ * The idempotency middleware: without a key (`ctx.idempotencyKey`, set on mutating routes) it
+ * only runs the handler. With one, it claims the key (a replay answers the recorded response, a
+ * key reused with another request 422, one still running 409), and records a 2xx answer in the
+ * transaction of the handler's `ctx.commit`, or after the handler when it did not commit.
+ */
+export function idempotency(deps: AppDeps): RouteMiddleware {
+  return async function idempotency(ctx, next) {
+    if (ctx.idempotencyKey === undefined) return next();
+    const ledger = deps.services.idempotency;
+    const key: IdemKey = { tenant: ctx.tenant, method: ctx.hono.req.method, path: BASE_PATH + apiPath(ctx.hono.req.url), key: ctx.idempotencyKey };
+    const claim = ledger.claim(key, canonicalHash({ query: ctx.query, body: ctx.body ?? null }), deps.clock.now(), deps.config.idempotencyTtlMs);
+    if (claim.kind === 'reused') throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key was used with a different request');
+    if (claim.kind === 'in_flight') {
       throw new ApiError('IDEMPOTENCY_IN_FLIGHT', 'a request with this Idempotency-Key is still in progress', undefined, {
-        'Retry-After': '1',
+        retryAfterSeconds: 1,
       });
     }
-    return {
-      kind: 'replay' as const,
-      result: {
-        status: row.responseStatus ?? 200,
-        body: row.responseBody === null ? undefined : JSON.parse(row.responseBody),
-        headers: { ...(row.responseHeaders ? JSON.parse(row.responseHeaders) : {}), 'Idempotency-Replayed': 'true' },
-      },
-    };
-  });
-}
-
-/** Records the response of a fresh request (inside the caller's transaction when there is one). */
-export function record(store: Store, key: IdemKey, r: HttpResult): void {
-  // A response naming a run (POST /runs, :cancel) is pruned with that run (retention).
-  const runId = (r.body as { runId?: unknown } | null | undefined)?.runId;
-  store.idem.complete(key, r.status, JSON.stringify(r.body ?? null), JSON.stringify(r.headers ?? {}), typeof runId === 'string' ? runId : null);
-}
-
-export function release(store: Store, key: IdemKey): void {
-  store.idem.release(key);
+    if (claim.kind === 'done') {
+      // A Response: the pipeline sends it as it is (rate-limit headers added), like before the handler.
+      const a = claim.answer;
+      return toResponse({ status: a.status, body: a.body, headers: { ...a.headers, 'Idempotency-Replayed': 'true' } });
+    }
+    let committed = false;
+    const commit = ctx.commit;
+    ctx.commit = (fn) =>
+      commit(() => {
+        const r = fn();
+        if (r.status < 300) {
+          ledger.complete(key, r);
+          committed = true;
+        }
+        return r;
+      });
+    try {
+      const out = await next();
+      if (out instanceof Response) ledger.release(key);
+      else if (!committed) {
+        if (out.status < 300) ledger.complete(key, out);
+        else ledger.release(key);
+      }
+      return out;
+    } catch (e) {
+      if (!committed) ledger.release(key);
+      throw e;
+    }
+  };
 }

@@ -8,7 +8,8 @@
  * const doc = openApiDocument(routeTable(), { version: '0.1.0', allowUnsigned: false });
  */
 import { z } from 'zod';
-import { ERROR_STATUS, TENANT_RE, type ErrorCode } from '../core/index.js';
+import { TENANT_RE, type ErrorCode } from '../core/index.js';
+import { ERROR_STATUS } from './errors.js';
 import { componentName } from './components.js';
 import { KEY_RE } from './idempotency.js';
 import { buildComponents, REF, type Components } from './openapi-schemas.js';

@@ -7,10 +7,11 @@ import type { Context, Handler } from 'hono';
 import { z } from 'zod';
 import { ApiError, TENANT_RE } from '../core/index.js';
 import { readBodyLimited, parseJsonBody, validate } from './body.js';
-import { begin, checkKeyFormat, record, release } from './idempotency.js';
+import { checkKeyFormat, idempotency } from './idempotency.js';
+import { toResponse } from './envelope.js';
 import type { AppDeps } from './deps.js';
 import { hasScope, tenantAllowed, type Principal, type RejectReason } from '../auth/index.js';
-import { BASE_PATH, isMutating, paramNotFound, type HttpResult, type RouteCtx, type RouteDef } from './route.js';
+import { isMutating, paramNotFound, type RouteCtx, type RouteDef } from './route.js';
 import { apiPath, compileMatcher } from './match.js';
 import { parseQuery } from './query.js';
 import type { Trace } from './middleware/trace.js';
@@ -103,20 +104,12 @@ function applyRateLimit(deps: AppDeps, route: RouteDef, c: Context, tenant: stri
   const d = deps.services.rateLimiter!.take(route.rateLimit, tenant);
   for (const [k, v] of Object.entries(d.headers)) c.header(k, v);
   if (!d.allowed) {
+    // Its X-RateLimit-* headers are on the context already (set above), the error's answer included.
     throw new ApiError('RATE_LIMITED', 'rate limit exceeded: retry later', d.details, {
-      ...d.headers,
-      'Retry-After': String(Math.max(1, Math.ceil(d.retryAfterSeconds ?? 1))),
+      retryAfterSeconds: Math.max(1, Math.ceil(d.retryAfterSeconds ?? 1)),
     });
   }
   return d.headers;
-}
-
-function toResponse(c: Context, r: HttpResult, extra?: Record<string, string>): Response {
-  const headers = new Headers(r.headers);
-  if (extra) for (const [k, v] of Object.entries(extra)) headers.set(k, v);
-  if (r.status === 204 || r.body === undefined) return new Response(null, { status: r.status, headers });
-  headers.set('content-type', 'application/json; charset=utf-8');
-  return new Response(JSON.stringify(r.body), { status: r.status, headers });
 }
 
 /** The request's values of the headers a route declares, keyed as declared. */
@@ -138,6 +131,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
   if (route.rateLimit && !deps.services.rateLimiter) {
     throw new Error(`route ${route.method} ${route.path} declares rateLimit '${route.rateLimit}' but no rate limiter is configured`);
   }
+  const idem = idempotency(deps);
   return async function routeHandler(c, next) {
     // Not this route's path after all (Hono only dispatched by shape): let the next route, or
     // the 404/405 answer, have it.
@@ -150,7 +144,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       const { ready, draining } = deps.lifecycle;
       if (!ready || (draining && isMutating(route))) {
         throw new ApiError('UNAVAILABLE', draining ? 'the server is shutting down' : 'the server is starting', undefined, {
-          'Retry-After': '1',
+          retryAfterSeconds: 1,
         });
       }
     }
@@ -174,14 +168,6 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       if (route.body) body = parseJsonBody(bytes, c.req.header('content-type'), route.body, deps.config.maxJsonDepth);
     }
 
-    let idem: ReturnType<typeof begin> = { kind: 'none' };
-    if (idemKey !== undefined) {
-      const key = { tenant, method: route.method, path: BASE_PATH + path, key: idemKey };
-      idem = begin(deps.store, key, { query, body: body ?? null }, deps.clock.now(), deps.config.idempotencyTtlMs);
-      if (idem.kind === 'replay') return toResponse(c, idem.result, limitHeaders);
-    }
-
-    let committed = false;
     const ctx: RouteCtx<unknown, unknown, unknown> = {
       deps,
       tenant,
@@ -199,38 +185,21 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
         return c.req.raw.signal; // made lazily: most handlers never look
       },
       commit(fn) {
-        return deps.store.tx(() => {
-          const r = fn();
-          if (idem.kind === 'fresh' && r.status < 300) {
-            record(deps.store, idem.key, r);
-            committed = true;
-          }
-          return r;
-        });
+        return deps.services.idempotency.transaction(fn);
       },
     };
-    try {
-      const out = await route.handler(ctx);
-      if (out instanceof Response) {
-        if (idem.kind === 'fresh') release(deps.store, idem.key);
-        if (limitHeaders) {
-          try {
-            for (const [k, v] of Object.entries(limitHeaders)) out.headers.set(k, v);
-          } catch {
-            /* immutable headers (a fetched Response): leave them */
-          }
+    const out = await idem(ctx, async () => route.handler(ctx));
+    if (out instanceof Response) {
+      if (limitHeaders) {
+        try {
+          for (const [k, v] of Object.entries(limitHeaders)) out.headers.set(k, v);
+        } catch {
+          /* immutable headers (a fetched Response): leave them */
         }
-        return out;
       }
-      noteAudit(c, aboutIds(out.body));
-      if (idem.kind === 'fresh' && !committed) {
-        if (out.status < 300) record(deps.store, idem.key, out);
-        else release(deps.store, idem.key);
-      }
-      return toResponse(c, out, limitHeaders);
-    } catch (e) {
-      if (idem.kind === 'fresh' && !committed) release(deps.store, idem.key);
-      throw e;
+      return out;
     }
+    noteAudit(c, aboutIds(out.body));
+    return toResponse(out, limitHeaders);
   };
 }

@@ -9,7 +9,8 @@
  * routeErrors(getRun) // ['UNAUTHENTICATED', 'TENANT_REQUIRED', …, 'NOT_FOUND', 'INTERNAL']
  */
 import { z } from 'zod';
-import { ERROR_STATUS, type ErrorCode } from '../core/index.js';
+import type { ErrorCode } from '../core/index.js';
+import { ERROR_STATUS } from './errors.js';
 import { isMutating, type RouteDef } from './route.js';
 
 function queryHas(route: RouteDef, key: string): boolean {

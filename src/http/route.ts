@@ -19,6 +19,7 @@ import { API_BASE, type ErrorCode } from '../core/index.js';
 import type { Principal, Scope } from '../auth/index.js';
 import type { Audit } from '../events/actor.js';
 import type { AppDeps } from './deps.js';
+import type { RateLimiter, RateLimitPolicy } from '../ops/index.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -138,23 +139,6 @@ export type ResponseHeader = 'ETag' | 'Cache-Control' | 'Last-Event-ID';
 export function jsonSchemaOf(r: z.ZodType | JsonResponse | MediaResponse | undefined): z.ZodType | undefined {
   if (r === undefined || r instanceof z.ZodType) return r;
   return 'schema' in r ? r.schema : undefined;
-}
-
-/** Rate-limit policies a route can declare (`rateLimit`); configured by the composition root. */
-export type RateLimitPolicy = 'runs';
-
-export interface RateLimitDecision {
-  allowed: boolean;
-  /** `X-RateLimit-Limit`, `-Remaining`, `-Reset`: set on every response once the limiter ran. */
-  headers: Record<string, string>;
-  /** Whole seconds (>= 1) until a request will be allowed; set when refused. */
-  retryAfterSeconds?: number;
-  details?: Record<string, unknown>;
-}
-
-/** Takes one request from the bucket of (policy, tenant). Implemented in src/ops/rate-limit.ts. */
-export interface RateLimiter {
-  take(policy: RateLimitPolicy, tenant: string): RateLimitDecision;
 }
 
 declare module './deps.js' {

@@ -151,15 +151,8 @@ export async function createBackup(r: BackupRequest): Promise<BackupReport> {
   try {
     progress.phase('snapshot of the database');
     const dbFile = join(staging, 'orchestrator.db');
-    const src = r.store ? r.store.db.sqlite : snapshots.openSource(dataDir);
-    try {
-      await snapshots.snapshot(src, dbFile, {
-        source: r.store ? 'own' : 'foreign',
-        onProgress: (done, total) => progress.bytes(done, total),
-      });
-    } finally {
-      if (!r.store) src.close();
-    }
+    const onProgress = (done: number, total: number) => progress.bytes(done, total);
+    await (r.store ? r.store.snapshot(dbFile, onProgress) : snapshots.snapshotDataDir(dataDir, dbFile, onProgress));
     const cache = join(dataDir, '.cache');
     const version = snapshots.schemaVersion(dbFile, cache);
     const createdUtc = iso(clock.now());

@@ -1,27 +1,19 @@
 /**
  * Store-backed sources for ops' cold paths: the active DAG versions (`POST /admin/warm`) and a
- * fallback queue-depth source for health and metrics when no scheduler provides one. Uses the
- * drizzle schema (no SQL text); both queries are small and run only on warm or scrape.
+ * fallback queue-depth source for health and metrics when no scheduler provides one, on the
+ * store's `catalog` reads (small, run only on warm or scrape).
  *
  * @example
  * const queues = storeQueueStats(store);
  * queues.depthByTenant(['a', 'b']); // [{ tenant: 'a', queued: 0, running: 1 }, …]
  */
-import { and, count, eq, inArray } from 'drizzle-orm';
 import type { Store } from '../store/index.js';
-import { dagVersions, runs } from '../store/schema.js';
 import type { DagCatalog, QueueStats, TenantQueue } from './types.js';
 
 /** Every active version of every tenant. */
 export function storeDagCatalog(store: Store): DagCatalog {
   return {
-    activeVersions() {
-      return store.db.orm
-        .select({ hash: dagVersions.hash, definition: dagVersions.definition })
-        .from(dagVersions)
-        .where(eq(dagVersions.active, 1))
-        .all();
-    },
+    activeVersions: () => store.catalog.activeVersions(),
   };
 }
 
@@ -32,8 +24,7 @@ const RUNNING = ['running', 'cancelling'];
  * is not scanned, it can be large).
  */
 export function knownTenants(store: Store): string[] {
-  const rows = store.db.orm.selectDistinct({ tenant: dagVersions.tenant }).from(dagVersions).all();
-  return rows.map((r) => r.tenant).sort(byString);
+  return store.catalog.dagTenants().sort(byString);
 }
 
 /**
@@ -45,13 +36,7 @@ export function storeQueueStats(store: Store): QueueStats {
   return {
     depthByTenant(tenants) {
       if (tenants !== '*' && tenants.length === 0) return [];
-      const orm = store.db.orm;
-      const rows = orm
-        .select({ tenant: runs.tenant, status: runs.status, n: count() })
-        .from(runs)
-        .where(and(inArray(runs.status, ['queued', ...RUNNING]), tenants === '*' ? undefined : inArray(runs.tenant, [...tenants])))
-        .groupBy(runs.tenant, runs.status)
-        .all();
+      const rows = store.catalog.runCounts(['queued', ...RUNNING], tenants);
       const names = tenants === '*' ? [] : [...new Set(tenants)].sort(byString);
       const by = new Map<string, TenantQueue>(names.map((t) => [t, { tenant: t, queued: 0, running: 0 }]));
       for (const r of rows) {

@@ -16,4 +16,7 @@ export type {
   HealthCheck,
   CheckResult,
   CheckStatus,
+  RateLimitPolicy,
+  RateLimitDecision,
+  RateLimiter,
 } from './types.js';

@@ -77,10 +77,9 @@ export class Ops {
     const depth: QueueStats = { depthByTenant: (t) => this.depth(t) };
     this.metrics = new OpsMetrics({ queues: () => depth, pool: () => this.pool, dagLabelsPerTenant: opts.dagLabelsPerTenant });
     const minFree = opts.diskFloor;
-    const sqlite = opts.store.db.sqlite;
     this.health = new HealthMonitor(
       [
-        databaseCheck(() => sqlite.prepare('select 1').pluck().get(), opts.dataDir, minFree),
+        databaseCheck(() => opts.store.ping(), opts.dataDir, minFree),
         artifactStoreCheck(opts.artifactsDir, minFree),
         workerPoolCheck(() => this.pool, opts.workers),
       ],

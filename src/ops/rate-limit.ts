@@ -16,7 +16,7 @@
  * limiter.take('runs', 'demo'); // { allowed: true, headers: { 'X-RateLimit-Limit': '100', … } }
  */
 import { performance } from 'node:perf_hooks';
-import type { RateLimitDecision, RateLimiter, RateLimitPolicy } from '../http/route.js';
+import type { RateLimitDecision, RateLimiter, RateLimitPolicy } from './types.js';
 
 export interface BucketPolicy {
   /** Tokens added per second. */

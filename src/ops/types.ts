@@ -88,3 +88,20 @@ export interface HealthCheck {
   critical?: boolean;
   run(): CheckResult | Promise<CheckResult>;
 }
+
+/** Rate-limit policies a route can declare (`rateLimit`); configured by the composition root. */
+export type RateLimitPolicy = 'runs';
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  /** `X-RateLimit-Limit`, `-Remaining`, `-Reset`: set on every response once the limiter ran. */
+  headers: Record<string, string>;
+  /** Whole seconds (>= 1) until a request will be allowed; set when refused. */
+  retryAfterSeconds?: number;
+  details?: Record<string, unknown>;
+}
+
+/** Takes one request from the bucket of (policy, tenant). Implemented by {@link TokenBucketLimiter} (rate-limit.ts); the pipeline applies it to the routes that declare a policy. */
+export interface RateLimiter {
+  take(policy: RateLimitPolicy, tenant: string): RateLimitDecision;
+}

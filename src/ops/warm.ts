@@ -66,7 +66,7 @@ export async function warm(src: WarmSources): Promise<WarmResult> {
       await src.pool.start();
     } catch (err) {
       src.logger.error({ err }, 'warm: the worker pool could not start');
-      throw new ApiError('UNAVAILABLE', 'the worker pool could not start', undefined, { 'Retry-After': '5' });
+      throw new ApiError('UNAVAILABLE', 'the worker pool could not start', undefined, { retryAfterSeconds: 5 });
     }
     workers = src.pool.stats().ready;
   }

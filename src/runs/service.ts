@@ -13,7 +13,8 @@ import { ApiError, canonicalJson, runPath, sha256Hex, uuidv7, UUID_V7_RE, type C
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
 import type { LiveRun, PinnedPlugins, PlanCache, Scheduler } from '../engine/index.js';
-import type { EventRow, RunRow, StepRow, Store } from '../store/index.js';
+import type { EventRow, RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
+import { runArtifacts, type RunArtifact } from './artifacts.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
 
@@ -113,7 +114,7 @@ export class RunService {
   prepare(tenant: string, req: CreateRunRequest, traceId: string, origin?: RunOrigin, queuedBefore = 0): PreparedRun | { existing: RunRow } {
     const { store, scheduler, clock } = this.d;
     if (!scheduler.accepting) {
-      throw new ApiError('UNAVAILABLE', 'the server is shutting down; retry on another instance', undefined, { 'Retry-After': '5' });
+      throw new ApiError('UNAVAILABLE', 'the server is shutting down; retry on another instance', undefined, { retryAfterSeconds: 5 });
     }
     const inputsJson = canonicalJson(req.inputs ?? {});
     const max = this.d.limits.maxInputsBytes ?? 1024 * 1024;
@@ -135,7 +136,7 @@ export class RunService {
     const pins = this.d.plans.pinsFor(version);
     this.checkPins(tenant, version, pins);
     if (scheduler.queuedCount(tenant) + queuedBefore >= this.d.limits.maxQueuedRuns) {
-      throw new ApiError('QUOTA_EXCEEDED', `tenant has ${this.d.limits.maxQueuedRuns} runs queued already`, { limit: this.d.limits.maxQueuedRuns }, { 'Retry-After': '1' });
+      throw new ApiError('QUOTA_EXCEEDED', `tenant has ${this.d.limits.maxQueuedRuns} runs queued already`, { limit: this.d.limits.maxQueuedRuns }, { retryAfterSeconds: 1 });
     }
     const now = clock.now();
     const row: RunRow = {
@@ -244,6 +245,16 @@ export class RunService {
       },
       () => ({ status: moved ? 202 : 200, body: this.get(tenant, row.runId) }),
     );
+  }
+
+  /** A page of a tenant's runs without steps (`GET /runs`): startedMs DESC, then runId ASC. */
+  list(filter: RunListFilter): RunRow[] {
+    return this.d.store.runs.list(filter);
+  }
+
+  /** The artifacts a run references that its tenant owns, in their total order (artifacts.ts). */
+  artifacts(tenant: string, runId: string): Array<RunArtifact & { key: string }> {
+    return runArtifacts(this.get(tenant, runId), (hash) => this.d.store.artifacts.owns(tenant, hash));
   }
 
   /** Runs for an export, oldest first (`startedMs ASC, runId ASC`), steps and attempts inline. */

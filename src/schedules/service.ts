@@ -13,7 +13,7 @@ import { actorDetail, systemAudit, type Audit } from '../events/actor.js';
 import type { PlanCache } from '../engine/index.js';
 import type { RunService } from '../runs/service.js';
 import { runView } from '../runs/views.js';
-import type { EventRow, ScheduleRow, Store } from '../store/index.js';
+import type { EventRow, ScheduleListFilter, ScheduleRow, Store } from '../store/index.js';
 import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
 import { createSchedule, installSchedule, prepareSchedule, readSignedSchedule, scheduleEvent, type IncomingSchedule } from './install.js';
 import type { ScheduleFirer } from './firer.js';
@@ -198,6 +198,16 @@ export class ScheduleService {
     this.d.runs.admit([], events);
     this.d.firer.changed(tenant, scheduleId);
     return answer;
+  }
+
+  /** A page of a tenant's schedules (`GET /schedules`): scheduleId ASC. */
+  list(filter: ScheduleListFilter): ScheduleRow[] {
+    return this.d.store.schedules.list(filter);
+  }
+
+  /** A tenant's schedules as exported (`GET /schedules:export`); see {@link scheduleExportRecords}. */
+  exportRecords(tenant: string, filter: { dagId?: string; paused?: boolean }): Generator<Record<string, unknown>> {
+    return scheduleExportRecords(this.d.store, tenant, filter);
   }
 
   /** The schedule with its next 5 fires (UTC and local; none while paused or after endUtc). */

@@ -16,6 +16,8 @@ import { ArtifactRefQueries } from './refs.js';
 import { RetentionQueries } from './retention.js';
 import { ScheduleQueries } from './schedules.js';
 import { Checkpointer } from './checkpointer.js';
+import { CatalogQueries } from './catalog.js';
+import { snapshot, type SnapshotOptions } from './snapshot.js';
 
 export { DataDirLockedError, takeLock, SchemaTooNew, SchemaUpgradeRequired, SCHEMA, dataDirSchemaVersion } from './db.js';
 export type { OwnedRow } from './refs.js';
@@ -23,6 +25,7 @@ export type { PolicyRow, RunKey, PrunedCounts } from './retention.js';
 export * as snapshots from './snapshot.js';
 export type { DagVersionRow, DagListFilter } from './dags.js';
 export type { IdempotencyRow, IdemKey } from './idempotency.js';
+export { IdempotencyLedger, type IdemClaim, type RecordedAnswer } from './ledger.js';
 export type { RunRow, StepRow, AttemptRow, RunListFilter } from './runs.js';
 export { ACTIVE_RUN_STATUSES } from './runs.js';
 export type { EventRow, NewEvent, EventType, EventView } from './events.js';
@@ -40,6 +43,8 @@ export class Store {
   readonly refs: ArtifactRefQueries;
   readonly retention: RetentionQueries;
   readonly schedules: ScheduleQueries;
+  /** Cross-tenant reads of ops' cold paths (warm, queue depth fallback). */
+  readonly catalog: CatalogQueries;
   /** One transaction function for every `tx` (better-sqlite3 builds its wrappers per `transaction()` call). */
   private readonly inTx: Database.Transaction<(fn: () => unknown) => unknown>;
 
@@ -53,6 +58,7 @@ export class Store {
     this.refs = new ArtifactRefQueries(db.sqlite);
     this.retention = new RetentionQueries(db.sqlite);
     this.schedules = new ScheduleQueries(db.sqlite);
+    this.catalog = new CatalogQueries(db.orm);
   }
 
   static open(opts: OpenOptions): Store {
@@ -79,6 +85,19 @@ export class Store {
    */
   startBackgroundCheckpoints(): Checkpointer | null {
     return Checkpointer.start(this.db.sqlite);
+  }
+
+  /** Runs a trivial query on the writer connection (the health check's liveness probe). */
+  ping(): void {
+    this.db.sqlite.prepare('select 1').pluck().get();
+  }
+
+  /**
+   * A transactionally consistent copy of this store's database to `destFile` (which must not
+   * exist), in small steps between the server's own transactions (snapshot.ts `source: 'own'`).
+   */
+  snapshot(destFile: string, onProgress?: SnapshotOptions['onProgress']): Promise<{ pages: number }> {
+    return snapshot(this.db.sqlite, destFile, { source: 'own', onProgress });
   }
 
   integrityCheck(): string {

@@ -66,6 +66,19 @@ export async function snapshot(src: Database.Database, destFile: string, opts: S
   return { pages: r.totalPages };
 }
 
+/**
+ * {@link snapshot} of a data folder's database from another process than the server's (a
+ * read-only {@link openSource} connection, closed after), in one step.
+ */
+export async function snapshotDataDir(dataDir: string, destFile: string, onProgress?: SnapshotOptions['onProgress']): Promise<{ pages: number }> {
+  const src = openSource(dataDir);
+  try {
+    return await snapshot(src, destFile, { source: 'foreign', onProgress });
+  } finally {
+    src.close();
+  }
+}
+
 /** Every artifact hash a database's tenants own, once, with its size, by hash. */
 export function ownedArtifacts(dbFile: string, cacheDir: string): Array<{ hash: string; size: number }> {
   const db = open(dbFile, cacheDir);

@@ -22,6 +22,7 @@ import { integrityCheck } from '../hostile/support.js';
 import { createBackup, restoreBackup, verifyBackup } from '../../src/lifecycle/index.js';
 import { generateSigningKeyPair, TrustStore } from '../../src/dags/signature.js';
 import { cli } from './support.js';
+import { ERROR_STATUS } from '../../src/http/errors.js';
 
 let t: TestServer;
 let work = '';
@@ -164,9 +165,9 @@ describe('backup during a burst of 500 run starts, then restore', () => {
     for (const [name, data] of Object.entries(cases)) {
       const file = join(work, `bad-${name.replace(/ /g, '-')}.tar.gz`);
       writeFileSync(file, data);
-      await assert.rejects(verifyBackup(file), (e: any) => e.status === 400, `${name}: verify refuses`);
+      await assert.rejects(verifyBackup(file), (e: any) => ERROR_STATUS[e.code as keyof typeof ERROR_STATUS] === 400, `${name}: verify refuses`);
       const target = join(work, `from-${name.replace(/ /g, '-')}`);
-      await assert.rejects(restoreBackup(file, target), (e: any) => e.status === 400, `${name}: restore refuses`);
+      await assert.rejects(restoreBackup(file, target), (e: any) => ERROR_STATUS[e.code as keyof typeof ERROR_STATUS] === 400, `${name}: restore refuses`);
       assert.ok(!existsSync(target), `${name}: nothing installed`);
       assert.deepEqual(leftovers(work, `from-${name.replace(/ /g, '-')}`), [], `${name}: no staging folder left`);
     }

@@ -29,7 +29,8 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 ];
 
 /** Exit codes of failures: auth or tenant problems are 2, everything else 1. */
-const AUTH_CODES = new Set(['UNAUTHENTICATED', 'TENANT_REQUIRED', 'TENANT_FORBIDDEN', 'INSUFFICIENT_SCOPE']);
+/** The codes of a refused caller (401/403): the CLI exits with EXIT.AUTH. */
+export const AUTH_CODES = new Set(['UNAUTHENTICATED', 'TENANT_REQUIRED', 'TENANT_FORBIDDEN', 'INSUFFICIENT_SCOPE']);
 
 /** A missing token or tenant, found before any request (exit 2). */
 export class AuthMissingError extends Error {}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { dagVersionPath, ndjsonResponse } from '../../core/index.js';
 import type { EventRow } from '../../store/index.js';
 import { versionSchema } from '../../dags/model.js';
-import { dagExportRecords, dagSummary, dagView, type DagService } from '../../dags/service.js';
+import { dagSummary, dagView, type DagService } from '../../dags/service.js';
 import { PageQuery } from '../pagination.js';
 import { defineRoute, pathParam } from '../route.js';
 import { component } from '../components.js';
@@ -70,10 +70,9 @@ export const listDags = defineRoute({
   responses: { 200: DagListSchema },
   handler(ctx) {
     const { page_size, page_token, ...filters } = ctx.query;
-    const { store } = ctx.deps;
     const pages = ctx.deps.pages;
     const after = page_token ? pages.decode<{ d: string; k: string }>('dags', ctx.tenant, filters, page_token) : undefined;
-    const rows = store.dags.list({
+    const rows = ctx.deps.services.dags.list({
       tenant: ctx.tenant,
       dagId: filters.dagId,
       active: filters.active,
@@ -102,7 +101,7 @@ export const exportDags = defineRoute({
   query: ListFilter,
   responses: { 200: NDJSON },
   handler(ctx) {
-    return ndjsonResponse(dagExportRecords(ctx.deps.store, ctx.tenant, ctx.query.dagId, ctx.query.active));
+    return ndjsonResponse(ctx.deps.services.dags.exportRecords(ctx.tenant, ctx.query.dagId, ctx.query.active));
   },
 });
 

@@ -1,9 +1,15 @@
 import { z } from 'zod';
 import { ndjsonResponse } from '../../core/index.js';
-import { eventExportManifest, eventExportRecords } from '../../events/export.js';
+import type { EventExports } from '../../events/index.js';
 import { defineRoute } from '../route.js';
 import { NDJSON } from './common.js';
 import { streamRuns } from './stream.js';
+
+declare module '../deps.js' {
+  interface Services {
+    events: EventExports;
+  }
+}
 
 export const exportEvents = defineRoute({
   method: 'GET',
@@ -16,8 +22,8 @@ export const exportEvents = defineRoute({
   query: z.object({ since: z.coerce.number().int().min(0).default(0) }).strict(),
   responses: { 200: NDJSON },
   handler(ctx) {
-    const { store } = ctx.deps;
-    return ndjsonResponse(eventExportRecords(store, ctx.tenant, ctx.query.since), {}, eventExportManifest(store, ctx.tenant, ctx.query.since));
+    const { records, manifest } = ctx.deps.services.events.export(ctx.tenant, ctx.query.since);
+    return ndjsonResponse(records, {}, manifest);
   },
 });
 

@@ -9,7 +9,6 @@ import { versionSchema } from '../../dags/model.js';
 import { RUN_STATUSES } from '../../runs/states.js';
 import type { RunService } from '../../runs/service.js';
 import { runView } from '../../runs/views.js';
-import { runArtifacts } from '../../runs/artifacts.js';
 import { FIRE_TOKEN_PREFIX } from '../../schedules/index.js';
 import { PageQuery } from '../pagination.js';
 import { defineRoute } from '../route.js';
@@ -79,12 +78,12 @@ export const listRuns = defineRoute({
   responses: { 200: RunListSchema },
   handler(ctx) {
     const { page_size, page_token, ...filters } = ctx.query;
-    const { pages, store } = ctx.deps;
+    const { pages } = ctx.deps;
     const after = page_token ? pages.decode<{ s: number; id: string }>('runs', ctx.tenant, filters, page_token) : undefined;
     if (after && (typeof after.s !== 'number' || typeof after.id !== 'string')) {
       pages.decode('runs', ctx.tenant, { invalid: true }, '');
     }
-    const rows = store.runs.list({
+    const rows = ctx.deps.services.runs.list({
       tenant: ctx.tenant,
       dagId: filters.dagId,
       scheduleId: filters.scheduleId,
@@ -215,12 +214,11 @@ export const listRunArtifacts = defineRoute({
   responses: { 200: ListOf(RunArtifactSchema) },
   handler(ctx) {
     const { page_size, page_token } = ctx.query;
-    const { pages, store } = ctx.deps;
+    const { pages } = ctx.deps;
     const filters = { runId: ctx.params.runId };
     const after = page_token ? pages.decode<{ k: unknown }>('run-artifacts', ctx.tenant, filters, page_token).k : undefined;
     if (after !== undefined && typeof after !== 'string') throw new ApiError('INVALID_PAGE_TOKEN', 'page_token is not valid for this request');
-    const run = ctx.deps.services.runs.get(ctx.tenant, ctx.params.runId);
-    const all = runArtifacts(run, (hash) => store.artifacts.owns(ctx.tenant, hash));
+    const all = ctx.deps.services.runs.artifacts(ctx.tenant, ctx.params.runId);
     const rows = (typeof after === 'string' ? all.filter((a) => a.key > after) : all).slice(0, page_size + 1);
     const body = pages.page(rows, page_size, ({ key: _key, ...item }) => item, {
       list: 'run-artifacts',

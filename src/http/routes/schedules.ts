@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ndjsonResponse } from '../../core/index.js';
 import { scheduleDocumentSchema, scheduleReplaceSchema } from '../../schedules/model.js';
-import { scheduleExportRecords, scheduleView, type ScheduleService } from '../../schedules/service.js';
+import { scheduleView, type ScheduleService } from '../../schedules/service.js';
 import { PageQuery } from '../pagination.js';
 import { component } from '../components.js';
 import { defineRoute } from '../route.js';
@@ -51,9 +51,9 @@ export const listSchedules = defineRoute({
   responses: { 200: ListOf(Obj) },
   handler(ctx) {
     const { page_size, page_token, ...filters } = ctx.query;
-    const { store, pages } = ctx.deps;
+    const { pages } = ctx.deps;
     const after = page_token ? pages.decode<{ s: string }>('schedules', ctx.tenant, filters, page_token) : undefined;
-    const rows = store.schedules.list({
+    const rows = ctx.deps.services.schedules.list({
       tenant: ctx.tenant,
       dagId: filters.dagId,
       paused: filters.paused,
@@ -77,7 +77,7 @@ export const exportSchedules = defineRoute({
   query: ListFilter,
   responses: { 200: NDJSON },
   handler(ctx) {
-    return ndjsonResponse(scheduleExportRecords(ctx.deps.store, ctx.tenant, ctx.query));
+    return ndjsonResponse(ctx.deps.services.schedules.exportRecords(ctx.tenant, ctx.query));
   },
 });
 
