@@ -84,27 +84,12 @@ export interface LayerException {
 
 /** Today's breaks of the rule. Delete an entry when its branch lands; never add one. */
 export const EXCEPTIONS: LayerException[] = [
-  // engine → runs: the run/step state machine lives in runs/, the engine drives it.
-  { file: 'engine/live.ts', reaches: 'runs', owner: 'l13-engine', reason: 'live objects use the run/step state machine of runs/states.ts' },
-  { file: 'engine/recovery.ts', reaches: 'runs', owner: 'l13-engine', reason: 'recovery applies the state machine of runs/states.ts' },
-  { file: 'engine/scheduler-core.ts', reaches: 'runs', owner: 'l13-engine', reason: 'the scheduler applies runs/states.ts and builds answers with runs/views.ts' },
-  { file: 'engine/scheduler.ts', reaches: 'runs', owner: 'l13-engine', reason: 'the scheduler applies the state machine of runs/states.ts' },
-  // engine's own SQL: the WAL checkpointer's pragmas and its handle.
-  { file: 'engine/checkpointer.ts', reaches: 'better-sqlite3', owner: 'l13-engine', reason: 'the WAL checkpointer sets pragmas on its own connection' },
-  { file: 'engine/scheduler.ts', reaches: 'db.sqlite', owner: 'l13-engine', reason: 'starts the checkpointer on the raw connection' },
-  // ops ↔ http and ops' SQL.
-  { file: 'ops/rate-limit.ts', reaches: 'http', owner: 'l13-edge', reason: "the limiter's interface is typed with http/route.ts" },
-  { file: 'ops/catalog.ts', reaches: 'drizzle-orm', owner: 'l13-edge', reason: 'the tenant catalog builds drizzle queries' },
-  { file: 'ops/catalog.ts', reaches: 'db.orm', owner: 'l13-edge', reason: 'the tenant catalog queries store.db.orm' },
-  { file: 'ops/ops.ts', reaches: 'db.sqlite', owner: 'l13-edge', reason: "the health check prepares 'select 1' itself" },
-  // lifecycle's database handle.
-  { file: 'lifecycle/backup.ts', reaches: 'db.sqlite', owner: 'l13-edge', reason: 'the online backup reads from the raw connection' },
   // routes reading the store (or the engine) instead of a service.
-  { file: 'http/deps.ts', reaches: 'store', owner: 'l13-edge', reason: "the app's dependencies hold the Store itself" },
-  { file: 'http/idempotency.ts', reaches: 'store', owner: 'l13-edge', reason: 'idempotency reads and writes its rows in the store' },
-  { file: 'http/routes/dags.ts', reaches: 'store', owner: 'l13-edge', reason: 'the DAG list route reads the store' },
-  { file: 'http/routes/views.ts', reaches: 'store', owner: 'l13-edge', reason: 'the list and export views read store types and rows' },
-  { file: 'http/routes/artifacts.ts', reaches: 'engine', owner: 'l13-edge', reason: "the artifact routes are typed with the engine's TenantArtifacts" },
+  { file: 'http/deps.ts', reaches: 'store', owner: 'open (#13)', reason: "the app's dependencies hold the Store itself" },
+  { file: 'http/idempotency.ts', reaches: 'store', owner: 'open (#13)', reason: 'idempotency reads and writes its rows in the store' },
+  { file: 'http/routes/dags.ts', reaches: 'store', owner: 'open (#13)', reason: 'the DAG list route reads the store' },
+  { file: 'http/routes/views.ts', reaches: 'store', owner: 'open (#13)', reason: 'the list and export views read store types and rows' },
+  { file: 'http/routes/artifacts.ts', reaches: 'engine', owner: 'open (#13)', reason: "the artifact routes are typed with the engine's TenantArtifacts" },
   // dags → engine: publish-time checks of the exec built-in call its run-time rules.
   { file: 'dags/exec-env.ts', reaches: 'engine', owner: 'unassigned', reason: "uses the exec built-in's refusedEnvReason (fix: move the refused-variable table to dags/ and let the built-in import it)" },
   { file: 'dags/with-check.ts', reaches: 'engine', owner: 'unassigned', reason: "uses the exec built-in's resolveAllowedProgram (fix: move program resolution below engine, e.g. to dags/ or core/)" },
