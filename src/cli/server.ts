@@ -207,6 +207,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       backupDir: config.backupDir,
       intervalMs: config.retentionIntervalMs,
       metrics: lifecycleMetrics,
+      announce: (rows) => scheduler.events.emit('committed', [...rows]),
     });
     opened.push(() => dataLifecycle.close());
     let hub: EventHub;

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ArtifactStore } from '../artifacts/index.js';
 import { ApiError, iso, type Clock } from '../core/index.js';
-import type { Store } from '../store/index.js';
+import { appendAuditEvent, systemAudit, type Audit } from '../events/index.js';
+import type { EventRow, Store } from '../store/index.js';
 import { createBackup, lastBackupMs, type BackupReport } from './backup.js';
 import { collectArtifacts, type GcReport } from './gc.js';
 import type { LifecycleMetrics } from './metrics.js';
@@ -39,6 +40,8 @@ export interface LifecycleOptions {
   /** Time between background passes (default one hour; the contract asks for at least hourly). */
   intervalMs?: number;
   metrics?: LifecycleMetrics;
+  /** Hands committed events (`retention.changed`, `retention.applied`) to the live stream. */
+  announce?(events: readonly EventRow[]): void;
 }
 
 export interface PassReport {
@@ -83,14 +86,31 @@ export class LifecycleService {
     return effectivePolicy(this.o.store, tenant, this.installation);
   }
 
-  /** Sets a tenant's own policy (both null: retention off for it, whatever the installation's). */
-  setPolicy(tenant: string, p: RetentionPolicy): EffectivePolicy {
-    this.o.store.retention.putPolicy({ tenant, maxAgeDays: p.maxAgeDays, keepLast: p.keepLast, updatedMs: this.o.clock.now() });
+  /**
+   * Sets a tenant's own policy (both null: retention off for it, whatever the installation's),
+   * with a `retention.changed` event naming `who` (docs/API.md "Actors") in the same
+   * transaction; setting the policy the tenant already has changes nothing and writes no event.
+   */
+  setPolicy(tenant: string, p: RetentionPolicy, who: Audit = systemAudit()): EffectivePolicy {
+    const { store, clock } = this.o;
+    const event = store.tx(() => {
+      const had = store.retention.policy(tenant);
+      if (had && had.maxAgeDays === p.maxAgeDays && had.keepLast === p.keepLast) return undefined;
+      const now = clock.now();
+      store.retention.putPolicy({ tenant, maxAgeDays: p.maxAgeDays, keepLast: p.keepLast, updatedMs: now });
+      const status = isOff(p) ? 'disabled' : 'enabled';
+      return appendAuditEvent(store, { tenant, type: 'retention.changed', dagId: '', status, tsMs: now }, who, { maxAgeDays: p.maxAgeDays, keepLast: p.keepLast });
+    });
+    if (event) this.o.announce?.([event]);
     return this.policyOf(tenant);
   }
 
-  /** One retention pass over `tenants` ('*': every tenant with runs), then one collection. */
-  applyNow(tenants: '*' | readonly string[]): Promise<PassReport> {
+  /**
+   * One retention pass over `tenants` ('*': every tenant with runs), then one collection. Each
+   * tenant it pruned anything of gets a `retention.applied` event naming `who` (`system` for the
+   * background pass) with the counts pruned.
+   */
+  applyNow(tenants: '*' | readonly string[], who: Audit = systemAudit()): Promise<PassReport> {
     const run = async (): Promise<PassReport> => {
       const t0 = this.o.clock.now();
       const startedUtc = iso(t0);
@@ -101,7 +121,9 @@ export class LifecycleService {
         if (this.closed) break;
         const { policy } = this.policyOf(tenant);
         if (isOff(policy)) continue;
-        reports.push(await pruneTenant({ store: this.o.store, clock: this.o.clock, logger: this.o.logger, archiveDir: this.o.archiveDir, onPruned }, tenant, policy));
+        const report = await pruneTenant({ store: this.o.store, clock: this.o.clock, logger: this.o.logger, archiveDir: this.o.archiveDir, onPruned }, tenant, policy);
+        reports.push(report);
+        this.recordPass(report, who);
       }
       const artifacts = await collectArtifacts(
         { store: this.o.store, cas: this.o.cas, clock: this.o.clock, graceMs: this.o.gcGraceMs, dataDir: this.o.dataDir, onPruned },
@@ -113,6 +135,15 @@ export class LifecycleService {
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
     return p;
+  }
+
+  /** The `retention.applied` event of a tenant's pass that pruned anything. */
+  private recordPass(r: TenantPruneReport, who: Audit): void {
+    const pruned = { runs: r.runs, steps: r.steps, attempts: r.attempts, idempotency: r.idempotency, events: r.events };
+    if (Object.values(pruned).every((n) => n === 0)) return;
+    const { store, clock } = this.o;
+    const event = store.tx(() => appendAuditEvent(store, { tenant: r.tenant, type: 'retention.applied', dagId: '', status: 'applied', tsMs: clock.now() }, who, { pruned }));
+    this.o.announce?.([event]);
   }
 
   /** A backup into `--backup-dir` (`POST /admin/backup`), on the server's own connection. */

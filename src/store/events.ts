@@ -35,13 +35,15 @@ import { canonicalJson } from '../core/hash.js';
 
 /**
  * Every event type: the run events of CONTRACT §6, the schedule extension types, and the
- * audit extension types of DAG and schedule changes (docs/API.md "Actors"; `runId` absent).
+ * audit extension types of DAG, schedule and retention changes (docs/API.md "Actors"; `runId`
+ * absent; `dagId` '' on retention events, which concern every DAG of the tenant).
  */
 export const EVENT_TYPES = [
   'run.started', 'run.updated', 'step.updated', 'run.completed', 'run.failed', 'run.cancelled',
   'schedule.fired', 'schedule.missed',
   'dag.published', 'dag.disabled',
   'schedule.created', 'schedule.replaced', 'schedule.paused', 'schedule.resumed', 'schedule.deleted',
+  'retention.changed', 'retention.applied',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -98,6 +100,11 @@ export interface EventView {
   cancelReason?: string;
   /** `dag.published` / `dag.disabled`: the version. */
   version?: string;
+  /** `retention.changed`: the tenant's new policy (a null field left out). */
+  maxAgeDays?: number;
+  keepLast?: number;
+  /** `retention.applied`: what the pass pruned of the tenant. */
+  pruned?: { runs: number; steps: number; attempts: number; idempotency: number; events: number };
 }
 
 export function eventView(e: NumberedEvent): EventView {

@@ -21,6 +21,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { captureLogger } from '../helpers/log-capture.js';
 import { PROGRAM_ARGS } from '../helpers/program.js';
 import { waitForRun } from '../runs/helpers.js';
+import { openNdjson } from './stream-client.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SUB = 'alice@example.org';
@@ -56,6 +57,7 @@ async function eventsSince(seq: number): Promise<any[]> {
 }
 
 const DAG = { dagId: 'audited', version: '1.0.0', steps: [{ id: 'nap', plugin: 'sleep', with: { ms: 60_000 } }] };
+const PRUNED = { dagId: 'pruned', version: '1.0.0', steps: [{ id: 'nap', plugin: 'sleep', with: { ms: 1 } }] };
 const SCHEDULE = { scheduleId: 'audited-nightly', dagId: 'audited', cron: '30 2 * * *' };
 const ids: { runId?: string } = {};
 
@@ -87,19 +89,28 @@ const CASES: Record<string, { run(): Promise<{ status: number; body: any }>; typ
   'POST /schedules/{scheduleId}:resume': { run: () => as('POST', '/schedules/audited-nightly:resume'), types: ['schedule.resumed'] },
   'POST /schedules/{scheduleId}:trigger': { run: () => as('POST', '/schedules/audited-nightly:trigger'), types: ['run.started', 'schedule.fired'] },
   'DELETE /schedules/{scheduleId}': { run: () => as('DELETE', '/schedules/audited-nightly'), types: ['schedule.deleted'] },
+  'PUT /admin/retention': { run: () => as('PUT', '/admin/retention', { maxAgeDays: 3650, keepLast: null }), types: ['retention.changed'] },
+  'POST /admin/retention:apply': {
+    async run() {
+      // Two ended runs of a DAG of their own; keeping the newest one per DAG prunes the older.
+      // (The audited DAG's ended run is the newest of its DAG, so the later tests still see it.)
+      assert.equal((await as('POST', '/dags', PRUNED)).status, 201);
+      for (let i = 0; i < 2; i++) await waitForRun(t, (await as('POST', '/runs', { dagId: PRUNED.dagId })).body.runId);
+      assert.equal((await as('PUT', '/admin/retention', { maxAgeDays: null, keepLast: 1 })).status, 200);
+      const r = await as('POST', '/admin/retention:apply', {});
+      assert.equal(r.body.tenants.find((x: any) => x.tenant === 'a')?.runs, 1, JSON.stringify(r.body));
+      return r;
+    },
+    types: ['retention.applied'],
+  },
 };
 
 /** Mutating routes that change no tenant's data (so no tenant's event log): the request log names their caller. */
 const INSTALLATION_ACTIONS = new Set(['POST /admin/warm', 'POST /admin/backup']);
-/**
- * Known gap (issue #19 item 4, open): the retention routes change a tenant's data but record no
- * actor event yet. Listed here so the walk still fails for any other route; remove when they do.
- */
-const NOT_YET_AUDITED = new Set(['PUT /admin/retention', 'POST /admin/retention:apply']);
 
 test('every mutating route records the token\'s sub as the actor of each event it causes', async () => {
   const mutating = routeTable().filter(isMutating).map((r) => `${r.method} ${r.path}`);
-  const uncovered = mutating.filter((k) => !(k in CASES) && !INSTALLATION_ACTIONS.has(k) && !NOT_YET_AUDITED.has(k));
+  const uncovered = mutating.filter((k) => !(k in CASES) && !INSTALLATION_ACTIONS.has(k));
   assert.deepEqual(uncovered, [], 'a mutating route without an actor case');
   for (const key of mutating.filter((k) => k in CASES)) {
     const c = CASES[key]!;
@@ -113,6 +124,30 @@ test('every mutating route records the token\'s sub as the actor of each event i
       assert.equal(e.actor, SUB, `${key}: ${type} actor`);
     }
   }
+});
+
+test('retention events say what changed and what was pruned; a PUT that changes nothing and a pass that prunes nothing write none', async () => {
+  const retention = (evs: any[]) => evs.filter((e) => e.type.startsWith('retention.'));
+  const all = retention(await eventsSince(0));
+  const changed = all.filter((e) => e.type === 'retention.changed').at(-1);
+  assert.deepEqual([changed.status, changed.keepLast, 'maxAgeDays' in changed, changed.dagId, changed.actor], ['enabled', 1, false, '', SUB]);
+  const applied = all.find((e) => e.type === 'retention.applied');
+  assert.deepEqual([applied.status, applied.pruned.runs, applied.runId, applied.actor], ['applied', 1, undefined, SUB]);
+  assert.ok(applied.pruned.steps >= 1 && applied.pruned.events >= 1, JSON.stringify(applied.pruned));
+  const before = await headSeq();
+  assert.equal((await as('PUT', '/admin/retention', { maxAgeDays: null, keepLast: 1 })).status, 200);
+  const again = await as('POST', '/admin/retention:apply', {});
+  assert.equal(again.body.tenants.find((x: any) => x.tenant === 'a')?.runs, 0);
+  assert.deepEqual(retention(await eventsSince(before)), [], 'nothing changed, nothing pruned: no event');
+  const live = await openNdjson(t);
+  try {
+    assert.equal((await as('PUT', '/admin/retention', { maxAgeDays: null, keepLast: null })).status, 200);
+    await live.until((evs) => evs.some((e) => e.type === 'retention.changed' && e.status === 'disabled'));
+  } finally {
+    live.close();
+  }
+  const off = retention(await eventsSince(before));
+  assert.deepEqual(off.map((e) => [e.type, e.status, 'keepLast' in e, e.actor]), [['retention.changed', 'disabled', false, SUB]]);
 });
 
 test('views show who published, disabled, started and cancelled, and why; the cancel events carry the reason', async () => {

@@ -58,7 +58,7 @@ export const putRetention = defineRoute({
   body: PolicyBody,
   responses: { 200: PolicyView },
   handler(ctx) {
-    return { status: 200, body: view(ctx.tenant, ctx.deps.services.lifecycle.setPolicy(ctx.tenant, ctx.body)) };
+    return { status: 200, body: view(ctx.tenant, ctx.deps.services.lifecycle.setPolicy(ctx.tenant, ctx.body, ctx.audit)) };
   },
 });
 
@@ -82,7 +82,7 @@ export const applyRetention = defineRoute({
     }),
   },
   async handler(ctx) {
-    const r = await ctx.deps.services.lifecycle.applyNow(ctx.tenants);
+    const r = await ctx.deps.services.lifecycle.applyNow(ctx.tenants, ctx.audit);
     const { objects, bytes, released } = r.artifacts;
     return { status: 200, body: { startedUtc: r.startedUtc, durationMs: r.durationMs, tenants: r.tenants, artifacts: { objects, bytes, released } } };
   },

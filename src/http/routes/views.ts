@@ -168,7 +168,7 @@ export const EventSchema = component(
     seq: z.int().min(1),
     type: z.enum(EVENT_TYPES),
     tenant: z.string(),
-    dagId: Id,
+    dagId: Id.or(z.literal('')).meta({ description: "'' on retention.changed and retention.applied: they concern every DAG of the tenant" }),
     runId: RunId.optional().meta({ description: 'absent on a schedule.missed event (no run started)' }),
     stepId: Id.optional(),
     scheduleId: Id.optional().meta({ description: 'events of runs a schedule started, and schedule events' }),
@@ -185,6 +185,12 @@ export const EventSchema = component(
     actor: z.string().optional().meta({ description: 'who caused the event: a token\'s sub, schedule:<scheduleId>, or system (docs/API.md "Actors")' }),
     cancelReason: z.string().optional().meta({ description: 'run.updated (cancelling) and run.cancelled after a cancel: the reason given' }),
     version: z.string().optional().meta({ description: 'dag.published and dag.disabled: the version' }),
+    maxAgeDays: z.int().min(0).optional().meta({ description: "retention.changed: the tenant's new maxAgeDays (absent when null)" }),
+    keepLast: z.int().min(0).optional().meta({ description: "retention.changed: the tenant's new keepLast (absent when null)" }),
+    pruned: z
+      .strictObject({ runs: z.int().min(0), steps: z.int().min(0), attempts: z.int().min(0), idempotency: z.int().min(0), events: z.int().min(0) })
+      .optional()
+      .meta({ description: 'retention.applied: what the pass pruned of the tenant' }),
   }),
 );
 
