@@ -10,12 +10,16 @@
 // - Per-test timeout: a file whose tests make no progress (no test starts or ends) for
 //   TEST_TIMEOUT_MS (default 600000) is stopped and fails, naming the test that hung. Node 20's
 //   own `--test-timeout` cannot do this: it bounds each file's whole run, not each test.
+// - Tests that start the program as a child process run one esbuild bundle of it, built here
+//   once per source content (scripts/test-bundle.mjs); TEST_CLI_FROM_SOURCE=1 runs the CLI
+//   children from source with tsx instead.
 // - Each file's output is printed whole when it ends; at the end, the totals, every failed test
 //   and the ten slowest files.
 import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import { testBundle } from './test-bundle.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const EVENTS_REPORTER = join(import.meta.dirname, 'test-events.mjs');
@@ -58,6 +62,10 @@ if (filters.length === 0) {
     process.exit(1);
   }
 }
+
+// The program bundle that tests run as a child process (scripts/test-bundle.mjs), built once here
+// rather than by the first files at the same time.
+if (files.some((f) => f.startsWith('test/'))) await testBundle();
 
 const totals = { tests: 0, pass: 0, fail: 0, skipped: 0, todo: 0 };
 const failures = [];

@@ -17,6 +17,7 @@ import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { startServer } from '../../src/cli/server.js';
 import { captureLogger } from '../helpers/log-capture.js';
+import { PROGRAM_ARGS } from '../helpers/program.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BASE = '/api/v1/orchestrator';
@@ -25,7 +26,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The CLI from source, as a user runs it. */
 function cli(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  return spawnSync(process.execPath, [...PROGRAM_ARGS, ...args], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
 }
 
 test('a refused token is logged with its reason; the client gets the same generic 401 as before', async () => {

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKeyPair } from '../../src/dags/index.js';
 import { makeKey, signWith, type TestKey } from '../../src/auth/testkit.js';
-import { removeServerBundle } from '../hostile/child.js';
 import { startServer, type ServeChild } from '../helpers/serve-child.js';
 import { until } from '../helpers/wait.js';
 
@@ -19,7 +18,6 @@ const BASE = '/api/v1/orchestrator';
 const tmp = mkdtempSync(join(tmpdir(), 'orch-reload-'));
 after(() => {
   rmSync(tmp, { recursive: true, force: true });
-  removeServerBundle();
 });
 
 const ISS = 'https://idp.example';

@@ -1,6 +1,6 @@
 /**
- * `orchestrator bundle create|verify|import` end to end, as child processes running the CLI
- * from source (`node --import tsx src/main.ts …`, what `npx tsx src/main.ts …` runs).
+ * `orchestrator bundle create|verify|import` end to end, the CLI as child processes
+ * (test/helpers/program.ts: the test bundle, or from source with `TEST_CLI_FROM_SOURCE=1`).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -17,6 +17,7 @@ import { BUNDLE_FORMAT_V1, BUNDLE_PAYLOAD_TYPE, buildManifest, MANIFEST_PATH, SI
 import { canonicalJson } from '../../src/core/hash.js';
 import { readTar, writeRawTar, writeTar, type RawTarEntry } from '../../src/bundles/tar.js';
 import { reloadablePlugins, type ReloadableRegistry } from '../../src/engine/plugins/plugins.js';
+import { PROGRAM_ARGS } from '../helpers/program.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const FIXTURES = join(ROOT, 'fixtures');
@@ -167,10 +168,10 @@ export function flip(buf: Buffer, index: number, mask = 0x01): Buffer {
   return buf;
 }
 
-/** Runs the CLI from source as a child process (`node --import tsx src/main.ts …`); `json` is stdout's last line parsed. */
+/** Runs the CLI as a child process (../helpers/program.ts); `json` is stdout's last line parsed. */
 export function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), ...args], {
+    const child = spawn(process.execPath, [...PROGRAM_ARGS, ...args], {
       cwd: ROOT,
       env: { ...process.env, ORCH_DATA_DIR: '', ORCH_TRUST_DIR: '', ORCH_PLUGINS_DIR: '' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { COMMANDS } from '../../src/cli/index.js';
-import { removeServerBundle, serverBundle } from '../hostile/child.js';
+import { serverBundle } from '../hostile/child.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { cleanEnv, ROOT } from './helpers.js';
 
@@ -79,7 +79,6 @@ describe('documented examples', () => {
   after(async () => {
     await t.stop();
     rmSync(dir, { recursive: true, force: true });
-    removeServerBundle();
   });
 
   test('docs/CLI.md: every sh block, in order, in one session', async () => {

@@ -1,11 +1,13 @@
 /**
- * Drives the CLI as a child process (`node --import tsx src/main.ts …`, what
- * `npx tsx src/main.ts …` runs) against a real server on port 0, with an environment that
- * holds only what the test gives it (no ORCH_* or NO_COLOR leaking in from the caller).
+ * Drives the CLI as a child process (the test bundle, `node main.cjs …`, or from source with
+ * `TEST_CLI_FROM_SOURCE=1`: see ../helpers/program.ts) against a real server on port 0, with an
+ * environment that holds only what the test gives it (no ORCH_* or NO_COLOR leaking in from the
+ * caller).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { PROGRAM } from '../helpers/program.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publish, type DagSpec } from '../runs/helpers.js';
 
@@ -31,8 +33,8 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
-/** The CLI from source; tsx by absolute URL, so that it also runs from folders outside the checkout. */
-export const CLI = [process.execPath, '--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'main.ts')];
+/** The CLI's command line (../helpers/program.ts). */
+export const CLI = PROGRAM;
 
 /** At most this many CLI children of one test file at a time: the machine is shared (2 cores). */
 const MAX_CHILDREN = 2;

@@ -13,12 +13,13 @@ import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { startServer } from '../../src/cli/server.js';
 import { captureLogger } from '../helpers/log-capture.js';
+import { PROGRAM_ARGS } from '../helpers/program.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'orch-details-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+const cli = (...args: string[]) => spawnSync(process.execPath, [...PROGRAM_ARGS, ...args], { cwd: ROOT, encoding: 'utf8' });
 
 test('`orchestrator dag --help` lists the dag commands; usage lines name FILE', () => {
   const r = cli('dag', '--help');

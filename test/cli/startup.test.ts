@@ -13,13 +13,12 @@ import { join } from 'node:path';
 import { parseFlags, usage } from '../../src/cli/args.js';
 import { SERVE_FLAGS } from '../../src/cli/config.js';
 import { Store } from '../../src/store/index.js';
-import { removeServerBundle, serverBundle } from '../hostile/child.js';
+import { serverBundle } from '../hostile/child.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'orch-startup-'));
 after(() => {
   rmSync(tmp, { recursive: true, force: true });
-  removeServerBundle();
 });
 
 interface Proc {

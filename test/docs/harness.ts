@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { removeServerBundle, serverBundle } from '../hostile/child.js';
+import { serverBundle } from '../hostile/child.js';
 import { until } from '../helpers/wait.js';
 export { startServer, type ServeChild } from '../helpers/serve-child.js';
 export { until };
@@ -25,7 +25,6 @@ export function docsTmp(prefix: string): string {
   chmodSync(tmp, 0o755);
   after(() => {
     rmSync(tmp, { recursive: true, force: true });
-    removeServerBundle();
   });
   return tmp;
 }

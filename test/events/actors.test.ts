@@ -19,6 +19,7 @@ import { routeTable } from '../../src/http/routes/index.js';
 import { isMutating } from '../../src/http/route.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { captureLogger } from '../helpers/log-capture.js';
+import { PROGRAM_ARGS } from '../helpers/program.js';
 import { waitForRun } from '../runs/helpers.js';
 import { openNdjson } from './stream-client.js';
 
@@ -207,7 +208,7 @@ test('events verify refuses an export whose actor was edited (the actor is insid
   const file = join(dir, 'edited.ndjson');
   writeFileSync(file, [...ndjsonExport(edited)].join(''));
   const run = promisify(execFile);
-  const out = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'events', 'verify', file], { cwd: ROOT }).then(
+  const out = await run(process.execPath, [...PROGRAM_ARGS, 'events', 'verify', file], { cwd: ROOT }).then(
     (r) => ({ code: 0, out: JSON.parse(r.stdout) }),
     (e) => ({ code: e.code as number, out: JSON.parse(e.stdout) }),
   );

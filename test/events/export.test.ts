@@ -9,13 +9,14 @@ import { startTestServer } from '../helpers/server.js';
 import { publish, startRun, waitForRun } from '../runs/helpers.js';
 import { parseNdjsonExport } from '../../src/core/index.js';
 import { verifyEventChain } from '../../src/events/index.js';
+import { PROGRAM_ARGS } from '../helpers/program.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 
 async function verifyCli(file: string): Promise<{ code: number; out: any }> {
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'events', 'verify', file], { cwd: ROOT });
+    const { stdout } = await run(process.execPath, [...PROGRAM_ARGS, 'events', 'verify', file], { cwd: ROOT });
     return { code: 0, out: JSON.parse(stdout) };
   } catch (e: any) {
     return { code: e.code, out: JSON.parse(e.stdout) };

@@ -1,54 +1,19 @@
 /**
  * The real server as a child process, for crash tests that start it dozens of times. From
  * source (`tsx`) a start takes 2-3 s on this machine; the same code bundled with esbuild (as
- * `npm run build` does, minus the single executable) starts in about 0.5 s. The bundle is built
- * once per test process into a temp folder; `bundle: false` falls back to tsx.
+ * `npm run build` does, minus the single executable) starts in about 0.5 s. The bundle is the
+ * test bundle shared by every test file (scripts/test-bundle.mjs); `bundle: false` falls back
+ * to tsx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { testBundle } from '../../scripts/test-bundle.mjs';
 import { BASE } from '../helpers/server.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-let built: Promise<string> | undefined;
-let bundleDirToRemove: string | undefined;
-
-/** Builds `main.cjs` + `worker.cjs` (+ the SQLite addon beside them) once; returns the folder. */
-export function serverBundle(): Promise<string> {
-  built ??= (async () => {
-    const esbuild = await import('esbuild');
-    const dir = mkdtempSync(join(tmpdir(), 'orch-bundle-'));
-    bundleDirToRemove = dir;
-    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-    const { esbuildOptions } = await import('../../bundle/esbuild-config.mjs');
-    await esbuild.build({
-      ...esbuildOptions({
-        root: ROOT,
-        entries: [
-          { in: 'src/main.ts', out: 'main' },
-          { in: 'src/engine/pool/worker.ts', out: 'worker' },
-        ],
-        outdir: dir,
-        version,
-      }),
-      logLevel: 'error',
-    });
-    const require = createRequire(join(ROOT, 'package.json'));
-    const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
-    copyFileSync(addon, join(dir, 'better_sqlite3.node'));
-    // Plugin hosts run the bundle as an unprivileged user when the tests run as root.
-    chmodSync(dir, 0o755);
-    return dir;
-  })();
-  return built;
-}
-
-export function removeServerBundle(): void {
-  if (bundleDirToRemove) rmSync(bundleDirToRemove, { recursive: true, force: true });
-}
+/** The folder of `main.cjs` + `worker.cjs` (+ the SQLite addon beside them), built once per source content. */
+export const serverBundle = testBundle;
 
 export interface Child {
   proc: ChildProcess;

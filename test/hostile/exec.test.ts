@@ -21,7 +21,7 @@ import { ensureDevKeys, mintToken } from '../../src/auth/index.js';
 import { sleepers } from '../../src/engine/pool/test-support.js';
 import { until } from '../helpers/wait.js';
 import { BASE } from '../helpers/server.js';
-import { removeServerBundle, startChild, type Child } from './child.js';
+import { startChild, type Child } from './child.js';
 
 /** Peak RSS growth of the server allowed for four parallel 60 MiB stdouts (it was ~740 MB). */
 const RSS_BOUND_MB = 96;
@@ -95,7 +95,6 @@ after(async () => {
   child?.proc.kill('SIGTERM');
   await child?.exited;
   for (const d of [dataDir, `${dataDir}-work`, markers]) rmSync(d, { recursive: true, force: true });
-  removeServerBundle();
 });
 
 describe('exec: loader and interpreter variables never reach a program', () => {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { eventHash, type EventRow } from '../../src/store/index.js';
-import { removeServerBundle, startChild, type Child } from './child.js';
+import { startChild, type Child } from './child.js';
 import { assertCasClean, integrityCheck, sleep } from './support.js';
 
 const ROUNDS = Number(process.env.HOSTILE_CRASH_ROUNDS ?? 30);
@@ -37,7 +37,6 @@ after(() => {
   for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(`${dataDir}-work`, { recursive: true, force: true });
-  removeServerBundle();
 });
 
 async function start(): Promise<Child> {

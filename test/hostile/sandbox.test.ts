@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDevKeys, mintToken } from '../../src/auth/index.js';
-import { removeServerBundle, startChild, type Child } from './child.js';
+import { startChild, type Child } from './child.js';
 
 const PLUGINS = join(import.meta.dirname, '..', 'fixtures', 'plugins', 'sandbox');
 const SECRET_NAME = 'STELLA_TEST_DB_PASSWORD';
@@ -77,7 +77,6 @@ after(async () => {
   listener?.close();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(`${dataDir}-work`, { recursive: true, force: true });
-  removeServerBundle();
 });
 
 describe('a plugin declaring no capabilities cannot reach past its sandbox', () => {

@@ -1,11 +1,12 @@
 /**
- * Lifecycle test support: the real command line (`node --import tsx src/main.ts …`) as a child
+ * Lifecycle test support: the real command line (../helpers/program.ts) as a child
  * process (each command shown in docs/OPERATIONS.md is run this way), and a look into the
  * artifact store.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROGRAM_ARGS } from '../helpers/program.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -18,7 +19,7 @@ export interface CliResult {
 
 export function cli(args: string[], opts: { env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const proc = spawn(process.execPath, [...PROGRAM_ARGS, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },

@@ -20,6 +20,7 @@ import { ndjsonExport, parseNdjsonExport, readNdjsonExport, canonicalHash } from
 import { generateSigningKeyPair } from '../../src/dags/signature.js';
 import { importRunRecords } from '../../src/runs/transfer.js';
 import { Store } from '../../src/store/index.js';
+import { PROGRAM_ARGS } from '../helpers/program.js';
 
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -28,7 +29,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 async function cliEnv(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const r = await exec(process.execPath, [...PROGRAM_ARGS, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e: any) {
     return { code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string };

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer } from '../helpers/server.js';
+import { PROGRAM_ARGS } from '../helpers/program.js';
 import { publish, startRun, waitForRun } from './helpers.js';
 import { ndjsonExport, parseNdjsonExport } from '../../src/core/index.js';
 
@@ -17,7 +18,7 @@ const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 const cli = async (...args: string[]) => {
   try {
-    const r = await exec(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT });
+    const r = await exec(process.execPath, [...PROGRAM_ARGS, ...args], { cwd: ROOT });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e: any) {
     return { code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string };
