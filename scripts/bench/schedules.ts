@@ -40,7 +40,7 @@ async function server(clock: Shifted, dir = mkdtempSync(join(tmpdir(), 'orch-ben
 
 function createMany(s: RunningServer, cron: string): void {
   const schedules = s.deps.services.schedules;
-  const commit = (fn: () => any) => s.deps.store.tx(fn);
+  const commit = (fn: () => any) => s.store.tx(fn);
   for (let i = 0; i < N; i++) schedules.create('demo', { doc: { scheduleId: `s${i}`, dagId: 'quick', cron, overlap: 'allow_all' } }, commit);
 }
 
@@ -76,7 +76,7 @@ clock.frozen = null;
 clock.offset = MINUTE0 + 50_000 - Date.now();
 const again = await server(clock, lag.dir);
 const fire = MINUTE0 + MIN;
-const db = again.s.deps.store.db.sqlite;
+const db = again.s.store.db.sqlite;
 const count = db.prepare('select count(*) from runs where scheduled_ms = ?').pluck();
 const deadline = Date.now() + 5 * MIN;
 while ((count.get(fire) as number) < N && Date.now() < deadline) await sleep(200);

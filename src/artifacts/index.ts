@@ -8,3 +8,4 @@ export {
 } from './store.js';
 export { namedHashes } from './refs.js';
 export { ArtifactWriter } from './writer.js';
+export type { TenantArtifactReader } from './tenant.js';

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { ENV_NAME_RE, pluginEnvRefusal, refusedEnvReason } from '../engine/index.js';
+import { ENV_NAME_RE, refusedEnvReason } from '../dags/exec-policy.js';
+import { pluginEnvRefusal } from '../engine/index.js';
 import type { FlagSpec, Flags } from './args.js';
 import { UsageError } from './args.js';
 import { parseThreshold, type Threshold } from '../lifecycle/disk.js';

@@ -37,6 +37,8 @@ export interface RunningServer {
   url: string;
   port: number;
   deps: AppDeps;
+  /** The server's store (tests and tools read it; routes reach data only through services). */
+  store: Store;
   routes: RouteDef[];
   devKeys?: DevKeys;
   /** SIGHUP: re-reads the JWKS, the trust folders and the scrape token file (see {@link AuthReloader}). */
@@ -240,7 +242,6 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       clock,
       auth: verifier!,
       scrapeToken,
-      store,
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
       lifecycle,
@@ -319,6 +320,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       url,
       port,
       deps,
+      store,
       routes,
       devKeys,
       reload: () => reloader.reload(),

@@ -6,3 +6,4 @@ export * from './json.js';
 export * from './ndjson.js';
 export * from './heap.js';
 export * from './paths.js';
+export * from './idempotency.js';

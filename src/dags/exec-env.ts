@@ -11,7 +11,7 @@
  * execEnvProblems({ steps: [{ id: 'x', plugin: 'exec', with: { env: { LD_PRELOAD: '/x.so' } } }] } as DagDocument)
  * // [{ code: 'EXEC_ENV_REFUSED', stepId: 'x', variable: 'LD_PRELOAD', … }]
  */
-import { refusedEnvReason } from '../engine/index.js';
+import { refusedEnvReason } from './exec-policy.js';
 import type { DagDocument } from './model.js';
 
 export interface ExecEnvProblem {

@@ -18,7 +18,7 @@
  * // [{ code: 'WITH_INVALID', stepId: 'build', field: 'steps.build.with.program', message: '…' }]
  */
 import type { ErrorObject } from 'ajv';
-import { resolveAllowedProgram } from '../engine/index.js';
+import { resolveAllowedProgram } from './exec-policy.js';
 import { compileSchema, INPUTS_VALIDATION_BUDGET_MS, withinBudget } from './inputs.js';
 import { hasRef } from './refs.js';
 import type { DagDocument } from './model.js';

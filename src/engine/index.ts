@@ -12,5 +12,3 @@ export * from './scheduler/index.js';
 export * from './pool/index.js';
 export * from './plugins/index.js';
 export { BUILTIN_NAMES, BUILTIN_PLUGINS } from './builtins/names.js';
-export { resolveAllowedProgram } from './builtins/exec.js';
-export { ENV_NAME_RE, refusedEnvReason } from './builtins/exec-env.js';

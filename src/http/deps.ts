@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/index.js';
-import type { Store } from '../store/index.js';
 import type { PageTokens } from './pagination.js';
 import type { Principal } from '../auth/index.js';
 
@@ -37,7 +36,6 @@ export interface AppDeps {
   auth: Authenticator;
   /** The static scrape token (`--metrics-token-file`), for routes that declare `scrapeToken`. */
   scrapeToken?: { matches(authorizationHeader: string | undefined): boolean };
-  store: Store;
   pages: PageTokens;
   observe?: RequestObserver;
   /** Not ready: every route but probes answers 503; draining: new work (POST) answers 503. */

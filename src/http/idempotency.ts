@@ -12,7 +12,7 @@
  * const out = await idem(ctx, async () => route.handler(ctx));
  */
 import { ApiError, canonicalHash } from '../core/index.js';
-import type { IdemKey, IdempotencyLedger } from '../store/index.js';
+import type { IdemKey, IdempotencyLedgerPort } from '../core/index.js';
 import type { AppDeps } from './deps.js';
 import { apiPath } from './match.js';
 import { BASE_PATH, type HttpResult, type RouteCtx } from './route.js';
@@ -21,7 +21,7 @@ import { toResponse } from './envelope.js';
 declare module './deps.js' {
   interface Services {
     /** The Idempotency-Key ledger and the request's transaction. */
-    idempotency: IdempotencyLedger;
+    idempotency: IdempotencyLedgerPort;
   }
 }
 

@@ -7,12 +7,8 @@ export type IdempotencyRow = Pick<Row<typeof idempotencyKeys>, 'requestHash' | '
   state: 'in_flight' | 'done';
 };
 
-export interface IdemKey {
-  tenant: string;
-  method: string;
-  path: string;
-  key: string;
-}
+export type { IdemKey } from '../core/idempotency.js';
+import type { IdemKey } from '../core/idempotency.js';
 
 /** Idempotency-Key records (CONTRACT §3). One prepared statement per query. */
 export class IdempotencyQueries {

@@ -9,24 +9,12 @@
  * const c = ledger.claim(key, requestHash, clock.now(), ttlMs);
  * if (c.kind === 'fresh') ledger.transaction(() => { work(); ledger.complete(key, answer); });
  */
-import type { IdemKey } from './idempotency.js';
+import type { IdemClaim, IdemKey, IdempotencyLedgerPort, RecordedAnswer } from '../core/idempotency.js';
 import type { Store } from './index.js';
 
-/** What a claim found: the key is now ours, or used with another request, still running, or done. */
-export type IdemClaim =
-  | { kind: 'fresh' }
-  | { kind: 'reused' }
-  | { kind: 'in_flight' }
-  | { kind: 'done'; answer: RecordedAnswer };
+export type { IdemClaim, RecordedAnswer };
 
-/** An answer as recorded (status, JSON body, headers). */
-export interface RecordedAnswer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-export class IdempotencyLedger {
+export class IdempotencyLedger implements IdempotencyLedgerPort {
   constructor(private readonly store: Store) {}
 
   /** Claims `key` for a request of `requestHash`, or finds its unexpired earlier outcome. */

@@ -17,7 +17,7 @@ const touched: string[] = [];
 before(async () => {
   t = await startTestServer(['--allow-unsigned', '--drain-timeout', '0', '--plugins-dir', GOOD_PLUGINS]);
   // Record every file access of the artifact store.
-  const cas = t.server.deps.services.artifacts.cas as any;
+  const cas = (t.server.deps.services.artifacts as unknown as { cas: Record<string, any> }).cas;
   for (const m of ['stream', 'get', 'stat', 'pathOf']) {
     const orig = cas[m].bind(cas);
     cas[m] = (h: string, ...rest: unknown[]) => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '../../core/hash.js';
-import { resolveAllowedProgram } from './index.js';
+import { resolveAllowedProgram } from '../../dags/exec-policy.js';
 import { loadPlugins } from '../plugins/plugins.js';
 import { WorkerPool } from '../pool/pool.js';
 import { until } from '../../../test/helpers/wait.js';

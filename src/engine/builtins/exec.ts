@@ -22,7 +22,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { StepError } from '../pool/protocol.js';
 import { ID_RE } from '../../core/ids.js';
 import { invalidInput } from './basic.js';
-import { ENV_NAME_RE, refusedEnvReason } from './exec-env.js';
+import { ENV_NAME_RE, refusedEnvReason, resolveAllowedProgram } from '../../dags/exec-policy.js';
 import type { BuiltinContext } from './types.js';
 
 const MAX_STDOUT = 256 * 1024 * 1024;
@@ -33,24 +33,6 @@ const KILL_AFTER_MS = 1000;
 /** After the program exits, how long its stdout/stderr may stay open (held by an escaped process). */
 const DRAIN_MS = 1000;
 const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/**
- * The absolute path to run for `program`, or null when it is not allowed. Matching is on the
- * normalised path, not the symlink target, so another name for an allowed binary (a busybox
- * applet, say) is not allowed by accident.
- *
- * @example resolveAllowedProgram('echo', ['/bin/echo']) // '/bin/echo'
- */
-export function resolveAllowedProgram(program: string, allow: readonly string[]): string | null {
-  const list = allow.filter((p) => isAbsolute(p)).map((p) => resolve(p));
-  if (program.includes('/')) {
-    if (!isAbsolute(program)) return null;
-    const p = resolve(program);
-    return list.includes(p) ? p : null;
-  }
-  const matches = [...new Set(list.filter((p) => basename(p) === program))];
-  return matches.length === 1 ? matches[0]! : null;
-}
 
 function lineLogger(ctx: BuiltinContext, stream: 'stdout' | 'stderr', budget = Infinity) {
   const decoder = new StringDecoder('utf8');

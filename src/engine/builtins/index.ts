@@ -11,4 +11,3 @@ export const BUILTINS: Readonly<Record<BuiltinName, BuiltinPlugin>> = { noop, ec
 
 export { BUILTIN_NAMES, BUILTIN_PLUGINS, type BuiltinName } from './names.js';
 export type { BuiltinContext, BuiltinHost, BuiltinPlugin } from './types.js';
-export { resolveAllowedProgram } from './exec.js';

@@ -5,7 +5,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
 import { formatLogLine, StepError, toStepErrorInfo, type AbortReason, type StepErrorInfo } from './protocol.js';
 import type { PluginRegistry, ResolvedPlugin } from '../plugins/plugins.js';
-import { ENV_NAME_RE, refusedEnvReason } from '../builtins/exec-env.js';
+import { ENV_NAME_RE, refusedEnvReason } from '../../dags/exec-policy.js';
 import { pluginEnvRefusal } from './sandbox.js';
 
 /** Who an artifact request is for: the ArtifactIO checks/records tenant ownership with it. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { refusedEnvReason } from '../builtins/exec-env.js';
+import { refusedEnvReason } from '../../dags/exec-policy.js';
 import { execEnvironment } from '../builtins/exec.js';
 import { loadPlugins } from '../plugins/plugins.js';
 import { PluginStage } from '../plugins/stage.js';

@@ -22,7 +22,7 @@ import { accessSync, constants, readFileSync, statSync, type Stats } from 'node:
 import { delimiter, join } from 'node:path';
 import type { HostRuntime } from '../../core/runtime.js';
 import { PLUGIN_HOST_ARG } from './host-protocol.js';
-import { refusedEnvReason } from '../builtins/exec-env.js';
+import { refusedEnvReason } from '../../dags/exec-policy.js';
 
 export type Isolation = 'namespaces' | 'userns' | 'none';
 

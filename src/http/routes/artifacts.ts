@@ -9,12 +9,12 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ApiError, HASH_RE } from '../../core/index.js';
-import type { TenantArtifacts } from '../../engine/index.js';
+import type { TenantArtifactReader } from '../../artifacts/index.js';
 import { defineRoute, pathParam } from '../route.js';
 
 declare module '../deps.js' {
   interface Services {
-    artifacts: TenantArtifacts;
+    artifacts: TenantArtifactReader;
   }
 }
 

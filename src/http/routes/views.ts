@@ -12,7 +12,7 @@ import { dagDocumentSchema, dsseEnvelopeSchema, edgeSchema, PLUGIN_NAME_RE, retr
 import { SEMVER_RE } from '../../dags/semver.js';
 import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES } from '../../runs/states.js';
 import type { AttemptView, RunView, StepView } from '../../runs/views.js';
-import { EVENT_TYPES, type EventView } from '../../store/events.js';
+import { EVENT_TYPES, type EventView } from '../../events/index.js';
 import { component } from '../components.js';
 import { Id, ListOf, RunId } from './common.js';
 

@@ -1,4 +1,9 @@
 /**
+ * The `exec` built-in's rules, pure and shared by the DAG checks at publish (`exec-env.ts`,
+ * `with-check.ts`), the server's flags (`cli/config.ts`) and the built-in at run time
+ * (`engine/builtins/exec.ts`): which environment variables a step may never set, and which
+ * program an allow-list lets it run.
+ *
  * Environment variables an `exec` step may never set, whatever the operator allows: the ones
  * that make a dynamic loader, a shell or an interpreter run code or read configuration named by
  * the variable (CONTRACT §16). `LD_PRELOAD` pointing at a stored artifact turned an allowed
@@ -14,6 +19,7 @@
  * refusedEnvReason('LD_PRELOAD');  // 'dynamic loader variable'
  * refusedEnvReason('GREETING');    // null
  */
+import { basename, isAbsolute, resolve } from 'node:path';
 
 /** Prefixes: every variable that starts with one is refused. */
 const REFUSED_PREFIXES: ReadonlyArray<readonly [string, string]> = [
@@ -105,3 +111,21 @@ export function refusedEnvReason(name: string): string | null {
 
 /** A portable environment variable name (what `with.env`, `--exec-env-allow` and `--plugin-env` take). */
 export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The absolute path to run for `program`, or null when it is not allowed. Matching is on the
+ * normalised path, not the symlink target, so another name for an allowed binary (a busybox
+ * applet, say) is not allowed by accident.
+ *
+ * @example resolveAllowedProgram('echo', ['/bin/echo']) // '/bin/echo'
+ */
+export function resolveAllowedProgram(program: string, allow: readonly string[]): string | null {
+  const list = allow.filter((p) => isAbsolute(p)).map((p) => resolve(p));
+  if (program.includes('/')) {
+    if (!isAbsolute(program)) return null;
+    const p = resolve(program);
+    return list.includes(p) ? p : null;
+  }
+  const matches = [...new Set(list.filter((p) => basename(p) === program))];
+  return matches.length === 1 ? matches[0]! : null;
+}

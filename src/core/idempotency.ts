@@ -1,0 +1,42 @@
+/**
+ * The Idempotency-Key ledger as the request pipeline sees it (CONTRACT §3): the port the HTTP
+ * edge's middleware (`http/idempotency.ts`) calls and the store implements
+ * (`store/ledger.ts`), so the edge never imports the store.
+ *
+ * @example
+ * const c = ledger.claim(key, requestHash, clock.now(), ttlMs);
+ * if (c.kind === 'fresh') ledger.transaction(() => { work(); ledger.complete(key, answer); });
+ */
+
+/** One key: per tenant, method and path. */
+export interface IdemKey {
+  tenant: string;
+  method: string;
+  path: string;
+  key: string;
+}
+
+/** What a claim found: the key is now ours, or used with another request, still running, or done. */
+export type IdemClaim =
+  | { kind: 'fresh' }
+  | { kind: 'reused' }
+  | { kind: 'in_flight' }
+  | { kind: 'done'; answer: RecordedAnswer };
+
+/** An answer as recorded (status, JSON body, headers). */
+export interface RecordedAnswer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface IdempotencyLedgerPort {
+  /** Claims `key` for a request of `requestHash`, or finds its unexpired earlier outcome. */
+  claim(key: IdemKey, requestHash: string, nowMs: number, ttlMs: number): IdemClaim;
+  /** Records the answer of a fresh request (inside the caller's transaction when there is one). */
+  complete(key: IdemKey, a: RecordedAnswer): void;
+  /** Forgets the claim of a request that failed, so the client may retry it. */
+  release(key: IdemKey): void;
+  /** Runs `fn` in one transaction (nested calls join it). */
+  transaction<T>(fn: () => T): T;
+}
