@@ -9,9 +9,8 @@
  * - DRIVER_PACKAGES: only `store/` imports the database driver and the query builder.
  * - HANDLE_RE: only `store/` touches the raw database handles (`store.db.sqlite`,
  *   `store.db.orm`): everything else goes through the store's query objects.
- * - EXCEPTIONS: the places that break the rule today, each named with its reason and who is
- *   removing it. The test fails on any break not listed here AND on any listed exception that no
- *   longer occurs, so this list only shrinks; the design is done when it is empty.
+ * There are no exceptions: any break fails the test. Fix the arrow (a service, or a port in a
+ * lower folder, as `core/idempotency.ts` and `artifacts/tenant.ts` are) instead of allowing it.
  *
  * @example
  * // a new arrow from engine/ up to http/ fails npm test:
@@ -34,8 +33,9 @@ const BELOW_ENGINE: Folder[] = ['dags', 'events', 'artifacts', 'store', 'core'];
  *
  * - `cli` wires the server from every part (opens the store, builds the services, starts the
  *   scheduler) and holds the CLI client: it may import every folder; nothing imports it but main.
- * - `http` reaches the domain services, `auth` (the principal) and `events` (the stream and
- *   export of the event log); never `store` or `engine`: routes reach data through services.
+ * - `http` reaches the domain services, `auth` (the principal), `events` (the stream and
+ *   export of the event log) and the ports it needs from the bottom (`core/idempotency.ts`,
+ *   `artifacts/tenant.ts`); never `store` or `engine`: routes reach data through services.
  * - the domain, top down: `lifecycle` (retention, backup, restore: uses bundles' tar code and
  *   the disk metrics of ops) → `ops` (health, metrics, limits, warm-up) and `bundles` →
  *   `schedules` (fires runs through the run service) → `runs` (the run service: starts, cancels,
@@ -71,20 +71,3 @@ export const DRIVER_PACKAGES = ['better-sqlite3', 'drizzle-orm'] as const;
 
 /** A reach into the store's raw database handles (`store.db.sqlite`, `opts.store.db.orm`). */
 export const HANDLE_RE = /\.db\.(sqlite|orm)\b/g;
-
-export interface LayerException {
-  /** The file, relative to `src/`. */
-  file: string;
-  /** What it reaches: a folder (an arrow), a package (a driver import) or `db.sqlite` / `db.orm`. */
-  reaches: string;
-  /** Who removes it (the branch working on it) and why it is here. */
-  owner: string;
-  reason: string;
-}
-
-/**
- * Breaks of the rule: none since issue #13 landed. Never add one to get a change through: fix
- * the arrow (a service, or a port in a lower folder) instead. The check of stale entries stays,
- * so a list that ever grows again can only shrink.
- */
-export const EXCEPTIONS: LayerException[] = [];
