@@ -12,7 +12,8 @@
 // src/, the esbuild options, package.json, package-lock.json, this file and the Node version.
 // Test files running in parallel (and other checkouts) share it safely: each builds into its own
 // temp folder and renames it into place; a loser of that race uses the winner's folder.
-// scripts/test.mjs builds it once before starting the files.
+// scripts/test.mjs builds it once before starting the files and hands its folder to them in
+// STELLA_TEST_BUNDLE, so a test file does not hash src/ again to find it.
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -51,6 +52,8 @@ let built;
  */
 export function testBundle() {
   built ??= (async () => {
+    const given = process.env.STELLA_TEST_BUNDLE;
+    if (given && existsSync(join(given, 'main.cjs'))) return given;
     const dir = join(tmpdir(), PREFIX + bundleHash());
     if (existsSync(join(dir, 'main.cjs'))) return dir;
     const esbuild = await import('esbuild');

@@ -64,8 +64,8 @@ if (filters.length === 0) {
 }
 
 // The program bundle that tests run as a child process (scripts/test-bundle.mjs), built once here
-// rather than by the first files at the same time.
-if (files.some((f) => f.startsWith('test/'))) await testBundle();
+// rather than by the first files at the same time; the files inherit its folder.
+if (files.some((f) => f.startsWith('test/'))) process.env.STELLA_TEST_BUNDLE = await testBundle();
 
 const totals = { tests: 0, pass: 0, fail: 0, skipped: 0, todo: 0 };
 const failures = [];
