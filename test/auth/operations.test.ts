@@ -24,7 +24,7 @@ const BASE = '/api/v1/orchestrator';
 const tmp = mkdtempSync(join(tmpdir(), 'orch-authops-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** The CLI from source, as a user runs it. */
+/** The CLI as a child process (../helpers/program.ts). */
 function cli(args: string[]) {
   return spawnSync(process.execPath, [...PROGRAM_ARGS, ...args], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
 }

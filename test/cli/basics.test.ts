@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { COMMANDS } from '../../src/cli/index.js';
 import { startRun, waitForRun } from '../runs/helpers.js';
-import { CLI, cleanEnv, cli, clientWorld, parseJson, parseNdjson, type ClientWorld } from './helpers.js';
+import { PROGRAM, PROGRAM_ARGS } from '../helpers/program.js';
+import { cleanEnv, cli, clientWorld, parseJson, parseNdjson, type ClientWorld } from './helpers.js';
 
 const TRACE = /\(trace_id [0-9a-f]{32}\)/;
 
@@ -22,7 +23,7 @@ const TRACE = /\(trace_id [0-9a-f]{32}\)/;
  * Asynchronous: the server answering it runs in this process.
  */
 function onTerminal(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const line = [...CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const line = [...PROGRAM, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qec', line, '/dev/null'], { env: cleanEnv({ ...env, COLUMNS: '200', LINES: '50' }), stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -128,7 +129,7 @@ describe('client basics', () => {
 
   test('Ctrl-C (SIGINT) ends a follow quietly with exit 130', async () => {
     await waitForRun(w.t, (await startRun(w.t, 'hello')).runId);
-    const child = spawn(CLI[0]!, [...CLI.slice(1), 'events', 'tail', '--since', '0'], { env: cleanEnv(w.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...PROGRAM_ARGS, 'events', 'tail', '--since', '0'], { env: cleanEnv(w.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));

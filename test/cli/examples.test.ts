@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { COMMANDS } from '../../src/cli/index.js';
-import { serverBundle } from '../hostile/child.js';
+import { testBundle } from '../../scripts/test-bundle.mjs';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { cleanEnv, ROOT } from './helpers.js';
 
@@ -71,7 +71,7 @@ describe('documented examples', () => {
     mkdirSync(join(dir, 'data'));
     mkdirSync(join(dir, 'bin'));
     const wrapper = join(dir, 'bin', 'orchestrator');
-    writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${join(await serverBundle(), 'main.cjs')}' "$@"\n`);
+    writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${join(await testBundle(), 'main.cjs')}' "$@"\n`);
     chmodSync(wrapper, 0o755);
     t = await startTestServer(['--dags-dir', join(ROOT, 'fixtures', 'dags')], {}, undefined, join(dir, 'data'));
     env = cleanEnv({ PATH: `${join(dir, 'bin')}:${process.env.PATH}`, HOME: dir });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { PROGRAM } from '../helpers/program.js';
+import { PROGRAM_ARGS } from '../helpers/program.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publish, type DagSpec } from '../runs/helpers.js';
 
@@ -33,9 +33,6 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
-/** The CLI's command line (../helpers/program.ts). */
-export const CLI = PROGRAM;
-
 /** At most this many CLI children of one test file at a time: the machine is shared (2 cores). */
 const MAX_CHILDREN = 2;
 let running = 0;
@@ -59,7 +56,7 @@ export function cli(args: string[], opts: { env?: Record<string, string | undefi
 
 function run(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { cwd: opts.cwd ?? ROOT, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...PROGRAM_ARGS, ...args], { cwd: opts.cwd ?? ROOT, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));

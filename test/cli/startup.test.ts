@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseFlags, usage } from '../../src/cli/args.js';
 import { SERVE_FLAGS } from '../../src/cli/config.js';
 import { Store } from '../../src/store/index.js';
-import { serverBundle } from '../hostile/child.js';
+import { testBundle } from '../../scripts/test-bundle.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'orch-startup-'));
@@ -32,7 +32,7 @@ interface Proc {
 
 /** `serve` from the esbuild bundle (fast start), with an environment of our choosing. */
 async function serve(args: string[], env: Record<string, string> = {}): Promise<Proc> {
-  const main = join(await serverBundle(), 'main.cjs');
+  const main = join(await testBundle(), 'main.cjs');
   const dataDir = mkdtempSync(join(tmp, 'data-'));
   const proc = spawn(process.execPath, [main, 'serve', '--port', '0', '--data-dir', dataDir, '--workers', '1', ...args], {
     cwd: ROOT,

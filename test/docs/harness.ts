@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { serverBundle } from '../hostile/child.js';
+import { testBundle } from '../../scripts/test-bundle.mjs';
 import { until } from '../helpers/wait.js';
 export { startServer, type ServeChild } from '../helpers/serve-child.js';
 export { until };
@@ -70,7 +70,7 @@ export function block(blocks: Map<string, string>, name: string): string {
 
 /** Runs a shell script in bash -euo pipefail, with `orchestrator` on hand; fails the test on a non-zero exit. */
 export async function bash(script: string, cwd: string, env: Record<string, string> = {}): Promise<string> {
-  const main = join(await serverBundle(), 'main.cjs');
+  const main = join(await testBundle(), 'main.cjs');
   const prelude = `set -euo pipefail\norchestrator() { ${JSON.stringify(process.execPath)} ${JSON.stringify(main)} "$@"; }\n`;
   const r = spawnSync('bash', ['-c', prelude + script], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, ...env } });
   assert.equal(r.status, 0, `example failed (exit ${r.status}):\n${script}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);

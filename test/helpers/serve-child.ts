@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { serverBundle } from '../hostile/child.js';
+import { testBundle } from '../../scripts/test-bundle.mjs';
 import { until } from './wait.js';
 
 export interface ServeChild {
@@ -18,7 +18,7 @@ export interface ServeChild {
 
 /** Starts `orchestrator serve ARGS` (the esbuild bundle, fast to start) in `cwd` and waits until it is ready. */
 export async function startServer(args: string[], cwd: string): Promise<ServeChild> {
-  const main = join(await serverBundle(), 'main.cjs');
+  const main = join(await testBundle(), 'main.cjs');
   const proc = spawn(process.execPath, [main, 'serve', ...args], { cwd, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -12,8 +12,6 @@ import { BASE } from '../helpers/server.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** The folder of `main.cjs` + `worker.cjs` (+ the SQLite addon beside them), built once per source content. */
-export const serverBundle = testBundle;
 
 export interface Child {
   proc: ChildProcess;
@@ -27,7 +25,7 @@ export interface Child {
 
 /** Starts `orchestrator serve --dev` on `dataDir` (port 0) and waits for its URL and admin token. */
 export async function startChild(dataDir: string, extra: string[] = [], opts: { bundle?: boolean } = {}): Promise<Child> {
-  const entry = opts.bundle === false ? ['--import', 'tsx', 'src/main.ts'] : [join(await serverBundle(), 'main.cjs')];
+  const entry = opts.bundle === false ? ['--import', 'tsx', 'src/main.ts'] : [join(await testBundle(), 'main.cjs')];
   const t0 = Date.now();
   const proc = spawn(
     process.execPath,
