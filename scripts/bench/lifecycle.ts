@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,9 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '1000
 const RUNS = Number(values.runs);
 const REPS = Number(values.reps);
 const work = mkdtempSync(join(tmpdir(), 'orch-bench-lifecycle-'));
+// Plugin hosts run as an unprivileged user when the bench runs as root: they reach ./data-work
+// through this folder (0700 from mkdtemp would make every step fail WORKER_START_FAILED).
+chmodSync(work, 0o711);
 const dataDir = join(work, 'data');
 const { flags } = parseFlags(['--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--artifact-gc-grace', '0', '--rate-limit', '1000000', '--workers', '2'], SERVE_FLAGS, {});
 const server = await startServer(serveConfig(flags), createLogger('silent'));
@@ -35,12 +38,13 @@ const runs = server.deps.services.runs as unknown as { d: { scheduler: { events:
 const scheduler = runs.d.scheduler;
 
 interface Ev { type: string; runId: string; status: string; stepId: string | null }
-const ended = new Map<string, () => void>();
+/** Each awaited run's end, with its final event type (a bench of failed runs measures nothing: it stops). */
+const ended = new Map<string, (type: string) => void>();
 const running = new Map<string, number[]>();
 scheduler.events.on('committed', (rows: Ev[]) => {
   const at = now();
   for (const e of rows) {
-    if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled') ended.get(e.runId)?.();
+    if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled') ended.get(e.runId)?.(e.type);
     else if (e.type === 'step.updated' && e.status === 'running') running.get(e.runId)?.push(at);
   }
 });
@@ -58,7 +62,8 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
 async function runChain(): Promise<number[]> {
   const r = await call('POST', '/runs', { dagId: 'chain40' });
   running.set(r.runId, []);
-  await new Promise<void>((res) => ended.set(r.runId, res));
+  const end = await new Promise<string>((res) => ended.set(r.runId, res));
+  if (end !== 'run.completed') throw new Error(`the chain run ${r.runId} ended ${end}: ${JSON.stringify((await call('GET', `/runs/${r.runId}`)).steps.find((s: any) => s.errorCode))}`);
   const at = running.get(r.runId)!;
   running.delete(r.runId);
   ended.delete(r.runId);
@@ -69,7 +74,7 @@ const ids = Array.from({ length: 40 }, (_, i) => `s${String(i).padStart(2, '0')}
 await call('POST', '/dags', { dagId: 'chain40', version: '1.0.0', steps: ids.map((id) => ({ id, plugin: 'noop' })), edges: ids.slice(1).map((id, i) => ({ from: ids[i]!, to: id })) });
 await call('POST', '/dags', { dagId: 'tiny', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] });
 const first = await call('POST', '/runs', { dagId: 'tiny' });
-await new Promise<void>((res) => { ended.set(first.runId, res); setTimeout(res, 5000); });
+await new Promise<unknown>((res) => { ended.set(first.runId, res); setTimeout(res, 5000); });
 const tpl = [...exportRunRecords(store, { tenant: TENANT, dagId: 'tiny' })][0] as RunRecord;
 const old = Date.now() - 400 * 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
