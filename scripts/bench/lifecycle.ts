@@ -20,6 +20,7 @@ import { createBackup, restoreBackup } from '../../src/lifecycle/index.js';
 import { exportRunRecords, importRunRecords, type RunRecord } from '../../src/runs/transfer.js';
 import { API_BASE, uuidv7 } from '../../src/core/index.js';
 import type { TenantArtifacts } from '../../src/engine/pool/tenant-artifacts.js';
+import { request as httpRequest } from 'node:http';
 import { emit, fig, median, now, quantile } from './lib.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '100000' }, reps: { type: 'string', default: '7' } } });
@@ -51,13 +52,24 @@ scheduler.events.on('committed', (rows: Ev[]) => {
 const token = await (await import('../../src/auth/index.js')).mintToken({
   ...server.devKeys!, tenants: [TENANT], scopes: ['orchestrator:admin'], ttlSec: 3600,
 });
-async function call(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${server.url}${API_BASE}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+/**
+ * One API call. node:http, not fetch: fetch gives up on a response whose headers take over 300 s,
+ * and one retention pass over 100,000 runs (`:apply` answers when it ends) takes longer.
+ */
+function call(method: string, path: string, body?: unknown): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${server.url}${API_BASE}${path}`, {
+      method, headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT, 'content-type': 'application/json' },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => {
+        if (res.statusCode! >= 300) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
+        else resolve(JSON.parse(text));
+      });
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
-  const json = await res.json();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
 }
 async function runChain(): Promise<number[]> {
   const r = await call('POST', '/runs', { dagId: 'chain40' });
