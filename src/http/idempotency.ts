@@ -70,17 +70,19 @@ export function idempotency(deps: AppDeps): RouteMiddleware {
       const a = claim.answer;
       return toResponse({ status: a.status, body: a.body, headers: { ...a.headers, 'Idempotency-Replayed': 'true' } });
     }
+    // Recorded only once the transaction has committed: a COMMIT that fails (a full disk)
+    // rolls the record back, and the key must then be released like any failed request's.
     let committed = false;
     const commit = ctx.commit;
-    ctx.commit = (fn) =>
-      commit(() => {
+    ctx.commit = (fn) => {
+      const r = commit(() => {
         const r = fn();
-        if (r.status < 300) {
-          ledger.complete(key, r);
-          committed = true;
-        }
+        if (r.status < 300) ledger.complete(key, r);
         return r;
       });
+      if (r.status < 300) committed = true;
+      return r;
+    };
     try {
       const out = await next();
       if (out instanceof Response) ledger.release(key);

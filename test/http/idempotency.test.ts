@@ -104,3 +104,23 @@ test('POST /runs with Idempotency-Key: replay, another body (422), 8 concurrent 
   assert.equal(stored.body.tenant, 'b');
   assert.equal((await s.req('GET', `/runs/${first.body.runId}`, { tenant: 'b' })).status, 404);
 });
+
+test('a request whose transaction fails at COMMIT releases its key: the retry is a fresh request, not 409 for 24 h', async (t) => {
+  const s = await startTestServer();
+  t.after(() => s.stop());
+  // A real COMMIT failure (as SQLITE_FULL is in WAL mode, where pages reach the disk at COMMIT):
+  // a deferred foreign key that only COMMIT checks, broken by every new DAG version.
+  const db = s.server.store.db.sqlite;
+  assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+  db.exec(`create table commit_parent (id text primary key);
+           create table commit_fails (x text references commit_parent(id) deferrable initially deferred);
+           create trigger commit_fails_on_publish after insert on dag_versions begin insert into commit_fails values ('none'); end;`);
+  const h = { 'idempotency-key': 'commit-fails' };
+  const failed = await s.req('POST', '/dags', { body: doc('1.0.0'), headers: h });
+  assert.equal(failed.status, 500, failed.text);
+  assert.equal(failed.body.error.code, 'INTERNAL');
+  db.exec('drop trigger commit_fails_on_publish; drop table commit_fails; drop table commit_parent;');
+  const again = await s.req('POST', '/dags', { body: doc('1.0.0'), headers: h });
+  assert.equal(again.status, 201, again.text);
+  assert.equal(again.headers.get('idempotency-replayed'), null);
+});
