@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, FIXTURES } from '../helpers/server.js';
 import { signDag } from '../../src/dags/signature.js';
@@ -123,4 +124,47 @@ test('a request whose transaction fails at COMMIT releases its key: the retry is
   const again = await s.req('POST', '/dags', { body: doc('1.0.0'), headers: h });
   assert.equal(again.status, 201, again.text);
   assert.equal(again.headers.get('idempotency-replayed'), null);
+});
+
+test('every mutating route records its 2xx answer under the key and replays it: same status and body, Idempotency-Replayed', async (t) => {
+  const backups = mkdtempSync(join(tmpdir(), 'orch-idem-backups-'));
+  const s = await startTestServer(['--rate-limit', '1000', '--backup-dir', backups]);
+  t.after(async () => {
+    await s.stop();
+    rmSync(backups, { recursive: true, force: true });
+  });
+  const sched = { scheduleId: 'walk', dagId: 'idem', cron: '30 2 * * *' };
+  let runId = '';
+  // One request that succeeds per mutating route, in an order that gives each what it needs.
+  const requests: Record<string, { method: string; path: () => string; body?: unknown }> = {
+    publishDag: { method: 'POST', path: () => '/dags', body: doc('1.0.0') },
+    startRun: { method: 'POST', path: () => '/runs', body: { dagId: 'idem' } },
+    cancelRun: { method: 'POST', path: () => `/runs/${runId}:cancel`, body: { reason: 'walk' } },
+    createSchedule: { method: 'POST', path: () => '/schedules', body: sched },
+    replaceSchedule: { method: 'PUT', path: () => '/schedules/walk', body: { ...sched, cron: '0 3 * * *' } },
+    pauseSchedule: { method: 'POST', path: () => '/schedules/walk:pause', body: {} },
+    resumeSchedule: { method: 'POST', path: () => '/schedules/walk:resume', body: {} },
+    triggerSchedule: { method: 'POST', path: () => '/schedules/walk:trigger', body: {} },
+    deleteSchedule: { method: 'DELETE', path: () => '/schedules/walk' },
+    disableDag: { method: 'POST', path: () => '/dags/idem/1.0.0:disable', body: { reason: 'walk' } },
+    putRetention: { method: 'PUT', path: () => '/admin/retention', body: { maxAgeDays: 90, keepLast: 20 } },
+    applyRetention: { method: 'POST', path: () => '/admin/retention:apply', body: {} },
+    backup: { method: 'POST', path: () => '/admin/backup', body: {} },
+    warm: { method: 'POST', path: () => '/admin/warm', body: {} },
+  };
+  const token = await s.token({ tenants: ['*'] }); // a backup holds every tenant's data
+  const mutating = s.server.routes.filter(isMutating);
+  for (const r of mutating) assert.equal(requests[r.operationId]?.method, r.method, `${r.method} ${r.path}: a request for it here`);
+  assert.equal(Object.keys(requests).length, mutating.length, 'no request here for a route that is gone');
+  for (const [op, q] of Object.entries(requests)) {
+    const h = { 'idempotency-key': `walk-${op}` };
+    const first = await s.req(q.method, q.path(), { body: q.body, headers: h, token });
+    assert.ok(first.status >= 200 && first.status < 300, `${op}: ${first.status} ${first.text}`);
+    assert.equal(first.headers.get('idempotency-replayed'), null, `${op}: the first answer is fresh`);
+    if (op === 'startRun') runId = first.body.runId;
+    const replay = await s.req(q.method, q.path(), { body: q.body, headers: h, token });
+    assert.equal(replay.status, first.status, `${op}: the recorded status`);
+    assert.equal(replay.headers.get('idempotency-replayed'), 'true', `${op}: replayed`);
+    assert.deepEqual(replay.body, first.body, `${op}: the recorded body`);
+  }
 });
