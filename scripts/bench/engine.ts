@@ -25,7 +25,8 @@ import { mintToken } from '../../src/auth/index.js';
 import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { createLogger, startServer } from '../../src/cli/server.js';
-import { BASE, emit, fig, median, now, quantile, rssMb, sleep } from './lib.js';
+import { API_BASE } from '../../src/core/paths.js';
+import { emit, fig, median, now, quantile, rssMb, sleep } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,7 +51,7 @@ const token = await mintToken({
   privateKeyPem: keys.privateKeyPem, kid: keys.kid, tenants: ['t1', 't2', ...Array.from({ length: REPS }, (_, i) => `h${i}`)], scopes: ['orchestrator:admin'],
   ttlSec: 3600, issuer: keys.issuer, audience: keys.audience,
 });
-const base = `${server.url}${BASE}`;
+const base = `${server.url}${API_BASE}`;
 const hdr = (tenant: string) => ({ authorization: `Bearer ${token}`, 'x-stella-tenant': tenant, 'content-type': 'application/json' });
 async function post(path: string, body: unknown, tenant = 't1'): Promise<any> {
   const res = await fetch(base + path, { method: 'POST', headers: hdr(tenant), body: JSON.stringify(body) });

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { API_BASE } from '../../src/core/paths.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const BASE = API_BASE;
 
 export function median(xs: readonly number[]): number {
   return quantile(xs, 0.5);
@@ -114,7 +113,7 @@ export async function startChildServer(dataDir: string, extra: string[] = [], mo
     async req(method, path, body) {
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'demo' };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(url + API_BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },

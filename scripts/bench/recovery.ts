@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { BASE, BINARY, emit, fig, startChildServer, type ChildServer } from './lib.js';
+import { API_BASE } from '../../src/core/paths.js';
+import { BINARY, emit, fig, startChildServer, type ChildServer } from './lib.js';
 
 const RUNS = 100;
 const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-recovery-'));
@@ -26,7 +27,7 @@ interface Ev { seq: number; type: string; runId: string; stepId?: string | null;
 function stream(s: ChildServer, since: number | undefined, on: (e: Ev) => void): AbortController {
   const ac = new AbortController();
   void (async () => {
-    const res = await fetch(`${s.url}${BASE}/runs/stream${since === undefined ? '' : `?since=${since}`}`, {
+    const res = await fetch(`${s.url}${API_BASE}/runs/stream${since === undefined ? '' : `?since=${since}`}`, {
       headers: { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' }, signal: ac.signal,
     });
     const dec = new TextDecoder();

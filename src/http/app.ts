@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
-import { ApiError } from '../core/index.js';
+import { API_BASE, ApiError } from '../core/index.js';
 import type { AppDeps } from './deps.js';
 import { errorResponse } from './envelope.js';
 import { traceContext, type Trace } from './middleware/trace.js';
@@ -16,9 +16,7 @@ import { conformant } from './conformance.js';
 import { privateCaching } from './middleware/caching.js';
 import { routeHandler } from './pipeline.js';
 import { apiPath, compileMatcher } from './match.js';
-import { BASE_PATH, honoPath, type RouteDef } from './route.js';
-
-export { BASE_PATH };
+import { honoPath, type RouteDef } from './route.js';
 
 /** What every answer carries: a trace, and the security headers. */
 function answering<H extends Hono<any>>(app: H): H {
@@ -55,7 +53,7 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
   app.use('*', requestLog(deps));
 
   for (const r of routes) {
-    const path = BASE_PATH + honoPath(r.path);
+    const path = API_BASE + honoPath(r.path);
     const routed = routeHandler(deps, r, routes);
     const handler = deps.config.validateResponses ? conformant(r, routed) : routed;
     // An answer to a route that takes a token is never for a shared cache (caching.ts).

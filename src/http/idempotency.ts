@@ -11,11 +11,11 @@
  * const idem = idempotency(deps);
  * const out = await idem(ctx, async () => route.handler(ctx));
  */
-import { ApiError, canonicalHash } from '../core/index.js';
+import { API_BASE, ApiError, canonicalHash } from '../core/index.js';
 import type { IdemKey, IdempotencyLedgerPort } from '../core/index.js';
 import type { AppDeps } from './deps.js';
 import { apiPath } from './match.js';
-import { BASE_PATH, type HttpResult, type RouteCtx } from './route.js';
+import type { HttpResult, RouteCtx } from './route.js';
 import { toResponse } from './envelope.js';
 
 declare module './deps.js' {
@@ -57,7 +57,7 @@ export function idempotency(deps: AppDeps): RouteMiddleware {
   return async function idempotency(ctx, next) {
     if (ctx.idempotencyKey === undefined) return next();
     const ledger = deps.services.idempotency;
-    const key: IdemKey = { tenant: ctx.tenant, method: ctx.hono.req.method, path: BASE_PATH + apiPath(ctx.hono.req.url), key: ctx.idempotencyKey };
+    const key: IdemKey = { tenant: ctx.tenant, method: ctx.hono.req.method, path: API_BASE + apiPath(ctx.hono.req.url), key: ctx.idempotencyKey };
     const claim = ledger.claim(key, canonicalHash({ query: ctx.query, body: ctx.body ?? null }), deps.clock.now(), deps.config.idempotencyTtlMs);
     if (claim.kind === 'reused') throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key was used with a different request');
     if (claim.kind === 'in_flight') {
@@ -70,17 +70,19 @@ export function idempotency(deps: AppDeps): RouteMiddleware {
       const a = claim.answer;
       return toResponse({ status: a.status, body: a.body, headers: { ...a.headers, 'Idempotency-Replayed': 'true' } });
     }
+    // Recorded only once the transaction has committed: a COMMIT that fails (a full disk)
+    // rolls the record back, and the key must then be released like any failed request's.
     let committed = false;
     const commit = ctx.commit;
-    ctx.commit = (fn) =>
-      commit(() => {
+    ctx.commit = (fn) => {
+      const r = commit(() => {
         const r = fn();
-        if (r.status < 300) {
-          ledger.complete(key, r);
-          committed = true;
-        }
+        if (r.status < 300) ledger.complete(key, r);
         return r;
       });
+      if (r.status < 300) committed = true;
+      return r;
+    };
     try {
       const out = await next();
       if (out instanceof Response) ledger.release(key);

@@ -1,4 +1,4 @@
-export { createApp, BASE_PATH } from './app.js';
+export { createApp } from './app.js';
 export { routeTable } from './routes/index.js';
 export { PageTokens } from './pagination.js';
 export type { AppDeps, HttpConfig, Authenticator, Principal, Services } from './deps.js';

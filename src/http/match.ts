@@ -11,7 +11,8 @@
  * m('/runs/01900000-0000-7000-8000-000000000000') // { runId: '01900000-…' }
  * m('/runs/01900000-0000-7000-8000-000000000000:cancel') // null
  */
-import { BASE_PATH, type RouteDef } from './route.js';
+import { API_BASE } from '../core/index.js';
+import type { RouteDef } from './route.js';
 
 type Segment = { literal: string } | { param: string; verb: string; notVerbs: string[] };
 
@@ -77,5 +78,5 @@ export function apiPath(url: string): string | undefined {
   const hash = url.indexOf('#', start);
   if (hash >= 0 && hash < end) end = hash;
   const path = url.slice(start, end);
-  return path.startsWith(BASE_PATH + '/') ? path.slice(BASE_PATH.length) : undefined;
+  return path.startsWith(API_BASE + '/') ? path.slice(API_BASE.length) : undefined;
 }

@@ -8,13 +8,13 @@
  * const doc = openApiDocument(routeTable(), { version: '0.1.0', allowUnsigned: false });
  */
 import { z } from 'zod';
-import { TENANT_RE, type ErrorCode } from '../core/index.js';
+import { API_BASE, runPath, TENANT_RE, type ErrorCode } from '../core/index.js';
 import { ERROR_STATUS } from './errors.js';
 import { componentName } from './components.js';
 import { KEY_RE } from './idempotency.js';
 import { buildComponents, REF, type Components } from './openapi-schemas.js';
 import { routeErrors } from './route-errors.js';
-import { BASE_PATH, isMutating, jsonSchemaOf, type MediaResponse, type RouteDef } from './route.js';
+import { isMutating, jsonSchemaOf, type MediaResponse, type RouteDef } from './route.js';
 
 type Json = Record<string, unknown>;
 
@@ -39,7 +39,7 @@ const HEADERS: Record<string, Json> = {
     ...header('W3C trace context of this request: the incoming trace continued, or a new one', { type: 'string', pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' }, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'),
     required: true,
   },
-  Location: header('The created resource', { type: 'string' }, `${BASE_PATH}/runs/0193a3c4-5b6e-7f00-8a1b-2c3d4e5f6a7b`),
+  Location: header('The created resource', { type: 'string' }, runPath('0193a3c4-5b6e-7f00-8a1b-2c3d4e5f6a7b')),
   'Idempotency-Replayed': header('`true` when this is the recorded answer of an earlier request with the same Idempotency-Key', { type: 'string', enum: ['true'] }),
   'Retry-After': header('Seconds to wait before retrying', { type: 'string', pattern: '^[0-9]+$' }, '1'),
   'WWW-Authenticate': header('Bearer challenge', { type: 'string', pattern: '^Bearer' }),
@@ -173,7 +173,7 @@ export function openApiDocument(routes: readonly RouteDef[], opts: DocumentOptio
       version: opts.version,
       description: 'Offline, multi-tenant DAG orchestrator. Errors are the envelope `Error`; every answer carries `traceparent`.',
     },
-    servers: [{ url: BASE_PATH, description: 'this server' }],
+    servers: [{ url: API_BASE, description: 'this server' }],
     tags,
     paths,
     components: {

@@ -15,16 +15,13 @@
  */
 import { z } from 'zod';
 import type { Context } from 'hono';
-import { API_BASE, type ErrorCode } from '../core/index.js';
+import type { ErrorCode } from '../core/index.js';
 import type { Principal, Scope } from '../auth/index.js';
 import type { Audit } from '../events/actor.js';
 import type { AppDeps } from './deps.js';
 import type { RateLimiter, RateLimitPolicy } from '../ops/index.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-/** Every path of the API is under this base path (core/paths.ts). */
-export const BASE_PATH = API_BASE;
 
 /** What a handler returns: JSON body (or a raw Response for streams and artifacts). */
 export interface HttpResult {

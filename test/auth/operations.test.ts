@@ -17,10 +17,10 @@ import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { startServer } from '../../src/cli/server.js';
 import { captureLogger } from '../helpers/log-capture.js';
+import { BASE } from '../helpers/server.js';
 import { PROGRAM_ARGS } from '../helpers/program.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BASE = '/api/v1/orchestrator';
 const tmp = mkdtempSync(join(tmpdir(), 'orch-authops-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKeyPair } from '../../src/dags/index.js';
 import { makeKey, signWith, type TestKey } from '../../src/auth/testkit.js';
+import { BASE } from '../helpers/server.js';
 import { startServer, type ServeChild } from '../helpers/serve-child.js';
 import { until } from '../helpers/wait.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BASE = '/api/v1/orchestrator';
 const tmp = mkdtempSync(join(tmpdir(), 'orch-reload-'));
 after(() => {
   rmSync(tmp, { recursive: true, force: true });

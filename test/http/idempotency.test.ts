@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, FIXTURES } from '../helpers/server.js';
 import { signDag } from '../../src/dags/signature.js';
@@ -103,4 +104,67 @@ test('POST /runs with Idempotency-Key: replay, another body (422), 8 concurrent 
   assert.equal(stored.status, 200);
   assert.equal(stored.body.tenant, 'b');
   assert.equal((await s.req('GET', `/runs/${first.body.runId}`, { tenant: 'b' })).status, 404);
+});
+
+test('a request whose transaction fails at COMMIT releases its key: the retry is a fresh request, not 409 for 24 h', async (t) => {
+  const s = await startTestServer();
+  t.after(() => s.stop());
+  // A real COMMIT failure (as SQLITE_FULL is in WAL mode, where pages reach the disk at COMMIT):
+  // a deferred foreign key that only COMMIT checks, broken by every new DAG version.
+  const db = s.server.store.db.sqlite;
+  assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+  db.exec(`create table commit_parent (id text primary key);
+           create table commit_fails (x text references commit_parent(id) deferrable initially deferred);
+           create trigger commit_fails_on_publish after insert on dag_versions begin insert into commit_fails values ('none'); end;`);
+  const h = { 'idempotency-key': 'commit-fails' };
+  const failed = await s.req('POST', '/dags', { body: doc('1.0.0'), headers: h });
+  assert.equal(failed.status, 500, failed.text);
+  assert.equal(failed.body.error.code, 'INTERNAL');
+  db.exec('drop trigger commit_fails_on_publish; drop table commit_fails; drop table commit_parent;');
+  const again = await s.req('POST', '/dags', { body: doc('1.0.0'), headers: h });
+  assert.equal(again.status, 201, again.text);
+  assert.equal(again.headers.get('idempotency-replayed'), null);
+});
+
+test('every mutating route records its 2xx answer under the key and replays it: same status and body, Idempotency-Replayed', async (t) => {
+  const backups = mkdtempSync(join(tmpdir(), 'orch-idem-backups-'));
+  const s = await startTestServer(['--rate-limit', '1000', '--backup-dir', backups]);
+  t.after(async () => {
+    await s.stop();
+    rmSync(backups, { recursive: true, force: true });
+  });
+  const sched = { scheduleId: 'walk', dagId: 'idem', cron: '30 2 * * *' };
+  let runId = '';
+  // One request that succeeds per mutating route, in an order that gives each what it needs.
+  const requests: Record<string, { method: string; path: () => string; body?: unknown }> = {
+    publishDag: { method: 'POST', path: () => '/dags', body: doc('1.0.0') },
+    startRun: { method: 'POST', path: () => '/runs', body: { dagId: 'idem' } },
+    cancelRun: { method: 'POST', path: () => `/runs/${runId}:cancel`, body: { reason: 'walk' } },
+    createSchedule: { method: 'POST', path: () => '/schedules', body: sched },
+    replaceSchedule: { method: 'PUT', path: () => '/schedules/walk', body: { ...sched, cron: '0 3 * * *' } },
+    pauseSchedule: { method: 'POST', path: () => '/schedules/walk:pause', body: {} },
+    resumeSchedule: { method: 'POST', path: () => '/schedules/walk:resume', body: {} },
+    triggerSchedule: { method: 'POST', path: () => '/schedules/walk:trigger', body: {} },
+    deleteSchedule: { method: 'DELETE', path: () => '/schedules/walk' },
+    disableDag: { method: 'POST', path: () => '/dags/idem/1.0.0:disable', body: { reason: 'walk' } },
+    putRetention: { method: 'PUT', path: () => '/admin/retention', body: { maxAgeDays: 90, keepLast: 20 } },
+    applyRetention: { method: 'POST', path: () => '/admin/retention:apply', body: {} },
+    backup: { method: 'POST', path: () => '/admin/backup', body: {} },
+    warm: { method: 'POST', path: () => '/admin/warm', body: {} },
+  };
+  const token = await s.token({ tenants: ['*'] }); // a backup holds every tenant's data
+  const mutating = s.server.routes.filter(isMutating);
+  for (const r of mutating) assert.equal(requests[r.operationId]?.method, r.method, `${r.method} ${r.path}: a request for it here`);
+  assert.equal(Object.keys(requests).length, mutating.length, 'no request here for a route that is gone');
+  for (const [op, q] of Object.entries(requests)) {
+    const h = { 'idempotency-key': `walk-${op}` };
+    const first = await s.req(q.method, q.path(), { body: q.body, headers: h, token });
+    assert.ok(first.status >= 200 && first.status < 300, `${op}: ${first.status} ${first.text}`);
+    assert.equal(first.headers.get('idempotency-replayed'), null, `${op}: the first answer is fresh`);
+    if (op === 'startRun') runId = first.body.runId;
+    const replay = await s.req(q.method, q.path(), { body: q.body, headers: h, token });
+    assert.equal(replay.status, first.status, `${op}: the recorded status`);
+    assert.equal(replay.headers.get('idempotency-replayed'), 'true', `${op}: replayed`);
+    assert.deepEqual(replay.body, first.body, `${op}: the recorded body`);
+  }
 });

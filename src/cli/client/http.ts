@@ -14,7 +14,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { API_BASE } from '../../core/paths.js';
 import { VERSION } from '../../core/runtime.js';
 
-export const BASE_PATH = API_BASE;
 const RETRYABLE = new Set(['RATE_LIMITED', 'UNAVAILABLE', 'IDEMPOTENCY_IN_FLIGHT']);
 const MAX_RETRIES = 4;
 const MAX_RETRY_WAIT_MS = 10_000;
@@ -106,7 +105,7 @@ export class ApiClient {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConnectError(`--server must be an http(s) URL, got "${opts.server}"`);
     const path = url.pathname.replace(/\/+$/, '');
-    this.base = url.origin + (path.endsWith(BASE_PATH) ? path : path + BASE_PATH);
+    this.base = url.origin + (path.endsWith(API_BASE) ? path : path + API_BASE);
   }
 
   /** The token requests are sent with now (a token file is read again). */

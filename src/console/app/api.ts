@@ -10,8 +10,6 @@
 import { API_BASE } from '../../core/paths.js';
 import type { Session } from './session.js';
 
-export const BASE = API_BASE;
-
 export interface List<T> {
   items: T[];
   next_page_token?: string;
@@ -71,7 +69,7 @@ export class Api {
     let res: Response;
     const { also, ...rest } = init;
     try {
-      res = await fetch(BASE + path, { ...rest, headers: this.headers(init.headers), cache: 'no-store', credentials: 'omit' });
+      res = await fetch(API_BASE + path, { ...rest, headers: this.headers(init.headers), cache: 'no-store', credentials: 'omit' });
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw e;
       throw new ApiFailure(0, 'NETWORK', 'The server cannot be reached.');
@@ -106,6 +104,6 @@ export class Api {
 
 /** `/admin/health` without a token: exactly `{status, ready}` (what a probe sees). */
 export async function probeHealth(): Promise<{ status: string; ready: boolean }> {
-  const res = await fetch(`${BASE}/admin/health`, { cache: 'no-store', credentials: 'omit' });
+  const res = await fetch(`${API_BASE}/admin/health`, { cache: 'no-store', credentials: 'omit' });
   return (await res.json()) as { status: string; ready: boolean };
 }
