@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import {
   RUN_STATUSES, STEP_STATUSES, assertRunMove, assertStepMove, canMoveRun, canMoveStep, isRunTerminal, isStepTerminal,
   runSuccessors, stepSuccessors, IllegalTransitionError, type RunStatus, type StepStatus,
-} from '../../src/runs/states.js';
+} from '../../src/engine/scheduler/states.js';
 import { decide } from '../../src/engine/scheduler/triggers.js';
 import { TenantRing } from '../../src/engine/scheduler/queues.js';
 import { TimerHeap } from '../../src/engine/scheduler/timers.js';
