@@ -11,4 +11,4 @@
 export * from './scheduler/index.js';
 export * from './pool/index.js';
 export * from './plugins/index.js';
-export { BUILTIN_NAMES, BUILTIN_PLUGINS } from './builtins/names.js';
+export { BUILTIN_NAMES } from './builtins/names.js';

@@ -7,7 +7,7 @@
  * const queues = storeQueueStats(store);
  * queues.depthByTenant(['a', 'b']); // [{ tenant: 'a', queued: 0, running: 1 }, …]
  */
-import type { Store } from '../store/index.js';
+import { ACTIVE_RUN_STATUSES, type Store } from '../store/index.js';
 import type { DagCatalog, QueueStats, TenantQueue } from './types.js';
 
 /** Every active version of every tenant. */
@@ -16,8 +16,6 @@ export function storeDagCatalog(store: Store): DagCatalog {
     activeVersions: () => store.catalog.activeVersions(),
   };
 }
-
-const RUNNING = ['running', 'cancelling'];
 
 /**
  * Every tenant with a DAG version, sorted (a tenant's runs need one of its DAGs; the runs table
@@ -36,7 +34,7 @@ export function storeQueueStats(store: Store): QueueStats {
   return {
     depthByTenant(tenants) {
       if (tenants !== '*' && tenants.length === 0) return [];
-      const rows = store.catalog.runCounts(['queued', ...RUNNING], tenants);
+      const rows = store.catalog.runCounts(ACTIVE_RUN_STATUSES, tenants);
       const names = tenants === '*' ? [] : [...new Set(tenants)].sort(byString);
       const by = new Map<string, TenantQueue>(names.map((t) => [t, { tenant: t, queued: 0, running: 0 }]));
       for (const r of rows) {

@@ -12,10 +12,10 @@
  */
 import { ApiError, canonicalHash, canonicalJson, sha256Hex } from '../core/index.js';
 import { resolveWith, StepReferenceError, type Plan } from '../dags/index.js';
-import { isRunTerminal, isStepTerminal, type PlanCache } from '../engine/index.js';
+import type { PlanCache } from '../engine/index.js';
 import type { Store } from '../store/index.js';
-import { runOutputsHash, type RunView, type StepView } from './views.js';
-
+import { isRunTerminal, isStepTerminal, runOutputsHash } from './states.js';
+import type { RunView, StepView } from './views.js';
 
 function refused(index: number, message: string, extra: Record<string, unknown> = {}): ApiError {
   return new ApiError('VALIDATION_FAILED', `record ${index + 1}: ${message}; nothing was imported`, { record: index + 1, ...extra });

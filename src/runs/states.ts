@@ -1,7 +1,9 @@
 /**
- * The run and step statuses and their state machine, as the domain and the edge name them.
- * The machine lives with the scheduler (`engine/scheduler/states.ts`), the only code that
- * moves a status; see docs/ARCHITECTURE.md "Decisions".
+ * The run, step and attempt statuses as the domain, the edge and the CLI client name them (the
+ * lists the routes validate filters against, and "has it ended?"), and the run `outputsHash`
+ * the import checks recompute. The state machine itself lives with the scheduler
+ * (`engine/scheduler/states.ts`), the only code that moves a status; see docs/ARCHITECTURE.md
+ * "Decisions".
  *
  * @example
  * import { isRunTerminal, RUN_STATUSES } from '../runs/states.js';
@@ -13,14 +15,7 @@ export {
   type RunStatus,
   type StepStatus,
   type AttemptStatus,
-  IllegalTransitionError,
-  canMoveRun,
-  canMoveStep,
-  assertRunMove,
-  assertStepMove,
   isRunTerminal,
   isStepTerminal,
-  runEventType,
-  runSuccessors,
-  stepSuccessors,
+  runOutputsHash,
 } from '../engine/index.js';

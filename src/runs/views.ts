@@ -140,5 +140,3 @@ export function runView(r: RunRow, steps?: readonly StepRow[], attempts?: readon
   }
   return v;
 }
-
-export { runOutputsHash } from '../engine/index.js';

@@ -47,8 +47,14 @@ const ATTEMPT_COLS = selectList(attempts);
 /** Rows per multi-row statement of the group commit. */
 const CHUNK = 32;
 
-/** Statuses of runs still in flight (the scheduler's recovery loads these). */
+/**
+ * Statuses of runs still in flight (the scheduler's recovery loads these): the run statuses with
+ * a move out of them in the state machine (engine/scheduler/states.ts; test/engine/pure.test.ts
+ * checks they agree). The store sits below the engine, so it names them itself, once.
+ */
 export const ACTIVE_RUN_STATUSES = ['queued', 'running', 'cancelling'] as const;
+/** {@link ACTIVE_RUN_STATUSES} as an SQL list; the same text as the partial index `runs_schedule_active` (schema.ts). */
+const ACTIVE_IN = ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /**
  * @example
@@ -124,13 +130,13 @@ export class RunQueries {
     );
     this.attemptStmt = db.prepare(`select ${ATTEMPT_COLS} from attempts where run_id=? and step_id=? and attempt=?`);
     this.activeStmt = db.prepare(
-      `select ${RUN_COLS} from runs where status in (${ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ')})
+      `select ${RUN_COLS} from runs where status in (${ACTIVE_IN})
         and imported = 0 order by started_ms, run_id`,
     );
     // Matches the partial index runs_schedule_active.
     this.activeOfScheduleStmt = db.prepare(
       `select run_id as runId, status from runs where tenant = ? and schedule_id = ? and schedule_id is not null
-        and status in ('queued', 'running', 'cancelling') and imported = 0 order by run_id`,
+        and status in (${ACTIVE_IN}) and imported = 0 order by run_id`,
     );
   }
 

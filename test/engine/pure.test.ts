@@ -8,12 +8,13 @@ import fc from 'fast-check';
 import {
   RUN_STATUSES, STEP_STATUSES, assertRunMove, assertStepMove, canMoveRun, canMoveStep, isRunTerminal, isStepTerminal,
   runSuccessors, stepSuccessors, IllegalTransitionError, type RunStatus, type StepStatus,
-} from '../../src/runs/states.js';
+} from '../../src/engine/scheduler/states.js';
 import { decide } from '../../src/engine/scheduler/triggers.js';
 import { TenantRing } from '../../src/engine/scheduler/queues.js';
 import { TimerHeap } from '../../src/engine/scheduler/timers.js';
 import { PlanCache } from '../../src/engine/scheduler/plans.js';
 import { dagCanonicalJson, dagHash } from '../../src/dags/index.js';
+import { ACTIVE_RUN_STATUSES } from '../../src/store/index.js';
 
 const RUN_RANK: Record<RunStatus, number> = { queued: 0, running: 1, cancelling: 2, completed: 3, failed: 3, cancelled: 3 };
 // The retry loop (retrying → queued) is the only way back, and only to run another attempt.
@@ -27,6 +28,10 @@ test('run transitions only move forward; terminal statuses are final', () => {
   assert.ok(canMoveRun('queued', 'running') && canMoveRun('running', 'cancelling') && canMoveRun('cancelling', 'cancelled'));
   assert.throws(() => assertRunMove('completed', 'running'), IllegalTransitionError);
   assert.throws(() => assertRunMove('cancelling', 'completed'), IllegalTransitionError);
+});
+
+test('the store\'s in-flight run statuses are the machine\'s non-terminal ones (recovery, schedule overlap, queue depth)', () => {
+  assert.deepEqual([...ACTIVE_RUN_STATUSES], RUN_STATUSES.filter((s) => !isRunTerminal(s)));
 });
 
 test('step transitions move forward except the retry loop; nothing returns to pending', () => {

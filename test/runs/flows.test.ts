@@ -9,7 +9,7 @@ import { until } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { canonicalHash } from '../../src/core/index.js';
 import { eventHash, type EventRow } from '../../src/store/index.js';
-import { canMoveRun, canMoveStep, type RunStatus, type StepStatus } from '../../src/runs/states.js';
+import { canMoveRun, canMoveStep, type RunStatus, type StepStatus } from '../../src/engine/scheduler/states.js';
 import { GOOD_PLUGINS, publish, startRun, statuses, stepOf, waitForRun, waitUntil } from './helpers.js';
 
 let t: TestServer;

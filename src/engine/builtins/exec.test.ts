@@ -8,7 +8,7 @@ import { loadPlugins } from '../plugins/plugins.js';
 import { WorkerPool } from '../pool/pool.js';
 import { until } from '../../../test/helpers/wait.js';
 import { logLines, sleepers, startPool, task, type TestPool } from '../pool/test-support.js';
-import type { StepResult } from '../index.js';
+import type { StepResult } from '../pool/pool-types.js';
 
 type Ended = Exclude<StepResult, { status: 'completed' }>;
 

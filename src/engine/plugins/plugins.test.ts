@@ -4,7 +4,8 @@ import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from
 import { join } from 'node:path';
 import { canonicalHash, sha256Hex } from '../../core/hash.js';
 import { VERSION } from '../../core/runtime.js';
-import { BUILTIN_NAMES, loadPlugins, PluginLoadError } from '../index.js';
+import { BUILTIN_NAMES } from '../builtins/names.js';
+import { loadPlugins, PluginLoadError } from './plugins.js';
 import { GOOD_FIXTURES, SAMPLE_PLUGINS, tempDir } from '../pool/test-support.js';
 
 function plugin(root: string, folder: string, manifest: Record<string, unknown> | string, entry = 'export default async () => ({});'): string {

@@ -5,7 +5,7 @@ import { WorkerPool } from './pool.js';
 import { join } from 'node:path';
 import { ArtifactStore } from '../../artifacts/index.js';
 import { GOOD_FIXTURES, logLines, startPool, task, tempDir, tenantArtifacts } from './test-support.js';
-import type { StepResult, WorkerLostEvent } from '../index.js';
+import type { StepResult, WorkerLostEvent } from './pool-types.js';
 
 type Ended = Exclude<StepResult, { status: 'completed' }>;
 

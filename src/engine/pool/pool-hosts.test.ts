@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadPlugins } from '../plugins/plugins.js';
 import { until } from '../../../test/helpers/wait.js';
 import { GOOD_FIXTURES, startPool, task } from './test-support.js';
-import type { StepResult } from '../index.js';
+import type { StepResult } from './pool-types.js';
 
 const root = process.getuid?.() === 0;
 

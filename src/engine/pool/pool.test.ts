@@ -7,7 +7,7 @@ import { canonicalJson, sha256Hex } from '../../core/hash.js';
 import { VERSION } from '../../core/runtime.js';
 import { until } from '../../../test/helpers/wait.js';
 import { logLines, startPool, task, type TestPool } from './test-support.js';
-import type { StepResult } from '../index.js';
+import type { StepResult } from './pool-types.js';
 
 function completed(r: StepResult): Extract<StepResult, { status: 'completed' }> {
   assert.equal(r.status, 'completed', JSON.stringify(r));

@@ -1,15 +1,15 @@
 /**
  * Public face of the scheduler: the run/step loop that owns live runs, the plan cache keyed
- * by DAG hash, the timer heap (also used by the schedule firer) and the live-run shape the
- * run service answers from.
+ * by DAG hash, the timer heap (also used by the schedule firer), the live-run shape the
+ * run service answers from, and the statuses of the state machine (`states.ts`) that the domain
+ * names. Only what other folders use: the rest is imported by path inside the engine.
  *
  * @example
  * import { Scheduler, PlanCache } from './scheduler/index.js';
  * const scheduler = new Scheduler({ store, pool, plugins, logs, plans: new PlanCache(), logger, limits: { maxInFlightSteps: 64 } });
  */
-export { Scheduler, DEFAULT_LIMITS, LOG_MEDIA_TYPE } from './scheduler.js';
-export type { LogSink, PinnedPlugins, SchedulerEvents, SchedulerOptions, StepRunner } from './scheduler.js';
-export { PlanCache, type PlanInfo } from './plans.js';
+export { Scheduler, type PinnedPlugins } from './scheduler.js';
+export { PlanCache } from './plans.js';
 export { TimerHeap } from './timers.js';
-export type { LiveRun, LiveStep } from './live.js';
-export * from './states.js';
+export type { LiveRun } from './live.js';
+export { RUN_STATUSES, STEP_STATUSES, ATTEMPT_STATUSES, type RunStatus, type StepStatus, type AttemptStatus, isRunTerminal, isStepTerminal, runOutputsHash } from './states.js';

@@ -48,23 +48,20 @@ export class Scheduler extends SchedulerLoop {
     return this.runQueue.sizeOf(tenant);
   }
 
-  /** Per-tenant queue depth and running runs (health, metrics). */
-  queueStats(tenants?: readonly string[]): Array<{ tenant: string; queued: number; running: number }> {
-    const active = [...this.runningByTenant].filter(([, n]) => n > 0).map(([t]) => t);
-    const names = tenants ? [...tenants].sort() : [...new Set([...this.runQueue.tenants(), ...active])].sort();
-    return names.map((tenant) => ({
-      tenant,
-      queued: this.runQueue.sizeOf(tenant),
-      running: this.runningByTenant.get(tenant) ?? 0,
-    }));
-  }
-
   /**
    * Queue depth by tenant for health and metrics (ops' `QueueStats`): `'*'` lists the tenants
    * with runs queued or running; a list gives exactly those tenants (zeros included).
    */
   depthByTenant(tenants: '*' | readonly string[]): Array<{ tenant: string; queued: number; running: number }> {
-    return this.queueStats(tenants === '*' ? undefined : tenants);
+    const names =
+      tenants === '*'
+        ? [...new Set([...this.runQueue.tenants(), ...[...this.runningByTenant].filter(([, n]) => n > 0).map(([t]) => t)])]
+        : [...tenants];
+    return names.sort().map((tenant) => ({
+      tenant,
+      queued: this.runQueue.sizeOf(tenant),
+      running: this.runningByTenant.get(tenant) ?? 0,
+    }));
   }
 
   /**
