@@ -173,6 +173,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       },
     });
     opened.push(() => scheduler.drain(0));
+    // Events committed outside the scheduler (DAG and retention changes) reach the live stream the same way.
+    const announce = (rows: readonly EventRow[]) => scheduler.events.emit('committed', [...rows]);
     const dags = new DagService({
       store,
       clock,
@@ -180,7 +182,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       allowUnsigned: config.allowUnsigned,
       resolvePlugin: registry.resolveFor,
       execAllow: config.execAllow,
-      announce: (rows) => scheduler.events.emit('committed', [...rows]),
+      announce,
     });
     // Versions stored before plugin pinning are pinned now, as their tenant sees the plugins.
     const pinStored = () => {
@@ -206,7 +208,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       backupDir: config.backupDir,
       intervalMs: config.retentionIntervalMs,
       metrics: lifecycleMetrics,
-      announce: (rows) => scheduler.events.emit('committed', [...rows]),
+      announce,
     });
     opened.push(() => dataLifecycle.close());
     let hub: EventHub;

@@ -160,7 +160,6 @@ export class ScheduleFirer {
         for (const b of buffered) this.isolated(batch, () => this.startBuffered(batch, b.tenant, b.scheduleId, now), () => undefined);
       });
     } catch (err) {
-      store.events.invalidate();
       this.d.logger.error({ err }, 'schedules: deciding due fires failed; trying again');
       for (const e of chunk) this.timers.add(this.d.clock.now() + RETRY_MS, e);
       return false;
@@ -186,7 +185,6 @@ export class ScheduleFirer {
     try {
       this.d.store.tx(() => fn(local));
     } catch (err) {
-      this.d.store.events.invalidate();
       if (err instanceof Superseded) return;
       if (!(err instanceof ApiError && err.code === 'UNAVAILABLE')) this.d.logger.error({ err }, 'schedules: a fire could not be decided; trying again');
       if (!this.stopped) undecided();

@@ -11,7 +11,7 @@ import { ApiError, iso, isoOrNull, runPath, SCHEDULES_PATH, type Clock } from '.
 import type { DagService } from '../dags/service.js';
 import { actorDetail, systemAudit, type Audit } from '../events/actor.js';
 import type { PlanCache } from '../engine/index.js';
-import type { RunService } from '../runs/service.js';
+import type { Answer, Commit, RunService } from '../runs/service.js';
 import { runView } from '../runs/views.js';
 import type { EventRow, ScheduleListFilter, ScheduleRow, Store } from '../store/index.js';
 import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
@@ -22,14 +22,6 @@ import { nextFires } from './fire.js';
 import type { ScheduleSpec } from './model.js';
 
 export type { IncomingSchedule };
-
-
-export interface Answer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-export type Commit = (fn: () => Answer) => Answer;
 
 export interface ScheduleServiceDeps {
   store: Store;
@@ -167,21 +159,15 @@ export class ScheduleService {
     const p = this.d.runs.prepare(tenant, { dagId: spec.dagId, version: spec.version, inputs: spec.inputs }, traceId, { actor, scheduleId, scheduledMs: now });
     if ('existing' in p) throw new ApiError('INTERNAL', 'a trigger has no runToken');
     const events: EventRow[] = [];
-    let answer: Answer;
-    try {
-      answer = commit(() => {
-        this.row(tenant, scheduleId);
-        events.push(this.d.runs.insert(p));
-        events.push(this.d.store.events.append({
-          tenant, type: 'schedule.fired', dagId: spec.dagId, runId: p.row.runId, stepId: null, status: 'started',
-          tsMs: now, traceId, scheduleId, scheduledMs: now, detail: actorDetail(actor, { manual: true }),
-        }));
-        return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: runPath(p.row.runId) } };
-      });
-    } catch (e) {
-      this.d.store.events.invalidate();
-      throw e;
-    }
+    const answer = commit(() => {
+      this.row(tenant, scheduleId);
+      events.push(this.d.runs.insert(p));
+      events.push(this.d.store.events.append({
+        tenant, type: 'schedule.fired', dagId: spec.dagId, runId: p.row.runId, stepId: null, status: 'started',
+        tsMs: now, traceId, scheduleId, scheduledMs: now, detail: actorDetail(actor, { manual: true }),
+      }));
+      return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: runPath(p.row.runId) } };
+    });
     this.d.runs.admit([p], events);
     return answer;
   }

@@ -28,6 +28,9 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'output', kind: 'string', values: FORMATS, help: 'output format (default: table on a terminal, JSON when piped)' },
 ];
 
+/** `--dag-id DAG`, the filter of the commands that show one DAG's `what` (versions, runs, events, schedules). */
+export const dagIdFilter = (what: string): FlagSpec => ({ name: 'dag-id', kind: 'string', env: false, arg: 'DAG', help: `only ${what} of this DAG` });
+
 /** Exit codes of failures: auth or tenant problems are 2, everything else 1. */
 /** The codes of a refused caller (401/403): the CLI exits with EXIT.AUTH. */
 export const AUTH_CODES = new Set(['UNAUTHENTICATED', 'TENANT_REQUIRED', 'TENANT_FORBIDDEN', 'INSUFFICIENT_SCOPE']);

@@ -8,7 +8,7 @@
  */
 import type { DagVersionView } from '../../dags/service.js';
 import { EXIT } from '../commands.js';
-import { args, clientCommand, readJsonArg, reasonBody, type ClientContext } from './command.js';
+import { args, clientCommand, dagIdFilter, readJsonArg, reasonBody, type ClientContext } from './command.js';
 import { LIST_FLAGS, printList } from './list.js';
 import { formatDuration, formatTime } from './output.js';
 
@@ -71,7 +71,7 @@ export const dagsList = clientCommand({
   summary: 'List DAG versions (dagId, then newest version first).',
   examples: ['orchestrator dags list', 'orchestrator dags list --dag-id hello --active true --output json'],
   flags: [
-    { name: 'dag-id', kind: 'string', env: false, arg: 'DAG', help: 'only versions of this DAG' },
+    dagIdFilter('versions'),
     { name: 'active', kind: 'string', env: false, values: ['true', 'false'], help: 'only active (true) or disabled (false) versions' },
     ...LIST_FLAGS,
   ],

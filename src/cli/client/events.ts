@@ -7,7 +7,7 @@
  */
 import { RUN_STATUSES, STEP_STATUSES } from '../../runs/states.js';
 import { EXIT } from '../commands.js';
-import { args, clientCommand, intFlag } from './command.js';
+import { args, clientCommand, dagIdFilter, intFlag } from './command.js';
 import { EventFollower } from './follow.js';
 
 const EVENT_STATUSES = [...new Set([...RUN_STATUSES, ...STEP_STATUSES])];
@@ -17,7 +17,7 @@ export const eventsTail = clientCommand({
   summary: 'Print run and step events as they happen (--since N replays after seq N first).',
   examples: ['orchestrator events tail --dag-id image-scan --since 0 --limit 10', 'orchestrator events tail --since 0 --limit 5 --output ndjson'],
   flags: [
-    { name: 'dag-id', kind: 'string', env: false, arg: 'DAG', help: 'only events of this DAG' },
+    dagIdFilter('events'),
     { name: 'status', kind: 'string', env: false, values: EVENT_STATUSES, help: 'only events with this status' },
     { name: 'since', kind: 'string', env: false, arg: 'SEQ', help: 'first replay the events after this seq' },
     { name: 'limit', kind: 'string', env: false, arg: 'N', help: 'stop after N events' },

@@ -9,7 +9,7 @@
 import { isRunTerminal, RUN_STATUSES } from '../../runs/states.js';
 import type { FlagSpec, Flags } from '../args.js';
 import { EXIT } from '../commands.js';
-import { args, clientCommand, reasonBody, type ClientContext } from './command.js';
+import { args, clientCommand, dagIdFilter, reasonBody, type ClientContext } from './command.js';
 import { LIST_FLAGS, printList } from './list.js';
 import { formatDuration, formatTime, type Format, type Output } from './output.js';
 import { followView } from './view.js';
@@ -108,7 +108,7 @@ export const runsList = clientCommand({
   summary: 'List runs, newest first (startedUtc DESC, then runId).',
   examples: ['orchestrator runs list --status failed --limit 20', 'orchestrator runs list --dag-id hello --all --output ndjson'],
   flags: [
-    { name: 'dag-id', kind: 'string', env: false, arg: 'DAG', help: 'only runs of this DAG' },
+    dagIdFilter('runs'),
     { name: 'status', kind: 'string', env: false, values: RUN_STATUSES, help: 'only runs in this status' },
     { name: 'from', kind: 'string', env: false, arg: 'TIME', help: 'started at or after this ISO-8601 time' },
     { name: 'to', kind: 'string', env: false, arg: 'TIME', help: 'started before this ISO-8601 time' },

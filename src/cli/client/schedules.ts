@@ -18,7 +18,7 @@ import { CATCHUP_POLICIES, OVERLAP_POLICIES, scheduleDocumentSchema } from '../.
 import type { ScheduleView } from '../../schedules/service.js';
 import { UsageError, type FlagSpec, type Flags } from '../args.js';
 import { EXIT } from '../commands.js';
-import { args, clientCommand, readJsonArg, type ClientContext } from './command.js';
+import { args, clientCommand, dagIdFilter, readJsonArg, type ClientContext } from './command.js';
 import { LIST_FLAGS, printList } from './list.js';
 import { formatTime, type Output } from './output.js';
 import { followFormat, START_FLAGS, startRun } from './runs.js';
@@ -122,7 +122,7 @@ const documentOf = (s: ScheduleView): Record<string, unknown> =>
 
 /** The filters of `list` and `export`, and their query. */
 const FILTER_FLAGS: FlagSpec[] = [
-  { name: 'dag-id', kind: 'string', env: false, arg: 'DAG', help: 'only schedules of this DAG' },
+  dagIdFilter('schedules'),
   { name: 'paused', kind: 'string', env: false, values: ['true', 'false'], help: 'only paused (true) or active (false) schedules' },
 ];
 const filterQuery = (f: Flags) => ({ dagId: f['dag-id'] as string | undefined, paused: f.paused as string | undefined });
