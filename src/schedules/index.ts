@@ -26,7 +26,7 @@ export {
   type ScheduleIssue,
   type ScheduleIssueCode,
 } from './issues.js';
-export { scheduleDocumentSchema, scheduleReplaceSchema, normalizeSchedule, OVERLAP_POLICIES, CATCHUP_POLICIES, type ScheduleDocument, type ScheduleSpec } from './model.js';
+export { scheduleDocumentSchema, scheduleReplaceSchema, normalizeSchedule, OVERLAP_POLICIES, CATCHUP_POLICIES, LAST_FIRE_STATUSES, type ScheduleDocument, type ScheduleSpec } from './model.js';
 export { planDueFires, ON_TIME_GRACE_MS, MAX_CATCHUP_FIRES } from './catchup.js';
 export { ScheduleFirer, fireRunToken, FIRE_TOKEN_PREFIX } from './firer.js';
 export { ScheduleService, scheduleView, scheduleExportRecords, type ScheduleView } from './service.js';

@@ -11,8 +11,9 @@
 import { iso, randomHex, type ApiError } from '../core/index.js';
 import type { FireState, NewEvent, ScheduleRow } from '../store/index.js';
 import type { MissedFires } from './catchup.js';
+import type { LastFireStatus } from './model.js';
 
-type LastFire = { fireMs: number; status: string; runId: string | null; error: string | null };
+type LastFire = { fireMs: number; status: LastFireStatus; runId: string | null; error: string | null };
 
 /** Collects one schedule's decisions: its `lastFire`, missed counts and events. */
 export class FireRecorder {
@@ -23,7 +24,7 @@ export class FireRecorder {
 
   constructor(private readonly row: ScheduleRow) {}
 
-  last(fireMs: number, status: string, runId: string | null, error: string | null): void {
+  last(fireMs: number, status: LastFireStatus, runId: string | null, error: string | null): void {
     if (!this.lastFire || fireMs >= this.lastFire.fireMs) this.lastFire = { fireMs, status, runId, error };
   }
 

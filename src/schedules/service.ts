@@ -19,7 +19,7 @@ import { createSchedule, installSchedule, prepareSchedule, readSignedSchedule, s
 import type { ScheduleFirer } from './firer.js';
 import { formatLocal, type FireTime } from './upcoming.js';
 import { nextFires } from './fire.js';
-import type { ScheduleSpec } from './model.js';
+import type { LastFireStatus, ScheduleSpec } from './model.js';
 
 export type { IncomingSchedule };
 
@@ -40,7 +40,7 @@ export interface ScheduleView extends ScheduleSpec {
   createdBy: string | null;
   updatedBy: string | null;
   nextFireUtc: string | null;
-  lastFire: { fireUtc: string; status: string; runId?: string; error?: string } | null;
+  lastFire: { fireUtc: string; status: LastFireStatus; runId?: string; error?: string } | null;
   missed: { count: number; lastUtc: string | null };
   bufferedFireUtc?: string;
   signedBy?: string[];
@@ -61,7 +61,7 @@ export function scheduleView(r: ScheduleRow): ScheduleView {
     missed: { count: r.missedCount, lastUtc: isoOrNull(r.missedLastMs) },
   };
   if (r.lastFireMs !== null) {
-    v.lastFire = { fireUtc: iso(r.lastFireMs), status: r.lastFireStatus ?? 'started' };
+    v.lastFire = { fireUtc: iso(r.lastFireMs), status: (r.lastFireStatus ?? 'started') as LastFireStatus };
     if (r.lastFireRunId) v.lastFire.runId = r.lastFireRunId;
     if (r.lastFireError) v.lastFire.error = r.lastFireError;
   }

@@ -13,8 +13,6 @@ export const ScheduleIdParam = pathParam(Id.clone(), 'schedule not found');
 export const BoolParam = z
   .enum(['true', 'false'])
   .transform((v) => v === 'true');
-/** A loose object schema for documented responses. */
-export const Obj = z.object({}).catchall(z.unknown());
 export const ListOf = (item: z.ZodType) =>
   z.strictObject({
     items: z.array(item),

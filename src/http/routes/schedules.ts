@@ -9,7 +9,9 @@ import { scheduleView, type ScheduleService } from '../../schedules/service.js';
 import { PageQuery } from '../pagination.js';
 import { component } from '../components.js';
 import { defineRoute } from '../route.js';
-import { BoolParam, Id, ListOf, NDJSON, Obj, ScheduleIdParam } from './common.js';
+import { BoolParam, Id, NDJSON, ScheduleIdParam } from './common.js';
+import { ScheduleListSchema, ScheduleSchema } from './schedule-views.js';
+import { RunSchema } from './views.js';
 
 declare module '../deps.js' {
   interface Services {
@@ -34,7 +36,10 @@ export const createSchedule = defineRoute({
   tenant: true,
   errors: ['SCHEDULE_EXISTS', 'DAG_INVALID', 'INPUTS_INVALID'],
   body: ScheduleBody,
-  responses: { 201: Obj, 200: Obj },
+  responses: {
+    201: { schema: ScheduleSchema, description: 'Created: the schedule' },
+    200: { schema: ScheduleSchema, description: 'An identical schedule already existed' },
+  },
   handler(ctx) {
     return ctx.deps.services.schedules.create(ctx.tenant, { doc: ctx.body }, (fn) => ctx.commit(fn), ctx.audit);
   },
@@ -48,7 +53,7 @@ export const listSchedules = defineRoute({
   scope: 'orchestrator:read',
   tenant: true,
   query: ListFilter.extend(PageQuery.shape),
-  responses: { 200: ListOf(Obj) },
+  responses: { 200: ScheduleListSchema },
   handler(ctx) {
     const { page_size, page_token, ...filters } = ctx.query;
     const { pages } = ctx.deps;
@@ -89,7 +94,7 @@ export const getSchedule = defineRoute({
   scope: 'orchestrator:read',
   tenant: true,
   params: ScheduleKey,
-  responses: { 200: Obj },
+  responses: { 200: ScheduleSchema },
   handler(ctx) {
     return { status: 200, body: ctx.deps.services.schedules.get(ctx.tenant, ctx.params.scheduleId) };
   },
@@ -105,7 +110,7 @@ export const replaceSchedule = defineRoute({
   params: ScheduleKey,
   errors: ['DAG_INVALID', 'INPUTS_INVALID'],
   body: ScheduleReplaceBody,
-  responses: { 200: Obj },
+  responses: { 200: ScheduleSchema },
   handler(ctx) {
     const doc = { ...ctx.body, scheduleId: ctx.body.scheduleId ?? ctx.params.scheduleId };
     return ctx.deps.services.schedules.replace(ctx.tenant, ctx.params.scheduleId, { doc }, (fn) => ctx.commit(fn), ctx.audit);
@@ -122,7 +127,7 @@ const verb = (name: 'pause' | 'resume', summary: string) =>
     tenant: true,
     params: ScheduleKey,
     body: Empty,
-    responses: { 200: Obj },
+    responses: { 200: ScheduleSchema },
     handler(ctx) {
       return ctx.deps.services.schedules.setPaused(ctx.tenant, ctx.params.scheduleId, name === 'pause', (fn) => ctx.commit(fn), ctx.audit);
     },
@@ -142,7 +147,7 @@ export const triggerSchedule = defineRoute({
   params: ScheduleKey,
   errors: ['NOT_FOUND', 'DAG_DISABLED', 'INPUTS_INVALID', 'QUOTA_EXCEEDED', 'PLUGIN_UNAVAILABLE'],
   body: Empty,
-  responses: { 201: Obj },
+  responses: { 201: { schema: RunSchema, description: 'Created: the run (Location names it)' } },
   handler(ctx) {
     return ctx.deps.services.schedules.trigger(ctx.tenant, ctx.params.scheduleId, (fn) => ctx.commit(fn), ctx.audit);
   },

@@ -16,7 +16,7 @@ import { EVENT_TYPES, type EventView } from '../../events/index.js';
 import { component } from '../components.js';
 import { Id, ListOf, RunId } from './common.js';
 
-const Utc = z.iso.datetime({ precision: 3 }).meta({ description: 'UTC, ISO-8601 with milliseconds', examples: ['2026-11-28T17:17:31.123Z'] });
+export const Utc = z.iso.datetime({ precision: 3 }).meta({ description: 'UTC, ISO-8601 with milliseconds', examples: ['2026-11-28T17:17:31.123Z'] });
 const Hash = z.string().regex(HASH_RE).meta({ description: 'SHA-256, 64 lowercase hex characters' });
 const TraceId = z.string().regex(/^[0-9a-f]{32}$/).meta({ description: 'W3C trace id of the request that started it' });
 const Millis = z.int().min(0);
@@ -200,8 +200,8 @@ export const DagListSchema = component('DagList', ListOf(DagSummarySchema));
 
 // ---- the schemas have exactly the fields of the domain's views (compile-time checks; the
 // values are checked at run time by response validation) ----
-type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
-const sameKeys = <T extends true>(): T => true as T;
+export type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+export const sameKeys = <T extends true>(): T => true as T;
 sameKeys<SameKeys<z.output<typeof AttemptSchema>, AttemptView>>();
 sameKeys<SameKeys<z.output<typeof StepSchema>, StepView>>();
 sameKeys<SameKeys<z.output<typeof RunSummarySchema>, Omit<RunView, 'steps'>>>();
