@@ -4,7 +4,9 @@
 //
 // - A path substring that matches no file is an error (exit 2): a typo never runs nothing, or
 //   everything, and calls it a pass.
-// - The whole suite (no filter) starts with the strict type check. test/bin/ (the single
+// - The whole suite (no filter) runs the strict type check too, beside the first files (it is one
+//   process among the files, not a wait before them): its errors are printed at the end and fail
+//   the run. test/bin/ (the single
 //   executable's smoke test, which builds a 90 MB binary) runs only when named:
 //   `npm run test:bin`, or `npm test -- test/bin`.
 // - Per-test timeout: a file whose tests make no progress (no test starts or ends) for
@@ -13,12 +15,18 @@
 // - Tests that start the program as a child process run one esbuild bundle of it, built here
 //   once per source content (scripts/test-bundle.mjs); TEST_CLI_FROM_SOURCE=1 runs the CLI
 //   children from source with tsx instead.
-// - Each file's output is printed whole when it ends; at the end, the totals, every failed test
-//   and the ten slowest files.
-import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+// - Longest files first: the wall time of a parallel run is bounded by the files that start last,
+//   so the files start in the order of their last known duration, longest first (recorded by each
+//   run in node_modules/.cache/stella-test-durations.json; a fresh clone starts from
+//   scripts/test-durations.json, the figures of a whole run committed with the suite).
+// - Each file's output is printed whole when it ends, with its wall time and the CPU time of its
+//   process tree (its servers and children included); at the end, the totals, every failed test,
+//   the ten slowest files and the load average (the machine is shared: figures taken at a load
+//   above the core count are not comparable).
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { spawn } from 'node:child_process';
 import { testBundle } from './test-bundle.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -54,14 +62,58 @@ if (unmatched.length > 0) {
 }
 const files = filters.length > 0 ? all.filter((f) => filters.some((x) => f.includes(x))) : all.filter((f) => !f.startsWith('test/bin/'));
 
-// The whole suite starts with the type check (strict TypeScript); a filtered run skips it.
-if (filters.length === 0) {
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit'], { cwd: ROOT, stdio: 'inherit' });
-  if (tsc.status !== 0) {
-    console.error('type check failed');
-    process.exit(1);
+const DURATIONS_CACHE = join(ROOT, 'node_modules', '.cache', 'stella-test-durations.json');
+const DURATIONS_COMMITTED = join(import.meta.dirname, 'test-durations.json');
+/** Last known wall time (ms) of each file: this checkout's last runs, else the committed figures. */
+function knownDurations() {
+  const read = (p) => {
+    try {
+      return JSON.parse(readFileSync(p, 'utf8'));
+    } catch {
+      return {};
+    }
+  };
+  return { ...read(DURATIONS_COMMITTED), ...read(DURATIONS_CACHE) };
+}
+const known = knownDurations();
+// A file never timed (a new one) counts as a typical one: the median of the known durations.
+const knownMs = files.map((f) => known[f]).filter((ms) => typeof ms === 'number').sort((a, b) => a - b);
+const typicalMs = knownMs[Math.floor(knownMs.length / 2)] ?? 0;
+const expected = (f) => known[f] ?? typicalMs;
+files.sort((a, b) => expected(b) - expected(a) || a.localeCompare(b));
+
+/** CPU seconds (user + system) of this process's children that have been waited for (Linux: /proc/self/stat). */
+function childrenCpu() {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100; // cutime, cstime (fields 16, 17), in USER_HZ = 100 ticks
+  } catch {
+    return NaN;
   }
 }
+
+// CPU time is counted from here: the type check's and the files'.
+let cpuSeen = childrenCpu();
+const cpuStart = cpuSeen;
+
+// The whole suite runs the type check (strict TypeScript) beside the files; a filtered run skips it.
+/** @type {Promise<{ ok: boolean, out: string, ms: number, cpu: number }> | undefined} */
+const typeCheck =
+  filters.length === 0
+    ? new Promise((resolve) => {
+        const t0 = Date.now();
+        const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        const out = [];
+        tsc.stdout.on('data', (c) => out.push(c));
+        tsc.stderr.on('data', (c) => out.push(c));
+        tsc.on('close', (code) => {
+          const cpuNow = childrenCpu();
+          const cpu = cpuNow - cpuSeen;
+          cpuSeen = cpuNow;
+          resolve({ ok: code === 0, out: Buffer.concat(out).toString('utf8'), ms: Date.now() - t0, cpu });
+        });
+      })
+    : undefined;
 
 // The program bundle that tests run as a child process (scripts/test-bundle.mjs), built once here
 // rather than by the first files at the same time; the files inherit its folder.
@@ -154,9 +206,14 @@ function runFile(file) {
       poll();
       running.delete(child);
       const ms = Date.now() - t0;
-      durations.push({ file, ms });
+      // The file's process has just been waited for: the growth of the children's CPU time is its
+      // tree's (a grandchild counts once its parent waited for it, as the test files do).
+      const cpuNow = childrenCpu();
+      const cpu = cpuNow - cpuSeen;
+      cpuSeen = cpuNow;
+      durations.push({ file, ms, cpu });
       const ok = code === 0 && !timedOut;
-      process.stdout.write(`\n${ok ? '✔' : '✖'} ${file} (${(ms / 1000).toFixed(1)} s)\n`);
+      process.stdout.write(`\n${ok ? '✔' : '✖'} ${file} (${(ms / 1000).toFixed(1)} s, CPU ${cpu.toFixed(1)} s, load ${loadavg()[0].toFixed(1)})\n`);
       process.stdout.write(Buffer.concat(out));
       if (timedOut) {
         const why = `test timed out after ${TIMEOUT_MS / 1000} s without progress: ${timedOut}`;
@@ -185,6 +242,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 const t0 = Date.now();
+const loadStart = loadavg()[0];
 const queue = [...files];
 let allOk = true;
 await Promise.all(
@@ -193,13 +251,35 @@ await Promise.all(
   }),
 );
 
+if (typeCheck) {
+  const tc = await typeCheck;
+  process.stdout.write(`\n${tc.ok ? '✔' : '✖'} type check: tsc --noEmit (${(tc.ms / 1000).toFixed(1)} s, CPU ${tc.cpu.toFixed(1)} s)\n${tc.out}`);
+  if (!tc.ok) {
+    allOk = false;
+    failures.push('tsc --noEmit › type check failed');
+  }
+}
+
 const failedFiles = new Set(failures.map((f) => f.split(' › ')[0])).size;
 console.log(
   `\n${files.length} files (${failedFiles} failed), ${totals.tests} tests: ${totals.pass} passed, ${totals.fail} failed, ` +
     `${totals.skipped} skipped, ${totals.todo} todo (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
 );
+console.log(
+  `CPU time of the files' process trees (and the type check): ${(childrenCpu() - cpuStart).toFixed(1)} s; load average (1 min) ${loadStart.toFixed(1)} at the start, ` +
+    `${loadavg()[0].toFixed(1)} at the end, on ${availableParallelism()} cores`,
+);
 console.log('slowest files:');
-for (const d of durations.sort((a, b) => b.ms - a.ms).slice(0, 10)) console.log(`  ${(d.ms / 1000).toFixed(1).padStart(7)} s  ${d.file}`);
+for (const d of durations.sort((a, b) => b.ms - a.ms).slice(0, 10)) console.log(`  ${(d.ms / 1000).toFixed(1).padStart(7)} s  CPU ${d.cpu.toFixed(1).padStart(6)} s  ${d.file}`);
+// This checkout's figures, for the next run's order (only a file that passed: a failure may have stopped it early).
+try {
+  const record = knownDurations();
+  for (const d of durations) if (!failures.some((f) => f.startsWith(`${d.file} › `))) record[d.file] = d.ms;
+  mkdirSync(dirname(DURATIONS_CACHE), { recursive: true });
+  writeFileSync(DURATIONS_CACHE, `${JSON.stringify(record, null, 1)}\n`);
+} catch {
+  /* a read-only checkout: the order stays as it was */
+}
 if (failures.length > 0) {
   console.log('failed:');
   for (const f of failures) console.log(`  ✖ ${f}`);

@@ -17,7 +17,7 @@ import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { startServer } from '../../src/cli/server.js';
 import { captureLogger } from '../helpers/log-capture.js';
-import { BASE } from '../helpers/server.js';
+import { BASE } from '../helpers/base.js';
 import { PROGRAM_ARGS } from '../helpers/program.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

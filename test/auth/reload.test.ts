@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKeyPair } from '../../src/dags/index.js';
 import { makeKey, signWith, type TestKey } from '../../src/auth/testkit.js';
-import { BASE } from '../helpers/server.js';
+import { BASE } from '../helpers/base.js';
 import { startServer, type ServeChild } from '../helpers/serve-child.js';
 import { until } from '../helpers/wait.js';
 

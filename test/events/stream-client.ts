@@ -1,6 +1,7 @@
 /** Test clients for the event stream: NDJSON over fetch, and WebSocket via `ws`. */
 import WebSocket from 'ws';
-import { BASE, type TestServer } from '../helpers/server.js';
+import { BASE } from '../helpers/base.js';
+import type { TestServer } from '../helpers/server.js';
 
 export interface EventClient {
   events: any[];

@@ -10,9 +10,9 @@ import { SERVE_FLAGS, serveConfig, type ServeConfig } from '../../src/cli/config
 import { parseFlags } from '../../src/cli/args.js';
 import { createLogger, startServer, type RunningServer } from '../../src/cli/server.js';
 import type { Logger } from 'pino';
+import { BASE, FIXTURES } from './base.js';
 
-export const BASE = '/api/v1/orchestrator';
-export const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
+export { BASE, FIXTURES };
 
 export interface TestServer {
   server: RunningServer;

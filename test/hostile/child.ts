@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { testBundle } from '../../scripts/test-bundle.mjs';
-import { BASE } from '../helpers/server.js';
+import { BASE } from '../helpers/base.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 

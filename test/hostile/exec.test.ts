@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { ensureDevKeys, mintToken } from '../../src/auth/index.js';
 import { sleepers } from '../../src/engine/pool/test-support.js';
 import { until } from '../helpers/wait.js';
-import { BASE } from '../helpers/server.js';
+import { BASE } from '../helpers/base.js';
 import { startChild, type Child } from './child.js';
 
 /** Peak RSS growth of the server allowed for four parallel 60 MiB stdouts (it was ~740 MB). */

@@ -1,181 +1,26 @@
 /**
- * Hostile world, input: property-based fuzzing of every JSON body, query string, path parameter
- * and request header of the route table (generators derived from the routes' zod schemas, then
- * mutated with hostile values), and HTTP framing attacks over raw sockets. Every refusal is a
- * 4xx envelope (never a 5xx), the server stays alive, and a refused request leaves the database
- * exactly as it was (row counts of every table and the tenant's exports, byte for byte).
+ * Hostile world, input: property-based fuzzing of every query string, path parameter and request
+ * header of the route table (then mutated with hostile values), lone surrogates and catastrophic
+ * patterns in bodies, and HTTP framing attacks over raw sockets. The JSON bodies are fuzzed in
+ * input-bodies.test.ts and input-bodies-runs-dags.test.ts.
+ * Every refusal is a 4xx envelope (never a 5xx), the server stays alive, and a refused request
+ * leaves the database exactly as it was (row counts of every table and the tenant's exports, byte
+ * for byte). The world and the checks: ./input-world.ts (the input fuzzing is split over
+ * input-*.test.ts so that the files run in parallel).
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { isMutating, type RouteDef } from '../../src/http/index.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { publish, waitForRun } from '../runs/helpers.js';
-import {
-  applyMutation, contentType, fromSchema, frameBody, framing, jsonSchemaOf, mutation, nastyString, pathValue, queryString, toJsonText, type J,
-} from './fuzz.js';
-import { BASE, assertAlive, assertEnvelope, exportsOf, jsonOf, paramNames, queryKeys, rawHttp, rowCounts, sleep, takesBody, type Res } from './support.js';
+import { isMutating } from '../../src/http/index.js';
+import { publish } from '../runs/helpers.js';
+import { nastyString, pathValue, queryString } from './fuzz.js';
+import { describeReq, ids, judge, pathFor, resettle, routes, runs, send, snapshot, state, t, TENANT, token, useInputWorld, type Sent } from './input-world.js';
+import { BASE, assertAlive, assertEnvelope, jsonOf, paramNames, queryKeys, rawHttp, rowCounts, sleep, takesBody } from './support.js';
 
-const TENANT = 'fz';
-/** Scales every numRuns (HOSTILE_RUNS=3 for a long soak). */
-const SCALE = Number(process.env.HOSTILE_RUNS ?? 1);
-const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
+useInputWorld('queries, path parameters, headers, surrogates, patterns, framing');
 
-let t: TestServer;
-let token = '';
-let ids: Record<string, string> = {};
-let routes: RouteDef[];
-const counts = { requests: 0, refused: 0, accepted: 0 };
-
-before(async () => {
-  t = await startTestServer(['--allow-unsigned', '--rate-limit', '100000', '--workers', '1', '--headers-timeout', '1', '--request-timeout', '2']);
-  token = await t.token({ tenants: [TENANT], scopes: ['orchestrator:admin'] });
-  routes = t.server.routes;
-  await publish(t, {
-    dagId: 'seed',
-    inputsSchema: { type: 'object', properties: { n: { type: 'number' }, s: { type: 'string', maxLength: 64 } } },
-    steps: [{ id: 'say', plugin: 'echo', with: { n: '${{ inputs.n }}' } }, { id: 'art', plugin: 'artifact', with: { content: 'seed artifact' } }],
-    edges: [{ from: 'say', to: 'art' }],
-  }, TENANT);
-  // Disabling is fuzzed on a DAG of its own, so that 'seed' stays runnable for the other cases.
-  await publish(t, { dagId: 'victim', steps: [{ id: 'a', plugin: 'noop' }] }, TENANT);
-  const r = await t.req('POST', '/runs', { tenant: TENANT, body: { dagId: 'seed', inputs: { n: 1 } } });
-  assert.equal(r.status, 201, r.text);
-  const done = await waitForRun(t, r.body.runId, { tenant: TENANT });
-  ids = { dagId: 'seed', version: '1.0.0', runId: r.body.runId, stepId: 'art', hash: done.steps[1].outputs.hash };
-});
-after(async () => {
-  console.log(`input: ${counts.requests} fuzzed requests, ${counts.refused} refused with a 4xx envelope, ${counts.accepted} accepted`);
-  await t.stop();
-});
-
-interface Sent {
-  method: string;
-  path: string;
-  query?: string;
-  body?: Buffer;
-  contentType?: string;
-  headers?: Record<string, string>;
-}
-
-async function send(s: Sent): Promise<Res> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT, ...s.headers };
-  if (s.contentType !== undefined) headers['content-type'] = s.contentType;
-  const stream = s.path === '/runs/stream';
-  if (stream) headers.accept = 'application/x-ndjson';
-  const ac = new AbortController();
-  const res = await fetch(`${t.url}${BASE}${s.path}${s.query ? `?${s.query}` : ''}`, {
-    method: s.method,
-    headers,
-    body: takesBody(s.method) ? ((s.body ?? Buffer.alloc(0)) as unknown as BodyInit) : undefined,
-    signal: ac.signal,
-  });
-  let text = '';
-  if (stream && res.status === 200) ac.abort(); // an open event stream: its head is the answer
-  else text = await res.text();
-  counts.requests++;
-  return { status: res.status, headers: res.headers, body: jsonOf(text), text };
-}
-
-/** The observable state: row counts of every table plus the tenant's exports. */
-async function snapshot(): Promise<string> {
-  return JSON.stringify(rowCounts(t.dataDir)) + '\n' + (await exportsOf(t, TENANT, token));
-}
-
-/** Waits until runs started by accepted requests have finished (the state stops moving). */
-async function settled(): Promise<string> {
-  let prev = await snapshot();
-  for (let i = 0; i < 200; i++) {
-    await sleep(25);
-    const next = await snapshot();
-    if (next === prev) return next;
-    prev = next;
-  }
-  return prev;
-}
-
-let state = '';
-
-/** The checks every fuzzed request must pass. */
-async function judge(res: Res, what: string, mutating: boolean): Promise<void> {
-  assert.ok(res.status < 500, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  if (res.status >= 400) {
-    counts.refused++;
-    assertEnvelope(res, null, null, what);
-    if (mutating) {
-      const now = await snapshot();
-      assert.equal(now, state, `${what}: a refused request changed the database`);
-    }
-  } else {
-    counts.accepted++;
-    if (mutating) state = await settled();
-  }
-}
-
-function describeReq(s: Sent): string {
-  const body = s.body ? s.body.subarray(0, 160).toString('utf8') : '';
-  return `${s.method} ${s.path}${s.query ? `?${s.query.slice(0, 120)}` : ''} [${s.contentType}] ${JSON.stringify(body)}`;
-}
-
-/** Path values that reach the handler (the seed's), or hostile ones. */
-function pathFor(r: RouteDef, hostile: Record<string, { value: string; raw: boolean } | null>): string {
-  return r.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, n: string) => {
-    const h = hostile[n];
-    if (!h) return encodeURIComponent((n === 'dagId' && r.path.endsWith(':disable') ? 'victim' : ids[n]) ?? 'x');
-    return h.raw ? h.value : encodeURIComponent(wellFormed(h.value));
-  });
-}
-
-/** A URL cannot carry a lone surrogate (its UTF-8 form, %ED%A0%80, is among the raw values). */
-function wellFormed(s: string): string {
-  return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
-}
-
-/** Body overrides that point generated bodies at real data, so they reach deeper checks. */
-function steer(r: RouteDef, v: J, pick: number): J {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-  if (r.path === '/runs' && pick % 2 === 0) return { ...v, dagId: 'seed' };
-  if (r.path === '/dags' && pick % 3 === 0) return { ...v, dagId: `fz-${pick % 5}`, version: '1.0.0' };
-  return v;
-}
-
-describe('input fuzzing: every body, query, path parameter and header of the route table', () => {
-  before(async () => {
-    state = await settled();
-  });
-
-  test('every JSON body (zod-derived, then mutated): a 4xx envelope or a success, never a 5xx; refused requests change nothing', async () => {
-    const withBody = routes.filter((r) => r.body);
-    assert.ok(withBody.length >= 5 && withBody.some((r) => r.method === 'PUT'), 'the table has its mutating routes, PUT included');
-    for (const r of withBody) {
-      const hostileParam = fc.option(pathValue, { freq: 6 });
-      const params = paramNames(r);
-      await fc.assert(
-        fc.asyncProperty(
-          fromSchema(jsonSchemaOf(r.body!)),
-          mutation,
-          framing,
-          contentType,
-          fc.option(fc.string({ minLength: 1, maxLength: 40 }), { freq: 4 }),
-          fc.array(hostileParam, { minLength: params.length, maxLength: params.length }),
-          fc.nat(),
-          async (base, m, f, ct, idemKey, hostile, pick) => {
-            const value = applyMutation(steer(r, base, pick), m);
-            const s: Sent = {
-              method: r.method,
-              path: pathFor(r, Object.fromEntries(params.map((p, i) => [p, hostile[i] ?? null]))),
-              body: frameBody(toJsonText(value), f),
-              contentType: ct,
-              headers: idemKey ? { 'idempotency-key': idemKey } : {},
-            };
-            await judge(await send(s), describeReq(s), true);
-          },
-        ),
-        { numRuns: runs(r.path === '/dags' || r.path === '/runs' ? 150 : 60), endOnFailure: true, includeErrorInReport: true },
-      );
-    }
-    await assertAlive(t, 'after body fuzzing');
-  });
+describe('input fuzzing: every query, path parameter and header of the route table; hostile strings in bodies', () => {
+  before(resettle);
 
   test('a lone surrogate escape in any JSON string (value or key, any route) is 400 VALIDATION_FAILED naming the field', async () => {
     const cases: Array<[string, string, string]> = [
@@ -195,7 +40,7 @@ describe('input fuzzing: every body, query, path parameter and header of the rou
     // A well-formed pair written as escapes is fine.
     const ok = await send({ method: 'POST', path: '/runs', body: Buffer.from('{"dagId":"seed","inputs":{"s":"\\ud83d\\ude00"}}'), contentType: 'application/json' });
     assert.equal(ok.status, 201, ok.text);
-    state = await settled();
+    await resettle();
   });
 
   test('an inputsSchema pattern that backtracks catastrophically cannot freeze the server: hostile inputs get 422 INPUTS_INVALID within the budget, others are served meanwhile', async () => {
@@ -204,7 +49,7 @@ describe('input fuzzing: every body, query, path parameter and header of the rou
       inputsSchema: { type: 'object', properties: { image: { type: 'string', pattern: '^([a-z0-9]+[-._]?)+$' }, tags: { type: 'array', items: { type: 'string', pattern: '^(\\d+)+\\d$' } } } },
       steps: [{ id: 'a', plugin: 'noop' }],
     }, TENANT);
-    state = await settled();
+    await resettle();
     const probes: number[] = [];
     let done = false;
     const prober = (async () => {
@@ -228,7 +73,7 @@ describe('input fuzzing: every body, query, path parameter and header of the rou
     await prober;
     const ok = await send({ method: 'POST', path: '/runs', body: Buffer.from('{"dagId":"redos","inputs":{"image":"alpine-3.19","tags":["12"]}}'), contentType: 'application/json' });
     assert.equal(ok.status, 201, ok.text);
-    state = await settled();
+    await resettle();
     assert.ok(Math.max(...took) < 5000, `refused within the budget (${took.map(Math.round)} ms)`);
     console.log(`input: catastrophic patterns refused in ${took.map(Math.round).join(', ')} ms; a concurrent probe waited at most ${Math.round(Math.max(...probes))} ms`);
   });

@@ -12,7 +12,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RouteDef } from '../../src/http/index.js';
-import { BASE, type TestServer } from '../helpers/server.js';
+import { BASE } from '../helpers/base.js';
+import type { TestServer } from '../helpers/server.js';
 
 export { BASE };
 

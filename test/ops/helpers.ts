@@ -1,7 +1,7 @@
 /** Shared bits of the ops tests. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES } from '../helpers/server.js';
+import { FIXTURES } from '../helpers/base.js';
 import { signDag } from '../../src/dags/signature.js';
 
 const devKey = readFileSync(join(FIXTURES, 'keys', 'dev-signing.key'), 'utf8');

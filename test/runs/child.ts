@@ -1,10 +1,13 @@
 /**
- * The real server as a child process (`node --import tsx src/main.ts serve --dev …`), for crash
- * and drain tests: waits for the `listening on` line and the dev token, gives a small client.
+ * The real server as a child process (`orchestrator serve --dev …` from the test bundle, or from
+ * source with `TEST_CLI_FROM_SOURCE=1`: ../helpers/program.ts), for crash and drain tests: waits
+ * for the `listening on` line and the dev token, gives a small client. A server that does not
+ * become ready is killed, so that it cannot keep the test file's process alive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { BASE } from '../helpers/server.js';
+import { BASE } from '../helpers/base.js';
+import { PROGRAM_ARGS } from '../helpers/program.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -19,10 +22,12 @@ export interface Child {
 
 /** `opts.entry`/`opts.env`: another entry point printing the same lines (test/schedules/shifted-server.ts). */
 export async function startChild(dataDir: string, extra: string[] = [], opts: { entry?: string; env?: Record<string, string> } = {}): Promise<Child> {
+  // Another entry point is TypeScript run with tsx; the program itself starts from the bundle
+  // (about 0.5 s; from source, tsx compiles src/ in the child: seconds of CPU on this machine).
   const args = opts.entry
-    ? [opts.entry, dataDir, ...extra]
-    : ['src/main.ts', 'serve', '--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--workers', '2', '--log-level', 'warn', ...extra];
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    ? ['--import', 'tsx', opts.entry, dataDir, ...extra]
+    : [...PROGRAM_ARGS, 'serve', '--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--workers', '2', '--log-level', 'warn', ...extra];
+  const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
@@ -43,7 +48,10 @@ export async function startChild(dataDir: string, extra: string[] = [], opts: { 
     void exited.then(({ code }) => reject(new Error(`server exited (${code}) before it listened:\n${out}\n${err}`)));
     setTimeout(() => reject(new Error(`server did not start in 30 s:\n${out}\n${err}`)), 30_000).unref();
   });
-  const { url, token } = await ready;
+  const { url, token } = await ready.catch((e: unknown) => {
+    proc.kill('SIGKILL');
+    throw e;
+  });
   return {
     proc,
     url,
