@@ -7,9 +7,9 @@
  */
 import { rm, rmdir } from 'node:fs/promises';
 import { FromHost, ToHost, type HostToServer } from './host-protocol.js';
-import { FromWorker, HEARTBEAT_MS, STALL_MS, ToWorker, type WorkerToMain } from './protocol.js';
+import { FromWorker, HEARTBEAT_MS, ToWorker, type WorkerToMain } from './protocol.js';
 import { HostEnv } from './pool-env.js';
-import { describeThreadExit, PluginHost, type Profile, type Slot } from './pool-host.js';
+import { describeThreadExit, PluginHost, stalled, type Profile, type Slot } from './pool-host.js';
 import type { PoolSettings } from './pool-types.js';
 import type { ResolvedPlugin } from '../plugins/plugins.js';
 
@@ -325,11 +325,6 @@ export class HostSet<E> {
       }
     }
   }
-}
-
-/** A thread with steps in flight that has been silent past STALL_MS: its event loop is blocked. */
-export function stalled(s: Slot<unknown>, now: number): boolean {
-  return s.ready && s.inflight.size > 0 && now - s.lastSeen > STALL_MS;
 }
 
 export { HEARTBEAT_MS };
