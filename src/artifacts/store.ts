@@ -2,25 +2,22 @@
  * Content-addressed artifact store over a folder: `<root>/ab/cdef…` where `abcdef…` is the
  * SHA-256 of the bytes. Pure filesystem: tenant ownership lives in the database, not here.
  *
- * Durability: an object is written to a temp file in its final folder, fsynced, renamed into
- * place and the folder fsynced, so a crash leaves either no object or a whole one (plus, at
- * worst, a temp file that {@link ArtifactStore.sweepTemp} removes at start-up). Disk errors
+ * Durability (folder.ts): an object is written to a temp file in its final folder, fsynced,
+ * renamed into place and the folder fsynced, so a crash leaves either no object or a whole one
+ * (plus, at worst, a temp file that {@link ArtifactStore.sweepTemp} removes at start-up). Disk errors
  * (`ENOSPC`, `EDQUOT`, …) are rethrown unchanged so callers can map them (core `toApiError`
  * turns disk-full into 507).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { ReadStream } from 'node:fs';
 import * as nodeFsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError } from '../core/errors.js';
 import { HASH_RE } from '../core/ids.js';
+import { isNotFound, ShardedFolder, type StoreFs } from './folder.js';
 import { ArtifactWriter } from './writer.js';
 
-/** The subset of `node:fs/promises` the store uses; injectable for fault-injection tests. */
-export type StoreFs = Pick<
-  typeof nodeFsp,
-  'open' | 'rename' | 'unlink' | 'mkdir' | 'readFile' | 'stat' | 'readdir' | 'utimes'
->;
+export type { StoreFs };
 
 export interface ArtifactStat {
   hash: string;
@@ -31,8 +28,6 @@ export interface PutResult extends ArtifactStat {
   /** false when the object already existed and nothing was written. */
   created: boolean;
 }
-
-const TEMP_PREFIX = '.tmp-';
 
 /**
  * Checks an artifact hash (`<64 hex>` or `sha256:<64 hex>`) and returns the bare lowercase
@@ -55,11 +50,6 @@ function checkHash(hash: unknown): string {
   return hash;
 }
 
-function isNotFound(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
 /**
  * @example
  * const store = new ArtifactStore(join(dataDir, 'artifacts'));
@@ -70,7 +60,7 @@ function isNotFound(err: unknown): boolean {
 export class ArtifactStore {
   readonly root: string;
   private readonly fs: StoreFs;
-  private readonly knownDirs = new Set<string>();
+  private readonly folder: ShardedFolder;
   /** Per-hash serialisation of put and remove (see {@link remove}). */
   private readonly busy = new Map<string, Promise<unknown>>();
   private readonly onChange?: (deltaBytes: number) => void;
@@ -82,6 +72,7 @@ export class ArtifactStore {
   constructor(root: string, options: { fs?: StoreFs; onChange?: (deltaBytes: number) => void } = {}) {
     this.root = root;
     this.fs = options.fs ?? nodeFsp;
+    this.folder = new ShardedFolder(root, this.fs);
     this.onChange = options.onChange;
   }
 
@@ -99,8 +90,7 @@ export class ArtifactStore {
 
   /** Absolute path of an object (hash validated first). */
   pathOf(hash: string): string {
-    const h = checkHash(hash);
-    return join(this.root, h.slice(0, 2), h.slice(2));
+    return this.folder.path(checkHash(hash));
   }
 
   /**
@@ -124,7 +114,7 @@ export class ArtifactStore {
       // spares objects younger than its grace period) never takes it before the new owner's
       // record commits. Should the touch fail, the object is written anew (fresh mtime).
       if (existing && existing.size === size && (await this.touch(hash))) return { hash, size, created: false };
-      await this.writeAtomic(hash, bytes);
+      await this.folder.writeAtomic(hash, bytes);
       if (!existing) this.onChange?.(size);
       return { hash, size, created: true };
     });
@@ -197,9 +187,7 @@ export class ArtifactStore {
    * const { hash, size } = await w.commit();
    */
   async writer(): Promise<ArtifactWriter> {
-    await this.fs.mkdir(this.root, { recursive: true });
-    const temp = join(this.root, `${TEMP_PREFIX}w-${randomBytes(8).toString('hex')}`);
-    const fh = await this.fs.open(temp, 'wx', 0o644);
+    const { temp, fh } = await this.folder.openTemp();
     return new ArtifactWriter(fh, temp, (t, hash, size) => this.adopt(t, hash, size), (t) => this.fs.unlink(t));
   }
 
@@ -213,16 +201,7 @@ export class ArtifactStore {
       await this.fs.unlink(temp).catch(() => undefined);
       return false;
     }
-    const dir = join(this.root, hash.slice(0, 2));
-    try {
-      await this.ensureDir(dir);
-      await this.fs.rename(temp, join(dir, hash.slice(2)));
-    } catch (err) {
-      await this.fs.unlink(temp).catch(() => undefined);
-      throw err;
-    }
-    await this.fsyncDir(dir);
-    await this.fsyncDir(this.root);
+    await this.folder.moveIn(temp, hash);
     return true;
   }
 
@@ -283,74 +262,7 @@ export class ArtifactStore {
    * Removes temp files left by writes that never finished (a crash mid-put). Call at start-up,
    * before serving. Returns how many were removed.
    */
-  async sweepTemp(): Promise<number> {
-    let removed = 0;
-    let dirs: string[];
-    try {
-      dirs = await this.fs.readdir(this.root);
-    } catch (err) {
-      if (isNotFound(err)) return 0;
-      throw err;
-    }
-    for (const d of dirs) {
-      const dir = join(this.root, d);
-      if (d.startsWith(TEMP_PREFIX)) {
-        await this.fs.unlink(dir).catch(() => undefined);
-        removed++;
-        continue;
-      }
-      if (!/^[0-9a-f]{2}$/.test(d)) continue;
-      for (const name of await this.fs.readdir(dir).catch(() => [] as string[])) {
-        if (!name.startsWith(TEMP_PREFIX)) continue;
-        await this.fs.unlink(join(dir, name)).catch(() => undefined);
-        removed++;
-      }
-    }
-    return removed;
-  }
-
-  private async ensureDir(dir: string): Promise<void> {
-    if (this.knownDirs.has(dir)) return;
-    await this.fs.mkdir(this.root, { recursive: true });
-    const created = await this.fs.mkdir(dir, { recursive: true });
-    // A new shard folder is itself a directory entry: make it durable too.
-    if (created !== undefined) await this.fsyncDir(this.root);
-    this.knownDirs.add(dir);
-  }
-
-  private async fsyncDir(dir: string): Promise<void> {
-    const fh = await this.fs.open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  }
-
-  private async writeAtomic(hash: string, bytes: Uint8Array): Promise<void> {
-    const dir = join(this.root, hash.slice(0, 2));
-    await this.ensureDir(dir);
-    const final = join(dir, hash.slice(2));
-    const temp = join(dir, `${TEMP_PREFIX}${hash.slice(2, 14)}-${randomBytes(6).toString('hex')}`);
-    let renamed = false;
-    try {
-      const fh = await this.fs.open(temp, 'wx', 0o644);
-      try {
-        let off = 0;
-        while (off < bytes.byteLength) {
-          const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off);
-          off += bytesWritten;
-        }
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await this.fs.rename(temp, final);
-      renamed = true;
-      await this.fsyncDir(dir);
-    } catch (err) {
-      if (!renamed) await this.fs.unlink(temp).catch(() => undefined);
-      throw err;
-    }
+  sweepTemp(): Promise<number> {
+    return this.folder.sweepTemp();
   }
 }

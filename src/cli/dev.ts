@@ -1,6 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createVerifier, ensureDevKeys, type DevKeys, type Verifier } from '../auth/index.js';
 import { generateSigningKeyPair } from '../dags/signature.js';
+import type { ServeConfig } from './config.js';
+import type { AuthConfig } from './reload.js';
 
 /**
  * Dev mode's DAG signing key: generated once in `DATA/dev/`, trusted by the dev server, and
@@ -17,4 +20,20 @@ export function ensureDevSigningKey(dataDir: string): { privateKeyPath: string; 
     writeFileSync(pub, kp.publicKeyPem);
   }
   return { privateKeyPath: priv, publicKeyPem: readFileSync(pub, 'utf8') };
+}
+
+/**
+ * The server's token verifier, and under `--dev` the dev token keys (DATA/dev/, unless `--jwks`
+ * names others) and the dev DAG signing key, which `auth.trust` then trusts.
+ *
+ * @example
+ * const { verifier, devKeys, devSigningPem } = await devAuth(config, loadAuthConfig(config));
+ */
+export async function devAuth(config: ServeConfig, auth: AuthConfig): Promise<{ verifier: Verifier; devKeys?: DevKeys; devSigningPem?: string }> {
+  if (!config.dev) return { verifier: auth.verifier! };
+  const devKeys = await ensureDevKeys(config.dataDir);
+  const devSigningPem = ensureDevSigningKey(config.dataDir).publicKeyPem;
+  const verifier = createVerifier({ jwksFile: config.jwks ?? devKeys.jwksFile, issuer: config.issuer ?? devKeys.issuer, audience: config.audience ?? devKeys.audience });
+  auth.trust.add(devSigningPem);
+  return { verifier, devKeys, devSigningPem };
 }

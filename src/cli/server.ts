@@ -6,32 +6,33 @@
  * const server = await startServer(serveConfig(flags), createLogger('info'));
  * console.log(server.url); await server.close();
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { chmodSync } from 'node:fs';
-import { serve } from '@hono/node-server';
-import pino, { type Logger } from 'pino';
-import { createVerifier, ensureDevKeys, mintToken, type DevKeys } from '../auth/index.js';
+import type { Logger } from 'pino';
+import { mintToken, type DevKeys } from '../auth/index.js';
 import { AuthReloader, loadAuthConfig, type ReloadReport } from './reload.js';
 import { CONSOLE_ROUTES, mountConsole } from '../console/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { ArtifactStore } from '../artifacts/index.js';
 import { DagService } from '../dags/service.js';
-import { installationPlugins, PlanCache, reloadablePlugins, Scheduler, TenantArtifacts, WorkerPool } from '../engine/index.js';
+import { PlanCache, Scheduler, TenantArtifacts, WorkerPool } from '../engine/index.js';
 import { RunService } from '../runs/service.js';
 import { ScheduleFirer, ScheduleService } from '../schedules/index.js';
 import { TrustStore } from '../dags/signature.js';
-import { answerClientErrors, createApp, MAX_HEADER_BYTES, PageTokens, routeTable, withUpgradeAnswers, type AppDeps, type RouteDef } from '../http/index.js';
+import { createApp, PageTokens, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { DiskWatermarks, LifecycleMetrics, LifecycleService, prepareDataDir } from '../lifecycle/index.js';
 import { IdempotencyLedger, Store } from '../store/index.js';
-import { eventView, type EventRow } from '../store/events.js';
-import { EventExports, EventHub } from '../events/index.js';
-import { WebSocketServer } from 'ws';
+import type { EventRow } from '../store/events.js';
+import { EventExports, type EventHub } from '../events/index.js';
 import { STEP_SLOTS_PER_WORKER, type ServeConfig } from './config.js';
 import { preloadDags } from './preload.js';
-import { ensureDevSigningKey } from './dev.js';
+import { devAuth } from './dev.js';
+import { eventHub } from './hub.js';
+import { listen } from './listener.js';
+import { serverPlugins } from './plugins.js';
+
+export { createLogger } from './logger.js';
 
 export interface RunningServer {
   url: string;
@@ -45,17 +46,6 @@ export interface RunningServer {
   reload(): ReloadReport;
   /** Stops accepting, drains, closes the store. */
   close(): Promise<void>;
-}
-
-export function createLogger(level: string): Logger {
-  // Synchronous writes to stdout: lines keep their order and none is lost on a crash; no
-  // transports, so the single executable needs no extra files.
-  return pino({
-    level,
-    base: { pid: process.pid },
-    redact: { paths: ['authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization'], censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  }, pino.destination({ dest: 1, sync: true }));
 }
 
 export interface StartOptions {
@@ -94,29 +84,12 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // (docs/SECURITY.md) and must not read the database, artifacts or keys at all.
     chmodSync(config.dataDir, 0o700);
     store.idem.clearInFlight();
-    let devKeys: DevKeys | undefined;
-    let devSigningPem: string | undefined;
     const { trust, scrapeToken } = auth;
-    let verifier = auth.verifier;
-    if (config.dev) {
-      devKeys = await ensureDevKeys(config.dataDir);
-      devSigningPem = ensureDevSigningKey(config.dataDir).publicKeyPem;
-      verifier = createVerifier({ jwksFile: config.jwks ?? devKeys.jwksFile, issuer: config.issuer ?? devKeys.issuer, audience: config.audience ?? devKeys.audience });
-      trust.add(devSigningPem);
-    }
-    const reloader = new AuthReloader({ config, logger, verifier: verifier!, trust, scrapeToken, devSigningPem });
+    const { verifier, devKeys, devSigningPem } = await devAuth(config, auth);
+    const reloader = new AuthReloader({ config, logger, verifier, trust, scrapeToken, devSigningPem });
 
     // The engine: plugins, artifacts (CAS + tenant ownership), worker pool, scheduler.
-    // Plugins: the operator's folders (installation-wide) and DATA/tenant-plugins/<tenant>/,
-    // where bundle imports install each tenant's own (docs/PLUGINS.md).
-    const pluginSources = installationPlugins(config.dataDir, config.pluginsDirs);
-    const registry = reloadablePlugins(pluginSources, (problem) => logger.warn({ problem }, 'plugins: a plugin folder was skipped'));
-    if (pluginSources.legacy.length > 0) {
-      logger.warn({ dir: pluginSources.legacy[0] }, 'plugins: folders installed by bundle imports of an earlier version are installation-wide; re-import their bundles per tenant and remove them (docs/PLUGINS.md)');
-    }
-    // Which plugins this server runs: name@version, whose (installation or a tenant), content hash.
-    const loaded = registry.list().map((p) => ({ ref: p.ref, owner: p.builtin ? 'built-in' : (p.owner ?? 'installation'), hash: p.hash.slice(0, 12), ...(p.dir ? { dir: p.dir } : {}) }));
-    logger.info({ count: loaded.length, plugins: loaded }, 'plugins: loaded');
+    const { sources: pluginSources, registry } = serverPlugins(config.dataDir, config.pluginsDirs, logger);
     // Created before the artifact store: it counts the store's bytes (orchestrator_artifacts_bytes).
     const lifecycle = { ready: false, draining: false };
     // One reading of the disk and one floor (--disk-min-free) for the 507 refusals and every health check.
@@ -211,24 +184,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       announce,
     });
     opened.push(() => dataLifecycle.close());
-    let hub: EventHub;
-    hub = new EventHub({
-      log: {
-        after: (tenant, seq, limit) => store.events.since(tenant, seq, limit).map(eventView),
-        lastSeq: (tenant) => store.events.head(tenant).seq,
-      },
-      feed: {
-        subscribe(listener) {
-          // Views are made only while some stream is open: the hot path pays nothing otherwise.
-          const onCommitted = (rows: readonly EventRow[]) => {
-            if (hub.openStreams() > 0) listener(rows.map(eventView));
-          };
-          scheduler.events.on('committed', onCommitted);
-          return () => scheduler.events.off('committed', onCommitted);
-        },
-      },
-      maxStreamsPerTenant: config.maxStreams,
-    });
+    const hub: EventHub = eventHub(store, scheduler.events, config.maxStreams);
     opened.push(() => hub.close());
     const deps: AppDeps = {
       config: {
@@ -242,7 +198,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       },
       logger,
       clock,
-      auth: verifier!,
+      auth: verifier,
       scrapeToken,
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
@@ -275,28 +231,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       ? async () => ({ tenant: 'demo', token: await mintToken({ ...keys, tenants: 'demo', scopes: ['orchestrator:admin'], subject: 'dev-console' }) })
       : undefined;
     mountConsole(app, { host: config.host, devToken });
-    // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
-    const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-    // Slow clients (slowloris): Node checks these timeouts every connectionsCheckingInterval
-    // (default 30 s, which would let a 10 s limit stretch to 40 s), so check often enough.
-    const serverOptions = {
-      headersTimeout: config.headersTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 4),
-      // Set, not inherited (NODE_OPTIONS could change it): the limit docs/API.md states.
-      maxHeaderSize: MAX_HEADER_BYTES,
-    };
     checkpoint();
-    const server = serve({ fetch: withUpgradeAnswers(app.fetch), hostname: config.host, port: config.port, serverOptions, websocket: { server: wss } }) as Server;
-    answerClientErrors(server, { maxHeaderSize: MAX_HEADER_BYTES });
-    opened.push(() => closeListener(server));
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
-    const port = (server.address() as AddressInfo).port;
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const url = `http://${host}:${port}`;
+    const listener = await listen(app.fetch, config, (close) => opened.push(close));
+    const { url, port } = listener;
     opts.onListening?.(url);
     if (config.dev) logger.warn('DEV MODE: tokens are minted from a locally generated key; never use --dev in production');
     let installed = false;
@@ -338,7 +275,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         await dataLifecycle.close();
         await scheduler.drain(config.drainTimeoutMs);
         await pool!.close(0);
-        await closeListener(server);
+        await listener.close();
         store.close();
       },
     };
@@ -354,13 +291,4 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     if (opts.signal?.aborted && !(e instanceof StartupAborted)) throw new StartupAborted('start-up interrupted by a stop signal');
     throw e;
   }
-}
-
-/** Stops listening and drops every open connection (keep-alive, streams). */
-function closeListener(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-  });
 }

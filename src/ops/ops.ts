@@ -124,13 +124,12 @@ export class Ops {
     return this;
   }
 
-  /** Probe view (no token) or admin view (a token's tenants), and the HTTP status to answer with. */
-  async healthView(tenants?: '*' | readonly string[]): Promise<{ httpStatus: number; body: ProbeView | AdminHealthView }> {
+  /** Probe view (no token) or admin view (a token's tenants); `ready` false when down, starting or draining. */
+  async healthView(tenants?: '*' | readonly string[]): Promise<ProbeView | AdminHealthView> {
     const report = await this.health.evaluate();
     const { ready: started, draining } = this.opts.lifecycle;
     const ready = started && !draining && report.status !== 'down';
-    const httpStatus = ready ? 200 : 503;
-    if (tenants === undefined) return { httpStatus, body: { status: report.status, ready } };
+    if (tenants === undefined) return { status: report.status, ready };
     const checks = { ...report.checks };
     let queues: TenantQueue[] = [];
     try {
@@ -140,16 +139,13 @@ export class Ops {
       checks.queues = { status: 'down', detail: 'queue statistics unavailable' };
     }
     return {
-      httpStatus,
-      body: {
-        status: report.status,
-        ready,
-        version: VERSION,
-        uptimeSeconds: Math.floor((performance.now() - this.startedAt) / 1000),
-        lifecycle: draining ? 'draining' : started ? 'serving' : 'starting',
-        checks,
-        queues,
-      },
+      status: report.status,
+      ready,
+      version: VERSION,
+      uptimeSeconds: Math.floor((performance.now() - this.startedAt) / 1000),
+      lifecycle: draining ? 'draining' : started ? 'serving' : 'starting',
+      checks,
+      queues,
     };
   }
 

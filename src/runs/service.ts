@@ -1,15 +1,16 @@
 /**
  * Runs as the API sees them: start (with runToken idempotency, inputs validation and quotas),
- * read, list, export and cancel. Knows nothing of HTTP beyond the request's commit function;
+ * read, list, export and cancel. Knows nothing of HTTP: it runs its changes in the caller's
+ * transaction (`Tx`) and returns what happened (the route makes the HTTP answer);
  * the live state belongs to the scheduler, and every read comes from SQLite (which holds every
  * committed state: nothing is observable before its commit).
  *
  * @example
  * const runs = new RunService({ store, scheduler, dags, plans, clock, limits: { maxQueuedRuns: 100 } });
- * const { status, run } = runs.create('demo', { dagId: 'hello' }, traceId, ctx.commit, { actor: 'alice' });
+ * const { run, created } = runs.create('demo', { dagId: 'hello' }, traceId, (fn) => store.tx(fn), { actor: 'alice' });
  */
 import { namedHashes } from '../artifacts/index.js';
-import { ApiError, canonicalJson, runPath, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
+import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
 import type { LiveRun, PinnedPlugins, PlanCache, Scheduler } from '../engine/index.js';
@@ -59,15 +60,23 @@ export interface PreparedRun {
   steps: StepRow[];
 }
 
-/** An answer to a request: status, JSON body, headers. */
-export interface Answer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
+/**
+ * The caller's transaction: runs `fn` in it and returns its result. A request's also records
+ * its idempotent answer (made from that result) in the same commit.
+ */
+export type Tx<T> = (fn: () => T) => T;
+
+/** What {@link RunService.create} did: `created` false when the runToken's run already existed. */
+export interface RunStarted {
+  run: RunView;
+  created: boolean;
 }
 
-/** The request's `ctx.commit`: one transaction that also records the idempotent answer. */
-export type Commit = (fn: () => Answer) => Answer;
+/** What {@link RunService.cancel} did: `cancelled` false when the run was already cancelling or ended. */
+export interface RunCancelled {
+  run: RunView;
+  cancelled: boolean;
+}
 
 
 export type { ExportFilter };
@@ -78,27 +87,27 @@ export class RunService {
   constructor(private readonly d: RunServiceDeps) {}
 
   /**
-   * Starts a run (201), or finds the run of the same `runToken` (200 when dagId, version and
-   * canonical inputs match; 409 RUN_TOKEN_CONFLICT otherwise). The run row, its steps, its
+   * Starts a run (`created`), or finds the run of the same `runToken` (not `created`, when
+   * dagId, version and canonical inputs match; RUN_TOKEN_CONFLICT otherwise). The run row, its steps, its
    * `run.started` event and the idempotency record commit in one transaction. A schedule's fire
    * passes its `origin`, which the run and its events carry.
    */
-  create(tenant: string, req: CreateRunRequest, traceId: string, commit: Commit, origin?: RunOrigin): Answer {
+  create(tenant: string, req: CreateRunRequest, traceId: string, tx: Tx<RunStarted>, origin?: RunOrigin): RunStarted {
     const p = this.prepare(tenant, req, traceId, origin);
-    if ('existing' in p) return { status: 200, body: this.view(p.existing) };
+    if ('existing' in p) return { run: this.view(p.existing), created: false };
     let started: EventRow | undefined;
-    let answer: Answer;
+    let out: RunStarted;
     try {
-      answer = commit(() => {
+      out = tx(() => {
         started = this.insert(p);
-        return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: runPath(p.row.runId) } };
+        return { run: runView(p.row, p.steps, []), created: true };
       });
     } catch (e) {
       this.d.store.events.invalidate();
       throw e;
     }
     this.admit([p], [started!]);
-    return answer;
+    return out;
   }
 
   /**
@@ -230,20 +239,20 @@ export class RunService {
   }
 
   /**
-   * Cancels a run: 202 when this call moved it (to `cancelling`, or straight to `cancelled`
-   * when nothing was in flight), 200 with the current state when it was already cancelling or
-   * ended (idempotent, CONTRACT §3). The change and the idempotency record share a transaction.
+   * Cancels a run: `cancelled` when this call moved it (to `cancelling`, or straight to
+   * `cancelled` when nothing was in flight); otherwise the current state, when it was already
+   * cancelling or ended (idempotent, CONTRACT §3). The change and the idempotency record share a transaction.
    * `actor` and `reason` are recorded on the run (`cancelledBy`, `cancelReason`) and its events.
    */
-  cancel(tenant: string, runId: string, reason: string | undefined, commit: Commit, actor: string | null = null): Answer {
+  cancel(tenant: string, runId: string, reason: string | undefined, tx: Tx<RunCancelled>, actor: string | null = null): RunCancelled {
     const row = this.row(tenant, runId);
     let moved = false;
     return this.d.scheduler.transact(
-      commit,
+      tx,
       () => {
         moved = this.d.scheduler.cancel(tenant, row.runId, reason ?? null, actor);
       },
-      () => ({ status: moved ? 202 : 200, body: this.get(tenant, row.runId) }),
+      () => ({ run: this.get(tenant, row.runId), cancelled: moved }),
     );
   }
 

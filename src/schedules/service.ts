@@ -4,15 +4,15 @@
  * caller's transaction (with the Idempotency-Key record) and then tells the firing scheduler.
  *
  * @example
- * const answer = schedules.create('demo', doc, (fn) => store.tx(fn));
+ * const { schedule, created } = schedules.create('demo', { doc }, (fn) => store.tx(fn));
  * schedules.get('demo', 'nightly').upcoming; // next 5 fires, UTC and local
  */
-import { ApiError, iso, isoOrNull, runPath, SCHEDULES_PATH, type Clock } from '../core/index.js';
+import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import { actorDetail, systemAudit, type Audit } from '../events/actor.js';
 import type { PlanCache } from '../engine/index.js';
-import type { Answer, Commit, RunService } from '../runs/service.js';
-import { runView } from '../runs/views.js';
+import type { RunService, Tx } from '../runs/service.js';
+import { runView, type RunView } from '../runs/views.js';
 import type { EventRow, ScheduleListFilter, ScheduleRow, Store } from '../store/index.js';
 import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
 import { createSchedule, installSchedule, prepareSchedule, readSignedSchedule, scheduleEvent, type IncomingSchedule } from './install.js';
@@ -71,6 +71,12 @@ export function scheduleView(r: ScheduleRow): ScheduleView {
   return v;
 }
 
+/** What {@link ScheduleService.create} did: `created` false when the same normal form was already stored. */
+export interface ScheduleCreated {
+  schedule: ScheduleView;
+  created: boolean;
+}
+
 /** Export records (`scheduleId ASC`), one per schedule, with the tenant. */
 export function* scheduleExportRecords(store: Store, tenant: string, filter: { dagId?: string; paused?: boolean }, batch = 200): Generator<Record<string, unknown>> {
   let after: string | undefined;
@@ -89,49 +95,48 @@ export class ScheduleService {
   constructor(readonly d: ScheduleServiceDeps) {}
 
   /**
-   * Creates a schedule: 201; the same normal form again 200 (nothing changes); another
-   * document under the same id 409 `SCHEDULE_EXISTS`.
+   * Creates a schedule (`created`); the same normal form again is not `created` (nothing
+   * changes); another document under the same id throws `SCHEDULE_EXISTS`.
    */
-  create(tenant: string, incoming: IncomingSchedule, commit: Commit, who: Audit = systemAudit()): Answer {
+  create(tenant: string, incoming: IncomingSchedule, tx: Tx<ScheduleCreated>, who: Audit = systemAudit()): ScheduleCreated {
     const prepared = this.prepare(tenant, incoming);
     const events: EventRow[] = [];
-    const answer = commit(() => {
+    const out = tx(() => {
       const { stored, event } = createSchedule(this.d, prepared, who, 'PUT replaces it');
-      if (!event) return { status: 200, body: scheduleView(stored) };
-      events.push(event);
-      return { status: 201, body: scheduleView(stored), headers: { Location: `${SCHEDULES_PATH}/${stored.scheduleId}` } };
+      if (event) events.push(event);
+      return { schedule: scheduleView(stored), created: event !== undefined };
     });
     this.d.runs.admit([], events);
-    if (answer.status === 201) this.d.firer.changed(tenant, prepared.spec.scheduleId);
-    return answer;
+    if (out.created) this.d.firer.changed(tenant, prepared.spec.scheduleId);
+    return out;
   }
 
   /** Replaces the document (`updatedUtc` changes; the fire history stays; the next fire is recomputed from now). */
-  replace(tenant: string, scheduleId: string, incoming: IncomingSchedule, commit: Commit, who: Audit = systemAudit()): Answer {
+  replace(tenant: string, scheduleId: string, incoming: IncomingSchedule, tx: Tx<ScheduleView>, who: Audit = systemAudit()): ScheduleView {
     if (incoming.doc.scheduleId !== scheduleId) {
       throw new ApiError('VALIDATION_FAILED', 'body.scheduleId: must equal the path\'s scheduleId', { field: 'body.scheduleId' });
     }
     const { row } = this.prepare(tenant, incoming);
     const events: EventRow[] = [];
-    const answer = commit(() => {
+    const view = tx(() => {
       this.row(tenant, scheduleId);
       this.d.store.schedules.replace({ ...row, updatedBy: who.actor });
       const now = this.row(tenant, scheduleId);
       events.push(scheduleEvent(this.d, now, 'schedule.replaced', who));
-      return { status: 200, body: scheduleView(now) };
+      return scheduleView(now);
     });
     this.d.runs.admit([], events);
     this.d.firer.changed(tenant, scheduleId);
-    return answer;
+    return view;
   }
 
   /**
    * Pauses (no fire until resumed; a buffered fire is dropped) or resumes (the next fire is the
-   * first after now: fires while paused are not caught up). Idempotent: 200 with the schedule.
+   * first after now: fires while paused are not caught up). Idempotent: the schedule.
    */
-  setPaused(tenant: string, scheduleId: string, paused: boolean, commit: Commit, who: Audit = systemAudit()): Answer {
+  setPaused(tenant: string, scheduleId: string, paused: boolean, tx: Tx<ScheduleView>, who: Audit = systemAudit()): ScheduleView {
     const events: EventRow[] = [];
-    const answer = commit(() => {
+    const view = tx(() => {
       const row = this.row(tenant, scheduleId);
       if ((row.paused === 1) !== paused) {
         const now = this.d.clock.now();
@@ -139,19 +144,19 @@ export class ScheduleService {
         this.d.store.schedules.setPaused(tenant, scheduleId, paused, next, now, who.actor);
         events.push(scheduleEvent(this.d, { ...row, paused: paused ? 1 : 0 }, paused ? 'schedule.paused' : 'schedule.resumed', who));
       }
-      return { status: 200, body: scheduleView(this.row(tenant, scheduleId)) };
+      return scheduleView(this.row(tenant, scheduleId));
     });
     this.d.runs.admit([], events);
     this.d.firer.changed(tenant, scheduleId);
-    return answer;
+    return view;
   }
 
   /**
    * One run now, outside the cron (also while paused; the overlap policy does not apply — it
-   * is an operator's explicit request): 201 with the run, which carries `scheduleId` and
+   * is an operator's explicit request): the new run, which carries `scheduleId` and
    * `scheduledUtc` (now); a `schedule.fired` event with `manual: true`.
    */
-  trigger(tenant: string, scheduleId: string, commit: Commit, who: Audit = systemAudit()): Answer {
+  trigger(tenant: string, scheduleId: string, tx: Tx<RunView>, who: Audit = systemAudit()): RunView {
     const { actor, traceId } = who;
     const row = this.row(tenant, scheduleId);
     const spec = compiledSchedule(this.compiled, row).spec;
@@ -159,31 +164,29 @@ export class ScheduleService {
     const p = this.d.runs.prepare(tenant, { dagId: spec.dagId, version: spec.version, inputs: spec.inputs }, traceId, { actor, scheduleId, scheduledMs: now });
     if ('existing' in p) throw new ApiError('INTERNAL', 'a trigger has no runToken');
     const events: EventRow[] = [];
-    const answer = commit(() => {
+    const run = tx(() => {
       this.row(tenant, scheduleId);
       events.push(this.d.runs.insert(p));
       events.push(this.d.store.events.append({
         tenant, type: 'schedule.fired', dagId: spec.dagId, runId: p.row.runId, stepId: null, status: 'started',
         tsMs: now, traceId, scheduleId, scheduledMs: now, detail: actorDetail(actor, { manual: true }),
       }));
-      return { status: 201, body: runView(p.row, p.steps, []), headers: { Location: runPath(p.row.runId) } };
+      return runView(p.row, p.steps, []);
     });
     this.d.runs.admit([p], events);
-    return answer;
+    return run;
   }
 
-  /** Deletes the schedule (204); its runs stay and keep their `scheduleId`. */
-  delete(tenant: string, scheduleId: string, commit: Commit, who: Audit = systemAudit()): Answer {
+  /** Deletes the schedule; its runs stay and keep their `scheduleId`. */
+  delete(tenant: string, scheduleId: string, tx: Tx<void>, who: Audit = systemAudit()): void {
     const events: EventRow[] = [];
-    const answer = commit(() => {
+    tx(() => {
       const row = this.row(tenant, scheduleId);
       this.d.store.schedules.delete(tenant, scheduleId);
       events.push(scheduleEvent(this.d, row, 'schedule.deleted', who));
-      return { status: 204 };
     });
     this.d.runs.admit([], events);
     this.d.firer.changed(tenant, scheduleId);
-    return answer;
   }
 
   /** A page of a tenant's schedules (`GET /schedules`): scheduleId ASC. */
@@ -216,14 +219,14 @@ export class ScheduleService {
     const incoming = readSignedSchedule(raw, trust.forTenant(tenant), { allowUnsigned });
     const id = incoming.doc.scheduleId;
     const existing = this.d.store.schedules.get(tenant, id);
-    const commit: Commit = (fn) => this.d.store.tx(fn);
+    const tx = <T>(fn: () => T): T => this.d.store.tx(fn);
     if (!existing) {
-      this.create(tenant, incoming, commit);
+      this.create(tenant, incoming, tx);
       return 'created';
     }
     const { row } = this.prepare(tenant, incoming);
     if (existing.specHash === row.specHash && existing.signedBy === row.signedBy) return 'unchanged';
-    this.replace(tenant, id, incoming, commit);
+    this.replace(tenant, id, incoming, tx);
     return 'replaced';
   }
 

@@ -6,19 +6,7 @@
  * `(seq, hash)` of each tenant is kept in memory after its first load (one writer connection,
  * so nobody else appends).
  *
- * Hash chain, per tenant:
- *
- *     hash = sha256_hex( prevHash + JCS(event) )
- *
- * where `prevHash` is the previous event's `hash` of the same tenant (`""` for seq 1), `+` is
- * string concatenation (UTF-8), and `event` is the event exactly as the API shows it:
- * `{seq, type, tenant, dagId, runId, stepId?, scheduleId?, status, timestamp, traceId}` (`stepId`
- * absent for run events, `scheduleId` present for the events of runs a schedule started,
- * `timestamp` ISO-8601 UTC with ms) — and for the extension types `schedule.fired` and
- * `schedule.missed` also `scheduledUtc` and their own fields (`missedCount`, `lastScheduledUtc`,
- * `errorCode`, `errorMessage`), with `runId` absent when no run was started. JCS is RFC 8785
- * canonical JSON. A verifier replays a tenant's events by `seq` and recomputes each hash over
- * every field of the exported event except `prevHash` and `hash`.
+ * Hash chain: event-chain.ts; the event types, row and API view: event-view.ts.
  *
  * Storage: `run_id` is '' for a schedule event without a run (and for DAG and schedule audit
  * events); `detail` holds the extension fields as canonical JSON — the schedule events' own,
@@ -30,164 +18,13 @@
  *   status: 'queued', tsMs: Date.now(), traceId }));
  */
 import type Database from 'better-sqlite3';
-import * as crypto from 'node:crypto';
-import { canonicalJson } from '../core/hash.js';
-import { selectList, type Row } from './rows.js';
+import { eventHash } from './event-chain.js';
+import type { EventRow, NewEvent } from './event-view.js';
+import { selectList } from './rows.js';
 import { events } from './schema.js';
 
-/**
- * Every event type: the run events of CONTRACT §6, the schedule extension types, and the
- * audit extension types of DAG, schedule and retention changes (docs/API.md "Actors"; `runId`
- * absent; `dagId` '' on retention events, which concern every DAG of the tenant).
- */
-export const EVENT_TYPES = [
-  'run.started', 'run.updated', 'step.updated', 'run.completed', 'run.failed', 'run.cancelled',
-  'schedule.fired', 'schedule.missed',
-  'dag.published', 'dag.disabled',
-  'schedule.created', 'schedule.replaced', 'schedule.paused', 'schedule.resumed', 'schedule.deleted',
-  'retention.changed', 'retention.applied',
-] as const;
-
-export type EventType = (typeof EVENT_TYPES)[number];
-
-/**
- * An event as stored (schema `events`), its type one of {@link EVENT_TYPES}. `scheduleId` is the
- * schedule of a scheduled run's events and of schedule events, `scheduledMs` a schedule event's
- * fire time, `detail` the canonical JSON of the extension fields.
- */
-export type EventRow = Omit<Row<typeof events>, 'type'> & { type: EventType };
-
-type Optional = 'scheduleId' | 'scheduledMs' | 'detail';
-export type NewEvent = Omit<EventRow, 'seq' | 'prevHash' | 'hash' | Optional> & Partial<Pick<EventRow, Optional>>;
-/** An event with its seq (chain links optional): what the view and the hash are made of. */
-export type NumberedEvent = NewEvent & { seq: number; prevHash?: string; hash?: string };
-
-/** The event as the API shows it (and as it is hashed). */
-export interface EventView {
-  seq: number;
-  type: EventType;
-  tenant: string;
-  dagId: string;
-  /** Absent on a schedule event that started no run. */
-  runId?: string;
-  stepId?: string;
-  scheduleId?: string;
-  scheduledUtc?: string;
-  status: string;
-  timestamp: string;
-  traceId: string;
-  /** Schedule events (their `detail`): see docs/SCHEDULES.md "Events". */
-  missedCount?: number;
-  lastScheduledUtc?: string;
-  reason?: string;
-  errorCode?: string;
-  errorMessage?: string;
-  manual?: boolean;
-  /** Who caused it (docs/API.md "Actors"): on the events a request or a schedule caused. */
-  actor?: string;
-  /** A cancel's events: the reason given. */
-  cancelReason?: string;
-  /** `dag.published` / `dag.disabled`: the version. */
-  version?: string;
-  /** `retention.changed`: the tenant's new policy (a null field left out). */
-  maxAgeDays?: number;
-  keepLast?: number;
-  /** `retention.applied`: what the pass pruned of the tenant. */
-  pruned?: { runs: number; steps: number; attempts: number; idempotency: number; events: number };
-}
-
-export function eventView(e: NumberedEvent): EventView {
-  const v: EventView = {
-    ...(e.detail ? (JSON.parse(e.detail) as Partial<EventView>) : {}),
-    seq: e.seq,
-    type: e.type,
-    tenant: e.tenant,
-    dagId: e.dagId,
-    status: e.status,
-    timestamp: new Date(e.tsMs).toISOString(),
-    traceId: e.traceId,
-  };
-  if (e.runId !== '') v.runId = e.runId;
-  if (e.stepId !== null) v.stepId = e.stepId;
-  if (e.scheduleId) v.scheduleId = e.scheduleId;
-  if (e.scheduledMs != null) v.scheduledUtc = new Date(e.scheduledMs).toISOString();
-  return v;
-}
-
-/** An exported event: the view plus its chain links (`prevHash`, `hash`). */
-export function eventExportRecord(e: EventRow): EventView & { prevHash: string; hash: string } {
-  return { ...eventView(e), prevHash: e.prevHash, hash: e.hash };
-}
-
-let isoMs = NaN;
-let isoText = '';
-/** ISO-8601 of a ms timestamp, memoised for the last value (events of one commit share it). */
-function isoOf(ms: number): string {
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
-  }
-  return isoText;
-}
-
-/**
- * RFC 8785 canonical JSON of an event's view, written out directly (keys in code-unit order;
- * JCS serialises strings and integers exactly as `JSON.stringify` does). Equal to
- * `canonicalJson(eventView(e))`, about 10× faster. Schedule events (rare) take the general path.
- */
-export function eventCanonicalJson(e: NumberedEvent): string {
-  if (e.detail != null || e.scheduledMs != null || e.runId === '') return canonicalJson(eventView(e));
-  const s = JSON.stringify;
-  const f = runFragments(e);
-  return (
-    `${f.head}${e.seq},"status":${s(e.status)}` +
-    (e.stepId !== null ? `,"stepId":${s(e.stepId)}` : '') +
-    `${f.tenant}"${isoOf(e.tsMs)}",${f.trace}${s(e.type)}}`
-  );
-}
-
-interface Fragments {
-  runId: string;
-  dagId: string;
-  tenantId: string;
-  traceId: string;
-  scheduleId: string | null | undefined;
-  head: string;
-  tenant: string;
-  trace: string;
-}
-let frag: Fragments = { runId: '', dagId: '', tenantId: '', traceId: '', scheduleId: null, head: '', tenant: '', trace: '' };
-
-/** The serialised run-level fields, memoised for the last run (its events come in streaks). */
-function runFragments(e: NumberedEvent): Fragments {
-  if (frag.runId !== e.runId || frag.dagId !== e.dagId || frag.tenantId !== e.tenant || frag.traceId !== e.traceId || frag.scheduleId !== e.scheduleId) {
-    const s = JSON.stringify;
-    frag = {
-      runId: e.runId,
-      dagId: e.dagId,
-      tenantId: e.tenant,
-      traceId: e.traceId,
-      scheduleId: e.scheduleId,
-      // "scheduleId" sorts between "runId" and "seq".
-      head: `{"dagId":${s(e.dagId)},"runId":${s(e.runId)},${e.scheduleId ? `"scheduleId":${s(e.scheduleId)},` : ''}"seq":`,
-      tenant: `,"tenant":${s(e.tenant)},"timestamp":`,
-      trace: `"traceId":${s(e.traceId)},"type":`,
-    };
-  }
-  return frag;
-}
-
-type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
-const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
-
-function sha256(text: string): string {
-  return oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
-}
-
-/** `sha256_hex(prevHash + JCS(event))`: see the module documentation. */
-export function eventHash(prevHash: string, e: NumberedEvent): string {
-  return sha256(prevHash + eventCanonicalJson(e));
-}
+export { EVENT_TYPES, eventExportRecord, eventView, type EventRow, type EventType, type EventView, type NewEvent, type NumberedEvent } from './event-view.js';
+export { eventCanonicalJson, eventHash } from './event-chain.js';
 
 /** Rows per multi-row INSERT (fewer statement executions per group commit). */
 const CHUNK = 32;

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { HostRuntime } from '../../core/runtime.js';
 import { Batcher, FromHost, ToHost, type Envelope, type HostToServer, type SerializedError, type ServerToHost } from './host-protocol.js';
-import type { MainToWorker, WorkerConfig } from './protocol.js';
+import { STALL_MS, type MainToWorker, type WorkerConfig } from './protocol.js';
 import type { Sandbox } from './sandbox.js';
 
 /** What a host may do: start programs (the `exec` built-in), reach the network. */
@@ -178,6 +178,24 @@ export class PluginHost<E> {
 export function describeThreadExit(slot: Slot<unknown>, code: number): string {
   if (slot.lastError?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'worker thread ran out of memory';
   return slot.lastError ? `worker thread crashed (${slot.lastError.name})` : `worker thread exited with code ${code}`;
+}
+
+/** A thread with steps in flight that has been silent past STALL_MS: its event loop is blocked. */
+export function stalled(s: Slot<unknown>, now: number): boolean {
+  return s.ready && s.inflight.size > 0 && now - s.lastSeen > STALL_MS;
+}
+
+/** The ready thread with the fewest steps and room for another; null when none. */
+export function leastLoaded<E>(slots: readonly Slot<E>[], perWorkerConcurrency: number): Slot<E> | null {
+  let best: Slot<E> | null = null;
+  const now = performance.now();
+  for (const s of slots) {
+    if (!s.ready || s.dead || s.inflight.size >= perWorkerConcurrency) continue;
+    // A thread whose event loop is blocked would only hold the step hostage: wait for another.
+    if (stalled(s, now)) continue;
+    if (!best || s.inflight.size < best.inflight.size) best = s;
+  }
+  return best;
 }
 
 export { FromHost };

@@ -6,16 +6,15 @@
  * runs where and when it ends.
  */
 import { rm, rmdir } from 'node:fs/promises';
-import { FromHost, ToHost, type HostToServer } from './host-protocol.js';
-import { FromWorker, HEARTBEAT_MS, STALL_MS, ToWorker, type WorkerToMain } from './protocol.js';
+import { FromHost, type HostToServer } from './host-protocol.js';
+import { HEARTBEAT_MS, type WorkerToMain } from './protocol.js';
 import { HostEnv } from './pool-env.js';
-import { describeThreadExit, PluginHost, type Profile, type Slot } from './pool-host.js';
+import { PluginHost, type Profile, type Slot } from './pool-host.js';
+import { HostThreads } from './host-threads.js';
 import type { PoolSettings } from './pool-types.js';
 import type { ResolvedPlugin } from '../plugins/plugins.js';
 
 const MAX_START_FAILURES = 3;
-/** A thread told to terminate that has not exited after this long poisons its host. */
-const TERMINATE_WAIT_MS = 2000;
 
 export interface HostEvents<E> {
   message(slot: Slot<E>, m: WorkerToMain): void;
@@ -41,25 +40,28 @@ export class HostSet<E> {
   /** Folder plugins a tenant ran that are not shared: a new host of the tenant may read them too. */
   private readonly seen = new Map<string, Map<string, ResolvedPlugin>>();
   private readonly starting = new Set<string>();
-  private readonly terminating = new Map<string, NodeJS.Timeout>();
   /** Retired hosts not yet exited. */
   private readonly dying = new Set<PluginHost<E>>();
   private nextHostId = 1;
-  private nextSlotId = 1;
-  private warnedExec = false;
   /** A started host with no tenant yet (base profile, shared plugins): the next new tenant takes it. */
   spare: PluginHost<E> | null = null;
   /** Keep a spare ready (set once the pool was started): a new tenant's first step waits for no process. */
   keepSpare = false;
   /** Set by the pool's close(): nothing new starts (a start already under way is abandoned). */
   closing = false;
-  replaced = 0;
+  private readonly threads: HostThreads<E>;
 
   constructor(
     private readonly o: PoolSettings,
     private readonly ev: HostEvents<E>,
     readonly env: HostEnv = new HostEnv(o),
-  ) {}
+  ) {
+    this.threads = new HostThreads(o, ev, {
+      started: (key) => this.failures.delete(key),
+      startFailed: (key, err) => this.countFailure(key, err),
+      drain: (h) => this.drain(h),
+    });
+  }
 
   /**
    * Ends every host (threads abort their steps; a host still there after a second is killed),
@@ -219,42 +221,13 @@ export class HostSet<E> {
   private onMessage(h: PluginHost<E>, m: HostToServer): void {
     switch (m.cmd) {
       case FromHost.Ready:
-        if (h.state === 'starting') h.state = 'ready';
-        if (h.profile.childProcess && !m.execWrapper && !this.warnedExec) {
-          this.warnedExec = true;
-          this.o.warn('exec programs run in process groups only (no user namespaces for the plugin user): setsid or double-forked processes escape the per-step kill (docs/SECURITY.md)');
-        }
-        for (let i = 0; i < this.o.size; i++) h.addSlot(this.nextSlotId++);
-        return;
-      case FromHost.Worker: {
-        const slot = h.slots.find((s) => s.id === m.w);
-        if (!slot || slot.dead) return;
-        slot.lastSeen = performance.now();
-        if (m.m.cmd === FromWorker.Ready) {
-          slot.ready = true;
-          h.readyThreads++;
-          this.failures.delete(h.key);
-          this.ev.capacity();
-          return;
-        }
-        this.ev.message(slot, m.m);
-        return;
-      }
-      case FromHost.WorkerError: {
-        const slot = h.slots.find((s) => s.id === m.w);
-        if (slot) slot.lastError = m.error;
-        return;
-      }
-      case FromHost.WorkerExit: {
-        const id = `${h.id}/${m.w}`;
-        clearTimeout(this.terminating.get(id));
-        this.terminating.delete(id);
-        const slot = h.slots.find((s) => s.id === m.w);
-        if (!slot || slot.dead) return;
-        const why = describeThreadExit(slot, m.code);
-        if (!slot.ready) this.countFailure(h.key, new Error(`worker threads fail to start: ${slot.lastError?.message ?? why}`));
-        this.abandon(slot, why, h.state === 'ready');
-      }
+        return this.threads.hostReady(h, m.execWrapper);
+      case FromHost.Worker:
+        return this.threads.message(h, m.w, m.m);
+      case FromHost.WorkerError:
+        return this.threads.error(h, m.w, m.error);
+      case FromHost.WorkerExit:
+        return this.threads.exited(h, m.w, m.code);
     }
   }
 
@@ -272,31 +245,14 @@ export class HostSet<E> {
     this.ev.startFailed(key, err);
   }
 
-  /**
-   * Takes a thread out of service for good: its steps are lost, it is terminated without
-   * waiting (if it does not exit, its host takes no new steps and is killed once idle), and a
-   * fresh thread replaces it while the host serves.
-   */
+  /** Takes a thread out of service for good (see {@link HostThreads.abandon}). */
   abandon(slot: Slot<E>, why: string, replace: boolean): void {
-    if (slot.dead) return;
-    const h = slot.host;
-    slot.dead = true;
-    h.slots.splice(h.slots.indexOf(slot), 1);
-    this.ev.lost(slot, why);
-    if (slot.ready) this.replaced++;
-    if (h.state !== 'dead') {
-      h.send({ cmd: ToHost.Terminate, w: slot.id });
-      const id = `${h.id}/${slot.id}`;
-      const t = setTimeout(() => {
-        this.terminating.delete(id);
-        this.o.warn('a worker thread did not stop: its plugin host is retired once idle', { host: h.id });
-        this.drain(h);
-      }, TERMINATE_WAIT_MS);
-      t.unref();
-      this.terminating.set(id, t);
-    }
-    if (replace && h.state === 'ready') h.addSlot(this.nextSlotId++);
-    this.ev.capacity();
+    this.threads.abandon(slot, why, replace);
+  }
+
+  /** Threads replaced after they were ready. */
+  get replaced(): number {
+    return this.threads.replaced;
   }
 
   /** Backs stalled threads, retires idle extras and idle hosts (called every HEARTBEAT_MS). */
@@ -312,24 +268,9 @@ export class HostSet<E> {
         this.retire(h);
         continue;
       }
-      if (h.state !== 'ready') continue;
-      const healthy = h.slots.filter((s) => !s.dead && !stalled(s, now));
-      if (healthy.length < this.o.size && h.slots.length < 2 * this.o.size) h.addSlot(this.nextSlotId++);
-      else if (healthy.length > this.o.size) {
-        const idle = healthy.find((s) => s.ready && s.inflight.size === 0);
-        if (idle) {
-          h.send({ cmd: ToHost.Worker, w: idle.id, m: { cmd: ToWorker.Shutdown } });
-          idle.dead = true; // its exit is expected
-          h.slots.splice(h.slots.indexOf(idle), 1);
-        }
-      }
+      if (h.state === 'ready') this.threads.balance(h, now);
     }
   }
-}
-
-/** A thread with steps in flight that has been silent past STALL_MS: its event loop is blocked. */
-export function stalled(s: Slot<unknown>, now: number): boolean {
-  return s.ready && s.inflight.size > 0 && now - s.lastSeen > STALL_MS;
 }
 
 export { HEARTBEAT_MS };

@@ -7,7 +7,7 @@
  * step will not stop, and POOL_CLOSED on close hold as before; abandoning can now also kill a
  * whole host.
  */
-import { FromWorker, HEARTBEAT_MS, StepError, ToWorker, type AbortReason, type WorkerToMain } from './protocol.js';
+import { HEARTBEAT_MS, StepError, ToWorker, type AbortReason } from './protocol.js';
 import {
   abortResult,
   failedResult,
@@ -23,11 +23,12 @@ import {
   type TaskMeta,
   type WorkerPoolOptions,
 } from './pool-types.js';
-import { SlotArtifacts } from './pool-artifacts.js';
-import type { PluginHost, Profile, Slot as SlotOf } from './pool-host.js';
-import { HostSet, hostKey, stalled } from './pool-hosts.js';
+import { leastLoaded, type Profile, type Slot as SlotOf } from './pool-host.js';
+import { HostSet, hostKey } from './pool-hosts.js';
+import { PoolReadiness } from './pool-readiness.js';
 import { KeyedQueues } from './pool-queue.js';
-import { capLog, endedResult, lostResult, type Entry } from './pool-entry.js';
+import type { Entry } from './pool-entry.js';
+import { ThreadMessages } from './pool-threads.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
 const BASE: Profile = { childProcess: false, network: false };
@@ -49,23 +50,21 @@ export class WorkerPool {
   private readonly byId = new Map<number, Entry>();
   private readonly byTaskId = new Map<string, Entry>();
   private readonly waiting = new KeyedQueues<Entry>();
-  private readonly slotArtifacts = new WeakMap<Slot, SlotArtifacts>();
+  private readonly threads: ThreadMessages;
   private nextEntryId = 1;
   private closing = false;
   private closed: Promise<void> | null = null;
-  private startError: Error | null = null;
-  private readonly keyErrors = new Map<string, Error>();
-  private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private readonly readiness: PoolReadiness<Entry>;
   private idleWaiters: Array<() => void> = [];
   private watchdog: NodeJS.Timeout | null = null;
-  /** The host start() started (it may have been given to a tenant since). */
-  private probe: PluginHost<Entry> | null = null;
 
   constructor(options: WorkerPoolOptions) {
     this.opts = poolSettings(options);
+    this.readiness = new PoolReadiness(this.opts.size);
+    this.threads = new ThreadMessages(this.opts, { finish: (e, r) => this.finish(e, r), pump: () => this.pump(), waiting: () => this.waiting.size });
     this.hosts = new HostSet<Entry>(this.opts, {
-      message: (slot, m) => this.onMessage(slot, m),
-      lost: (slot, why) => this.onLost(slot, why),
+      message: (slot, m) => this.threads.message(slot, m),
+      lost: (slot, why) => this.threads.lost(slot, why),
       capacity: () => this.onCapacity(),
       startFailed: (key, err) => this.onStartFailed(key, err),
       queued: (key) => this.waiting.waiting(key),
@@ -80,17 +79,17 @@ export class WorkerPool {
   start(): Promise<void> {
     if (this.closing) return Promise.reject(new Error('worker pool is closed'));
     this.ensureWatchdog();
-    this.startError = null;
-    this.keyErrors.clear();
+    const r = this.readiness;
+    r.reset();
     this.hosts.keepSpare = true;
-    if (this.probeReady()) return Promise.resolve();
-    if (!this.probe || this.probe.state === 'dead') {
-      this.probe = null;
+    if (r.ready()) return Promise.resolve();
+    if (!r.probe || r.probe.state === 'dead') {
+      r.probe = null;
       void this.hosts.start(null, null, BASE).then((h) => {
-        this.probe ??= h;
+        r.probe ??= h;
       });
     }
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    return r.wait();
   }
 
   /**
@@ -105,7 +104,7 @@ export class WorkerPool {
     if (!plugin) return Promise.resolve(failedResult('PLUGIN_NOT_FOUND', `no plugin ${String(task.plugin)}`, false));
     const profile = grantedProfile(plugin, this.opts);
     const key = hostKey(task.tenant, profile);
-    if (this.startError || this.keyErrors.has(key)) return Promise.resolve(startFailedResult());
+    if (this.readiness.blocked(key)) return Promise.resolve(startFailedResult());
     this.ensureWatchdog();
     const { tenant, runId, stepId, attempt } = task;
     const meta: TaskMeta = { taskId, tenant, runId, stepId, attempt, plugin: plugin.ref };
@@ -176,7 +175,7 @@ export class WorkerPool {
     this.hosts.closing = true;
     if (this.watchdog) clearInterval(this.watchdog);
     const closedError = new Error('worker pool is closed');
-    for (const w of this.readyWaiters.splice(0)) w.reject(closedError);
+    this.readiness.reject(closedError);
     for (const e of [...this.byId.values()]) {
       if (e.state === 'queued') this.finish(e, failedResult('POOL_CLOSED', 'the worker pool is shutting down', true));
     }
@@ -205,71 +204,17 @@ export class WorkerPool {
     this.watchdog.unref();
   }
 
-  private probeReady(): boolean {
-    const p = this.probe;
-    return !!p && p.state !== 'dead' && p.slots.filter((s) => s.ready && !s.dead).length >= this.opts.size;
-  }
-
   private onCapacity(): void {
-    if (this.probeReady()) for (const w of this.readyWaiters.splice(0)) w.resolve();
+    this.readiness.capacity();
     this.pump();
   }
 
   private onStartFailed(key: string | null, err: Error): void {
-    if (key === null) {
-      this.startError = err;
-      for (const w of this.readyWaiters.splice(0)) w.reject(err);
-      return;
-    }
-    this.keyErrors.set(key, err);
+    this.readiness.failed(key, err);
+    if (key === null) return;
     for (const e of [...this.byId.values()]) {
       if (e.state === 'queued' && e.key === key) this.finish(e, startFailedResult());
     }
-  }
-
-  private onMessage(slot: Slot, m: WorkerToMain): void {
-    switch (m.cmd) {
-      case FromWorker.Heartbeat:
-        if (this.waiting.size > 0) this.pump(); // it may have been passed over as stalled
-        return;
-      case FromWorker.Done:
-      case FromWorker.Failed: {
-        const e = slot.inflight.get(m.taskId);
-        if (e) this.finish(e, endedResult(e, m, this.opts));
-        return;
-      }
-      case FromWorker.Log: {
-        const e = slot.inflight.get(m.taskId);
-        if (e) e.logs = capLog(e.logs + m.lines, this.opts.maxLogBytes);
-        return;
-      }
-      case FromWorker.WriteArtifact:
-      case FromWorker.ReadArtifact:
-      case FromWorker.ArtifactChunk:
-      case FromWorker.ArtifactEnd:
-      case FromWorker.ArtifactAbort:
-        this.artifactsOf(slot).handle(m, slot.inflight.get(m.taskId)?.meta);
-        return;
-    }
-  }
-
-  private artifactsOf(slot: Slot): SlotArtifacts {
-    let a = this.slotArtifacts.get(slot);
-    if (!a) this.slotArtifacts.set(slot, (a = new SlotArtifacts(this.opts.artifacts, (m) => slot.host.post(slot, m))));
-    return a;
-  }
-
-  /** A thread is gone for good: its steps fail WORKER_LOST (or take their abort outcome). */
-  private onLost(slot: Slot, why: string): void {
-    const entries = [...slot.inflight.values()];
-    try {
-      const tasks = entries.map((e) => e.meta.taskId);
-      this.opts.onWorkerLost?.({ workerId: slot.id, reason: why, detail: slot.lastError?.message, tasks, duringStart: !slot.ready });
-    } catch {
-      /* an observer must not break the pool */
-    }
-    for (const e of entries) this.finish(e, lostResult(e, why));
-    this.slotArtifacts.get(slot)?.endTask();
   }
 
   // ---- tasks ----
@@ -279,24 +224,12 @@ export class WorkerPool {
     for (const [key, q] of this.waiting.fifos()) {
       for (let e = q.peek(); e; e = q.peek()) {
         const host = this.hosts.usable(key, e.meta.tenant, e.profile, e.plugin);
-        const slot = host && this.pickSlot(host.slots);
+        const slot = host && leastLoaded(host.slots, this.opts.perWorkerConcurrency);
         if (!slot) break;
         q.shift();
         this.dispatch(slot, e);
       }
     }
-  }
-
-  private pickSlot(slots: readonly Slot[]): Slot | null {
-    let best: Slot | null = null;
-    const now = performance.now();
-    for (const s of slots) {
-      if (!s.ready || s.dead || s.inflight.size >= this.opts.perWorkerConcurrency) continue;
-      // A thread whose event loop is blocked would only hold the step hostage: wait for another.
-      if (stalled(s, now)) continue;
-      if (!best || s.inflight.size < best.inflight.size) best = s;
-    }
-    return best;
   }
 
   private dispatch(slot: Slot, e: Entry): void {
@@ -346,7 +279,7 @@ export class WorkerPool {
     clearTimeout(e.graceTimer);
     if (e.slot) {
       e.slot.inflight.delete(e.id);
-      this.slotArtifacts.get(e.slot)?.endTask(e.meta.taskId);
+      this.threads.endTask(e.slot, e.meta.taskId);
     }
     this.byId.delete(e.id);
     this.byTaskId.delete(e.meta.taskId);

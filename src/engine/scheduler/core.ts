@@ -5,13 +5,12 @@
  * the group commit and its event is staged.
  */
 import type { Logger } from 'pino';
-import { canonicalHash, type Clock } from '../../core/index.js';
-import { backoffMs, resolveWith, StepReferenceError } from '../../dags/index.js';
-import { assertRunMove, assertStepMove, runEventType, runOutputsHash, type RunStatus, type StepStatus } from './states.js';
-import { actorDetail } from '../../events/actor.js';
+import type { Clock } from '../../core/index.js';
+import { backoffMs, StepReferenceError } from '../../dags/index.js';
+import { assertRunMove, assertStepMove, runOutputsHash, type RunStatus, type StepStatus } from './states.js';
 import type { StepResult } from '../pool/pool-types.js';
 import { GroupCommit } from './commit.js';
-import { newAttempt, outputsOf, type LiveRun, type LiveStep } from './live.js';
+import { attemptInputs, newAttempt, runEvent, stepEvent, type LiveRun, type LiveStep } from './live.js';
 import { StepShares, TenantRing } from './queues.js';
 import { TimerHeap } from './timers.js';
 import { decide } from './triggers.js';
@@ -88,24 +87,14 @@ export abstract class SchedulerCore {
     assertRunMove(run.status, to);
     run.status = to;
     this.gc.markRun(run);
-    // A cancel's events say who asked and why (docs/API.md "Actors").
-    const cancel = run.cancelRequested && (to === 'cancelling' || to === 'cancelled');
-    this.gc.event({
-      tenant: run.tenant, type: runEventType(to), dagId: run.dagId, runId: run.runId, stepId: null,
-      status: to, tsMs: this.clock.now(), traceId: run.traceId, scheduleId: run.scheduleId,
-      detail: cancel ? actorDetail(run.cancelledBy, { cancelReason: run.cancelReason }) : null,
-    });
+    this.gc.event(runEvent(run, to, this.clock.now()));
   }
 
   protected setStepStatus(step: LiveStep, to: StepStatus): void {
     assertStepMove(step.status, to);
     step.status = to;
     this.gc.markStep(step);
-    const run = step.run;
-    this.gc.event({
-      tenant: run.tenant, type: 'step.updated', dagId: run.dagId, runId: run.runId, stepId: step.def.id,
-      status: to, tsMs: this.clock.now(), traceId: run.traceId, scheduleId: run.scheduleId,
-    });
+    this.gc.event(stepEvent(step, to, this.clock.now()));
   }
 
   /** queued → running: counts the run against its tenant and queues its root steps. */
@@ -156,20 +145,13 @@ export abstract class SchedulerCore {
     this.gc.markAttempt(step.current);
     this.setStepStatus(step, 'running');
     this.stepInFlight(step);
-    const fixed = run.info.fixedWith[step.def.index];
     let inputs: Record<string, unknown>;
-    if (fixed) {
-      inputs = fixed.value;
-      step.inputsHash = fixed.hash;
-    } else {
-      try {
-        inputs = resolveWith(step.def.with, { inputs: run.inputs, outputs: (id) => outputsOf(run, id), notCompleted: 'null' }) as Record<string, unknown>;
-        step.inputsHash = canonicalHash(inputs);
-      } catch (e) {
-        if (!(e instanceof StepReferenceError)) throw e;
-        this.finishAttempt(step, { status: 'failed', error: { code: e.code, message: e.message, retryable: false }, logs: '' }, null);
-        return;
-      }
+    try {
+      ({ inputs, hash: step.inputsHash } = attemptInputs(step));
+    } catch (e) {
+      if (!(e instanceof StepReferenceError)) throw e;
+      this.finishAttempt(step, { status: 'failed', error: { code: e.code, message: e.message, retryable: false }, logs: '' }, null);
+      return;
     }
     this.dispatchAfterCommit({ step, attempt: n, inputs });
   }

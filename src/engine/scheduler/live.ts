@@ -3,9 +3,11 @@
  * (`commit.ts`) writes their current state through to SQLite before anything is observable.
  */
 import { MinHeap } from '../../core/heap.js';
-import type { PinEntry, PlanStep } from '../../dags/index.js';
-import type { AttemptRow, RunRow, StepRow } from '../../store/index.js';
-import type { AttemptStatus, RunStatus, StepStatus } from './states.js';
+import { canonicalHash } from '../../core/index.js';
+import { resolveWith, type PinEntry, type PlanStep } from '../../dags/index.js';
+import { actorDetail } from '../../events/actor.js';
+import type { AttemptRow, NewEvent, RunRow, StepRow } from '../../store/index.js';
+import { runEventType, type AttemptStatus, type RunStatus, type StepStatus } from './states.js';
 import type { PlanInfo } from './plans.js';
 
 export interface AttemptRec {
@@ -244,5 +246,37 @@ export function newAttempt(step: LiveStep, attempt: number, startedMs: number): 
     errorMessage: null,
     logsRef: null,
     outputsHash: null,
+  };
+}
+
+/**
+ * The inputs of a step's next attempt: its `with` fixed at plan time, or resolved against the
+ * run's inputs and the outputs of the steps it names. Throws StepReferenceError for a reference
+ * that cannot be resolved (the attempt then fails without running).
+ */
+export function attemptInputs(step: LiveStep): { inputs: Record<string, unknown>; hash: string } {
+  const run = step.run;
+  const fixed = run.info.fixedWith[step.def.index];
+  if (fixed) return { inputs: fixed.value, hash: fixed.hash };
+  const inputs = resolveWith(step.def.with, { inputs: run.inputs, outputs: (id) => outputsOf(run, id), notCompleted: 'null' }) as Record<string, unknown>;
+  return { inputs, hash: canonicalHash(inputs) };
+}
+
+/** The event of a run's move to `to`; a cancel's events say who asked and why (docs/API.md "Actors"). */
+export function runEvent(run: LiveRun, to: RunStatus, tsMs: number): NewEvent {
+  const cancel = run.cancelRequested && (to === 'cancelling' || to === 'cancelled');
+  return {
+    tenant: run.tenant, type: runEventType(to), dagId: run.dagId, runId: run.runId, stepId: null,
+    status: to, tsMs, traceId: run.traceId, scheduleId: run.scheduleId,
+    detail: cancel ? actorDetail(run.cancelledBy, { cancelReason: run.cancelReason }) : null,
+  };
+}
+
+/** The event of a step's move to `to`. */
+export function stepEvent(step: LiveStep, to: StepStatus, tsMs: number): NewEvent {
+  const run = step.run;
+  return {
+    tenant: run.tenant, type: 'step.updated', dagId: run.dagId, runId: run.runId, stepId: step.def.id,
+    status: to, tsMs, traceId: run.traceId, scheduleId: run.scheduleId,
   };
 }

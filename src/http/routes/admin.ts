@@ -48,8 +48,8 @@ export const health = defineRoute({
   async handler(ctx) {
     // Optional auth: a request that reaches here with a token has passed the admin scope check.
     const authenticated = ctx.scopes.has('orchestrator:admin');
-    const { httpStatus, body } = await ctx.deps.services.ops.healthView(authenticated ? ctx.tenants : undefined);
-    return { status: httpStatus, body, headers: { 'Cache-Control': 'no-store' } };
+    const body = await ctx.deps.services.ops.healthView(authenticated ? ctx.tenants : undefined);
+    return { status: body.ready ? 200 : 503, body, headers: { 'Cache-Control': 'no-store' } };
   },
 });
 

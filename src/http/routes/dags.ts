@@ -3,6 +3,7 @@ import { dagVersionPath, ndjsonResponse } from '../../core/index.js';
 import type { EventRow } from '../../events/index.js';
 import { versionSchema } from '../../dags/model.js';
 import { dagSummary, dagView, type DagService } from '../../dags/service.js';
+import { createdAnswer } from '../answers.js';
 import { PageQuery } from '../pagination.js';
 import { defineRoute, pathParam } from '../route.js';
 import { component } from '../components.js';
@@ -48,11 +49,7 @@ export const publishDag = defineRoute({
     const answer = ctx.commit(() => {
       const r = dags.publish(ctx.tenant, ctx.body, checked, ctx.audit);
       events = r.events;
-      return {
-        status: r.created ? 201 : 200,
-        body: r.version,
-        headers: r.created ? { Location: dagVersionPath(r.version.dagId, r.version.version) } : undefined,
-      };
+      return createdAnswer(r.version, r.created, dagVersionPath(r.version.dagId, r.version.version));
     });
     dags.announce(events);
     return answer;

@@ -4,12 +4,13 @@
  * probed. Literal paths under `/runs/` (e.g. `/runs/stream`) must be registered before these.
  */
 import { z } from 'zod';
-import { ApiError, ndjsonResponse } from '../../core/index.js';
+import { ApiError, ndjsonResponse, runPath } from '../../core/index.js';
 import { versionSchema } from '../../dags/model.js';
 import { RUN_STATUSES } from '../../runs/states.js';
-import type { RunService } from '../../runs/service.js';
+import type { RunCancelled, RunService, RunStarted } from '../../runs/service.js';
 import { runView } from '../../runs/views.js';
 import { FIRE_TOKEN_PREFIX } from '../../schedules/index.js';
+import { answered, createdAnswer } from '../answers.js';
 import { PageQuery } from '../pagination.js';
 import { defineRoute } from '../route.js';
 import { component } from '../components.js';
@@ -63,7 +64,11 @@ export const startRun = defineRoute({
     200: { schema: RunSchema, description: 'The run this runToken already started' },
   },
   handler(ctx) {
-    return ctx.deps.services.runs.create(ctx.tenant, ctx.body, ctx.traceId, (fn) => ctx.commit(fn), { actor: ctx.audit.actor });
+    return answered<RunStarted>(
+      ctx,
+      (r) => createdAnswer(r.run, r.created, runPath(r.run.runId)),
+      (tx) => ctx.deps.services.runs.create(ctx.tenant, ctx.body, ctx.traceId, tx, { actor: ctx.audit.actor }),
+    );
   },
 });
 
@@ -146,7 +151,11 @@ export const cancelRun = defineRoute({
     200: { schema: RunSchema, description: 'Already cancelling or ended: the current state' },
   },
   handler(ctx) {
-    return ctx.deps.services.runs.cancel(ctx.tenant, ctx.params.runId, ctx.body.reason, (fn) => ctx.commit(fn), ctx.audit.actor);
+    return answered<RunCancelled>(
+      ctx,
+      (r) => ({ status: r.cancelled ? 202 : 200, body: r.run }),
+      (tx) => ctx.deps.services.runs.cancel(ctx.tenant, ctx.params.runId, ctx.body.reason, tx, ctx.audit.actor),
+    );
   },
 });
 

@@ -3,9 +3,11 @@
  * trigger, delete, export. Another tenant's schedule is answered like a missing one (404).
  */
 import { z } from 'zod';
-import { ndjsonResponse } from '../../core/index.js';
+import { ndjsonResponse, runPath, SCHEDULES_PATH } from '../../core/index.js';
 import { scheduleDocumentSchema, scheduleReplaceSchema } from '../../schedules/model.js';
-import { scheduleView, type ScheduleService } from '../../schedules/service.js';
+import type { RunView } from '../../runs/views.js';
+import { scheduleView, type ScheduleCreated, type ScheduleService, type ScheduleView } from '../../schedules/service.js';
+import { answered, createdAnswer, okAnswer as ok } from '../answers.js';
 import { PageQuery } from '../pagination.js';
 import { component } from '../components.js';
 import { defineRoute } from '../route.js';
@@ -41,7 +43,11 @@ export const createSchedule = defineRoute({
     200: { schema: ScheduleSchema, description: 'An identical schedule already existed' },
   },
   handler(ctx) {
-    return ctx.deps.services.schedules.create(ctx.tenant, { doc: ctx.body }, (fn) => ctx.commit(fn), ctx.audit);
+    return answered<ScheduleCreated>(
+      ctx,
+      (r) => createdAnswer(r.schedule, r.created, `${SCHEDULES_PATH}/${r.schedule.scheduleId}`),
+      (tx) => ctx.deps.services.schedules.create(ctx.tenant, { doc: ctx.body }, tx, ctx.audit),
+    );
   },
 });
 
@@ -113,7 +119,7 @@ export const replaceSchedule = defineRoute({
   responses: { 200: ScheduleSchema },
   handler(ctx) {
     const doc = { ...ctx.body, scheduleId: ctx.body.scheduleId ?? ctx.params.scheduleId };
-    return ctx.deps.services.schedules.replace(ctx.tenant, ctx.params.scheduleId, { doc }, (fn) => ctx.commit(fn), ctx.audit);
+    return answered<ScheduleView>(ctx, ok, (tx) => ctx.deps.services.schedules.replace(ctx.tenant, ctx.params.scheduleId, { doc }, tx, ctx.audit));
   },
 });
 
@@ -129,7 +135,7 @@ const verb = (name: 'pause' | 'resume', summary: string) =>
     body: Empty,
     responses: { 200: ScheduleSchema },
     handler(ctx) {
-      return ctx.deps.services.schedules.setPaused(ctx.tenant, ctx.params.scheduleId, name === 'pause', (fn) => ctx.commit(fn), ctx.audit);
+      return answered<ScheduleView>(ctx, ok, (tx) => ctx.deps.services.schedules.setPaused(ctx.tenant, ctx.params.scheduleId, name === 'pause', tx, ctx.audit));
     },
   });
 
@@ -149,7 +155,11 @@ export const triggerSchedule = defineRoute({
   body: Empty,
   responses: { 201: { schema: RunSchema, description: 'Created: the run (Location names it)' } },
   handler(ctx) {
-    return ctx.deps.services.schedules.trigger(ctx.tenant, ctx.params.scheduleId, (fn) => ctx.commit(fn), ctx.audit);
+    return answered<RunView>(
+      ctx,
+      (run) => createdAnswer(run, true, runPath(run.runId)),
+      (tx) => ctx.deps.services.schedules.trigger(ctx.tenant, ctx.params.scheduleId, tx, ctx.audit),
+    );
   },
 });
 
@@ -163,7 +173,7 @@ export const deleteSchedule = defineRoute({
   params: ScheduleKey,
   responses: { 204: { mediaType: 'application/json', description: 'Deleted (no body)' } },
   handler(ctx) {
-    return ctx.deps.services.schedules.delete(ctx.tenant, ctx.params.scheduleId, (fn) => ctx.commit(fn), ctx.audit);
+    return answered<void>(ctx, () => ({ status: 204 }), (tx) => ctx.deps.services.schedules.delete(ctx.tenant, ctx.params.scheduleId, tx, ctx.audit));
   },
 });
 

@@ -1,0 +1,91 @@
+/**
+ * The event log's hash chain, per tenant:
+ *
+ *     hash = sha256_hex( prevHash + JCS(event) )
+ *
+ * where `prevHash` is the previous event's `hash` of the same tenant (`""` for seq 1), `+` is
+ * string concatenation (UTF-8), and `event` is the event exactly as the API shows it:
+ * `{seq, type, tenant, dagId, runId, stepId?, scheduleId?, status, timestamp, traceId}` (`stepId`
+ * absent for run events, `scheduleId` present for the events of runs a schedule started,
+ * `timestamp` ISO-8601 UTC with ms) — and for the extension types `schedule.fired` and
+ * `schedule.missed` also `scheduledUtc` and their own fields (`missedCount`, `lastScheduledUtc`,
+ * `errorCode`, `errorMessage`), with `runId` absent when no run was started. JCS is RFC 8785
+ * canonical JSON. A verifier replays a tenant's events by `seq` and recomputes each hash over
+ * every field of the exported event except `prevHash` and `hash`.
+ *
+ * @example
+ * row.hash = eventHash(previous.hash, row);
+ */
+import * as crypto from 'node:crypto';
+import { canonicalJson } from '../core/hash.js';
+import { eventView, type NumberedEvent } from './event-view.js';
+
+let isoMs = NaN;
+let isoText = '';
+/** ISO-8601 of a ms timestamp, memoised for the last value (events of one commit share it). */
+function isoOf(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
+/**
+ * RFC 8785 canonical JSON of an event's view, written out directly (keys in code-unit order;
+ * JCS serialises strings and integers exactly as `JSON.stringify` does). Equal to
+ * `canonicalJson(eventView(e))`, about 10× faster. Schedule events (rare) take the general path.
+ */
+export function eventCanonicalJson(e: NumberedEvent): string {
+  if (e.detail != null || e.scheduledMs != null || e.runId === '') return canonicalJson(eventView(e));
+  const s = JSON.stringify;
+  const f = runFragments(e);
+  return (
+    `${f.head}${e.seq},"status":${s(e.status)}` +
+    (e.stepId !== null ? `,"stepId":${s(e.stepId)}` : '') +
+    `${f.tenant}"${isoOf(e.tsMs)}",${f.trace}${s(e.type)}}`
+  );
+}
+
+interface Fragments {
+  runId: string;
+  dagId: string;
+  tenantId: string;
+  traceId: string;
+  scheduleId: string | null | undefined;
+  head: string;
+  tenant: string;
+  trace: string;
+}
+let frag: Fragments = { runId: '', dagId: '', tenantId: '', traceId: '', scheduleId: null, head: '', tenant: '', trace: '' };
+
+/** The serialised run-level fields, memoised for the last run (its events come in streaks). */
+function runFragments(e: NumberedEvent): Fragments {
+  if (frag.runId !== e.runId || frag.dagId !== e.dagId || frag.tenantId !== e.tenant || frag.traceId !== e.traceId || frag.scheduleId !== e.scheduleId) {
+    const s = JSON.stringify;
+    frag = {
+      runId: e.runId,
+      dagId: e.dagId,
+      tenantId: e.tenant,
+      traceId: e.traceId,
+      scheduleId: e.scheduleId,
+      // "scheduleId" sorts between "runId" and "seq".
+      head: `{"dagId":${s(e.dagId)},"runId":${s(e.runId)},${e.scheduleId ? `"scheduleId":${s(e.scheduleId)},` : ''}"seq":`,
+      tenant: `,"tenant":${s(e.tenant)},"timestamp":`,
+      trace: `"traceId":${s(e.traceId)},"type":`,
+    };
+  }
+  return frag;
+}
+
+type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
+
+function sha256(text: string): string {
+  return oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
+}
+
+/** `sha256_hex(prevHash + JCS(event))`: see the module documentation. */
+export function eventHash(prevHash: string, e: NumberedEvent): string {
+  return sha256(prevHash + eventCanonicalJson(e));
+}
