@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the single executable `dist/orchestrator` (see bundle/README.md):
 //   0. the web console's browser assets (src/console/build.cjs), embedded in main.cjs;
-//   1. esbuild: one self-contained CJS bundle per entry (dist/main.cjs, dist/worker.cjs);
+//   1. esbuild: one self-contained CJS bundle per entry (dist/main.cjs, dist/worker.cjs, dist/checkpointer.cjs);
 //   2. copies better-sqlite3's native addon to dist/ (bundle mode loads it from there);
 //   3. Node SEA: writes dist/sea-config.json, `node --experimental-sea-config` → dist/sea-prep.blob;
 //   4. copies this `node`, strips its symbols (if `strip` exists), injects the blob with postject.
@@ -32,6 +32,8 @@ const ENTRIES = [
   // Also the plugin host: `orchestrator __plugin-host` (src/main.ts, src/engine/host.ts).
   { src: 'src/main.ts', out: 'main.cjs' },
   { src: 'src/engine/pool/worker.ts', out: 'worker.cjs', asset: 'worker.cjs', optional: true },
+  // The store's background WAL checkpointer (src/store/checkpointer.ts), also an eval'd worker.
+  { src: 'src/store/checkpoint-worker.cjs', out: 'checkpointer.cjs', asset: 'checkpointer.cjs' },
 ];
 
 const SQLITE_ADDON = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');

@@ -26,7 +26,7 @@ import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { createLogger, startServer } from '../../src/cli/server.js';
 import { API_BASE } from '../../src/core/paths.js';
-import { emit, fig, median, now, quantile, rssMb, sleep } from './lib.js';
+import { chainDag, emit, fanDag, fig, median, now, quantile, rssMb, sleep } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -62,16 +62,8 @@ async function post(path: string, body: unknown, tenant = 't1'): Promise<any> {
 
 // ---- DAGs ----
 const noop = (id: string) => ({ id, plugin: 'noop' });
-const chainIds = Array.from({ length: 40 }, (_, i) => `s${String(i).padStart(2, '0')}`);
-const chain = { dagId: 'chain40', version: '1.0.0', steps: chainIds.map(noop), edges: chainIds.slice(1).map((id, i) => ({ from: chainIds[i]!, to: id })) };
-function fan(dagId: string, width: number) {
-  const mids = Array.from({ length: width }, (_, i) => `m${String(i).padStart(3, '0')}`);
-  return {
-    dagId, version: '1.0.0',
-    steps: [noop('root'), ...mids.map(noop), noop('sink')],
-    edges: [...mids.map((id) => ({ from: 'root', to: id })), ...mids.map((id) => ({ from: id, to: 'sink' }))],
-  };
-}
+const chain = chainDag(40);
+const fan = fanDag;
 const slots = config.stepSlots;
 const flood = { dagId: 'flood', version: '1.0.0', steps: Array.from({ length: 2 * slots }, (_, i) => ({ id: `f${i}`, plugin: 'sleep', with: { ms: 2_147_483_647 } })) };
 for (const t of ['t1', 't2']) {

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark section in its own child process, one after the other
- * (limits of this machine, engine, control plane + start-up, recovery, BullMQ peer, cron
+ * (limits of this machine, engine, control plane + start-up, recovery, BullMQ peer, the chain
+ * and fan-out measured by a client in its own process alternating with BullMQ, cron
  * evaluation, schedules: start lag and idle CPU, data lifecycle: backup/restore MB/s and the
  * chain while pruning), then ONE
  * table on stdout and the figures in bench/results/latest.json. See BENCHMARKS.md.
@@ -52,6 +53,7 @@ const results: Results = {
   control: await section('control', 'control.ts', ['--stored-runs', values['stored-runs']!, ...(values.quick ? ['--seconds', '2'] : [])]),
   recovery: await section('recovery', 'recovery.ts'),
   peer: await section('peer', 'peer-bullmq.ts', ['--reps', reps]),
+  client: await section('client', 'client.ts', ['--reps', reps]),
   cron: await section('cron', 'cron.ts'),
   schedules: await section('schedules', 'schedules.ts', values.quick ? ['--idle-seconds', '5'] : []),
   lifecycle: await section('lifecycle', 'lifecycle.ts', ['--runs', values['stored-runs']!, '--reps', reps]),

@@ -78,14 +78,14 @@ export const BINARY = join(ROOT, 'dist', 'orchestrator');
 
 /**
  * Starts `orchestrator serve --dev` on port 0 as a child process: the built executable when
- * `mode` is 'binary' (and it exists), else from source through tsx.
+ * `mode` is 'binary' (and it exists; `bin` names another executable), else from source through tsx.
  */
-export async function startChildServer(dataDir: string, extra: string[] = [], mode: 'binary' | 'source' = 'source'): Promise<ChildServer> {
+export async function startChildServer(dataDir: string, extra: string[] = [], mode: 'binary' | 'source' = 'source', bin = BINARY): Promise<ChildServer> {
   const serveArgs = ['serve', '--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--log-level', 'warn', ...extra];
-  const useBinary = mode === 'binary' && existsSync(BINARY);
+  const useBinary = mode === 'binary' && existsSync(bin);
   const t0 = now();
   const proc = useBinary
-    ? spawn(BINARY, serveArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(bin, serveArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...serveArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -154,5 +154,56 @@ export async function cannon(
     p99: result.latency.p99,
     errors: result.errors,
     non2xx: result.non2xx,
+  };
+}
+
+/** An event of the NDJSON run stream (`GET /runs/stream`), as the benchmarks read it. */
+export interface StreamEvent { seq: number; type: string; runId: string; stepId?: string | null; status: string; timestamp: string }
+
+/**
+ * Reads a server's NDJSON event stream (`GET /runs/stream?<query>`, tenant `demo`), calling `on`
+ * per event with the time its line was read, until the returned controller is aborted.
+ * Resolves once the response headers arrived (the stream is open).
+ */
+export async function eventStream(s: Pick<ChildServer, 'url' | 'token'>, query: string, on: (e: StreamEvent, readAt: number) => void): Promise<AbortController> {
+  const ac = new AbortController();
+  const res = await fetch(`${s.url}${API_BASE}/runs/stream${query ? `?${query}` : ''}`, {
+    headers: { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' }, signal: ac.signal,
+  });
+  void (async () => {
+    const dec = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const at = now();
+        buf += dec.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.trim()) on(JSON.parse(line) as StreamEvent, at);
+        }
+      }
+    } catch { /* aborted or the server died */ }
+  })();
+  return ac;
+}
+
+// ---- the DAGs the engine is measured with (all no-op steps) ----
+const noop = (id: string) => ({ id, plugin: 'noop' });
+
+/** `s00 → s01 → … → s39` (40 steps by default), DAG id `chain40`. */
+export function chainDag(length = 40) {
+  const ids = Array.from({ length }, (_, i) => `s${String(i).padStart(2, '0')}`);
+  return { dagId: `chain${length}`, version: '1.0.0', steps: ids.map(noop), edges: ids.slice(1).map((id, i) => ({ from: ids[i]!, to: id })) };
+}
+
+/** root → `width` parallel steps → sink. */
+export function fanDag(dagId: string, width: number) {
+  const mids = Array.from({ length: width }, (_, i) => `m${String(i).padStart(3, '0')}`);
+  return {
+    dagId, version: '1.0.0',
+    steps: [noop('root'), ...mids.map(noop), noop('sink')],
+    edges: [...mids.map((id) => ({ from: 'root', to: id })), ...mids.map((id) => ({ from: id, to: 'sink' }))],
   };
 }

@@ -9,8 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { API_BASE } from '../../src/core/paths.js';
-import { BINARY, emit, fig, startChildServer, type ChildServer } from './lib.js';
+import { BINARY, emit, eventStream, fig, startChildServer, type ChildServer, type StreamEvent } from './lib.js';
 
 const RUNS = 100;
 const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-recovery-'));
@@ -22,36 +21,14 @@ const r = await a.req('POST', '/dags', {
 });
 if (r.status !== 201) throw new Error(`publish: ${r.status} ${JSON.stringify(r.body)}`);
 
-interface Ev { seq: number; type: string; runId: string; stepId?: string | null; status: string; timestamp: string }
-/** Reads an NDJSON event stream, calling `on` per event, until `stop` is aborted. */
-function stream(s: ChildServer, since: number | undefined, on: (e: Ev) => void): AbortController {
-  const ac = new AbortController();
-  void (async () => {
-    const res = await fetch(`${s.url}${API_BASE}/runs/stream${since === undefined ? '' : `?since=${since}`}`, {
-      headers: { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' }, signal: ac.signal,
-    });
-    const dec = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += dec.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (line.trim()) on(JSON.parse(line) as Ev);
-        }
-      }
-    } catch { /* aborted or the server died */ }
-  })();
-  return ac;
-}
+/** The stream of `s` from `since` (the whole log when undefined). */
+const stream = (s: ChildServer, since: number | undefined, on: (e: StreamEvent) => void) => eventStream(s, since === undefined ? '' : `since=${since}`, on);
 
 let lastSeq = 0;
 const running = new Set<string>();
 let allRunning!: () => void;
 const inFlight = new Promise<void>((resolve) => (allRunning = resolve));
-const s1 = stream(a, undefined, (e) => {
+const s1 = await stream(a, undefined, (e) => {
   lastSeq = Math.max(lastSeq, e.seq);
   if (e.type === 'step.updated' && e.stepId === 'nap' && e.status === 'running') running.add(e.runId);
   if (running.size === RUNS) allRunning();
@@ -78,7 +55,7 @@ const moving = new Map<string, number>();
 const terminal = new Map<string, number>();
 let done!: () => void;
 const allDone = new Promise<void>((resolve) => (done = resolve));
-const s2 = stream(b, lastSeq, (e) => {
+const s2 = await stream(b, lastSeq, (e) => {
   if (e.seq <= lastSeq) return;
   const t = Date.parse(e.timestamp) - spawnAt;
   if (e.type === 'step.updated' && e.stepId === 'nap' && e.status === 'running' && !moving.has(e.runId)) moving.set(e.runId, t);

@@ -11,6 +11,8 @@ export interface Results {
   control: Record<string, any>;
   recovery: Record<string, any>;
   peer: Record<string, any>;
+  /** client.ts: client-measured chain and fan-out per server build, alternating with BullMQ. */
+  client?: Record<string, any>;
   lifecycle?: Record<string, any>;
   cron?: Record<string, any>;
   schedules?: Record<string, any>;
@@ -31,14 +33,25 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
     rows.push([name, ours, limit, vsLimit, peer, vsPeer, target, met === undefined ? '—' : met ? 'yes' : 'NO', load === undefined ? '—' : load.toFixed(1)]);
 
   const chain = g(E, 'chain40'), pChain = g(P, 'chain40');
-  add('40-step chain, run time (ms)', f1(chain?.value), hop ? f1(40 * hop, 2) : '—', ratio(chain && hop ? chain.value / (40 * hop) : undefined),
+  add('40-step chain, in-server run time (ms)', f1(chain?.value), hop ? f1(40 * hop, 2) : '—', ratio(chain && hop ? chain.value / (40 * hop) : undefined),
     f1(pChain?.value), ratio(chain && pChain ? chain.value / pChain.value : undefined), '≤ 0.5× peer',
     chain && pChain ? chain.value <= 0.5 * pChain.value : undefined, chain?.load);
   add('  per step p50 / p99 (ms)', chain ? `${f1(chain.extra?.stepP50Ms as number, 2)} / ${f1(chain.extra?.stepP99Ms as number, 2)}` : '—',
     hop ? f1(hop, 3) : '—', ratio(chain && hop ? (chain.extra?.stepP50Ms as number) / hop : undefined), pChain ? f1(pChain.value / 40, 2) : '—', '—', '—', undefined, chain?.load);
   const fan = g(E, 'fanout100'), pFan = g(P, 'fanout100');
-  add('root → 100 → sink, run time (ms)', f1(fan?.value), hop ? f1(3 * hop, 2) : '—', ratio(fan && hop ? fan.value / (3 * hop) : undefined),
+  add('root → 100 → sink, in-server run time (ms)', f1(fan?.value), hop ? f1(3 * hop, 2) : '—', ratio(fan && hop ? fan.value / (3 * hop) : undefined),
     f1(pFan?.value), ratio(fan && pFan ? fan.value / pFan.value : undefined), '≤ 1× peer', fan && pFan ? fan.value <= pFan.value : undefined, fan?.load);
+  // Client-measured (client.ts): POST /runs → run.completed read from the stream, vs BullMQ's
+  // add → completed event, alternating in one command; the first server build measured.
+  const CL = r.client ?? {};
+  const [clName, cl] = Object.entries((g(CL, 'targets') ?? {}) as Record<string, Record<string, Figure>>)[0] ?? [];
+  const cp = (g(CL, 'peer') ?? {}) as Record<string, Figure | undefined>;
+  const cChain = cl?.chain40, cpChain = cp.chain40, cFan = cl?.fanout100, cpFan = cp.fanout100;
+  add(`40-step chain, client-measured (ms, ${clName ?? '—'})`, f1(cChain?.value), '—', '—', f1(cpChain?.value), ratio(cChain && cpChain ? cChain.value / cpChain.value : undefined),
+    '≤ 0.5× peer', cChain && cpChain ? cChain.value <= 0.5 * cpChain.value : undefined, cChain?.load);
+  add('  per step p50 / p99, client-read (ms)', cChain ? `${f1(cChain.extra?.stepP50Ms as number, 2)} / ${f1(cChain.extra?.stepP99Ms as number, 2)}` : '—', '—', '—', '—', '—', '—', undefined, cChain?.load);
+  add('root → 100 → sink, client-measured (ms)', f1(cFan?.value), '—', '—', f1(cpFan?.value), ratio(cFan && cpFan ? cFan.value / cpFan.value : undefined),
+    '≤ 0.7× peer', cFan && cpFan ? cFan.value <= 0.7 * cpFan.value : undefined, cFan?.load);
   const sus = g(E, 'sustained'), pSus = g(P, 'sustained'), sq = g(L, 'sqliteCommits');
   add('sustained no-op steps/s (10k, 2 tenants)', f1(sus?.value), f1(sq?.value), ratio(sus && sq ? sus.value / sq.value : undefined),
     f1(pSus?.value), ratio(sus && pSus ? sus.value / pSus.value : undefined), '≥ 2× peer', sus && pSus ? sus.value >= 2 * pSus.value : undefined, sus?.load);

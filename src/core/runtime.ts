@@ -25,7 +25,10 @@ declare const __STELLA_CONSOLE__: string | undefined;
 const BUNDLED = typeof __STELLA_BUNDLED__ !== 'undefined' && __STELLA_BUNDLED__ === true;
 
 /** Names of the assets embedded in the single executable (see bundle/build.mjs). */
-export const SEA_ASSETS = { worker: 'worker.cjs', sqlite: 'better_sqlite3.node' } as const;
+export const SEA_ASSETS = { worker: 'worker.cjs', checkpointer: 'checkpointer.cjs', sqlite: 'better_sqlite3.node' } as const;
+
+/** The program's worker threads: the engine's step worker and the store's WAL checkpointer. */
+export type WorkerEntry = 'worker' | 'checkpointer';
 
 let mode: RuntimeMode | undefined;
 
@@ -39,26 +42,34 @@ function bundleDir(): string {
   return typeof __dirname === 'string' ? __dirname : dirname(process.argv[1] ?? '.');
 }
 
-let seaWorkerCode: string | undefined;
+const seaWorkerCode = new Map<WorkerEntry, string>();
 
 /**
- * Where the worker thread's code is, and how to start it. The caller adds its own options
- * (`workerData`, `resourceLimits`, …) on top: `new Worker(s.filename, { ...s.options, workerData })`.
- * - source: the TypeScript entry (the worker inherits the parent's execArgv, tsx's loader);
- * - bundle: `dist/worker.cjs` beside `dist/main.cjs`;
- * - sea: the embedded worker bundle's text, run with `eval: true`. In there `require` works for
- *   built-ins only in practice (it resolves from the cwd), so the bundle is self-contained;
- *   plugins load with `import(pathToFileURL(path).href)`.
+ * Where a worker thread's code is, and how to start it (`entry`: the engine's step worker by
+ * default, or the WAL checkpointer). The caller adds its own options (`workerData`,
+ * `resourceLimits`, …) on top: `new Worker(s.filename, { ...s.options, workerData })`.
+ * - source: the step worker's TypeScript entry through a tsx bootstrap; the checkpointer's
+ *   plain CommonJS file (src/store/checkpoint-worker.cjs);
+ * - bundle: `dist/<entry>.cjs` beside `dist/main.cjs`;
+ * - sea: the embedded bundle's text, run with `eval: true` (a SEA has no file to give a
+ *   Worker). In there `require` works for built-ins only in practice (it resolves from the cwd),
+ *   so each bundle is self-contained; plugins load with `import(pathToFileURL(path).href)`.
+ *
+ * @example
+ * const s = workerSpec('checkpointer');
+ * new Worker(s.filename, { ...s.options, workerData: { file } });
  */
-export function workerSpec(): { filename: string | URL; options: WorkerOptions } {
+export function workerSpec(entry: WorkerEntry = 'worker'): { filename: string | URL; options: WorkerOptions } {
   switch (runtimeMode()) {
-    case 'sea':
-      seaWorkerCode ??= sea.getAsset(SEA_ASSETS.worker, 'utf8');
-      return { filename: seaWorkerCode, options: { eval: true } };
+    case 'sea': {
+      let code = seaWorkerCode.get(entry);
+      if (code === undefined) seaWorkerCode.set(entry, (code = sea.getAsset(SEA_ASSETS[entry], 'utf8')));
+      return { filename: code, options: { eval: true } };
+    }
     case 'bundle':
-      return { filename: join(bundleDir(), 'worker.cjs'), options: {} };
+      return { filename: join(bundleDir(), SEA_ASSETS[entry]), options: {} };
     case 'source':
-      return sourceWorkerSpec();
+      return entry === 'worker' ? sourceWorkerSpec() : { filename: new URL('../store/checkpoint-worker.cjs', import.meta.url), options: {} };
   }
 }
 
@@ -119,6 +130,7 @@ async function makeHostRuntime(cacheDir: string): Promise<HostRuntime> {
 }
 
 let sqliteAddon: object | undefined;
+let sqliteAddonFile: string | undefined;
 
 /**
  * The better-sqlite3 native binding to pass as its `nativeBinding` option (the loaded addon
@@ -139,7 +151,16 @@ export function sqliteNativeBinding(cacheDir: string): object | undefined {
   const mod = { exports: {} as object };
   process.dlopen(mod, file);
   sqliteAddon = mod.exports;
+  sqliteAddonFile = file;
   return sqliteAddon;
+}
+
+/**
+ * The file {@link sqliteNativeBinding} loaded the addon from, for a worker thread that opens
+ * its own connection (it dlopens the same file); undefined from source or before the first load.
+ */
+export function sqliteNativeBindingFile(): string | undefined {
+  return sqliteAddonFile;
 }
 
 function bundledSqlitePath(): string {

@@ -9,38 +9,32 @@
  * ({@link BACKSTOP_PAGES}) that only matters if this thread stalls. Durability is unchanged:
  * a commit is durable once in the WAL (synchronous=NORMAL: across kill -9).
  *
- * Needs better-sqlite3 loadable in the worker (source mode, or a bundle beside node_modules);
- * otherwise (the single executable) nothing changes: SQLite's automatic checkpoint stays.
+ * The thread's code is src/store/checkpoint-worker.cjs, found through `workerSpec('checkpointer')`
+ * in every mode: the file from source, `dist/checkpointer.cjs` in the bundle, and in the single
+ * executable the same bundle embedded as an asset and run with `eval: true` (a SEA has no file
+ * to hand a Worker; the same way as the engine's step worker). It dlopens the native addon the
+ * main thread loaded. With a logger, it says `WAL checkpoints on a background thread` once its
+ * first checkpoint ran, or warns when it could not start (SQLite's automatic checkpoint stays).
+ *
+ * @example
+ * const c = Checkpointer.start(sqlite, logger); // null for :memory: or ORCH_BACKGROUND_CHECKPOINT=0
+ * c?.stop();                                    // before closing the database
  */
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { sqliteNativeBindingFile, workerSpec } from '../core/runtime.js';
 
 const INTERVAL_MS = 100;
 const BACKSTOP_PAGES = 20_000;
 const DEFAULT_PAGES = 1000;
 
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-let db;
-try {
-  const Database = require(workerData.module);
-  db = new Database(workerData.file, { fileMustExist: true });
-  db.pragma('busy_timeout = 0');
-} catch (e) {
-  parentPort.postMessage({ failed: String(e && e.message) });
-  process.exit(0);
+/** What the checkpointer logs through (pino's Logger fits). */
+export interface CheckpointLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
 }
-parentPort.postMessage({ ready: true });
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy or I/O error: try again next time */ }
-}, workerData.intervalMs);
-parentPort.on('message', () => {
-  clearInterval(timer);
-  try { db.close(); } catch {}
-  process.exit(0);
-});
-`;
+
+type FromWorker = { ready?: { busy: number; log: number; checkpointed: number }; failed?: string };
 
 export class Checkpointer {
   private stopped = false;
@@ -52,30 +46,35 @@ export class Checkpointer {
 
   /**
    * Starts the background checkpoints for a file database; null (and nothing changed) for an
-   * in-memory one or when better-sqlite3 cannot be loaded in a worker.
+   * in-memory one, when ORCH_BACKGROUND_CHECKPOINT=0, or when the thread cannot be created.
    */
-  static start(sqlite: Database.Database): Checkpointer | null {
+  static start(sqlite: Database.Database, log?: CheckpointLog): Checkpointer | null {
     if (sqlite.memory || !sqlite.name || process.env.ORCH_BACKGROUND_CHECKPOINT === '0') return null;
-    let module: string;
-    try {
-      module = createRequire(import.meta.url).resolve('better-sqlite3');
-    } catch {
-      return null;
-    }
+    const spec = workerSpec('checkpointer');
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file: sqlite.name, intervalMs: INTERVAL_MS } });
-    } catch {
+      worker = new Worker(spec.filename, {
+        ...spec.options,
+        workerData: { file: sqlite.name, intervalMs: INTERVAL_MS, addon: sqliteNativeBindingFile() },
+      });
+    } catch (err) {
+      log?.warn({ err }, 'background WAL checkpointer unavailable; SQLite checkpoints inside commits');
       return null;
     }
     const c = new Checkpointer(sqlite, worker);
-    worker.on('message', (m: { ready?: boolean; failed?: string }) => {
-      if (m.ready && !c.stopped && sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    worker.on('message', (m: FromWorker) => {
+      if (m.failed !== undefined) log?.warn({ err: m.failed }, 'background WAL checkpointer unavailable; SQLite checkpoints inside commits');
+      if (!m.ready || c.stopped || !sqlite.open) return;
+      sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      log?.info({ intervalMs: INTERVAL_MS, backstopPages: BACKSTOP_PAGES, first: m.ready }, 'WAL checkpoints on a background thread');
     });
     const restore = () => {
       if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_PAGES}`);
     };
-    worker.on('error', restore);
+    worker.on('error', (err) => {
+      log?.warn({ err }, 'background WAL checkpointer failed; SQLite checkpoints inside commits');
+      restore();
+    });
     worker.on('exit', restore);
     // After the listeners: adding a 'message' listener refs the worker again, and a process
     // whose scheduler was never drained (tests, CLI tools) would then never exit.

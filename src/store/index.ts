@@ -15,7 +15,7 @@ import { ArtifactQueries } from './artifacts.js';
 import { ArtifactRefQueries } from './refs.js';
 import { RetentionQueries } from './retention.js';
 import { ScheduleQueries } from './schedules.js';
-import { Checkpointer } from './checkpointer.js';
+import { Checkpointer, type CheckpointLog } from './checkpointer.js';
 import { CatalogQueries } from './catalog.js';
 import { snapshot, type SnapshotOptions } from './snapshot.js';
 
@@ -32,7 +32,7 @@ export type { EventRow, NewEvent, EventType, EventView } from './events.js';
 export { eventView, eventHash, eventCanonicalJson, eventExportRecord } from './events.js';
 export type { ArtifactRow } from './artifacts.js';
 export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
-export type { Checkpointer } from './checkpointer.js';
+export type { Checkpointer, CheckpointLog } from './checkpointer.js';
 
 export class Store {
   readonly dags: DagQueries;
@@ -81,10 +81,10 @@ export class Store {
   /**
    * WAL checkpoints on a background thread from now on, not inside a group commit
    * (`checkpointer.ts`); null (nothing changed) for an in-memory database or when the thread
-   * cannot load better-sqlite3. Stop it before closing.
+   * cannot start. With `log`, says when it is running (or why not). Stop it before closing.
    */
-  startBackgroundCheckpoints(): Checkpointer | null {
-    return Checkpointer.start(this.db.sqlite);
+  startBackgroundCheckpoints(log?: CheckpointLog): Checkpointer | null {
+    return Checkpointer.start(this.db.sqlite, log);
   }
 
   /** Runs a trivial query on the writer connection (the health check's liveness probe). */

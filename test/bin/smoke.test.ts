@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { endianness, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -115,6 +115,17 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+
+/** Polls `probe` every 50 ms until it returns a value (20 s at most, then fails with `what`). */
+async function waitFor<T>(probe: () => T | undefined, what: string): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    assert.ok(Date.now() < deadline, `no ${what} within 20 s`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
 
 describe('single executable', () => {
   let bin = '';
@@ -292,6 +303,24 @@ describe('single executable', () => {
     assert.equal(r.text, ARTIFACT_TEXT);
     assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
     assert.equal(r.headers.get('etag'), `"${artifactHash}"`);
+  });
+
+  test('the background WAL checkpointer runs in the executable (log line; the WAL is copied back while idle)', async () => {
+    assert.ok(server, 'server not running');
+    // Its thread says so once its first checkpoint ran, or warns that it could not start.
+    const said = await waitFor(() => server!.stdout().split('\n').find((l) => /"msg":"(WAL checkpoints on a background thread|background WAL checkpointer [^"]*)"/.test(l)), 'a checkpointer log line');
+    assert.match(said, /"msg":"WAL checkpoints on a background thread"/, said);
+    // Its effect: the runs above left frames in the WAL; the thread copies them all back into
+    // the database while the server is idle. Without it SQLite's automatic checkpoint waits for
+    // 1,000 pages, so they would stay there. The wal-index (the -shm file, sqlite.org/walformat.html)
+    // holds mxFrame (u32 at byte 16) and nBackfill (u32 at byte 96), native byte order.
+    const shm = join(dataDir, 'orchestrator.db-shm');
+    await waitFor(() => {
+      const b = readFileSync(shm);
+      const u32 = (at: number) => (endianness() === 'LE' ? b.readUInt32LE(at) : b.readUInt32BE(at));
+      const [mxFrame, nBackfill] = [u32(16), u32(96)];
+      return mxFrame > 0 && nBackfill === mxFrame ? true : undefined;
+    }, 'every WAL frame checkpointed');
   });
 
   test('serves the web console embedded in the executable (GET /, /console/, a hashed asset)', async () => {

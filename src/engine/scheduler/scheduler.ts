@@ -35,7 +35,7 @@ export class Scheduler extends SchedulerLoop {
   constructor(o: SchedulerOptions) {
     super(o.store, o.pool, o.plugins, o.logs, o.clock ?? systemClock, o.logger, { ...DEFAULT_LIMITS, ...o.limits });
     this.plans = o.plans;
-    this.checkpointer = o.store.startBackgroundCheckpoints();
+    this.checkpointer = o.store.startBackgroundCheckpoints(o.logger);
   }
 
   override async drain(timeoutMs: number): Promise<void> {

@@ -1,0 +1,186 @@
+/**
+ * Client-measured figures: the 40-step chain and root → 100 → sink as a user sees them. The
+ * server is its own process (the built executable when there is one, else from source); this
+ * process is the client: from sending `POST /runs` to reading the run's `run.completed` line on
+ * the NDJSON stream (`GET /runs/stream`, opened once before the runs, unfiltered). Per step: the
+ * gaps between reading one chain step's `step.updated running` line and the next one's.
+ *
+ * BullMQ alternates with it, run by run: redis-server and the BullMQ worker each in their own
+ * process, this process the client — from `FlowProducer.add` (chain) or `Queue.add` of the root
+ * (fan-out) to the top job's `completed` event read with `QueueEvents`.
+ *
+ *   npx tsx scripts/bench/client.ts [--reps 7] [--bin dist/orchestrator]… [--source] [--no-peer]
+ *
+ * Several `--bin` (and `--source`) are measured alternately in the same command: before/after
+ * figures of two builds. Each figure carries the 1-minute load when it was taken; the
+ * per-sample loads are in `extra.loads`.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chainFlow, QUEUE, startRedis, timeUntil } from './bullmq.js';
+import { BINARY, chainDag, emit, eventStream, fanDag, fig, load1, median, now, quantile, ROOT, rssMb, sleep, startChildServer, type ChildServer } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '7' },
+    bin: { type: 'string', multiple: true },
+    source: { type: 'boolean', default: false },
+    'no-peer': { type: 'boolean', default: false },
+  },
+});
+const REPS = Number(values.reps);
+
+/** One server under test and what its stream told us. */
+interface Target {
+  name: string;
+  server: ChildServer;
+  dataDir: string;
+  stop: AbortController;
+  ended: Map<string, { at: number; type: string }>;
+  waiters: Map<string, () => void>;
+  /** Read times of `step.updated running` lines, per run. */
+  running: Map<string, number[]>;
+  rssIdleMb: number;
+}
+
+const bins = values.bin ?? (existsSync(BINARY) && !values.source ? [BINARY] : []);
+const specs: Array<{ name: string; mode: 'binary' | 'source'; bin?: string }> = [
+  ...bins.map((b) => ({ name: relative(ROOT, b).startsWith('..') ? b : relative(ROOT, b), mode: 'binary' as const, bin: b })),
+  ...(values.source || bins.length === 0 ? [{ name: 'source (tsx)', mode: 'source' as const }] : []),
+];
+
+async function startTarget(spec: (typeof specs)[number]): Promise<Target> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-client-'));
+  const server = await startChildServer(dataDir, ['--rate-limit', '1000000'], spec.mode, spec.bin);
+  await sleep(1000);
+  const rssIdleMb = rssMb(server.proc.pid);
+  for (const dag of [chainDag(40), fanDag('fan100', 100)]) {
+    const r = await server.req('POST', '/dags', dag);
+    if (r.status !== 201) throw new Error(`publish ${dag.dagId}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  const t: Target = { name: spec.name, server, dataDir, stop: new AbortController(), ended: new Map(), waiters: new Map(), running: new Map(), rssIdleMb };
+  t.stop = await eventStream(server, '', (e, at) => {
+    if (e.type === 'step.updated' && e.status === 'running') {
+      let l = t.running.get(e.runId);
+      if (!l) t.running.set(e.runId, (l = []));
+      l.push(at);
+    } else if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled') {
+      t.ended.set(e.runId, { at, type: e.type });
+      t.waiters.get(e.runId)?.();
+    }
+  });
+  return t;
+}
+
+/** POST /runs → its run.completed line read; the run's step hops as read from the stream. */
+async function ours(t: Target, dagId: string): Promise<{ ms: number; hops: number[] }> {
+  const t0 = now();
+  const r = await t.server.req('POST', '/runs', { dagId });
+  if (r.status !== 201) throw new Error(`POST /runs ${dagId}: ${r.status} ${JSON.stringify(r.body)}`);
+  const runId = r.body.runId as string;
+  if (!t.ended.has(runId)) await new Promise<void>((resolve) => t.waiters.set(runId, resolve));
+  t.waiters.delete(runId);
+  const end = t.ended.get(runId)!;
+  if (end.type !== 'run.completed') throw new Error(`${dagId} run ${runId}: ${end.type}`);
+  const l = t.running.get(runId) ?? [];
+  t.running.delete(runId);
+  return { ms: end.at - t0, hops: l.slice(1).map((at, i) => at - l[i]!) };
+}
+
+const targets: Target[] = [];
+for (const s of specs) targets.push(await startTarget(s));
+
+// ---- the peer: redis-server, the BullMQ worker (own process), this process the client ----
+const redis = values['no-peer'] ? null : await startRedis();
+let peer: { chain: () => Promise<number>; fan: () => Promise<number>; close: () => Promise<void>; name: string } | null = null;
+if (redis) {
+  const worker = spawn(process.execPath, ['--import', 'tsx', join('scripts', 'bench', 'bullmq-worker.ts'), String(redis.port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    worker.stdout!.setEncoding('utf8').on('data', (c: string) => ((out += c), out.includes('ready') && resolve()));
+    worker.once('exit', (code) => reject(new Error(`bullmq-worker exited ${code}`)));
+  });
+  const { FlowProducer, Queue, QueueEvents } = await import('bullmq');
+  const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
+  const queue = new Queue(QUEUE, { connection });
+  const flows = new FlowProducer({ connection });
+  const events = new QueueEvents(QUEUE, { connection });
+  await events.waitUntilReady();
+  const waiting = new Map<string, () => void>();
+  events.on('completed', ({ jobId }) => waiting.get(jobId)?.());
+  const doneOf = (id: string) => new Promise<void>((resolve) => waiting.set(id, () => (waiting.delete(id), resolve())));
+  let seq = 0;
+  peer = {
+    name: `BullMQ ${(await import('bullmq/package.json', { with: { type: 'json' } })).default.version} on ${redis.version}`,
+    chain() {
+      const id = `c${seq++}`;
+      return timeUntil(doneOf(id), () => flows.add(chainFlow(id)));
+    },
+    fan() {
+      const id = `f${seq++}`;
+      return timeUntil(doneOf(`${id}-sink`), () => queue.add('root', {}, { jobId: id }));
+    },
+    async close() {
+      await Promise.all([events.close(), flows.close(), queue.close()]);
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.once('exit', r));
+      await redis.stop();
+    },
+  };
+}
+
+// ---- warm-up, then alternating runs ----
+for (const t of targets) {
+  await ours(t, 'chain40');
+  await ours(t, 'fan100');
+}
+await peer?.chain();
+await peer?.fan();
+
+type Samples = { ms: number[]; loads: number[]; hops: number[] };
+const blank = (): Samples => ({ ms: [], loads: [], hops: [] });
+const chains = new Map(targets.map((t) => [t.name, blank()]));
+const fans = new Map(targets.map((t) => [t.name, blank()]));
+const peerChain = blank();
+const peerFan = blank();
+const note = (s: Samples, ms: number, hops: number[] = []) => (s.ms.push(ms), s.loads.push(load1()), s.hops.push(...hops));
+for (let i = 0; i < REPS; i++) {
+  for (const t of targets) {
+    const r = await ours(t, 'chain40');
+    note(chains.get(t.name)!, r.ms, r.hops);
+  }
+  if (peer) note(peerChain, await peer.chain());
+  for (const t of targets) note(fans.get(t.name)!, (await ours(t, 'fan100')).ms);
+  if (peer) note(peerFan, await peer.fan());
+}
+
+const figure = (s: Samples, withHops: boolean) =>
+  fig(median(s.ms), 'ms', { loads: s.loads, ...(withHops ? { stepP50Ms: quantile(s.hops, 0.5), stepP99Ms: quantile(s.hops, 0.99) } : {}) }, s.ms);
+const result = {
+  targets: Object.fromEntries(
+    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
+  ),
+  peer: peer ? { name: peer.name, chain40: figure(peerChain, false), fanout100: figure(peerFan, false) } : { skipped: values['no-peer'] ? 'skipped by --no-peer' : 'redis-server is not installed' },
+  reps: REPS,
+};
+
+// A readable summary (stderr: stdout carries the one BENCH_RESULT line).
+const p = result.peer as { chain40?: { value: number }; fanout100?: { value: number } };
+const ratio = (x: number, y: number | undefined) => (y ? `${(x / y).toFixed(2)}×` : '—');
+for (const [name, r] of Object.entries(result.targets)) {
+  process.stderr.write(
+    `${name}: chain ${r.chain40.value} ms (${ratio(r.chain40.value, p.chain40?.value)} peer ${p.chain40?.value ?? '—'}), step p50/p99 ${r.chain40.extra?.stepP50Ms}/${r.chain40.extra?.stepP99Ms} ms; ` +
+      `fan-out ${r.fanout100.value} ms (${ratio(r.fanout100.value, p.fanout100?.value)} peer ${p.fanout100?.value ?? '—'}); RSS idle ${r.rssIdleMb} MB; load ${load1()}\n`,
+  );
+}
+emit(result);
+
+await peer?.close();
+for (const t of targets) {
+  t.stop.abort();
+  await t.server.stop();
+  rmSync(t.dataDir, { recursive: true, force: true });
+}

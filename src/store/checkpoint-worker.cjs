@@ -1,0 +1,53 @@
+// The background WAL checkpointer's thread (started by checkpointer.ts through
+// workerSpec('checkpointer') in src/core/runtime.ts). Plain CommonJS so that the same file runs
+// in every mode without a loader: from source (`require('better-sqlite3')` resolves from here),
+// bundled by esbuild into dist/checkpointer.cjs, and embedded in the single executable as an
+// asset run with `eval: true` (the bundle is self-contained; only built-ins are required).
+//
+// workerData: { file, intervalMs, addon } — `addon` is the path of the better-sqlite3 native
+// addon the main thread loaded (bundle and single executable), undefined from source.
+// Messages to the parent: { ready: { busy, log, checkpointed } } after the first checkpoint
+// ran, or { failed: message } when the database or the addon cannot be opened.
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require('better-sqlite3');
+
+/** One PASSIVE checkpoint: never waits for the writer; returns SQLite's three counters. */
+function checkpoint(db) {
+  const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+  return { busy: r.busy, log: r.log, checkpointed: r.checkpointed };
+}
+
+let db;
+let first;
+try {
+  let nativeBinding;
+  if (workerData.addon) {
+    const mod = { exports: {} };
+    process.dlopen(mod, workerData.addon);
+    nativeBinding = mod.exports;
+  }
+  db = new Database(workerData.file, { fileMustExist: true, ...(nativeBinding ? { nativeBinding } : {}) });
+  db.pragma('busy_timeout = 0');
+  first = checkpoint(db);
+} catch (e) {
+  parentPort.postMessage({ failed: String((e && e.message) || e) });
+  process.exit(0);
+}
+parentPort.postMessage({ ready: first });
+const timer = setInterval(() => {
+  try {
+    checkpoint(db);
+  } catch {
+    /* busy or I/O error: try again next time */
+  }
+}, workerData.intervalMs);
+parentPort.on('message', () => {
+  clearInterval(timer);
+  try {
+    db.close();
+  } catch {
+    /* closing anyway */
+  }
+  process.exit(0);
+});
