@@ -18,7 +18,7 @@
  *
  * @example
  * const c = Checkpointer.start(sqlite, logger); // null for :memory: or ORCH_BACKGROUND_CHECKPOINT=0
- * c?.stop();                                    // before closing the database
+ * await c?.stop();                              // before closing the database
  */
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
@@ -38,11 +38,15 @@ type FromWorker = { ready?: { busy: number; log: number; checkpointed: number };
 
 export class Checkpointer {
   private stopped = false;
+  /** Resolves when the thread has exited (its connection closed). */
+  private readonly exited: Promise<void>;
 
   private constructor(
     private readonly sqlite: Database.Database,
     private readonly worker: Worker,
-  ) {}
+  ) {
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+  }
 
   /**
    * Starts the background checkpoints for a file database; null (and nothing changed) for an
@@ -82,11 +86,19 @@ export class Checkpointer {
     return c;
   }
 
-  /** Stops the thread (the main connection's automatic checkpoint comes back). */
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    if (this.sqlite.open) this.sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_PAGES}`);
-    this.worker.postMessage('stop');
+  /**
+   * Stops the thread (the main connection's automatic checkpoint comes back) and resolves once
+   * it has exited, so that closing the database after it leaves the main connection the last
+   * one (SQLite then checkpoints and removes the -wal and -shm files) and nothing writes into
+   * the folder afterwards.
+   */
+  stop(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      if (this.sqlite.open) this.sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_PAGES}`);
+      this.worker.ref(); // awaited: the process stays up until the thread is gone
+      this.worker.postMessage('stop');
+    }
+    return this.exited;
   }
 }

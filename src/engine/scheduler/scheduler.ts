@@ -40,7 +40,7 @@ export class Scheduler extends SchedulerLoop {
 
   override async drain(timeoutMs: number): Promise<void> {
     await super.drain(timeoutMs);
-    this.checkpointer?.stop();
+    await this.checkpointer?.stop();
   }
 
   /** Runs of a tenant waiting to start (the `maxQueuedRuns` quota counts these). */
