@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from './index.js';
+
+test('every retention statement that takes a list of run ids finds them by key, never by walking an index of all runs', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-retention-plan-'));
+  const store = Store.open({ dataDir: dir });
+  t.after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const sqlite = store.db.sqlite;
+  const byIds = Object.values(store.retention as object)
+    .filter((s): s is { source: string } => typeof s?.source === 'string')
+    .map((s) => s.source)
+    .filter((sql) => /\b(run_id|holder) in \(select value from json_each/.test(sql));
+  assert.ok(byIds.length >= 6, `the statements were found (${byIds.length})`);
+  for (const sql of byIds) {
+    const params = Array((sql.match(/\?/g) ?? []).length).fill('[]');
+    const plan = (sqlite.prepare(`explain query plan ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+    const search = plan.find((d) => /^(SEARCH|SCAN) (runs|steps|attempts|idempotency_keys|artifact_refs)\b/.test(d)) ?? '';
+    assert.match(search, /^SEARCH \w+ USING (COVERING )?INDEX \w+ \((run_id|holder)=\?\)/, `${sql}\n${plan.join('\n')}`);
+  }
+});
