@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../core/errors.js';
-import { compileInputsValidator, compileSchema } from './inputs.js';
+import { compileInputsValidator, compileSchema, withinBudget } from './inputs.js';
 
 const schema = {
   type: 'object',
@@ -63,4 +63,17 @@ test('draft 2020-12 schemas are supported', () => {
   });
   check({ pair: ['a', 1] });
   assert.deepEqual(invalid(() => check({ pair: ['a', 1, 2] })).map((e) => e.path), ['/pair']);
+});
+
+test('withinBudget: a check starved of CPU past the budget is tried again; one that burns the CPU is refused', () => {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  let calls = 0;
+  // The first call blocks without using CPU (as a descheduled thread would), the second is instant.
+  const starved = () => (++calls === 1 ? (Atomics.wait(cell, 0, 0, 150), true) : true);
+  assert.equal(withinBudget(starved, 50), true);
+  assert.equal(calls, 2, 'tried again after a timeout without work');
+  const burns = () => {
+    for (;;);
+  };
+  assert.throws(() => withinBudget(burns, 50), (e: { code?: string }) => e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT');
 });
