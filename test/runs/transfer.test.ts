@@ -25,9 +25,10 @@ const cli = async (...args: string[]) => {
   }
 };
 
-test('export runs → import into another data folder → export again: identical bytes; imported runs are read-only', async () => {
+test('export runs → import into another data folder → export again: identical bytes; imported runs are read-only', async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'orch-transfer-'));
   const a = await startTestServer(['--allow-unsigned']);
+  t.after(() => a.server.close()); // also when an assertion fails (close is idempotent): a live server would hold the file open
   const xfer = {
     dagId: 'xfer',
     steps: [
@@ -58,6 +59,7 @@ test('export runs → import into another data folder → export again: identica
   // The target installation has the same DAG version (its hash is checked on import).
   const dataB = join(tmp, 'b');
   const pre = await startTestServer(['--allow-unsigned'], {}, undefined, dataB);
+  t.after(() => pre.server.close());
   await publish(pre, xfer);
   await pre.server.close();
   const importArgs = ['--data-dir', dataB, '--tenant', 'a', '--allow-unsigned'];
