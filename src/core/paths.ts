@@ -19,5 +19,8 @@ export const SCHEDULES_PATH = `${API_BASE}/schedules`;
 /** A run (the `Location` of a started run). */
 export const runPath = (runId: string): string => `${RUNS_PATH}/${runId}`;
 
+/** A schedule (the `Location` of a created schedule). */
+export const schedulePath = (scheduleId: string): string => `${SCHEDULES_PATH}/${scheduleId}`;
+
 /** A DAG version (the `Location` of a published version). */
 export const dagVersionPath = (dagId: string, version: string): string => `${API_BASE}/dags/${dagId}/${version}`;

@@ -3,7 +3,7 @@
  * trigger, delete, export. Another tenant's schedule is answered like a missing one (404).
  */
 import { z } from 'zod';
-import { ndjsonResponse, runPath, SCHEDULES_PATH } from '../../core/index.js';
+import { ndjsonResponse, runPath, schedulePath } from '../../core/index.js';
 import { scheduleDocumentSchema, scheduleReplaceSchema } from '../../schedules/model.js';
 import type { RunView } from '../../runs/views.js';
 import { scheduleView, type ScheduleCreated, type ScheduleService, type ScheduleView } from '../../schedules/service.js';
@@ -45,7 +45,7 @@ export const createSchedule = defineRoute({
   handler(ctx) {
     return answered<ScheduleCreated>(
       ctx,
-      (r) => createdAnswer(r.schedule, r.created, `${SCHEDULES_PATH}/${r.schedule.scheduleId}`),
+      (r) => createdAnswer(r.schedule, r.created, schedulePath(r.schedule.scheduleId)),
       (tx) => ctx.deps.services.schedules.create(ctx.tenant, { doc: ctx.body }, tx, ctx.audit),
     );
   },
