@@ -29,11 +29,11 @@ export function createdAnswer(body: unknown, created: boolean, location: string)
  * return answered(ctx, okAnswer, (tx) => schedules.setPaused(tenant, id, true, tx));
  */
 export function answered<T>(ctx: Pick<RouteCtx<unknown, unknown, unknown>, 'commit'>, answer: (r: T) => HttpResult, call: (tx: (fn: () => T) => T) => T): HttpResult {
-  return answer(
-    call((fn) => {
-      let out!: T;
-      ctx.commit(() => answer((out = fn())));
-      return out;
-    }),
-  );
+  let committed: HttpResult | undefined;
+  const result = call((fn) => {
+    let out!: T;
+    committed = ctx.commit(() => answer((out = fn())));
+    return out;
+  });
+  return committed ?? answer(result);
 }
