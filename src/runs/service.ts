@@ -61,8 +61,9 @@ export interface PreparedRun {
 }
 
 /**
- * The caller's transaction: runs `fn` in it and returns its result. A request's also records
- * its idempotent answer (made from that result) in the same commit.
+ * The caller's transaction: runs `fn` in one store transaction (`store.tx`, directly or through
+ * the idempotency ledger) and returns its result. A request's also records its idempotent answer
+ * (made from that result) in the same commit.
  */
 export type Tx<T> = (fn: () => T) => T;
 
@@ -96,16 +97,12 @@ export class RunService {
     const p = this.prepare(tenant, req, traceId, origin);
     if ('existing' in p) return { run: this.view(p.existing), created: false };
     let started: EventRow | undefined;
-    let out: RunStarted;
-    try {
-      out = tx(() => {
-        started = this.insert(p);
-        return { run: runView(p.row, p.steps, []), created: true };
-      });
-    } catch (e) {
-      this.d.store.events.invalidate();
-      throw e;
-    }
+    // A failed transaction needs no clean-up here: `tx` is a store transaction, which forgets
+    // the event log's cached heads itself when it throws.
+    const out = tx(() => {
+      started = this.insert(p);
+      return { run: runView(p.row, p.steps, []), created: true };
+    });
     this.admit([p], [started!]);
     return out;
   }
