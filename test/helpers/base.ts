@@ -10,3 +10,21 @@ import { join } from 'node:path';
 /** The tests' own copy of the API's base path, so that a drift of the constant fails them. */
 export const BASE = '/api/v1/orchestrator';
 export const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
+
+/**
+ * `fetch` as the tests' clients send requests. The keep-alive race: when the test process is
+ * held past a server's keep-alive timeout (its own synchronous work, a loaded machine), the
+ * client reuses the idle connection and the server then closes it under the request
+ * (ECONNRESET). HTTP clients retry an idempotent request once in that case (RFC 9110 section
+ * 9.2.2); so does this. A server that resets a request for real fails the retry too.
+ *
+ * @example const res = await send(`${url}${BASE}/runs`, { method: 'GET', headers });
+ */
+export async function send(url: string, init: RequestInit & { method: string }): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    if ((init.method !== 'GET' && init.method !== 'HEAD') || (e as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw e;
+    return fetch(url, init);
+  }
+}

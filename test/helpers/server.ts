@@ -10,7 +10,7 @@ import { SERVE_FLAGS, serveConfig, type ServeConfig } from '../../src/cli/config
 import { parseFlags } from '../../src/cli/args.js';
 import { createLogger, startServer, type RunningServer } from '../../src/cli/server.js';
 import type { Logger } from 'pino';
-import { BASE, FIXTURES } from './base.js';
+import { BASE, FIXTURES, send } from './base.js';
 
 export { BASE, FIXTURES };
 
@@ -80,18 +80,7 @@ export async function startTestServer(
         body = JSON.stringify(opts.body);
         headers['content-type'] ??= 'application/json';
       }
-      const send = () => fetch(server.url + (path.startsWith("/api") ? path : BASE + path), { method, headers, body: body as BodyInit | undefined });
-      let res: Response;
-      try {
-        res = await send();
-      } catch (e) {
-        // The keep-alive race: when the test's own synchronous work holds the event loop past the
-        // server's keep-alive timeout, the client reuses the idle connection and the server's
-        // expired timer then closes it under the request (ECONNRESET). HTTP clients retry an
-        // idempotent request once in that case (RFC 9110 section 9.2.2); so does this one.
-        if ((method !== 'GET' && method !== 'HEAD') || (e as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw e;
-        res = await send();
-      }
+      const res = await send(server.url + (path.startsWith("/api") ? path : BASE + path), { method, headers, body: body as BodyInit | undefined });
       const text = await res.text();
       let parsed: unknown = undefined;
       try {

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { testBundle } from '../../scripts/test-bundle.mjs';
-import { BASE } from '../helpers/base.js';
+import { BASE, send } from '../helpers/base.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -57,7 +57,7 @@ export async function startChild(dataDir: string, extra: string[] = [], opts: { 
     async req(method, path, body, tenant = 'demo', extraHeaders = {}) {
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': tenant, ...extraHeaders };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await send(url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.text();
       let parsed: unknown;
       try {

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { BASE } from '../helpers/base.js';
+import { BASE, send } from '../helpers/base.js';
 import { PROGRAM_ARGS } from '../helpers/program.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -61,7 +61,7 @@ export async function startChild(dataDir: string, extra: string[] = [], opts: { 
     async req(method, path, body) {
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'demo' };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await send(url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
     },
