@@ -33,39 +33,6 @@ export function* ndjsonExport(
   yield canonicalJson({ manifest: { ...extend?.(manifest), ...manifest } }) + '\n';
 }
 
-/** Streams an export as an HTTP response body, in chunks of ~64 KiB (`extend`: see {@link ndjsonExport}). */
-export function ndjsonResponse(
-  records: Iterable<unknown>,
-  headers: Record<string, string> = {},
-  extend?: (m: { count: number; sha256: string }) => Record<string, unknown>,
-): Response {
-  const it = ndjsonExport(records, extend);
-  const enc = new TextEncoder();
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      let chunk = '';
-      for (;;) {
-        const n = it.next();
-        if (n.done) {
-          if (chunk) controller.enqueue(enc.encode(chunk));
-          controller.close();
-          return;
-        }
-        chunk += n.value;
-        if (chunk.length >= 65536) break;
-      }
-      controller.enqueue(enc.encode(chunk));
-    },
-    cancel() {
-      it.return(undefined);
-    },
-  });
-  return new Response(stream, {
-    status: 200,
-    headers: { 'content-type': 'application/x-ndjson; charset=utf-8', ...headers },
-  });
-}
-
 /** Checks an export's manifest line; returns the records. Throws on any mismatch. */
 export function parseNdjsonExport(text: string): unknown[] {
   return readNdjsonExport(text).records;

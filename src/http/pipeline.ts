@@ -16,6 +16,7 @@ import { apiPath, compileMatcher } from './match.js';
 import { parseQuery } from './query.js';
 import type { Trace } from './middleware/trace.js';
 import { checkDiskFloor } from './middleware/disk.js';
+import { applyRateLimit } from './rate-limit.js';
 
 /** The context key under which the pipeline records the route template it serves (metrics, logs). */
 export const ROUTE_TEMPLATE = 'routeTemplate';
@@ -92,24 +93,6 @@ async function authorize(
     throw new ApiError('INSUFFICIENT_SCOPE', `this operation requires ${route.scope}`, { required: route.scope });
   }
   return { principal, tenant };
-}
-
-/**
- * The route's rate limit (after auth + tenant + scope): takes one request from the tenant's
- * bucket, puts its headers on the context (so error responses carry them too) and refuses with
- * 429 RATE_LIMITED + Retry-After when the bucket is empty. Returns the headers for success paths.
- */
-function applyRateLimit(deps: AppDeps, route: RouteDef, c: Context, tenant: string): Record<string, string> | undefined {
-  if (!route.rateLimit) return undefined;
-  const d = deps.services.rateLimiter!.take(route.rateLimit, tenant);
-  for (const [k, v] of Object.entries(d.headers)) c.header(k, v);
-  if (!d.allowed) {
-    // Its X-RateLimit-* headers are on the context already (set above), the error's answer included.
-    throw new ApiError('RATE_LIMITED', 'rate limit exceeded: retry later', d.details, {
-      retryAfterSeconds: Math.max(1, Math.ceil(d.retryAfterSeconds ?? 1)),
-    });
-  }
-  return d.headers;
 }
 
 /** The request's values of the headers a route declares, keyed as declared. */

@@ -1,19 +1,16 @@
 /**
  * Per-tenant token buckets for the route table's `rateLimit` policies (CONTRACT §2, 429
  * `RATE_LIMITED`). A bucket holds `burst` tokens and refills at `ratePerSec`; a request takes
- * one token. Headers (named after the IETF httpapi rate-limit draft's fields, `X-` form):
- *
- * - `X-RateLimit-Limit`: the bucket's capacity (`burst`, the most requests accepted at once);
- * - `X-RateLimit-Remaining`: whole tokens left after this request;
- * - `X-RateLimit-Reset`: whole seconds until the bucket is full again (0 when full);
- * - on refusal, `Retry-After`: whole seconds (>= 1) until one token is available.
+ * one token. A decision says what the bucket holds (limit, remaining, seconds until full, and on
+ * refusal seconds until one token is back); `http/` turns it into the `X-RateLimit-*` and
+ * `Retry-After` headers (src/http/rate-limit.ts).
  *
  * Memory is bounded: at most `maxBuckets` buckets; a full bucket is the same as no bucket, so
  * full ones are dropped first, then the least recently used.
  *
  * @example
  * const limiter = new TokenBucketLimiter({ runs: { ratePerSec: 50, burst: 100 } });
- * limiter.take('runs', 'demo'); // { allowed: true, headers: { 'X-RateLimit-Limit': '100', … } }
+ * limiter.take('runs', 'demo'); // { allowed: true, limit: 100, ratePerSecond: 50, remaining: 99, resetSeconds: 1 }
  */
 import { performance } from 'node:perf_hooks';
 import type { RateLimitDecision, RateLimiter, RateLimitPolicy } from './types.js';
@@ -76,20 +73,17 @@ export class TokenBucketLimiter implements RateLimiter {
     this.buckets.set(key, { tokens, at: now });
     if (this.buckets.size > this.maxBuckets) this.evict(now);
 
-    const headers: Record<string, string> = {
-      'X-RateLimit-Limit': String(p.burst),
-      'X-RateLimit-Remaining': String(Math.floor(tokens)),
-      'X-RateLimit-Reset': String(Math.ceil(round((p.burst - tokens) / p.ratePerSec))),
-    };
-    if (allowed) return { allowed, headers };
-    this.onRefused?.(name);
-    const retryAfterSeconds = Math.max(1, Math.ceil(round((1 - tokens) / p.ratePerSec)));
-    return {
+    const decision: RateLimitDecision = {
       allowed,
-      headers,
-      retryAfterSeconds,
-      details: { limit: p.burst, ratePerSecond: p.ratePerSec, retryAfterSeconds },
+      limit: p.burst,
+      ratePerSecond: p.ratePerSec,
+      remaining: Math.floor(tokens),
+      resetSeconds: Math.ceil(round((p.burst - tokens) / p.ratePerSec)),
     };
+    if (allowed) return decision;
+    this.onRefused?.(name);
+    decision.retryAfterSeconds = Math.max(1, Math.ceil(round((1 - tokens) / p.ratePerSec)));
+    return decision;
   }
 
   /** Buckets held (for tests and metrics). */

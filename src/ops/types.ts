@@ -94,11 +94,16 @@ export type RateLimitPolicy = 'runs';
 
 export interface RateLimitDecision {
   allowed: boolean;
-  /** `X-RateLimit-Limit`, `-Remaining`, `-Reset`: set on every response once the limiter ran. */
-  headers: Record<string, string>;
+  /** The bucket's capacity (the most requests accepted at once). */
+  limit: number;
+  /** Tokens added per second. */
+  ratePerSecond: number;
+  /** Whole tokens left after this request. */
+  remaining: number;
+  /** Whole seconds until the bucket is full again (0 when full). */
+  resetSeconds: number;
   /** Whole seconds (>= 1) until a request will be allowed; set when refused. */
   retryAfterSeconds?: number;
-  details?: Record<string, unknown>;
 }
 
 /** Takes one request from the bucket of (policy, tenant). Implemented by {@link TokenBucketLimiter} (rate-limit.ts); the pipeline applies it to the routes that declare a policy. */

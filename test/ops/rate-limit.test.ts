@@ -152,8 +152,11 @@ test('the pipeline rule holds for any route that declares rateLimit (synthetic G
   await get();
   const c = await get();
   assert.equal(c.status, 429);
-  assert.equal((await c.json()).error.code, 'RATE_LIMITED');
+  const refusal = (await c.json()).error;
+  assert.equal(refusal.code, 'RATE_LIMITED');
   assert.match(c.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+  assert.deepEqual(refusal.details, { limit: 2, ratePerSecond: 1, retryAfterSeconds: Number(c.headers.get('retry-after')) }, 'details say the bucket and the wait');
+  assert.equal(c.headers.get('x-ratelimit-remaining'), '0', 'the refusal carries the bucket headers too');
 }));
 
 test('refusals are counted in orchestrator_rate_limited_total', async () => {

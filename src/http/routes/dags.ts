@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { dagVersionPath, ndjsonResponse } from '../../core/index.js';
+import { dagVersionPath } from '../../core/index.js';
+import { ndjsonResponse } from '../ndjson.js';
 import type { EventRow } from '../../events/index.js';
 import { versionSchema } from '../../dags/model.js';
 import { dagSummary, dagView, type DagService } from '../../dags/service.js';

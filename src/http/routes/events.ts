@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ndjsonResponse } from '../../core/index.js';
+import { ndjsonResponse } from '../ndjson.js';
 import type { EventExports } from '../../events/index.js';
 import { defineRoute } from '../route.js';
 import { NDJSON } from './common.js';

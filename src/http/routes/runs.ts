@@ -4,7 +4,8 @@
  * probed. Literal paths under `/runs/` (e.g. `/runs/stream`) must be registered before these.
  */
 import { z } from 'zod';
-import { ApiError, ndjsonResponse, runPath } from '../../core/index.js';
+import { ApiError, runPath } from '../../core/index.js';
+import { ndjsonResponse } from '../ndjson.js';
 import { versionSchema } from '../../dags/model.js';
 import { RUN_STATUSES } from '../../runs/states.js';
 import type { RunCancelled, RunService, RunStarted } from '../../runs/service.js';

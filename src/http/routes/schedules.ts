@@ -3,7 +3,8 @@
  * trigger, delete, export. Another tenant's schedule is answered like a missing one (404).
  */
 import { z } from 'zod';
-import { ndjsonResponse, runPath, schedulePath } from '../../core/index.js';
+import { runPath, schedulePath } from '../../core/index.js';
+import { ndjsonResponse } from '../ndjson.js';
 import { scheduleDocumentSchema, scheduleReplaceSchema } from '../../schedules/model.js';
 import type { RunView } from '../../runs/views.js';
 import { scheduleView, type ScheduleCreated, type ScheduleService, type ScheduleView } from '../../schedules/service.js';
