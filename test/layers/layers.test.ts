@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { test } from 'node:test';
 import ts from 'typescript';
-import { ARROWS, DRIVER_PACKAGES, FOLDERS, HANDLE_RE, type Folder } from './rule.js';
+import { ARROWS, DRIVER_PACKAGES, FOLDERS, HANDLE_RE, HTTP_EDGE, type Folder } from './rule.js';
 
 const SRC = join(import.meta.dirname, '..', '..', 'src');
 const CODE = /\.(ts|mts|cts|tsx|js|mjs|cjs)$/;
@@ -32,6 +32,18 @@ function folderOf(rel: string): string {
 function packageOf(spec: string): string {
   const parts = spec.split('/');
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+/** The HTTP classes a file constructs (`new Response(…)`, `new Headers(…)`), comments and strings aside. */
+function httpAnswers(file: string, text: string): string[] {
+  if (!/\bnew (Response|Headers)\b/.test(text)) return [];
+  const found = new Set<string>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isNewExpression(n) && ts.isIdentifier(n.expression) && /^(Response|Headers)$/.test(n.expression.text)) found.add(n.expression.text);
+    ts.forEachChild(n, visit);
+  };
+  visit(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false));
+  return [...found];
 }
 
 interface Break {
@@ -67,6 +79,9 @@ function scan(): { files: number; arrows: Set<string>; breaks: Break[] } {
     }
     if (from !== 'store') {
       for (const m of text.matchAll(HANDLE_RE)) add({ file, reaches: m[0].slice(1), detail: `reaches the raw database handle ${m[0]}: only store/ does` });
+    }
+    if (!HTTP_EDGE.includes(from)) {
+      for (const what of httpAnswers(file, text)) add({ file, reaches: what, detail: `builds an HTTP answer (new ${what}): only ${HTTP_EDGE.join(' and ')} do; return what happened and let http/ answer` });
     }
   }
   return { files: paths.length, arrows, breaks: [...out.values()] };

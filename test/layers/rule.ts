@@ -9,6 +9,7 @@
  * - DRIVER_PACKAGES: only `store/` imports the database driver and the query builder.
  * - HANDLE_RE: only `store/` touches the raw database handles (`store.db.sqlite`,
  *   `store.db.orm`): everything else goes through the store's query objects.
+ * - HTTP_EDGE: only `http/` and `console/` build HTTP answers (`new Response`, `new Headers`).
  * There are no exceptions: any break fails the test. Fix the arrow (a service, or a port in a
  * lower folder, as `core/idempotency.ts` and `artifacts/tenant.ts` are) instead of allowing it.
  *
@@ -71,3 +72,9 @@ export const DRIVER_PACKAGES = ['better-sqlite3', 'drizzle-orm'] as const;
 
 /** A reach into the store's raw database handles (`store.db.sqlite`, `opts.store.db.orm`). */
 export const HANDLE_RE = /\.db\.(sqlite|orm)\b/g;
+
+/**
+ * Folders that make HTTP answers (`new Response`, `new Headers`): the edge only. Below it, code
+ * returns what happened and `http/` chooses statuses, headers and bodies.
+ */
+export const HTTP_EDGE: readonly Folder[] = ['http', 'console'];
