@@ -4,10 +4,12 @@
 // bundled by esbuild into dist/checkpointer.cjs, and embedded in the single executable as an
 // asset run with `eval: true` (the bundle is self-contained; only built-ins are required).
 //
-// workerData: { file, intervalMs, addon } — `addon` is the path of the better-sqlite3 native
-// addon the main thread loaded (bundle and single executable), undefined from source.
+// workerData: { file, intervalMs, idleMs, addon } — `addon` is the path of the better-sqlite3
+// native addon the main thread loaded (bundle and single executable), undefined from source.
 // Messages to the parent: { ready: { busy, log, checkpointed } } after the first checkpoint
-// ran, or { failed: message } when the database or the addon cannot be opened.
+// ran, or { failed: message } when the database or the addon cannot be opened, or
+// { idle: true } just before it retires: every frame of the WAL was copied back and the WAL
+// did not change for idleMs (the parent starts a new thread when writes come back).
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require('better-sqlite3');
@@ -35,14 +37,25 @@ try {
   process.exit(0);
 }
 parentPort.postMessage({ ready: first });
+let last = first;
+let quietSince = Date.now();
 const timer = setInterval(() => {
+  let now;
   try {
-    checkpoint(db);
+    now = checkpoint(db);
   } catch {
-    /* busy or I/O error: try again next time */
+    return; /* busy or I/O error: try again next time */
+  }
+  const settled = now.log === now.checkpointed && now.log === last.log && now.checkpointed === last.checkpointed;
+  last = now;
+  if (!settled) quietSince = Date.now();
+  else if (Date.now() - quietSince >= workerData.idleMs) {
+    parentPort.postMessage({ idle: true });
+    stop();
   }
 }, workerData.intervalMs);
-parentPort.on('message', () => {
+
+function stop() {
   clearInterval(timer);
   try {
     db.close();
@@ -50,4 +63,5 @@ parentPort.on('message', () => {
     /* closing anyway */
   }
   process.exit(0);
-});
+}
+parentPort.on('message', stop);

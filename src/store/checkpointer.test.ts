@@ -1,26 +1,70 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from './index.js';
+import { WAKE_COMMITS } from './checkpointer.js';
+
+/** Waits for a condition, keeping the test's loop up (the thread is unref'd). */
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 1200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(ok(), `timed out waiting: ${what}`);
+}
+
+/** The wal-index (-shm, sqlite.org/walformat.html): mxFrame (u32 at 16) and nBackfill (u32 at 96). */
+function walIndex(dir: string): { frames: number; backfilled: number } {
+  const b = readFileSync(join(dir, 'orchestrator.db-shm'));
+  const u32 = (at: number) => (endianness() === 'LE' ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  return { frames: u32(16), backfilled: u32(96) };
+}
 
 test('stop() resolves once the checkpointer thread has closed its connection: the store closed after it is the last one', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'orch-ckpt-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   for (let round = 0; round < 3; round++) {
     const store = Store.open({ dataDir: dir });
-    let running!: () => void;
-    const ready = new Promise<void>((r) => (running = r));
-    const c = store.startBackgroundCheckpoints({ info: () => running(), warn: (o, msg) => assert.fail(`${msg} ${JSON.stringify(o)}`) });
-    assert.ok(c, 'a file database gets the background thread');
+    let ran = false;
+    const c = store.startBackgroundCheckpoints({ info: () => (ran = true), warn: (o, msg) => assert.fail(`${msg} ${JSON.stringify(o)}`) });
+    assert.ok(c, 'a file database gets background checkpoints');
     store.db.sqlite.prepare('create table if not exists t (x)').run();
-    const alive = setInterval(() => undefined, 1000); // the thread is unref'd: keep the test's loop up meanwhile
-    await ready; // the thread has its connection open
-    clearInterval(alive);
+    for (let i = 0; i < WAKE_COMMITS; i++) store.tx(() => store.db.sqlite.prepare('insert into t values (?)').run(i));
+    if (round === 0) await until('the first checkpoint ran', () => ran); // the thread has its connection open
     await c.stop();
     store.close();
     // SQLite removes the WAL files when the last connection to the database closes.
     assert.equal(existsSync(join(dir, 'orchestrator.db-wal')), false, `round ${round}: the -wal file is gone, no other connection was open`);
   }
+});
+
+test('the thread starts when transactions commit, copies the WAL back, retires when idle and starts again with new writes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-ckpt-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = Store.open({ dataDir: dir });
+  const c = store.startBackgroundCheckpoints(undefined, { idleMs: 300, wakeCommits: 5 })!;
+  t.after(async () => {
+    await c.stop();
+    store.close();
+  });
+  const autocheckpoint = () => store.db.sqlite.pragma('wal_autocheckpoint', { simple: true });
+  store.db.sqlite.prepare('create table t (x)').run();
+  const commit = (n: number) => {
+    for (let i = 0; i < n; i++) store.tx(() => store.db.sqlite.prepare('insert into t values (?)').run(i));
+  };
+  commit(4);
+  assert.equal(c.running, false, 'no thread for a few commits: an idle server holds none');
+  assert.equal(autocheckpoint(), 1000, "SQLite's own checkpoint is in force meanwhile");
+  commit(1);
+  assert.equal(c.running, true, 'the 5th commit starts it');
+  await until('the backstop is set once the thread checkpointed', () => autocheckpoint() === 20_000);
+  await until('the thread retired', () => !c.running);
+  assert.equal(autocheckpoint(), 1000, "retired: SQLite's own checkpoint is back");
+  const w = walIndex(dir);
+  assert.ok(w.frames > 0 && w.backfilled === w.frames, `it retired with every frame copied back (${JSON.stringify(w)})`);
+  commit(5);
+  assert.equal(c.running, true, 'new writes start it again');
+  await until('the new frames are copied back', () => {
+    const x = walIndex(dir);
+    return x.backfilled === x.frames;
+  });
 });

@@ -15,7 +15,7 @@ import { ArtifactQueries } from './artifacts.js';
 import { ArtifactRefQueries } from './refs.js';
 import { RetentionQueries } from './retention.js';
 import { ScheduleQueries } from './schedules.js';
-import { Checkpointer, type CheckpointLog } from './checkpointer.js';
+import { Checkpointer, type CheckpointerOptions, type CheckpointLog } from './checkpointer.js';
 import { CatalogQueries } from './catalog.js';
 import { snapshot, type SnapshotOptions } from './snapshot.js';
 
@@ -32,7 +32,7 @@ export type { EventRow, NewEvent, EventType, EventView } from './events.js';
 export { eventView, eventHash, eventCanonicalJson, eventExportRecord } from './events.js';
 export type { ArtifactRow } from './artifacts.js';
 export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
-export type { Checkpointer, CheckpointLog } from './checkpointer.js';
+export type { Checkpointer, CheckpointerOptions, CheckpointLog } from './checkpointer.js';
 
 export class Store {
   readonly dags: DagQueries;
@@ -47,6 +47,8 @@ export class Store {
   readonly catalog: CatalogQueries;
   /** One transaction function for every `tx` (better-sqlite3 builds its wrappers per `transaction()` call). */
   private readonly inTx: Database.Transaction<(fn: () => unknown) => unknown>;
+  /** Told of every commit (it starts its thread on demand); set by {@link startBackgroundCheckpoints}. */
+  private checkpoints: Checkpointer | null = null;
 
   private constructor(readonly db: Db) {
     this.inTx = db.sqlite.transaction((fn: () => unknown) => fn());
@@ -71,7 +73,9 @@ export class Store {
    */
   tx<T>(fn: () => T): T {
     try {
-      return this.inTx.immediate(fn) as T;
+      const out = this.inTx.immediate(fn) as T;
+      this.checkpoints?.committed();
+      return out;
     } catch (e) {
       this.events.invalidate();
       throw e;
@@ -80,11 +84,12 @@ export class Store {
 
   /**
    * WAL checkpoints on a background thread from now on, not inside a group commit
-   * (`checkpointer.ts`); null (nothing changed) for an in-memory database or when the thread
-   * cannot start. With `log`, says when it is running (or why not). Stop it before closing.
+   * (`checkpointer.ts`: the thread runs while transactions commit, and retires when idle); null
+   * (nothing changed) for an in-memory database. With `log`, says when it first ran (or why it
+   * cannot). Stop it before closing.
    */
-  startBackgroundCheckpoints(log?: CheckpointLog): Checkpointer | null {
-    return Checkpointer.start(this.db.sqlite, log);
+  startBackgroundCheckpoints(log?: CheckpointLog, opts?: CheckpointerOptions): Checkpointer | null {
+    return (this.checkpoints = Checkpointer.start(this.db.sqlite, log, opts));
   }
 
   /** Runs a trivial query on the writer connection (the health check's liveness probe). */

@@ -307,7 +307,10 @@ describe('single executable', () => {
 
   test('the background WAL checkpointer runs in the executable (log line; the WAL is copied back while idle)', async () => {
     assert.ok(server, 'server not running');
-    // Its thread says so once its first checkpoint ran, or warns that it could not start.
+    // Its thread starts on demand, once a few dozen transactions committed (src/store/checkpointer.ts):
+    // ten more runs of the smoke DAG, one after another, commit more than that (the start, each step's states, the end).
+    for (let i = 0; i < 10; i++) assert.equal((await runToEnd('smoke')).status, 'completed');
+    // It says so once its first checkpoint ran, or warns that it could not start.
     const said = await waitFor(() => server!.stdout().split('\n').find((l) => /"msg":"(WAL checkpoints on a background thread|background WAL checkpointer [^"]*)"/.test(l)), 'a checkpointer log line');
     assert.match(said, /"msg":"WAL checkpoints on a background thread"/, said);
     // Its effect: the runs above left frames in the WAL; the thread copies them all back into
