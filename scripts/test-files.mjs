@@ -79,12 +79,19 @@ const sourceMeta = {
 
 /**
  * The folder holding the bundled test files (built if missing): `<folder>/<file minus .ts>.mjs`
- * for each `<file>` (a path relative to the checkout, as scripts/test.mjs lists them).
- * @example const dir = await testFiles(['test/cli/basics.test.ts']); // then node --enable-source-maps --test `${dir}/test/cli/basics.test.mjs`
- * @param {string[]} files every test file of the checkout (the build covers them all, whatever a run selects)
+ * for each `<file>` (a path relative to the checkout, as scripts/test.mjs lists them), and for
+ * every other TypeScript file of test/ outside test/fixtures/ (the entry points that tests run
+ * as child processes, such as test/schedules/shifted-server.ts: test/helpers/program.ts's
+ * tsEntry() runs them from here when the runner gives this folder in STELLA_TEST_FILES).
+ * @example const dir = await testFiles(['test/cli/basics.test.ts']); // then node --enable-source-maps `${dir}/test/cli/basics.test.mjs`
+ * @param {string[]} testFileList every test file of the checkout (the build covers them all, whatever a run selects)
  * @returns {Promise<string>}
  */
-export async function testFiles(files) {
+export async function testFiles(testFileList) {
+  const others = walk(join(ROOT, 'test'), [])
+    .map((f) => relative(ROOT, f))
+    .filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith(join('test', 'fixtures', '')));
+  const files = [...new Set([...testFileList, ...others])];
   const dir = join(CACHE, filesHash());
   if (existsSync(join(dir, 'done'))) return dir;
   const esbuild = await import('esbuild');

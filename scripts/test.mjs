@@ -127,6 +127,7 @@ if (files.some((f) => f.startsWith('test/'))) process.env.STELLA_TEST_BUNDLE = a
 // content; TEST_FROM_SOURCE=1 runs them from source with tsx, as `node --import tsx --test <file>`.
 const FROM_SOURCE = process.env.TEST_FROM_SOURCE === '1';
 const bundled = FROM_SOURCE ? undefined : await testFiles(all);
+if (bundled) process.env.STELLA_TEST_FILES = bundled;
 /** The node arguments that load `file`: its bundle, else its source through tsx. */
 const loadArgs = (file) => (bundled ? ['--enable-source-maps', join(bundled, file.replace(/\.ts$/, '.mjs'))] : ['--import', 'tsx', file]);
 
