@@ -106,7 +106,13 @@ const typeCheck =
   filters.length === 0
     ? new Promise((resolve) => {
         const t0 = Date.now();
-        const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        // Incremental: tsc keeps what it learned in node_modules/.cache and re-checks only what
+        // changed since (a fresh clone checks everything, as before: ~33 s of CPU; unchanged, ~8 s).
+        const tsc = spawn(
+          process.execPath,
+          ['node_modules/typescript/bin/tsc', '--noEmit', '--incremental', '--tsBuildInfoFile', 'node_modules/.cache/stella-tsc.tsbuildinfo'],
+          { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         const out = [];
         tsc.stdout.on('data', (c) => out.push(c));
         tsc.stderr.on('data', (c) => out.push(c));
@@ -264,7 +270,7 @@ await Promise.all(
 
 if (typeCheck) {
   const tc = await typeCheck;
-  process.stdout.write(`\n${tc.ok ? '✔' : '✖'} type check: tsc --noEmit (${(tc.ms / 1000).toFixed(1)} s, CPU ${tc.cpu.toFixed(1)} s)\n${tc.out}`);
+  process.stdout.write(`\n${tc.ok ? '✔' : '✖'} type check: tsc --noEmit --incremental (${(tc.ms / 1000).toFixed(1)} s, CPU ${tc.cpu.toFixed(1)} s)\n${tc.out}`);
   if (!tc.ok) {
     allOk = false;
     failures.push('tsc --noEmit › type check failed');
