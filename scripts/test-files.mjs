@@ -1,8 +1,9 @@
 // The test files bundled for scripts/test.mjs: every *.test.ts (src/, test/, plugins/) built by one
 // esbuild call (ES modules, code splitting, source maps) into
 // `node_modules/.cache/stella-test-files/<hash>/`, where `<hash>` covers every source the build
-// reads (src/, test/, plugins/, package.json, package-lock.json, tsconfig.json, this file, the
-// Node version): one build per content, shared by the files of a run and by later runs.
+// reads (src/, test/, plugins/, bundle/, scripts/, package.json, package-lock.json,
+// tsconfig.json, the Node version): one build per content, shared by the files of a run and by
+// later runs.
 //
 // Why: `node --import tsx --test <file>` transforms every module of src/ the file imports through
 // tsx's loader hooks, which Node 20 runs on a separate thread, one round trip per module: ~3 s of
@@ -12,7 +13,8 @@
 // from source as before (so does `TEST_FROM_SOURCE=1 npm test`).
 //
 // What stays as from source:
-// - `import.meta.url`, `import.meta.dirname` and `import.meta.filename` in our own modules are
+// - `import.meta.url`, `import.meta.dirname` and `import.meta.filename` in our own modules (.ts,
+//   and the .mjs of bundle/ and scripts/ that tests import) are
 //   replaced by the module's source file, so paths to fixtures, to src/ files (the step worker's
 //   tsx bootstrap, src/core/runtime.ts) and `createRequire(import.meta.url)` resolve as from
 //   source. The program still runs in source mode (`__STELLA_BUNDLED__` is not defined): worker
@@ -54,9 +56,9 @@ function walk(dir, out) {
 function filesHash() {
   const h = createHash('sha256').update(process.version);
   const inputs = [
-    ...['src', 'test', 'plugins'].flatMap((d) => walk(join(ROOT, d), [])),
+    // bundle/ and scripts/: tests import bundle/esbuild-config.mjs and scripts/test-bundle.mjs.
+    ...['src', 'test', 'plugins', 'bundle', 'scripts'].flatMap((d) => walk(join(ROOT, d), [])),
     ...['package.json', 'package-lock.json', 'tsconfig.json'].map((f) => join(ROOT, f)),
-    import.meta.filename,
   ];
   for (const f of inputs) h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
   return h.digest('hex').slice(0, 16);
@@ -66,32 +68,31 @@ function filesHash() {
 const sourceMeta = {
   name: 'source-import-meta',
   setup(build) {
-    build.onLoad({ filter: /\.(?:[cm]?ts|tsx)$/ }, async (args) => {
+    build.onLoad({ filter: /\.(?:[cm]?ts|tsx|m?js)$/ }, async (args) => {
       if (args.path.includes(`${join('node_modules', '')}`)) return undefined;
-      const text = (await readFile(args.path, 'utf8'))
-        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
-        .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
-        .replaceAll('import.meta.filename', JSON.stringify(args.path));
-      return { contents: text, loader: args.path.endsWith('.tsx') ? 'tsx' : 'ts' };
+      const value = { url: pathToFileURL(args.path).href, dirname: dirname(args.path), filename: args.path };
+      // Not where it is quoted: bundle/esbuild-config.mjs's define key 'import.meta.url'.
+      const text = (await readFile(args.path, 'utf8')).replace(/(?<![\w$.'"`])import\.meta\.(url|dirname|filename)\b/g, (_, k) => JSON.stringify(value[k]));
+      return { contents: text, loader: /\.m?js$/.test(args.path) ? 'js' : args.path.endsWith('.tsx') ? 'tsx' : 'ts' };
     });
   },
 };
 
 /**
  * The folder holding the bundled test files (built if missing): `<folder>/<file minus .ts>.mjs`
- * for each `<file>` (a path relative to the checkout, as scripts/test.mjs lists them), and for
- * every other TypeScript file of test/ outside test/fixtures/ (the entry points that tests run
- * as child processes, such as test/schedules/shifted-server.ts: test/helpers/program.ts's
- * tsEntry() runs them from here when the runner gives this folder in STELLA_TEST_FILES).
- * @example const dir = await testFiles(['test/cli/basics.test.ts']); // then node --enable-source-maps `${dir}/test/cli/basics.test.mjs`
- * @param {string[]} testFileList every test file of the checkout (the build covers them all, whatever a run selects)
+ * for every `*.test.ts` under src/, test/ and plugins/ (`<file>` relative to the checkout, as
+ * scripts/test.mjs lists them), whatever a run selects, and for every other TypeScript file of
+ * test/ outside test/fixtures/ (the entry points that tests run as child processes, such as
+ * test/schedules/shifted-server.ts: test/helpers/program.ts's tsEntry() runs them from here
+ * when the runner gives this folder in STELLA_TEST_FILES).
+ * @example const dir = await testFiles(); // then node --enable-source-maps `${dir}/test/cli/basics.test.mjs`
  * @returns {Promise<string>}
  */
-export async function testFiles(testFileList) {
-  const others = walk(join(ROOT, 'test'), [])
+export async function testFiles() {
+  const files = ['src', 'test', 'plugins']
+    .flatMap((d) => walk(join(ROOT, d), []))
     .map((f) => relative(ROOT, f))
-    .filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith(join('test', 'fixtures', '')));
-  const files = [...new Set([...testFileList, ...others])];
+    .filter((f) => f.endsWith('.test.ts') || (f.startsWith(join('test', '')) && f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith(join('test', 'fixtures', ''))));
   const dir = join(CACHE, filesHash());
   if (existsSync(join(dir, 'done'))) return dir;
   const esbuild = await import('esbuild');

@@ -132,7 +132,7 @@ if (files.some((f) => f.startsWith('test/'))) process.env.STELLA_TEST_BUNDLE = a
 // Each file runs from the bundle of the test files (scripts/test-files.mjs), built once per
 // content; TEST_FROM_SOURCE=1 runs them from source with tsx, as `node --import tsx --test <file>`.
 const FROM_SOURCE = process.env.TEST_FROM_SOURCE === '1';
-const bundled = FROM_SOURCE ? undefined : await testFiles(all);
+const bundled = FROM_SOURCE ? undefined : await testFiles();
 if (bundled) process.env.STELLA_TEST_FILES = bundled;
 /** The node arguments that load `file`: its bundle, else its source through tsx. */
 const loadArgs = (file) => (bundled ? ['--enable-source-maps', join(bundled, file.replace(/\.ts$/, '.mjs'))] : ['--import', 'tsx', file]);
