@@ -76,28 +76,40 @@ export function testBundle() {
       copyFileSync(join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node'), join(tmp, 'better_sqlite3.node'));
       // Plugin hosts run the bundle as an unprivileged user when the tests run as root.
       chmodSync(tmp, 0o755);
-      try {
-        renameSync(tmp, dir);
-      } catch (e) {
-        // Another process put the same bundle in place first: use it.
-        if (!existsSync(join(dir, 'main.cjs'))) throw e;
-        rmSync(tmp, { recursive: true, force: true });
-      }
+      putInPlace(tmp, dir, 'main.cjs');
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
       throw e;
     }
-    removeStale(dir);
+    removeStale(tmpdir(), PREFIX, dir);
     return dir;
   })();
   return built;
 }
 
-/** Removes other test bundles (and abandoned temp folders) not touched for a day. */
-function removeStale(keep) {
-  for (const name of readdirSync(tmpdir())) {
-    const p = join(tmpdir(), name);
-    if (!name.startsWith(PREFIX) || p === keep) continue;
+/**
+ * Renames the finished build `tmp` to `dir`; when another process put the same content there
+ * first (`dir/<marker>` exists), uses theirs and removes `tmp`.
+ * @example putInPlace(tmp, join(tmpdir(), 'stella-test-bundle-ab12'), 'main.cjs');
+ */
+export function putInPlace(tmp, dir, marker) {
+  try {
+    renameSync(tmp, dir);
+  } catch (e) {
+    if (!existsSync(join(dir, marker))) throw e;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes the other builds in `parent` whose name starts with `prefix` (and abandoned temp
+ * folders) not touched for a day.
+ * @example removeStale(tmpdir(), 'stella-test-bundle-', dir);
+ */
+export function removeStale(parent, prefix, keep) {
+  for (const name of readdirSync(parent)) {
+    const p = join(parent, name);
+    if (!name.startsWith(prefix) || p === keep) continue;
     try {
       if (Date.now() - statSync(p).mtimeMs > STALE_MS) rmSync(p, { recursive: true, force: true });
     } catch {

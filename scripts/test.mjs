@@ -15,6 +15,9 @@
 // - Tests that start the program as a child process run one esbuild bundle of it, built here
 //   once per source content (scripts/test-bundle.mjs); TEST_CLI_FROM_SOURCE=1 runs the CLI
 //   children from source with tsx instead.
+// - The test files run from one esbuild build of them all (scripts/test-files.mjs), built here
+//   once per content, not through tsx's loader hooks (seconds of CPU per file on Node 20);
+//   TEST_FROM_SOURCE=1 runs them from source with `--import tsx`.
 // - Longest files first: the wall time of a parallel run is bounded by the files that start last,
 //   so the files start in the order of their last known duration, longest first (recorded by each
 //   run in node_modules/.cache/stella-test-durations.json; a fresh clone starts from
@@ -28,6 +31,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { testBundle } from './test-bundle.mjs';
+import { testFiles } from './test-files.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const EVENTS_REPORTER = join(import.meta.dirname, 'test-events.mjs');
@@ -102,7 +106,13 @@ const typeCheck =
   filters.length === 0
     ? new Promise((resolve) => {
         const t0 = Date.now();
-        const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        // Incremental: tsc keeps what it learned in node_modules/.cache and re-checks only what
+        // changed since (a fresh clone checks everything, as before: ~33 s of CPU; unchanged, ~8 s).
+        const tsc = spawn(
+          process.execPath,
+          ['node_modules/typescript/bin/tsc', '--noEmit', '--incremental', '--tsBuildInfoFile', 'node_modules/.cache/stella-tsc.tsbuildinfo'],
+          { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         const out = [];
         tsc.stdout.on('data', (c) => out.push(c));
         tsc.stderr.on('data', (c) => out.push(c));
@@ -118,6 +128,14 @@ const typeCheck =
 // The program bundle that tests run as a child process (scripts/test-bundle.mjs), built once here
 // rather than by the first files at the same time; the files inherit its folder.
 if (files.some((f) => f.startsWith('test/'))) process.env.STELLA_TEST_BUNDLE = await testBundle();
+
+// Each file runs from the bundle of the test files (scripts/test-files.mjs), built once per
+// content; TEST_FROM_SOURCE=1 runs them from source with tsx, as `node --import tsx --test <file>`.
+const FROM_SOURCE = process.env.TEST_FROM_SOURCE === '1';
+const bundled = FROM_SOURCE ? undefined : await testFiles();
+if (bundled) process.env.STELLA_TEST_FILES = bundled;
+/** The node arguments that load `file`: its bundle, else its source through tsx. */
+const loadArgs = (file) => (bundled ? ['--enable-source-maps', join(bundled, file.replace(/\.ts$/, '.mjs'))] : ['--import', 'tsx', file]);
 
 const totals = { tests: 0, pass: 0, fail: 0, skipped: 0, todo: 0 };
 const failures = [];
@@ -152,10 +170,9 @@ function runFile(file) {
     const child = spawn(
       process.execPath,
       [
-        '--import', 'tsx',
         '--test-reporter=spec', '--test-reporter-destination=stdout',
         `--test-reporter=${EVENTS_REPORTER}`, `--test-reporter-destination=${eventsFile}`,
-        file,
+        ...loadArgs(file),
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
@@ -253,7 +270,7 @@ await Promise.all(
 
 if (typeCheck) {
   const tc = await typeCheck;
-  process.stdout.write(`\n${tc.ok ? '✔' : '✖'} type check: tsc --noEmit (${(tc.ms / 1000).toFixed(1)} s, CPU ${tc.cpu.toFixed(1)} s)\n${tc.out}`);
+  process.stdout.write(`\n${tc.ok ? '✔' : '✖'} type check: tsc --noEmit --incremental (${(tc.ms / 1000).toFixed(1)} s, CPU ${tc.cpu.toFixed(1)} s)\n${tc.out}`);
   if (!tc.ok) {
     allOk = false;
     failures.push('tsc --noEmit › type check failed');

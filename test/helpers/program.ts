@@ -6,7 +6,7 @@
  *
  * @example spawn(process.execPath, [...PROGRAM_ARGS, 'version'])
  */
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { testBundle } from '../../scripts/test-bundle.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -19,3 +19,16 @@ export const PROGRAM_ARGS: string[] = FROM_SOURCE ? ['--import', import.meta.res
 
 /** The program's whole command line: `process.execPath` and {@link PROGRAM_ARGS}. */
 export const PROGRAM: string[] = [process.execPath, ...PROGRAM_ARGS];
+
+/**
+ * Node's arguments that run `file`, a TypeScript entry point of test/ (a test's own child
+ * process): its build among the bundled test files when the runner made them
+ * (`STELLA_TEST_FILES`, scripts/test-files.mjs: no tsx compiling src/ in the child), else the
+ * source through tsx.
+ *
+ * @example spawn(process.execPath, [...tsEntry('test/lifecycle/child-lifecycle.ts'), dataDir])
+ */
+export function tsEntry(file: string): string[] {
+  const built = process.env.STELLA_TEST_FILES;
+  return built ? ['--enable-source-maps', join(built, relative(ROOT, resolve(ROOT, file)).replace(/\.ts$/, '.mjs'))] : ['--import', 'tsx', file];
+}

@@ -20,6 +20,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publish, startRun, stepOf, waitForRun } from '../runs/helpers.js';
 import { integrityCheck } from '../hostile/support.js';
 import { casObjects, ROOT } from './support.js';
+import { tsEntry } from '../helpers/program.js';
 import { pruneTenant } from '../../src/lifecycle/index.js';
 import { systemClock } from '../../src/core/index.js';
 import pino from 'pino';
@@ -36,7 +37,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 /** Starts the child and SIGKILLs it once it printed `after` lines; resolves with what it printed. */
 function killMidway(dataDir: string, mode: 'prune' | 'gc', after: number): Promise<{ lines: string[]; killed: boolean }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'test/lifecycle/child-lifecycle.ts', dataDir, mode], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...tsEntry('test/lifecycle/child-lifecycle.ts'), dataDir, mode], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let killed = false;

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { BASE, send } from '../helpers/base.js';
-import { PROGRAM_ARGS } from '../helpers/program.js';
+import { PROGRAM_ARGS, tsEntry } from '../helpers/program.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -22,10 +22,11 @@ export interface Child {
 
 /** `opts.entry`/`opts.env`: another entry point printing the same lines (test/schedules/shifted-server.ts). */
 export async function startChild(dataDir: string, extra: string[] = [], opts: { entry?: string; env?: Record<string, string> } = {}): Promise<Child> {
-  // Another entry point is TypeScript run with tsx; the program itself starts from the bundle
-  // (about 0.5 s; from source, tsx compiles src/ in the child: seconds of CPU on this machine).
+  // Another entry point is TypeScript of test/, run from the bundled test files (or with tsx:
+  // tsEntry); the program itself starts from the bundle (about 0.5 s; from source, tsx compiles
+  // src/ in the child: seconds of CPU on this machine).
   const args = opts.entry
-    ? ['--import', 'tsx', opts.entry, dataDir, ...extra]
+    ? [...tsEntry(opts.entry), dataDir, ...extra]
     : [...PROGRAM_ARGS, 'serve', '--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--workers', '2', '--log-level', 'warn', ...extra];
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
