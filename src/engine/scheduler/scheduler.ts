@@ -46,16 +46,9 @@ export interface SchedulerOptions {
   plans: PlanCache;
   logger: Logger;
   clock?: Clock;
-  limits: Partial<SchedulerLimits> & Pick<SchedulerLimits, 'maxInFlightSteps'>;
+  /** Every capacity setting (the server's: `cli/config.ts`'s `schedulerLimits`). */
+  limits: SchedulerLimits;
 }
-
-export const DEFAULT_LIMITS = {
-  maxRunningRuns: 100,
-  maxRunningRunsTotal: 1000,
-  defaultStepTimeoutMs: 3_600_000,
-  maxStepsPerTenant: Number.MAX_SAFE_INTEGER,
-  reservedSteps: 0,
-} as const;
 
 export class Scheduler {
   /** Events just made durable, in commit order (`committed`). */
@@ -71,7 +64,7 @@ export class Scheduler {
   private readonly checkpointer: Checkpointer | null;
 
   constructor(o: SchedulerOptions) {
-    const limits: SchedulerLimits = { ...DEFAULT_LIMITS, ...o.limits };
+    const limits = o.limits;
     const clock = o.clock ?? systemClock;
     const gc = new GroupCommit(o.store);
     this.store = o.store;
