@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ENV_NAME_RE, refusedEnvReason } from '../dags/exec-policy.js';
-import { pluginEnvRefusal } from '../engine/index.js';
+import { ABORT_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES, pluginEnvRefusal, type SchedulerLimits, type WorkerPoolOptions } from '../engine/index.js';
 import type { FlagSpec, Flags } from './args.js';
-import { UsageError } from './args.js';
+import { parseFlags, UsageError } from './args.js';
 import { parseThreshold, type Threshold } from '../lifecycle/disk.js';
 
 /** `orchestrator serve` flags; each is also an ORCH_* variable, except `--dev` (command line only). */
@@ -124,6 +124,9 @@ export interface ServeConfig {
 /** Steps one worker thread runs at once (I/O-bound and no-op steps need not hold a thread). */
 export const STEP_SLOTS_PER_WORKER = 64;
 
+/** Log bytes a step attempt keeps (more is cut, with a `log truncated` line). No flag. */
+export const MAX_LOG_BYTES_PER_ATTEMPT = 4 * 1024 * 1024;
+
 /** `auto` → `auto`, else an integer in [min, max]. */
 function intOrAuto(flags: Flags, name: string, min: number, max: number, auto: number): number {
   if (flags[name] === 'auto') return auto;
@@ -219,5 +222,50 @@ export function serveConfig(flags: Flags): ServeConfig {
     backupDir: flags['backup-dir'] ? resolve(String(flags['backup-dir'])) : undefined,
     diskWarnFree: threshold(flags, 'disk-warn-free'),
     diskMinFree: threshold(flags, 'disk-min-free'),
+  };
+}
+
+/**
+ * The configuration when no flag or variable is set: every operational default, typed, from
+ * the flags' own defaults (one definition). Tests that build a scheduler or a pool directly
+ * start from it: `schedulerLimits(SERVE_DEFAULTS)`, `workerPoolSettings(SERVE_DEFAULTS)`.
+ */
+export const SERVE_DEFAULTS: Readonly<ServeConfig> = Object.freeze(serveConfig(parseFlags([], SERVE_FLAGS, {}).flags));
+
+/** The scheduler's settings (docs/RUNS.md, "Fair shares"). */
+export function schedulerLimits(c: ServeConfig): SchedulerLimits {
+  return {
+    maxRunningRuns: c.maxRunningRuns,
+    maxRunningRunsTotal: c.maxRunningRunsTotal,
+    maxInFlightSteps: c.stepSlots,
+    maxStepsPerTenant: c.maxStepsPerTenant,
+    reservedSteps: c.reservedStepSlots,
+    defaultStepTimeoutMs: c.stepTimeoutMs,
+  };
+}
+
+/** The operational settings of the worker pool: what it runs with but its parts (registry, artifacts, callbacks). */
+export type WorkerPoolSettings = Pick<
+  WorkerPoolOptions,
+  'size' | 'perWorkerConcurrency' | 'execAllow' | 'execEnvAllow' | 'workDir' | 'pluginUser' | 'pluginEnv' | 'pluginNetwork' | 'maxHosts' | 'hostIdleMs' | 'abortGraceMs' | 'maxOutputBytes' | 'maxLogBytes' | 'resourceLimits'
+>;
+
+export function workerPoolSettings(c: ServeConfig): WorkerPoolSettings {
+  return {
+    size: c.workers,
+    perWorkerConcurrency: STEP_SLOTS_PER_WORKER,
+    execAllow: c.execAllow,
+    execEnvAllow: c.execEnvAllow,
+    workDir: c.workDir,
+    pluginUser: c.pluginUser,
+    pluginEnv: c.pluginEnv,
+    pluginNetwork: c.pluginNetwork,
+    maxHosts: c.maxHosts,
+    hostIdleMs: c.hostIdleMs,
+    // Fixed limits of the contract, not settings: passed so the pool gets one complete object.
+    abortGraceMs: ABORT_GRACE_MS,
+    maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES,
+    maxLogBytes: MAX_LOG_BYTES_PER_ATTEMPT,
+    resourceLimits: c.workerHeapMb > 0 ? { maxOldGenerationSizeMb: c.workerHeapMb } : undefined,
   };
 }

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { mintToken, type DevKeys } from '../auth/index.js';
 import { AuthReloader, loadAuthConfig, type ReloadReport } from './reload.js';
 import { CONSOLE_ROUTES, mountConsole } from '../console/index.js';
-import { systemClock, type Clock } from '../core/index.js';
+import { IDEMPOTENCY_TTL_MS, MAX_JSON_DEPTH, systemClock, type Clock } from '../core/index.js';
 import { ArtifactStore } from '../artifacts/index.js';
 import { DagService } from '../dags/service.js';
 import { PlanCache, Scheduler, TenantArtifacts, WorkerPool } from '../engine/index.js';
@@ -25,7 +25,7 @@ import { DiskWatermarks, LifecycleMetrics, LifecycleService, prepareDataDir } fr
 import { IdempotencyLedger, Store } from '../store/index.js';
 import type { EventRow } from '../store/events.js';
 import { EventExports, type EventHub } from '../events/index.js';
-import { STEP_SLOTS_PER_WORKER, type ServeConfig } from './config.js';
+import { schedulerLimits, workerPoolSettings, type ServeConfig } from './config.js';
 import { preloadDags } from './preload.js';
 import { devAuth } from './dev.js';
 import { eventHub } from './hub.js';
@@ -110,20 +110,10 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(store, cas, clock);
     pool = new WorkerPool({
+      ...workerPoolSettings(config),
       registry,
       artifacts,
-      size: config.workers,
-      perWorkerConcurrency: STEP_SLOTS_PER_WORKER,
-      execAllow: config.execAllow,
-      execEnvAllow: config.execEnvAllow,
-      workDir: config.workDir,
       ownsWorkDir: true,
-      pluginUser: config.pluginUser,
-      pluginEnv: config.pluginEnv,
-      pluginNetwork: config.pluginNetwork,
-      maxHosts: config.maxHosts,
-      hostIdleMs: config.hostIdleMs,
-      resourceLimits: config.workerHeapMb > 0 ? { maxOldGenerationSizeMb: config.workerHeapMb } : undefined,
       warn: (msg, fields) => logger.warn(fields ?? {}, msg),
     });
     opened.push(() => pool!.close(0));
@@ -136,14 +126,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       plugins: registry,
       logger,
       clock,
-      limits: {
-        maxRunningRuns: config.maxRunningRuns,
-        maxRunningRunsTotal: config.maxRunningRunsTotal,
-        maxInFlightSteps: config.stepSlots,
-        maxStepsPerTenant: config.maxStepsPerTenant,
-        reservedSteps: config.reservedStepSlots,
-        defaultStepTimeoutMs: config.stepTimeoutMs,
-      },
+      limits: schedulerLimits(config),
     });
     opened.push(() => scheduler.drain(0));
     // Events committed outside the scheduler (DAG and retention changes) reach the live stream the same way.
@@ -190,9 +173,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       config: {
         bodyLimitBytes: config.bodyLimitBytes,
         dagBodyLimitBytes: config.dagBodyLimitBytes,
-        maxJsonDepth: 64,
+        maxJsonDepth: MAX_JSON_DEPTH,
         requireIdempotencyKey: config.requireIdempotencyKey,
-        idempotencyTtlMs: 24 * 3600 * 1000,
+        idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
         allowUnsigned: config.allowUnsigned,
         validateResponses: config.validateResponses,
       },

@@ -8,6 +8,12 @@
  * if (c.kind === 'fresh') ledger.transaction(() => { work(); ledger.complete(key, answer); });
  */
 
+/**
+ * How long a completed Idempotency-Key answers replays: 24 h, the contract's promise to
+ * clients (a fixed limit of the protocol, not a setting).
+ */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
 /** One key: per tenant, method and path. */
 export interface IdemKey {
   tenant: string;

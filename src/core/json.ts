@@ -1,5 +1,11 @@
 import { ApiError } from './errors.js';
 
+/**
+ * JSON nesting depth the API accepts (the contract's limit, like its body sizes' defaults; a
+ * fixed limit of the protocol, not a setting: deeper documents are refused with 400).
+ */
+export const MAX_JSON_DEPTH = 64;
+
 /** Depth of nesting of a parsed JSON value, iterative so deep input cannot overflow the stack. */
 export function jsonDepthExceeds(value: unknown, max: number): boolean {
   const stack: Array<[unknown, number]> = [[value, 1]];

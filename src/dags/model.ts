@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ApiError } from '../core/errors.js';
 import { ID_RE } from '../core/ids.js';
-import { jsonDepthExceeds } from '../core/json.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../core/json.js';
 import { isSemver, SEMVER_RE } from './semver.js';
 
 /** The five trigger rules a step may declare; `all_success` is the default. */
@@ -162,7 +162,7 @@ function protoKeyPath(value: unknown): string | undefined {
  * const doc = parseDag(JSON.parse(text));
  */
 export function parseDag(raw: unknown, opts: { maxDepth?: number } = {}): DagDocument {
-  const maxDepth = opts.maxDepth ?? 64;
+  const maxDepth = opts.maxDepth ?? MAX_JSON_DEPTH;
   if (jsonDepthExceeds(raw, maxDepth)) {
     throw new ApiError('VALIDATION_FAILED', `DAG document nested deeper than ${maxDepth}`, {
       field: 'body',

@@ -17,6 +17,7 @@ import { dagCanonicalJson, dagHash, pinPlugins, pinsJson, semverKey } from '../.
 import { loadPlugins } from '../../src/engine/plugins/plugins.js';
 import { PlanCache } from '../../src/engine/scheduler/plans.js';
 import { Scheduler } from '../../src/engine/scheduler/scheduler.js';
+import { SERVE_DEFAULTS, schedulerLimits } from '../../src/cli/config.js';
 import type { StepResult, StepTask } from '../../src/engine/pool/pool-types.js';
 import { Store, eventCanonicalJson, eventHash, eventView, type EventRow, type RunRow } from '../../src/store/index.js';
 
@@ -64,7 +65,7 @@ function setup(doc: Record<string, unknown>, pinsOverride?: string) {
     });
   };
   const plans = new PlanCache();
-  const make = (pool: FakePool) => new Scheduler({ store, pool, plugins: registry, logs: { put: async (s) => ({ hash: sha256Hex(s), size: s.length }) }, plans, logger: pino({ level: 'silent' }), limits: { maxInFlightSteps: 100 } });
+  const make = (pool: FakePool) => new Scheduler({ store, pool, plugins: registry, logs: { put: async (s) => ({ hash: sha256Hex(s), size: s.length }) }, plans, logger: pino({ level: 'silent' }), limits: { ...schedulerLimits(SERVE_DEFAULTS), maxInFlightSteps: 100, maxStepsPerTenant: 100, reservedSteps: 0 } });
   const start = (sched: Scheduler): RunRow => {
     const now = Date.now();
     const row: RunRow = { runId: uuidv7(now), tenant: 't', dagId: version.dagId, dagVersion: '1.0.0', dagHash: version.hash, runToken: null, traceId: 'a'.repeat(32), status: 'queued', inputs: '{}', inputsHash: EMPTY, outputsHash: null, createdMs: now, startedMs: now, endedMs: null, cancelReason: null };

@@ -7,7 +7,7 @@ import { resolveAllowedProgram } from '../../dags/exec-policy.js';
 import { loadPlugins } from '../plugins/plugins.js';
 import { WorkerPool } from '../pool/pool.js';
 import { until } from '../../../test/helpers/wait.js';
-import { logLines, sleepers, startPool, task, type TestPool } from '../pool/test-support.js';
+import { logLines, sleepers, startPool, task, testPoolSettings, type TestPool } from '../pool/test-support.js';
 import type { StepResult } from '../pool/pool-types.js';
 
 type Ended = Exclude<StepResult, { status: 'completed' }>;
@@ -87,7 +87,7 @@ describe('exec built-in', () => {
       const r = failedWith(await t.pool.run(task('exec', { program: '/bin/echo', env })), 'EXEC_ENV_REFUSED', false);
       assert.match(r.error.message, new RegExp(`with\\.env\\.${Object.keys(env)[0]}`));
     }
-    assert.throws(() => new WorkerPool({ registry: loadPlugins([]), artifacts: t.io, perWorkerConcurrency: 16, execEnvAllow: ['LD_PRELOAD'] }), /LD_PRELOAD/);
+    assert.throws(() => new WorkerPool({ ...testPoolSettings(), registry: loadPlugins([]), artifacts: t.io, execEnvAllow: ['LD_PRELOAD'] }), /LD_PRELOAD/);
   });
 
   test('stdout is streamed into the artifact store whole (larger than any single message)', async () => {

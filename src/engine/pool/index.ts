@@ -9,6 +9,7 @@
  * const pool = new WorkerPool({ registry, artifacts: new TenantArtifacts(store, blobs, clock), perWorkerConcurrency: 64 });
  */
 export { WorkerPool } from './pool.js';
-export type { StepResult } from './pool-types.js';
+export { ABORT_GRACE_MS, type StepResult, type WorkerPoolOptions } from './pool-types.js';
+export { DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
 export { TenantArtifacts } from './tenant-artifacts.js';
 export { pluginEnvRefusal } from './sandbox.js';

@@ -4,7 +4,7 @@ import { loadPlugins } from '../plugins/plugins.js';
 import { WorkerPool } from './pool.js';
 import { join } from 'node:path';
 import { ArtifactStore } from '../../artifacts/index.js';
-import { GOOD_FIXTURES, logLines, startPool, task, tempDir, tenantArtifacts } from './test-support.js';
+import { GOOD_FIXTURES, logLines, startPool, task, tempDir, tenantArtifacts, testPoolSettings } from './test-support.js';
 import type { StepResult, WorkerLostEvent } from './pool-types.js';
 
 /**
@@ -174,9 +174,9 @@ test('close(): queued fail POOL_CLOSED at once, running finish, a stuck one is c
 
 test('workers that cannot start make start() reject and steps fail WORKER_START_FAILED', async () => {
   const pool = new WorkerPool({
+    ...testPoolSettings(),
     registry: loadPlugins([GOOD_FIXTURES]),
     artifacts: tenantArtifacts(new ArtifactStore(join(tempDir(), 'artifacts'))),
-    size: 1,
     perWorkerConcurrency: 16,
     resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 },
     workerOutput: () => undefined,

@@ -1,8 +1,6 @@
 /** Public types of the worker pool and the small result helpers it shares. */
-import { availableParallelism, tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
-import { DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
 import { formatLogLine, StepError, toStepErrorInfo, type AbortReason, type StepErrorInfo } from './protocol.js';
 import type { PluginRegistry, ResolvedPlugin } from '../plugins/plugins.js';
 import { ENV_NAME_RE, refusedEnvReason } from '../../dags/exec-policy.js';
@@ -45,8 +43,8 @@ export interface WorkerPoolOptions {
   /** Resolves `"name"`/`"name@version"` tasks (tests, built-ins); the scheduler hands resolved plugins. */
   registry: PluginRegistry;
   artifacts: ArtifactIO;
-  /** Worker threads per plugin host (default `os.availableParallelism()`). */
-  size?: number;
+  /** Worker threads per plugin host (`--workers`). */
+  size: number;
   /** Steps run at once by one worker (the server's: `STEP_SLOTS_PER_WORKER` in cli/config.ts). */
   perWorkerConcurrency: number;
   /** Absolute paths of the programs the `exec` built-in may run (default none). */
@@ -54,18 +52,18 @@ export interface WorkerPoolOptions {
   /** Variable names exec steps may set in `with.env` (loader/interpreter variables never). */
   execEnvAllow?: string[];
   /**
-   * Root of the hosts' work folders (default `<os tmpdir>/stella-orchestrator-work`); must be
-   * outside the data folder. Each host gets `<workDir>/<tenant>.<random>` (its user, 0700).
+   * Root of the hosts' work folders (`--work-dir`); must be outside the data folder. Each host
+   * gets `<workDir>/<tenant>.<random>` (its user, 0700).
    */
-  workDir?: string;
+  workDir: string;
   /**
    * Whether this pool is the only user of `workDir` (the server's is: one server per data
    * folder, the work folder derived from it): then what a killed predecessor left there is
    * removed at start (default false).
    */
   ownsWorkDir?: boolean;
-  /** Run hosts as this user when the server is root (default `nobody`; see docs/SECURITY.md). */
-  pluginUser?: string;
+  /** Run hosts as this user when the server is root (`--plugin-user`; see docs/SECURITY.md). */
+  pluginUser: string;
   /** Names of this process's environment variables passed to every host (default none). */
   pluginEnv?: string[];
   /** Folder plugins (names, or `*`) allowed the network when they declare `capabilities.network`. */
@@ -76,19 +74,19 @@ export interface WorkerPoolOptions {
    * once it runs them).
    */
   sharedPlugins?: () => ResolvedPlugin[];
-  /** Plugin host processes at most (default 16); idle ones are retired to make room. */
-  maxHosts?: number;
-  /** A host without steps for this long is retired (default 60,000 ms). */
-  hostIdleMs?: number;
+  /** Plugin host processes at most (`--max-hosts`); idle ones are retired to make room. */
+  maxHosts: number;
+  /** A host without steps for this long is retired (`--host-idle-timeout`). */
+  hostIdleMs: number;
   /** Told about things the operator should know (a skipped symlink in a plugin, a host that died). */
   warn?: (message: string, fields?: Record<string, unknown>) => void;
-  /** How long an aborted step may take to stop before its worker is replaced (default 5000). */
-  abortGraceMs?: number;
+  /** How long an aborted step may take to stop before its worker is replaced (the contract's: {@link ABORT_GRACE_MS}). */
+  abortGraceMs: number;
   resourceLimits?: ResourceLimits;
-  /** Canonical outputs size limit (default 1 MiB). */
-  maxOutputBytes?: number;
-  /** Log bytes kept per attempt (default 4 MiB). */
-  maxLogBytes?: number;
+  /** Canonical outputs size limit (the contract's: `DEFAULT_MAX_OUTPUT_BYTES`, 1 MiB). */
+  maxOutputBytes: number;
+  /** Log bytes kept per attempt. */
+  maxLogBytes: number;
   /** Where workers' stdout/stderr (plugins' console output) goes (default: this process's stderr). */
   workerOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
   /** Told when a worker is lost or abandoned (for the server log and metrics); `detail` may name paths. */
@@ -182,9 +180,18 @@ export function systemLogLine(msg: string, fields?: Record<string, unknown>): st
 export type PoolSettings = Required<Omit<WorkerPoolOptions, 'resourceLimits' | 'onWorkerLost'>> &
   Pick<WorkerPoolOptions, 'resourceLimits' | 'onWorkerLost'>;
 
-const DEFAULT_PLUGIN_USER = 'nobody';
+/**
+ * How long a step may take to stop after its abort (cancel, timeout) before its worker is
+ * replaced: the contract's "failed (or cancelled) within timeout + 5 s whether or not its code
+ * cooperates". A fixed limit, not a setting (tests pass shorter ones).
+ */
+export const ABORT_GRACE_MS = 5000;
 
-/** Options with their defaults filled in; refuses a relative exec allow-list entry. */
+/**
+ * The settings checked and copied (the caller's lists are not shared); refuses a relative exec
+ * allow-list entry. Every operational setting comes from the caller (the server's from
+ * `cli/config.ts`); only wiring (callbacks, empty lists) has a fallback here.
+ */
 export function poolSettings(o: WorkerPoolOptions): PoolSettings {
   const execAllow = [...(o.execAllow ?? [])];
   for (const p of execAllow) if (!isAbsolute(p)) throw new Error(`execAllow entries must be absolute paths: ${p}`);
@@ -199,22 +206,22 @@ export function poolSettings(o: WorkerPoolOptions): PoolSettings {
   return {
     registry: o.registry,
     artifacts: o.artifacts,
-    size: Math.max(1, o.size ?? availableParallelism()),
+    size: Math.max(1, o.size),
     perWorkerConcurrency: Math.max(1, o.perWorkerConcurrency),
     execAllow,
     execEnvAllow: [...(o.execEnvAllow ?? [])],
-    workDir: o.workDir ?? join(tmpdir(), 'stella-orchestrator-work'),
+    workDir: o.workDir,
     ownsWorkDir: o.ownsWorkDir ?? false,
-    pluginUser: o.pluginUser ?? DEFAULT_PLUGIN_USER,
+    pluginUser: o.pluginUser,
     pluginEnv: [...(o.pluginEnv ?? [])],
     pluginNetwork: [...(o.pluginNetwork ?? [])],
     sharedPlugins: o.sharedPlugins ?? (() => o.registry.list().filter((p) => p.owner === null)),
-    maxHosts: Math.max(1, o.maxHosts ?? 16),
-    hostIdleMs: Math.max(100, o.hostIdleMs ?? 60_000),
+    maxHosts: Math.max(1, o.maxHosts),
+    hostIdleMs: Math.max(100, o.hostIdleMs),
     warn: o.warn ?? ((message, fields) => void process.stderr.write(`${JSON.stringify({ level: 'warn', msg: message, ...fields })}\n`)),
-    abortGraceMs: o.abortGraceMs ?? 5000,
-    maxOutputBytes: o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
-    maxLogBytes: o.maxLogBytes ?? 4 * 1024 * 1024,
+    abortGraceMs: o.abortGraceMs,
+    maxOutputBytes: o.maxOutputBytes,
+    maxLogBytes: o.maxLogBytes,
     workerOutput: o.workerOutput ?? ((chunk) => void process.stderr.write(chunk)),
     resourceLimits: o.resourceLimits,
     onWorkerLost: o.onWorkerLost,

@@ -7,7 +7,8 @@ import { ArtifactStore } from '../../artifacts/index.js';
 import { uuidv7 } from '../../core/ids.js';
 import { loadPlugins } from '../plugins/plugins.js';
 import { WorkerPool } from './pool.js';
-import type { ArtifactIO, StepTask, WorkerPoolOptions } from './pool-types.js';
+import { ABORT_GRACE_MS, type ArtifactIO, type StepTask, type WorkerPoolOptions } from './pool-types.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
 
 export const GOOD_FIXTURES = fileURLToPath(new URL('../../../test/fixtures/plugins/good', import.meta.url));
 export const SAMPLE_PLUGINS = fileURLToPath(new URL('../../../plugins', import.meta.url));
@@ -65,6 +66,26 @@ export function task(plugin: StepTask['plugin'], inputs: Record<string, unknown>
   return { plugin, inputs, tenant: 'demo', runId: uuidv7(), stepId: `s${seq}`, attempt: 1, timeoutMs: 30_000, ...extra };
 }
 
+/**
+ * The settings the engine's own tests run pools with: the server's defaults are made in
+ * `cli/config.ts` (`workerPoolSettings`), which engine code, tests beside it included, may not
+ * import (the layer rule). Plain values a test reads here, not a second set of defaults: a test
+ * that depends on one (the 4 MiB log cap of pool.test.ts) depends on this object.
+ */
+export function testPoolSettings(): Omit<WorkerPoolOptions, 'registry' | 'artifacts'> {
+  return {
+    size: 1,
+    perWorkerConcurrency: 8,
+    workDir: workRoot(),
+    pluginUser: 'nobody',
+    maxHosts: 16,
+    hostIdleMs: 60_000,
+    abortGraceMs: ABORT_GRACE_MS,
+    maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES,
+    maxLogBytes: 4 * 1024 * 1024,
+  };
+}
+
 export interface TestPool {
   pool: WorkerPool;
   store: ArtifactStore;
@@ -79,19 +100,17 @@ export async function startPool(options: Partial<WorkerPoolOptions> = {}): Promi
   const store = new ArtifactStore(join(dir, 'artifacts'));
   const io = tenantArtifacts(store);
   const output: string[] = [];
-  const workDir = workRoot();
+  const settings = testPoolSettings();
   const pool = new WorkerPool({
+    ...settings,
     registry: loadPlugins([GOOD_FIXTURES, SAMPLE_PLUGINS]),
     artifacts: io,
-    size: 1,
-    perWorkerConcurrency: 8,
     abortGraceMs: 500,
-    workDir,
     workerOutput: (chunk) => void output.push(chunk),
     ...options,
   });
   await pool.start();
-  return { pool, store, io, output, workDir };
+  return { pool, store, io, output, workDir: options.workDir ?? settings.workDir };
 }
 
 /** Parses an NDJSON log. */

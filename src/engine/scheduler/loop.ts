@@ -1,9 +1,14 @@
 /**
- * The scheduler's event loop and its I/O: one turn admits queued runs and dispatches ready
- * steps (see `scheduler-core.ts`), then writes everything pending in ONE transaction (group
- * commit); after the commit, steps go to the pool, aborts are sent and the events are
- * published. Results from the pool (their logs stored in the CAS first) feed the next turn.
- * The public API is `scheduler.ts`.
+ * The scheduler's event loop and its I/O. One turn asks {@link Admission} for the queued runs
+ * that may start and the ready steps that may take a slot, and drives the state machine
+ * (`machine.ts`) through its public methods; then writes everything pending in ONE
+ * transaction (group commit); after the commit, steps go to the pool, aborts are sent and the
+ * events are published. Results from the pool (their logs stored in the CAS first) feed the
+ * next turn. The loop is the machine's {@link MachinePort}. The public API is `scheduler.ts`.
+ *
+ * @example
+ * const loop = new SchedulerLoop({ store, pool, plugins, logs, clock, logger, gc, admission, defaultStepTimeoutMs });
+ * loop.drive(new RunMachine(gc, clock, logger, admission, loop));
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -13,10 +18,11 @@ import type { PinEntry } from '../../dags/index.js';
 import type { PinCheck } from '../plugins/registry.js';
 import type { AbortReason } from '../pool/protocol.js';
 import { abortResult, failedResult, type StepResult, type StepTask } from '../pool/pool-types.js';
-import { GroupCommit, type Batch } from './commit.js';
+import type { Batch, GroupCommit } from './commit.js';
 import type { LiveStep } from './live.js';
-import type { PlanCache } from './plans.js';
-import { SchedulerCore, type CoreLimits, type Dispatch } from './core.js';
+import type { Admission } from './admission.js';
+import type { RunMachine } from './machine.js';
+import type { Dispatch, MachinePort } from './machine-port.js';
 
 /** The part of the worker pool the scheduler uses. */
 export interface StepRunner {
@@ -37,52 +43,55 @@ export interface LogSink {
   put(data: string): Promise<{ hash: string; size: number }>;
 }
 
-export interface SchedulerOptions {
-  store: Store;
-  pool: StepRunner;
-  /** Resolves each step's pinned plugin at dispatch; the pool is handed the resolved plugin. */
-  plugins: PinnedPlugins;
-  logs: LogSink;
-  plans: PlanCache;
-  logger: Logger;
-  clock?: Clock;
-  limits: Partial<CoreLimits> & Pick<CoreLimits, 'maxInFlightSteps'>;
-}
-
 export interface SchedulerEvents {
   /** Events just made durable, in commit (and per-tenant seq) order. */
   committed: [EventRow[]];
 }
 
-export const DEFAULT_LIMITS = {
-  maxRunningRuns: 100,
-  maxRunningRunsTotal: 1000,
-  defaultStepTimeoutMs: 3_600_000,
-  maxStepsPerTenant: Number.MAX_SAFE_INTEGER,
-  reservedSteps: 0,
-} as const;
-
 export const LOG_MEDIA_TYPE = 'application/x-ndjson';
 
-export abstract class SchedulerLoop extends SchedulerCore {
+/** What the loop is built from (the scheduler facade wires them). */
+export interface LoopParts {
+  store: Store;
+  pool: StepRunner;
+  plugins: PinnedPlugins;
+  logs: LogSink;
+  clock: Clock;
+  logger: Logger;
+  gc: GroupCommit;
+  admission: Admission;
+  /** Timeout of a step that sets none. */
+  defaultStepTimeoutMs: number;
+}
+
+export class SchedulerLoop implements MachinePort {
   readonly events = new EventEmitter<SchedulerEvents>();
-  protected state: 'running' | 'draining' | 'stopped' = 'running';
+  private state: 'running' | 'draining' | 'stopped' = 'running';
   private scheduled = false;
   private pendingIO = 0;
   private flushFailures = 0;
   private idleWaiters: Array<() => void> = [];
+  /** The state machine this loop drives (set once by {@link drive}). */
+  private machine!: RunMachine;
+  private readonly store: Store;
+  private readonly pool: StepRunner;
+  private readonly plugins: PinnedPlugins;
+  private readonly logs: LogSink;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly gc: GroupCommit;
+  private readonly admission: Admission;
+  private readonly defaultStepTimeoutMs: number;
 
-  constructor(
-    protected readonly store: Store,
-    private readonly pool: StepRunner,
-    private readonly plugins: PinnedPlugins,
-    private readonly logs: LogSink,
-    clock: Clock,
-    logger: Logger,
-    limits: CoreLimits,
-  ) {
-    super(new GroupCommit(store), clock, logger, limits);
+  constructor(p: LoopParts) {
+    ({ store: this.store, pool: this.pool, plugins: this.plugins, logs: this.logs, clock: this.clock, logger: this.logger } = p);
+    ({ gc: this.gc, admission: this.admission, defaultStepTimeoutMs: this.defaultStepTimeoutMs } = p);
     this.events.setMaxListeners(0);
+  }
+
+  /** Connects the state machine whose port this loop is; call once, before the first turn. */
+  drive(machine: RunMachine): void {
+    this.machine = machine;
   }
 
   /** False once draining: new runs are refused (503). */
@@ -92,7 +101,7 @@ export abstract class SchedulerLoop extends SchedulerCore {
 
   /** Steps handed to the pool (or having their result recorded) right now. */
   get stepsInFlight(): number {
-    return this.inFlight;
+    return this.admission.stepsInFlight;
   }
 
   /**
@@ -124,7 +133,7 @@ export abstract class SchedulerLoop extends SchedulerCore {
   beginDrain(): void {
     if (this.state !== 'running') return;
     this.state = 'draining';
-    this.timers.stop();
+    this.machine.stopTimers();
   }
 
   /**
@@ -135,7 +144,7 @@ export abstract class SchedulerLoop extends SchedulerCore {
   async drain(timeoutMs: number): Promise<void> {
     this.beginDrain();
     if (this.state === 'stopped') return;
-    if (this.inFlight > 0 || this.pendingIO > 0) {
+    if (this.admission.stepsInFlight > 0 || this.pendingIO > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.idleWaiters.push(resolve);
@@ -147,17 +156,17 @@ export abstract class SchedulerLoop extends SchedulerCore {
     this.state = 'stopped';
   }
 
-  protected kick(): void {
+  kick(): void {
     if (this.scheduled || this.state === 'stopped') return;
     this.scheduled = true;
     setImmediate(() => this.turn());
   }
 
-  protected dispatchAfterCommit(d: Dispatch): void {
+  dispatchAfterCommit(d: Dispatch): void {
     this.gc.afterCommit(() => this.send(d));
   }
 
-  protected abortTask(step: LiveStep): void {
+  abortTask(step: LiveStep): void {
     this.gc.afterCommit(() => {
       if (step.taskId !== null) this.pool.abort(step.taskId, 'cancel');
     });
@@ -177,39 +186,18 @@ export abstract class SchedulerLoop extends SchedulerCore {
 
   /**
    * Admits queued runs, then dispatches ready steps, each round-robin across the tenants that
-   * may take one more (docs/RUNS.md, "Fair shares"). Runs: at most `maxRunningRuns` per tenant
-   * and `maxRunningRunsTotal` in all — except a tenant's first running run, which never waits
-   * for other tenants' runs. Steps: {@link StepShares}.
+   * may take one more (docs/RUNS.md, "Fair shares"; {@link Admission}). Public for recovery,
+   * which pumps and commits once before serving.
    */
-  protected pump(): void {
+  pump(): void {
     if (this.state !== 'running') return;
-    const { maxRunningRuns: perTenant, maxRunningRunsTotal: total } = this.limits;
-    for (;;) {
-      const p = this.runQueue.take((t) => {
-        const mine = this.runningByTenant.get(t) ?? 0;
-        return mine < perTenant && (mine === 0 || this.runningTotal < total);
-      });
-      if (!p) break;
-      this.startRun(p.item);
-    }
-    const shares = this.shares;
-    for (;;) {
-      const p = this.readyRing.peekNext((t) => shares.mayStart(t));
-      if (!p) break;
-      const run = p.item;
-      const idx = run.ready.pop();
-      if (run.ready.size === 0) {
-        this.readyRing.shift(p.tenant);
-        run.inReadyRing = false;
-      }
-      if (idx === undefined) continue;
-      const s = run.steps[idx]!;
-      if (s.status === 'queued') this.startAttempt(s);
-    }
+    const { admission, machine } = this;
+    for (let run = admission.nextRun(); run !== undefined; run = admission.nextRun()) machine.startRun(run);
+    for (let s = admission.nextStep(); s !== undefined; s = admission.nextStep()) machine.startAttempt(s);
   }
 
   /** Group commit of everything pending; on failure it stays pending and is retried. */
-  protected flush(): void {
+  flush(): void {
     if (!this.gc.isPending) return;
     const batch = this.gc.take();
     let rows: EventRow[];
@@ -241,7 +229,7 @@ export abstract class SchedulerLoop extends SchedulerCore {
     const { step, attempt, inputs } = d;
     if (this.state === 'stopped' || step.status !== 'running' || step.attempt !== attempt) return;
     const run = step.run;
-    const timeoutMs = step.def.timeoutMs ?? this.limits.defaultStepTimeoutMs;
+    const timeoutMs = step.def.timeoutMs ?? this.defaultStepTimeoutMs;
     if (step.abortRequested) return this.onResult(step, attempt, abortResult('cancel', timeoutMs, ''));
     // Exactly the plugin the DAG version pinned at publish, as the run's tenant sees it now.
     const pin = run.pins?.get(step.def.plugin);
@@ -267,7 +255,7 @@ export abstract class SchedulerLoop extends SchedulerCore {
   private onResult(step: LiveStep, attempt: number, r: StepResult): void {
     if (this.state === 'stopped' || step.status !== 'running' || step.attempt !== attempt || !step.inFlight) return;
     if (!r.logs) {
-      this.finishAttempt(step, r, null);
+      this.machine.finishAttempt(step, r, null);
       this.kick();
       return;
     }
@@ -285,7 +273,7 @@ export abstract class SchedulerLoop extends SchedulerCore {
     ).then((ref) => {
       this.pendingIO--;
       if (this.state !== 'stopped' && step.status === 'running' && step.attempt === attempt) {
-        this.finishAttempt(step, r, ref);
+        this.machine.finishAttempt(step, r, ref);
         this.kick();
       }
       this.checkIdle();
@@ -293,7 +281,7 @@ export abstract class SchedulerLoop extends SchedulerCore {
   }
 
   private checkIdle(): void {
-    if (this.inFlight === 0 && this.pendingIO === 0 && this.idleWaiters.length > 0) {
+    if (this.admission.stepsInFlight === 0 && this.pendingIO === 0 && this.idleWaiters.length > 0) {
       for (const w of this.idleWaiters.splice(0)) w();
     }
   }

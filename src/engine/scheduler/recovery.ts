@@ -13,38 +13,24 @@
  * - `cancelling` runs finish cancelling: interrupted steps end `cancelled`, then the run.
  *
  * @example
- * const n = recoverRuns({ store, plans, logger, now: Date.now(), adopt, queue, core });
+ * const n = recoverRuns({ store, plans, logger, now: Date.now(), machine });
  */
 import type { Logger } from 'pino';
 import { isRunTerminal, isStepTerminal } from './states.js';
 import type { AttemptRow, Store } from '../../store/index.js';
-import { failedResult, type StepResult } from '../pool/pool-types.js';
-import { liveRun, newAttempt, type LiveRun, type LiveStep } from './live.js';
+import { failedResult } from '../pool/pool-types.js';
+import { liveRun, newAttempt, type LiveRun } from './live.js';
+import type { RunMachine } from './machine.js';
 import type { PlanCache } from './plans.js';
 import { decide } from './triggers.js';
-
-/** The scheduler transitions recovery uses (bound to the scheduler). */
-export interface RecoveryHooks {
-  count(run: LiveRun): void;
-  markQueued(s: LiveStep): void;
-  /** Puts a step already `queued` back in its run's ready heap (no status change, no event). */
-  ready(s: LiveStep): void;
-  finishAttempt(s: LiveStep, r: StepResult): void;
-  skip(s: LiveStep): void;
-  stopRun(run: LiveRun): void;
-  finishRun(run: LiveRun): void;
-  retryAt(s: LiveStep, due: number): void;
-  addInFlight(s: LiveStep): void;
-}
 
 export interface RecoveryDeps {
   store: Store;
   plans: PlanCache;
   logger: Logger;
   now: number;
-  adopt(run: LiveRun): void;
-  queue(run: LiveRun): void;
-  core: RecoveryHooks;
+  /** The state machine the runs are handed to, through its public methods only. */
+  machine: RunMachine;
 }
 
 export const RESTART_CODE = 'ORCHESTRATOR_RESTART';
@@ -63,12 +49,12 @@ export function recoverRuns(d: RecoveryDeps): number {
     for (const a of d.store.runs.attemptsOfRun(row.runId)) latest.set(a.stepId, a);
     const run = liveRun(row, d.plans.forRow(version), d.plans.pinsFor(version), d.store.runs.steps(row.runId), latest);
     countPredecessors(run);
-    d.adopt(run);
     n++;
     if (run.status === 'queued') {
-      d.queue(run);
+      d.machine.admit(run);
       continue;
     }
+    d.machine.adopt(run);
     repair(run, d);
   }
   if (n > 0) d.logger.info({ runs: n }, 'recovered runs in flight');
@@ -91,33 +77,33 @@ function countPredecessors(run: LiveRun): void {
 }
 
 function repair(run: LiveRun, d: RecoveryDeps): void {
-  const c = d.core;
-  c.count(run);
+  const m = d.machine;
+  m.count(run);
   const interrupted = failedResult(RESTART_CODE, 'the orchestrator restarted while this attempt was running', true);
   for (const s of run.steps) {
     if (isRunTerminal(run.status)) return;
     if (s.status === 'running') {
       if (!s.current || s.current.attempt !== s.attempt) s.current = newAttempt(s, s.attempt, s.startedMs ?? d.now);
-      c.addInFlight(s);
-      c.finishAttempt(s, interrupted);
+      m.stepInFlight(s);
+      m.finishAttempt(s, interrupted, null);
     }
   }
   if (isRunTerminal(run.status)) return;
   if (run.cancelRequested) {
-    if (run.status === 'cancelling') c.stopRun(run);
+    if (run.status === 'cancelling') m.stopRun(run, 'cancel');
     return;
   }
   for (const s of run.steps) {
     if (isRunTerminal(run.status)) return;
     if (s.status === 'queued') {
-      c.ready(s);
+      m.requeue(s);
     } else if (s.status === 'retrying') {
-      c.retryAt(s, s.nextAttemptMs ?? d.now);
+      m.retryAt(s, s.nextAttemptMs ?? d.now);
     } else if (s.status === 'pending') {
       const v = decide(s.def.trigger, s.def.preds.length, s.done, s.ok, s.failed);
-      if (v === 'run') c.markQueued(s);
-      else if (v === 'skip') c.skip(s);
+      if (v === 'run') m.markQueued(s);
+      else if (v === 'skip') m.skip(s);
     }
   }
-  if (!isRunTerminal(run.status) && run.unfinished === 0) c.finishRun(run);
+  if (!isRunTerminal(run.status) && run.unfinished === 0) m.finishRun(run);
 }

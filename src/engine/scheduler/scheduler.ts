@@ -7,45 +7,114 @@
  * turn in ONE transaction with its events (group commit). Only then are steps handed to the
  * pool, aborts sent and events published on {@link Scheduler.events}.
  *
+ * This class is a facade: it builds the parts, wires them and keeps the public API. The parts
+ * hold each other by reference: the state machine (`machine.ts`: live runs, transitions,
+ * timers), admission (`admission.ts`: queues, running counts, step slots), the loop (`loop.ts`:
+ * turns, group commit, the pool; the machine's port), the group commit (`commit.ts`) and
+ * recovery (`recovery.ts`, on the machine's public methods).
+ *
  * @example
  * const scheduler = new Scheduler({ store, pool, logs: cas, plans, logger, limits });
  * scheduler.recover();                       // before serving
  * scheduler.events.on('committed', (rows) => stream.publish(rows));
  * await scheduler.drain(30_000);             // SIGTERM
  */
-import { systemClock } from '../../core/index.js';
+import type { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../../core/index.js';
 import type { PinEntry } from '../../dags/index.js';
-import type { Checkpointer, EventRow, RunRow } from '../../store/index.js';
-import { isRunTerminal } from './states.js';
+import type { Checkpointer, EventRow, RunRow, Store } from '../../store/index.js';
 import { actorDetail } from '../../events/actor.js';
-import type { StepResult } from '../pool/pool-types.js';
-import { liveRun, type LiveRun, type LiveStep } from './live.js';
+import { Admission, type SchedulerLimits } from './admission.js';
+import { GroupCommit } from './commit.js';
+import { liveRun, type LiveRun } from './live.js';
+import { RunMachine } from './machine.js';
 import type { PlanCache, PlanInfo } from './plans.js';
-import { recoverRuns, type RecoveryHooks } from './recovery.js';
-import { DEFAULT_LIMITS, SchedulerLoop, type SchedulerOptions } from './loop.js';
+import { recoverRuns } from './recovery.js';
+import { SchedulerLoop, type LogSink, type PinnedPlugins, type SchedulerEvents, type StepRunner } from './loop.js';
 
-export { DEFAULT_LIMITS, LOG_MEDIA_TYPE } from './loop.js';
-export type { LogSink, PinnedPlugins, SchedulerEvents, SchedulerOptions, StepRunner } from './loop.js';
+export { LOG_MEDIA_TYPE } from './loop.js';
+export type { LogSink, PinnedPlugins, SchedulerEvents, StepRunner } from './loop.js';
+export type { SchedulerLimits } from './admission.js';
 
-export class Scheduler extends SchedulerLoop {
+export interface SchedulerOptions {
+  store: Store;
+  pool: StepRunner;
+  /** Resolves each step's pinned plugin at dispatch; the pool is handed the resolved plugin. */
+  plugins: PinnedPlugins;
+  logs: LogSink;
+  plans: PlanCache;
+  logger: Logger;
+  clock?: Clock;
+  /** Every capacity setting (the server's: `cli/config.ts`'s `schedulerLimits`). */
+  limits: SchedulerLimits;
+}
+
+export class Scheduler {
+  /** Events just made durable, in commit order (`committed`). */
+  readonly events: EventEmitter<SchedulerEvents>;
+  private readonly store: Store;
   private readonly plans: PlanCache;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly admission: Admission;
+  private readonly machine: RunMachine;
+  private readonly loop: SchedulerLoop;
   /** WAL checkpoints on a background thread, not inside a group commit (the store's). */
   private readonly checkpointer: Checkpointer | null;
 
   constructor(o: SchedulerOptions) {
-    super(o.store, o.pool, o.plugins, o.logs, o.clock ?? systemClock, o.logger, { ...DEFAULT_LIMITS, ...o.limits });
+    const limits = o.limits;
+    const clock = o.clock ?? systemClock;
+    const gc = new GroupCommit(o.store);
+    this.store = o.store;
     this.plans = o.plans;
+    this.logger = o.logger;
+    this.clock = clock;
+    this.admission = new Admission(limits);
+    this.loop = new SchedulerLoop({
+      store: o.store, pool: o.pool, plugins: o.plugins, logs: o.logs, clock, logger: o.logger,
+      gc, admission: this.admission, defaultStepTimeoutMs: limits.defaultStepTimeoutMs,
+    });
+    this.machine = new RunMachine(gc, clock, o.logger, this.admission, this.loop);
+    this.loop.drive(this.machine);
+    this.events = this.loop.events;
     this.checkpointer = o.store.startBackgroundCheckpoints(o.logger);
   }
 
-  override async drain(timeoutMs: number): Promise<void> {
-    await super.drain(timeoutMs);
+  /** False once draining: new runs are refused (503). */
+  get accepting(): boolean {
+    return this.loop.accepting;
+  }
+
+  /** Steps handed to the pool (or having their result recorded) right now. */
+  get stepsInFlight(): number {
+    return this.admission.stepsInFlight;
+  }
+
+  /** See {@link SchedulerLoop.transact}: `work` and the pending changes commit in the caller's transaction. */
+  transact<T>(commit: (fn: () => T) => T, work: () => void, answer: () => T): T {
+    return this.loop.transact(commit, work, answer);
+  }
+
+  /** Stops admitting runs and dispatching steps (new runs get 503); in-flight steps go on. */
+  beginDrain(): void {
+    this.loop.beginDrain();
+  }
+
+  /**
+   * Drains: waits up to `timeoutMs` for the steps in flight to end and be recorded, commits,
+   * and stops; then stops the background checkpoints. What is still running is recovered at
+   * the next start (ORCHESTRATOR_RESTART).
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    await this.loop.drain(timeoutMs);
     await this.checkpointer?.stop();
   }
 
   /** Runs of a tenant waiting to start (the `maxQueuedRuns` quota counts these). */
   queuedCount(tenant: string): number {
-    return this.runQueue.sizeOf(tenant);
+    return this.admission.queuedCount(tenant);
   }
 
   /**
@@ -53,15 +122,7 @@ export class Scheduler extends SchedulerLoop {
    * with runs queued or running; a list gives exactly those tenants (zeros included).
    */
   depthByTenant(tenants: '*' | readonly string[]): Array<{ tenant: string; queued: number; running: number }> {
-    const names =
-      tenants === '*'
-        ? [...new Set([...this.runQueue.tenants(), ...[...this.runningByTenant].filter(([, n]) => n > 0).map(([t]) => t)])]
-        : [...tenants];
-    return names.sort().map((tenant) => ({
-      tenant,
-      queued: this.runQueue.sizeOf(tenant),
-      running: this.runningByTenant.get(tenant) ?? 0,
-    }));
+    return this.admission.depthByTenant(tenants);
   }
 
   /**
@@ -69,17 +130,9 @@ export class Scheduler extends SchedulerLoop {
    * `recovery.ts`), then commits that synchronously. Call once, before serving.
    */
   recover(): number {
-    const n = recoverRuns({
-      store: this.store,
-      plans: this.plans,
-      logger: this.logger,
-      now: this.clock.now(),
-      adopt: (run) => this.live.set(run.runId, run),
-      queue: (run) => this.runQueue.push(run.tenant, run),
-      core: this.recoveryHooks(),
-    });
-    this.pump();
-    this.flush();
+    const n = recoverRuns({ store: this.store, plans: this.plans, logger: this.logger, now: this.clock.now(), machine: this.machine });
+    this.loop.pump();
+    this.loop.flush();
     return n;
   }
 
@@ -107,12 +160,9 @@ export class Scheduler extends SchedulerLoop {
    * `run.started`, and whatever else it wrote), in seq order.
    */
   admitted(runs: readonly LiveRun[], events: EventRow[]): void {
-    for (const run of runs) {
-      this.live.set(run.runId, run);
-      this.runQueue.push(run.tenant, run);
-    }
+    for (const run of runs) this.machine.admit(run);
     if (events.length > 0) this.events.emit('committed', events);
-    this.kick();
+    this.loop.kick();
   }
 
   /**
@@ -122,29 +172,6 @@ export class Scheduler extends SchedulerLoop {
    * with the request.
    */
   cancel(tenant: string, runId: string, reason: string | null, actor: string | null = null): boolean {
-    const run = this.live.get(runId);
-    if (!run || run.tenant !== tenant || run.cancelRequested || isRunTerminal(run.status)) return false;
-    run.cancelReason = reason;
-    run.cancelledBy = actor;
-    this.stopRun(run, 'cancel');
-    return true;
-  }
-
-  private recoveryHooks(): RecoveryHooks {
-    return {
-      count: (run: LiveRun) => this.count(run),
-      markQueued: (s: LiveStep) => this.markQueued(s),
-      ready: (s: LiveStep) => this.enqueueReady(s),
-      finishAttempt: (s: LiveStep, r: StepResult) => this.finishAttempt(s, r, null),
-      skip: (s: LiveStep) => {
-        s.endedMs = this.clock.now();
-        this.setStepStatus(s, 'skipped');
-        this.onStepTerminal(s);
-      },
-      stopRun: (run: LiveRun) => this.stopRun(run, 'cancel'),
-      finishRun: (run: LiveRun) => this.finishRun(run),
-      retryAt: (s: LiveStep, due: number) => this.timers.add(due, { kind: 'retry', step: s, due }),
-      addInFlight: (s: LiveStep) => this.stepInFlight(s),
-    };
+    return this.machine.cancel(tenant, runId, reason, actor);
   }
 }

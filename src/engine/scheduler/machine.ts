@@ -1,96 +1,68 @@
 /**
- * The scheduler's state transitions over live runs (see `scheduler.ts` for the event loop
- * around them). Every status change goes through {@link SchedulerCore.setRunStatus} /
- * {@link SchedulerCore.setStepStatus}: the state machine is checked, the object is marked for
- * the group commit and its event is staged.
+ * The run/step state machine over live runs: which runs are live, every status change, and the
+ * group commit that makes them durable. Every move goes through {@link RunMachine.setRunStatus}
+ * / {@link RunMachine.setStepStatus}: the transition table (`states.ts`) is checked, the object
+ * is marked for the group commit and its event is staged. It owns the timers of its own moves
+ * (a retry's back-off, a run's timeout), does no I/O and makes no scheduling decision: it tells
+ * {@link Admission} what changed and asks its {@link MachinePort} (the loop) for a turn, a
+ * dispatch once durable, an abort. The loop and recovery drive it through its public methods.
+ *
+ * @example
+ * const machine = new RunMachine(gc, clock, logger, admission, loop);
+ * machine.admit(run);         // a new run, committed: queued behind its tenant's others
+ * machine.startAttempt(step); // queued → running, dispatched after the commit
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/index.js';
 import { backoffMs, StepReferenceError } from '../../dags/index.js';
-import { assertRunMove, assertStepMove, runOutputsHash, type RunStatus, type StepStatus } from './states.js';
+import { assertRunMove, assertStepMove, isRunTerminal, runOutputsHash, type RunStatus, type StepStatus } from './states.js';
 import type { StepResult } from '../pool/pool-types.js';
-import { GroupCommit } from './commit.js';
+import type { Admission } from './admission.js';
+import type { GroupCommit } from './commit.js';
 import { attemptInputs, newAttempt, runEvent, stepEvent, type LiveRun, type LiveStep } from './live.js';
-import { StepShares, TenantRing } from './queues.js';
+import type { MachinePort, TimerEntry } from './machine-port.js';
 import { TimerHeap } from './timers.js';
 import { decide } from './triggers.js';
 
-/** A step attempt ready to go to the pool once its `running` state is durable. */
-export interface Dispatch {
-  step: LiveStep;
-  attempt: number;
-  inputs: Record<string, unknown>;
-}
-
-export type TimerEntry = { kind: 'retry'; step: LiveStep; due: number } | { kind: 'runTimeout'; run: LiveRun };
-
-export interface CoreLimits {
-  /** Per tenant: runs executing at once. */
-  maxRunningRuns: number;
-  /** All tenants: runs executing at once. */
-  maxRunningRunsTotal: number;
-  /** Steps handed to the pool at once (all tenants): the step slots. */
-  maxInFlightSteps: number;
-  /** Per tenant: steps in flight at once (default: all the slots). */
-  maxStepsPerTenant: number;
-  /** Slots only a tenant with nothing in flight may take (default 0); see {@link StepShares}. */
-  reservedSteps: number;
-  /** Timeout of a step that sets none. */
-  defaultStepTimeoutMs: number;
-}
-
-export abstract class SchedulerCore {
+export class RunMachine {
   /** Runs in flight (queued, running, cancelling) by run id. */
-  protected readonly live = new Map<string, LiveRun>();
-  /** Queued runs: per-tenant FIFO, served round-robin. */
-  protected readonly runQueue = new TenantRing<LiveRun>();
-  /** Runs with ready steps: per-tenant FIFO, served round-robin one step at a time. */
-  protected readonly readyRing = new TenantRing<LiveRun>();
-  protected readonly runningByTenant = new Map<string, number>();
-  protected runningTotal = 0;
-  /** Steps in flight, per tenant and in all, and who may take the next slot. */
-  protected readonly shares: StepShares;
-  protected readonly gc: GroupCommit;
-  protected readonly timers: TimerHeap<TimerEntry>;
+  private readonly live = new Map<string, LiveRun>();
+  private readonly timers: TimerHeap<TimerEntry>;
 
   constructor(
-    gc: GroupCommit,
-    protected readonly clock: Clock,
-    protected readonly logger: Logger,
-    protected readonly limits: CoreLimits,
+    private readonly gc: GroupCommit,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly admission: Admission,
+    private readonly port: MachinePort,
   ) {
-    this.gc = gc;
     this.timers = new TimerHeap<TimerEntry>(clock, (e) => this.onTimer(e));
-    this.shares = new StepShares({ capacity: limits.maxInFlightSteps, perTenant: limits.maxStepsPerTenant, reserve: limits.reservedSteps });
   }
 
-  /** Steps handed to the pool (or having their result recorded) right now. */
-  protected get inFlight(): number {
-    return this.shares.total;
+  /** Holds a run in flight (recovery: as the last process left it). */
+  adopt(run: LiveRun): void {
+    this.live.set(run.runId, run);
   }
 
-  /** A step of the run went to the pool (or, in recovery, was found in flight). */
-  protected stepInFlight(step: LiveStep): void {
-    step.inFlight = true;
-    step.run.inFlight++;
-    this.shares.started(step.run.tenant);
+  /** Holds a `queued` run in flight and queues it behind its tenant's others. */
+  admit(run: LiveRun): void {
+    this.live.set(run.runId, run);
+    this.admission.queueRun(run);
   }
 
-  /** Asks the event loop for a turn (pump + group commit). */
-  protected abstract kick(): void;
-  /** Queues a dispatch until its state is durable. */
-  protected abstract dispatchAfterCommit(d: Dispatch): void;
-  /** Asks the pool to abort a step's task (after commit). */
-  protected abstract abortTask(step: LiveStep): void;
+  /** Stops the timers (drain): no retry or run timeout fires any more. */
+  stopTimers(): void {
+    this.timers.stop();
+  }
 
-  protected setRunStatus(run: LiveRun, to: RunStatus): void {
+  setRunStatus(run: LiveRun, to: RunStatus): void {
     assertRunMove(run.status, to);
     run.status = to;
     this.gc.markRun(run);
     this.gc.event(runEvent(run, to, this.clock.now()));
   }
 
-  protected setStepStatus(step: LiveStep, to: StepStatus): void {
+  setStepStatus(step: LiveStep, to: StepStatus): void {
     assertStepMove(step.status, to);
     step.status = to;
     this.gc.markStep(step);
@@ -98,7 +70,7 @@ export abstract class SchedulerCore {
   }
 
   /** queued → running: counts the run against its tenant and queues its root steps. */
-  protected startRun(run: LiveRun): void {
+  startRun(run: LiveRun): void {
     this.setRunStatus(run, 'running');
     this.count(run);
     for (const i of run.info.roots) {
@@ -107,34 +79,41 @@ export abstract class SchedulerCore {
     }
   }
 
-  protected count(run: LiveRun): void {
+  /** Counts a running run against its tenant (once) and arms its timeout. */
+  count(run: LiveRun): void {
     if (run.counted) return;
     run.counted = true;
-    this.runningByTenant.set(run.tenant, (this.runningByTenant.get(run.tenant) ?? 0) + 1);
-    this.runningTotal++;
+    this.admission.runStarted(run.tenant);
     if (run.info.runTimeoutMs !== null) {
       this.timers.add(run.startedMs + run.info.runTimeoutMs, { kind: 'runTimeout', run });
     }
   }
 
-  protected markQueued(step: LiveStep): void {
+  /** pending/retrying → queued, and ready for a slot. */
+  markQueued(step: LiveStep): void {
     this.setStepStatus(step, 'queued');
-    this.enqueueReady(step);
+    this.admission.stepReady(step);
   }
 
-  /** Puts a `queued` step in its run's ready heap, and the run in its tenant's ready ring. */
-  protected enqueueReady(step: LiveStep): void {
-    const run = step.run;
-    run.ready.push(step.def.index);
-    if (!run.inReadyRing) {
-      run.inReadyRing = true;
-      this.readyRing.push(run.tenant, run);
-    }
+  /** A step already `queued` is ready for a slot again (recovery: no status change, no event). */
+  requeue(step: LiveStep): void {
+    this.admission.stepReady(step);
+  }
+
+  /** A step of the run went to the pool (or, in recovery, was found in flight): it holds a slot. */
+  stepInFlight(step: LiveStep): void {
+    step.inFlight = true;
+    step.run.inFlight++;
+    this.admission.slotTaken(step.run.tenant);
+  }
+
+  /** Arms a retrying step's back-off: it is queued again at `due`. */
+  retryAt(step: LiveStep, due: number): void {
+    this.timers.add(due, { kind: 'retry', step, due });
   }
 
   /** queued → running: a new attempt, `with` resolved; the pool gets it after the commit. */
-  protected startAttempt(step: LiveStep): void {
-    const run = step.run;
+  startAttempt(step: LiveStep): void {
     const now = this.clock.now();
     const n = step.attempt + 1;
     step.attempt = n;
@@ -153,18 +132,18 @@ export abstract class SchedulerCore {
       this.finishAttempt(step, { status: 'failed', error: { code: e.code, message: e.message, retryable: false }, logs: '' }, null);
       return;
     }
-    this.dispatchAfterCommit({ step, attempt: n, inputs });
+    this.port.dispatchAfterCommit({ step, attempt: n, inputs });
   }
 
   /** Records the outcome of the step's current attempt and moves the step (and run) on. */
-  protected finishAttempt(step: LiveStep, r: StepResult, logsRef: string | null): void {
+  finishAttempt(step: LiveStep, r: StepResult, logsRef: string | null): void {
     const run = step.run;
     const att = step.current!;
     const now = this.clock.now();
     if (step.inFlight) {
       step.inFlight = false;
       run.inFlight--;
-      this.shares.ended(run.tenant);
+      this.admission.slotFreed(run.tenant);
     }
     step.taskId = null;
     att.endedMs = now;
@@ -195,7 +174,7 @@ export abstract class SchedulerCore {
     if (!stopping && !aborted && r.error.retryable && step.attempt <= step.def.retries.max) {
       step.nextAttemptMs = now + backoffMs(step.def.retries, step.attempt);
       this.setStepStatus(step, 'retrying');
-      this.timers.add(step.nextAttemptMs, { kind: 'retry', step, due: step.nextAttemptMs });
+      this.retryAt(step, step.nextAttemptMs);
       return;
     }
     step.endedMs = now;
@@ -203,8 +182,15 @@ export abstract class SchedulerCore {
     this.onStepTerminal(step);
   }
 
+  /** pending → skipped (its trigger can never be met), and on from there. */
+  skip(step: LiveStep): void {
+    step.endedMs = this.clock.now();
+    this.setStepStatus(step, 'skipped');
+    this.onStepTerminal(step);
+  }
+
   /** A step ended: update successors' counters, queue or skip them, end the run when all ended. */
-  protected onStepTerminal(first: LiveStep): void {
+  private onStepTerminal(first: LiveStep): void {
     const run = first.run;
     const stack = [first];
     const now = this.clock.now();
@@ -233,18 +219,31 @@ export abstract class SchedulerCore {
     else if (run.status === 'cancelling' && run.inFlight === 0) this.finishRun(run);
   }
 
-  protected finishRun(run: LiveRun): void {
+  /** The run's last step ended (or it stopped): its final status; it leaves the live set once durable. */
+  finishRun(run: LiveRun): void {
     const to: RunStatus = run.cancelRequested ? 'cancelled' : run.anyFailed || run.abortCode ? 'failed' : 'completed';
     run.endedMs = this.clock.now();
     run.outputsHash = runOutputsHash(run.steps.map((s) => ({ stepId: s.def.id, status: s.status, outputsHash: s.outputsHash })));
     this.setRunStatus(run, to);
     if (run.counted) {
       run.counted = false;
-      this.runningByTenant.set(run.tenant, (this.runningByTenant.get(run.tenant) ?? 1) - 1);
-      this.runningTotal--;
+      this.admission.runEnded(run.tenant);
     }
     this.gc.afterCommit(() => this.live.delete(run.runId));
-    this.kick();
+    this.port.kick();
+  }
+
+  /**
+   * Cancels a run in flight of that tenant; `actor` and `reason` go on its cancel events and
+   * its row. False when it is not in flight here, or already cancelling.
+   */
+  cancel(tenant: string, runId: string, reason: string | null, actor: string | null): boolean {
+    const run = this.live.get(runId);
+    if (!run || run.tenant !== tenant || run.cancelRequested || isRunTerminal(run.status)) return false;
+    run.cancelReason = reason;
+    run.cancelledBy = actor;
+    this.stopRun(run, 'cancel');
+    return true;
   }
 
   /**
@@ -252,7 +251,7 @@ export abstract class SchedulerCore {
    * timeout `failed`), running ones are aborted through the pool. With `cancel` the run ends
    * `cancelled` (via `cancelling` while steps are in flight); on a timeout it ends `failed`.
    */
-  protected stopRun(run: LiveRun, why: 'cancel' | 'RUN_TIMEOUT'): void {
+  stopRun(run: LiveRun, why: 'cancel' | 'RUN_TIMEOUT'): void {
     const now = this.clock.now();
     if (why === 'cancel') run.cancelRequested = true;
     else run.abortCode = why;
@@ -273,11 +272,11 @@ export abstract class SchedulerCore {
         run.anyFailed = true;
       } else if (s.status === 'running') {
         s.abortRequested = true;
-        this.abortTask(s);
+        this.port.abortTask(s);
       }
     }
     if (run.status === 'queued') {
-      this.runQueue.remove(run.tenant, run);
+      this.admission.unqueueRun(run);
       this.finishRun(run);
     } else if (run.inFlight === 0) this.finishRun(run);
     else if (why === 'cancel') this.setRunStatus(run, 'cancelling');
@@ -295,6 +294,6 @@ export abstract class SchedulerCore {
       this.logger.info({ runId: run.runId, tenant: run.tenant }, 'run timed out');
       this.stopRun(run, 'RUN_TIMEOUT');
     }
-    this.kick();
+    this.port.kick();
   }
 }
