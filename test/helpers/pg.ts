@@ -4,8 +4,10 @@
  *
  * - The cluster lives in a temp folder keyed by the run: the runner's pid (scripts/test.mjs
  *   runs each file as its child process), or `STELLA_TEST_RUN` when set. The first file to need it
- *   starts it under a lock (a `mkdir`); each file registers as a user; the last user to leave
- *   stops it by the postmaster's pid and removes the folder.
+ *   starts it under a lock (a `mkdir`) with its keeper, a detached process that stops it by the
+ *   postmaster's pid and removes the folder once the run's process has exited, or when no test
+ *   file has used it for 30 s (a file run alone from a shell). Files register as users while they
+ *   hold a database.
  * - Debian's `postgresql` (`/usr/lib/postgresql/<major>/bin`): `initdb` refuses root, so as root
  *   the cluster is created and run as the `postgres` user (`runuser`). It listens on 127.0.0.1
  *   only, on a free port picked here, with `fsync=off` (tests only: never a durability claim).
@@ -17,7 +19,7 @@
  * const store = await PgStore.open({ url: db.url });
  * after(() => db.drop());
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -104,6 +106,7 @@ async function ensureCluster(bin: string): Promise<number> {
     try {
       pgTool(bin, 'pg_ctl', ['-D', data, '-o', opts, '-l', join(HOME, 'log'), '-w', '-t', '60', 'start']);
       writeFileSync(join(HOME, 'port'), String(port));
+      startKeeper();
       return port;
     } catch (e) {
       if (attempt >= 2) throw new Error(`${(e as Error).message}\n${existsSync(join(HOME, 'log')) ? readFileSync(join(HOME, 'log'), 'utf8') : ''}`);
@@ -111,19 +114,44 @@ async function ensureCluster(bin: string): Promise<number> {
   }
 }
 
-/** Stops the cluster by its postmaster's pid (fast shutdown) and removes its folder. Call under the lock. */
-async function stopCluster(): Promise<void> {
-  let pid = 0;
+/** How long the cluster outlives its last user while the run goes on (the next file may need it). */
+const IDLE_MS = 30_000;
+
+/**
+ * The cluster's keeper, a detached process (plain JavaScript, so it outlives a test file killed
+ * by the runner's timeout): every half second it looks at the run's process and the registered
+ * users; once the run has ended, or no live user has been there for {@link IDLE_MS}, it takes the
+ * lock, looks again, stops the postmaster by its pid (fast shutdown), waits for it to exit and
+ * removes the cluster's folder.
+ */
+const KEEPER = `
+const { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } = require('node:fs');
+const [home, lock, parent, idleMs] = process.argv.slice(1);
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const users = () => (existsSync(home + '/users') ? readdirSync(home + '/users') : []).filter((u) => alive(Number(u)));
+let seen = Date.now();
+const done = () => !alive(Number(parent)) || Date.now() - seen >= Number(idleMs);
+const tick = () => {
+  if (users().length > 0) seen = Date.now();
+  if (!done()) return setTimeout(tick, 500);
+  try { mkdirSync(lock); } catch { return setTimeout(tick, 100); }
   try {
-    pid = postmasterPid();
-  } catch {
-    /* never started */
+    if (users().length > 0) { seen = Date.now(); return setTimeout(tick, 500); }
+    let pid = 0;
+    try { pid = Number(readFileSync(home + '/data/postmaster.pid', 'utf8').split('\\n')[0]); } catch {}
+    if (pid && alive(pid)) { process.kill(pid, 'SIGINT'); for (let i = 0; alive(pid) && i < 600; i++) sleep(50); }
+    rmSync(home, { recursive: true, force: true });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
   }
-  if (pid && alive(pid)) {
-    process.kill(pid, 'SIGINT');
-    for (let i = 0; alive(pid) && i < 600; i++) await new Promise((r) => setTimeout(r, 50));
-  }
-  rmSync(HOME, { recursive: true, force: true });
+};
+tick();
+`;
+
+/** Starts the keeper of a cluster just started (see {@link KEEPER}). */
+function startKeeper(): void {
+  spawn(process.execPath, ['-e', KEEPER, HOME, LOCK, String(process.ppid), String(IDLE_MS)], { detached: true, stdio: 'ignore' }).unref();
 }
 
 let dbCount = 0;
@@ -170,21 +198,16 @@ export async function testDatabase(ctx: TestContext): Promise<TestDatabase | nul
       } finally {
         await a.end();
       }
-      await leave(me);
+      leave(me);
     },
   };
 }
 
-/** Unregisters this process; the last live user stops the cluster. */
-async function leave(me: string): Promise<void> {
-  await withLock(async () => {
-    try {
-      unlinkSync(me);
-    } catch {
-      /* already gone */
-    }
-    const users = existsSync(join(HOME, 'users')) ? readdirSync(join(HOME, 'users')) : [];
-    if (users.some((u) => Number(u) !== process.pid && alive(Number(u)))) return;
-    await stopCluster();
-  });
+/** Unregisters this process (the keeper stops the cluster once the run ends or nobody uses it). */
+function leave(me: string): void {
+  try {
+    unlinkSync(me);
+  } catch {
+    /* already gone */
+  }
 }
