@@ -68,7 +68,7 @@ export const ARROWS: Record<Folder, readonly Folder[]> = {
 };
 
 /** Packages only `store/` may import (any subpath too: `drizzle-orm/sqlite-core`). */
-export const DRIVER_PACKAGES = ['better-sqlite3', 'drizzle-orm'] as const;
+export const DRIVER_PACKAGES = ['better-sqlite3', 'drizzle-orm', 'pg'] as const;
 
 /** A reach into the store's raw database handles (`store.db.sqlite`, `opts.store.db.orm`). */
 export const HANDLE_RE = /\.db\.(sqlite|orm)\b/g;

@@ -1,0 +1,108 @@
+/**
+ * The PostgreSQL store: the storage ports (../ports.ts) on a PostgreSQL database, for several
+ * nodes sharing one installation (docs/SCALE-OUT.md). Driver: node-postgres (`pg`), a pool of
+ * connections; every write of a request or of a group commit is one transaction on one pooled
+ * connection. The schema is the SQLite store's, derived from the same definition (ddl.ts) and
+ * created or checked on open (migrate.ts).
+ *
+ * Not wired to `serve` yet (docs/SCALE-OUT.md, "Next steps"): this slice proves it against the
+ * same contract suite as the SQLite store (test/store/contract/).
+ *
+ * @example
+ * const store = await PgStore.open({ url: 'postgres://orch@db.example:5432/orch' });
+ * const rows = await store.commitBatch({ runs: [], steps: [], attempts: [], artifacts: [], refs: [], events: [ev] });
+ * await store.close();
+ */
+import pg from 'pg';
+import type { EventRow } from '../event-view.js';
+import type { CommitBatch, Ports, StorePorts } from '../ports.js';
+import { conn, pgTypes, type Conn } from './conn.js';
+import { PgEvents } from './events.js';
+import { migratePg } from './migrate.js';
+import { PgArtifacts, PgCatalog, PgIdempotency } from './records.js';
+import { PgRuns } from './runs.js';
+
+export { PgSchemaTooNew, migratePg } from './migrate.js';
+export { pgDdl } from './ddl.js';
+
+export interface PgOpenOptions {
+  /** `postgres://user:password@host:port/database` (libpq's URL form). */
+  url: string;
+  /** Pool size (default 10): concurrent transactions of this node. */
+  maxConnections?: number;
+}
+
+/** Every port bound to one connection (the pool, or a transaction's client). */
+class PgPorts implements Ports {
+  readonly catalog: PgCatalog;
+  readonly runs: PgRuns;
+  readonly events: PgEvents;
+  readonly idem: PgIdempotency;
+  readonly artifacts: PgArtifacts;
+  constructor(c: Conn) {
+    this.catalog = new PgCatalog(c);
+    this.runs = new PgRuns(c);
+    this.events = new PgEvents(c);
+    this.idem = new PgIdempotency(c);
+    this.artifacts = new PgArtifacts(c);
+  }
+}
+
+export class PgStore extends PgPorts implements StorePorts {
+  readonly kind = 'postgres';
+  /** The last error of an idle pooled connection (the pool drops that connection and opens another). */
+  lastIdleError: Error | null = null;
+
+  private constructor(private readonly pool: pg.Pool) {
+    super(conn(pool));
+    pool.on('error', (e) => (this.lastIdleError = e));
+  }
+
+  /** Connects, creates or checks the schema (migrate.ts), and returns the store. */
+  static async open(opts: PgOpenOptions): Promise<PgStore> {
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.maxConnections ?? 10, types: pgTypes });
+    try {
+      await migratePg(pool);
+    } catch (e) {
+      await pool.end();
+      throw e;
+    }
+    return new PgStore(pool);
+  }
+
+  async transaction<T>(fn: (tx: Ports) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('begin');
+      const r = await fn(new PgPorts(conn(client)));
+      await client.query('commit');
+      return r;
+    } catch (e) {
+      await client.query('rollback').catch((re: Error) => (broken = re));
+      throw e;
+    } finally {
+      // A connection that could not roll back is closed, never reused.
+      client.release(broken);
+    }
+  }
+
+  commitBatch(b: CommitBatch): Promise<EventRow[]> {
+    return this.transaction(async (tx) => {
+      const t = tx as PgPorts;
+      await t.runs.write(b.runs, b.steps, b.attempts);
+      for (const a of b.artifacts) await t.artifacts.own(a);
+      await t.artifacts.addRefs([...b.artifacts, ...b.refs]);
+      return t.events.append(b.events);
+    });
+  }
+
+  /** Runs a trivial query (the health check's liveness probe). */
+  async ping(): Promise<void> {
+    await this.pool.query('select 1');
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}

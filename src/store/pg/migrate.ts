@@ -1,0 +1,62 @@
+/**
+ * The PostgreSQL store's migrations. The schema is derived from the one schema definition
+ * (ddl.ts); a database records its version in `schema_version` (one row per version applied,
+ * the same number SQLite keeps in `user_version`: the count of schema migrations). Several nodes
+ * may start at once: migration runs under a transaction-scoped advisory lock.
+ *
+ * @example
+ * await migratePg(pool); // creates the schema in an empty database, or checks the version
+ */
+import type pg from 'pg';
+import { SCHEMA } from '../db.js';
+import { pgDdl } from './ddl.js';
+
+/** Any number, the same in every node: the advisory lock key of migrations. */
+const MIGRATE_LOCK = 0x5354_454c;
+
+/** The database was migrated by a newer orchestrator: refused, nothing changed. */
+export class PgSchemaTooNew extends Error {
+  constructor(readonly version: number) {
+    super(`the PostgreSQL database has schema version ${version}, newer than this orchestrator's ${SCHEMA.version} (${SCHEMA.tag}): run that version. Nothing was changed.`);
+    this.name = 'PgSchemaTooNew';
+  }
+}
+
+/**
+ * Upgrades of a PostgreSQL database from an older schema version, by the version they start
+ * from. Empty: the PostgreSQL store starts at schema version 7; a later schema change adds its
+ * step here and test/store/contract/schema.test.ts checks both stores still match.
+ */
+const UPGRADES: ReadonlyMap<number, readonly string[]> = new Map();
+
+/** Creates or checks the schema; returns the version the database has now. */
+export async function migratePg(pool: pg.Pool, nowMs = Date.now()): Promise<number> {
+  const c = await pool.connect();
+  try {
+    await c.query('begin');
+    await c.query('select pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
+    await c.query('create table if not exists schema_version (version bigint primary key, tag text not null, applied_ms bigint not null)');
+    const r = await c.query<{ v: string | null }>('select max(version)::text as v from schema_version');
+    let version = r.rows[0]?.v == null ? 0 : Number(r.rows[0].v);
+    if (version > SCHEMA.version) throw new PgSchemaTooNew(version);
+    if (version === 0) {
+      for (const stmt of pgDdl()) await c.query(stmt);
+      version = SCHEMA.version;
+      await c.query('insert into schema_version (version, tag, applied_ms) values ($1, $2, $3)', [version, SCHEMA.tag, nowMs]);
+    }
+    while (version < SCHEMA.version) {
+      const steps = UPGRADES.get(version);
+      if (!steps) throw new Error(`no PostgreSQL upgrade from schema version ${version} to ${SCHEMA.version}`);
+      for (const stmt of steps) await c.query(stmt);
+      version++;
+      await c.query('insert into schema_version (version, tag, applied_ms) values ($1, $2, $3)', [version, SCHEMA.tag, nowMs]);
+    }
+    await c.query('commit');
+    return version;
+  } catch (e) {
+    await c.query('rollback').catch(() => {});
+    throw e;
+  } finally {
+    c.release();
+  }
+}

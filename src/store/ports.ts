@@ -1,0 +1,140 @@
+/**
+ * The storage ports: the narrow interfaces the engine, the services and ops need from a store,
+ * implemented by the embedded SQLite store (`sqlite-ports.ts`) and by the PostgreSQL store
+ * (`pg/`). Callers import these types from the store's public face (`store/index.ts`).
+ *
+ * Sync or async (docs/SCALE-OUT.md, "Ports"): every method that reads or writes the database
+ * returns a Promise, and nothing returns `T | Promise<T>`. PostgreSQL is a network round trip;
+ * SQLite resolves the same Promises without one (the statement runs synchronously, the Promise
+ * is already settled). The engine does not pay a Promise per row: it keeps its state in memory
+ * and crosses the port once per group commit ({@link StorePorts.commitBatch}), so the next
+ * batch builds while one flush is in flight. Requests run their reads and writes in one
+ * {@link StorePorts.transaction}.
+ *
+ * Ports not in this list yet (schedules, leases, retention, artifact references and GC): see
+ * docs/SCALE-OUT.md, "Next steps".
+ *
+ * @example
+ * const rows = await ports.commitBatch({ runs: [], steps: [], attempts: [], artifacts: [], refs: [], events: [ev] });
+ * const run = await ports.transaction(async (tx) => {
+ *   await tx.runs.createRun(runRow, [{ stepId: 'a', topoIndex: 0 }]);
+ *   await tx.events.append([{ tenant, type: 'run.started', … }]);
+ *   return tx.runs.get(tenant, runRow.runId);
+ * });
+ */
+import type { ArtifactRow } from './artifacts.js';
+import type { DagListFilter, DagVersionRow } from './dags.js';
+import type { EventRow, NewEvent } from './event-view.js';
+import type { IdemKey, IdempotencyRow } from './idempotency.js';
+import type { AttemptRow, RunListFilter, RunRow, StepRow } from './runs.js';
+
+/** DAG versions (the catalog): immutable versions, only `active` / `disabledMs` change. */
+export interface CatalogPort {
+  getVersion(tenant: string, dagId: string, version: string): Promise<DagVersionRow | undefined>;
+  /** Inserts a new version (active); a version that exists is a constraint error. */
+  insertVersion(row: Omit<DagVersionRow, 'active' | 'disabledMs' | 'disabledBy'>): Promise<void>;
+  /** True when the version was active and is now disabled. */
+  disableVersion(tenant: string, dagId: string, version: string, nowMs: number, by: string | null): Promise<boolean>;
+  /** The highest active version by SemVer precedence (`versionKey`). */
+  latestActive(tenant: string, dagId: string): Promise<DagVersionRow | undefined>;
+  /** One page in (dagId ASC, versionKey DESC) order, after the keyset position. */
+  listVersions(f: DagListFilter): Promise<DagVersionRow[]>;
+}
+
+/** A run's new state, as the group commit writes it. */
+export interface RunUpdate {
+  runId: string;
+  status: string;
+  outputsHash: string | null;
+  endedMs: number | null;
+  cancelReason: string | null;
+  cancelledBy: string | null;
+}
+
+/** The run ledger: runs, their steps and attempts. */
+export interface RunLedgerPort {
+  /** Inserts a run with its steps (status `pending`, attempt 0). */
+  createRun(run: RunRow, steps: ReadonlyArray<{ stepId: string; topoIndex: number }>): Promise<void>;
+  /** A run of this tenant; another tenant's run is indistinguishable from a missing one. */
+  get(tenant: string, runId: string): Promise<RunRow | undefined>;
+  /** The run started here with this runToken (imported runs never answer). */
+  byToken(tenant: string, runToken: string): Promise<RunRow | undefined>;
+  /** Steps in topological order. */
+  steps(runId: string): Promise<StepRow[]>;
+  /** Every attempt of a run, by step id then attempt. */
+  attemptsOfRun(runId: string): Promise<AttemptRow[]>;
+  /** One page of a tenant's runs: `startedMs DESC, runId ASC`, or export order with `afterAsc` / `asc`. */
+  list(f: RunListFilter & { asc?: boolean }): Promise<RunRow[]>;
+  /** Runs not yet ended, oldest first (recovery). */
+  active(): Promise<RunRow[]>;
+}
+
+/** The event log: per-tenant `seq` from 1 with no gap, chained by hash (store/event-chain.ts). */
+export interface EventLogPort {
+  /**
+   * Appends events in order, numbering and chaining them per tenant; returns the rows. Runs in
+   * the caller's transaction: the events commit with the change they describe, or not at all.
+   */
+  append(events: readonly NewEvent[]): Promise<EventRow[]>;
+  /** A tenant's events after `afterSeq`, by seq. Never shows a later event before an earlier one commits. */
+  since(tenant: string, afterSeq: number, limit: number): Promise<EventRow[]>;
+  /** Every event of one run, by seq. */
+  ofRun(tenant: string, runId: string): Promise<EventRow[]>;
+}
+
+/** Idempotency-Key records (CONTRACT §3). */
+export interface IdempotencyPort {
+  get(k: IdemKey): Promise<IdempotencyRow | undefined>;
+  /** Claims the key (state `in_flight`); false when a record for it exists already (another request holds it). */
+  claim(k: IdemKey, requestHash: string, nowMs: number): Promise<boolean>;
+  /** Records the response; `runId`: the run it names, so the record is pruned with that run. */
+  complete(k: IdemKey, status: number, body: string, headers: string, runId: string | null): Promise<void>;
+  /** Forgets an in-flight record whose request failed, so the client may retry. */
+  release(k: IdemKey): Promise<void>;
+  /** Deletes records older than `beforeMs`; returns how many. */
+  expire(beforeMs: number): Promise<number>;
+}
+
+/** Artifact ownership: which tenant may read which content hash (bytes live in src/artifacts). */
+export interface ArtifactIndexPort {
+  /** Records that the tenant owns the artifact (idempotent; the first media type is kept). */
+  own(row: ArtifactRow): Promise<void>;
+  owns(tenant: string, hash: string): Promise<{ size: number; mediaType: string } | undefined>;
+}
+
+/** Every port, bound to one connection or transaction. */
+export interface Ports {
+  readonly catalog: CatalogPort;
+  readonly runs: RunLedgerPort;
+  readonly events: EventLogPort;
+  readonly idem: IdempotencyPort;
+  readonly artifacts: ArtifactIndexPort;
+}
+
+/** What one scheduler turn writes (the group commit), in one transaction. */
+export interface CommitBatch {
+  runs: readonly RunUpdate[];
+  /** Each step's whole state. */
+  steps: readonly StepRow[];
+  /** Inserted, or their outcome columns updated when they exist. */
+  attempts: readonly AttemptRow[];
+  /** Ownership rows, each with the run that holds it. */
+  artifacts: ReadonlyArray<ArtifactRow & { holder: string }>;
+  /** References that keep artifacts alive (a step's outputs name them); one the tenant does not own is ignored. */
+  refs: ReadonlyArray<{ tenant: string; hash: string; holder: string }>;
+  events: readonly NewEvent[];
+}
+
+/** A store behind the ports: SQLite (embedded, the default) or PostgreSQL. */
+export interface StorePorts extends Ports {
+  /** `sqlite` or `postgres`. */
+  readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Runs `fn` in one transaction: it commits when `fn` resolves, rolls back when it throws.
+   * `fn` may await only the `tx` ports (on SQLite the transaction must not span an event-loop
+   * turn: awaiting anything else is refused with an error and rolled back).
+   */
+  transaction<T>(fn: (tx: Ports) => Promise<T>): Promise<T>;
+  /** Writes one group commit in its own transaction; returns the event rows, seq and hash assigned, in batch order. */
+  commitBatch(b: CommitBatch): Promise<EventRow[]>;
+}

@@ -1,0 +1,162 @@
+/**
+ * The storage ports (ports.ts) on the embedded SQLite store: each method runs the store's own
+ * prepared statement synchronously and returns an already-settled Promise, so SQLite pays no
+ * round trip and no thread hop. One writer connection: a transaction is `BEGIN IMMEDIATE` …
+ * `COMMIT` on it, and must finish within the event-loop turn it started in (nothing else may
+ * run statements inside it); a callback that awaits anything but these ports is refused.
+ *
+ * @example
+ * const ports = new SqlitePorts(Store.open({ dataDir }));
+ * await ports.transaction(async (tx) => tx.runs.createRun(row, steps));
+ */
+import type { Store } from './index.js';
+import type { IdemKey } from './idempotency.js';
+import type { EventRow } from './event-view.js';
+import type { CommitBatch, Ports, StorePorts } from './ports.js';
+
+/** Runs `fn` and settles the Promise with its result or error (the statement ran already). */
+function settled<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function isPrimaryKeyConflict(e: unknown): boolean {
+  return (e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+export class SqlitePorts implements StorePorts {
+  readonly kind = 'sqlite';
+  readonly catalog: Ports['catalog'];
+  readonly runs: Ports['runs'];
+  readonly events: Ports['events'];
+  readonly idem: Ports['idem'];
+  readonly artifacts: Ports['artifacts'];
+
+  constructor(private readonly store: Store) {
+    const s = store;
+    this.catalog = {
+      getVersion: (t, d, v) => settled(() => s.dags.get(t, d, v)),
+      insertVersion: (row) => settled(() => s.dags.insert(row)),
+      disableVersion: (t, d, v, now, by) => settled(() => s.dags.disable(t, d, v, now, by)),
+      latestActive: (t, d) => settled(() => s.dags.latestActive(t, d)),
+      listVersions: (f) => settled(() => s.dags.list(f)),
+    };
+    this.runs = {
+      createRun: (run, steps) =>
+        settled(() => {
+          s.runs.insertRun(run);
+          for (const st of steps) s.runs.insertStep(run.runId, st.stepId, st.topoIndex);
+        }),
+      get: (t, id) => settled(() => s.runs.getForTenant(t, id)),
+      byToken: (t, token) => settled(() => s.runs.byToken(t, token)),
+      steps: (id) => settled(() => s.runs.steps(id)),
+      attemptsOfRun: (id) => settled(() => s.runs.attemptsOfRun(id)),
+      list: (f) => settled(() => s.runs.list(f)),
+      active: () => settled(() => s.runs.active()),
+    };
+    this.events = {
+      append: (evs) => settled(() => s.events.appendMany(evs)),
+      since: (t, after, limit) => settled(() => s.events.since(t, after, limit)),
+      ofRun: (t, id) => settled(() => s.events.ofRun(t, id)),
+    };
+    this.idem = {
+      get: (k) => settled(() => s.idem.get(k)),
+      claim: (k: IdemKey, hash, now) =>
+        settled(() => {
+          try {
+            s.idem.insertInFlight(k, hash, now);
+            return true;
+          } catch (e) {
+            if (isPrimaryKeyConflict(e)) return false;
+            throw e;
+          }
+        }),
+      complete: (k, status, body, headers, runId) => settled(() => s.idem.complete(k, status, body, headers, runId)),
+      release: (k) => settled(() => s.idem.release(k)),
+      expire: (before) => settled(() => s.idem.expire(before)),
+    };
+    this.artifacts = {
+      own: (row) => settled(() => s.artifacts.insert(row)),
+      owns: (t, h) => settled(() => s.artifacts.owns(t, h)),
+    };
+  }
+
+  /** Transactions waiting for the open one (one connection: they run one after another). */
+  private readonly waiting: Array<() => void> = [];
+  private busy = false;
+
+  transaction<T>(fn: (tx: Ports) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const start = (): void => {
+        this.busy = true;
+        this.run(fn)
+          .then(resolve, reject)
+          .finally(() => {
+            this.busy = false;
+            this.waiting.shift()?.();
+          });
+      };
+      if (this.busy) this.waiting.push(start);
+      else start();
+    });
+  }
+
+  private run<T>(fn: (tx: Ports) => Promise<T>): Promise<T> {
+    const db = this.store.db.sqlite;
+    if (db.inTransaction) return Promise.reject(new Error('a store transaction is already open on the SQLite connection'));
+    db.exec('BEGIN IMMEDIATE');
+    // Set when an event-loop turn passes while the transaction is open: something other than
+    // these ports was awaited, and other code could have written inside this transaction.
+    let turned = false;
+    const watch = setImmediate(() => (turned = true));
+    const end = (commit: boolean): void => {
+      clearImmediate(watch);
+      if (!db.inTransaction) return;
+      if (commit && !turned) db.exec('COMMIT');
+      else {
+        db.exec('ROLLBACK');
+        this.store.events.invalidate();
+      }
+    };
+    let p: Promise<T>;
+    try {
+      p = fn(this);
+    } catch (e) {
+      end(false);
+      return Promise.reject(e);
+    }
+    return p.then(
+      (r) => {
+        const late = turned;
+        end(true);
+        if (late) throw new Error('SQLite transaction spanned an event-loop turn (its callback awaited something other than the store ports): rolled back');
+        return r;
+      },
+      (e: unknown) => {
+        end(false);
+        throw e;
+      },
+    );
+  }
+
+  /** The group commit: one transaction, its statements run synchronously (no round trip). */
+  commitBatch(b: CommitBatch): Promise<EventRow[]> {
+    const s = this.store;
+    return this.transaction(() =>
+      settled(() => {
+        for (const r of b.runs) s.runs.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason, r.cancelledBy);
+        if (b.steps.length > 0) s.runs.writeSteps(b.steps);
+        if (b.attempts.length > 0) s.runs.writeAttempts(b.attempts);
+        for (const a of b.artifacts) {
+          s.artifacts.insert(a);
+          s.refs.add(a.tenant, a.hash, a.holder);
+        }
+        for (const r of b.refs) s.refs.add(r.tenant, r.hash, r.holder);
+        return s.events.appendMany(b.events);
+      }),
+    );
+  }
+}
