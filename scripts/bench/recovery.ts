@@ -1,5 +1,5 @@
 /**
- * Recovery: 100 runs in flight (each mid-step: `sleep` 1 s, one retry allowed), SIGKILL, restart
+ * Recovery: 100 runs in flight (each mid-step: `sleep` 5 s, one retry allowed), SIGKILL, restart
  * on the same data folder from source. Measured from the restart's spawn: `listening on`, every
  * run moving again (its interrupted step dispatched again: its `running` event after the
  * crash), and every run terminal. Event times come from the replayed NDJSON stream (`since=`
@@ -12,11 +12,13 @@ import { existsSync } from 'node:fs';
 import { BINARY, emit, eventStream, fig, startChildServer, type ChildServer, type StreamEvent } from './lib.js';
 
 const RUNS = 100;
+/** Long enough that no run ends before the kill: starting 100 runs takes over a second here. */
+const NAP_MS = 5000;
 const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-recovery-'));
-const a = await startChildServer(dataDir, ['--max-running-runs', '200', '--rate-limit', '100000']);
+const a = await startChildServer(dataDir, ['--max-running-runs', '200', '--max-steps-per-tenant', '100', '--rate-limit', '100000']);
 const r = await a.req('POST', '/dags', {
   dagId: 'nap', version: '1.0.0',
-  steps: [{ id: 'nap', plugin: 'sleep', with: { ms: 1000 }, retries: { max: 1, backoffMs: 0 } }, { id: 'after', plugin: 'noop' }],
+  steps: [{ id: 'nap', plugin: 'sleep', with: { ms: NAP_MS }, retries: { max: 1, backoffMs: 0 } }, { id: 'after', plugin: 'noop' }],
   edges: [{ from: 'nap', to: 'after' }],
 });
 if (r.status !== 201) throw new Error(`publish: ${r.status} ${JSON.stringify(r.body)}`);
@@ -26,11 +28,13 @@ const stream = (s: ChildServer, since: number | undefined, on: (e: StreamEvent) 
 
 let lastSeq = 0;
 const running = new Set<string>();
+const endedBeforeKill = new Set<string>();
 let allRunning!: () => void;
 const inFlight = new Promise<void>((resolve) => (allRunning = resolve));
 const s1 = await stream(a, undefined, (e) => {
   lastSeq = Math.max(lastSeq, e.seq);
   if (e.type === 'step.updated' && e.stepId === 'nap' && e.status === 'running') running.add(e.runId);
+  if (/^run\.(completed|failed|cancelled)$/.test(e.type)) endedBeforeKill.add(e.runId);
   if (running.size === RUNS) allRunning();
 });
 await new Promise((res) => setTimeout(res, 100));
@@ -44,12 +48,13 @@ for (let i = 0; i < RUNS; i += 10) {
 }
 await inFlight;
 await new Promise((res) => setTimeout(res, 100)); // let the stream catch up to the last event
+if (endedBeforeKill.size > 0) throw new Error(`recovery: ${endedBeforeKill.size} runs ended before the kill; they cannot be recovered (the ${NAP_MS} ms nap is too short for this machine)`);
 a.proc.kill('SIGKILL');
 await a.exited;
 s1.abort();
 
 const spawnAt = Date.now();
-const b = await startChildServer(dataDir, ['--max-running-runs', '200', '--rate-limit', '100000'], 'binary');
+const b = await startChildServer(dataDir, ['--max-running-runs', '200', '--max-steps-per-tenant', '100', '--rate-limit', '100000'], 'binary');
 const listenMs = Date.now() - spawnAt;
 const moving = new Map<string, number>();
 const terminal = new Map<string, number>();
@@ -73,7 +78,7 @@ emit({
   recovery: fig(movingMs, 'ms', {
     runs: RUNS, listenMs, movingAfterListenMs: movingMs - listenMs, allTerminalMs: Math.max(...terminal.values()),
     restartedWith: existsSync(BINARY) ? 'dist/orchestrator' : 'source (tsx)',
-    note: 'spawn → last interrupted step dispatched again (the sleep step takes 1 s)',
+    note: 'spawn → last interrupted step dispatched again (the sleep step takes 5 s)',
   }),
 });
 rmSync(dataDir, { recursive: true, force: true });
