@@ -77,3 +77,15 @@ test('withinBudget: a check starved of CPU past the budget is tried again; one t
   };
   assert.throws(() => withinBudget(burns, 50), (e: { code?: string }) => e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT');
 });
+
+test('a schema is checked against its draft\'s meta-schema: an invalid one and an unknown $schema are refused, in every draft', () => {
+  const drafts = [undefined, 'http://json-schema.org/draft-07/schema#', 'https://json-schema.org/draft/2019-09/schema', 'https://json-schema.org/draft/2020-12/schema'];
+  for (const $schema of drafts) {
+    // Twice: the meta-schema check is shared by every schema of a draft; it must refuse each time.
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() => compileSchema({ ...($schema ? { $schema } : {}), type: 'object', properties: { n: { type: `no-such-type-${i}` } } }), /schema is invalid/, String($schema));
+    }
+    assert.equal(typeof compileSchema({ ...($schema ? { $schema } : {}), type: 'object', properties: { n: { type: 'integer' } } }), 'function', String($schema));
+  }
+  assert.throws(() => compileSchema({ $schema: 'https://example.com/my-meta', type: 'object' }), /no schema with key or ref/);
+});

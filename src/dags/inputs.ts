@@ -29,11 +29,32 @@ const options = { strict: false, allErrors: true, logger: false, validateFormats
 /** At most this many ajv errors are listed in `details.errors`. */
 export const MAX_INPUT_ERRORS = 100;
 
-function ajvFor(schema: Record<string, unknown>): Ajv {
+type Draft = '07' | '2019' | '2020';
+
+function draftOf(schema: Record<string, unknown>): Draft {
   const uri = typeof schema.$schema === 'string' ? schema.$schema : '';
-  if (uri.includes('json-schema.org/draft/2020-12/')) return new Ajv2020(options);
-  if (uri.includes('json-schema.org/draft/2019-09/')) return new Ajv2019(options);
-  return new Ajv(options);
+  if (uri.includes('json-schema.org/draft/2020-12/')) return '2020';
+  if (uri.includes('json-schema.org/draft/2019-09/')) return '2019';
+  return '07';
+}
+
+function newAjv(draft: Draft, o: typeof options & { validateSchema?: boolean }): Ajv {
+  return draft === '2020' ? new Ajv2020(o) : draft === '2019' ? new Ajv2019(o) : new Ajv(o);
+}
+
+/**
+ * One instance per draft that only checks schemas against their meta-schema. Ajv compiles the
+ * meta-schema once per instance (≈ 30 ms each), so checking every schema in the instance that
+ * compiles it cost that much for every distinct schema: most of the server's start-up, which
+ * compiles the built-in plugins' and preloaded DAGs' schemas. Checking a schema never adds it
+ * to the instance, so no `$id` is shared.
+ */
+const metaCheckers = new Map<Draft, Ajv>();
+
+function checkAgainstMeta(draft: Draft, schema: Record<string, unknown>): void {
+  let meta = metaCheckers.get(draft);
+  if (!meta) metaCheckers.set(draft, (meta = newAjv(draft, options)));
+  meta.validateSchema(schema, true); // throws "schema is invalid: …" as compile() would
 }
 
 /**
@@ -47,7 +68,9 @@ export function compileSchema(schema: Record<string, unknown>): ValidateFunction
   const key = canonicalHash(schema);
   let fn = cache.get(key);
   if (!fn) {
-    fn = ajvFor(schema).compile(structuredClone(schema));
+    const draft = draftOf(schema);
+    checkAgainstMeta(draft, schema);
+    fn = newAjv(draft, { ...options, validateSchema: false }).compile(structuredClone(schema));
     cache.set(key, fn);
   }
   return fn;
