@@ -4,7 +4,7 @@
  * `Start run`. The API's answer (INPUTS_INVALID and its details included) is shown as is;
  * on success the run's page opens.
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useLayoutEffect, useMemo, useState } from 'preact/hooks';
 import { ApiFailure, type List } from '../api.js';
 import { useApp, useLoad } from '../parts/context.js';
 import { ErrorBox, Loading, Title } from '../parts/ui.js';
@@ -62,7 +62,10 @@ export function StartRunView({ query }: { query: URLSearchParams }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
+  // A new form (another DAG or version) starts from its initial values. In a layout effect,
+  // which runs in the same commit that shows the form's fields: a passive effect runs later, so
+  // on a busy machine what the user typed first was wiped by it.
+  useLayoutEffect(() => {
     if (form) setValues(initialValues(form));
     setErrors({});
     setFailure(null);
