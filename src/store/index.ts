@@ -76,12 +76,25 @@ export class Store {
   tx<T>(fn: () => T): T {
     try {
       const out = this.inTx.immediate(fn) as T;
-      this.checkpoints?.committed();
+      this.committed();
       return out;
     } catch (e) {
-      this.events.invalidate();
+      this.rolledBack();
       throw e;
     }
+  }
+
+  /**
+   * After every commit on the writer connection, whoever opened the transaction ({@link tx} or
+   * the ports' `transaction`): the checkpointer counts it (it starts its thread on demand).
+   */
+  committed(): void {
+    this.checkpoints?.committed();
+  }
+
+  /** After every rollback: the event log's cached heads may name rows that are gone. */
+  rolledBack(): void {
+    this.events.invalidate();
   }
 
   /**

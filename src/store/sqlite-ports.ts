@@ -115,10 +115,12 @@ export class SqlitePorts implements StorePorts {
     const end = (commit: boolean): void => {
       clearImmediate(watch);
       if (!db.inTransaction) return;
-      if (commit && !turned) db.exec('COMMIT');
-      else {
+      if (commit && !turned) {
+        db.exec('COMMIT');
+        this.store.committed();
+      } else {
         db.exec('ROLLBACK');
-        this.store.events.invalidate();
+        this.store.rolledBack();
       }
     };
     let p: Promise<T>;

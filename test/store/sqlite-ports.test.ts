@@ -56,3 +56,15 @@ test('transactions started together run one after the other, each whole', async 
   }), /bad input/);
   assert.equal(await ports.runs.get('t', 'r-sync'), undefined);
 });
+
+test('commits through the ports count for the WAL checkpointer as store.tx commits do (it starts its thread on demand)', async () => {
+  const c = store.startBackgroundCheckpoints(undefined, { wakeCommits: 3 })!;
+  try {
+    for (let i = 0; i < 2; i++) await ports.transaction(async (tx) => tx.runs.createRun(run(`r-ckpt-${i}`), []));
+    assert.equal(c.running, false, 'two commits: no thread yet');
+    await ports.transaction(async (tx) => tx.runs.createRun(run('r-ckpt-2'), []));
+    assert.equal(c.running, true, 'the third commit through the ports starts it');
+  } finally {
+    await c.stop();
+  }
+});
