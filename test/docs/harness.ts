@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { testBundle } from '../../scripts/test-bundle.mjs';
 import { until } from '../helpers/wait.js';
+import { send } from '../helpers/base.js';
 export { startServer, type ServeChild } from '../helpers/serve-child.js';
 export { until };
 
@@ -32,7 +33,7 @@ export function docsTmp(prefix: string): string {
 /** Calls the API of a doc's server as tenant `demo`; a JSON answer is parsed, any other is text. */
 export function docsApi(url: string, token: string) {
   return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
-    const res = await fetch(`${url}/api/v1/orchestrator${path}`, {
+    const res = await send(`${url}/api/v1/orchestrator${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'demo', 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -11,11 +11,14 @@ import { join } from 'node:path';
 export const BASE = '/api/v1/orchestrator';
 export const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 
+/** How a connection closed under a request shows in undici's errors. */
+const CLOSED_UNDER_REQUEST = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
+
 /**
  * `fetch` as the tests' clients send requests. The keep-alive race: when the test process is
  * held past a server's keep-alive timeout (its own synchronous work, a loaded machine), the
  * client reuses the idle connection and the server then closes it under the request
- * (ECONNRESET). HTTP clients retry an idempotent request once in that case (RFC 9110 section
+ * (ECONNRESET, or undici's UND_ERR_SOCKET "other side closed" when the close comes first). HTTP clients retry an idempotent request once in that case (RFC 9110 section
  * 9.2.2); so does this. A server that resets a request for real fails the retry too.
  *
  * @example const res = await send(`${url}${BASE}/runs`, { method: 'GET', headers });
@@ -24,7 +27,7 @@ export async function send(url: string, init: RequestInit & { method: string }):
   try {
     return await fetch(url, init);
   } catch (e) {
-    if ((init.method !== 'GET' && init.method !== 'HEAD') || (e as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw e;
+    if ((init.method !== 'GET' && init.method !== 'HEAD') || !CLOSED_UNDER_REQUEST.has((e as { cause?: { code?: string } }).cause?.code ?? '')) throw e;
     return fetch(url, init);
   }
 }
