@@ -6,8 +6,6 @@
  * target server must be stopped.
  */
 import { resolve } from 'node:path';
-import { createRunArchive, importRunArchive } from '../lifecycle/index.js';
-import { Store } from '../store/index.js';
 import { UsageError } from './args.js';
 import { EXIT, type Command } from './commands.js';
 import { trustOf } from './lifecycle.js';
@@ -30,6 +28,7 @@ export const exportArchiveCommand: Command = {
     const tenant = tenantOf(f);
     if (!f.out) throw new UsageError('--out FILE is required: the archive is a file');
     const { tenant: _t, ...filter } = runFilterOf(f, tenant);
+    const { createRunArchive } = await import('../lifecycle/index.js');
     print({ ok: true, ...(await createRunArchive({ dataDir: String(f['data-dir']), tenant, filter, out: String(f.out), keyPem: keyOf(f) })) });
     return EXIT.OK;
   },
@@ -44,9 +43,11 @@ export const importArchiveCommand: Command = {
   async run(f, pos) {
     const { file, tenant, allowUnsigned } = importGate(f, pos, 'archive');
     const dataDir = resolve(String(f['data-dir']));
+    const trust = await trustOf(f);
+    const [{ importRunArchive }, { Store }] = await Promise.all([import('../lifecycle/index.js'), import('../store/index.js')]);
     const store = Store.open({ dataDir });
     try {
-      print(await importRunArchive(resolve(file), { store, dataDir, tenant, trust: trustOf(f), allowUnsigned }));
+      print(await importRunArchive(resolve(file), { store, dataDir, tenant, trust, allowUnsigned }));
       return EXIT.OK;
     } finally {
       store.close();

@@ -6,20 +6,10 @@
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { ApiError, parseJsonBounded, sha256Hex, systemClock } from '../core/index.js';
-import { loadPrivateKey } from '../dags/keys.js';
-import { DagService } from '../dags/service.js';
-import { TrustStore } from '../dags/signature.js';
-import { installationPlugins, loadPlugins } from '../engine/index.js';
-import { DataDirLockedError, Store } from '../store/index.js';
-import {
-  BundleError,
-  createBundle,
-  DEFAULT_BUNDLE_LIMITS,
-  importBundle,
-  readPluginDir,
-  verifyBundle,
-  type VerifiedBundle,
-} from '../bundles/index.js';
+import type { TrustStore } from '../dags/signature.js';
+import type { Store } from '../store/index.js';
+import { DataDirLockedError } from '../store/errors.js';
+import type { VerifiedBundle } from '../bundles/index.js';
 import { TenantRequiredError, UsageError, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
 
@@ -27,9 +17,11 @@ function progress(): ((message: string) => void) | undefined {
   return process.stderr.isTTY ? (m) => process.stderr.write(`bundle: ${m}…\n`) : undefined;
 }
 
-function trustFrom(flags: Flags, command: string): TrustStore {
+// Each command's run imports the bundle, DAG, engine and store modules when it runs (commands.ts).
+async function trustFrom(flags: Flags, command: string): Promise<TrustStore> {
   const dirs = (flags['trust-dir'] as string[] | undefined) ?? [];
   if (dirs.length === 0) throw new UsageError(`--trust-dir is required (usage: orchestrator ${command})`);
+  const { TrustStore } = await import('../dags/signature.js');
   const trust = new TrustStore();
   for (const d of dirs) trust.addDir(resolve(d));
   if (trust.size === 0) throw new UsageError(`no public keys (*.pem, *.pub) in ${dirs.join(', ')}`);
@@ -37,7 +29,8 @@ function trustFrom(flags: Flags, command: string): TrustStore {
 }
 
 /** Reads a bundle file, refusing one over the size limit before reading it. */
-function readBundleFile(file: string): Buffer {
+async function readBundleFile(file: string): Promise<Buffer> {
+  const { BundleError, DEFAULT_BUNDLE_LIMITS } = await import('../bundles/index.js');
   const size = statSync(file).size;
   if (size > DEFAULT_BUNDLE_LIMITS.maxBundleBytes) {
     throw new BundleError('LIMIT_EXCEEDED', `${file} is larger than ${DEFAULT_BUNDLE_LIMITS.maxBundleBytes} bytes`, { limit: 'maxBundleBytes' });
@@ -88,6 +81,7 @@ export const bundleCreateCommand: Command = {
     const pluginDirs = (f.plugin as string[] | undefined) ?? [];
     if (dagFiles.length + scheduleFiles.length + pluginDirs.length === 0) throw new UsageError('give at least one --dag, --schedule or --plugin');
     const privateKeyPem = readFileSync(String(f.key), 'utf8');
+    const [{ loadPrivateKey }, { createBundle, readPluginDir, verifyBundle }] = await Promise.all([import('../dags/keys.js'), import('../bundles/index.js')]);
     const { keyid } = loadPrivateKey(privateKeyPem);
     const readJson = (file: string) => {
       try {
@@ -108,7 +102,7 @@ export const bundleCreateCommand: Command = {
       if (e instanceof ApiError && file !== undefined) throw new ApiError(e.code, `${file}: ${e.message}`, { ...e.details, file });
       throw e;
     }
-    if (f['trust-dir']) verifyBundle(created.bytes, trustFrom(f, 'bundle create').anyTenant(), { onProgress: progress() });
+    if (f['trust-dir']) verifyBundle(created.bytes, (await trustFrom(f, 'bundle create')).anyTenant(), { onProgress: progress() });
     const out = resolve(String(f.out));
     const tmp = `${out}.tmp-${process.pid}`;
     try {
@@ -149,11 +143,12 @@ export const bundleVerifyCommand: Command = {
   async run(f, pos) {
     if (pos.length !== 1) throw new UsageError('usage: orchestrator bundle verify FILE --trust-dir DIR [--tenant T]');
     const file = resolve(pos[0]!);
-    const trust = trustFrom(f, 'bundle verify FILE --trust-dir DIR [--tenant T]');
+    const trust = await trustFrom(f, 'bundle verify FILE --trust-dir DIR [--tenant T]');
     const tenant = f.tenant === undefined ? undefined : String(f.tenant);
+    const { verifyBundle } = await import('../bundles/index.js');
     try {
       // Without --tenant: any key of the trust folder (installation-wide or a tenant's) will do.
-      const v = verifyBundle(readBundleFile(file), tenant === undefined ? trust.anyTenant() : trust, { tenant, onProgress: progress() });
+      const v = verifyBundle(await readBundleFile(file), tenant === undefined ? trust.anyTenant() : trust, { tenant, onProgress: progress() });
       process.stdout.write(JSON.stringify({ ok: true, file, ...summary(v) }) + '\n');
       return EXIT.OK;
     } catch (e) {
@@ -181,9 +176,15 @@ export const bundleImportCommand: Command = {
     if (pos.length !== 1) throw new UsageError(`usage: ${usageLine}`);
     if (!f.tenant) throw new TenantRequiredError(`--tenant is required (usage: ${usageLine})`);
     const file = resolve(pos[0]!);
-    const trust = trustFrom(f, usageLine);
-    const bytes = readBundleFile(file);
+    const trust = await trustFrom(f, usageLine);
+    const bytes = await readBundleFile(file);
     const dataDir = resolve(String(f['data-dir']));
+    const [{ installationPlugins, loadPlugins }, { Store }, { DagService }, { importBundle }] = await Promise.all([
+      import('../engine/index.js'),
+      import('../store/index.js'),
+      import('../dags/service.js'),
+      import('../bundles/index.js'),
+    ]);
     // The same plugins the server loads: operator folders, the data folder's tenant plugins.
     const sources = installationPlugins(dataDir, ((f['plugins-dir'] as string[] | undefined) ?? []).map((d) => resolve(d)));
     const registry = loadPlugins(sources);

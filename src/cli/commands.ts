@@ -1,14 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { existingDevKeys, mintToken, SCOPES } from '../auth/index.js';
 import { parseJsonBounded } from '../core/index.js';
-import { parseDag } from '../dags/model.js';
-import { generateSigningKeyPair, signDag, TrustStore, verifyDagSignature } from '../dags/signature.js';
-import { validateDag } from '../dags/validate.js';
-import { withWarnings } from '../dags/with-check.js';
-import { dagHash } from '../dags/canonical.js';
 import { parseFlags, TenantRequiredError, usage, UsageError, type FlagSpec, type Flags } from './args.js';
-import { loadPlugins } from '../engine/index.js';
+
+// Every command's `run` imports what it needs (auth, dags, engine, store…) when it runs: the
+// CLI loads only the command table to start, so `--version`, `--help` and the client commands
+// do not evaluate the server's modules (test/cli/lazy-start.test.ts). esbuild keeps those
+// `import()`s inside the one bundle.
 
 export const EXIT = { OK: 0, FAILED: 1, AUTH: 2, CANCEL_REJECTED: 3, RUN_FAILED: 4 } as const;
 
@@ -39,6 +37,7 @@ export const tokenCommand: Command = {
   async run(f) {
     const tenants = (f.tenant as string[] | undefined) ?? [];
     if (tenants.length === 0) throw new TenantRequiredError('--tenant is required');
+    const { existingDevKeys, mintToken, SCOPES } = await import('../auth/index.js');
     const scopes = String(f.scopes).split(/\s+/).filter(Boolean);
     const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
     if (unknown.length) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}`);
@@ -78,6 +77,7 @@ export const keysGenerateCommand: Command = {
   async run(f) {
     const type = String(f.type);
     if (type !== 'ed25519' && type !== 'p256') throw new UsageError('--type must be ed25519 or p256');
+    const { generateSigningKeyPair } = await import('../dags/signature.js');
     const kp = generateSigningKeyPair(type);
     const out = resolve(String(f.out));
     mkdirSync(out, { recursive: true });
@@ -89,7 +89,8 @@ export const keysGenerateCommand: Command = {
 };
 
 /** A DAG document from a file, or from stdin for `-`. */
-function readDag(file: string) {
+async function readDag(file: string) {
+  const { parseDag } = await import('../dags/model.js');
   return parseDag(parseJsonBounded(readFileSync(file === '-' ? 0 : file, 'utf8'), 64));
 }
 
@@ -104,7 +105,8 @@ export const dagSignCommand: Command = {
   ],
   async run(f, pos) {
     if (!pos[0] || !f.key) throw new UsageError('usage: orchestrator dag sign FILE --key KEY (FILE - reads stdin)');
-    const doc = readDag(pos[0]);
+    const doc = await readDag(pos[0]);
+    const { signDag } = await import('../dags/signature.js');
     const { signature: _old, ...unsigned } = doc;
     const signed = signDag(unsigned as typeof doc, readFileSync(String(f.key), 'utf8'));
     const text = JSON.stringify(signed, null, 2) + '\n';
@@ -128,7 +130,14 @@ export const dagCheckCommand: Command = {
   ],
   async run(f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator dag check FILE');
-    const doc = readDag(pos[0]);
+    const doc = await readDag(pos[0]);
+    const [{ TrustStore, verifyDagSignature }, { loadPlugins }, { validateDag }, { withWarnings }, { dagHash }] = await Promise.all([
+      import('../dags/signature.js'),
+      import('../engine/index.js'),
+      import('../dags/validate.js'),
+      import('../dags/with-check.js'),
+      import('../dags/canonical.js'),
+    ]);
     const trust = new TrustStore();
     for (const d of (f['trust-dir'] as string[] | undefined) ?? []) trust.addDir(d);
     const keys = f.tenant === undefined ? trust.anyTenant() : trust.forTenant(String(f.tenant));

@@ -1,7 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ENV_NAME_RE, refusedEnvReason } from '../dags/exec-policy.js';
-import { ABORT_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES, pluginEnvRefusal, type SchedulerLimits, type WorkerPoolOptions } from '../engine/index.js';
+// The engine's constants from their own light files, not its face: every CLI start reads
+// SERVE_FLAGS, and the face loads the whole engine (zod, ajv, the store).
+import type { SchedulerLimits, WorkerPoolOptions } from '../engine/index.js';
+import { ABORT_GRACE_MS } from '../engine/pool/pool-types.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../engine/pool/outputs.js';
+import { pluginEnvRefusal } from '../engine/pool/sandbox.js';
 import type { FlagSpec, Flags } from './args.js';
 import { parseFlags, UsageError } from './args.js';
 import { parseThreshold, type Threshold } from '../lifecycle/disk.js';

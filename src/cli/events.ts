@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { readNdjsonExport } from '../core/index.js';
-import { verifyEventChain } from '../events/index.js';
-import { verifyExportManifest } from '../runs/export-signature.js';
 import { UsageError } from './args.js';
 import { EXIT, type Command } from './commands.js';
 import { trustOf } from './lifecycle.js';
@@ -21,8 +19,10 @@ export const eventsVerifyCommand: Command = {
       process.stdout.write(JSON.stringify({ ok: false, problems: [{ problem: (e as Error).message }] }) + '\n');
       return EXIT.FAILED;
     }
+    // Loaded when the command runs, not when the CLI starts (commands.ts).
+    const [{ verifyEventChain }, { verifyExportManifest }] = await Promise.all([import('../events/index.js'), import('../runs/export-signature.js')]);
     const report: ReturnType<typeof verifyEventChain> & { signedBy?: string[] } = verifyEventChain(parsed.records, parsed.manifest);
-    const trust = trustOf(f);
+    const trust = await trustOf(f);
     if (trust) {
       // The signature covers the content's hash, the tenant, the chain's head and checkpoint:
       // a file rewritten with a valid chain of its own fails here.

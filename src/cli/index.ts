@@ -7,7 +7,9 @@
 import { coerceError, ApiError } from '../core/index.js';
 import { VERSION } from '../core/runtime.js';
 import { parseFlags, TenantRequiredError, usage, UsageError } from './args.js';
-import { DataDirLockedError, SchemaTooNew, SchemaUpgradeRequired } from '../store/index.js';
+// The store's refusal errors without the store (errors.ts loads no driver): commands load what
+// they need when they run (commands.ts), so --version, --help and the client start small.
+import { DataDirLockedError, SchemaTooNew, SchemaUpgradeRequired } from '../store/errors.js';
 import { dagCheckCommand, dagSignCommand, EXIT, keysGenerateCommand, tokenCommand, type Command } from './commands.js';
 import { BUNDLE_COMMANDS } from './bundle.js';
 

@@ -5,18 +5,22 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { TrustStore } from '../dags/signature.js';
-import { createBackup, prepareDataDir, restoreBackup, stderrProgress, upgradePlan, verifyBackup } from '../lifecycle/index.js';
+import type { TrustStore } from '../dags/signature.js';
+import { stderrProgress } from '../lifecycle/progress.js';
 import { UsageError, type FlagSpec, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
 
 const trustFlag: FlagSpec = { name: 'trust-dir', kind: 'list', help: 'folder of SPKI PEM public keys: the backup must be signed by one of them' };
 const quietFlag: FlagSpec = { name: 'quiet', kind: 'boolean', default: false, help: 'no progress on stderr' };
 
+// Each command's run imports the lifecycle (and DAG) modules when it runs (commands.ts).
+const lifecycle = () => import('../lifecycle/index.js');
+
 /** The trusted keys of `--trust-dir DIR…`, or undefined when none is given. */
-export function trustOf(f: Flags): TrustStore | undefined {
+export async function trustOf(f: Flags): Promise<TrustStore | undefined> {
   const dirs = (f['trust-dir'] as string[] | undefined) ?? [];
   if (dirs.length === 0) return undefined;
+  const { TrustStore } = await import('../dags/signature.js');
   const trust = new TrustStore();
   for (const d of dirs) trust.addDir(resolve(d));
   return trust;
@@ -33,7 +37,7 @@ export const backupVerifyCommand: Command = {
   flags: [trustFlag, quietFlag],
   async run(f, pos) {
     if (!pos[0]) throw new UsageError('usage: orchestrator backup verify FILE [--trust-dir DIR]');
-    print(await verifyBackup(pos[0], { trust: trustOf(f), progress: progressOf(f, 'verify') }));
+    print(await (await lifecycle()).verifyBackup(pos[0], { trust: await trustOf(f), progress: progressOf(f, 'verify') }));
     return EXIT.OK;
   },
 };
@@ -51,7 +55,7 @@ export const backupCommand: Command = {
   async run(f) {
     if (!f.out) throw new UsageError('usage: orchestrator backup --data-dir D --out FILE [--key KEY]');
     const keyPem = f.key ? readFileSync(String(f.key), 'utf8') : undefined;
-    const r = await createBackup({ dataDir: String(f['data-dir']), out: String(f.out), keyPem, progress: progressOf(f, 'backup') });
+    const r = await (await lifecycle()).createBackup({ dataDir: String(f['data-dir']), out: String(f.out), keyPem, progress: progressOf(f, 'backup') });
     print(r);
     return EXIT.OK;
   },
@@ -65,7 +69,7 @@ export const restoreCommand: Command = {
   flags: [{ name: 'data-dir', kind: 'string', help: 'the new data folder (absent or empty)' }, trustFlag, quietFlag],
   async run(f, pos) {
     if (!pos[0] || !f['data-dir']) throw new UsageError('usage: orchestrator restore FILE --data-dir NEW');
-    print(await restoreBackup(pos[0], String(f['data-dir']), { trust: trustOf(f), progress: progressOf(f, 'restore') }));
+    print(await (await lifecycle()).restoreBackup(pos[0], String(f['data-dir']), { trust: await trustOf(f), progress: progressOf(f, 'restore') }));
     return EXIT.OK;
   },
 };
@@ -81,6 +85,7 @@ export const upgradeCommand: Command = {
   examples: ['orchestrator upgrade --check --data-dir ./restored', 'orchestrator upgrade --data-dir ./restored'],
   async run(f) {
     const dataDir = resolve(String(f['data-dir']));
+    const { prepareDataDir, upgradePlan } = await lifecycle();
     print(f.check === true ? upgradePlan(dataDir) : await prepareDataDir(dataDir, undefined, { progress: progressOf(f, 'upgrade') }));
     return EXIT.OK;
   },

@@ -8,11 +8,7 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { ndjsonExport, readNdjsonExport, TENANT_RE } from '../core/index.js';
-import { dagExportRecords } from '../dags/service.js';
-import { eventExportManifest, eventExportRecords } from '../events/export.js';
-import { signExportManifest, verifyExportManifest } from '../runs/export-signature.js';
-import { exportRunRecords, importRunRecords } from '../runs/transfer.js';
-import { Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { TenantRequiredError, UsageError, type FlagSpec, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
 import { trustOf } from './lifecycle.js';
@@ -51,7 +47,11 @@ async function writeExport(records: Iterable<unknown>, out: string | undefined, 
   return EXIT.OK;
 }
 
-function readOnlyStore(f: Flags): Store {
+// Each command's run imports the store and the export code when it runs (commands.ts).
+const signing = () => import('../runs/export-signature.js');
+
+async function readOnlyStore(f: Flags): Promise<Store> {
+  const { Store } = await import('../store/index.js');
   return Store.open({ dataDir: resolve(String(f['data-dir'])), lock: false });
 }
 
@@ -79,8 +79,9 @@ export const exportRunsCommand: Command = {
     const tenant = tenantOf(f);
     const filter = runFilterOf(f, tenant);
     const key = keyOf(f);
+    const [{ signExportManifest }, { exportRunRecords }] = await Promise.all([signing(), import('../runs/transfer.js')]);
     const sign = key ? (m: { count: number; sha256: string }) => signExportManifest('runs', tenant, m, key) : undefined;
-    const store = readOnlyStore(f);
+    const store = await readOnlyStore(f);
     try {
       return await writeExport(exportRunRecords(store, filter), f.out as string | undefined, 'runs', sign);
     } finally {
@@ -97,7 +98,8 @@ export const exportDagsCommand: Command = {
   async run(f) {
     const tenant = tenantOf(f);
     const active = f.active === undefined ? undefined : f.active === 'true';
-    const store = readOnlyStore(f);
+    const { dagExportRecords } = await import('../dags/service.js');
+    const store = await readOnlyStore(f);
     try {
       return await writeExport(dagExportRecords(store, tenant, f['dag-id'] as string | undefined, active), f.out as string | undefined, 'dags');
     } finally {
@@ -116,7 +118,8 @@ export const exportEventsCommand: Command = {
     const since = Number(f.since);
     if (!Number.isInteger(since) || since < 0) throw new UsageError('--since must be a whole number');
     const key = keyOf(f);
-    const store = readOnlyStore(f);
+    const [{ signExportManifest }, { eventExportManifest, eventExportRecords }] = await Promise.all([signing(), import('../events/export.js')]);
+    const store = await readOnlyStore(f);
     try {
       const checkpoint = eventExportManifest(store, tenant, since);
       let head = '';
@@ -171,7 +174,8 @@ export const importRunsCommand: Command = {
     const { file, tenant, allowUnsigned } = importGate(f, pos, 'runs');
     const { records, manifest } = readNdjsonExport(readFileSync(resolve(file), 'utf8'));
     let signedBy: string[] = [];
-    const trust = trustOf(f);
+    const trust = await trustOf(f);
+    const [{ verifyExportManifest }, { importRunRecords }, { Store }] = await Promise.all([signing(), import('../runs/transfer.js'), import('../store/index.js')]);
     if (trust && (manifest.signature !== undefined || !allowUnsigned)) signedBy = verifyExportManifest('runs', tenant, manifest, trust);
     const store = Store.open({ dataDir: resolve(String(f['data-dir'])) });
     try {

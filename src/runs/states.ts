@@ -3,7 +3,8 @@
  * lists the routes validate filters against, and "has it ended?"), and the run `outputsHash`
  * the import checks recompute. The state machine itself lives with the scheduler
  * (`engine/scheduler/states.ts`), the only code that moves a status; see docs/ARCHITECTURE.md
- * "Decisions".
+ * "Decisions". Imported from that file, not the engine's face, so the CLI client reading these
+ * lists does not load the engine.
  *
  * @example
  * import { isRunTerminal, RUN_STATUSES } from '../runs/states.js';
@@ -18,4 +19,4 @@ export {
   isRunTerminal,
   isStepTerminal,
   runOutputsHash,
-} from '../engine/index.js';
+} from '../engine/scheduler/states.js';

@@ -15,14 +15,9 @@ import { parseCron, type Cron } from './cron.js';
 import { parseDuration } from './duration.js';
 import { validationError } from './issues.js';
 import { checkTimeZone } from './zone.js';
+import { CATCHUP_POLICIES, OVERLAP_POLICIES, type CatchupPolicy, type OverlapPolicy } from './policies.js';
 
-export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'allow_all', 'cancel_other'] as const;
-export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
-export const CATCHUP_POLICIES = ['latest', 'all', 'none'] as const;
-export type CatchupPolicy = (typeof CATCHUP_POLICIES)[number];
-/** What became of a schedule's last cron fire (`lastFire.status`; docs/SCHEDULES.md). */
-export const LAST_FIRE_STATUSES = ['started', 'buffered', 'skipped', 'missed', 'failed'] as const;
-export type LastFireStatus = (typeof LAST_FIRE_STATUSES)[number];
+export * from './policies.js';
 
 const id = z.string().regex(ID_RE, 'must match ^[a-z0-9][a-z0-9._-]{0,127}$');
 const isoTime = z.iso.datetime({ offset: true });

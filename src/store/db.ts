@@ -3,8 +3,11 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS } from './migrations.gen.js';
+import { DataDirLockedError, SCHEMA, SchemaTooNew, SchemaUpgradeRequired } from './errors.js';
 import * as schema from './schema.js';
 import { sqliteNativeBinding } from '../core/runtime.js';
+
+export { DataDirLockedError, SCHEMA, SchemaTooNew, SchemaUpgradeRequired };
 
 export type Drizzle = BetterSQLite3Database<typeof schema>;
 
@@ -27,13 +30,6 @@ export interface Db {
   sqlite: Database.Database;
   orm: Drizzle;
   close(): void;
-}
-
-export class DataDirLockedError extends Error {
-  constructor(dir: string, pid: string) {
-    super(`data folder ${dir} is in use by another orchestrator process (pid ${pid}); refusing to start`);
-    this.name = 'DataDirLockedError';
-  }
 }
 
 /** Whether a process with this pid exists (EPERM: it does, owned by another user). */
@@ -137,41 +133,6 @@ export function openDb(opts: OpenOptions): Db {
 }
 
 const DB_FILE = 'orchestrator.db';
-
-/**
- * The schema version this executable writes: the number of embedded migrations (derived from
- * them, never a constant), with the last one's tag and timestamp. A data folder records its own
- * version as SQLite's `PRAGMA user_version` (the number of migrations applied to it), beside
- * drizzle's `__drizzle_migrations` table.
- */
-export const SCHEMA = {
-  version: MIGRATIONS.length,
-  tag: MIGRATIONS[MIGRATIONS.length - 1]?.tag ?? '',
-  lastMillis: MIGRATIONS[MIGRATIONS.length - 1]?.folderMillis ?? 0,
-} as const;
-
-/** The folder was written by a newer executable: refused, nothing touched. */
-export class SchemaTooNew extends Error {
-  constructor(readonly dataDir: string, readonly folderVersion: number) {
-    super(
-      `data folder ${dataDir} has schema version ${folderVersion}, newer than this orchestrator's ${SCHEMA.version} ` +
-        `(${SCHEMA.tag}): it was written by a newer orchestrator. Run that version, or restore a backup taken ` +
-        `before the upgrade into a new folder (orchestrator restore). Nothing was changed.`,
-    );
-    this.name = 'SchemaTooNew';
-  }
-}
-
-/** The folder has an older schema and this open may not migrate it. */
-export class SchemaUpgradeRequired extends Error {
-  constructor(readonly dataDir: string, readonly folderVersion: number) {
-    super(
-      `data folder ${dataDir} has schema version ${folderVersion}, older than this orchestrator's ${SCHEMA.version}: ` +
-        `run "orchestrator upgrade --data-dir ${dataDir}" (or start the server), which backs it up and migrates it first`,
-    );
-    this.name = 'SchemaUpgradeRequired';
-  }
-}
 
 /** `user_version` from the database header (bytes 60-63), read without opening SQLite; 0 when absent. */
 function peekUserVersion(file: string): number {

@@ -14,7 +14,7 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { CATCHUP_POLICIES, OVERLAP_POLICIES, scheduleDocumentSchema } from '../../schedules/model.js';
+import { CATCHUP_POLICIES, OVERLAP_POLICIES } from '../../schedules/policies.js';
 import type { ScheduleView } from '../../schedules/service.js';
 import { UsageError, type FlagSpec, type Flags } from '../args.js';
 import { EXIT } from '../commands.js';
@@ -26,8 +26,6 @@ import { isObject, parseInputs } from './runs-start.js';
 import type { RunView } from './watch.js';
 
 const schedulePath = (id: string): string => `/schedules/${encodeURIComponent(id)}`;
-/** The fields a client writes (the rest of a view is the server's). */
-const DOCUMENT_FIELDS = Object.keys(scheduleDocumentSchema.shape);
 
 const dagOf = (s: ScheduleView): string => (s.version ? `${s.dagId}@${s.version}` : s.dagId);
 const lastFireOf = (s: ScheduleView): string => (s.lastFire ? `${formatTime(s.lastFire.fireUtc)} ${s.lastFire.status}` : '-');
@@ -116,9 +114,14 @@ function applyFlags(base: Record<string, unknown>, f: Flags): Record<string, unk
   return doc;
 }
 
-/** The fields a client writes, out of a stored schedule. */
-const documentOf = (s: ScheduleView): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(s).filter(([k]) => DOCUMENT_FIELDS.includes(k)));
+/**
+ * The fields a client writes (the document schema's; the rest of a view is the server's), out
+ * of a stored schedule. The schema (zod) loads here, not when the CLI starts.
+ */
+async function documentOf(s: ScheduleView): Promise<Record<string, unknown>> {
+  const fields = Object.keys((await import('../../schedules/model.js')).scheduleDocumentSchema.shape);
+  return Object.fromEntries(Object.entries(s).filter(([k]) => fields.includes(k)));
+}
 
 /** The filters of `list` and `export`, and their query. */
 const FILTER_FLAGS: FlagSpec[] = [
@@ -198,7 +201,7 @@ export const schedulesReplace = clientCommand({
   flags: FIELD_FLAGS,
   async run(ctx, positional) {
     const [id] = args(positional, 1, 1, 'schedules replace SCHEDULE [--file FILE] [--cron EXPR …]');
-    const base = ctx.flags.file !== undefined ? readDocument(ctx.flags.file as string) : documentOf((await ctx.api.json<ScheduleView>('GET', schedulePath(id!))).body);
+    const base = ctx.flags.file !== undefined ? readDocument(ctx.flags.file as string) : await documentOf((await ctx.api.json<ScheduleView>('GET', schedulePath(id!))).body);
     const { body } = await ctx.api.json<ScheduleView>('PUT', schedulePath(id!), { body: applyFlags(base, ctx.flags) });
     printSchedule(ctx.out, body);
     return EXIT.OK;

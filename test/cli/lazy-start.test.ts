@@ -1,0 +1,63 @@
+/**
+ * The CLI starts without the server (issue #20, CLI start-up): what `src/main.ts` evaluates
+ * before a command runs — the static imports reachable from `src/cli/index.ts` — holds the
+ * command table, the flag parser and the client, never the engine, the store's driver, the
+ * HTTP stack or the validators. Each command's `run` imports its implementation (`import()`,
+ * which esbuild keeps inside the one bundle). Checked on the real import graph, read by esbuild
+ * with the build's own options (its metafile: which file imports which, and how).
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as esbuild from 'esbuild';
+import { esbuildOptions } from '../../bundle/esbuild-config.mjs';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** Packages and source files a CLI start must not evaluate. */
+const HEAVY = [
+  /node_modules\/(zod|ajv|drizzle-orm|better-sqlite3|hono|@hono\/node-server|jose|prom-client|pino|ws|semver|pg)\//,
+  /^src\/(engine|store|dags|bundles|lifecycle|events)\/index\.ts$/,
+  /^src\/(http|console|ops)\//,
+  /^src\/cli\/(server|serve)\.ts$/,
+];
+
+/** Every input file reachable from `entry` through static imports and requires (not `import()`). */
+async function staticGraph(entry: string): Promise<{ statics: Set<string>; all: string[] }> {
+  const r = await esbuild.build({
+    ...esbuildOptions({ root: ROOT, entries: [{ in: entry, out: 'main' }], outdir: join(ROOT, 'dist-unused'), version: '0.0.0' }),
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const inputs = r.metafile.inputs;
+  const statics = new Set<string>();
+  const stack = [entry];
+  while (stack.length) {
+    const file = stack.pop()!;
+    if (statics.has(file) || !inputs[file]) continue;
+    statics.add(file);
+    for (const i of inputs[file]!.imports) if (i.kind !== 'dynamic-import' && !i.external) stack.push(i.path);
+  }
+  return { statics, all: Object.keys(inputs) };
+}
+
+const heavyIn = (files: Iterable<string>): string[] => [...files].filter((f) => HEAVY.some((re) => re.test(f))).sort();
+
+test('src/cli/index.ts reaches no heavy module statically; the commands still bundle them (import())', async () => {
+  const { statics, all } = await staticGraph('src/cli/index.ts');
+  assert.deepEqual(heavyIn(statics), [], 'a command file imports these at its top: import them in its run() instead');
+  // The lazily loaded implementations are still in the one bundle (esbuild followed the import()s).
+  for (const f of ['src/cli/serve.ts', 'src/cli/server.ts', 'src/store/index.ts', 'src/bundles/index.ts', 'src/lifecycle/index.ts']) assert.ok(all.includes(f), `${f} is not in the bundle`);
+  assert.ok(all.some((f) => f.includes('node_modules/zod/')), 'zod is not in the bundle');
+  // The start is small: a few dozen files (the whole program is ~800).
+  assert.ok(statics.size < 100, `${statics.size} files evaluated before a command runs`);
+});
+
+test('the check sees a static import: the server entry reaches the heavy modules', async () => {
+  const { statics } = await staticGraph('src/cli/serve.ts');
+  const found = heavyIn(statics);
+  for (const re of [/node_modules\/zod\//, /node_modules\/better-sqlite3\//, /^src\/store\/index\.ts$/, /^src\/http\//]) {
+    assert.ok(found.some((f) => re.test(f)), `the graph of serve.ts should reach ${re}`);
+  }
+});
