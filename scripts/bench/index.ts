@@ -3,7 +3,7 @@
  * (limits of this machine, engine, control plane + start-up, recovery, BullMQ peer, the chain
  * and fan-out measured by a client in its own process alternating with BullMQ, cron
  * evaluation, schedules: start lag and idle CPU, data lifecycle: backup/restore MB/s and the
- * chain while pruning), then ONE
+ * chain while pruning, start-up: the CLI, serve over stored runs, idle RSS), then ONE
  * table on stdout and the figures in bench/results/latest.json. See BENCHMARKS.md.
  *
  *   npm run bench [-- --reps 7] [--stored-runs 100000] [--skip peer,recovery,…] [--quick]
@@ -22,6 +22,8 @@ const { values } = parseArgs({
   options: {
     reps: { type: 'string', default: '7' },
     'stored-runs': { type: 'string', default: '100000' },
+    /** A folder startup.ts seeds once and reuses (seeding 1,000,000 runs takes minutes). */
+    'startup-dir': { type: 'string' },
     skip: { type: 'string', default: '' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json') },
@@ -57,6 +59,11 @@ const results: Results = {
   cron: await section('cron', 'cron.ts'),
   schedules: await section('schedules', 'schedules.ts', values.quick ? ['--idle-seconds', '5'] : []),
   lifecycle: await section('lifecycle', 'lifecycle.ts', ['--runs', values['stored-runs']!, '--reps', reps]),
+  startup: await section('startup', 'startup.ts', [
+    '--stored-runs', values['stored-runs']!, '--reps', reps,
+    ...(values['startup-dir'] ? ['--dir', values['startup-dir']] : []),
+    ...(values.quick ? ['--settle', '0'] : []),
+  ]),
 };
 const machine = {
   nproc: cpus().length,

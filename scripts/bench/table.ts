@@ -16,6 +16,8 @@ export interface Results {
   lifecycle?: Record<string, any>;
   cron?: Record<string, any>;
   schedules?: Record<string, any>;
+  /** startup.ts: CLI start, serve start-up over stored runs, idle RSS, per build. */
+  startup?: Record<string, any>;
 }
 
 const f1 = (x: number | undefined, d = 1): string =>
@@ -76,6 +78,19 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   add('RSS MB: server idle / engine after sustained (+ hosts)', `${f1(rssC?.value, 0)} / ${f1(rss?.extra?.afterSustainedMb as number, 0)} (+${f1(rss?.extra?.hostsMb as number, 0)})`, '—', '—', '—', '—', '—', undefined, rss?.load);
   const hs = g(E, 'hostStart');
   add('new tenant: first noop run / first exec run (ms)', hs ? `${f1(hs.extra?.spareMs as number)} / ${f1(hs.value)}` : '—', '—', '—', '—', '—', '—', undefined, hs?.load);
+  // startup.ts (issue #20): the first build measured.
+  const SU = r.startup ?? {};
+  const [suName, sb] = Object.entries((g(SU, 'builds') ?? {}) as Record<string, Record<string, Figure>>)[0] ?? [];
+  const cv = sb?.cliVersion, ch = sb?.cliHelp, cc = sb?.cliClient;
+  add(`CLI version / --help / dags list, ms (CPU ms; ${suName ?? '—'})`, cv ? `${f1(cv.value, 0)} / ${f1(ch?.value, 0)} / ${f1(cc?.value, 0)} (${cv.extra?.cpuMs} / ${ch?.extra?.cpuMs} / ${cc?.extra?.cpuMs})` : '—',
+    '—', '—', '—', '—', '—', undefined, cv?.load);
+  const ls = sb?.listen, le = sb?.listenEmpty;
+  add(`start-up to listening, ${f1(ls?.extra?.storedRuns as number, 0)} runs / none, ms (CPU ms)`, ls ? `${f1(ls.value, 0)} / ${f1(le?.value, 0)} (${ls.extra?.cpuMs} / ${le?.extra?.cpuMs})` : '—',
+    '—', '—', '—', '—', '< 200 ms', ls ? ls.value < 200 : undefined, ls?.load);
+  const ri = sb?.rssIdle, rsd = sb?.rssSettled;
+  add(`idle RSS MB, ${ri?.extra?.afterSeconds ?? '—'} s / ${rsd?.extra?.afterSeconds ?? '—'} s after listening (anon)`,
+    ri ? `${f1(ri.value, 1)} / ${f1(rsd?.value, 1)} (${f1(ri.extra?.anonMb as number, 1)} / ${f1(rsd?.extra?.anonMb as number, 1)})` : '—', '—', '—', '—', '—', '< 80 MB',
+    ri ? ri.value < 80 : undefined, ri?.load);
   const rec = g(R, 'recovery');
   add('recovery: 100 runs, SIGKILL → all moving (ms)', rec ? `${f1(rec.value)} (after listen ${rec.extra?.movingAfterListenMs})` : '—', '—', '—', '—', '—',
     '< 1 s', rec ? rec.value < 1000 : undefined, rec?.load);

@@ -1,0 +1,189 @@
+/**
+ * Start-up and footprint of the program as an operator meets it (issue #20), section `startup`
+ * of `npm run bench`:
+ *   - CLI: wall and CPU time (the child's, from this process's reaped-children counters) of
+ *     `orchestrator version`, `--help`, and a client command (`dags list`) against a server;
+ *   - serve: spawn → `listening on`, and spawn → the first 200 of the probe
+ *     `GET /admin/health` (ready: start-up done, workers up), over a data folder
+ *     of `--stored-runs` ended runs (seed-runs.ts; reused from `--dir` when it holds them);
+ *   - idle RSS of `serve --dev` on a fresh folder: /proc/<pid>/smaps_rollup (Rss, Anonymous,
+ *     file-backed = the rest) `--idle` seconds after `listening`, and again `--settle` seconds
+ *     after it (V8's memory reducer shrinks the young generation ~10–20 s into an idle spell;
+ *     0 skips the second reading).
+ * Each measured with the built executable (dist/orchestrator) when there is one, else from
+ * source (tsx, which is not the target). Medians of `--reps`.
+ *
+ *   npx tsx scripts/bench/startup.ts --stored-runs 1000000 --dir /tmp/orch-1m --reps 5
+ *   npx tsx scripts/bench/startup.ts --bin /tmp/old/orchestrator --bin dist/orchestrator   # builds alternately
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { API_BASE } from '../../src/core/paths.js';
+import { BINARY, emit, fig, median, ROOT, sleep, startChildServer } from './lib.js';
+import { seedRuns } from './seed-runs.js';
+
+const { values } = parseArgs({
+  options: {
+    'stored-runs': { type: 'string', default: '100000' },
+    dir: { type: 'string' },
+    reps: { type: 'string', default: '5' },
+    idle: { type: 'string', default: '3' },
+    settle: { type: 'string', default: '30' },
+    bin: { type: 'string', multiple: true },
+  },
+});
+const REPS = Number(values.reps);
+const bins = (values.bin ?? [BINARY]).map((b) => resolve(b));
+const program = (bin: string): string[] => (existsSync(bin) ? [bin] : [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'main.ts')]);
+const label = (bin: string): string => (existsSync(bin) ? bin.replace(ROOT + '/', '') : 'source (tsx)');
+
+/** CPU seconds of this process's reaped children (utime + stime, clock ticks of 10 ms). */
+function childrenCpuMs(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8').slice(readFileSync('/proc/self/stat', 'utf8').lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10; // fields 16 and 17 (cutime, cstime)
+}
+
+/** Wall and CPU ms of one run of the program with `args` (median of REPS). */
+function cliCost(bin: string, args: string[], env: Record<string, string> = {}): { wallMs: number; cpuMs: number; walls: number[]; cpus: number[] } {
+  const [cmd, ...pre] = program(bin);
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const c0 = childrenCpuMs();
+    const t0 = performance.now();
+    const r = spawnSync(cmd!, [...pre, ...args], { cwd: tmpdir(), encoding: 'utf8', env: { ...process.env, ...env } });
+    walls.push(performance.now() - t0);
+    cpus.push(childrenCpuMs() - c0);
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  }
+  return { wallMs: median(walls), cpuMs: median(cpus), walls, cpus };
+}
+
+/** CPU ms (user + system) a live process has used so far. */
+function cpuMsOf(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10; // fields 14 and 15 (utime, stime)
+}
+
+/**
+ * spawn → `listening on` (wall, and the process's CPU by then: less sensitive to a shared
+ * machine's load), and spawn → the first 200 of the health probe (polled every 5 ms).
+ */
+async function serveStart(bin: string, dataDir: string): Promise<{ listenMs: number; listenCpuMs: number; readyMs: number }> {
+  const [cmd, ...pre] = program(bin);
+  const t0 = performance.now();
+  const proc = spawn(cmd!, [...pre, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--allow-unsigned', '--dev'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const exited = new Promise((r) => proc.once('exit', r));
+  try {
+    const { url, listenMs, listenCpuMs } = await new Promise<{ url: string; listenMs: number; listenCpuMs: number }>((res, rej) => {
+      const onData = (c: string) => {
+        out += c;
+        const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+        if (!url) return;
+        proc.stdout!.off('data', onData);
+        res({ url, listenMs: performance.now() - t0, listenCpuMs: cpuMsOf(proc.pid!) });
+      };
+      proc.stdout!.setEncoding('utf8').on('data', onData);
+      void exited.then(() => rej(new Error(`serve exited before listening:\n${out}\n${err}`)));
+    });
+    for (;;) {
+      const r = await fetch(`${url}${API_BASE}/admin/health`).catch(() => undefined);
+      if (r?.status === 200) return { listenMs, listenCpuMs, readyMs: performance.now() - t0 };
+      await r?.body?.cancel();
+      if (performance.now() - t0 > 120_000) throw new Error('not ready after 120 s');
+      await sleep(5);
+    }
+  } finally {
+    proc.kill('SIGTERM');
+    await exited;
+  }
+}
+
+type Rss = { rss: number; anon: number; file: number };
+
+function smaps(pid: number): Rss {
+  const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? NaN);
+  return { rss: kb('Rss') / 1024, anon: kb('Anonymous') / 1024, file: (kb('Rss') - kb('Anonymous')) / 1024 };
+}
+
+/** smaps_rollup of an idle `serve --dev` on a fresh folder, `seconds` and `settle` seconds after listening (MB). */
+async function idleRss(bin: string, seconds: number, settle: number): Promise<{ early: Rss; settled?: Rss }> {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-bench-rss-'));
+  try {
+    const [cmd, ...pre] = program(bin);
+    const proc = spawn(cmd!, [...pre, 'serve', '--dev', '--port', '0', '--data-dir', join(dir, 'd'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise((r) => proc.once('exit', r));
+    let out = '';
+    await new Promise<void>((res, rej) => {
+      proc.stdout!.setEncoding('utf8').on('data', (c: string) => ((out += c), /listening on/.test(out) && res()));
+      void exited.then(() => rej(new Error(`serve exited: ${out}`)));
+    });
+    await sleep(seconds * 1000);
+    const early = smaps(proc.pid!);
+    let settled: Rss | undefined;
+    if (settle > seconds) {
+      await sleep((settle - seconds) * 1000);
+      settled = smaps(proc.pid!);
+    }
+    proc.kill('SIGTERM');
+    await exited;
+    return { early, settled };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The folder of stored runs (kept when --dir is given: seeding 1,000,000 runs takes minutes).
+const dataDir = values.dir ? resolve(values.dir) : join(mkdtempSync(join(tmpdir(), 'orch-bench-startup-')), 'd');
+const seeded = await seedRuns(dataDir, Number(values['stored-runs']), (m) => process.stderr.write(`startup: ${m}\n`));
+
+// A server for the client command.
+const srv = await startChildServer(mkdtempSync(join(tmpdir(), 'orch-bench-cli-')), [], 'binary');
+const perBin: Record<string, Record<string, unknown>> = {};
+try {
+  // Alternate the builds rep by rep where it matters little; each figure is a median of REPS.
+  for (const bin of bins) {
+    const version = cliCost(bin, ['version']);
+    const help = cliCost(bin, ['--help']);
+    const client = cliCost(bin, ['dags', 'list', '--server', srv.url, '--tenant', 'demo', '--output', 'json'], { ORCH_TOKEN: srv.token });
+    // Over the stored runs and over a folder with none, alternately: start-up must not depend on them.
+    type Start = Awaited<ReturnType<typeof serveStart>>;
+    const starts: Start[] = [];
+    const empty: Start[] = [];
+    const emptyDir = join(mkdtempSync(join(tmpdir(), 'orch-bench-empty-')), 'd');
+    await serveStart(bin, emptyDir); // creates it (migrations, dev keys)
+    for (let i = 0; i < REPS; i++) {
+      starts.push(await serveStart(bin, dataDir));
+      empty.push(await serveStart(bin, emptyDir));
+    }
+    rmSync(join(emptyDir, '..'), { recursive: true, force: true });
+    const startFig = (xs: Start[], runs: number) =>
+      fig(median(xs.map((s) => s.listenMs)), 'ms', { cpuMs: median(xs.map((s) => s.listenCpuMs)), readyMs: median(xs.map((s) => s.readyMs)), storedRuns: runs }, xs.map((s) => s.listenMs));
+    const rss: Array<{ early: Rss; settled?: Rss }> = [];
+    for (let i = 0; i < Math.max(1, Math.min(REPS, 2)); i++) rss.push(await idleRss(bin, Number(values.idle), Number(values.settle)));
+    const rssFig = (xs: Rss[], after: number) =>
+      fig(median(xs.map((r) => r.rss)), 'MB', { anonMb: median(xs.map((r) => r.anon)), fileMb: median(xs.map((r) => r.file)), afterSeconds: after }, xs.map((r) => r.rss));
+    const settled = rss.flatMap((r) => (r.settled ? [r.settled] : []));
+    perBin[label(bin)] = {
+      cliVersion: fig(version.wallMs, 'ms', { cpuMs: version.cpuMs }, version.walls),
+      cliHelp: fig(help.wallMs, 'ms', { cpuMs: help.cpuMs }, help.walls),
+      cliClient: fig(client.wallMs, 'ms', { cpuMs: client.cpuMs, command: 'dags list' }, client.walls),
+      listen: startFig(starts, seeded.runs),
+      listenEmpty: startFig(empty, 0),
+      rssIdle: rssFig(rss.map((r) => r.early), Number(values.idle)),
+      ...(settled.length ? { rssSettled: rssFig(settled, Number(values.settle)) } : {}),
+    };
+  }
+} finally {
+  await srv.stop('SIGTERM');
+}
+emit({ builds: perBin, stored: { runs: seeded.runs, events: seeded.events, mb: Math.round(seeded.bytes / 1048576), seedMs: seeded.seedMs, reused: seeded.reused } });
+if (!values.dir) rmSync(join(dataDir, '..'), { recursive: true, force: true });
