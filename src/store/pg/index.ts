@@ -24,6 +24,17 @@ import { PgRuns } from './runs.js';
 import { PgLeases } from './leases.js';
 
 export { PgSchemaTooNew, migratePg } from './migrate.js';
+export { copySqliteToPg, CopyTargetNotEmpty, CopyMismatch, type CopyReport, type CopiedTable } from './copy.js';
+
+/** Creates or upgrades the schema of the database at `url` (`orchestrator migrate`). */
+export async function migratePgUrl(url: string): Promise<{ from: number; to: number }> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, types: pgTypes });
+  try {
+    return await migratePg(pool);
+  } finally {
+    await pool.end();
+  }
+}
 export { pgDdl } from './ddl.js';
 
 export interface PgOpenOptions {
