@@ -15,7 +15,8 @@
  */
 import pg from 'pg';
 import type { EventRow } from '../event-view.js';
-import { LeaseLost, type CommitBatch, type Ports, type StorePorts } from '../ports.js';
+import { LeaseLost, type CommitBatch, type EventWatch, type EventWatchListener, type Ports, type StorePorts } from '../ports.js';
+import { watchEvents } from './watch.js';
 import { conn, pgTypes, type Conn } from './conn.js';
 import { PgEvents } from './events.js';
 import { migratePg } from './migrate.js';
@@ -67,7 +68,10 @@ export class PgStore extends PgPorts implements StorePorts {
   /** The last error of an idle pooled connection (the pool drops that connection and opens another). */
   lastIdleError: Error | null = null;
 
-  private constructor(private readonly pool: pg.Pool) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+  ) {
     super(conn(pool));
     pool.on('error', (e) => (this.lastIdleError = e));
   }
@@ -81,7 +85,7 @@ export class PgStore extends PgPorts implements StorePorts {
       await pool.end();
       throw e;
     }
-    return new PgStore(pool);
+    return new PgStore(pool, opts.url);
   }
 
   async transaction<T>(fn: (tx: Ports) => Promise<T>): Promise<T> {
@@ -114,6 +118,11 @@ export class PgStore extends PgPorts implements StorePorts {
       await t.artifacts.addRefs([...b.artifacts, ...b.refs]);
       return t.events.append(b.events);
     });
+  }
+
+  /** Wake-ups when events commit on any node (LISTEN on a dedicated connection; watch.ts). */
+  watchEvents(l: EventWatchListener): Promise<EventWatch> {
+    return watchEvents(this.url, pgTypes, l);
   }
 
   /** Runs a trivial query (the health check's liveness probe). */
