@@ -46,20 +46,15 @@ function childrenCpuMs(): number {
   return (Number(f[13]) + Number(f[14])) * 10; // fields 16 and 17 (cutime, cstime)
 }
 
-/** Wall and CPU ms of one run of the program with `args` (median of REPS). */
-function cliCost(bin: string, args: string[], env: Record<string, string> = {}): { wallMs: number; cpuMs: number; walls: number[]; cpus: number[] } {
+/** Wall and CPU ms of one run of the program with `args`. */
+function cliOnce(bin: string, args: string[], env: Record<string, string> = {}): { wallMs: number; cpuMs: number } {
   const [cmd, ...pre] = program(bin);
-  const walls: number[] = [];
-  const cpus: number[] = [];
-  for (let i = 0; i < REPS; i++) {
-    const c0 = childrenCpuMs();
-    const t0 = performance.now();
-    const r = spawnSync(cmd!, [...pre, ...args], { cwd: tmpdir(), encoding: 'utf8', env: { ...process.env, ...env } });
-    walls.push(performance.now() - t0);
-    cpus.push(childrenCpuMs() - c0);
-    if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-  }
-  return { wallMs: median(walls), cpuMs: median(cpus), walls, cpus };
+  const c0 = childrenCpuMs();
+  const t0 = performance.now();
+  const r = spawnSync(cmd!, [...pre, ...args], { cwd: tmpdir(), encoding: 'utf8', env: { ...process.env, ...env } });
+  const wallMs = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return { wallMs, cpuMs: childrenCpuMs() - c0 };
 }
 
 /** CPU ms (user + system) a live process has used so far. */
@@ -147,43 +142,48 @@ const seeded = await seedRuns(dataDir, Number(values['stored-runs']), (m) => pro
 
 // A server for the client command.
 const srv = await startChildServer(mkdtempSync(join(tmpdir(), 'orch-bench-cli-')), [], 'binary');
-const perBin: Record<string, Record<string, unknown>> = {};
+type Start = Awaited<ReturnType<typeof serveStart>>;
+type Cli = { wallMs: number; cpuMs: number };
+const samples = new Map(bins.map((b) => [b, { version: [] as Cli[], help: [] as Cli[], client: [] as Cli[], starts: [] as Start[], empty: [] as Start[], rss: [] as Array<{ early: Rss; settled?: Rss }> }]));
+const emptyDir = join(mkdtempSync(join(tmpdir(), 'orch-bench-empty-')), 'd');
 try {
-  // Alternate the builds rep by rep where it matters little; each figure is a median of REPS.
-  for (const bin of bins) {
-    const version = cliCost(bin, ['version']);
-    const help = cliCost(bin, ['--help']);
-    const client = cliCost(bin, ['dags', 'list', '--server', srv.url, '--tenant', 'demo', '--output', 'json'], { ORCH_TOKEN: srv.token });
-    // Over the stored runs and over a folder with none, alternately: start-up must not depend on them.
-    type Start = Awaited<ReturnType<typeof serveStart>>;
-    const starts: Start[] = [];
-    const empty: Start[] = [];
-    const emptyDir = join(mkdtempSync(join(tmpdir(), 'orch-bench-empty-')), 'd');
-    await serveStart(bin, emptyDir); // creates it (migrations, dev keys)
-    for (let i = 0; i < REPS; i++) {
-      starts.push(await serveStart(bin, dataDir));
-      empty.push(await serveStart(bin, emptyDir));
+  // Builds alternate sample by sample (a shared machine's load moves); each figure is a median.
+  for (const bin of bins) await serveStart(bin, emptyDir); // creates the empty folder (migrations, dev keys) and warms the page cache
+  for (let i = 0; i < REPS; i++) {
+    for (const bin of bins) {
+      const x = samples.get(bin)!;
+      x.version.push(cliOnce(bin, ['version']));
+      x.help.push(cliOnce(bin, ['--help']));
+      x.client.push(cliOnce(bin, ['dags', 'list', '--server', srv.url, '--tenant', 'demo', '--output', 'json'], { ORCH_TOKEN: srv.token }));
+      // Over the stored runs and over a folder with none: start-up must not depend on them.
+      x.starts.push(await serveStart(bin, dataDir));
+      x.empty.push(await serveStart(bin, emptyDir));
     }
-    rmSync(join(emptyDir, '..'), { recursive: true, force: true });
-    const startFig = (xs: Start[], runs: number) =>
-      fig(median(xs.map((s) => s.listenMs)), 'ms', { cpuMs: median(xs.map((s) => s.listenCpuMs)), readyMs: median(xs.map((s) => s.readyMs)), storedRuns: runs }, xs.map((s) => s.listenMs));
-    const rss: Array<{ early: Rss; settled?: Rss }> = [];
-    for (let i = 0; i < Math.max(1, Math.min(REPS, 2)); i++) rss.push(await idleRss(bin, Number(values.idle), Number(values.settle)));
-    const rssFig = (xs: Rss[], after: number) =>
-      fig(median(xs.map((r) => r.rss)), 'MB', { anonMb: median(xs.map((r) => r.anon)), fileMb: median(xs.map((r) => r.file)), afterSeconds: after }, xs.map((r) => r.rss));
-    const settled = rss.flatMap((r) => (r.settled ? [r.settled] : []));
-    perBin[label(bin)] = {
-      cliVersion: fig(version.wallMs, 'ms', { cpuMs: version.cpuMs }, version.walls),
-      cliHelp: fig(help.wallMs, 'ms', { cpuMs: help.cpuMs }, help.walls),
-      cliClient: fig(client.wallMs, 'ms', { cpuMs: client.cpuMs, command: 'dags list' }, client.walls),
-      listen: startFig(starts, seeded.runs),
-      listenEmpty: startFig(empty, 0),
-      rssIdle: rssFig(rss.map((r) => r.early), Number(values.idle)),
-      ...(settled.length ? { rssSettled: rssFig(settled, Number(values.settle)) } : {}),
-    };
+  }
+  for (let i = 0; i < Math.max(1, Math.min(REPS, 2)); i++) {
+    for (const bin of bins) samples.get(bin)!.rss.push(await idleRss(bin, Number(values.idle), Number(values.settle)));
   }
 } finally {
   await srv.stop('SIGTERM');
+  rmSync(join(emptyDir, '..'), { recursive: true, force: true });
+}
+const cliFig = (xs: Cli[], extra: Record<string, unknown> = {}) => fig(median(xs.map((c) => c.wallMs)), 'ms', { cpuMs: median(xs.map((c) => c.cpuMs)), ...extra }, xs.map((c) => c.wallMs));
+const startFig = (xs: Start[], runs: number) =>
+  fig(median(xs.map((s) => s.listenMs)), 'ms', { cpuMs: median(xs.map((s) => s.listenCpuMs)), readyMs: median(xs.map((s) => s.readyMs)), storedRuns: runs }, xs.map((s) => s.listenMs));
+const rssFig = (xs: Rss[], after: number) =>
+  fig(median(xs.map((r) => r.rss)), 'MB', { anonMb: median(xs.map((r) => r.anon)), fileMb: median(xs.map((r) => r.file)), afterSeconds: after }, xs.map((r) => r.rss));
+const perBin: Record<string, Record<string, unknown>> = {};
+for (const [bin, x] of samples) {
+  const settled = x.rss.flatMap((r) => (r.settled ? [r.settled] : []));
+  perBin[label(bin)] = {
+    cliVersion: cliFig(x.version),
+    cliHelp: cliFig(x.help),
+    cliClient: cliFig(x.client, { command: 'dags list' }),
+    listen: startFig(x.starts, seeded.runs),
+    listenEmpty: startFig(x.empty, 0),
+    rssIdle: rssFig(x.rss.map((r) => r.early), Number(values.idle)),
+    ...(settled.length ? { rssSettled: rssFig(settled, Number(values.settle)) } : {}),
+  };
 }
 emit({ builds: perBin, stored: { runs: seeded.runs, events: seeded.events, mb: Math.round(seeded.bytes / 1048576), seedMs: seeded.seedMs, reused: seeded.reused } });
 if (!values.dir) rmSync(join(dataDir, '..'), { recursive: true, force: true });
