@@ -13,15 +13,9 @@ import type { Store } from './index.js';
 import type { IdemKey } from './idempotency.js';
 import type { EventRow } from './event-view.js';
 import type { CommitBatch, Ports, StorePorts } from './ports.js';
+import { settled } from './settled.js';
+import { sqliteMaintenance, sqliteOps, sqliteRetention, sqliteSchedules, sqliteTransfer } from './sqlite-lifecycle.js';
 
-/** Runs `fn` and settles the Promise with its result or error (the statement ran already). */
-function settled<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
 
 function isPrimaryKeyConflict(e: unknown): boolean {
   return (e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
@@ -34,6 +28,11 @@ export class SqlitePorts implements StorePorts {
   readonly events: Ports['events'];
   readonly idem: Ports['idem'];
   readonly artifacts: Ports['artifacts'];
+  readonly schedules: Ports['schedules'];
+  readonly retention: Ports['retention'];
+  readonly transfer: Ports['transfer'];
+  readonly ops: Ports['ops'];
+  readonly maintenance: StorePorts['maintenance'];
 
   constructor(private readonly store: Store) {
     const s = store;
@@ -81,7 +80,15 @@ export class SqlitePorts implements StorePorts {
     this.artifacts = {
       own: (row) => settled(() => s.artifacts.insert(row)),
       owns: (t, h) => settled(() => s.artifacts.owns(t, h)),
+      addRefs: (refs) => settled(() => {
+        for (const r of refs) s.refs.add(r.tenant, r.hash, r.holder);
+      }),
     };
+    this.schedules = sqliteSchedules(s);
+    this.retention = sqliteRetention(s);
+    this.transfer = sqliteTransfer(s);
+    this.ops = sqliteOps(s);
+    this.maintenance = sqliteMaintenance(s);
   }
 
   /** Transactions waiting for the open one (one connection: they run one after another). */

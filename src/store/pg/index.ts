@@ -21,6 +21,10 @@ import { PgEvents } from './events.js';
 import { migratePg } from './migrate.js';
 import { PgArtifacts, PgCatalog, PgIdempotency } from './records.js';
 import { PgRuns } from './runs.js';
+import { PgSchedules } from './schedules.js';
+import { PgRetention } from './retention.js';
+import { PgOpsCatalog, PgTransfer } from './transfer.js';
+import { pgMaintenance } from '../maintenance.js';
 
 export { PgSchemaTooNew, migratePg } from './migrate.js';
 export { pgDdl } from './ddl.js';
@@ -39,12 +43,20 @@ class PgPorts implements Ports {
   readonly events: PgEvents;
   readonly idem: PgIdempotency;
   readonly artifacts: PgArtifacts;
+  readonly schedules: PgSchedules;
+  readonly retention: PgRetention;
+  readonly transfer: PgTransfer;
+  readonly ops: PgOpsCatalog;
   constructor(c: Conn) {
     this.catalog = new PgCatalog(c);
     this.runs = new PgRuns(c);
     this.events = new PgEvents(c);
     this.idem = new PgIdempotency(c);
     this.artifacts = new PgArtifacts(c);
+    this.schedules = new PgSchedules(c);
+    this.retention = new PgRetention(c);
+    this.transfer = new PgTransfer(c);
+    this.ops = new PgOpsCatalog(c);
   }
 }
 
@@ -52,6 +64,8 @@ export class PgStore extends PgPorts implements StorePorts {
   readonly kind = 'postgres';
   /** The last error of an idle pooled connection (the pool drops that connection and opens another). */
   lastIdleError: Error | null = null;
+  /** Liveness only: copies and checks are pg_dump's, pg_basebackup's and pg_amcheck's (maintenance.ts). */
+  readonly maintenance = pgMaintenance(() => this.ping());
 
   private constructor(private readonly pool: pg.Pool) {
     super(conn(pool));
