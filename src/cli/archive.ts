@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { createRunArchive, importRunArchive } from '../lifecycle/index.js';
-import { Store } from '../store/index.js';
+import { SqlitePorts, Store } from '../store/index.js';
 import { UsageError } from './args.js';
 import { EXIT, type Command } from './commands.js';
 import { trustOf } from './lifecycle.js';
@@ -46,7 +46,7 @@ export const importArchiveCommand: Command = {
     const dataDir = resolve(String(f['data-dir']));
     const store = Store.open({ dataDir });
     try {
-      print(await importRunArchive(resolve(file), { store, dataDir, tenant, trust: trustOf(f), allowUnsigned }));
+      print(await importRunArchive(resolve(file), { ports: new SqlitePorts(store), dataDir, tenant, trust: trustOf(f), allowUnsigned }));
       return EXIT.OK;
     } finally {
       store.close();

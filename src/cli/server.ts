@@ -22,7 +22,7 @@ import { TrustStore } from '../dags/signature.js';
 import { createApp, PageTokens, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { DiskWatermarks, LifecycleMetrics, LifecycleService, prepareDataDir } from '../lifecycle/index.js';
-import { IdempotencyLedger, Store } from '../store/index.js';
+import { IdempotencyLedger, SqlitePorts, Store, type StorePorts } from '../store/index.js';
 import type { EventRow } from '../store/events.js';
 import { EventExports, type EventHub } from '../events/index.js';
 import { schedulerLimits, workerPoolSettings, type ServeConfig } from './config.js';
@@ -40,6 +40,8 @@ export interface RunningServer {
   deps: AppDeps;
   /** The server's store (tests and tools read it; routes reach data only through services). */
   store: Store;
+  /** The same store behind the storage ports (what services use). */
+  ports: StorePorts;
   routes: RouteDef[];
   devKeys?: DevKeys;
   /** SIGHUP: re-reads the JWKS, the trust folders and the scrape token file (see {@link AuthReloader}). */
@@ -74,6 +76,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
   // A newer folder is refused (nothing touched); an older one is backed up beside itself, then migrated.
   await prepareDataDir(config.dataDir, logger, { clock });
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
+  const ports = new SqlitePorts(store);
   // What start-up has opened, closed in reverse order when it fails or is interrupted: a
   // failed start never leaves a listener answering 503, a worker thread or the lock behind.
   const opened: Array<() => unknown> = [() => store.close()];
@@ -95,7 +98,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // One reading of the disk and one floor (--disk-min-free) for the 507 refusals and every health check.
     const disk = new DiskWatermarks([config.dataDir, join(config.dataDir, 'artifacts')], { warnFree: config.diskWarnFree, minFree: config.diskMinFree });
     const ops = new Ops({
-      store,
+      ports,
       diskFloor: (total) => disk.floorBytes(total),
       dataDir: config.dataDir,
       artifactsDir: join(config.dataDir, 'artifacts'),
@@ -153,7 +156,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const schedules = new ScheduleService({ store, clock, dags, plans, runs, firer });
     ops.addCheck(disk.healthCheck());
     const dataLifecycle = new LifecycleService({
-      store,
+      ports,
       cas,
       clock,
       logger,
@@ -243,6 +246,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       port,
       deps,
       store,
+      ports,
       routes,
       devKeys,
       reload: () => reloader.reload(),

@@ -12,7 +12,7 @@ import { dagExportRecords } from '../dags/service.js';
 import { eventExportManifest, eventExportRecords } from '../events/export.js';
 import { signExportManifest, verifyExportManifest } from '../runs/export-signature.js';
 import { exportRunRecords, importRunRecords } from '../runs/transfer.js';
-import { Store } from '../store/index.js';
+import { SqlitePorts, Store } from '../store/index.js';
 import { TenantRequiredError, UsageError, type FlagSpec, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
 import { trustOf } from './lifecycle.js';
@@ -176,7 +176,7 @@ export const importRunsCommand: Command = {
     const store = Store.open({ dataDir: resolve(String(f['data-dir'])) });
     try {
       const tty = process.stderr.isTTY;
-      const report = importRunRecords(store, records, { tenant, onProgress: tty ? (n) => process.stderr.write(`\rimport runs: ${n}…`) : undefined });
+      const report = await importRunRecords(new SqlitePorts(store), records, { tenant, onProgress: tty ? (n) => process.stderr.write(`\rimport runs: ${n}…`) : undefined });
       if (tty && report.imported >= 1000) process.stderr.write('\n');
       process.stdout.write(JSON.stringify({ ok: true, ...report, signedBy }) + '\n');
       return EXIT.OK;
