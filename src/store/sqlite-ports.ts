@@ -12,9 +12,9 @@
 import type { Store } from './index.js';
 import type { IdemKey } from './idempotency.js';
 import type { EventRow } from './event-view.js';
-import type { CommitBatch, Ports, StorePorts } from './ports.js';
 import { settled } from './settled.js';
 import { sqliteMaintenance, sqliteOps, sqliteRetention, sqliteSchedules, sqliteTransfer } from './sqlite-lifecycle.js';
+import { LeaseLost, type CommitBatch, type Ports, type StorePorts } from './ports.js';
 
 
 function isPrimaryKeyConflict(e: unknown): boolean {
@@ -33,6 +33,7 @@ export class SqlitePorts implements StorePorts {
   readonly transfer: Ports['transfer'];
   readonly ops: Ports['ops'];
   readonly maintenance: StorePorts['maintenance'];
+  readonly leases: Ports['leases'];
 
   constructor(private readonly store: Store) {
     const s = store;
@@ -89,6 +90,17 @@ export class SqlitePorts implements StorePorts {
     this.transfer = sqliteTransfer(s);
     this.ops = sqliteOps(s);
     this.maintenance = sqliteMaintenance(s);
+    const l = s.leases;
+    this.leases = {
+      heartbeat: (n, ms, cap) => settled(() => l.heartbeat(n, ms, cap)),
+      nodes: () => settled(() => l.nodes()),
+      own: (t, id, n) => settled(() => l.own(t, id, n)),
+      claim: (n, limit) => settled(() => l.claim(n, limit)),
+      held: (n) => settled(() => l.held(n)),
+      fence: (n, runs) => settled(() => l.fence(n, runs)),
+      release: (n, ids) => settled(() => l.release(n, ids)),
+      leave: (n) => settled(() => l.leave(n)),
+    };
   }
 
   /** Transactions waiting for the open one (one connection: they run one after another). */
@@ -156,6 +168,11 @@ export class SqlitePorts implements StorePorts {
     const s = this.store;
     return this.transaction(() =>
       settled(() => {
+        if (b.fence) {
+          const lost = s.leases.fence(b.fence.nodeId, b.fence.runs);
+          if (lost.length > 0) throw new LeaseLost(lost);
+          if (b.fence.release) s.leases.release(b.fence.nodeId, b.fence.release);
+        }
         for (const r of b.runs) s.runs.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason, r.cancelledBy);
         if (b.steps.length > 0) s.runs.writeSteps(b.steps);
         if (b.attempts.length > 0) s.runs.writeAttempts(b.attempts);

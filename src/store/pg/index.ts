@@ -15,7 +15,7 @@
  */
 import pg from 'pg';
 import type { EventRow } from '../event-view.js';
-import type { CommitBatch, Ports, StorePorts } from '../ports.js';
+import { LeaseLost, type CommitBatch, type Ports, type StorePorts } from '../ports.js';
 import { conn, pgTypes, type Conn } from './conn.js';
 import { PgEvents } from './events.js';
 import { migratePg } from './migrate.js';
@@ -25,6 +25,7 @@ import { PgSchedules } from './schedules.js';
 import { PgRetention } from './retention.js';
 import { PgOpsCatalog, PgTransfer } from './transfer.js';
 import { pgMaintenance } from '../maintenance.js';
+import { PgLeases } from './leases.js';
 
 export { PgSchemaTooNew, migratePg } from './migrate.js';
 export { pgDdl } from './ddl.js';
@@ -47,6 +48,7 @@ class PgPorts implements Ports {
   readonly retention: PgRetention;
   readonly transfer: PgTransfer;
   readonly ops: PgOpsCatalog;
+  readonly leases: PgLeases;
   constructor(c: Conn) {
     this.catalog = new PgCatalog(c);
     this.runs = new PgRuns(c);
@@ -57,6 +59,7 @@ class PgPorts implements Ports {
     this.retention = new PgRetention(c);
     this.transfer = new PgTransfer(c);
     this.ops = new PgOpsCatalog(c);
+    this.leases = new PgLeases(c);
   }
 }
 
@@ -104,6 +107,11 @@ export class PgStore extends PgPorts implements StorePorts {
   commitBatch(b: CommitBatch): Promise<EventRow[]> {
     return this.transaction(async (tx) => {
       const t = tx as PgPorts;
+      if (b.fence) {
+        const lost = await t.leases.fence(b.fence.nodeId, b.fence.runs);
+        if (lost.length > 0) throw new LeaseLost(lost);
+        if (b.fence.release) await t.leases.release(b.fence.nodeId, b.fence.release);
+      }
       await t.runs.write(b.runs, b.steps, b.attempts);
       for (const a of b.artifacts) await t.artifacts.own(a);
       await t.artifacts.addRefs([...b.artifacts, ...b.refs]);
