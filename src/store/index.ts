@@ -35,6 +35,7 @@ export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js'
 export type { Checkpointer, CheckpointerOptions, CheckpointLog } from './checkpointer.js';
 export type { StorePorts, Ports, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort } from './ports.js';
 export { SqlitePorts } from './sqlite-ports.js';
+export { txPorts } from './ports.js';
 
 export class Store {
   readonly dags: DagQueries;
