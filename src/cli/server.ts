@@ -150,10 +150,10 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       if (unresolved.length > 0) logger.warn({ unresolved }, 'plugins: DAG versions stored before pinning name plugins that are not installed; their runs are refused (PLUGIN_UNAVAILABLE) until they are');
     };
     pinStored();
-    const runs = new RunService({ store, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
+    const runs = new RunService({ store, ports, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
     const firer = new ScheduleFirer({ store, clock, logger, runs, scheduler });
     opened.push(() => firer.stop());
-    const schedules = new ScheduleService({ store, clock, dags, plans, runs, firer });
+    const schedules = new ScheduleService({ store, ports, clock, dags, plans, runs, firer });
     ops.addCheck(disk.healthCheck());
     const dataLifecycle = new LifecycleService({
       ports,
@@ -189,7 +189,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(store), idempotency: new IdempotencyLedger(store), lifecycle: dataLifecycle, disk },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(store), idempotency: new IdempotencyLedger(ports), lifecycle: dataLifecycle, disk },
     };
 
     const reloadPlugins = () => {
@@ -238,7 +238,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     if (installed) pinStored();
     deps.lifecycle.ready = true;
     dataLifecycle.start();
-    const expireTimer = setInterval(() => store.idem.expire(clock.now() - deps.config.idempotencyTtlMs), 3600_000);
+    const expireTimer = setInterval(() => void ports.idem.expire(clock.now() - deps.config.idempotencyTtlMs).catch((err: unknown) => logger.warn({ err }, 'idempotency: expiring old keys failed')), 3600_000);
     expireTimer.unref();
     let closed = false;
     return {

@@ -39,6 +39,7 @@ export type { StorePorts, Ports, CommitBatch, RunUpdate, CatalogPort, RunLedgerP
 export { LeaseLost } from './ports.js';
 export { SqlitePorts } from './sqlite-ports.js';
 export { MaintenanceUnsupported } from './maintenance.js';
+export { txPorts } from './ports.js';
 
 export class Store {
   readonly dags: DagQueries;

@@ -32,6 +32,7 @@ import type { FireState, ScheduleListFilter, ScheduleRow } from './schedules.js'
 import type { PolicyRow, PrunedCounts, RunKey } from './retention.js';
 import type { OwnedRow } from './refs.js';
 
+import type { TxHandle } from '../core/tx.js';
 
 /** DAG versions (the catalog): immutable versions, only `active` / `disabledMs` change. */
 export interface CatalogPort {
@@ -280,8 +281,8 @@ export interface LeasePort {
   leave(nodeId: string): Promise<number>;
 }
 
-/** Every port, bound to one connection or transaction. */
-export interface Ports {
+/** Every port, bound to one connection or transaction (outside `store/`, a request's transaction is this as an opaque {@link TxHandle}). */
+export interface Ports extends TxHandle {
   readonly catalog: CatalogPort;
   readonly runs: RunLedgerPort;
   readonly events: EventLogPort;
@@ -337,4 +338,9 @@ export interface StorePorts extends Ports {
   transaction<T>(fn: (tx: Ports) => Promise<T>): Promise<T>;
   /** Writes one group commit in its own transaction; returns the event rows, seq and hash assigned, in batch order. */
   commitBatch(b: CommitBatch): Promise<EventRow[]>;
+}
+
+/** The ports of a request's transaction (`core/tx.ts`): what a service narrows the opaque handle to. */
+export function txPorts(tx: TxHandle): Ports {
+  return tx as Ports;
 }
