@@ -293,6 +293,12 @@ export interface Ports extends TxHandle {
   readonly transfer: TransferPort;
   readonly ops: OpsCatalogPort;
   readonly leases: LeasePort;
+  /**
+   * Runs `fn` in a savepoint of this transaction: when it throws, only its writes roll back
+   * and the error is rethrown; the transaction goes on (the schedule firer decides each
+   * schedule's fires so within one batch). Refused outside a transaction.
+   */
+  savepoint<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** What one scheduler turn writes (the group commit), in one transaction. */

@@ -103,6 +103,41 @@ export class SqlitePorts implements StorePorts {
     };
   }
 
+  private savepoints = 0;
+
+  savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    const db = this.store.db.sqlite;
+    if (!db.inTransaction) return Promise.reject(new Error('savepoint: not inside a transaction'));
+    const name = `sp${++this.savepoints}`;
+    db.exec(`SAVEPOINT ${name}`);
+    const done = (ok: boolean): void => {
+      this.savepoints--;
+      if (!db.inTransaction) return;
+      if (!ok) {
+        db.exec(`ROLLBACK TO ${name}`);
+        this.store.rolledBack();
+      }
+      db.exec(`RELEASE ${name}`);
+    };
+    let p: Promise<T>;
+    try {
+      p = fn();
+    } catch (e) {
+      done(false);
+      return Promise.reject(e);
+    }
+    return p.then(
+      (r) => {
+        done(true);
+        return r;
+      },
+      (e: unknown) => {
+        done(false);
+        throw e;
+      },
+    );
+  }
+
   /** Transactions waiting for the open one (one connection: they run one after another). */
   private readonly waiting: Array<() => void> = [];
   private busy = false;

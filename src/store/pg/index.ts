@@ -49,7 +49,9 @@ class PgPorts implements Ports {
   readonly transfer: PgTransfer;
   readonly ops: PgOpsCatalog;
   readonly leases: PgLeases;
-  constructor(c: Conn) {
+  private savepoints = 0;
+  /** @param client the transaction's connection; null for the pool (no transaction). */
+  constructor(c: Conn, private readonly client: pg.PoolClient | null = null) {
     this.catalog = new PgCatalog(c);
     this.runs = new PgRuns(c);
     this.events = new PgEvents(c);
@@ -60,6 +62,24 @@ class PgPorts implements Ports {
     this.transfer = new PgTransfer(c);
     this.ops = new PgOpsCatalog(c);
     this.leases = new PgLeases(c);
+  }
+
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    const client = this.client;
+    if (!client) throw new Error('savepoint: not inside a transaction');
+    const name = `sp${++this.savepoints}`;
+    await client.query(`savepoint ${name}`);
+    try {
+      const r = await fn();
+      await client.query(`release savepoint ${name}`);
+      return r;
+    } catch (e) {
+      await client.query(`rollback to savepoint ${name}`);
+      await client.query(`release savepoint ${name}`);
+      throw e;
+    } finally {
+      this.savepoints--;
+    }
   }
 }
 
@@ -92,7 +112,7 @@ export class PgStore extends PgPorts implements StorePorts {
     let broken: Error | undefined;
     try {
       await client.query('begin');
-      const r = await fn(new PgPorts(conn(client)));
+      const r = await fn(new PgPorts(conn(client), client));
       await client.query('commit');
       return r;
     } catch (e) {

@@ -120,6 +120,32 @@ for (const kind of KINDS) {
     assert.deepEqual(await s.schedules.activeRuns('sch2', 'b'), [], 'per tenant');
   });
 
+  test(`${kind}: a savepoint rolls back only its own writes (events included) and the transaction goes on`, async (ctx) => {
+    const s = await storeOf(ctx, kind);
+    if (!s) return;
+    const t = 'svp';
+    const ev = (i: number) => ({ tenant: t, type: 'schedule.fired' as const, dagId: 'd', runId: `r${i}`, stepId: null, status: 'started', tsMs: i, traceId: 'f'.repeat(32) });
+    await assert.rejects(s.savepoint(async () => undefined), /not inside a transaction/);
+    const seqs = await s.transaction(async (tx) => {
+      await tx.schedules.insert(schedule(t, 'a'));
+      const first = await tx.events.append([ev(1)]);
+      await assert.rejects(tx.savepoint(async () => {
+        await tx.schedules.insert(schedule(t, 'b'));
+        await tx.events.append([ev(2)]);
+        throw new Error('undecided');
+      }), /undecided/);
+      const kept = await tx.savepoint(async () => {
+        await tx.schedules.insert(schedule(t, 'c'));
+        return tx.events.append([ev(3)]);
+      });
+      return [...first, ...kept].map((e) => [e.seq, e.runId]);
+    });
+    assert.deepEqual(seqs, [[1, 'r1'], [2, 'r3']], 'the rolled-back event\'s seq is given again');
+    assert.deepEqual((await s.schedules.list({ tenant: t, limit: 10 })).map((r) => r.scheduleId), ['a', 'c']);
+    assert.deepEqual((await s.events.since(t, 0, 10)).map((e) => [e.seq, e.runId]), [[1, 'r1'], [2, 'r3']]);
+    logOf(kind).push(seqs);
+  });
+
   test(`${kind}: retention: policies, prunable runs by keyset, deletion with what hangs off a run, never an active run`, async (ctx) => {
     const s = await storeOf(ctx, kind);
     if (!s) return;
