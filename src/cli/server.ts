@@ -151,7 +151,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     };
     pinStored();
     const runs = new RunService({ store, ports, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
-    const firer = new ScheduleFirer({ store, clock, logger, runs, scheduler });
+    const firer = new ScheduleFirer({ ports, clock, logger, runs, scheduler });
     opened.push(() => firer.stop());
     const schedules = new ScheduleService({ store, ports, clock, dags, plans, runs, firer });
     ops.addCheck(disk.healthCheck());
@@ -202,7 +202,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     checkpoint();
     scheduler.recover();
     // Then the schedules: what came due while the server was down is decided now (catch-up).
-    firer.start();
+    await firer.start();
     const started = pool.start();
     started.catch((err: unknown) => {
       if (!failed) logger.error({ err }, 'worker pool failed to start');

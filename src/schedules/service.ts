@@ -108,7 +108,7 @@ export class ScheduleService {
       return { schedule: scheduleView(stored), created: event !== undefined };
     });
     this.d.runs.admit([], events);
-    if (out.created) this.d.firer.changed(tenant, prepared.spec.scheduleId);
+    if (out.created) await this.d.firer.changed(tenant, prepared.spec.scheduleId);
     return out;
   }
 
@@ -128,7 +128,7 @@ export class ScheduleService {
       return scheduleView(now);
     });
     this.d.runs.admit([], events);
-    this.d.firer.changed(tenant, scheduleId);
+    await this.d.firer.changed(tenant, scheduleId);
     return view;
   }
 
@@ -150,7 +150,7 @@ export class ScheduleService {
       return scheduleView(await this.row(tenant, scheduleId, t));
     });
     this.d.runs.admit([], events);
-    this.d.firer.changed(tenant, scheduleId);
+    await this.d.firer.changed(tenant, scheduleId);
     return view;
   }
 
@@ -191,7 +191,7 @@ export class ScheduleService {
       events.push(await scheduleEvent(this.d, t, row, 'schedule.deleted', who));
     });
     this.d.runs.admit([], events);
-    this.d.firer.changed(tenant, scheduleId);
+    await this.d.firer.changed(tenant, scheduleId);
   }
 
   /** A page of a tenant's schedules (`GET /schedules`): scheduleId ASC. */
@@ -242,7 +242,7 @@ export class ScheduleService {
 
   /** After a bundle import committed: the firer arms the schedules it created. */
   committed(tenant: string, scheduleIds: readonly string[]): void {
-    for (const id of scheduleIds) this.d.firer.changed(tenant, id);
+    for (const id of scheduleIds) void this.d.firer.changed(tenant, id);
   }
 
   /** The tenant's schedule (404 otherwise), read in `tx` when given. */
