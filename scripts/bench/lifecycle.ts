@@ -92,7 +92,7 @@ const old = Date.now() - 400 * 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 for (let i = 0; i < RUNS; i += 1000) {
   const chunk = Array.from({ length: Math.min(1000, RUNS - i) }, (_, k) => ({ ...tpl, runId: uuidv7(), runToken: null, startedUtc: iso(old + i + k), createdUtc: iso(old + i + k), endedUtc: iso(old + i + k + 1) }) as RunRecord);
-  importRunRecords(store, chunk, { tenant: TENANT });
+  await importRunRecords(server.ports, chunk, { tenant: TENANT });
   await new Promise((r) => setImmediate(r));
 }
 const artifacts = server.deps.services.artifacts as TenantArtifacts;
@@ -109,7 +109,7 @@ const cpMs = now() - t0;
 const folderBytes = du(join(work, 'copy'));
 rmSync(join(work, 'copy'), { recursive: true, force: true });
 const archive = join(work, 'backup.tar.gz');
-const b = await createBackup({ dataDir, out: archive, store });
+const b = await createBackup({ dataDir, out: archive, maintenance: server.ports.maintenance });
 out.backup = fig(b.dataBytes / MB / (b.durationMs / 1000), 'MB/s', { cpMBps: folderBytes / MB / (cpMs / 1000), dataMB: b.dataBytes / MB, archiveMB: b.bytes / MB, runs: RUNS });
 t0 = now();
 await restoreBackup(archive, join(work, 'restored'));

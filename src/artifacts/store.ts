@@ -132,9 +132,9 @@ export class ArtifactStore {
    * modification time. Returns the bytes freed, or null when the object was kept or absent.
    *
    * @example
-   * await cas.remove(hash, (age) => age > graceMs && !store.refs.ownedByAnyone(hash));
+   * await cas.remove(hash, async (age) => age > graceMs && !(await ports.retention.ownedByAnyone(hash)));
    */
-  remove(hash: string, stillUnused: (ageMs: number) => boolean): Promise<number | null> {
+  remove(hash: string, stillUnused: (ageMs: number) => boolean | Promise<boolean>): Promise<number | null> {
     const path = this.pathOf(hash);
     return this.exclusive(hash, async () => {
       let st: { size: number; mtimeMs: number; isFile(): boolean };
@@ -144,7 +144,7 @@ export class ArtifactStore {
         if (isNotFound(err)) return null;
         throw err;
       }
-      if (!st.isFile() || !stillUnused(Date.now() - st.mtimeMs)) return null;
+      if (!st.isFile() || !(await stillUnused(Date.now() - st.mtimeMs))) return null;
       await this.fs.unlink(path);
       this.onChange?.(-st.size);
       return st.size;

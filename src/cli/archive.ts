@@ -44,10 +44,10 @@ export const importArchiveCommand: Command = {
     const { file, tenant, allowUnsigned } = importGate(f, pos, 'archive');
     const dataDir = resolve(String(f['data-dir']));
     const trust = await trustOf(f);
-    const [{ importRunArchive }, { Store }] = await Promise.all([import('../lifecycle/index.js'), import('../store/index.js')]);
+    const [{ importRunArchive }, { SqlitePorts, Store }] = await Promise.all([import('../lifecycle/index.js'), import('../store/index.js')]);
     const store = Store.open({ dataDir });
     try {
-      print(await importRunArchive(resolve(file), { store, dataDir, tenant, trust, allowUnsigned }));
+      print(await importRunArchive(resolve(file), { ports: new SqlitePorts(store), dataDir, tenant, trust, allowUnsigned }));
       return EXIT.OK;
     } finally {
       store.close();

@@ -175,12 +175,12 @@ export const importRunsCommand: Command = {
     const { records, manifest } = readNdjsonExport(readFileSync(resolve(file), 'utf8'));
     let signedBy: string[] = [];
     const trust = await trustOf(f);
-    const [{ verifyExportManifest }, { importRunRecords }, { Store }] = await Promise.all([signing(), import('../runs/transfer.js'), import('../store/index.js')]);
+    const [{ verifyExportManifest }, { importRunRecords }, { SqlitePorts, Store }] = await Promise.all([signing(), import('../runs/transfer.js'), import('../store/index.js')]);
     if (trust && (manifest.signature !== undefined || !allowUnsigned)) signedBy = verifyExportManifest('runs', tenant, manifest, trust);
     const store = Store.open({ dataDir: resolve(String(f['data-dir'])) });
     try {
       const tty = process.stderr.isTTY;
-      const report = importRunRecords(store, records, { tenant, onProgress: tty ? (n) => process.stderr.write(`\rimport runs: ${n}…`) : undefined });
+      const report = await importRunRecords(new SqlitePorts(store), records, { tenant, onProgress: tty ? (n) => process.stderr.write(`\rimport runs: ${n}…`) : undefined });
       if (tty && report.imported >= 1000) process.stderr.write('\n');
       process.stdout.write(JSON.stringify({ ok: true, ...report, signedBy }) + '\n');
       return EXIT.OK;

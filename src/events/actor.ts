@@ -53,5 +53,10 @@ export type AuditSubject = Pick<NewEvent, 'tenant' | 'type' | 'dagId' | 'status'
  * appendAuditEvent(store, { tenant, type: 'dag.disabled', dagId, status: 'disabled', tsMs: now }, who, { version });
  */
 export function appendAuditEvent(store: Store, e: AuditSubject, who: Audit, extra: Record<string, unknown> = {}): EventRow {
-  return store.events.append({ ...e, runId: '', stepId: null, traceId: who.traceId, detail: actorDetail(who.actor, extra) });
+  return store.events.append(auditEvent(e, who, extra));
+}
+
+/** The audit event {@link appendAuditEvent} appends, for a caller that appends through the ports (`tx.events.append([…])`). */
+export function auditEvent(e: AuditSubject, who: Audit, extra: Record<string, unknown> = {}): NewEvent {
+  return { ...e, runId: '', stepId: null, traceId: who.traceId, detail: actorDetail(who.actor, extra) };
 }

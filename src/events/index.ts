@@ -5,4 +5,4 @@ export { EventExports } from './export.js';
 export { verifyEventChain, type ChainReport } from './chain.js';
 /** The event's shape, as the API shows it and as the log stores it (defined with the log in store/events.ts). */
 export { EVENT_TYPES, type EventRow, type EventType, type EventView } from '../store/events.js';
-export { actorDetail, appendAuditEvent, scheduleActor, systemAudit, SYSTEM_ACTOR, type Audit } from './actor.js';
+export { actorDetail, appendAuditEvent, auditEvent, scheduleActor, systemAudit, SYSTEM_ACTOR, type Audit } from './actor.js';

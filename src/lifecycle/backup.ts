@@ -20,7 +20,7 @@ import { mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiError, iso, systemClock, type Clock } from '../core/index.js';
-import { snapshots, type Store } from '../store/index.js';
+import { snapshots, type MaintenancePort } from '../store/index.js';
 import type { ManifestEntry } from '../bundles/index.js';
 import { beginBackup } from './markers.js';
 import { backupManifestBytes, buildBackupManifest, BACKUP_KIND, DATA_PREFIX, signArchiveManifest, type ArchiveKind } from './manifest.js';
@@ -38,8 +38,8 @@ export interface BackupRequest {
   out: string;
   /** PKCS#8 PEM private key: sign the manifest (DSSE). */
   keyPem?: string;
-  /** The server's own store (its writer connection); absent: a read-only connection of this process. */
-  store?: Store;
+  /** The server's own store's upkeep (its writer connection); absent: a read-only connection of this process. */
+  maintenance?: MaintenancePort;
   level?: number;
   progress?: Progress;
   clock?: Clock;
@@ -152,7 +152,7 @@ export async function createBackup(r: BackupRequest): Promise<BackupReport> {
     progress.phase('snapshot of the database');
     const dbFile = join(staging, 'orchestrator.db');
     const onProgress = (done: number, total: number) => progress.bytes(done, total);
-    await (r.store ? r.store.snapshot(dbFile, onProgress) : snapshots.snapshotDataDir(dataDir, dbFile, onProgress));
+    await (r.maintenance ? r.maintenance.snapshot(dbFile, onProgress) : snapshots.snapshotDataDir(dataDir, dbFile, onProgress));
     const cache = join(dataDir, '.cache');
     const version = snapshots.schemaVersion(dbFile, cache);
     const createdUtc = iso(clock.now());

@@ -15,16 +15,16 @@
  * object a step just wrote is younger than it until its owner's row commits.
  *
  * @example
- * const r = await collectArtifacts({ store, cas, clock, graceMs: 3_600_000, dataDir }, '*');
+ * const r = await collectArtifacts({ ports, cas, clock, graceMs: 3_600_000, dataDir }, '*');
  */
 import type { ArtifactStore } from '../artifacts/index.js';
 import type { Clock } from '../core/index.js';
-import type { Store } from '../store/index.js';
+import type { StorePorts } from '../store/index.js';
 import { backupRunning } from './markers.js';
 import { Batcher, nextTurn, type PrunedKind } from './prune.js';
 
 export interface GcDeps {
-  store: Store;
+  ports: StorePorts;
   cas: ArtifactStore;
   clock: Clock;
   /** Objects and ownership rows younger than this are kept. */
@@ -58,16 +58,17 @@ export async function collectArtifacts(d: GcDeps, tenants: '*' | readonly string
   for (const tenant of tenants === '*' ? [undefined] : tenants) {
     let after = { tenant: tenant ?? '', hash: '' };
     for (;;) {
-      const page = d.store.refs.ownedPage(after, PAGE, tenant);
+      const page = await d.ports.retention.ownedPage(after, PAGE, tenant);
       if (page.length === 0) break;
       after = page[page.length - 1]!;
       const candidates = page.filter((r) => r.referenced === 0 && r.createdMs < before);
-      await batcher.each(candidates, (batch) => {
-        d.store.tx(() => {
-          for (const r of batch) {
-            if (d.store.refs.deleteIfUnreferenced(r.tenant, r.hash, before)) report.released[r.tenant] = (report.released[r.tenant] ?? 0) + 1;
-          }
+      await batcher.each(candidates, async (batch) => {
+        const released = await d.ports.transaction(async (tx) => {
+          const out: string[] = [];
+          for (const r of batch) if (await tx.retention.deleteIfUnreferenced(r.tenant, r.hash, before)) out.push(r.tenant);
+          return out;
         });
+        for (const t of released) report.released[t] = (report.released[t] ?? 0) + 1;
       });
       if (page.length < PAGE) break;
       await pause();
@@ -77,7 +78,7 @@ export async function collectArtifacts(d: GcDeps, tenants: '*' | readonly string
   let n = 0;
   for await (const o of d.cas.objects()) {
     if (++n % 256 === 0) await pause();
-    if (o.ageMs <= graceMs || d.store.refs.ownedByAnyone(o.hash)) {
+    if (o.ageMs <= graceMs || (await d.ports.retention.ownedByAnyone(o.hash))) {
       report.keptBytes += o.size;
       continue;
     }
@@ -86,7 +87,7 @@ export async function collectArtifacts(d: GcDeps, tenants: '*' | readonly string
       report.keptBytes += o.size;
       continue;
     }
-    const freed = await d.cas.remove(o.hash, (age) => age > graceMs && !d.store.refs.ownedByAnyone(o.hash) && !backupRunning(d.dataDir));
+    const freed = await d.cas.remove(o.hash, async (age) => age > graceMs && !(await d.ports.retention.ownedByAnyone(o.hash)) && !backupRunning(d.dataDir));
     if (freed !== null) {
       report.objects++;
       report.bytes += freed;

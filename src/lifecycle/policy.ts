@@ -6,10 +6,10 @@
  * age, like 0). Both null: off. See docs/OPERATIONS.md.
  *
  * @example
- * const { policy } = effectivePolicy(store, 'demo', { maxAgeDays: 30, keepLast: null });
+ * const { policy } = await effectivePolicy(ports.retention, 'demo', { maxAgeDays: 30, keepLast: null });
  * isOff(policy) || cutoffMs(policy, Date.now());
  */
-import type { Store } from '../store/index.js';
+import type { RetentionPort } from '../store/index.js';
 
 export interface RetentionPolicy {
   maxAgeDays: number | null;
@@ -32,8 +32,8 @@ export interface EffectivePolicy {
 }
 
 /** The policy that applies to a tenant. */
-export function effectivePolicy(store: Store, tenant: string, installation: RetentionPolicy): EffectivePolicy {
-  const row = store.retention.policy(tenant);
+export async function effectivePolicy(retention: RetentionPort, tenant: string, installation: RetentionPolicy): Promise<EffectivePolicy> {
+  const row = await retention.policy(tenant);
   if (row) return { policy: { maxAgeDays: row.maxAgeDays, keepLast: row.keepLast }, source: 'tenant', updatedMs: row.updatedMs };
   return { policy: installation, source: 'installation' };
 }

@@ -10,11 +10,11 @@
  * consistent database: a crash at any point loses nothing that was not being pruned.
  *
  * @example
- * const report = await pruneTenant({ store, clock, logger, archiveDir }, 'demo', { maxAgeDays: 30, keepLast: 10 });
+ * const report = await pruneTenant({ ports, clock, logger, archiveDir }, 'demo', { maxAgeDays: 30, keepLast: 10 });
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/index.js';
-import { eventExportRecord, type EventRow, type RunKey, type Store } from '../store/index.js';
+import { eventExportRecord, type EventRow, type RunKey, type StorePorts } from '../store/index.js';
 import { runRecordsOf } from '../runs/transfer.js';
 import { sweepPartials, writeArchive } from './archive.js';
 import { cutoffMs, isOff, type RetentionPolicy } from './policy.js';
@@ -22,7 +22,7 @@ import { cutoffMs, isOff, type RetentionPolicy } from './policy.js';
 export type PrunedKind = 'runs' | 'steps' | 'attempts' | 'events' | 'idempotency' | 'artifacts';
 
 export interface PruneDeps {
-  store: Store;
+  ports: StorePorts;
   clock: Clock;
   logger: Logger;
   /** `--retention-archive-dir`: archive what is pruned here first. */
@@ -63,11 +63,11 @@ export class Batcher {
     this.size = start;
   }
 
-  async each<T>(items: readonly T[], fn: (batch: T[]) => void): Promise<void> {
+  async each<T>(items: readonly T[], fn: (batch: T[]) => Promise<void>): Promise<void> {
     for (let i = 0; i < items.length; ) {
       const batch = items.slice(i, i + this.size);
       const t0 = performance.now();
-      fn(batch);
+      await fn(batch);
       const ms = performance.now() - t0;
       if (ms < 2 && this.size < this.max) this.size = Math.min(this.max, this.size * 2);
       else if (ms > 8 && this.size > 1) this.size = Math.max(1, this.size >> 1);
@@ -86,14 +86,15 @@ export async function pruneTenant(d: PruneDeps, tenant: string, policy: Retentio
   if (d.archiveDir) await sweepPartials(d.archiveDir, tenant);
   const cutoff = cutoffMs(policy, d.clock.now());
   const keep = policy.keepLast ?? 0;
-  for (const dagId of d.store.retention.dagsWithRuns(tenant)) {
-    const before = keep > 0 ? d.store.retention.keepBoundary(tenant, dagId, keep) : MAX_KEY;
+  const { ports } = d;
+  for (const dagId of await ports.retention.dagsWithRuns(tenant)) {
+    const before = keep > 0 ? await ports.retention.keepBoundary(tenant, dagId, keep) : MAX_KEY;
     if (!before) continue; // fewer than keepLast ended runs
     let after = MIN_KEY;
     for (;;) {
       const chunk: string[] = [];
       while (chunk.length < RUN_CHUNK) {
-        const page = d.store.retention.eligible({ tenant, dagId, after, before, cutoffMs: cutoff, limit: PAGE });
+        const page = await ports.retention.eligible({ tenant, dagId, after, before, cutoffMs: cutoff, limit: PAGE });
         for (const k of page) chunk.push(k.runId);
         if (page.length > 0) after = page[page.length - 1]!;
         if (page.length < PAGE) break;
@@ -101,11 +102,11 @@ export async function pruneTenant(d: PruneDeps, tenant: string, policy: Retentio
       }
       if (chunk.length === 0) break;
       if (d.archiveDir) {
-        const a = await writeArchive({ dir: d.archiveDir, tenant, kind: 'runs', records: runRecordsOf(d.store, tenant, chunk), nowMs: d.clock.now(), pause });
+        const a = await writeArchive({ dir: d.archiveDir, tenant, kind: 'runs', records: await runRecordsOf(ports.runs, tenant, chunk), nowMs: d.clock.now(), pause });
         report.archives.push(a.file);
       }
-      await batcher.each(chunk, (ids) => {
-        const c = d.store.tx(() => d.store.retention.deleteRuns(ids));
+      await batcher.each(chunk, async (ids) => {
+        const c = await ports.transaction((tx) => tx.retention.deleteRuns(ids));
         report.runs += c.runs;
         report.steps += c.steps;
         report.attempts += c.attempts;
@@ -133,14 +134,14 @@ async function pruneEvents(d: PruneDeps, tenant: string, policy: RetentionPolicy
   const pause = d.pause ?? nextTurn;
   const cutoff = policy.maxAgeDays === null ? null : cutoffMs(policy, d.clock.now());
   for (;;) {
-    const start = d.store.events.checkpoint(tenant);
+    const start = await d.ports.retention.checkpoint(tenant);
     const prefix: EventRow[] = [];
     let blocked = false;
     let after = start?.seq ?? 0;
     while (!blocked && prefix.length < EVENT_CHUNK) {
-      const page = d.store.events.since(tenant, after, 1000);
+      const page = await d.ports.events.since(tenant, after, 1000);
       if (page.length === 0) break;
-      const states = new Map(d.store.retention.runStates([...new Set(page.map((e) => e.runId))]).map((s) => [s.runId, s]));
+      const states = new Map((await d.ports.retention.runStates([...new Set(page.map((e) => e.runId))])).map((s) => [s.runId, s]));
       for (const e of page) {
         const s = states.get(e.runId);
         const released = !s || (cutoff !== null && s.endedMs !== null && s.endedMs < cutoff && ['completed', 'failed', 'cancelled'].includes(s.status));
@@ -160,13 +161,9 @@ async function pruneEvents(d: PruneDeps, tenant: string, policy: RetentionPolicy
       const a = await writeArchive({ dir: d.archiveDir, tenant, kind: 'events', records: prefix.map(eventExportRecord), extend, nowMs: d.clock.now(), pause });
       report.archives.push(a.file);
     }
-    await batcher.each(prefix, (batch) => {
+    await batcher.each(prefix, async (batch) => {
       const last = batch[batch.length - 1]!;
-      const n = d.store.tx(() => {
-        const deleted = d.store.retention.deleteEventsThrough(tenant, last.seq);
-        d.store.events.setCheckpoint(tenant, last.seq, last.hash, d.clock.now());
-        return deleted;
-      });
+      const n = await d.ports.transaction((tx) => tx.retention.pruneEvents(tenant, last, d.clock.now()));
       report.events += n;
       d.onPruned?.('events', n);
     });

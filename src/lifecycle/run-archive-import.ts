@@ -18,7 +18,7 @@
  *    `import runs` (`importRunRecords`), and keep their logs and artifacts.
  *
  * @example
- * const r = await importRunArchive('demo.tar.gz', { store, dataDir: './data', tenant: 'demo', trust });
+ * const r = await importRunArchive('demo.tar.gz', { ports, dataDir: './data', tenant: 'demo', trust });
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
@@ -28,8 +28,8 @@ import { ApiError, readNdjsonExport, sha256Hex } from '../core/index.js';
 import { dagCanonicalJson, dagHash, semverKey } from '../dags/index.js';
 import type { TrustStore } from '../dags/signature.js';
 import { verifyEventChain } from '../events/index.js';
-import { importRunRecords, type ImportReport } from '../runs/transfer.js';
-import { SCHEMA, type Store } from '../store/index.js';
+import { importRunRecordsIn, type ImportReport } from '../runs/transfer.js';
+import { SCHEMA, type Ports, type StorePorts } from '../store/index.js';
 import { BundleError } from '../bundles/index.js';
 import { fsyncPath } from './fsync.js';
 import { collect, walkArchive } from './restore.js';
@@ -39,7 +39,7 @@ import { artifactEntry, RUN_ARCHIVE_FILES, RUN_ARCHIVE_KIND, type RunArchiveMani
 export const IMPORTED_EVENTS_DIR = 'imported-events';
 
 export interface RunArchiveImportOptions {
-  store: Store;
+  ports: StorePorts;
   dataDir: string;
   tenant: string;
   /** Trusted keys: the archive must be signed by one of them. Absent: not verified. */
@@ -123,11 +123,14 @@ export async function importRunArchive(file: string, o: RunArchiveImportOptions)
     if (Object.keys(chain.tenants).some((t) => t !== o.tenant)) throw refuse('events.ndjson holds another tenant\'s events', { field: 'tenant' });
     if (events.records.length > 0) segment = await keepSegment(o.dataDir, o.tenant, texts.get('events.ndjson')!);
     const nowMs = o.nowMs ?? Date.now();
-    const report = o.store.tx(() => {
-      const dagReport = installDags(o.store, o.tenant, dags, nowMs);
-      for (const a of artifacts) o.store.artifacts.insert({ tenant: o.tenant, hash: a.hash, size: a.size, mediaType: a.mediaType, createdMs: nowMs });
-      for (const d of dags) o.store.refs.addOwned(o.tenant, `dag:${String(d.dagId)}@${String(d.version)}`, namedHashes(dagCanonicalJson(docOf(d))));
-      return { dags: dagReport, runs: importRunRecords(o.store, runs, { tenant: o.tenant }) };
+    const report = await o.ports.transaction(async (tx) => {
+      const dagReport = await installDags(tx, o.tenant, dags, nowMs);
+      for (const a of artifacts) await tx.artifacts.own({ tenant: o.tenant, hash: a.hash, size: a.size, mediaType: a.mediaType, createdMs: nowMs });
+      for (const d of dags) {
+        const holder = `dag:${String(d.dagId)}@${String(d.version)}`;
+        await tx.artifacts.addRefs([...namedHashes(dagCanonicalJson(docOf(d)))].map((hash) => ({ tenant: o.tenant, hash, holder })));
+      }
+      return { dags: dagReport, runs: await importRunRecordsIn(tx, runs, { tenant: o.tenant }) };
     });
     return {
       ok: true, tenant: o.tenant, ...report, artifacts: artifacts.length, events: events.records.length,
@@ -146,7 +149,7 @@ function docOf(rec: Record<string, unknown>): Parameters<typeof dagHash>[0] {
   return doc as unknown as Parameters<typeof dagHash>[0];
 }
 
-function installDags(store: Store, tenant: string, dags: Array<Record<string, unknown>>, nowMs: number): { imported: number; unchanged: number } {
+async function installDags(tx: Ports, tenant: string, dags: Array<Record<string, unknown>>, nowMs: number): Promise<{ imported: number; unchanged: number }> {
   const r = { imported: 0, unchanged: 0 };
   for (const rec of dags) {
     const doc = docOf(rec);
@@ -156,7 +159,7 @@ function installDags(store: Store, tenant: string, dags: Array<Record<string, un
     if (hash !== rec.hash) throw refuse(`${where}: hash is not the hash of its definition`, { field: 'hash' });
     const dagId = String(rec.dagId);
     const version = String(rec.version);
-    const existing = store.dags.get(tenant, dagId, version);
+    const existing = await tx.catalog.getVersion(tenant, dagId, version);
     if (existing) {
       if (existing.hash !== hash) throw refuse(`${where} exists here with another hash (${existing.hash})`, { field: 'hash', dagId, version });
       r.unchanged++;
@@ -164,14 +167,14 @@ function installDags(store: Store, tenant: string, dags: Array<Record<string, un
     }
     const createdMs = Date.parse(String(rec.createdUtc));
     const sig = (doc as { signature?: unknown }).signature;
-    store.dags.insert({
+    await tx.catalog.insertVersion({
       tenant, dagId, version, versionKey: semverKey(version), hash, definition: dagCanonicalJson(doc),
       signature: sig === undefined ? null : JSON.stringify(sig), signedBy: JSON.stringify(rec.signedBy ?? []),
       pluginPins: rec.pluginPins == null ? null : JSON.stringify(rec.pluginPins), createdMs: Number.isNaN(createdMs) ? nowMs : createdMs,
       createdBy: typeof rec.createdBy === 'string' ? rec.createdBy : null,
     });
     // A version disabled where it came from stays disabled here.
-    if (rec.active === false) store.dags.disable(tenant, dagId, version, Date.parse(String(rec.disabledUtc)) || nowMs, typeof rec.disabledBy === 'string' ? rec.disabledBy : null);
+    if (rec.active === false) await tx.catalog.disableVersion(tenant, dagId, version, Date.parse(String(rec.disabledUtc)) || nowMs, typeof rec.disabledBy === 'string' ? rec.disabledBy : null);
     r.imported++;
   }
   return r;

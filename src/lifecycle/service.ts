@@ -5,7 +5,7 @@
  * overlap: a pass asked for while one runs waits for it.
  *
  * @example
- * const lc = new LifecycleService({ store, cas, clock, logger, dataDir, installation: { maxAgeDays: 30, keepLast: null }, gcGraceMs: 3_600_000, intervalMs: 3_600_000 });
+ * const lc = new LifecycleService({ ports, cas, clock, logger, dataDir, installation: { maxAgeDays: 30, keepLast: null }, gcGraceMs: 3_600_000, intervalMs: 3_600_000 });
  * lc.start();
  * const report = await lc.applyNow('*');
  * await lc.close();
@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ArtifactStore } from '../artifacts/index.js';
 import { ApiError, iso, type Clock } from '../core/index.js';
-import { appendAuditEvent, systemAudit, type Audit } from '../events/index.js';
-import type { EventRow, Store } from '../store/index.js';
+import { auditEvent, systemAudit, type Audit } from '../events/index.js';
+import type { EventRow, StorePorts } from '../store/index.js';
 import { createBackup, lastBackupMs, type BackupReport } from './backup.js';
 import { collectArtifacts, type GcReport } from './gc.js';
 import type { LifecycleMetrics } from './metrics.js';
@@ -24,7 +24,7 @@ import { effectivePolicy, isOff, RETENTION_OFF, type EffectivePolicy, type Reten
 import { pruneTenant, type TenantPruneReport } from './prune.js';
 
 export interface LifecycleOptions {
-  store: Store;
+  ports: StorePorts;
   cas: ArtifactStore;
   clock: Clock;
   logger: Logger;
@@ -80,8 +80,8 @@ export class LifecycleService {
   }
 
   /** The policy of each tenant. */
-  policyOf(tenant: string): EffectivePolicy {
-    return effectivePolicy(this.o.store, tenant, this.installation);
+  policyOf(tenant: string): Promise<EffectivePolicy> {
+    return effectivePolicy(this.o.ports.retention, tenant, this.installation);
   }
 
   /**
@@ -89,17 +89,17 @@ export class LifecycleService {
    * with a `retention.changed` event naming `who` (docs/API.md "Actors") in the same
    * transaction; setting the policy the tenant already has changes nothing and writes no event.
    */
-  setPolicy(tenant: string, p: RetentionPolicy, who: Audit = systemAudit()): EffectivePolicy {
-    const { store, clock } = this.o;
-    const event = store.tx(() => {
-      const had = store.retention.policy(tenant);
-      if (had && had.maxAgeDays === p.maxAgeDays && had.keepLast === p.keepLast) return undefined;
+  async setPolicy(tenant: string, p: RetentionPolicy, who: Audit = systemAudit()): Promise<EffectivePolicy> {
+    const { ports, clock } = this.o;
+    const events = await ports.transaction(async (tx) => {
+      const had = await tx.retention.policy(tenant);
+      if (had && had.maxAgeDays === p.maxAgeDays && had.keepLast === p.keepLast) return [];
       const now = clock.now();
-      store.retention.putPolicy({ tenant, maxAgeDays: p.maxAgeDays, keepLast: p.keepLast, updatedMs: now });
+      await tx.retention.putPolicy({ tenant, maxAgeDays: p.maxAgeDays, keepLast: p.keepLast, updatedMs: now });
       const status = isOff(p) ? 'disabled' : 'enabled';
-      return appendAuditEvent(store, { tenant, type: 'retention.changed', dagId: '', status, tsMs: now }, who, { maxAgeDays: p.maxAgeDays, keepLast: p.keepLast });
+      return tx.events.append([auditEvent({ tenant, type: 'retention.changed', dagId: '', status, tsMs: now }, who, { maxAgeDays: p.maxAgeDays, keepLast: p.keepLast })]);
     });
-    if (event) this.o.announce?.([event]);
+    if (events.length > 0) this.o.announce?.(events);
     return this.policyOf(tenant);
   }
 
@@ -112,19 +112,19 @@ export class LifecycleService {
     const run = async (): Promise<PassReport> => {
       const t0 = this.o.clock.now();
       const startedUtc = iso(t0);
-      const list = tenants === '*' ? this.o.store.retention.tenants() : [...tenants];
+      const list = tenants === '*' ? await this.o.ports.retention.tenants() : [...tenants];
       const reports: TenantPruneReport[] = [];
       const onPruned = (kind: Parameters<LifecycleMetrics['pruned']>[0], n: number) => this.o.metrics?.pruned(kind, n);
       for (const tenant of list) {
         if (this.closed) break;
-        const { policy } = this.policyOf(tenant);
+        const { policy } = await this.policyOf(tenant);
         if (isOff(policy)) continue;
-        const report = await pruneTenant({ store: this.o.store, clock: this.o.clock, logger: this.o.logger, archiveDir: this.o.archiveDir, onPruned }, tenant, policy);
+        const report = await pruneTenant({ ports: this.o.ports, clock: this.o.clock, logger: this.o.logger, archiveDir: this.o.archiveDir, onPruned }, tenant, policy);
         reports.push(report);
-        this.recordPass(report, who);
+        await this.recordPass(report, who);
       }
       const artifacts = await collectArtifacts(
-        { store: this.o.store, cas: this.o.cas, clock: this.o.clock, graceMs: this.o.gcGraceMs, dataDir: this.o.dataDir, onPruned },
+        { ports: this.o.ports, cas: this.o.cas, clock: this.o.clock, graceMs: this.o.gcGraceMs, dataDir: this.o.dataDir, onPruned },
         tenants,
       );
       if (artifacts.objects > 0) this.o.logger.info({ objects: artifacts.objects, bytes: artifacts.bytes }, 'artifact collection freed space');
@@ -136,12 +136,12 @@ export class LifecycleService {
   }
 
   /** The `retention.applied` event of a tenant's pass that pruned anything. */
-  private recordPass(r: TenantPruneReport, who: Audit): void {
+  private async recordPass(r: TenantPruneReport, who: Audit): Promise<void> {
     const pruned = { runs: r.runs, steps: r.steps, attempts: r.attempts, idempotency: r.idempotency, events: r.events };
     if (Object.values(pruned).every((n) => n === 0)) return;
-    const { store, clock } = this.o;
-    const event = store.tx(() => appendAuditEvent(store, { tenant: r.tenant, type: 'retention.applied', dagId: '', status: 'applied', tsMs: clock.now() }, who, { pruned }));
-    this.o.announce?.([event]);
+    const { ports, clock } = this.o;
+    const event = auditEvent({ tenant: r.tenant, type: 'retention.applied', dagId: '', status: 'applied', tsMs: clock.now() }, who, { pruned });
+    this.o.announce?.(await ports.transaction((tx) => tx.events.append([event])));
   }
 
   /** A backup into `--backup-dir` (`POST /admin/backup`), on the server's own connection. */
@@ -151,7 +151,7 @@ export class LifecycleService {
     const out = join(this.o.backupDir, `orchestrator-backup-${stamp}.tar.gz`);
     // Made on first use (0700: a backup holds every tenant's data); a missing folder was a 500.
     await mkdir(this.o.backupDir, { recursive: true, mode: 0o700 });
-    const r = await createBackup({ dataDir: this.o.dataDir, out, store: this.o.store, clock: this.o.clock, keyPem });
+    const r = await createBackup({ dataDir: this.o.dataDir, out, maintenance: this.o.ports.maintenance, clock: this.o.clock, keyPem });
     this.o.metrics?.backupSucceeded(Date.parse(r.createdUtc));
     return r;
   }

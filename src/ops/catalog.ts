@@ -1,40 +1,33 @@
 /**
  * Store-backed sources for ops' cold paths: the active DAG versions (`POST /admin/warm`) and a
  * fallback queue-depth source for health and metrics when no scheduler provides one, on the
- * store's `catalog` reads (small, run only on warm or scrape).
+ * store's cross-tenant reads (`OpsCatalogPort`: small, run only on warm or scrape).
  *
  * @example
- * const queues = storeQueueStats(store);
- * queues.depthByTenant(['a', 'b']); // [{ tenant: 'a', queued: 0, running: 1 }, …]
+ * const queues = storeQueueStats(ports.ops);
+ * await queues.depthByTenant(['a', 'b']); // [{ tenant: 'a', queued: 0, running: 1 }, …]
  */
-import { ACTIVE_RUN_STATUSES, type Store } from '../store/index.js';
+import { ACTIVE_RUN_STATUSES, type OpsCatalogPort } from '../store/index.js';
 import type { DagCatalog, QueueStats, TenantQueue } from './types.js';
 
 /** Every active version of every tenant. */
-export function storeDagCatalog(store: Store): DagCatalog {
+export function storeDagCatalog(ops: OpsCatalogPort): DagCatalog {
   return {
-    activeVersions: () => store.catalog.activeVersions(),
+    activeVersions: () => ops.activeVersions(),
   };
 }
 
-/**
- * Every tenant with a DAG version, sorted (a tenant's runs need one of its DAGs; the runs table
- * is not scanned, it can be large).
- */
-export function knownTenants(store: Store): string[] {
-  return store.catalog.dagTenants().sort(byString);
+/** Every tenant with a DAG version, sorted (the runs table is not scanned). */
+export async function knownTenants(ops: OpsCatalogPort): Promise<string[]> {
+  return (await ops.dagTenants()).sort(byString);
 }
 
-/**
- * Queue depth counted from the runs table (queued; running + cancelling), by tenant, for
- * `'*'` the tenants that have runs in flight. The scheduler's in-memory counts replace it when
- * wired.
- */
-export function storeQueueStats(store: Store): QueueStats {
+/** Queue depth counted in the store (runs by status): the fallback before a scheduler is wired. */
+export function storeQueueStats(ops: OpsCatalogPort): QueueStats {
   return {
-    depthByTenant(tenants) {
+    async depthByTenant(tenants) {
       if (tenants !== '*' && tenants.length === 0) return [];
-      const rows = store.catalog.runCounts(ACTIVE_RUN_STATUSES, tenants);
+      const rows = await ops.runCounts(ACTIVE_RUN_STATUSES, tenants);
       const names = tenants === '*' ? [] : [...new Set(tenants)].sort(byString);
       const by = new Map<string, TenantQueue>(names.map((t) => [t, { tenant: t, queued: 0, running: 0 }]));
       for (const r of rows) {

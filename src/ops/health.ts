@@ -123,7 +123,7 @@ export function databaseCheck(query: () => unknown, dataDir: string, floor: Disk
     critical: true,
     async run() {
       const start = performance.now();
-      query();
+      await query();
       const latencyMs = ms(performance.now() - start);
       const space = await freeSpace(dataDir);
       const { free } = space;

@@ -121,10 +121,11 @@ export class OpsMetrics {
       help: 'Runs accepted and waiting to start, by tenant (read at scrape time).',
       labelNames: ['tenant'],
       registers,
-      collect() {
-        this.reset();
+      async collect() {
         const q = opts.queues?.();
-        if (q) for (const t of q.depthByTenant('*')) this.set({ tenant: t.tenant }, t.queued);
+        const depth = q ? await q.depthByTenant('*') : [];
+        this.reset();
+        for (const t of depth) this.set({ tenant: t.tenant }, t.queued);
       },
     });
     new Gauge({
@@ -132,10 +133,11 @@ export class OpsMetrics {
       help: 'Runs executing (running or cancelling), by tenant (read at scrape time).',
       labelNames: ['tenant'],
       registers,
-      collect() {
-        this.reset();
+      async collect() {
         const q = opts.queues?.();
-        if (q) for (const t of q.depthByTenant('*')) this.set({ tenant: t.tenant }, t.running);
+        const depth = q ? await q.depthByTenant('*') : [];
+        this.reset();
+        for (const t of depth) this.set({ tenant: t.tenant }, t.running);
       },
     });
     new Gauge({

@@ -4,7 +4,7 @@
  * (`useQueues`, `usePool`, `usePlugins`, `useEvents`, `addCheck`).
  *
  * @example
- * const ops = new Ops({ store, dataDir, artifactsDir, lifecycle, workers: 4, rateLimitPerSec: 50, diskFloor: () => 256 * 2 ** 20, dagLabelsPerTenant: 100, logger });
+ * const ops = new Ops({ ports, dataDir, artifactsDir, lifecycle, workers: 4, rateLimitPerSec: 50, diskFloor: () => 256 * 2 ** 20, dagLabelsPerTenant: 100, logger });
  * deps.observe = ops.metrics.observe;
  * deps.services.ops = ops;
  * deps.services.rateLimiter = ops.limiter;
@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { VERSION } from '../core/runtime.js';
-import type { Store } from '../store/index.js';
+import type { StorePorts } from '../store/index.js';
 import { byString, knownTenants, storeDagCatalog, storeQueueStats } from './catalog.js';
 import { artifactStoreCheck, databaseCheck, HealthMonitor, workerPoolCheck, type DiskFloor } from './health.js';
 import { OpsMetrics } from './metrics.js';
@@ -31,7 +31,7 @@ import type {
 import { warm, type WarmResult } from './warm.js';
 
 export interface OpsOptions {
-  store: Store;
+  ports: StorePorts;
   dataDir: string;
   artifactsDir: string;
   /** The server's lifecycle flags (shared with the pipeline). */
@@ -73,13 +73,13 @@ export class Ops {
   private plans?: PlanWarmer;
 
   constructor(private readonly opts: OpsOptions) {
-    this.queues = storeQueueStats(opts.store);
+    this.queues = storeQueueStats(opts.ports.ops);
     const depth: QueueStats = { depthByTenant: (t) => this.depth(t) };
     this.metrics = new OpsMetrics({ queues: () => depth, pool: () => this.pool, dagLabelsPerTenant: opts.dagLabelsPerTenant });
     const minFree = opts.diskFloor;
     this.health = new HealthMonitor(
       [
-        databaseCheck(() => opts.store.ping(), opts.dataDir, minFree),
+        databaseCheck(() => opts.ports.maintenance.ping(), opts.dataDir, minFree),
         artifactStoreCheck(opts.artifactsDir, minFree),
         workerPoolCheck(() => this.pool, opts.workers),
       ],
@@ -133,7 +133,7 @@ export class Ops {
     const checks = { ...report.checks };
     let queues: TenantQueue[] = [];
     try {
-      queues = this.depth(tenants);
+      queues = await this.depth(tenants);
     } catch (err) {
       this.opts.logger.error({ err }, 'health: queue statistics failed');
       checks.queues = { status: 'down', detail: 'queue statistics unavailable' };
@@ -151,7 +151,7 @@ export class Ops {
 
   warm(): Promise<WarmResult> {
     return warm({
-      catalog: storeDagCatalog(this.opts.store),
+      catalog: storeDagCatalog(this.opts.ports.ops),
       plans: this.plans,
       plugins: this.plugins,
       pool: this.pool,
@@ -163,11 +163,11 @@ export class Ops {
    * Queue depth by tenant. `'*'`: every known tenant (those with a DAG version, plus any the
    * queue source reports), zeros included, so series and health entries do not come and go.
    */
-  private depth(tenants: '*' | readonly string[]): TenantQueue[] {
+  private async depth(tenants: '*' | readonly string[]): Promise<TenantQueue[]> {
     if (tenants !== '*') return this.queues.depthByTenant(tenants);
-    const active = this.queues.depthByTenant('*');
+    const active = await this.queues.depthByTenant('*');
     const seen = new Set(active.map((q) => q.tenant));
-    const idle = knownTenants(this.opts.store)
+    const idle = (await knownTenants(this.opts.ports.ops))
       .filter((t) => !seen.has(t))
       .map((tenant) => ({ tenant, queued: 0, running: 0 }));
     return [...active, ...idle].sort((a, b) => byString(a.tenant, b.tenant));

@@ -13,13 +13,13 @@ export interface TenantQueue {
   running: number;
 }
 
-/** Queue depth by tenant (the scheduler's, or the store-backed fallback of catalog.ts). */
+/** Queue depth by tenant (the scheduler's, from memory, or the store-backed fallback of catalog.ts, through the ports). */
 export interface QueueStats {
   /**
    * One entry per tenant, sorted by tenant. `'*'`: every known tenant; a list: exactly those
    * tenants (zeros for a tenant with nothing queued).
    */
-  depthByTenant(tenants: '*' | readonly string[]): TenantQueue[];
+  depthByTenant(tenants: '*' | readonly string[]): TenantQueue[] | Promise<TenantQueue[]>;
 }
 
 /**
@@ -68,7 +68,7 @@ export interface PlanWarmer {
 /** Stored DAG versions, for warming plans. */
 export interface DagCatalog {
   /** Every active DAG version of every tenant: its hash and canonical definition JSON. */
-  activeVersions(): Iterable<{ hash: string; definition: string }>;
+  activeVersions(): Promise<Iterable<{ hash: string; definition: string }>>;
 }
 
 export type CheckStatus = 'ok' | 'degraded' | 'down';

@@ -35,7 +35,7 @@ export async function warm(src: WarmSources): Promise<WarmResult> {
   const errors: NonNullable<WarmResult['errors']> = [];
   const hashes = new Set<string>();
   let broken = 0;
-  for (const v of src.catalog.activeVersions()) {
+  for (const v of await src.catalog.activeVersions()) {
     if (hashes.has(v.hash)) continue;
     try {
       if (src.plans) src.plans.forRow(v);

@@ -8,12 +8,12 @@
  * attempt's `outputsHash` (canonical outputs), run `outputsHash` (`{stepId: outputsHash}`).
  *
  * @example
- * checkImportedRun(store, new PlanCache(), 'demo', record, 0); // throws ApiError VALIDATION_FAILED naming the record
+ * await checkImportedRun(tx.catalog, new PlanCache(), 'demo', record, 0); // throws ApiError VALIDATION_FAILED naming the record
  */
 import { ApiError, canonicalHash, canonicalJson, sha256Hex } from '../core/index.js';
 import { resolveWith, StepReferenceError, type Plan } from '../dags/index.js';
 import type { PlanCache } from '../engine/index.js';
-import type { Store } from '../store/index.js';
+import type { CatalogPort } from '../store/index.js';
 import { isRunTerminal, isStepTerminal, runOutputsHash } from './states.js';
 import type { RunView, StepView } from './views.js';
 
@@ -58,7 +58,7 @@ function checkStep(s: StepView, planStep: Plan['steps'][number], inputs: unknown
 }
 
 /** Throws `VALIDATION_FAILED` (naming the record and the field) unless the record proves itself. */
-export function checkImportedRun(store: Store, plans: PlanCache, tenant: string, rec: RunView & { inputs?: unknown }, index: number): void {
+export async function checkImportedRun(catalog: CatalogPort, plans: PlanCache, tenant: string, rec: RunView & { inputs?: unknown }, index: number): Promise<void> {
   if (rec.tenant !== tenant) {
     throw refused(index, `the run belongs to tenant ${JSON.stringify(rec.tenant)}, not ${JSON.stringify(tenant)} (import runs --tenant)`, { field: 'tenant' });
   }
@@ -67,7 +67,7 @@ export function checkImportedRun(store: Store, plans: PlanCache, tenant: string,
   if (sha256Hex(canonicalJson(inputs)) !== rec.inputsHash) {
     throw refused(index, 'inputsHash is not the hash of the run\'s inputs', { field: 'inputsHash' });
   }
-  const version = store.dags.get(tenant, rec.dagId, rec.dagVersion);
+  const version = await catalog.getVersion(tenant, rec.dagId, rec.dagVersion);
   if (!version || version.hash !== rec.dagHash) {
     throw refused(
       index,

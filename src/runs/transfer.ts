@@ -7,11 +7,11 @@
  *
  * @example
  * for (const rec of exportRunRecords(store, { tenant: 'demo' })) out.write(canonicalJson(rec) + '\n');
- * importRunRecords(store, parseNdjsonExport(text), { tenant: 'demo' });
+ * await importRunRecords(ports, parseNdjsonExport(text), { tenant: 'demo' });
  */
 import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, HASH_RE, ID_RE, TENANT_RE, UUID_V7_RE } from '../core/index.js';
-import type { AttemptRow, RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
+import type { AttemptRow, Ports, RunLedgerPort, RunListFilter, RunRow, StepRow, Store, StorePorts } from '../store/index.js';
 import { PlanCache } from '../engine/index.js';
 import { checkImportedRun } from './import-checks.js';
 import { runView, type RunView, type StepView } from './views.js';
@@ -19,8 +19,16 @@ import { runView, type RunView, type StepView } from './views.js';
 export type RunRecord = RunView & { inputs: unknown };
 export type ExportFilter = Omit<RunListFilter, 'after' | 'afterAsc' | 'limit'>;
 
+function record(r: RunRow, steps: StepRow[], attempts: AttemptRow[]): RunRecord {
+  return { ...runView(r, steps, attempts), inputs: JSON.parse(r.inputs) as unknown };
+}
+
 function recordOf(store: Store, r: RunRow): RunRecord {
-  return { ...runView(r, store.runs.steps(r.runId), store.runs.attemptsOfRun(r.runId)), inputs: JSON.parse(r.inputs) as unknown };
+  return record(r, store.runs.steps(r.runId), store.runs.attemptsOfRun(r.runId));
+}
+
+async function recordThrough(runs: RunLedgerPort, r: RunRow): Promise<RunRecord> {
+  return record(r, await runs.steps(r.runId), await runs.attemptsOfRun(r.runId));
 }
 
 /** Runs for an export, oldest first (`startedMs ASC, runId ASC`), read in batches. */
@@ -39,13 +47,15 @@ export function* exportRunRecords(store: Store, f: ExportFilter, batch = 100): G
  * The export records of given runs of a tenant, in the order given (runs no longer there are
  * skipped): what retention archives before it deletes them.
  *
- * @example for (const rec of runRecordsOf(store, 'demo', ids)) out.write(canonicalJson(rec) + '\n');
+ * @example for (const rec of await runRecordsOf(ports.runs, 'demo', ids)) out.write(canonicalJson(rec) + '\n');
  */
-export function* runRecordsOf(store: Store, tenant: string, runIds: readonly string[]): Generator<RunRecord> {
+export async function runRecordsOf(runs: RunLedgerPort, tenant: string, runIds: readonly string[]): Promise<RunRecord[]> {
+  const out: RunRecord[] = [];
   for (const id of runIds) {
-    const r = store.runs.getForTenant(tenant, id);
-    if (r) yield recordOf(store, r);
+    const r = await runs.get(tenant, id);
+    if (r) out.push(await recordThrough(runs, r));
   }
+  return out;
 }
 
 /** Fields an older export lacks: the schedule's (before schedules), the actors' (before actors). */
@@ -125,39 +135,35 @@ export interface ImportOptions {
  * identical content is left as it is; a run id already used by another run is refused. The
  * runToken of an imported run is history only: `POST /runs` with it starts a new run.
  */
-export function importRunRecords(store: Store, records: readonly unknown[], opts: ImportOptions): ImportReport {
+export function importRunRecords(ports: StorePorts, records: readonly unknown[], opts: ImportOptions): Promise<ImportReport> {
+  return ports.transaction((tx) => importRunRecordsIn(tx, records, opts));
+}
+
+/** {@link importRunRecords} inside the caller's transaction (a run archive's import stores its DAGs in the same one). */
+export async function importRunRecordsIn(tx: Ports, records: readonly unknown[], opts: ImportOptions): Promise<ImportReport> {
   const report: ImportReport = { imported: 0, unchanged: 0 };
   const { tenant, onProgress } = opts;
   if (!TENANT_RE.test(tenant)) throw new ApiError('VALIDATION_FAILED', 'the import needs a tenant id', { field: 'tenant' });
   const plans = new PlanCache(); // each DAG version of the import compiled once
-  store.tx(() => {
-    records.forEach((raw, index) => {
-      const rec = raw as RunRecord;
-      const { run, steps, attempts } = rowsOf(rec, index);
-      checkImportedRun(store, plans, tenant, rec, index);
-      const existing = store.runs.getForTenant(run.tenant, run.runId);
-      if (existing) {
-        // (An export made before schedules lacks the two schedule fields: they are null.)
-        if (canonicalJson(recordOf(store, existing)) === canonicalJson({ ...OLD_EXPORT_DEFAULTS, ...rec })) {
-          report.unchanged++;
-          return;
-        }
-        throw bad(index, `run ${run.runId} exists here with other content`);
+  for (const [index, raw] of records.entries()) {
+    const rec = raw as RunRecord;
+    const { run, steps, attempts } = rowsOf(rec, index);
+    await checkImportedRun(tx.catalog, plans, tenant, rec, index);
+    const existing = await tx.runs.get(run.tenant, run.runId);
+    if (existing) {
+      // (An export made before schedules lacks the two schedule fields: they are null.)
+      if (canonicalJson(await recordThrough(tx.runs, existing)) === canonicalJson({ ...OLD_EXPORT_DEFAULTS, ...rec })) {
+        report.unchanged++;
+        continue;
       }
-      try {
-        store.runs.insertImported(run, steps, attempts);
-        // What it names of this tenant's artifacts (logs, inputs, outputs) is kept with it.
-        const named = [...namedHashes(run.inputs), ...steps.flatMap((s) => [s.logsRef, ...namedHashes(s.outputs)]), ...attempts.map((a) => a.logsRef)];
-        store.refs.addOwned(tenant, run.runId, named.filter((h): h is string => h !== null));
-      } catch (e) {
-        if (String((e as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) {
-          throw bad(index, `run ${run.runId} (or one of its steps) is already used here`);
-        }
-        throw e;
-      }
-      report.imported++;
-      if (onProgress && report.imported % 1000 === 0) onProgress(report.imported);
-    });
-  });
+      throw bad(index, `run ${run.runId} exists here with other content`);
+    }
+    if (!(await tx.transfer.insertImported(run, steps, attempts))) throw bad(index, `run ${run.runId} (or one of its steps) is already used here`);
+    // What it names of this tenant's artifacts (logs, inputs, outputs) is kept with it.
+    const named = [...namedHashes(run.inputs), ...steps.flatMap((s) => [s.logsRef, ...namedHashes(s.outputs)]), ...attempts.map((a) => a.logsRef)];
+    await tx.artifacts.addRefs(named.filter((h): h is string => h !== null).map((hash) => ({ tenant, hash, holder: run.runId })));
+    report.imported++;
+    if (onProgress && report.imported % 1000 === 0) onProgress(report.imported);
+  }
   return report;
 }

@@ -9,23 +9,23 @@
  * across restarts, crashes and processes sharing the database (docs/SCHEDULES.md).
  *
  * @example
- * const firer = new ScheduleFirer({ store, clock, logger, runs, scheduler });
- * firer.start();            // after recovery: fills the heap, catches up what is due
- * firer.changed('demo', 'nightly'); // after a create, replace, resume
+ * const firer = new ScheduleFirer({ ports, clock, logger, runs, scheduler });
+ * await firer.start();            // after recovery: fills the heap, catches up what is due
+ * await firer.changed('demo', 'nightly'); // after a create, replace, resume
  */
 import type { Logger } from 'pino';
 import { ApiError, iso, randomHex, type Clock } from '../core/index.js';
 import { TimerHeap, type Scheduler } from '../engine/index.js';
 import { scheduleActor } from '../events/actor.js';
 import type { PreparedRun, RunService } from '../runs/service.js';
-import type { EventRow, NewEvent, ScheduleRow, Store } from '../store/index.js';
+import type { EventRow, NewEvent, Ports, ScheduleRow, StorePorts } from '../store/index.js';
 import { MAX_CATCHUP_FIRES, planDueFires, type MissedFires } from './catchup.js';
 import { FireRecorder } from './recorder.js';
 import { firesBetween } from './fire.js';
 import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
 
 export interface FirerDeps {
-  store: Store;
+  ports: StorePorts;
   clock: Clock;
   logger: Logger;
   runs: RunService;
@@ -57,8 +57,10 @@ export function fireRunToken(scheduleId: string, fireMs: number): string {
   return `${FIRE_TOKEN_PREFIX}${scheduleId}:${iso(fireMs)}`;
 }
 
-/** What one transaction wrote and what follows its commit. */
+/** What one transaction (or one schedule's savepoint in it: `parent` the transaction's) wrote and what follows its commit. */
 class Batch {
+  constructor(private readonly parent?: Batch) {}
+
   readonly prepared: PreparedRun[] = [];
   readonly events: EventRow[] = [];
   /** Wake-ups to add after the commit: `at` when, `e` the fire it is for (a retry keeps its fire). */
@@ -66,13 +68,14 @@ class Batch {
   readonly cancels: Array<{ tenant: string; runId: string; scheduleId: string }> = [];
   private readonly queued = new Map<string, number>();
 
+  /** Runs of the tenant prepared earlier in this transaction (the parent's included). */
   queuedBefore(tenant: string): number {
-    return this.queued.get(tenant) ?? 0;
+    return (this.parent?.queuedBefore(tenant) ?? 0) + (this.queued.get(tenant) ?? 0);
   }
 
   add(p: PreparedRun): void {
     this.prepared.push(p);
-    this.queued.set(p.row.tenant, this.queuedBefore(p.row.tenant) + 1);
+    this.queued.set(p.row.tenant, (this.queued.get(p.row.tenant) ?? 0) + 1);
   }
 }
 
@@ -82,6 +85,8 @@ export class ScheduleFirer {
   private pending: Due[] = [];
   private buffered = new Map<string, { tenant: string; scheduleId: string }>();
   private flushScheduled = false;
+  /** A slice of batches is being decided (one at a time, as when they ran synchronously). */
+  private flushing = false;
   private stopped = false;
   private readonly batchSize: number;
   private readonly onCommitted = (rows: readonly EventRow[]) => {
@@ -105,16 +110,20 @@ export class ScheduleFirer {
   }
 
   /** Fills the heap from the store and starts listening for ended runs (buffered fires). */
-  start(): void {
+  async start(): Promise<void> {
     this.d.scheduler.events.on('committed', this.onCommitted);
-    for (const row of this.d.store.schedules.armed()) this.arm(row);
+    for (const row of await this.d.ports.schedules.armed()) this.arm(row);
   }
 
-  /** A schedule was created, replaced, paused, resumed or deleted: wake up for its next fire. */
-  changed(tenant: string, scheduleId: string): void {
-    const row = this.d.store.schedules.get(tenant, scheduleId);
+  /** A schedule was created, replaced, paused, resumed or deleted: wake up for its next fire (a failed read is logged: the next start arms it). */
+  async changed(tenant: string, scheduleId: string): Promise<void> {
     this.compiled.delete(`${tenant}\0${scheduleId}`);
-    if (row) this.arm(row);
+    try {
+      const row = await this.d.ports.schedules.get(tenant, scheduleId);
+      if (row) this.arm(row);
+    } catch (err) {
+      this.d.logger.error({ err, tenant, scheduleId }, 'schedules: reading a changed schedule failed; it is armed at the next start');
+    }
   }
 
   stop(): void {
@@ -133,31 +142,38 @@ export class ScheduleFirer {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.stopped) return;
+    if (this.flushScheduled || this.flushing || this.stopped) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      // Batch after batch for up to SLICE_MS (fires come first), then the event loop's turn.
-      const until = performance.now() + SLICE_MS;
-      while (this.flush() && performance.now() < until);
-      if (this.pending.length > 0 || this.buffered.size > 0) this.scheduleFlush();
+      this.flushing = true;
+      void this.slice().finally(() => {
+        this.flushing = false;
+        if (this.pending.length > 0 || this.buffered.size > 0) this.scheduleFlush();
+      });
     });
   }
 
+  /** Batch after batch for up to SLICE_MS (fires come first), then the event loop's turn. */
+  private async slice(): Promise<void> {
+    const until = performance.now() + SLICE_MS;
+    while ((await this.flush()) && performance.now() < until);
+  }
+
   /** Decides one batch of due fires; true when it did (more may be pending). */
-  private flush(): boolean {
+  private async flush(): Promise<boolean> {
     if (this.stopped) return false;
     const chunk = this.pending.splice(0, this.batchSize);
     const buffered = chunk.length < this.batchSize ? [...this.buffered.values()] : [];
     for (const b of buffered) this.buffered.delete(`${b.tenant}\0${b.scheduleId}`);
     if (chunk.length === 0 && buffered.length === 0) return false;
     const batch = new Batch();
-    const { store, scheduler } = this.d;
+    const { ports, scheduler } = this.d;
     try {
-      store.tx(() => {
+      await ports.transaction(async (tx) => {
         const now = this.d.clock.now();
-        for (const e of chunk) this.isolated(batch, () => this.decide(batch, e, now), () => batch.rearm.push({ at: now + RETRY_MS, e }));
-        for (const b of buffered) this.isolated(batch, () => this.startBuffered(batch, b.tenant, b.scheduleId, now), () => undefined);
+        for (const e of chunk) await this.isolated(tx, batch, (local) => this.decide(tx, local, e, now), () => batch.rearm.push({ at: now + RETRY_MS, e }));
+        for (const b of buffered) await this.isolated(tx, batch, (local) => this.startBuffered(tx, local, b.tenant, b.scheduleId, now), () => undefined);
       });
     } catch (err) {
       this.d.logger.error({ err }, 'schedules: deciding due fires failed; trying again');
@@ -167,11 +183,9 @@ export class ScheduleFirer {
     scheduler.admitted(batch.prepared.map((p) => p.run), batch.events);
     for (const r of batch.rearm) this.timers.add(r.at, r.e);
     for (const c of batch.cancels) {
-      try {
-        this.d.runs.cancel(c.tenant, c.runId, `schedule ${c.scheduleId}: overlap cancel_other`, (fn) => store.tx(fn), scheduleActor(c.scheduleId));
-      } catch (err) {
+      this.d.runs.cancel(c.tenant, c.runId, `schedule ${c.scheduleId}: overlap cancel_other`, undefined, scheduleActor(c.scheduleId)).catch((err: unknown) => {
         this.d.logger.warn({ err, runId: c.runId }, 'schedules: cancelling the active run (cancel_other) failed');
-      }
+      });
     }
     return true;
   }
@@ -180,10 +194,10 @@ export class ScheduleFirer {
    * One schedule's part of the batch, in a savepoint: when it throws, only its writes roll back
    * (`undecided` re-arms it) and the rest of the batch goes on.
    */
-  private isolated(batch: Batch, fn: (local: Batch) => void, undecided: () => void): void {
-    const local = new Batch();
+  private async isolated(tx: Ports, batch: Batch, fn: (local: Batch) => Promise<void>, undecided: () => void): Promise<void> {
+    const local = new Batch(batch);
     try {
-      this.d.store.tx(() => fn(local));
+      await tx.savepoint(() => fn(local));
     } catch (err) {
       if (err instanceof Superseded) return;
       if (!(err instanceof ApiError && err.code === 'UNAVAILABLE')) this.d.logger.error({ err }, 'schedules: a fire could not be decided; trying again');
@@ -196,9 +210,8 @@ export class ScheduleFirer {
     batch.cancels.push(...local.cancels);
   }
 
-  private decide(batch: Batch, e: Due, now: number): void {
-    const { store } = this.d;
-    const row = store.schedules.get(e.tenant, e.scheduleId);
+  private async decide(tx: Ports, batch: Batch, e: Due, now: number): Promise<void> {
+    const row = await tx.schedules.get(e.tenant, e.scheduleId);
     if (!row || row.paused || row.nextFireMs !== e.due) return; // replaced, paused, deleted, or decided already
     const c = compiledSchedule(this.compiled, row);
     const first = row.nextFireMs;
@@ -213,7 +226,7 @@ export class ScheduleFirer {
     const next = nextFireOf(c, Math.max(now, first));
     const state = new FireRecorder(row);
     if (plan.missed) state.missed(plan.missed, 'downtime');
-    let active = store.runs.activeOfSchedule(row.tenant, row.scheduleId).map((r) => r.runId);
+    let active = await tx.schedules.activeRuns(row.tenant, row.scheduleId);
     let bufferedFire = row.bufferedFireMs;
     for (const fire of plan.start) {
       if (active.length > 0 && c.spec.overlap !== 'allow_all') {
@@ -230,25 +243,24 @@ export class ScheduleFirer {
       const runId = this.startRun(batch, state, row, fire);
       if (runId) active = [...active, runId];
     }
-    if (!store.schedules.recordFire(row.tenant, row.scheduleId, { nextFireMs: row.nextFireMs, bufferedFireMs: row.bufferedFireMs }, state.fireState(next, bufferedFire))) {
+    if (!(await tx.schedules.recordFire(row.tenant, row.scheduleId, { nextFireMs: row.nextFireMs, bufferedFireMs: row.bufferedFireMs }, state.fireState(next, bufferedFire)))) {
       throw new Superseded();
     }
-    batch.events.push(...store.events.appendMany(state.events(row, now)));
+    batch.events.push(...(await tx.events.append(state.events(row, now))));
     if (next !== null) batch.rearm.push({ at: next, e: { tenant: row.tenant, scheduleId: row.scheduleId, due: next } });
   }
 
   /** A buffered fire (buffer_one, cancel_other) starts once no run of the schedule is active. */
-  private startBuffered(batch: Batch, tenant: string, scheduleId: string, now: number): void {
-    const { store } = this.d;
-    const row = store.schedules.get(tenant, scheduleId);
+  private async startBuffered(tx: Ports, batch: Batch, tenant: string, scheduleId: string, now: number): Promise<void> {
+    const row = await tx.schedules.get(tenant, scheduleId);
     if (!row || row.paused || row.bufferedFireMs === null) return;
-    if (store.runs.activeOfSchedule(tenant, scheduleId).length > 0) return; // the next ended run wakes it again
+    if ((await tx.schedules.activeRuns(tenant, scheduleId)).length > 0) return; // the next ended run wakes it again
     const state = new FireRecorder(row);
     const fire = row.bufferedFireMs;
     const runId = this.startRun(batch, state, row, fire);
     const last = state.lastFire ?? { status: 'started', runId, error: null };
-    if (!store.schedules.takeBuffered(tenant, scheduleId, fire, last.status, last.runId, last.error)) return;
-    batch.events.push(...store.events.appendMany(state.events(row, now)));
+    if (!(await tx.schedules.takeBuffered(tenant, scheduleId, fire, last.status, last.runId, last.error))) throw new Superseded();
+    batch.events.push(...(await tx.events.append(state.events(row, now))));
   }
 
   /** Prepares the fire's run (refusals recorded as failed fires); the run id, or null. */

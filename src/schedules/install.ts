@@ -5,14 +5,15 @@
  * fire after now); and the bundle's rule, create or leave unchanged, never replace.
  *
  * @example
- * const d = { store, clock, plans };
- * store.tx(() => installSchedule(d, 'demo', { doc, signature, signedBy })); // { created: true }
+ * const prepared = scheduleRow(d, 'demo', incoming, await scheduledDag(ports.catalog, 'demo', normalizeSchedule(incoming.doc).spec));
+ * await ports.transaction((tx) => createSchedule(d, txPorts(tx), prepared, who, 'PUT replaces it')); // { stored, event }
+ * store.tx(() => installSchedule(d, 'demo', { doc, signature, signedBy })); // a bundle's, offline: { created: true }
  */
 import { ApiError, canonicalHash, canonicalJson, type Clock } from '../core/index.js';
 import type { PlanCache } from '../engine/index.js';
 import type { TrustStore } from '../dags/signature.js';
-import { appendAuditEvent, systemAudit, type Audit } from '../events/actor.js';
-import type { EventRow, ScheduleRow, Store } from '../store/index.js';
+import { appendAuditEvent, auditEvent, systemAudit, type Audit } from '../events/actor.js';
+import type { CatalogPort, DagVersionRow, EventRow, Ports, ScheduleRow, Store } from '../store/index.js';
 import { compile, nextFireOf } from './compiled.js';
 import { normalizeSchedule, scheduleDocumentSchema, type ScheduleDocument, type ScheduleSpec } from './model.js';
 import { verifyScheduleSignature } from './signature.js';
@@ -51,24 +52,39 @@ export function parseScheduleDocument(content: unknown): ScheduleDocument {
   return parsed.data;
 }
 
-/** The tenant must hold the DAG (version) the schedule names, and the inputs must fit its schema. */
-function checkDag(d: ScheduleStoreDeps, tenant: string, spec: ScheduleSpec): void {
-  const { store } = d;
-  const where = { dagId: spec.dagId, ...(spec.version ? { version: spec.version } : {}) };
-  const version = spec.version !== undefined
+/** The DAG version a schedule names: that version, else the latest active one, else the first listed. */
+export async function scheduledDag(catalog: CatalogPort, tenant: string, spec: Pick<ScheduleSpec, 'dagId' | 'version'>): Promise<DagVersionRow | undefined> {
+  if (spec.version !== undefined) return catalog.getVersion(tenant, spec.dagId, spec.version);
+  return (await catalog.latestActive(tenant, spec.dagId)) ?? (await catalog.listVersions({ tenant, dagId: spec.dagId, limit: 1 }))[0];
+}
+
+/** {@link scheduledDag} on the SQLite store, synchronously (a bundle's offline import). */
+function scheduledDagOf(store: Store, tenant: string, spec: Pick<ScheduleSpec, 'dagId' | 'version'>): DagVersionRow | undefined {
+  return spec.version !== undefined
     ? store.dags.get(tenant, spec.dagId, spec.version)
     : store.dags.latestActive(tenant, spec.dagId) ?? store.dags.list({ tenant, dagId: spec.dagId, limit: 1 })[0];
+}
+
+/** The tenant must hold the DAG (version) the schedule names (`version`, looked up), and the inputs must fit its schema. */
+function checkDag(d: Pick<ScheduleStoreDeps, 'plans'>, spec: ScheduleSpec, version: DagVersionRow | undefined): void {
+  const where = { dagId: spec.dagId, ...(spec.version ? { version: spec.version } : {}) };
   if (!version) {
     throw new ApiError('DAG_INVALID', `${spec.version ? `${spec.dagId}@${spec.version}` : spec.dagId} is not a DAG of this tenant`, where);
   }
   d.plans.forRow(version).validateInputs(spec.inputs);
 }
 
-/** Checks a document against the tenant's DAGs (422 DAG_INVALID) and builds its row. */
-export function prepareSchedule(d: ScheduleStoreDeps, tenant: string, incoming: IncomingSchedule): { spec: ScheduleSpec; row: ScheduleRow } {
+/** Checks a document against the tenant's DAGs, through the ports (422 DAG_INVALID), and builds its row. */
+export async function prepareSchedule(d: Pick<ScheduleStoreDeps, 'clock' | 'plans'>, catalog: CatalogPort, tenant: string, incoming: IncomingSchedule): Promise<{ spec: ScheduleSpec; row: ScheduleRow }> {
+  const { spec } = normalizeSchedule(incoming.doc);
+  return scheduleRow(d, tenant, incoming, await scheduledDag(catalog, tenant, spec));
+}
+
+/** Checks a document against the DAG version it names (`version`, looked up by the caller; 422 DAG_INVALID) and builds its row. */
+function scheduleRow(d: Pick<ScheduleStoreDeps, 'clock' | 'plans'>, tenant: string, incoming: IncomingSchedule, version: DagVersionRow | undefined): { spec: ScheduleSpec; row: ScheduleRow } {
   const checked = normalizeSchedule(incoming.doc);
   const { spec } = checked;
-  checkDag(d, tenant, spec);
+  checkDag(d, spec, version);
   const now = d.clock.now();
   const specHash = canonicalHash(spec);
   const next = spec.paused ? null : nextFireOf(compile(checked, specHash), now);
@@ -86,48 +102,69 @@ export function prepareSchedule(d: ScheduleStoreDeps, tenant: string, incoming: 
 /** The audit events of changes to a schedule (docs/API.md "Actors"). */
 export type ScheduleChange = 'schedule.created' | 'schedule.replaced' | 'schedule.paused' | 'schedule.resumed' | 'schedule.deleted';
 
-/**
- * The audit event of a change to a schedule, inside its transaction: no run (`runId` absent),
- * `status` the schedule's state after it (`active`, `paused`, `deleted`), the actor in its detail.
- */
-export function scheduleEvent(d: Pick<ScheduleStoreDeps, 'store' | 'clock'>, row: Pick<ScheduleRow, 'tenant' | 'scheduleId' | 'dagId' | 'paused'>, type: ScheduleChange, who: Audit): EventRow {
+/** The audit event of a change to a schedule: no run (`runId` absent), `status` the schedule's state after it (`active`, `paused`, `deleted`), the actor in its detail. */
+function scheduleAudit(d: Pick<ScheduleStoreDeps, 'clock'>, row: Pick<ScheduleRow, 'tenant' | 'scheduleId' | 'dagId' | 'paused'>, type: ScheduleChange, who: Audit) {
   const status = type === 'schedule.deleted' ? 'deleted' : row.paused === 1 ? 'paused' : 'active';
-  return appendAuditEvent(d.store, { tenant: row.tenant, type, dagId: row.dagId, status, tsMs: d.clock.now(), scheduleId: row.scheduleId }, who);
+  return { tenant: row.tenant, type, dagId: row.dagId, status, tsMs: d.clock.now(), scheduleId: row.scheduleId };
+}
+
+/** Appends the audit event of a change to a schedule (see {@link scheduleAudit}) inside its transaction. */
+export async function scheduleEvent(
+  d: Pick<ScheduleStoreDeps, 'clock'>,
+  tx: Ports,
+  row: Pick<ScheduleRow, 'tenant' | 'scheduleId' | 'dagId' | 'paused'>,
+  type: ScheduleChange,
+  who: Audit,
+): Promise<EventRow> {
+  return (await tx.events.append([auditEvent(scheduleAudit(d, row, type, who), who)]))[0]!;
+}
+
+/** A schedule id that holds `row`'s normal form already (nothing to store), or 409 `SCHEDULE_EXISTS` when it holds another. */
+function sameOrRefused(existing: ScheduleRow, row: ScheduleRow, why: string, details?: Record<string, unknown>): { stored: ScheduleRow } {
+  if (existing.specHash !== row.specHash) throw new ApiError('SCHEDULE_EXISTS', `schedule ${row.scheduleId} exists with another definition; ${why}`, details);
+  return { stored: existing };
 }
 
 /**
- * Creating a schedule, written once for `POST /schedules`, preloaded files and bundles, inside
- * the caller's transaction: the prepared row stored with its `schedule.created` event; when the
- * id holds the same normal form, that row and no event (nothing changes); when it holds another
- * definition, 409 `SCHEDULE_EXISTS` (`${why}` says what replaces it, or that nothing does).
+ * Creating a schedule, written once for `POST /schedules` and preloaded files (bundles: {@link
+ * installSchedule}), inside the caller's transaction: the prepared row stored with its
+ * `schedule.created` event; when the id holds the same normal form, that row and no event
+ * (nothing changes); when it holds another definition, 409 `SCHEDULE_EXISTS` (`${why}` says
+ * what replaces it, or that nothing does).
  */
-export function createSchedule(
-  d: ScheduleStoreDeps,
+export async function createSchedule(
+  d: Pick<ScheduleStoreDeps, 'clock'>,
+  tx: Ports,
   prepared: { row: ScheduleRow },
   who: Audit,
   why: string,
-  details?: Record<string, unknown>,
-): { stored: ScheduleRow; event?: EventRow } {
+): Promise<{ stored: ScheduleRow; event?: EventRow }> {
   const { row } = prepared;
-  const existing = d.store.schedules.get(row.tenant, row.scheduleId);
-  if (existing) {
-    if (existing.specHash !== row.specHash) throw new ApiError('SCHEDULE_EXISTS', `schedule ${row.scheduleId} exists with another definition; ${why}`, details);
-    return { stored: existing };
-  }
+  const existing = await tx.schedules.get(row.tenant, row.scheduleId);
+  if (existing) return sameOrRefused(existing, row, why);
   const stored = { ...row, createdBy: who.actor, updatedBy: who.actor };
-  d.store.schedules.insert(stored);
-  return { stored, event: scheduleEvent(d, row, 'schedule.created', who) };
+  await tx.schedules.insert(stored);
+  return { stored, event: await scheduleEvent(d, tx, row, 'schedule.created', who) };
 }
 
 /**
- * A bundle's schedule, inside the caller's transaction (after the bundle's DAGs, which it may
- * name): created when absent (with its `schedule.created` event, by `system`, as the bundle's
- * DAGs have theirs); `{created: false}` when the stored one has the same normal form (its pause
- * state, fire history and signer stay); 409 `SCHEDULE_EXISTS` when the id holds another
- * definition — a bundle never replaces a schedule (docs/SCHEDULES.md).
+ * A bundle's schedule, inside the bundle import's transaction on the SQLite store (after the
+ * bundle's DAGs, which it may name): created when absent (with its `schedule.created` event,
+ * by `system`, as the bundle's DAGs have theirs); `{created: false}` when the stored one has
+ * the same normal form (its pause state, fire history and signer stay); 409
+ * `SCHEDULE_EXISTS` when the id holds another definition — a bundle never replaces a schedule
+ * (docs/SCHEDULES.md). Synchronous on the store until the bundle import runs through the ports.
  */
 export function installSchedule(d: ScheduleStoreDeps, tenant: string, incoming: IncomingSchedule): { created: boolean } {
-  const prepared = prepareSchedule(d, tenant, incoming);
-  const { event } = createSchedule(d, prepared, systemAudit(), 'a bundle does not replace it', { scheduleId: prepared.spec.scheduleId });
-  return { created: event !== undefined };
+  const { store } = d;
+  const { spec, row } = scheduleRow(d, tenant, incoming, scheduledDagOf(store, tenant, normalizeSchedule(incoming.doc).spec));
+  const existing = store.schedules.get(tenant, row.scheduleId);
+  if (existing) {
+    sameOrRefused(existing, row, 'a bundle does not replace it', { scheduleId: spec.scheduleId });
+    return { created: false };
+  }
+  const who = systemAudit();
+  store.schedules.insert({ ...row, createdBy: who.actor, updatedBy: who.actor });
+  appendAuditEvent(store, scheduleAudit(d, row, 'schedule.created', who), who);
+  return { created: true };
 }

@@ -4,16 +4,16 @@
  * caller's transaction (with the Idempotency-Key record) and then tells the firing scheduler.
  *
  * @example
- * const { schedule, created } = schedules.create('demo', { doc }, (fn) => store.tx(fn));
- * schedules.get('demo', 'nightly').upcoming; // next 5 fires, UTC and local
+ * const { schedule, created } = await schedules.create('demo', { doc }, (fn) => ports.transaction(fn));
+ * (await schedules.get('demo', 'nightly')).upcoming; // next 5 fires, UTC and local
  */
-import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
+import { ApiError, iso, isoOrNull, type Clock, type Transact, type TxHandle } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import { actorDetail, systemAudit, type Audit } from '../events/actor.js';
 import type { PlanCache } from '../engine/index.js';
-import type { RunService, Tx } from '../runs/service.js';
+import type { RunService } from '../runs/service.js';
 import { runView, type RunView } from '../runs/views.js';
-import type { EventRow, ScheduleListFilter, ScheduleRow, Store } from '../store/index.js';
+import { txPorts, type EventRow, type Ports, type ScheduleListFilter, type ScheduleRow, type Store, type StorePorts } from '../store/index.js';
 import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
 import { createSchedule, installSchedule, prepareSchedule, readSignedSchedule, scheduleEvent, type IncomingSchedule } from './install.js';
 import type { ScheduleFirer } from './firer.js';
@@ -25,6 +25,7 @@ export type { IncomingSchedule };
 
 export interface ScheduleServiceDeps {
   store: Store;
+  ports: StorePorts;
   clock: Clock;
   dags: DagService;
   plans: PlanCache;
@@ -98,35 +99,36 @@ export class ScheduleService {
    * Creates a schedule (`created`); the same normal form again is not `created` (nothing
    * changes); another document under the same id throws `SCHEDULE_EXISTS`.
    */
-  create(tenant: string, incoming: IncomingSchedule, tx: Tx<ScheduleCreated>, who: Audit = systemAudit()): ScheduleCreated {
-    const prepared = this.prepare(tenant, incoming);
+  async create(tenant: string, incoming: IncomingSchedule, tx: Transact<ScheduleCreated>, who: Audit = systemAudit()): Promise<ScheduleCreated> {
+    const prepared = await this.prepare(tenant, incoming);
     const events: EventRow[] = [];
-    const out = tx(() => {
-      const { stored, event } = createSchedule(this.d, prepared, who, 'PUT replaces it');
+    const out = await tx(async (h) => {
+      const { stored, event } = await createSchedule(this.d, txPorts(h), prepared, who, 'PUT replaces it');
       if (event) events.push(event);
       return { schedule: scheduleView(stored), created: event !== undefined };
     });
     this.d.runs.admit([], events);
-    if (out.created) this.d.firer.changed(tenant, prepared.spec.scheduleId);
+    if (out.created) await this.d.firer.changed(tenant, prepared.spec.scheduleId);
     return out;
   }
 
   /** Replaces the document (`updatedUtc` changes; the fire history stays; the next fire is recomputed from now). */
-  replace(tenant: string, scheduleId: string, incoming: IncomingSchedule, tx: Tx<ScheduleView>, who: Audit = systemAudit()): ScheduleView {
+  async replace(tenant: string, scheduleId: string, incoming: IncomingSchedule, tx: Transact<ScheduleView>, who: Audit = systemAudit()): Promise<ScheduleView> {
     if (incoming.doc.scheduleId !== scheduleId) {
       throw new ApiError('VALIDATION_FAILED', 'body.scheduleId: must equal the path\'s scheduleId', { field: 'body.scheduleId' });
     }
-    const { row } = this.prepare(tenant, incoming);
+    const { row } = await this.prepare(tenant, incoming);
     const events: EventRow[] = [];
-    const view = tx(() => {
-      this.row(tenant, scheduleId);
-      this.d.store.schedules.replace({ ...row, updatedBy: who.actor });
-      const now = this.row(tenant, scheduleId);
-      events.push(scheduleEvent(this.d, now, 'schedule.replaced', who));
+    const view = await tx(async (h) => {
+      const t = txPorts(h);
+      await this.row(tenant, scheduleId, t);
+      await t.schedules.replace({ ...row, updatedBy: who.actor });
+      const now = await this.row(tenant, scheduleId, t);
+      events.push(await scheduleEvent(this.d, t, now, 'schedule.replaced', who));
       return scheduleView(now);
     });
     this.d.runs.admit([], events);
-    this.d.firer.changed(tenant, scheduleId);
+    await this.d.firer.changed(tenant, scheduleId);
     return view;
   }
 
@@ -134,20 +136,21 @@ export class ScheduleService {
    * Pauses (no fire until resumed; a buffered fire is dropped) or resumes (the next fire is the
    * first after now: fires while paused are not caught up). Idempotent: the schedule.
    */
-  setPaused(tenant: string, scheduleId: string, paused: boolean, tx: Tx<ScheduleView>, who: Audit = systemAudit()): ScheduleView {
+  async setPaused(tenant: string, scheduleId: string, paused: boolean, tx: Transact<ScheduleView>, who: Audit = systemAudit()): Promise<ScheduleView> {
     const events: EventRow[] = [];
-    const view = tx(() => {
-      const row = this.row(tenant, scheduleId);
+    const view = await tx(async (h) => {
+      const t = txPorts(h);
+      const row = await this.row(tenant, scheduleId, t);
       if ((row.paused === 1) !== paused) {
         const now = this.d.clock.now();
         const next = paused ? null : nextFireOf(compiledSchedule(this.compiled, row), now);
-        this.d.store.schedules.setPaused(tenant, scheduleId, paused, next, now, who.actor);
-        events.push(scheduleEvent(this.d, { ...row, paused: paused ? 1 : 0 }, paused ? 'schedule.paused' : 'schedule.resumed', who));
+        await t.schedules.setPaused(tenant, scheduleId, paused, next, now, who.actor);
+        events.push(await scheduleEvent(this.d, t, { ...row, paused: paused ? 1 : 0 }, paused ? 'schedule.paused' : 'schedule.resumed', who));
       }
-      return scheduleView(this.row(tenant, scheduleId));
+      return scheduleView(await this.row(tenant, scheduleId, t));
     });
     this.d.runs.admit([], events);
-    this.d.firer.changed(tenant, scheduleId);
+    await this.d.firer.changed(tenant, scheduleId);
     return view;
   }
 
@@ -156,21 +159,22 @@ export class ScheduleService {
    * is an operator's explicit request): the new run, which carries `scheduleId` and
    * `scheduledUtc` (now); a `schedule.fired` event with `manual: true`.
    */
-  trigger(tenant: string, scheduleId: string, tx: Tx<RunView>, who: Audit = systemAudit()): RunView {
+  async trigger(tenant: string, scheduleId: string, tx: Transact<RunView>, who: Audit = systemAudit()): Promise<RunView> {
     const { actor, traceId } = who;
-    const row = this.row(tenant, scheduleId);
+    const row = await this.row(tenant, scheduleId);
     const spec = compiledSchedule(this.compiled, row).spec;
     const now = this.d.clock.now();
     const p = this.d.runs.prepare(tenant, { dagId: spec.dagId, version: spec.version, inputs: spec.inputs }, traceId, { actor, scheduleId, scheduledMs: now });
     if ('existing' in p) throw new ApiError('INTERNAL', 'a trigger has no runToken');
     const events: EventRow[] = [];
-    const run = tx(() => {
-      this.row(tenant, scheduleId);
+    const run = await tx(async (h) => {
+      const t = txPorts(h);
+      await this.row(tenant, scheduleId, t);
       events.push(this.d.runs.insert(p));
-      events.push(this.d.store.events.append({
+      events.push(...(await t.events.append([{
         tenant, type: 'schedule.fired', dagId: spec.dagId, runId: p.row.runId, stepId: null, status: 'started',
         tsMs: now, traceId, scheduleId, scheduledMs: now, detail: actorDetail(actor, { manual: true }),
-      }));
+      }])));
       return runView(p.row, p.steps, []);
     });
     this.d.runs.admit([p], events);
@@ -178,20 +182,21 @@ export class ScheduleService {
   }
 
   /** Deletes the schedule; its runs stay and keep their `scheduleId`. */
-  delete(tenant: string, scheduleId: string, tx: Tx<void>, who: Audit = systemAudit()): void {
+  async delete(tenant: string, scheduleId: string, tx: Transact<void>, who: Audit = systemAudit()): Promise<void> {
     const events: EventRow[] = [];
-    tx(() => {
-      const row = this.row(tenant, scheduleId);
-      this.d.store.schedules.delete(tenant, scheduleId);
-      events.push(scheduleEvent(this.d, row, 'schedule.deleted', who));
+    await tx(async (h) => {
+      const t = txPorts(h);
+      const row = await this.row(tenant, scheduleId, t);
+      await t.schedules.delete(tenant, scheduleId);
+      events.push(await scheduleEvent(this.d, t, row, 'schedule.deleted', who));
     });
     this.d.runs.admit([], events);
-    this.d.firer.changed(tenant, scheduleId);
+    await this.d.firer.changed(tenant, scheduleId);
   }
 
   /** A page of a tenant's schedules (`GET /schedules`): scheduleId ASC. */
-  list(filter: ScheduleListFilter): ScheduleRow[] {
-    return this.d.store.schedules.list(filter);
+  list(filter: ScheduleListFilter): Promise<ScheduleRow[]> {
+    return this.d.ports.schedules.list(filter);
   }
 
   /** A tenant's schedules as exported (`GET /schedules:export`); see {@link scheduleExportRecords}. */
@@ -200,8 +205,8 @@ export class ScheduleService {
   }
 
   /** The schedule with its next 5 fires (UTC and local; none while paused or after endUtc). */
-  get(tenant: string, scheduleId: string): ScheduleView {
-    const row = this.row(tenant, scheduleId);
+  async get(tenant: string, scheduleId: string): Promise<ScheduleView> {
+    const row = await this.row(tenant, scheduleId);
     const c = compiledSchedule(this.compiled, row);
     const v = scheduleView(row);
     const fires = row.paused === 1 ? [] : nextFires(c.cron, c.zone, Math.max(this.d.clock.now(), (c.startMs ?? 0) - 1), 5);
@@ -214,19 +219,19 @@ export class ScheduleService {
    * checked like a DAG's (signature.ts), then created, or replaced when the file differs from
    * what is stored (the file is the source of truth at each start), or left unchanged.
    */
-  preload(tenant: string, raw: unknown): 'created' | 'replaced' | 'unchanged' {
+  async preload(tenant: string, raw: unknown): Promise<'created' | 'replaced' | 'unchanged'> {
     const { trust, allowUnsigned } = this.d.dags.deps;
     const incoming = readSignedSchedule(raw, trust.forTenant(tenant), { allowUnsigned });
     const id = incoming.doc.scheduleId;
-    const existing = this.d.store.schedules.get(tenant, id);
-    const tx = <T>(fn: () => T): T => this.d.store.tx(fn);
+    const existing = await this.d.ports.schedules.get(tenant, id);
+    const tx = <T>(fn: (tx: TxHandle) => Promise<T>): Promise<T> => this.d.ports.transaction(fn);
     if (!existing) {
-      this.create(tenant, incoming, tx);
+      await this.create(tenant, incoming, tx);
       return 'created';
     }
-    const { row } = this.prepare(tenant, incoming);
+    const { row } = await this.prepare(tenant, incoming);
     if (existing.specHash === row.specHash && existing.signedBy === row.signedBy) return 'unchanged';
-    this.replace(tenant, id, incoming, tx);
+    await this.replace(tenant, id, incoming, tx);
     return 'replaced';
   }
 
@@ -237,18 +242,18 @@ export class ScheduleService {
 
   /** After a bundle import committed: the firer arms the schedules it created. */
   committed(tenant: string, scheduleIds: readonly string[]): void {
-    for (const id of scheduleIds) this.d.firer.changed(tenant, id);
+    for (const id of scheduleIds) void this.d.firer.changed(tenant, id);
   }
 
-  /** The tenant's schedule (404 otherwise). */
-  row(tenant: string, scheduleId: string): ScheduleRow {
-    const row = this.d.store.schedules.get(tenant, scheduleId);
+  /** The tenant's schedule (404 otherwise), read in `tx` when given. */
+  async row(tenant: string, scheduleId: string, tx: Ports = this.d.ports): Promise<ScheduleRow> {
+    const row = await tx.schedules.get(tenant, scheduleId);
     if (!row) throw new ApiError('NOT_FOUND', 'schedule not found');
     return row;
   }
 
   /** Checks a document against the tenant's DAGs (422 DAG_INVALID) and builds its row. */
-  private prepare(tenant: string, incoming: IncomingSchedule): { spec: ScheduleSpec; row: ScheduleRow } {
-    return prepareSchedule(this.d, tenant, incoming);
+  private prepare(tenant: string, incoming: IncomingSchedule): Promise<{ spec: ScheduleSpec; row: ScheduleRow }> {
+    return prepareSchedule(this.d, this.d.ports.catalog, tenant, incoming);
   }
 }

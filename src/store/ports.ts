@@ -11,8 +11,9 @@
  * batch builds while one flush is in flight. Requests run their reads and writes in one
  * {@link StorePorts.transaction}.
  *
- * Ports not in this list yet (schedules, leases, retention, artifact references and GC): see
- * docs/SCALE-OUT.md, "Next steps".
+ * Schedules, retention (with artifact references and GC), run transfer and ops' cross-tenant
+ * reads are ports too; SQLite-only maintenance (snapshot, integrity check) is
+ * {@link StorePorts.maintenance}. Ports not in this list yet (leases): docs/SCALE-OUT.md, "Next steps".
  *
  * @example
  * const rows = await ports.commitBatch({ runs: [], steps: [], attempts: [], artifacts: [], refs: [], events: [ev] });
@@ -27,7 +28,9 @@ import type { DagListFilter, DagVersionRow } from './dags.js';
 import type { EventRow, NewEvent } from './event-view.js';
 import type { IdemKey, IdempotencyRow } from './idempotency.js';
 import type { AttemptRow, RunListFilter, RunRow, StepRow } from './runs.js';
+import type { MaintenancePort, OpsCatalogPort, RetentionPort, SchedulePort, TransferPort } from './lifecycle-ports.js';
 
+import type { TxHandle } from '../core/tx.js';
 
 /** DAG versions (the catalog): immutable versions, only `active` / `disabledMs` change. */
 export interface CatalogPort {
@@ -96,12 +99,17 @@ export interface IdempotencyPort {
   expire(beforeMs: number): Promise<number>;
 }
 
+export type { FireExpectation, MaintenancePort, OpsCatalogPort, RetentionPort, SchedulePort, TransferPort } from './lifecycle-ports.js';
+
 /** Artifact ownership: which tenant may read which content hash (bytes live in src/artifacts). */
 export interface ArtifactIndexPort {
   /** Records that the tenant owns the artifact (idempotent; the first media type is kept). */
   own(row: ArtifactRow): Promise<void>;
   owns(tenant: string, hash: string): Promise<{ size: number; mediaType: string } | undefined>;
+  /** Records that each holder names the artifact (duplicates, and hashes the tenant does not own, are ignored). */
+  addRefs(refs: ReadonlyArray<{ tenant: string; hash: string; holder: string }>): Promise<void>;
 }
+
 
 /** A run a node holds, at the epoch it took it with. */
 export interface HeldRun {
@@ -167,14 +175,24 @@ export interface LeasePort {
   leave(nodeId: string): Promise<number>;
 }
 
-/** Every port, bound to one connection or transaction. */
-export interface Ports {
+/** Every port, bound to one connection or transaction (outside `store/`, a request's transaction is this as an opaque {@link TxHandle}). */
+export interface Ports extends TxHandle {
   readonly catalog: CatalogPort;
   readonly runs: RunLedgerPort;
   readonly events: EventLogPort;
   readonly idem: IdempotencyPort;
   readonly artifacts: ArtifactIndexPort;
+  readonly schedules: SchedulePort;
+  readonly retention: RetentionPort;
+  readonly transfer: TransferPort;
+  readonly ops: OpsCatalogPort;
   readonly leases: LeasePort;
+  /**
+   * Runs `fn` in a savepoint of this transaction: when it throws, only its writes roll back
+   * and the error is rethrown; the transaction goes on (the schedule firer decides each
+   * schedule's fires so within one batch). Refused outside a transaction.
+   */
+  savepoint<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** What one scheduler turn writes (the group commit), in one transaction. */
@@ -222,6 +240,8 @@ export interface EventWatch {
 export interface StorePorts extends Ports {
   /** `sqlite` or `postgres`. */
   readonly kind: 'sqlite' | 'postgres';
+  /** The database's own upkeep (outside any transaction). */
+  readonly maintenance: MaintenancePort;
   /**
    * Runs `fn` in one transaction: it commits when `fn` resolves, rolls back when it throws.
    * `fn` may await only the `tx` ports (on SQLite the transaction must not span an event-loop
@@ -236,4 +256,9 @@ export interface StorePorts extends Ports {
    * never fires.
    */
   watchEvents(l: EventWatchListener): Promise<EventWatch>;
+}
+
+/** The ports of a request's transaction (`core/tx.ts`): what a service narrows the opaque handle to. */
+export function txPorts(tx: TxHandle): Ports {
+  return tx as Ports;
 }

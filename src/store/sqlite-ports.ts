@@ -12,16 +12,10 @@
 import type { Store } from './index.js';
 import type { IdemKey } from './idempotency.js';
 import type { EventRow } from './event-view.js';
+import { settled } from './settled.js';
+import { sqliteMaintenance, sqliteOps, sqliteRetention, sqliteSchedules, sqliteTransfer } from './sqlite-lifecycle.js';
 import { LeaseLost, type CommitBatch, type Ports, type StorePorts } from './ports.js';
 
-/** Runs `fn` and settles the Promise with its result or error (the statement ran already). */
-function settled<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
 
 function isPrimaryKeyConflict(e: unknown): boolean {
   return (e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
@@ -34,6 +28,11 @@ export class SqlitePorts implements StorePorts {
   readonly events: Ports['events'];
   readonly idem: Ports['idem'];
   readonly artifacts: Ports['artifacts'];
+  readonly schedules: Ports['schedules'];
+  readonly retention: Ports['retention'];
+  readonly transfer: Ports['transfer'];
+  readonly ops: Ports['ops'];
+  readonly maintenance: StorePorts['maintenance'];
   readonly leases: Ports['leases'];
 
   constructor(private readonly store: Store) {
@@ -82,7 +81,15 @@ export class SqlitePorts implements StorePorts {
     this.artifacts = {
       own: (row) => settled(() => s.artifacts.insert(row)),
       owns: (t, h) => settled(() => s.artifacts.owns(t, h)),
+      addRefs: (refs) => settled(() => {
+        for (const r of refs) s.refs.add(r.tenant, r.hash, r.holder);
+      }),
     };
+    this.schedules = sqliteSchedules(s);
+    this.retention = sqliteRetention(s);
+    this.transfer = sqliteTransfer(s);
+    this.ops = sqliteOps(s);
+    this.maintenance = sqliteMaintenance(s);
     const l = s.leases;
     this.leases = {
       heartbeat: (n, ms, cap) => settled(() => l.heartbeat(n, ms, cap)),
@@ -94,6 +101,41 @@ export class SqlitePorts implements StorePorts {
       release: (n, ids) => settled(() => l.release(n, ids)),
       leave: (n) => settled(() => l.leave(n)),
     };
+  }
+
+  private savepoints = 0;
+
+  savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    const db = this.store.db.sqlite;
+    if (!db.inTransaction) return Promise.reject(new Error('savepoint: not inside a transaction'));
+    const name = `sp${++this.savepoints}`;
+    db.exec(`SAVEPOINT ${name}`);
+    const done = (ok: boolean): void => {
+      this.savepoints--;
+      if (!db.inTransaction) return;
+      if (!ok) {
+        db.exec(`ROLLBACK TO ${name}`);
+        this.store.rolledBack();
+      }
+      db.exec(`RELEASE ${name}`);
+    };
+    let p: Promise<T>;
+    try {
+      p = fn();
+    } catch (e) {
+      done(false);
+      return Promise.reject(e);
+    }
+    return p.then(
+      (r) => {
+        done(true);
+        return r;
+      },
+      (e: unknown) => {
+        done(false);
+        throw e;
+      },
+    );
   }
 
   /** Transactions waiting for the open one (one connection: they run one after another). */
@@ -128,7 +170,14 @@ export class SqlitePorts implements StorePorts {
       clearImmediate(watch);
       if (!db.inTransaction) return;
       if (commit && !turned) {
-        db.exec('COMMIT');
+        try {
+          db.exec('COMMIT');
+        } catch (e) {
+          // A COMMIT that fails (a full disk, a deferred constraint) leaves the transaction open.
+          if (db.inTransaction) db.exec('ROLLBACK');
+          this.store.rolledBack();
+          throw e;
+        }
         this.store.committed();
       } else {
         db.exec('ROLLBACK');

@@ -245,7 +245,7 @@ test('request log lines name the tenant, the token\'s sub and the run or DAG', a
 });
 
 test('run exports carry the actors; an export with them round-trips through import, an older one without them still imports', async () => {
-  const { Store } = await import('../../src/store/index.js');
+  const { SqlitePorts, Store } = await import('../../src/store/index.js');
   const { importRunRecords, exportRunRecords } = await import('../../src/runs/transfer.js');
   const { dagCanonicalJson, semverKey } = await import('../../src/dags/index.js');
   const all = parseNdjsonExport((await t.req('GET', '/runs:export?dagId=audited')).text) as any[];
@@ -262,7 +262,7 @@ test('run exports carry the actors; an export with them round-trips through impo
   };
   const fresh = target('import-new');
   try {
-    assert.deepEqual(importRunRecords(fresh, records, { tenant: 'a' }), { imported: 1, unchanged: 0 });
+    assert.deepEqual(await importRunRecords(new SqlitePorts(fresh), records, { tenant: 'a' }), { imported: 1, unchanged: 0 });
     const back = [...exportRunRecords(fresh, { tenant: 'a' })];
     assert.deepEqual(back, records, 'import then export round-trips, actors included');
   } finally {
@@ -271,10 +271,10 @@ test('run exports carry the actors; an export with them round-trips through impo
   const old = records.map(({ createdBy: _c, cancelledBy: _b, cancelReason: _r, ...rest }) => rest);
   const older = target('import-old');
   try {
-    assert.deepEqual(importRunRecords(older, old, { tenant: 'a' }), { imported: 1, unchanged: 0 });
+    assert.deepEqual(await importRunRecords(new SqlitePorts(older), old, { tenant: 'a' }), { imported: 1, unchanged: 0 });
     const row = older.runs.getForTenant('a', ids.runId!)!;
     assert.deepEqual([row.createdBy, row.cancelledBy, row.cancelReason], [null, null, null]);
-    assert.deepEqual(importRunRecords(older, old, { tenant: 'a' }), { imported: 0, unchanged: 1 }, 'the old export again: unchanged');
+    assert.deepEqual(await importRunRecords(new SqlitePorts(older), old, { tenant: 'a' }), { imported: 0, unchanged: 1 }, 'the old export again: unchanged');
   } finally {
     older.close();
   }

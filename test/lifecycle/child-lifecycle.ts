@@ -8,7 +8,7 @@ import pino from 'pino';
 import { ArtifactStore } from '../../src/artifacts/index.js';
 import { systemClock } from '../../src/core/index.js';
 import { collectArtifacts, pruneTenant } from '../../src/lifecycle/index.js';
-import { Store } from '../../src/store/index.js';
+import { SqlitePorts, Store } from '../../src/store/index.js';
 
 const [dataDir, mode] = process.argv.slice(2) as [string, 'prune' | 'gc'];
 const store = Store.open({ dataDir });
@@ -18,9 +18,9 @@ const onPruned = (kind: string, n: number) => {
   if (n > 0) process.stdout.write(`${kind} ${n}\n`);
 };
 if (mode === 'prune') {
-  await pruneTenant({ store, clock: systemClock, logger: pino({ level: 'silent' }), pause, onPruned }, 'a', { maxAgeDays: 0, keepLast: 5 });
+  await pruneTenant({ ports: new SqlitePorts(store), clock: systemClock, logger: pino({ level: 'silent' }), pause, onPruned }, 'a', { maxAgeDays: 0, keepLast: 5 });
 } else {
-  await collectArtifacts({ store, cas, clock: systemClock, graceMs: 0, dataDir, pause, onPruned }, '*');
+  await collectArtifacts({ ports: new SqlitePorts(store), cas, clock: systemClock, graceMs: 0, dataDir, pause, onPruned }, '*');
 }
 store.close();
 process.stdout.write('done\n');

@@ -15,7 +15,7 @@ import { canonicalJson, readNdjsonExport } from '../../src/core/index.js';
 import { namedHashes } from '../../src/artifacts/index.js';
 import { verifyEventChain } from '../../src/events/index.js';
 import { exportRunRecords, importRunRecords, type RunRecord } from '../../src/runs/transfer.js';
-import { Store } from '../../src/store/index.js';
+import { SqlitePorts, Store } from '../../src/store/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publish, startRun, stepOf, waitForRun } from '../runs/helpers.js';
 import { integrityCheck } from '../hostile/support.js';
@@ -90,7 +90,7 @@ test('SIGKILL during a retention pass and during a collection, then restart: con
   }
   const templates = [...exportRunRecords(t.server.store, { tenant: 'a' })] as RunRecord[];
   const clones = Array.from({ length: 3000 }, (_, k) => ({ ...templates[k % 40]!, runId: `${templates[k % 40]!.runId.slice(0, 24)}${String(k).padStart(12, '0')}`, runToken: null }) as RunRecord);
-  for (let i = 0; i < clones.length; i += 500) importRunRecords(t.server.store, clones.slice(i, i + 500), { tenant: 'a' });
+  for (let i = 0; i < clones.length; i += 500) await importRunRecords(t.server.ports, clones.slice(i, i + 500), { tenant: 'a' });
   await t.server.close();
 
   const prune = await killMidway(dataDir, 'prune', 3);
@@ -101,7 +101,7 @@ test('SIGKILL during a retention pass and during a collection, then restart: con
   // The interrupted pass is finished, so that a collection has objects to delete; then it is killed.
   {
     const store = Store.open({ dataDir });
-    await pruneTenant({ store, clock: systemClock, logger: pino({ level: 'silent' }) }, 'a', { maxAgeDays: 0, keepLast: 5 });
+    await pruneTenant({ ports: new SqlitePorts(store), clock: systemClock, logger: pino({ level: 'silent' }) }, 'a', { maxAgeDays: 0, keepLast: 5 });
     store.close();
   }
   const before = casObjects(dataDir);

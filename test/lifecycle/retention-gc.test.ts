@@ -62,7 +62,7 @@ test('retention + GC on 10,000 runs keeps exactly the runs of the policy and the
   }
   // In small transactions, yielding between them: the server's connections stay served.
   for (let i = 0; i < clones.length; i += 250) {
-    importRunRecords(store, clones.slice(i, i + 250), { tenant: 'a' });
+    await importRunRecords(t.server.ports, clones.slice(i, i + 250), { tenant: 'a' });
     await new Promise((r) => setImmediate(r));
   }
 

@@ -13,7 +13,7 @@ import { ArtifactStore } from '../../src/artifacts/index.js';
 import { uuidv7 } from '../../src/core/index.js';
 import { TenantArtifacts } from '../../src/engine/pool/tenant-artifacts.js';
 import { collectArtifacts } from '../../src/lifecycle/index.js';
-import { Store } from '../../src/store/index.js';
+import { SqlitePorts, Store } from '../../src/store/index.js';
 import { startTestServer } from '../helpers/server.js';
 import { publish, startRun, stepOf, waitForRun } from '../runs/helpers.js';
 import { casObjects } from './support.js';
@@ -42,7 +42,7 @@ test('a streamed artifact is referenced by its writing run from its commit: coll
     now += 10 * 3600_000;
     const old = new Date(Date.now() - 10 * 3600_000);
     utimesSync(join(dataDir, 'artifacts', hash.slice(0, 2), hash.slice(2)), old, old);
-    const gc = { store, cas, clock, graceMs: 3600_000, dataDir };
+    const gc = { ports: new SqlitePorts(store), cas, clock, graceMs: 3600_000, dataDir };
     const kept = await collectArtifacts(gc, '*');
     assert.equal(kept.objects, 0, 'nothing collected while the writing run is kept');
     assert.ok(casObjects(dataDir).has(hash));

@@ -129,7 +129,7 @@ test('queue depth is read at scrape time, by tenant', async () => {
     assert.doesNotMatch(qa, /qb/);
   } finally {
     const { storeQueueStats } = await import('../../src/ops/index.js');
-    ops.useQueues(storeQueueStats(t.server.store));
+    ops.useQueues(storeQueueStats(t.server.ports.ops));
   }
 });
 

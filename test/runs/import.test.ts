@@ -19,7 +19,7 @@ import { publish, startRun, waitForRun } from './helpers.js';
 import { ndjsonExport, parseNdjsonExport, readNdjsonExport, canonicalHash } from '../../src/core/index.js';
 import { generateSigningKeyPair } from '../../src/dags/signature.js';
 import { importRunRecords } from '../../src/runs/transfer.js';
-import { Store } from '../../src/store/index.js';
+import { SqlitePorts, Store } from '../../src/store/index.js';
 import { PROGRAM_ARGS } from '../helpers/program.js';
 
 const exec = promisify(execFile);
@@ -171,13 +171,14 @@ test('every hash is recomputed; a DAG version this tenant does not have, a run t
     ['a step not ended', (r) => (step(r, 'two').status = 'running'), /step two has not ended/],
   ];
   const store = Store.open({ dataDir: dir });
+  const ports = new SqlitePorts(store);
   try {
     for (const [what, edit, why] of edits) {
       const bad = structuredClone(good);
       bad.runId = '01900000-0000-7000-8000-0000000000bb';
       bad.runToken = null;
       edit(bad);
-      assert.throws(() => importRunRecords(store, [records[0], bad], { tenant: 'a' }), (e: any) => {
+      await assert.rejects(importRunRecords(ports, [records[0], bad], { tenant: 'a' }), (e: any) => {
         assert.equal(e.code, 'VALIDATION_FAILED', what);
         assert.match(e.message, why, what);
         assert.match(e.message, /^record 2: .*nothing was imported$/, what);
@@ -185,7 +186,7 @@ test('every hash is recomputed; a DAG version this tenant does not have, a run t
       }, what);
       assert.equal(store.runs.getForTenant('a', records[0].runId), undefined, `${what}: the good record before it was not kept either`);
     }
-    assert.deepEqual(importRunRecords(store, records, { tenant: 'a' }), { imported: 2, unchanged: 0 }, 'the unedited export imports');
+    assert.deepEqual(await importRunRecords(ports, records, { tenant: 'a' }), { imported: 2, unchanged: 0 }, 'the unedited export imports');
   } finally {
     store.close();
   }

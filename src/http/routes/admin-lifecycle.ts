@@ -29,7 +29,7 @@ const PolicyView = z.object({
   enabled: z.boolean(),
 });
 
-function view(tenant: string, e: ReturnType<LifecycleService['policyOf']>): z.infer<typeof PolicyView> {
+function view(tenant: string, e: Awaited<ReturnType<LifecycleService['policyOf']>>): z.infer<typeof PolicyView> {
   const { maxAgeDays, keepLast } = e.policy;
   return { tenant, maxAgeDays, keepLast, source: e.source, enabled: maxAgeDays !== null || keepLast !== null };
 }
@@ -42,8 +42,8 @@ export const getRetention = defineRoute({
   scope: 'orchestrator:admin',
   tenant: true,
   responses: { 200: PolicyView },
-  handler(ctx) {
-    return { status: 200, body: view(ctx.tenant, ctx.deps.services.lifecycle.policyOf(ctx.tenant)) };
+  async handler(ctx) {
+    return { status: 200, body: view(ctx.tenant, await ctx.deps.services.lifecycle.policyOf(ctx.tenant)) };
   },
 });
 
@@ -57,8 +57,8 @@ export const putRetention = defineRoute({
   tenant: true,
   body: PolicyBody,
   responses: { 200: PolicyView },
-  handler(ctx) {
-    return { status: 200, body: view(ctx.tenant, ctx.deps.services.lifecycle.setPolicy(ctx.tenant, ctx.body, ctx.audit)) };
+  async handler(ctx) {
+    return { status: 200, body: view(ctx.tenant, await ctx.deps.services.lifecycle.setPolicy(ctx.tenant, ctx.body, ctx.audit)) };
   },
 });
 

@@ -61,11 +61,11 @@ export const listSchedules = defineRoute({
   tenant: true,
   query: ListFilter.extend(PageQuery.shape),
   responses: { 200: ScheduleListSchema },
-  handler(ctx) {
+  async handler(ctx) {
     const { page_size, page_token, ...filters } = ctx.query;
     const { pages } = ctx.deps;
     const after = page_token ? pages.decode<{ s: string }>('schedules', ctx.tenant, filters, page_token) : undefined;
-    const rows = ctx.deps.services.schedules.list({
+    const rows = await ctx.deps.services.schedules.list({
       tenant: ctx.tenant,
       dagId: filters.dagId,
       paused: filters.paused,
@@ -102,8 +102,8 @@ export const getSchedule = defineRoute({
   tenant: true,
   params: ScheduleKey,
   responses: { 200: ScheduleSchema },
-  handler(ctx) {
-    return { status: 200, body: ctx.deps.services.schedules.get(ctx.tenant, ctx.params.scheduleId) };
+  async handler(ctx) {
+    return { status: 200, body: await ctx.deps.services.schedules.get(ctx.tenant, ctx.params.scheduleId) };
   },
 });
 

@@ -22,6 +22,10 @@ import { PgEvents } from './events.js';
 import { migratePg } from './migrate.js';
 import { PgArtifacts, PgCatalog, PgIdempotency } from './records.js';
 import { PgRuns } from './runs.js';
+import { PgSchedules } from './schedules.js';
+import { PgRetention } from './retention.js';
+import { PgOpsCatalog, PgTransfer } from './transfer.js';
+import { pgMaintenance } from '../maintenance.js';
 import { PgLeases } from './leases.js';
 
 export { PgSchemaTooNew, migratePg } from './migrate.js';
@@ -52,14 +56,42 @@ class PgPorts implements Ports {
   readonly events: PgEvents;
   readonly idem: PgIdempotency;
   readonly artifacts: PgArtifacts;
+  readonly schedules: PgSchedules;
+  readonly retention: PgRetention;
+  readonly transfer: PgTransfer;
+  readonly ops: PgOpsCatalog;
   readonly leases: PgLeases;
-  constructor(c: Conn) {
+  private savepoints = 0;
+  /** @param client the transaction's connection; null for the pool (no transaction). */
+  constructor(c: Conn, private readonly client: pg.PoolClient | null = null) {
     this.catalog = new PgCatalog(c);
     this.runs = new PgRuns(c);
     this.events = new PgEvents(c);
     this.idem = new PgIdempotency(c);
     this.artifacts = new PgArtifacts(c);
+    this.schedules = new PgSchedules(c);
+    this.retention = new PgRetention(c);
+    this.transfer = new PgTransfer(c);
+    this.ops = new PgOpsCatalog(c);
     this.leases = new PgLeases(c);
+  }
+
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    const client = this.client;
+    if (!client) throw new Error('savepoint: not inside a transaction');
+    const name = `sp${++this.savepoints}`;
+    await client.query(`savepoint ${name}`);
+    try {
+      const r = await fn();
+      await client.query(`release savepoint ${name}`);
+      return r;
+    } catch (e) {
+      await client.query(`rollback to savepoint ${name}`);
+      await client.query(`release savepoint ${name}`);
+      throw e;
+    } finally {
+      this.savepoints--;
+    }
   }
 }
 
@@ -67,6 +99,8 @@ export class PgStore extends PgPorts implements StorePorts {
   readonly kind = 'postgres';
   /** The last error of an idle pooled connection (the pool drops that connection and opens another). */
   lastIdleError: Error | null = null;
+  /** Liveness only: copies and checks are pg_dump's, pg_basebackup's and pg_amcheck's (maintenance.ts). */
+  readonly maintenance = pgMaintenance(() => this.ping());
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -93,7 +127,7 @@ export class PgStore extends PgPorts implements StorePorts {
     let broken: Error | undefined;
     try {
       await client.query('begin');
-      const r = await fn(new PgPorts(conn(client)));
+      const r = await fn(new PgPorts(conn(client), client));
       await client.query('commit');
       return r;
     } catch (e) {

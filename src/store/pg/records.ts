@@ -117,13 +117,17 @@ export class PgArtifacts implements ArtifactIndexPort {
     return (await this.c.rows<{ size: number; mediaType: string }>('select size, media_type as "mediaType" from artifacts where tenant = $1 and hash = $2', [tenant, hash]))[0];
   }
 
-  /** Records references to artifacts the tenant owns (others are ignored). */
+  /**
+   * Records references to artifacts the tenant owns (others are ignored), under a share lock of
+   * each ownership row: a collection releasing it waits, then sees the reference (pg/retention.ts).
+   */
   async addRefs(refs: ReadonlyArray<{ tenant: string; hash: string; holder: string }>): Promise<void> {
     if (refs.length === 0) return;
     await this.c.count(
       `insert into artifact_refs (tenant, hash, holder)
        select a.tenant, a.hash, u.holder from unnest($1::text[], $2::text[], $3::text[]) as u(tenant, hash, holder)
        join artifacts a on a.tenant = u.tenant and a.hash = u.hash
+       for share of a
        on conflict do nothing`,
       [refs.map((r) => r.tenant), refs.map((r) => r.hash), refs.map((r) => r.holder)],
     );
