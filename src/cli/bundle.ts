@@ -10,7 +10,7 @@ import { loadPrivateKey } from '../dags/keys.js';
 import { DagService } from '../dags/service.js';
 import { TrustStore } from '../dags/signature.js';
 import { installationPlugins, loadPlugins } from '../engine/index.js';
-import { DataDirLockedError, Store } from '../store/index.js';
+import { DataDirLockedError, SqlitePorts, Store } from '../store/index.js';
 import {
   BundleError,
   createBundle,
@@ -200,7 +200,7 @@ export const bundleImportCommand: Command = {
       return EXIT.FAILED;
     }
     try {
-      const dags = new DagService({ store, clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
+      const dags = new DagService({ store, ports: new SqlitePorts(store), clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
       const report = importBundle(bytes, { tenant: String(f.tenant), dags, tenantPluginsDir: sources.tenantRoot, onProgress: progress() });
       process.stdout.write(JSON.stringify({ ok: true, file, ...report }) + '\n');
       return EXIT.OK;

@@ -136,6 +136,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const announce = (rows: readonly EventRow[]) => scheduler.events.emit('committed', [...rows]);
     const dags = new DagService({
       store,
+      ports,
       clock,
       trust,
       allowUnsigned: config.allowUnsigned,
