@@ -130,21 +130,19 @@ export class DagService {
    * all resolve stays unpinned (its runs are refused with PLUGIN_UNAVAILABLE) and is tried
    * again at the next call. Called at start-up and after plugins are reloaded.
    */
-  pinStoredVersions(): { pinned: number; unresolved: Array<{ tenant: string; dagId: string; version: string }> } {
-    const { store } = this.deps;
+  async pinStoredVersions(): Promise<{ pinned: number; unresolved: Array<{ tenant: string; dagId: string; version: string }> }> {
+    const { ports } = this.deps;
     const unresolved: Array<{ tenant: string; dagId: string; version: string }> = [];
+    const found: Array<{ row: DagVersionRow; pins: string }> = [];
+    for (const row of await ports.catalog.unpinned()) {
+      const def = JSON.parse(row.definition) as Pick<DagDocument, 'steps'>;
+      const pins = pinPlugins(def, (ref) => this.deps.resolvePlugin(row.tenant, ref));
+      if (pins) found.push({ row, pins: pinsJson(pins) });
+      else unresolved.push({ tenant: row.tenant, dagId: row.dagId, version: row.version });
+    }
     let pinned = 0;
-    store.tx(() => {
-      for (const row of store.dags.unpinned()) {
-        const def = JSON.parse(row.definition) as Pick<DagDocument, 'steps'>;
-        const pins = pinPlugins(def, (ref) => this.deps.resolvePlugin(row.tenant, ref));
-        if (!pins) {
-          unresolved.push({ tenant: row.tenant, dagId: row.dagId, version: row.version });
-          continue;
-        }
-        store.dags.setPins(row.tenant, row.dagId, row.version, pinsJson(pins));
-        pinned++;
-      }
+    await ports.transaction(async (tx) => {
+      for (const { row, pins } of found) if (await tx.catalog.setPins(row.tenant, row.dagId, row.version, pins)) pinned++;
     });
     return { pinned, unresolved };
   }
