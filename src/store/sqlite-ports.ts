@@ -12,7 +12,7 @@
 import type { Store } from './index.js';
 import type { IdemKey } from './idempotency.js';
 import type { EventRow } from './event-view.js';
-import type { CommitBatch, Ports, StorePorts } from './ports.js';
+import { LeaseLost, type CommitBatch, type Ports, type StorePorts } from './ports.js';
 
 /** Runs `fn` and settles the Promise with its result or error (the statement ran already). */
 function settled<T>(fn: () => T): Promise<T> {
@@ -34,6 +34,7 @@ export class SqlitePorts implements StorePorts {
   readonly events: Ports['events'];
   readonly idem: Ports['idem'];
   readonly artifacts: Ports['artifacts'];
+  readonly leases: Ports['leases'];
 
   constructor(private readonly store: Store) {
     const s = store;
@@ -84,6 +85,17 @@ export class SqlitePorts implements StorePorts {
     this.artifacts = {
       own: (row) => settled(() => s.artifacts.insert(row)),
       owns: (t, h) => settled(() => s.artifacts.owns(t, h)),
+    };
+    const l = s.leases;
+    this.leases = {
+      heartbeat: (n, ms, cap) => settled(() => l.heartbeat(n, ms, cap)),
+      nodes: () => settled(() => l.nodes()),
+      own: (t, id, n) => settled(() => l.own(t, id, n)),
+      claim: (n, limit) => settled(() => l.claim(n, limit)),
+      held: (n) => settled(() => l.held(n)),
+      fence: (n, runs) => settled(() => l.fence(n, runs)),
+      release: (n, ids) => settled(() => l.release(n, ids)),
+      leave: (n) => settled(() => l.leave(n)),
     };
   }
 
@@ -154,11 +166,21 @@ export class SqlitePorts implements StorePorts {
     );
   }
 
+  /** One process writes everything and publishes its own commits: nothing to watch. */
+  watchEvents(): Promise<{ close(): Promise<void> }> {
+    return Promise.resolve({ close: () => Promise.resolve() });
+  }
+
   /** The group commit: one transaction, its statements run synchronously (no round trip). */
   commitBatch(b: CommitBatch): Promise<EventRow[]> {
     const s = this.store;
     return this.transaction(() =>
       settled(() => {
+        if (b.fence) {
+          const lost = s.leases.fence(b.fence.nodeId, b.fence.runs);
+          if (lost.length > 0) throw new LeaseLost(lost);
+          if (b.fence.release) s.leases.release(b.fence.nodeId, b.fence.release);
+        }
         for (const r of b.runs) s.runs.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason, r.cancelledBy);
         if (b.steps.length > 0) s.runs.writeSteps(b.steps);
         if (b.attempts.length > 0) s.runs.writeAttempts(b.attempts);

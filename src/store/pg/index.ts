@@ -15,14 +15,27 @@
  */
 import pg from 'pg';
 import type { EventRow } from '../event-view.js';
-import type { CommitBatch, Ports, StorePorts } from '../ports.js';
+import { LeaseLost, type CommitBatch, type EventWatch, type EventWatchListener, type Ports, type StorePorts } from '../ports.js';
+import { watchEvents } from './watch.js';
 import { conn, pgTypes, type Conn } from './conn.js';
 import { PgEvents } from './events.js';
 import { migratePg } from './migrate.js';
 import { PgArtifacts, PgCatalog, PgIdempotency } from './records.js';
 import { PgRuns } from './runs.js';
+import { PgLeases } from './leases.js';
 
 export { PgSchemaTooNew, migratePg } from './migrate.js';
+export { copySqliteToPg, CopyTargetNotEmpty, CopyMismatch, type CopyReport, type CopiedTable } from './copy.js';
+
+/** Creates or upgrades the schema of the database at `url` (`orchestrator migrate`). */
+export async function migratePgUrl(url: string): Promise<{ from: number; to: number }> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, types: pgTypes });
+  try {
+    return await migratePg(pool);
+  } finally {
+    await pool.end();
+  }
+}
 export { pgDdl } from './ddl.js';
 
 export interface PgOpenOptions {
@@ -39,12 +52,14 @@ class PgPorts implements Ports {
   readonly events: PgEvents;
   readonly idem: PgIdempotency;
   readonly artifacts: PgArtifacts;
+  readonly leases: PgLeases;
   constructor(c: Conn) {
     this.catalog = new PgCatalog(c);
     this.runs = new PgRuns(c);
     this.events = new PgEvents(c);
     this.idem = new PgIdempotency(c);
     this.artifacts = new PgArtifacts(c);
+    this.leases = new PgLeases(c);
   }
 }
 
@@ -53,7 +68,10 @@ export class PgStore extends PgPorts implements StorePorts {
   /** The last error of an idle pooled connection (the pool drops that connection and opens another). */
   lastIdleError: Error | null = null;
 
-  private constructor(private readonly pool: pg.Pool) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+  ) {
     super(conn(pool));
     pool.on('error', (e) => (this.lastIdleError = e));
   }
@@ -67,7 +85,7 @@ export class PgStore extends PgPorts implements StorePorts {
       await pool.end();
       throw e;
     }
-    return new PgStore(pool);
+    return new PgStore(pool, opts.url);
   }
 
   async transaction<T>(fn: (tx: Ports) => Promise<T>): Promise<T> {
@@ -90,11 +108,21 @@ export class PgStore extends PgPorts implements StorePorts {
   commitBatch(b: CommitBatch): Promise<EventRow[]> {
     return this.transaction(async (tx) => {
       const t = tx as PgPorts;
+      if (b.fence) {
+        const lost = await t.leases.fence(b.fence.nodeId, b.fence.runs);
+        if (lost.length > 0) throw new LeaseLost(lost);
+        if (b.fence.release) await t.leases.release(b.fence.nodeId, b.fence.release);
+      }
       await t.runs.write(b.runs, b.steps, b.attempts);
       for (const a of b.artifacts) await t.artifacts.own(a);
       await t.artifacts.addRefs([...b.artifacts, ...b.refs]);
       return t.events.append(b.events);
     });
+  }
+
+  /** Wake-ups when events commit on any node (LISTEN on a dedicated connection; watch.ts). */
+  watchEvents(l: EventWatchListener): Promise<EventWatch> {
+    return watchEvents(this.url, pgTypes, l);
   }
 
   /** Runs a trivial query (the health check's liveness probe). */
