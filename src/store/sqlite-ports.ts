@@ -107,8 +107,14 @@ export class SqlitePorts implements StorePorts {
     return new Promise<T>((resolve, reject) => {
       const start = (): void => {
         this.busy = true;
-        this.run(fn)
-          .then(resolve, reject)
+        let p: Promise<T>;
+        try {
+          p = this.run(fn);
+        } catch (e) {
+          // BEGIN itself failed (SQLITE_BUSY): this transaction is refused, the next ones still run.
+          p = Promise.reject(e);
+        }
+        p.then(resolve, reject)
           .finally(() => {
             this.busy = false;
             this.waiting.shift()?.();
