@@ -179,7 +179,7 @@ export const bundleImportCommand: Command = {
     const trust = await trustFrom(f, usageLine);
     const bytes = await readBundleFile(file);
     const dataDir = resolve(String(f['data-dir']));
-    const [{ installationPlugins, loadPlugins }, { Store }, { DagService }, { importBundle }] = await Promise.all([
+    const [{ installationPlugins, loadPlugins }, { SqlitePorts, Store }, { DagService }, { importBundle }] = await Promise.all([
       import('../engine/index.js'),
       import('../store/index.js'),
       import('../dags/service.js'),
@@ -201,7 +201,7 @@ export const bundleImportCommand: Command = {
       return EXIT.FAILED;
     }
     try {
-      const dags = new DagService({ store, clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
+      const dags = new DagService({ store, ports: new SqlitePorts(store), clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
       const report = importBundle(bytes, { tenant: String(f.tenant), dags, tenantPluginsDir: sources.tenantRoot, onProgress: progress() });
       process.stdout.write(JSON.stringify({ ok: true, file, ...report }) + '\n');
       return EXIT.OK;

@@ -136,6 +136,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const announce = (rows: readonly EventRow[]) => scheduler.events.emit('committed', [...rows]);
     const dags = new DagService({
       store,
+      ports,
       clock,
       trust,
       allowUnsigned: config.allowUnsigned,
@@ -144,12 +145,12 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       announce,
     });
     // Versions stored before plugin pinning are pinned now, as their tenant sees the plugins.
-    const pinStored = () => {
-      const { pinned, unresolved } = dags.pinStoredVersions();
+    const pinStored = async (): Promise<void> => {
+      const { pinned, unresolved } = await dags.pinStoredVersions();
       if (pinned > 0) logger.info({ pinned }, 'plugins: pinned the plugins of DAG versions stored before pinning');
       if (unresolved.length > 0) logger.warn({ unresolved }, 'plugins: DAG versions stored before pinning name plugins that are not installed; their runs are refused (PLUGIN_UNAVAILABLE) until they are');
     };
-    pinStored();
+    await pinStored();
     const runs = new RunService({ store, ports, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
     const firer = new ScheduleFirer({ ports, clock, logger, runs, scheduler });
     opened.push(() => firer.stop());
@@ -194,7 +195,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
 
     const reloadPlugins = () => {
       const n = registry.reload();
-      pinStored();
+      // On SQLite the ports settle without I/O: the pins are stored before any other request runs.
+      pinStored().catch((err: unknown) => logger.error({ err }, 'plugins: pinning stored DAG versions failed'));
       return n;
     };
     ops.useQueues(scheduler).usePool(pool).usePlugins({ list: registry.list, reload: reloadPlugins }).usePlans(plans).useEvents(scheduler.events);
@@ -235,7 +237,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       await preloadDags(dir, dags, logger, { tenantPluginsDir: pluginSources.tenantRoot, onPluginsInstalled, signal: opts.signal, schedules });
     }
     checkpoint();
-    if (installed) pinStored();
+    if (installed) await pinStored();
     deps.lifecycle.ready = true;
     dataLifecycle.start();
     const expireTimer = setInterval(() => void ports.idem.expire(clock.now() - deps.config.idempotencyTtlMs).catch((err: unknown) => logger.warn({ err }, 'idempotency: expiring old keys failed')), 3600_000);

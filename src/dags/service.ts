@@ -9,7 +9,7 @@
  */
 import { namedHashes } from '../artifacts/index.js';
 import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
-import type { DagListFilter, DagVersionRow, EventRow, Store } from '../store/index.js';
+import type { DagListFilter, DagVersionRow, EventRow, Store, StorePorts } from '../store/index.js';
 import { appendAuditEvent, systemAudit, type Audit } from '../events/actor.js';
 import type { DagDocument } from './model.js';
 import { validateDag } from './validate.js';
@@ -21,6 +21,8 @@ import { withWarnings, type DagWarning } from './with-check.js';
 
 export interface DagServiceDeps {
   store: Store;
+  /** The store behind the ports: the request side's reads (get, list, the version a run uses). */
+  ports: StorePorts;
   clock: Clock;
   trust: TrustStore;
   allowUnsigned: boolean;
@@ -128,21 +130,19 @@ export class DagService {
    * all resolve stays unpinned (its runs are refused with PLUGIN_UNAVAILABLE) and is tried
    * again at the next call. Called at start-up and after plugins are reloaded.
    */
-  pinStoredVersions(): { pinned: number; unresolved: Array<{ tenant: string; dagId: string; version: string }> } {
-    const { store } = this.deps;
+  async pinStoredVersions(): Promise<{ pinned: number; unresolved: Array<{ tenant: string; dagId: string; version: string }> }> {
+    const { ports } = this.deps;
     const unresolved: Array<{ tenant: string; dagId: string; version: string }> = [];
+    const found: Array<{ row: DagVersionRow; pins: string }> = [];
+    for (const row of await ports.catalog.unpinned()) {
+      const def = JSON.parse(row.definition) as Pick<DagDocument, 'steps'>;
+      const pins = pinPlugins(def, (ref) => this.deps.resolvePlugin(row.tenant, ref));
+      if (pins) found.push({ row, pins: pinsJson(pins) });
+      else unresolved.push({ tenant: row.tenant, dagId: row.dagId, version: row.version });
+    }
     let pinned = 0;
-    store.tx(() => {
-      for (const row of store.dags.unpinned()) {
-        const def = JSON.parse(row.definition) as Pick<DagDocument, 'steps'>;
-        const pins = pinPlugins(def, (ref) => this.deps.resolvePlugin(row.tenant, ref));
-        if (!pins) {
-          unresolved.push({ tenant: row.tenant, dagId: row.dagId, version: row.version });
-          continue;
-        }
-        store.dags.setPins(row.tenant, row.dagId, row.version, pinsJson(pins));
-        pinned++;
-      }
+    await ports.transaction(async (tx) => {
+      for (const { row, pins } of found) if (await tx.catalog.setPins(row.tenant, row.dagId, row.version, pins)) pinned++;
     });
     return { pinned, unresolved };
   }
@@ -193,8 +193,8 @@ export class DagService {
   }
 
   /** A page of a tenant's versions (`GET /dags`): dagId ASC, then version DESC by SemVer precedence. */
-  list(filter: DagListFilter): DagVersionRow[] {
-    return this.deps.store.dags.list(filter);
+  list(filter: DagListFilter): Promise<DagVersionRow[]> {
+    return this.deps.ports.catalog.listVersions(filter);
   }
 
   /** A tenant's versions as exported (`GET /dags:export`), oldest first; see {@link dagExportRecords}. */
@@ -202,10 +202,16 @@ export class DagService {
     return dagExportRecords(this.deps.store, tenant, dagId, active);
   }
 
-  get(tenant: string, dagId: string, version: string): DagVersionRow {
-    const row = this.deps.store.dags.get(tenant, dagId, version);
-    if (!row) throw new ApiError('NOT_FOUND', 'DAG version not found');
-    return row;
+  /** A version of this tenant; NOT_FOUND when there is none. */
+  async get(tenant: string, dagId: string, version: string): Promise<DagVersionRow> {
+    return found(await this.deps.ports.catalog.getVersion(tenant, dagId, version));
+  }
+
+  /** The version a run uses: the given one (must be active) or the highest active. */
+  async resolve(tenant: string, dagId: string, version?: string): Promise<DagVersionRow> {
+    const { catalog } = this.deps.ports;
+    if (version !== undefined) return activeOnly(await this.get(tenant, dagId, version));
+    return (await catalog.latestActive(tenant, dagId)) ?? noActiveVersion(dagId, (await catalog.listVersions({ tenant, dagId, limit: 1 })).length > 0);
   }
 
   /**
@@ -215,12 +221,12 @@ export class DagService {
    */
   disable(tenant: string, dagId: string, version: string, who: Audit = systemAudit(), events: EventRow[] = []): DagVersionView {
     const { store, clock } = this.deps;
-    this.get(tenant, dagId, version);
+    found(store.dags.get(tenant, dagId, version));
     const now = clock.now();
     if (store.dags.disable(tenant, dagId, version, now, who.actor)) {
       events.push(appendAuditEvent(store, { tenant, type: 'dag.disabled', dagId, status: 'disabled', tsMs: now }, who, { version }));
     }
-    return dagView(this.get(tenant, dagId, version));
+    return dagView(found(store.dags.get(tenant, dagId, version)));
   }
 
   /** Hands committed DAG events to the live stream. */
@@ -228,20 +234,31 @@ export class DagService {
     if (events.length > 0) this.deps.announce?.(events);
   }
 
-  /** The version a run uses: the given one (must be active) or the highest active. */
+  /**
+   * {@link resolve}, synchronously through the SQLite store: for the schedule firer, which
+   * prepares its runs inside its own store transaction until it runs on the ports.
+   */
   resolveForRun(tenant: string, dagId: string, version?: string): DagVersionRow {
-    if (version !== undefined) {
-      const row = this.get(tenant, dagId, version);
-      if (row.active !== 1) throw new ApiError('DAG_DISABLED', `${dagId}@${version} is disabled`);
-      return row;
-    }
-    const row = this.deps.store.dags.latestActive(tenant, dagId);
-    if (row) return row;
-    if (this.deps.store.dags.list({ tenant, dagId, limit: 1 }).length > 0) {
-      throw new ApiError('DAG_DISABLED', `${dagId} has no active version`);
-    }
-    throw new ApiError('NOT_FOUND', 'DAG not found');
+    const { dags } = this.deps.store;
+    if (version !== undefined) return activeOnly(found(dags.get(tenant, dagId, version)));
+    return dags.latestActive(tenant, dagId) ?? noActiveVersion(dagId, dags.list({ tenant, dagId, limit: 1 }).length > 0);
   }
+}
+
+function found(row: DagVersionRow | undefined): DagVersionRow {
+  if (!row) throw new ApiError('NOT_FOUND', 'DAG version not found');
+  return row;
+}
+
+function activeOnly(row: DagVersionRow): DagVersionRow {
+  if (row.active !== 1) throw new ApiError('DAG_DISABLED', `${row.dagId}@${row.version} is disabled`);
+  return row;
+}
+
+/** A run names a DAG without an active version: DAG_DISABLED when it has versions, else NOT_FOUND. */
+function noActiveVersion(dagId: string, hasVersions: boolean): never {
+  if (hasVersions) throw new ApiError('DAG_DISABLED', `${dagId} has no active version`);
+  throw new ApiError('NOT_FOUND', 'DAG not found');
 }
 
 /**

@@ -9,7 +9,7 @@
  * string, so a page token can resume after the last item (keyset, never an offset).
  *
  * @example
- * const items = runArtifacts(run, (h) => store.artifacts.owns(tenant, h));
+ * const items = await runArtifacts(run, (h) => ports.artifacts.owns(tenant, h));
  * // [{ stepId: 'build', attempt: 1, kind: 'log', field: 'logsRef', hash, size, mediaType, key }, …]
  */
 import { HASH_RE } from '../core/index.js';
@@ -43,16 +43,14 @@ function hashesIn(value: unknown, path: string, out: Array<[string, string]>, de
 const pad = (n: number) => String(n).padStart(6, '0');
 
 /** Every artifact the run references that `owns` confirms, with its sort key. */
-export function runArtifacts(
+export async function runArtifacts(
   run: RunView,
-  owns: (hash: string) => { size: number; mediaType: string } | undefined,
-): Array<RunArtifact & { key: string }> {
-  const items: Array<RunArtifact & { key: string }> = [];
+  owns: (hash: string) => Promise<{ size: number; mediaType: string } | undefined>,
+): Promise<Array<RunArtifact & { key: string }>> {
+  const named: Array<Omit<RunArtifact, 'size' | 'mediaType'> & { key: string }> = [];
   const add = (i: number, a: Omit<RunArtifact, 'size' | 'mediaType'>) => {
-    const found = owns(a.hash);
-    if (!found) return;
     const rank = a.kind === 'log' ? '0' : '1';
-    items.push({ ...a, size: found.size, mediaType: found.mediaType, key: `${pad(i)}/${pad(a.attempt)}/${rank}/${a.field}` });
+    named.push({ ...a, key: `${pad(i)}/${pad(a.attempt)}/${rank}/${a.field}` });
   };
   (run.steps ?? []).forEach((s, i) => {
     for (const att of s.attempts) {
@@ -63,6 +61,12 @@ export function runArtifacts(
       hashesIn(s.outputs, 'outputs', found);
       for (const [field, hash] of found) add(i, { stepId: s.stepId, attempt: s.attempt, kind: 'output', field, hash });
     }
+  });
+  const found = await Promise.all(named.map((a) => owns(a.hash)));
+  const items: Array<RunArtifact & { key: string }> = [];
+  named.forEach((a, i) => {
+    const f = found[i];
+    if (f) items.push({ ...a, size: f.size, mediaType: f.mediaType });
   });
   return items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

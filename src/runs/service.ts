@@ -1,41 +1,26 @@
 /**
  * Runs as the API sees them: start (with runToken idempotency, inputs validation and quotas),
  * read, list, export and cancel. Knows nothing of HTTP: it runs its changes in the caller's
- * transaction (`Tx`) and returns what happened (the route makes the HTTP answer);
- * the live state belongs to the scheduler, and every read comes from SQLite (which holds every
- * committed state: nothing is observable before its commit).
+ * transaction (`Transact`, core/tx.ts) and returns what happened (the route makes the HTTP
+ * answer); the live state belongs to the scheduler, and every read goes through the storage
+ * ports (which hold every committed state: nothing is observable before its commit).
  *
  * @example
- * const runs = new RunService({ store, scheduler, dags, plans, clock, limits: { maxQueuedRuns: 100 } });
- * const { run, created } = runs.create('demo', { dagId: 'hello' }, traceId, (fn) => store.tx(fn), { actor: 'alice' });
+ * const runs = new RunService({ store, ports, scheduler, dags, plans, plugins, clock, limits: { maxQueuedRuns: 100 } });
+ * const { run, created } = await runs.create('demo', { dagId: 'hello' }, traceId, (fn) => ports.transaction(fn), { actor: 'alice' });
  */
 import { namedHashes } from '../artifacts/index.js';
-import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock, type Transact } from '../core/index.js';
+import { ApiError, uuidv7, UUID_V7_RE, type Clock, type Transact } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
-import type { LiveRun, PinnedPlugins, PlanCache, Scheduler } from '../engine/index.js';
-import type { EventRow, RunListFilter, RunRow, StepRow, Store, StorePorts } from '../store/index.js';
+import type { PinnedPlugins, PlanCache, Scheduler } from '../engine/index.js';
+import { txPorts, type DagVersionRow, type EventRow, type Ports, type RunListFilter, type RunRow, type StepRow, type Store, type StorePorts } from '../store/index.js';
 import { runArtifacts, type RunArtifact } from './artifacts.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
+import { runInputs, sameRequest, type CreateRunRequest, type PreparedRun, type RunCancelled, type RunInputs, type RunOrigin, type RunStarted } from './requests.js';
 
-export interface CreateRunRequest {
-  dagId: string;
-  version?: string;
-  inputs?: Record<string, unknown>;
-  runToken?: string;
-}
-
-/**
- * Where a run comes from (never from a client's body): who started it (docs/API.md "Actors":
- * a token's `sub`, `schedule:<id>` for a fire) and, for a schedule's run, the schedule and the
- * fire time.
- */
-export interface RunOrigin {
-  actor?: string;
-  scheduleId?: string;
-  scheduledMs?: number;
-}
+export type { CreateRunRequest, PreparedRun, RunCancelled, RunOrigin, RunStarted };
 
 export interface RunServiceDeps {
   store: Store;
@@ -54,26 +39,6 @@ export interface RunServiceDeps {
   };
 }
 
-/** A new run checked and ready to store ({@link RunService.prepare}). */
-export interface PreparedRun {
-  row: RunRow;
-  run: LiveRun;
-  steps: StepRow[];
-}
-
-/** What {@link RunService.create} did: `created` false when the runToken's run already existed. */
-export interface RunStarted {
-  run: RunView;
-  created: boolean;
-}
-
-/** What {@link RunService.cancel} did: `cancelled` false when the run was already cancelling or ended. */
-export interface RunCancelled {
-  run: RunView;
-  cancelled: boolean;
-}
-
-
 export type { ExportFilter };
 
 const notFound = () => new ApiError('NOT_FOUND', 'run not found');
@@ -88,27 +53,47 @@ export class RunService {
    * passes its `origin`, which the run and its events carry.
    */
   async create(tenant: string, req: CreateRunRequest, traceId: string, tx: Transact<RunStarted>, origin?: RunOrigin): Promise<RunStarted> {
-    const p = this.prepare(tenant, req, traceId, origin);
-    if ('existing' in p) return { run: this.view(p.existing), created: false };
+    const { ports } = this.d;
+    const inputs = this.inputsOf(req);
+    const known = await this.byToken(ports, tenant, req, inputs.hash);
+    if (known) return { run: await this.view(known), created: false };
+    const p = this.prepared(tenant, req, traceId, inputs, await this.d.dags.resolve(tenant, req.dagId, req.version), origin);
     let started: EventRow | undefined;
-    // A failed transaction needs no clean-up here: `tx` is a store transaction, which forgets
-    // the event log's cached heads itself when it throws.
-    const out = await tx(async () => {
-      // The runToken again, in the transaction: a concurrent request with it may have committed since.
-      const existing = req.runToken === undefined ? undefined : this.d.store.runs.byToken(tenant, req.runToken);
-      if (existing) return { run: this.view(this.sameRequest(existing, req, p.row.inputsHash)), created: false };
-      started = this.insert(p);
-      return { run: runView(p.row, p.steps, []), created: true };
-    });
-    if (started) this.admit([p], [started]);
-    return out;
+    try {
+      // A failed transaction needs no clean-up here: the store forgets the event log's cached
+      // heads itself when one rolls back.
+      const out = await tx(async (h) => {
+        const t = txPorts(h);
+        // The runToken again, in the transaction: a concurrent request with it may have committed since.
+        const existing = await this.byToken(t, tenant, req, inputs.hash);
+        if (existing) return { run: await this.view(existing, t), created: false };
+        started = this.insert(p);
+        return { run: runView(p.row, p.steps, []), created: true };
+      });
+      if (started) this.admit([p], [started]);
+      return out;
+    } catch (e) {
+      // Two requests with one runToken inserted at once (PostgreSQL: neither saw the other's
+      // uncommitted run): the loser's unique conflict is answered with the winner's run.
+      const existing = e instanceof ApiError ? undefined : await this.byToken(ports, tenant, req, inputs.hash);
+      if (existing) return { run: await this.view(existing), created: false };
+      throw e;
+    }
   }
 
-  /** The run of a runToken, when it was started with the same request; RUN_TOKEN_CONFLICT otherwise. */
-  private sameRequest(existing: RunRow, req: CreateRunRequest, inputsHash: string): RunRow {
-    const same = existing.dagId === req.dagId && (req.version === undefined || req.version === existing.dagVersion) && existing.inputsHash === inputsHash;
-    if (!same) throw new ApiError('RUN_TOKEN_CONFLICT', 'runToken was used for a run with another dagId, version or inputs');
-    return existing;
+  /** The run a runToken started, when it was started with the same request; RUN_TOKEN_CONFLICT when not. */
+  private async byToken(ports: Ports, tenant: string, req: CreateRunRequest, inputsHash: string): Promise<RunRow | undefined> {
+    if (req.runToken === undefined) return undefined;
+    const existing = await ports.runs.byToken(tenant, req.runToken);
+    return existing && sameRequest(existing, req, inputsHash);
+  }
+
+  /** A new run's inputs as stored (canonical JSON) and their hash; refuses while draining and past the size limit. */
+  private inputsOf(req: CreateRunRequest): RunInputs {
+    if (!this.d.scheduler.accepting) {
+      throw new ApiError('UNAVAILABLE', 'the server is shutting down; retry on another instance', undefined, { retryAfterSeconds: 5 });
+    }
+    return runInputs(req, this.d.limits.maxInputsBytes ?? 1024 * 1024);
   }
 
   /**
@@ -116,27 +101,27 @@ export class RunService {
    * `{existing}` when the runToken already started a run with the same request. Throws the
    * ApiError `create` answers. `queuedBefore` counts runs of the tenant prepared but not yet
    * admitted (a batch of schedule fires), so the queued-run quota holds across the batch.
+   * Synchronous, for the schedule firer's transaction (it reads through the SQLite store until
+   * the firer runs on the ports); a request uses {@link create}.
    *
    * @example
    * const p = runs.prepare('demo', { dagId: 'hello' }, traceId);
    * if (!('existing' in p)) { const ev = store.tx(() => runs.insert(p)); runs.admit([p], [ev]); }
    */
   prepare(tenant: string, req: CreateRunRequest, traceId: string, origin?: RunOrigin, queuedBefore = 0): PreparedRun | { existing: RunRow } {
-    const { store, scheduler, clock } = this.d;
-    if (!scheduler.accepting) {
-      throw new ApiError('UNAVAILABLE', 'the server is shutting down; retry on another instance', undefined, { retryAfterSeconds: 5 });
-    }
-    const inputsJson = canonicalJson(req.inputs ?? {});
-    const max = this.d.limits.maxInputsBytes ?? 1024 * 1024;
-    if (Buffer.byteLength(inputsJson, 'utf8') > max) {
-      throw new ApiError('PAYLOAD_TOO_LARGE', `run inputs exceed ${max} bytes of canonical JSON`, { limit: max, field: 'body.inputs' });
-    }
-    const inputsHash = sha256Hex(inputsJson);
+    const inputs = this.inputsOf(req);
     if (req.runToken !== undefined) {
-      const existing = store.runs.byToken(tenant, req.runToken);
-      if (existing) return { existing: this.sameRequest(existing, req, inputsHash) };
+      const existing = this.d.store.runs.byToken(tenant, req.runToken);
+      if (existing) return { existing: sameRequest(existing, req, inputs.hash) };
     }
-    const version = this.d.dags.resolveForRun(tenant, req.dagId, req.version);
+    return this.prepared(tenant, req, traceId, inputs, this.d.dags.resolveForRun(tenant, req.dagId, req.version), origin, queuedBefore);
+  }
+
+  /** The new run's rows and live state, for `version` (checked: inputs, pinned plugins, the queued-run quota). */
+  private prepared(tenant: string, req: CreateRunRequest, traceId: string, inputs: RunInputs, version: DagVersionRow, origin?: RunOrigin, queuedBefore = 0): PreparedRun {
+    const { scheduler, clock } = this.d;
+    const inputsJson = inputs.json;
+    const inputsHash = inputs.hash;
     const info = this.d.plans.forRow(version);
     info.validateInputs(req.inputs ?? {});
     const pins = this.d.plans.pinsFor(version);
@@ -204,35 +189,41 @@ export class RunService {
   }
 
   /** The run of this tenant (404 for a malformed id, a missing run, or another tenant's). */
-  row(tenant: string, runId: string): RunRow {
+  async row(tenant: string, runId: string): Promise<RunRow> {
     if (!UUID_V7_RE.test(runId)) throw notFound();
-    const row = this.d.store.runs.getForTenant(tenant, runId);
+    const row = await this.d.ports.runs.get(tenant, runId);
     if (!row) throw notFound();
     return row;
   }
 
-  /** Full view: steps in topological order, each with its attempts. */
-  view(row: RunRow): RunView {
-    return runView(row, this.d.store.runs.steps(row.runId), this.d.store.runs.attemptsOfRun(row.runId));
+  /** Full view: steps in topological order, each with its attempts (read through `ports`: a transaction's, or the store's). */
+  async view(row: RunRow, ports: Ports = this.d.ports): Promise<RunView> {
+    const [steps, attempts] = await Promise.all([ports.runs.steps(row.runId), ports.runs.attemptsOfRun(row.runId)]);
+    return runView(row, steps, attempts);
   }
 
-  get(tenant: string, runId: string): RunView {
-    return this.view(this.row(tenant, runId));
+  async get(tenant: string, runId: string): Promise<RunView> {
+    return this.view(await this.row(tenant, runId));
   }
 
   /** One page of step executions after topological position `afterIndex`. */
-  stepsPage(tenant: string, runId: string, afterIndex: number, limit: number): Array<StepRow & { view: StepView }> {
-    const row = this.row(tenant, runId);
-    return this.d.store.runs
-      .stepsPage(row.runId, afterIndex, limit)
-      .map((s) => ({ ...s, view: stepView(s, this.d.store.runs.attemptsOfStep(row.runId, s.stepId)) }));
+  async stepsPage(tenant: string, runId: string, afterIndex: number, limit: number): Promise<Array<StepRow & { view: StepView }>> {
+    const row = await this.row(tenant, runId);
+    const { runs } = this.d.ports;
+    const [steps, attempts] = await Promise.all([runs.steps(row.runId), runs.attemptsOfRun(row.runId)]);
+    return steps
+      .filter((s) => s.topoIndex > afterIndex)
+      .slice(0, limit)
+      .map((s) => ({ ...s, view: stepView(s, attempts.filter((a) => a.stepId === s.stepId)) }));
   }
 
-  step(tenant: string, runId: string, stepId: string): StepView {
-    const row = this.row(tenant, runId);
-    const s = this.d.store.runs.step(row.runId, stepId);
+  async step(tenant: string, runId: string, stepId: string): Promise<StepView> {
+    const row = await this.row(tenant, runId);
+    const { runs } = this.d.ports;
+    const [steps, attempts] = await Promise.all([runs.steps(row.runId), runs.attemptsOfRun(row.runId)]);
+    const s = steps.find((x) => x.stepId === stepId);
     if (!s) throw new ApiError('NOT_FOUND', 'step not found');
-    return stepView(s, this.d.store.runs.attemptsOfStep(row.runId, stepId));
+    return stepView(s, attempts.filter((a) => a.stepId === stepId));
   }
 
   /**
@@ -243,25 +234,31 @@ export class RunService {
    * `actor` and `reason` are recorded on the run (`cancelledBy`, `cancelReason`) and its events.
    */
   async cancel(tenant: string, runId: string, reason: string | undefined, tx?: Transact<RunCancelled>, actor: string | null = null): Promise<RunCancelled> {
-    const row = this.row(tenant, runId);
+    const row = await this.row(tenant, runId);
+    const commit: Transact<RunCancelled> = tx ?? ((fn) => this.d.ports.transaction(fn));
     let moved = false;
+    let t: Ports = this.d.ports;
     return this.d.scheduler.transact(
-      (fn) => (tx ?? ((f) => this.d.ports.transaction(f)))(fn),
+      (fn) =>
+        commit((h) => {
+          t = txPorts(h);
+          return fn();
+        }),
       () => {
         moved = this.d.scheduler.cancel(tenant, row.runId, reason ?? null, actor);
       },
-      async () => ({ run: this.get(tenant, row.runId), cancelled: moved }),
+      async () => ({ run: await this.view((await t.runs.get(tenant, row.runId)) ?? row, t), cancelled: moved }),
     );
   }
 
   /** A page of a tenant's runs without steps (`GET /runs`): startedMs DESC, then runId ASC. */
-  list(filter: RunListFilter): RunRow[] {
-    return this.d.store.runs.list(filter);
+  list(filter: RunListFilter): Promise<RunRow[]> {
+    return this.d.ports.runs.list(filter);
   }
 
   /** The artifacts a run references that its tenant owns, in their total order (artifacts.ts). */
-  artifacts(tenant: string, runId: string): Array<RunArtifact & { key: string }> {
-    return runArtifacts(this.get(tenant, runId), (hash) => this.d.store.artifacts.owns(tenant, hash));
+  async artifacts(tenant: string, runId: string): Promise<Array<RunArtifact & { key: string }>> {
+    return runArtifacts(await this.get(tenant, runId), (hash) => this.d.ports.artifacts.owns(tenant, hash));
   }
 
   /** Runs for an export, oldest first (`startedMs ASC, runId ASC`), steps and attempts inline. */

@@ -35,7 +35,7 @@ export type { ArtifactRow } from './artifacts.js';
 export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
 export type { Checkpointer, CheckpointerOptions, CheckpointLog } from './checkpointer.js';
 export type { SchedulePort, RetentionPort, TransferPort, OpsCatalogPort, MaintenancePort, FireExpectation } from './ports.js';
-export type { StorePorts, Ports, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort, LeasePort, HeldRun, NodeRow, EventWatch, EventWatchListener } from './ports.js';
+export type { StorePorts, Ports, DagExportPosition, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort, LeasePort, HeldRun, NodeRow, EventWatch, EventWatchListener } from './ports.js';
 export { LeaseLost } from './ports.js';
 export { SqlitePorts } from './sqlite-ports.js';
 export { MaintenanceUnsupported } from './maintenance.js';

@@ -43,6 +43,19 @@ export interface CatalogPort {
   latestActive(tenant: string, dagId: string): Promise<DagVersionRow | undefined>;
   /** One page in (dagId ASC, versionKey DESC) order, after the keyset position. */
   listVersions(f: DagListFilter): Promise<DagVersionRow[]>;
+  /** One page of a tenant's versions in export order (createdMs, dagId, versionKey ASC), after the keyset position. */
+  exportPage(tenant: string, filter: { dagId?: string; active?: boolean }, after: DagExportPosition | undefined, limit: number): Promise<DagVersionRow[]>;
+  /** Every tenant's versions stored before plugin pinning (no pins), oldest first (createdMs, tenant, dagId, versionKey). */
+  unpinned(): Promise<DagVersionRow[]>;
+  /** Sets the pins of a version that has none (pins never change once set); true when it did. */
+  setPins(tenant: string, dagId: string, version: string, pins: string): Promise<boolean>;
+}
+
+/** Where a page of {@link CatalogPort.exportPage} ends: its last row's keys. */
+export interface DagExportPosition {
+  createdMs: number;
+  dagId: string;
+  versionKey: string;
 }
 
 /** A run's new state, as the group commit writes it. */
@@ -109,7 +122,6 @@ export interface ArtifactIndexPort {
   /** Records that each holder names the artifact (duplicates, and hashes the tenant does not own, are ignored). */
   addRefs(refs: ReadonlyArray<{ tenant: string; hash: string; holder: string }>): Promise<void>;
 }
-
 
 /** A run a node holds, at the epoch it took it with. */
 export interface HeldRun {

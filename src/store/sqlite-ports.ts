@@ -43,6 +43,9 @@ export class SqlitePorts implements StorePorts {
       disableVersion: (t, d, v, now, by) => settled(() => s.dags.disable(t, d, v, now, by)),
       latestActive: (t, d) => settled(() => s.dags.latestActive(t, d)),
       listVersions: (f) => settled(() => s.dags.list(f)),
+      exportPage: (t, f, after, limit) => settled(() => s.dags.exportPage(t, f, after, limit)),
+      unpinned: () => settled(() => s.dags.unpinned()),
+      setPins: (t, d, v, pins) => settled(() => s.dags.setPins(t, d, v, pins)),
     };
     this.runs = {
       createRun: (run, steps) =>
@@ -146,8 +149,14 @@ export class SqlitePorts implements StorePorts {
     return new Promise<T>((resolve, reject) => {
       const start = (): void => {
         this.busy = true;
-        this.run(fn)
-          .then(resolve, reject)
+        let p: Promise<T>;
+        try {
+          p = this.run(fn);
+        } catch (e) {
+          // BEGIN itself failed (SQLITE_BUSY): this transaction is refused, the next ones still run.
+          p = Promise.reject(e);
+        }
+        p.then(resolve, reject)
           .finally(() => {
             this.busy = false;
             this.waiting.shift()?.();

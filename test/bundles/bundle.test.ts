@@ -100,7 +100,7 @@ test('verifyBundle accepts a good bundle and reports what it holds', () => {
   assert.equal(v.fileCount, 5);
 });
 
-test('import installs DAGs and plugins; importing again changes nothing', withEnv((env) => {
+test('import installs DAGs and plugins; importing again changes nothing', withEnv(async (env) => {
   const { bytes } = createBundle(sample());
   const r1 = importInto(env, bytes);
   assert.equal(r1.changed, true);
@@ -111,7 +111,7 @@ test('import installs DAGs and plugins; importing again changes nothing', withEn
   assert.deepEqual(env.store.dags.list({ tenant: 'other', limit: 100 }), []);
   // The plugin belongs to the tenant it was imported for: DATA/tenant-plugins/<tenant>/<name>@<version>/.
   assert.equal(readFileSync(join(env.pluginsDir, 'acme', 'greeter@1.0.0', 'plugin.json'), 'utf8'), pluginFiles('greeter')[1]!.data.toString());
-  assert.equal(env.dags.get('acme', 'alpha', '1.0.0').hash, r1.dags[0]!.hash);
+  assert.equal((await env.dags.get('acme', 'alpha', '1.0.0')).hash, r1.dags[0]!.hash);
 
   const before = snapshot(env);
   const r2 = importInto(env, bytes);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { systemClock } from '../../src/core/index.js';
 import { DagService } from '../../src/dags/service.js';
 import { dsseSign, signDag, TrustStore } from '../../src/dags/signature.js';
-import { Store } from '../../src/store/index.js';
+import { SqlitePorts, Store } from '../../src/store/index.js';
 import { gunzipStrict, gzipDeterministic } from '../../src/bundles/gzip.js';
 import { bundleLimits } from '../../src/bundles/limits.js';
 import { BUNDLE_FORMAT_V1, BUNDLE_PAYLOAD_TYPE, buildManifest, MANIFEST_PATH, SIGNATURE_PATH } from '../../src/bundles/manifest.js';
@@ -85,7 +85,7 @@ export function openEnv(): Env {
   mkdirSync(operatorDir);
   const store = Store.open({ dataDir });
   const registry = reloadablePlugins({ operator: [operatorDir], tenantRoot: pluginsDir });
-  const dags = new DagService({ store, clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
+  const dags = new DagService({ store, ports: new SqlitePorts(store), clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
   return {
     dir,
     dataDir,

@@ -66,11 +66,11 @@ export const listDags = defineRoute({
   tenant: true,
   query: ListFilter.extend(PageQuery.shape),
   responses: { 200: DagListSchema },
-  handler(ctx) {
+  async handler(ctx) {
     const { page_size, page_token, ...filters } = ctx.query;
     const pages = ctx.deps.pages;
     const after = page_token ? pages.decode<{ d: string; k: string }>('dags', ctx.tenant, filters, page_token) : undefined;
-    const rows = ctx.deps.services.dags.list({
+    const rows = await ctx.deps.services.dags.list({
       tenant: ctx.tenant,
       dagId: filters.dagId,
       active: filters.active,
@@ -112,8 +112,8 @@ export const getDag = defineRoute({
   tenant: true,
   params: DagKey,
   responses: { 200: DagVersionSchema },
-  handler(ctx) {
-    const row = ctx.deps.services.dags.get(ctx.tenant, ctx.params.dagId, ctx.params.version);
+  async handler(ctx) {
+    const row = await ctx.deps.services.dags.get(ctx.tenant, ctx.params.dagId, ctx.params.version);
     return { status: 200, body: dagView(row) };
   },
 });

@@ -82,14 +82,14 @@ export const listRuns = defineRoute({
   tenant: true,
   query: RunFilter.extend(PageQuery.shape),
   responses: { 200: RunListSchema },
-  handler(ctx) {
+  async handler(ctx) {
     const { page_size, page_token, ...filters } = ctx.query;
     const { pages } = ctx.deps;
     const after = page_token ? pages.decode<{ s: number; id: string }>('runs', ctx.tenant, filters, page_token) : undefined;
     if (after && (typeof after.s !== 'number' || typeof after.id !== 'string')) {
       pages.decode('runs', ctx.tenant, { invalid: true }, '');
     }
-    const rows = ctx.deps.services.runs.list({
+    const rows = await ctx.deps.services.runs.list({
       tenant: ctx.tenant,
       dagId: filters.dagId,
       scheduleId: filters.scheduleId,
@@ -133,8 +133,8 @@ export const getRun = defineRoute({
   tenant: true,
   params: RunKey,
   responses: { 200: RunSchema },
-  handler(ctx) {
-    return { status: 200, body: ctx.deps.services.runs.get(ctx.tenant, ctx.params.runId) };
+  async handler(ctx) {
+    return { status: 200, body: await ctx.deps.services.runs.get(ctx.tenant, ctx.params.runId) };
   },
 });
 
@@ -170,13 +170,13 @@ export const listSteps = defineRoute({
   params: RunKey,
   query: PageQuery,
   responses: { 200: StepListSchema },
-  handler(ctx) {
+  async handler(ctx) {
     const { page_size, page_token } = ctx.query;
     const { pages } = ctx.deps;
     const filters = { runId: ctx.params.runId };
     const after = page_token ? pages.decode<{ i: number }>('steps', ctx.tenant, filters, page_token) : undefined;
     const afterIndex = after && Number.isInteger(after.i) ? after.i : -1;
-    const rows = ctx.deps.services.runs.stepsPage(ctx.tenant, ctx.params.runId, afterIndex, page_size + 1);
+    const rows = await ctx.deps.services.runs.stepsPage(ctx.tenant, ctx.params.runId, afterIndex, page_size + 1);
     const body = pages.page(rows, page_size, (r) => r.view, {
       list: 'steps',
       tenant: ctx.tenant,
@@ -196,8 +196,8 @@ export const getStep = defineRoute({
   tenant: true,
   params: StepKey,
   responses: { 200: StepSchema },
-  handler(ctx) {
-    return { status: 200, body: ctx.deps.services.runs.step(ctx.tenant, ctx.params.runId, ctx.params.stepId) };
+  async handler(ctx) {
+    return { status: 200, body: await ctx.deps.services.runs.step(ctx.tenant, ctx.params.runId, ctx.params.stepId) };
   },
 });
 
@@ -222,13 +222,13 @@ export const listRunArtifacts = defineRoute({
   params: RunKey,
   query: PageQuery,
   responses: { 200: ListOf(RunArtifactSchema) },
-  handler(ctx) {
+  async handler(ctx) {
     const { page_size, page_token } = ctx.query;
     const { pages } = ctx.deps;
     const filters = { runId: ctx.params.runId };
     const after = page_token ? pages.decode<{ k: unknown }>('run-artifacts', ctx.tenant, filters, page_token).k : undefined;
     if (after !== undefined && typeof after !== 'string') throw new ApiError('INVALID_PAGE_TOKEN', 'page_token is not valid for this request');
-    const all = ctx.deps.services.runs.artifacts(ctx.tenant, ctx.params.runId);
+    const all = await ctx.deps.services.runs.artifacts(ctx.tenant, ctx.params.runId);
     const rows = (typeof after === 'string' ? all.filter((a) => a.key > after) : all).slice(0, page_size + 1);
     const body = pages.page(rows, page_size, ({ key: _key, ...item }) => item, {
       list: 'run-artifacts',

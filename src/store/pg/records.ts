@@ -10,7 +10,7 @@
 import type { ArtifactRow } from '../artifacts.js';
 import type { DagListFilter, DagVersionRow } from '../dags.js';
 import type { IdemKey, IdempotencyRow } from '../idempotency.js';
-import type { ArtifactIndexPort, CatalogPort, IdempotencyPort } from '../ports.js';
+import type { ArtifactIndexPort, CatalogPort, DagExportPosition, IdempotencyPort } from '../ports.js';
 import { dagVersions } from '../schema.js';
 import type { Conn } from './conn.js';
 import { pgSelectList } from './ddl.js';
@@ -61,6 +61,31 @@ export class PgCatalog implements CatalogPort {
       `select ${DAG_COLS} from dag_versions where ${where.join(' and ')} order by dag_id asc, version_key desc limit ${arg(f.limit)}`,
       p,
     );
+  }
+
+  exportPage(tenant: string, filter: { dagId?: string; active?: boolean }, after: DagExportPosition | undefined, limit: number): Promise<DagVersionRow[]> {
+    const p: unknown[] = [];
+    const arg = (v: unknown): string => `$${p.push(v)}`;
+    const where = [`tenant = ${arg(tenant)}`];
+    if (filter.dagId !== undefined) where.push(`dag_id = ${arg(filter.dagId)}`);
+    if (filter.active !== undefined) where.push(`active = ${arg(filter.active ? 1 : 0)}`);
+    if (after) where.push(`(created_ms, dag_id, version_key) > (${arg(after.createdMs)}, ${arg(after.dagId)}, ${arg(after.versionKey)})`);
+    return this.c.rows<DagVersionRow>(
+      `select ${DAG_COLS} from dag_versions where ${where.join(' and ')} order by created_ms asc, dag_id asc, version_key asc limit ${arg(limit)}`,
+      p,
+    );
+  }
+
+  unpinned(): Promise<DagVersionRow[]> {
+    return this.c.rows<DagVersionRow>(`select ${DAG_COLS} from dag_versions where plugin_pins is null order by created_ms, tenant, dag_id, version_key`, []);
+  }
+
+  async setPins(tenant: string, dagId: string, version: string, pins: string): Promise<boolean> {
+    const n = await this.c.count(
+      'update dag_versions set plugin_pins = $1 where tenant = $2 and dag_id = $3 and version = $4 and plugin_pins is null',
+      [pins, tenant, dagId, version],
+    );
+    return n > 0;
   }
 }
 

@@ -159,6 +159,43 @@ for (const kind of KINDS) {
     transcripts.get(kind)?.push(await s.catalog.listVersions({ tenant: t, limit: 100 }));
   });
 
+  test(`${kind}: DAG versions: export pages in creation order, versions without pins found and pinned once`, async (ctx) => {
+    const s = await storeOf(ctx, kind);
+    if (!s) return;
+    const t = 'catalog-export';
+    const v = (dagId: string, version: string, versionKey: string, createdMs: number, pluginPins: string | null) => ({
+      tenant: t, dagId, version, versionKey, hash: `${dagId}${version}`.padEnd(64, '1'), definition: `{"id":"${dagId}"}`,
+      signature: null, signedBy: '[]', pluginPins, createdMs, createdBy: null,
+    });
+    await s.transaction(async (tx) => {
+      // Same millisecond for three versions: ties order by dagId, then versionKey.
+      for (const [d, ver, key, ms, pins] of [['etl', '1.0.0', 'k1', 7, null], ['Zeta', '1.0.0', 'k1', 7, '{}'], ['etl', '0.9.0', 'k0', 7, '{}'], ['a-b', '2.0.0', 'k2', 3, null], ['etl', '2.0.0', 'k2', 9, '{}']] as const) {
+        await tx.catalog.insertVersion(v(d, ver, key, ms, pins));
+      }
+      await tx.catalog.disableVersion(t, 'etl', '2.0.0', 10, null);
+    });
+    const seen: string[] = [];
+    let after: { createdMs: number; dagId: string; versionKey: string } | undefined;
+    for (;;) {
+      const page = await s.catalog.exportPage(t, {}, after, 2);
+      if (page.length === 0) break;
+      seen.push(...page.map((r) => `${r.dagId}@${r.version}`));
+      const last = page.at(-1)!;
+      after = { createdMs: last.createdMs, dagId: last.dagId, versionKey: last.versionKey };
+    }
+    assert.deepEqual(seen, ['a-b@2.0.0', 'Zeta@1.0.0', 'etl@0.9.0', 'etl@1.0.0', 'etl@2.0.0']);
+    assert.deepEqual((await s.catalog.exportPage(t, { dagId: 'etl', active: true }, undefined, 9)).map((r) => r.version), ['0.9.0', '1.0.0']);
+    assert.deepEqual(await s.catalog.exportPage('other', {}, undefined, 9), []);
+    const unpinned = (await s.catalog.unpinned()).filter((r) => r.tenant === t).map((r) => `${r.dagId}@${r.version}`);
+    assert.deepEqual(unpinned, ['a-b@2.0.0', 'etl@1.0.0']);
+    assert.equal(await s.transaction((tx) => tx.catalog.setPins(t, 'etl', '1.0.0', '{"noop":1}')), true);
+    assert.equal(await s.transaction((tx) => tx.catalog.setPins(t, 'etl', '1.0.0', '{"other":1}')), false, 'pins never change once set');
+    assert.equal(await s.transaction((tx) => tx.catalog.setPins(t, 'etl', '0.9.0', '{"other":1}')), false, 'a pinned version keeps its pins');
+    assert.equal((await s.catalog.getVersion(t, 'etl', '1.0.0'))?.pluginPins, '{"noop":1}');
+    assert.deepEqual((await s.catalog.unpinned()).filter((r) => r.tenant === t).map((r) => r.dagId), ['a-b']);
+    transcripts.get(kind)?.push(await s.catalog.exportPage(t, {}, undefined, 100));
+  });
+
   test(`${kind}: Idempotency-Key records: claim once, complete, release, expire`, async (ctx) => {
     const s = await storeOf(ctx, kind);
     if (!s) return;
