@@ -100,6 +100,11 @@ export interface ArtifactIndexPort {
   /** Records that the tenant owns the artifact (idempotent; the first media type is kept). */
   own(row: ArtifactRow): Promise<void>;
   owns(tenant: string, hash: string): Promise<{ size: number; mediaType: string } | undefined>;
+  /**
+   * Records that each holder (a run id) names the tenant's artifact, so garbage collection keeps
+   * it while the holder is kept; idempotent, and a hash the tenant does not own is ignored.
+   */
+  addRefs(refs: ReadonlyArray<{ tenant: string; hash: string; holder: string }>): Promise<void>;
 }
 
 /** Every port, bound to one connection or transaction. */
@@ -109,6 +114,12 @@ export interface Ports {
   readonly events: EventLogPort;
   readonly idem: IdempotencyPort;
   readonly artifacts: ArtifactIndexPort;
+  /**
+   * Writes one group commit in this connection's transaction (what {@link StorePorts.commitBatch}
+   * runs in a transaction of its own): a request that changes the engine's state (a cancel)
+   * writes the pending batch with its own changes. Returns the event rows in batch order.
+   */
+  writeBatch(b: CommitBatch): Promise<EventRow[]>;
 }
 
 /** What one scheduler turn writes (the group commit), in one transaction. */

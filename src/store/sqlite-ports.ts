@@ -81,6 +81,10 @@ export class SqlitePorts implements StorePorts {
     this.artifacts = {
       own: (row) => settled(() => s.artifacts.insert(row)),
       owns: (t, h) => settled(() => s.artifacts.owns(t, h)),
+      addRefs: (refs) =>
+        settled(() => {
+          for (const r of refs) s.refs.add(r.tenant, r.hash, r.holder);
+        }),
     };
   }
 
@@ -144,21 +148,24 @@ export class SqlitePorts implements StorePorts {
     );
   }
 
+  /** The group commit in the open transaction: its statements run synchronously (no round trip). */
+  writeBatch(b: CommitBatch): Promise<EventRow[]> {
+    const s = this.store;
+    return settled(() => {
+      for (const r of b.runs) s.runs.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason, r.cancelledBy);
+      if (b.steps.length > 0) s.runs.writeSteps(b.steps);
+      if (b.attempts.length > 0) s.runs.writeAttempts(b.attempts);
+      for (const a of b.artifacts) {
+        s.artifacts.insert(a);
+        s.refs.add(a.tenant, a.hash, a.holder);
+      }
+      for (const r of b.refs) s.refs.add(r.tenant, r.hash, r.holder);
+      return s.events.appendMany(b.events);
+    });
+  }
+
   /** The group commit: one transaction, its statements run synchronously (no round trip). */
   commitBatch(b: CommitBatch): Promise<EventRow[]> {
-    const s = this.store;
-    return this.transaction(() =>
-      settled(() => {
-        for (const r of b.runs) s.runs.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason, r.cancelledBy);
-        if (b.steps.length > 0) s.runs.writeSteps(b.steps);
-        if (b.attempts.length > 0) s.runs.writeAttempts(b.attempts);
-        for (const a of b.artifacts) {
-          s.artifacts.insert(a);
-          s.refs.add(a.tenant, a.hash, a.holder);
-        }
-        for (const r of b.refs) s.refs.add(r.tenant, r.hash, r.holder);
-        return s.events.appendMany(b.events);
-      }),
-    );
+    return this.transaction(() => this.writeBatch(b));
   }
 }

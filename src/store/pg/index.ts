@@ -46,6 +46,13 @@ class PgPorts implements Ports {
     this.idem = new PgIdempotency(c);
     this.artifacts = new PgArtifacts(c);
   }
+
+  async writeBatch(b: CommitBatch): Promise<EventRow[]> {
+    await this.runs.write(b.runs, b.steps, b.attempts);
+    for (const a of b.artifacts) await this.artifacts.own(a);
+    await this.artifacts.addRefs([...b.artifacts, ...b.refs]);
+    return this.events.append(b.events);
+  }
 }
 
 export class PgStore extends PgPorts implements StorePorts {
@@ -88,13 +95,7 @@ export class PgStore extends PgPorts implements StorePorts {
   }
 
   commitBatch(b: CommitBatch): Promise<EventRow[]> {
-    return this.transaction(async (tx) => {
-      const t = tx as PgPorts;
-      await t.runs.write(b.runs, b.steps, b.attempts);
-      for (const a of b.artifacts) await t.artifacts.own(a);
-      await t.artifacts.addRefs([...b.artifacts, ...b.refs]);
-      return t.events.append(b.events);
-    });
+    return this.transaction((tx) => tx.writeBatch(b));
   }
 
   /** Runs a trivial query (the health check's liveness probe). */
