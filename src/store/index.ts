@@ -17,6 +17,7 @@ import { RetentionQueries } from './retention.js';
 import { ScheduleQueries } from './schedules.js';
 import { Checkpointer, type CheckpointerOptions, type CheckpointLog } from './checkpointer.js';
 import { CatalogQueries } from './catalog.js';
+import { LeaseQueries } from './leases.js';
 import { snapshot, type SnapshotOptions } from './snapshot.js';
 
 export { DataDirLockedError, takeLock, SchemaTooNew, SchemaUpgradeRequired, SCHEMA, dataDirSchemaVersion } from './db.js';
@@ -33,7 +34,8 @@ export { eventView, eventHash, eventCanonicalJson, eventExportRecord } from './e
 export type { ArtifactRow } from './artifacts.js';
 export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
 export type { Checkpointer, CheckpointerOptions, CheckpointLog } from './checkpointer.js';
-export type { StorePorts, Ports, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort } from './ports.js';
+export type { StorePorts, Ports, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort, LeasePort, HeldRun, NodeRow } from './ports.js';
+export { LeaseLost } from './ports.js';
 export { SqlitePorts } from './sqlite-ports.js';
 
 export class Store {
@@ -47,6 +49,8 @@ export class Store {
   readonly schedules: ScheduleQueries;
   /** Cross-tenant reads of ops' cold paths (warm, queue depth fallback). */
   readonly catalog: CatalogQueries;
+  /** Run ownership by lease (several nodes; see leases.ts). */
+  readonly leases: LeaseQueries;
   /** One transaction function for every `tx` (better-sqlite3 builds its wrappers per `transaction()` call). */
   private readonly inTx: Database.Transaction<(fn: () => unknown) => unknown>;
   /** Told of every commit (it starts its thread on demand); set by {@link startBackgroundCheckpoints}. */
@@ -63,6 +67,7 @@ export class Store {
     this.retention = new RetentionQueries(db.sqlite);
     this.schedules = new ScheduleQueries(db.sqlite);
     this.catalog = new CatalogQueries(db.orm);
+    this.leases = new LeaseQueries(db.sqlite);
   }
 
   static open(opts: OpenOptions): Store {

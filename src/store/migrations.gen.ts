@@ -106,5 +106,16 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "bps": true,
     "folderMillis": 1796173554180,
     "hash": "41cc5ea286e6ec900a919f1db00a8c3e691f1e86fd87e08d94a4bd467c0e110c"
+  },
+  {
+    "tag": "0007_run_owners",
+    "sql": [
+      "CREATE TABLE `nodes` (\n\t`node_id` text PRIMARY KEY NOT NULL,\n\t`started_ms` integer NOT NULL,\n\t`heartbeat_ms` integer NOT NULL,\n\t`lease_until_ms` integer NOT NULL,\n\t`capacity` integer DEFAULT 0 NOT NULL\n);\n",
+      "\nCREATE TABLE `run_owners` (\n\t`run_id` text PRIMARY KEY NOT NULL,\n\t`tenant` text NOT NULL,\n\t`node_id` text,\n\t`epoch` integer DEFAULT 0 NOT NULL\n);\n",
+      "\nCREATE INDEX `run_owners_node` ON `run_owners` (`node_id`,`run_id`);"
+    ],
+    "bps": true,
+    "folderMillis": 1796211593638,
+    "hash": "18a040f4ba9afa3c734ad2fec087ebd0edafc5e598708fd61a29ecfecd0c8ede"
   }
 ];

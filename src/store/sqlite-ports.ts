@@ -12,7 +12,7 @@
 import type { Store } from './index.js';
 import type { IdemKey } from './idempotency.js';
 import type { EventRow } from './event-view.js';
-import type { CommitBatch, Ports, StorePorts } from './ports.js';
+import { LeaseLost, type CommitBatch, type Ports, type StorePorts } from './ports.js';
 
 /** Runs `fn` and settles the Promise with its result or error (the statement ran already). */
 function settled<T>(fn: () => T): Promise<T> {
@@ -34,6 +34,7 @@ export class SqlitePorts implements StorePorts {
   readonly events: Ports['events'];
   readonly idem: Ports['idem'];
   readonly artifacts: Ports['artifacts'];
+  readonly leases: Ports['leases'];
 
   constructor(private readonly store: Store) {
     const s = store;
@@ -85,6 +86,17 @@ export class SqlitePorts implements StorePorts {
         settled(() => {
           for (const r of refs) s.refs.add(r.tenant, r.hash, r.holder);
         }),
+    };
+    const l = s.leases;
+    this.leases = {
+      heartbeat: (n, ms, cap) => settled(() => l.heartbeat(n, ms, cap)),
+      nodes: () => settled(() => l.nodes()),
+      own: (t, id, n) => settled(() => l.own(t, id, n)),
+      claim: (n, limit) => settled(() => l.claim(n, limit)),
+      held: (n) => settled(() => l.held(n)),
+      fence: (n, runs) => settled(() => l.fence(n, runs)),
+      release: (n, ids) => settled(() => l.release(n, ids)),
+      leave: (n) => settled(() => l.leave(n)),
     };
   }
 
@@ -152,6 +164,11 @@ export class SqlitePorts implements StorePorts {
   writeBatch(b: CommitBatch): Promise<EventRow[]> {
     const s = this.store;
     return settled(() => {
+      if (b.fence) {
+        const lost = s.leases.fence(b.fence.nodeId, b.fence.runs);
+        if (lost.length > 0) throw new LeaseLost(lost);
+        if (b.fence.release) s.leases.release(b.fence.nodeId, b.fence.release);
+      }
       for (const r of b.runs) s.runs.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason, r.cancelledBy);
       if (b.steps.length > 0) s.runs.writeSteps(b.steps);
       if (b.attempts.length > 0) s.runs.writeAttempts(b.attempts);

@@ -15,12 +15,13 @@
  */
 import pg from 'pg';
 import type { EventRow } from '../event-view.js';
-import type { CommitBatch, Ports, StorePorts } from '../ports.js';
+import { LeaseLost, type CommitBatch, type Ports, type StorePorts } from '../ports.js';
 import { conn, pgTypes, type Conn } from './conn.js';
 import { PgEvents } from './events.js';
 import { migratePg } from './migrate.js';
 import { PgArtifacts, PgCatalog, PgIdempotency } from './records.js';
 import { PgRuns } from './runs.js';
+import { PgLeases } from './leases.js';
 
 export { PgSchemaTooNew, migratePg } from './migrate.js';
 export { pgDdl } from './ddl.js';
@@ -39,15 +40,22 @@ class PgPorts implements Ports {
   readonly events: PgEvents;
   readonly idem: PgIdempotency;
   readonly artifacts: PgArtifacts;
+  readonly leases: PgLeases;
   constructor(c: Conn) {
     this.catalog = new PgCatalog(c);
     this.runs = new PgRuns(c);
     this.events = new PgEvents(c);
     this.idem = new PgIdempotency(c);
     this.artifacts = new PgArtifacts(c);
+    this.leases = new PgLeases(c);
   }
 
   async writeBatch(b: CommitBatch): Promise<EventRow[]> {
+    if (b.fence) {
+      const lost = await this.leases.fence(b.fence.nodeId, b.fence.runs);
+      if (lost.length > 0) throw new LeaseLost(lost);
+      if (b.fence.release) await this.leases.release(b.fence.nodeId, b.fence.release);
+    }
     await this.runs.write(b.runs, b.steps, b.attempts);
     for (const a of b.artifacts) await this.artifacts.own(a);
     await this.artifacts.addRefs([...b.artifacts, ...b.refs]);

@@ -9,7 +9,8 @@
  */
 import type pg from 'pg';
 import { SCHEMA } from '../db.js';
-import { pgDdl } from './ddl.js';
+import { pgDdl, tableDdl } from './ddl.js';
+import { nodes, runOwners } from '../schema.js';
 
 /** Any number, the same in every node: the advisory lock key of migrations. */
 const MIGRATE_LOCK = 0x5354_454c;
@@ -24,10 +25,14 @@ export class PgSchemaTooNew extends Error {
 
 /**
  * Upgrades of a PostgreSQL database from an older schema version, by the version they start
- * from. Empty: the PostgreSQL store starts at schema version 7; a later schema change adds its
- * step here and test/store/contract/schema.test.ts checks both stores still match.
+ * from (the PostgreSQL store started at schema version 7). A schema change adds its step here,
+ * derived from the schema definition where it can be, and test/store/contract/schema.test.ts
+ * checks an upgraded database still matches a SQLite one.
  */
-const UPGRADES: ReadonlyMap<number, readonly string[]> = new Map();
+const UPGRADES: ReadonlyMap<number, readonly string[]> = new Map([
+  // 0007_run_owners: run ownership by lease (several nodes).
+  [7, [...tableDdl(nodes), ...tableDdl(runOwners)]],
+]);
 
 /** Creates or checks the schema; returns the version the database has now. */
 export async function migratePg(pool: pg.Pool, nowMs = Date.now()): Promise<number> {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { SCHEMA, Store } from '../../../src/store/index.js';
-import { PgSchemaTooNew, PgStore } from '../../../src/store/pg/index.js';
+import { PgSchemaTooNew, PgStore, pgDdl } from '../../../src/store/pg/index.js';
 import { testDatabase } from '../../helpers/pg.js';
 
 interface Shape {
@@ -81,6 +81,28 @@ test('the PostgreSQL schema is the SQLite schema; version recorded; reopen uncha
     await c.query('insert into schema_version (version, tag, applied_ms) values ($1, $2, 0)', [SCHEMA.version + 1, 'from-the-future']);
     await assert.rejects(PgStore.open({ url: db.url }), (e) => e instanceof PgSchemaTooNew && e.version === SCHEMA.version + 1);
     assert.deepEqual(await versions(), [SCHEMA.version, SCHEMA.version + 1], 'nothing changed');
+  } finally {
+    await c.end();
+  }
+});
+
+test('a PostgreSQL database of schema version 7 (before run ownership) is upgraded in place to the SQLite schema', async (ctx) => {
+  const db = await testDatabase(ctx);
+  if (!db) return;
+  after(() => db.drop());
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  try {
+    // The schema as version 7 created it: every table but the two 0007_run_owners added, and a row kept.
+    const added = new Set(['nodes', 'run_owners']);
+    await c.query('create table schema_version (version bigint primary key, tag text not null, applied_ms bigint not null)');
+    for (const stmt of pgDdl()) if (![...added].some((t) => stmt.includes(`ON "${t}"`) || stmt.startsWith(`CREATE TABLE "${t}"`))) await c.query(stmt);
+    await c.query(`insert into schema_version values (7, '0006_schedule_actors', 0)`);
+    await c.query(`insert into retention_policies (tenant, max_age_days, keep_last, updated_ms) values ('kept', 3, null, 1)`);
+    await (await PgStore.open({ url: db.url })).close();
+    assert.deepEqual(await pgShape(c), sqliteShape());
+    assert.deepEqual((await c.query('select version::int as v from schema_version order by version')).rows.map((r) => r.v), [7, SCHEMA.version]);
+    assert.equal((await c.query(`select count(*)::int as n from retention_policies where tenant = 'kept'`)).rows[0].n, 1, 'rows kept');
   } finally {
     await c.end();
   }
