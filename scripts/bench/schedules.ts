@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { createLogger, startServer, type RunningServer } from '../../src/cli/server.js';
+import type { Ports } from '../../src/store/index.js';
 import { emit, fig, quantile, sleep } from './lib.js';
 
 const { values } = parseArgs({ options: { schedules: { type: 'string', default: '10000' }, 'idle-seconds': { type: 'string', default: '10' } } });
@@ -38,10 +39,10 @@ async function server(clock: Shifted, dir = mkdtempSync(join(tmpdir(), 'orch-ben
   return { s, dir };
 }
 
-function createMany(s: RunningServer, cron: string): void {
+async function createMany(s: RunningServer, cron: string): Promise<void> {
   const schedules = s.deps.services.schedules;
-  const commit = (fn: () => any) => s.store.tx(fn);
-  for (let i = 0; i < N; i++) schedules.create('demo', { doc: { scheduleId: `s${i}`, dagId: 'quick', cron, overlap: 'allow_all' } }, commit);
+  const commit = <T>(fn: (tx: Ports) => Promise<T>): Promise<T> => s.ports.transaction(fn);
+  for (let i = 0; i < N; i++) await schedules.create('demo', { doc: { scheduleId: `s${i}`, dagId: 'quick', cron, overlap: 'allow_all' } }, commit);
 }
 
 async function idleCpuMs(): Promise<number> {
@@ -55,7 +56,7 @@ async function idleCpuMs(): Promise<number> {
 // Idle CPU, without and with N schedules a year away.
 const idle = await server(shifted());
 const cpuEmpty = await idleCpuMs();
-createMany(idle.s, '0 0 1 1 *');
+await createMany(idle.s, '0 0 1 1 *');
 const cpuArmed = await idleCpuMs();
 const timers = (idle.s.deps.services.schedules.d.firer as unknown as { size: number }).size;
 await idle.s.close();
@@ -69,7 +70,7 @@ const clock = shifted();
 clock.frozen = MINUTE0 + 1000;
 const lag = await server(clock);
 const t0 = performance.now();
-createMany(lag.s, '* * * * *');
+await createMany(lag.s, '* * * * *');
 const createMs = performance.now() - t0;
 await lag.s.close();
 clock.frozen = null;

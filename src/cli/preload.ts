@@ -30,7 +30,7 @@ export interface PreloadOptions {
    * Stores `*.schedule.json` documents (after the tenant's DAGs and bundles; without it they are
    * skipped) and the schedules bundles carry (without it, straight into the store, unarmed).
    */
-  schedules?: { preload(tenant: string, raw: unknown): 'created' | 'replaced' | 'unchanged' } & ScheduleInstaller;
+  schedules?: { preload(tenant: string, raw: unknown): Promise<'created' | 'replaced' | 'unchanged'> } & ScheduleInstaller;
 }
 
 /** Verifies and imports one bundle, all or nothing (src/bundles/import.ts). */
@@ -108,7 +108,7 @@ export async function preloadDags(dir: string, dags: DagService, logger: Logger,
     for (const name of names.filter((n) => n.endsWith(SCHEDULE_SUFFIX))) {
       await new Promise((r) => setImmediate(r));
       opts.signal?.throwIfAborted();
-      if (opts.schedules) preloadSchedule(join(tdir, name), tenant, opts.schedules, logger, report);
+      if (opts.schedules) await preloadSchedule(join(tdir, name), tenant, opts.schedules, logger, report);
     }
   }
   return report;
@@ -116,9 +116,9 @@ export async function preloadDags(dir: string, dags: DagService, logger: Logger,
 
 const SCHEDULE_SUFFIX = '.schedule.json';
 
-function preloadSchedule(file: string, tenant: string, schedules: NonNullable<PreloadOptions['schedules']>, logger: Logger, report: PreloadReport): void {
+async function preloadSchedule(file: string, tenant: string, schedules: NonNullable<PreloadOptions['schedules']>, logger: Logger, report: PreloadReport): Promise<void> {
   try {
-    const outcome = schedules.preload(tenant, parseJsonBounded(readFileSync(file, 'utf8'), 64));
+    const outcome = await schedules.preload(tenant, parseJsonBounded(readFileSync(file, 'utf8'), 64));
     if (outcome !== 'unchanged') report.schedules++;
     logger.info({ tenant, file, outcome }, 'preload: schedule');
   } catch (e) {

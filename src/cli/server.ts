@@ -22,7 +22,7 @@ import { TrustStore } from '../dags/signature.js';
 import { createApp, PageTokens, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { DiskWatermarks, LifecycleMetrics, LifecycleService, prepareDataDir } from '../lifecycle/index.js';
-import { IdempotencyLedger, Store } from '../store/index.js';
+import { IdempotencyLedger, SqlitePorts, Store, type StorePorts } from '../store/index.js';
 import type { EventRow } from '../store/events.js';
 import { EventExports, type EventHub } from '../events/index.js';
 import { schedulerLimits, workerPoolSettings, type ServeConfig } from './config.js';
@@ -40,6 +40,8 @@ export interface RunningServer {
   deps: AppDeps;
   /** The server's store (tests and tools read it; routes reach data only through services). */
   store: Store;
+  /** The same store behind the storage ports (what services use). */
+  ports: StorePorts;
   routes: RouteDef[];
   devKeys?: DevKeys;
   /** SIGHUP: re-reads the JWKS, the trust folders and the scrape token file (see {@link AuthReloader}). */
@@ -74,6 +76,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
   // A newer folder is refused (nothing touched); an older one is backed up beside itself, then migrated.
   await prepareDataDir(config.dataDir, logger, { clock });
   const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
+  const ports = new SqlitePorts(store);
   // What start-up has opened, closed in reverse order when it fails or is interrupted: a
   // failed start never leaves a listener answering 503, a worker thread or the lock behind.
   const opened: Array<() => unknown> = [() => store.close()];
@@ -147,10 +150,10 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       if (unresolved.length > 0) logger.warn({ unresolved }, 'plugins: DAG versions stored before pinning name plugins that are not installed; their runs are refused (PLUGIN_UNAVAILABLE) until they are');
     };
     pinStored();
-    const runs = new RunService({ store, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
+    const runs = new RunService({ store, ports, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
     const firer = new ScheduleFirer({ store, clock, logger, runs, scheduler });
     opened.push(() => firer.stop());
-    const schedules = new ScheduleService({ store, clock, dags, plans, runs, firer });
+    const schedules = new ScheduleService({ store, ports, clock, dags, plans, runs, firer });
     ops.addCheck(disk.healthCheck());
     const dataLifecycle = new LifecycleService({
       store,
@@ -186,7 +189,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(store), idempotency: new IdempotencyLedger(store), lifecycle: dataLifecycle, disk },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(store), idempotency: new IdempotencyLedger(ports), lifecycle: dataLifecycle, disk },
     };
 
     const reloadPlugins = () => {
@@ -235,7 +238,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     if (installed) pinStored();
     deps.lifecycle.ready = true;
     dataLifecycle.start();
-    const expireTimer = setInterval(() => store.idem.expire(clock.now() - deps.config.idempotencyTtlMs), 3600_000);
+    const expireTimer = setInterval(() => void ports.idem.expire(clock.now() - deps.config.idempotencyTtlMs).catch((err: unknown) => logger.warn({ err }, 'idempotency: expiring old keys failed')), 3600_000);
     expireTimer.unref();
     let closed = false;
     return {
@@ -243,6 +246,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       port,
       deps,
       store,
+      ports,
       routes,
       devKeys,
       reload: () => reloader.reload(),

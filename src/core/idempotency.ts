@@ -4,9 +4,10 @@
  * (`store/ledger.ts`), so the edge never imports the store.
  *
  * @example
- * const c = ledger.claim(key, requestHash, clock.now(), ttlMs);
- * if (c.kind === 'fresh') ledger.transaction(() => { work(); ledger.complete(key, answer); });
+ * const c = await ledger.claim(key, requestHash, clock.now(), ttlMs);
+ * if (c.kind === 'fresh') await ledger.transaction(async (tx) => { await work(tx); await ledger.complete(key, answer, tx); });
  */
+import type { TxHandle } from './tx.js';
 
 /**
  * How long a completed Idempotency-Key answers replays: 24 h, the contract's promise to
@@ -37,12 +38,15 @@ export interface RecordedAnswer {
 }
 
 export interface IdempotencyLedgerPort {
-  /** Claims `key` for a request of `requestHash`, or finds its unexpired earlier outcome. */
-  claim(key: IdemKey, requestHash: string, nowMs: number, ttlMs: number): IdemClaim;
-  /** Records the answer of a fresh request (inside the caller's transaction when there is one). */
-  complete(key: IdemKey, a: RecordedAnswer): void;
+  /**
+   * Claims `key` for a request of `requestHash`, or finds its unexpired earlier outcome: one
+   * transaction (read, expire when stale, claim), and of two concurrent claims one is `fresh`.
+   */
+  claim(key: IdemKey, requestHash: string, nowMs: number, ttlMs: number): Promise<IdemClaim>;
+  /** Records the answer of a fresh request: in `tx` (the request's transaction) when given, else in its own. */
+  complete(key: IdemKey, a: RecordedAnswer, tx?: TxHandle): Promise<void>;
   /** Forgets the claim of a request that failed, so the client may retry it. */
-  release(key: IdemKey): void;
-  /** Runs `fn` in one transaction (nested calls join it). */
-  transaction<T>(fn: () => T): T;
+  release(key: IdemKey): Promise<void>;
+  /** Runs `fn` in one store transaction (the request's: `ctx.commit`). */
+  transaction<T>(fn: (tx: TxHandle) => Promise<T>): Promise<T>;
 }

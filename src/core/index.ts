@@ -7,3 +7,4 @@ export * from './ndjson.js';
 export * from './heap.js';
 export * from './paths.js';
 export * from './idempotency.js';
+export * from './tx.js';

@@ -7,6 +7,7 @@
  * handler: (ctx) => answered(ctx, (r) => createdAnswer(r.run, r.created, runPath(r.run.runId)),
  *   (tx) => ctx.deps.services.runs.create(ctx.tenant, ctx.body, ctx.traceId, tx)),
  */
+import type { Transact } from '../core/index.js';
 import type { HttpResult, RouteCtx } from './route.js';
 
 /** 200 with the body. */
@@ -20,19 +21,23 @@ export function createdAnswer(body: unknown, created: boolean, location: string)
 }
 
 /**
- * Calls a service with the request's transaction (`tx`) and answers its domain result with
- * `answer`. When the service commits through `tx`, the answer is built inside that transaction
- * too, so a request with an Idempotency-Key records it in the same commit as the change; a
- * result returned without a commit (the run of a known runToken) is answered the same way.
+ * Calls a service with the request's transaction (`tx`: {@link Transact}) and answers its domain
+ * result with `answer`. When the service commits through `tx`, the answer is built inside that
+ * transaction too, so a request with an Idempotency-Key records it in the same commit as the
+ * change; a result returned without a commit (the run of a known runToken) is answered the same way.
  *
  * @example
  * return answered(ctx, okAnswer, (tx) => schedules.setPaused(tenant, id, true, tx));
  */
-export function answered<T>(ctx: Pick<RouteCtx<unknown, unknown, unknown>, 'commit'>, answer: (r: T) => HttpResult, call: (tx: (fn: () => T) => T) => T): HttpResult {
+export async function answered<T>(
+  ctx: Pick<RouteCtx<unknown, unknown, unknown>, 'commit'>,
+  answer: (r: T) => HttpResult,
+  call: (tx: Transact<T>) => Promise<T>,
+): Promise<HttpResult> {
   let committed: HttpResult | undefined;
-  const result = call((fn) => {
+  const result = await call(async (fn) => {
     let out!: T;
-    committed = ctx.commit(() => answer((out = fn())));
+    committed = await ctx.commit(async (tx) => answer((out = await fn(tx))));
     return out;
   });
   return committed ?? answer(result);

@@ -58,7 +58,7 @@ export function idempotency(deps: AppDeps): RouteMiddleware {
     if (ctx.idempotencyKey === undefined) return next();
     const ledger = deps.services.idempotency;
     const key: IdemKey = { tenant: ctx.tenant, method: ctx.hono.req.method, path: API_BASE + apiPath(ctx.hono.req.url), key: ctx.idempotencyKey };
-    const claim = ledger.claim(key, canonicalHash({ query: ctx.query, body: ctx.body ?? null }), deps.clock.now(), deps.config.idempotencyTtlMs);
+    const claim = await ledger.claim(key, canonicalHash({ query: ctx.query, body: ctx.body ?? null }), deps.clock.now(), deps.config.idempotencyTtlMs);
     if (claim.kind === 'reused') throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key was used with a different request');
     if (claim.kind === 'in_flight') {
       throw new ApiError('IDEMPOTENCY_IN_FLIGHT', 'a request with this Idempotency-Key is still in progress', undefined, {
@@ -74,10 +74,10 @@ export function idempotency(deps: AppDeps): RouteMiddleware {
     // rolls the record back, and the key must then be released like any failed request's.
     let committed = false;
     const commit = ctx.commit;
-    ctx.commit = (fn) => {
-      const r = commit(() => {
-        const r = fn();
-        if (r.status < 300) ledger.complete(key, r);
+    ctx.commit = async (fn) => {
+      const r = await commit(async (tx) => {
+        const r = await fn(tx);
+        if (r.status < 300) await ledger.complete(key, r, tx);
         return r;
       });
       if (r.status < 300) committed = true;
@@ -85,14 +85,14 @@ export function idempotency(deps: AppDeps): RouteMiddleware {
     };
     try {
       const out = await next();
-      if (out instanceof Response) ledger.release(key);
+      if (out instanceof Response) await ledger.release(key);
       else if (!committed) {
-        if (out.status < 300) ledger.complete(key, out);
-        else ledger.release(key);
+        if (out.status < 300) await ledger.complete(key, out);
+        else await ledger.release(key);
       }
       return out;
     } catch (e) {
-      if (!committed) ledger.release(key);
+      if (!committed) await ledger.release(key);
       throw e;
     }
   };

@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import type { Context } from 'hono';
-import type { ErrorCode } from '../core/index.js';
+import type { ErrorCode, TxHandle } from '../core/index.js';
 import type { Principal, Scope } from '../auth/index.js';
 import type { Audit } from '../events/actor.js';
 import type { AppDeps } from './deps.js';
@@ -51,10 +51,12 @@ export interface RouteCtx<P, Q, B> {
   /** Idempotency-Key of this request, if any. */
   idempotencyKey?: string;
   /**
-   * Runs `fn` in one store transaction; when the request carries an Idempotency-Key, the
-   * recorded response is written in that same transaction.
+   * Runs `fn` in one store transaction (`tx`, opaque here: `core/tx.ts`) and resolves with its
+   * answer; when the request carries an Idempotency-Key, a 2xx answer is recorded in that same
+   * transaction. On SQLite `fn` may await only the `tx` ports. Most handlers call it through
+   * `answered` (answers.ts).
    */
-  commit(fn: () => HttpResult): HttpResult;
+  commit(fn: (tx: TxHandle) => Promise<HttpResult>): Promise<HttpResult>;
   hono: Context;
   signal: AbortSignal;
 }

@@ -10,11 +10,11 @@
  * const { run, created } = runs.create('demo', { dagId: 'hello' }, traceId, (fn) => store.tx(fn), { actor: 'alice' });
  */
 import { namedHashes } from '../artifacts/index.js';
-import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock } from '../core/index.js';
+import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock, type Transact } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
 import type { LiveRun, PinnedPlugins, PlanCache, Scheduler } from '../engine/index.js';
-import type { EventRow, RunListFilter, RunRow, StepRow, Store } from '../store/index.js';
+import type { EventRow, RunListFilter, RunRow, StepRow, Store, StorePorts } from '../store/index.js';
 import { runArtifacts, type RunArtifact } from './artifacts.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
@@ -39,6 +39,7 @@ export interface RunOrigin {
 
 export interface RunServiceDeps {
   store: Store;
+  ports: StorePorts;
   scheduler: Scheduler;
   dags: DagService;
   plans: PlanCache;
@@ -59,13 +60,6 @@ export interface PreparedRun {
   run: LiveRun;
   steps: StepRow[];
 }
-
-/**
- * The caller's transaction: runs `fn` in one store transaction (`store.tx`, directly or through
- * the idempotency ledger) and returns its result. A request's also records its idempotent answer
- * (made from that result) in the same commit.
- */
-export type Tx<T> = (fn: () => T) => T;
 
 /** What {@link RunService.create} did: `created` false when the runToken's run already existed. */
 export interface RunStarted {
@@ -93,18 +87,28 @@ export class RunService {
    * `run.started` event and the idempotency record commit in one transaction. A schedule's fire
    * passes its `origin`, which the run and its events carry.
    */
-  create(tenant: string, req: CreateRunRequest, traceId: string, tx: Tx<RunStarted>, origin?: RunOrigin): RunStarted {
+  async create(tenant: string, req: CreateRunRequest, traceId: string, tx: Transact<RunStarted>, origin?: RunOrigin): Promise<RunStarted> {
     const p = this.prepare(tenant, req, traceId, origin);
     if ('existing' in p) return { run: this.view(p.existing), created: false };
     let started: EventRow | undefined;
     // A failed transaction needs no clean-up here: `tx` is a store transaction, which forgets
     // the event log's cached heads itself when it throws.
-    const out = tx(() => {
+    const out = await tx(async () => {
+      // The runToken again, in the transaction: a concurrent request with it may have committed since.
+      const existing = req.runToken === undefined ? undefined : this.d.store.runs.byToken(tenant, req.runToken);
+      if (existing) return { run: this.view(this.sameRequest(existing, req, p.row.inputsHash)), created: false };
       started = this.insert(p);
       return { run: runView(p.row, p.steps, []), created: true };
     });
-    this.admit([p], [started!]);
+    if (started) this.admit([p], [started]);
     return out;
+  }
+
+  /** The run of a runToken, when it was started with the same request; RUN_TOKEN_CONFLICT otherwise. */
+  private sameRequest(existing: RunRow, req: CreateRunRequest, inputsHash: string): RunRow {
+    const same = existing.dagId === req.dagId && (req.version === undefined || req.version === existing.dagVersion) && existing.inputsHash === inputsHash;
+    if (!same) throw new ApiError('RUN_TOKEN_CONFLICT', 'runToken was used for a run with another dagId, version or inputs');
+    return existing;
   }
 
   /**
@@ -130,11 +134,7 @@ export class RunService {
     const inputsHash = sha256Hex(inputsJson);
     if (req.runToken !== undefined) {
       const existing = store.runs.byToken(tenant, req.runToken);
-      if (existing) {
-        const same = existing.dagId === req.dagId && (req.version === undefined || req.version === existing.dagVersion) && existing.inputsHash === inputsHash;
-        if (!same) throw new ApiError('RUN_TOKEN_CONFLICT', 'runToken was used for a run with another dagId, version or inputs');
-        return { existing };
-      }
+      if (existing) return { existing: this.sameRequest(existing, req, inputsHash) };
     }
     const version = this.d.dags.resolveForRun(tenant, req.dagId, req.version);
     const info = this.d.plans.forRow(version);
@@ -238,18 +238,19 @@ export class RunService {
   /**
    * Cancels a run: `cancelled` when this call moved it (to `cancelling`, or straight to
    * `cancelled` when nothing was in flight); otherwise the current state, when it was already
-   * cancelling or ended (idempotent, CONTRACT §3). The change and the idempotency record share a transaction.
+   * cancelling or ended (idempotent, CONTRACT §3). The change and the idempotency record share a transaction
+   * (`tx`, the request's; without it, one of its own).
    * `actor` and `reason` are recorded on the run (`cancelledBy`, `cancelReason`) and its events.
    */
-  cancel(tenant: string, runId: string, reason: string | undefined, tx: Tx<RunCancelled>, actor: string | null = null): RunCancelled {
+  async cancel(tenant: string, runId: string, reason: string | undefined, tx?: Transact<RunCancelled>, actor: string | null = null): Promise<RunCancelled> {
     const row = this.row(tenant, runId);
     let moved = false;
     return this.d.scheduler.transact(
-      tx,
+      (fn) => (tx ?? ((f) => this.d.ports.transaction(f)))(fn),
       () => {
         moved = this.d.scheduler.cancel(tenant, row.runId, reason ?? null, actor);
       },
-      () => ({ run: this.get(tenant, row.runId), cancelled: moved }),
+      async () => ({ run: this.get(tenant, row.runId), cancelled: moved }),
     );
   }
 

@@ -167,11 +167,9 @@ export class ScheduleFirer {
     scheduler.admitted(batch.prepared.map((p) => p.run), batch.events);
     for (const r of batch.rearm) this.timers.add(r.at, r.e);
     for (const c of batch.cancels) {
-      try {
-        this.d.runs.cancel(c.tenant, c.runId, `schedule ${c.scheduleId}: overlap cancel_other`, (fn) => store.tx(fn), scheduleActor(c.scheduleId));
-      } catch (err) {
+      this.d.runs.cancel(c.tenant, c.runId, `schedule ${c.scheduleId}: overlap cancel_other`, undefined, scheduleActor(c.scheduleId)).catch((err: unknown) => {
         this.d.logger.warn({ err, runId: c.runId }, 'schedules: cancelling the active run (cancel_other) failed');
-      }
+      });
     }
     return true;
   }

@@ -4,16 +4,16 @@
  * caller's transaction (with the Idempotency-Key record) and then tells the firing scheduler.
  *
  * @example
- * const { schedule, created } = schedules.create('demo', { doc }, (fn) => store.tx(fn));
+ * const { schedule, created } = await schedules.create('demo', { doc }, (fn) => ports.transaction(fn));
  * schedules.get('demo', 'nightly').upcoming; // next 5 fires, UTC and local
  */
-import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
+import { ApiError, iso, isoOrNull, type Clock, type Transact, type TxHandle } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import { actorDetail, systemAudit, type Audit } from '../events/actor.js';
 import type { PlanCache } from '../engine/index.js';
-import type { RunService, Tx } from '../runs/service.js';
+import type { RunService } from '../runs/service.js';
 import { runView, type RunView } from '../runs/views.js';
-import type { EventRow, ScheduleListFilter, ScheduleRow, Store } from '../store/index.js';
+import type { EventRow, ScheduleListFilter, ScheduleRow, Store, StorePorts } from '../store/index.js';
 import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
 import { createSchedule, installSchedule, prepareSchedule, readSignedSchedule, scheduleEvent, type IncomingSchedule } from './install.js';
 import type { ScheduleFirer } from './firer.js';
@@ -25,6 +25,7 @@ export type { IncomingSchedule };
 
 export interface ScheduleServiceDeps {
   store: Store;
+  ports: StorePorts;
   clock: Clock;
   dags: DagService;
   plans: PlanCache;
@@ -98,10 +99,10 @@ export class ScheduleService {
    * Creates a schedule (`created`); the same normal form again is not `created` (nothing
    * changes); another document under the same id throws `SCHEDULE_EXISTS`.
    */
-  create(tenant: string, incoming: IncomingSchedule, tx: Tx<ScheduleCreated>, who: Audit = systemAudit()): ScheduleCreated {
+  async create(tenant: string, incoming: IncomingSchedule, tx: Transact<ScheduleCreated>, who: Audit = systemAudit()): Promise<ScheduleCreated> {
     const prepared = this.prepare(tenant, incoming);
     const events: EventRow[] = [];
-    const out = tx(() => {
+    const out = await tx(async () => {
       const { stored, event } = createSchedule(this.d, prepared, who, 'PUT replaces it');
       if (event) events.push(event);
       return { schedule: scheduleView(stored), created: event !== undefined };
@@ -112,13 +113,13 @@ export class ScheduleService {
   }
 
   /** Replaces the document (`updatedUtc` changes; the fire history stays; the next fire is recomputed from now). */
-  replace(tenant: string, scheduleId: string, incoming: IncomingSchedule, tx: Tx<ScheduleView>, who: Audit = systemAudit()): ScheduleView {
+  async replace(tenant: string, scheduleId: string, incoming: IncomingSchedule, tx: Transact<ScheduleView>, who: Audit = systemAudit()): Promise<ScheduleView> {
     if (incoming.doc.scheduleId !== scheduleId) {
       throw new ApiError('VALIDATION_FAILED', 'body.scheduleId: must equal the path\'s scheduleId', { field: 'body.scheduleId' });
     }
     const { row } = this.prepare(tenant, incoming);
     const events: EventRow[] = [];
-    const view = tx(() => {
+    const view = await tx(async () => {
       this.row(tenant, scheduleId);
       this.d.store.schedules.replace({ ...row, updatedBy: who.actor });
       const now = this.row(tenant, scheduleId);
@@ -134,9 +135,9 @@ export class ScheduleService {
    * Pauses (no fire until resumed; a buffered fire is dropped) or resumes (the next fire is the
    * first after now: fires while paused are not caught up). Idempotent: the schedule.
    */
-  setPaused(tenant: string, scheduleId: string, paused: boolean, tx: Tx<ScheduleView>, who: Audit = systemAudit()): ScheduleView {
+  async setPaused(tenant: string, scheduleId: string, paused: boolean, tx: Transact<ScheduleView>, who: Audit = systemAudit()): Promise<ScheduleView> {
     const events: EventRow[] = [];
-    const view = tx(() => {
+    const view = await tx(async () => {
       const row = this.row(tenant, scheduleId);
       if ((row.paused === 1) !== paused) {
         const now = this.d.clock.now();
@@ -156,7 +157,7 @@ export class ScheduleService {
    * is an operator's explicit request): the new run, which carries `scheduleId` and
    * `scheduledUtc` (now); a `schedule.fired` event with `manual: true`.
    */
-  trigger(tenant: string, scheduleId: string, tx: Tx<RunView>, who: Audit = systemAudit()): RunView {
+  async trigger(tenant: string, scheduleId: string, tx: Transact<RunView>, who: Audit = systemAudit()): Promise<RunView> {
     const { actor, traceId } = who;
     const row = this.row(tenant, scheduleId);
     const spec = compiledSchedule(this.compiled, row).spec;
@@ -164,7 +165,7 @@ export class ScheduleService {
     const p = this.d.runs.prepare(tenant, { dagId: spec.dagId, version: spec.version, inputs: spec.inputs }, traceId, { actor, scheduleId, scheduledMs: now });
     if ('existing' in p) throw new ApiError('INTERNAL', 'a trigger has no runToken');
     const events: EventRow[] = [];
-    const run = tx(() => {
+    const run = await tx(async () => {
       this.row(tenant, scheduleId);
       events.push(this.d.runs.insert(p));
       events.push(this.d.store.events.append({
@@ -178,9 +179,9 @@ export class ScheduleService {
   }
 
   /** Deletes the schedule; its runs stay and keep their `scheduleId`. */
-  delete(tenant: string, scheduleId: string, tx: Tx<void>, who: Audit = systemAudit()): void {
+  async delete(tenant: string, scheduleId: string, tx: Transact<void>, who: Audit = systemAudit()): Promise<void> {
     const events: EventRow[] = [];
-    tx(() => {
+    await tx(async () => {
       const row = this.row(tenant, scheduleId);
       this.d.store.schedules.delete(tenant, scheduleId);
       events.push(scheduleEvent(this.d, row, 'schedule.deleted', who));
@@ -214,19 +215,19 @@ export class ScheduleService {
    * checked like a DAG's (signature.ts), then created, or replaced when the file differs from
    * what is stored (the file is the source of truth at each start), or left unchanged.
    */
-  preload(tenant: string, raw: unknown): 'created' | 'replaced' | 'unchanged' {
+  async preload(tenant: string, raw: unknown): Promise<'created' | 'replaced' | 'unchanged'> {
     const { trust, allowUnsigned } = this.d.dags.deps;
     const incoming = readSignedSchedule(raw, trust.forTenant(tenant), { allowUnsigned });
     const id = incoming.doc.scheduleId;
     const existing = this.d.store.schedules.get(tenant, id);
-    const tx = <T>(fn: () => T): T => this.d.store.tx(fn);
+    const tx = <T>(fn: (tx: TxHandle) => Promise<T>): Promise<T> => this.d.ports.transaction(fn);
     if (!existing) {
-      this.create(tenant, incoming, tx);
+      await this.create(tenant, incoming, tx);
       return 'created';
     }
     const { row } = this.prepare(tenant, incoming);
     if (existing.specHash === row.specHash && existing.signedBy === row.signedBy) return 'unchanged';
-    this.replace(tenant, id, incoming, tx);
+    await this.replace(tenant, id, incoming, tx);
     return 'replaced';
   }
 

@@ -37,6 +37,7 @@ export type { Checkpointer, CheckpointerOptions, CheckpointLog } from './checkpo
 export type { StorePorts, Ports, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort, LeasePort, HeldRun, NodeRow } from './ports.js';
 export { LeaseLost } from './ports.js';
 export { SqlitePorts } from './sqlite-ports.js';
+export { txPorts } from './ports.js';
 
 export class Store {
   readonly dags: DagQueries;

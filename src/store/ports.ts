@@ -27,6 +27,7 @@ import type { DagListFilter, DagVersionRow } from './dags.js';
 import type { EventRow, NewEvent } from './event-view.js';
 import type { IdemKey, IdempotencyRow } from './idempotency.js';
 import type { AttemptRow, RunListFilter, RunRow, StepRow } from './runs.js';
+import type { TxHandle } from '../core/tx.js';
 
 
 /** DAG versions (the catalog): immutable versions, only `active` / `disabledMs` change. */
@@ -172,8 +173,8 @@ export interface LeasePort {
   leave(nodeId: string): Promise<number>;
 }
 
-/** Every port, bound to one connection or transaction. */
-export interface Ports {
+/** Every port, bound to one connection or transaction (outside `store/`, a request's transaction is this as an opaque {@link TxHandle}). */
+export interface Ports extends TxHandle {
   readonly catalog: CatalogPort;
   readonly runs: RunLedgerPort;
   readonly events: EventLogPort;
@@ -229,4 +230,9 @@ export interface StorePorts extends Ports {
   transaction<T>(fn: (tx: Ports) => Promise<T>): Promise<T>;
   /** Writes one group commit in its own transaction; returns the event rows, seq and hash assigned, in batch order. */
   commitBatch(b: CommitBatch): Promise<EventRow[]>;
+}
+
+/** The ports of a request's transaction (`core/tx.ts`): what a service narrows the opaque handle to. */
+export function txPorts(tx: TxHandle): Ports {
+  return tx as Ports;
 }

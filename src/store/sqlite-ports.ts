@@ -132,7 +132,14 @@ export class SqlitePorts implements StorePorts {
       clearImmediate(watch);
       if (!db.inTransaction) return;
       if (commit && !turned) {
-        db.exec('COMMIT');
+        try {
+          db.exec('COMMIT');
+        } catch (e) {
+          // A COMMIT that fails (a full disk, a deferred constraint) leaves the transaction open.
+          if (db.inTransaction) db.exec('ROLLBACK');
+          this.store.rolledBack();
+          throw e;
+        }
         this.store.committed();
       } else {
         db.exec('ROLLBACK');

@@ -110,11 +110,11 @@ export class SchedulerLoop implements MachinePort {
    * idempotency record); publishes after it committed. If the transaction fails, the changes
    * stay pending for the next turn.
    */
-  transact<T>(commit: (fn: () => T) => T, work: () => void, answer: () => T): T {
+  async transact<T>(commit: (fn: () => Promise<T>) => Promise<T>, work: () => void, answer: () => Promise<T>): Promise<T> {
     let batch: Batch | undefined;
     let rows: EventRow[] = [];
     try {
-      const out = commit(() => {
+      const out = await commit(() => {
         work();
         batch = this.gc.take();
         rows = this.gc.write(batch);

@@ -93,7 +93,7 @@ export class Scheduler {
   }
 
   /** See {@link SchedulerLoop.transact}: `work` and the pending changes commit in the caller's transaction. */
-  transact<T>(commit: (fn: () => T) => T, work: () => void, answer: () => T): T {
+  transact<T>(commit: (fn: () => Promise<T>) => Promise<T>, work: () => void, answer: () => Promise<T>): Promise<T> {
     return this.loop.transact(commit, work, answer);
   }
 

@@ -38,7 +38,7 @@ export const publishDag = defineRoute({
     201: { schema: DagVersionSchema, description: 'Created: the stored version (Location names it)' },
     200: { schema: DagVersionSchema, description: 'The identical version, already stored' },
   },
-  handler(ctx) {
+  async handler(ctx) {
     const dags = ctx.deps.services.dags;
     const checked = dags.check(ctx.body, ctx.tenant);
     if (checked.warnings?.length) {
@@ -47,7 +47,7 @@ export const publishDag = defineRoute({
       ctx.deps.logger.warn({ trace_id: ctx.traceId, tenant: ctx.tenant, dagId, version, warnings: checked.warnings }, 'dag publish: warnings');
     }
     let events: EventRow[] = [];
-    const answer = ctx.commit(() => {
+    const answer = await ctx.commit(async () => {
       const r = dags.publish(ctx.tenant, ctx.body, checked, ctx.audit);
       events = r.events;
       return createdAnswer(r.version, r.created, dagVersionPath(r.version.dagId, r.version.version));
@@ -128,10 +128,10 @@ export const disableDag = defineRoute({
   params: DagKey,
   body: component('DisableDag', z.strictObject({ reason: z.string().max(1024).optional() })),
   responses: { 200: DagVersionSchema },
-  handler(ctx) {
+  async handler(ctx) {
     const dags = ctx.deps.services.dags;
     const events: EventRow[] = [];
-    const answer = ctx.commit(() => ({
+    const answer = await ctx.commit(async () => ({
       status: 200,
       body: dags.disable(ctx.tenant, ctx.params.dagId, ctx.params.version, ctx.audit, events),
     }));
