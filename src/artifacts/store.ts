@@ -129,12 +129,13 @@ export class ArtifactStore {
    * Deletes an object if `stillUnused(ageMs)` says so, asked while no put of the same hash can
    * run: a put waits for the removal and then writes the object anew, and a removal that
    * follows a put sees the put's fresh modification time. `ageMs` is the object's age by its
-   * modification time. Returns the bytes freed, or null when the object was kept or absent.
+   * modification time; it may answer asynchronously (a store port's read), and no put of the
+   * hash runs until it has. Returns the bytes freed, or null when the object was kept or absent.
    *
    * @example
-   * await cas.remove(hash, (age) => age > graceMs && !store.refs.ownedByAnyone(hash));
+   * await cas.remove(hash, async (age) => age > graceMs && !(await isReferenced(hash)));
    */
-  remove(hash: string, stillUnused: (ageMs: number) => boolean): Promise<number | null> {
+  remove(hash: string, stillUnused: (ageMs: number) => boolean | Promise<boolean>): Promise<number | null> {
     const path = this.pathOf(hash);
     return this.exclusive(hash, async () => {
       let st: { size: number; mtimeMs: number; isFile(): boolean };
@@ -144,7 +145,7 @@ export class ArtifactStore {
         if (isNotFound(err)) return null;
         throw err;
       }
-      if (!st.isFile() || !stillUnused(Date.now() - st.mtimeMs)) return null;
+      if (!st.isFile() || !(await stillUnused(Date.now() - st.mtimeMs))) return null;
       await this.fs.unlink(path);
       this.onChange?.(-st.size);
       return st.size;

@@ -13,8 +13,8 @@ import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, sha256Hex, uuidv7, UUID_V7_RE, type Clock, type Transact } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
-import type { LiveRun, PinnedPlugins, PlanCache, Scheduler } from '../engine/index.js';
-import type { EventRow, RunListFilter, RunRow, StepRow, Store, StorePorts } from '../store/index.js';
+import { runStartedEvent, type LiveRun, type PinnedPlugins, type PlanCache, type Scheduler } from '../engine/index.js';
+import { txPorts, type EventRow, type Ports, type RunListFilter, type RunRow, type StepRow, type Store, type StorePorts } from '../store/index.js';
 import { runArtifacts, type RunArtifact } from './artifacts.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
@@ -93,11 +93,11 @@ export class RunService {
     let started: EventRow | undefined;
     // A failed transaction needs no clean-up here: `tx` is a store transaction, which forgets
     // the event log's cached heads itself when it throws.
-    const out = await tx(async () => {
+    const out = await tx(async (h) => {
       // The runToken again, in the transaction: a concurrent request with it may have committed since.
       const existing = req.runToken === undefined ? undefined : this.d.store.runs.byToken(tenant, req.runToken);
       if (existing) return { run: this.view(this.sameRequest(existing, req, p.row.inputsHash)), created: false };
-      started = this.insert(p);
+      started = await this.insert(txPorts(h), p);
       return { run: runView(p.row, p.steps, []), created: true };
     });
     if (started) this.admit([p], [started]);
@@ -119,7 +119,7 @@ export class RunService {
    *
    * @example
    * const p = runs.prepare('demo', { dagId: 'hello' }, traceId);
-   * if (!('existing' in p)) { const ev = store.tx(() => runs.insert(p)); runs.admit([p], [ev]); }
+   * if (!('existing' in p)) { const ev = await ports.transaction((tx) => runs.insert(tx, p)); runs.admit([p], [ev]); }
    */
   prepare(tenant: string, req: CreateRunRequest, traceId: string, origin?: RunOrigin, queuedBefore = 0): PreparedRun | { existing: RunRow } {
     const { store, scheduler, clock } = this.d;
@@ -175,11 +175,25 @@ export class RunService {
     return { row, run, steps };
   }
 
-  /** Writes a prepared run (row, steps, `run.started`): call inside a transaction; returns the event. */
-  insert(p: PreparedRun): EventRow {
-    const started = this.d.scheduler.insertRun(p.row, p.run);
+  /** Writes a prepared run (row, steps, `run.started`) through `tx`, the caller's transaction; returns the event. */
+  async insert(tx: Ports, p: PreparedRun): Promise<EventRow> {
+    const started = await this.d.scheduler.insertRun(tx, p.row, p.run);
     // Inputs that name the tenant's artifacts keep them while this run is kept.
-    this.d.store.refs.addOwned(p.row.tenant, p.row.runId, namedHashes(p.row.inputs));
+    const hashes = namedHashes(p.row.inputs);
+    if (hashes.length > 0) await tx.artifacts.addRefs(hashes.map((hash) => ({ tenant: p.row.tenant, hash, holder: p.row.runId })));
+    return started;
+  }
+
+  /**
+   * {@link insert} for a caller still inside a synchronous `store.tx` (the schedule firer, until
+   * it commits through the ports): the same rows, written through the store.
+   */
+  insertInStoreTx(p: PreparedRun): EventRow {
+    const { store } = this.d;
+    store.runs.insertRun(p.row);
+    for (const s of p.run.info.plan.steps) store.runs.insertStep(p.row.runId, s.id, s.index);
+    const started = store.events.append(runStartedEvent(p.row));
+    store.refs.addOwned(p.row.tenant, p.row.runId, namedHashes(p.row.inputs));
     return started;
   }
 
@@ -246,7 +260,7 @@ export class RunService {
     const row = this.row(tenant, runId);
     let moved = false;
     return this.d.scheduler.transact(
-      (fn) => (tx ?? ((f) => this.d.ports.transaction(f)))(fn),
+      (fn) => (tx ?? ((f) => this.d.ports.transaction(f)))((h) => fn(txPorts(h))),
       () => {
         moved = this.d.scheduler.cancel(tenant, row.runId, reason ?? null, actor);
       },

@@ -13,7 +13,7 @@ import { actorDetail, systemAudit, type Audit } from '../events/actor.js';
 import type { PlanCache } from '../engine/index.js';
 import type { RunService } from '../runs/service.js';
 import { runView, type RunView } from '../runs/views.js';
-import type { EventRow, ScheduleListFilter, ScheduleRow, Store, StorePorts } from '../store/index.js';
+import { txPorts, type EventRow, type ScheduleListFilter, type ScheduleRow, type Store, type StorePorts } from '../store/index.js';
 import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
 import { createSchedule, installSchedule, prepareSchedule, readSignedSchedule, scheduleEvent, type IncomingSchedule } from './install.js';
 import type { ScheduleFirer } from './firer.js';
@@ -165,9 +165,9 @@ export class ScheduleService {
     const p = this.d.runs.prepare(tenant, { dagId: spec.dagId, version: spec.version, inputs: spec.inputs }, traceId, { actor, scheduleId, scheduledMs: now });
     if ('existing' in p) throw new ApiError('INTERNAL', 'a trigger has no runToken');
     const events: EventRow[] = [];
-    const run = await tx(async () => {
+    const run = await tx(async (h) => {
       this.row(tenant, scheduleId);
-      events.push(this.d.runs.insert(p));
+      events.push(await this.d.runs.insert(txPorts(h), p));
       events.push(this.d.store.events.append({
         tenant, type: 'schedule.fired', dagId: spec.dagId, runId: p.row.runId, stepId: null, status: 'started',
         tsMs: now, traceId, scheduleId, scheduledMs: now, detail: actorDetail(actor, { manual: true }),
