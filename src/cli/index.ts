@@ -16,6 +16,7 @@ import { eventsVerifyCommand } from './events.js';
 import { TRANSFER_COMMANDS } from './transfer.js';
 import { ARCHIVE_COMMANDS } from './archive.js';
 import { LIFECYCLE_COMMANDS } from './lifecycle.js';
+import { STORE_COMMANDS } from './store.js';
 import { CLIENT_COMMANDS } from './client/index.js';
 import { AUTH_CODES } from './client/command.js';
 import { completionCommand } from './completion.js';
@@ -32,7 +33,7 @@ const serveCommand: Command = {
 };
 
 /** Commands that work on a data folder or local files (no server needed). */
-const LOCAL_COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS, ...ARCHIVE_COMMANDS, ...LIFECYCLE_COMMANDS];
+const LOCAL_COMMANDS: Command[] = [serveCommand, tokenCommand, keysGenerateCommand, dagSignCommand, dagCheckCommand, ...BUNDLE_COMMANDS, eventsVerifyCommand, ...TRANSFER_COMMANDS, ...ARCHIVE_COMMANDS, ...LIFECYCLE_COMMANDS, ...STORE_COMMANDS];
 
 export const COMMANDS: Command[] = [...LOCAL_COMMANDS, ...CLIENT_COMMANDS, completionCommand(() => COMMANDS)];
 

@@ -34,7 +34,7 @@ export { eventView, eventHash, eventCanonicalJson, eventExportRecord } from './e
 export type { ArtifactRow } from './artifacts.js';
 export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
 export type { Checkpointer, CheckpointerOptions, CheckpointLog } from './checkpointer.js';
-export type { StorePorts, Ports, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort, LeasePort, HeldRun, NodeRow } from './ports.js';
+export type { StorePorts, Ports, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort, LeasePort, HeldRun, NodeRow, EventWatch, EventWatchListener } from './ports.js';
 export { LeaseLost } from './ports.js';
 export { SqlitePorts } from './sqlite-ports.js';
 export { txPorts } from './ports.js';

@@ -218,6 +218,18 @@ export class LeaseLost extends Error {
   }
 }
 
+/** Told when events commit (on any node of a PostgreSQL installation). */
+export interface EventWatchListener {
+  /** Events committed: each tenant's new last `seq` (a hint: read the events from the log). */
+  heads(heads: ReadonlyArray<{ tenant: string; seq: number }>): void;
+  /** Wake-ups may have been missed (the connection was lost and is back): re-read what you follow. */
+  resync(): void;
+}
+
+export interface EventWatch {
+  close(): Promise<void>;
+}
+
 /** A store behind the ports: SQLite (embedded, the default) or PostgreSQL. */
 export interface StorePorts extends Ports {
   /** `sqlite` or `postgres`. */
@@ -230,6 +242,12 @@ export interface StorePorts extends Ports {
   transaction<T>(fn: (tx: Ports) => Promise<T>): Promise<T>;
   /** Writes one group commit in its own transaction; returns the event rows, seq and hash assigned, in batch order. */
   commitBatch(b: CommitBatch): Promise<EventRow[]>;
+  /**
+   * Wake-ups when events commit, on any node (PostgreSQL: LISTEN/NOTIFY, pg/watch.ts). On the
+   * embedded store one process writes everything and publishes its own commits, so the watch
+   * never fires.
+   */
+  watchEvents(l: EventWatchListener): Promise<EventWatch>;
 }
 
 /** The ports of a request's transaction (`core/tx.ts`): what a service narrows the opaque handle to. */

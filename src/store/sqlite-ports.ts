@@ -188,6 +188,11 @@ export class SqlitePorts implements StorePorts {
     });
   }
 
+  /** One process writes everything and publishes its own commits: nothing to watch. */
+  watchEvents(): Promise<{ close(): Promise<void> }> {
+    return Promise.resolve({ close: () => Promise.resolve() });
+  }
+
   /** The group commit: one transaction, its statements run synchronously (no round trip). */
   commitBatch(b: CommitBatch): Promise<EventRow[]> {
     return this.transaction(() => this.writeBatch(b));

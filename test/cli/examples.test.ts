@@ -6,7 +6,8 @@
  * from a folder that has the checkout's `fixtures/`; `orchestrator` on the PATH runs the CLI
  * as the server bundle built from source, as test/docs/ runs it (one file loads in a fraction
  * of the time tsx takes to load src/ in each of the dozens of processes). The only rewrite:
- * the default address `http://127.0.0.1:8080` becomes the test server's (it listens on port 0).
+ * the default address `http://127.0.0.1:8080` becomes the test server's (it listens on port 0),
+ * and the PostgreSQL URL of the store examples a fresh database of the test cluster (test/helpers/pg.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -18,8 +19,13 @@ import { COMMANDS } from '../../src/cli/index.js';
 import { testBundle } from '../../scripts/test-bundle.mjs';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { cleanEnv, ROOT } from './helpers.js';
+import { pgBinDir, testDatabase } from '../helpers/pg.js';
 
 const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+/** The PostgreSQL database the examples name; rewritten to a fresh database of the test cluster. */
+const DEFAULT_POSTGRES = 'postgres://orch@127.0.0.1:5432/orch';
+/** Commands whose examples need PostgreSQL. */
+const NEEDS_POSTGRES = new Set(['migrate', 'store copy']);
 
 /** The fenced blocks of one language in a Markdown file. */
 function blocks(file: string, lang: string): string[] {
@@ -34,7 +40,7 @@ const ORDER = [
   'schedules create', 'schedules list', 'schedules get', 'schedules replace', 'schedules pause', 'schedules resume',
   'schedules trigger', 'schedules export', 'schedules delete',
   'export runs', 'export dags', 'export events', 'events verify', 'bundle create', 'bundle verify', 'bundle import',
-  'import runs', 'export archive', 'import archive', 'backup', 'backup verify', 'restore', 'upgrade', 'completion bash',
+  'import runs', 'export archive', 'import archive', 'backup', 'backup verify', 'restore', 'upgrade', 'migrate', 'store copy', 'completion bash',
 ];
 
 /** What an example needs first (shell lines run before the command's examples). */
@@ -101,14 +107,20 @@ describe('documented examples', () => {
     assert.match(r.stdout, /^run [0-9a-f-]{36}  hello@1\.0\.0 {2}queued$/m);
   });
 
-  test('--help examples of every command (after the docs, whose files and DAGs they use)', async () => {
+  test('--help examples of every command (after the docs, whose files and DAGs they use)', async (ctx) => {
+    const pgDb = pgBinDir() ? await testDatabase(ctx) : null;
+    if (pgDb) after(() => pgDb.drop());
+    else if (process.env.CI) assert.fail('PostgreSQL is not installed: the examples of migrate and store copy cannot run');
+    else ctx.diagnostic('PostgreSQL not installed here: the examples of migrate and store copy were not run');
     assert.deepEqual([...ORDER].sort(), COMMANDS.map((c) => c.name).sort(), 'ORDER names every command');
     const lines: string[] = [`export ORCH_SERVER=${t.url}`, 'export ORCH_TOKEN=$(orchestrator token --tenant demo --scopes orchestrator:admin)'];
     for (const name of ORDER) {
       const cmd = COMMANDS.find((c) => c.name === name)!;
       assert.ok(cmd.examples?.length, `${name} has an example`);
       if (SETUP[name]) lines.push(SETUP[name]!);
-      for (const example of cmd.examples!) {
+      if (NEEDS_POSTGRES.has(name) && !pgDb) continue;
+      for (const raw of cmd.examples!) {
+        const example = pgDb ? raw.replaceAll(DEFAULT_POSTGRES, pgDb.url) : raw;
         lines.push(`echo "### ${name}: ${example.replace(/["$`\\]/g, '\\$&')}" >&2`);
         if (name === 'serve') {
           // A server runs until stopped: start it, wait for its address, stop it, expect exit 0.

@@ -19,6 +19,7 @@ import type { EventLogPort } from '../ports.js';
 import { events } from '../schema.js';
 import type { Conn } from './conn.js';
 import { pgSelectList } from './ddl.js';
+import { EVENTS_CHANNEL, headPayloads } from './watch.js';
 
 const COLS = pgSelectList(events);
 
@@ -28,9 +29,14 @@ const HEADS = `select u.t as tenant, coalesce(e.seq, c.seq, 0) as seq, coalesce(
   from unnest($1::text[]) as u(t)
   left join lateral (select seq, hash from events where tenant = u.t order by seq desc limit 1) e on true
   left join event_checkpoints c on c.tenant = u.t`;
-const INSERT = `insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, schedule_id, scheduled_ms, detail, prev_hash, hash)
+// The insert and the wake-up of other nodes in one statement (no extra round trip): the
+// notification is delivered when the transaction commits, never if it rolls back (watch.ts).
+const INSERT = `with ins as (
+  insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, schedule_id, scheduled_ms, detail, prev_hash, hash)
   select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[],
-    $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[])`;
+    $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[])
+  returning 1)
+  select pg_notify('${EVENTS_CHANNEL}', p) from unnest($15::text[]) as p`;
 
 const FIELDS: ReadonlyArray<(r: EventRow) => unknown> = [
   (r) => r.tenant, (r) => r.seq, (r) => r.type, (r) => r.dagId, (r) => r.runId, (r) => r.stepId, (r) => r.status, (r) => r.tsMs,
@@ -59,7 +65,9 @@ export class PgEvents implements EventLogPort {
       head.hash = row.hash;
       return row;
     });
-    await this.c.count(INSERT, FIELDS.map((f) => rows.map(f)));
+    const last = new Map<string, number>();
+    for (const r of rows) last.set(r.tenant, r.seq);
+    await this.c.count(INSERT, [...FIELDS.map((f) => rows.map(f)), headPayloads(last)]);
     return rows;
   }
 

@@ -15,7 +15,8 @@
  */
 import pg from 'pg';
 import type { EventRow } from '../event-view.js';
-import { LeaseLost, type CommitBatch, type Ports, type StorePorts } from '../ports.js';
+import { LeaseLost, type CommitBatch, type EventWatch, type EventWatchListener, type Ports, type StorePorts } from '../ports.js';
+import { watchEvents } from './watch.js';
 import { conn, pgTypes, type Conn } from './conn.js';
 import { PgEvents } from './events.js';
 import { migratePg } from './migrate.js';
@@ -24,6 +25,17 @@ import { PgRuns } from './runs.js';
 import { PgLeases } from './leases.js';
 
 export { PgSchemaTooNew, migratePg } from './migrate.js';
+export { copySqliteToPg, CopyTargetNotEmpty, CopyMismatch, type CopyReport, type CopiedTable } from './copy.js';
+
+/** Creates or upgrades the schema of the database at `url` (`orchestrator migrate`). */
+export async function migratePgUrl(url: string): Promise<{ from: number; to: number }> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, types: pgTypes });
+  try {
+    return await migratePg(pool);
+  } finally {
+    await pool.end();
+  }
+}
 export { pgDdl } from './ddl.js';
 
 export interface PgOpenOptions {
@@ -68,7 +80,10 @@ export class PgStore extends PgPorts implements StorePorts {
   /** The last error of an idle pooled connection (the pool drops that connection and opens another). */
   lastIdleError: Error | null = null;
 
-  private constructor(private readonly pool: pg.Pool) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+  ) {
     super(conn(pool));
     pool.on('error', (e) => (this.lastIdleError = e));
   }
@@ -82,7 +97,7 @@ export class PgStore extends PgPorts implements StorePorts {
       await pool.end();
       throw e;
     }
-    return new PgStore(pool);
+    return new PgStore(pool, opts.url);
   }
 
   async transaction<T>(fn: (tx: Ports) => Promise<T>): Promise<T> {
@@ -104,6 +119,11 @@ export class PgStore extends PgPorts implements StorePorts {
 
   commitBatch(b: CommitBatch): Promise<EventRow[]> {
     return this.transaction((tx) => tx.writeBatch(b));
+  }
+
+  /** Wake-ups when events commit on any node (LISTEN on a dedicated connection; watch.ts). */
+  watchEvents(l: EventWatchListener): Promise<EventWatch> {
+    return watchEvents(this.url, pgTypes, l);
   }
 
   /** Runs a trivial query (the health check's liveness probe). */

@@ -34,15 +34,16 @@ const UPGRADES: ReadonlyMap<number, readonly string[]> = new Map([
   [7, [...tableDdl(nodes), ...tableDdl(runOwners)]],
 ]);
 
-/** Creates or checks the schema; returns the version the database has now. */
-export async function migratePg(pool: pg.Pool, nowMs = Date.now()): Promise<number> {
+/** Creates or checks the schema: the version the database had (0: empty) and has now. */
+export async function migratePg(pool: pg.Pool, nowMs = Date.now()): Promise<{ from: number; to: number }> {
   const c = await pool.connect();
   try {
     await c.query('begin');
     await c.query('select pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
     await c.query('create table if not exists schema_version (version bigint primary key, tag text not null, applied_ms bigint not null)');
     const r = await c.query<{ v: string | null }>('select max(version)::text as v from schema_version');
-    let version = r.rows[0]?.v == null ? 0 : Number(r.rows[0].v);
+    const from = r.rows[0]?.v == null ? 0 : Number(r.rows[0].v);
+    let version = from;
     if (version > SCHEMA.version) throw new PgSchemaTooNew(version);
     if (version === 0) {
       for (const stmt of pgDdl()) await c.query(stmt);
@@ -57,7 +58,7 @@ export async function migratePg(pool: pg.Pool, nowMs = Date.now()): Promise<numb
       await c.query('insert into schema_version (version, tag, applied_ms) values ($1, $2, $3)', [version, SCHEMA.tag, nowMs]);
     }
     await c.query('commit');
-    return version;
+    return { from, to: version };
   } catch (e) {
     await c.query('rollback').catch(() => {});
     throw e;
