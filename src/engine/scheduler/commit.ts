@@ -90,7 +90,6 @@ export class GroupCommit {
  * staged, and a reference for every artifact a completed step's outputs name.
  */
 export function commitBatchOf(b: Batch): CommitBatch {
-  const runs = Array.from(b.runs, (r) => ({ runId: r.runId, status: r.status, outputsHash: r.outputsHash, endedMs: r.endedMs, cancelReason: r.cancelReason, cancelledBy: r.cancelledBy }));
   const refs: Array<{ tenant: string; hash: string; holder: string }> = [];
   // Outputs that name artifacts keep them (src/artifacts/refs.ts); most outputs are too short
   // to hold a hash and cost one length check.
@@ -100,7 +99,8 @@ export function commitBatchOf(b: Batch): CommitBatch {
     }
   }
   return {
-    runs,
+    // A live run is its RunUpdate (runId, status, outputsHash, endedMs, cancelReason, cancelledBy).
+    runs: Array.from(b.runs),
     steps: b.steps.size > 0 ? Array.from(b.steps, stepRow) : [],
     attempts: b.attempts.size > 0 ? Array.from(b.attempts, attemptRow) : [],
     artifacts: b.artifacts,
