@@ -173,3 +173,19 @@ test('writer(): streamed chunks land as one object under their hash; an existing
   assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('.tmp-')), [], 'no temp file left');
   assert.equal(listAll(root).length, 1);
 });
+
+test('remove asks an asynchronous stillUnused (a store port read), and a put of the hash waits for its answer', async () => {
+  const store = new ArtifactStore(tempRoot());
+  const { hash } = await store.put('kept or not');
+  assert.equal(await store.remove(hash, async () => false), null, 'kept when the answer is no');
+  assert.equal(await store.has(hash), true);
+  let answer!: (v: boolean) => void;
+  const removing = store.remove(hash, () => new Promise<boolean>((r) => (answer = r)));
+  await new Promise((r) => setTimeout(r, 10));
+  // A put of the same bytes while the question is open runs after the removal: the object is written anew.
+  const putting = store.put('kept or not');
+  answer(true);
+  assert.equal(await removing, 'kept or not'.length);
+  assert.equal((await putting).created, true);
+  assert.equal((await store.get(hash))?.toString(), 'kept or not');
+});

@@ -129,7 +129,8 @@ export class ArtifactStore {
    * Deletes an object if `stillUnused(ageMs)` says so, asked while no put of the same hash can
    * run: a put waits for the removal and then writes the object anew, and a removal that
    * follows a put sees the put's fresh modification time. `ageMs` is the object's age by its
-   * modification time. Returns the bytes freed, or null when the object was kept or absent.
+   * modification time; it may answer asynchronously (a store port's read), and no put of the
+   * hash runs until it has. Returns the bytes freed, or null when the object was kept or absent.
    *
    * @example
    * await cas.remove(hash, async (age) => age > graceMs && !(await ports.retention.ownedByAnyone(hash)));

@@ -111,7 +111,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const lifecycleMetrics = new LifecycleMetrics(ops.metrics.registry);
     const cas = new ArtifactStore(join(config.dataDir, 'artifacts'), { onChange: lifecycleMetrics.artifactBytesChanged });
     await cas.sweepTemp();
-    const artifacts = new TenantArtifacts(store, cas, clock);
+    const artifacts = new TenantArtifacts(ports, cas, clock);
     pool = new WorkerPool({
       ...workerPoolSettings(config),
       registry,
@@ -122,7 +122,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     opened.push(() => pool!.close(0));
     const plans = new PlanCache();
     const scheduler = new Scheduler({
-      store,
+      ports,
       pool,
       logs: { put: (text) => cas.put(text) },
       plans,
@@ -130,6 +130,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       logger,
       clock,
       limits: schedulerLimits(config),
+      checkpointer: store.startBackgroundCheckpoints(logger),
     });
     opened.push(() => scheduler.drain(0));
     // Events committed outside the scheduler (DAG and retention changes) reach the live stream the same way.
@@ -202,7 +203,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     ops.useQueues(scheduler).usePool(pool).usePlugins({ list: registry.list, reload: reloadPlugins }).usePlans(plans).useEvents(scheduler.events);
     // Runs left in flight by the last process are repaired and committed before serving.
     checkpoint();
-    scheduler.recover();
+    await scheduler.recover();
     // Then the schedules: what came due while the server was down is decided now (catch-up).
     await firer.start();
     const started = pool.start();

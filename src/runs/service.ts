@@ -13,7 +13,7 @@ import { namedHashes } from '../artifacts/index.js';
 import { ApiError, uuidv7, UUID_V7_RE, type Clock, type Transact } from '../core/index.js';
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
-import type { PinnedPlugins, PlanCache, Scheduler } from '../engine/index.js';
+import { runStartedEvent, type PinnedPlugins, type PlanCache, type Scheduler } from '../engine/index.js';
 import { txPorts, type DagVersionRow, type EventRow, type Ports, type RunListFilter, type RunRow, type StepRow, type Store, type StorePorts } from '../store/index.js';
 import { runArtifacts, type RunArtifact } from './artifacts.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
@@ -67,7 +67,7 @@ export class RunService {
         // The runToken again, in the transaction: a concurrent request with it may have committed since.
         const existing = await this.byToken(t, tenant, req, inputs.hash);
         if (existing) return { run: await this.view(existing, t), created: false };
-        started = this.insert(p);
+        started = await this.insert(t, p);
         return { run: runView(p.row, p.steps, []), created: true };
       });
       if (started) this.admit([p], [started]);
@@ -106,7 +106,7 @@ export class RunService {
    *
    * @example
    * const p = runs.prepare('demo', { dagId: 'hello' }, traceId);
-   * if (!('existing' in p)) { const ev = store.tx(() => runs.insert(p)); runs.admit([p], [ev]); }
+   * if (!('existing' in p)) { const ev = await ports.transaction((tx) => runs.insert(tx, p)); runs.admit([p], [ev]); }
    */
   prepare(tenant: string, req: CreateRunRequest, traceId: string, origin?: RunOrigin, queuedBefore = 0): PreparedRun | { existing: RunRow } {
     const inputs = this.inputsOf(req);
@@ -160,11 +160,25 @@ export class RunService {
     return { row, run, steps };
   }
 
-  /** Writes a prepared run (row, steps, `run.started`): call inside a transaction; returns the event. */
-  insert(p: PreparedRun): EventRow {
-    const started = this.d.scheduler.insertRun(p.row, p.run);
+  /** Writes a prepared run (row, steps, `run.started`) through `tx`, the caller's transaction; returns the event. */
+  async insert(tx: Ports, p: PreparedRun): Promise<EventRow> {
+    const started = await this.d.scheduler.insertRun(tx, p.row, p.run);
     // Inputs that name the tenant's artifacts keep them while this run is kept.
-    this.d.store.refs.addOwned(p.row.tenant, p.row.runId, namedHashes(p.row.inputs));
+    const hashes = namedHashes(p.row.inputs);
+    if (hashes.length > 0) await tx.artifacts.addRefs(hashes.map((hash) => ({ tenant: p.row.tenant, hash, holder: p.row.runId })));
+    return started;
+  }
+
+  /**
+   * {@link insert} for a caller still inside a synchronous `store.tx` (the schedule firer, until
+   * it commits through the ports): the same rows, written through the store.
+   */
+  insertInStoreTx(p: PreparedRun): EventRow {
+    const { store } = this.d;
+    store.runs.insertRun(p.row);
+    for (const s of p.run.info.plan.steps) store.runs.insertStep(p.row.runId, s.id, s.index);
+    const started = store.events.append(runStartedEvent(p.row));
+    store.refs.addOwned(p.row.tenant, p.row.runId, namedHashes(p.row.inputs));
     return started;
   }
 
@@ -237,17 +251,12 @@ export class RunService {
     const row = await this.row(tenant, runId);
     const commit: Transact<RunCancelled> = tx ?? ((fn) => this.d.ports.transaction(fn));
     let moved = false;
-    let t: Ports = this.d.ports;
     return this.d.scheduler.transact(
-      (fn) =>
-        commit((h) => {
-          t = txPorts(h);
-          return fn();
-        }),
+      (fn) => commit((h) => fn(txPorts(h))),
       () => {
         moved = this.d.scheduler.cancel(tenant, row.runId, reason ?? null, actor);
       },
-      async () => ({ run: await this.view((await t.runs.get(tenant, row.runId)) ?? row, t), cancelled: moved }),
+      async (t) => ({ run: await this.view((await t.runs.get(tenant, row.runId)) ?? row, t), cancelled: moved }),
     );
   }
 

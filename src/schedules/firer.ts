@@ -280,7 +280,7 @@ export class ScheduleFirer {
       return null;
     }
     batch.add(p);
-    batch.events.push(this.d.runs.insert(p));
+    batch.events.push(this.d.runs.insertInStoreTx(p));
     state.fired(fire, p.row.runId);
     return p.row.runId;
   }

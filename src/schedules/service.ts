@@ -170,7 +170,7 @@ export class ScheduleService {
     const run = await tx(async (h) => {
       const t = txPorts(h);
       await this.row(tenant, scheduleId, t);
-      events.push(this.d.runs.insert(p));
+      events.push(await this.d.runs.insert(t, p));
       events.push(...(await t.events.append([{
         tenant, type: 'schedule.fired', dagId: spec.dagId, runId: p.row.runId, stepId: null, status: 'started',
         tsMs: now, traceId, scheduleId, scheduledMs: now, detail: actorDetail(actor, { manual: true }),

@@ -119,7 +119,10 @@ export interface ArtifactIndexPort {
   /** Records that the tenant owns the artifact (idempotent; the first media type is kept). */
   own(row: ArtifactRow): Promise<void>;
   owns(tenant: string, hash: string): Promise<{ size: number; mediaType: string } | undefined>;
-  /** Records that each holder names the artifact (duplicates, and hashes the tenant does not own, are ignored). */
+  /**
+   * Records that each holder (a run id) names the tenant's artifact, so garbage collection keeps
+   * it while the holder is kept; idempotent, and a hash the tenant does not own is ignored.
+   */
   addRefs(refs: ReadonlyArray<{ tenant: string; hash: string; holder: string }>): Promise<void>;
 }
 
@@ -205,6 +208,12 @@ export interface Ports extends TxHandle {
    * schedule's fires so within one batch). Refused outside a transaction.
    */
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Writes one group commit in this connection's transaction (what {@link StorePorts.commitBatch}
+   * runs in a transaction of its own): a request that changes the engine's state (a cancel)
+   * writes the pending batch with its own changes. Returns the event rows in batch order.
+   */
+  writeBatch(b: CommitBatch): Promise<EventRow[]>;
 }
 
 /** What one scheduler turn writes (the group commit), in one transaction. */

@@ -19,7 +19,7 @@ import { PlanCache } from '../../src/engine/scheduler/plans.js';
 import { Scheduler } from '../../src/engine/scheduler/scheduler.js';
 import { SERVE_DEFAULTS, schedulerLimits } from '../../src/cli/config.js';
 import type { StepResult, StepTask } from '../../src/engine/pool/pool-types.js';
-import { Store, eventCanonicalJson, eventHash, eventView, type EventRow, type RunRow } from '../../src/store/index.js';
+import { SqlitePorts, Store, eventCanonicalJson, eventHash, eventView, type CommitBatch, type EventRow, type Ports, type RunRow } from '../../src/store/index.js';
 
 const EMPTY = sha256Hex('{}');
 const done = (): StepResult => ({ status: 'completed', outputs: {}, outputsJson: '{}', outputsHash: EMPTY, logs: '' });
@@ -43,41 +43,76 @@ class FakePool {
   }
 }
 
+/**
+ * The SQLite ports with a real store underneath, counting group commits; `failNext` makes the
+ * next ones write their batch and then fail (rolled back, like a disk error at commit); with
+ * `latencyMs` each commit starts that much later (a network round trip), so the scheduler's turns
+ * go on while it is in flight. Records how many commits were ever in flight at once.
+ */
+class TestPorts extends SqlitePorts {
+  commits = 0;
+  failNext = 0;
+  latencyMs = 0;
+  /** Writers (group commits, and transactions of their own) in flight now, and at most. */
+  inFlight = 0;
+  maxInFlight = 0;
+  private own = false;
+  private enter(): void {
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+  }
+  override transaction<T>(fn: (tx: Ports) => Promise<T>): Promise<T> {
+    if (this.own) return super.transaction(fn);
+    this.enter();
+    return super.transaction(fn).finally(() => this.inFlight--);
+  }
+  override async commitBatch(b: CommitBatch): Promise<EventRow[]> {
+    this.commits++;
+    this.enter();
+    try {
+      if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+      this.own = true;
+      let p: Promise<EventRow[]>;
+      try {
+        p = this.failNext > 0
+          ? (this.failNext--, this.transaction(async (tx) => {
+              await tx.writeBatch(b);
+              throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+            }))
+          : super.commitBatch(b);
+      } finally {
+        this.own = false;
+      }
+      return await p;
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
 function setup(doc: Record<string, unknown>, pinsOverride?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'sched-unit-'));
   const store = Store.open({ dataDir: dir, lock: false });
+  const ports = new TestPorts(store);
   const registry = loadPlugins([]);
   const pluginPins = pinsOverride ?? pinsJson(pinPlugins(doc as never, (ref) => registry.resolveFor('t', ref))!);
   const version = { tenant: 't', dagId: doc.dagId as string, version: '1.0.0', versionKey: semverKey('1.0.0'), hash: dagHash(doc as never), definition: dagCanonicalJson(doc as never), signature: null, signedBy: '[]', pluginPins, createdMs: Date.now() };
   store.dags.insert(version);
-  let txs = 0;
-  const tx = store.tx.bind(store);
-  let failNext = 0;
-  store.tx = <T>(fn: () => T): T => {
-    txs++;
-    return tx(() => {
-      const r = fn();
-      if (failNext > 0) {
-        failNext--;
-        throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
-      }
-      return r;
-    });
-  };
   const plans = new PlanCache();
-  const make = (pool: FakePool) => new Scheduler({ store, pool, plugins: registry, logs: { put: async (s) => ({ hash: sha256Hex(s), size: s.length }) }, plans, logger: pino({ level: 'silent' }), limits: { ...schedulerLimits(SERVE_DEFAULTS), maxInFlightSteps: 100, maxStepsPerTenant: 100, reservedSteps: 0 } });
-  const start = (sched: Scheduler): RunRow => {
+  const make = (pool: FakePool) => new Scheduler({ ports, pool, plugins: registry, logs: { put: async (s) => ({ hash: sha256Hex(s), size: s.length }) }, plans, logger: pino({ level: 'silent' }), limits: { ...schedulerLimits(SERVE_DEFAULTS), maxInFlightSteps: 100, maxStepsPerTenant: 100, reservedSteps: 0 } });
+  const start = async (sched: Scheduler): Promise<RunRow> => {
     const now = Date.now();
     const row: RunRow = { runId: uuidv7(now), tenant: 't', dagId: version.dagId, dagVersion: '1.0.0', dagHash: version.hash, runToken: null, traceId: 'a'.repeat(32), status: 'queued', inputs: '{}', inputsHash: EMPTY, outputsHash: null, createdMs: now, startedMs: now, endedMs: null, cancelReason: null };
     const live = sched.newRun(row, plans.forRow(version), plans.pinsFor(version));
-    const ev = store.tx(() => sched.insertRun(row, live));
+    const ev = await ports.transaction((tx) => sched.insertRun(tx, row, live));
     sched.admitted([live], [ev]);
     return row;
   };
   return {
-    store, make, start,
-    txCount: () => txs,
-    failNextCommit: () => void (failNext = 1),
+    store, ports, make, start,
+    txCount: () => ports.commits,
+    failNextCommit: () => void (ports.failNext = 1),
+    /** Every group commit from now on waits this long before it starts (a network round trip). */
+    latency: (ms: number) => void (ports.latencyMs = ms),
     cleanup: () => { store.close(); rmSync(dir, { recursive: true, force: true }); },
   };
 }
@@ -99,7 +134,7 @@ test('one turn, one transaction: nothing reaches the pool or listeners before it
     assert.deepEqual(stored.map((r) => r.hash), rows.map((r) => r.hash));
     batches.push(rows);
   });
-  const run = env.start(sched);
+  const run = await env.start(sched);
   await settle();
   assert.equal(pool.pending.length, 1);
   assert.equal(pool.pending[0]!.seenStatus, 'running', 'the step was durable as running before dispatch');
@@ -125,7 +160,7 @@ test('a failed commit publishes nothing and dispatches nothing; the retry loses 
   const sched = env.make(pool);
   const published: EventRow[] = [];
   sched.events.on('committed', (rows) => published.push(...rows));
-  const run = env.start(sched);
+  const run = await env.start(sched);
   await settle();
   const seen = published.length;
   env.failNextCommit();
@@ -148,13 +183,13 @@ test('a failed commit publishes nothing and dispatches nothing; the retry loses 
 test('recovery without HTTP: an attempt interrupted by a crash is recorded ORCHESTRATOR_RESTART and retried', async () => {
   const env = setup({ dagId: 'r', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop', retries: { max: 1, backoffMs: 1 } }, { id: 'b', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }] });
   const first = env.make(new FakePool(env.store));
-  const run = env.start(first);
+  const run = await env.start(first);
   await settle();
   assert.equal(env.store.runs.step(run.runId, 'a')!.status, 'running');
   // "Crash": the first scheduler is abandoned with its step in flight.
   const pool = new FakePool(env.store);
   const second = env.make(pool);
-  assert.equal(second.recover(), 1);
+  assert.equal(await second.recover(), 1);
   const a = env.store.runs.attemptsOfStep(run.runId, 'a');
   assert.deepEqual(a.map((x) => [x.attempt, x.status, x.errorCode]), [[1, 'failed', 'ORCHESTRATOR_RESTART']]);
   assert.equal(env.store.runs.step(run.runId, 'a')!.status, 'retrying');
@@ -210,7 +245,7 @@ test('a step whose pinned plugin is not installed fails PLUGIN_UNAVAILABLE witho
   }));
   const pool = new FakePool(env.store);
   const sched = env.make(pool);
-  const row = env.start(sched);
+  const row = await env.start(sched);
   await settle();
   assert.equal(pool.pending.length, 1);
   const handed = pool.pending[0]!.task.plugin;
@@ -225,5 +260,99 @@ test('a step whose pinned plugin is not installed fails PLUGIN_UNAVAILABLE witho
   assert.equal(b.retryable, 0);
   assert.equal(env.store.runs.getForTenant('t', row.runId)!.status, 'failed');
   await sched.drain(1000);
+  env.cleanup();
+});
+
+/** Each step's and the run's event statuses, in seq order, and whether the seqs have no gap. */
+function history(store: Store, runId: string): { lines: string[]; contiguous: boolean } {
+  const rows = store.events.ofRun('t', runId);
+  return { lines: rows.map((e) => `${e.stepId ?? 'run'}:${e.status}`), contiguous: rows.every((e, i) => i === 0 || e.seq === rows[i - 1]!.seq + 1) };
+}
+
+test('a slow flush (a round trip): one flush in flight, the next batch builds meanwhile; nothing dispatched before its commit, the run completes', async () => {
+  const leaves = Array.from({ length: 8 }, (_, i) => `l${i}`);
+  const env = setup({ dagId: 'slow', version: '1.0.0', steps: [{ id: 'root', plugin: 'noop' }, ...leaves.map((id) => ({ id, plugin: 'noop' })), { id: 'sink', plugin: 'noop' }], edges: [...leaves.map((to) => ({ from: 'root', to })), ...leaves.map((from) => ({ from, to: 'sink' }))] });
+  env.latency(15);
+  const pool = new FakePool(env.store);
+  const sched = env.make(pool);
+  const published: EventRow[] = [];
+  sched.events.on('committed', (rows) => published.push(...rows));
+  const run = await env.start(sched);
+  await until(() => pool.pending.length === 1, 'root dispatched');
+  pool.completeAll();
+  await until(() => pool.pending.length === 8, 'the leaves dispatched');
+  // The leaves complete one by one while flushes are in flight: each turn builds on the next batch.
+  for (const p of pool.pending.splice(0)) {
+    p.resolve(done());
+    await tick();
+  }
+  await until(() => pool.pending.length === 1, 'sink dispatched');
+  for (const p of [pool.pending[0]!]) assert.equal(p.seenStatus, 'running', 'durable as running before dispatch');
+  pool.completeAll();
+  await until(() => env.store.runs.getForTenant('t', run.runId)?.status === 'completed', 'the run completed');
+  await sched.drain(1000);
+  assert.equal(env.ports.maxInFlight, 1, 'two flushes never overlapped');
+  assert.ok(env.txCount() < 1 + 2 + 8 * 2 + 3, `completions shared flushes (${env.txCount()} commits)`);
+  const h = history(env.store, run.runId);
+  assert.ok(h.contiguous);
+  assert.equal(h.lines.filter((l) => l.endsWith(':completed')).length, 11, 'every step once, and the run');
+  assert.equal(h.lines.at(-1), 'run:completed');
+  assert.deepEqual(published.map((e) => e.seq), env.store.events.since('t', 0, 1000).map((e) => e.seq), 'published once each, in seq order');
+  env.cleanup();
+});
+
+test('a slow flush that rejects once: its batch goes back in front of what built meanwhile; nothing lost, nothing twice', async () => {
+  const env = setup({ dagId: 'flaky', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'noop' }, { id: 'c', plugin: 'noop' }], edges: [{ from: 'a', to: 'c' }, { from: 'b', to: 'c' }] });
+  env.latency(10);
+  const pool = new FakePool(env.store);
+  const sched = env.make(pool);
+  const published: EventRow[] = [];
+  sched.events.on('committed', (rows) => published.push(...rows));
+  const run = await env.start(sched);
+  await until(() => pool.pending.length === 2, 'a and b dispatched');
+  env.failNextCommit();
+  // a's completion goes into the flush that fails; b's builds the next batch while it is in flight.
+  pool.pending.shift()!.resolve(done());
+  await tick();
+  await tick();
+  pool.pending.shift()!.resolve(done());
+  await until(() => pool.pending.length === 1, 'c dispatched after the retried commit');
+  assert.equal(pool.pending[0]!.seenStatus, 'running');
+  pool.completeAll();
+  await until(() => env.store.runs.getForTenant('t', run.runId)?.status === 'completed', 'the run completed');
+  await sched.drain(1000);
+  assert.equal(env.ports.maxInFlight, 1);
+  const h = history(env.store, run.runId);
+  assert.ok(h.contiguous);
+  assert.deepEqual(h.lines, [
+    'run:queued', 'run:running', 'a:queued', 'b:queued', 'a:running', 'b:running', 'a:completed', 'b:completed', 'c:queued', 'c:running', 'c:completed', 'run:completed',
+  ]);
+  assert.deepEqual(published.map((e) => e.seq), env.store.events.since('t', 0, 100).map((e) => e.seq), 'the failed flush published nothing; the retry each once');
+  env.cleanup();
+});
+
+test('a cancel in a request transaction waits for the flush in flight and writes the pending batch with it; drain waits for the last flush', async () => {
+  const env = setup({ dagId: 'cx', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }] });
+  env.latency(20);
+  const pool = new FakePool(env.store);
+  const sched = env.make(pool);
+  const run = await env.start(sched);
+  await until(() => pool.pending.length === 1, 'a dispatched');
+  pool.completeAll();
+  await until(() => env.ports.inFlight === 1, 'a flush in flight');
+  const status = await sched.transact(
+    (fn) => env.ports.transaction(fn),
+    () => assert.ok(sched.cancel('t', run.runId, 'enough', 'alice')),
+    async (tx) => (await tx.runs.get('t', run.runId))!.status,
+  );
+  assert.equal(status, 'cancelling', 'the answer read the batch written in its own transaction');
+  assert.equal(env.ports.maxInFlight, 1, 'the request transaction did not overlap the flush');
+  pool.completeAll();
+  await sched.drain(1000);
+  assert.equal(env.store.runs.getForTenant('t', run.runId)!.status, 'cancelled', 'drain waited for the last flush');
+  const h = history(env.store, run.runId);
+  assert.ok(h.contiguous);
+  assert.equal(h.lines.at(-1), 'run:cancelled');
+  assert.equal(h.lines.filter((l) => l === 'run:cancelling').length, 1);
   env.cleanup();
 });

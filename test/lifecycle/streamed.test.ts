@@ -30,7 +30,7 @@ test('a streamed artifact is referenced by its writing run from its commit: coll
     const cas = new ArtifactStore(join(dataDir, 'artifacts'));
     let now = Date.now();
     const clock = { now: () => now };
-    const artifacts = new TenantArtifacts(store, cas, clock);
+    const artifacts = new TenantArtifacts(new SqlitePorts(store), cas, clock);
     const task = { taskId: 't1', tenant: 'demo', runId: uuidv7(now), stepId: 'say', attempt: 1, plugin: 'exec' };
     const sink = await artifacts.openWrite(task);
     await sink.write(Buffer.from('streamed '));
@@ -46,13 +46,13 @@ test('a streamed artifact is referenced by its writing run from its commit: coll
     const kept = await collectArtifacts(gc, '*');
     assert.equal(kept.objects, 0, 'nothing collected while the writing run is kept');
     assert.ok(casObjects(dataDir).has(hash));
-    assert.ok(artifacts.owns('demo', hash), 'the tenant still owns it');
+    assert.ok(await artifacts.owns('demo', hash), 'the tenant still owns it');
     // The run is pruned (its references go with it): the next collection frees the object.
     assert.equal(store.refs.dropHolders([task.runId]), 1);
     const freed = await collectArtifacts(gc, '*');
     assert.deepEqual({ released: freed.released, objects: freed.objects }, { released: { demo: 1 }, objects: 1 });
     assert.ok(!casObjects(dataDir).has(hash));
-    assert.equal(artifacts.owns('demo', hash), false);
+    assert.equal(await artifacts.owns('demo', hash), false);
   } finally {
     store.close();
   }

@@ -1,23 +1,23 @@
 /**
- * Artifacts as tenants see them: bytes in the content-addressed store, ownership in the
- * database. A plugin's `ctx.writeArtifact` stores the bytes (durably) and then records that the
+ * Artifacts as tenants see them: bytes in the content-addressed store, ownership (and the
+ * writing run's reference) through the store's artifact index port. A plugin's `ctx.writeArtifact` stores the bytes (durably) and then records that the
  * run's tenant owns them; `ctx.readArtifact` and `GET /artifacts/{hash}` read only what the
  * tenant owns, and answer anything else exactly like a missing artifact.
  *
  * @example
- * const artifacts = new TenantArtifacts(store, new ArtifactStore(join(dataDir, 'artifacts')), clock);
+ * const artifacts = new TenantArtifacts(ports, new ArtifactStore(join(dataDir, 'artifacts')), clock);
  * const pool = new WorkerPool({ registry, artifacts, perWorkerConcurrency: 64 });
  * const found = await artifacts.open('demo', hash); // null unless demo owns it
  */
 import type { ReadStream } from 'node:fs';
 import type { ArtifactStore } from '../../artifacts/index.js';
 import { HASH_RE, type Clock } from '../../core/index.js';
-import type { Store } from '../../store/index.js';
+import type { ArtifactRow, StorePorts } from '../../store/index.js';
 import type { ArtifactIO, ArtifactSink, TaskMeta } from './pool-types.js';
 
 export class TenantArtifacts implements ArtifactIO {
   constructor(
-    private readonly store: Store,
+    private readonly ports: StorePorts,
     readonly cas: ArtifactStore,
     private readonly clock: Clock,
   ) {}
@@ -29,11 +29,16 @@ export class TenantArtifacts implements ArtifactIO {
    */
   async put(tenant: string, bytes: Uint8Array | string, mediaType: string, holder?: string): Promise<string> {
     const { hash, size } = await this.cas.put(bytes);
-    this.store.tx(() => {
-      this.store.artifacts.insert({ tenant, hash, size, mediaType, createdMs: this.clock.now() });
-      if (holder !== undefined) this.store.refs.add(tenant, hash, holder);
-    });
+    await this.own({ tenant, hash, size, mediaType, createdMs: this.clock.now() }, holder);
     return hash;
+  }
+
+  /** Ownership and the holder's reference, in one transaction. */
+  private own(row: ArtifactRow, holder: string | undefined): Promise<void> {
+    return this.ports.transaction(async (tx) => {
+      await tx.artifacts.own(row);
+      if (holder !== undefined) await tx.artifacts.addRefs([{ tenant: row.tenant, hash: row.hash, holder }]);
+    });
   }
 
   write(task: TaskMeta, bytes: Uint8Array, mediaType: string): Promise<string> {
@@ -48,10 +53,7 @@ export class TenantArtifacts implements ArtifactIO {
       commit: async (mediaType) => {
         const { hash, size } = await w.commit();
         // The writing run keeps it (artifact collection), recorded with the ownership.
-        this.store.tx(() => {
-          this.store.artifacts.insert({ tenant: task.tenant, hash, size, mediaType, createdMs: this.clock.now() });
-          this.store.refs.add(task.tenant, hash, task.runId);
-        });
+        await this.own({ tenant: task.tenant, hash, size, mediaType, createdMs: this.clock.now() }, task.runId);
         return hash;
       },
       abort: () => w.abort(),
@@ -59,7 +61,7 @@ export class TenantArtifacts implements ArtifactIO {
   }
 
   async read(task: TaskMeta, hash: string): Promise<Uint8Array | null> {
-    if (!HASH_RE.test(hash) || !this.store.artifacts.owns(task.tenant, hash)) return null;
+    if (!HASH_RE.test(hash) || !(await this.ports.artifacts.owns(task.tenant, hash))) return null;
     return this.cas.get(hash);
   }
 
@@ -69,14 +71,14 @@ export class TenantArtifacts implements ArtifactIO {
    */
   async open(tenant: string, hash: string): Promise<{ size: number; mediaType: string; stream: ReadStream } | null> {
     if (!HASH_RE.test(hash)) return null;
-    const owned = this.store.artifacts.owns(tenant, hash);
+    const owned = await this.ports.artifacts.owns(tenant, hash);
     if (!owned) return null;
     const s = await this.cas.stream(hash);
     return s ? { size: s.size, mediaType: owned.mediaType, stream: s.stream } : null;
   }
 
   /** Whether the tenant owns the hash (no file access). */
-  owns(tenant: string, hash: string): boolean {
-    return HASH_RE.test(hash) && this.store.artifacts.owns(tenant, hash) !== undefined;
+  async owns(tenant: string, hash: string): Promise<boolean> {
+    return HASH_RE.test(hash) && (await this.ports.artifacts.owns(tenant, hash)) !== undefined;
   }
 }

@@ -2,18 +2,18 @@
  * Group commit: the scheduler marks what changed (runs, steps, attempts, artifact ownership),
  * stages the events that describe it and the actions that must wait for durability (dispatch
  * to a worker, aborts, callbacks); one transaction then writes the current state of everything
- * marked, with its events, and only after it commits are the actions run and the events
- * published. A failed transaction leaves everything pending for the next try.
+ * marked, with its events (the store port's `commitBatch`), and only after it commits are the
+ * actions run and the events published. A failed transaction leaves everything pending for the
+ * next try ({@link GroupCommit.restore}).
  *
  * @example
- * const gc = new GroupCommit(store);
+ * const gc = new GroupCommit();
  * gc.markStep(step); gc.event({ ... });
  * const batch = gc.take();
- * const rows = store.tx(() => gc.write(batch));
- * gc.done(batch); // then run batch.after and publish rows
+ * const rows = await ports.commitBatch(commitBatchOf(batch)); // then run batch.after, publish rows
  */
 import { namedHashes } from '../../artifacts/index.js';
-import type { ArtifactRow, EventRow, NewEvent, Store } from '../../store/index.js';
+import type { ArtifactRow, CommitBatch, NewEvent } from '../../store/index.js';
 import { attemptRow, stepRow, type AttemptRec, type LiveRun, type LiveStep } from './live.js';
 
 export interface Batch {
@@ -33,8 +33,6 @@ function emptyBatch(): Batch {
 
 export class GroupCommit {
   private pending: Batch = emptyBatch();
-
-  constructor(private readonly store: Store) {}
 
   get isPending(): boolean {
     const p = this.pending;
@@ -73,29 +71,6 @@ export class GroupCommit {
     return b;
   }
 
-  /**
-   * Writes a batch: call inside a transaction. Returns the event rows (seq and hash assigned)
-   * in the order they were staged.
-   */
-  write(b: Batch): EventRow[] {
-    const q = this.store.runs;
-    for (const r of b.runs) q.updateRun(r.runId, r.status, r.outputsHash, r.endedMs, r.cancelReason, r.cancelledBy);
-    if (b.steps.size > 0) q.writeSteps(Array.from(b.steps, stepRow));
-    if (b.attempts.size > 0) q.writeAttempts(Array.from(b.attempts, attemptRow));
-    for (const a of b.artifacts) {
-      this.store.artifacts.insert(a);
-      this.store.refs.add(a.tenant, a.hash, a.holder);
-    }
-    // Outputs that name artifacts keep them (src/artifacts/refs.ts); most outputs are too
-    // short to hold a hash and cost one length check.
-    for (const s of b.steps) {
-      if (s.status === 'completed' && s.outputsJson !== null && s.outputsJson.length >= 64) {
-        this.store.refs.addOwned(s.run.tenant, s.run.runId, namedHashes(s.outputsJson));
-      }
-    }
-    return this.store.events.appendMany(b.events);
-  }
-
   /** Puts a batch whose transaction failed back in front of what is pending now. */
   restore(b: Batch): void {
     const p = this.pending;
@@ -106,6 +81,30 @@ export class GroupCommit {
     b.events.push(...p.events);
     b.after.push(...p.after);
     this.pending = b;
-    this.store.events.invalidate();
   }
+}
+
+/**
+ * The rows a batch writes: the current state of every run, step and attempt marked (taken now:
+ * what changes after this is marked again for the next batch), the ownership rows and events as
+ * staged, and a reference for every artifact a completed step's outputs name.
+ */
+export function commitBatchOf(b: Batch): CommitBatch {
+  const refs: Array<{ tenant: string; hash: string; holder: string }> = [];
+  // Outputs that name artifacts keep them (src/artifacts/refs.ts); most outputs are too short
+  // to hold a hash and cost one length check.
+  for (const s of b.steps) {
+    if (s.status === 'completed' && s.outputsJson !== null && s.outputsJson.length >= 64) {
+      for (const hash of namedHashes(s.outputsJson)) refs.push({ tenant: s.run.tenant, hash, holder: s.run.runId });
+    }
+  }
+  return {
+    // A live run is its RunUpdate (runId, status, outputsHash, endedMs, cancelReason, cancelledBy).
+    runs: Array.from(b.runs),
+    steps: b.steps.size > 0 ? Array.from(b.steps, stepRow) : [],
+    attempts: b.attempts.size > 0 ? Array.from(b.attempts, attemptRow) : [],
+    artifacts: b.artifacts,
+    refs,
+    events: b.events,
+  };
 }

@@ -2,18 +2,22 @@
  * The scheduler's event loop and its I/O. One turn asks {@link Admission} for the queued runs
  * that may start and the ready steps that may take a slot, and drives the state machine
  * (`machine.ts`) through its public methods; then writes everything pending in ONE
- * transaction (group commit); after the commit, steps go to the pool, aborts are sent and the
- * events are published. Results from the pool (their logs stored in the CAS first) feed the
- * next turn. The loop is the machine's {@link MachinePort}. The public API is `scheduler.ts`.
+ * transaction (group commit, `ports.commitBatch`); after the commit, steps go to the pool,
+ * aborts are sent and the events are published. At most one flush is in flight: the next batch
+ * builds meanwhile and is written when it resolves (on SQLite it resolves at once; on
+ * PostgreSQL the turns go on during the round trips). Results from the pool (their logs stored
+ * in the CAS first) feed the next turn. The loop is the machine's {@link MachinePort}. The
+ * public API is `scheduler.ts`.
  *
  * @example
- * const loop = new SchedulerLoop({ store, pool, plugins, logs, clock, logger, gc, admission, defaultStepTimeoutMs });
+ * const loop = new SchedulerLoop({ ports, pool, plugins, logs, clock, logger, gc, admission, defaultStepTimeoutMs });
  * loop.drive(new RunMachine(gc, clock, logger, admission, loop));
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/index.js';
-import type { EventRow, Store } from '../../store/index.js';
+import type { EventRow, Ports, StorePorts } from '../../store/index.js';
+import { Flusher } from './flush.js';
 import type { PinEntry } from '../../dags/index.js';
 import type { PinCheck } from '../plugins/registry.js';
 import type { AbortReason } from '../pool/protocol.js';
@@ -52,7 +56,7 @@ export const LOG_MEDIA_TYPE = 'application/x-ndjson';
 
 /** What the loop is built from (the scheduler facade wires them). */
 export interface LoopParts {
-  store: Store;
+  ports: StorePorts;
   pool: StepRunner;
   plugins: PinnedPlugins;
   logs: LogSink;
@@ -69,11 +73,11 @@ export class SchedulerLoop implements MachinePort {
   private state: 'running' | 'draining' | 'stopped' = 'running';
   private scheduled = false;
   private pendingIO = 0;
-  private flushFailures = 0;
   private idleWaiters: Array<() => void> = [];
   /** The state machine this loop drives (set once by {@link drive}). */
   private machine!: RunMachine;
-  private readonly store: Store;
+  /** Writes the group commit: one flush in flight (`flush.ts`). */
+  private readonly flusher: Flusher;
   private readonly pool: StepRunner;
   private readonly plugins: PinnedPlugins;
   private readonly logs: LogSink;
@@ -84,7 +88,8 @@ export class SchedulerLoop implements MachinePort {
   private readonly defaultStepTimeoutMs: number;
 
   constructor(p: LoopParts) {
-    ({ store: this.store, pool: this.pool, plugins: this.plugins, logs: this.logs, clock: this.clock, logger: this.logger } = p);
+    this.flusher = new Flusher({ ports: p.ports, gc: p.gc, logger: p.logger, kick: () => this.kick(), published: (b, rows) => this.published(b, rows) });
+    ({ pool: this.pool, plugins: this.plugins, logs: this.logs, clock: this.clock, logger: this.logger } = p);
     ({ gc: this.gc, admission: this.admission, defaultStepTimeoutMs: this.defaultStepTimeoutMs } = p);
     this.events.setMaxListeners(0);
   }
@@ -104,29 +109,9 @@ export class SchedulerLoop implements MachinePort {
     return this.admission.stepsInFlight;
   }
 
-  /**
-   * Runs `work` (which may change live state), writes everything pending, then builds the
-   * answer with `answer`, all in the transaction `commit` opens (the request's, with its
-   * idempotency record); publishes after it committed. If the transaction fails, the changes
-   * stay pending for the next turn.
-   */
-  async transact<T>(commit: (fn: () => Promise<T>) => Promise<T>, work: () => void, answer: () => Promise<T>): Promise<T> {
-    let batch: Batch | undefined;
-    let rows: EventRow[] = [];
-    try {
-      const out = await commit(() => {
-        work();
-        batch = this.gc.take();
-        rows = this.gc.write(batch);
-        return answer();
-      });
-      if (batch) this.published(batch, rows);
-      return out;
-    } catch (e) {
-      if (batch) this.gc.restore(batch);
-      this.kick();
-      throw e;
-    }
+  /** See {@link Flusher.transact}: `work` and the pending changes commit in the caller's transaction. */
+  transact<T>(commit: (fn: (tx: Ports) => Promise<T>) => Promise<T>, work: () => void, answer: (tx: Ports) => Promise<T>): Promise<T> {
+    return this.flusher.transact(commit, work, answer);
   }
 
   /** Stops admitting runs and dispatching steps (new runs get 503); in-flight steps go on. */
@@ -152,8 +137,13 @@ export class SchedulerLoop implements MachinePort {
       });
       clearTimeout(timer);
     }
-    this.flush();
+    await this.settled();
     this.state = 'stopped';
+  }
+
+  /** Flushes until nothing is pending or in flight ({@link Flusher.settled}). */
+  settled(): Promise<void> {
+    return this.flusher.settled();
   }
 
   kick(): void {
@@ -196,22 +186,9 @@ export class SchedulerLoop implements MachinePort {
     for (let s = admission.nextStep(); s !== undefined; s = admission.nextStep()) machine.startAttempt(s);
   }
 
-  /** Group commit of everything pending; on failure it stays pending and is retried. */
+  /** Group commit of everything pending (one flush in flight: {@link Flusher.flush}). */
   flush(): void {
-    if (!this.gc.isPending) return;
-    const batch = this.gc.take();
-    let rows: EventRow[];
-    try {
-      rows = this.store.tx(() => this.gc.write(batch));
-    } catch (err) {
-      this.gc.restore(batch);
-      const wait = Math.min(5000, 20 * 2 ** Math.min(this.flushFailures++, 8));
-      this.logger.error({ err, retryInMs: wait }, 'group commit failed; will retry');
-      setTimeout(() => this.kick(), wait).unref();
-      return;
-    }
-    this.flushFailures = 0;
-    this.published(batch, rows);
+    this.flusher.flush();
   }
 
   private published(batch: Batch, rows: EventRow[]): void {

@@ -9,7 +9,7 @@
  * Temporal's workflow execution timeout. Without it a run has no overall deadline.
  *
  * @example
- * const info = plans.forRow(store.dags.get(tenant, dagId, version)!);
+ * const info = plans.forRow((await ports.catalog.getVersion(tenant, dagId, version))!);
  * info.plan.order; // ['fetch', 'scan', 'report']
  */
 import { canonicalHash } from '../../core/index.js';

@@ -13,11 +13,11 @@
  * - `cancelling` runs finish cancelling: interrupted steps end `cancelled`, then the run.
  *
  * @example
- * const n = recoverRuns({ store, plans, logger, now: Date.now(), machine });
+ * const n = await recoverRuns({ ports, plans, logger, now: Date.now(), machine });
  */
 import type { Logger } from 'pino';
 import { isRunTerminal, isStepTerminal } from './states.js';
-import type { AttemptRow, Store } from '../../store/index.js';
+import type { AttemptRow, Ports } from '../../store/index.js';
 import { failedResult } from '../pool/pool-types.js';
 import { liveRun, newAttempt, type LiveRun } from './live.js';
 import type { RunMachine } from './machine.js';
@@ -25,7 +25,7 @@ import type { PlanCache } from './plans.js';
 import { decide } from './triggers.js';
 
 export interface RecoveryDeps {
-  store: Store;
+  ports: Ports;
   plans: PlanCache;
   logger: Logger;
   now: number;
@@ -36,18 +36,19 @@ export interface RecoveryDeps {
 export const RESTART_CODE = 'ORCHESTRATOR_RESTART';
 
 /** Loads and repairs every run in flight; returns how many. */
-export function recoverRuns(d: RecoveryDeps): number {
-  const rows = d.store.runs.active();
+export async function recoverRuns(d: RecoveryDeps): Promise<number> {
+  const rows = await d.ports.runs.active();
   let n = 0;
   for (const row of rows) {
-    const version = d.store.dags.get(row.tenant, row.dagId, row.dagVersion);
+    const version = await d.ports.catalog.getVersion(row.tenant, row.dagId, row.dagVersion);
     if (!version) {
       d.logger.error({ runId: row.runId }, 'recovery: the DAG version of a run is missing; run left as it is');
       continue;
     }
     const latest = new Map<string, AttemptRow>();
-    for (const a of d.store.runs.attemptsOfRun(row.runId)) latest.set(a.stepId, a);
-    const run = liveRun(row, d.plans.forRow(version), d.plans.pinsFor(version), d.store.runs.steps(row.runId), latest);
+    const [attempts, steps] = await Promise.all([d.ports.runs.attemptsOfRun(row.runId), d.ports.runs.steps(row.runId)]);
+    for (const a of attempts) latest.set(a.stepId, a);
+    const run = liveRun(row, d.plans.forRow(version), d.plans.pinsFor(version), steps, latest);
     countPredecessors(run);
     n++;
     if (run.status === 'queued') {

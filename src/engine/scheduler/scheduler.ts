@@ -10,12 +10,13 @@
  * This class is a facade: it builds the parts, wires them and keeps the public API. The parts
  * hold each other by reference: the state machine (`machine.ts`: live runs, transitions,
  * timers), admission (`admission.ts`: queues, running counts, step slots), the loop (`loop.ts`:
- * turns, group commit, the pool; the machine's port), the group commit (`commit.ts`) and
+ * turns, the pool; the machine's port), the group commit (`commit.ts`: what is pending; `flush.ts`:
+ * writing it through the store ports, one flush in flight) and
  * recovery (`recovery.ts`, on the machine's public methods).
  *
  * @example
- * const scheduler = new Scheduler({ store, pool, logs: cas, plans, logger, limits });
- * scheduler.recover();                       // before serving
+ * const scheduler = new Scheduler({ ports, pool, logs: cas, plans, logger, limits, checkpointer });
+ * await scheduler.recover();                 // before serving
  * scheduler.events.on('committed', (rows) => stream.publish(rows));
  * await scheduler.drain(30_000);             // SIGTERM
  */
@@ -23,7 +24,7 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../../core/index.js';
 import type { PinEntry } from '../../dags/index.js';
-import type { Checkpointer, EventRow, RunRow, Store } from '../../store/index.js';
+import type { Checkpointer, EventRow, NewEvent, Ports, RunRow, StorePorts } from '../../store/index.js';
 import { actorDetail } from '../../events/actor.js';
 import { Admission, type SchedulerLimits } from './admission.js';
 import { GroupCommit } from './commit.js';
@@ -38,7 +39,8 @@ export type { LogSink, PinnedPlugins, SchedulerEvents, StepRunner } from './loop
 export type { SchedulerLimits } from './admission.js';
 
 export interface SchedulerOptions {
-  store: Store;
+  /** Where the engine's state is read at recovery and written by the group commit. */
+  ports: StorePorts;
   pool: StepRunner;
   /** Resolves each step's pinned plugin at dispatch; the pool is handed the resolved plugin. */
   plugins: PinnedPlugins;
@@ -48,12 +50,26 @@ export interface SchedulerOptions {
   clock?: Clock;
   /** Every capacity setting (the server's: `cli/config.ts`'s `schedulerLimits`). */
   limits: SchedulerLimits;
+  /**
+   * The SQLite store's background WAL checkpoints (`store.startBackgroundCheckpoints`), stopped
+   * once the drain's last commit is written; none for PostgreSQL.
+   */
+  checkpointer?: Checkpointer | null;
+}
+
+/** A new run's `run.started` event (its status `queued`, its actor in `detail`). */
+export function runStartedEvent(row: RunRow): NewEvent {
+  return {
+    tenant: row.tenant, type: 'run.started', dagId: row.dagId, runId: row.runId, stepId: null,
+    status: row.status, tsMs: row.startedMs, traceId: row.traceId, scheduleId: row.scheduleId ?? null,
+    detail: actorDetail(row.createdBy),
+  };
 }
 
 export class Scheduler {
   /** Events just made durable, in commit order (`committed`). */
   readonly events: EventEmitter<SchedulerEvents>;
-  private readonly store: Store;
+  private readonly ports: StorePorts;
   private readonly plans: PlanCache;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -66,20 +82,20 @@ export class Scheduler {
   constructor(o: SchedulerOptions) {
     const limits = o.limits;
     const clock = o.clock ?? systemClock;
-    const gc = new GroupCommit(o.store);
-    this.store = o.store;
+    const gc = new GroupCommit();
+    this.ports = o.ports;
     this.plans = o.plans;
     this.logger = o.logger;
     this.clock = clock;
     this.admission = new Admission(limits);
     this.loop = new SchedulerLoop({
-      store: o.store, pool: o.pool, plugins: o.plugins, logs: o.logs, clock, logger: o.logger,
+      ports: o.ports, pool: o.pool, plugins: o.plugins, logs: o.logs, clock, logger: o.logger,
       gc, admission: this.admission, defaultStepTimeoutMs: limits.defaultStepTimeoutMs,
     });
     this.machine = new RunMachine(gc, clock, o.logger, this.admission, this.loop);
     this.loop.drive(this.machine);
     this.events = this.loop.events;
-    this.checkpointer = o.store.startBackgroundCheckpoints(o.logger);
+    this.checkpointer = o.checkpointer ?? null;
   }
 
   /** False once draining: new runs are refused (503). */
@@ -93,7 +109,7 @@ export class Scheduler {
   }
 
   /** See {@link SchedulerLoop.transact}: `work` and the pending changes commit in the caller's transaction. */
-  transact<T>(commit: (fn: () => Promise<T>) => Promise<T>, work: () => void, answer: () => Promise<T>): Promise<T> {
+  transact<T>(commit: (fn: (tx: Ports) => Promise<T>) => Promise<T>, work: () => void, answer: (tx: Ports) => Promise<T>): Promise<T> {
     return this.loop.transact(commit, work, answer);
   }
 
@@ -127,12 +143,13 @@ export class Scheduler {
 
   /**
    * Loads every run left in flight by the last process and makes its state consistent (see
-   * `recovery.ts`), then commits that synchronously. Call once, before serving.
+   * `recovery.ts`), then commits that (and the first dispatches). Call once, and wait for it,
+   * before serving.
    */
-  recover(): number {
-    const n = recoverRuns({ store: this.store, plans: this.plans, logger: this.logger, now: this.clock.now(), machine: this.machine });
+  async recover(): Promise<number> {
+    const n = await recoverRuns({ ports: this.ports, plans: this.plans, logger: this.logger, now: this.clock.now(), machine: this.machine });
     this.loop.pump();
-    this.loop.flush();
+    await this.loop.settled();
     return n;
   }
 
@@ -142,17 +159,13 @@ export class Scheduler {
   }
 
   /**
-   * Writes a new run, its steps and its `run.started` event. Call inside the request's
+   * Writes a new run, its steps and its `run.started` event through `tx`, the request's
    * transaction; call {@link admitted} once that has committed.
    */
-  insertRun(row: RunRow, run: LiveRun): EventRow {
-    this.store.runs.insertRun(row);
-    for (const s of run.info.plan.steps) this.store.runs.insertStep(row.runId, s.id, s.index);
-    return this.store.events.append({
-      tenant: row.tenant, type: 'run.started', dagId: row.dagId, runId: row.runId, stepId: null,
-      status: row.status, tsMs: row.startedMs, traceId: row.traceId, scheduleId: row.scheduleId ?? null,
-      detail: actorDetail(row.createdBy),
-    });
+  async insertRun(tx: Ports, row: RunRow, run: LiveRun): Promise<EventRow> {
+    await tx.runs.createRun(row, run.info.plan.steps.map((s) => ({ stepId: s.id, topoIndex: s.index })));
+    const [started] = await tx.events.append([runStartedEvent(row)]);
+    return started!;
   }
 
   /**

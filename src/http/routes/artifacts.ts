@@ -54,7 +54,7 @@ export const getArtifact = defineRoute({
     const hash = parseArtifactHash(ctx.params.hash);
     if (hash === null) throw missing();
     const artifacts = ctx.deps.services.artifacts;
-    if (!artifacts.owns(ctx.tenant, hash)) throw missing();
+    if (!(await artifacts.owns(ctx.tenant, hash))) throw missing();
     const headers: Record<string, string> = { etag: `"${hash}"`, 'cache-control': CACHE_CONTROL };
     if (etagMatches(ctx.hono.req.header('if-none-match'), hash)) return new Response(null, { status: 304, headers });
     const found = await artifacts.open(ctx.tenant, hash);

@@ -93,6 +93,18 @@ class PgPorts implements Ports {
       this.savepoints--;
     }
   }
+
+  async writeBatch(b: CommitBatch): Promise<EventRow[]> {
+    if (b.fence) {
+      const lost = await this.leases.fence(b.fence.nodeId, b.fence.runs);
+      if (lost.length > 0) throw new LeaseLost(lost);
+      if (b.fence.release) await this.leases.release(b.fence.nodeId, b.fence.release);
+    }
+    await this.runs.write(b.runs, b.steps, b.attempts);
+    for (const a of b.artifacts) await this.artifacts.own(a);
+    await this.artifacts.addRefs([...b.artifacts, ...b.refs]);
+    return this.events.append(b.events);
+  }
 }
 
 export class PgStore extends PgPorts implements StorePorts {
@@ -140,18 +152,7 @@ export class PgStore extends PgPorts implements StorePorts {
   }
 
   commitBatch(b: CommitBatch): Promise<EventRow[]> {
-    return this.transaction(async (tx) => {
-      const t = tx as PgPorts;
-      if (b.fence) {
-        const lost = await t.leases.fence(b.fence.nodeId, b.fence.runs);
-        if (lost.length > 0) throw new LeaseLost(lost);
-        if (b.fence.release) await t.leases.release(b.fence.nodeId, b.fence.release);
-      }
-      await t.runs.write(b.runs, b.steps, b.attempts);
-      for (const a of b.artifacts) await t.artifacts.own(a);
-      await t.artifacts.addRefs([...b.artifacts, ...b.refs]);
-      return t.events.append(b.events);
-    });
+    return this.transaction((tx) => tx.writeBatch(b));
   }
 
   /** Wake-ups when events commit on any node (LISTEN on a dedicated connection; watch.ts). */
