@@ -19,3 +19,15 @@ test('opens in WAL with migrations applied, and a second opener is refused', (t)
   const again = openDb({ dataDir: dir });
   again.close();
 });
+
+test("start-up's clean-up of in-flight Idempotency-Keys reads an index, not every key of the last 24 h", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-db-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = openDb({ dataDir: dir });
+  try {
+    const plan = db.sqlite.prepare(`explain query plan delete from idempotency_keys where state='in_flight'`).all() as Array<{ detail: string }>;
+    assert.deepEqual(plan.map((p) => p.detail), ['SEARCH idempotency_keys USING INDEX idempotency_in_flight (state=?)']);
+  } finally {
+    db.close();
+  }
+});

@@ -117,5 +117,14 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "bps": true,
     "folderMillis": 1796211593638,
     "hash": "18a040f4ba9afa3c734ad2fec087ebd0edafc5e598708fd61a29ecfecd0c8ede"
+  },
+  {
+    "tag": "0008_idempotency_in_flight",
+    "sql": [
+      "CREATE INDEX `idempotency_in_flight` ON `idempotency_keys` (`state`) WHERE \"idempotency_keys\".\"state\" = 'in_flight';"
+    ],
+    "bps": true,
+    "folderMillis": 1796218303066,
+    "hash": "90ea16a4095be74ccd59fc098d806b3882233d456634c04ca3de34e26927bfb7"
   }
 ];

@@ -169,6 +169,9 @@ export const idempotencyKeys = sqliteTable(
     primaryKey({ columns: [t.tenant, t.method, t.path, t.key] }),
     index('idempotency_created').on(t.createdMs),
     index('idempotency_run').on(t.runId),
+    // Start-up forgets the keys of requests the last process never answered: without this
+    // index that delete scanned every key of the last 24 h (1.7 s over 1,000,000 keys).
+    index('idempotency_in_flight').on(t.state).where(sql`${t.state} = 'in_flight'`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX `idempotency_in_flight` ON `idempotency_keys` (`state`) WHERE "idempotency_keys"."state" = 'in_flight';
