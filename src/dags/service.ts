@@ -233,16 +233,6 @@ export class DagService {
   announce(events: readonly EventRow[]): void {
     if (events.length > 0) this.deps.announce?.(events);
   }
-
-  /**
-   * {@link resolve}, synchronously through the SQLite store: for the schedule firer, which
-   * prepares its runs inside its own store transaction until it runs on the ports.
-   */
-  resolveForRun(tenant: string, dagId: string, version?: string): DagVersionRow {
-    const { dags } = this.deps.store;
-    if (version !== undefined) return activeOnly(found(dags.get(tenant, dagId, version)));
-    return dags.latestActive(tenant, dagId) ?? noActiveVersion(dagId, dags.list({ tenant, dagId, limit: 1 }).length > 0);
-  }
 }
 
 function found(row: DagVersionRow | undefined): DagVersionRow {

@@ -101,21 +101,22 @@ export class RunService {
    * `{existing}` when the runToken already started a run with the same request. Throws the
    * ApiError `create` answers. `queuedBefore` counts runs of the tenant prepared but not yet
    * admitted (a batch of schedule fires), so the queued-run quota holds across the batch.
-   * Synchronous, for the schedule firer's transaction (it reads through the SQLite store until
-   * the firer runs on the ports); a request uses {@link create}.
+   * The runToken is read through `t` (the schedule firer passes its transaction, so the check and
+   * the insert see the same state); a request uses {@link create}.
    *
    * @example
-   * const p = runs.prepare('demo', { dagId: 'hello' }, traceId);
-   * if (!('existing' in p)) { const ev = await ports.transaction((tx) => runs.insert(tx, p)); runs.admit([p], [ev]); }
+   * const ev = await ports.transaction(async (tx) => {
+   *   const p = await runs.prepare(tx, 'demo', { dagId: 'hello' }, traceId);
+   *   return 'existing' in p ? null : runs.insert(tx, p);
+   * });
    */
-  prepare(tenant: string, req: CreateRunRequest, traceId: string, origin?: RunOrigin, queuedBefore = 0): PreparedRun | { existing: RunRow } {
+  async prepare(t: Ports, tenant: string, req: CreateRunRequest, traceId: string, origin?: RunOrigin, queuedBefore = 0): Promise<PreparedRun | { existing: RunRow }> {
     const inputs = this.inputsOf(req);
-    if (req.runToken !== undefined) {
-      const existing = this.d.store.runs.byToken(tenant, req.runToken);
-      if (existing) return { existing: sameRequest(existing, req, inputs.hash) };
-    }
-    return this.prepared(tenant, req, traceId, inputs, this.d.dags.resolveForRun(tenant, req.dagId, req.version), origin, queuedBefore);
+    const existing = await this.byToken(t, tenant, req, inputs.hash);
+    if (existing) return { existing };
+    return this.prepared(tenant, req, traceId, inputs, await this.d.dags.resolve(tenant, req.dagId, req.version), origin, queuedBefore);
   }
+
 
   /** The new run's rows and live state, for `version` (checked: inputs, pinned plugins, the queued-run quota). */
   private prepared(tenant: string, req: CreateRunRequest, traceId: string, inputs: RunInputs, version: DagVersionRow, origin?: RunOrigin, queuedBefore = 0): PreparedRun {
@@ -166,19 +167,6 @@ export class RunService {
     // Inputs that name the tenant's artifacts keep them while this run is kept.
     const hashes = namedHashes(p.row.inputs);
     if (hashes.length > 0) await tx.artifacts.addRefs(hashes.map((hash) => ({ tenant: p.row.tenant, hash, holder: p.row.runId })));
-    return started;
-  }
-
-  /**
-   * {@link insert} for a caller still inside a synchronous `store.tx` (the schedule firer, until
-   * it commits through the ports): the same rows, written through the store.
-   */
-  insertInStoreTx(p: PreparedRun): EventRow {
-    const { store } = this.d;
-    store.runs.insertRun(p.row);
-    for (const s of p.run.info.plan.steps) store.runs.insertStep(p.row.runId, s.id, s.index);
-    const started = store.events.append(runStartedEvent(p.row));
-    store.refs.addOwned(p.row.tenant, p.row.runId, namedHashes(p.row.inputs));
     return started;
   }
 

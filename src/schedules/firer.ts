@@ -240,7 +240,7 @@ export class ScheduleFirer {
         state.last(fire, 'buffered', null, null);
         continue;
       }
-      const runId = this.startRun(batch, state, row, fire);
+      const runId = await this.startRun(tx, batch, state, row, fire);
       if (runId) active = [...active, runId];
     }
     if (!(await tx.schedules.recordFire(row.tenant, row.scheduleId, { nextFireMs: row.nextFireMs, bufferedFireMs: row.bufferedFireMs }, state.fireState(next, bufferedFire)))) {
@@ -257,19 +257,19 @@ export class ScheduleFirer {
     if ((await tx.schedules.activeRuns(tenant, scheduleId)).length > 0) return; // the next ended run wakes it again
     const state = new FireRecorder(row);
     const fire = row.bufferedFireMs;
-    const runId = this.startRun(batch, state, row, fire);
+    const runId = await this.startRun(tx, batch, state, row, fire);
     const last = state.lastFire ?? { status: 'started', runId, error: null };
     if (!(await tx.schedules.takeBuffered(tenant, scheduleId, fire, last.status, last.runId, last.error))) throw new Superseded();
     batch.events.push(...(await tx.events.append(state.events(row, now))));
   }
 
   /** Prepares the fire's run (refusals recorded as failed fires); the run id, or null. */
-  private startRun(batch: Batch, state: FireRecorder, row: ScheduleRow, fire: number): string | null {
+  private async startRun(tx: Ports, batch: Batch, state: FireRecorder, row: ScheduleRow, fire: number): Promise<string | null> {
     const c = compiledSchedule(this.compiled, row);
     const req = { dagId: c.spec.dagId, version: c.spec.version, inputs: c.spec.inputs, runToken: fireRunToken(row.scheduleId, fire) };
-    let p: ReturnType<RunService['prepare']>;
+    let p: Awaited<ReturnType<RunService['prepare']>>;
     try {
-      p = this.d.runs.prepare(row.tenant, req, randomHex(16), { actor: scheduleActor(row.scheduleId), scheduleId: row.scheduleId, scheduledMs: fire }, batch.queuedBefore(row.tenant));
+      p = await this.d.runs.prepare(tx, row.tenant, req, randomHex(16), { actor: scheduleActor(row.scheduleId), scheduleId: row.scheduleId, scheduledMs: fire }, batch.queuedBefore(row.tenant));
     } catch (err) {
       if (!(err instanceof ApiError) || err.code === 'UNAVAILABLE') throw err;
       state.failed(fire, err);
@@ -280,7 +280,7 @@ export class ScheduleFirer {
       return null;
     }
     batch.add(p);
-    batch.events.push(this.d.runs.insertInStoreTx(p));
+    batch.events.push(await this.d.runs.insert(tx, p));
     state.fired(fire, p.row.runId);
     return p.row.runId;
   }

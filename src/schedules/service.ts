@@ -164,7 +164,7 @@ export class ScheduleService {
     const row = await this.row(tenant, scheduleId);
     const spec = compiledSchedule(this.compiled, row).spec;
     const now = this.d.clock.now();
-    const p = this.d.runs.prepare(tenant, { dagId: spec.dagId, version: spec.version, inputs: spec.inputs }, traceId, { actor, scheduleId, scheduledMs: now });
+    const p = await this.d.runs.prepare(this.d.ports, tenant, { dagId: spec.dagId, version: spec.version, inputs: spec.inputs }, traceId, { actor, scheduleId, scheduledMs: now });
     if ('existing' in p) throw new ApiError('INTERNAL', 'a trigger has no runToken');
     const events: EventRow[] = [];
     const run = await tx(async (h) => {

@@ -157,7 +157,7 @@ test('a fire that could not be decided (an unexpected error) is decided when ret
   const runs = t.server.deps.services.runs;
   const prepare = runs.prepare;
   let failures = 0;
-  runs.prepare = function (this: typeof runs, ...args: Parameters<typeof prepare>) {
+  runs.prepare = async function (this: typeof runs, ...args: Parameters<typeof prepare>) {
     if (failures++ === 0) throw new Error('injected: the store hiccuped');
     return prepare.apply(this, args);
   } as typeof prepare;
