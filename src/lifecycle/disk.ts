@@ -79,10 +79,13 @@ export class DiskWatermarks {
     this.statfs = opts.statfs ?? statfsSpace;
   }
 
-  /** Free space of the emptiest file system among the paths. */
-  space(): DiskSpace {
+  /**
+   * Free space of the emptiest file system among the paths: a reading at most `cacheMs` old
+   * (the floor check runs on every write request), or a new one with `fresh`.
+   */
+  space(fresh = false): DiskSpace {
     const now = Date.now();
-    if (this.cached && now - this.cached.at < (this.opts.cacheMs ?? 500)) return this.cached.space;
+    if (!fresh && this.cached && now - this.cached.at < (this.opts.cacheMs ?? 500)) return this.cached.space;
     let worst: DiskSpace | null = null;
     for (const p of this.paths) {
       const s = this.statfs(p);
@@ -105,9 +108,13 @@ export class DiskWatermarks {
     return s.free < min ? { freeBytes: s.free, minFreeBytes: min } : null;
   }
 
-  /** `checks.disk`: degraded below the warning level or the floor. */
+  /**
+   * `checks.disk`: degraded below the warning level or the floor. Always a new reading: an
+   * operator (or a probe) asking for health after a disk filled up must not get the cached
+   * reading of the last write request (CI saw `ok` 0.3 s after a tmpfs filled).
+   */
   check(): CheckResult {
-    const s = this.space();
+    const s = this.space(true);
     const warn = bytesOf(this.opts.warnFree, s.total);
     const min = this.floorBytes(s.total);
     const pct = s.total > 0 ? Math.round((s.free / s.total) * 1000) / 10 : 0;
