@@ -28,7 +28,7 @@ export type { DagVersionRow, DagListFilter } from './dags.js';
 export type { IdempotencyRow, IdemKey } from './idempotency.js';
 export { IdempotencyLedger, type IdemClaim, type RecordedAnswer } from './ledger.js';
 export type { RunRow, StepRow, AttemptRow, RunListFilter } from './runs.js';
-export { ACTIVE_RUN_STATUSES } from './runs.js';
+export { ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES } from './runs.js';
 export type { EventRow, NewEvent, EventType, EventView } from './events.js';
 export { eventView, eventHash, eventCanonicalJson, eventExportRecord } from './events.js';
 export type { ArtifactRow } from './artifacts.js';

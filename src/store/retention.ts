@@ -11,6 +11,7 @@
 import type Database from 'better-sqlite3';
 import { selectList, type Row } from './rows.js';
 import { retentionPolicies } from './schema.js';
+import { ENDED_IN, ENDED_RUN_STATUSES } from './runs.js';
 
 /** A tenant's retention policy (schema `retention_policies`). */
 export type PolicyRow = Row<typeof retentionPolicies>;
@@ -29,7 +30,7 @@ export interface PrunedCounts {
   refs: number;
 }
 
-const ENDED = `status in ('completed', 'failed', 'cancelled')`;
+const ENDED = `status in (${ENDED_IN})`;
 
 export class RetentionQueries {
   private readonly policyStmt;
@@ -70,7 +71,7 @@ export class RetentionQueries {
         order by started_ms, run_id limit ?`,
     );
     this.statesStmt = db.prepare(
-      `select run_id as runId, status, ended_ms as endedMs from runs where run_id in (select value from json_each(?))`,
+      `select run_id as runId, status, ended_ms as endedMs from runs where run_id in (select value from json_each(?)) order by run_id`,
     );
     const ids = `(select value from json_each(?))`;
     this.delSteps = db.prepare(`delete from steps where run_id in ${ids}`);
@@ -132,7 +133,7 @@ export class RetentionQueries {
    */
   deleteRuns(runIds: readonly string[]): PrunedCounts {
     const ids = JSON.stringify(runIds);
-    const ended = this.runStates(runIds).filter((r) => r.endedMs !== null && ['completed', 'failed', 'cancelled'].includes(r.status));
+    const ended = this.runStates(runIds).filter((r) => r.endedMs !== null && (ENDED_RUN_STATUSES as readonly string[]).includes(r.status));
     if (ended.length !== runIds.length) throw new Error('retention: refusing to delete a run that has not ended');
     return {
       steps: this.delSteps.run(ids).changes,

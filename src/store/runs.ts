@@ -53,8 +53,12 @@ const CHUNK = 32;
  * checks they agree). The store sits below the engine, so it names them itself, once.
  */
 export const ACTIVE_RUN_STATUSES = ['queued', 'running', 'cancelling'] as const;
-/** {@link ACTIVE_RUN_STATUSES} as an SQL list; the same text as the partial index `runs_schedule_active` (schema.ts). */
-const ACTIVE_IN = ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
+/** Statuses of ended runs: the machine's terminal ones (the same test checks them). */
+export const ENDED_RUN_STATUSES = ['completed', 'failed', 'cancelled'] as const;
+/** {@link ACTIVE_RUN_STATUSES} as an SQL list, for both stores; the same text as the partial index `runs_schedule_active` (schema.ts). */
+export const ACTIVE_IN = ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
+/** {@link ENDED_RUN_STATUSES} as an SQL list, for both stores. */
+export const ENDED_IN = ENDED_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /**
  * @example

@@ -14,7 +14,7 @@ import { TenantRing } from '../../src/engine/scheduler/queues.js';
 import { TimerHeap } from '../../src/engine/scheduler/timers.js';
 import { PlanCache } from '../../src/engine/scheduler/plans.js';
 import { dagCanonicalJson, dagHash } from '../../src/dags/index.js';
-import { ACTIVE_RUN_STATUSES } from '../../src/store/index.js';
+import { ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES } from '../../src/store/index.js';
 
 const RUN_RANK: Record<RunStatus, number> = { queued: 0, running: 1, cancelling: 2, completed: 3, failed: 3, cancelled: 3 };
 // The retry loop (retrying → queued) is the only way back, and only to run another attempt.
@@ -32,6 +32,7 @@ test('run transitions only move forward; terminal statuses are final', () => {
 
 test('the store\'s in-flight run statuses are the machine\'s non-terminal ones (recovery, schedule overlap, queue depth)', () => {
   assert.deepEqual([...ACTIVE_RUN_STATUSES], RUN_STATUSES.filter((s) => !isRunTerminal(s)));
+  assert.deepEqual([...ENDED_RUN_STATUSES], RUN_STATUSES.filter((s) => isRunTerminal(s)), 'ended statuses (retention, store copy) are the terminal ones');
 });
 
 test('step transitions move forward except the retry loop; nothing returns to pending', () => {

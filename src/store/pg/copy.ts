@@ -15,7 +15,7 @@ import pg from 'pg';
 import { getTableColumns } from 'drizzle-orm';
 import { getTableConfig, type SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Store } from '../index.js';
-import { ACTIVE_RUN_STATUSES } from '../runs.js';
+import { ACTIVE_IN } from '../runs.js';
 import { pgTypes } from './conn.js';
 import { schemaTables } from './ddl.js';
 import { migratePg } from './migrate.js';
@@ -105,10 +105,9 @@ export async function copySqliteToPg(source: Store, url: string, onTable?: (t: C
         report.tables.push(src);
         onTable?.(src);
       }
-      const active = ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
       report.ownersAdded = (await c.query(
         `insert into run_owners (run_id, tenant, node_id, epoch)
-         select run_id, tenant, null, 0 from runs where status in (${active}) and imported = 0
+         select run_id, tenant, null, 0 from runs where status in (${ACTIVE_IN}) and imported = 0
          on conflict (run_id) do nothing`,
       )).rowCount ?? 0;
       await c.query('commit');

@@ -17,12 +17,12 @@ import type { OwnedRow } from '../refs.js';
 import type { PolicyRow, PrunedCounts, RunKey } from '../retention.js';
 import type { RetentionPort } from '../ports.js';
 import { retentionPolicies } from '../schema.js';
+import { ENDED_IN, ENDED_RUN_STATUSES } from '../runs.js';
 import type { Conn } from './conn.js';
 import { pgSelectList } from './ddl.js';
 
 const POLICY_COLS = pgSelectList(retentionPolicies);
-const ENDED_LIST = ['completed', 'failed', 'cancelled'];
-const ENDED = `status in (${ENDED_LIST.map((s) => `'${s}'`).join(', ')})`;
+const ENDED = `status in (${ENDED_IN})`;
 const KEY = 'started_ms as "startedMs", run_id as "runId"';
 const OWNED = `select tenant, hash, size, created_ms as "createdMs",
     case when exists (select 1 from artifact_refs r where r.tenant = a.tenant and r.hash = a.hash) then 1 else 0 end as referenced
@@ -80,7 +80,7 @@ export class PgRetention implements RetentionPort {
 
   async deleteRuns(runIds: readonly string[]): Promise<PrunedCounts> {
     const ids = [...runIds];
-    const ended = (await this.runStates(ids)).filter((r) => r.endedMs !== null && ENDED_LIST.includes(r.status));
+    const ended = (await this.runStates(ids)).filter((r) => r.endedMs !== null && (ENDED_RUN_STATUSES as readonly string[]).includes(r.status));
     if (ended.length !== ids.length) throw new Error('retention: refusing to delete a run that has not ended');
     const del = (sql: string) => this.c.count(sql, [ids]);
     return {

@@ -9,7 +9,7 @@
  * await runs.createRun(row, [{ stepId: 'a', topoIndex: 0 }]);
  */
 import type { AttemptRow, RunListFilter, RunRow, StepRow } from '../runs.js';
-import { ACTIVE_RUN_STATUSES } from '../runs.js';
+import { ACTIVE_IN } from '../runs.js';
 import type { RunLedgerPort, RunUpdate } from '../ports.js';
 import { attempts, runs, steps } from '../schema.js';
 import type { Conn } from './conn.js';
@@ -18,7 +18,6 @@ import { pgSelectList } from './ddl.js';
 const RUN_COLS = pgSelectList(runs, ['imported']);
 const STEP_COLS = pgSelectList(steps);
 const ATTEMPT_COLS = pgSelectList(attempts);
-const ACTIVE_IN = ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
 
 const INSERT_RUN = `insert into runs (run_id, tenant, dag_id, dag_version, dag_hash, run_token, trace_id, status, inputs,
   inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason, schedule_id, scheduled_ms, created_by, cancelled_by)

@@ -9,14 +9,13 @@
  * await schedules.recordFire('demo', 'nightly', { nextFireMs: t, bufferedFireMs: null }, state);
  */
 import type { FireState, ScheduleListFilter, ScheduleRow } from '../schedules.js';
-import { ACTIVE_RUN_STATUSES } from '../runs.js';
+import { ACTIVE_IN } from '../runs.js';
 import type { FireExpectation, SchedulePort } from '../ports.js';
 import { schedules } from '../schema.js';
 import type { Conn } from './conn.js';
 import { pgSelectList } from './ddl.js';
 
 const COLS = pgSelectList(schedules);
-const ACTIVE_IN = ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
 
 const INSERT = `insert into schedules (tenant, schedule_id, dag_id, spec, spec_hash, signature, signed_by, paused, created_ms, updated_ms,
   created_by, updated_by, next_fire_ms, buffered_fire_ms, last_fire_ms, last_fire_status, last_fire_run_id, last_fire_error, missed_count, missed_last_ms)
