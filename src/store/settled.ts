@@ -1,4 +1,6 @@
 /**
+ * Helpers of the SQLite ports (sqlite-ports.ts, sqlite-lifecycle.ts).
+ *
  * A synchronous store call as the ports' Promise: settled with its result or its error (the
  * statement ran already: one microtask, no thread hop).
  *
@@ -11,4 +13,10 @@ export function settled<T>(fn: () => T): Promise<T> {
   } catch (e) {
     return Promise.reject(e);
   }
+}
+
+/** A primary-key or unique conflict (the row exists already): ports answer it as data, not an error. */
+export function isKeyConflict(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

@@ -10,9 +10,7 @@
  */
 import type { Store } from './index.js';
 import type { MaintenancePort, OpsCatalogPort, RetentionPort, SchedulePort, TransferPort } from './ports.js';
-import { settled } from './settled.js';
-
-const byRunId = (a: { runId: string }, b: { runId: string }): number => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
+import { isKeyConflict, settled } from './settled.js';
 
 export function sqliteSchedules(s: Store): SchedulePort {
   const q = s.schedules;
@@ -40,7 +38,7 @@ export function sqliteRetention(s: Store): RetentionPort {
     dagsWithRuns: (t) => settled(() => q.dagsWithRuns(t)),
     keepBoundary: (t, d, keep) => settled(() => q.keepBoundary(t, d, keep)),
     eligible: (f) => settled(() => q.eligible(f)),
-    runStates: (ids) => settled(() => q.runStates(ids).sort(byRunId)),
+    runStates: (ids) => settled(() => q.runStates(ids)),
     deleteRuns: (ids) => settled(() => q.deleteRuns(ids)),
     checkpoint: (t) => settled(() => s.events.checkpoint(t)),
     pruneEvents: (t, last, now) =>
@@ -53,11 +51,6 @@ export function sqliteRetention(s: Store): RetentionPort {
     deleteIfUnreferenced: (t, h, before) => settled(() => s.refs.deleteIfUnreferenced(t, h, before)),
     ownedByAnyone: (h) => settled(() => s.refs.ownedByAnyone(h)),
   };
-}
-
-function isKeyConflict(e: unknown): boolean {
-  const code = (e as { code?: string }).code;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
 export function sqliteTransfer(s: Store): TransferPort {

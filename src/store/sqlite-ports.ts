@@ -12,14 +12,9 @@
 import type { Store } from './index.js';
 import type { IdemKey } from './idempotency.js';
 import type { EventRow } from './event-view.js';
-import { settled } from './settled.js';
+import { isKeyConflict, settled } from './settled.js';
 import { sqliteMaintenance, sqliteOps, sqliteRetention, sqliteSchedules, sqliteTransfer } from './sqlite-lifecycle.js';
 import { LeaseLost, type CommitBatch, type Ports, type StorePorts } from './ports.js';
-
-
-function isPrimaryKeyConflict(e: unknown): boolean {
-  return (e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
 
 export class SqlitePorts implements StorePorts {
   readonly kind = 'sqlite';
@@ -73,7 +68,7 @@ export class SqlitePorts implements StorePorts {
             s.idem.insertInFlight(k, hash, now);
             return true;
           } catch (e) {
-            if (isPrimaryKeyConflict(e)) return false;
+            if (isKeyConflict(e)) return false;
             throw e;
           }
         }),
