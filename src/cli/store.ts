@@ -62,7 +62,6 @@ export const migrateCommand: Command = {
 export const storeCopyCommand: Command = {
   name: 'store copy',
   summary: 'Copy a stopped embedded installation (its data folder) into an empty PostgreSQL database, verified table by table.',
-  args: '',
   examples: ['orchestrator store copy --from ./restored --to postgres://orch@127.0.0.1:5432/orch'],
   flags: [
     { name: 'from', kind: 'string', help: 'the data folder of a stopped installation (its server must not be running)' },

@@ -54,10 +54,9 @@ export class RunService {
    */
   async create(tenant: string, req: CreateRunRequest, traceId: string, tx: Transact<RunStarted>, origin?: RunOrigin): Promise<RunStarted> {
     const { ports } = this.d;
-    const inputs = this.inputsOf(req);
-    const known = await this.byToken(ports, tenant, req, inputs.hash);
-    if (known) return { run: await this.view(known), created: false };
-    const p = this.prepared(tenant, req, traceId, inputs, await this.d.dags.resolve(tenant, req.dagId, req.version), origin);
+    const p = await this.prepare(ports, tenant, req, traceId, origin);
+    if ('existing' in p) return { run: await this.view(p.existing), created: false };
+    const inputsHash = p.row.inputsHash;
     let started: EventRow | undefined;
     try {
       // A failed transaction needs no clean-up here: the store forgets the event log's cached
@@ -65,7 +64,7 @@ export class RunService {
       const out = await tx(async (h) => {
         const t = txPorts(h);
         // The runToken again, in the transaction: a concurrent request with it may have committed since.
-        const existing = await this.byToken(t, tenant, req, inputs.hash);
+        const existing = await this.byToken(t, tenant, req, inputsHash);
         if (existing) return { run: await this.view(existing, t), created: false };
         started = await this.insert(t, p);
         return { run: runView(p.row, p.steps, []), created: true };
@@ -75,7 +74,7 @@ export class RunService {
     } catch (e) {
       // Two requests with one runToken inserted at once (PostgreSQL: neither saw the other's
       // uncommitted run): the loser's unique conflict is answered with the winner's run.
-      const existing = e instanceof ApiError ? undefined : await this.byToken(ports, tenant, req, inputs.hash);
+      const existing = e instanceof ApiError ? undefined : await this.byToken(ports, tenant, req, inputsHash);
       if (existing) return { run: await this.view(existing), created: false };
       throw e;
     }
@@ -116,7 +115,6 @@ export class RunService {
     if (existing) return { existing };
     return this.prepared(tenant, req, traceId, inputs, await this.d.dags.resolve(tenant, req.dagId, req.version), origin, queuedBefore);
   }
-
 
   /** The new run's rows and live state, for `version` (checked: inputs, pinned plugins, the queued-run quota). */
   private prepared(tenant: string, req: CreateRunRequest, traceId: string, inputs: RunInputs, version: DagVersionRow, origin?: RunOrigin, queuedBefore = 0): PreparedRun {
