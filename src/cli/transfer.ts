@@ -34,11 +34,11 @@ function isoMs(f: Flags, name: string): number | undefined {
 }
 
 /** Writes NDJSON lines with back-pressure; progress on stderr only when it is a terminal. */
-async function writeExport(records: Iterable<unknown>, out: string | undefined, what: string, extend?: Parameters<typeof ndjsonExport>[1]): Promise<number> {
+async function writeExport(records: Iterable<unknown> | AsyncIterable<unknown>, out: string | undefined, what: string, extend?: Parameters<typeof ndjsonExport>[1]): Promise<number> {
   const sink: NodeJS.WritableStream = out ? createWriteStream(resolve(out)) : process.stdout;
   const tty = process.stderr.isTTY;
   let n = 0;
-  for (const line of ndjsonExport(records, extend)) {
+  for await (const line of ndjsonExport(records, extend)) {
     if (!sink.write(line)) await new Promise((r) => sink.once('drain', r));
     if (tty && ++n % 1000 === 0) process.stderr.write(`\rexport ${what}: ${n} records…`);
   }

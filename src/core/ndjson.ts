@@ -12,18 +12,19 @@ export interface ExportManifest {
  * NDJSON export lines (CONTRACT §4): one canonical JSON object per line, then
  * `{"manifest":{"count":N,"sha256":"<hex of all bytes before>"}}`. Every line ends with `\n`.
  * The same records always give the same bytes. `extend` may add fields to the manifest from
- * its count and hash (a signed export adds `signature`).
+ * its count and hash (a signed export adds `signature`). The records may come from a store page
+ * by page (`AsyncIterable`: a PostgreSQL read is a round trip) or from memory (`Iterable`).
  *
  * @example
- * for (const line of ndjsonExport(rows.map(view))) out.write(line);
+ * for await (const line of ndjsonExport(rows.map(view))) out.write(line);
  */
-export function* ndjsonExport(
-  records: Iterable<unknown>,
+export async function* ndjsonExport(
+  records: Iterable<unknown> | AsyncIterable<unknown>,
   extend?: (m: { count: number; sha256: string }) => Record<string, unknown>,
-): Generator<string> {
+): AsyncGenerator<string> {
   const hash = createHash('sha256');
   let count = 0;
-  for (const r of records) {
+  for await (const r of records) {
     const line = canonicalJson(r) + '\n';
     hash.update(line);
     count++;
@@ -58,4 +59,19 @@ export function readNdjsonExport(text: string): { records: unknown[]; manifest: 
     throw new Error('export manifest does not match its content');
   }
   return { records: lines.map((l) => JSON.parse(l)), manifest };
+}
+
+/**
+ * A whole export as one string (small exports: tests, a signed file written at once).
+ *
+ * @example
+ * writeFileSync(file, await ndjsonText(records));
+ */
+export async function ndjsonText(
+  records: Iterable<unknown> | AsyncIterable<unknown>,
+  extend?: (m: { count: number; sha256: string }) => Record<string, unknown>,
+): Promise<string> {
+  let text = '';
+  for await (const line of ndjsonExport(records, extend)) text += line;
+  return text;
 }

@@ -1,6 +1,6 @@
 /**
  * NDJSON exports as HTTP answers: the lines of core's `ndjsonExport` (canonical records, then the
- * manifest) streamed as the response body.
+ * manifest) streamed as the response body, read from the records as the client takes them.
  */
 import { ndjsonExport } from '../core/index.js';
 
@@ -12,17 +12,17 @@ import { ndjsonExport } from '../core/index.js';
  * return ndjsonResponse(rows.map(view), { 'content-disposition': 'attachment; filename="runs.ndjson"' });
  */
 export function ndjsonResponse(
-  records: Iterable<unknown>,
+  records: Iterable<unknown> | AsyncIterable<unknown>,
   headers: Record<string, string> = {},
   extend?: (m: { count: number; sha256: string }) => Record<string, unknown>,
 ): Response {
   const it = ndjsonExport(records, extend);
   const enc = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
+    async pull(controller) {
       let chunk = '';
       for (;;) {
-        const n = it.next();
+        const n = await it.next();
         if (n.done) {
           if (chunk) controller.enqueue(enc.encode(chunk));
           controller.close();
@@ -33,8 +33,8 @@ export function ndjsonResponse(
       }
       controller.enqueue(enc.encode(chunk));
     },
-    cancel() {
-      it.return(undefined);
+    async cancel() {
+      await it.return(undefined);
     },
   });
   return new Response(stream, {

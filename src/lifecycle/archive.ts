@@ -21,7 +21,7 @@ export interface ArchiveRequest {
   dir: string;
   tenant: string;
   kind: 'runs' | 'events';
-  records: Iterable<unknown>;
+  records: Iterable<unknown> | AsyncIterable<unknown>;
   /** Extra manifest fields (an event archive's chain checkpoint). */
   extend?: (m: { count: number; sha256: string }) => Record<string, unknown>;
   nowMs: number;
@@ -40,7 +40,7 @@ export async function writeArchive(r: ArchiveRequest): Promise<{ file: string; c
   let count = -1;
   try {
     let n = 0;
-    for (const line of ndjsonExport(r.records, r.extend)) {
+    for await (const line of ndjsonExport(r.records, r.extend)) {
       count++;
       if (!out.write(line)) await new Promise<void>((res) => out.once('drain', () => res()));
       if (++n % 256 === 0) await r.pause?.();

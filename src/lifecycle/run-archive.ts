@@ -92,12 +92,12 @@ const ENDED = new Set(['completed', 'failed', 'cancelled']);
 type Staged = Source;
 
 /** Writes an ndjson export into the staging folder, hashing it on the way. */
-async function stage(dir: string, name: string, records: Iterable<unknown>, extend?: Parameters<typeof ndjsonExport>[1]): Promise<Staged> {
+async function stage(dir: string, name: string, records: Iterable<unknown> | AsyncIterable<unknown>, extend?: Parameters<typeof ndjsonExport>[1]): Promise<Staged> {
   const file = join(dir, name);
   const out = createWriteStream(file, { flags: 'wx' });
   const h = createHash('sha256');
   let size = 0;
-  for (const line of ndjsonExport(records, extend)) {
+  for await (const line of ndjsonExport(records, extend)) {
     h.update(line);
     size += Buffer.byteLength(line);
     if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));

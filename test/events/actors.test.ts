@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintToken } from '../../src/auth/index.js';
-import { ndjsonExport, parseNdjsonExport } from '../../src/core/index.js';
+import { ndjsonText, parseNdjsonExport } from '../../src/core/index.js';
 import { verifyEventChain } from '../../src/events/index.js';
 import { routeTable } from '../../src/http/routes/index.js';
 import { isMutating } from '../../src/http/route.js';
@@ -216,7 +216,7 @@ test('events verify refuses an export whose actor was edited (the actor is insid
   assert.ok(i >= 0);
   const edited = records.map((r, k) => (k === i ? { ...r, actor: 'mallory' } : r));
   const file = join(dir, 'edited.ndjson');
-  writeFileSync(file, [...ndjsonExport(edited)].join(''));
+  writeFileSync(file, await ndjsonText(edited));
   const run = promisify(execFile);
   const out = await run(process.execPath, [...PROGRAM_ARGS, 'events', 'verify', file], { cwd: ROOT }).then(
     (r) => ({ code: 0, out: JSON.parse(r.stdout) }),

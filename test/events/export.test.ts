@@ -50,15 +50,15 @@ test('event export: byte-identical twice, hash chain verifies, an edited event i
 
   // Edit one event's status and re-seal the manifest, so only the chain can tell.
   const edited = records.map((r, i) => (i === 4 ? { ...r, status: r.status === 'completed' ? 'failed' : 'completed' } : r));
-  const { ndjsonExport } = await import('../../src/core/index.js');
+  const { ndjsonText } = await import('../../src/core/index.js');
   const bad = join(dir, 'bad.ndjson');
-  writeFileSync(bad, [...ndjsonExport(edited)].join(''));
+  writeFileSync(bad, await ndjsonText(edited));
   const caught = await verifyCli(bad);
   assert.equal(caught.code, 1);
   assert.equal(caught.out.ok, false);
   assert.equal(caught.out.problems[0].seq, 5);
   // A removed event breaks the sequence.
   const removed = join(dir, 'removed.ndjson');
-  writeFileSync(removed, [...ndjsonExport(records.filter((_, i) => i !== 2))].join(''));
+  writeFileSync(removed, await ndjsonText(records.filter((_, i) => i !== 2)));
   assert.equal((await verifyCli(removed)).code, 1);
 });

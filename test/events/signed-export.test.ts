@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, FIXTURES } from '../helpers/server.js';
 import { publish, startRun, waitForRun } from '../runs/helpers.js';
-import { canonicalJson, ndjsonExport, readNdjsonExport, sha256Hex } from '../../src/core/index.js';
+import { canonicalJson, ndjsonText, readNdjsonExport, sha256Hex } from '../../src/core/index.js';
 import { cli } from '../lifecycle/support.js';
 
 const KEY = join(FIXTURES, 'keys', 'dev-signing.key');
@@ -32,7 +32,7 @@ after(() => {
 });
 
 /** The export with its second event's status changed and the chain and manifest recomputed. */
-function rewritten(text: string): string {
+async function rewritten(text: string): Promise<string> {
   const { records, manifest } = readNdjsonExport(text) as { records: any[]; manifest: Record<string, unknown> };
   let prev = '';
   const out = records.map((r, i) => {
@@ -45,7 +45,7 @@ function rewritten(text: string): string {
   });
   const { count: _c, sha256: _s, ...extra } = manifest;
   // The forger even claims the new head; only the signature is left as it was.
-  return [...ndjsonExport(out, () => ({ ...extra, head: prev }))].join('');
+  return ndjsonText(out, () => ({ ...extra, head: prev }));
 }
 
 test('a signed event export verifies with the trusted keys; a rewritten one with a valid chain does not', async () => {
@@ -57,7 +57,7 @@ test('a signed event export verifies with the trusted keys; a rewritten one with
   assert.equal(ok.json.signedBy.length, 1);
 
   const forged = join(work, 'forged.ndjson');
-  writeFileSync(forged, rewritten(readFileSync(signed, 'utf8')));
+  writeFileSync(forged, await rewritten(readFileSync(signed, 'utf8')));
   const chainOnly = await cli(['events', 'verify', forged]);
   assert.equal(chainOnly.code, 0, 'the forged chain is internally consistent: the chain check alone cannot tell');
   const bad = await cli(['events', 'verify', forged, '--trust-dir', TRUST]);

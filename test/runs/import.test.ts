@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publish, startRun, waitForRun } from './helpers.js';
-import { ndjsonExport, parseNdjsonExport, readNdjsonExport, canonicalHash } from '../../src/core/index.js';
+import { ndjsonText, parseNdjsonExport, readNdjsonExport, canonicalHash } from '../../src/core/index.js';
 import { generateSigningKeyPair } from '../../src/dags/signature.js';
 import { importRunRecords } from '../../src/runs/transfer.js';
 import { SqlitePorts, Store } from '../../src/store/index.js';
@@ -68,9 +68,9 @@ async function target(): Promise<string> {
   return dir;
 }
 
-function writeExport(name: string, recs: unknown[]): string {
+async function writeExport(name: string, recs: unknown[]): Promise<string> {
   const f = join(tmp, name);
-  writeFileSync(f, [...ndjsonExport(recs)].join(''));
+  writeFileSync(f, await ndjsonText(recs));
   return f;
 }
 
@@ -115,7 +115,7 @@ test('every export without a tenant (or a malformed one) exits 2, "tenant missin
 test('the forged import of the review: refused without --tenant, refused into another tenant; b\'s runToken starts a new run even after a deliberate import', async () => {
   const dir = await target();
   // Tenant a's run, edited to tenant b with a chosen runToken; still a completed run.
-  const forged = writeExport('forged.ndjson', [{ ...records[0], tenant: 'b', runToken: 'forged' }]);
+  const forged = await writeExport('forged.ndjson', [{ ...records[0], tenant: 'b', runToken: 'forged' }]);
   const asIssued = await cli('import', 'runs', forged, '--data-dir', dir);
   assert.equal(asIssued.code, 2, `no --tenant: refused (${asIssued.stdout}${asIssued.stderr})`);
   assert.match(asIssued.stderr, /--tenant is required/);
@@ -210,7 +210,7 @@ test('signed exports: --key signs the manifest; --trust-dir verifies it, refuses
   const edited = join(tmp, 'edited.ndjson');
   const changed = structuredClone(signedRecords) as any[];
   changed[0].traceId = 'e'.repeat(32);
-  writeFileSync(edited, [...ndjsonExport(changed, () => ({ signature: manifest.signature }))].join(''));
+  writeFileSync(edited, await ndjsonText(changed, () => ({ signature: manifest.signature })));
   const r1 = await cli('import', 'runs', edited, ...trusted, '--tenant', 'a');
   assert.equal(r1.code, 1);
   assert.match(r1.stderr, /SIGNATURE_INVALID: the signature is for another export/);

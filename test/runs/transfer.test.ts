@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startTestServer } from '../helpers/server.js';
 import { PROGRAM_ARGS } from '../helpers/program.js';
 import { publish, startRun, waitForRun } from './helpers.js';
-import { ndjsonExport, parseNdjsonExport } from '../../src/core/index.js';
+import { ndjsonText, parseNdjsonExport } from '../../src/core/index.js';
 
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -77,7 +77,7 @@ test('export runs → import into another data folder → export again: identica
   const fresh = { ...records[0], runId: '01900000-0000-7000-8000-0000000000aa', runToken: null };
   const changed = { ...records[1], status: 'cancelled' };
   const bad = join(tmp, 'bad.ndjson');
-  writeFileSync(bad, [...ndjsonExport([fresh, changed])].join(''));
+  writeFileSync(bad, await ndjsonText([fresh, changed]));
   const refused = await cli('import', 'runs', bad, ...importArgs);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /other content/);
@@ -111,7 +111,7 @@ test('export runs → import into another data folder → export again: identica
   // and nothing of the file is installed.
   const live = { ...records[0], runId: '01900000-0000-7000-8000-0000000000ab', runToken: null, status: 'running', endedUtc: null, durationMs: null, outputsHash: null };
   const liveFile = join(tmp, 'live.ndjson');
-  writeFileSync(liveFile, [...ndjsonExport([live])].join(''));
+  writeFileSync(liveFile, await ndjsonText([live]));
   const i2 = await cli('import', 'runs', liveFile, ...importArgs);
   assert.equal(i2.code, 1, i2.stdout);
   assert.match(i2.stderr, /has not ended/);
