@@ -22,6 +22,12 @@
 //   so the files start in the order of their last known duration, longest first (recorded by each
 //   run in node_modules/.cache/stella-test-durations.json; a fresh clone starts from
 //   scripts/test-durations.json, the figures of a whole run committed with the suite).
+// - Both stores: the files under POSTGRES_DIRS (the API and engine tests) run twice, on the
+//   embedded SQLite store and on PostgreSQL (`TEST_STORE=postgres`: test/helpers/server.ts starts
+//   the test servers with `--store` on a fresh database of the run's throwaway cluster, and the
+//   line names the file `<file> [postgres]`). A file that cannot hold on PostgreSQL says so, and
+//   why, with a line `// @sqlite-only: <reason>` in its first 40 lines. TEST_STORES=sqlite (or
+//   postgres) runs one pass only, while working.
 // - Each file's output is printed whole when it ends, with its wall time and the CPU time of its
 //   process tree (its servers and children included); at the end, the totals, every failed test,
 //   the ten slowest files and the load average (the machine is shared: figures taken at a load
@@ -66,6 +72,21 @@ if (unmatched.length > 0) {
 }
 const files = filters.length > 0 ? all.filter((f) => filters.some((x) => f.includes(x))) : all.filter((f) => !f.startsWith('test/bin/'));
 
+/** The test folders whose files run on both stores (the API and engine tests). */
+const POSTGRES_DIRS = ['test/http/', 'test/runs/', 'test/dags/', 'test/events/', 'test/engine/', 'test/bundles/', 'test/schedules/'];
+const STORES = (process.env.TEST_STORES ?? 'sqlite,postgres').split(',');
+/** Why a file stays on SQLite (its `// @sqlite-only: reason` line), or null. */
+function sqliteOnly(file) {
+  const head = readFileSync(join(ROOT, file), 'utf8').split('\n').slice(0, 40);
+  const line = head.find((l) => l.startsWith('// @sqlite-only:'));
+  return line ? line.slice('// @sqlite-only:'.length).trim() : null;
+}
+/** What runs: each file on SQLite, and the API and engine files again on PostgreSQL. */
+const jobs = [
+  ...(STORES.includes('sqlite') ? files : []),
+  ...(STORES.includes('postgres') ? files.filter((f) => POSTGRES_DIRS.some((d) => f.startsWith(d)) && sqliteOnly(f) === null).map((f) => `${f} [postgres]`) : []),
+];
+
 const DURATIONS_CACHE = join(ROOT, 'node_modules', '.cache', 'stella-test-durations.json');
 const DURATIONS_COMMITTED = join(import.meta.dirname, 'test-durations.json');
 /** Last known wall time (ms) of each file: this checkout's last runs, else the committed figures. */
@@ -81,10 +102,10 @@ function knownDurations() {
 }
 const known = knownDurations();
 // A file never timed (a new one) counts as a typical one: the median of the known durations.
-const knownMs = files.map((f) => known[f]).filter((ms) => typeof ms === 'number').sort((a, b) => a - b);
+const knownMs = jobs.map((f) => known[f]).filter((ms) => typeof ms === 'number').sort((a, b) => a - b);
 const typicalMs = knownMs[Math.floor(knownMs.length / 2)] ?? 0;
 const expected = (f) => known[f] ?? typicalMs;
-files.sort((a, b) => expected(b) - expected(a) || a.localeCompare(b));
+jobs.sort((a, b) => expected(b) - expected(a) || a.localeCompare(b));
 
 /** CPU seconds (user + system) of this process's children that have been waited for (Linux: /proc/self/stat). */
 function childrenCpu() {
@@ -162,8 +183,10 @@ function readFrom(path, offset) {
   }
 }
 
-/** Runs one file; resolves once it has exited and its output is printed. */
+/** Runs one file (`<file> [postgres]`: on PostgreSQL); resolves once it has exited and its output is printed. */
 function runFile(file) {
+  const onPg = file.endsWith(' [postgres]');
+  const path = onPg ? file.slice(0, -' [postgres]'.length) : file;
   return new Promise((resolve) => {
     const t0 = Date.now();
     const eventsFile = join(eventsDir, `${fileNo++}.ndjson`);
@@ -172,9 +195,9 @@ function runFile(file) {
       [
         '--test-reporter=spec', '--test-reporter-destination=stdout',
         `--test-reporter=${EVENTS_REPORTER}`, `--test-reporter-destination=${eventsFile}`,
-        ...loadArgs(file),
+        ...loadArgs(path),
       ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: onPg ? { ...process.env, TEST_STORE: 'postgres' } : process.env },
     );
     running.add(child);
     const out = [];
@@ -260,7 +283,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 const t0 = Date.now();
 const loadStart = loadavg()[0];
-const queue = [...files];
+const queue = [...jobs];
 let allOk = true;
 await Promise.all(
   Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
@@ -279,7 +302,7 @@ if (typeCheck) {
 
 const failedFiles = new Set(failures.map((f) => f.split(' › ')[0])).size;
 console.log(
-  `\n${files.length} files (${failedFiles} failed), ${totals.tests} tests: ${totals.pass} passed, ${totals.fail} failed, ` +
+  `\n${jobs.length} files (${failedFiles} failed), ${totals.tests} tests: ${totals.pass} passed, ${totals.fail} failed, ` +
     `${totals.skipped} skipped, ${totals.todo} todo (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
 );
 console.log(

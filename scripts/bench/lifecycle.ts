@@ -33,7 +33,7 @@ chmodSync(work, 0o711);
 const dataDir = join(work, 'data');
 const { flags } = parseFlags(['--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--artifact-gc-grace', '0', '--rate-limit', '1000000', '--workers', '2'], SERVE_FLAGS, {});
 const server = await startServer(serveConfig(flags), createLogger('silent'));
-const store = server.store;
+const store = server.store!;
 const TENANT = 't1';
 const runs = server.deps.services.runs as unknown as { d: { scheduler: { events: import('node:events').EventEmitter } } };
 const scheduler = runs.d.scheduler;

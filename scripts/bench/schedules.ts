@@ -77,7 +77,7 @@ clock.frozen = null;
 clock.offset = MINUTE0 + 50_000 - Date.now();
 const again = await server(clock, lag.dir);
 const fire = MINUTE0 + MIN;
-const db = again.s.store.db.sqlite;
+const db = again.s.store!.db.sqlite;
 const count = db.prepare('select count(*) from runs where scheduled_ms = ?').pluck();
 const deadline = Date.now() + 5 * MIN;
 while ((count.get(fire) as number) < N && Date.now() < deadline) await sleep(200);

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ENV_NAME_RE, refusedEnvReason } from '../dags/exec-policy.js';
 // The engine's constants from their own light files, not its face: every CLI start reads
 // SERVE_FLAGS, and the face loads the whole engine (zod, ajv, the store).
@@ -16,6 +16,8 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'address to listen on' },
   { name: 'port', kind: 'string', default: '8080', help: 'port (0 = any free port)' },
   { name: 'data-dir', kind: 'string', default: './data', help: 'database, artifacts and keys' },
+  { name: 'store', kind: 'string', help: 'postgres://USER@HOST:PORT/DB: the installation\'s records in PostgreSQL, shared by every node (default: SQLite in --data-dir; docs/SCALE-OUT.md)' },
+  { name: 'artifacts-dir', kind: 'string', help: 'with --store: the artifact store, a folder every node shares (default: <data-dir>/artifacts)' },
   { name: 'jwks', kind: 'string', help: 'JWKS file to verify bearer tokens' },
   { name: 'issuer', kind: 'string', help: 'required token issuer' },
   { name: 'audience', kind: 'string', help: 'required token audience' },
@@ -69,6 +71,13 @@ export interface ServeConfig {
   host: string;
   port: number;
   dataDir: string;
+  /**
+   * `--store`: the PostgreSQL URL of an installation on PostgreSQL (several nodes share it);
+   * undefined: the embedded SQLite store in {@link dataDir}.
+   */
+  store?: string;
+  /** The artifact store: `<dataDir>/artifacts`, or `--artifacts-dir` (with `--store` only). */
+  artifactsDir: string;
   jwks?: string;
   issuer?: string;
   audience?: string;
@@ -171,6 +180,17 @@ export function serveConfig(flags: Flags): ServeConfig {
   if (within(dataDir, workDir) || within(workDir, dataDir)) {
     throw new UsageError('--work-dir must be outside --data-dir (and not contain it): plugin hosts may not reach the data folder');
   }
+  const store = flags.store === undefined || flags.store === '' ? undefined : String(flags.store);
+  if (store !== undefined && !/^postgres(ql)?:\/\//.test(store)) {
+    throw new UsageError('--store must be a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE); without it the store is SQLite in --data-dir');
+  }
+  if (flags['artifacts-dir'] !== undefined && store === undefined) {
+    throw new UsageError('--artifacts-dir needs --store: on SQLite the artifacts live in --data-dir, backed up with it');
+  }
+  const artifactsDir = resolve(flags['artifacts-dir'] !== undefined ? String(flags['artifacts-dir']) : join(dataDir, 'artifacts'));
+  if (within(artifactsDir, workDir) || within(workDir, artifactsDir)) {
+    throw new UsageError('--work-dir must be outside --artifacts-dir (and not contain it): plugin hosts may not reach the artifact store');
+  }
   const sync = String(flags.sync).toUpperCase();
   if (sync !== 'NORMAL' && sync !== 'FULL') throw new UsageError('--sync must be NORMAL or FULL');
   const headersTimeout = int(flags, 'headers-timeout', 1);
@@ -182,6 +202,8 @@ export function serveConfig(flags: Flags): ServeConfig {
     host: String(flags.host),
     port: int(flags, 'port', 0),
     dataDir,
+    store,
+    artifactsDir,
     jwks: flags.jwks ? resolve(String(flags.jwks)) : undefined,
     issuer: flags.issuer as string | undefined,
     audience: flags.audience as string | undefined,

@@ -19,10 +19,10 @@ import { PlanCache, Scheduler, TenantArtifacts, WorkerPool } from '../engine/ind
 import { RunService } from '../runs/service.js';
 import { ScheduleFirer, ScheduleService } from '../schedules/index.js';
 import { TrustStore } from '../dags/signature.js';
-import { createApp, PageTokens, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
+import { createApp, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
-import { DiskWatermarks, LifecycleMetrics, LifecycleService, prepareDataDir } from '../lifecycle/index.js';
-import { IdempotencyLedger, SqlitePorts, Store, type StorePorts } from '../store/index.js';
+import { DiskWatermarks, LifecycleMetrics, LifecycleService } from '../lifecycle/index.js';
+import { IdempotencyLedger, type Store, type StorePorts } from '../store/index.js';
 import type { EventRow } from '../store/events.js';
 import { EventExports, type EventHub } from '../events/index.js';
 import { schedulerLimits, workerPoolSettings, type ServeConfig } from './config.js';
@@ -30,6 +30,7 @@ import { preloadDags } from './preload.js';
 import { devAuth } from './dev.js';
 import { eventHub } from './hub.js';
 import { listen } from './listener.js';
+import { openStore } from './store-open.js';
 import { serverPlugins } from './plugins.js';
 
 export { createLogger } from './logger.js';
@@ -38,8 +39,8 @@ export interface RunningServer {
   url: string;
   port: number;
   deps: AppDeps;
-  /** The server's store (tests and tools read it; routes reach data only through services). */
-  store: Store;
+  /** The SQLite store (tests and tools read it; routes reach data only through services); undefined with `--store postgres://…`. */
+  store?: Store;
   /** The same store behind the storage ports (what services use). */
   ports: StorePorts;
   routes: RouteDef[];
@@ -73,20 +74,18 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
   // The whole configuration is checked before the data folder is touched: a server that cannot
   // start (no --jwks, an unreadable key file or trust folder) creates nothing.
   const auth = loadAuthConfig(config);
-  // A newer folder is refused (nothing touched); an older one is backed up beside itself, then migrated.
-  await prepareDataDir(config.dataDir, logger, { clock });
-  const store = Store.open({ dataDir: config.dataDir, synchronous: config.synchronous });
-  const ports = new SqlitePorts(store);
+  const storeOpened = await openStore(config, logger, clock);
+  const { ports } = storeOpened;
+  const store = storeOpened.sqlite!;
   // What start-up has opened, closed in reverse order when it fails or is interrupted: a
   // failed start never leaves a listener answering 503, a worker thread or the lock behind.
-  const opened: Array<() => unknown> = [() => store.close()];
+  const opened: Array<() => unknown> = [() => storeOpened.close()];
   let pool: WorkerPool | undefined;
   let failed = false;
   try {
     // Only the server's user may enter the data folder: plugin hosts run as another user
     // (docs/SECURITY.md) and must not read the database, artifacts or keys at all.
     chmodSync(config.dataDir, 0o700);
-    store.idem.clearInFlight();
     const { trust, scrapeToken } = auth;
     const { verifier, devKeys, devSigningPem } = await devAuth(config, auth);
     const reloader = new AuthReloader({ config, logger, verifier, trust, scrapeToken, devSigningPem });
@@ -96,12 +95,12 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // Created before the artifact store: it counts the store's bytes (orchestrator_artifacts_bytes).
     const lifecycle = { ready: false, draining: false };
     // One reading of the disk and one floor (--disk-min-free) for the 507 refusals and every health check.
-    const disk = new DiskWatermarks([config.dataDir, join(config.dataDir, 'artifacts')], { warnFree: config.diskWarnFree, minFree: config.diskMinFree });
+    const disk = new DiskWatermarks([config.dataDir, config.artifactsDir], { warnFree: config.diskWarnFree, minFree: config.diskMinFree });
     const ops = new Ops({
       ports,
       diskFloor: (total) => disk.floorBytes(total),
       dataDir: config.dataDir,
-      artifactsDir: join(config.dataDir, 'artifacts'),
+      artifactsDir: config.artifactsDir,
       lifecycle,
       workers: config.workers,
       rateLimitPerSec: config.rateLimitPerSec,
@@ -109,7 +108,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       logger,
     });
     const lifecycleMetrics = new LifecycleMetrics(ops.metrics.registry);
-    const cas = new ArtifactStore(join(config.dataDir, 'artifacts'), { onChange: lifecycleMetrics.artifactBytesChanged });
+    const cas = new ArtifactStore(config.artifactsDir, { onChange: lifecycleMetrics.artifactBytesChanged });
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(ports, cas, clock);
     pool = new WorkerPool({
@@ -130,7 +129,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       logger,
       clock,
       limits: schedulerLimits(config),
-      checkpointer: store.startBackgroundCheckpoints(logger),
+      checkpointer: storeOpened.checkpointer,
     });
     opened.push(() => scheduler.drain(0));
     // Events committed outside the scheduler (DAG and retention changes) reach the live stream the same way.
@@ -188,7 +187,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       clock,
       auth: verifier,
       scrapeToken,
-      pages: PageTokens.fromDataDir(config.dataDir),
+      pages: storeOpened.pages,
       observe: ops.metrics.observe,
       lifecycle,
       services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(store), idempotency: new IdempotencyLedger(ports), lifecycle: dataLifecycle, disk },
@@ -266,7 +265,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         await scheduler.drain(config.drainTimeoutMs);
         await pool!.close(0);
         await listener.close();
-        store.close();
+        await storeOpened.close();
       },
     };
   } catch (e) {

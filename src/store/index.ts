@@ -18,6 +18,7 @@ import { ScheduleQueries } from './schedules.js';
 import { Checkpointer, type CheckpointerOptions, type CheckpointLog } from './checkpointer.js';
 import { CatalogQueries } from './catalog.js';
 import { LeaseQueries } from './leases.js';
+import { SettingsQueries } from './settings.js';
 import { snapshot, type SnapshotOptions } from './snapshot.js';
 
 export { DataDirLockedError, takeLock, SchemaTooNew, SchemaUpgradeRequired, SCHEMA, dataDirSchemaVersion } from './db.js';
@@ -54,6 +55,8 @@ export class Store {
   readonly catalog: CatalogQueries;
   /** Run ownership by lease (several nodes; see leases.ts). */
   readonly leases: LeaseQueries;
+  /** Values the installation shares (settings.ts). */
+  readonly settings: SettingsQueries;
   /** One transaction function for every `tx` (better-sqlite3 builds its wrappers per `transaction()` call). */
   private readonly inTx: Database.Transaction<(fn: () => unknown) => unknown>;
   /** Told of every commit (it starts its thread on demand); set by {@link startBackgroundCheckpoints}. */
@@ -71,6 +74,7 @@ export class Store {
     this.schedules = new ScheduleQueries(db.sqlite);
     this.catalog = new CatalogQueries(db.orm);
     this.leases = new LeaseQueries(db.sqlite);
+    this.settings = new SettingsQueries(db.sqlite);
   }
 
   static open(opts: OpenOptions): Store {

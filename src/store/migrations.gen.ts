@@ -126,5 +126,14 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "bps": true,
     "folderMillis": 1796218303066,
     "hash": "90ea16a4095be74ccd59fc098d806b3882233d456634c04ca3de34e26927bfb7"
+  },
+  {
+    "tag": "0009_installation_settings",
+    "sql": [
+      "CREATE TABLE `settings` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL\n);\n"
+    ],
+    "bps": true,
+    "folderMillis": 1796222622344,
+    "hash": "026e046f883c7cc8c52d6c04703e953ae044b930f83035fe47a782b343285c49"
   }
 ];

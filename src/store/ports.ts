@@ -277,6 +277,11 @@ export interface StorePorts extends Ports {
    * never fires.
    */
   watchEvents(l: EventWatchListener): Promise<EventWatch>;
+  /**
+   * A value the whole installation shares: the stored value of `name`, or `candidate`, stored
+   * now when there is none (the first node to ask wins; every node then gets the same value).
+   */
+  setting(name: string, candidate: string): Promise<string>;
 }
 
 /** The ports of a request's transaction (`core/tx.ts`): what a service narrows the opaque handle to. */

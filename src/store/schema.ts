@@ -264,35 +264,5 @@ export const schedules = sqliteTable(
   ],
 );
 
-/**
- * The nodes of an installation on PostgreSQL (docs/SCALE-OUT.md, "Several nodes"): each node
- * renews its row's lease on a heartbeat; a node whose lease ran out is dead, and live nodes take
- * over its runs. Lease times are the database's clock, so the nodes' clocks need not agree. An
- * embedded SQLite installation is one node (the data folder's lock is its lease).
- */
-export const nodes = sqliteTable('nodes', {
-  nodeId: text('node_id').primaryKey(),
-  startedMs: integer('started_ms').notNull(),
-  heartbeatMs: integer('heartbeat_ms').notNull(),
-  leaseUntilMs: integer('lease_until_ms').notNull(),
-  /** Free step slots at the last heartbeat. */
-  capacity: integer('capacity').notNull().default(0),
-});
-
-/**
- * Who runs each run not yet ended (docs/SCALE-OUT.md, "Ownership and fencing"): the node, or
- * null while no node has taken it, and an epoch that every change of owner increments. A node
- * commits a run's changes only while the row still names it at the epoch it took the run with
- * (fencing): a node that was paused and lost the run can never commit for it again. The row is
- * deleted when the run ends.
- */
-export const runOwners = sqliteTable(
-  'run_owners',
-  {
-    runId: text('run_id').primaryKey(),
-    tenant: text('tenant').notNull(),
-    nodeId: text('node_id'),
-    epoch: integer('epoch').notNull().default(0),
-  },
-  (t) => [index('run_owners_node').on(t.nodeId, t.runId)],
-);
+// The tables of an installation of several nodes (leases, shared settings).
+export * from './schema-nodes.js';

@@ -101,6 +101,10 @@ export class SqlitePorts implements StorePorts {
       leave: (n) => settled(() => l.leave(n)),
     };
   }
+  setting(name: string, candidate: string): Promise<string> {
+    return settled(() => this.store.settings.getOrCreate(name, candidate));
+  }
+
 
   private savepoints = 0;
 

@@ -166,9 +166,13 @@ export interface TestDatabase {
  * A new, empty database for this test file, or null when PostgreSQL is not installed here (the
  * test is then skipped, visibly; in CI that fails the test instead).
  */
-export async function testDatabase(ctx: TestContext): Promise<TestDatabase | null> {
+export async function testDatabase(ctx: TestContext): Promise<TestDatabase | null>;
+/** Without a test context (a `before` hook): throws when PostgreSQL is not installed. */
+export async function testDatabase(): Promise<TestDatabase>;
+export async function testDatabase(ctx?: TestContext): Promise<TestDatabase | null> {
   const bin = pgBinDir();
   if (!bin) {
+    if (!ctx) throw new Error('PostgreSQL not installed: install Debian package "postgresql" (.ci/run does); TEST_STORE=postgres needs it');
     skipOutsideCi(ctx, 'PostgreSQL not installed: install Debian package "postgresql" (.ci/run does) to run the PostgreSQL half');
     return null;
   }

@@ -1,6 +1,8 @@
 /**
  * Starts a real server on port 0 with a temp data folder, in dev mode (local JWKS), and gives
- * tests a small HTTP client and a token minter.
+ * tests a small HTTP client and a token minter. With `TEST_STORE=postgres` (scripts/test.mjs
+ * sets it for the second pass of the API and engine tests) the server keeps its records in a
+ * fresh PostgreSQL database of the run's cluster (`--store`), dropped when the server stops.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import { parseFlags } from '../../src/cli/args.js';
 import { createLogger, startServer, type RunningServer } from '../../src/cli/server.js';
 import type { Logger } from 'pino';
 import { BASE, FIXTURES, send } from './base.js';
+import { testDatabase, type TestDatabase } from './pg.js';
 
 export { BASE, FIXTURES };
 
@@ -32,6 +35,26 @@ export interface ReqOpts {
   headers?: Record<string, string>;
 }
 
+/** The test store of this process: `TEST_STORE` (sqlite, the default, or postgres). */
+export const TEST_STORE: 'sqlite' | 'postgres' = process.env.TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+const databases = new Map<string, TestDatabase>();
+
+/**
+ * On PostgreSQL, the database of a data folder: created for a new folder, the same one when a
+ * test restarts a server on its folder (`existingDataDir`), dropped by `stop()`.
+ */
+async function storeDatabase(dataDir: string): Promise<TestDatabase | undefined> {
+  if (TEST_STORE !== 'postgres') return undefined;
+  let db = databases.get(dataDir);
+  if (!db) {
+    const created = await testDatabase();
+    db = { url: created.url, drop: async () => { databases.delete(dataDir); await created.drop(); } };
+    databases.set(dataDir, db);
+  }
+  return db;
+}
+
 export async function startTestServer(
   extraArgs: string[] = [],
   overrides: Partial<ServeConfig> = {},
@@ -40,8 +63,9 @@ export async function startTestServer(
   logger?: Logger,
 ): Promise<TestServer> {
   const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'orch-test-'));
+  const db = await storeDatabase(dataDir);
   const { flags } = parseFlags(
-    ['--dev', '--port', '0', '--data-dir', dataDir, '--trust-dir', join(FIXTURES, 'keys', 'trust'), '--workers', '2', ...extraArgs],
+    ['--dev', '--port', '0', '--data-dir', dataDir, '--trust-dir', join(FIXTURES, 'keys', 'trust'), '--workers', '2', ...(db ? ['--store', db.url] : []), ...extraArgs],
     SERVE_FLAGS,
     {},
   );
@@ -92,6 +116,7 @@ export async function startTestServer(
     },
     async stop() {
       await server.close();
+      await db?.drop();
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(`${dataDir}-work`, { recursive: true, force: true });
     },

@@ -111,7 +111,7 @@ test('a request whose transaction fails at COMMIT releases its key: the retry is
   t.after(() => s.stop());
   // A real COMMIT failure (as SQLITE_FULL is in WAL mode, where pages reach the disk at COMMIT):
   // a deferred foreign key that only COMMIT checks, broken by every new DAG version.
-  const db = s.server.store.db.sqlite;
+  const db = s.server.store!.db.sqlite;
   assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
   db.exec(`create table commit_parent (id text primary key);
            create table commit_fails (x text references commit_parent(id) deferrable initially deferred);

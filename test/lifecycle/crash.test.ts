@@ -88,7 +88,7 @@ test('SIGKILL during a retention pass and during a collection, then restart: con
     const run = await waitForRun(t, id);
     assert.equal(run.status, 'completed', `the runs write the artifacts a collection will free: ${JSON.stringify(run.steps)}`);
   }
-  const templates = [...exportRunRecords(t.server.store, { tenant: 'a' })] as RunRecord[];
+  const templates = [...exportRunRecords(t.server.store!, { tenant: 'a' })] as RunRecord[];
   const clones = Array.from({ length: 3000 }, (_, k) => ({ ...templates[k % 40]!, runId: `${templates[k % 40]!.runId.slice(0, 24)}${String(k).padStart(12, '0')}`, runToken: null }) as RunRecord);
   for (let i = 0; i < clones.length; i += 500) await importRunRecords(t.server.ports, clones.slice(i, i + 500), { tenant: 'a' });
   await t.server.close();
@@ -117,7 +117,7 @@ test('SIGKILL during a retention pass and during a collection, then restart: con
     assert.equal((await t.req('PUT', '/admin/retention', { body: { maxAgeDays: 0, keepLast: 5 } })).status, 200);
     const r = await t.req('POST', '/admin/retention:apply', { body: {} });
     assert.equal(r.status, 200, r.text);
-    const left = [...exportRunRecords(t.server.store, { tenant: 'a' })] as RunRecord[];
+    const left = [...exportRunRecords(t.server.store!, { tenant: 'a' })] as RunRecord[];
     assert.equal(left.length, 5, 'the newest five runs are kept');
     await chainVerifies(t);
     const named = new Set(left.flatMap((run) => namedHashes(canonicalJson(run))).filter((h) => before.has(h)));

@@ -39,7 +39,7 @@ after(async () => {
 });
 
 test('retention + GC on 10,000 runs keeps exactly the runs of the policy and the artifacts they name', async () => {
-  const store = t.server.store;
+  const store = t.server.store!;
   // 30 real runs, each writing its own artifact (and logs); they are 100 days old.
   nowMs = Date.now() - 100 * DAY;
   const real: string[] = [];

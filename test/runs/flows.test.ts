@@ -263,7 +263,7 @@ function checkEvents(rows: EventRow[]): void {
 test('the event log: the contract sequence for a chain, a per-tenant chain of hashes, transitions only forward', async () => {
   await publish(t, { dagId: 'ev', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }] });
   const run = await waitForRun(t, (await startRun(t, 'ev')).runId);
-  const store = t.server.store;
+  const store = t.server.store!;
   const evs = store.events.ofRun('a', run.runId);
   assert.deepEqual(evs.map((e) => [e.type, e.stepId, e.status]), [
     ['run.started', null, 'queued'],

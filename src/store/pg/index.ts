@@ -160,6 +160,20 @@ export class PgStore extends PgPorts implements StorePorts {
     return watchEvents(this.url, pgTypes, l);
   }
 
+  async setting(name: string, candidate: string): Promise<string> {
+    // The insert's row when it stored the candidate, else the stored row. A concurrent first ask
+    // makes the insert wait for the other's commit, whose row this statement's snapshot (taken
+    // before) does not see: then a second statement reads it.
+    const r = await this.pool.query<{ value: string }>(
+      `with ins as (insert into settings (name, value) values ($1, $2) on conflict (name) do nothing returning value)
+       select value from ins union all select value from settings where name = $1 limit 1`,
+      [name, candidate],
+    );
+    if (r.rows[0]) return r.rows[0].value;
+    const again = await this.pool.query<{ value: string }>('select value from settings where name = $1', [name]);
+    return again.rows[0]!.value;
+  }
+
   /** Runs a trivial query (the health check's liveness probe). */
   async ping(): Promise<void> {
     await this.pool.query('select 1');

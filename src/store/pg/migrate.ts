@@ -10,7 +10,7 @@
 import type pg from 'pg';
 import { SCHEMA } from '../db.js';
 import { pgDdl, tableDdl } from './ddl.js';
-import { idempotencyKeys, nodes, runOwners } from '../schema.js';
+import { idempotencyKeys, nodes, runOwners, settings } from '../schema.js';
 
 /** Any number, the same in every node: the advisory lock key of migrations. */
 const MIGRATE_LOCK = 0x5354_454c;
@@ -34,6 +34,8 @@ const UPGRADES: ReadonlyMap<number, readonly string[]> = new Map([
   [7, [...tableDdl(nodes), ...tableDdl(runOwners)]],
   // 0008_idempotency_in_flight: the partial index start-up's clean-up of in-flight keys uses.
   [8, tableDdl(idempotencyKeys).filter((s) => s.includes('"idempotency_in_flight"'))],
+  // 0009_installation_settings: values every node shares (the page-token key).
+  [9, tableDdl(settings)],
 ]);
 
 /** Creates or checks the schema: the version the database had (0: empty) and has now. */

@@ -93,8 +93,8 @@ test('a PostgreSQL database of schema version 7 (before run ownership) is upgrad
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
   try {
-    // The schema as version 7 created it: every table but the two 0007_run_owners added, and a row kept.
-    const added = new Set(['nodes', 'run_owners']);
+    // The schema as version 7 created it: every table but those 0007_run_owners and later added, and a row kept.
+    const added = new Set(['nodes', 'run_owners', 'settings']);
     const later = ['"idempotency_in_flight"']; // indexes of migrations after 0007
     await c.query('create table schema_version (version bigint primary key, tag text not null, applied_ms bigint not null)');
     for (const stmt of pgDdl()) {
@@ -105,7 +105,7 @@ test('a PostgreSQL database of schema version 7 (before run ownership) is upgrad
     await c.query(`insert into retention_policies (tenant, max_age_days, keep_last, updated_ms) values ('kept', 3, null, 1)`);
     await (await PgStore.open({ url: db.url })).close();
     assert.deepEqual(await pgShape(c), sqliteShape());
-    assert.deepEqual((await c.query('select version::int as v from schema_version order by version')).rows.map((r) => r.v), [7, 8, SCHEMA.version]);
+    assert.deepEqual((await c.query('select version::int as v from schema_version order by version')).rows.map((r) => r.v), [7, 8, 9, SCHEMA.version]);
     assert.equal((await c.query(`select count(*)::int as n from retention_policies where tenant = 'kept'`)).rows[0].n, 1, 'rows kept');
   } finally {
     await c.end();
