@@ -22,8 +22,8 @@
 //   so the files start in the order of their last known duration, longest first (recorded by each
 //   run in node_modules/.cache/stella-test-durations.json; a fresh clone starts from
 //   scripts/test-durations.json, the figures of a whole run committed with the suite).
-// - Both stores: the files under POSTGRES_DIRS (the API and engine tests) run twice, on the
-//   embedded SQLite store and on PostgreSQL (`TEST_STORE=postgres`: test/helpers/server.ts starts
+// - Both stores: the files under POSTGRES_DIRS (the API and engine tests) that start a test
+//   server (startTestServer) run twice, on the embedded SQLite store and on PostgreSQL (`TEST_STORE=postgres`: test/helpers/server.ts starts
 //   the test servers with `--store` on a fresh database of the run's throwaway cluster, and the
 //   line names the file `<file> [postgres]`). A file that cannot hold on PostgreSQL says so, and
 //   why, with a line `// @sqlite-only: <reason>` in its first 40 lines. TEST_STORES=sqlite (or
@@ -75,11 +75,12 @@ const files = filters.length > 0 ? all.filter((f) => filters.some((x) => f.inclu
 /** The test folders whose files run on both stores (the API and engine tests). */
 const POSTGRES_DIRS = ['test/http/', 'test/runs/', 'test/dags/', 'test/events/', 'test/engine/', 'test/bundles/', 'test/schedules/'];
 const STORES = (process.env.TEST_STORES ?? 'sqlite,postgres').split(',');
-/** Why a file stays on SQLite (its `// @sqlite-only: reason` line), or null. */
+/** Why a file stays on SQLite (its `// @sqlite-only: reason` line, or no test server), or null. */
 function sqliteOnly(file) {
-  const head = readFileSync(join(ROOT, file), 'utf8').split('\n').slice(0, 40);
-  const line = head.find((l) => l.startsWith('// @sqlite-only:'));
-  return line ? line.slice('// @sqlite-only:'.length).trim() : null;
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const line = text.split('\n').slice(0, 40).find((l) => l.startsWith('// @sqlite-only:'));
+  if (line) return line.slice('// @sqlite-only:'.length).trim();
+  return text.includes('startTestServer') ? null : 'starts no test server (its stores are its own)';
 }
 /** What runs: each file on SQLite, and the API and engine files again on PostgreSQL. */
 const jobs = [

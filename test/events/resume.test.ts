@@ -62,7 +62,7 @@ for (const transport of ['ndjson', 'websocket'] as const) {
       const moreAfter = runs.ids.length + 5;
       await resumed.until(() => runs.ids.length >= moreAfter, 30_000);
       await runs.stop();
-      const head = t.server.store!.events.head(tenant).seq;
+      const head = (await t.server.ports.events.since(tenant, 0, 1_000_000)).at(-1)!.seq;
       await resumed.until((es) => es.some((e) => e.seq === head), 30_000);
       resumed.close();
       const seqs = [...seen, ...events(resumed)].map((e) => e.seq as number);

@@ -22,7 +22,7 @@ before(async () => {
 after(() => t.stop());
 
 const cancel = (runId: string, tenant = 'a') => t.req('POST', `/runs/${runId}:cancel`, { tenant, body: { reason: 'test' } });
-const eventsOf = (runId: string) => t.server.store!.events.ofRun('a', runId).map((e) => `${e.stepId ?? 'run'}:${e.status}`);
+const eventsOf = async (runId: string) => (await t.server.ports.events.ofRun('a', runId)).map((e) => `${e.stepId ?? 'run'}:${e.status}`);
 
 test('a queued run is cancelled at once: none of its steps ever runs', async () => {
   const holder = await startRun(t, 'hold');
@@ -37,7 +37,7 @@ test('a queued run is cancelled at once: none of its steps ever runs', async () 
     assert.equal(s.status, 'cancelled', s.stepId);
     assert.deepEqual(s.attempts, [], `${s.stepId} never ran`);
   }
-  assert.deepEqual(eventsOf(queued.runId), ['run:queued', 'a:cancelled', 'b:cancelled', 'run:cancelled']);
+  assert.deepEqual(await eventsOf(queued.runId), ['run:queued', 'a:cancelled', 'b:cancelled', 'run:cancelled']);
   assert.equal((await cancel(queued.runId)).status, 200, 'repeating is 200');
   assert.equal((await cancel(holder.runId)).status, 202);
   assert.equal((await waitForRun(t, holder.runId)).status, 'cancelled');
@@ -55,7 +55,7 @@ test('cancel during a retry backoff: the step ends cancelled, no further attempt
   assert.deepEqual(f.attempts.map((a: any) => a.status), ['failed'], 'the one attempt before the backoff');
   assert.equal(stepOf(run, 'next').status, 'cancelled');
   assert.deepEqual(stepOf(run, 'next').attempts, []);
-  assert.equal(t.server.store!.runs.getForTenant('a', r.runId)!.status, 'cancelled');
+  assert.equal((await t.server.ports.runs.get('a', r.runId))!.status, 'cancelled');
 });
 
 test('cancel racing completion: one outcome, told truthfully, with exactly one terminal event', async () => {
@@ -72,7 +72,7 @@ test('cancel racing completion: one outcome, told truthfully, with exactly one t
       assert.equal(c.status, 200, c.text);
       assert.equal(c.body.status, run.status, 'a 200 carries the state that stays');
     }
-    const terminal = t.server.store!.events.ofRun('a', r.runId).filter((e) => /^run\.(completed|failed|cancelled)$/.test(e.type));
+    const terminal = (await t.server.ports.events.ofRun('a', r.runId)).filter((e) => /^run\.(completed|failed|cancelled)$/.test(e.type));
     assert.equal(terminal.length, 1);
     assert.equal(terminal[0]!.status, run.status);
     for (const s of run.steps) assert.ok(TERMINAL.includes(s.status) || s.status === 'skipped', `${s.stepId}: ${s.status}`);

@@ -263,8 +263,8 @@ function checkEvents(rows: EventRow[]): void {
 test('the event log: the contract sequence for a chain, a per-tenant chain of hashes, transitions only forward', async () => {
   await publish(t, { dagId: 'ev', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }] });
   const run = await waitForRun(t, (await startRun(t, 'ev')).runId);
-  const store = t.server.store!;
-  const evs = store.events.ofRun('a', run.runId);
+  const { events } = t.server.ports;
+  const evs = await events.ofRun('a', run.runId);
   assert.deepEqual(evs.map((e) => [e.type, e.stepId, e.status]), [
     ['run.started', null, 'queued'],
     ['run.updated', null, 'running'],
@@ -279,10 +279,10 @@ test('the event log: the contract sequence for a chain, a per-tenant chain of ha
   for (const e of evs) assert.equal(e.traceId, run.traceId);
   // Every run of this file so far (once each has its terminal event): hash chain and
   // forward-only transitions.
-  await until(() => {
-    const rows = store.events.since('a', 0, 100_000);
+  await until(async () => {
+    const rows = await events.since('a', 0, 100_000);
     const ended = new Set(rows.filter((e) => /^run\.(completed|failed|cancelled)$/.test(e.type)).map((e) => e.runId));
     return rows.every((e) => e.runId === '' || ended.has(e.runId));
   }, 'every run of this file has ended');
-  checkEvents(store.events.since('a', 0, 100_000));
+  checkEvents(await events.since('a', 0, 100_000));
 });
