@@ -32,7 +32,11 @@ function outcome(row: IdempotencyRow, requestHash: string): IdemClaim {
 }
 
 export class IdempotencyLedger implements IdempotencyLedgerPort {
-  constructor(private readonly ports: StorePorts) {}
+  /** `nodeId`: this node, on a store several nodes share (its in-flight claims name it). */
+  constructor(
+    private readonly ports: StorePorts,
+    private readonly nodeId?: string,
+  ) {}
 
   /**
    * Claims `key` for a request of `requestHash`, or finds its unexpired earlier outcome. One
@@ -47,7 +51,7 @@ export class IdempotencyLedger implements IdempotencyLedgerPort {
         row = undefined;
       }
       if (row) return outcome(row, requestHash);
-      if (await tx.idem.claim(key, requestHash, nowMs)) return { kind: 'fresh' };
+      if (await tx.idem.claim(key, requestHash, nowMs, this.nodeId)) return { kind: 'fresh' };
       const now = await tx.idem.get(key);
       // Claimed and released again in between: held a moment ago, so the client retries.
       return now ? outcome(now, requestHash) : { kind: 'in_flight' };

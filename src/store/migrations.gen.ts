@@ -130,10 +130,11 @@ export const MIGRATIONS: EmbeddedMigration[] = [
   {
     "tag": "0009_installation_settings",
     "sql": [
-      "CREATE TABLE `settings` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL\n);\n"
+      "CREATE TABLE `settings` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL\n);\n",
+      "\nALTER TABLE `idempotency_keys` ADD `node_id` text;"
     ],
     "bps": true,
-    "folderMillis": 1796222622344,
-    "hash": "026e046f883c7cc8c52d6c04703e953ae044b930f83035fe47a782b343285c49"
+    "folderMillis": 1796223558428,
+    "hash": "9d1ee73517b74ded01a9521d26dc58e73768bed462b8ec7672e2ede89a7b5d7f"
   }
 ];

@@ -102,8 +102,12 @@ export interface EventLogPort {
 /** Idempotency-Key records (CONTRACT §3). */
 export interface IdempotencyPort {
   get(k: IdemKey): Promise<IdempotencyRow | undefined>;
-  /** Claims the key (state `in_flight`); false when a record for it exists already (another request holds it). */
-  claim(k: IdemKey, requestHash: string, nowMs: number): Promise<boolean>;
+  /**
+   * Claims the key (state `in_flight`); false when a record for it exists already (another
+   * request holds it). With `nodeId` (several nodes), the claim names the node, and an in-flight
+   * record of a node whose lease has run out (it died mid-request) is taken over.
+   */
+  claim(k: IdemKey, requestHash: string, nowMs: number, nodeId?: string): Promise<boolean>;
   /** Records the response; `runId`: the run it names, so the record is pruned with that run. */
   complete(k: IdemKey, status: number, body: string, headers: string, runId: string | null): Promise<void>;
   /** Forgets an in-flight record whose request failed, so the client may retry. */

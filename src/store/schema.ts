@@ -164,6 +164,12 @@ export const idempotencyKeys = sqliteTable(
     createdMs: integer('created_ms').notNull(),
     /** The run the recorded response names (its `runId`), so retention prunes the record with the run. */
     runId: text('run_id'),
+    /**
+     * Several nodes: the node handling the request while it is in flight. Its claim is free
+     * again once that node's lease has run out (it died mid-request). Null on the embedded store,
+     * whose start-up forgets every in-flight claim instead.
+     */
+    nodeId: text('node_id'),
   },
   (t) => [
     primaryKey({ columns: [t.tenant, t.method, t.path, t.key] }),

@@ -14,7 +14,9 @@
 import type { HeldRun, LeasePort, NodeRow } from '../ports.js';
 import type { Conn } from './conn.js';
 
-const NOW = `(extract(epoch from statement_timestamp()) * 1000)::bigint`;
+/** The database's clock, ms since the epoch (one value per statement): every lease time is read against it. */
+export const NOW_MS = `(extract(epoch from statement_timestamp()) * 1000)::bigint`;
+const NOW = NOW_MS;
 const NODE_COLS = `node_id as "nodeId", started_ms as "startedMs", heartbeat_ms as "heartbeatMs", lease_until_ms as "leaseUntilMs", capacity`;
 const byRunId = (a: { runId: string }, b: { runId: string }): number => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
 

@@ -34,8 +34,9 @@ const UPGRADES: ReadonlyMap<number, readonly string[]> = new Map([
   [7, [...tableDdl(nodes), ...tableDdl(runOwners)]],
   // 0008_idempotency_in_flight: the partial index start-up's clean-up of in-flight keys uses.
   [8, tableDdl(idempotencyKeys).filter((s) => s.includes('"idempotency_in_flight"'))],
-  // 0009_installation_settings: values every node shares (the page-token key).
-  [9, tableDdl(settings)],
+  // 0009_installation_settings: values every node shares (the page-token key), and the node
+  // handling an in-flight Idempotency-Key.
+  [9, [...tableDdl(settings), `ALTER TABLE "idempotency_keys" ADD COLUMN "node_id" text COLLATE "C"`]],
 ]);
 
 /** Creates or checks the schema: the version the database had (0: empty) and has now. */

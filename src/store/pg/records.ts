@@ -13,6 +13,7 @@ import type { IdemKey, IdempotencyRow } from '../idempotency.js';
 import type { ArtifactIndexPort, CatalogPort, DagExportPosition, IdempotencyPort } from '../ports.js';
 import { dagVersions } from '../schema.js';
 import type { Conn } from './conn.js';
+import { NOW_MS } from './leases.js';
 import { pgSelectList } from './ddl.js';
 
 const DAG_COLS = pgSelectList(dagVersions);
@@ -103,11 +104,16 @@ export class PgIdempotency implements IdempotencyPort {
     ))[0];
   }
 
-  async claim(k: IdemKey, requestHash: string, nowMs: number): Promise<boolean> {
+  async claim(k: IdemKey, requestHash: string, nowMs: number, nodeId?: string): Promise<boolean> {
+    // An in-flight record of another node whose lease ran out (the nodes' clock is the
+    // database's) is the claim of a request that died with its node: taken over.
     const n = await this.c.count(
-      `insert into idempotency_keys (tenant, method, path, key, request_hash, state, created_ms) values ($1, $2, $3, $4, $5, 'in_flight', $6)
-       on conflict do nothing`,
-      [...keyOf(k), requestHash, nowMs],
+      `insert into idempotency_keys (tenant, method, path, key, request_hash, state, created_ms, node_id) values ($1, $2, $3, $4, $5, 'in_flight', $6, $7)
+       on conflict (tenant, method, path, key) do update set request_hash = excluded.request_hash, created_ms = excluded.created_ms, node_id = excluded.node_id
+       where idempotency_keys.state = 'in_flight' and excluded.node_id is not null
+         and idempotency_keys.node_id is distinct from excluded.node_id
+         and not exists (select 1 from nodes n where n.node_id = idempotency_keys.node_id and n.lease_until_ms > ${NOW_MS})`,
+      [...keyOf(k), requestHash, nowMs, nodeId ?? null],
     );
     return n === 1;
   }

@@ -150,3 +150,25 @@ test('postgres: a take-over waits for a fenced commit in flight, then takes the 
   assert.deepEqual(await s.leases.claim('fast', 10), [{ runId: id, tenant: t, epoch: 2, from: 'slow' }]);
   await s.leases.release('fast', [id!]);
 });
+
+test('postgres: an in-flight Idempotency-Key of a node that died is taken over; a live node\'s, a finished one or an unnamed claim never', async (ctx) => {
+  const s = await storeOf(ctx, 'postgres');
+  if (!s) return;
+  const k = { tenant: 'idem-nodes', method: 'POST', path: '/runs', key: 'k' };
+  const claim = (hash: string, node?: string) => s.transaction((tx) => tx.idem.claim(k, hash, 1, node));
+  await s.leases.heartbeat('idem-a', LONG, 1);
+  await s.leases.heartbeat('idem-b', LONG, 1);
+  assert.equal(await claim('rh-a', 'idem-a'), true);
+  assert.equal(await claim('rh-b', 'idem-b'), false, 'A is alive: its request is still in flight');
+  assert.equal(await claim('rh-a2', 'idem-a'), false, 'a second request on the same node is in flight too');
+  assert.equal(await claim('rh-x'), false, 'a claim that names no node never takes over');
+  await s.leases.heartbeat('idem-a', 0, 1); // A's lease runs out: it died mid-request
+  assert.equal(await claim('rh-b', 'idem-b'), true, 'B takes the dead node\'s claim over');
+  assert.equal((await s.idem.get(k))?.requestHash, 'rh-b', 'as its own request');
+  assert.equal(await claim('rh-a', 'idem-a'), false, 'B is alive now');
+  await s.transaction((tx) => tx.idem.complete(k, 201, '{}', '{}', null));
+  await s.leases.heartbeat('idem-b', 0, 1);
+  await s.leases.heartbeat('idem-c', LONG, 1);
+  assert.equal(await claim('rh-c', 'idem-c'), false, 'a recorded answer is never taken over');
+  assert.equal((await s.idem.get(k))?.state, 'done');
+});

@@ -101,6 +101,7 @@ test('a PostgreSQL database of schema version 7 (before run ownership) is upgrad
       if ([...added].some((t) => stmt.includes(`ON "${t}"`) || stmt.startsWith(`CREATE TABLE "${t}"`)) || later.some((i) => stmt.includes(i))) continue;
       await c.query(stmt);
     }
+    await c.query('alter table idempotency_keys drop column node_id'); // added by 0009
     await c.query(`insert into schema_version values (7, '0006_schedule_actors', 0)`);
     await c.query(`insert into retention_policies (tenant, max_age_days, keep_last, updated_ms) values ('kept', 3, null, 1)`);
     await (await PgStore.open({ url: db.url })).close();
