@@ -130,7 +130,9 @@ export class LifecycleService {
       if (artifacts.objects > 0) this.o.logger.info({ objects: artifacts.objects, bytes: artifacts.bytes }, 'artifact collection freed space');
       return { startedUtc, durationMs: this.o.clock.now() - t0, tenants: reports, artifacts };
     };
-    const p = this.chain.then(run, run);
+    // One pass at a time in this process (the chain) and across the nodes of the installation.
+    const exclusive = () => this.o.ports.maintenance.exclusive('retention', run);
+    const p = this.chain.then(exclusive, exclusive);
     this.chain = p.catch(() => undefined);
     return p;
   }

@@ -116,4 +116,10 @@ export interface MaintenancePort {
   integrityCheck(): Promise<string>;
   /** A transactionally consistent copy of the database to `destFile` (which must not exist). */
   snapshot(destFile: string, onProgress?: (done: number, total: number) => void): Promise<{ pages: number }>;
+  /**
+   * Runs `fn` while this process holds the installation-wide lock `name`, waiting for it while
+   * another node holds it (retention and artifact collection run on one node at a time). On the
+   * embedded store one process is the installation: `fn` just runs.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }

@@ -15,10 +15,14 @@ export class MaintenanceUnsupported extends Error {
   }
 }
 
-/** A store's ping with the refusals of the upkeep PostgreSQL does with its own tools. */
-export function pgMaintenance(ping: () => Promise<void>): MaintenancePort {
+/**
+ * A store's ping and installation-wide lock (`exclusive`, e.g. a session advisory lock) with the
+ * refusals of the upkeep PostgreSQL does with its own tools.
+ */
+export function pgMaintenance(ping: () => Promise<void>, exclusive: MaintenancePort['exclusive']): MaintenancePort {
   return {
     ping,
+    exclusive,
     integrityCheck: () =>
       Promise.reject(new MaintenanceUnsupported('the PostgreSQL store has no integrity check of its own: check the database with pg_amcheck (the amcheck extension)')),
     snapshot: () =>

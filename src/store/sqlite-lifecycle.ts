@@ -81,5 +81,6 @@ export function sqliteMaintenance(s: Store): MaintenancePort {
     ping: () => settled(() => s.ping()),
     integrityCheck: () => settled(() => s.integrityCheck()),
     snapshot: (dest, onProgress) => s.snapshot(dest, onProgress),
+    exclusive: (_name, fn) => fn(),
   };
 }

@@ -112,7 +112,7 @@ export class PgStore extends PgPorts implements StorePorts {
   /** The last error of an idle pooled connection (the pool drops that connection and opens another). */
   lastIdleError: Error | null = null;
   /** Liveness only: copies and checks are pg_dump's, pg_basebackup's and pg_amcheck's (maintenance.ts). */
-  readonly maintenance = pgMaintenance(() => this.ping());
+  readonly maintenance = pgMaintenance(() => this.ping(), (name, fn) => this.exclusive(name, fn));
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -172,6 +172,30 @@ export class PgStore extends PgPorts implements StorePorts {
     if (r.rows[0]) return r.rows[0].value;
     const again = await this.pool.query<{ value: string }>('select value from settings where name = $1', [name]);
     return again.rows[0]!.value;
+  }
+
+  /**
+   * Runs `fn` holding the session advisory lock of `name` (on a connection of its own, kept
+   * until `fn` ends): nodes run it one at a time; a node that dies releases it with its session.
+   */
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // The connection lost while `fn` runs (the database restarted): the lock went with the
+    // session, so another node may start the same work; it is written to be safe twice.
+    const lost = (e: Error) => (broken = e);
+    client.on('error', lost);
+    try {
+      await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [`stella:${name}`]);
+      try {
+        return await fn();
+      } finally {
+        await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [`stella:${name}`]).catch((e: Error) => (broken = e));
+      }
+    } finally {
+      client.off('error', lost);
+      client.release(broken);
+    }
   }
 
   /** Runs a trivial query (the health check's liveness probe). */
