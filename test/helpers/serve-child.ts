@@ -14,6 +14,8 @@ export interface ServeChild {
   alive(): boolean;
   /** SIGTERM; resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a node that dies); resolves once it has exited. */
+  kill(): Promise<void>;
 }
 
 /** Starts `orchestrator serve ARGS` (the esbuild bundle, fast to start) in `cwd` and waits until it is ready. */
@@ -42,6 +44,10 @@ export async function startServer(args: string[], cwd: string): Promise<ServeChi
     async stop() {
       if (!exited) proc.kill('SIGTERM');
       return exit;
+    },
+    async kill() {
+      if (!exited) proc.kill('SIGKILL');
+      await exit;
     },
   };
 }
