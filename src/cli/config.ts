@@ -9,6 +9,7 @@ import { DEFAULT_MAX_OUTPUT_BYTES } from '../engine/pool/outputs.js';
 import { pluginEnvRefusal } from '../engine/pool/sandbox.js';
 import type { FlagSpec, Flags } from './args.js';
 import { parseFlags, UsageError } from './args.js';
+import { postgresUrl } from './pg-url.js';
 import { parseThreshold, type Threshold } from '../lifecycle/disk.js';
 
 /** `orchestrator serve` flags; each is also an ORCH_* variable, except `--dev` (command line only). */
@@ -180,10 +181,7 @@ export function serveConfig(flags: Flags): ServeConfig {
   if (within(dataDir, workDir) || within(workDir, dataDir)) {
     throw new UsageError('--work-dir must be outside --data-dir (and not contain it): plugin hosts may not reach the data folder');
   }
-  const store = flags.store === undefined || flags.store === '' ? undefined : String(flags.store);
-  if (store !== undefined && !/^postgres(ql)?:\/\//.test(store)) {
-    throw new UsageError('--store must be a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE); without it the store is SQLite in --data-dir');
-  }
+  const store = flags.store === undefined || flags.store === '' ? undefined : postgresUrl(flags.store, 'store');
   if (flags['artifacts-dir'] !== undefined && store === undefined) {
     throw new UsageError('--artifacts-dir needs --store: on SQLite the artifacts live in --data-dir, backed up with it');
   }

@@ -17,6 +17,7 @@ import { PageTokens } from '../http/index.js';
 import { prepareDataDir } from '../lifecycle/index.js';
 import { SqlitePorts, Store, takeLock, type Checkpointer, type StorePorts } from '../store/index.js';
 import type { ServeConfig } from './config.js';
+import { redactedUrl } from './pg-url.js';
 
 export interface OpenedStore {
   ports: StorePorts;
@@ -27,17 +28,6 @@ export interface OpenedStore {
   /** SQLite's background WAL checkpoints (stopped by the scheduler's drain); null on PostgreSQL. */
   checkpointer: Checkpointer | null;
   close(): Promise<void>;
-}
-
-/** The URL as logs may show it: the password, if any, is never printed. */
-export function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
 }
 
 export async function openStore(config: ServeConfig, logger: Logger, clock: Clock): Promise<OpenedStore> {

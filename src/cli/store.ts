@@ -7,28 +7,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError, type FlagSpec, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
+import { postgresUrl, redactedUrl } from './pg-url.js';
 
 const print = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');
-
-/** A PostgreSQL URL as the user gave it, or a usage error saying what is accepted. */
-function postgresUrl(v: unknown, flag: string): string {
-  const s = typeof v === 'string' ? v : '';
-  if (!/^postgres(ql)?:\/\//.test(s)) {
-    throw new UsageError(`--${flag} must be a PostgreSQL URL (postgres://user:password@host:5432/database); an embedded data folder is upgraded with "orchestrator upgrade --data-dir DIR"`);
-  }
-  return s;
-}
-
-/** The URL with its password hidden, for reports and logs. */
-export function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://…';
-  }
-}
 
 /** Runs `fn` against the database at `url`; a connection that fails says where, without the password. */
 async function reaching<T>(url: string, fn: () => Promise<T>): Promise<T> {
