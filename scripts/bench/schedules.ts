@@ -35,7 +35,7 @@ const shifted = (): Shifted => ({ frozen: null, offset: 0, now() { return this.f
 async function server(clock: Shifted, dir = mkdtempSync(join(tmpdir(), 'orch-bench-sched-'))): Promise<{ s: RunningServer; dir: string }> {
   const { flags } = parseFlags(['--dev', '--port', '0', '--data-dir', dir, '--allow-unsigned', '--workers', '2', '--max-queued-runs', String(N * 2), '--rate-limit', '1000000'], SERVE_FLAGS, {});
   const s = await startServer(serveConfig(flags), createLogger('warn'), { clock });
-  s.deps.services.dags.publish('demo', { dagId: 'quick', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] } as never);
+  await s.deps.services.dags.publish('demo', { dagId: 'quick', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] } as never);
   return { s, dir };
 }
 

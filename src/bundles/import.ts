@@ -12,12 +12,13 @@
  * 3. New plugins are copied (install-plugins.ts) into a staging folder inside the tenant's plugin folder
  *    (`.bundle-staging-*`, skipped by the plugin loader, swept by the next import) and renamed
  *    into place as `<tenant plugins dir>/<tenant>/<name>@<version>/`.
- * 4. Every DAG is published into the tenant in ONE store transaction, and after them, in the
- *    same transaction, every schedule is stored (it may name the bundle's DAGs): created, or
+ * 4. Every DAG is published into the tenant in ONE transaction through the storage ports (either
+ *    store), and after them, in the same transaction, every schedule is stored (it may name the bundle's DAGs): created, or
  *    left unchanged when the same normal form is stored, or refused (`SCHEDULE_EXISTS`) when
  *    the id holds another definition; a schedule naming no DAG of the tenant is `DAG_INVALID`.
  *    If anything fails, the transaction rolls back and the plugin folders renamed in step 3
- *    are removed again: nothing of the bundle stays.
+ *    are removed again: nothing of the bundle stays. Once it committed, its events
+ *    (`dag.published`, `schedule.created`) go to the live stream.
  *
  * Importing the same bundle again changes nothing (`changed: false`).
  */
@@ -26,10 +27,10 @@ import { ApiError } from '../core/errors.js';
 import { TENANT_RE } from '../core/ids.js';
 import { dagCanonicalJson } from '../dags/canonical.js';
 import type { TrustStore } from '../dags/keys.js';
-import { checkPlugins, type DagService } from '../dags/service.js';
+import { checkPlugins, type CheckedDag, type DagService } from '../dags/service.js';
 import { PlanCache } from '../engine/index.js';
 import { installSchedule, type IncomingSchedule } from '../schedules/install.js';
-import type { Store } from '../store/index.js';
+import type { EventRow, Ports } from '../store/index.js';
 import { BundleError } from './errors.js';
 import type { BundleLimits } from './limits.js';
 import { installPlugins, planPlugins, withBundlePlugins, type InstalledPlugin } from './install-plugins.js';
@@ -61,8 +62,8 @@ export interface ImportOptions {
 
 /** Where an import stores schedules (`ScheduleService` is one). */
 export interface ScheduleInstaller {
-  /** Inside the import's transaction, after its DAGs: created, unchanged, or throws (SCHEDULE_EXISTS, DAG_INVALID…). */
-  install(tenant: string, incoming: IncomingSchedule): { created: boolean };
+  /** Inside the import's transaction (`tx`), after its DAGs: created (with its event), unchanged, or throws (SCHEDULE_EXISTS, DAG_INVALID…). */
+  install(tx: Ports, tenant: string, incoming: IncomingSchedule): Promise<{ created: boolean; event?: EventRow }>;
   /** After the commit, with the ids it created. */
   committed?(tenant: string, scheduleIds: readonly string[]): void;
 }
@@ -93,15 +94,15 @@ function withPath(e: unknown, path: string): unknown {
  * installation refuses, `ApiError('VALIDATION_FAILED')` for a bad tenant id.
  *
  * @example
- * const report = importBundle(readFileSync('b.tgz'), { tenant: 'demo', dags, tenantPluginsDir: 'data/tenant-plugins' });
+ * const report = await importBundle(readFileSync('b.tgz'), { tenant: 'demo', dags, tenantPluginsDir: 'data/tenant-plugins' });
  */
-export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportReport {
+export async function importBundle(bytes: Uint8Array, opts: ImportOptions): Promise<ImportReport> {
   if (!TENANT_RE.test(opts.tenant)) {
     throw new ApiError('VALIDATION_FAILED', `invalid tenant id ${JSON.stringify(opts.tenant)}`, { field: 'tenant' });
   }
   const deps = opts.dags.deps;
-  // The DagService's own store: its publish must join this transaction (a savepoint).
-  const store: Store = deps.store;
+  // The DagService's own store: its publishes and the schedules share this import's transaction.
+  const { ports } = deps;
   const trust = opts.trust ?? deps.trust;
   const installed = opts.resolvePlugin ?? deps.resolvePlugin;
   const tenant = opts.tenant;
@@ -110,11 +111,12 @@ export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportRepo
   opts.onProgress?.('checking against the installation');
   const newPlugins = planPlugins(v.plugins, tenant, installed, opts.tenantPluginsDir);
   const resolve = withBundlePlugins(v.plugins, (ref) => installed(tenant, ref));
-  const planned = v.dags.map((d) => {
+  const planned: Array<{ d: VerifiedBundle['dags'][number]; checked: CheckedDag }> = [];
+  for (const d of v.dags) {
     let pluginPins: string;
     try {
       pluginPins = checkPlugins(d.doc, resolve);
-      const existing = store.dags.get(opts.tenant, d.doc.dagId, d.doc.version);
+      const existing = await ports.catalog.getVersion(tenant, d.doc.dagId, d.doc.version);
       if (existing && existing.hash !== d.hash) {
         throw new ApiError('DAG_VERSION_EXISTS', `${d.doc.dagId}@${d.doc.version} exists with different content`, {
           dagId: d.doc.dagId,
@@ -125,37 +127,45 @@ export function importBundle(bytes: Uint8Array, opts: ImportOptions): ImportRepo
     } catch (e) {
       throw withPath(e, d.path);
     }
-    return { d, checked: { hash: d.hash, definition: dagCanonicalJson(d.doc), signedBy: d.signedBy, pluginPins } };
-  });
+    planned.push({ d, checked: { hash: d.hash, definition: dagCanonicalJson(d.doc), signedBy: d.signedBy, pluginPins } });
+  }
 
   if (newPlugins.length) opts.onProgress?.(`installing ${newPlugins.length} plugin(s) for tenant ${tenant}`);
   const undoPlugins = installPlugins(newPlugins, join(opts.tenantPluginsDir ?? '', tenant));
-  const schedules = opts.schedules ?? { install: (t: string, s: IncomingSchedule) => installSchedule({ store, clock: deps.clock, plans: new PlanCache() }, t, s) };
+  const schedules: ScheduleInstaller = opts.schedules ?? { install: (tx, t, s) => installSchedule({ clock: deps.clock, plans: new PlanCache() }, tx, t, s) };
+  const events: EventRow[] = [];
   let published: Array<{ dagId: string; version: string; hash: string; created: boolean }>;
   let stored: Array<{ scheduleId: string; created: boolean }>;
   try {
-    opts.onProgress?.(`publishing ${planned.length} DAG(s) and ${v.schedules.length} schedule(s) into tenant ${opts.tenant}`);
-    [published, stored] = store.tx(() => [
-      planned.map(({ d, checked }) => {
+    opts.onProgress?.(`publishing ${planned.length} DAG(s) and ${v.schedules.length} schedule(s) into tenant ${tenant}`);
+    [published, stored] = await ports.transaction(async (tx) => {
+      const dags: typeof published = [];
+      for (const { d, checked } of planned) {
         try {
-          const { created } = opts.dags.publish(opts.tenant, d.doc, checked);
-          return { dagId: d.doc.dagId, version: d.doc.version, hash: d.hash, created };
+          const r = await opts.dags.publishIn(tx, tenant, d.doc, checked);
+          events.push(...r.events);
+          dags.push({ dagId: d.doc.dagId, version: d.doc.version, hash: d.hash, created: r.created });
         } catch (e) {
           throw withPath(e, d.path);
         }
-      }),
-      v.schedules.map((s) => {
+      }
+      const installedSchedules: typeof stored = [];
+      for (const s of v.schedules) {
         try {
-          return { scheduleId: s.scheduleId, created: schedules.install(tenant, s.incoming).created };
+          const r = await schedules.install(tx, tenant, s.incoming);
+          if (r.event) events.push(r.event);
+          installedSchedules.push({ scheduleId: s.scheduleId, created: r.created });
         } catch (e) {
           throw withPath(e, s.path);
         }
-      }),
-    ] as const);
+      }
+      return [dags, installedSchedules] as const;
+    });
   } catch (e) {
     undoPlugins();
     throw e;
   }
+  opts.dags.announce(events);
   const createdSchedules = stored.filter((s) => s.created).map((s) => s.scheduleId);
   if (createdSchedules.length > 0) schedules.committed?.(tenant, createdSchedules);
   const fresh = new Set(newPlugins.map((p) => p.name));

@@ -201,8 +201,8 @@ export const bundleImportCommand: Command = {
       return EXIT.FAILED;
     }
     try {
-      const dags = new DagService({ store, ports: new SqlitePorts(store), clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
-      const report = importBundle(bytes, { tenant: String(f.tenant), dags, tenantPluginsDir: sources.tenantRoot, onProgress: progress() });
+      const dags = new DagService({ ports: new SqlitePorts(store), clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
+      const report = await importBundle(bytes, { tenant: String(f.tenant), dags, tenantPluginsDir: sources.tenantRoot, onProgress: progress() });
       process.stdout.write(JSON.stringify({ ok: true, file, ...report }) + '\n');
       return EXIT.OK;
     } catch (e) {

@@ -34,11 +34,11 @@ export interface PreloadOptions {
 }
 
 /** Verifies and imports one bundle, all or nothing (src/bundles/import.ts). */
-function preloadBundle(file: string, tenant: string, dags: DagService, logger: Logger, report: PreloadReport, opts: PreloadOptions): void {
+async function preloadBundle(file: string, tenant: string, dags: DagService, logger: Logger, report: PreloadReport, opts: PreloadOptions): Promise<void> {
   if (statSync(file).size > DEFAULT_BUNDLE_LIMITS.maxBundleBytes) {
     throw new Error(`bundle larger than ${DEFAULT_BUNDLE_LIMITS.maxBundleBytes} bytes`);
   }
-  const r = importBundle(readFileSync(file), { tenant, dags, tenantPluginsDir: opts.tenantPluginsDir, schedules: opts.schedules });
+  const r = await importBundle(readFileSync(file), { tenant, dags, tenantPluginsDir: opts.tenantPluginsDir, schedules: opts.schedules });
   report.bundles++;
   if (r.plugins.some((p) => p.installed)) opts.onPluginsInstalled?.();
   for (const d of r.dags) {
@@ -84,7 +84,7 @@ export async function preloadDags(dir: string, dags: DagService, logger: Logger,
       const file = join(tdir, name);
       if (name.endsWith('.tgz')) {
         try {
-          preloadBundle(file, tenant, dags, logger, report, opts);
+          await preloadBundle(file, tenant, dags, logger, report, opts);
         } catch (e) {
           report.failed++;
           const err = coerceError(e);
@@ -95,7 +95,7 @@ export async function preloadDags(dir: string, dags: DagService, logger: Logger,
       if (!name.endsWith('.json') || name.endsWith(SCHEDULE_SUFFIX)) continue;
       try {
         const doc = parseDag(parseJsonBounded(readFileSync(file, 'utf8'), 64));
-        const { created, version } = dags.publish(tenant, doc);
+        const { created, version } = await dags.publish(tenant, doc);
         if (created) report.published++;
         else report.unchanged++;
         logger.info({ tenant, dagId: version.dagId, version: version.version, created }, 'preload: DAG');

@@ -135,7 +135,6 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // Events committed outside the scheduler (DAG and retention changes) reach the live stream the same way.
     const announce = (rows: readonly EventRow[]) => scheduler.events.emit('committed', [...rows]);
     const dags = new DagService({
-      store,
       ports,
       clock,
       trust,
@@ -154,7 +153,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const runs = new RunService({ store, ports, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
     const firer = new ScheduleFirer({ ports, clock, logger, runs, scheduler });
     opened.push(() => firer.stop());
-    const schedules = new ScheduleService({ store, ports, clock, dags, plans, runs, firer });
+    const schedules = new ScheduleService({ ports, clock, dags, plans, runs, firer });
     ops.addCheck(disk.healthCheck());
     const dataLifecycle = new LifecycleService({
       ports,

@@ -98,10 +98,10 @@ export const exportDagsCommand: Command = {
   async run(f) {
     const tenant = tenantOf(f);
     const active = f.active === undefined ? undefined : f.active === 'true';
-    const { dagExportRecords } = await import('../dags/service.js');
+    const [{ dagExportRecords }, { SqlitePorts }] = await Promise.all([import('../dags/service.js'), import('../store/index.js')]);
     const store = await readOnlyStore(f);
     try {
-      return await writeExport(dagExportRecords(store, tenant, f['dag-id'] as string | undefined, active), f.out as string | undefined, 'dags');
+      return await writeExport(dagExportRecords(new SqlitePorts(store).catalog, tenant, f['dag-id'] as string | undefined, active), f.out as string | undefined, 'dags');
     } finally {
       store.close();
     }

@@ -1,15 +1,15 @@
 /**
- * DAG management: publish, read, list, disable, export. Takes its I/O (store, clock, trust)
- * as arguments; knows nothing of HTTP.
+ * DAG management: publish, read, list, disable, export. Takes its I/O (the storage ports,
+ * clock, trust) as arguments; knows nothing of HTTP.
  *
  * @example
- * const dags = new DagService({ store, clock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
- * const { created, version } = dags.publish('demo', doc);
+ * const dags = new DagService({ ports, clock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
+ * const { created, version } = await dags.publish('demo', doc); // its own transaction; or { tx } of a request
  * version.pluginPins; // { noop: { name: 'noop', version: '0.1.0', contentHash: '…', builtin: true } }
  */
 import { namedHashes } from '../artifacts/index.js';
-import { ApiError, iso, isoOrNull, type Clock } from '../core/index.js';
-import type { DagListFilter, DagVersionRow, EventRow, Store, StorePorts } from '../store/index.js';
+import { ApiError, iso, isoOrNull, type Clock, type Transact } from '../core/index.js';
+import { txPorts, type CatalogPort, type DagListFilter, type DagVersionRow, type EventRow, type Ports, type StorePorts } from '../store/index.js';
 import { appendAuditEvent, systemAudit, type Audit } from '../events/actor.js';
 import type { DagDocument } from './model.js';
 import { validateDag } from './validate.js';
@@ -20,8 +20,7 @@ import { pinPlugins, pinsJson, type PinnablePlugin, type PluginPins } from './pi
 import { withWarnings, type DagWarning } from './with-check.js';
 
 export interface DagServiceDeps {
-  store: Store;
-  /** The store behind the ports: the request side's reads (get, list, the version a run uses). */
+  /** The store behind the ports: reads, and the transactions of publish and disable. */
   ports: StorePorts;
   clock: Clock;
   trust: TrustStore;
@@ -95,15 +94,28 @@ export function dagSummary(row: DagVersionRow): Record<string, unknown> {
   };
 }
 
-/** A tenant's DAG versions as exported: oldest first, each the full version plus `tenant`. */
-export function* dagExportRecords(store: Store, tenant: string, dagId?: string, active?: boolean, batch = 200): Generator<Record<string, unknown>> {
+/** A tenant's DAG versions as exported: oldest first (createdMs, dagId, versionKey), each the full version plus `tenant`; read a page at a time. */
+export async function* dagExportRecords(catalog: CatalogPort, tenant: string, dagId?: string, active?: boolean, batch = 200): AsyncGenerator<Record<string, unknown>> {
   let after: DagVersionRow | undefined;
   for (;;) {
-    const rows = store.dags.exportPage(tenant, { dagId, active }, after, batch);
+    const rows = await catalog.exportPage(tenant, { dagId, active }, after, batch);
     for (const r of rows) yield { tenant: r.tenant, ...dagView(r) };
     if (rows.length < batch) return;
     after = rows[rows.length - 1];
   }
+}
+
+/** What {@link DagService.publish} did: `created` false for a byte-identical republish; `events` committed (`dag.published`). */
+export interface DagPublished {
+  created: boolean;
+  version: DagVersionView;
+  events: EventRow[];
+}
+
+/** How a change runs: `tx` the request's transaction (default: one of its own); `who` its actor (default `system`). */
+export interface DagChangeOptions<T> {
+  tx?: Transact<T>;
+  who?: Audit;
 }
 
 export class DagService {
@@ -148,48 +160,49 @@ export class DagService {
   }
 
   /**
-   * Publishes a version. Byte-identical republish is not a new version (`created: false`);
-   * other content under an existing dagId+version is DAG_VERSION_EXISTS. Call inside the
-   * request's commit so the idempotency record shares the transaction.
+   * Publishes a version in `opts.tx` (the request's transaction, so the Idempotency-Key record
+   * shares it; default: a transaction of its own), then hands its event to the live stream.
+   * Byte-identical republish is not a new version (`created: false`); other content under an
+   * existing dagId+version is DAG_VERSION_EXISTS. `checked`: what {@link check} found (default:
+   * checked now).
    */
-  publish(
-    tenant: string,
-    doc: DagDocument,
-    checked: CheckedDag = this.check(doc, tenant),
-    who: Audit = systemAudit(),
-  ): { created: boolean; version: DagVersionView; events: EventRow[] } {
-    const { store, clock } = this.deps;
-    return store.tx(() => {
-      const existing = store.dags.get(tenant, doc.dagId, doc.version);
-      if (existing) {
-        if (existing.hash !== checked.hash) {
-          throw new ApiError('DAG_VERSION_EXISTS', `${doc.dagId}@${doc.version} exists with different content`, {
-            dagId: doc.dagId,
-            version: doc.version,
-            hash: existing.hash,
-          });
-        }
-        return { created: false, version: dagView(existing), events: [] };
-      }
-      const now = clock.now();
-      store.dags.insert({
-        tenant,
-        dagId: doc.dagId,
-        version: doc.version,
-        versionKey: semverKey(doc.version),
-        hash: checked.hash,
-        definition: checked.definition,
-        signature: doc.signature ? JSON.stringify(doc.signature) : null,
-        signedBy: JSON.stringify(checked.signedBy),
-        pluginPins: checked.pluginPins,
-        createdMs: now,
-        createdBy: who.actor,
-      });
-      // A definition that names artifacts (a fixed input file) keeps them: versions are kept for ever.
-      store.refs.addOwned(tenant, `dag:${doc.dagId}@${doc.version}`, namedHashes(checked.definition));
-      const event = appendAuditEvent(store, { tenant, type: 'dag.published', dagId: doc.dagId, status: 'active', tsMs: now }, who, { version: doc.version });
-      return { created: true, version: dagView(store.dags.get(tenant, doc.dagId, doc.version)!), events: [event] };
+  async publish(tenant: string, doc: DagDocument, opts: DagChangeOptions<DagPublished> & { checked?: CheckedDag } = {}): Promise<DagPublished> {
+    const checked = opts.checked ?? this.check(doc, tenant);
+    const out = await this.transact(opts.tx)((h) => this.publishIn(txPorts(h), tenant, doc, checked, opts.who));
+    this.announce(out.events);
+    return out;
+  }
+
+  /**
+   * {@link publish} inside the caller's transaction (a bundle import publishes several with its
+   * schedules); the caller announces `events` once it committed. Two publishes of one version at
+   * once: one creates it, the other finds it (inserting waits for the first on PostgreSQL) and
+   * answers as a republish would.
+   */
+  async publishIn(tx: Ports, tenant: string, doc: DagDocument, checked: CheckedDag, who: Audit = systemAudit()): Promise<DagPublished> {
+    const existing = await tx.catalog.getVersion(tenant, doc.dagId, doc.version);
+    if (existing) return republished(existing, checked);
+    const now = this.deps.clock.now();
+    const inserted = await tx.catalog.insertVersion({
+      tenant,
+      dagId: doc.dagId,
+      version: doc.version,
+      versionKey: semverKey(doc.version),
+      hash: checked.hash,
+      definition: checked.definition,
+      signature: doc.signature ? JSON.stringify(doc.signature) : null,
+      signedBy: JSON.stringify(checked.signedBy),
+      pluginPins: checked.pluginPins,
+      createdMs: now,
+      createdBy: who.actor,
     });
+    const stored = found(await tx.catalog.getVersion(tenant, doc.dagId, doc.version));
+    if (!inserted) return republished(stored, checked);
+    // A definition that names artifacts (a fixed input file) keeps them: versions are kept for ever.
+    const holder = `dag:${doc.dagId}@${doc.version}`;
+    await tx.artifacts.addRefs(namedHashes(checked.definition).map((hash) => ({ tenant, hash, holder })));
+    const event = await appendAuditEvent(tx, { tenant, type: 'dag.published', dagId: doc.dagId, status: 'active', tsMs: now }, who, { version: doc.version });
+    return { created: true, version: dagView(stored), events: [event] };
   }
 
   /** A page of a tenant's versions (`GET /dags`): dagId ASC, then version DESC by SemVer precedence. */
@@ -198,8 +211,8 @@ export class DagService {
   }
 
   /** A tenant's versions as exported (`GET /dags:export`), oldest first; see {@link dagExportRecords}. */
-  exportRecords(tenant: string, dagId?: string, active?: boolean): Generator<Record<string, unknown>> {
-    return dagExportRecords(this.deps.store, tenant, dagId, active);
+  exportRecords(tenant: string, dagId?: string, active?: boolean): AsyncGenerator<Record<string, unknown>> {
+    return dagExportRecords(this.deps.ports.catalog, tenant, dagId, active);
   }
 
   /** A version of this tenant; NOT_FOUND when there is none. */
@@ -215,24 +228,47 @@ export class DagService {
   }
 
   /**
-   * Disables a version; repeating it is harmless (only the first records `disabledBy` and a
-   * `dag.disabled` event). Call inside the request's commit; pass the events to {@link announce}
-   * once it committed.
+   * Disables a version in `opts.tx` (default: a transaction of its own), then hands its event
+   * to the live stream; repeating it is harmless (only the first records `disabledBy` and a
+   * `dag.disabled` event). NOT_FOUND when the tenant has no such version.
    */
-  disable(tenant: string, dagId: string, version: string, who: Audit = systemAudit(), events: EventRow[] = []): DagVersionView {
-    const { store, clock } = this.deps;
-    found(store.dags.get(tenant, dagId, version));
-    const now = clock.now();
-    if (store.dags.disable(tenant, dagId, version, now, who.actor)) {
-      events.push(appendAuditEvent(store, { tenant, type: 'dag.disabled', dagId, status: 'disabled', tsMs: now }, who, { version }));
-    }
-    return dagView(found(store.dags.get(tenant, dagId, version)));
+  async disable(tenant: string, dagId: string, version: string, opts: DagChangeOptions<DagVersionView> = {}): Promise<DagVersionView> {
+    const who = opts.who ?? systemAudit();
+    const events: EventRow[] = [];
+    const view = await this.transact(opts.tx)(async (h) => {
+      const tx = txPorts(h);
+      found(await tx.catalog.getVersion(tenant, dagId, version));
+      const now = this.deps.clock.now();
+      if (await tx.catalog.disableVersion(tenant, dagId, version, now, who.actor)) {
+        events.push(await appendAuditEvent(tx, { tenant, type: 'dag.disabled', dagId, status: 'disabled', tsMs: now }, who, { version }));
+      }
+      return dagView(found(await tx.catalog.getVersion(tenant, dagId, version)));
+    });
+    this.announce(events);
+    return view;
   }
 
   /** Hands committed DAG events to the live stream. */
   announce(events: readonly EventRow[]): void {
     if (events.length > 0) this.deps.announce?.(events);
   }
+
+  /** The caller's transaction, or one of the store's own. */
+  private transact<T>(tx: Transact<T> | undefined): Transact<T> {
+    return tx ?? ((fn) => this.deps.ports.transaction(fn));
+  }
+}
+
+/** A version already stored under the published dagId+version: the same content is a republish, other content DAG_VERSION_EXISTS. */
+function republished(existing: DagVersionRow, checked: CheckedDag): DagPublished {
+  if (existing.hash !== checked.hash) {
+    throw new ApiError('DAG_VERSION_EXISTS', `${existing.dagId}@${existing.version} exists with different content`, {
+      dagId: existing.dagId,
+      version: existing.version,
+      hash: existing.hash,
+    });
+  }
+  return { created: false, version: dagView(existing), events: [] };
 }
 
 function found(row: DagVersionRow | undefined): DagVersionRow {

@@ -5,12 +5,12 @@
  * it is inside the hash chain, in the stream and in exports.
  *
  * @example
- * store.events.append({ ...event, detail: actorDetail('alice', { cancelReason: 'wrong inputs' }) });
+ * await tx.events.append([{ ...event, detail: actorDetail('alice', { cancelReason: 'wrong inputs' }) }]);
  * // detail: '{"actor":"alice","cancelReason":"wrong inputs"}'
  */
 import { canonicalJson } from '../core/hash.js';
 import { randomHex } from '../core/ids.js';
-import type { EventRow, NewEvent, Store } from '../store/index.js';
+import type { EventRow, NewEvent, Ports } from '../store/index.js';
 
 /** The actor of what the server does on its own. */
 export const SYSTEM_ACTOR = 'system';
@@ -47,16 +47,17 @@ export type AuditSubject = Pick<NewEvent, 'tenant' | 'type' | 'dagId' | 'status'
 
 /**
  * Appends an audit event (no run: `runId` '', no step) with `who`'s actor and trace, `extra`
- * in its detail; call inside the change's transaction.
+ * in its detail, through the change's transaction (`tx`: its ports), so it commits with the
+ * change or not at all. Resolves with the stored row (seq and hash assigned).
  *
  * @example
- * appendAuditEvent(store, { tenant, type: 'dag.disabled', dagId, status: 'disabled', tsMs: now }, who, { version });
+ * const row = await appendAuditEvent(tx, { tenant, type: 'dag.disabled', dagId, status: 'disabled', tsMs: now }, who, { version });
  */
-export function appendAuditEvent(store: Store, e: AuditSubject, who: Audit, extra: Record<string, unknown> = {}): EventRow {
-  return store.events.append(auditEvent(e, who, extra));
+export async function appendAuditEvent(tx: Pick<Ports, 'events'>, e: AuditSubject, who: Audit, extra: Record<string, unknown> = {}): Promise<EventRow> {
+  return (await tx.events.append([auditEvent(e, who, extra)]))[0]!;
 }
 
-/** The audit event {@link appendAuditEvent} appends, for a caller that appends through the ports (`tx.events.append([…])`). */
+/** The audit event {@link appendAuditEvent} appends (for a caller that appends it with others). */
 export function auditEvent(e: AuditSubject, who: Audit, extra: Record<string, unknown> = {}): NewEvent {
   return { ...e, runId: '', stepId: null, traceId: who.traceId, detail: actorDetail(who.actor, extra) };
 }

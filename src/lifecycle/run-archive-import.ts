@@ -167,12 +167,13 @@ async function installDags(tx: Ports, tenant: string, dags: Array<Record<string,
     }
     const createdMs = Date.parse(String(rec.createdUtc));
     const sig = (doc as { signature?: unknown }).signature;
-    await tx.catalog.insertVersion({
+    const inserted = await tx.catalog.insertVersion({
       tenant, dagId, version, versionKey: semverKey(version), hash, definition: dagCanonicalJson(doc),
       signature: sig === undefined ? null : JSON.stringify(sig), signedBy: JSON.stringify(rec.signedBy ?? []),
       pluginPins: rec.pluginPins == null ? null : JSON.stringify(rec.pluginPins), createdMs: Number.isNaN(createdMs) ? nowMs : createdMs,
       createdBy: typeof rec.createdBy === 'string' ? rec.createdBy : null,
     });
+    if (!inserted) throw refuse(`${where} was stored here by another request meanwhile; import again`, { dagId, version });
     // A version disabled where it came from stays disabled here.
     if (rec.active === false) await tx.catalog.disableVersion(tenant, dagId, version, Date.parse(String(rec.disabledUtc)) || nowMs, typeof rec.disabledBy === 'string' ? rec.disabledBy : null);
     r.imported++;

@@ -3,7 +3,7 @@
  * fields, times as ISO-8601 UTC with ms, absent values as `null`.
  *
  * @example
- * const view = runView(store.runs.getForTenant(t, id)!, store.runs.steps(id), store.runs.attemptsOfRun(id));
+ * const view = runView((await ports.runs.get(t, id))!, await ports.runs.steps(id), await ports.runs.attemptsOfRun(id));
  */
 import { isoOrNull } from '../core/index.js';
 import type { AttemptRow, RunRow, StepRow } from '../store/index.js';

@@ -7,20 +7,19 @@
  * @example
  * const prepared = scheduleRow(d, 'demo', incoming, await scheduledDag(ports.catalog, 'demo', normalizeSchedule(incoming.doc).spec));
  * await ports.transaction((tx) => createSchedule(d, txPorts(tx), prepared, who, 'PUT replaces it')); // { stored, event }
- * store.tx(() => installSchedule(d, 'demo', { doc, signature, signedBy })); // a bundle's, offline: { created: true }
+ * await ports.transaction((tx) => installSchedule(d, tx, 'demo', { doc, signature, signedBy })); // a bundle's: { created: true, event }
  */
 import { ApiError, canonicalHash, canonicalJson, type Clock } from '../core/index.js';
 import type { PlanCache } from '../engine/index.js';
 import type { TrustStore } from '../dags/signature.js';
-import { appendAuditEvent, auditEvent, systemAudit, type Audit } from '../events/actor.js';
-import type { CatalogPort, DagVersionRow, EventRow, Ports, ScheduleRow, Store } from '../store/index.js';
+import { appendAuditEvent, systemAudit, type Audit } from '../events/actor.js';
+import type { CatalogPort, DagVersionRow, EventRow, Ports, ScheduleRow } from '../store/index.js';
 import { compile, nextFireOf } from './compiled.js';
 import { normalizeSchedule, scheduleDocumentSchema, type ScheduleDocument, type ScheduleSpec } from './model.js';
 import { verifyScheduleSignature } from './signature.js';
 
-/** What checking and storing a schedule needs (no run service, no firer: `bundle import` runs offline). */
+/** What checking and storing a schedule needs besides the transaction (no run service, no firer: `bundle import` runs offline). */
 export interface ScheduleStoreDeps {
-  store: Store;
   clock: Clock;
   plans: PlanCache;
 }
@@ -56,13 +55,6 @@ export function parseScheduleDocument(content: unknown): ScheduleDocument {
 export async function scheduledDag(catalog: CatalogPort, tenant: string, spec: Pick<ScheduleSpec, 'dagId' | 'version'>): Promise<DagVersionRow | undefined> {
   if (spec.version !== undefined) return catalog.getVersion(tenant, spec.dagId, spec.version);
   return (await catalog.latestActive(tenant, spec.dagId)) ?? (await catalog.listVersions({ tenant, dagId: spec.dagId, limit: 1 }))[0];
-}
-
-/** {@link scheduledDag} on the SQLite store, synchronously (a bundle's offline import). */
-function scheduledDagOf(store: Store, tenant: string, spec: Pick<ScheduleSpec, 'dagId' | 'version'>): DagVersionRow | undefined {
-  return spec.version !== undefined
-    ? store.dags.get(tenant, spec.dagId, spec.version)
-    : store.dags.latestActive(tenant, spec.dagId) ?? store.dags.list({ tenant, dagId: spec.dagId, limit: 1 })[0];
 }
 
 /** The tenant must hold the DAG (version) the schedule names (`version`, looked up), and the inputs must fit its schema. */
@@ -116,7 +108,7 @@ export async function scheduleEvent(
   type: ScheduleChange,
   who: Audit,
 ): Promise<EventRow> {
-  return (await tx.events.append([auditEvent(scheduleAudit(d, row, type, who), who)]))[0]!;
+  return appendAuditEvent(tx, scheduleAudit(d, row, type, who), who);
 }
 
 /** A schedule id that holds `row`'s normal form already (nothing to store), or 409 `SCHEDULE_EXISTS` when it holds another. */
@@ -126,11 +118,12 @@ function sameOrRefused(existing: ScheduleRow, row: ScheduleRow, why: string, det
 }
 
 /**
- * Creating a schedule, written once for `POST /schedules` and preloaded files (bundles: {@link
+ * Creating a schedule, written once for `POST /schedules`, preloaded files and bundles ({@link
  * installSchedule}), inside the caller's transaction: the prepared row stored with its
  * `schedule.created` event; when the id holds the same normal form, that row and no event
  * (nothing changes); when it holds another definition, 409 `SCHEDULE_EXISTS` (`${why}` says
- * what replaces it, or that nothing does).
+ * what replaces it, or that nothing does; `details` its details). Two creates of one id at once: one inserts, the
+ * other finds its row (the insert waits for the first on PostgreSQL) and answers as above.
  */
 export async function createSchedule(
   d: Pick<ScheduleStoreDeps, 'clock'>,
@@ -138,33 +131,30 @@ export async function createSchedule(
   prepared: { row: ScheduleRow },
   who: Audit,
   why: string,
+  details?: Record<string, unknown>,
 ): Promise<{ stored: ScheduleRow; event?: EventRow }> {
   const { row } = prepared;
   const existing = await tx.schedules.get(row.tenant, row.scheduleId);
-  if (existing) return sameOrRefused(existing, row, why);
+  if (existing) return sameOrRefused(existing, row, why, details);
   const stored = { ...row, createdBy: who.actor, updatedBy: who.actor };
-  await tx.schedules.insert(stored);
+  if (!(await tx.schedules.insert(stored))) {
+    const winner = await tx.schedules.get(row.tenant, row.scheduleId);
+    if (!winner) throw new ApiError('INTERNAL', `schedule ${row.scheduleId} was stored and deleted meanwhile; try again`);
+    return sameOrRefused(winner, row, why, details);
+  }
   return { stored, event: await scheduleEvent(d, tx, row, 'schedule.created', who) };
 }
 
 /**
- * A bundle's schedule, inside the bundle import's transaction on the SQLite store (after the
- * bundle's DAGs, which it may name): created when absent (with its `schedule.created` event,
- * by `system`, as the bundle's DAGs have theirs); `{created: false}` when the stored one has
- * the same normal form (its pause state, fire history and signer stay); 409
- * `SCHEDULE_EXISTS` when the id holds another definition — a bundle never replaces a schedule
- * (docs/SCHEDULES.md). Synchronous on the store until the bundle import runs through the ports.
+ * A bundle's schedule, inside the bundle import's transaction (after the bundle's DAGs, which
+ * it may name, so it reads the catalog through `tx`): created when absent (with its
+ * `schedule.created` event, by `system`, as the bundle's DAGs have theirs); `{created: false}`
+ * when the stored one has the same normal form (its pause state, fire history and signer
+ * stay); 409 `SCHEDULE_EXISTS` when the id holds another definition — a bundle never replaces a
+ * schedule (docs/SCHEDULES.md).
  */
-export function installSchedule(d: ScheduleStoreDeps, tenant: string, incoming: IncomingSchedule): { created: boolean } {
-  const { store } = d;
-  const { spec, row } = scheduleRow(d, tenant, incoming, scheduledDagOf(store, tenant, normalizeSchedule(incoming.doc).spec));
-  const existing = store.schedules.get(tenant, row.scheduleId);
-  if (existing) {
-    sameOrRefused(existing, row, 'a bundle does not replace it', { scheduleId: spec.scheduleId });
-    return { created: false };
-  }
-  const who = systemAudit();
-  store.schedules.insert({ ...row, createdBy: who.actor, updatedBy: who.actor });
-  appendAuditEvent(store, scheduleAudit(d, row, 'schedule.created', who), who);
-  return { created: true };
+export async function installSchedule(d: Pick<ScheduleStoreDeps, 'clock' | 'plans'>, tx: Ports, tenant: string, incoming: IncomingSchedule): Promise<{ created: boolean; event?: EventRow }> {
+  const prepared = await prepareSchedule(d, tx.catalog, tenant, incoming);
+  const { event } = await createSchedule(d, tx, prepared, systemAudit(), 'a bundle does not replace it', { scheduleId: prepared.spec.scheduleId });
+  return { created: event !== undefined, event };
 }

@@ -5,8 +5,7 @@
  * @example
  * const rec = new FireRecorder(row);
  * rec.fired(fireMs, runId);
- * store.schedules.recordFire(tenant, id, expected, rec.fireState(next, null));
- * store.events.appendMany(rec.events(row, now));
+ * if (await tx.schedules.recordFire(tenant, id, expected, rec.fireState(next, null))) await tx.events.append(rec.events(row, now));
  */
 import { iso, randomHex, type ApiError } from '../core/index.js';
 import type { FireState, NewEvent, ScheduleRow } from '../store/index.js';

@@ -13,7 +13,7 @@ import { actorDetail, systemAudit, type Audit } from '../events/actor.js';
 import type { PlanCache } from '../engine/index.js';
 import type { RunService } from '../runs/service.js';
 import { runView, type RunView } from '../runs/views.js';
-import { txPorts, type EventRow, type Ports, type ScheduleListFilter, type ScheduleRow, type Store, type StorePorts } from '../store/index.js';
+import { txPorts, type EventRow, type Ports, type ScheduleListFilter, type SchedulePort, type ScheduleRow, type StorePorts } from '../store/index.js';
 import { compiledSchedule, nextFireOf, type CompiledCache } from './compiled.js';
 import { createSchedule, installSchedule, prepareSchedule, readSignedSchedule, scheduleEvent, type IncomingSchedule } from './install.js';
 import type { ScheduleFirer } from './firer.js';
@@ -24,7 +24,6 @@ import type { LastFireStatus, ScheduleSpec } from './model.js';
 export type { IncomingSchedule };
 
 export interface ScheduleServiceDeps {
-  store: Store;
   ports: StorePorts;
   clock: Clock;
   dags: DagService;
@@ -78,17 +77,16 @@ export interface ScheduleCreated {
   created: boolean;
 }
 
-/** Export records (`scheduleId ASC`), one per schedule, with the tenant. */
-export function* scheduleExportRecords(store: Store, tenant: string, filter: { dagId?: string; paused?: boolean }, batch = 200): Generator<Record<string, unknown>> {
+/** Export records (`scheduleId ASC`), one per schedule, with the tenant; read a page at a time. */
+export async function* scheduleExportRecords(schedules: SchedulePort, tenant: string, filter: { dagId?: string; paused?: boolean }, batch = 200): AsyncGenerator<Record<string, unknown>> {
   let after: string | undefined;
   for (;;) {
-    const rows = store.schedules.list({ tenant, ...filter, after, limit: batch });
+    const rows = await schedules.list({ tenant, ...filter, after, limit: batch });
     for (const r of rows) yield { tenant: r.tenant, ...scheduleView(r) };
     if (rows.length < batch) return;
     after = rows[rows.length - 1]!.scheduleId;
   }
 }
-
 
 export class ScheduleService {
   private readonly compiled: CompiledCache = new Map();
@@ -200,8 +198,8 @@ export class ScheduleService {
   }
 
   /** A tenant's schedules as exported (`GET /schedules:export`); see {@link scheduleExportRecords}. */
-  exportRecords(tenant: string, filter: { dagId?: string; paused?: boolean }): Generator<Record<string, unknown>> {
-    return scheduleExportRecords(this.d.store, tenant, filter);
+  exportRecords(tenant: string, filter: { dagId?: string; paused?: boolean }): AsyncGenerator<Record<string, unknown>> {
+    return scheduleExportRecords(this.d.ports.schedules, tenant, filter);
   }
 
   /** The schedule with its next 5 fires (UTC and local; none while paused or after endUtc). */
@@ -235,9 +233,9 @@ export class ScheduleService {
     return 'replaced';
   }
 
-  /** A bundle's schedule, in the import's transaction (install.ts): created, or unchanged, or 409. */
-  install(tenant: string, incoming: IncomingSchedule): { created: boolean } {
-    return installSchedule(this.d, tenant, incoming);
+  /** A bundle's schedule, in the import's transaction (`tx`; install.ts): created, or unchanged, or 409. */
+  install(tx: Ports, tenant: string, incoming: IncomingSchedule): Promise<{ created: boolean; event?: EventRow }> {
+    return installSchedule(this.d, tx, tenant, incoming);
   }
 
   /** After a bundle import committed: the firer arms the schedules it created. */

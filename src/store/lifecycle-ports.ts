@@ -20,8 +20,8 @@ export interface FireExpectation {
 /** Schedules (CONTRACT §11): the API's CRUD and the firing scheduler's compare-and-set writes. */
 export interface SchedulePort {
   get(tenant: string, scheduleId: string): Promise<ScheduleRow | undefined>;
-  /** Inserts a new schedule; an id that exists is a constraint error. */
-  insert(row: ScheduleRow): Promise<void>;
+  /** Inserts a new schedule; false when the id exists (nothing written; two at once: one inserts, as `CatalogPort.insertVersion`). */
+  insert(row: ScheduleRow): Promise<boolean>;
   /** Replaces the document (PUT, a newer preloaded file); the fire history stays, a buffered fire is dropped. */
   replace(r: Pick<ScheduleRow, 'tenant' | 'scheduleId' | 'dagId' | 'spec' | 'specHash' | 'signature' | 'signedBy' | 'paused' | 'updatedMs' | 'updatedBy' | 'nextFireMs'>): Promise<void>;
   /** Pauses (nextFireMs null) or resumes (nextFireMs the next fire); drops a buffered fire. */

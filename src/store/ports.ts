@@ -35,8 +35,13 @@ import type { TxHandle } from '../core/tx.js';
 /** DAG versions (the catalog): immutable versions, only `active` / `disabledMs` change. */
 export interface CatalogPort {
   getVersion(tenant: string, dagId: string, version: string): Promise<DagVersionRow | undefined>;
-  /** Inserts a new version (active); a version that exists is a constraint error. */
-  insertVersion(row: Omit<DagVersionRow, 'active' | 'disabledMs' | 'disabledBy'>): Promise<void>;
+  /**
+   * Inserts a new version (active); false when the version exists (nothing written: versions are
+   * immutable). Two transactions inserting one version at once: one inserts, the other waits for
+   * its outcome (PostgreSQL) and answers false once it committed, so a re-read in the same
+   * transaction finds the row.
+   */
+  insertVersion(row: Omit<DagVersionRow, 'active' | 'disabledMs' | 'disabledBy'>): Promise<boolean>;
   /** True when the version was active and is now disabled. */
   disableVersion(tenant: string, dagId: string, version: string, nowMs: number, by: string | null): Promise<boolean>;
   /** The highest active version by SemVer precedence (`versionKey`). */

@@ -20,3 +20,14 @@ export function isKeyConflict(e: unknown): boolean {
   const code = (e as { code?: string }).code;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
+
+/** Runs an insert: true when it inserted, false when the row exists already (a key conflict; the transaction goes on). */
+export function inserted(insert: () => void): boolean {
+  try {
+    insert();
+    return true;
+  } catch (e) {
+    if (isKeyConflict(e)) return false;
+    throw e;
+  }
+}

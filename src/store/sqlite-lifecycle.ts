@@ -10,13 +10,13 @@
  */
 import type { Store } from './index.js';
 import type { MaintenancePort, OpsCatalogPort, RetentionPort, SchedulePort, TransferPort } from './ports.js';
-import { isKeyConflict, settled } from './settled.js';
+import { inserted, settled } from './settled.js';
 
 export function sqliteSchedules(s: Store): SchedulePort {
   const q = s.schedules;
   return {
     get: (t, id) => settled(() => q.get(t, id)),
-    insert: (row) => settled(() => q.insert(row)),
+    insert: (row) => settled(() => inserted(() => q.insert(row))),
     replace: (r) => settled(() => q.replace(r)),
     setPaused: (t, id, paused, next, now, by) => settled(() => q.setPaused(t, id, paused, next, now, by)),
     delete: (t, id) => settled(() => q.delete(t, id)),
@@ -55,16 +55,7 @@ export function sqliteRetention(s: Store): RetentionPort {
 
 export function sqliteTransfer(s: Store): TransferPort {
   return {
-    insertImported: (run, steps, attempts) =>
-      settled(() => {
-        try {
-          s.runs.insertImported(run, steps, attempts);
-          return true;
-        } catch (e) {
-          if (isKeyConflict(e)) return false;
-          throw e;
-        }
-      }),
+    insertImported: (run, steps, attempts) => settled(() => inserted(() => s.runs.insertImported(run, steps, attempts))),
   };
 }
 

@@ -12,7 +12,7 @@
 import type { Store } from './index.js';
 import type { IdemKey } from './idempotency.js';
 import type { EventRow } from './event-view.js';
-import { isKeyConflict, settled } from './settled.js';
+import { inserted, settled } from './settled.js';
 import { sqliteMaintenance, sqliteOps, sqliteRetention, sqliteSchedules, sqliteTransfer } from './sqlite-lifecycle.js';
 import { LeaseLost, type CommitBatch, type Ports, type StorePorts } from './ports.js';
 
@@ -34,7 +34,7 @@ export class SqlitePorts implements StorePorts {
     const s = store;
     this.catalog = {
       getVersion: (t, d, v) => settled(() => s.dags.get(t, d, v)),
-      insertVersion: (row) => settled(() => s.dags.insert(row)),
+      insertVersion: (row) => settled(() => inserted(() => s.dags.insert(row))),
       disableVersion: (t, d, v, now, by) => settled(() => s.dags.disable(t, d, v, now, by)),
       latestActive: (t, d) => settled(() => s.dags.latestActive(t, d)),
       listVersions: (f) => settled(() => s.dags.list(f)),
@@ -62,16 +62,7 @@ export class SqlitePorts implements StorePorts {
     };
     this.idem = {
       get: (k) => settled(() => s.idem.get(k)),
-      claim: (k: IdemKey, hash, now) =>
-        settled(() => {
-          try {
-            s.idem.insertInFlight(k, hash, now);
-            return true;
-          } catch (e) {
-            if (isKeyConflict(e)) return false;
-            throw e;
-          }
-        }),
+      claim: (k: IdemKey, hash, now) => settled(() => inserted(() => s.idem.insertInFlight(k, hash, now))),
       complete: (k, status, body, headers, runId) => settled(() => s.idem.complete(k, status, body, headers, runId)),
       release: (k) => settled(() => s.idem.release(k)),
       expire: (before) => settled(() => s.idem.expire(before)),

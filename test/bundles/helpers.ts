@@ -85,7 +85,7 @@ export function openEnv(): Env {
   mkdirSync(operatorDir);
   const store = Store.open({ dataDir });
   const registry = reloadablePlugins({ operator: [operatorDir], tenantRoot: pluginsDir });
-  const dags = new DagService({ store, ports: new SqlitePorts(store), clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
+  const dags = new DagService({ ports: new SqlitePorts(store), clock: systemClock, trust, allowUnsigned: false, resolvePlugin: registry.resolveFor });
   return {
     dir,
     dataDir,

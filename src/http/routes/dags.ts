@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { dagVersionPath } from '../../core/index.js';
 import { ndjsonResponse } from '../ndjson.js';
-import type { EventRow } from '../../events/index.js';
 import { versionSchema } from '../../dags/model.js';
-import { dagSummary, dagView, type DagService } from '../../dags/service.js';
-import { createdAnswer } from '../answers.js';
+import { dagSummary, dagView, type DagPublished, type DagService, type DagVersionView } from '../../dags/service.js';
+import { answered, createdAnswer, okAnswer } from '../answers.js';
 import { PageQuery } from '../pagination.js';
 import { defineRoute, pathParam } from '../route.js';
 import { component } from '../components.js';
@@ -46,14 +45,11 @@ export const publishDag = defineRoute({
       const { dagId, version } = ctx.body;
       ctx.deps.logger.warn({ trace_id: ctx.traceId, tenant: ctx.tenant, dagId, version, warnings: checked.warnings }, 'dag publish: warnings');
     }
-    let events: EventRow[] = [];
-    const answer = await ctx.commit(async () => {
-      const r = dags.publish(ctx.tenant, ctx.body, checked, ctx.audit);
-      events = r.events;
-      return createdAnswer(r.version, r.created, dagVersionPath(r.version.dagId, r.version.version));
-    });
-    dags.announce(events);
-    return answer;
+    return answered<DagPublished>(
+      ctx,
+      (r) => createdAnswer(r.version, r.created, dagVersionPath(r.version.dagId, r.version.version)),
+      (tx) => dags.publish(ctx.tenant, ctx.body, { checked, who: ctx.audit, tx }),
+    );
   },
 });
 
@@ -129,14 +125,8 @@ export const disableDag = defineRoute({
   body: component('DisableDag', z.strictObject({ reason: z.string().max(1024).optional() })),
   responses: { 200: DagVersionSchema },
   async handler(ctx) {
-    const dags = ctx.deps.services.dags;
-    const events: EventRow[] = [];
-    const answer = await ctx.commit(async () => ({
-      status: 200,
-      body: dags.disable(ctx.tenant, ctx.params.dagId, ctx.params.version, ctx.audit, events),
-    }));
-    dags.announce(events);
-    return answer;
+    const { dagId, version } = ctx.params;
+    return answered<DagVersionView>(ctx, okAnswer, (tx) => ctx.deps.services.dags.disable(ctx.tenant, dagId, version, { who: ctx.audit, tx }));
   },
 });
 

@@ -25,12 +25,14 @@ export class PgCatalog implements CatalogPort {
     return (await this.c.rows<DagVersionRow>(`select ${DAG_COLS} from dag_versions where tenant = $1 and dag_id = $2 and version = $3`, [tenant, dagId, version]))[0];
   }
 
-  async insertVersion(r: Omit<DagVersionRow, 'active' | 'disabledMs' | 'disabledBy'>): Promise<void> {
-    await this.c.count(
+  async insertVersion(r: Omit<DagVersionRow, 'active' | 'disabledMs' | 'disabledBy'>): Promise<boolean> {
+    // A concurrent insert of the same version makes this one wait for its outcome (READ COMMITTED).
+    const n = await this.c.count(
       `insert into dag_versions (tenant, dag_id, version, version_key, hash, definition, signature, signed_by, plugin_pins, active, created_ms, created_by)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11)`,
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11) on conflict (tenant, dag_id, version) do nothing`,
       [r.tenant, r.dagId, r.version, r.versionKey, r.hash, r.definition, r.signature, r.signedBy, r.pluginPins, r.createdMs, r.createdBy ?? null],
     );
+    return n === 1;
   }
 
   async disableVersion(tenant: string, dagId: string, version: string, nowMs: number, by: string | null): Promise<boolean> {

@@ -19,7 +19,8 @@ const COLS = pgSelectList(schedules);
 
 const INSERT = `insert into schedules (tenant, schedule_id, dag_id, spec, spec_hash, signature, signed_by, paused, created_ms, updated_ms,
   created_by, updated_by, next_fire_ms, buffered_fire_ms, last_fire_ms, last_fire_status, last_fire_run_id, last_fire_error, missed_count, missed_last_ms)
-  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`;
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+  on conflict (tenant, schedule_id) do nothing`;
 const REPLACE = `update schedules set dag_id = $3, spec = $4, spec_hash = $5, signature = $6, signed_by = $7, paused = $8, updated_ms = $9,
   updated_by = $10, next_fire_ms = $11, buffered_fire_ms = null where tenant = $1 and schedule_id = $2`;
 const FIRE = `update schedules set next_fire_ms = $3, buffered_fire_ms = $4, last_fire_ms = $5, last_fire_status = $6, last_fire_run_id = $7,
@@ -33,11 +34,12 @@ export class PgSchedules implements SchedulePort {
     return (await this.c.rows<ScheduleRow>(`select ${COLS} from schedules where tenant = $1 and schedule_id = $2`, [tenant, scheduleId]))[0];
   }
 
-  async insert(r: ScheduleRow): Promise<void> {
-    await this.c.count(INSERT, [
+  async insert(r: ScheduleRow): Promise<boolean> {
+    const n = await this.c.count(INSERT, [
       r.tenant, r.scheduleId, r.dagId, r.spec, r.specHash, r.signature, r.signedBy, r.paused, r.createdMs, r.updatedMs, r.createdBy, r.updatedBy,
       r.nextFireMs, r.bufferedFireMs, r.lastFireMs, r.lastFireStatus, r.lastFireRunId, r.lastFireError, r.missedCount, r.missedLastMs,
     ]);
+    return n === 1;
   }
 
   async replace(r: Parameters<SchedulePort['replace']>[0]): Promise<void> {

@@ -137,7 +137,17 @@ for (const kind of KINDS) {
         await tx.catalog.insertVersion(v(d, ver, key, ms));
       }
     });
-    await assert.rejects(s.transaction((tx) => tx.catalog.insertVersion(v('etl', '1.0.0', 'k1', 9))), /unique/i, 'a version is immutable');
+    assert.equal(await s.transaction((tx) => tx.catalog.insertVersion({ ...v('etl', '1.0.0', 'k1', 9), hash: 'f'.repeat(64) })), false, 'a version is immutable');
+    assert.equal((await s.catalog.getVersion(t, 'etl', '1.0.0'))?.createdMs, 1, 'the stored version is unchanged');
+    // Two transactions inserting one version at once (other content each): one inserts, the
+    // other answers false and, reading again in its transaction, finds the winner's row.
+    const race = await Promise.all(['a', 'b'].map((c) => s.transaction(async (tx) => {
+      const ok = await tx.catalog.insertVersion({ ...v('race', '1.0.0', 'k1', 7), tenant: 'catalog-race', hash: c.repeat(64) });
+      return { ok, hash: (await tx.catalog.getVersion('catalog-race', 'race', '1.0.0'))?.hash };
+    })));
+    assert.deepEqual(race.map((r) => r.ok).sort(), [false, true]);
+    assert.equal(race[0]!.hash, race[1]!.hash, 'both read the one stored row');
+    assert.equal(race.find((r) => r.ok)!.hash, (await s.catalog.getVersion('catalog-race', 'race', '1.0.0'))?.hash);
     assert.equal((await s.catalog.latestActive(t, 'etl'))?.version, '1.10.0');
     assert.equal(await s.transaction((tx) => tx.catalog.disableVersion(t, 'etl', '1.10.0', 50, 'bob')), true);
     assert.equal(await s.transaction((tx) => tx.catalog.disableVersion(t, 'etl', '1.10.0', 51, 'bob')), false, 'already disabled');

@@ -68,7 +68,15 @@ for (const kind of KINDS) {
       for (const id of ['b', 'a', 'c', 'Z']) await tx.schedules.insert(schedule(t, id, id === 'c' ? { paused: 1, nextFireMs: null } : {}));
       await tx.schedules.insert(schedule('sch2', 'a', { dagId: 'other' }));
     });
-    await assert.rejects(s.transaction((tx) => tx.schedules.insert(schedule(t, 'a'))), 'an id that exists is a constraint error');
+    assert.equal(await s.transaction((tx) => tx.schedules.insert(schedule(t, 'a', { dagId: 'changed' }))), false, 'an id that exists: nothing written');
+    assert.equal((await s.schedules.get(t, 'a'))?.dagId, 'etl');
+    const race = await Promise.all(['x', 'y'].map((dagId) => s.transaction(async (tx) => {
+      const ok = await tx.schedules.insert(schedule(t, 'race', { dagId }));
+      return { ok, dagId: (await tx.schedules.get(t, 'race'))?.dagId };
+    })));
+    assert.deepEqual(race.map((r) => r.ok).sort(), [false, true], 'two inserts of one id at once: one inserts');
+    assert.equal(race[0]!.dagId, race[1]!.dagId, 'both read the one stored row');
+    await s.transaction((tx) => tx.schedules.delete(t, 'race'));
     log.push(await s.schedules.get(t, 'a'), await s.schedules.get(t, 'missing') ?? null);
     const pageIds = async (f: { paused?: boolean; dagId?: string; limit: number }) => {
       const out: string[][] = [];
