@@ -152,7 +152,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       if (unresolved.length > 0) logger.warn({ unresolved }, 'plugins: DAG versions stored before pinning name plugins that are not installed; their runs are refused (PLUGIN_UNAVAILABLE) until they are');
     };
     await pinStored();
-    const runs = new RunService({ store, ports, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
+    const runs = new RunService({ ports, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
     const firer = new ScheduleFirer({ ports, clock, logger, runs, scheduler });
     opened.push(() => firer.stop());
     const schedules = new ScheduleService({ store, ports, clock, dags, plans, runs, firer });
@@ -191,7 +191,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: PageTokens.fromDataDir(config.dataDir),
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(store), idempotency: new IdempotencyLedger(ports), lifecycle: dataLifecycle, disk },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(ports), idempotency: new IdempotencyLedger(ports), lifecycle: dataLifecycle, disk },
     };
 
     const reloadPlugins = () => {
