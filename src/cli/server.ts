@@ -172,7 +172,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       announce,
     });
     opened.push(() => dataLifecycle.close());
-    const hub: EventHub = eventHub(store, scheduler.events, config.maxStreams);
+    const hub: EventHub = eventHub(ports, scheduler.events, config.maxStreams, logger);
     opened.push(() => hub.close());
     const deps: AppDeps = {
       config: {

@@ -26,7 +26,7 @@ function setup(t: { after(fn: () => void): void }) {
     emitter.emit('committed', rows);
   };
   const hub = new EventHub({
-    log: { after: (tn, s, l) => store.events.since(tn, s, l).map(eventView), lastSeq: (tn) => store.events.head(tn).seq },
+    log: { after: async (tn, s, l) => store.events.since(tn, s, l).map(eventView), lastSeq: async (tn) => store.events.head(tn).seq },
     feed: {
       subscribe(fn) {
         const l = (rows: EventRow[]) => fn(rows.map(eventView));
@@ -73,7 +73,7 @@ test('replay in batches while events keep arriving: every seq once, in order', a
 test('a consumer that falls behind is cut off with SLOW_CONSUMER, and its place is freed', async (t) => {
   const { hub, append } = setup(t);
   const sink = new TestSink();
-  const s = hub.open('a', {}, undefined, sink);
+  const s = hub.open('a', {}, await hub.head('a'), sink);
   await hub.replay(s);
   append(10);
   assert.equal(sink.closed, 'SLOW_CONSUMER');
