@@ -258,7 +258,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         closed = true;
         deps.lifecycle.draining = true;
         clearInterval(expireTimer);
-        hub.close();
+        await hub.close(); // and its watch of other nodes
         firer.stop(); // undecided fires are decided at the next start
         // Drain: no new runs (503), in-flight steps get up to --drain-timeout, the rest is
         // left for recovery at the next start.
