@@ -87,7 +87,11 @@ await call('POST', '/dags', { dagId: 'chain40', version: '1.0.0', steps: ids.map
 await call('POST', '/dags', { dagId: 'tiny', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] });
 const first = await call('POST', '/runs', { dagId: 'tiny' });
 await new Promise<unknown>((res) => { ended.set(first.runId, res); setTimeout(res, 5000); });
-const tpl = [...exportRunRecords(store, { tenant: TENANT, dagId: 'tiny' })][0] as RunRecord;
+let tpl!: RunRecord;
+for await (const rec of exportRunRecords(server.ports.runs, { tenant: TENANT, dagId: 'tiny' })) {
+  tpl = rec;
+  break;
+}
 const old = Date.now() - 400 * 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 for (let i = 0; i < RUNS; i += 1000) {

@@ -150,7 +150,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       if (unresolved.length > 0) logger.warn({ unresolved }, 'plugins: DAG versions stored before pinning name plugins that are not installed; their runs are refused (PLUGIN_UNAVAILABLE) until they are');
     };
     await pinStored();
-    const runs = new RunService({ store, ports, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
+    const runs = new RunService({ ports, scheduler, dags, plans, plugins: registry, clock, limits: { maxQueuedRuns: config.maxQueuedRuns } });
     const firer = new ScheduleFirer({ ports, clock, logger, runs, scheduler });
     opened.push(() => firer.stop());
     const schedules = new ScheduleService({ ports, clock, dags, plans, runs, firer });
@@ -170,7 +170,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       announce,
     });
     opened.push(() => dataLifecycle.close());
-    const hub: EventHub = eventHub(store, scheduler.events, config.maxStreams);
+    const hub: EventHub = eventHub(ports, scheduler.events, config.maxStreams, logger);
     opened.push(() => hub.close());
     const deps: AppDeps = {
       config: {
@@ -189,7 +189,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: storeOpened.pages,
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(store), idempotency: new IdempotencyLedger(ports), lifecycle: dataLifecycle, disk },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(ports), idempotency: new IdempotencyLedger(ports), lifecycle: dataLifecycle, disk },
     };
 
     const reloadPlugins = () => {
@@ -256,7 +256,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
         closed = true;
         deps.lifecycle.draining = true;
         clearInterval(expireTimer);
-        hub.close();
+        await hub.close(); // and its watch of other nodes
         firer.stop(); // undecided fires are decided at the next start
         // Drain: no new runs (503), in-flight steps get up to --drain-timeout, the rest is
         // left for recovery at the next start.

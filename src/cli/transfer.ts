@@ -8,7 +8,7 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { ndjsonExport, readNdjsonExport, TENANT_RE } from '../core/index.js';
-import type { Store } from '../store/index.js';
+import type { Store, StorePorts } from '../store/index.js';
 import { TenantRequiredError, UsageError, type FlagSpec, type Flags } from './args.js';
 import { EXIT, type Command } from './commands.js';
 import { trustOf } from './lifecycle.js';
@@ -55,6 +55,19 @@ async function readOnlyStore(f: Flags): Promise<Store> {
   return Store.open({ dataDir: resolve(String(f['data-dir'])), lock: false });
 }
 
+/**
+ * Runs `fn` on the ports over a read-only store of the data folder, then closes it: the offline
+ * exports read through the same ports (and the same export code) as the server's.
+ */
+async function withReadOnlyPorts<T>(f: Flags, fn: (ports: StorePorts) => Promise<T>): Promise<T> {
+  const [store, { SqlitePorts }] = await Promise.all([readOnlyStore(f), import('../store/index.js')]);
+  try {
+    return await fn(new SqlitePorts(store));
+  } finally {
+    store.close();
+  }
+}
+
 /** The run filters of `export runs` and `export archive`. */
 export const runFilterFlags: FlagSpec[] = [
   { name: 'dag-id', kind: 'string', help: 'only this DAG' },
@@ -81,12 +94,7 @@ export const exportRunsCommand: Command = {
     const key = keyOf(f);
     const [{ signExportManifest }, { exportRunRecords }] = await Promise.all([signing(), import('../runs/transfer.js')]);
     const sign = key ? (m: { count: number; sha256: string }) => signExportManifest('runs', tenant, m, key) : undefined;
-    const store = await readOnlyStore(f);
-    try {
-      return await writeExport(exportRunRecords(store, filter), f.out as string | undefined, 'runs', sign);
-    } finally {
-      store.close();
-    }
+    return withReadOnlyPorts(f, (ports) => writeExport(exportRunRecords(ports.runs, filter), f.out as string | undefined, 'runs', sign));
   },
 };
 
@@ -118,13 +126,12 @@ export const exportEventsCommand: Command = {
     const since = Number(f.since);
     if (!Number.isInteger(since) || since < 0) throw new UsageError('--since must be a whole number');
     const key = keyOf(f);
-    const [{ signExportManifest }, { eventExportManifest, eventExportRecords }] = await Promise.all([signing(), import('../events/export.js')]);
-    const store = await readOnlyStore(f);
-    try {
-      const checkpoint = eventExportManifest(store, tenant, since);
+    const [{ signExportManifest }, { EventExports }] = await Promise.all([signing(), import('../events/export.js')]);
+    return withReadOnlyPorts(f, async (ports) => {
+      const { records: all, manifest: checkpoint } = await new EventExports(ports).export(tenant, since);
       let head = '';
-      const records = (function* () {
-        for (const e of eventExportRecords(store, tenant, since)) {
+      const records = (async function* () {
+        for await (const e of all) {
           head = e.hash;
           yield e;
         }
@@ -134,10 +141,8 @@ export const exportEventsCommand: Command = {
         // Signed: the manifest names the tenant and the chain head it signs.
         return key ? { ...base, head, tenant, ...signExportManifest('events', tenant, { ...m, head, checkpoint: base.checkpoint }, key) } : base;
       };
-      return await writeExport(records, f.out as string | undefined, 'events', extend);
-    } finally {
-      store.close();
-    }
+      return writeExport(records, f.out as string | undefined, 'events', extend);
+    });
   },
 };
 

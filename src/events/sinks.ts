@@ -8,7 +8,7 @@ import type { StreamSink } from './hub.js';
 
 const enc = new TextEncoder();
 
-export const WS_CLOSE_CODES = { SLOW_CONSUMER: 4008, TOKEN_EXPIRED: 4001, SHUTDOWN: 1001 } as const;
+export const WS_CLOSE_CODES = { SLOW_CONSUMER: 4008, TOKEN_EXPIRED: 4001, SHUTDOWN: 1001, UNAVAILABLE: 1011 } as const;
 
 function heartbeat(): string {
   return JSON.stringify({ type: 'heartbeat', timestamp: new Date().toISOString() });

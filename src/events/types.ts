@@ -3,10 +3,10 @@ import type { EventView } from '../store/events.js';
 /** An event as clients see it (CONTRACT §6): the event log's view. */
 export type StreamEvent = EventView;
 
-/** Reads committed events of one tenant after `seq`, in `seq` order. */
+/** Reads committed events of one tenant after `seq`, in `seq` order (the event log, through the ports). */
 export interface EventLogReader {
-  after(tenant: string, afterSeq: number, limit: number): StreamEvent[];
-  lastSeq(tenant: string): number;
+  after(tenant: string, afterSeq: number, limit: number): Promise<StreamEvent[]>;
+  lastSeq(tenant: string): Promise<number>;
 }
 
 /** Delivers batches of events right after the transaction that wrote them commits. */

@@ -31,7 +31,7 @@ import { VERSION } from '../core/runtime.js';
 import { dagView } from '../dags/service.js';
 import { eventExportRecords } from '../events/export.js';
 import { exportRunRecords, type ExportFilter } from '../runs/transfer.js';
-import { SCHEMA, Store } from '../store/index.js';
+import { SCHEMA, SqlitePorts, Store, type Ports } from '../store/index.js';
 import type { ManifestEntry } from '../bundles/index.js';
 import { beginBackup } from './markers.js';
 import { manifestEntries, type ArchiveKind } from './manifest.js';
@@ -115,10 +115,11 @@ export async function createRunArchive(r: RunArchiveRequest): Promise<RunArchive
   if (!existsSync(join(dataDir, 'orchestrator.db'))) throw new ApiError('VALIDATION_FAILED', `${dataDir} holds no orchestrator database`);
   const endMarker = beginBackup(dataDir); // garbage collection keeps every object until it is copied
   const store = Store.open({ dataDir, lock: false });
+  const ports = new SqlitePorts(store);
   const staging = await mkdtemp(join(dirname(out), `.${basename(out)}.staging-`));
   let writer: TarGzWriter | undefined;
   try {
-    const { staged, counts } = await stageContent(store, staging, dataDir, r);
+    const { staged, counts } = await stageContent(ports, staging, dataDir, r);
     const manifest: RunArchiveManifest = {
       format: RUN_ARCHIVE_FORMAT,
       createdBy: `stella-orchestrator ${VERSION}`,
@@ -149,49 +150,49 @@ export async function createRunArchive(r: RunArchiveRequest): Promise<RunArchive
  * import accepts nothing else); they no longer change, nor do their events, DAG versions and
  * artifacts, so reading them beside a running server is safe.
  */
-async function stageContent(store: Store, staging: string, dataDir: string, r: RunArchiveRequest) {
+async function stageContent(ports: Ports, staging: string, dataDir: string, r: RunArchiveRequest) {
   const { tenant } = r;
-    const dagKeys = new Map<string, { dagId: string; version: string }>();
-    const named = new Set<string>();
-    let minSeq = Infinity;
-    let maxSeq = 0;
-    let runs = 0;
-    const runRecords = function* () {
-      for (const rec of exportRunRecords(store, { ...r.filter, tenant })) {
-        if (!ENDED.has(rec.status)) continue;
-        runs++;
-        dagKeys.set(`${rec.dagId}\u0000${rec.dagVersion}`, { dagId: rec.dagId, version: rec.dagVersion });
-        for (const h of namedHashes(canonicalJson(rec))) named.add(h);
-        for (const e of store.events.ofRun(tenant, rec.runId)) {
-          minSeq = Math.min(minSeq, e.seq);
-          maxSeq = Math.max(maxSeq, e.seq);
-        }
-        yield rec;
+  const dagKeys = new Map<string, { dagId: string; version: string }>();
+  const named = new Set<string>();
+  let minSeq = Infinity;
+  let maxSeq = 0;
+  let runs = 0;
+  const runRecords = async function* () {
+    for await (const rec of exportRunRecords(ports.runs, { ...r.filter, tenant })) {
+      if (!ENDED.has(rec.status)) continue;
+      runs++;
+      dagKeys.set(`${rec.dagId}\u0000${rec.dagVersion}`, { dagId: rec.dagId, version: rec.dagVersion });
+      for (const h of namedHashes(canonicalJson(rec))) named.add(h);
+      for (const e of await ports.events.ofRun(tenant, rec.runId)) {
+        minSeq = Math.min(minSeq, e.seq);
+        maxSeq = Math.max(maxSeq, e.seq);
       }
-    };
-    const runsFile = await stage(staging, 'runs.ndjson', runRecords());
-    const dagRows = [...dagKeys.values()]
-      .map((k) => store.dags.get(tenant, k.dagId, k.version)!)
-      .sort((a, b) => (a.dagId === b.dagId ? (a.versionKey < b.versionKey ? -1 : 1) : a.dagId < b.dagId ? -1 : 1));
-    for (const d of dagRows) for (const h of namedHashes(d.definition)) named.add(h);
-    const dagsFile = await stage(staging, 'dags.ndjson', dagRows.map((d) => ({ tenant, ...dagView(d) })));
-    const segment = minSeq === Infinity ? [] : eventSegment(store, tenant, minSeq, maxSeq);
-    const first = segment[0];
-    const eventsFile = await stage(staging, 'events.ndjson', segment, first && first.seq > 1 ? () => ({ checkpoint: { hash: first.prevHash, seq: first.seq - 1, tenant } }) : undefined);
-    const artifacts = [...named].sort().flatMap((hash) => {
-      const own = store.artifacts.owns(tenant, hash);
-      return own ? [{ hash, mediaType: own.mediaType, size: own.size }] : [];
-    });
-    const artifactsFile = await stage(staging, 'artifacts.ndjson', artifacts);
-    const files: Staged[] = [runsFile, dagsFile, eventsFile, artifactsFile];
-    for (const a of artifacts) files.push({ entry: { path: artifactEntry(a.hash), sha256: a.hash, size: a.size }, file: join(dataDir, 'artifacts', a.hash.slice(0, 2), a.hash.slice(2)), verify: true });
-    return { staged: files, counts: { runs, dags: dagRows.length, events: segment.length, artifacts: artifacts.length } };
+      yield rec;
+    }
+  };
+  const runsFile = await stage(staging, 'runs.ndjson', runRecords());
+  const dagRows = (await Promise.all([...dagKeys.values()].map(async (k) => (await ports.catalog.getVersion(tenant, k.dagId, k.version))!)))
+    .sort((a, b) => (a.dagId === b.dagId ? (a.versionKey < b.versionKey ? -1 : 1) : a.dagId < b.dagId ? -1 : 1));
+  for (const d of dagRows) for (const h of namedHashes(d.definition)) named.add(h);
+  const dagsFile = await stage(staging, 'dags.ndjson', dagRows.map((d) => ({ tenant, ...dagView(d) })));
+  const segment = minSeq === Infinity ? [] : await eventSegment(ports, tenant, minSeq, maxSeq);
+  const first = segment[0];
+  const eventsFile = await stage(staging, 'events.ndjson', segment, first && first.seq > 1 ? () => ({ checkpoint: { hash: first.prevHash, seq: first.seq - 1, tenant } }) : undefined);
+  const artifacts: Array<{ hash: string; mediaType: string; size: number }> = [];
+  for (const hash of [...named].sort()) {
+    const own = await ports.artifacts.owns(tenant, hash);
+    if (own) artifacts.push({ hash, mediaType: own.mediaType, size: own.size });
+  }
+  const artifactsFile = await stage(staging, 'artifacts.ndjson', artifacts);
+  const files: Staged[] = [runsFile, dagsFile, eventsFile, artifactsFile];
+  for (const a of artifacts) files.push({ entry: { path: artifactEntry(a.hash), sha256: a.hash, size: a.size }, file: join(dataDir, 'artifacts', a.hash.slice(0, 2), a.hash.slice(2)), verify: true });
+  return { staged: files, counts: { runs, dags: dagRows.length, events: segment.length, artifacts: artifacts.length } };
 }
 
 /** The tenant's exported events with `from <= seq <= to` (one contiguous piece of its chain). */
-function eventSegment(store: Store, tenant: string, from: number, to: number) {
+async function eventSegment(ports: Ports, tenant: string, from: number, to: number) {
   const out = [];
-  for (const e of eventExportRecords(store, tenant, from - 1)) {
+  for await (const e of eventExportRecords(ports, tenant, from - 1)) {
     if (e.seq > to) break;
     out.push(e);
   }

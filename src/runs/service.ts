@@ -6,7 +6,7 @@
  * ports (which hold every committed state: nothing is observable before its commit).
  *
  * @example
- * const runs = new RunService({ store, ports, scheduler, dags, plans, plugins, clock, limits: { maxQueuedRuns: 100 } });
+ * const runs = new RunService({ ports, scheduler, dags, plans, plugins, clock, limits: { maxQueuedRuns: 100 } });
  * const { run, created } = await runs.create('demo', { dagId: 'hello' }, traceId, (fn) => ports.transaction(fn), { actor: 'alice' });
  */
 import { namedHashes } from '../artifacts/index.js';
@@ -14,7 +14,7 @@ import { ApiError, uuidv7, UUID_V7_RE, type Clock, type Transact } from '../core
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
 import { runStartedEvent, type PinnedPlugins, type PlanCache, type Scheduler } from '../engine/index.js';
-import { txPorts, type DagVersionRow, type EventRow, type Ports, type RunListFilter, type RunRow, type StepRow, type Store, type StorePorts } from '../store/index.js';
+import { txPorts, type DagVersionRow, type EventRow, type Ports, type RunListFilter, type RunRow, type StepRow, type StorePorts } from '../store/index.js';
 import { runArtifacts, type RunArtifact } from './artifacts.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
@@ -23,7 +23,6 @@ import { runInputs, sameRequest, type CreateRunRequest, type PreparedRun, type R
 export type { CreateRunRequest, PreparedRun, RunCancelled, RunOrigin, RunStarted };
 
 export interface RunServiceDeps {
-  store: Store;
   ports: StorePorts;
   scheduler: Scheduler;
   dags: DagService;
@@ -257,8 +256,8 @@ export class RunService {
   }
 
   /** Runs for an export, oldest first (`startedMs ASC, runId ASC`), steps and attempts inline. */
-  exportRuns(f: ExportFilter): Generator<RunRecord> {
-    return exportRunRecords(this.d.store, f);
+  exportRuns(f: ExportFilter): AsyncGenerator<RunRecord> {
+    return exportRunRecords(this.d.ports.runs, f);
   }
 
 }

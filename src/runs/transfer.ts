@@ -6,12 +6,12 @@
  * (`import-checks.ts`), and its runToken never answers a new `POST /runs`.
  *
  * @example
- * for (const rec of exportRunRecords(store, { tenant: 'demo' })) out.write(canonicalJson(rec) + '\n');
+ * for await (const rec of exportRunRecords(ports.runs, { tenant: 'demo' })) out.write(canonicalJson(rec) + '\n');
  * await importRunRecords(ports, parseNdjsonExport(text), { tenant: 'demo' });
  */
 import { namedHashes } from '../artifacts/index.js';
 import { ApiError, canonicalJson, HASH_RE, ID_RE, TENANT_RE, UUID_V7_RE } from '../core/index.js';
-import type { AttemptRow, Ports, RunLedgerPort, RunListFilter, RunRow, StepRow, Store, StorePorts } from '../store/index.js';
+import type { AttemptRow, Ports, RunLedgerPort, RunListFilter, RunRow, StepRow, StorePorts } from '../store/index.js';
 import { PlanCache } from '../engine/index.js';
 import { checkImportedRun } from './import-checks.js';
 import { runView, type RunView, type StepView } from './views.js';
@@ -23,20 +23,20 @@ function record(r: RunRow, steps: StepRow[], attempts: AttemptRow[]): RunRecord 
   return { ...runView(r, steps, attempts), inputs: JSON.parse(r.inputs) as unknown };
 }
 
-function recordOf(store: Store, r: RunRow): RunRecord {
-  return record(r, store.runs.steps(r.runId), store.runs.attemptsOfRun(r.runId));
-}
-
 async function recordThrough(runs: RunLedgerPort, r: RunRow): Promise<RunRecord> {
-  return record(r, await runs.steps(r.runId), await runs.attemptsOfRun(r.runId));
+  const [steps, attempts] = await Promise.all([runs.steps(r.runId), runs.attemptsOfRun(r.runId)]);
+  return record(r, steps, attempts);
 }
 
-/** Runs for an export, oldest first (`startedMs ASC, runId ASC`), read in batches. */
-export function* exportRunRecords(store: Store, f: ExportFilter, batch = 100): Generator<RunRecord> {
+/**
+ * Runs for an export, oldest first (`startedMs ASC, runId ASC`), read page by page through the
+ * run ledger (keyset pages), steps and attempts inline.
+ */
+export async function* exportRunRecords(runs: RunLedgerPort, f: ExportFilter, batch = 100): AsyncGenerator<RunRecord> {
   let after: { startedMs: number; runId: string } | undefined;
   for (;;) {
-    const rows = store.runs.list({ ...f, asc: true, afterAsc: after, limit: batch });
-    for (const r of rows) yield recordOf(store, r);
+    const rows = await runs.list({ ...f, asc: true, afterAsc: after, limit: batch });
+    for (const r of rows) yield await recordThrough(runs, r);
     if (rows.length < batch) return;
     const last = rows[rows.length - 1]!;
     after = { startedMs: last.startedMs, runId: last.runId };

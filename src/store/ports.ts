@@ -102,6 +102,11 @@ export interface EventLogPort {
   since(tenant: string, afterSeq: number, limit: number): Promise<EventRow[]>;
   /** Every event of one run, by seq. */
   ofRun(tenant: string, runId: string): Promise<EventRow[]>;
+  /**
+   * A tenant's last committed event (`seq`, `hash`); when every event was pruned, its retention
+   * checkpoint; `{0, ''}` before its first event. Where a live stream without `since` starts.
+   */
+  head(tenant: string): Promise<{ seq: number; hash: string }>;
 }
 
 /** Idempotency-Key records (CONTRACT §3). */

@@ -59,6 +59,7 @@ export class SqlitePorts implements StorePorts {
       append: (evs) => settled(() => s.events.appendMany(evs)),
       since: (t, after, limit) => settled(() => s.events.since(t, after, limit)),
       ofRun: (t, id) => settled(() => s.events.ofRun(t, id)),
+      head: (t) => settled(() => s.events.head(t)),
     };
     this.idem = {
       get: (k) => settled(() => s.idem.get(k)),

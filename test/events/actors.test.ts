@@ -246,7 +246,8 @@ test('request log lines name the tenant, the token\'s sub and the run or DAG', a
 
 test('run exports carry the actors; an export with them round-trips through import, an older one without them still imports', async () => {
   const { SqlitePorts, Store } = await import('../../src/store/index.js');
-  const { importRunRecords, exportRunRecords } = await import('../../src/runs/transfer.js');
+  const { importRunRecords } = await import('../../src/runs/transfer.js');
+  const { exportedRuns } = await import('../helpers/exports.js');
   const { dagCanonicalJson, semverKey } = await import('../../src/dags/index.js');
   const all = parseNdjsonExport((await t.req('GET', '/runs:export?dagId=audited')).text) as any[];
   const records = all.filter((r) => r.runId === ids.runId);
@@ -263,7 +264,7 @@ test('run exports carry the actors; an export with them round-trips through impo
   const fresh = target('import-new');
   try {
     assert.deepEqual(await importRunRecords(new SqlitePorts(fresh), records, { tenant: 'a' }), { imported: 1, unchanged: 0 });
-    const back = [...exportRunRecords(fresh, { tenant: 'a' })];
+    const back = await exportedRuns(new SqlitePorts(fresh), { tenant: 'a' });
     assert.deepEqual(back, records, 'import then export round-trips, actors included');
   } finally {
     fresh.close();

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { canonicalJson, readNdjsonExport } from '../../src/core/index.js';
 import { namedHashes } from '../../src/artifacts/index.js';
 import { verifyEventChain } from '../../src/events/index.js';
-import { exportRunRecords, importRunRecords, type RunRecord } from '../../src/runs/transfer.js';
+import { importRunRecords, type RunRecord } from '../../src/runs/transfer.js';
+import { exportedRuns } from '../helpers/exports.js';
 import { SqlitePorts, Store } from '../../src/store/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publish, startRun, stepOf, waitForRun } from '../runs/helpers.js';
@@ -88,7 +89,7 @@ test('SIGKILL during a retention pass and during a collection, then restart: con
     const run = await waitForRun(t, id);
     assert.equal(run.status, 'completed', `the runs write the artifacts a collection will free: ${JSON.stringify(run.steps)}`);
   }
-  const templates = [...exportRunRecords(t.server.store!, { tenant: 'a' })] as RunRecord[];
+  const templates = await exportedRuns(t.server.ports, { tenant: 'a' });
   const clones = Array.from({ length: 3000 }, (_, k) => ({ ...templates[k % 40]!, runId: `${templates[k % 40]!.runId.slice(0, 24)}${String(k).padStart(12, '0')}`, runToken: null }) as RunRecord);
   for (let i = 0; i < clones.length; i += 500) await importRunRecords(t.server.ports, clones.slice(i, i + 500), { tenant: 'a' });
   await t.server.close();
@@ -117,7 +118,7 @@ test('SIGKILL during a retention pass and during a collection, then restart: con
     assert.equal((await t.req('PUT', '/admin/retention', { body: { maxAgeDays: 0, keepLast: 5 } })).status, 200);
     const r = await t.req('POST', '/admin/retention:apply', { body: {} });
     assert.equal(r.status, 200, r.text);
-    const left = [...exportRunRecords(t.server.store!, { tenant: 'a' })] as RunRecord[];
+    const left = await exportedRuns(t.server.ports, { tenant: 'a' });
     assert.equal(left.length, 5, 'the newest five runs are kept');
     await chainVerifies(t);
     const named = new Set(left.flatMap((run) => namedHashes(canonicalJson(run))).filter((h) => before.has(h)));

@@ -14,7 +14,8 @@ import { publish, startRun, waitForRun, waitUntil } from '../runs/helpers.js';
 import { canonicalJson, readNdjsonExport, uuidv7 } from '../../src/core/index.js';
 import { namedHashes } from '../../src/artifacts/index.js';
 import { verifyEventChain } from '../../src/events/index.js';
-import { exportRunRecords, importRunRecords, type RunRecord } from '../../src/runs/transfer.js';
+import { importRunRecords, type RunRecord } from '../../src/runs/transfer.js';
+import { exportedRuns } from '../helpers/exports.js';
 import { integrityCheck } from '../hostile/support.js';
 import { casObjects } from './support.js';
 
@@ -48,7 +49,7 @@ test('retention + GC on 10,000 runs keeps exactly the runs of the policy and the
   // An old run still in flight: never pruned, whatever the policy.
   const sleeper = (await startRun(t, 'nap')).runId;
   await waitUntil(t, sleeper, (r) => r.status === 'running');
-  const templates = [...exportRunRecords(store, { tenant: 'a', dagId: 'art' })] as RunRecord[];
+  const templates = await exportedRuns(t.server.ports, { tenant: 'a', dagId: 'art' });
   assert.equal(templates.length, REAL);
   // 9,970 more ended runs (imported), spread over 90 days, each naming the artifact and logs of
   // one of the first 20 real runs: the last 10 real runs' artifacts are named by nothing kept.
@@ -66,7 +67,7 @@ test('retention + GC on 10,000 runs keeps exactly the runs of the policy and the
     await new Promise((r) => setImmediate(r));
   }
 
-  const all = [...exportRunRecords(store, { tenant: 'a' })] as RunRecord[];
+  const all = await exportedRuns(t.server.ports, { tenant: 'a' });
   assert.equal(all.length, TOTAL + 1);
   const objectsBefore = casObjects(t.dataDir);
 
@@ -91,7 +92,7 @@ test('retention + GC on 10,000 runs keeps exactly the runs of the policy and the
   const report = applied.body.tenants.find((x: any) => x.tenant === 'a');
   assert.equal(report.runs, TOTAL + 1 - keep.size);
 
-  const left = [...exportRunRecords(store, { tenant: 'a' })] as RunRecord[];
+  const left = await exportedRuns(t.server.ports, { tenant: 'a' });
   assert.deepEqual(new Set(left.map((r) => r.runId)), keep, 'exactly the runs the policy keeps');
   assert.equal((await t.req('GET', `/runs/${sleeper}`)).body.status, 'running', 'the run in flight is untouched');
 

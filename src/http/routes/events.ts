@@ -21,8 +21,8 @@ export const exportEvents = defineRoute({
   tenant: true,
   query: z.object({ since: z.coerce.number().int().min(0).default(0) }).strict(),
   responses: { 200: NDJSON },
-  handler(ctx) {
-    const { records, manifest } = ctx.deps.services.events.export(ctx.tenant, ctx.query.since);
+  async handler(ctx) {
+    const { records, manifest } = await ctx.deps.services.events.export(ctx.tenant, ctx.query.since);
     return ndjsonResponse(records, {}, manifest);
   },
 });

@@ -66,7 +66,8 @@ export const streamRuns = defineRoute({
   },
   async handler(ctx) {
     const { hub, heartbeatMs } = ctx.deps.services.stream;
-    const since = sinceOf(ctx);
+    // Without since: the tenant's last event now (the stream replays anything committed after it).
+    const since = sinceOf(ctx) ?? (await hub.head(ctx.tenant));
     const filter = { dagId: ctx.query.dagId, status: ctx.query.status, runId: ctx.query.runId };
     const expires = ctx.principal?.expiresAt;
 

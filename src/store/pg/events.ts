@@ -78,4 +78,9 @@ export class PgEvents implements EventLogPort {
   ofRun(tenant: string, runId: string): Promise<EventRow[]> {
     return this.c.rows<EventRow>(`select ${COLS} from events where tenant = $1 and run_id = $2 order by seq`, [tenant, runId]);
   }
+
+  async head(tenant: string): Promise<{ seq: number; hash: string }> {
+    const [h] = await this.c.rows<{ tenant: string; seq: number; hash: string }>(HEADS, [[tenant]]);
+    return { seq: h!.seq, hash: h!.hash };
+  }
 }

@@ -48,6 +48,21 @@ for (const kind of KINDS) {
     transcripts.set(kind, [all, await s.events.since('eb', 0, 100)]);
   });
 
+  test(`${kind}: head is the last event, then the checkpoint once every event was pruned`, async (ctx) => {
+    const s = await storeOf(ctx, kind);
+    if (!s) return;
+    assert.deepEqual(await s.events.head('hd'), { seq: 0, hash: '' }, 'before the first event');
+    const rows = await s.transaction((tx) => tx.events.append([ev('hd', 0), ev('hd', 1), ev('he', 2)]));
+    assert.deepEqual(await s.events.head('hd'), { seq: 2, hash: rows[1]!.hash });
+    assert.deepEqual(await s.events.head('he'), { seq: 1, hash: rows[2]!.hash }, 'per tenant');
+    await s.transaction((tx) => tx.retention.pruneEvents('hd', { seq: 2, hash: rows[1]!.hash }, 1_700_000_000_000));
+    assert.deepEqual(await s.events.since('hd', 0, 10), [], 'every event pruned');
+    assert.deepEqual(await s.events.head('hd'), { seq: 2, hash: rows[1]!.hash }, 'the checkpoint: the log continues from it');
+    const [next] = await s.transaction((tx) => tx.events.append([ev('hd', 3)]));
+    assert.equal(next!.seq, 3);
+    assert.deepEqual(await s.events.head('hd'), { seq: 3, hash: next!.hash });
+  });
+
   test(`${kind}: concurrent writers: no gap, no duplicate, chains valid, a follower never sees a hole`, async (ctx) => {
     const s = await storeOf(ctx, kind);
     if (!s) return;
