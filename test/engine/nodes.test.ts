@@ -1,0 +1,102 @@
+/**
+ * The engine as one node of several on one PostgreSQL database (docs/SCALE-OUT.md, "Ownership
+ * and fencing"; CONTRACT §15): several schedulers in this process, each a node with its own
+ * id, on one real database of the run's throwaway cluster. Runs started on any node complete
+ * exactly once; a node whose lease runs out (it stopped heartbeating: dead, or paused) has its
+ * runs taken over by a live node, which finishes them (the interrupted attempt fails
+ * ORCHESTRATOR_RESTART and is retried, as in crash recovery); when the paused node wakes up,
+ * its commit for those runs is refused (LeaseLost), it writes nothing and drops them; a node
+ * that drains leaves, and another takes what it left at once.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LeaseLost, type CommitBatch, type StorePorts } from '../../src/store/index.js';
+import type { SchedulerNode } from '../../src/engine/index.js';
+import { storeOf } from '../store/contract/stores.js';
+import { until } from '../helpers/wait.js';
+import { CheckingPool, setup } from './ports-env.js';
+
+const chain = (dagId: string) => ({
+  dagId, version: '1.0.0',
+  steps: [{ id: 'a', plugin: 'noop', retries: { max: 1, backoffMs: 1 } }, { id: 'b', plugin: 'noop' }],
+  edges: [{ from: 'a', to: 'b' }],
+});
+
+/** A node that heartbeats often and whose lease outlives the test. */
+const live = (id: string): SchedulerNode => ({ id, leaseMs: 600_000, heartbeatMs: 50 });
+
+/** The store as one node sees it, recording the group commits the store refused. */
+function watched(ports: StorePorts): { ports: StorePorts; refused: unknown[] } {
+  const refused: unknown[] = [];
+  const commitBatch = (b: CommitBatch) => ports.commitBatch(b).catch((e: unknown) => {
+    refused.push(e);
+    throw e;
+  });
+  return { ports: new Proxy(ports, { get: (t, k) => (k === 'commitBatch' ? commitBatch : Reflect.get(t, k, t)) }), refused };
+}
+
+test('postgres: runs started on two nodes complete exactly once; a third live node takes none of them', async (ctx) => {
+  const ports = await storeOf(ctx, 'postgres');
+  if (!ports) return;
+  const env = await setup(ports, 'two', chain('two'));
+  const [pa, pb, pc] = [new CheckingPool(ports), new CheckingPool(ports), new CheckingPool(ports)];
+  const a = env.make(pa, { node: live('two-a') });
+  const b = env.make(pb, { node: live('two-b') });
+  const c = env.make(pc, { node: live('two-c') });
+  for (const s of [a, b, c]) assert.equal(await s.recover(), 0);
+  const runs = [];
+  for (let i = 0; i < 4; i++) runs.push(await env.start(a), await env.start(b));
+  for (const r of runs) await until(async () => (await env.status(r.runId)) === 'completed', `run ${r.runId} completed`);
+  for (const r of runs) {
+    const h = await env.history(r.runId);
+    assert.deepEqual(h.filter((l) => l.endsWith(':completed')), ['a:completed', 'b:completed', 'run:completed'], 'each step once, and the run');
+    assert.deepEqual((await ports.runs.attemptsOfRun(r.runId)).map((x) => [x.stepId, x.attempt, x.status]), [['a', 1, 'completed'], ['b', 1, 'completed']]);
+  }
+  assert.equal(pa.seen.length + pb.seen.length, 16);
+  assert.equal(pc.seen.length, 0, 'the third node ran nothing');
+  for (const id of ['two-a', 'two-b', 'two-c']) assert.deepEqual(await ports.leases.held(id), [], `${id} holds no ended run`);
+  for (const s of [a, b, c]) await s.drain(1000);
+  assert.deepEqual((await ports.leases.nodes()).filter((n) => n.nodeId.startsWith('two-')), [], 'drained nodes left');
+});
+
+test('postgres: a node whose lease ran out has its runs taken over and finished by another; when it wakes, its commit is refused and writes nothing', async (ctx) => {
+  const ports = await storeOf(ctx, 'postgres');
+  if (!ports) return;
+  const env = await setup(ports, 'die', chain('die'));
+  // Node A heartbeats once when it joins, never again: its lease runs out after 300 ms (dead, or paused).
+  const pa = new CheckingPool(ports);
+  pa.hold = true;
+  const wa = watched(ports);
+  const a = env.make(pa, { node: { id: 'die-a', leaseMs: 300, heartbeatMs: 3_600_000 } }, wa.ports);
+  await a.recover();
+  const runs = [await env.start(a), await env.start(a), await env.start(a)];
+  await until(() => pa.seen.length === 3, 'A dispatched step a of its three runs');
+  assert.ok(pa.seen.every((s) => s === 'a:running:true'), pa.seen.join(' '));
+
+  // Node B joins: once A's lease has run out it takes A's runs and finishes them.
+  const pb = new CheckingPool(ports);
+  const b = env.make(pb, { node: live('die-b') });
+  await b.recover();
+  for (const r of runs) await until(async () => (await env.status(r.runId)) === 'completed', `run ${r.runId} completed on B`);
+  assert.deepEqual((await ports.leases.held('die-a')), [], 'A holds nothing any more');
+  const before = new Map<string, string[]>();
+  for (const r of runs) {
+    const attempts = await ports.runs.attemptsOfRun(r.runId);
+    assert.deepEqual(attempts.map((x) => [x.stepId, x.attempt, x.status, x.errorCode]), [['a', 1, 'failed', 'ORCHESTRATOR_RESTART'], ['a', 2, 'completed', null], ['b', 1, 'completed', null]], 'at least once, as in crash recovery');
+    before.set(r.runId, await env.history(r.runId));
+  }
+
+  // A wakes up: its steps complete; its commit for the runs it lost is refused and it drops them.
+  pa.release();
+  const refusedRuns = () => new Set(wa.refused.flatMap((e) => (e instanceof LeaseLost ? [...e.runIds] : [])));
+  await until(() => refusedRuns().size === runs.length, () => `A's commits refused for its three runs (${wa.refused.map(String).join('; ')})`);
+  assert.ok(wa.refused.every((e) => e instanceof LeaseLost), 'refused for lost leases only');
+  assert.deepEqual([...refusedRuns()].sort(), runs.map((r) => r.runId).sort());
+  await until(() => a.stepsInFlight === 0, 'A dropped the runs');
+  for (const r of runs) {
+    assert.deepEqual(await env.history(r.runId), before.get(r.runId), 'nothing of A written after the take-over');
+    assert.equal((await ports.runs.attemptsOfRun(r.runId)).find((x) => x.stepId === 'a' && x.attempt === 1)?.status, 'failed', 'A\'s completed attempt never written');
+  }
+  await a.drain(1000);
+  await b.drain(1000);
+});
