@@ -100,3 +100,56 @@ test('postgres: a node whose lease ran out has its runs taken over and finished 
   await a.drain(1000);
   await b.drain(1000);
 });
+
+test('postgres: a paused node learns at its next heartbeat that its runs were taken: it aborts their steps and writes nothing for them', async (ctx) => {
+  const ports = await storeOf(ctx, 'postgres');
+  if (!ports) return;
+  const env = await setup(ports, 'pause', chain('pause'));
+  const pa = new CheckingPool(ports);
+  pa.hold = true;
+  const wa = watched(ports);
+  const a = env.make(pa, { node: { id: 'pause-a', leaseMs: 300, heartbeatMs: 3_600_000 } }, wa.ports);
+  await a.recover();
+  const runs = [await env.start(a), await env.start(a)];
+  await until(() => pa.seen.length === 2, 'A dispatched step a of its two runs');
+  const pb = new CheckingPool(ports);
+  pb.hold = true;
+  const b = env.make(pb, { node: live('pause-b') });
+  await b.recover();
+  await until(() => pb.seen.length === 2, 'B took both runs over and dispatched their step a again');
+  assert.deepEqual((await ports.leases.held('pause-b')).map((h) => [h.runId, h.epoch]), runs.map((r) => [r.runId, 2]).sort());
+
+  // A's heartbeat (its pause over): the runs are gone, so their steps are aborted at once.
+  await a.heartbeat();
+  assert.deepEqual([...pa.aborted].sort(), runs.map((r) => `${r.runId}/a/1`).sort());
+  assert.equal(a.stepsInFlight, 0);
+  pa.release(); // the aborted tasks' late results are ignored
+  pb.release();
+  for (const r of runs) await until(async () => (await env.status(r.runId)) === 'completed', `run ${r.runId} completed on B`);
+  await a.drain(1000);
+  await b.drain(1000);
+  assert.deepEqual(wa.refused, [], 'A never even tried to commit for them');
+  for (const r of runs) {
+    assert.deepEqual((await ports.runs.attemptsOfRun(r.runId)).map((x) => [x.stepId, x.attempt, x.status]), [['a', 1, 'failed'], ['a', 2, 'completed'], ['b', 1, 'completed']]);
+  }
+});
+
+test('postgres: a node that drains leaves, and another takes the runs it left at once (before its lease would run out)', async (ctx) => {
+  const ports = await storeOf(ctx, 'postgres');
+  if (!ports) return;
+  const env = await setup(ports, 'leave', chain('leave'));
+  const pa = new CheckingPool(ports);
+  pa.hold = true;
+  const a = env.make(pa, { node: live('leave-a') });
+  await a.recover();
+  const run = await env.start(a);
+  await until(() => pa.seen.length === 1, 'A dispatched step a');
+  await a.drain(0); // its step still in flight: left in the database as running, its run handed back
+  assert.equal((await ports.leases.nodes()).some((n) => n.nodeId === 'leave-a'), false, 'A left');
+  const b = env.make(new CheckingPool(ports), { node: live('leave-b') });
+  assert.equal(await b.recover(), 1, 'B took the run when it joined; A\'s lease had 10 minutes left');
+  await until(async () => (await env.status(run.runId)) === 'completed', 'the run completed on B');
+  pa.release();
+  await b.drain(1000);
+  assert.deepEqual((await ports.runs.attemptsOfRun(run.runId)).map((x) => [x.stepId, x.attempt, x.status, x.errorCode]), [['a', 1, 'failed', 'ORCHESTRATOR_RESTART'], ['a', 2, 'completed', null], ['b', 1, 'completed', null]]);
+});

@@ -164,15 +164,35 @@ export class NodeLeases implements Fencing {
     }
   }
 
-  /** One heartbeat: renew the lease, then take runs no live node holds. */
+  /** One heartbeat: renew the lease, drop the runs another node took meanwhile, then take runs no live node holds. */
   async beat(): Promise<void> {
     const { ports, node, logger } = this.p;
     try {
       await ports.leases.heartbeat(node.id, node.leaseMs, this.room());
+      await this.check();
       await this.take();
     } catch (err) {
       logger.error({ err, node: node.id }, 'node: heartbeat failed; will retry (past the lease, other nodes take its runs and its commits for them are refused)');
     }
+  }
+
+  /**
+   * Drops the runs held here that the database says this node no longer holds (taken over
+   * while its lease had run out), so their steps stop now rather than at their next commit.
+   * Only runs held before the read began and still held at the same epoch count: a run created
+   * or ended while it was in flight is not mistaken for a lost one.
+   */
+  private async check(): Promise<void> {
+    const before = new Map(this.held);
+    const still = new Map((await this.p.ports.leases.held(this.p.node.id)).map((h) => [h.runId, h.epoch]));
+    const gone: string[] = [];
+    for (const [id, epoch] of before) {
+      if (still.get(id) === epoch || this.held.get(id) !== epoch) continue;
+      const run = this.machine.get(id);
+      // Ended here, its release committing now: not lost.
+      if (!run || !isRunTerminal(run.status)) gone.push(id);
+    }
+    if (gone.length > 0) this.lost(gone);
   }
 
   private schedule(): void {

@@ -176,6 +176,15 @@ export class Scheduler {
     return n;
   }
 
+  /**
+   * A node's heartbeat now, as the timer does every `heartbeatMs`: renews the lease, drops the
+   * runs another node took meanwhile (aborting their steps), takes runs no live node holds.
+   * Nothing without a node.
+   */
+  async heartbeat(): Promise<void> {
+    await this.node?.beat();
+  }
+
   /** A new run's live state (nothing stored yet); `pins` are its DAG version's plugin pins. */
   newRun(row: RunRow, info: PlanInfo, pins: ReadonlyMap<string, PinEntry> | null): LiveRun {
     return liveRun(row, info, pins);
