@@ -16,9 +16,9 @@ import { storeOf } from '../store/contract/stores.js';
 import { until } from '../helpers/wait.js';
 import { CheckingPool, setup } from './ports-env.js';
 
-const chain = (dagId: string) => ({
+const chain = (dagId: string, backoffMs = 1) => ({
   dagId, version: '1.0.0',
-  steps: [{ id: 'a', plugin: 'noop', retries: { max: 1, backoffMs: 1 } }, { id: 'b', plugin: 'noop' }],
+  steps: [{ id: 'a', plugin: 'noop', retries: { max: 1, backoffMs } }, { id: 'b', plugin: 'noop' }],
   edges: [{ from: 'a', to: 'b' }],
 });
 
@@ -152,4 +152,43 @@ test('postgres: a node that drains leaves, and another takes the runs it left at
   pa.release();
   await b.drain(1000);
   assert.deepEqual((await ports.runs.attemptsOfRun(run.runId)).map((x) => [x.stepId, x.attempt, x.status, x.errorCode]), [['a', 1, 'failed', 'ORCHESTRATOR_RESTART'], ['a', 2, 'completed', null], ['b', 1, 'completed', null]]);
+});
+
+test('postgres: a cancel that reaches a node not running the run: that node takes it over and cancels it; the node that ran it aborts its step at its next heartbeat', async (ctx) => {
+  const ports = await storeOf(ctx, 'postgres');
+  if (!ports) return;
+  // A long back-off: the interrupted attempt's retry stays waiting until the cancel ends it.
+  const env = await setup(ports, 'cancel', chain('cancel', 600_000));
+  const pa = new CheckingPool(ports);
+  pa.hold = true;
+  const wa = watched(ports);
+  const a = env.make(pa, { node: live('cancel-a') }, wa.ports);
+  const b = env.make(new CheckingPool(ports), { node: live('cancel-b') });
+  await a.recover();
+  await b.recover();
+  const [run, other] = [await env.start(a), await env.start(a)];
+  await until(() => pa.seen.length === 2, 'A dispatched step a of both runs');
+
+  // The cancel arrives at B, as RunService.cancel does it: hold, then cancel in a transaction.
+  await b.hold(run.runId);
+  let moved = false;
+  const status = await b.transact((fn) => ports.transaction(fn), () => (moved = b.cancel('cancel', run.runId, 'stop', 'alice')), async (tx) => (await tx.runs.get('cancel', run.runId))?.status);
+  assert.equal(moved, true);
+  assert.equal(status, 'cancelled', 'nothing of it runs on B: cancelled at once');
+  await until(() => pa.aborted.length === 1, 'A aborted the step of the run it lost');
+  assert.deepEqual(pa.aborted, [`${run.runId}/a/1`]);
+  assert.equal(await b.hold(run.runId), undefined);
+  assert.deepEqual(await ports.leases.held('cancel-b'), [], 'the ended run is released');
+
+  pa.release(); // A's other run goes on on A; the cancelled one's late result is ignored
+  await until(async () => (await env.status(other.runId)) === 'completed', 'A finished its other run');
+  await a.drain(1000);
+  await b.drain(1000);
+  assert.deepEqual(wa.refused, []);
+  const h = await env.history(run.runId);
+  assert.deepEqual(h, ['run:queued', 'run:running', 'a:queued', 'a:running', 'a:retrying', 'a:cancelled', 'b:cancelled', 'run:cancelled']);
+  assert.deepEqual((await ports.runs.attemptsOfRun(run.runId)).map((x) => [x.stepId, x.attempt, x.status, x.errorCode]), [['a', 1, 'failed', 'ORCHESTRATOR_RESTART']], 'the attempt that ran on A: stopped there');
+  const row = await ports.runs.get('cancel', run.runId);
+  assert.equal(row?.cancelReason, 'stop');
+  assert.equal(row?.cancelledBy, 'alice');
 });

@@ -114,6 +114,18 @@ export class NodeLeases implements Fencing {
     if (epoch !== undefined) this.held.set(run.runId, epoch);
   }
 
+  /**
+   * Makes a run held here, so that a cancel that reached this node can move it: taken from the
+   * node that holds it, live or not, and loaded as a take-over loads it. That node's next
+   * heartbeat (or commit) finds the run gone and aborts its steps. Nothing when the run is live
+   * here already, or ended.
+   */
+  async hold(runId: string): Promise<void> {
+    if (this.machine.get(runId)) return;
+    const h = await this.p.ports.leases.take(this.p.node.id, runId);
+    if (h) await this.load([h], `node ${this.p.node.id} took the run over to cancel it; the node that ran this attempt stops it`);
+  }
+
   fenceOf(b: Batch): NonNullable<CommitBatch['fence']> {
     const ids = new Set<string>();
     for (const r of b.runs) ids.add(r.runId);

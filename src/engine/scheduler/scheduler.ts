@@ -215,6 +215,15 @@ export class Scheduler {
   }
 
   /**
+   * One node of several: makes the run held here (taken from the node that runs it) so that
+   * {@link cancel} can move it; call before {@link transact}. Nothing without a node, or when
+   * the run is in flight here or ended.
+   */
+  async hold(runId: string): Promise<void> {
+    await this.node?.hold(runId);
+  }
+
+  /**
    * Cancels a run in flight; `actor` and `reason` go on its cancel events (`cancelling`,
    * `cancelled`) and its row. Returns true when this call moved it; false when it is not in
    * flight here, or already cancelling. Call inside {@link transact} so the change commits
