@@ -35,6 +35,23 @@ function watched(ports: StorePorts): { ports: StorePorts; refused: unknown[] } {
   return { ports: new Proxy(ports, { get: (t, k) => (k === 'commitBatch' ? commitBatch : Reflect.get(t, k, t)) }), refused };
 }
 
+/**
+ * Node A with `n` runs, each with step a dispatched and held in its pool; A heartbeats once when
+ * it joins and never again (its lease `leaseMs`), so past that it is dead, or paused.
+ */
+async function nodeWithHeldRuns(ports: StorePorts, env: Awaited<ReturnType<typeof setup>>, node: SchedulerNode, n: number) {
+  const pool = new CheckingPool(ports);
+  pool.hold = true;
+  const w = watched(ports);
+  const sched = env.make(pool, { node }, w.ports);
+  await sched.recover();
+  const runs = [];
+  for (let i = 0; i < n; i++) runs.push(await env.start(sched));
+  await until(() => pool.seen.length === n, `A dispatched step a of its ${n} runs`);
+  assert.ok(pool.seen.every((s) => s === 'a:running:true'), pool.seen.join(' '));
+  return { pool, sched, runs, refused: w.refused };
+}
+
 test('postgres: runs started on two nodes complete exactly once; a third live node takes none of them', async (ctx) => {
   const ports = await storeOf(ctx, 'postgres');
   if (!ports) return;
@@ -63,15 +80,8 @@ test('postgres: a node whose lease ran out has its runs taken over and finished 
   const ports = await storeOf(ctx, 'postgres');
   if (!ports) return;
   const env = await setup(ports, 'die', chain('die'));
-  // Node A heartbeats once when it joins, never again: its lease runs out after 300 ms (dead, or paused).
-  const pa = new CheckingPool(ports);
-  pa.hold = true;
-  const wa = watched(ports);
-  const a = env.make(pa, { node: { id: 'die-a', leaseMs: 300, heartbeatMs: 3_600_000 } }, wa.ports);
-  await a.recover();
-  const runs = [await env.start(a), await env.start(a), await env.start(a)];
-  await until(() => pa.seen.length === 3, 'A dispatched step a of its three runs');
-  assert.ok(pa.seen.every((s) => s === 'a:running:true'), pa.seen.join(' '));
+  // Node A's lease runs out 300 ms after it joined (dead, or paused).
+  const { pool: pa, sched: a, runs, refused } = await nodeWithHeldRuns(ports, env, { id: 'die-a', leaseMs: 300, heartbeatMs: 3_600_000 }, 3);
 
   // Node B joins: once A's lease has run out it takes A's runs and finishes them.
   const pb = new CheckingPool(ports);
@@ -88,9 +98,9 @@ test('postgres: a node whose lease ran out has its runs taken over and finished 
 
   // A wakes up: its steps complete; its commit for the runs it lost is refused and it drops them.
   pa.release();
-  const refusedRuns = () => new Set(wa.refused.flatMap((e) => (e instanceof LeaseLost ? [...e.runIds] : [])));
-  await until(() => refusedRuns().size === runs.length, () => `A's commits refused for its three runs (${wa.refused.map(String).join('; ')})`);
-  assert.ok(wa.refused.every((e) => e instanceof LeaseLost), 'refused for lost leases only');
+  const refusedRuns = () => new Set(refused.flatMap((e) => (e instanceof LeaseLost ? [...e.runIds] : [])));
+  await until(() => refusedRuns().size === runs.length, () => `A's commits refused for its three runs (${refused.map(String).join('; ')})`);
+  assert.ok(refused.every((e) => e instanceof LeaseLost), 'refused for lost leases only');
   assert.deepEqual([...refusedRuns()].sort(), runs.map((r) => r.runId).sort());
   await until(() => a.stepsInFlight === 0, 'A dropped the runs');
   for (const r of runs) {
@@ -105,13 +115,7 @@ test('postgres: a paused node learns at its next heartbeat that its runs were ta
   const ports = await storeOf(ctx, 'postgres');
   if (!ports) return;
   const env = await setup(ports, 'pause', chain('pause'));
-  const pa = new CheckingPool(ports);
-  pa.hold = true;
-  const wa = watched(ports);
-  const a = env.make(pa, { node: { id: 'pause-a', leaseMs: 300, heartbeatMs: 3_600_000 } }, wa.ports);
-  await a.recover();
-  const runs = [await env.start(a), await env.start(a)];
-  await until(() => pa.seen.length === 2, 'A dispatched step a of its two runs');
+  const { pool: pa, sched: a, runs, refused } = await nodeWithHeldRuns(ports, env, { id: 'pause-a', leaseMs: 300, heartbeatMs: 3_600_000 }, 2);
   const pb = new CheckingPool(ports);
   pb.hold = true;
   const b = env.make(pb, { node: live('pause-b') });
@@ -128,7 +132,7 @@ test('postgres: a paused node learns at its next heartbeat that its runs were ta
   for (const r of runs) await until(async () => (await env.status(r.runId)) === 'completed', `run ${r.runId} completed on B`);
   await a.drain(1000);
   await b.drain(1000);
-  assert.deepEqual(wa.refused, [], 'A never even tried to commit for them');
+  assert.deepEqual(refused, [], 'A never even tried to commit for them');
   for (const r of runs) {
     assert.deepEqual((await ports.runs.attemptsOfRun(r.runId)).map((x) => [x.stepId, x.attempt, x.status]), [['a', 1, 'failed'], ['a', 2, 'completed'], ['b', 1, 'completed']]);
   }
