@@ -1,9 +1,10 @@
-import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ENV_NAME_RE, refusedEnvReason } from '../dags/exec-policy.js';
 // The engine's constants from their own light files, not its face: every CLI start reads
 // SERVE_FLAGS, and the face loads the whole engine (zod, ajv, the store).
-import type { SchedulerLimits, WorkerPoolOptions } from '../engine/index.js';
+import type { SchedulerLimits, SchedulerNode, WorkerPoolOptions } from '../engine/index.js';
 import { ABORT_GRACE_MS } from '../engine/pool/pool-types.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../engine/pool/outputs.js';
 import { pluginEnvRefusal } from '../engine/pool/sandbox.js';
@@ -58,6 +59,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'request-timeout', kind: 'string', default: '60', help: 'seconds a client has to send its whole request' },
   { name: 'metrics-dag-labels', kind: 'string', default: '100', help: 'per tenant: DAGs with their own dag_id label in orchestrator_dag_runs_total (later ones: dag_id="_other")' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'pino log level' },
+  // Several nodes on one PostgreSQL store (docs/SCALE-OUT.md, "Ownership and fencing").
+  { name: 'node-id', kind: 'string', help: 'this node\'s name among the nodes of a PostgreSQL installation (default: hostname-pid-random)' },
+  { name: 'lease-timeout', kind: 'string', default: '10', help: 'seconds after its last heartbeat that a node\'s runs are taken over by another node' },
   // Data lifecycle (docs/OPERATIONS.md).
   { name: 'retention-days', kind: 'string', help: 'prune ended runs older than N days (tenants without their own policy; default: keep for ever)' },
   { name: 'retention-archive-dir', kind: 'string', help: 'write what retention prunes here first, as NDJSON exports' },
@@ -124,6 +128,10 @@ export interface ServeConfig {
   /** DAGs per tenant with their own `dag_id` metric label (docs/OPS.md). */
   metricsDagLabels: number;
   logLevel: string;
+  /** This node among the nodes of a PostgreSQL installation (`--node-id`). */
+  nodeId: string;
+  /** `--lease-timeout`: a node's runs are taken over this long after its last heartbeat. */
+  leaseTimeoutMs: number;
   /** `--retention-days`: the installation's retention (null: off). */
   retentionDays: number | null;
   retentionArchiveDir?: string;
@@ -240,6 +248,8 @@ export function serveConfig(flags: Flags): ServeConfig {
     requestTimeoutMs: requestTimeout * 1000,
     metricsDagLabels: int(flags, 'metrics-dag-labels', 0),
     logLevel: String(flags['log-level']),
+    nodeId: nodeId(flags['node-id']),
+    leaseTimeoutMs: int(flags, 'lease-timeout', 1) * 1000,
     retentionDays: flags['retention-days'] === undefined ? null : int(flags, 'retention-days', 0),
     retentionArchiveDir: flags['retention-archive-dir'] ? resolve(String(flags['retention-archive-dir'])) : undefined,
     retentionIntervalMs: Math.min(3600, int(flags, 'retention-interval', 1)) * 1000,
@@ -267,6 +277,23 @@ export function schedulerLimits(c: ServeConfig): SchedulerLimits {
     reservedSteps: c.reservedStepSlots,
     defaultStepTimeoutMs: c.stepTimeoutMs,
   };
+}
+
+/**
+ * This server as one node of several on a PostgreSQL store (the scheduler's `node`): its id,
+ * its lease, and a heartbeat every third of it, so two heartbeats may fail before the lease
+ * runs out. The embedded SQLite store (one process) passes none.
+ */
+export function schedulerNode(c: ServeConfig): SchedulerNode {
+  return { id: c.nodeId, leaseMs: c.leaseTimeoutMs, heartbeatMs: Math.max(1, Math.floor(c.leaseTimeoutMs / 3)) };
+}
+
+/** `--node-id`, or hostname, pid and a random part (two containers may share a hostname and a pid). */
+function nodeId(flag: unknown): string {
+  if (flag === undefined) return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const id = String(flag);
+  if (!/^[\x21-\x7e]{1,200}$/.test(id)) throw new UsageError('--node-id must be 1 to 200 printable characters without spaces');
+  return id;
 }
 
 /** The operational settings of the worker pool: what it runs with but its parts (registry, artifacts, callbacks). */

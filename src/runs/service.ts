@@ -236,6 +236,8 @@ export class RunService {
     const row = await this.row(tenant, runId);
     const commit: Transact<RunCancelled> = tx ?? ((fn) => this.d.ports.transaction(fn));
     let moved = false;
+    // Several nodes: the run may be running on another one; this node takes it over first.
+    await this.d.scheduler.hold(row.runId);
     return this.d.scheduler.transact(
       (fn) => commit((h) => fn(txPorts(h))),
       () => {

@@ -73,6 +73,10 @@ export class LeaseQueries {
     return this.claimTx(nodeId, limit);
   }
 
+  take(nodeId: string, runId: string): HeldRun | undefined {
+    return this.takeStmt.get(nodeId, runId) as HeldRun | undefined;
+  }
+
   held(nodeId: string): HeldRun[] {
     return this.heldStmt.all(nodeId) as HeldRun[];
   }

@@ -190,6 +190,13 @@ export interface LeasePort {
    * several nodes never take the same run.
    */
   claim(nodeId: string, limit: number): Promise<Array<HeldRun & { from: string | null }>>;
+  /**
+   * Takes one run from whichever node holds it, live or not (epoch up by one): a cancel that
+   * reached a node not running the run (docs/SCALE-OUT.md, "Cancel on another node"). The
+   * holder's next commit for it is refused by the fence. Undefined when the run has no
+   * ownership (ended, or not a run).
+   */
+  take(nodeId: string, runId: string): Promise<HeldRun | undefined>;
   /** The runs this node holds now (a restarted node that kept its id). */
   held(nodeId: string): Promise<HeldRun[]>;
   /**

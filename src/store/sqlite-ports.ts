@@ -87,6 +87,7 @@ export class SqlitePorts implements StorePorts {
       nodes: () => settled(() => l.nodes()),
       own: (t, id, n) => settled(() => l.own(t, id, n)),
       claim: (n, limit) => settled(() => l.claim(n, limit)),
+      take: (n, id) => settled(() => l.take(n, id)),
       held: (n) => settled(() => l.held(n)),
       fence: (n, runs) => settled(() => l.fence(n, runs)),
       release: (n, ids) => settled(() => l.release(n, ids)),

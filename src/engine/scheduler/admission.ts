@@ -37,7 +37,7 @@ export class Admission {
   /** Runs with ready steps: per-tenant FIFO, served round-robin one step at a time. */
   private readonly readyRing = new TenantRing<LiveRun>();
   private readonly runningByTenant = new Map<string, number>();
-  private runningTotal = 0;
+  private runningCount = 0;
   /** Steps in flight, per tenant and in all, and who may take the next slot. */
   private readonly shares: StepShares;
   /** The eligibility tests handed to the rings, made once (not one closure per pick). */
@@ -51,7 +51,7 @@ export class Admission {
     // A tenant's first running run never waits for other tenants' runs.
     this.mayStartRun = (t) => {
       const mine = this.runningByTenant.get(t) ?? 0;
-      return mine < perTenant && (mine === 0 || this.runningTotal < total);
+      return mine < perTenant && (mine === 0 || this.runningCount < total);
     };
     this.mayStartStep = (t) => shares.mayStart(t);
   }
@@ -59,6 +59,16 @@ export class Admission {
   /** Steps handed to the pool (or having their result recorded) right now. */
   get stepsInFlight(): number {
     return this.shares.total;
+  }
+
+  /** Runs waiting to start, all tenants. */
+  get queuedTotal(): number {
+    return this.runQueue.size;
+  }
+
+  /** Runs executing, all tenants. */
+  get runningTotal(): number {
+    return this.runningCount;
   }
 
   /** Runs of a tenant waiting to start. */
@@ -92,12 +102,12 @@ export class Admission {
   /** A run started executing (or was found executing by recovery). */
   runStarted(tenant: string): void {
     this.runningByTenant.set(tenant, (this.runningByTenant.get(tenant) ?? 0) + 1);
-    this.runningTotal++;
+    this.runningCount++;
   }
 
   runEnded(tenant: string): void {
     this.runningByTenant.set(tenant, (this.runningByTenant.get(tenant) ?? 1) - 1);
-    this.runningTotal--;
+    this.runningCount--;
   }
 
   /** Puts a `queued` step in its run's ready heap, and the run in its tenant's ready ring. */

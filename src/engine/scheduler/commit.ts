@@ -82,6 +82,20 @@ export class GroupCommit {
     b.after.push(...p.after);
     this.pending = b;
   }
+
+  /**
+   * Forgets everything pending for these runs (a node lost them: `LeaseLost`); the other runs'
+   * changes stay, in order. After-commit actions stay too: each checks its step's state first,
+   * and a dropped run's steps no longer run (`node.ts`).
+   */
+  drop(runIds: ReadonlySet<string>): void {
+    const p = this.pending;
+    for (const r of p.runs) if (runIds.has(r.runId)) p.runs.delete(r);
+    for (const s of p.steps) if (runIds.has(s.run.runId)) p.steps.delete(s);
+    for (const a of p.attempts) if (runIds.has(a.step.run.runId)) p.attempts.delete(a);
+    p.artifacts = p.artifacts.filter((a) => !runIds.has(a.holder));
+    p.events = p.events.filter((e) => !runIds.has(e.runId));
+  }
 }
 
 /**

@@ -14,8 +14,9 @@
  * await flusher.settled();       // drain: everything pending is written
  */
 import type { Logger } from 'pino';
-import type { EventRow, Ports, StorePorts } from '../../store/index.js';
+import { LeaseLost, type CommitBatch, type EventRow, type Ports, type StorePorts } from '../../store/index.js';
 import { commitBatchOf, type Batch, type GroupCommit } from './commit.js';
+import type { Fencing } from './node.js';
 
 export interface FlusherParts {
   ports: StorePorts;
@@ -25,7 +26,11 @@ export interface FlusherParts {
   kick: () => void;
   /** A batch committed: run its after-commit actions, in order, and publish its event rows. */
   published: (batch: Batch, rows: EventRow[]) => void;
+  /** One node of several (`node.ts`): every batch is fenced; none on the embedded store. */
+  fencing?: Fencing;
 }
+
+const noWork = (): void => {};
 
 export class Flusher {
   private failures = 0;
@@ -45,7 +50,7 @@ export class Flusher {
     const batch = gc.take();
     let commit: Promise<EventRow[]>;
     try {
-      commit = this.p.ports.commitBatch(commitBatchOf(batch));
+      commit = this.p.ports.commitBatch(this.rowsOf(batch));
     } catch (err) {
       commit = Promise.reject(err);
     }
@@ -53,6 +58,7 @@ export class Flusher {
       (rows) => {
         this.inFlight = null;
         this.failures = 0;
+        this.p.fencing?.committed(batch);
         try {
           this.p.published(batch, rows);
         } catch (err) {
@@ -63,6 +69,11 @@ export class Flusher {
       (err: unknown) => {
         this.inFlight = null;
         gc.restore(batch);
+        if (err instanceof LeaseLost && this.p.fencing) {
+          // Nothing was written: the lost runs are dropped, the rest is written again at once.
+          this.p.fencing.lost(err.runIds);
+          return;
+        }
         const wait = Math.min(5000, 20 * 2 ** Math.min(this.failures++, 8));
         logger.error({ err, retryInMs: wait }, 'group commit failed; will retry');
         setTimeout(() => this.p.kick(), wait).unref();
@@ -78,6 +89,19 @@ export class Flusher {
    * transaction fails, the changes stay pending for the next turn.
    */
   async transact<T>(commit: (fn: (tx: Ports) => Promise<T>) => Promise<T>, work: () => void, answer: (tx: Ports) => Promise<T>): Promise<T> {
+    for (let w = work; ; w = noWork) {
+      try {
+        return await this.transactOnce(commit, w, answer);
+      } catch (e) {
+        // A node's batch refused for runs another node took: drop them, write the rest again
+        // with the request (its work already changed the live state, which stays pending).
+        if (!(e instanceof LeaseLost && this.p.fencing)) throw e;
+        this.p.fencing.lost(e.runIds);
+      }
+    }
+  }
+
+  private async transactOnce<T>(commit: (fn: (tx: Ports) => Promise<T>) => Promise<T>, work: () => void, answer: (tx: Ports) => Promise<T>): Promise<T> {
     const { gc } = this.p;
     while (this.inFlight) await this.inFlight;
     let release!: () => void;
@@ -88,10 +112,13 @@ export class Flusher {
       const out = await commit(async (tx) => {
         work();
         batch = gc.take();
-        rows = await tx.writeBatch(commitBatchOf(batch));
+        rows = await tx.writeBatch(this.rowsOf(batch));
         return answer(tx);
       });
-      if (batch) this.p.published(batch, rows);
+      if (batch) {
+        this.p.fencing?.committed(batch);
+        this.p.published(batch, rows);
+      }
       return out;
     } catch (e) {
       if (batch) gc.restore(batch);
@@ -101,6 +128,13 @@ export class Flusher {
       release();
       this.p.kick();
     }
+  }
+
+  /** The rows a batch writes, fenced when this is one node of several. */
+  private rowsOf(batch: Batch): CommitBatch {
+    const rows = commitBatchOf(batch);
+    if (this.p.fencing) rows.fence = this.p.fencing.fenceOf(batch);
+    return rows;
   }
 
   /**

@@ -8,7 +8,7 @@
  * import { Scheduler, PlanCache } from './scheduler/index.js';
  * const scheduler = new Scheduler({ store, pool, plugins, logs, plans: new PlanCache(), logger, limits: schedulerLimits(config) });
  */
-export { Scheduler, runStartedEvent, type PinnedPlugins, type SchedulerLimits } from './scheduler.js';
+export { Scheduler, runStartedEvent, type PinnedPlugins, type SchedulerLimits, type SchedulerNode } from './scheduler.js';
 export { PlanCache } from './plans.js';
 export { TimerHeap } from './timers.js';
 export type { LiveRun } from './live.js';

@@ -27,6 +27,7 @@ import type { LiveStep } from './live.js';
 import type { Admission } from './admission.js';
 import type { RunMachine } from './machine.js';
 import type { Dispatch, MachinePort } from './machine-port.js';
+import type { Fencing } from './node.js';
 
 /** The part of the worker pool the scheduler uses. */
 export interface StepRunner {
@@ -66,6 +67,8 @@ export interface LoopParts {
   admission: Admission;
   /** Timeout of a step that sets none. */
   defaultStepTimeoutMs: number;
+  /** One node of several: the group commit is fenced (`node.ts`). */
+  fencing?: Fencing;
 }
 
 export class SchedulerLoop implements MachinePort {
@@ -88,7 +91,7 @@ export class SchedulerLoop implements MachinePort {
   private readonly defaultStepTimeoutMs: number;
 
   constructor(p: LoopParts) {
-    this.flusher = new Flusher({ ports: p.ports, gc: p.gc, logger: p.logger, kick: () => this.kick(), published: (b, rows) => this.published(b, rows) });
+    this.flusher = new Flusher({ ports: p.ports, gc: p.gc, logger: p.logger, kick: () => this.kick(), published: (b, rows) => this.published(b, rows), fencing: p.fencing });
     ({ pool: this.pool, plugins: this.plugins, logs: this.logs, clock: this.clock, logger: this.logger } = p);
     ({ gc: this.gc, admission: this.admission, defaultStepTimeoutMs: this.defaultStepTimeoutMs } = p);
     this.events.setMaxListeners(0);

@@ -44,6 +44,18 @@ export class RunMachine {
     this.live.set(run.runId, run);
   }
 
+  /** The run of this id held in flight here, if any. */
+  get(runId: string): LiveRun | undefined {
+    return this.live.get(runId);
+  }
+
+  /** Lets go of a run with no status change and nothing staged (a node lost it; `node.ts` stops it). */
+  forget(runId: string): LiveRun | undefined {
+    const run = this.live.get(runId);
+    this.live.delete(runId);
+    return run;
+  }
+
   /** Holds a `queued` run in flight and queues it behind its tenant's others. */
   admit(run: LiveRun): void {
     this.live.set(run.runId, run);
@@ -229,7 +241,9 @@ export class RunMachine {
       run.counted = false;
       this.admission.runEnded(run.tenant);
     }
-    this.gc.afterCommit(() => this.live.delete(run.runId));
+    this.gc.afterCommit(() => {
+      if (this.live.get(run.runId) === run) this.live.delete(run.runId);
+    });
     this.port.kick();
   }
 

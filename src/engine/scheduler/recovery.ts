@@ -17,7 +17,7 @@
  */
 import type { Logger } from 'pino';
 import { isRunTerminal, isStepTerminal } from './states.js';
-import type { AttemptRow, Ports } from '../../store/index.js';
+import type { AttemptRow, Ports, RunRow } from '../../store/index.js';
 import { failedResult } from '../pool/pool-types.js';
 import { liveRun, newAttempt, type LiveRun } from './live.js';
 import type { RunMachine } from './machine.js';
@@ -34,10 +34,21 @@ export interface RecoveryDeps {
 }
 
 export const RESTART_CODE = 'ORCHESTRATOR_RESTART';
+const RESTART_MESSAGE = 'the orchestrator restarted while this attempt was running';
 
 /** Loads and repairs every run in flight; returns how many. */
 export async function recoverRuns(d: RecoveryDeps): Promise<number> {
-  const rows = await d.ports.runs.active();
+  const n = await loadRuns(d, await d.ports.runs.active());
+  if (n > 0) d.logger.info({ runs: n }, 'recovered runs in flight');
+  return n;
+}
+
+/**
+ * Loads these runs (not ended) into the machine and repairs them as recovery does: the same
+ * code for a start-up's recovery and for the runs a node takes over (`node.ts`). `interrupted`:
+ * why an attempt found `running` failed. Returns how many were loaded.
+ */
+export async function loadRuns(d: RecoveryDeps, rows: readonly RunRow[], interrupted = RESTART_MESSAGE): Promise<number> {
   let n = 0;
   for (const row of rows) {
     const version = await d.ports.catalog.getVersion(row.tenant, row.dagId, row.dagVersion);
@@ -56,9 +67,8 @@ export async function recoverRuns(d: RecoveryDeps): Promise<number> {
       continue;
     }
     d.machine.adopt(run);
-    repair(run, d);
+    repair(run, d, interrupted);
   }
-  if (n > 0) d.logger.info({ runs: n }, 'recovered runs in flight');
   return n;
 }
 
@@ -77,10 +87,10 @@ function countPredecessors(run: LiveRun): void {
   }
 }
 
-function repair(run: LiveRun, d: RecoveryDeps): void {
+function repair(run: LiveRun, d: RecoveryDeps, why: string): void {
   const m = d.machine;
   m.count(run);
-  const interrupted = failedResult(RESTART_CODE, 'the orchestrator restarted while this attempt was running', true);
+  const interrupted = failedResult(RESTART_CODE, why, true);
   for (const s of run.steps) {
     if (isRunTerminal(run.status)) return;
     if (s.status === 'running') {

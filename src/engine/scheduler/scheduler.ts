@@ -32,11 +32,13 @@ import { liveRun, type LiveRun } from './live.js';
 import { RunMachine } from './machine.js';
 import type { PlanCache, PlanInfo } from './plans.js';
 import { recoverRuns } from './recovery.js';
+import { NodeLeases, type SchedulerNode } from './node.js';
 import { SchedulerLoop, type LogSink, type PinnedPlugins, type SchedulerEvents, type StepRunner } from './loop.js';
 
 export { LOG_MEDIA_TYPE } from './loop.js';
 export type { LogSink, PinnedPlugins, SchedulerEvents, StepRunner } from './loop.js';
 export type { SchedulerLimits } from './admission.js';
+export type { SchedulerNode } from './node.js';
 
 export interface SchedulerOptions {
   /** Where the engine's state is read at recovery and written by the group commit. */
@@ -55,6 +57,12 @@ export interface SchedulerOptions {
    * once the drain's last commit is written; none for PostgreSQL.
    */
   checkpointer?: Checkpointer | null;
+  /**
+   * This process as one node of several on one PostgreSQL database (`cli/config.ts`
+   * `schedulerNode`): runs are held by lease, every group commit is fenced, runs of dead nodes
+   * are taken over (`node.ts`). Absent on the embedded SQLite store (one process): nothing of it runs.
+   */
+  node?: SchedulerNode;
 }
 
 /** A new run's `run.started` event (its status `queued`, its actor in `detail`). */
@@ -78,6 +86,8 @@ export class Scheduler {
   private readonly loop: SchedulerLoop;
   /** WAL checkpoints on a background thread, not inside a group commit (the store's). */
   private readonly checkpointer: Checkpointer | null;
+  /** This process as one node of several (null: the embedded store's one process). */
+  private readonly node: NodeLeases | null;
 
   constructor(o: SchedulerOptions) {
     const limits = o.limits;
@@ -88,12 +98,19 @@ export class Scheduler {
     this.logger = o.logger;
     this.clock = clock;
     this.admission = new Admission(limits);
+    this.node = o.node
+      ? new NodeLeases({
+        node: o.node, ports: o.ports, gc, admission: this.admission, limits, plans: o.plans, logger: o.logger, now: () => clock.now(),
+        abort: (taskId) => o.pool.abort(taskId, 'cancel'), kick: () => this.loop.kick(), accepting: () => this.loop.accepting,
+      })
+      : null;
     this.loop = new SchedulerLoop({
       ports: o.ports, pool: o.pool, plugins: o.plugins, logs: o.logs, clock, logger: o.logger,
-      gc, admission: this.admission, defaultStepTimeoutMs: limits.defaultStepTimeoutMs,
+      gc, admission: this.admission, defaultStepTimeoutMs: limits.defaultStepTimeoutMs, fencing: this.node ?? undefined,
     });
     this.machine = new RunMachine(gc, clock, o.logger, this.admission, this.loop);
     this.loop.drive(this.machine);
+    this.node?.drive(this.machine);
     this.events = this.loop.events;
     this.checkpointer = o.checkpointer ?? null;
   }
@@ -116,15 +133,18 @@ export class Scheduler {
   /** Stops admitting runs and dispatching steps (new runs get 503); in-flight steps go on. */
   beginDrain(): void {
     this.loop.beginDrain();
+    void this.node?.stop();
   }
 
   /**
    * Drains: waits up to `timeoutMs` for the steps in flight to end and be recorded, commits,
    * and stops; then stops the background checkpoints. What is still running is recovered at
-   * the next start (ORCHESTRATOR_RESTART).
+   * the next start (ORCHESTRATOR_RESTART); a node leaves after its last commit, so another node
+   * takes those runs over at once.
    */
   async drain(timeoutMs: number): Promise<void> {
     await this.loop.drain(timeoutMs);
+    await this.node?.leave();
     await this.checkpointer?.stop();
   }
 
@@ -144,13 +164,25 @@ export class Scheduler {
   /**
    * Loads every run left in flight by the last process and makes its state consistent (see
    * `recovery.ts`), then commits that (and the first dispatches). Call once, and wait for it,
-   * before serving.
+   * before serving. A node (`node`) instead joins: its first heartbeat, then the runs no live
+   * node holds, as many as it has room for, then a heartbeat every `heartbeatMs`; it must have
+   * joined before it starts runs.
    */
   async recover(): Promise<number> {
-    const n = await recoverRuns({ ports: this.ports, plans: this.plans, logger: this.logger, now: this.clock.now(), machine: this.machine });
+    const d = { ports: this.ports, plans: this.plans, logger: this.logger, now: this.clock.now(), machine: this.machine };
+    const n = this.node ? await this.node.start() : await recoverRuns(d);
     this.loop.pump();
     await this.loop.settled();
     return n;
+  }
+
+  /**
+   * A node's heartbeat now, as the timer does every `heartbeatMs`: renews the lease, drops the
+   * runs another node took meanwhile (aborting their steps), takes runs no live node holds.
+   * Nothing without a node.
+   */
+  async heartbeat(): Promise<void> {
+    await this.node?.beat();
   }
 
   /** A new run's live state (nothing stored yet); `pins` are its DAG version's plugin pins. */
@@ -164,6 +196,7 @@ export class Scheduler {
    */
   async insertRun(tx: Ports, row: RunRow, run: LiveRun): Promise<EventRow> {
     await tx.runs.createRun(row, run.info.plan.steps.map((s) => ({ stepId: s.id, topoIndex: s.index })));
+    if (this.node) await this.node.own(tx, row, run);
     const [started] = await tx.events.append([runStartedEvent(row)]);
     return started!;
   }
@@ -173,9 +206,21 @@ export class Scheduler {
    * `run.started`, and whatever else it wrote), in seq order.
    */
   admitted(runs: readonly LiveRun[], events: EventRow[]): void {
-    for (const run of runs) this.machine.admit(run);
+    for (const run of runs) {
+      this.node?.admitted(run);
+      this.machine.admit(run);
+    }
     if (events.length > 0) this.events.emit('committed', events);
     this.loop.kick();
+  }
+
+  /**
+   * One node of several: makes the run held here (taken from the node that runs it) so that
+   * {@link cancel} can move it; call before {@link transact}. Nothing without a node, or when
+   * the run is in flight here or ended.
+   */
+  async hold(runId: string): Promise<void> {
+    await this.node?.hold(runId);
   }
 
   /**

@@ -59,6 +59,15 @@ export class PgLeases implements LeasePort {
     return rows.sort(byRunId);
   }
 
+  /** Waits for a fenced commit in flight on the row (its `FOR SHARE` lock), then takes the run. */
+  async take(nodeId: string, runId: string): Promise<HeldRun | undefined> {
+    const rows = await this.c.rows<HeldRun>(
+      'update run_owners set node_id = $1, epoch = epoch + 1 where run_id = $2 returning run_id as "runId", tenant, epoch',
+      [nodeId, runId],
+    );
+    return rows[0];
+  }
+
   held(nodeId: string): Promise<HeldRun[]> {
     return this.c.rows(`select run_id as "runId", tenant, epoch from run_owners where node_id = $1 order by run_id`, [nodeId]);
   }

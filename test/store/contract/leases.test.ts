@@ -104,6 +104,24 @@ for (const kind of KINDS) {
   });
 }
 
+for (const kind of KINDS) {
+  test(`${kind}: take: one run taken from a live node (a cancel that reached another node), the old holder fenced out`, async (ctx) => {
+    const s = await storeOf(ctx, kind);
+    if (!s) return;
+    const t = 'take';
+    await s.leases.heartbeat('take-a', LONG, 4);
+    await s.leases.heartbeat('take-b', LONG, 4);
+    const [id, other] = await create(s, t, 2, 'take-a');
+    assert.deepEqual(await s.leases.take('take-b', id!), { runId: id, tenant: t, epoch: 2 });
+    assert.deepEqual((await s.leases.held('take-a')).map((h) => h.runId), [other], 'only that run moved');
+    await assert.rejects(s.commitBatch(batch(t, id!, { nodeId: 'take-a', runs: [{ runId: id!, epoch: 1 }] })), (e) => e instanceof LeaseLost);
+    await s.commitBatch(batch(t, id!, { nodeId: 'take-b', runs: [{ runId: id!, epoch: 2 }], release: [id!] }, 'completed'));
+    assert.equal(await s.leases.take('take-a', id!), undefined, 'an ended run has no owner to take from');
+    assert.equal(await s.leases.take('take-a', 'r-none'), undefined, 'nor an unknown one');
+    await s.leases.release('take-a', [other!]);
+  });
+}
+
 test('postgres: 8 nodes claiming 200 runs at once take each run exactly once', async (ctx) => {
   const s = await storeOf(ctx, 'postgres');
   if (!s) return;
