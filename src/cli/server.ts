@@ -25,7 +25,7 @@ import { DiskWatermarks, LifecycleMetrics, LifecycleService } from '../lifecycle
 import { IdempotencyLedger, type Store, type StorePorts } from '../store/index.js';
 import type { EventRow } from '../store/events.js';
 import { EventExports, type EventHub } from '../events/index.js';
-import { schedulerLimits, workerPoolSettings, type ServeConfig } from './config.js';
+import { schedulerLimits, schedulerNode, workerPoolSettings, type ServeConfig } from './config.js';
 import { preloadDags } from './preload.js';
 import { devAuth } from './dev.js';
 import { eventHub } from './hub.js';
@@ -76,7 +76,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
   const auth = loadAuthConfig(config);
   const storeOpened = await openStore(config, logger, clock);
   const { ports } = storeOpened;
-  const store = storeOpened.sqlite!;
+  // On PostgreSQL this process is one node of the installation (leases, fencing, take-over);
+  // the embedded store is one process, the data folder's lock its lease.
+  const node = ports.kind === 'postgres' ? schedulerNode(config) : undefined;
   // What start-up has opened, closed in reverse order when it fails or is interrupted: a
   // failed start never leaves a listener answering 503, a worker thread or the lock behind.
   const opened: Array<() => unknown> = [() => storeOpened.close()];
@@ -130,6 +132,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       clock,
       limits: schedulerLimits(config),
       checkpointer: storeOpened.checkpointer,
+      node,
     });
     opened.push(() => scheduler.drain(0));
     // Events committed outside the scheduler (DAG and retention changes) reach the live stream the same way.
@@ -189,7 +192,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       pages: storeOpened.pages,
       observe: ops.metrics.observe,
       lifecycle,
-      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(ports), idempotency: new IdempotencyLedger(ports), lifecycle: dataLifecycle, disk },
+      services: { dags, ops, rateLimiter: ops.limiter, runs, schedules, artifacts, stream: { hub, heartbeatMs: config.heartbeatMs }, events: new EventExports(ports), idempotency: new IdempotencyLedger(ports, node?.id), lifecycle: dataLifecycle, disk },
     };
 
     const reloadPlugins = () => {
@@ -246,7 +249,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       url,
       port,
       deps,
-      store,
+      store: storeOpened.sqlite,
       ports,
       routes,
       devKeys,

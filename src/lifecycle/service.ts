@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { ArtifactStore } from '../artifacts/index.js';
 import { ApiError, iso, type Clock } from '../core/index.js';
 import { auditEvent, systemAudit, type Audit } from '../events/index.js';
-import type { EventRow, StorePorts } from '../store/index.js';
+import { MaintenanceUnsupported, type EventRow, type StorePorts } from '../store/index.js';
 import { createBackup, lastBackupMs, type BackupReport } from './backup.js';
 import { collectArtifacts, type GcReport } from './gc.js';
 import type { LifecycleMetrics } from './metrics.js';
@@ -149,6 +149,11 @@ export class LifecycleService {
   /** A backup into `--backup-dir` (`POST /admin/backup`), on the server's own connection. */
   async backup(keyPem?: string): Promise<BackupReport> {
     if (!this.o.backupDir) throw new ApiError('VALIDATION_FAILED', 'no --backup-dir is configured: start the server with --backup-dir DIR, or run orchestrator backup');
+    // PostgreSQL is backed up with its own tools: its maintenance port refuses and says which.
+    if (this.o.ports.kind !== 'sqlite') {
+      const refusal = await this.o.ports.maintenance.snapshot(join(this.o.backupDir, 'refused')).then(() => null, (e: unknown) => (e instanceof MaintenanceUnsupported ? e : null));
+      if (refusal) throw new ApiError('VALIDATION_FAILED', refusal.message);
+    }
     const stamp = iso(this.o.clock.now()).replace(/[-:]/g, '').replace('.', '');
     const out = join(this.o.backupDir, `orchestrator-backup-${stamp}.tar.gz`);
     // Made on first use (0700: a backup holds every tenant's data); a missing folder was a 500.

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signDag } from '../../src/dags/signature.js';
 import type { RouteDef } from '../../src/http/index.js';
-import { BASE, FIXTURES, startTestServer, type TestServer } from '../helpers/server.js';
+import { BASE, FIXTURES, startTestServer, type TestServer, TEST_STORE } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { concrete, jsonOf, SAMPLE, takesBody } from '../hostile/support.js';
 
@@ -220,7 +220,8 @@ test('prism proxy --errors in front of the server: the route-table walk and a fl
   ok('getRetention', await via('GET', '/admin/retention'), 200);
   ok('putRetention', await via('PUT', '/admin/retention', { body: { maxAgeDays: 90, keepLast: 20 } }), 200);
   ok('applyRetention', await via('POST', '/admin/retention:apply', { tenant: null, body: {} }), 200);
-  ok('backup', await via('POST', '/admin/backup', { tenant: null, token: await t.token({ tenants: ['*'] }), body: {} }), 200);
+  // PostgreSQL is backed up with its own tools: the route answers its refusal in the envelope.
+  ok('backup', await via('POST', '/admin/backup', { tenant: null, token: await t.token({ tenants: ['*'] }), body: {} }), TEST_STORE === 'postgres' ? 400 : 200);
   ok('backup', await via('POST', '/admin/backup', { tenant: null, body: {} }), 403);
 
   ok('disableDag', await via('POST', '/dags/flow/1.0.0:disable', { body: {} }), 200);

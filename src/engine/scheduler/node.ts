@@ -118,10 +118,11 @@ export class NodeLeases implements Fencing {
    * Makes a run held here, so that a cancel that reached this node can move it: taken from the
    * node that holds it, live or not, and loaded as a take-over loads it. That node's next
    * heartbeat (or commit) finds the run gone and aborts its steps. Nothing when the run is live
-   * here already, or ended.
+   * here already, or ended — or held here while the commit that ends it is in flight (taking it
+   * from this node itself would fence that commit out and lose the run's end).
    */
   async hold(runId: string): Promise<void> {
-    if (this.machine.get(runId)) return;
+    if (this.machine.get(runId) || this.held.has(runId)) return;
     const h = await this.p.ports.leases.take(this.p.node.id, runId);
     if (h) await this.load([h], `node ${this.p.node.id} took the run over to cancel it; the node that ran this attempt stops it`);
   }
