@@ -1,3 +1,4 @@
+// @sqlite-only: the offline CLI commands under test (export, import, verify on --data-dir) read and write a stopped SQLite data folder; on PostgreSQL the same exports are the API's (test/runs/api, test/events/export)
 /**
  * `export events --key` signs the manifest with the chain's head; `events verify --trust-dir`
  * checks it: a wholly rewritten file (an event changed, every hash after it recomputed, the

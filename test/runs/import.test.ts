@@ -1,3 +1,4 @@
+// @sqlite-only: the offline CLI commands under test (export, import, verify on --data-dir) read and write a stopped SQLite data folder; on PostgreSQL the same exports are the API's (test/runs/api, test/events/export)
 /**
  * `import runs` keeps tenants apart and proves what it stores: only the tenant named by
  * `--tenant`, every hash recomputed, the DAG version checked against the stored one, signed

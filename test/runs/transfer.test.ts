@@ -1,3 +1,4 @@
+// @sqlite-only: the offline CLI commands under test (export, import, verify on --data-dir) read and write a stopped SQLite data folder; on PostgreSQL the same exports are the API's (test/runs/api, test/events/export)
 /**
  * Run records between installations: export → import → export gives the same bytes, the
  * imported runs are read-only, and a conflicting import installs nothing.
