@@ -228,7 +228,8 @@ test('prism proxy --errors in front of the server: the route-table walk and a fl
   ok('startRun', await via('POST', '/runs', { body: { dagId: 'flow', version: '1.0.0' } }), 422);
   ok('disableDag', await via('POST', '/dags/flow/9.9.9:disable', { body: {} }), 404);
 
-  assert.deepEqual([...called].sort(), routes.map((r) => r.operationId).sort(), 'the flow calls every operation with success');
+  const refused = TEST_STORE === 'postgres' ? ['backup'] : []; // answered with its refusal above
+  assert.deepEqual([...called].sort(), routes.map((r) => r.operationId).filter((op) => !refused.includes(op)).sort(), 'the flow calls every operation with success');
   assert.doesNotMatch(prismLog, /violation/i, prismLog.slice(-3000));
   console.log(`prism: ${called.size} operations, every answer without a violation`);
 });
