@@ -1,8 +1,8 @@
-/** serve flags of the plugin sandbox (docs/SECURITY.md): defaults and refusals. */
+/** serve flags of the plugin sandbox (docs/SECURITY.md) and of a node (docs/SCALE-OUT.md): defaults and refusals. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFlags, UsageError } from './args.js';
-import { SERVE_FLAGS, serveConfig } from './config.js';
+import { SERVE_FLAGS, schedulerNode, serveConfig } from './config.js';
 
 const config = (argv: string[]) => serveConfig(parseFlags(argv, SERVE_FLAGS, {}).flags);
 
@@ -30,4 +30,16 @@ test('a work folder inside (or around) the data folder, a refused variable name,
     assert.throws(() => config(argv), UsageError, argv.join(' '));
   }
   assert.doesNotThrow(() => config(['--data-dir', '/srv/data', '--work-dir', '/srv/data-work']));
+});
+
+test('node flags: a node id of its own by default, the lease and a heartbeat every third of it; a bad id or lease stops start-up', () => {
+  const a = config([]);
+  const b = config([]);
+  assert.match(a.nodeId, /^\S+-\d+-[0-9a-f]{8}$/);
+  assert.notEqual(a.nodeId, b.nodeId, 'two servers started alike are two nodes');
+  assert.deepEqual(schedulerNode(a), { id: a.nodeId, leaseMs: 10_000, heartbeatMs: 3333 });
+  assert.deepEqual(schedulerNode(config(['--node-id', 'db-1', '--lease-timeout', '30'])), { id: 'db-1', leaseMs: 30_000, heartbeatMs: 10_000 });
+  for (const argv of [['--node-id', 'has space'], ['--node-id', ''], ['--node-id', 'x'.repeat(201)], ['--lease-timeout', '0'], ['--lease-timeout', '2.5']]) {
+    assert.throws(() => config(argv), UsageError, argv.join(' '));
+  }
 });

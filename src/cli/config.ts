@@ -279,11 +279,7 @@ export function schedulerLimits(c: ServeConfig): SchedulerLimits {
   };
 }
 
-/**
- * This server as one node of several on a PostgreSQL store (the scheduler's `node`): its id,
- * its lease, and a heartbeat every third of it, so two heartbeats may fail before the lease
- * runs out. The embedded SQLite store (one process) passes none.
- */
+/** This server as one node of several on a PostgreSQL store (the scheduler's `node`; none on SQLite): a heartbeat every third of the lease. */
 export function schedulerNode(c: ServeConfig): SchedulerNode {
   return { id: c.nodeId, leaseMs: c.leaseTimeoutMs, heartbeatMs: Math.max(1, Math.floor(c.leaseTimeoutMs / 3)) };
 }
@@ -291,9 +287,8 @@ export function schedulerNode(c: ServeConfig): SchedulerNode {
 /** `--node-id`, or hostname, pid and a random part (two containers may share a hostname and a pid). */
 function nodeId(flag: unknown): string {
   if (flag === undefined) return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const id = String(flag);
-  if (!/^[\x21-\x7e]{1,200}$/.test(id)) throw new UsageError('--node-id must be 1 to 200 printable characters without spaces');
-  return id;
+  if (!/^[\x21-\x7e]{1,200}$/.test(String(flag))) throw new UsageError('--node-id must be 1 to 200 printable characters without spaces');
+  return String(flag);
 }
 
 /** The operational settings of the worker pool: what it runs with but its parts (registry, artifacts, callbacks). */

@@ -25,8 +25,8 @@ import { TimerHeap } from './timers.js';
 import { decide } from './triggers.js';
 
 export class RunMachine {
-  /** Runs in flight (queued, running, cancelling) by run id. */
-  private readonly live = new Map<string, LiveRun>();
+  /** Runs in flight (queued, running, cancelling) by run id; a node (`node.ts`) lets go of the runs it lost. */
+  readonly live = new Map<string, LiveRun>();
   private readonly timers: TimerHeap<TimerEntry>;
 
   constructor(
@@ -42,18 +42,6 @@ export class RunMachine {
   /** Holds a run in flight (recovery: as the last process left it). */
   adopt(run: LiveRun): void {
     this.live.set(run.runId, run);
-  }
-
-  /** The run of this id held in flight here, if any. */
-  get(runId: string): LiveRun | undefined {
-    return this.live.get(runId);
-  }
-
-  /** Lets go of a run with no status change and nothing staged (a node lost it; `node.ts` stops it). */
-  forget(runId: string): LiveRun | undefined {
-    const run = this.live.get(runId);
-    this.live.delete(runId);
-    return run;
   }
 
   /** Holds a `queued` run in flight and queues it behind its tenant's others. */
@@ -241,9 +229,7 @@ export class RunMachine {
       run.counted = false;
       this.admission.runEnded(run.tenant);
     }
-    this.gc.afterCommit(() => {
-      if (this.live.get(run.runId) === run) this.live.delete(run.runId);
-    });
+    this.gc.afterCommit(() => this.live.get(run.runId) === run && this.live.delete(run.runId));
     this.port.kick();
   }
 

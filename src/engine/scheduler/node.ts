@@ -122,7 +122,7 @@ export class NodeLeases implements Fencing {
    * from this node itself would fence that commit out and lose the run's end).
    */
   async hold(runId: string): Promise<void> {
-    if (this.machine.get(runId) || this.held.has(runId)) return;
+    if (this.machine.live.get(runId) || this.held.has(runId)) return;
     const h = await this.p.ports.leases.take(this.p.node.id, runId);
     if (h) await this.load([h], `node ${this.p.node.id} took the run over to cancel it; the node that ran this attempt stops it`);
   }
@@ -150,7 +150,8 @@ export class NodeLeases implements Fencing {
     this.p.gc.drop(ids);
     for (const id of ids) {
       this.held.delete(id);
-      const run = this.machine.forget(id);
+      const run = this.machine.live.get(id);
+      this.machine.live.delete(id);
       if (run) this.halt(run);
     }
     this.p.logger.warn({ node: this.p.node.id, runs: runIds.length, runIds: runIds.slice(0, 10) }, 'node: another node took runs over (this node\'s lease ran out); dropped them here');
@@ -201,7 +202,7 @@ export class NodeLeases implements Fencing {
     const gone: string[] = [];
     for (const [id, epoch] of before) {
       if (still.get(id) === epoch || this.held.get(id) !== epoch) continue;
-      const run = this.machine.get(id);
+      const run = this.machine.live.get(id);
       // Ended here, its release committing now: not lost.
       if (!run || !isRunTerminal(run.status)) gone.push(id);
     }
@@ -244,7 +245,7 @@ export class NodeLeases implements Fencing {
     const { ports, logger, plans } = this.p;
     const rows: RunRow[] = [];
     for (const h of runs) {
-      if (this.machine.get(h.runId)) this.lost([h.runId]);
+      if (this.machine.live.get(h.runId)) this.lost([h.runId]);
       this.held.set(h.runId, h.epoch);
       const row = await ports.runs.get(h.tenant, h.runId);
       if (row && !isRunTerminal(row.status)) rows.push(row);

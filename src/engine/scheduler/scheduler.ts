@@ -133,7 +133,6 @@ export class Scheduler {
   /** Stops admitting runs and dispatching steps (new runs get 503); in-flight steps go on. */
   beginDrain(): void {
     this.loop.beginDrain();
-    void this.node?.stop();
   }
 
   /**
