@@ -50,7 +50,10 @@ export class IdempotencyLedger implements IdempotencyLedgerPort {
         await tx.idem.expire(nowMs - ttlMs);
         row = undefined;
       }
-      if (row) return outcome(row, requestHash);
+      // Several nodes: an in-flight record may be the claim of a request that died with its
+      // node; the claim takes it over then (and only then: a live node's claim stays).
+      const maybeDead = row?.state === 'in_flight' && this.nodeId !== undefined;
+      if (row && !maybeDead) return outcome(row, requestHash);
       if (await tx.idem.claim(key, requestHash, nowMs, this.nodeId)) return { kind: 'fresh' };
       const now = await tx.idem.get(key);
       // Claimed and released again in between: held a moment ago, so the client retries.

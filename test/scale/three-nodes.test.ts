@@ -40,11 +40,11 @@ test(`three nodes on one PostgreSQL: ${RUNS} runs round-robin, one node SIGKILLe
   after(async () => {
     for (const n of nodes) await n.kill();
     kit.cleanup();
-    rmSync(root, { recursive: true, force: true });
+    for (const p of [root, `${root}-work1`, `${root}-work2`, `${root}-work3`]) rmSync(p, { recursive: true, force: true });
     await db.drop();
   });
   const args = (i: number) => [
-    '--store', db.url, '--artifacts-dir', join(root, 'shared-artifacts'), '--data-dir', join(root, `node${i}`), '--work-dir', join(root, `work${i}`),
+    '--store', db.url, '--artifacts-dir', join(root, 'shared-artifacts'), '--data-dir', join(root, `node${i}`), '--work-dir', `${root}-work${i}`, // plugin hosts (another user) reach their work folder, never the 0700 root
     '--node-id', `node${i}`, '--lease-timeout', String(LEASE_S), '--port', '0', '--jwks', kit.jwksFile, '--issuer', ISSUER, '--audience', AUDIENCE,
     '--allow-unsigned', '--workers', '1', '--rate-limit', '100000', '--max-running-runs', '1000', '--log-level', 'warn',
   ];
@@ -58,8 +58,11 @@ test(`three nodes on one PostgreSQL: ${RUNS} runs round-robin, one node SIGKILLe
     return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
   };
 
-  // Two steps of I/O (sleep) per run: runs are in flight on every node when one dies.
-  const dag = { dagId: 'nap', version: '1.0.0', steps: [{ id: 'one', plugin: 'sleep', with: { ms: 300 } }, { id: 'two', plugin: 'sleep', with: { ms: 300 } }], edges: [{ from: 'one', to: 'two' }] };
+  // Two steps of I/O (sleep) per run: runs are in flight on every node when one dies. An attempt
+  // the death interrupts is recorded failed (ORCHESTRATOR_RESTART, retryable) and counts as an
+  // attempt (docs/RUNS.md, "Recovery and drain"): the retries make the step run again.
+  const retries = { max: 2, backoffMs: 50 };
+  const dag = { dagId: 'nap', version: '1.0.0', steps: [{ id: 'one', plugin: 'sleep', with: { ms: 300 }, retries }, { id: 'two', plugin: 'sleep', with: { ms: 300 }, retries }], edges: [{ from: 'one', to: 'two' }] };
   const published = await call(nodes[0]!, 'POST', '/dags', dag);
   assert.equal(published.status, 201, published.text);
 
@@ -74,6 +77,7 @@ test(`three nodes on one PostgreSQL: ${RUNS} runs round-robin, one node SIGKILLe
   const live = () => nodes.filter((n) => n.alive());
   const start = async (i: number): Promise<void> => {
     const key = `scale-${i}`;
+    let last = '';
     for (let attempt = 0; attempt < 200; attempt++) {
       const pool = attempt === 0 ? [nodes[i % 3]!] : live();
       const node = pool[attempt % pool.length]!;
@@ -81,9 +85,11 @@ test(`three nodes on one PostgreSQL: ${RUNS} runs round-robin, one node SIGKILLe
       let r: Awaited<ReturnType<typeof call>>;
       try {
         r = await call(node, 'POST', '/runs', { dagId: 'nap' }, { 'idempotency-key': key });
-      } catch {
+      } catch (e) {
+        last = String(e);
         continue; // the node is gone: the next live one
       }
+      last = `${r.status} ${r.text}`;
       if (r.status === 201 || r.status === 200) {
         acked.set(key, r.body.runId);
         return;
@@ -92,7 +98,7 @@ test(`three nodes on one PostgreSQL: ${RUNS} runs round-robin, one node SIGKILLe
       assert.ok([409, 503].includes(r.status), `POST /runs on ${node.url}: ${r.status} ${r.text}`);
       await new Promise((res) => setTimeout(res, 250));
     }
-    assert.fail(`run ${key} was never acknowledged`);
+    assert.fail(`run ${key} was never acknowledged; last answer: ${last}`);
   };
   const queue = Array.from({ length: RUNS }, (_, i) => i);
   await Promise.all(
@@ -119,7 +125,7 @@ test(`three nodes on one PostgreSQL: ${RUNS} runs round-robin, one node SIGKILLe
       const r = await call(nodes[1]!, 'GET', `/runs?limit=200${page ? `&page_token=${encodeURIComponent(page)}` : ''}`);
       assert.equal(r.status, 200, r.text);
       out.push(...r.body.items);
-      page = r.body.nextPageToken ?? undefined;
+      page = r.body.next_page_token ?? undefined;
     } while (page);
     return out;
   };
