@@ -12,7 +12,7 @@
  *   `seq` order, with no gap and no duplicate, and the hash chain of the export verifies.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -21,6 +21,7 @@ import { readNdjsonExport } from '../../src/core/index.js';
 import { verifyEventChain } from '../../src/events/chain.js';
 import { RESTART_CODE } from '../../src/engine/scheduler/recovery.js';
 import { BASE } from '../helpers/base.js';
+import { ROOT } from '../docs/harness.js';
 import { testDatabase } from '../helpers/pg.js';
 import { startServer, type ServeChild } from '../helpers/serve-child.js';
 import { until } from '../helpers/wait.js';
@@ -43,10 +44,25 @@ test(`three nodes on one PostgreSQL: ${RUNS} runs round-robin, one node SIGKILLe
     for (const p of [root, `${root}-work1`, `${root}-work2`, `${root}-work3`]) rmSync(p, { recursive: true, force: true });
     await db.drop();
   });
+  // docs/SCALE-OUT.md's line, as documented (its database, folders, node id, lease, keys and host
+  // replaced by the test's), and what a test adds: port 0, one worker, no limits in the way.
+  const doc = readFileSync(join(ROOT, 'docs', 'SCALE-OUT.md'), 'utf8').match(/^orchestrator serve --store [^\n]*$/m);
+  assert.ok(doc, 'docs/SCALE-OUT.md shows the line that starts a node');
   const args = (i: number) => [
-    '--store', db.url, '--artifacts-dir', join(root, 'shared-artifacts'), '--data-dir', join(root, `node${i}`), '--work-dir', `${root}-work${i}`, // plugin hosts (another user) reach their work folder, never the 0700 root
-    '--node-id', `node${i}`, '--lease-timeout', String(LEASE_S), '--port', '0', '--jwks', kit.jwksFile, '--issuer', ISSUER, '--audience', AUDIENCE,
-    '--allow-unsigned', '--workers', '1', '--rate-limit', '100000', '--max-running-runs', '1000', '--log-level', 'warn',
+    ...doc[0]
+      .replace('postgres://orch@db.example:5432/orch', db.url)
+      .replace('/mnt/stella-nfs/artifacts', join(root, 'shared-artifacts'))
+      .replace('/var/lib/stella/node1', join(root, `node${i}`))
+      .replace('--node-id node1', `--node-id node${i}`)
+      .replace('--lease-timeout 10', `--lease-timeout ${LEASE_S}`)
+      .replace('/etc/stella/jwks.json', kit.jwksFile)
+      .replace('https://idp.example', ISSUER)
+      .replace('--audience stella-orchestrator', `--audience ${AUDIENCE}`)
+      .replace('--host 0.0.0.0', '--host 127.0.0.1')
+      .split(/\s+/)
+      .slice(2),
+    '--work-dir', `${root}-work${i}`, // plugin hosts (another user) reach their work folder, never the 0700 root
+    '--port', '0', '--allow-unsigned', '--workers', '1', '--rate-limit', '100000', '--max-running-runs', '1000', '--log-level', 'warn',
   ];
   for (const i of [1, 2, 3]) nodes.push(await startServer(args(i), root));
   const now = Math.floor(Date.now() / 1000);
