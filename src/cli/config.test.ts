@@ -43,3 +43,20 @@ test('node flags: a node id of its own by default, the lease and a heartbeat eve
     assert.throws(() => config(argv), UsageError, argv.join(' '));
   }
 });
+
+test('store flags: SQLite in the data folder by default; --store takes a PostgreSQL URL only, --artifacts-dir needs it and keeps plugin hosts out', () => {
+  const d = config(['--data-dir', '/srv/data']);
+  assert.deepEqual([d.store, d.artifactsDir], [undefined, '/srv/data/artifacts']);
+  const p = config(['--data-dir', '/srv/data', '--store', 'postgres://orch@db:5432/orch', '--artifacts-dir', '/mnt/nfs/artifacts']);
+  assert.deepEqual([p.store, p.artifactsDir], ['postgres://orch@db:5432/orch', '/mnt/nfs/artifacts']);
+  assert.equal(config(['--store', 'postgresql://db/orch']).store, 'postgresql://db/orch');
+  for (const argv of [
+    ['--store', 'mysql://db/orch'],
+    ['--store', '/srv/data/orchestrator.db'],
+    ['--artifacts-dir', '/mnt/nfs/artifacts'], // without --store: the artifacts belong with the SQLite folder's backups
+    ['--store', 'postgres://db/orch', '--artifacts-dir', '/mnt/nfs', '--work-dir', '/mnt/nfs/work'],
+    ['--store', 'postgres://db/orch', '--artifacts-dir', '/mnt/nfs/artifacts', '--work-dir', '/mnt/nfs'],
+  ]) {
+    assert.throws(() => config(argv), UsageError, argv.join(' '));
+  }
+});

@@ -1,16 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { availableParallelism, hostname } from 'node:os';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ENV_NAME_RE, refusedEnvReason } from '../dags/exec-policy.js';
 // The engine's constants from their own light files, not its face: every CLI start reads
 // SERVE_FLAGS, and the face loads the whole engine (zod, ajv, the store).
-import type { SchedulerLimits, SchedulerNode, WorkerPoolOptions } from '../engine/index.js';
+import type { SchedulerLimits, WorkerPoolOptions } from '../engine/index.js';
 import { ABORT_GRACE_MS } from '../engine/pool/pool-types.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../engine/pool/outputs.js';
 import { pluginEnvRefusal } from '../engine/pool/sandbox.js';
 import type { FlagSpec, Flags } from './args.js';
 import { parseFlags, UsageError } from './args.js';
-import { postgresUrl } from './pg-url.js';
+import { nodeIdFlag, storeFlags } from './config-store.js';
+export { schedulerNode } from './config-store.js';
 import { parseThreshold, type Threshold } from '../lifecycle/disk.js';
 
 /** `orchestrator serve` flags; each is also an ORCH_* variable, except `--dev` (command line only). */
@@ -189,14 +189,7 @@ export function serveConfig(flags: Flags): ServeConfig {
   if (within(dataDir, workDir) || within(workDir, dataDir)) {
     throw new UsageError('--work-dir must be outside --data-dir (and not contain it): plugin hosts may not reach the data folder');
   }
-  const store = flags.store === undefined || flags.store === '' ? undefined : postgresUrl(flags.store, 'store');
-  if (flags['artifacts-dir'] !== undefined && store === undefined) {
-    throw new UsageError('--artifacts-dir needs --store: on SQLite the artifacts live in --data-dir, backed up with it');
-  }
-  const artifactsDir = resolve(flags['artifacts-dir'] !== undefined ? String(flags['artifacts-dir']) : join(dataDir, 'artifacts'));
-  if (within(artifactsDir, workDir) || within(workDir, artifactsDir)) {
-    throw new UsageError('--work-dir must be outside --artifacts-dir (and not contain it): plugin hosts may not reach the artifact store');
-  }
+  const { store, artifactsDir } = storeFlags(flags, dataDir, workDir, within);
   const sync = String(flags.sync).toUpperCase();
   if (sync !== 'NORMAL' && sync !== 'FULL') throw new UsageError('--sync must be NORMAL or FULL');
   const headersTimeout = int(flags, 'headers-timeout', 1);
@@ -248,7 +241,7 @@ export function serveConfig(flags: Flags): ServeConfig {
     requestTimeoutMs: requestTimeout * 1000,
     metricsDagLabels: int(flags, 'metrics-dag-labels', 0),
     logLevel: String(flags['log-level']),
-    nodeId: nodeId(flags['node-id']),
+    nodeId: nodeIdFlag(flags['node-id']),
     leaseTimeoutMs: int(flags, 'lease-timeout', 1) * 1000,
     retentionDays: flags['retention-days'] === undefined ? null : int(flags, 'retention-days', 0),
     retentionArchiveDir: flags['retention-archive-dir'] ? resolve(String(flags['retention-archive-dir'])) : undefined,
@@ -277,18 +270,6 @@ export function schedulerLimits(c: ServeConfig): SchedulerLimits {
     reservedSteps: c.reservedStepSlots,
     defaultStepTimeoutMs: c.stepTimeoutMs,
   };
-}
-
-/** This server as one node of several on a PostgreSQL store (the scheduler's `node`; none on SQLite): a heartbeat every third of the lease. */
-export function schedulerNode(c: ServeConfig): SchedulerNode {
-  return { id: c.nodeId, leaseMs: c.leaseTimeoutMs, heartbeatMs: Math.max(1, Math.floor(c.leaseTimeoutMs / 3)) };
-}
-
-/** `--node-id`, or hostname, pid and a random part (two containers may share a hostname and a pid). */
-function nodeId(flag: unknown): string {
-  if (flag === undefined) return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-  if (!/^[\x21-\x7e]{1,200}$/.test(String(flag))) throw new UsageError('--node-id must be 1 to 200 printable characters without spaces');
-  return String(flag);
 }
 
 /** The operational settings of the worker pool: what it runs with but its parts (registry, artifacts, callbacks). */
