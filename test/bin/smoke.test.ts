@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { endianness, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { testDatabase } from '../helpers/pg.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BASE = '/api/v1/orchestrator';
@@ -490,5 +491,43 @@ describe('single executable', () => {
     const fmt = (xs: number[]) => `${median(xs).toFixed(0)} ms (${xs.map((x) => x.toFixed(0)).join(', ')})`;
     console.log(`spawn → "listening on", existing data folder: median ${fmt(existing)}`);
     console.log(`spawn → "listening on", new data folder: median ${fmt(fresh)}`);
+  });
+  test('the PostgreSQL store is in the executable: migrate --store, then serve --store runs a DAG on PostgreSQL', async (ctx) => {
+    const db = await testDatabase(ctx);
+    if (!db) return;
+    try {
+      const m = run(bin, ['migrate', '--store', db.url], dir);
+      assert.equal(m.status, 0, m.stderr);
+      assert.equal(JSON.parse(m.stdout).changed, true);
+      const pgData = join(dir, 'pg-node');
+      const node = await startServer(bin, dir, pgData, ['--store', db.url, '--allow-unsigned', '--node-id', 'bin-node']);
+      try {
+        const minted = run(bin, ['token', '--tenant', TENANT, '--scopes', 'orchestrator:admin', '--data-dir', pgData], dir);
+        assert.equal(minted.status, 0, minted.stderr);
+        const headers = { authorization: `Bearer ${minted.stdout.trim()}`, 'x-stella-tenant': TENANT, 'content-type': 'application/json' };
+        const call = async (method: string, path: string, body?: unknown) => {
+          const res = await fetch(node.url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+          return { status: res.status, json: (await res.json()) as any };
+        };
+        const dag = await call('POST', '/dags', { dagId: 'on-pg', version: '1.0.0', steps: [{ id: 'say', plugin: 'echo', with: { where: 'postgres' } }] });
+        assert.equal(dag.status, 201, JSON.stringify(dag.json));
+        const started = await call('POST', '/runs', { dagId: 'on-pg' });
+        assert.equal(started.status, 201, JSON.stringify(started.json));
+        const deadline = Date.now() + 30_000;
+        let r = await call('GET', `/runs/${started.json.runId}`);
+        while (r.json.status !== 'completed' && Date.now() < deadline) {
+          await new Promise((res) => setTimeout(res, 100));
+          r = await call('GET', `/runs/${started.json.runId}`);
+        }
+        assert.equal(r.json.status, 'completed', JSON.stringify(r.json));
+        assert.deepEqual(r.json.steps[0].outputs, { where: 'postgres' });
+        assert.match(node.stdout(), /"msg":"store: PostgreSQL"/);
+        assert.ok(!existsSync(join(pgData, 'orchestrator.db')), 'no SQLite database in the node folder');
+      } finally {
+        await stopServer(node, 10_000);
+      }
+    } finally {
+      await db.drop();
+    }
   });
 });
