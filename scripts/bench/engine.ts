@@ -28,19 +28,31 @@ import { createLogger, startServer } from '../../src/cli/server.js';
 import { API_BASE } from '../../src/core/paths.js';
 import { chainDag, emit, fanDag, fig, median, now, quantile, rssMb, sleep } from './lib.js';
 
+/** A database of a durable throwaway cluster of this benchmark's own (test/helpers/pg.ts). */
+async function benchDatabase() {
+  process.env.STELLA_PG_DURABLE = '1';
+  process.env.STELLA_TEST_RUN = `bench-${process.pid}`;
+  const { testDatabase } = await import('../../test/helpers/pg.js');
+  return testDatabase();
+}
+
 const { values } = parseArgs({
   options: {
     reps: { type: 'string', default: '7' },
     sync: { type: 'string', default: 'NORMAL' },
     profile: { type: 'string' },
     only: { type: 'string' },
+    // `postgres`: the same figures on the PostgreSQL store (one node), on a throwaway cluster
+    // with fsync, synchronous commit and full-page writes on (test/helpers/pg.ts).
+    store: { type: 'string' },
   },
 });
 const REPS = Number(values.reps);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-engine-'));
+const pgDb = values.store === 'postgres' ? await benchDatabase() : undefined;
 const { flags } = parseFlags(
-  ['--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--sync', values.sync!, '--rate-limit', '1000000', '--max-queued-runs', '100000', '--exec-allow', '/bin/true'],
+  ['--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--sync', values.sync!, '--rate-limit', '1000000', '--max-queued-runs', '100000', '--exec-allow', '/bin/true', ...(pgDb ? ['--store', pgDb.url] : [])],
   SERVE_FLAGS,
   {},
 );
@@ -227,9 +239,10 @@ if (want('fairness')) {
 }
 if (session) await stopProfile(session, values.profile!);
 out.rss = fig(rssIdle, 'MB', { afterSustainedMb: rssMb(), hostsMb: descendantsRssMb(), workers: config.workers });
-out.config = { workers: config.workers, synchronous: config.synchronous };
+out.config = { workers: config.workers, synchronous: config.synchronous, store: pgDb ? 'postgres (durable: fsync on)' : 'sqlite' };
 emit(out);
 await server.close();
+await pgDb?.drop();
 rmSync(dataDir, { recursive: true, force: true });
 
 /** RSS of every process below this one (the plugin hosts and their wrappers). */

@@ -102,7 +102,10 @@ async function ensureCluster(bin: string): Promise<number> {
   pgTool(bin, 'initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '-N']);
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const opts = `-p ${port} -k ${HOME} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100`;
+    // Benchmarks that compare with SQLite's durability set STELLA_PG_DURABLE=1 (in a run of their
+    // own, STELLA_TEST_RUN): fsync, synchronous commit and full-page writes stay on.
+    const durable = process.env.STELLA_PG_DURABLE === '1' ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+    const opts = `-p ${port} -k ${HOME} -c listen_addresses=127.0.0.1${durable} -c max_connections=100`;
     try {
       pgTool(bin, 'pg_ctl', ['-D', data, '-o', opts, '-l', join(HOME, 'log'), '-w', '-t', '60', 'start']);
       writeFileSync(join(HOME, 'port'), String(port));
@@ -155,6 +158,8 @@ function startKeeper(): void {
 }
 
 let dbCount = 0;
+/** Databases of this process not dropped yet: it leaves the cluster when the last one goes. */
+let held = 0;
 
 /** A fresh database in the run's cluster: its URL, and `drop()` (which also leaves the cluster). */
 export interface TestDatabase {
@@ -183,6 +188,7 @@ export async function testDatabase(ctx?: TestContext): Promise<TestDatabase | nu
     return p;
   });
   const name = `t_${process.pid}_${++dbCount}`;
+  held++;
   const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const c = new pg.Client({ connectionString: admin });
   await c.connect();
@@ -202,7 +208,9 @@ export async function testDatabase(ctx?: TestContext): Promise<TestDatabase | nu
       } finally {
         await a.end();
       }
-      leave(me);
+      // This process stays a user of the cluster while it holds any other database (a file
+      // whose first test server stopped still runs the next one on its own database).
+      if (--held === 0) leave(me);
     },
   };
 }
