@@ -3,7 +3,8 @@
  * (limits of this machine, engine, control plane + start-up, recovery, BullMQ peer, the chain
  * and fan-out measured by a client in its own process alternating with BullMQ, cron
  * evaluation, schedules: start lag and idle CPU, data lifecycle: backup/restore MB/s and the
- * chain while pruning, start-up: the CLI, serve over stored runs, idle RSS), then ONE
+ * chain while pruning, start-up: the CLI, serve over stored runs, idle RSS, PostgreSQL: the
+ * engine on one node and `sleep` steps on 1-3 nodes with take-over after SIGKILL), then ONE
  * table on stdout and the figures in bench/results/latest.json. See BENCHMARKS.md.
  *
  *   npm run bench [-- --reps 7] [--stored-runs 100000] [--skip peer,recovery,…] [--quick]
@@ -52,6 +53,8 @@ const started = new Date();
 const results: Results = {
   limits: await section('limits', 'limits.ts'),
   engine: await section('engine', 'engine.ts', ['--reps', reps]),
+  enginePg: await section('engine-pg', 'engine.ts', ['--reps', reps, '--only', 'chain,fanout,sustained', '--store', 'postgres']),
+  nodes: await section('nodes', 'nodes.ts', values.quick ? ['--runs', '30'] : []),
   control: await section('control', 'control.ts', ['--stored-runs', values['stored-runs']!, ...(values.quick ? ['--seconds', '2'] : [])]),
   recovery: await section('recovery', 'recovery.ts'),
   peer: await section('peer', 'peer-bullmq.ts', ['--reps', reps]),

@@ -57,7 +57,7 @@ async function cluster(n: number, lease: number): Promise<{ nodes: Node[]; close
   for (let i = 1; i <= n; i++) {
     nodes.push(await startServer(['--store', db.url, '--artifacts-dir', join(root, 'artifacts'), '--data-dir', join(root, `node${i}`), '--work-dir', `${root}-work${i}`,
       '--node-id', `node${i}`, '--lease-timeout', String(lease), '--port', '0', '--jwks', kit.jwksFile, '--issuer', ISSUER, '--audience', AUDIENCE,
-      '--allow-unsigned', '--rate-limit', '1000000', '--max-queued-runs', '100000', '--max-running-runs', '10000', '--log-level', 'warn'], root));
+      '--allow-unsigned', '--workers', '1', '--rate-limit', '1000000', '--max-queued-runs', '100000', '--max-running-runs', '10000', '--log-level', 'warn'], root));
   }
   return {
     nodes,

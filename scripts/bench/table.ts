@@ -18,6 +18,10 @@ export interface Results {
   schedules?: Record<string, any>;
   /** startup.ts: CLI start, serve start-up over stored runs, idle RSS, per build. */
   startup?: Record<string, any>;
+  /** engine.ts --store postgres: chain, fan-out, sustained on PostgreSQL (one node, fsync on). */
+  enginePg?: Record<string, any>;
+  /** nodes.ts: `sleep` steps/s on 1, 2 and 3 nodes; take-over time after SIGKILL. */
+  nodes?: Record<string, any>;
 }
 
 const f1 = (x: number | undefined, d = 1): string =>
@@ -57,6 +61,13 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   const sus = g(E, 'sustained'), pSus = g(P, 'sustained'), sq = g(L, 'sqliteCommits');
   add('sustained no-op steps/s (10k, 2 tenants)', f1(sus?.value), f1(sq?.value), ratio(sus && sq ? sus.value / sq.value : undefined),
     f1(pSus?.value), ratio(sus && pSus ? sus.value / pSus.value : undefined), '≥ 2× peer', sus && pSus ? sus.value >= 2 * pSus.value : undefined, sus?.load);
+  const EP = r.enginePg ?? {}, N = r.nodes ?? {};
+  const pgChain = g(EP, 'chain40'), pgFan = g(EP, 'fanout100'), pgSus = g(EP, 'sustained');
+  add('PostgreSQL, 1 node: chain / fan-out ms, sustained steps/s', pgChain ? `${f1(pgChain.value)} / ${f1(pgFan?.value)} / ${f1(pgSus?.value)}` : '—', '—', '—', '—', '—', '—', undefined, pgSus?.load);
+  const sl = [1, 2, 3].map((n) => g(N, `sleep${n}`));
+  add('sleep steps/s on 1 / 2 / 3 nodes (PostgreSQL)', sl[0] ? sl.map((x) => f1(x?.value)).join(' / ') : '—', '—', '—', '—', '—', '—', undefined, sl[2]?.load);
+  const to = [g(N, 'takeover3s'), g(N, 'takeover10s')];
+  add('take-over after SIGKILL, s (lease 3 / 10 s)', to[0] ? to.map((x) => f1(x?.value, 2)).join(' / ') : '—', '—', '—', '—', '—', '≤ lease', to[0] && to[1] ? to[0].value <= 3.5 && to[1].value <= 10.5 : undefined, to[1]?.load);
   const get = g(C, 'getRun'), hono = g(L, 'bareHono');
   add('GET /runs/{id} req/s (p50/p99 ms)', get ? `${f1(get.value)} (${get.extra?.p50}/${get.extra?.p99})` : '—',
     hono ? `${f1(hono.value)} (${hono.extra?.p50}/${hono.extra?.p99})` : '—', ratio(get && hono ? get.value / hono.value : undefined),
