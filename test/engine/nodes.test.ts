@@ -196,3 +196,39 @@ test('postgres: a cancel that reaches a node not running the run: that node take
   assert.equal(row?.cancelReason, 'stop');
   assert.equal(row?.cancelledBy, 'alice');
 });
+
+test('postgres: a run that ends in memory while the batch that touches it is being written keeps its lease until its end is written: one terminal event, nothing refused', async (ctx) => {
+  const ports = await storeOf(ctx, 'postgres');
+  if (!ports) return;
+  const env = await setup(ports, 'midwrite', chain('midwrite'));
+  const pa = new CheckingPool(ports);
+  pa.hold = true;
+  const wa = watched(ports);
+  const a = env.make(pa, { node: live('midwrite-a') }, wa.ports);
+  await a.recover();
+  const run = await env.start(a);
+  await until(() => pa.seen.length === 1, 'A dispatched step a');
+
+  // The cancel's transaction takes its batch (the run `cancelling`), and before the batch's rows
+  // are written the held step's result arrives and the run ends in memory (`cancelled`), as
+  // when a step finishes while the PostgreSQL write is under way. That end is the next batch's.
+  const writeLate = (tx: any) => new Proxy(tx, {
+    get: (t, k) => (k === 'writeBatch'
+      ? async (b: CommitBatch) => {
+        pa.release();
+        await new Promise((r) => setTimeout(r, 200));
+        return t.writeBatch(b);
+      }
+      : Reflect.get(t, k, t)),
+  });
+  let moved = false;
+  const status = await a.transact((fn) => ports.transaction((tx) => fn(writeLate(tx))), () => (moved = a.cancel('midwrite', run.runId, 'stop', null)), async (tx) => (await tx.runs.get('midwrite', run.runId))?.status);
+  assert.equal(moved, true);
+  assert.equal(status, 'cancelling', 'the transaction wrote the run as its batch had it, not as memory has it since');
+  await until(async () => (await env.status(run.runId)) === 'cancelled', 'the run ended cancelled');
+  await a.drain(1000);
+  assert.deepEqual(wa.refused, [], 'no commit of the run was fenced out');
+  const h = await env.history(run.runId);
+  assert.deepEqual(h.filter((l) => l.startsWith('run:') && /completed|failed|cancelled/.test(l)), ['run:cancelled'], h.join(' '));
+  assert.deepEqual(await ports.leases.held('midwrite-a'), [], 'the ended run is released');
+});

@@ -14,7 +14,7 @@
  */
 import { namedHashes } from '../../artifacts/index.js';
 import type { ArtifactRow, CommitBatch, NewEvent } from '../../store/index.js';
-import { attemptRow, stepRow, type AttemptRec, type LiveRun, type LiveStep } from './live.js';
+import { attemptRow, runUpdate, stepRow, type AttemptRec, type LiveRun, type LiveStep } from './live.js';
 
 export interface Batch {
   runs: Set<LiveRun>;
@@ -113,8 +113,8 @@ export function commitBatchOf(b: Batch): CommitBatch {
     }
   }
   return {
-    // A live run is its RunUpdate (runId, status, outputsHash, endedMs, cancelReason, cancelledBy).
-    runs: Array.from(b.runs),
+    // Copies, like the steps' and attempts' rows: the live run may change before the write runs.
+    runs: b.runs.size > 0 ? Array.from(b.runs, runUpdate) : [],
     steps: b.steps.size > 0 ? Array.from(b.steps, stepRow) : [],
     attempts: b.attempts.size > 0 ? Array.from(b.attempts, attemptRow) : [],
     artifacts: b.artifacts,

@@ -49,8 +49,10 @@ export class Flusher {
     if (this.inFlight || !gc.isPending) return;
     const batch = gc.take();
     let commit: Promise<EventRow[]>;
+    let written: CommitBatch | undefined;
     try {
-      commit = this.p.ports.commitBatch(this.rowsOf(batch));
+      written = this.rowsOf(batch);
+      commit = this.p.ports.commitBatch(written);
     } catch (err) {
       commit = Promise.reject(err);
     }
@@ -58,7 +60,7 @@ export class Flusher {
       (rows) => {
         this.inFlight = null;
         this.failures = 0;
-        this.p.fencing?.committed(batch);
+        if (written?.fence) this.p.fencing?.committed(written.fence);
         try {
           this.p.published(batch, rows);
         } catch (err) {
@@ -107,16 +109,18 @@ export class Flusher {
     let release!: () => void;
     this.inFlight = new Promise<void>((r) => (release = r));
     let batch: Batch | undefined;
+    let written: CommitBatch | undefined;
     let rows: EventRow[] = [];
     try {
       const out = await commit(async (tx) => {
         work();
         batch = gc.take();
-        rows = await tx.writeBatch(this.rowsOf(batch));
+        written = this.rowsOf(batch);
+        rows = await tx.writeBatch(written);
         return answer(tx);
       });
       if (batch) {
-        this.p.fencing?.committed(batch);
+        if (written?.fence) this.p.fencing?.committed(written.fence);
         this.p.published(batch, rows);
       }
       return out;

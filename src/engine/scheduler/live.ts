@@ -6,7 +6,7 @@ import { MinHeap } from '../../core/heap.js';
 import { canonicalHash } from '../../core/index.js';
 import { resolveWith, type PinEntry, type PlanStep } from '../../dags/index.js';
 import { actorDetail } from '../../events/actor.js';
-import type { AttemptRow, NewEvent, RunRow, StepRow } from '../../store/index.js';
+import type { AttemptRow, NewEvent, RunRow, RunUpdate, StepRow } from '../../store/index.js';
 import { runEventType, type AttemptStatus, type RunStatus, type StepStatus } from './states.js';
 import type { PlanInfo } from './plans.js';
 
@@ -188,6 +188,15 @@ function attemptRec(step: LiveStep, a: AttemptRow): AttemptRec {
     logsRef: a.logsRef,
     outputsHash: a.outputsHash,
   };
+}
+
+/**
+ * A live run's new state, as the group commit writes it: a copy taken when the batch is taken,
+ * never the live object — on PostgreSQL the write runs turns later, when the run may have ended
+ * in memory (its end belongs to the next batch, with its event and its lease's release).
+ */
+export function runUpdate(r: LiveRun): RunUpdate {
+  return { runId: r.runId, status: r.status, outputsHash: r.outputsHash, endedMs: r.endedMs, cancelReason: r.cancelReason, cancelledBy: r.cancelledBy };
 }
 
 /** The row of a live step, as the group commit writes it. */

@@ -40,8 +40,8 @@ export interface SchedulerNode {
 export interface Fencing {
   /** The fence of a batch: the runs it touches at this node's epochs, and the runs it ends. */
   fenceOf(b: Batch): NonNullable<CommitBatch['fence']>;
-  /** A batch committed: the runs it ended are no longer held. */
-  committed(b: Batch): void;
+  /** A batch committed: the runs it ended (its fence's `release`, as written) are no longer held. */
+  committed(fence: NonNullable<CommitBatch['fence']>): void;
   /** A batch was refused for these runs (`LeaseLost`): drop them here. */
   lost(runIds: readonly string[]): void;
 }
@@ -136,13 +136,19 @@ export class NodeLeases implements Fencing {
     for (const e of b.events) ids.add(e.runId);
     // A run not held here (epoch -1) can never pass the fence: its changes are refused, not written.
     const runs = Array.from(ids, (runId) => ({ runId, epoch: this.held.get(runId) ?? -1 }));
+    // Taken with the batch's rows (commitBatchOf, the same turn): the runs whose written status ends them.
     const release: string[] = [];
     for (const r of b.runs) if (isRunTerminal(r.status)) release.push(r.runId);
     return { nodeId: this.p.node.id, runs, release };
   }
 
-  committed(b: Batch): void {
-    for (const r of b.runs) if (isRunTerminal(r.status)) this.held.delete(r.runId);
+  /**
+   * Only the runs the batch released: a run that ended in memory while the batch was being
+   * written stays held until the next batch writes its end (else that batch is fenced out at
+   * epoch -1 and the run's end, its terminal event, lost).
+   */
+  committed(fence: NonNullable<CommitBatch['fence']>): void {
+    for (const id of fence.release ?? []) this.held.delete(id);
   }
 
   lost(runIds: readonly string[]): void {
