@@ -24,8 +24,9 @@ import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, un
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, type TestContext } from 'node:test';
 import pg from 'pg';
+import { PgStore } from '../../src/store/pg/index.js';
 import { processAlive as alive } from '../../src/store/db.js';
 import { skipOutsideCi } from './tools.js';
 
@@ -222,4 +223,24 @@ function leave(me: string): void {
   } catch {
     /* already gone */
   }
+}
+
+/**
+ * Two "nodes": two PostgreSQL stores on one fresh database (closed and dropped when the file
+ * ends), or null when PostgreSQL is not installed here (skipped as {@link testDatabase} says).
+ *
+ * @example
+ * const n = await twoNodes(ctx); if (!n) return; await n.b.commitBatch(batch); // wakes n.a's watch
+ */
+export async function twoNodes(ctx: TestContext): Promise<{ url: string; a: PgStore; b: PgStore } | null> {
+  const db = await testDatabase(ctx);
+  if (!db) return null;
+  const a = await PgStore.open({ url: db.url });
+  const b = await PgStore.open({ url: db.url });
+  after(async () => {
+    await a.close();
+    await b.close();
+    await db.drop();
+  });
+  return { url: db.url, a, b };
 }

@@ -6,9 +6,9 @@
  * gives the lock up.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { PgStore } from '../../../src/store/pg/index.js';
-import { testDatabase } from '../../helpers/pg.js';
+import { twoNodes } from '../../helpers/pg.js';
 import { KINDS, storeOf } from './stores.js';
 
 for (const kind of KINDS) {
@@ -32,15 +32,9 @@ for (const kind of KINDS) {
 }
 
 test('postgres: two nodes take the installation-wide lock one at a time, and a dead node\'s session gives it up', async (ctx) => {
-  const db = await testDatabase(ctx);
-  if (!db) return;
-  const a = await PgStore.open({ url: db.url });
-  const b = await PgStore.open({ url: db.url });
-  after(async () => {
-    await a.close();
-    await b.close();
-    await db.drop();
-  });
+  const nodes = await twoNodes(ctx);
+  if (!nodes) return;
+  const { a, b, url } = nodes;
   const log: string[] = [];
   let releaseA!: () => void;
   const aHolds = new Promise<void>((r) => (releaseA = r));
@@ -66,7 +60,7 @@ test('postgres: two nodes take the installation-wide lock one at a time, and a d
   assert.deepEqual(log, ['a in', 'a out', 'b in']);
 
   // A node that dies holding the lock (its session ends) gives it up.
-  const c = await PgStore.open({ url: db.url });
+  const c = await PgStore.open({ url });
   let cIn!: () => void;
   const cEntered = new Promise<void>((r) => (cIn = r));
   const held = c.maintenance.exclusive('pass', () => {
@@ -76,9 +70,9 @@ test('postgres: two nodes take the installation-wide lock one at a time, and a d
   void held;
   await cEntered;
   const pgmod = await import('pg');
-  const k = new pgmod.default.Client({ connectionString: db.url });
+  const k = new pgmod.default.Client({ connectionString: url });
   await k.connect();
-  await k.query(`select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted and pid <> pg_backend_pid()`);
+  await k.query(`select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted and pid <> pg_backend_pid() and database = (select oid from pg_database where datname = current_database())`);
   await k.end();
   assert.equal(await b.maintenance.exclusive('pass', async () => 'after death'), 'after death');
   // (c's pool cannot end: its work never returns; its connection is gone with the session.)

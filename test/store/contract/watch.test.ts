@@ -6,27 +6,20 @@
  * store's watch never fires (one process publishes its own commits).
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import pg from 'pg';
 import type { NewEvent } from '../../../src/store/index.js';
-import { PgStore } from '../../../src/store/pg/index.js';
 import { headPayloads } from '../../../src/store/pg/watch.js';
-import { testDatabase } from '../../helpers/pg.js';
+import { twoNodes } from '../../helpers/pg.js';
 import { until } from '../../helpers/wait.js';
 import { storeOf } from './stores.js';
 
 const ev = (tenant: string): NewEvent => ({ tenant, type: 'run.started', dagId: 'd', runId: 'r', stepId: null, status: 'queued', tsMs: 1, traceId: 't' });
 
 test('postgres: a commit on node B wakes node A with the heads; a rollback wakes nobody; a lost connection resyncs', async (ctx) => {
-  const db = await testDatabase(ctx);
-  if (!db) return;
-  const a = await PgStore.open({ url: db.url });
-  const b = await PgStore.open({ url: db.url });
-  after(async () => {
-    await a.close();
-    await b.close();
-    await db.drop();
-  });
+  const nodes = await twoNodes(ctx);
+  if (!nodes) return;
+  const { a, b, url } = nodes;
   const seen: Array<{ tenant: string; seq: number }> = [];
   let resyncs = 0;
   const watch = await a.watchEvents({ heads: (h) => seen.push(...h), resync: () => resyncs++ });
@@ -49,7 +42,7 @@ test('postgres: a commit on node B wakes node A with the heads; a rollback wakes
     assert.equal(resyncs, 0);
 
     // The listening connection is killed: it comes back and says "re-read", then wakes as before.
-    const admin = new pg.Client({ connectionString: db.url });
+    const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
       const killed = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'stella-events-watch' and datname = current_database()`);
