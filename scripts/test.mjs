@@ -88,6 +88,11 @@ const jobs = [
   ...(STORES.includes('postgres') ? files.filter((f) => POSTGRES_DIRS.some((d) => f.startsWith(d)) && sqliteOnly(f) === null).map((f) => `${f} [postgres]`) : []),
 ];
 
+/** The API and engine files kept on SQLite by their `// @sqlite-only:` line, with why: printed at the end, never silent. */
+const keptOnSqlite = STORES.includes('postgres')
+  ? files.filter((f) => POSTGRES_DIRS.some((d) => f.startsWith(d)) && readFileSync(join(ROOT, f), 'utf8').split('\n').slice(0, 40).some((l) => l.startsWith('// @sqlite-only:'))).map((f) => `${f}: ${sqliteOnly(f)}`)
+  : [];
+
 const DURATIONS_CACHE = join(ROOT, 'node_modules', '.cache', 'stella-test-durations.json');
 const DURATIONS_COMMITTED = join(import.meta.dirname, 'test-durations.json');
 /** Last known wall time (ms) of each file: this checkout's last runs, else the committed figures. */
@@ -320,6 +325,10 @@ try {
   writeFileSync(DURATIONS_CACHE, `${JSON.stringify(record, null, 1)}\n`);
 } catch {
   /* a read-only checkout: the order stays as it was */
+}
+if (keptOnSqlite.length > 0) {
+  console.log('on SQLite only (no [postgres] pass):');
+  for (const k of keptOnSqlite) console.log(`  ${k}`);
 }
 if (failures.length > 0) {
   console.log('failed:');
