@@ -75,12 +75,15 @@ const files = filters.length > 0 ? all.filter((f) => filters.some((x) => f.inclu
 /** The test folders whose files run on both stores (the API and engine tests). */
 const POSTGRES_DIRS = ['test/http/', 'test/runs/', 'test/dags/', 'test/events/', 'test/engine/', 'test/bundles/', 'test/schedules/'];
 const STORES = (process.env.TEST_STORES ?? 'sqlite,postgres').split(',');
-/** Why a file stays on SQLite (its `// @sqlite-only: reason` line, or no test server), or null. */
+const fileText = (file) => readFileSync(join(ROOT, file), 'utf8');
+/** The reason a file gives in its `// @sqlite-only: reason` line (first 40 lines), or null. */
+function markedSqliteOnly(file) {
+  const line = fileText(file).split('\n').slice(0, 40).find((l) => l.startsWith('// @sqlite-only:'));
+  return line ? line.slice('// @sqlite-only:'.length).trim() : null;
+}
+/** Why a file stays on SQLite (its marked reason, or no test server), or null. */
 function sqliteOnly(file) {
-  const text = readFileSync(join(ROOT, file), 'utf8');
-  const line = text.split('\n').slice(0, 40).find((l) => l.startsWith('// @sqlite-only:'));
-  if (line) return line.slice('// @sqlite-only:'.length).trim();
-  return text.includes('startTestServer') ? null : 'starts no test server (its stores are its own)';
+  return markedSqliteOnly(file) ?? (fileText(file).includes('startTestServer') ? null : 'starts no test server (its stores are its own)');
 }
 /** What runs: each file on SQLite, and the API and engine files again on PostgreSQL. */
 const jobs = [
@@ -90,7 +93,7 @@ const jobs = [
 
 /** The API and engine files kept on SQLite by their `// @sqlite-only:` line, with why: printed at the end, never silent. */
 const keptOnSqlite = STORES.includes('postgres')
-  ? files.filter((f) => POSTGRES_DIRS.some((d) => f.startsWith(d)) && readFileSync(join(ROOT, f), 'utf8').split('\n').slice(0, 40).some((l) => l.startsWith('// @sqlite-only:'))).map((f) => `${f}: ${sqliteOnly(f)}`)
+  ? files.filter((f) => POSTGRES_DIRS.some((d) => f.startsWith(d)) && markedSqliteOnly(f) !== null).map((f) => `${f}: ${markedSqliteOnly(f)}`)
   : [];
 
 const DURATIONS_CACHE = join(ROOT, 'node_modules', '.cache', 'stella-test-durations.json');

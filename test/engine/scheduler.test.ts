@@ -287,7 +287,7 @@ test('a slow flush (a round trip): one flush in flight, the next batch builds me
     await tick();
   }
   await until(() => pool.pending.length === 1, 'sink dispatched');
-  for (const p of [pool.pending[0]!]) assert.equal(p.seenStatus, 'running', 'durable as running before dispatch');
+  assert.equal(pool.pending[0]!.seenStatus, 'running', 'durable as running before dispatch');
   pool.completeAll();
   await until(() => env.store.runs.getForTenant('t', run.runId)?.status === 'completed', 'the run completed');
   await sched.drain(1000);
