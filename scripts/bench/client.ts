@@ -9,7 +9,7 @@
  * process, this process the client — from `FlowProducer.add` (chain) or `Queue.add` of the root
  * (fan-out) to the top job's `completed` event read with `QueueEvents`.
  *
- *   npx tsx scripts/bench/client.ts [--reps 7] [--bin dist/orchestrator]… [--source] [--no-peer]
+ *   npx tsx scripts/bench/client.ts [--reps 7] [--warmup 40] [--bin dist/orchestrator]… [--source] [--no-peer]
  *
  * Several `--bin` (and `--source`) are measured alternately in the same command: before/after
  * figures of two builds. Each figure carries the 1-minute load when it was taken; the
@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chainFlow, QUEUE, startRedis, timeUntil } from './bullmq.js';
+import { oursSustained, peerSustained, SUSTAINED_STEPS } from './client-sustained.js';
 import { BINARY, chainDag, emit, eventStream, fanDag, fig, load1, median, now, quantile, ROOT, rssMb, sleep, startChildServer, type ChildServer } from './lib.js';
 
 const { values } = parseArgs({
@@ -29,9 +30,17 @@ const { values } = parseArgs({
     bin: { type: 'string', multiple: true },
     source: { type: 'boolean', default: false },
     'no-peer': { type: 'boolean', default: false },
+    warmup: { type: 'string', default: '40' },
   },
 });
 const REPS = Number(values.reps);
+/**
+ * Warm-up runs of each shape before measuring, for us and for the peer alike: a server that has
+ * been up for a while runs optimised code (V8 optimises a function after a few thousand calls);
+ * one warm-up run left most of the engine in the interpreter and baseline tiers and measured the
+ * JIT, not the design (40 runs: chain 69–96 ms cold vs 34–48 ms warm, load 4).
+ */
+const WARMUP = Number(values.warmup);
 
 /** One server under test and what its stream told us. */
 interface Target {
@@ -44,6 +53,8 @@ interface Target {
   /** Read times of `step.updated running` lines, per run. */
   running: Map<string, number[]>;
   rssIdleMb: number;
+  /** One sustained measurement (steps/s; client-sustained.ts). */
+  sustained: Awaited<ReturnType<typeof oursSustained>>;
 }
 
 const bins = values.bin ?? (existsSync(BINARY) && !values.source ? [BINARY] : []);
@@ -61,7 +72,8 @@ async function startTarget(spec: (typeof specs)[number]): Promise<Target> {
     const r = await server.req('POST', '/dags', dag);
     if (r.status !== 201) throw new Error(`publish ${dag.dagId}: ${r.status} ${JSON.stringify(r.body)}`);
   }
-  const t: Target = { name: spec.name, server, dataDir, stop: new AbortController(), ended: new Map(), waiters: new Map(), running: new Map(), rssIdleMb };
+  const sustained = await oursSustained(server, dataDir, spec.mode, spec.bin);
+  const t: Target = { name: spec.name, server, dataDir, stop: new AbortController(), ended: new Map(), waiters: new Map(), running: new Map(), rssIdleMb, sustained };
   t.stop = await eventStream(server, '', (e, at) => {
     if (e.type === 'step.updated' && e.status === 'running') {
       let l = t.running.get(e.runId);
@@ -95,7 +107,7 @@ for (const s of specs) targets.push(await startTarget(s));
 
 // ---- the peer: redis-server, the BullMQ worker (own process), this process the client ----
 const redis = values['no-peer'] ? null : await startRedis();
-let peer: { chain: () => Promise<number>; fan: () => Promise<number>; close: () => Promise<void>; name: string } | null = null;
+let peer: { chain: () => Promise<number>; fan: () => Promise<number>; sustained: () => Promise<number>; close: () => Promise<void>; name: string } | null = null;
 if (redis) {
   const worker = spawn(process.execPath, ['--import', 'tsx', join('scripts', 'bench', 'bullmq-worker.ts'), String(redis.port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
@@ -123,6 +135,7 @@ if (redis) {
       const id = `f${seq++}`;
       return timeUntil(doneOf(`${id}-sink`), () => queue.add('root', {}, { jobId: id }));
     },
+    sustained: peerSustained(queue, worker.stdout!),
     async close() {
       await Promise.all([events.close(), flows.close(), queue.close()]);
       worker.kill('SIGTERM');
@@ -132,13 +145,15 @@ if (redis) {
   };
 }
 
-// ---- warm-up, then alternating runs ----
-for (const t of targets) {
-  await ours(t, 'chain40');
-  await ours(t, 'fan100');
+// ---- warm-up (chain runs, a fan-out every fourth), then alternating runs ----
+for (let i = 0; i < Math.max(1, WARMUP); i++) {
+  for (const t of targets) {
+    await ours(t, 'chain40');
+    if (i % 4 === 0) await ours(t, 'fan100');
+  }
+  await peer?.chain();
+  if (i % 4 === 0) await peer?.fan();
 }
-await peer?.chain();
-await peer?.fan();
 
 type Samples = { ms: number[]; loads: number[]; hops: number[] };
 const blank = (): Samples => ({ ms: [], loads: [], hops: [] });
@@ -157,23 +172,40 @@ for (let i = 0; i < REPS; i++) {
   if (peer) note(peerFan, await peer.fan());
 }
 
+// ---- sustained throughput: one warm-up pass each, then 3 alternating measurements ----
+const rates = new Map(targets.map((t) => [t.name, blank()]));
+const peerRates = blank();
+for (let i = 0; i < 4; i++) {
+  for (const t of targets) {
+    const r = await t.sustained.run();
+    if (i > 0) note(rates.get(t.name)!, r);
+  }
+  if (peer) {
+    const r = await peer.sustained();
+    if (i > 0) note(peerRates, r);
+  }
+}
+
+const rate = (s: Samples) => fig(median(s.ms), 'steps/s', { loads: s.loads, steps: SUSTAINED_STEPS, tenants: 2 }, s.ms);
 const figure = (s: Samples, withHops: boolean) =>
   fig(median(s.ms), 'ms', { loads: s.loads, ...(withHops ? { stepP50Ms: quantile(s.hops, 0.5), stepP99Ms: quantile(s.hops, 0.99) } : {}) }, s.ms);
 const result = {
   targets: Object.fromEntries(
-    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
+    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), sustained: rate(rates.get(t.name)!), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
   ),
-  peer: peer ? { name: peer.name, chain40: figure(peerChain, false), fanout100: figure(peerFan, false) } : { skipped: values['no-peer'] ? 'skipped by --no-peer' : 'redis-server is not installed' },
+  peer: peer ? { name: peer.name, chain40: figure(peerChain, false), fanout100: figure(peerFan, false), sustained: rate(peerRates) } : { skipped: values['no-peer'] ? 'skipped by --no-peer' : 'redis-server is not installed' },
   reps: REPS,
+  warmup: WARMUP,
 };
 
 // A readable summary (stderr: stdout carries the one BENCH_RESULT line).
-const p = result.peer as { chain40?: { value: number }; fanout100?: { value: number } };
+const p = result.peer as { chain40?: { value: number }; fanout100?: { value: number }; sustained?: { value: number } };
 const ratio = (x: number, y: number | undefined) => (y ? `${(x / y).toFixed(2)}×` : '—');
 for (const [name, r] of Object.entries(result.targets)) {
   process.stderr.write(
     `${name}: chain ${r.chain40.value} ms (${ratio(r.chain40.value, p.chain40?.value)} peer ${p.chain40?.value ?? '—'}), step p50/p99 ${r.chain40.extra?.stepP50Ms}/${r.chain40.extra?.stepP99Ms} ms; ` +
-      `fan-out ${r.fanout100.value} ms (${ratio(r.fanout100.value, p.fanout100?.value)} peer ${p.fanout100?.value ?? '—'}); RSS idle ${r.rssIdleMb} MB; load ${load1()}\n`,
+      `fan-out ${r.fanout100.value} ms (${ratio(r.fanout100.value, p.fanout100?.value)} peer ${p.fanout100?.value ?? '—'}); ` +
+      `sustained ${r.sustained.value} steps/s (${ratio(r.sustained.value, p.sustained?.value)} peer ${p.sustained?.value ?? '—'}); RSS idle ${r.rssIdleMb} MB; load ${load1()}\n`,
   );
 }
 emit(result);
@@ -181,6 +213,7 @@ emit(result);
 await peer?.close();
 for (const t of targets) {
   t.stop.abort();
+  t.sustained.close();
   await t.server.stop();
   rmSync(t.dataDir, { recursive: true, force: true });
 }

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { API_BASE } from '../../src/core/paths.js';
@@ -110,12 +111,11 @@ export async function startChildServer(dataDir: string, extra: string[] = [], mo
     token,
     listenMs,
     exited,
-    async req(method, path, body) {
+    req(method, path, body) {
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'demo' };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(url + API_BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      if (data !== undefined) headers['content-type'] = 'application/json';
+      return httpJson(url + API_BASE + path, method, headers, data);
     },
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
@@ -161,32 +161,51 @@ export async function cannon(
 export interface StreamEvent { seq: number; type: string; runId: string; stepId?: string | null; status: string; timestamp: string }
 
 /**
- * Reads a server's NDJSON event stream (`GET /runs/stream?<query>`, tenant `demo`), calling `on`
+ * Reads a server's NDJSON event stream (`GET /runs/stream?<query>`, `tenant`: `demo` unless given) over node:http, calling `on`
  * per event with the time its line was read, until the returned controller is aborted.
  * Resolves once the response headers arrived (the stream is open).
  */
-export async function eventStream(s: Pick<ChildServer, 'url' | 'token'>, query: string, on: (e: StreamEvent, readAt: number) => void): Promise<AbortController> {
+export function eventStream(s: Pick<ChildServer, 'url' | 'token'>, query: string, on: (e: StreamEvent, readAt: number) => void, tenant = 'demo'): Promise<AbortController> {
   const ac = new AbortController();
-  const res = await fetch(`${s.url}${API_BASE}/runs/stream${query ? `?${query}` : ''}`, {
-    headers: { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' }, signal: ac.signal,
-  });
-  void (async () => {
-    const dec = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  const headers = { authorization: `Bearer ${s.token}`, 'x-stella-tenant': tenant };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${s.url}${API_BASE}/runs/stream${query ? `?${query}` : ''}`, { headers, signal: ac.signal }, (res) => {
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
         const at = now();
-        buf += dec.decode(chunk, { stream: true });
+        buf += chunk;
         let nl: number;
         while ((nl = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           if (line.trim()) on(JSON.parse(line) as StreamEvent, at);
         }
-      }
-    } catch { /* aborted or the server died */ }
-  })();
-  return ac;
+      });
+      res.on('error', () => undefined); // aborted or the server died
+      resolve(ac);
+    });
+    req.on('error', (e) => (ac.signal.aborted ? undefined : reject(e)));
+    req.end();
+  });
+}
+
+/** Keep-alive agent of the benchmark clients (node:http: lighter than fetch, so the client takes less of the shared cores). */
+const agent = new HttpAgent({ keepAlive: true });
+
+/** One JSON request over node:http (keep-alive). */
+export function httpJson(url: string, method: string, headers: Record<string, string>, data?: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, agent }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }
 
 // ---- the DAGs the engine is measured with (all no-op steps) ----
