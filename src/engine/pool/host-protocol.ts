@@ -119,7 +119,11 @@ export function serializeError(e: unknown): SerializedError {
 }
 
 /**
- * Batches messages into one envelope per event-loop turn.
+ * Batches messages into one envelope: by default per event-loop turn (`setImmediate`: the host
+ * collects the results its threads post during one turn). The server passes `queueMicrotask`:
+ * the steps a commit dispatches are pushed in one synchronous stretch, so they still leave as
+ * one envelope, but before anything else the turn does after them (the commit's events written
+ * to the streams): a chain's next step reaches its host one socket write sooner.
  *
  * @example
  * const out = new Batcher<HostToServer>((env) => process.send!(env));
@@ -129,13 +133,16 @@ export class Batcher<M> {
   private pending: M[] = [];
   private scheduled = false;
 
-  constructor(private readonly sendEnvelope: (env: Envelope<M>) => void) {}
+  constructor(
+    private readonly sendEnvelope: (env: Envelope<M>) => void,
+    private readonly schedule: (fn: () => void) => void = setImmediate,
+  ) {}
 
   push(msg: M): void {
     this.pending.push(msg);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.schedule(() => this.flush());
     }
   }
 

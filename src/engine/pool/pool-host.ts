@@ -94,7 +94,7 @@ export class PluginHost<E> {
       } catch {
         /* exiting: the exit handler fails its steps */
       }
-    });
+    }, queueMicrotask);
     this.proc.stdout!.setEncoding('utf8').on('data', (c: string) => s.output(c, 'stdout'));
     this.proc.stderr!.setEncoding('utf8').on('data', (c: string) => {
       this.stderrTail = (this.stderrTail + c).slice(-2000);
