@@ -22,7 +22,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chainFlow, QUEUE, startRedis, timeUntil } from './bullmq.js';
 import { oursSustained, peerSustained, SUSTAINED_STEPS } from './client-sustained.js';
-import { BINARY, chainDag, emit, eventStream, fanDag, fig, load1, median, now, quantile, ROOT, rssMb, sleep, startChildServer, type ChildServer } from './lib.js';
+import { BINARY, chainDag, emit, eventStream, fanDag, fig, load1, median, now, quantile, ROOT, rssMb, sleep, startChildServer, treeCpuMs, type ChildServer } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -156,6 +156,15 @@ for (let i = 0; i < Math.max(1, WARMUP); i++) {
 }
 
 type Samples = { ms: number[]; loads: number[]; hops: number[] };
+/** CPU per chain step by where it is spent (µs): server main thread, its other threads, plugin hosts, this client. */
+const cpuPerStep = new Map(targets.map((t) => [t.name, { main: 0, threads: 0, hosts: 0, client: 0, steps: 0 }]));
+async function measuredChain(t: Target): Promise<{ ms: number; hops: number[] }> {
+  const a = treeCpuMs(t.server.proc.pid!), c0 = process.cpuUsage();
+  const r = await ours(t, 'chain40');
+  const c = process.cpuUsage(c0), b = treeCpuMs(t.server.proc.pid!), acc = cpuPerStep.get(t.name)!;
+  acc.main += b.main - a.main; acc.threads += b.threads - a.threads; acc.hosts += b.children - a.children; acc.client += (c.user + c.system) / 1000; acc.steps += 40;
+  return r;
+}
 const blank = (): Samples => ({ ms: [], loads: [], hops: [] });
 const chains = new Map(targets.map((t) => [t.name, blank()]));
 const fans = new Map(targets.map((t) => [t.name, blank()]));
@@ -164,7 +173,7 @@ const peerFan = blank();
 const note = (s: Samples, ms: number, hops: number[] = []) => (s.ms.push(ms), s.loads.push(load1()), s.hops.push(...hops));
 for (let i = 0; i < REPS; i++) {
   for (const t of targets) {
-    const r = await ours(t, 'chain40');
+    const r = await measuredChain(t);
     note(chains.get(t.name)!, r.ms, r.hops);
   }
   if (peer) note(peerChain, await peer.chain());
@@ -187,11 +196,16 @@ for (let i = 0; i < 4; i++) {
 }
 
 const rate = (s: Samples) => fig(median(s.ms), 'steps/s', { loads: s.loads, steps: SUSTAINED_STEPS, tenants: 2 }, s.ms);
+const cpuFigure = (name: string) => {
+  const a = cpuPerStep.get(name)!;
+  const us = (ms: number) => Math.round((ms * 1000) / Math.max(1, a.steps));
+  return { serverMainUs: us(a.main), serverThreadsUs: us(a.threads), hostsUs: us(a.hosts), clientUs: us(a.client) };
+};
 const figure = (s: Samples, withHops: boolean) =>
   fig(median(s.ms), 'ms', { loads: s.loads, ...(withHops ? { stepP50Ms: quantile(s.hops, 0.5), stepP99Ms: quantile(s.hops, 0.99) } : {}) }, s.ms);
 const result = {
   targets: Object.fromEntries(
-    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), sustained: rate(rates.get(t.name)!), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
+    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), sustained: rate(rates.get(t.name)!), chainCpuPerStep: cpuFigure(t.name), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
   ),
   peer: peer ? { name: peer.name, chain40: figure(peerChain, false), fanout100: figure(peerFan, false), sustained: rate(peerRates) } : { skipped: values['no-peer'] ? 'skipped by --no-peer' : 'redis-server is not installed' },
   reps: REPS,
@@ -205,7 +219,8 @@ for (const [name, r] of Object.entries(result.targets)) {
   process.stderr.write(
     `${name}: chain ${r.chain40.value} ms (${ratio(r.chain40.value, p.chain40?.value)} peer ${p.chain40?.value ?? '—'}), step p50/p99 ${r.chain40.extra?.stepP50Ms}/${r.chain40.extra?.stepP99Ms} ms; ` +
       `fan-out ${r.fanout100.value} ms (${ratio(r.fanout100.value, p.fanout100?.value)} peer ${p.fanout100?.value ?? '—'}); ` +
-      `sustained ${r.sustained.value} steps/s (${ratio(r.sustained.value, p.sustained?.value)} peer ${p.sustained?.value ?? '—'}); RSS idle ${r.rssIdleMb} MB; load ${load1()}\n`,
+      `sustained ${r.sustained.value} steps/s (${ratio(r.sustained.value, p.sustained?.value)} peer ${p.sustained?.value ?? '—'}); RSS idle ${r.rssIdleMb} MB; load ${load1()}\n` +
+      `  chain CPU per step, µs: server main thread ${r.chainCpuPerStep.serverMainUs}, its other threads ${r.chainCpuPerStep.serverThreadsUs}, plugin hosts ${r.chainCpuPerStep.hostsUs}, client ${r.chainCpuPerStep.clientUs}\n`,
   );
 }
 emit(result);

@@ -3,7 +3,7 @@
  * process (source or the built single executable), and the JSON line each section prints.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,49 @@ export function rssMb(pid?: number): number {
   if (pid === undefined) return Math.round(process.memoryUsage.rss() / 1048576);
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/**
+ * CPU time (ms, user + system) used so far by a process tree, from /proc (Linux; empty
+ * elsewhere): `main` = the process's main thread, `threads` = its other threads (V8's helpers,
+ * libuv's pool, workers), `children` = every descendant process (the plugin hosts).
+ */
+export function treeCpuMs(pid: number): { main: number; threads: number; children: number } {
+  const out = { main: 0, threads: 0, children: 0 };
+  const tick = 1000 / 100; // USER_HZ
+  const fields = (path: string): string[] => {
+    const st = readFileSync(path, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2).split(' ');
+  };
+  try {
+    const kids = new Map<number, number[]>();
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const ppid = Number(fields(`/proc/${p}/stat`)[1]);
+        kids.set(ppid, [...(kids.get(ppid) ?? []), Number(p)]);
+      } catch { /* gone */ }
+    }
+    const cpuOf = (path: string): number => {
+      const f = fields(path);
+      return (Number(f[11]) + Number(f[12])) * tick;
+    };
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const ms = cpuOf(`/proc/${pid}/task/${t}/stat`);
+      if (Number(t) === pid) out.main += ms;
+      else out.threads += ms;
+    }
+    const walk = (p: number): void => {
+      for (const k of kids.get(p) ?? []) {
+        try {
+          out.children += cpuOf(`/proc/${k}/stat`); // the process's own threads, live ones
+        } catch { /* gone */ }
+        walk(k);
+      }
+    };
+    walk(pid);
+  } catch { /* not Linux */ }
+  return out;
 }
 
 /** A measured figure: value, unit, the machine's 1-minute load when it was taken. */

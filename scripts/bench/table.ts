@@ -32,7 +32,9 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   const L = r.limits, E = r.engine, C = r.control, R = r.recovery, P = r.peer;
   const g = (o: Record<string, any>, k: string): Figure | undefined => (o && !o.error && !o.skipped ? o[k] : undefined);
   const commitMs = g(L, 'sqliteCommits') ? 1000 / g(L, 'sqliteCommits')!.value : undefined;
-  const rttMs = g(L, 'workerRoundTripUs') ? g(L, 'workerRoundTripUs')!.value / 1000 : undefined;
+  // A step's round trip: through its plugin host (process IPC + thread) when measured, else a bare thread.
+  const rtt = g(L, 'hostRoundTripUs') ?? g(L, 'workerRoundTripUs');
+  const rttMs = rtt ? rtt.value / 1000 : undefined;
   const hop = commitMs !== undefined && rttMs !== undefined ? commitMs + rttMs : undefined;
   const rows: string[][] = [];
   const add = (name: string, ours: string, limit: string, vsLimit: string, peer: string, vsPeer: string, target: string, met: boolean | undefined, load: number | undefined) =>
@@ -58,8 +60,11 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   add('  per step p50 / p99, client-read (ms)', cChain ? `${f1(cChain.extra?.stepP50Ms as number, 2)} / ${f1(cChain.extra?.stepP99Ms as number, 2)}` : '—', '—', '—', '—', '—', '—', undefined, cChain?.load);
   add('root → 100 → sink, client-measured (ms)', f1(cFan?.value), '—', '—', f1(cpFan?.value), ratio(cFan && cpFan ? cFan.value / cpFan.value : undefined),
     '≤ 0.7× peer', cFan && cpFan ? cFan.value <= 0.7 * cpFan.value : undefined, cFan?.load);
+  const cSus = cl?.sustained, cpSus = cp.sustained;
+  add('sustained steps/s, client-measured (10k, 2 tenants, HTTP)', f1(cSus?.value), '—', '—', f1(cpSus?.value), ratio(cSus && cpSus ? cSus.value / cpSus.value : undefined),
+    '≥ 10,000 and ≥ 2× peer', cSus && cpSus ? cSus.value >= 10_000 && cSus.value >= 2 * cpSus.value : undefined, cSus?.load);
   const sus = g(E, 'sustained'), pSus = g(P, 'sustained'), sq = g(L, 'sqliteCommits');
-  add('sustained no-op steps/s (10k, 2 tenants)', f1(sus?.value), f1(sq?.value), ratio(sus && sq ? sus.value / sq.value : undefined),
+  add('sustained no-op steps/s, in-server (10k, 2 tenants)', f1(sus?.value), f1(sq?.value), ratio(sus && sq ? sus.value / sq.value : undefined),
     f1(pSus?.value), ratio(sus && pSus ? sus.value / pSus.value : undefined), '≥ 2× peer', sus && pSus ? sus.value >= 2 * pSus.value : undefined, sus?.load);
   const EP = r.enginePg ?? {}, N = r.nodes ?? {};
   const pgChain = g(EP, 'chain40'), pgFan = g(EP, 'fanout100'), pgSus = g(EP, 'sustained');
@@ -126,6 +131,8 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   add('limit: SQLite commits/s (WAL, NORMAL)', f1(sq?.value), '', '', '', '', `${f1(sq?.extra?.rowsPerSecBatched1000 as number)} rows/s batched`, undefined, sq?.load);
   const rt = g(L, 'workerRoundTripUs');
   add('limit: worker_threads round trip µs p50 (p99)', rt ? `${f1(rt.value)} (${f1(rt.extra?.p99 as number)})` : '—', '', '', '', '', '', undefined, rt?.load);
+  const hrt = g(L, 'hostRoundTripUs');
+  add('limit: plugin-host round trip µs p50 (p99)', hrt ? `${f1(hrt.value)} (${f1(hrt.extra?.p99 as number)})` : '—', '', '', '', '', hrt ? `${f1(hrt.extra?.parentCpuUs as number)} µs server CPU` : '', undefined, hrt?.load);
   add('limit: bare Hono + 1 SQLite read req/s', f1(hono?.value), '', '', '', '', '', undefined, hono?.load);
 
   const head = ['figure', 'engine', 'limit', '×limit', 'BullMQ', 'our/peer', 'target', 'met', 'load1'];
