@@ -57,6 +57,7 @@ for (let r = 0; r < Number(values.rounds); r++) {
   await bench('bare', (i) => bare.fetch(new Request(`http://localhost/runs/${ids[i % ids.length]}`)));
   await bench('get', (i) => app.fetch(new Request(`${base}/runs/${ids[i % ids.length]}`, { headers })));
   await bench('list', () => app.fetch(new Request(`${base}/runs?page_size=50`, { headers })));
+  process.stdout.write(`ended views kept: ${server.ports.endedViews.size}\n`);
 }
 bareDb.close();
 await server.close();

@@ -130,7 +130,8 @@ export class RunQueries {
       `select ${STEP_COLS} from steps where run_id=? and topo_index > ? order by topo_index, step_id limit ?`,
     );
     this.stepStmt = db.prepare(`select ${STEP_COLS} from steps where run_id=? and step_id=?`);
-    this.getManyStmt = db.prepare(`select ${RUN_COLS} from runs where tenant=? and run_id in (select value from json_each(?))`);
+    // `+tenant`: by primary key; the planner would otherwise walk a tenant index (1M entries).
+    this.getManyStmt = db.prepare(`select ${RUN_COLS} from runs where +tenant=? and run_id in (select value from json_each(?))`);
     this.attemptsOfRunStmt = db.prepare(`select ${ATTEMPT_COLS} from attempts where run_id=? order by step_id, attempt`);
     this.attemptsOfStepStmt = db.prepare(
       `select ${ATTEMPT_COLS} from attempts where run_id=? and step_id=? order by attempt`,
