@@ -122,15 +122,19 @@ export const BINARY = join(ROOT, 'dist', 'orchestrator');
 
 /**
  * Starts `orchestrator serve --dev` on port 0 as a child process: the built executable when
- * `mode` is 'binary' (and it exists; `bin` names another executable), else from source through tsx.
+ * `mode` is 'binary' (and it exists; `bin` names another executable, or a bundled `main.cjs` run
+ * by this node), else from source through tsx. `nodeArgs` go to node (not to an executable).
  */
-export async function startChildServer(dataDir: string, extra: string[] = [], mode: 'binary' | 'source' = 'source', bin = BINARY): Promise<ChildServer> {
+export async function startChildServer(dataDir: string, extra: string[] = [], mode: 'binary' | 'source' = 'source', bin = BINARY, nodeArgs: string[] = []): Promise<ChildServer> {
   const serveArgs = ['serve', '--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--log-level', 'warn', ...extra];
   const useBinary = mode === 'binary' && existsSync(bin);
   const t0 = now();
-  const proc = useBinary
-    ? spawn(bin, serveArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...serveArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdio = { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] as Array<'ignore' | 'pipe'> };
+  const proc = !useBinary
+    ? spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', ...serveArgs], stdio)
+    : bin.endsWith('.cjs')
+      ? spawn(process.execPath, [...nodeArgs, bin, ...serveArgs], stdio)
+      : spawn(bin, serveArgs, stdio);
   let out = '';
   let err = '';
   let listenMs = NaN;
@@ -174,7 +178,7 @@ export async function cannon(
   headers: Record<string, string>,
   seconds: number,
   connections = 10,
-): Promise<{ rps: number; p50: number; p99: number; errors: number; non2xx: number }> {
+): Promise<{ rps: number; p50: number; p99: number; errors: number; non2xx: number; total: number }> {
   const autocannon = (await import('autocannon')).default;
   let i = 0;
   const result = await autocannon({
@@ -197,6 +201,7 @@ export async function cannon(
     p99: result.latency.p99,
     errors: result.errors,
     non2xx: result.non2xx,
+    total: result.requests.total,
   };
 }
 

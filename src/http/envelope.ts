@@ -8,9 +8,10 @@ import { errorHeaders, ERROR_STATUS } from './errors.js';
 export function toResponse(r: HttpResult, extra?: Record<string, string>): Response {
   const headers = new Headers(r.headers);
   if (extra) for (const [k, v] of Object.entries(extra)) headers.set(k, v);
-  if (r.status === 204 || r.body === undefined) return new Response(null, { status: r.status, headers });
+  const json = r.status === 204 ? undefined : r.json ?? (r.body === undefined ? undefined : JSON.stringify(r.body));
+  if (json === undefined) return new Response(null, { status: r.status, headers });
   headers.set('content-type', 'application/json; charset=utf-8');
-  return new Response(JSON.stringify(r.body), { status: r.status, headers });
+  return new Response(json, { status: r.status, headers });
 }
 
 export interface ErrorEnvelope {

@@ -78,4 +78,22 @@ export class PageTokens {
     }
     return out;
   }
+  /**
+   * {@link page} with items already serialized: the same JSON text `JSON.stringify(page(…))`
+   * gives. A row whose `json` is undefined has no item but still counts for the page's extent.
+   */
+  pageJson<R>(
+    rows: R[],
+    limit: number,
+    json: (r: R) => string | undefined,
+    next: { list: string; tenant: string; filters: object; position: (last: R) => unknown },
+  ): string {
+    const items = rows.slice(0, limit);
+    let out = `{"items":[${items.map(json).filter((j) => j !== undefined).join(',')}]`;
+    if (rows.length > limit) {
+      out += `,"next_page_token":${JSON.stringify(this.encode(next.list, next.tenant, next.filters, next.position(items[items.length - 1]!)))}`;
+    }
+    return `${out}}`;
+  }
+
 }

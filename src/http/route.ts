@@ -27,6 +27,8 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export interface HttpResult {
   status: number;
   body?: unknown;
+  /** The JSON body already serialized (`JSON.stringify` of what `body` would be), in place of `body`. */
+  json?: string;
   headers?: Record<string, string>;
 }
 

@@ -14,6 +14,7 @@ import { EventLog } from './events.js';
 import { ArtifactQueries } from './artifacts.js';
 import { ArtifactRefQueries } from './refs.js';
 import { RetentionQueries } from './retention.js';
+import { EndedViews } from './ended-views.js';
 import { ScheduleQueries } from './schedules.js';
 import { Checkpointer, type CheckpointerOptions, type CheckpointLog } from './checkpointer.js';
 import { CatalogQueries } from './catalog.js';
@@ -36,9 +37,10 @@ export type { ArtifactRow } from './artifacts.js';
 export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
 export type { Checkpointer, CheckpointerOptions, CheckpointLog } from './checkpointer.js';
 export type { SchedulePort, RetentionPort, TransferPort, OpsCatalogPort, MaintenancePort, FireExpectation } from './ports.js';
-export type { StorePorts, Ports, DagExportPosition, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort, LeasePort, HeldRun, NodeRow, EventWatch, EventWatchListener } from './ports.js';
+export type { StorePorts, Ports, RunKeyRow, DagExportPosition, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort, LeasePort, HeldRun, NodeRow, EventWatch, EventWatchListener } from './ports.js';
 export { LeaseLost } from './ports.js';
 export { SqlitePorts } from './sqlite-ports.js';
+export { EndedViews, type EndedViewKind } from './ended-views.js';
 export { MaintenanceUnsupported } from './maintenance.js';
 export { txPorts } from './ports.js';
 
@@ -57,6 +59,8 @@ export class Store {
   readonly leases: LeaseQueries;
   /** Values the installation shares (settings.ts). */
   readonly settings: SettingsQueries;
+  /** Precomputed views of ended runs (ended-views.ts); retention's delete forgets its runs. */
+  readonly endedViews = new EndedViews();
   /** One transaction function for every `tx` (better-sqlite3 builds its wrappers per `transaction()` call). */
   private readonly inTx: Database.Transaction<(fn: () => unknown) => unknown>;
   /** Told of every commit (it starts its thread on demand); set by {@link startBackgroundCheckpoints}. */
@@ -70,7 +74,7 @@ export class Store {
     this.events = new EventLog(db.sqlite);
     this.artifacts = new ArtifactQueries(db.sqlite);
     this.refs = new ArtifactRefQueries(db.sqlite);
-    this.retention = new RetentionQueries(db.sqlite);
+    this.retention = new RetentionQueries(db.sqlite, this.endedViews);
     this.schedules = new ScheduleQueries(db.sqlite);
     this.catalog = new CatalogQueries(db.orm);
     this.leases = new LeaseQueries(db.sqlite);

@@ -23,6 +23,7 @@
  *   return tx.runs.get(tenant, runRow.runId);
  * });
  */
+import type { EndedViews } from './ended-views.js';
 import type { LeasePort } from './lease-ports.js';
 import type { ArtifactRow } from './artifacts.js';
 import type { DagListFilter, DagVersionRow } from './dags.js';
@@ -88,6 +89,10 @@ export interface RunLedgerPort {
   attemptsOfRun(runId: string): Promise<AttemptRow[]>;
   /** One page of a tenant's runs: `startedMs DESC, runId ASC`, or export order with `afterAsc` / `asc`. */
   list(f: RunListFilter & { asc?: boolean }): Promise<RunRow[]>;
+  /** The keys of the same page as `list` (the index alone answers when no status filter is given). */
+  listKeys(f: RunListFilter): Promise<RunKeyRow[]>;
+  /** These runs of this tenant, in no order (a missing id or another tenant's is left out). */
+  getMany(tenant: string, runIds: readonly string[]): Promise<RunRow[]>;
   /** Runs not yet ended, oldest first (recovery). */
   active(): Promise<RunRow[]>;
 }
@@ -229,6 +234,14 @@ export interface StorePorts extends Ports {
    * now when there is none (the first node to ask wins; every node then gets the same value).
    */
   setting(name: string, candidate: string): Promise<string>;
+  /** Precomputed views of this store's ended runs (ended-views.ts). */
+  readonly endedViews: EndedViews;
+}
+
+/** A run's place in a list page. */
+export interface RunKeyRow {
+  runId: string;
+  startedMs: number;
 }
 
 /** The ports of a request's transaction (`core/tx.ts`): what a service narrows the opaque handle to. */

@@ -12,6 +12,7 @@ import type Database from 'better-sqlite3';
 import { selectList, type Row } from './rows.js';
 import { retentionPolicies } from './schema.js';
 import { ENDED_IN, ENDED_RUN_STATUSES } from './runs.js';
+import type { EndedViews } from './ended-views.js';
 
 /** A tenant's retention policy (schema `retention_policies`). */
 export type PolicyRow = Row<typeof retentionPolicies>;
@@ -48,7 +49,7 @@ export class RetentionQueries {
   private readonly delRuns;
   private readonly delEvents;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, private readonly endedViews?: EndedViews) {
     const cols = selectList(retentionPolicies);
     this.policyStmt = db.prepare(`select ${cols} from retention_policies where tenant=?`);
     this.policiesStmt = db.prepare(`select ${cols} from retention_policies order by tenant`);
@@ -135,6 +136,7 @@ export class RetentionQueries {
     const ids = JSON.stringify(runIds);
     const ended = this.runStates(runIds).filter((r) => r.endedMs !== null && (ENDED_RUN_STATUSES as readonly string[]).includes(r.status));
     if (ended.length !== runIds.length) throw new Error('retention: refusing to delete a run that has not ended');
+    this.endedViews?.forget(runIds);
     return {
       steps: this.delSteps.run(ids).changes,
       attempts: this.delAttempts.run(ids).changes,

@@ -8,6 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { StatementCache, defined } from './util.js';
+import type { RunKeyRow } from './ports.js';
 import { selectList, type Row } from './rows.js';
 import { attempts, runs, steps } from './schema.js';
 
@@ -80,6 +81,7 @@ export class RunQueries {
   private readonly stepsPageStmt;
   private readonly stepStmt;
   private readonly attemptsOfRunStmt;
+  private readonly getManyStmt;
   private readonly attemptsOfStepStmt;
   private readonly attemptStmt;
   private readonly activeStmt;
@@ -128,6 +130,8 @@ export class RunQueries {
       `select ${STEP_COLS} from steps where run_id=? and topo_index > ? order by topo_index, step_id limit ?`,
     );
     this.stepStmt = db.prepare(`select ${STEP_COLS} from steps where run_id=? and step_id=?`);
+    // `+tenant`: by primary key; the planner would otherwise walk a tenant index (1M entries).
+    this.getManyStmt = db.prepare(`select ${RUN_COLS} from runs where +tenant=? and run_id in (select value from json_each(?))`);
     this.attemptsOfRunStmt = db.prepare(`select ${ATTEMPT_COLS} from attempts where run_id=? order by step_id, attempt`);
     this.attemptsOfStepStmt = db.prepare(
       `select ${ATTEMPT_COLS} from attempts where run_id=? and step_id=? order by attempt`,
@@ -271,6 +275,23 @@ export class RunQueries {
    * order `startedMs ASC, runId ASC` (with `afterAsc`, or `asc: true`).
    */
   list(f: RunListFilter & { asc?: boolean }): RunRow[] {
+    return this.page(RUN_COLS, f) as RunRow[];
+  }
+
+  /**
+   * The keys of the page `list` answers: without a status filter the index (`runs_order`,
+   * `runs_dag_order`, `runs_schedule_order`) answers alone, no run row is read.
+   */
+  listKeys(f: RunListFilter): RunKeyRow[] {
+    return this.page('run_id as runId, started_ms as startedMs', f) as RunKeyRow[];
+  }
+
+  /** These runs of this tenant, in no order. */
+  getMany(tenant: string, runIds: readonly string[]): RunRow[] {
+    return this.getManyStmt.all(tenant, JSON.stringify(runIds)) as RunRow[];
+  }
+
+  private page(cols: string, f: RunListFilter & { asc?: boolean }): unknown[] {
     const where = ['tenant = @tenant'];
     if (f.dagId !== undefined) where.push('dag_id = @dagId');
     if (f.scheduleId !== undefined) where.push('schedule_id = @scheduleId');
@@ -281,7 +302,7 @@ export class RunQueries {
     if (f.after) where.push('(started_ms < @afterS or (started_ms = @afterS and run_id > @afterId))');
     if (f.afterAsc) where.push('(started_ms > @afterS or (started_ms = @afterS and run_id > @afterId))');
     const order = asc ? 'started_ms asc, run_id asc' : 'started_ms desc, run_id asc';
-    const stmt = this.stmts.get(`select ${RUN_COLS} from runs where ${where.join(' and ')} order by ${order} limit @limit`);
+    const stmt = this.stmts.get(`select ${cols} from runs where ${where.join(' and ')} order by ${order} limit @limit`);
     const pos = f.after ?? f.afterAsc;
     return stmt.all(defined({
       tenant: f.tenant,
@@ -293,6 +314,7 @@ export class RunQueries {
       afterS: pos?.startedMs,
       afterId: pos?.runId,
       limit: f.limit,
-    })) as RunRow[];
+    }));
   }
+
 }

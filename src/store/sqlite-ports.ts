@@ -29,9 +29,11 @@ export class SqlitePorts implements StorePorts {
   readonly ops: Ports['ops'];
   readonly maintenance: StorePorts['maintenance'];
   readonly leases: Ports['leases'];
+  readonly endedViews: StorePorts['endedViews'];
 
   constructor(private readonly store: Store) {
     const s = store;
+    this.endedViews = store.endedViews;
     this.catalog = {
       getVersion: (t, d, v) => settled(() => s.dags.get(t, d, v)),
       insertVersion: (row) => settled(() => inserted(() => s.dags.insert(row))),
@@ -53,6 +55,8 @@ export class SqlitePorts implements StorePorts {
       steps: (id) => settled(() => s.runs.steps(id)),
       attemptsOfRun: (id) => settled(() => s.runs.attemptsOfRun(id)),
       list: (f) => settled(() => s.runs.list(f)),
+      listKeys: (f) => settled(() => s.runs.listKeys(f)),
+      getMany: (t, ids) => settled(() => s.runs.getMany(t, ids)),
       active: () => settled(() => s.runs.active()),
     };
     this.events = {

@@ -9,7 +9,6 @@ import { ndjsonResponse } from '../ndjson.js';
 import { versionSchema } from '../../dags/model.js';
 import { RUN_STATUSES } from '../../runs/states.js';
 import type { RunCancelled, RunService, RunStarted } from '../../runs/service.js';
-import { runView } from '../../runs/views.js';
 import { FIRE_TOKEN_PREFIX } from '../../schedules/index.js';
 import { answered, createdAnswer } from '../answers.js';
 import { PageQuery } from '../pagination.js';
@@ -89,7 +88,7 @@ export const listRuns = defineRoute({
     if (after && (typeof after.s !== 'number' || typeof after.id !== 'string')) {
       pages.decode('runs', ctx.tenant, { invalid: true }, '');
     }
-    const rows = await ctx.deps.services.runs.list({
+    const rows = await ctx.deps.services.runs.listJson({
       tenant: ctx.tenant,
       dagId: filters.dagId,
       scheduleId: filters.scheduleId,
@@ -99,13 +98,13 @@ export const listRuns = defineRoute({
       after: after ? { startedMs: after.s, runId: after.id } : undefined,
       limit: page_size + 1,
     });
-    const body = pages.page(rows, page_size, (r) => runView(r), {
+    const json = pages.pageJson(rows, page_size, (r) => r.json, {
       list: 'runs',
       tenant: ctx.tenant,
       filters,
-      position: (r) => ({ s: r.startedMs, id: r.runId }),
+      position: (r) => ({ s: r.key.startedMs, id: r.key.runId }),
     });
-    return { status: 200, body };
+    return { status: 200, json };
   },
 });
 
@@ -134,7 +133,7 @@ export const getRun = defineRoute({
   params: RunKey,
   responses: { 200: RunSchema },
   async handler(ctx) {
-    return { status: 200, body: await ctx.deps.services.runs.get(ctx.tenant, ctx.params.runId) };
+    return { status: 200, json: await ctx.deps.services.runs.getJson(ctx.tenant, ctx.params.runId) };
   },
 });
 

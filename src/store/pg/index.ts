@@ -27,6 +27,7 @@ import { PgRetention } from './retention.js';
 import { PgOpsCatalog, PgTransfer } from './transfer.js';
 import { pgMaintenance } from '../maintenance.js';
 import { PgLeases } from './leases.js';
+import { EndedViews } from '../ended-views.js';
 
 export { PgSchemaTooNew, migratePg } from './migrate.js';
 export { copySqliteToPg, CopyTargetNotEmpty, CopyMismatch, type CopyReport, type CopiedTable } from './copy.js';
@@ -63,14 +64,14 @@ class PgPorts implements Ports {
   readonly leases: PgLeases;
   private savepoints = 0;
   /** @param client the transaction's connection; null for the pool (no transaction). */
-  constructor(c: Conn, private readonly client: pg.PoolClient | null = null) {
+  constructor(c: Conn, private readonly client: pg.PoolClient | null = null, protected readonly views?: EndedViews) {
     this.catalog = new PgCatalog(c);
     this.runs = new PgRuns(c);
     this.events = new PgEvents(c);
     this.idem = new PgIdempotency(c);
     this.artifacts = new PgArtifacts(c);
     this.schedules = new PgSchedules(c);
-    this.retention = new PgRetention(c);
+    this.retention = new PgRetention(c, views);
     this.transfer = new PgTransfer(c);
     this.ops = new PgOpsCatalog(c);
     this.leases = new PgLeases(c);
@@ -113,12 +114,20 @@ export class PgStore extends PgPorts implements StorePorts {
   lastIdleError: Error | null = null;
   /** Liveness only: copies and checks are pg_dump's, pg_basebackup's and pg_amcheck's (maintenance.ts). */
   readonly maintenance = pgMaintenance(() => this.ping(), (name, fn) => this.exclusive(name, fn));
+  /**
+   * Views of ended runs read on this node. Retention on this node forgets what it deletes (the
+   * store's `retention` below); a run deleted by another node is never served either, since every
+   * read checks the run's row or key first (ended-views.ts), and its entry ages out.
+   */
+  readonly endedViews: EndedViews;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly url: string,
   ) {
-    super(conn(pool));
+    const endedViews = new EndedViews();
+    super(conn(pool), null, endedViews);
+    this.endedViews = endedViews;
     pool.on('error', (e) => (this.lastIdleError = e));
   }
 
@@ -139,7 +148,7 @@ export class PgStore extends PgPorts implements StorePorts {
     let broken: Error | undefined;
     try {
       await client.query('begin');
-      const r = await fn(new PgPorts(conn(client), client));
+      const r = await fn(new PgPorts(conn(client), client, this.views));
       await client.query('commit');
       return r;
     } catch (e) {

@@ -19,6 +19,7 @@ import type { RetentionPort } from '../ports.js';
 import { retentionPolicies } from '../schema.js';
 import { ENDED_IN, ENDED_RUN_STATUSES } from '../runs.js';
 import type { Conn } from './conn.js';
+import type { EndedViews } from '../ended-views.js';
 import { pgSelectList } from './ddl.js';
 
 const POLICY_COLS = pgSelectList(retentionPolicies);
@@ -29,7 +30,7 @@ const OWNED = `select tenant, hash, size, created_ms as "createdMs",
   from artifacts a`;
 
 export class PgRetention implements RetentionPort {
-  constructor(private readonly c: Conn) {}
+  constructor(private readonly c: Conn, private readonly endedViews?: EndedViews) {}
 
   async policy(tenant: string): Promise<PolicyRow | undefined> {
     return (await this.c.rows<PolicyRow>(`select ${POLICY_COLS} from retention_policies where tenant = $1`, [tenant]))[0];
@@ -82,6 +83,7 @@ export class PgRetention implements RetentionPort {
     const ids = [...runIds];
     const ended = (await this.runStates(ids)).filter((r) => r.endedMs !== null && (ENDED_RUN_STATUSES as readonly string[]).includes(r.status));
     if (ended.length !== ids.length) throw new Error('retention: refusing to delete a run that has not ended');
+    this.endedViews?.forget(ids);
     const del = (sql: string) => this.c.count(sql, [ids]);
     return {
       steps: await del('delete from steps where run_id = any($1::text[])'),

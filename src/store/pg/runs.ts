@@ -10,7 +10,7 @@
  */
 import type { AttemptRow, RunListFilter, RunRow, StepRow } from '../runs.js';
 import { ACTIVE_IN } from '../runs.js';
-import type { RunLedgerPort, RunUpdate } from '../ports.js';
+import type { RunKeyRow, RunLedgerPort, RunUpdate } from '../ports.js';
 import { attempts, runs, steps } from '../schema.js';
 import type { Conn } from './conn.js';
 import { pgSelectList } from './ddl.js';
@@ -97,6 +97,18 @@ export class PgRuns implements RunLedgerPort {
   }
 
   list(f: RunListFilter & { asc?: boolean }): Promise<RunRow[]> {
+    return this.page<RunRow>(RUN_COLS, f);
+  }
+
+  listKeys(f: RunListFilter): Promise<RunKeyRow[]> {
+    return this.page<RunKeyRow>('run_id as "runId", started_ms as "startedMs"', f);
+  }
+
+  getMany(tenant: string, runIds: readonly string[]): Promise<RunRow[]> {
+    return this.c.rows<RunRow>(`select ${RUN_COLS} from runs where tenant = $1 and run_id = any($2::text[])`, [tenant, [...runIds]]);
+  }
+
+  private page<R>(cols: string, f: RunListFilter & { asc?: boolean }): Promise<R[]> {
     const p: unknown[] = [];
     const arg = (v: unknown): string => `$${p.push(v)}`;
     const where = [`tenant = ${arg(f.tenant)}`];
@@ -113,6 +125,7 @@ export class PgRuns implements RunLedgerPort {
       where.push(`(started_ms ${f.after ? '<' : '>'} ${s} or (started_ms = ${s} and run_id > ${id}))`);
     }
     const order = asc ? 'started_ms asc, run_id asc' : 'started_ms desc, run_id asc';
-    return this.c.rows<RunRow>(`select ${RUN_COLS} from runs where ${where.join(' and ')} order by ${order} limit ${arg(f.limit)}`, p);
+    return this.c.rows<R>(`select ${cols} from runs where ${where.join(' and ')} order by ${order} limit ${arg(f.limit)}`, p);
   }
+
 }

@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EndedViews } from './ended-views.js';
+
+test('EndedViews: per tenant, bounded (least recently used first), forget', () => {
+  const v = new EndedViews(2);
+  v.put('t', 'r1', 'full', '{"a":1}');
+  v.put('t', 'r1', 'item', '{"b":1}');
+  assert.equal(v.get('t', 'r1', 'full'), '{"a":1}');
+  assert.equal(v.get('t', 'r1', 'item'), '{"b":1}');
+  assert.equal(v.get('u', 'r1', 'full'), undefined, 'another tenant never sees it');
+  v.put('u', 'r1', 'full', 'x');
+  assert.equal(v.get('u', 'r1', 'full'), undefined, 'an entry keeps its tenant');
+  v.put('t', 'r2', 'full', '2');
+  v.put('t', 'r1', 'full', '{"a":1}'); // r1 used again: r2 is now the oldest
+  v.put('t', 'r3', 'full', '3');
+  assert.equal(v.size, 2);
+  assert.equal(v.get('t', 'r2', 'full'), undefined);
+  assert.equal(v.get('t', 'r1', 'full'), '{"a":1}');
+  v.forget(['r1', 'nope']);
+  assert.equal(v.get('t', 'r1', 'full'), undefined);
+  assert.equal(v.size, 1);
+});
