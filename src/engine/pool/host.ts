@@ -15,6 +15,9 @@ import type { Worker } from 'node:worker_threads';
 import { workerSpec } from '../../core/runtime.js';
 import {
   Batcher,
+  decodeBytes,
+  encodeBytes,
+  messagesOf,
   FromHost,
   ToHost,
   serializeError,
@@ -49,7 +52,7 @@ export function runPluginHost(): void {
   const send = process.send.bind(process);
   const out = new Batcher<HostToServer>((env) => {
     try {
-      send(env);
+      send({ b: env.b.map(encodeBytes) });
     } catch {
       process.exit(0); // the channel is gone: so is the server
     }
@@ -123,8 +126,8 @@ export function runPluginHost(): void {
     }
   };
 
-  process.on('message', (env: Envelope<ServerToHost>) => {
-    for (const m of env.b) handle(m);
+  process.on('message', (env: unknown) => {
+    for (const m of messagesOf<ServerToHost>(env)) handle(decodeBytes(m));
   });
   process.on('disconnect', shutdown);
 }

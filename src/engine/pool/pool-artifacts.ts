@@ -36,7 +36,8 @@ export class SlotArtifacts {
   /** `meta` is undefined when the step has already ended. */
   handle(m: ArtifactMessage, meta: TaskMeta | undefined): void {
     // Shapes are checked again here: the host is sandboxed, not trusted.
-    const bad = 'bytes' in m && !(m.bytes instanceof Uint8Array) ? 'bytes must be a Uint8Array'
+    const carriesBytes = m.cmd === FromWorker.WriteArtifact || m.cmd === FromWorker.ArtifactChunk || 'bytes' in m;
+    const bad = carriesBytes && !((m as { bytes?: unknown }).bytes instanceof Uint8Array) ? 'bytes must be a Uint8Array'
       : 'mediaType' in m && !validMediaType(m.mediaType) ? 'mediaType must be a short printable string' : null;
     if (bad) {
       const error: StepErrorInfo = { code: 'ARTIFACT_INVALID', message: bad, retryable: false };

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { HostRuntime } from '../../core/runtime.js';
-import { Batcher, FromHost, ToHost, type Envelope, type HostToServer, type SerializedError, type ServerToHost } from './host-protocol.js';
+import { Batcher, decodeBytes, encodeBytes, FromHost, messagesOf, ToHost, type HostToServer, type SerializedError, type ServerToHost } from './host-protocol.js';
 import { STALL_MS, type MainToWorker, type WorkerConfig } from './protocol.js';
 import type { Sandbox } from './sandbox.js';
 
@@ -83,14 +83,14 @@ export class PluginHost<E> {
       uid: cmd.uid,
       gid: cmd.gid,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
+      serialization: 'json', // artifact bytes as base64: host-protocol.ts
       // Its own process group: abandoning the host kills everything in it.
       detached: true,
     });
     this.out = new Batcher<ServerToHost>((env) => {
       if (!this.proc.connected) return;
       try {
-        this.proc.send(env);
+        this.proc.send({ b: env.b.map(encodeBytes) });
       } catch {
         /* exiting: the exit handler fails its steps */
       }
@@ -100,8 +100,8 @@ export class PluginHost<E> {
       this.stderrTail = (this.stderrTail + c).slice(-2000);
       s.output(c, 'stderr');
     });
-    this.proc.on('message', (env: Envelope<HostToServer>) => {
-      for (const m of env.b) s.onMessage(this, m);
+    this.proc.on('message', (env: unknown) => {
+      for (const m of messagesOf<HostToServer>(env)) s.onMessage(this, decodeBytes(m));
     });
     let exited = false;
     const onGone = (why: string): void => {

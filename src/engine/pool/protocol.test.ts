@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { canonicalJson, sha256Hex } from '../../core/hash.js';
 import { encodeOutputs } from './outputs.js';
 import { formatLogLine, normalizeErrorCode, StepError, toStepErrorInfo } from './protocol.js';
+import { decodeBytes, encodeBytes, FromHost, messagesOf, ToHost } from './host-protocol.js';
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -66,4 +67,23 @@ test('normalizeErrorCode and formatLogLine', () => {
   assert.equal(new StepError('not ok').code, 'NOT_OK');
   const line = formatLogLine('info', 'hi', { ts: 'no', level: 'no', msg: 'no', k: 1 }, 0);
   assert.equal(line, '{"ts":"1970-01-01T00:00:00.000Z","level":"info","msg":"hi","k":1}\n');
+});
+
+test('host wire: artifact bytes cross the JSON channel as base64 and come back as an owned Uint8Array; other messages pass untouched', () => {
+  const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+  const msg = { cmd: FromHost.Worker, w: 1, m: { cmd: 5, reqId: 1, taskId: 2, bytes, mediaType: 'application/octet-stream' } };
+  const wire = JSON.parse(JSON.stringify(encodeBytes(msg)));
+  assert.equal(wire.m.bytes, undefined);
+  assert.equal(wire.m.b64, 'AAEC+v8=');
+  const back = decodeBytes(wire) as typeof msg;
+  assert.ok(back.m.bytes instanceof Uint8Array);
+  assert.deepEqual([...back.m.bytes], [...bytes]);
+  assert.equal(back.m.bytes.byteOffset, 0);
+  assert.equal(back.m.bytes.byteLength, back.m.bytes.buffer.byteLength, 'owns its buffer: transferable to the thread');
+  const plain = { cmd: ToHost.Spawn, w: 3 };
+  assert.equal(encodeBytes(plain), plain);
+  assert.equal(decodeBytes(plain), plain);
+  // An envelope from an untrusted host that is not one yields no messages instead of throwing.
+  for (const bad of [null, 1, 'x', {}, { b: 'x' }, { b: null }]) assert.deepEqual(messagesOf(bad), []);
+  assert.deepEqual(messagesOf({ b: [plain] }), [plain]);
 });
