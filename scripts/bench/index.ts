@@ -32,6 +32,8 @@ const { values } = parseArgs({
 });
 const skip = new Set(values.skip!.split(',').filter(Boolean));
 const reps = values.quick ? '3' : values.reps!;
+/** Warm-up runs before the latency figures (ours and the peer's alike: both measured warm). */
+const warmup = values.quick ? '10' : '40';
 
 async function section(name: string, file: string, args: string[] = []): Promise<Record<string, any>> {
   if (skip.has(name)) return { skipped: 'skipped by --skip' };
@@ -52,13 +54,13 @@ async function section(name: string, file: string, args: string[] = []): Promise
 const started = new Date();
 const results: Results = {
   limits: await section('limits', 'limits.ts'),
-  engine: await section('engine', 'engine.ts', ['--reps', reps]),
-  enginePg: await section('engine-pg', 'engine.ts', ['--reps', reps, '--only', 'chain,fanout,sustained', '--store', 'postgres']),
+  engine: await section('engine', 'engine.ts', ['--reps', reps, '--warmup', warmup]),
+  enginePg: await section('engine-pg', 'engine.ts', ['--reps', reps, '--warmup', '10', '--only', 'chain,fanout,sustained', '--store', 'postgres']),
   nodes: await section('nodes', 'nodes.ts', values.quick ? ['--runs', '30'] : []),
   control: await section('control', 'control.ts', ['--stored-runs', values['stored-runs']!, ...(values.quick ? ['--seconds', '2'] : [])]),
   recovery: await section('recovery', 'recovery.ts'),
-  peer: await section('peer', 'peer-bullmq.ts', ['--reps', reps]),
-  client: await section('client', 'client.ts', ['--reps', reps]),
+  peer: await section('peer', 'peer-bullmq.ts', ['--reps', reps, '--warmup', warmup]),
+  client: await section('client', 'client.ts', ['--reps', reps, '--warmup', warmup]),
   cron: await section('cron', 'cron.ts'),
   schedules: await section('schedules', 'schedules.ts', values.quick ? ['--idle-seconds', '5'] : []),
   lifecycle: await section('lifecycle', 'lifecycle.ts', ['--runs', values['stored-runs']!, '--reps', reps]),

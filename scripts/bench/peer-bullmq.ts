@@ -11,8 +11,10 @@ import { parseArgs } from 'node:util';
 import { emit, fig, median, now } from './lib.js';
 import { chainFlow, QUEUE, sinkFlow, startRedis, timeUntil } from './bullmq.js';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' } } });
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' }, warmup: { type: 'string', default: '40' } } });
 const REPS = Number(values.reps);
+/** Warm-up runs, as many as the engine's (engine.ts --warmup): both measured warm. */
+const WARMUP = Number(values.warmup);
 
 const redis = await startRedis();
 if (!redis) {
@@ -67,8 +69,11 @@ async function sustained(n: number): Promise<number> {
   return (n * 1000) / ms;
 }
 
-await chain();
-await fanout();
+for (let i = 0; i < Math.max(1, WARMUP); i++) {
+  await chain();
+  if (i % 4 === 0) await fanout();
+}
+await sustained(10_000);
 const chains: number[] = [];
 for (let i = 0; i < REPS; i++) chains.push(await chain());
 const fans: number[] = [];
