@@ -5,11 +5,12 @@
 //   2. copies better-sqlite3's native addon to dist/ (bundle mode loads it from there);
 //   3. Node SEA: writes dist/sea-config.json, `node --experimental-sea-config` → dist/sea-prep.blob;
 //   4. copies this `node`, strips its symbols (if `strip` exists), injects the blob with postject.
-// Usage: node bundle/build.mjs [--no-sea] [--no-strip] [--no-code-cache]
+// Usage: node bundle/build.mjs [--no-sea] [--no-strip] [--no-code-cache | --node-code-cache]
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -57,6 +58,7 @@ const sqliteBytes = readFileSync(SQLITE_ADDON);
 function writeNotices(inputs) {
   const roots = new Set();
   for (const f of inputs) {
+    if (/^[\w-]+:/.test(f)) continue; // a plugin's virtual module (esbuild-config.mjs); its package is listed by its other files
     const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(f.replace(/\\/g, '/'));
     if (m) roots.add(m[1]);
   }
@@ -102,9 +104,12 @@ const result = await esbuild.build({
       __STELLA_CONSOLE__: JSON.stringify(JSON.stringify({ files: consoleBuild.files, inputs: [], gzipBytes: consoleBuild.gzipBytes })),
     },
   }),
-  // Keep function/class names (error names, pino, stack traces); drop comments and dead code.
+  // Keep function/class names (error names, pino, stack traces: keepNames); drop comments and dead
+  // code; short local names (main.cjs 2.0 -> 1.4 MiB: the text the executable keeps for lazy
+  // compilation, its code cache and pages, idle RSS -1.5 MB; issue #20).
   minifySyntax: true,
   minifyWhitespace: true,
+  minifyIdentifiers: true,
   keepNames: true,
   legalComments: 'none',
   sourcemap: false,
@@ -124,18 +129,46 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 12)) fail(`Node ${process.version} cannot build a SEA with assets (needs 20.12+)`);
 const main = entries.find((e) => !e.asset);
 // With a code cache, Node 20's SEA main script has no dynamic import() (ERR_VM_DYNAMIC_IMPORT_
-// CALLBACK_MISSING); without one it works. The eval'd worker (plugins) is not affected either way.
+// CALLBACK_MISSING), nor has a vm.Script; without one it works. The eval'd worker (plugins) is not affected either way.
 const mainUsesImport = /(?:^|[^\w$.])import\(/.test(readFileSync(join(DIST, main.out), 'utf8'));
 if (mainUsesImport) process.stderr.write(`build: WARNING: ${main.out} contains import(): building without the V8 code cache\n`);
+const useCodeCache = !args.has('--no-code-cache') && !mainUsesImport;
+// The V8 code cache of the start (bundle/sea-main.cjs, bundle/train-cache.cjs): main.cjs runs
+// as `serve` up to `listening` once here, and the cache of every function it compiled is
+// embedded beside it. Node's own SEA code cache (useCodeCache) covers only a script's top
+// level, which in our bundle is little more than the lazy module wrappers.
+let seaMain = join(DIST, main.out);
+const mainAssets = {};
+// --node-code-cache: Node's own SEA code cache of main.cjs only (the build before this one; for comparisons).
+const trainedCache = useCodeCache && !args.has('--node-code-cache');
+if (trainedCache) {
+  // The CommonJS wrapper is part of the embedded text, so the loader hands V8 the asset as it is.
+  const wrapped = join(DIST, 'main.wrapped.cjs');
+  const text = readFileSync(join(DIST, main.out), 'latin1');
+  // One byte per character (esbuild's default charset is ASCII): the loader decodes it as latin1.
+  if (/[^\x00-\x7f]/.test(text)) fail(`${main.out} is not ASCII: the SEA loader reads it as latin1`);
+  writeFileSync(wrapped, `(function (exports, require, module, __filename, __dirname) {${text.replace(/^#!/, '//')}\n})`, 'latin1');
+  const trainDir = mkdtempSync(join(tmpdir(), 'orch-train-cache-'));
+  try {
+    const t = spawnSync(process.execPath, [join(ROOT, 'bundle', 'train-cache.cjs'), wrapped, join(DIST, 'main.cache'), join(trainDir, 'd')], { cwd: trainDir, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
+    if (t.status !== 0) fail(`bundle/train-cache.cjs failed (status ${t.status})`);
+  } finally {
+    rmSync(trainDir, { recursive: true, force: true });
+  }
+  log(`dist/main.cache: ${mib(statSync(join(DIST, 'main.cache')).size)} (V8 code cache of the start)`);
+  copyFileSync(join(ROOT, 'bundle', 'sea-main.cjs'), join(DIST, 'sea-main.cjs'));
+  seaMain = join(DIST, 'sea-main.cjs');
+  Object.assign(mainAssets, { 'main.cjs': wrapped, 'main.cache': join(DIST, 'main.cache') });
+}
 const seaConfig = {
-  main: join(DIST, main.out),
+  main: seaMain,
   output: join(DIST, 'sea-prep.blob'),
   disableExperimentalSEAWarning: true,
-  // V8 code cache of main.cjs: saves ~70 ms of compilation per start. It is tied to this exact
-  // node binary, which is the one we copy.
-  useCodeCache: !args.has('--no-code-cache') && !mainUsesImport,
+  // V8 code cache of the SEA's main script (tied to this exact node binary, which is the one we copy).
+  useCodeCache,
   useSnapshot: false,
   assets: {
+    ...mainAssets,
     ...Object.fromEntries(entries.filter((e) => e.asset).map((e) => [e.asset, join(DIST, e.out)])),
     [SQLITE_ASSET]: SQLITE_ADDON,
   },

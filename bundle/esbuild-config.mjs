@@ -2,6 +2,8 @@
 // the source-mode plugin host runtime (src/core/runtime-source.ts) and test helpers that bundle
 // the server (test/hostile/child.ts). One place, so the three cannot drift apart.
 
+import { dirname, join } from 'node:path';
+
 /** The variable the banner defines; `import.meta.url` is replaced by it in the CJS output. */
 const IMPORT_META_URL = '__stella_import_meta_url';
 
@@ -39,8 +41,31 @@ export function esbuildOptions(o) {
       // Build-specific values (npm run build: the web console's files).
       ...o.define,
     },
+    plugins: [zodEnglishOnly()],
     banner: {
       js: `var ${IMPORT_META_URL} = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,
+    },
+  };
+}
+
+/**
+ * zod re-exports every message locale (`z.locales`, `z.core.locales`: ≈ 400 KB of the bundle,
+ * 40-odd modules evaluated at every start); the program uses none but English, which zod
+ * installs itself (`classic/schemas.js` imports `locales/en.js` directly). So the bundle's
+ * `locales` namespace holds `en` only.
+ */
+function zodEnglishOnly() {
+  return {
+    name: 'zod-english-only',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /[\\/]node_modules[\\/]zod[\\/]v4[\\/](core|classic)[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'stella-zod' } : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: 'stella-zod' }, (args) => ({
+        contents: 'export { default as en } from "./en.js";',
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }));
     },
   };
 }

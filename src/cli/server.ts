@@ -207,10 +207,6 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     await scheduler.recover();
     // Then the schedules: what came due while the server was down is decided now (catch-up).
     await firer.start();
-    const started = pool.start();
-    started.catch((err: unknown) => {
-      if (!failed) logger.error({ err }, 'worker pool failed to start');
-    });
 
     const routes = routeTable();
     ops.metrics.setRoutes([...routes.map((r) => r.path), ...CONSOLE_ROUTES]);
@@ -225,6 +221,12 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const listener = await listen(app.fetch, config, (close) => opened.push(close));
     const { url, port } = listener;
     opts.onListening?.(url);
+    // The plugin hosts' sandbox probe (spawnSync of unshare) and the spare host start after the
+    // port is bound: nothing before needs them (steps start hosts on demand; readiness never
+    // waited for the pool, whose health check reports it).
+    pool.start().catch((err: unknown) => {
+      if (!failed) logger.error({ err }, 'worker pool failed to start');
+    });
     if (config.dev) logger.warn('DEV MODE: tokens are minted from a locally generated key; never use --dev in production');
     let installed = false;
     const onPluginsInstalled = () => {

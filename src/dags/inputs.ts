@@ -15,10 +15,11 @@
  *   for every tenant. Past the budget the inputs are refused (INPUTS_INVALID). A `vm` timeout is
  *   the one way to interrupt a running regular expression on the main thread.
  */
+import { createRequire } from 'node:module';
 import { Script, createContext } from 'node:vm';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import type { Ajv2019 } from 'ajv/dist/2019.js';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
 import { ApiError } from '../core/errors.js';
 import { canonicalHash } from '../core/hash.js';
 import { Lru } from './lru.js';
@@ -38,7 +39,33 @@ function draftOf(schema: Record<string, unknown>): Draft {
   return '07';
 }
 
+declare const __STELLA_BUNDLED__: boolean | undefined;
+
+interface AjvClasses {
+  Ajv: typeof Ajv;
+  Ajv2019: typeof Ajv2019;
+  Ajv2020: typeof Ajv2020;
+}
+let ajvClasses: AjvClasses | undefined;
+
+/**
+ * ajv (≈ 320 KB with fast-uri) is evaluated when the first schema is compiled, not at every
+ * start (issue #20). These are CommonJS packages: the bundle's `require` (esbuild keeps them
+ * inside the one file and evaluates them on this call); from source, Node's own.
+ */
+function ajv(): AjvClasses {
+  if (!ajvClasses) {
+    const bundled = typeof __STELLA_BUNDLED__ !== 'undefined' && __STELLA_BUNDLED__ === true;
+    const [a, b, c] = bundled
+      ? [require('ajv'), require('ajv/dist/2019.js'), require('ajv/dist/2020.js')]
+      : ((r: NodeJS.Require) => [r('ajv'), r('ajv/dist/2019.js'), r('ajv/dist/2020.js')])(createRequire(import.meta.url));
+    ajvClasses = { Ajv: a.Ajv, Ajv2019: b.Ajv2019, Ajv2020: c.Ajv2020 };
+  }
+  return ajvClasses;
+}
+
 function newAjv(draft: Draft, o: typeof options & { validateSchema?: boolean }): Ajv {
+  const { Ajv, Ajv2019, Ajv2020 } = ajv();
   return draft === '2020' ? new Ajv2020(o) : draft === '2019' ? new Ajv2019(o) : new Ajv(o);
 }
 

@@ -219,6 +219,12 @@ describe('single executable', () => {
     assert.equal(r.stdout, pkg.version + '\n');
   });
 
+  test('V8 accepts the embedded code cache of the start (bundle/sea-main.cjs; a rejected cache only compiles, so it is checked here)', () => {
+    const r = spawnSync(bin, ['--version'], { cwd: dir, encoding: 'utf8', env: { ...childEnv(), ORCH_DEBUG_CODE_CACHE: '1' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, 'code cache accepted\n');
+  });
+
   test('--help and serve --help', () => {
     const h = run(bin, ['--help'], dir);
     assert.equal(h.status, 0, h.stderr);

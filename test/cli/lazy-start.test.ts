@@ -61,3 +61,11 @@ test('the check sees a static import: the server entry reaches the heavy modules
     assert.ok(found.some((f) => re.test(f)), `the graph of serve.ts should reach ${re}`);
   }
 });
+
+test("the bundle holds zod's English messages only (esbuild-config.mjs zodEnglishOnly), and zod still answers in English", async () => {
+  const { all } = await staticGraph('src/cli/serve.ts');
+  const locales = all.filter((f) => /^node_modules\/zod\/v4\/locales\/[^/]+\.js$/.test(f)).map((f) => f.replace(/.*\//, ''));
+  assert.deepEqual(locales, ['en.js'], 'other zod locales are bundled (about 400 KB evaluated at every start)');
+  const { z } = await import('zod');
+  assert.match(z.string().safeParse(1).error!.issues[0]!.message, /^Invalid input: expected string/);
+});
