@@ -79,7 +79,11 @@ export async function seedRuns(dataDir: string, n: number, log: (m: string) => v
     for (let i = 0; ; i++) {
       const r = await s.req('GET', `/runs/${run.runId}`);
       if (r.body.status === 'completed') break;
-      if (i > 3000) throw new Error(`the run to copy did not complete: ${r.body.status}`);
+      if (r.body.status === 'failed' || r.body.status === 'cancelled' || i > 3000) {
+        const steps = (await s.req('GET', `/runs/${run.runId}/steps`)).body as { items?: Array<{ stepId: string; status: string; errorCode: string | null; errorMessage: string | null }> };
+        const why = (steps.items ?? []).filter((x) => x.errorCode).map((x) => `${x.stepId}: ${x.errorCode} ${x.errorMessage}`).join('; ');
+        throw new Error(`the run to copy did not complete: ${r.body.status}${why ? ` (${why})` : ''}`);
+      }
       await sleep(10);
     }
   } finally {

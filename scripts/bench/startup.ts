@@ -17,7 +17,7 @@
  *   npx tsx scripts/bench/startup.ts --bin /tmp/old/orchestrator --bin dist/orchestrator   # builds alternately
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -137,7 +137,17 @@ async function idleRss(bin: string, seconds: number, settle: number): Promise<{ 
 }
 
 // The folder of stored runs (kept when --dir is given: seeding 1,000,000 runs takes minutes).
-const dataDir = values.dir ? resolve(values.dir) : join(mkdtempSync(join(tmpdir(), 'orch-bench-startup-')), 'd');
+/**
+ * A data folder inside a fresh temporary folder, which mkdtemp makes 0700: opened to 0755, else the
+ * plugin hosts (their own unprivileged user) cannot reach their work folder in it and every step
+ * fails with WORKER_START_FAILED (the seeding run did).
+ */
+const freshDataDir = (prefix: string): string => {
+  const parent = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(parent, 0o755);
+  return join(parent, 'd');
+};
+const dataDir = values.dir ? resolve(values.dir) : freshDataDir('orch-bench-startup-');
 const seeded = await seedRuns(dataDir, Number(values['stored-runs']), (m) => process.stderr.write(`startup: ${m}\n`));
 
 // A server for the client command.
@@ -145,7 +155,7 @@ const srv = await startChildServer(mkdtempSync(join(tmpdir(), 'orch-bench-cli-')
 type Start = Awaited<ReturnType<typeof serveStart>>;
 type Cli = { wallMs: number; cpuMs: number };
 const samples = new Map(bins.map((b) => [b, { version: [] as Cli[], help: [] as Cli[], client: [] as Cli[], starts: [] as Start[], empty: [] as Start[], rss: [] as Array<{ early: Rss; settled?: Rss }> }]));
-const emptyDir = join(mkdtempSync(join(tmpdir(), 'orch-bench-empty-')), 'd');
+const emptyDir = freshDataDir('orch-bench-empty-');
 try {
   // Builds alternate sample by sample (a shared machine's load moves); each figure is a median.
   for (const bin of bins) await serveStart(bin, emptyDir); // creates the empty folder (migrations, dev keys) and warms the page cache
