@@ -14,10 +14,10 @@ import { ApiError, uuidv7, UUID_V7_RE, type Clock, type Transact } from '../core
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
 import { runStartedEvent, type PinnedPlugins, type PlanCache, type Scheduler } from '../engine/index.js';
-import { txPorts, type DagVersionRow, type EventRow, type Ports, type RunKeyRow, type RunListFilter, type RunRow, type StepRow, type StorePorts } from '../store/index.js';
+import { txPorts, type DagVersionRow, type EventRow, type Ports, type RunListFilter, type RunRow, type StepRow, type StorePorts } from '../store/index.js';
 import { runArtifacts, type RunArtifact } from './artifacts.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
-import { isRunTerminal } from './states.js';
+import { hasEnded, listJson, type KeyedJson } from './ended-json.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
 import { runInputs, sameRequest, type CreateRunRequest, type PreparedRun, type RunCancelled, type RunInputs, type RunOrigin, type RunStarted } from './requests.js';
 
@@ -43,8 +43,6 @@ export type { ExportFilter };
 
 const notFound = () => new ApiError('NOT_FOUND', 'run not found');
 
-/** An ended run no longer changes (only retention deletes it): its views can be kept. */
-const hasEnded = (r: RunRow): boolean => r.endedMs !== null && isRunTerminal(r.status);
 
 export class RunService {
   constructor(private readonly d: RunServiceDeps) {}
@@ -224,28 +222,9 @@ export class RunService {
     return json;
   }
 
-  /**
-   * A list page as JSON items (the view `list` rows make), with each item's key for the page
-   * token: the page's keys come from the index, an ended run's item from the precomputed views,
-   * the other runs' rows are read in one query. A run deleted between the two reads keeps its
-   * key (the page's extent and token stay those of the keys) and has no item (`json` undefined).
-   */
-  async listJson(filter: RunListFilter): Promise<Array<{ key: RunKeyRow; json: string | undefined }>> {
-    const { runs } = this.d.ports;
-    const views = this.d.ports.endedViews;
-    const keys = await runs.listKeys(filter);
-    const out: Array<{ key: RunKeyRow; json: string | undefined }> = keys.map((key) => ({ key, json: views.get(filter.tenant, key.runId, 'item') }));
-    const missing = out.filter((e) => e.json === undefined);
-    if (missing.length > 0) {
-      const rows = new Map((await runs.getMany(filter.tenant, missing.map((e) => e.key.runId))).map((r) => [r.runId, r]));
-      for (const e of missing) {
-        const row = rows.get(e.key.runId);
-        if (row === undefined) continue;
-        e.json = JSON.stringify(runView(row));
-        if (hasEnded(row)) views.put(filter.tenant, row.runId, 'item', e.json);
-      }
-    }
-    return out;
+  /** A list page as JSON items, each with its key for the page token ({@link listJson}). */
+  listJson(filter: RunListFilter): Promise<KeyedJson[]> {
+    return listJson(this.d.ports, filter);
   }
 
   /** One page of step executions after topological position `afterIndex`. */

@@ -11,6 +11,9 @@ import { StatementCache, defined } from './util.js';
 import type { RunKeyRow } from './ports.js';
 import { selectList, type Row } from './rows.js';
 import { attempts, runs, steps } from './schema.js';
+import { ACTIVE_IN, type RunListFilter } from './run-kinds.js';
+
+export { ACTIVE_IN, ACTIVE_RUN_STATUSES, ENDED_IN, ENDED_RUN_STATUSES, type RunListFilter } from './run-kinds.js';
 
 /**
  * A run as stored (schema `runs`, without the `imported` flag). `inputs` is the canonical JSON of
@@ -25,41 +28,12 @@ export type StepRow = Row<typeof steps>;
 /** One attempt of a step (schema `attempts`). */
 export type AttemptRow = Row<typeof attempts>;
 
-export interface RunListFilter {
-  tenant: string;
-  dagId?: string;
-  scheduleId?: string;
-  status?: string;
-  /** Inclusive lower bound on startedMs. */
-  fromMs?: number;
-  /** Exclusive upper bound on startedMs. */
-  toMs?: number;
-  /** Keyset for `startedMs DESC, runId ASC`: rows strictly after this one. */
-  after?: { startedMs: number; runId: string };
-  /** Keyset for export order `startedMs ASC, runId ASC`. */
-  afterAsc?: { startedMs: number; runId: string };
-  limit: number;
-}
-
 const RUN_COLS = selectList(runs, ['imported']);
 const STEP_COLS = selectList(steps);
 const ATTEMPT_COLS = selectList(attempts);
 
 /** Rows per multi-row statement of the group commit. */
 const CHUNK = 32;
-
-/**
- * Statuses of runs still in flight (the scheduler's recovery loads these): the run statuses with
- * a move out of them in the state machine (engine/scheduler/states.ts; test/engine/pure.test.ts
- * checks they agree). The store sits below the engine, so it names them itself, once.
- */
-export const ACTIVE_RUN_STATUSES = ['queued', 'running', 'cancelling'] as const;
-/** Statuses of ended runs: the machine's terminal ones (the same test checks them). */
-export const ENDED_RUN_STATUSES = ['completed', 'failed', 'cancelled'] as const;
-/** {@link ACTIVE_RUN_STATUSES} as an SQL list, for both stores; the same text as the partial index `runs_schedule_active` (schema.ts). */
-export const ACTIVE_IN = ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
-/** {@link ENDED_RUN_STATUSES} as an SQL list, for both stores. */
-export const ENDED_IN = ENDED_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /**
  * @example
@@ -316,5 +290,4 @@ export class RunQueries {
       limit: f.limit,
     }));
   }
-
 }

@@ -129,18 +129,20 @@ test('postgres: 8 nodes claiming 200 runs at once take each run exactly once', a
   const nodes = Array.from({ length: 8 }, (_, i) => `race-${i}`);
   for (const n of nodes) await s.leases.heartbeat(n, LONG, 1);
   const taken: string[][] = nodes.map(() => []);
-  await Promise.all(
-    nodes.map(async (n, i) => {
-      for (;;) {
-        const got = await s.leases.claim(n, 7);
-        if (got.length === 0) return;
-        for (const g of got) {
-          assert.equal(g.epoch, 1);
-          taken[i]!.push(g.runId);
-        }
+  // Rounds in which all 8 claim at once (a round's claims race each other), until none gets any.
+  // Rounds rather than free-running loops: under load one node's loop could drain everything
+  // before another's first claim ran, and the spread asserted below would hang on timing.
+  for (let more = true; more; ) {
+    const round = await Promise.all(nodes.map((n) => s.leases.claim(n, 7)));
+    more = false;
+    round.forEach((got, i) => {
+      for (const g of got) {
+        assert.equal(g.epoch, 1);
+        taken[i]!.push(g.runId);
+        more = true;
       }
-    }),
-  );
+    });
+  }
   const all = taken.flat();
   assert.equal(all.length, 200);
   assert.equal(new Set(all).size, 200, 'no run taken twice');

@@ -1,0 +1,42 @@
+/**
+ * The read routes' JSON of runs, made once for ended runs (the store's precomputed views,
+ * `store/ended-views.ts`): an ended run no longer changes, only retention deletes it.
+ */
+import type { RunKeyRow, RunListFilter, RunRow, StorePorts } from '../store/index.js';
+import { isRunTerminal } from './states.js';
+import { runView } from './views.js';
+
+/** An ended run no longer changes (only retention deletes it): its views can be kept. */
+export const hasEnded = (r: RunRow): boolean => r.endedMs !== null && isRunTerminal(r.status);
+
+/** A list item as JSON with its key; `json` undefined for a run deleted between the two reads. */
+export interface KeyedJson {
+  key: RunKeyRow;
+  json: string | undefined;
+}
+
+/**
+ * A list page as JSON items (the view `list` rows make), with each item's key for the page
+ * token: the page's keys come from the index, an ended run's item from the precomputed views,
+ * the other runs' rows are read in one query. A run deleted between the two reads keeps its
+ * key (the page's extent and token stay those of the keys) and has no item (`json` undefined).
+ *
+ * @example
+ * const page = await listJson(ports, { tenant: 'demo', limit: 51 });
+ */
+export async function listJson(ports: Pick<StorePorts, 'runs' | 'endedViews'>, filter: RunListFilter): Promise<KeyedJson[]> {
+  const { runs, endedViews: views } = ports;
+  const keys = await runs.listKeys(filter);
+  const out: KeyedJson[] = keys.map((key) => ({ key, json: views.get(filter.tenant, key.runId, 'item') }));
+  const missing = out.filter((e) => e.json === undefined);
+  if (missing.length > 0) {
+    const rows = new Map((await runs.getMany(filter.tenant, missing.map((e) => e.key.runId))).map((r) => [r.runId, r]));
+    for (const e of missing) {
+      const row = rows.get(e.key.runId);
+      if (row === undefined) continue;
+      e.json = JSON.stringify(runView(row));
+      if (hasEnded(row)) views.put(filter.tenant, row.runId, 'item', e.json);
+    }
+  }
+  return out;
+}
