@@ -224,8 +224,10 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // The plugin hosts' sandbox probe (spawnSync of unshare) and the spare host start after the
     // port is bound: nothing before needs them (steps start hosts on demand; readiness never
     // waited for the pool, whose health check reports it).
+    // A server closed before the pool started (a short-lived one) is not a pool failure.
+    let stopping = false;
     pool.start().catch((err: unknown) => {
-      if (!failed) logger.error({ err }, 'worker pool failed to start');
+      if (!failed && !stopping) logger.error({ err }, 'worker pool failed to start');
     });
     if (config.dev) logger.warn('DEV MODE: tokens are minted from a locally generated key; never use --dev in production');
     let installed = false;
@@ -259,6 +261,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       async close() {
         if (closed) return;
         closed = true;
+        stopping = true;
         deps.lifecycle.draining = true;
         clearInterval(expireTimer);
         await hub.close(); // and its watch of other nodes
