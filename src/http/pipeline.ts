@@ -182,7 +182,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       }
       return out;
     }
-    noteAudit(c, aboutIds(out.body));
+    noteAudit(c, aboutIds(out.about ?? out.body));
     return toResponse(out, limitHeaders);
   };
 }

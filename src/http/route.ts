@@ -29,6 +29,8 @@ export interface HttpResult {
   body?: unknown;
   /** The JSON body already serialized (`JSON.stringify` of what `body` would be), in place of `body`. */
   json?: string;
+  /** With `json`: what the answer is about (its runId, dagId, …) for the request log, read from `body` otherwise. */
+  about?: object;
   headers?: Record<string, string>;
 }
 

@@ -2,12 +2,30 @@
  * The read routes' JSON of runs, made once for ended runs (the store's precomputed views,
  * `store/ended-views.ts`): an ended run no longer changes, only retention deletes it.
  */
-import type { RunKeyRow, RunListFilter, RunRow, StorePorts } from '../store/index.js';
+import type { EndedViewKind, EndedViews, RunKeyRow, RunListFilter, RunRow, StorePorts } from '../store/index.js';
 import { isRunTerminal } from './states.js';
-import { runView } from './views.js';
+import { runView, type RunView } from './views.js';
 
 /** An ended run no longer changes (only retention deletes it): its views can be kept. */
-export const hasEnded = (r: RunRow): boolean => r.endedMs !== null && isRunTerminal(r.status);
+const hasEnded = (r: RunRow): boolean => r.endedMs !== null && isRunTerminal(r.status);
+
+/** Keeps `json` as the view of this kind when the run has ended; returns it. */
+function keep(views: EndedViews, row: RunRow, kind: EndedViewKind, json: string): string {
+  if (hasEnded(row)) views.put(row.tenant, row.runId, kind, json);
+  return json;
+}
+
+/**
+ * The JSON of a run's full view (`GET /runs/{id}`): an ended run's is made once. The caller has
+ * read `row` (it proves the run still exists).
+ *
+ * @example
+ * const json = await runJson(ports.endedViews, row, () => service.view(row));
+ */
+export async function runJson(views: EndedViews, row: RunRow, build: () => Promise<RunView>): Promise<string> {
+  const known = hasEnded(row) ? views.get(row.tenant, row.runId, 'full') : undefined;
+  return known ?? keep(views, row, 'full', JSON.stringify(await build()));
+}
 
 /** A list item as JSON with its key; `json` undefined for a run deleted between the two reads. */
 export interface KeyedJson {
@@ -33,9 +51,7 @@ export async function listJson(ports: Pick<StorePorts, 'runs' | 'endedViews'>, f
     const rows = new Map((await runs.getMany(filter.tenant, missing.map((e) => e.key.runId))).map((r) => [r.runId, r]));
     for (const e of missing) {
       const row = rows.get(e.key.runId);
-      if (row === undefined) continue;
-      e.json = JSON.stringify(runView(row));
-      if (hasEnded(row)) views.put(filter.tenant, row.runId, 'item', e.json);
+      if (row !== undefined) e.json = keep(views, row, 'item', JSON.stringify(runView(row)));
     }
   }
   return out;

@@ -17,7 +17,7 @@ import { runStartedEvent, type PinnedPlugins, type PlanCache, type Scheduler } f
 import { txPorts, type DagVersionRow, type EventRow, type Ports, type RunListFilter, type RunRow, type StepRow, type StorePorts } from '../store/index.js';
 import { runArtifacts, type RunArtifact } from './artifacts.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
-import { hasEnded, listJson, type KeyedJson } from './ended-json.js';
+import { listJson, runJson, type KeyedJson } from './ended-json.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
 import { runInputs, sameRequest, type CreateRunRequest, type PreparedRun, type RunCancelled, type RunInputs, type RunOrigin, type RunStarted } from './requests.js';
 
@@ -42,7 +42,6 @@ export interface RunServiceDeps {
 export type { ExportFilter };
 
 const notFound = () => new ApiError('NOT_FOUND', 'run not found');
-
 
 export class RunService {
   constructor(private readonly d: RunServiceDeps) {}
@@ -207,19 +206,10 @@ export class RunService {
     return this.view(await this.row(tenant, runId));
   }
 
-  /**
-   * The JSON of `get`: an ended run's from the store's precomputed views (ended runs no longer
-   * change; the row read first proves it still exists and has ended).
-   */
-  async getJson(tenant: string, runId: string): Promise<string> {
+  /** The JSON of `get`, with the run's row ({@link runJson}). */
+  async getJson(tenant: string, runId: string): Promise<{ json: string; row: RunRow }> {
     const row = await this.row(tenant, runId);
-    const views = this.d.ports.endedViews;
-    const ended = hasEnded(row);
-    const known = ended ? views.get(tenant, runId, 'full') : undefined;
-    if (known !== undefined) return known;
-    const json = JSON.stringify(await this.view(row));
-    if (ended) views.put(tenant, runId, 'full', json);
-    return json;
+    return { json: await runJson(this.d.ports.endedViews, row, () => this.view(row)), row };
   }
 
   /** A list page as JSON items, each with its key for the page token ({@link listJson}). */

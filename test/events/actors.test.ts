@@ -243,6 +243,12 @@ test('request log lines name the tenant, the token\'s sub and the run or DAG', a
   assert.equal(cancel?.runId, ids.runId);
   const disable = lines.find((l) => l.msg === 'request' && l.route === '/dags/{dagId}/{version}:disable');
   assert.deepEqual([disable?.dagId, disable?.version, disable?.sub], ['audited', '0.9.0', SUB]);
+  // GET /runs/{id} answers with JSON made once for an ended run: its lines still name the run's DAG, both times.
+  const before = lines.length;
+  for (let i = 0; i < 2; i++) assert.equal((await t.req('GET', `/runs/${ids.runId}`)).status, 200);
+  const gets = lines.slice(before).filter((l) => l.msg === 'request' && l.route === '/runs/{runId}' && l.runId === ids.runId);
+  assert.equal(gets.length, 2);
+  assert.ok(gets.every((l) => l.dagId === 'audited'), JSON.stringify(gets));
   // A refused token never has a sub in the log.
   await t.req('GET', '/runs', { token: 'nope' });
   const refused = lines.filter((l) => l.msg === 'request' && l.status === 401);

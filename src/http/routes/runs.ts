@@ -133,7 +133,8 @@ export const getRun = defineRoute({
   params: RunKey,
   responses: { 200: RunSchema },
   async handler(ctx) {
-    return { status: 200, json: await ctx.deps.services.runs.getJson(ctx.tenant, ctx.params.runId) };
+    const { json, row } = await ctx.deps.services.runs.getJson(ctx.tenant, ctx.params.runId);
+    return { status: 200, json, about: row };
   },
 });
 
