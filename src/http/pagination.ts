@@ -23,6 +23,14 @@ export interface Page<T> {
   next_page_token?: string;
 }
 
+/** What names the next page: the list, its tenant and filters, and the last row's position. */
+export interface NextPage<R> {
+  list: string;
+  tenant: string;
+  filters: object;
+  position: (last: R) => unknown;
+}
+
 export class PageTokens {
   constructor(private readonly key: Buffer) {}
 
@@ -69,31 +77,27 @@ export class PageTokens {
     rows: R[],
     limit: number,
     view: (r: R) => T,
-    next: { list: string; tenant: string; filters: object; position: (last: R) => unknown },
+    next: NextPage<R>,
   ): Page<T> {
     const items = rows.slice(0, limit);
     const out: Page<T> = { items: items.map(view) };
-    if (rows.length > limit) {
-      out.next_page_token = this.encode(next.list, next.tenant, next.filters, next.position(items[items.length - 1]!));
-    }
+    const token = this.nextToken(rows, limit, next);
+    if (token !== undefined) out.next_page_token = token;
     return out;
   }
+
   /**
    * {@link page} with items already serialized: the same JSON text `JSON.stringify(page(…))`
    * gives. A row whose `json` is undefined has no item but still counts for the page's extent.
    */
-  pageJson<R>(
-    rows: R[],
-    limit: number,
-    json: (r: R) => string | undefined,
-    next: { list: string; tenant: string; filters: object; position: (last: R) => unknown },
-  ): string {
-    const items = rows.slice(0, limit);
-    let out = `{"items":[${items.map(json).filter((j) => j !== undefined).join(',')}]`;
-    if (rows.length > limit) {
-      out += `,"next_page_token":${JSON.stringify(this.encode(next.list, next.tenant, next.filters, next.position(items[items.length - 1]!)))}`;
-    }
-    return `${out}}`;
+  pageJson<R>(rows: R[], limit: number, json: (r: R) => string | undefined, next: NextPage<R>): string {
+    const items = rows.slice(0, limit).map(json).filter((j) => j !== undefined);
+    const token = this.nextToken(rows, limit, next);
+    return `{"items":[${items.join(',')}]${token === undefined ? '' : `,"next_page_token":${JSON.stringify(token)}`}}`;
   }
 
+  /** The token of the page after `limit` rows, when `limit + 1` were fetched (else none). */
+  private nextToken<R>(rows: R[], limit: number, next: NextPage<R>): string | undefined {
+    return rows.length > limit ? this.encode(next.list, next.tenant, next.filters, next.position(rows[limit - 1]!)) : undefined;
+  }
 }

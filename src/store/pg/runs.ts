@@ -127,5 +127,4 @@ export class PgRuns implements RunLedgerPort {
     const order = asc ? 'started_ms asc, run_id asc' : 'started_ms desc, run_id asc';
     return this.c.rows<R>(`select ${cols} from runs where ${where.join(' and ')} order by ${order} limit ${arg(f.limit)}`, p);
   }
-
 }
