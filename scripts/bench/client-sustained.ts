@@ -20,6 +20,8 @@ const RUNS = 200;
 const WIDTH = 48;
 export const SUSTAINED_STEPS = RUNS * (WIDTH + 2);
 const TENANTS = ['t1', 't2'] as const;
+/** How long one pass may take before the bench stops with an error instead of hanging. */
+const DEADLINE_MS = 120_000;
 
 /** Mints a dev token for t1 and t2 with the server's own program. */
 function mint(dataDir: string, mode: 'binary' | 'source', bin?: string): string {
@@ -66,7 +68,14 @@ export async function oursSustained(server: ChildServer, dataDir: string, mode: 
         }
       }
       const left = new Set(ids.filter((id) => !ended.has(id)));
-      if (left.size > 0) await new Promise<void>((done) => (waiting = { left, done }));
+      // The streams carry completions only: a run that failed would be waited for forever.
+      let timer: NodeJS.Timeout | undefined;
+      if (left.size > 0) {
+        await new Promise<void>((done, fail) => {
+          waiting = { left, done };
+          timer = setTimeout(() => fail(new Error(`sustained: ${left.size} runs did not complete in ${DEADLINE_MS / 1000} s (failed?)`)), DEADLINE_MS);
+        }).finally(() => clearTimeout(timer));
+      }
       waiting = null;
       return (SUSTAINED_STEPS * 1000) / (now() - t0);
     },

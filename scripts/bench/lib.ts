@@ -3,9 +3,9 @@
  * process (source or the built single executable), and the JSON line each section prints.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_BASE } from '../../src/core/paths.js';
 
@@ -75,6 +75,17 @@ export function treeCpuMs(pid: number): { main: number; threads: number; childre
     walk(pid);
   } catch { /* not Linux */ }
   return out;
+}
+
+/**
+ * A fresh temporary folder the plugin hosts can pass through: mkdtemp makes it 0700, and the hosts
+ * run as their own unprivileged user when the bench runs as root, so a data folder inside it
+ * would make every step fail with WORKER_START_FAILED. 0711: traversable, not listable.
+ */
+export function hostReachableTmp(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o711);
+  return dir;
 }
 
 /** A measured figure: value, unit, the machine's 1-minute load when it was taken. */

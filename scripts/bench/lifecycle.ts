@@ -9,8 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseFlags } from '../../src/cli/args.js';
@@ -21,15 +20,12 @@ import { exportRunRecords, importRunRecords, type RunRecord } from '../../src/ru
 import { API_BASE, uuidv7 } from '../../src/core/index.js';
 import type { TenantArtifacts } from '../../src/engine/pool/tenant-artifacts.js';
 import { request as httpRequest } from 'node:http';
-import { emit, fig, median, now, quantile } from './lib.js';
+import { emit, fig, hostReachableTmp, median, now, quantile } from './lib.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '100000' }, reps: { type: 'string', default: '7' } } });
 const RUNS = Number(values.runs);
 const REPS = Number(values.reps);
-const work = mkdtempSync(join(tmpdir(), 'orch-bench-lifecycle-'));
-// Plugin hosts run as an unprivileged user when the bench runs as root: they reach ./data-work
-// through this folder (0700 from mkdtemp would make every step fail WORKER_START_FAILED).
-chmodSync(work, 0o711);
+const work = hostReachableTmp('orch-bench-lifecycle-');
 const dataDir = join(work, 'data');
 const { flags } = parseFlags(['--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned', '--artifact-gc-grace', '0', '--rate-limit', '1000000', '--workers', '2'], SERVE_FLAGS, {});
 const server = await startServer(serveConfig(flags), createLogger('silent'));

@@ -2,8 +2,8 @@
  * Limits of this machine, measured the same way the engine runs: raw better-sqlite3 commits
  * (WAL, synchronous=NORMAL, one row per transaction, and 1,000 rows per transaction), a raw
  * worker_threads round trip (one message there and back, the other core idle), the isolation
- * path's round trip (a step message to a child process over the IPC channel with V8
- * serialisation, relayed to a worker thread there and back: what a step costs to reach a plugin
+ * path's round trip (a step message to a child process over the IPC channel with JSON
+ * serialisation, as the plugin hosts' channel (host-protocol.ts), relayed to a worker thread there and back: what a step costs to reach a plugin
  * host and return, with nothing else done), and a bare
  * Hono route doing one SQLite read by primary key (child process, autocannon, 10 connections).
  */
@@ -60,7 +60,7 @@ async function workerRoundTrip(): Promise<{ p50: number; p99: number }> {
   return { p50: quantile(times, 0.5), p99: quantile(times, 0.99) };
 }
 
-/** Child process over IPC ('advanced' serialisation, one envelope each way) → its worker thread → back. */
+/** Child process over IPC ('json' serialisation like the plugin hosts', one envelope each way) → its worker thread → back. */
 async function hostRoundTrip(): Promise<{ p50: number; p99: number; parentCpuUs: number }> {
   const relay = `
     const { Worker } = require('node:worker_threads');
@@ -69,7 +69,7 @@ async function hostRoundTrip(): Promise<{ p50: number; p99: number; parentCpuUs:
     w.once('online', () => process.send({ b: [] }));
     process.on('message', (env) => { for (const m of env.b) w.postMessage(m); });
     process.on('disconnect', () => process.exit(0));`;
-  const child = spawn(process.execPath, ['-e', relay], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  const child = spawn(process.execPath, ['-e', relay], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
   await new Promise((r) => child.once('message', r));
   const msg = { cmd: 3, w: 1, m: { cmd: 1, taskId: 1, plugin: { name: 'noop', version: '1.0.0', hash: 'x'.repeat(64) }, inputs: {}, tenant: 't', runId: '0190-x', stepId: 's', attempt: 1, timeoutMs: 60_000 } };
   const times: number[] = [];

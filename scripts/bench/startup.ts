@@ -17,12 +17,12 @@
  *   npx tsx scripts/bench/startup.ts --bin /tmp/old/orchestrator --bin dist/orchestrator   # builds alternately
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_BASE } from '../../src/core/paths.js';
-import { BINARY, emit, fig, median, ROOT, sleep, startChildServer } from './lib.js';
+import { BINARY, emit, fig, hostReachableTmp, median, ROOT, sleep, startChildServer } from './lib.js';
 import { seedRuns } from './seed-runs.js';
 
 const { values } = parseArgs({
@@ -137,16 +137,7 @@ async function idleRss(bin: string, seconds: number, settle: number): Promise<{ 
 }
 
 // The folder of stored runs (kept when --dir is given: seeding 1,000,000 runs takes minutes).
-/**
- * A data folder inside a fresh temporary folder, which mkdtemp makes 0700: opened to 0755, else the
- * plugin hosts (their own unprivileged user) cannot reach their work folder in it and every step
- * fails with WORKER_START_FAILED (the seeding run did).
- */
-const freshDataDir = (prefix: string): string => {
-  const parent = mkdtempSync(join(tmpdir(), prefix));
-  chmodSync(parent, 0o755);
-  return join(parent, 'd');
-};
+const freshDataDir = (prefix: string): string => join(hostReachableTmp(prefix), 'd');
 const dataDir = values.dir ? resolve(values.dir) : freshDataDir('orch-bench-startup-');
 const seeded = await seedRuns(dataDir, Number(values['stored-runs']), (m) => process.stderr.write(`startup: ${m}\n`));
 
