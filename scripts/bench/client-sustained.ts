@@ -69,12 +69,8 @@ export async function oursSustained(server: ChildServer, dataDir: string, mode: 
       }
       const left = new Set(ids.filter((id) => !ended.has(id)));
       // The streams carry completions only: a run that failed would be waited for forever.
-      let timer: NodeJS.Timeout | undefined;
       if (left.size > 0) {
-        await new Promise<void>((done, fail) => {
-          waiting = { left, done };
-          timer = setTimeout(() => fail(new Error(`sustained: ${left.size} runs did not complete in ${DEADLINE_MS / 1000} s (failed?)`)), DEADLINE_MS);
-        }).finally(() => clearTimeout(timer));
+        await withDeadline(new Promise<void>((done) => (waiting = { left, done })), () => `sustained: ${left.size} runs did not complete in ${DEADLINE_MS / 1000} s (failed?)`);
       }
       waiting = null;
       return (SUSTAINED_STEPS * 1000) / (now() - t0);
@@ -83,6 +79,13 @@ export async function oursSustained(server: ChildServer, dataDir: string, mode: 
       for (const s of streams) s.abort();
     },
   };
+}
+
+/** `p`, or an error naming what did not happen once DEADLINE_MS have passed. */
+async function withDeadline<T>(p: Promise<T>, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(message())), DEADLINE_MS)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -109,8 +112,7 @@ export function peerSustained(queue: { addBulk(jobs: Array<{ name: string; data:
     for (let i = 0; i < SUSTAINED_STEPS; i += 1000) {
       await queue.addBulk(Array.from({ length: Math.min(1000, SUSTAINED_STEPS - i) }, (_, k) => ({ name: 'noop', data: { k: i + k } })));
     }
-    await done;
-    onDone = null;
+    await withDeadline(done, () => `sustained (peer): the worker did not report ${SUSTAINED_STEPS} completed jobs in ${DEADLINE_MS / 1000} s`).finally(() => (onDone = null));
     return (SUSTAINED_STEPS * 1000) / (now() - t0);
   };
 }
