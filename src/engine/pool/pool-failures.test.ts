@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ArtifactStore } from '../../artifacts/index.js';
 import { GOOD_FIXTURES, logLines, startPool, task, tempDir, tenantArtifacts, testPoolSettings } from './test-support.js';
 import type { StepResult, WorkerLostEvent } from './pool-types.js';
+import { HEARTBEAT_MS, STALL_MS } from './protocol.js';
 
 /**
  * Tests whose step busy-loops for ever: the step never returns on its own, so its promise (or
@@ -225,6 +226,31 @@ test('a forged Done whose outputs are not a JSON object, or a forged Failed whos
     assert.deepEqual([typeof error.error.message, error.error.retryable], ['string', true]);
     assert.equal(pool.stats().replaced, 0);
     await assertServes(pool);
+  } finally {
+    await pool.close(1000);
+  }
+});
+
+test('an idle thread is silent (no heartbeats to wake the server); one whose step blocks its loop still gets a backup', CUT, async () => {
+  const { pool } = await startPool({ size: 1, perWorkerConcurrency: 1 });
+  try {
+    await assertServes(pool);
+    // The pool's own view of its thread (private: this is the property under test).
+    type Slot = { ready: boolean; lastSeen: number };
+    const ready = () => [...(pool as unknown as { hosts: { hosts: Set<{ slots: Slot[] }> } }).hosts.hosts].flatMap((h) => h.slots.filter((s) => s.ready));
+    await new Promise((r) => setTimeout(r, 100));
+    const idle = ready().map((s) => [s, s.lastSeen] as const);
+    await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
+    for (const [slot, seen] of idle) assert.equal(slot.lastSeen, seen, 'an idle thread sent nothing');
+    // Idle far past STALL_MS, then a step that blocks the thread: the pool still sees the stall
+    // (silence counted from the step) and starts a backup thread, which takes the next step.
+    await new Promise((r) => setTimeout(r, STALL_MS));
+    const before = pool.stats().workers; // the tenant's host, and the pool's spare host
+    const stuck = pool.run(task('misbehave', { mode: 'busy-loop' }, { taskId: 'spin', timeoutMs: 60_000 }));
+    await assertServes(pool);
+    assert.equal(pool.stats().workers, before + 1, 'a backup thread took the step');
+    pool.abort('spin');
+    ended(await stuck, 'cancelled', 'CANCELLED');
   } finally {
     await pool.close(1000);
   }

@@ -236,6 +236,8 @@ export class WorkerPool {
     e.state = 'running';
     e.slot = slot;
     this.waiting.uncount(e);
+    // An idle thread does not beat (worker.ts): its silence counts from its first step.
+    if (slot.inflight.size === 0) slot.lastSeen = performance.now();
     slot.inflight.set(e.id, e);
     slot.host.lastActive = performance.now();
     const t = e.task;

@@ -38,7 +38,7 @@ export enum FromWorker {
 }
 
 /**
- * A worker posts a heartbeat this often. One whose steps are running but who has been silent
+ * A worker with steps running posts a heartbeat this often (an idle one is silent). One whose steps are running but who has been silent
  * for {@link STALL_MS} has a blocked event loop (a busy loop, `Atomics.wait`, a long sync
  * call): the pool gives it no new steps until it is heard from again.
  */

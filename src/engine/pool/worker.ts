@@ -61,6 +61,22 @@ const tasks = new Map<number, TaskState>();
 const modules = new Map<string, Promise<PluginFn>>();
 let flushTimer: NodeJS.Timeout | null = null;
 
+/**
+ * Proof of a turning event loop while steps run: a step that blocks this thread silences it
+ * (pool: STALL_MS). An idle thread stays silent, so an idle server is not woken 4 times a second
+ * per thread (the pool counts a thread's silence from the step it gives it).
+ */
+const beats = {
+  timer: undefined as NodeJS.Timeout | undefined,
+  start(): void {
+    this.timer ??= setInterval(() => post({ cmd: FromWorker.Heartbeat }), HEARTBEAT_MS).unref();
+  },
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  },
+};
+
 function post(msg: WorkerToMain, transfer?: ArrayBuffer[]): void {
   port!.postMessage(msg, transfer);
 }
@@ -172,6 +188,7 @@ function finish(t: TaskState, msg: DoneMessage | FailedMessage): void {
   }
   t.ended = true;
   tasks.delete(t.id);
+  if (tasks.size === 0) beats.stop();
   msg.logs = t.pending;
   t.pending = '';
   post(msg);
@@ -180,6 +197,7 @@ function finish(t: TaskState, msg: DoneMessage | FailedMessage): void {
 async function runTask(msg: RunMessage): Promise<void> {
   const t: TaskState = { id: msg.taskId, ac: new AbortController(), pending: '', logBytes: 0, truncated: false, ended: false };
   tasks.set(t.id, t);
+  beats.start();
   try {
     const fn = await loadPlugin(msg.plugin);
     const out = await fn(makeContext(msg, t), t);
@@ -236,5 +254,3 @@ process.on('unhandledRejection', (reason) => {
 });
 
 post({ cmd: FromWorker.Ready });
-// Proof of a turning event loop: a step that blocks this thread silences it (pool: STALL_MS).
-setInterval(() => post({ cmd: FromWorker.Heartbeat }), HEARTBEAT_MS).unref();
