@@ -4,8 +4,11 @@
 // bundled by esbuild into dist/checkpointer.cjs, and embedded in the single executable as an
 // asset run with `eval: true` (the bundle is self-contained; only built-ins are required).
 //
-// workerData: { file, intervalMs, idleMs, addon } — `addon` is the path of the better-sqlite3
-// native addon the main thread loaded (bundle and single executable), undefined from source.
+// workerData: { file, intervalMs, idleMs, addon, commits } — `addon` is the path of the
+// better-sqlite3 native addon the main thread loaded (bundle and single executable), undefined
+// from source; `commits` an Int32Array on shared memory the main thread counts its commits in:
+// once every frame was copied back, a tick with no new commit skips the checkpoint (a PASSIVE
+// checkpoint of an unchanged WAL still takes locks and reads the WAL index).
 // Messages to the parent: { ready: { busy, log, checkpointed } } after the first checkpoint
 // ran, or { failed: message } when the database or the addon cannot be opened, or
 // { idle: true } just before it retires: every frame of the WAL was copied back and the WAL
@@ -22,6 +25,8 @@ function checkpoint(db) {
 
 let db;
 let first;
+// Read before each checkpoint: a commit after the read is seen at the next tick.
+let seenCommits = Atomics.load(workerData.commits, 0);
 try {
   let nativeBinding;
   if (workerData.addon) {
@@ -40,6 +45,13 @@ parentPort.postMessage({ ready: first });
 let last = first;
 let quietSince = Date.now();
 const timer = setInterval(() => {
+  const commits = Atomics.load(workerData.commits, 0);
+  const copied = last.log === last.checkpointed;
+  if (commits === seenCommits && copied) {
+    if (Date.now() - quietSince >= workerData.idleMs) retire();
+    return;
+  }
+  seenCommits = commits;
   let now;
   try {
     now = checkpoint(db);
@@ -49,11 +61,13 @@ const timer = setInterval(() => {
   const settled = now.log === now.checkpointed && now.log === last.log && now.checkpointed === last.checkpointed;
   last = now;
   if (!settled) quietSince = Date.now();
-  else if (Date.now() - quietSince >= workerData.idleMs) {
-    parentPort.postMessage({ idle: true });
-    stop();
-  }
+  else if (Date.now() - quietSince >= workerData.idleMs) retire();
 }, workerData.intervalMs);
+
+function retire() {
+  parentPort.postMessage({ idle: true });
+  stop();
+}
 
 function stop() {
   clearInterval(timer);

@@ -68,3 +68,27 @@ test('the thread starts when transactions commit, copies the WAL back, retires w
     return x.backfilled === x.frames;
   });
 });
+
+test('a running thread that found the WAL copied back copies the frames of any later commit', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-ckpt-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = Store.open({ dataDir: dir });
+  const c = store.startBackgroundCheckpoints(undefined, { idleMs: 60_000, wakeCommits: 5 })!;
+  t.after(async () => {
+    await c.stop();
+    store.close();
+  });
+  store.db.sqlite.prepare('create table t (x)').run();
+  const insert = store.db.sqlite.prepare('insert into t values (?)');
+  const copied = () => {
+    const x = walIndex(dir);
+    return x.frames > 0 && x.backfilled === x.frames;
+  };
+  for (let i = 0; i < 5; i++) store.tx(() => insert.run(i));
+  await until('the first frames are copied back', copied);
+  // Idle ticks skip the checkpoint (no commit since); one commit must end that.
+  await new Promise((r) => setTimeout(r, 300));
+  store.tx(() => insert.run(99));
+  assert.equal(c.running, true, 'the thread is still there (idle for 60 s before it retires)');
+  await until('the frames of the later commit are copied back', copied);
+});

@@ -67,6 +67,8 @@ export class Checkpointer {
   private announced = false;
   /** Commits since the last thread started (or retired). */
   private commits = 0;
+  /** Commits, counted for the running thread (it skips a checkpoint when none came). */
+  private readonly shared = new Int32Array(new SharedArrayBuffer(4));
   /** Resolves when the current thread has exited (its connection closed). */
   private exited: Promise<void> = Promise.resolve();
 
@@ -93,6 +95,7 @@ export class Checkpointer {
 
   /** A transaction committed: the {@link WAKE_COMMITS}th one without a thread starts it. */
   committed(): void {
+    Atomics.add(this.shared, 0, 1);
     if ((this.worker !== null && !this.retiring) || this.stopped || this.unavailable) return;
     if (++this.commits >= this.wakeCommits && this.worker === null) this.spawn();
   }
@@ -105,7 +108,7 @@ export class Checkpointer {
     try {
       worker = new Worker(spec.filename, {
         ...spec.options,
-        workerData: { file: this.sqlite.name, intervalMs: INTERVAL_MS, idleMs: this.idleMs, addon: sqliteNativeBindingFile() },
+        workerData: { file: this.sqlite.name, intervalMs: INTERVAL_MS, idleMs: this.idleMs, addon: sqliteNativeBindingFile(), commits: this.shared },
       });
     } catch (err) {
       this.fail(err);
