@@ -1,10 +1,10 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from './index.js';
-import { WAKE_COMMITS } from './checkpointer.js';
+import { WAKE_COMMITS, type Checkpointer } from './checkpointer.js';
 
 /** Waits for a condition, keeping the test's loop up (the thread is unref'd). */
 async function until(what: string, ok: () => boolean): Promise<void> {
@@ -17,6 +17,19 @@ function walIndex(dir: string): { frames: number; backfilled: number } {
   const b = readFileSync(join(dir, 'orchestrator.db-shm'));
   const u32 = (at: number) => (endianness() === 'LE' ? b.readUInt32LE(at) : b.readUInt32BE(at));
   return { frames: u32(16), backfilled: u32(96) };
+}
+
+/** A store in a temporary folder with a checkpointer started by its 5th commit, both closed after `t`. */
+function storeWithCheckpoints(t: TestContext, idleMs: number): { dir: string; store: Store; c: Checkpointer } {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-ckpt-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = Store.open({ dataDir: dir });
+  const c = store.startBackgroundCheckpoints(undefined, { idleMs, wakeCommits: 5 })!;
+  t.after(async () => {
+    await c.stop();
+    store.close();
+  });
+  return { dir, store, c };
 }
 
 test('stop() resolves once the checkpointer thread has closed its connection: the store closed after it is the last one', async (t) => {
@@ -38,14 +51,7 @@ test('stop() resolves once the checkpointer thread has closed its connection: th
 });
 
 test('the thread starts when transactions commit, copies the WAL back, retires when idle and starts again with new writes', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orch-ckpt-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const store = Store.open({ dataDir: dir });
-  const c = store.startBackgroundCheckpoints(undefined, { idleMs: 300, wakeCommits: 5 })!;
-  t.after(async () => {
-    await c.stop();
-    store.close();
-  });
+  const { dir, store, c } = storeWithCheckpoints(t, 300);
   const autocheckpoint = () => store.db.sqlite.pragma('wal_autocheckpoint', { simple: true });
   store.db.sqlite.prepare('create table t (x)').run();
   const commit = (n: number) => {
@@ -70,14 +76,7 @@ test('the thread starts when transactions commit, copies the WAL back, retires w
 });
 
 test('a running thread that found the WAL copied back copies the frames of any later commit', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orch-ckpt-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const store = Store.open({ dataDir: dir });
-  const c = store.startBackgroundCheckpoints(undefined, { idleMs: 60_000, wakeCommits: 5 })!;
-  t.after(async () => {
-    await c.stop();
-    store.close();
-  });
+  const { dir, store, c } = storeWithCheckpoints(t, 60_000);
   store.db.sqlite.prepare('create table t (x)').run();
   const insert = store.db.sqlite.prepare('insert into t values (?)');
   const copied = () => {
