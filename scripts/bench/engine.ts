@@ -21,6 +21,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { mintToken } from '../../src/auth/index.js';
 import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
@@ -143,15 +144,37 @@ const session = values.profile ? await startProfile() : undefined;
 if (want('chain')) {
   trackSteps = true;
   const totals: number[] = [];
-  const gaps: number[] = [];
+  const gaps: Array<{ from: number; to: number }> = [];
+  // The main thread's GC pauses while the chains run: which slow hops they explain.
+  const pauses: Array<{ from: number; to: number }> = [];
+  const gcSeen = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push({ from: e.startTime, to: e.startTime + e.duration });
+  });
+  gcSeen.observe({ entryTypes: ['gc'] });
   for (let i = 0; i < REPS; i++) {
     const { runId, ms } = await runOnce('chain40');
     totals.push(ms);
     const l = stepRunning.get(runId)!;
-    for (let k = 1; k < l.length; k++) gaps.push(l[k]!.at - l[k - 1]!.at);
+    for (let k = 1; k < l.length; k++) gaps.push({ from: l[k - 1]!.at, to: l[k]!.at });
   }
+  await sleep(10); // the observer's last entries
+  gcSeen.disconnect();
   trackSteps = false;
-  out.chain40 = fig(median(totals), 'ms', { stepP50Ms: quantile(gaps, 0.5), stepP99Ms: quantile(gaps, 0.99), perStepMs: median(totals) / 40 }, totals);
+  const ms = gaps.map((g) => g.to - g.from);
+  const p50 = quantile(ms, 0.5);
+  const slow = gaps.filter((g) => g.to - g.from > 4 * p50);
+  const slowWithGc = slow.filter((g) => pauses.some((x) => x.from < g.to && x.to > g.from)).length;
+  const gcMs = pauses.reduce((a, x) => a + x.to - x.from, 0);
+  out.chain40 = fig(median(totals), 'ms', {
+    stepP50Ms: p50,
+    stepP99Ms: quantile(ms, 0.99),
+    perStepMs: median(totals) / 40,
+    slowHops: slow.length,
+    slowHopsWithGc: slowWithGc,
+    slowHopsMs: Math.round(slow.reduce((a, g) => a + g.to - g.from, 0)),
+    gcPauses: pauses.length,
+    gcMsPerRun: Math.round((gcMs / REPS) * 100) / 100,
+  }, totals);
 }
 
 if (want('fanout')) {
