@@ -183,11 +183,17 @@ for (let i = 0; i < REPS; i++) {
 
 // ---- sustained throughput: one warm-up pass each, then 3 alternating measurements ----
 const rates = new Map(targets.map((t) => [t.name, blank()]));
+/** CPU per sustained step (µs), measured passes only: server main thread, its other threads, plugin hosts. */
+const sustainedCpu = new Map(targets.map((t) => [t.name, { main: 0, threads: 0, hosts: 0, client: 0, steps: 0 }]));
 const peerRates = blank();
 for (let i = 0; i < 4; i++) {
   for (const t of targets) {
+    const a = treeCpuMs(t.server.proc.pid!);
     const r = await t.sustained.run();
-    if (i > 0) note(rates.get(t.name)!, r);
+    const b = treeCpuMs(t.server.proc.pid!), acc = sustainedCpu.get(t.name)!;
+    if (i === 0) continue;
+    acc.main += b.main - a.main; acc.threads += b.threads - a.threads; acc.hosts += b.children - a.children; acc.steps += SUSTAINED_STEPS;
+    note(rates.get(t.name)!, r);
   }
   if (peer) {
     const r = await peer.sustained();
@@ -196,8 +202,8 @@ for (let i = 0; i < 4; i++) {
 }
 
 const rate = (s: Samples) => fig(median(s.ms), 'steps/s', { loads: s.loads, steps: SUSTAINED_STEPS, tenants: 2 }, s.ms);
-const cpuFigure = (name: string) => {
-  const a = cpuPerStep.get(name)!;
+const cpuFigure = (name: string, of = cpuPerStep) => {
+  const a = of.get(name)!;
   const us = (ms: number) => Math.round((ms * 1000) / Math.max(1, a.steps));
   return { serverMainUs: us(a.main), serverThreadsUs: us(a.threads), hostsUs: us(a.hosts), clientUs: us(a.client) };
 };
@@ -205,7 +211,7 @@ const figure = (s: Samples, withHops: boolean) =>
   fig(median(s.ms), 'ms', { loads: s.loads, ...(withHops ? { stepP50Ms: quantile(s.hops, 0.5), stepP99Ms: quantile(s.hops, 0.99) } : {}) }, s.ms);
 const result = {
   targets: Object.fromEntries(
-    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), sustained: rate(rates.get(t.name)!), chainCpuPerStep: cpuFigure(t.name), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
+    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), sustained: rate(rates.get(t.name)!), chainCpuPerStep: cpuFigure(t.name), sustainedCpuPerStep: cpuFigure(t.name, sustainedCpu), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
   ),
   peer: peer ? { name: peer.name, chain40: figure(peerChain, false), fanout100: figure(peerFan, false), sustained: rate(peerRates) } : { skipped: values['no-peer'] ? 'skipped by --no-peer' : 'redis-server is not installed' },
   reps: REPS,
@@ -220,7 +226,8 @@ for (const [name, r] of Object.entries(result.targets)) {
     `${name}: chain ${r.chain40.value} ms (${ratio(r.chain40.value, p.chain40?.value)} peer ${p.chain40?.value ?? '—'}), step p50/p99 ${r.chain40.extra?.stepP50Ms}/${r.chain40.extra?.stepP99Ms} ms; ` +
       `fan-out ${r.fanout100.value} ms (${ratio(r.fanout100.value, p.fanout100?.value)} peer ${p.fanout100?.value ?? '—'}); ` +
       `sustained ${r.sustained.value} steps/s (${ratio(r.sustained.value, p.sustained?.value)} peer ${p.sustained?.value ?? '—'}); RSS idle ${r.rssIdleMb} MB; load ${load1()}\n` +
-      `  chain CPU per step, µs: server main thread ${r.chainCpuPerStep.serverMainUs}, its other threads ${r.chainCpuPerStep.serverThreadsUs}, plugin hosts ${r.chainCpuPerStep.hostsUs}, client ${r.chainCpuPerStep.clientUs}\n`,
+      `  chain CPU per step, µs: server main thread ${r.chainCpuPerStep.serverMainUs}, its other threads ${r.chainCpuPerStep.serverThreadsUs}, plugin hosts ${r.chainCpuPerStep.hostsUs}, client ${r.chainCpuPerStep.clientUs}\n` +
+      `  sustained CPU per step, µs: server main thread ${r.sustainedCpuPerStep.serverMainUs}, its other threads ${r.sustainedCpuPerStep.serverThreadsUs}, plugin hosts ${r.sustainedCpuPerStep.hostsUs}\n`,
   );
 }
 emit(result);
