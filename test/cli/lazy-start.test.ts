@@ -69,3 +69,10 @@ test("the bundle holds zod's English messages only (esbuild-config.mjs zodEnglis
   const { z } = await import('zod');
   assert.match(z.string().safeParse(1).error!.issues[0]!.message, /^Invalid input: expected string/);
 });
+
+test("serve's start does not load the HTTP adapter: @hono/node-server (and Node's undici, which its import loads) come after `listening`", async () => {
+  // src/cli/listener.ts binds the port first and imports the adapter in attach(); the stream route imports it per upgrade.
+  const { statics, all } = await staticGraph('src/cli/serve.ts');
+  assert.deepEqual([...statics].filter((f) => f.includes('node_modules/@hono/node-server/')), [], 'a module of the server imports @hono/node-server at its top');
+  assert.ok(all.some((f) => f.includes('node_modules/@hono/node-server/')), '@hono/node-server is not in the bundle');
+});
