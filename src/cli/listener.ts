@@ -3,7 +3,8 @@
  * slow-client timeouts and the header limit docs/API.md states, and how it is closed.
  *
  * The port is bound before the HTTP adapter (`@hono/node-server`) is loaded: importing it reads
- * the global `Request`/`Response`, which loads Node's undici (≈ 36 ms of start-up, issue #20).
+ * the global `Request`/`Response`, which loads Node's undici (≈ 36 ms of start-up, issue #20);
+ * `ws` (which loads node:https and node:tls) comes with it.
  * `attach()` loads it once `listening` is announced; a request or upgrade that arrives before
  * waits for it (parked, then handled in arrival order).
  *
@@ -13,7 +14,6 @@
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
 import { answerClientErrors, MAX_HEADER_BYTES, withUpgradeAnswers } from '../http/index.js';
 import type { ServeConfig } from './config.js';
 
@@ -57,7 +57,7 @@ export async function listen(fetch: Fetch, config: Pick<ServeConfig, 'host' | 'p
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let attached: Promise<void> | undefined;
   const attach = () =>
-    (attached ??= import('@hono/node-server').then(({ createAdaptorServer }) => {
+    (attached ??= Promise.all([import('@hono/node-server'), import('ws')]).then(([{ createAdaptorServer }, { WebSocketServer }]) => {
       // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
       const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
       // The adapter's request and upgrade handlers go on the server already bound.
