@@ -4,9 +4,9 @@
  *
  * The port is bound before the HTTP adapter (`@hono/node-server`) is loaded: importing it reads
  * the global `Request`/`Response`, which loads Node's undici (≈ 36 ms of start-up, issue #20);
- * `ws` (which loads node:https and node:tls) comes with it.
- * `attach()` loads it once `listening` is announced; a request or upgrade that arrives before
- * waits for it (parked, then handled in arrival order).
+ * `ws` (which loads node:https and node:tls) comes with it. `attach()` loads both once
+ * `listening` is announced; a request or upgrade that arrives before waits for them (parked,
+ * then handled in arrival order).
  *
  * @example
  * const l = await listen(app.fetch, config);
