@@ -2,6 +2,7 @@
 // the source-mode plugin host runtime (src/core/runtime-source.ts) and test helpers that bundle
 // the server (test/hostile/child.ts). One place, so the three cannot drift apart.
 
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** The variable the banner defines; `import.meta.url` is replaced by it in the CJS output. */
@@ -41,7 +42,7 @@ export function esbuildOptions(o) {
       // Build-specific values (npm run build: the web console's files).
       ...o.define,
     },
-    plugins: [zodEnglishOnly()],
+    plugins: [zodEnglishOnly(), promClientLazyExtras()],
     banner: {
       js: `var ${IMPORT_META_URL} = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,
     },
@@ -66,6 +67,31 @@ function zodEnglishOnly() {
         resolveDir: dirname(args.path),
         loader: 'js',
       }));
+    },
+  };
+}
+
+/**
+ * prom-client's index requires its Pushgateway (which loads node:https, node:tls and zlib:
+ * `require('https')` alone is ≈ 5 ms of CPU here) and its cluster AggregatorRegistry at import;
+ * the program uses neither (issue #20: start-up). In the bundle both exports become getters that
+ * require their module on first use: same API, loaded on demand. The build fails if
+ * prom-client's index no longer has these lines.
+ */
+function promClientLazyExtras() {
+  const LAZY = { Pushgateway: './lib/pushgateway', AggregatorRegistry: './lib/cluster' };
+  return {
+    name: 'prom-client-lazy-extras',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]node_modules[\\/]prom-client[\\/]index\.js$/ }, (args) => {
+        let contents = readFileSync(args.path, 'utf8');
+        for (const [name, mod] of Object.entries(LAZY)) {
+          const line = `exports.${name} = require('${mod}');`;
+          if (!contents.includes(line)) throw new Error(`prom-client-lazy-extras: "${line}" not found in ${args.path}`);
+          contents = contents.replace(line, `Object.defineProperty(exports, '${name}', { enumerable: true, get: () => require('${mod}') });`);
+        }
+        return { contents, loader: 'js' };
+      });
     },
   };
 }

@@ -13,6 +13,11 @@
  * Each measured with the built executable (dist/orchestrator) when there is one, else from
  * source (tsx, which is not the target). Medians of `--reps`.
  *
+ * The children inherit this environment. NODE_EXTRA_CA_CERTS (set on some machines, e.g. for a
+ * proxy's CA) makes Node 20 read and parse that file, and build its root store, at every start
+ * before any JavaScript runs: ≈ 40 ms of CPU with /etc/ssl/certs/ca-certificates.crt on the
+ * 2-core VM. `--no-extra-ca` starts the children without it; the output says which.
+ *
  *   npx tsx scripts/bench/startup.ts --stored-runs 1000000 --dir /tmp/orch-1m --reps 5
  *   npx tsx scripts/bench/startup.ts --bin /tmp/old/orchestrator --bin dist/orchestrator   # builds alternately
  */
@@ -33,8 +38,11 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '3' },
     settle: { type: 'string', default: '30' },
     bin: { type: 'string', multiple: true },
+    'no-extra-ca': { type: 'boolean', default: false },
   },
 });
+if (values['no-extra-ca']) delete process.env.NODE_EXTRA_CA_CERTS; // the children inherit process.env
+const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS ? 'set' : 'unset';
 const REPS = Number(values.reps);
 const bins = (values.bin ?? [BINARY]).map((b) => resolve(b));
 const program = (bin: string): string[] => (existsSync(bin) ? [bin] : [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'main.ts')]);
@@ -186,5 +194,5 @@ for (const [bin, x] of samples) {
     ...(settled.length ? { rssSettled: rssFig(settled, Number(values.settle)) } : {}),
   };
 }
-emit({ builds: perBin, stored: { runs: seeded.runs, events: seeded.events, mb: Math.round(seeded.bytes / 1048576), seedMs: seeded.seedMs, reused: seeded.reused } });
+emit({ builds: perBin, env: { NODE_EXTRA_CA_CERTS: extraCaCerts }, stored: { runs: seeded.runs, events: seeded.events, mb: Math.round(seeded.bytes / 1048576), seedMs: seeded.seedMs, reused: seeded.reused } });
 if (!values.dir) rmSync(join(dataDir, '..'), { recursive: true, force: true });

@@ -2,35 +2,38 @@
  * The HTTP listener of the server: the app (and its WebSocket upgrades) on host:port, with the
  * slow-client timeouts and the header limit docs/API.md states, and how it is closed.
  *
+ * The port is bound before the HTTP adapter (`@hono/node-server`) is loaded: importing it reads
+ * the global `Request`/`Response`, which loads Node's undici (≈ 36 ms of start-up, issue #20);
+ * `ws` (which loads node:https and node:tls) comes with it. `attach()` loads both once
+ * `listening` is announced; a request or upgrade that arrives before waits for them (parked,
+ * then handled in arrival order).
+ *
  * @example
  * const l = await listen(app.fetch, config);
- * console.log(l.url); await l.close();
+ * console.log(l.url); l.attach(); await l.close();
  */
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
-import { WebSocketServer } from 'ws';
 import { answerClientErrors, MAX_HEADER_BYTES, withUpgradeAnswers } from '../http/index.js';
 import type { ServeConfig } from './config.js';
 
 export interface Listener {
   url: string;
   port: number;
+  /** Loads the HTTP adapter and serves the app; requests that arrived before are answered then. */
+  attach(): Promise<void>;
   /** Stops listening and drops every open connection (keep-alive, streams). */
   close(): Promise<void>;
 }
 
+type Fetch = (req: Request, env?: unknown) => Response | Promise<Response>;
+
 /**
- * Serves `fetch` on `config.host:config.port` and resolves once the port is bound. `onServer`
- * gets the server before it is bound, so that a failed start-up can close it.
+ * Binds `config.host:config.port` and resolves once the port is bound; `attach()` then serves
+ * `fetch` there. `onServer` gets the close function before the port is bound, so that a failed
+ * start-up can close it.
  */
-export async function listen(
-  fetch: (req: Request, env?: unknown) => Response | Promise<Response>,
-  config: Pick<ServeConfig, 'host' | 'port' | 'headersTimeoutMs' | 'requestTimeoutMs'>,
-  onServer: (close: () => Promise<void>) => void,
-): Promise<Listener> {
-  // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+export async function listen(fetch: Fetch, config: Pick<ServeConfig, 'host' | 'port' | 'headersTimeoutMs' | 'requestTimeoutMs'>, onServer: (close: () => Promise<void>) => void): Promise<Listener> {
   // Slow clients (slowloris): Node checks these timeouts every connectionsCheckingInterval
   // (default 30 s, which would let a 10 s limit stretch to 40 s), so check often enough.
   const serverOptions = {
@@ -40,17 +43,43 @@ export async function listen(
     // Set, not inherited (NODE_OPTIONS could change it): the limit docs/API.md states.
     maxHeaderSize: MAX_HEADER_BYTES,
   };
-  const server = serve({ fetch: withUpgradeAnswers(fetch), hostname: config.host, port: config.port, serverOptions, websocket: { server: wss } }) as Server;
+  const server = createServer(serverOptions);
+  const parked = parkEarlyArrivals(server);
   answerClientErrors(server, { maxHeaderSize: MAX_HEADER_BYTES });
   const close = () => closeListener(server);
   onServer(close);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
+    server.listen(config.port, config.host);
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { url: `http://${host}:${port}`, port, close };
+  let attached: Promise<void> | undefined;
+  const attach = () =>
+    (attached ??= Promise.all([import('@hono/node-server'), import('ws')]).then(([{ createAdaptorServer }, { WebSocketServer }]) => {
+      // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
+      const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+      // The adapter's request and upgrade handlers go on the server already bound.
+      const onto = ((_options: unknown, onRequest: RequestListener) => server.on('request', onRequest)) as typeof createServer;
+      createAdaptorServer({ fetch: withUpgradeAnswers(fetch), hostname: config.host, serverOptions, websocket: { server: wss }, createServer: onto });
+      parked.release();
+    }));
+  return { url: `http://${host}:${port}`, port, attach, close };
+}
+
+/** Holds the requests and upgrades that arrive before the adapter's handlers are on `server`. */
+function parkEarlyArrivals(server: Server): { release(): void } {
+  const waiting: Array<[event: 'request' | 'upgrade', args: unknown[]]> = [];
+  const onRequest = (...args: unknown[]) => waiting.push(['request', args]);
+  const onUpgrade = (...args: unknown[]) => waiting.push(['upgrade', args]);
+  server.on('request', onRequest).on('upgrade', onUpgrade);
+  return {
+    release() {
+      server.off('request', onRequest).off('upgrade', onUpgrade);
+      for (const [event, args] of waiting.splice(0)) server.emit(event, ...args);
+    },
+  };
 }
 
 function closeListener(server: Server): Promise<void> {

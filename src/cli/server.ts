@@ -221,6 +221,9 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const listener = await listen(app.fetch, config, (close) => opened.push(close));
     const { url, port } = listener;
     opts.onListening?.(url);
+    // The HTTP adapter (and Node's undici under it) loads now; requests that came first wait.
+    const attached = listener.attach();
+    attached.catch(() => undefined); // awaited below; a failure there fails the start-up
     // The plugin hosts' sandbox probe (spawnSync of unshare) and the spare host start after the
     // port is bound: nothing before needs them (steps start hosts on demand; readiness never
     // waited for the pool, whose health check reports it).
@@ -244,6 +247,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     }
     checkpoint();
     if (installed) await pinStored();
+    await attached;
     deps.lifecycle.ready = true;
     dataLifecycle.start();
     const expireTimer = setInterval(() => void ports.idem.expire(clock.now() - deps.config.idempotencyTtlMs).catch((err: unknown) => logger.warn({ err }, 'idempotency: expiring old keys failed')), 3600_000);

@@ -7,6 +7,9 @@
  * with the build's own options (its metafile: which file imports which, and how).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as esbuild from 'esbuild';
@@ -68,4 +71,35 @@ test("the bundle holds zod's English messages only (esbuild-config.mjs zodEnglis
   assert.deepEqual(locales, ['en.js'], 'other zod locales are bundled (about 400 KB evaluated at every start)');
   const { z } = await import('zod');
   assert.match(z.string().safeParse(1).error!.issues[0]!.message, /^Invalid input: expected string/);
+});
+
+test("serve's start does not load the HTTP adapter: @hono/node-server (and Node's undici, which its import loads) come after `listening`", async () => {
+  // src/cli/listener.ts binds the port first and imports the adapter in attach(); the stream route imports it per upgrade.
+  const { statics, all } = await staticGraph('src/cli/serve.ts');
+  assert.deepEqual([...statics].filter((f) => f.includes('node_modules/@hono/node-server/')), [], 'a module of the server imports @hono/node-server at its top');
+  assert.ok(all.some((f) => f.includes('node_modules/@hono/node-server/')), '@hono/node-server is not in the bundle');
+});
+
+test("the bundle's prom-client loads its Pushgateway (node:https, node:tls) and cluster registry on first use only (esbuild-config.mjs promClientLazyExtras)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-prom-lazy-'));
+  try {
+    // Bundled with the build's own options, from a one-line entry that resolves in this checkout.
+    const options = esbuildOptions({ root: ROOT, entries: [], outdir: dir, version: '0.0.0' });
+    const stdin = { contents: "export * as prom from 'prom-client';", resolveDir: ROOT, loader: 'ts' as const };
+    await esbuild.build({ ...options, entryPoints: undefined, outdir: undefined, stdin, outfile: join(dir, 'entry.cjs'), logLevel: 'silent' });
+    const probe = `const { prom } = require(${JSON.stringify(join(dir, 'entry.cjs'))});
+      const loaded = (m) => process.moduleLoadList.includes('NativeModule ' + m);
+      const before = { https: loaded('https'), tls: loaded('tls'), registry: typeof prom.Registry };
+      const after = { pushgateway: typeof prom.Pushgateway, aggregator: typeof prom.AggregatorRegistry, https: loaded('https') };
+      process.stdout.write(JSON.stringify({ before, after, keys: Object.keys(prom).includes('Pushgateway') }));`;
+    const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      before: { https: false, tls: false, registry: 'function' },
+      after: { pushgateway: 'function', aggregator: 'function', https: true },
+      keys: true,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { upgradeWebSocket } from '@hono/node-server';
 import { ApiError, UUID_V7_RE } from '../../core/index.js';
 import { NdjsonSink, WebSocketSink, type EventHub, type Stream } from '../../events/index.js';
 import { defineRoute, type RouteCtx } from '../route.js';
@@ -76,6 +75,8 @@ export const streamRuns = defineRoute({
       let stream: Stream | undefined;
       let sink: WebSocketSink | undefined;
       let timer: NodeJS.Timeout | undefined;
+      // Loaded here, not at start-up: the adapter is loaded after `listening` (src/cli/listener.ts).
+      const { upgradeWebSocket } = await import('@hono/node-server');
       const res = await upgradeWebSocket(() => ({
         onOpen(_e, ws) {
           sink = new WebSocketSink(ws.raw as never, heartbeatMs);
