@@ -11,7 +11,8 @@
  *   npx tsx scripts/bench/http-read.ts --dir /tmp/orch-1m --build new=dist/main.cjs --only list
  *
  * A build is `name=path`: a bundled `main.cjs` (run by this node) or `source` (src/main.ts
- * through tsx). `--cpu-prof DIR` writes each server's V8 CPU profile there. `--bare` adds the
+ * through tsx); `name=path@DIR` serves a copy of the data folder of its own (a build whose
+ * schema is newer migrates the folder it opens, which the older build then refuses). `--cpu-prof DIR` writes each server's V8 CPU profile there. `--bare` adds the
  * limit (scripts/bench/bare-hono.ts, one SQLite read by primary key) to each round, GET only.
  */
 import { readFileSync } from 'node:fs';
@@ -41,8 +42,9 @@ const dataDir = values.dir;
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const builds = values.build!.map((b) => {
-  const [name, path] = b.split('=') as [string, string];
-  return { name, path };
+  const [name, spec] = b.split('=') as [string, string];
+  const [path, dir] = spec.split('@') as [string, string | undefined];
+  return { name, path, dir: dir ?? dataDir };
 });
 
 const seeded = await seedRuns(dataDir, Number(values['stored-runs']), (m) => process.stderr.write(m + '\n'));
@@ -61,10 +63,10 @@ function cpuUs(pid: number): { proc: number; main: number } {
   return { proc: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`) };
 }
 
-async function start(path: string, profDir: string | undefined): Promise<ChildServer> {
+async function start(path: string, dir: string, profDir: string | undefined): Promise<ChildServer> {
   const extra = ['--rate-limit', '1000000'];
   const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  return path === 'source' ? startChildServer(dataDir, extra, 'source', undefined, prof) : startChildServer(dataDir, extra, 'binary', path, prof);
+  return path === 'source' ? startChildServer(dir, extra, 'source', undefined, prof) : startChildServer(dir, extra, 'binary', path, prof);
 }
 
 interface Sample { rps: number; p50: number; p99: number; mainUs: number; procUs: number; non2xx: number; load: number }
@@ -107,7 +109,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
     await b.stop();
   }
   for (const b of builds) {
-    const s = await start(b.path, values['cpu-prof']);
+    const s = await start(b.path, b.dir, values['cpu-prof']);
     const headers = { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' };
     await sleep(500);
     for (const t of targets) await measure(`${t.key} ${b.name}`, s.proc.pid!, s.url, t.paths, headers);

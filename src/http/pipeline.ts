@@ -17,6 +17,7 @@ import { parseQuery } from './query.js';
 import type { Trace } from './middleware/trace.js';
 import { checkDiskFloor } from './middleware/disk.js';
 import { applyRateLimit } from './rate-limit.js';
+import { markPrivate } from './middleware/answer.js';
 
 /** The context key under which the pipeline records the route template it serves (metrics, logs). */
 export const ROUTE_TEMPLATE = 'routeTemplate';
@@ -115,7 +116,11 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
     throw new Error(`route ${route.method} ${route.path} declares rateLimit '${route.rateLimit}' but no rate limiter is configured`);
   }
   const idem = idempotency(deps);
+  const takesToken = route.scope !== null;
   return async function routeHandler(c, next) {
+    // Every answer given here, errors and the 404/405 of a path that is not this route's after
+    // all included, is private when the route takes a token (middleware/answer.ts).
+    if (takesToken) markPrivate(c);
     // Not this route's path after all (Hono only dispatched by shape): let the next route, or
     // the 404/405 answer, have it.
     const path = apiPath(c.req.url);
@@ -183,6 +188,6 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       return out;
     }
     noteAudit(c, aboutIds(out.about ?? out.body));
-    return toResponse(out, limitHeaders);
+    return toResponse(c, out, limitHeaders);
   };
 }
