@@ -11,7 +11,8 @@
  *   npx tsx scripts/bench/http-read.ts --dir /tmp/orch-1m --build new=dist/main.cjs --only list
  *
  * A build is `name=path`: a bundled `main.cjs` (run by this node) or `source` (src/main.ts
- * through tsx); `name=path@DIR` serves a copy of the data folder of its own (a build whose
+ * through tsx); `--warmup S` (default 1) before each measured run (the first pass over the
+ * 1,000 runs read makes their kept views); `name=path@DIR` serves a copy of the data folder of its own (a build whose
  * schema is newer migrates the folder it opens, which the older build then refuses). `--cpu-prof DIR` writes each server's V8 CPU profile there. `--bare` adds the
  * limit (scripts/bench/bare-hono.ts, one SQLite read by primary key) to each round, GET only.
  */
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     build: { type: 'string', multiple: true, default: ['source=source'] },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
     'cpu-prof': { type: 'string' },
@@ -40,6 +42,7 @@ const { values } = parseArgs({
 if (!values.dir) throw new Error('usage: http-read.ts --dir DIR [--build name=main.cjs|source]… (see the header)');
 const dataDir = values.dir;
 const SECONDS = Number(values.seconds);
+const WARMUP = Number(values.warmup);
 const CONNECTIONS = Number(values.connections);
 const builds = values.build!.map((b) => {
   const [name, spec] = b.split('=') as [string, string];
@@ -91,9 +94,9 @@ async function startBare(): Promise<{ pid: number; url: string; stop(): Promise<
   return { pid: proc.pid!, url, stop: async () => void (proc.kill('SIGTERM'), await exited) };
 }
 
-/** One autocannon run (after a 1 s warm-up) with the server's CPU time around it. */
+/** One autocannon run (after a warm-up, `--warmup` s) with the server's CPU time around it. */
 async function measure(key: string, pid: number, url: string, paths: string[], headers: Record<string, string>): Promise<void> {
-  await cannon(url, paths, headers, 1, CONNECTIONS);
+  await cannon(url, paths, headers, WARMUP, CONNECTIONS);
   const c0 = cpuUs(pid);
   const r = await cannon(url, paths, headers, SECONDS, CONNECTIONS);
   const c1 = cpuUs(pid);

@@ -6,16 +6,16 @@ import { errorHeaders, ERROR_STATUS } from './errors.js';
 import { answerResponse } from './middleware/answer.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': JSON_TYPE });
 
 /**
- * A handler's result as the Response sent: JSON body (none for 204), its headers, then `extra`,
- * with every header an answer carries (middleware/answer.ts).
+ * A handler's result as the Response sent: JSON body (none for 204) and its headers, with every
+ * header an answer carries (middleware/answer.ts).
  */
-export function toResponse(c: Context, r: HttpResult, extra?: Record<string, string>): Response {
+export function toResponse(c: Context, r: HttpResult): Response {
   const json = r.status === 204 ? undefined : r.json ?? (r.body === undefined ? undefined : JSON.stringify(r.body));
-  const headers = r.headers === undefined && extra === undefined ? undefined : { ...r.headers, ...extra };
-  if (json === undefined) return answerResponse(c, r.status, null, headers);
-  return answerResponse(c, r.status, json, headers === undefined ? { 'content-type': JSON_TYPE } : { ...headers, 'content-type': JSON_TYPE });
+  if (json === undefined) return answerResponse(c, r.status, null, r.headers);
+  return answerResponse(c, r.status, json, r.headers === undefined ? JSON_HEADERS : { ...r.headers, 'content-type': JSON_TYPE });
 }
 
 export interface ErrorEnvelope {

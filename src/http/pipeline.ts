@@ -138,7 +138,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
     }
     const { principal, tenant } = await authorize(deps, route, c);
     noteAudit(c, { tenant: tenant || undefined, sub: principal?.subject });
-    const limitHeaders = applyRateLimit(deps, route, c, tenant);
+    applyRateLimit(deps, route, c, tenant);
     checkDiskFloor(deps, route);
 
     const idemKey = isMutating(route)
@@ -177,17 +177,8 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       },
     };
     const out = await idem(ctx, async () => route.handler(ctx));
-    if (out instanceof Response) {
-      if (limitHeaders) {
-        try {
-          for (const [k, v] of Object.entries(limitHeaders)) out.headers.set(k, v);
-        } catch {
-          /* immutable headers (a fetched Response): leave them */
-        }
-      }
-      return out;
-    }
+    if (out instanceof Response) return out; // its headers are added after the handler (middleware/answer.ts)
     noteAudit(c, aboutIds(out.about ?? out.body));
-    return toResponse(c, out, limitHeaders);
+    return toResponse(c, out);
   };
 }

@@ -48,6 +48,8 @@ const PRIVATE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 
 /** The context key that says the request is on a route that takes a token. */
 const PRIVATE = 'privateAnswer';
+/** The context key of headers every answer to the request carries from then on ({@link addAnswerHeaders}). */
+const EXTRA = 'answerExtraHeaders';
 
 /** The answers built whole by `answerResponse`: the middleware adds nothing to them. */
 const complete = new WeakSet<Response>();
@@ -57,14 +59,23 @@ export function markPrivate(c: Context): void {
   c.set(PRIVATE, true);
 }
 
+/** Headers every answer to this request carries from now on, errors included (the rate limit's). */
+export function addAnswerHeaders(c: Context, headers: Readonly<Record<string, string>>): void {
+  const had = c.get(EXTRA) as Record<string, string> | undefined;
+  c.set(EXTRA, had === undefined ? headers : { ...had, ...headers });
+}
+
 /**
- * A plain header object with every header of an answer: the security headers, then the
- * route's own (lower-cased; they replace a security header of the same name), private caching
- * when the route takes a token, and `traceparent`.
+ * A plain header object with every header of an answer: the security headers, those added for
+ * the request ({@link addAnswerHeaders}), then the route's own (lower-cased; they replace a
+ * security header of the same name), private caching when the route takes a token, and
+ * `traceparent`.
  */
 export function answerHeaders(c: Context, own?: Readonly<Record<string, string>>): Record<string, string> {
   const priv = c.get(PRIVATE) === true;
   const h: Record<string, string> = { ...(priv ? PRIVATE_HEADERS : SECURITY_HEADERS) };
+  const extra = c.get(EXTRA) as Record<string, string> | undefined;
+  if (extra !== undefined) for (const k in extra) h[k.toLowerCase()] = extra[k]!;
   if (own !== undefined) {
     let cache: string | null = null;
     let vary: string | null = null;
@@ -102,6 +113,8 @@ function finish(c: Context): void {
     const h = res.headers;
     for (const k in SECURITY_HEADERS) if (!h.has(k)) h.set(k, SECURITY_HEADERS[k]!);
     h.delete('x-powered-by');
+    const extra = c.get(EXTRA) as Record<string, string> | undefined;
+    if (extra !== undefined) for (const k in extra) h.set(k, extra[k]!);
     if (c.get(PRIVATE) === true) {
       h.set('cache-control', privateCacheControl(h.get('cache-control')));
       h.set('vary', privateVary(h.get('vary')));
