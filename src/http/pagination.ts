@@ -7,7 +7,7 @@
  * const t = tokens.encode('runs', tenant, filters, { s: 17, id: 'abc' });
  * tokens.decode('runs', tenant, filters, t); // { s: 17, id: 'abc' }
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -32,7 +32,12 @@ export interface NextPage<R> {
 }
 
 export class PageTokens {
-  constructor(private readonly key: Buffer) {}
+  /** The HMAC key, imported once (not per token). */
+  private readonly key: KeyObject;
+
+  constructor(key: Buffer) {
+    this.key = createSecretKey(key);
+  }
 
   /** Loads the HMAC key from the data folder, creating it once. */
   static fromDataDir(dataDir: string): PageTokens {

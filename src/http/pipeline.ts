@@ -40,11 +40,14 @@ function aboutIds(source: unknown): Record<string, string> {
   return out;
 }
 
+/** Records the fields not recorded yet (the first value of a field stays). */
 function noteAudit(c: Context, fields: Record<string, string | undefined>): void {
-  const prev = (c.get(AUDIT_FIELDS) as Record<string, string> | undefined) ?? {};
-  const next = { ...prev };
-  for (const [k, v] of Object.entries(fields)) if (v && next[k] === undefined) next[k] = v;
-  c.set(AUDIT_FIELDS, next);
+  let audit = c.get(AUDIT_FIELDS) as Record<string, string> | undefined;
+  if (audit === undefined) c.set(AUDIT_FIELDS, (audit = {}));
+  for (const k in fields) {
+    const v = fields[k];
+    if (v && audit[k] === undefined) audit[k] = v;
+  }
 }
 
 /**
