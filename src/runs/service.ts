@@ -207,7 +207,7 @@ export class RunService {
   }
 
   /** The JSON of `get`, with the run's row ({@link runJson}). */
-  async getJson(tenant: string, runId: string): Promise<{ json: string; row: RunRow }> {
+  async getJson(tenant: string, runId: string): Promise<{ json: Uint8Array; row: RunRow }> {
     const row = await this.row(tenant, runId);
     return { json: await runJson(this.d.ports.endedViews, row, () => this.view(row)), row };
   }

@@ -99,8 +99,9 @@ export function answerHeaders(c: Context, own?: Readonly<Record<string, string>>
 }
 
 /** A complete answer (see the module doc): `body` with `headers` and every header of {@link answerHeaders}. */
-export function answerResponse(c: Context, status: number, body: string | null, headers?: Readonly<Record<string, string>>): Response {
-  const res = new Response(body, { status, headers: answerHeaders(c, headers) });
+export function answerResponse(c: Context, status: number, body: string | Uint8Array | null, headers?: Readonly<Record<string, string>>): Response {
+  // The bytes are an ordinary ArrayBuffer's (never a SharedArrayBuffer's): a body as they are.
+  const res = new Response(body as BodyInit | null, { status, headers: answerHeaders(c, headers) });
   complete.add(res);
   return res;
 }
