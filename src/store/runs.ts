@@ -108,9 +108,7 @@ export class RunQueries {
     // `+tenant`: by primary key; the planner would otherwise walk a tenant index (1M entries).
     this.getManyStmt = db.prepare(`select ${RUN_COLS} from runs where +tenant=? and run_id in (select value from json_each(?))`);
     this.attemptsOfRunStmt = db.prepare(`select ${ATTEMPT_COLS} from attempts where run_id=? order by step_id, attempt`);
-    this.attemptsOfStepsStmt = db.prepare(
-      `select ${ATTEMPT_COLS} from attempts where run_id=? and step_id in (select value from json_each(?)) order by step_id, attempt`,
-    );
+    this.attemptsOfStepsStmt = db.prepare(`select ${ATTEMPT_COLS} from attempts where run_id=? and step_id in (select value from json_each(?)) order by step_id, attempt`);
     this.attemptsOfStepStmt = db.prepare(
       `select ${ATTEMPT_COLS} from attempts where run_id=? and step_id=? order by attempt`,
     );
