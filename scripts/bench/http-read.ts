@@ -11,7 +11,9 @@
  *   npx tsx scripts/bench/http-read.ts --dir /tmp/orch-1m --build new=dist/main.cjs --only list
  *
  * A build is `name=path`: a bundled `main.cjs` (run by this node) or `source` (src/main.ts
- * through tsx). `--cpu-prof DIR` writes each server's V8 CPU profile there. `--bare` adds the
+ * through tsx); `--warmup S` (default 1) before each measured run (the first pass over the
+ * 1,000 runs read makes their kept views); `name=path@DIR` serves a copy of the data folder of its own (a build whose
+ * schema is newer migrates the folder it opens, which the older build then refuses). `--cpu-prof DIR` writes each server's V8 CPU profile there. `--bare` adds the
  * limit (scripts/bench/bare-hono.ts, one SQLite read by primary key) to each round, GET only.
  */
 import { readFileSync } from 'node:fs';
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     build: { type: 'string', multiple: true, default: ['source=source'] },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
     'cpu-prof': { type: 'string' },
@@ -39,10 +42,12 @@ const { values } = parseArgs({
 if (!values.dir) throw new Error('usage: http-read.ts --dir DIR [--build name=main.cjs|source]… (see the header)');
 const dataDir = values.dir;
 const SECONDS = Number(values.seconds);
+const WARMUP = Number(values.warmup);
 const CONNECTIONS = Number(values.connections);
 const builds = values.build!.map((b) => {
-  const [name, path] = b.split('=') as [string, string];
-  return { name, path };
+  const [name, spec] = b.split('=') as [string, string];
+  const [path, dir] = spec.split('@') as [string, string | undefined];
+  return { name, path, dir: dir ?? dataDir };
 });
 
 const seeded = await seedRuns(dataDir, Number(values['stored-runs']), (m) => process.stderr.write(m + '\n'));
@@ -61,10 +66,10 @@ function cpuUs(pid: number): { proc: number; main: number } {
   return { proc: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`) };
 }
 
-async function start(path: string, profDir: string | undefined): Promise<ChildServer> {
+async function start(path: string, dir: string, profDir: string | undefined): Promise<ChildServer> {
   const extra = ['--rate-limit', '1000000'];
   const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  return path === 'source' ? startChildServer(dataDir, extra, 'source', undefined, prof) : startChildServer(dataDir, extra, 'binary', path, prof);
+  return path === 'source' ? startChildServer(dir, extra, 'source', undefined, prof) : startChildServer(dir, extra, 'binary', path, prof);
 }
 
 interface Sample { rps: number; p50: number; p99: number; mainUs: number; procUs: number; non2xx: number; load: number }
@@ -89,9 +94,9 @@ async function startBare(): Promise<{ pid: number; url: string; stop(): Promise<
   return { pid: proc.pid!, url, stop: async () => void (proc.kill('SIGTERM'), await exited) };
 }
 
-/** One autocannon run (after a 1 s warm-up) with the server's CPU time around it. */
+/** One autocannon run (after a warm-up, `--warmup` s) with the server's CPU time around it. */
 async function measure(key: string, pid: number, url: string, paths: string[], headers: Record<string, string>): Promise<void> {
-  await cannon(url, paths, headers, 1, CONNECTIONS);
+  await cannon(url, paths, headers, WARMUP, CONNECTIONS);
   const c0 = cpuUs(pid);
   const r = await cannon(url, paths, headers, SECONDS, CONNECTIONS);
   const c1 = cpuUs(pid);
@@ -107,7 +112,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
     await b.stop();
   }
   for (const b of builds) {
-    const s = await start(b.path, values['cpu-prof']);
+    const s = await start(b.path, b.dir, values['cpu-prof']);
     const headers = { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' };
     await sleep(500);
     for (const t of targets) await measure(`${t.key} ${b.name}`, s.proc.pid!, s.url, t.paths, headers);

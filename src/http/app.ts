@@ -6,38 +6,19 @@
  * serve({ fetch: app.fetch, port: 0 });
  */
 import { Hono } from 'hono';
-import { secureHeaders } from 'hono/secure-headers';
 import { API_BASE, ApiError } from '../core/index.js';
 import type { AppDeps } from './deps.js';
 import { errorResponse } from './envelope.js';
-import { traceContext, type Trace } from './middleware/trace.js';
+import type { Trace } from './middleware/trace.js';
+import { answering } from './middleware/answer.js';
 import { requestLog } from './middleware/request-log.js';
 import { conformant } from './conformance.js';
-import { privateCaching } from './middleware/caching.js';
 import { routeHandler } from './pipeline.js';
 import { apiPath, compileMatcher } from './match.js';
 import { honoPath, type RouteDef } from './route.js';
 
-/** What every answer carries: a trace, and the security headers. */
-function answering<H extends Hono<any>>(app: H): H {
-  app.use('*', traceContext());
-  app.use(
-    '*',
-    secureHeaders({
-      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-      crossOriginResourcePolicy: 'same-origin',
-      // The server speaks plain HTTP; HSTS on it is meaningless, and is the TLS-terminating
-      // proxy's to send (docs/ops/TLS.md).
-      strictTransportSecurity: false,
-      // A handler that sets one of these itself keeps it (the web console's CSP, src/console/).
-      overwrite: false,
-    }),
-  );
-  return app;
-}
-
 // Answers given outside routing (see envelopeAnswer): the error passed in, as every error is.
-const outside = answering(new Hono<{ Bindings: { error: ApiError } }>());
+const outside = new Hono<{ Bindings: { error: ApiError } }>().use('*', answering());
 outside.all('*', (c) => errorResponse(c, c.env.error));
 
 /**
@@ -49,16 +30,16 @@ export async function envelopeAnswer(error: ApiError): Promise<Response> {
 }
 
 export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
-  const app = answering(new Hono());
+  const app = new Hono();
+  // A trace, the security headers, private caching on routes that take a token (answer.ts).
+  app.use('*', answering());
   app.use('*', requestLog(deps));
 
   for (const r of routes) {
     const path = API_BASE + honoPath(r.path);
     const routed = routeHandler(deps, r, routes);
     const handler = deps.config.validateResponses ? conformant(r, routed) : routed;
-    // An answer to a route that takes a token is never for a shared cache (caching.ts).
-    if (r.scope !== null) app.on(r.method, path, privateCaching(), handler);
-    else app.on(r.method, path, handler);
+    app.on(r.method, path, handler);
   }
 
   // A path that no route takes: 405 with Allow when it is some route's path, else 404.

@@ -3,15 +3,19 @@ import { ApiError, toApiError } from '../core/index.js';
 import type { Trace } from './middleware/trace.js';
 import type { HttpResult } from './route.js';
 import { errorHeaders, ERROR_STATUS } from './errors.js';
+import { answerResponse } from './middleware/answer.js';
 
-/** A handler's result as the Response sent: JSON body (none for 204), its headers, then `extra`. */
-export function toResponse(r: HttpResult, extra?: Record<string, string>): Response {
-  const headers = new Headers(r.headers);
-  if (extra) for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+const JSON_TYPE = 'application/json; charset=utf-8';
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': JSON_TYPE });
+
+/**
+ * A handler's result as the Response sent: JSON body (none for 204) and its headers, with every
+ * header an answer carries (middleware/answer.ts).
+ */
+export function toResponse(c: Context, r: HttpResult): Response {
   const json = r.status === 204 ? undefined : r.json ?? (r.body === undefined ? undefined : JSON.stringify(r.body));
-  if (json === undefined) return new Response(null, { status: r.status, headers });
-  headers.set('content-type', 'application/json; charset=utf-8');
-  return new Response(json, { status: r.status, headers });
+  if (json === undefined) return answerResponse(c, r.status, null, r.headers);
+  return answerResponse(c, r.status, json, r.headers === undefined ? JSON_HEADERS : { ...r.headers, 'content-type': JSON_TYPE });
 }
 
 export interface ErrorEnvelope {
@@ -26,7 +30,5 @@ export function errorResponse(c: Context, err: unknown): Response {
     error: { code: e.code, message: e.message, trace_id: trace?.traceId ?? '0'.repeat(32) },
   };
   if (e.details) body.error.details = e.details;
-  const res = c.json(body, ERROR_STATUS[e.code] as 400);
-  for (const [k, v] of Object.entries(errorHeaders(e))) res.headers.set(k, v);
-  return res;
+  return answerResponse(c, ERROR_STATUS[e.code], JSON.stringify(body), { 'content-type': 'application/json', ...errorHeaders(e) });
 }

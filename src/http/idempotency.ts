@@ -68,7 +68,7 @@ export function idempotency(deps: AppDeps): RouteMiddleware {
     if (claim.kind === 'done') {
       // A Response: the pipeline sends it as it is (rate-limit headers added), like before the handler.
       const a = claim.answer;
-      return toResponse({ status: a.status, body: a.body, headers: { ...a.headers, 'Idempotency-Replayed': 'true' } });
+      return toResponse(ctx.hono, { status: a.status, body: a.body, headers: { ...a.headers, 'Idempotency-Replayed': 'true' } });
     }
     // Recorded only once the transaction has committed: a COMMIT that fails (a full disk)
     // rolls the record back, and the key must then be released like any failed request's.

@@ -65,7 +65,7 @@ function headersFor(route: RouteDef, status: number, codes: readonly ErrorCode[]
   if (status < 300 && isMutating(route)) h['Idempotency-Replayed'] = ref('Idempotency-Replayed');
   if (status === 401) h['WWW-Authenticate'] = ref('WWW-Authenticate');
   if (status === 429 || status === 503 || codes.includes('IDEMPOTENCY_IN_FLIGHT')) h['Retry-After'] = ref('Retry-After');
-  // Every answer of a route that takes a token is private (middleware/caching.ts).
+  // Every answer of a route that takes a token is private (middleware/caching.ts, answer.ts).
   if (route.scope !== null) for (const n of ['Cache-Control', 'Vary']) h[n] = ref(n);
   for (const name of own) h[name] = ref(name);
   return h;

@@ -7,7 +7,7 @@
  * const t = tokens.encode('runs', tenant, filters, { s: 17, id: 'abc' });
  * tokens.decode('runs', tenant, filters, t); // { s: 17, id: 'abc' }
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -31,8 +31,16 @@ export interface NextPage<R> {
   position: (last: R) => unknown;
 }
 
+const ITEMS_OPEN = Buffer.from('{"items":[');
+const COMMA = Buffer.from(',');
+
 export class PageTokens {
-  constructor(private readonly key: Buffer) {}
+  /** The HMAC key, imported once (not per token). */
+  private readonly key: KeyObject;
+
+  constructor(key: Buffer) {
+    this.key = createSecretKey(key);
+  }
 
   /** Loads the HMAC key from the data folder, creating it once. */
   static fromDataDir(dataDir: string): PageTokens {
@@ -87,13 +95,21 @@ export class PageTokens {
   }
 
   /**
-   * {@link page} with items already serialized: the same JSON text `JSON.stringify(page(…))`
-   * gives. A row whose `json` is undefined has no item but still counts for the page's extent.
+   * {@link page} with items already serialized (UTF-8 JSON): the bytes of the JSON text
+   * `JSON.stringify(page(…))` gives, made with one copy of the items. A row whose `json` is
+   * undefined has no item but still counts for the page's extent.
    */
-  pageJson<R>(rows: R[], limit: number, json: (r: R) => string | undefined, next: NextPage<R>): string {
-    const items = rows.slice(0, limit).map(json).filter((j) => j !== undefined);
+  pageJson<R>(rows: R[], limit: number, json: (r: R) => Uint8Array | undefined, next: NextPage<R>): Buffer {
+    const parts: Uint8Array[] = [ITEMS_OPEN];
+    for (let i = 0; i < rows.length && i < limit; i++) {
+      const item = json(rows[i]!);
+      if (item === undefined) continue;
+      if (parts.length > 1) parts.push(COMMA);
+      parts.push(item);
+    }
     const token = this.nextToken(rows, limit, next);
-    return `{"items":[${items.join(',')}]${token === undefined ? '' : `,"next_page_token":${JSON.stringify(token)}`}}`;
+    parts.push(Buffer.from(`]${token === undefined ? '' : `,"next_page_token":${JSON.stringify(token)}`}}`));
+    return Buffer.concat(parts);
   }
 
   /** The token of the page after `limit` rows, when `limit + 1` were fetched (else none). */

@@ -17,6 +17,7 @@ import { parseQuery } from './query.js';
 import type { Trace } from './middleware/trace.js';
 import { checkDiskFloor } from './middleware/disk.js';
 import { applyRateLimit } from './rate-limit.js';
+import { markPrivate } from './middleware/answer.js';
 
 /** The context key under which the pipeline records the route template it serves (metrics, logs). */
 export const ROUTE_TEMPLATE = 'routeTemplate';
@@ -39,11 +40,14 @@ function aboutIds(source: unknown): Record<string, string> {
   return out;
 }
 
+/** Records the fields not recorded yet (the first value of a field stays). */
 function noteAudit(c: Context, fields: Record<string, string | undefined>): void {
-  const prev = (c.get(AUDIT_FIELDS) as Record<string, string> | undefined) ?? {};
-  const next = { ...prev };
-  for (const [k, v] of Object.entries(fields)) if (v && next[k] === undefined) next[k] = v;
-  c.set(AUDIT_FIELDS, next);
+  let audit = c.get(AUDIT_FIELDS) as Record<string, string> | undefined;
+  if (audit === undefined) c.set(AUDIT_FIELDS, (audit = {}));
+  for (const k in fields) {
+    const v = fields[k];
+    if (v && audit[k] === undefined) audit[k] = v;
+  }
 }
 
 /**
@@ -115,7 +119,11 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
     throw new Error(`route ${route.method} ${route.path} declares rateLimit '${route.rateLimit}' but no rate limiter is configured`);
   }
   const idem = idempotency(deps);
+  const takesToken = route.scope !== null;
   return async function routeHandler(c, next) {
+    // Every answer given here, errors and the 404/405 of a path that is not this route's after
+    // all included, is private when the route takes a token (middleware/answer.ts).
+    if (takesToken) markPrivate(c);
     // Not this route's path after all (Hono only dispatched by shape): let the next route, or
     // the 404/405 answer, have it.
     const path = apiPath(c.req.url);
@@ -133,7 +141,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
     }
     const { principal, tenant } = await authorize(deps, route, c);
     noteAudit(c, { tenant: tenant || undefined, sub: principal?.subject });
-    const limitHeaders = applyRateLimit(deps, route, c, tenant);
+    applyRateLimit(deps, route, c, tenant);
     checkDiskFloor(deps, route);
 
     const idemKey = isMutating(route)
@@ -172,17 +180,8 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       },
     };
     const out = await idem(ctx, async () => route.handler(ctx));
-    if (out instanceof Response) {
-      if (limitHeaders) {
-        try {
-          for (const [k, v] of Object.entries(limitHeaders)) out.headers.set(k, v);
-        } catch {
-          /* immutable headers (a fetched Response): leave them */
-        }
-      }
-      return out;
-    }
+    if (out instanceof Response) return out; // its headers are added after the handler (middleware/answer.ts)
     noteAudit(c, aboutIds(out.about ?? out.body));
-    return toResponse(out, limitHeaders);
+    return toResponse(c, out);
   };
 }

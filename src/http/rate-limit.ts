@@ -14,6 +14,7 @@ import { ApiError } from '../core/index.js';
 import type { RateLimitDecision } from '../ops/index.js';
 import type { AppDeps } from './deps.js';
 import type { RouteDef } from './route.js';
+import { addAnswerHeaders } from './middleware/answer.js';
 
 /**
  * The `X-RateLimit-*` headers of a decision.
@@ -32,18 +33,17 @@ export function rateLimitHeaders(d: RateLimitDecision): Record<string, string> {
 
 /**
  * The route's rate limit (after auth + tenant + scope): takes one request from the tenant's
- * bucket, puts its headers on the context (so error responses carry them too) and refuses with
- * 429 RATE_LIMITED + Retry-After when the bucket is empty. Returns the headers for success paths.
+ * bucket, puts its headers on every answer to the request (errors too: middleware/answer.ts) and refuses with
+ * 429 RATE_LIMITED + Retry-After when the bucket is empty.
  */
-export function applyRateLimit(deps: AppDeps, route: RouteDef, c: Context, tenant: string): Record<string, string> | undefined {
-  if (!route.rateLimit) return undefined;
+export function applyRateLimit(deps: AppDeps, route: RouteDef, c: Context, tenant: string): void {
+  if (!route.rateLimit) return;
   const d = deps.services.rateLimiter!.take(route.rateLimit, tenant);
   const headers = rateLimitHeaders(d);
-  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  addAnswerHeaders(c, headers);
   if (!d.allowed) {
     const retryAfterSeconds = Math.max(1, Math.ceil(d.retryAfterSeconds ?? 1));
-    // Its X-RateLimit-* headers are on the context already (set above), the error's answer included.
+    // Its X-RateLimit-* headers are on every answer already (added above), the error's included.
     throw new ApiError('RATE_LIMITED', 'rate limit exceeded: retry later', { limit: d.limit, ratePerSecond: d.ratePerSecond, retryAfterSeconds }, { retryAfterSeconds });
   }
-  return headers;
 }

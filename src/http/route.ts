@@ -27,8 +27,8 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export interface HttpResult {
   status: number;
   body?: unknown;
-  /** The JSON body already serialized (`JSON.stringify` of what `body` would be), in place of `body`. */
-  json?: string;
+  /** The JSON body already serialized (`JSON.stringify` of what `body` would be, or its UTF-8 bytes), in place of `body`. */
+  json?: string | Uint8Array;
   /** With `json`: what the answer is about (its runId, dagId, …) for the request log, read from `body` otherwise. */
   about?: object;
   headers?: Record<string, string>;

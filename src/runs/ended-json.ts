@@ -1,6 +1,9 @@
 /**
  * The read routes' JSON of runs, made once for ended runs (the store's precomputed views,
- * `store/ended-views.ts`): an ended run no longer changes, only retention deletes it.
+ * `store/ended-views.ts`): an ended run no longer changes, only retention deletes it. The JSON
+ * is UTF-8 bytes, kept and answered as they are: a page is one copy of its items, with no
+ * string made, flattened and encoded again per request (the 33 KB of a page of 50 runs made
+ * young-generation garbage the scavenger copied: issue #20).
  */
 import type { EndedViewKind, EndedViews, RunKeyRow, RunListFilter, RunRow, StorePorts } from '../store/index.js';
 import { isRunTerminal } from './states.js';
@@ -9,8 +12,9 @@ import { runView, type RunView } from './views.js';
 /** An ended run no longer changes (only retention deletes it): its views can be kept. */
 const hasEnded = (r: RunRow): boolean => r.endedMs !== null && isRunTerminal(r.status);
 
-/** Keeps `json` as the view of this kind when the run has ended; returns it. */
-function keep(views: EndedViews, row: RunRow, kind: EndedViewKind, json: string): string {
+/** `value` as JSON bytes, kept as the view of this kind when the run has ended. */
+function keep(views: EndedViews, row: RunRow, kind: EndedViewKind, value: unknown): Buffer {
+  const json = Buffer.from(JSON.stringify(value));
   if (hasEnded(row)) views.put(row.tenant, row.runId, kind, json);
   return json;
 }
@@ -22,15 +26,15 @@ function keep(views: EndedViews, row: RunRow, kind: EndedViewKind, json: string)
  * @example
  * const json = await runJson(ports.endedViews, row, () => service.view(row));
  */
-export async function runJson(views: EndedViews, row: RunRow, build: () => Promise<RunView>): Promise<string> {
+export async function runJson(views: EndedViews, row: RunRow, build: () => Promise<RunView>): Promise<Uint8Array> {
   const known = hasEnded(row) ? views.get(row.tenant, row.runId, 'full') : undefined;
-  return known ?? keep(views, row, 'full', JSON.stringify(await build()));
+  return known ?? keep(views, row, 'full', await build());
 }
 
-/** A list item as JSON with its key; `json` undefined for a run deleted between the two reads. */
+/** A list item as JSON bytes with its key; `json` undefined for a run deleted between the two reads. */
 export interface KeyedJson {
   key: RunKeyRow;
-  json: string | undefined;
+  json: Uint8Array | undefined;
 }
 
 /**
@@ -51,7 +55,7 @@ export async function listJson(ports: Pick<StorePorts, 'runs' | 'endedViews'>, f
     const rows = new Map((await runs.getMany(filter.tenant, missing.map((e) => e.key.runId))).map((r) => [r.runId, r]));
     for (const e of missing) {
       const row = rows.get(e.key.runId);
-      if (row !== undefined) e.json = keep(views, row, 'item', JSON.stringify(runView(row)));
+      if (row !== undefined) e.json = keep(views, row, 'item', runView(row));
     }
   }
   return out;

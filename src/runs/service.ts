@@ -207,7 +207,7 @@ export class RunService {
   }
 
   /** The JSON of `get`, with the run's row ({@link runJson}). */
-  async getJson(tenant: string, runId: string): Promise<{ json: string; row: RunRow }> {
+  async getJson(tenant: string, runId: string): Promise<{ json: Uint8Array; row: RunRow }> {
     const row = await this.row(tenant, runId);
     return { json: await runJson(this.d.ports.endedViews, row, () => this.view(row)), row };
   }
@@ -221,11 +221,9 @@ export class RunService {
   async stepsPage(tenant: string, runId: string, afterIndex: number, limit: number): Promise<Array<StepRow & { view: StepView }>> {
     const row = await this.row(tenant, runId);
     const { runs } = this.d.ports;
-    const [steps, attempts] = await Promise.all([runs.steps(row.runId), runs.attemptsOfRun(row.runId)]);
-    return steps
-      .filter((s) => s.topoIndex > afterIndex)
-      .slice(0, limit)
-      .map((s) => ({ ...s, view: stepView(s, attempts.filter((a) => a.stepId === s.stepId)) }));
+    const steps = await runs.stepsPage(row.runId, afterIndex, limit);
+    const attempts = steps.length === 0 ? [] : await runs.attemptsOfSteps(row.runId, steps.map((s) => s.stepId));
+    return steps.map((s) => ({ ...s, view: stepView(s, attempts.filter((a) => a.stepId === s.stepId)) }));
   }
 
   async step(tenant: string, runId: string, stepId: string): Promise<StepView> {

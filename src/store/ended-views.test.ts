@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { EndedViews } from './ended-views.js';
 
 test('EndedViews: per tenant, bounded (least recently used first), forget', () => {
-  const v = new EndedViews(2);
+  const v = new EndedViews<string>(2);
   v.put('t', 'r1', 'full', '{"a":1}');
   v.put('t', 'r1', 'item', '{"b":1}');
   assert.equal(v.get('t', 'r1', 'full'), '{"a":1}');

@@ -136,5 +136,18 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "bps": true,
     "folderMillis": 1796223558428,
     "hash": "9d1ee73517b74ded01a9521d26dc58e73768bed462b8ec7672e2ede89a7b5d7f"
+  },
+  {
+    "tag": "0010_runs_list_order",
+    "sql": [
+      "DROP INDEX `runs_order`;",
+      "\nDROP INDEX `runs_schedule_order`;",
+      "\nCREATE INDEX `runs_list` ON `runs` (`tenant`,\"started_ms\" desc,`run_id`);",
+      "\nCREATE INDEX `runs_dag_list` ON `runs` (`tenant`,`dag_id`,\"started_ms\" desc,`run_id`);",
+      "\nCREATE INDEX `runs_schedule_list` ON `runs` (`tenant`,`schedule_id`,\"started_ms\" desc,`run_id`);"
+    ],
+    "bps": true,
+    "folderMillis": 1796263883088,
+    "hash": "98605675e117717a3c4b0c4814b93d80ce2e66e86f65c9628825641afbf46f72"
   }
 ];

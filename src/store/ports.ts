@@ -87,6 +87,10 @@ export interface RunLedgerPort {
   steps(runId: string): Promise<StepRow[]>;
   /** Every attempt of a run, by step id then attempt. */
   attemptsOfRun(runId: string): Promise<AttemptRow[]>;
+  /** Up to `limit` steps after topological position `afterIndex` (-1: from the first), in order. */
+  stepsPage(runId: string, afterIndex: number, limit: number): Promise<StepRow[]>;
+  /** The attempts of these steps of a run, by step id then attempt. */
+  attemptsOfSteps(runId: string, stepIds: readonly string[]): Promise<AttemptRow[]>;
   /** One page of a tenant's runs: `startedMs DESC, runId ASC`, or export order with `afterAsc` / `asc`. */
   list(f: RunListFilter & { asc?: boolean }): Promise<RunRow[]>;
   /** The keys of the same page as `list` (the index alone answers when no status filter is given). */

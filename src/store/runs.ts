@@ -55,6 +55,7 @@ export class RunQueries {
   private readonly stepsPageStmt;
   private readonly stepStmt;
   private readonly attemptsOfRunStmt;
+  private readonly attemptsOfStepsStmt;
   private readonly getManyStmt;
   private readonly attemptsOfStepStmt;
   private readonly attemptStmt;
@@ -107,6 +108,7 @@ export class RunQueries {
     // `+tenant`: by primary key; the planner would otherwise walk a tenant index (1M entries).
     this.getManyStmt = db.prepare(`select ${RUN_COLS} from runs where +tenant=? and run_id in (select value from json_each(?))`);
     this.attemptsOfRunStmt = db.prepare(`select ${ATTEMPT_COLS} from attempts where run_id=? order by step_id, attempt`);
+    this.attemptsOfStepsStmt = db.prepare(`select ${ATTEMPT_COLS} from attempts where run_id=? and step_id in (select value from json_each(?)) order by step_id, attempt`);
     this.attemptsOfStepStmt = db.prepare(
       `select ${ATTEMPT_COLS} from attempts where run_id=? and step_id=? order by attempt`,
     );
@@ -224,6 +226,11 @@ export class RunQueries {
   /** Every attempt of a run, by step id then attempt. */
   attemptsOfRun(runId: string): AttemptRow[] {
     return this.attemptsOfRunStmt.all(runId) as AttemptRow[];
+  }
+
+  /** The attempts of these steps of a run, by step id then attempt. */
+  attemptsOfSteps(runId: string, stepIds: readonly string[]): AttemptRow[] {
+    return this.attemptsOfStepsStmt.all(runId, JSON.stringify(stepIds)) as AttemptRow[];
   }
 
   attemptsOfStep(runId: string, stepId: string): AttemptRow[] {

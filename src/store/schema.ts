@@ -64,9 +64,14 @@ export const runs = sqliteTable(
     scheduledMs: integer('scheduled_ms'),
   },
   (t) => [
-    index('runs_order').on(t.tenant, t.startedMs, t.runId),
+    // The order of `GET /runs` (startedUtc DESC, then runId ASC), so that a page's keys are read
+    // from the index in order, without a sort. An export (started_ms, run_id both ascending)
+    // reads them backwards and sorts only the runs of one started_ms at a time.
+    index('runs_list').on(t.tenant, sql`${t.startedMs} desc`, t.runId),
+    index('runs_dag_list').on(t.tenant, t.dagId, sql`${t.startedMs} desc`, t.runId),
+    index('runs_schedule_list').on(t.tenant, t.scheduleId, sql`${t.startedMs} desc`, t.runId),
+    // Retention walks a DAG's runs in (started_ms, run_id) order (row-value ranges: retention.ts).
     index('runs_dag_order').on(t.tenant, t.dagId, t.startedMs, t.runId),
-    index('runs_schedule_order').on(t.tenant, t.scheduleId, t.startedMs, t.runId),
     // A schedule's overlap policy asks, at every fire, whether a run of it is still active.
     index('runs_schedule_active')
       .on(t.tenant, t.scheduleId)

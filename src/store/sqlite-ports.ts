@@ -54,6 +54,8 @@ export class SqlitePorts implements StorePorts {
       byToken: (t, token) => settled(() => s.runs.byToken(t, token)),
       steps: (id) => settled(() => s.runs.steps(id)),
       attemptsOfRun: (id) => settled(() => s.runs.attemptsOfRun(id)),
+      stepsPage: (id, afterIndex, limit) => settled(() => s.runs.stepsPage(id, afterIndex, limit)),
+      attemptsOfSteps: (id, stepIds) => settled(() => s.runs.attemptsOfSteps(id, stepIds)),
       list: (f) => settled(() => s.runs.list(f)),
       listKeys: (f) => settled(() => s.runs.listKeys(f)),
       getMany: (t, ids) => settled(() => s.runs.getMany(t, ids)),

@@ -1,8 +1,8 @@
 /**
- * Caching of answers to authenticated routes, written once for the whole route table: such an
- * answer belongs to one caller and one tenant, so no shared cache (a proxy, a CDN) may keep it
- * and no cache may hand it to another token or tenant. Every answer of a route that takes a
- * token — success, 304, error envelope — gets:
+ * Caching of answers to authenticated routes, written once for the whole route table (applied
+ * by middleware/answer.ts): such an answer belongs to one caller and one tenant, so no shared
+ * cache (a proxy, a CDN) may keep it and no cache may hand it to another token or tenant. Every
+ * answer of a route that takes a token — success, 304, error envelope — gets:
  *
  * - `Cache-Control` with `private` (a route's own directives stay — the artifacts' `max-age`
  *   and `immutable`, the streams' `no-store` — but `public` and `s-maxage` are dropped; a
@@ -10,10 +10,8 @@
  * - `Vary: Authorization, X-Stella-Tenant` (merged with any `Vary` the route set).
  *
  * @example
- * app.on('GET', '/api/v1/orchestrator/runs', privateCaching(), handler);
  * privateCacheControl('public, max-age=31536000, immutable') // 'private, max-age=31536000, immutable'
  */
-import type { MiddlewareHandler } from 'hono';
 
 /** What an authenticated answer that sets no `Cache-Control` of its own gets. */
 export const DEFAULT_PRIVATE_CACHE_CONTROL = 'private, no-store';
@@ -35,18 +33,4 @@ export function privateVary(value: string | null): string {
   if (names.includes('*')) return '*';
   for (const n of PRIVATE_VARY) if (!names.some((x) => x.toLowerCase() === n.toLowerCase())) names.push(n);
   return names.join(', ');
-}
-
-/** Middleware for every route that takes a token: applied after the handler or the error envelope. */
-export function privateCaching(): MiddlewareHandler {
-  return async function privateCaching(c, next) {
-    await next();
-    try {
-      const h = c.res.headers;
-      h.set('Cache-Control', privateCacheControl(h.get('cache-control')));
-      h.set('Vary', privateVary(h.get('vary')));
-    } catch {
-      // Immutable headers: only a 101 upgrade answer has them, and it carries no body to cache.
-    }
-  };
 }

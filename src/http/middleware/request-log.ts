@@ -34,6 +34,7 @@ export function requestLog(deps: AppDeps): MiddlewareHandler {
     const route = (c.get(ROUTE_TEMPLATE) as string | undefined) ?? 'unmatched';
     const status = c.res.status;
     deps.observe?.(route, c.req.method, status, seconds);
+    if (status < 500 && deps.logger.isLevelEnabled?.('info') === false) return; // the line would be dropped
     const trace = c.get('trace') as Trace | undefined;
     const line = {
       trace_id: trace?.traceId,

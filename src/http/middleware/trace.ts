@@ -1,5 +1,4 @@
 import { randomHex } from '../../core/ids.js';
-import type { MiddlewareHandler } from 'hono';
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -23,21 +22,6 @@ export function parseTraceparent(header: string | undefined): Trace {
 
 export function formatTraceparent(t: Trace): string {
   return `00-${t.traceId}-${t.spanId}-${t.flags}`;
-}
-
-/**
- * Continues or starts a trace and echoes `traceparent` on every response.
- *
- * @example app.use('*', traceContext());
- */
-export function traceContext(): MiddlewareHandler {
-  return async function traceContext(c, next) {
-    const t = parseTraceparent(c.req.header('traceparent'));
-    c.set('trace', t);
-    c.header('traceparent', formatTraceparent(t));
-    await next();
-    c.res.headers.set('traceparent', formatTraceparent(t));
-  };
 }
 
 declare module 'hono' {

@@ -7,10 +7,10 @@
  * pagination order the same on both stores); `integer` → `bigint` (times are ms since the epoch).
  *
  * @example
- * pgDdl(); // ['CREATE TABLE "runs" (…)', 'CREATE INDEX "runs_order" ON "runs" (…)', …]
+ * pgDdl(); // ['CREATE TABLE "runs" (…)', 'CREATE INDEX "runs_list" ON "runs" (…)', …]
  */
 import { getTableConfig, SQLiteSyncDialect, SQLiteTable } from 'drizzle-orm/sqlite-core';
-import { getTableColumns, is, type SQL } from 'drizzle-orm';
+import { getTableColumns, is, SQL } from 'drizzle-orm';
 import * as schema from '../schema.js';
 
 /** Every table of the schema definition, in declaration order. */
@@ -32,10 +32,13 @@ function literal(v: unknown): string {
   throw new Error(`no PostgreSQL literal for the default ${String(v)}`);
 }
 
-/** A partial index's predicate as SQL text, with columns unqualified (valid in both dialects). */
-function predicate(table: string, where: SQL): string {
-  const { sql, params } = new SQLiteSyncDialect().sqlToQuery(where);
-  if (params.length > 0) throw new Error(`index predicate on ${table} has parameters: write it with literals`);
+/**
+ * An index's SQL part (a partial index's predicate, a column with its order: `"started_ms" desc`)
+ * as SQL text with columns unqualified (valid in both dialects).
+ */
+function sqlText(table: string, part: SQL): string {
+  const { sql, params } = new SQLiteSyncDialect().sqlToQuery(part);
+  if (params.length > 0) throw new Error(`index SQL on ${table} has parameters: write it with literals`);
   return sql.replaceAll(`${q(table)}.`, '');
 }
 
@@ -52,8 +55,8 @@ export function tableDdl(table: SQLiteTable): string[] {
   for (const pk of c.primaryKeys) cols.push(`PRIMARY KEY (${pk.columns.map((x) => q(x.name)).join(', ')})`);
   const out = [`CREATE TABLE ${q(c.name)} (\n  ${cols.join(',\n  ')}\n)`];
   for (const ix of c.indexes) {
-    const on = ix.config.columns.map((x) => q((x as { name: string }).name)).join(', ');
-    const where = ix.config.where ? ` WHERE ${predicate(c.name, ix.config.where)}` : '';
+    const on = ix.config.columns.map((x) => (is(x, SQL) ? sqlText(c.name, x) : q((x as { name: string }).name))).join(', ');
+    const where = ix.config.where ? ` WHERE ${sqlText(c.name, ix.config.where)}` : '';
     out.push(`CREATE ${ix.config.unique ? 'UNIQUE ' : ''}INDEX ${q(ix.config.name)} ON ${q(c.name)} (${on})${where}`);
   }
   return out;

@@ -10,7 +10,7 @@
 import type pg from 'pg';
 import { SCHEMA } from '../db.js';
 import { pgDdl, tableDdl } from './ddl.js';
-import { idempotencyKeys, nodes, runOwners, settings } from '../schema.js';
+import { idempotencyKeys, nodes, runOwners, runs, settings } from '../schema.js';
 
 /** Any number, the same in every node: the advisory lock key of migrations. */
 const MIGRATE_LOCK = 0x5354_454c;
@@ -37,6 +37,8 @@ const UPGRADES: ReadonlyMap<number, readonly string[]> = new Map([
   // 0009_installation_settings: values every node shares (the page-token key), and the node
   // handling an in-flight Idempotency-Key.
   [9, [...tableDdl(settings), `ALTER TABLE "idempotency_keys" ADD COLUMN "node_id" text COLLATE "C"`]],
+  // 0010_runs_list_order: the run lists' order (started_ms DESC, run_id ASC) as indexes.
+  [10, ['DROP INDEX "runs_order"', 'DROP INDEX "runs_schedule_order"', ...tableDdl(runs).filter((s) => /"runs_(dag_|schedule_)?list"/.test(s))]],
 ]);
 
 /** Creates or checks the schema: the version the database had (0: empty) and has now. */

@@ -92,6 +92,20 @@ export class PgRuns implements RunLedgerPort {
     return this.c.rows<AttemptRow>(`select ${ATTEMPT_COLS} from attempts where run_id = $1 order by step_id, attempt`, [runId]);
   }
 
+  stepsPage(runId: string, afterIndex: number, limit: number): Promise<StepRow[]> {
+    return this.c.rows<StepRow>(
+      `select ${STEP_COLS} from steps where run_id = $1 and topo_index > $2 order by topo_index, step_id limit $3`,
+      [runId, afterIndex, limit],
+    );
+  }
+
+  attemptsOfSteps(runId: string, stepIds: readonly string[]): Promise<AttemptRow[]> {
+    return this.c.rows<AttemptRow>(
+      `select ${ATTEMPT_COLS} from attempts where run_id = $1 and step_id = any($2::text[]) order by step_id, attempt`,
+      [runId, stepIds],
+    );
+  }
+
   active(): Promise<RunRow[]> {
     return this.c.rows<RunRow>(`select ${RUN_COLS} from runs where status in (${ACTIVE_IN}) and imported = 0 order by started_ms, run_id`);
   }

@@ -95,18 +95,21 @@ test('a PostgreSQL database of schema version 7 (before run ownership) is upgrad
   try {
     // The schema as version 7 created it: every table but those 0007_run_owners and later added, and a row kept.
     const added = new Set(['nodes', 'run_owners', 'settings']);
-    const later = ['"idempotency_in_flight"']; // indexes of migrations after 0007
+    const later = ['"idempotency_in_flight"', '"runs_list"', '"runs_dag_list"', '"runs_schedule_list"']; // indexes of migrations after 0007
     await c.query('create table schema_version (version bigint primary key, tag text not null, applied_ms bigint not null)');
     for (const stmt of pgDdl()) {
       if ([...added].some((t) => stmt.includes(`ON "${t}"`) || stmt.startsWith(`CREATE TABLE "${t}"`)) || later.some((i) => stmt.includes(i))) continue;
       await c.query(stmt);
     }
     await c.query('alter table idempotency_keys drop column node_id'); // added by 0009
+    // The run lists' indexes before 0010_runs_list_order.
+    await c.query('CREATE INDEX "runs_order" ON "runs" ("tenant", "started_ms", "run_id")');
+    await c.query('CREATE INDEX "runs_schedule_order" ON "runs" ("tenant", "schedule_id", "started_ms", "run_id")');
     await c.query(`insert into schema_version values (7, '0006_schedule_actors', 0)`);
     await c.query(`insert into retention_policies (tenant, max_age_days, keep_last, updated_ms) values ('kept', 3, null, 1)`);
     await (await PgStore.open({ url: db.url })).close();
     assert.deepEqual(await pgShape(c), sqliteShape());
-    assert.deepEqual((await c.query('select version::int as v from schema_version order by version')).rows.map((r) => r.v), [7, 8, 9, SCHEMA.version]);
+    assert.deepEqual((await c.query('select version::int as v from schema_version order by version')).rows.map((r) => r.v), [7, 8, 9, 10, SCHEMA.version]);
     assert.equal((await c.query(`select count(*)::int as n from retention_policies where tenant = 'kept'`)).rows[0].n, 1, 'rows kept');
   } finally {
     await c.end();
