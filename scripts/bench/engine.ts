@@ -21,6 +21,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { mintToken } from '../../src/auth/index.js';
 import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
@@ -42,6 +43,9 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '40' },
     sync: { type: 'string', default: 'NORMAL' },
     profile: { type: 'string' },
+    // A sampling heap profile of the measured part, objects already collected included: who
+    // allocates the garbage (`.heapprofile`, Chrome DevTools' Memory tab reads it).
+    'heap-profile': { type: 'string' },
     only: { type: 'string' },
     // `postgres`: the same figures on the PostgreSQL store (one node), on a throwaway cluster
     // with fsync, synchronous commit and full-page writes on (test/helpers/pg.ts).
@@ -139,6 +143,8 @@ for (let i = 0; i < Math.max(1, WARMUP); i++) {
 await runOnce('fan48', 't2');
 
 const session = values.profile ? await startProfile() : undefined;
+const heapSession = values['heap-profile'] ? await startHeapProfile() : undefined;
+const gc = gcCounter();
 
 if (want('chain')) {
   trackSteps = true;
@@ -151,7 +157,12 @@ if (want('chain')) {
     for (let k = 1; k < l.length; k++) gaps.push(l[k]!.at - l[k - 1]!.at);
   }
   trackSteps = false;
-  out.chain40 = fig(median(totals), 'ms', { stepP50Ms: quantile(gaps, 0.5), stepP99Ms: quantile(gaps, 0.99), perStepMs: median(totals) / 40 }, totals);
+  const steps = REPS * 40;
+  const g = gc.take();
+  out.chain40 = fig(median(totals), 'ms', {
+    stepP50Ms: quantile(gaps, 0.5), stepP99Ms: quantile(gaps, 0.99), perStepMs: median(totals) / 40,
+    scavengesPer1000Steps: Math.round((g.minor * 1000) / steps), gcMsPerStep: +(g.ms / steps).toFixed(4), cpuUsPerStep: Math.round(g.cpuUs / steps),
+  }, totals);
 }
 
 if (want('fanout')) {
@@ -243,6 +254,8 @@ if (want('fairness')) {
   }, flooded);
 }
 if (session) await stopProfile(session, values.profile!);
+if (heapSession) await stopHeapProfile(heapSession, values['heap-profile']!);
+gc.stop();
 out.rss = fig(rssIdle, 'MB', { afterSustainedMb: rssMb(), hostsMb: descendantsRssMb(), workers: config.workers });
 out.config = { workers: config.workers, synchronous: config.synchronous, store: pgDb ? 'postgres (durable: fsync on)' : 'sqlite' };
 emit(out);
@@ -284,6 +297,45 @@ async function startProfile(): Promise<import('node:inspector/promises').Session
 }
 async function stopProfile(s: import('node:inspector/promises').Session, file: string): Promise<void> {
   const { profile } = await s.post('Profiler.stop');
+  (await import('node:fs')).writeFileSync(file, JSON.stringify(profile));
+  s.disconnect();
+}
+
+/** Garbage collections (count of scavenges, all GC pause ms) and this process's CPU since the last take(). */
+function gcCounter(): { take(): { minor: number; ms: number; cpuUs: number }; stop(): void } {
+  let minor = 0;
+  let ms = 0;
+  let cpu = process.cpuUsage();
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      ms += e.duration;
+      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) minor++;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    take() {
+      const c = process.cpuUsage(cpu);
+      const r = { minor, ms, cpuUs: c.user + c.system };
+      minor = 0;
+      ms = 0;
+      cpu = process.cpuUsage();
+      return r;
+    },
+    stop: () => obs.disconnect(),
+  };
+}
+
+async function startHeapProfile(): Promise<import('node:inspector/promises').Session> {
+  const { Session } = await import('node:inspector/promises');
+  const s = new Session();
+  s.connect();
+  await s.post('HeapProfiler.enable');
+  await s.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+  return s;
+}
+async function stopHeapProfile(s: import('node:inspector/promises').Session, file: string): Promise<void> {
+  const { profile } = await s.post('HeapProfiler.stopSampling');
   (await import('node:fs')).writeFileSync(file, JSON.stringify(profile));
   s.disconnect();
 }
