@@ -28,8 +28,7 @@ export { eventCanonicalJson, eventHash } from './event-chain.js';
 
 /** Rows per multi-row INSERT (fewer statement executions per group commit). */
 const CHUNK = 32;
-const COLUMNS = 14;
-const ROW = `(${Array<string>(COLUMNS).fill('?').join(', ')})`;
+const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT = 'insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, schedule_id, scheduled_ms, detail, prev_hash, hash)';
 
 const COLS = selectList(events);
@@ -42,9 +41,6 @@ export class EventLog {
   private readonly sinceStmt;
   private readonly ofRunStmt;
   private readonly checkpointStmt;
-  /** Parameter arrays of the two inserts, reused. */
-  private readonly oneParams = new Array<unknown>(COLUMNS).fill(null);
-  private readonly manyParams = new Array<unknown>(COLUMNS * CHUNK).fill(null);
   private readonly setCheckpointStmt;
 
   constructor(db: Database.Database) {
@@ -115,13 +111,16 @@ export class EventLog {
       rows[i] = row;
     }
     let i = 0;
+    const params: unknown[] = [];
     for (; i + CHUNK <= rows.length; i += CHUNK) {
-      for (let k = 0; k < CHUNK; k++) putRow(this.manyParams, k * COLUMNS, rows[i + k]!);
-      this.insertManyStmt.run(this.manyParams);
+      params.length = 0;
+      for (let k = i; k < i + CHUNK; k++) pushRow(params, rows[k]!);
+      this.insertManyStmt.run(params);
     }
     for (; i < rows.length; i++) {
-      putRow(this.oneParams, 0, rows[i]!);
-      this.insertStmt.run(this.oneParams);
+      params.length = 0;
+      pushRow(params, rows[i]!);
+      this.insertStmt.run(params);
     }
     return rows;
   }
@@ -155,20 +154,6 @@ export class EventLog {
   }
 }
 
-/** Writes a row's parameters at `at` (the arrays are reused: no garbage per insert). */
-function putRow(p: unknown[], at: number, r: EventRow): void {
-  p[at] = r.tenant;
-  p[at + 1] = r.seq;
-  p[at + 2] = r.type;
-  p[at + 3] = r.dagId;
-  p[at + 4] = r.runId;
-  p[at + 5] = r.stepId;
-  p[at + 6] = r.status;
-  p[at + 7] = r.tsMs;
-  p[at + 8] = r.traceId;
-  p[at + 9] = r.scheduleId;
-  p[at + 10] = r.scheduledMs;
-  p[at + 11] = r.detail;
-  p[at + 12] = r.prevHash;
-  p[at + 13] = r.hash;
+function pushRow(p: unknown[], r: EventRow): void {
+  p.push(r.tenant, r.seq, r.type, r.dagId, r.runId, r.stepId, r.status, r.tsMs, r.traceId, r.scheduleId, r.scheduledMs, r.detail, r.prevHash, r.hash);
 }

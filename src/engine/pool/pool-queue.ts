@@ -65,15 +65,15 @@ export class KeyedQueues<E extends { state: string; readonly key: string }> {
     return this.counts.get(key) ?? 0;
   }
 
-  /**
-   * Calls `visit` with each key's FIFO in turn (empty ones are dropped as they are met).
-   * `Map.forEach`, not a generator of `[key, queue]` pairs: no objects per call (the pool
-   * pumps on every step's dispatch and end).
-   */
-  forEachFifo(visit: (key: string, q: TaskQueue<E>) => void): void {
-    this.queues.forEach((q, key) => {
-      if (q.peek()) visit(key, q);
+  /** Each key's FIFO in turn (empty ones are dropped as they are met). */
+  *fifos(): Generator<[string, TaskQueue<E>]> {
+    for (const [key, q] of this.queues) {
+      if (!q.peek()) {
+        this.queues.delete(key);
+        continue;
+      }
+      yield [key, q];
       if (!q.peek()) this.queues.delete(key);
-    });
+    }
   }
 }

@@ -26,7 +26,7 @@ import {
 import { leastLoaded, type Profile, type Slot as SlotOf } from './pool-host.js';
 import { HostSet, hostKey } from './pool-hosts.js';
 import { PoolReadiness } from './pool-readiness.js';
-import { KeyedQueues, type TaskQueue } from './pool-queue.js';
+import { KeyedQueues } from './pool-queue.js';
 import type { Entry } from './pool-entry.js';
 import { ThreadMessages } from './pool-threads.js';
 
@@ -221,19 +221,16 @@ export class WorkerPool {
 
   private pump(): void {
     if (this.closing) return;
-    this.waiting.forEachFifo(this.drainFifo);
-  }
-
-  /** Dispatches the head of a key's FIFO while one of its hosts has a free thread. */
-  private readonly drainFifo = (key: string, q: TaskQueue<Entry>): void => {
-    for (let e = q.peek(); e; e = q.peek()) {
-      const host = this.hosts.usable(key, e.meta.tenant, e.profile, e.plugin);
-      const slot = host && leastLoaded(host.slots, this.opts.perWorkerConcurrency);
-      if (!slot) return;
-      q.shift();
-      this.dispatch(slot, e);
+    for (const [key, q] of this.waiting.fifos()) {
+      for (let e = q.peek(); e; e = q.peek()) {
+        const host = this.hosts.usable(key, e.meta.tenant, e.profile, e.plugin);
+        const slot = host && leastLoaded(host.slots, this.opts.perWorkerConcurrency);
+        if (!slot) break;
+        q.shift();
+        this.dispatch(slot, e);
+      }
     }
-  };
+  }
 
   private dispatch(slot: Slot, e: Entry): void {
     e.state = 'running';
