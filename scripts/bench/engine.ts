@@ -21,7 +21,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { mintToken } from '../../src/auth/index.js';
 import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
@@ -43,6 +43,9 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '40' },
     sync: { type: 'string', default: 'NORMAL' },
     profile: { type: 'string' },
+    // A sampling heap profile of the measured part, objects already collected included: who
+    // allocates the garbage (`.heapprofile`, Chrome DevTools' Memory tab reads it).
+    'heap-profile': { type: 'string' },
     only: { type: 'string' },
     // `postgres`: the same figures on the PostgreSQL store (one node), on a throwaway cluster
     // with fsync, synchronous commit and full-page writes on (test/helpers/pg.ts).
@@ -140,40 +143,32 @@ for (let i = 0; i < Math.max(1, WARMUP); i++) {
 await runOnce('fan48', 't2');
 
 const session = values.profile ? await startProfile() : undefined;
+const heapSession = values['heap-profile'] ? await startHeapProfile() : undefined;
+const gc = gcCounter();
 
 if (want('chain')) {
   trackSteps = true;
   const totals: number[] = [];
   const gaps: Array<{ from: number; to: number }> = [];
-  // The main thread's GC pauses while the chains run: which slow hops they explain.
-  const pauses: Array<{ from: number; to: number }> = [];
-  const gcSeen = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) pauses.push({ from: e.startTime, to: e.startTime + e.duration });
-  });
-  gcSeen.observe({ entryTypes: ['gc'] });
   for (let i = 0; i < REPS; i++) {
     const { runId, ms } = await runOnce('chain40');
     totals.push(ms);
     const l = stepRunning.get(runId)!;
     for (let k = 1; k < l.length; k++) gaps.push({ from: l[k - 1]!.at, to: l[k]!.at });
   }
-  await sleep(10); // the observer's last entries
-  gcSeen.disconnect();
+  await sleep(10); // the GC observer's last entries
   trackSteps = false;
-  const ms = gaps.map((g) => g.to - g.from);
+  const steps = REPS * 40;
+  const g = gc.take();
+  const ms = gaps.map((x) => x.to - x.from);
   const p50 = quantile(ms, 0.5);
-  const slow = gaps.filter((g) => g.to - g.from > 4 * p50);
-  const slowWithGc = slow.filter((g) => pauses.some((x) => x.from < g.to && x.to > g.from)).length;
-  const gcMs = pauses.reduce((a, x) => a + x.to - x.from, 0);
+  // Which slow hops (over 4× the p50) a GC pause of the server's main thread explains.
+  const slow = gaps.filter((x) => x.to - x.from > 4 * p50);
+  const slowWithGc = slow.filter((x) => g.pauses.some((y) => y.from < x.to && y.to > x.from)).length;
   out.chain40 = fig(median(totals), 'ms', {
-    stepP50Ms: p50,
-    stepP99Ms: quantile(ms, 0.99),
-    perStepMs: median(totals) / 40,
-    slowHops: slow.length,
-    slowHopsWithGc: slowWithGc,
-    slowHopsMs: Math.round(slow.reduce((a, g) => a + g.to - g.from, 0)),
-    gcPauses: pauses.length,
-    gcMsPerRun: Math.round((gcMs / REPS) * 100) / 100,
+    stepP50Ms: p50, stepP99Ms: quantile(ms, 0.99), perStepMs: median(totals) / 40,
+    scavengesPer1000Steps: Math.round((g.minor * 1000) / steps), gcMsPerStep: +(g.ms / steps).toFixed(4), cpuUsPerStep: Math.round(g.cpuUs / steps),
+    slowHops: slow.length, slowHopsWithGc: slowWithGc, slowHopsMs: Math.round(slow.reduce((a, x) => a + x.to - x.from, 0)),
   }, totals);
 }
 
@@ -266,6 +261,8 @@ if (want('fairness')) {
   }, flooded);
 }
 if (session) await stopProfile(session, values.profile!);
+if (heapSession) await stopHeapProfile(heapSession, values['heap-profile']!);
+gc.stop();
 out.rss = fig(rssIdle, 'MB', { afterSustainedMb: rssMb(), hostsMb: descendantsRssMb(), workers: config.workers });
 out.config = { workers: config.workers, synchronous: config.synchronous, store: pgDb ? 'postgres (durable: fsync on)' : 'sqlite' };
 emit(out);
@@ -307,6 +304,48 @@ async function startProfile(): Promise<import('node:inspector/promises').Session
 }
 async function stopProfile(s: import('node:inspector/promises').Session, file: string): Promise<void> {
   const { profile } = await s.post('Profiler.stop');
+  (await import('node:fs')).writeFileSync(file, JSON.stringify(profile));
+  s.disconnect();
+}
+
+/** Garbage collections (count of scavenges, all GC pause ms, the pauses) and this process's CPU since the last take(). */
+function gcCounter(): { take(): { minor: number; ms: number; cpuUs: number; pauses: Array<{ from: number; to: number }> }; stop(): void } {
+  let minor = 0;
+  let ms = 0;
+  let pauses: Array<{ from: number; to: number }> = [];
+  let cpu = process.cpuUsage();
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      ms += e.duration;
+      pauses.push({ from: e.startTime, to: e.startTime + e.duration });
+      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) minor++;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    take() {
+      const c = process.cpuUsage(cpu);
+      const r = { minor, ms, cpuUs: c.user + c.system, pauses };
+      minor = 0;
+      ms = 0;
+      pauses = [];
+      cpu = process.cpuUsage();
+      return r;
+    },
+    stop: () => obs.disconnect(),
+  };
+}
+
+async function startHeapProfile(): Promise<import('node:inspector/promises').Session> {
+  const { Session } = await import('node:inspector/promises');
+  const s = new Session();
+  s.connect();
+  await s.post('HeapProfiler.enable');
+  await s.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+  return s;
+}
+async function stopHeapProfile(s: import('node:inspector/promises').Session, file: string): Promise<void> {
+  const { profile } = await s.post('HeapProfiler.stopSampling');
   (await import('node:fs')).writeFileSync(file, JSON.stringify(profile));
   s.disconnect();
 }

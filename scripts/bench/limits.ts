@@ -4,10 +4,10 @@
  * worker_threads round trip (one message there and back, the other core idle), the isolation
  * path's round trip (a step message to a child process over the IPC channel with JSON
  * serialisation, as the plugin hosts' channel (host-protocol.ts), relayed to a worker thread there and back: what a step costs to reach a plugin
- * host and return, with nothing else done), and a bare
+ * host and return, with nothing else done; and the same over a plain pipe, see {@link Channel}), and a bare
  * Hono route doing one SQLite read by primary key (child process, autocannon, 10 connections).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -60,31 +60,71 @@ async function workerRoundTrip(): Promise<{ p50: number; p99: number }> {
   return { p50: quantile(times, 0.5), p99: quantile(times, 0.99) };
 }
 
-/** Child process over IPC ('json' serialisation like the plugin hosts', one envelope each way) → its worker thread → back. */
-async function hostRoundTrip(): Promise<{ p50: number; p99: number; parentCpuUs: number }> {
+/**
+ * How the server reaches a plugin host: `ipc` is Node's channel with 'json' serialisation
+ * (`process.send`, what host-protocol.ts uses); `pipe` an extra stdio fd carrying
+ * newline-delimited JSON, the envelope written with one `socket.write`; `pipe-sync` the same
+ * written with one `fs.writeSync` on the fd (no stream machinery). The child relays each
+ * envelope to a worker thread and back.
+ */
+type Channel = 'ipc' | 'pipe' | 'pipe-sync';
+const CHANNELS: Channel[] = ['ipc', 'pipe', 'pipe-sync'];
+
+/** Child process ('json' envelopes, one each way) → its worker thread → back, over `channel`. */
+async function hostRoundTrip(channel: Channel): Promise<{ p50: number; p99: number; parentCpuUs: number }> {
   const relay = `
     const { Worker } = require('node:worker_threads');
     const w = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m))", { eval: true });
-    w.on('message', (m) => process.send({ b: [m] }));
-    w.once('online', () => process.send({ b: [] }));
-    process.on('message', (env) => { for (const m of env.b) w.postMessage(m); });
-    process.on('disconnect', () => process.exit(0));`;
-  const child = spawn(process.execPath, ['-e', relay], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
-  await new Promise((r) => child.once('message', r));
+    let send;
+    if (process.send) {
+      send = (env) => process.send(env);
+      process.on('message', (env) => { for (const m of env.b) w.postMessage(m); });
+      process.on('disconnect', () => process.exit(0));
+    } else {
+      const s = new (require('node:net').Socket)({ fd: 3, readable: true, writable: true });
+      send = (env) => s.write(JSON.stringify(env) + '\\n');
+      let buf = '';
+      s.setEncoding('utf8').on('data', (c) => {
+        buf += c;
+        for (let i; (i = buf.indexOf('\\n')) >= 0; buf = buf.slice(i + 1)) for (const m of JSON.parse(buf.slice(0, i)).b) w.postMessage(m);
+      });
+      s.on('end', () => process.exit(0));
+    }
+    w.on('message', (m) => send({ b: [m] }));
+    w.once('online', () => send({ b: [] }));`;
+  const ipc = channel === 'ipc';
+  const child = spawn(process.execPath, ['-e', relay], { stdio: ['ignore', 'inherit', 'inherit', ipc ? 'ipc' : 'pipe'], serialization: 'json' });
+  const pipe = child.stdio[3] as import('node:net').Socket;
+  const fd = ipc ? -1 : (pipe as unknown as { _handle: { fd: number } })._handle.fd;
+  let onEnvelope: (env: unknown) => void = () => {};
+  let send: (env: unknown) => void;
+  if (ipc) {
+    child.on('message', (env) => onEnvelope(env));
+    send = (env) => child.send(env as object);
+  } else {
+    let buf = '';
+    pipe.setEncoding('utf8').on('data', (c: string) => {
+      buf += c;
+      for (let i; (i = buf.indexOf('\n')) >= 0; buf = buf.slice(i + 1)) onEnvelope(JSON.parse(buf.slice(0, i)));
+    });
+    send = channel === 'pipe' ? (env) => pipe.write(`${JSON.stringify(env)}\n`) : (env) => writeSync(fd, `${JSON.stringify(env)}\n`);
+  }
+  const next = () => new Promise((r) => (onEnvelope = r));
+  await next();
   const msg = { cmd: 3, w: 1, m: { cmd: 1, taskId: 1, plugin: { name: 'noop', version: '1.0.0', hash: 'x'.repeat(64) }, inputs: {}, tenant: 't', runId: '0190-x', stepId: 's', attempt: 1, timeoutMs: 60_000 } };
   const times: number[] = [];
   let cpu = process.cpuUsage();
   for (let i = 0; i < 3000; i++) {
     if (i === 500) cpu = process.cpuUsage();
     const t0 = now();
-    await new Promise((r) => {
-      child.once('message', r);
-      child.send({ b: [msg] });
-    });
+    const got = next();
+    send({ b: [msg] });
+    await got;
     if (i >= 500) times.push((now() - t0) * 1000);
   }
   const used = process.cpuUsage(cpu);
-  child.disconnect();
+  if (ipc) child.disconnect();
+  else pipe.end();
   return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), parentCpuUs: (used.user + used.system) / 2500 };
 }
 
@@ -111,8 +151,18 @@ const sq = sqliteCommits();
 const sqLoad = fig(sq.perCommit, 'commits/s', { rowsPerSecBatched1000: Math.round(sq.rowsBatched) });
 const rt = await workerRoundTrip();
 const rtFig = fig(rt.p50, 'µs', { p99: rt.p99 });
-const host = await hostRoundTrip();
-const hostFig = fig(host.p50, 'µs', { p99: host.p99, parentCpuUs: host.parentCpuUs });
+// The channels alternately, three rounds: medians of each.
+const rounds = new Map<Channel, Array<{ p50: number; p99: number; parentCpuUs: number }>>(CHANNELS.map((c) => [c, []]));
+for (let r = 0; r < 3; r++) for (const c of CHANNELS) rounds.get(c)!.push(await hostRoundTrip(c));
+const med = (c: Channel, k: 'p50' | 'p99' | 'parentCpuUs') => median(rounds.get(c)!.map((x) => x[k]));
+const host = { p50: med('ipc', 'p50'), p99: med('ipc', 'p99'), parentCpuUs: med('ipc', 'parentCpuUs') };
+const hostFig = fig(host.p50, 'µs', {
+  p99: host.p99,
+  parentCpuUs: host.parentCpuUs,
+  // The same round trip over a plain pipe (newline-delimited JSON): p50 µs and the server's CPU µs.
+  pipe: { p50: med('pipe', 'p50'), parentCpuUs: med('pipe', 'parentCpuUs') },
+  pipeSync: { p50: med('pipe-sync', 'p50'), parentCpuUs: med('pipe-sync', 'parentCpuUs') },
+});
 const hono = await bareHono();
 emit({
   sqliteCommits: sqLoad,
