@@ -9,7 +9,8 @@
  *   - idle RSS of `serve --dev` on a fresh folder: /proc/<pid>/smaps_rollup (Rss, Anonymous,
  *     file-backed = the rest) `--idle` seconds after `listening`, and again `--settle` seconds
  *     after it (V8's memory reducer shrinks the young generation ~10–20 s into an idle spell;
- *     0 skips the second reading).
+ *     0 skips the second reading), and its CPU between the two (ms per second: main thread, other
+ *     live threads, plugin hosts: an idle server should sleep);
  * Each measured with the built executable (dist/orchestrator) when there is one, else from
  * source (tsx, which is not the target). Medians of `--reps`.
  *
@@ -27,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_BASE } from '../../src/core/paths.js';
-import { BINARY, emit, fig, hostReachableTmp, median, ROOT, sleep, startChildServer } from './lib.js';
+import { BINARY, emit, fig, hostReachableTmp, median, ROOT, sleep, startChildServer, treeCpuMs } from './lib.js';
 import { seedRuns } from './seed-runs.js';
 
 const { values } = parseArgs({
@@ -110,6 +111,8 @@ async function serveStart(bin: string, dataDir: string): Promise<{ listenMs: num
 }
 
 type Rss = { rss: number; anon: number; file: number };
+/** CPU ms per second of an idle server between the two RSS readings: its main thread, its other live threads, its plugin hosts. */
+type IdleCpu = { main: number; threads: number; children: number };
 
 function smaps(pid: number): Rss {
   const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
@@ -118,7 +121,7 @@ function smaps(pid: number): Rss {
 }
 
 /** smaps_rollup of an idle `serve --dev` on a fresh folder, `seconds` and `settle` seconds after listening (MB). */
-async function idleRss(bin: string, seconds: number, settle: number): Promise<{ early: Rss; settled?: Rss }> {
+async function idleRss(bin: string, seconds: number, settle: number): Promise<{ early: Rss; settled?: Rss; cpu?: IdleCpu }> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-rss-'));
   try {
     const [cmd, ...pre] = program(bin);
@@ -132,13 +135,18 @@ async function idleRss(bin: string, seconds: number, settle: number): Promise<{ 
     await sleep(seconds * 1000);
     const early = smaps(proc.pid!);
     let settled: Rss | undefined;
+    let cpu: IdleCpu | undefined;
     if (settle > seconds) {
+      const c0 = treeCpuMs(proc.pid!);
       await sleep((settle - seconds) * 1000);
       settled = smaps(proc.pid!);
+      const c1 = treeCpuMs(proc.pid!);
+      const perS = (k: keyof IdleCpu) => (c1[k] - c0[k]) / (settle - seconds);
+      cpu = { main: perS('main'), threads: perS('threads'), children: perS('children') };
     }
     proc.kill('SIGTERM');
     await exited;
-    return { early, settled };
+    return { early, settled, cpu };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -153,7 +161,7 @@ const seeded = await seedRuns(dataDir, Number(values['stored-runs']), (m) => pro
 const srv = await startChildServer(mkdtempSync(join(tmpdir(), 'orch-bench-cli-')), [], 'binary');
 type Start = Awaited<ReturnType<typeof serveStart>>;
 type Cli = { wallMs: number; cpuMs: number };
-const samples = new Map(bins.map((b) => [b, { version: [] as Cli[], help: [] as Cli[], client: [] as Cli[], starts: [] as Start[], empty: [] as Start[], rss: [] as Array<{ early: Rss; settled?: Rss }> }]));
+const samples = new Map(bins.map((b) => [b, { version: [] as Cli[], help: [] as Cli[], client: [] as Cli[], starts: [] as Start[], empty: [] as Start[], rss: [] as Array<{ early: Rss; settled?: Rss; cpu?: IdleCpu }> }]));
 const emptyDir = freshDataDir('orch-bench-empty-');
 try {
   // Builds alternate sample by sample (a shared machine's load moves); each figure is a median.
@@ -184,6 +192,7 @@ const rssFig = (xs: Rss[], after: number) =>
 const perBin: Record<string, Record<string, unknown>> = {};
 for (const [bin, x] of samples) {
   const settled = x.rss.flatMap((r) => (r.settled ? [r.settled] : []));
+  const cpus = x.rss.flatMap((r) => (r.cpu ? [r.cpu] : []));
   perBin[label(bin)] = {
     cliVersion: cliFig(x.version),
     cliHelp: cliFig(x.help),
@@ -192,6 +201,7 @@ for (const [bin, x] of samples) {
     listenEmpty: startFig(x.empty, 0),
     rssIdle: rssFig(x.rss.map((r) => r.early), Number(values.idle)),
     ...(settled.length ? { rssSettled: rssFig(settled, Number(values.settle)) } : {}),
+    ...(cpus.length ? { idleCpu: fig(median(cpus.map((c) => c.main + c.threads + c.children)), 'ms CPU per s idle', { mainMs: median(cpus.map((c) => c.main)), threadsMs: median(cpus.map((c) => c.threads)), hostsMs: median(cpus.map((c) => c.children)), fromSeconds: Number(values.idle), toSeconds: Number(values.settle) }) } : {}),
   };
 }
 emit({ builds: perBin, env: { NODE_EXTRA_CA_CERTS: extraCaCerts }, stored: { runs: seeded.runs, events: seeded.events, mb: Math.round(seeded.bytes / 1048576), seedMs: seeded.seedMs, reused: seeded.reused } });

@@ -107,6 +107,9 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   add(`idle RSS MB, ${ri?.extra?.afterSeconds ?? '—'} s / ${rsd?.extra?.afterSeconds ?? '—'} s after listening (anon)`,
     ri ? `${f1(ri.value, 1)} / ${f1(rsd?.value, 1)} (${f1(ri.extra?.anonMb as number, 1)} / ${f1(rsd?.extra?.anonMb as number, 1)})` : '—', '—', '—', '—', '—', '< 80 MB',
     ri ? ri.value < 80 : undefined, ri?.load);
+  const ic = sb?.idleCpu;
+  add(`idle CPU ms/s, ${ic?.extra?.fromSeconds ?? '—'}–${ic?.extra?.toSeconds ?? '—'} s after listening: main / threads / hosts`,
+    ic ? `${f1(ic.value, 2)}: ${f1(ic.extra?.mainMs as number, 2)} / ${f1(ic.extra?.threadsMs as number, 2)} / ${f1(ic.extra?.hostsMs as number, 2)}` : '—', '—', '—', '—', '—', '—', undefined, ic?.load);
   const rec = g(R, 'recovery');
   add('recovery: 100 runs, SIGKILL → all moving (ms)', rec ? `${f1(rec.value)} (after listen ${rec.extra?.movingAfterListenMs})` : '—', '—', '—', '—', '—',
     '< 1 s', rec ? rec.value < 1000 : undefined, rec?.load);
