@@ -106,22 +106,20 @@ export function answerResponse(c: Context, status: number, body: string | Uint8A
   return res;
 }
 
-/** Adds what {@link answerHeaders} would have to an answer made some other way (see the module doc). */
+/**
+ * Adds what {@link answerHeaders} would have to an answer made some other way (see the module
+ * doc): the same rules, given the handler's headers as the route's own.
+ */
 function finish(c: Context): void {
   const res = c.res;
   if (complete.has(res)) return;
   try {
     const h = res.headers;
-    for (const k in SECURITY_HEADERS) if (!h.has(k)) h.set(k, SECURITY_HEADERS[k]!);
+    const own: Record<string, string> = {};
+    h.forEach((v, k) => (own[k] = v));
+    const all = answerHeaders(c, own);
     h.delete('x-powered-by');
-    const extra = c.get(EXTRA) as Record<string, string> | undefined;
-    if (extra !== undefined) for (const k in extra) h.set(k, extra[k]!);
-    if (c.get(PRIVATE) === true) {
-      h.set('cache-control', privateCacheControl(h.get('cache-control')));
-      h.set('vary', privateVary(h.get('vary')));
-    }
-    const trace = c.get('trace');
-    if (trace !== undefined) h.set('traceparent', formatTraceparent(trace));
+    for (const k in all) if (own[k] !== all[k]) h.set(k, all[k]!);
   } catch {
     // Immutable headers: only a 101 upgrade answer has them, and it carries no body to cache.
   }
