@@ -19,7 +19,7 @@ import { PlanCache, Scheduler, TenantArtifacts, WorkerPool } from '../engine/ind
 import { RunService } from '../runs/service.js';
 import { ScheduleFirer, ScheduleService } from '../schedules/index.js';
 import { TrustStore } from '../dags/signature.js';
-import { createApp, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
+import { createApp, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { DiskWatermarks, LifecycleMetrics, LifecycleService } from '../lifecycle/index.js';
 import { IdempotencyLedger, type Store, type StorePorts } from '../store/index.js';
@@ -53,7 +53,11 @@ export interface RunningServer {
 
 export interface StartOptions {
   clock?: Clock;
-  /** Called once the port is bound, before preloading (prints the `listening on` line). */
+  /**
+   * Called once the store is open and the port is bound (prints the `listening on` line), before
+   * the engine, recovery, the routes and preloading: requests that arrive meanwhile wait (parked,
+   * not refused) until the app serves them (src/cli/listener.ts).
+   */
   onListening?(url: string): void;
   /**
    * Aborted (SIGTERM during start-up): start-up stops at its next step — between phases and
@@ -88,6 +92,12 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // Only the server's user may enter the data folder: plugin hosts run as another user
     // (docs/SECURITY.md) and must not read the database, artifacts or keys at all.
     chmodSync(config.dataDir, 0o700);
+    // The port is bound as soon as the data folder is ours (lock taken, schema checked): what
+    // follows builds the app, and a request that arrives meanwhile is parked until it serves.
+    checkpoint();
+    const listener = await listen(config, (close) => opened.push(close));
+    const { url, port } = listener;
+    opts.onListening?.(url);
     const { trust, scrapeToken } = auth;
     const { verifier, devKeys, devSigningPem } = await devAuth(config, auth);
     const reloader = new AuthReloader({ config, logger, verifier, trust, scrapeToken, devSigningPem });
@@ -208,6 +218,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // Then the schedules: what came due while the server was down is decided now (catch-up).
     await firer.start();
 
+    // The route modules and their zod schemas are evaluated now, after `listening` (issue #20).
+    const { routeTable } = await import('../http/routes/index.js');
     const routes = routeTable();
     ops.metrics.setRoutes([...routes.map((r) => r.path), ...CONSOLE_ROUTES]);
     const app = createApp(deps, routes);
@@ -218,11 +230,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       : undefined;
     mountConsole(app, { host: config.host, devToken });
     checkpoint();
-    const listener = await listen(app.fetch, config, (close) => opened.push(close));
-    const { url, port } = listener;
-    opts.onListening?.(url);
     // The HTTP adapter (and Node's undici under it) loads now; requests that came first wait.
-    const attached = listener.attach();
+    const attached = listener.attach(app.fetch);
     attached.catch(() => undefined); // awaited below; a failure there fails the start-up
     // The plugin hosts' sandbox probe (spawnSync of unshare) and the spare host start after the
     // port is bound: nothing before needs them (steps start hosts on demand; readiness never

@@ -80,6 +80,13 @@ test("serve's start does not load the HTTP adapter: @hono/node-server (and Node'
   assert.ok(all.some((f) => f.includes('node_modules/@hono/node-server/')), '@hono/node-server is not in the bundle');
 });
 
+test("serve's start evaluates the route table after `listening`: no route module (nor its zod schemas) is a static import of the server", async () => {
+  // src/cli/server.ts binds the port, then imports src/http/routes/index.ts (every route and its schemas).
+  const { statics, all } = await staticGraph('src/cli/serve.ts');
+  assert.deepEqual([...statics].filter((f) => f.startsWith('src/http/routes/')), [], 'a module of the server imports a route module at its top');
+  assert.ok(all.includes('src/http/routes/index.ts'), 'the route table is not in the bundle');
+});
+
 test("the bundle's prom-client loads its Pushgateway (node:https, node:tls) and cluster registry on first use only (esbuild-config.mjs promClientLazyExtras)", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'orch-prom-lazy-'));
   try {
