@@ -15,7 +15,8 @@
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { answerClientErrors, MAX_HEADER_BYTES, withUpgradeAnswers } from '../http/index.js';
+import { answerClientErrors, MAX_HEADER_BYTES } from '../http/client-errors.js';
+import { withUpgradeAnswers } from '../http/upgrade.js';
 import type { ServeConfig } from './config.js';
 
 export interface Listener {

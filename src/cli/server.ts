@@ -6,32 +6,19 @@
  * const server = await startServer(serveConfig(flags), createLogger('info'));
  * console.log(server.url); await server.close();
  */
-import { join } from 'node:path';
 import { chmodSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { mintToken, type DevKeys } from '../auth/index.js';
 import { AuthReloader, loadAuthConfig, type ReloadReport } from './reload.js';
-import { CONSOLE_ROUTES, mountConsole } from '../console/index.js';
 import { IDEMPOTENCY_TTL_MS, MAX_JSON_DEPTH, systemClock, type Clock } from '../core/index.js';
-import { ArtifactStore } from '../artifacts/index.js';
-import { DagService } from '../dags/service.js';
-import { PlanCache, Scheduler, TenantArtifacts, WorkerPool } from '../engine/index.js';
-import { RunService } from '../runs/service.js';
-import { ScheduleFirer, ScheduleService } from '../schedules/index.js';
-import { TrustStore } from '../dags/signature.js';
-import { createApp, type AppDeps, type RouteDef } from '../http/index.js';
-import { Ops } from '../ops/index.js';
-import { DiskWatermarks, LifecycleMetrics, LifecycleService } from '../lifecycle/index.js';
+import type { WorkerPool } from '../engine/index.js';
+import type { AppDeps, RouteDef } from '../http/index.js';
 import { IdempotencyLedger, type Store, type StorePorts } from '../store/index.js';
 import type { EventRow } from '../store/events.js';
-import { EventExports, type EventHub } from '../events/index.js';
+import type { EventHub } from '../events/index.js';
 import { schedulerLimits, schedulerNode, workerPoolSettings, type ServeConfig } from './config.js';
-import { preloadDags } from './preload.js';
-import { devAuth } from './dev.js';
-import { eventHub } from './hub.js';
 import { listen } from './listener.js';
 import { openStore } from './store-open.js';
-import { serverPlugins } from './plugins.js';
 
 export { createLogger } from './logger.js';
 
@@ -98,6 +85,10 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const listener = await listen(config, (close) => opened.push(close));
     const { url, port } = listener;
     opts.onListening?.(url);
+    // The engine, the services and the app: their modules are evaluated from here on (server-parts.ts).
+    const parts = await import('./server-parts.js');
+    const { ArtifactStore, CONSOLE_ROUTES, DagService, DiskWatermarks, EventExports, LifecycleMetrics, LifecycleService, Ops, PlanCache, RunService } = parts;
+    const { ScheduleFirer, ScheduleService, Scheduler, TenantArtifacts, createApp, devAuth, eventHub, mountConsole, preloadDags, serverPlugins } = parts;
     const { trust, scrapeToken } = auth;
     const { verifier, devKeys, devSigningPem } = await devAuth(config, auth);
     const reloader = new AuthReloader({ config, logger, verifier, trust, scrapeToken, devSigningPem });
@@ -123,7 +114,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const cas = new ArtifactStore(config.artifactsDir, { onChange: lifecycleMetrics.artifactBytesChanged });
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(ports, cas, clock);
-    pool = new WorkerPool({
+    pool = new parts.WorkerPool({
       ...workerPoolSettings(config),
       registry,
       artifacts,
