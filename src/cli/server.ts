@@ -221,9 +221,15 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       : undefined;
     mountConsole(app, { host: config.host, devToken });
     checkpoint();
-    // The HTTP adapter (and Node's undici under it) loads now; requests that came first wait.
-    const attached = listener.attach(app.fetch);
-    attached.catch(() => undefined); // awaited below; a failure there fails the start-up
+    // The HTTP adapter (and Node's undici under it) loads, and the requests parked since
+    // `listening` are answered, once start-up is done — or, with DAGs to preload (which may take
+    // long), now: those requests then get 503 "the server is starting" until preloading ends.
+    const serveNow = () => {
+      const attaching = listener.attach(app.fetch);
+      attaching.catch(() => undefined); // awaited below; a failure there fails the start-up
+      return attaching;
+    };
+    const attached = config.dagsDirs.length > 0 ? serveNow() : undefined;
     // The plugin hosts' sandbox probe (spawnSync of unshare) and the spare host start after the
     // port is bound: nothing before needs them (steps start hosts on demand; readiness never
     // waited for the pool, whose health check reports it).
@@ -247,8 +253,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     }
     checkpoint();
     if (installed) await pinStored();
-    await attached;
     deps.lifecycle.ready = true;
+    await (attached ?? serveNow());
     dataLifecycle.start();
     const expireTimer = setInterval(() => void ports.idem.expire(clock.now() - deps.config.idempotencyTtlMs).catch((err: unknown) => logger.warn({ err }, 'idempotency: expiring old keys failed')), 3600_000);
     expireTimer.unref();
