@@ -6,7 +6,7 @@ import { ENV_NAME_RE, refusedEnvReason } from '../dags/exec-policy.js';
 import type { SchedulerLimits, WorkerPoolOptions } from '../engine/index.js';
 import { ABORT_GRACE_MS } from '../engine/pool/pool-types.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../engine/pool/outputs.js';
-import { pluginEnvRefusal } from '../engine/pool/sandbox.js';
+import { pluginEnvRefusal } from '../engine/pool/plugin-env.js';
 import type { FlagSpec, Flags } from './args.js';
 import { parseFlags, UsageError } from './args.js';
 import { nodeIdFlag, storeFlags } from './config-store.js';

@@ -2,26 +2,28 @@
  * The HTTP listener of the server: the app (and its WebSocket upgrades) on host:port, with the
  * slow-client timeouts and the header limit docs/API.md states, and how it is closed.
  *
- * The port is bound before the HTTP adapter (`@hono/node-server`) is loaded: importing it reads
- * the global `Request`/`Response`, which loads Node's undici (≈ 36 ms of start-up, issue #20);
- * `ws` (which loads node:https and node:tls) comes with it. `attach()` loads both once
- * `listening` is announced; a request or upgrade that arrives before waits for them (parked,
- * then handled in arrival order).
+ * The port is bound before the app exists and before the HTTP adapter (`@hono/node-server`) is
+ * loaded (issue #20): the server builds its engine, recovers and builds its routes after
+ * `listening` is announced; importing the adapter reads the global `Request`/`Response`, which
+ * loads Node's undici (≈ 36 ms of start-up), and `ws` (which loads node:https and node:tls)
+ * comes with it. `attach(fetch)` loads both and serves the app; a request or upgrade that
+ * arrives before waits for it (parked, then handled in arrival order).
  *
  * @example
- * const l = await listen(app.fetch, config);
- * console.log(l.url); l.attach(); await l.close();
+ * const l = await listen(config, onServer);
+ * console.log(l.url); await l.attach(app.fetch); await l.close();
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { answerClientErrors, MAX_HEADER_BYTES, withUpgradeAnswers } from '../http/index.js';
+import { answerClientErrors, MAX_HEADER_BYTES } from '../http/client-errors.js';
+import { withUpgradeAnswers } from '../http/upgrade.js';
 import type { ServeConfig } from './config.js';
 
 export interface Listener {
   url: string;
   port: number;
-  /** Loads the HTTP adapter and serves the app; requests that arrived before are answered then. */
-  attach(): Promise<void>;
+  /** Loads the HTTP adapter and serves `fetch` (the first call's); requests that arrived before are answered then. */
+  attach(fetch: Fetch): Promise<void>;
   /** Stops listening and drops every open connection (keep-alive, streams). */
   close(): Promise<void>;
 }
@@ -29,11 +31,11 @@ export interface Listener {
 type Fetch = (req: Request, env?: unknown) => Response | Promise<Response>;
 
 /**
- * Binds `config.host:config.port` and resolves once the port is bound; `attach()` then serves
- * `fetch` there. `onServer` gets the close function before the port is bound, so that a failed
+ * Binds `config.host:config.port` and resolves once the port is bound; `attach(fetch)` then
+ * serves `fetch` there. `onServer` gets the close function before the port is bound, so that a failed
  * start-up can close it.
  */
-export async function listen(fetch: Fetch, config: Pick<ServeConfig, 'host' | 'port' | 'headersTimeoutMs' | 'requestTimeoutMs'>, onServer: (close: () => Promise<void>) => void): Promise<Listener> {
+export async function listen(config: Pick<ServeConfig, 'host' | 'port' | 'headersTimeoutMs' | 'requestTimeoutMs'>, onServer: (close: () => Promise<void>) => void): Promise<Listener> {
   // Slow clients (slowloris): Node checks these timeouts every connectionsCheckingInterval
   // (default 30 s, which would let a 10 s limit stretch to 40 s), so check often enough.
   const serverOptions = {
@@ -56,7 +58,7 @@ export async function listen(fetch: Fetch, config: Pick<ServeConfig, 'host' | 'p
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let attached: Promise<void> | undefined;
-  const attach = () =>
+  const attach = (fetch: Fetch) =>
     (attached ??= Promise.all([import('@hono/node-server'), import('ws')]).then(([{ createAdaptorServer }, { WebSocketServer }]) => {
       // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
       const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import { createVerifier, loadJwksFile, StaticToken, type KeyChange, type Verifier } from '../auth/index.js';
-import { TrustStore } from '../dags/index.js';
+import { TrustStore } from '../dags/keys.js';
 import type { ServeConfig } from './config.js';
 
 export interface AuthConfig {

@@ -6,32 +6,19 @@
  * const server = await startServer(serveConfig(flags), createLogger('info'));
  * console.log(server.url); await server.close();
  */
-import { join } from 'node:path';
 import { chmodSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { mintToken, type DevKeys } from '../auth/index.js';
 import { AuthReloader, loadAuthConfig, type ReloadReport } from './reload.js';
-import { CONSOLE_ROUTES, mountConsole } from '../console/index.js';
 import { IDEMPOTENCY_TTL_MS, MAX_JSON_DEPTH, systemClock, type Clock } from '../core/index.js';
-import { ArtifactStore } from '../artifacts/index.js';
-import { DagService } from '../dags/service.js';
-import { PlanCache, Scheduler, TenantArtifacts, WorkerPool } from '../engine/index.js';
-import { RunService } from '../runs/service.js';
-import { ScheduleFirer, ScheduleService } from '../schedules/index.js';
-import { TrustStore } from '../dags/signature.js';
-import { createApp, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
-import { Ops } from '../ops/index.js';
-import { DiskWatermarks, LifecycleMetrics, LifecycleService } from '../lifecycle/index.js';
+import type { WorkerPool } from '../engine/index.js';
+import type { AppDeps, RouteDef } from '../http/index.js';
 import { IdempotencyLedger, type Store, type StorePorts } from '../store/index.js';
 import type { EventRow } from '../store/events.js';
-import { EventExports, type EventHub } from '../events/index.js';
+import type { EventHub } from '../events/index.js';
 import { schedulerLimits, schedulerNode, workerPoolSettings, type ServeConfig } from './config.js';
-import { preloadDags } from './preload.js';
-import { devAuth } from './dev.js';
-import { eventHub } from './hub.js';
 import { listen } from './listener.js';
 import { openStore } from './store-open.js';
-import { serverPlugins } from './plugins.js';
 
 export { createLogger } from './logger.js';
 
@@ -53,7 +40,11 @@ export interface RunningServer {
 
 export interface StartOptions {
   clock?: Clock;
-  /** Called once the port is bound, before preloading (prints the `listening on` line). */
+  /**
+   * Called once the store is open and the port is bound (prints the `listening on` line), before
+   * the engine, recovery, the routes and preloading: requests that arrive meanwhile wait (parked,
+   * not refused) until the app serves them (src/cli/listener.ts).
+   */
   onListening?(url: string): void;
   /**
    * Aborted (SIGTERM during start-up): start-up stops at its next step — between phases and
@@ -88,6 +79,16 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // Only the server's user may enter the data folder: plugin hosts run as another user
     // (docs/SECURITY.md) and must not read the database, artifacts or keys at all.
     chmodSync(config.dataDir, 0o700);
+    // The port is bound as soon as the data folder is ours (lock taken, schema checked): what
+    // follows builds the app, and a request that arrives meanwhile is parked until it serves.
+    checkpoint();
+    const listener = await listen(config, (close) => opened.push(close));
+    const { url, port } = listener;
+    opts.onListening?.(url);
+    // The engine, the services and the app: their modules are evaluated from here on (server-parts.ts).
+    const parts = await import('./server-parts.js');
+    const { ArtifactStore, CONSOLE_ROUTES, DagService, DiskWatermarks, EventExports, LifecycleMetrics, LifecycleService, Ops, PlanCache, RunService } = parts;
+    const { ScheduleFirer, ScheduleService, Scheduler, TenantArtifacts, createApp, devAuth, eventHub, mountConsole, preloadDags, serverPlugins } = parts;
     const { trust, scrapeToken } = auth;
     const { verifier, devKeys, devSigningPem } = await devAuth(config, auth);
     const reloader = new AuthReloader({ config, logger, verifier, trust, scrapeToken, devSigningPem });
@@ -113,7 +114,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     const cas = new ArtifactStore(config.artifactsDir, { onChange: lifecycleMetrics.artifactBytesChanged });
     await cas.sweepTemp();
     const artifacts = new TenantArtifacts(ports, cas, clock);
-    pool = new WorkerPool({
+    pool = new parts.WorkerPool({
       ...workerPoolSettings(config),
       registry,
       artifacts,
@@ -208,6 +209,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // Then the schedules: what came due while the server was down is decided now (catch-up).
     await firer.start();
 
+    // The route modules and their zod schemas are evaluated now, after `listening` (issue #20).
+    const { routeTable } = await import('../http/routes/index.js');
     const routes = routeTable();
     ops.metrics.setRoutes([...routes.map((r) => r.path), ...CONSOLE_ROUTES]);
     const app = createApp(deps, routes);
@@ -218,12 +221,15 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       : undefined;
     mountConsole(app, { host: config.host, devToken });
     checkpoint();
-    const listener = await listen(app.fetch, config, (close) => opened.push(close));
-    const { url, port } = listener;
-    opts.onListening?.(url);
-    // The HTTP adapter (and Node's undici under it) loads now; requests that came first wait.
-    const attached = listener.attach();
-    attached.catch(() => undefined); // awaited below; a failure there fails the start-up
+    // The HTTP adapter (and Node's undici under it) loads, and the requests parked since
+    // `listening` are answered, once start-up is done — or, with DAGs to preload (which may take
+    // long), now: those requests then get 503 "the server is starting" until preloading ends.
+    const serveNow = () => {
+      const attaching = listener.attach(app.fetch);
+      attaching.catch(() => undefined); // awaited below; a failure there fails the start-up
+      return attaching;
+    };
+    const attached = config.dagsDirs.length > 0 ? serveNow() : undefined;
     // The plugin hosts' sandbox probe (spawnSync of unshare) and the spare host start after the
     // port is bound: nothing before needs them (steps start hosts on demand; readiness never
     // waited for the pool, whose health check reports it).
@@ -247,8 +253,8 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     }
     checkpoint();
     if (installed) await pinStored();
-    await attached;
     deps.lifecycle.ready = true;
+    await (attached ?? serveNow());
     dataLifecycle.start();
     const expireTimer = setInterval(() => void ports.idem.expire(clock.now() - deps.config.idempotencyTtlMs).catch((err: unknown) => logger.warn({ err }, 'idempotency: expiring old keys failed')), 3600_000);
     expireTimer.unref();

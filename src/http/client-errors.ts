@@ -11,7 +11,6 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiError } from '../core/index.js';
-import { envelopeAnswer } from './app.js';
 import { writeRawAnswer } from './upgrade.js';
 
 /** Node's default request header limit (`--max-http-header-size`), which the server sets explicitly. */
@@ -35,6 +34,10 @@ export function answerClientErrors(server: Server, opts: { maxHeaderSize: number
       socket.destroy();
       return;
     }
-    void envelopeAnswer(error).then((res) => writeRawAnswer(socket, res), () => socket.destroy());
+    // The app module (hono, the middleware) is imported on the first refusal: the listener that
+    // installs this handler is bound before the app exists (src/cli/listener.ts, issue #20).
+    void import('./app.js')
+      .then(({ envelopeAnswer }) => envelopeAnswer(error))
+      .then((res) => writeRawAnswer(socket, res), () => socket.destroy());
   });
 }

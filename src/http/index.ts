@@ -1,5 +1,6 @@
 export { createApp } from './app.js';
-export { routeTable } from './routes/index.js';
+// The route table (`./routes/index.js`, with every route's zod schemas) is imported by its own
+// path: `serve` loads it after `listening` (src/cli/server.ts, issue #20).
 export { PageTokens } from './pagination.js';
 export type { AppDeps, HttpConfig, Authenticator, Principal, Services } from './deps.js';
 export type { RouteDef, HttpResult, RouteCtx } from './route.js';

@@ -10,13 +10,7 @@
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { ApiError, canonicalJson } from '../core/index.js';
-
-export const PageQuery = z.object({
-  page_size: z.coerce.number().int().min(1).max(500).default(50),
-  page_token: z.string().max(2048).optional(),
-});
 
 export interface Page<T> {
   items: T[];

@@ -18,7 +18,6 @@ import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { iso, systemClock, type Clock } from '../core/index.js';
 import { dataDirSchemaVersion, SCHEMA, SchemaTooNew, Store, takeLock } from '../store/index.js';
-import { createBackup } from './backup.js';
 import { silentProgress, type Progress } from './progress.js';
 
 export interface UpgradeResult {
@@ -49,6 +48,8 @@ export async function prepareDataDir(dataDir: string, logger?: Logger, opts: { c
     const stamp = iso(clock.now()).replace(/[-:]/g, '').replace('.', '');
     backup = join(dirname(dataDir), `${basename(dataDir)}.pre-upgrade-v${plan.from}-to-v${SCHEMA.version}-${stamp}.tar.gz`);
     logger?.info({ dataDir, from: plan.from, to: SCHEMA.version, backup }, 'older data folder: backing it up before migrating');
+    // Imported here: the backup's code (tarballs, bundles, manifests) is needed only by an older folder (issue #20).
+    const { createBackup } = await import('./backup.js');
     await createBackup({ dataDir, out: backup, progress: opts.progress ?? silentProgress, clock });
   } finally {
     release();

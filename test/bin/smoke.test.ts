@@ -96,6 +96,15 @@ function startServer(bin: string, cwd: string, dataDir: string, extra: string[] 
   });
 }
 
+/** Polls the health probe until the server is ready: `listening on` comes before the engine, the routes and preloading. */
+async function untilReady(s: Server): Promise<void> {
+  for (let health: { ready?: boolean; status?: string } = {}; !health.ready; ) {
+    health = (await (await fetch(`${s.url}${BASE}/admin/health`)).json()) as typeof health;
+    assert.notEqual(health.status, 'down', JSON.stringify(health));
+    if (!health.ready) await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
 async function stopServer(s: Server, timeoutMs = 35_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   s.child.kill('SIGTERM');
   const t = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
@@ -250,9 +259,9 @@ describe('single executable', () => {
     server = await startServer(bin, dir, dataDir, ['--plugins-dir', join(dir, 'plugins'), '--workers', '2']);
     console.log(`first start (fresh data folder): ${server.startMs.toFixed(0)} ms to "listening on"`);
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-    await new Promise((res) => setTimeout(res, 100));
-    // One plain "listening on" line (start-up logs, such as the plugins loaded, may come before
-    // it); every other line is a pino JSON line.
+    await untilReady(server);
+    // One plain "listening on" line (start-up logs, such as the plugins loaded, come after it:
+    // the engine is built once the port is bound); every other line is a pino JSON line.
     const all = server.stdout().split('\n').filter(Boolean);
     assert.equal(all.filter((l) => l.startsWith('listening on ')).length, 1, all.join('\n'));
     const lines = all.filter((l) => !l.startsWith('listening on '));
@@ -480,12 +489,7 @@ describe('single executable', () => {
       ] as const) {
         const s = await startServer(bin, dir, data);
         samples.push(s.startMs);
-        // "listening on" comes before preloading; readiness follows it.
-        for (let health: { ready?: boolean; status?: string } = {}; !health.ready; ) {
-          health = (await (await fetch(`${s.url}${BASE}/admin/health`)).json()) as typeof health;
-          assert.notEqual(health.status, 'down', JSON.stringify(health));
-          if (!health.ready) await new Promise((res) => setTimeout(res, 20));
-        }
+        await untilReady(s);
         if (data === dataDir) {
           const r = await fetch(`${s.url}${BASE}/runs/${drainedRunId}`, { headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT } });
           assert.equal(((await r.json()) as { status: string }).status, 'completed', 'the existing folder keeps its runs');

@@ -57,8 +57,8 @@ test('src/cli/index.ts reaches no heavy module statically; the commands still bu
   assert.ok(statics.size < 100, `${statics.size} files evaluated before a command runs`);
 });
 
-test('the check sees a static import: the server entry reaches the heavy modules', async () => {
-  const { statics } = await staticGraph('src/cli/serve.ts');
+test('the check sees a static import: what the server builds after listening reaches the heavy modules', async () => {
+  const { statics } = await staticGraph('src/cli/server-parts.ts');
   const found = heavyIn(statics);
   for (const re of [/node_modules\/zod\//, /node_modules\/better-sqlite3\//, /^src\/store\/index\.ts$/, /^src\/http\//]) {
     assert.ok(found.some((f) => re.test(f)), `the graph of serve.ts should reach ${re}`);
@@ -78,6 +78,23 @@ test("serve's start does not load the HTTP adapter: @hono/node-server (and Node'
   const { statics, all } = await staticGraph('src/cli/serve.ts');
   assert.deepEqual([...statics].filter((f) => f.includes('node_modules/@hono/node-server/')), [], 'a module of the server imports @hono/node-server at its top');
   assert.ok(all.some((f) => f.includes('node_modules/@hono/node-server/')), '@hono/node-server is not in the bundle');
+});
+
+/** What `serve` evaluates only after `listening` (src/cli/server.ts imports them once the port is bound: server-parts.ts). */
+const AFTER_LISTENING = [
+  /^src\/http\/routes\//, // the route table and its schemas
+  /^src\/(engine|runs|schedules|ops|console|bundles)\/index\.ts$/,
+  /^src\/engine\/pool\/sandbox\.ts$/, // node:child_process
+  /^src\/(dags\/model|http\/app|lifecycle\/backup)\.ts$/,
+  /node_modules\/(zod|hono|prom-client|ajv|semver)\//,
+];
+
+test("serve's start binds the port before it evaluates the engine, the routes, zod and hono (server-parts.ts after `listening`)", async () => {
+  const { statics, all } = await staticGraph('src/cli/serve.ts');
+  const early = [...statics].filter((f) => AFTER_LISTENING.some((re) => re.test(f))).sort();
+  assert.deepEqual(early, [], 'a module that serve evaluates before listening imports these at its top');
+  for (const f of ['src/cli/server-parts.ts', 'src/http/routes/index.ts', 'src/engine/index.ts']) assert.ok(all.includes(f), `${f} is not in the bundle`);
+  assert.ok(statics.size < 300, `${statics.size} files evaluated before listening`);
 });
 
 test("the bundle's prom-client loads its Pushgateway (node:https, node:tls) and cluster registry on first use only (esbuild-config.mjs promClientLazyExtras)", async () => {

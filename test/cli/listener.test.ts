@@ -30,14 +30,14 @@ test('a request before attach() is parked and answered once the adapter is on; l
     return new Response(`hello ${new URL(req.url).pathname}`, { status: 201 });
   };
   const closers: Array<() => Promise<void>> = [];
-  const l = await listen(fetch, config, (close) => closers.push(close));
+  const l = await listen(config, (close) => closers.push(close));
   assert.equal(closers.length, 1);
   try {
     const early = get(`${l.url}/early`);
     // Give the request time to reach the server and be parked (the assertions hold either way).
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(seen, []);
-    await Promise.all([l.attach(), l.attach()]); // idempotent
+    await Promise.all([l.attach(fetch), l.attach(fetch)]); // idempotent
     assert.deepEqual(await early, { status: 201, body: 'hello /early' });
     assert.deepEqual(await get(`${l.url}/later`), { status: 201, body: 'hello /later' });
     assert.deepEqual(seen, ['/early', '/later']);

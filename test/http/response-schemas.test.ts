@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApiDocument } from '../../src/http/openapi.js';
-import { routeTable } from '../../src/http/index.js';
+import { routeTable } from '../../src/http/routes/index.js';
 
 /** The OpenAPI document itself is open-ended by nature (it describes every other answer). */
 const OPEN_BY_NATURE = new Set(['openApi']);

@@ -12,4 +12,4 @@ export { WorkerPool } from './pool.js';
 export { ABORT_GRACE_MS, type StepResult, type WorkerPoolOptions } from './pool-types.js';
 export { DEFAULT_MAX_OUTPUT_BYTES } from './outputs.js';
 export { TenantArtifacts } from './tenant-artifacts.js';
-export { pluginEnvRefusal } from './sandbox.js';
+export { pluginEnvRefusal } from './plugin-env.js';

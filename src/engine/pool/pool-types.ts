@@ -4,7 +4,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { formatLogLine, StepError, toStepErrorInfo, type AbortReason, type StepErrorInfo } from './protocol.js';
 import type { PluginRegistry, ResolvedPlugin } from '../plugins/plugins.js';
 import { ENV_NAME_RE, refusedEnvReason } from '../../dags/exec-policy.js';
-import { pluginEnvRefusal } from './sandbox.js';
+import { pluginEnvRefusal } from './plugin-env.js';
 
 /** Who an artifact request is for: the ArtifactIO checks/records tenant ownership with it. */
 export interface TaskMeta {

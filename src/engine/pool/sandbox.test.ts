@@ -7,7 +7,8 @@ import { refusedEnvReason } from '../../dags/exec-policy.js';
 import { execEnvironment } from '../builtins/exec.js';
 import { loadPlugins } from '../plugins/plugins.js';
 import { PluginStage } from '../plugins/stage.js';
-import { permissionOptions, pluginEnvRefusal, resolveUser, unreachableReason } from './sandbox.js';
+import { permissionOptions, resolveUser, unreachableReason } from './sandbox.js';
+import { pluginEnvRefusal } from './plugin-env.js';
 import { tempDir } from './test-support.js';
 
 test('loader and interpreter variables are refused whatever their case; ordinary names are not', () => {

@@ -22,7 +22,6 @@ import { accessSync, constants, readFileSync, statSync, type Stats } from 'node:
 import { delimiter, join } from 'node:path';
 import type { HostRuntime } from '../../core/runtime.js';
 import { PLUGIN_HOST_ARG } from './host-protocol.js';
-import { refusedEnvReason } from '../../dags/exec-policy.js';
 
 export type Isolation = 'namespaces' | 'userns' | 'none';
 
@@ -92,12 +91,6 @@ export function resolveUser(spec: string): PluginUser {
     if (name === spec && uid !== undefined && gid !== undefined) return { name, uid: Number(uid), gid: Number(gid) };
   }
   throw new Error(`plugin user "${spec}" not found (give a name from /etc/passwd or UID[:GID])`);
-}
-
-/** Why `--plugin-env NAME` is refused, or null (PATH and locale variables are fine; HOME/TMPDIR are set per host). */
-export function pluginEnvRefusal(name: string): string | null {
-  if (name === 'PATH') return null;
-  return refusedEnvReason(name);
 }
 
 function quote(p: string): string {

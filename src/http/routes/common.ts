@@ -13,6 +13,11 @@ export const ScheduleIdParam = pathParam(Id.clone(), 'schedule not found');
 export const BoolParam = z
   .enum(['true', 'false'])
   .transform((v) => v === 'true');
+/** The query of a paged list (CONTRACT §4; the tokens are src/http/pagination.ts's). */
+export const PageQuery = z.object({
+  page_size: z.coerce.number().int().min(1).max(500).default(50),
+  page_token: z.string().max(2048).optional(),
+});
 export const ListOf = (item: z.ZodType) =>
   z.strictObject({
     items: z.array(item),

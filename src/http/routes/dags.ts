@@ -4,10 +4,9 @@ import { ndjsonResponse } from '../ndjson.js';
 import { versionSchema } from '../../dags/model.js';
 import { dagSummary, dagView, type DagPublished, type DagService, type DagVersionView } from '../../dags/service.js';
 import { answered, createdAnswer, okAnswer } from '../answers.js';
-import { PageQuery } from '../pagination.js';
 import { defineRoute, pathParam } from '../route.js';
 import { component } from '../components.js';
-import { BoolParam, Id, NDJSON } from './common.js';
+import { BoolParam, Id, NDJSON, PageQuery } from './common.js';
 import { DagDocumentSchema, DagListSchema, DagVersionSchema } from './views.js';
 
 declare module '../deps.js' {

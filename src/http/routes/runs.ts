@@ -11,10 +11,9 @@ import { RUN_STATUSES } from '../../runs/states.js';
 import type { RunCancelled, RunService, RunStarted } from '../../runs/service.js';
 import { FIRE_TOKEN_PREFIX } from '../../schedules/index.js';
 import { answered, createdAnswer } from '../answers.js';
-import { PageQuery } from '../pagination.js';
 import { defineRoute } from '../route.js';
 import { component } from '../components.js';
-import { Id, ListOf, NDJSON, RunIdParam, StepIdParam } from './common.js';
+import { Id, ListOf, NDJSON, PageQuery, RunIdParam, StepIdParam } from './common.js';
 import { RunListSchema, RunSchema, StepListSchema, StepSchema } from './views.js';
 
 declare module '../deps.js' {

@@ -9,10 +9,9 @@ import { scheduleDocumentSchema, scheduleReplaceSchema } from '../../schedules/m
 import type { RunView } from '../../runs/views.js';
 import { scheduleView, type ScheduleCreated, type ScheduleService, type ScheduleView } from '../../schedules/service.js';
 import { answered, createdAnswer, okAnswer as ok } from '../answers.js';
-import { PageQuery } from '../pagination.js';
 import { component } from '../components.js';
 import { defineRoute } from '../route.js';
-import { BoolParam, Id, NDJSON, ScheduleIdParam } from './common.js';
+import { BoolParam, Id, NDJSON, PageQuery, ScheduleIdParam } from './common.js';
 import { ScheduleListSchema, ScheduleSchema } from './schedule-views.js';
 import { RunSchema } from './views.js';
 
