@@ -12,7 +12,7 @@
  * const l = await listen(app.fetch, config);
  * console.log(l.url); l.attach(); await l.close();
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { answerClientErrors, MAX_HEADER_BYTES, withUpgradeAnswers } from '../http/index.js';
 import type { ServeConfig } from './config.js';
@@ -27,13 +27,15 @@ export interface Listener {
 }
 
 type Fetch = (req: Request, env?: unknown) => Response | Promise<Response>;
+/** Answers the requests it takes on node's objects (http/plain.ts): true when it took one. */
+type Plain = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /**
  * Binds `config.host:config.port` and resolves once the port is bound; `attach()` then serves
  * `fetch` there. `onServer` gets the close function before the port is bound, so that a failed
  * start-up can close it.
  */
-export async function listen(fetch: Fetch, config: Pick<ServeConfig, 'host' | 'port' | 'headersTimeoutMs' | 'requestTimeoutMs'>, onServer: (close: () => Promise<void>) => void): Promise<Listener> {
+export async function listen(fetch: Fetch, config: Pick<ServeConfig, 'host' | 'port' | 'headersTimeoutMs' | 'requestTimeoutMs'>, onServer: (close: () => Promise<void>) => void, plain?: Plain): Promise<Listener> {
   // Slow clients (slowloris): Node checks these timeouts every connectionsCheckingInterval
   // (default 30 s, which would let a 10 s limit stretch to 40 s), so check often enough.
   const serverOptions = {
@@ -61,7 +63,9 @@ export async function listen(fetch: Fetch, config: Pick<ServeConfig, 'host' | 'p
       // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
       const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
       // The adapter's request and upgrade handlers go on the server already bound.
-      const onto = ((_options: unknown, onRequest: RequestListener) => server.on('request', onRequest)) as typeof createServer;
+      // The plain JSON answers first (http/plain.ts); every other request to the app.
+      const onto = ((_options: unknown, onRequest: RequestListener) =>
+        server.on('request', plain === undefined ? onRequest : (req, res) => plain(req, res) || onRequest(req, res))) as typeof createServer;
       createAdaptorServer({ fetch: withUpgradeAnswers(fetch), hostname: config.host, serverOptions, websocket: { server: wss }, createServer: onto });
       parked.release();
     }));

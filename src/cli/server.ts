@@ -19,7 +19,7 @@ import { PlanCache, Scheduler, TenantArtifacts, WorkerPool } from '../engine/ind
 import { RunService } from '../runs/service.js';
 import { ScheduleFirer, ScheduleService } from '../schedules/index.js';
 import { TrustStore } from '../dags/signature.js';
-import { createApp, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
+import { createApp, plainAnswers, routeTable, type AppDeps, type RouteDef } from '../http/index.js';
 import { Ops } from '../ops/index.js';
 import { DiskWatermarks, LifecycleMetrics, LifecycleService } from '../lifecycle/index.js';
 import { IdempotencyLedger, type Store, type StorePorts } from '../store/index.js';
@@ -218,7 +218,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
       : undefined;
     mountConsole(app, { host: config.host, devToken });
     checkpoint();
-    const listener = await listen(app.fetch, config, (close) => opened.push(close));
+    const listener = await listen(app.fetch, config, (close) => opened.push(close), plainAnswers(deps, routes));
     const { url, port } = listener;
     opts.onListening?.(url);
     // The HTTP adapter (and Node's undici under it) loads now; requests that came first wait.

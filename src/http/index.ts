@@ -1,4 +1,5 @@
 export { createApp } from './app.js';
+export { plainAnswers } from './plain.js';
 export { routeTable } from './routes/index.js';
 export { PageTokens } from './pagination.js';
 export type { AppDeps, HttpConfig, Authenticator, Principal, Services } from './deps.js';
