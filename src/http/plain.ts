@@ -85,6 +85,18 @@ class PlainRequest {
 }
 
 type Handler = (c: Context, next: () => Promise<void>) => Promise<Response | void>;
+interface Candidate {
+  /** The template's first segment when it is a literal (`runs`, `runs:export`), null for a parameter. */
+  first: string | null;
+  match: Matcher;
+  plain: boolean;
+  handler: Handler;
+}
+
+function firstSegment(template: string): string | null {
+  const seg = template.split('/')[1] ?? '';
+  return seg.startsWith('{') ? null : seg;
+}
 
 /**
  * The node request listener of the plain JSON routes: true when it took the request (and
@@ -92,9 +104,13 @@ type Handler = (c: Context, next: () => Promise<void>) => Promise<Response | voi
  */
 export function plainAnswers(deps: AppDeps, routes: readonly RouteDef[]): (req: IncomingMessage, res: ServerResponse) => boolean {
   // In the table's order, as Hono tries them: the first GET route whose matcher takes the path serves it.
-  const gets: Array<{ match: Matcher; plain: boolean; handler: Handler }> = routes
+  const gets: Candidate[] = routes
     .filter((r) => r.method === 'GET')
-    .map((r) => ({ match: compileMatcher(r, routes), plain: answersPlainJson(r), handler: routedHandler(deps, r, routes) as Handler }));
+    .map((r) => ({ first: firstSegment(r.path), match: compileMatcher(r, routes), plain: answersPlainJson(r), handler: routedHandler(deps, r, routes) as Handler }));
+  // Those a path's first segment can be (a literal equal to it, or a parameter), still in table order.
+  const byFirst = new Map<string, Candidate[]>();
+  for (const g of gets) if (g.first !== null) byFirst.set(g.first, gets.filter((o) => o.first === g.first || o.first === null));
+  const paramFirst = gets.filter((o) => o.first === null);
   const outer = answering() as unknown as Handler;
   const log = requestLog(deps) as unknown as Handler;
   const onError = answerError(deps);
@@ -107,9 +123,10 @@ export function plainAnswers(deps: AppDeps, routes: readonly RouteDef[]): (req: 
     const pathOnly = q < 0 ? target : target.slice(0, q);
     if (ODD_PATH.test(pathOnly)) return false;
     const path = pathOnly.slice(API_BASE.length);
-    const route = gets.find((g) => g.match(path) !== null);
+    const slash = path.indexOf('/', 1);
+    const route = (byFirst.get(slash < 0 ? path.slice(1) : path.slice(1, slash)) ?? paramFirst).find((g) => g.match(path) !== null);
     if (route === undefined || !route.plain) return false;
-    const host = req.headers.host;
+    const host = firstHost(req.rawHeaders);
     if (host === undefined || !/^[A-Za-z0-9.\-:[\]]+$/.test(host)) return false;
     const c = new PlainContext(req, res, `http://${host}${target}`);
     const hc = c as unknown as Context;
@@ -128,6 +145,12 @@ export function plainAnswers(deps: AppDeps, routes: readonly RouteDef[]): (req: 
       });
     return true;
   };
+}
+
+/** The first Host header, as node's `req.headers.host` (read without building every header). */
+function firstHost(raw: string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') return raw[i + 1];
+  return undefined;
 }
 
 /** Writes an answer as @hono/node-server writes one it can read whole (status, plain headers, bytes). */
