@@ -4,7 +4,8 @@
  * private caching headers (caching.ts). One middleware, outermost.
  *
  * An answer the pipeline builds (`answerResponse`) gets all of them when it is made, as one plain
- * header object that @hono/node-server writes as is; the middleware then leaves it alone. Any
+ * header object that @hono/node-server writes as is (and http/plain.ts, from `answerParts`); the
+ * middleware then leaves it alone. Any
  * other answer (streams, artifacts, the console, error envelopes, a fetched Response) gets them
  * after the handler, on its `Headers`: a header the handler set itself keeps its value (the
  * console's CSP), and the route's `Cache-Control` and `Vary` are made private. Changing the
