@@ -6,7 +6,9 @@
  * the global `Request`/`Response`, which loads Node's undici (≈ 36 ms of start-up, issue #20);
  * `ws` (which loads node:https and node:tls) comes with it. `attach()` loads both once
  * `listening` is announced; a request or upgrade that arrives before waits for them (parked,
- * then handled in arrival order).
+ * then handled in arrival order). The GET routes whose answers are JSON are answered on node's own
+ * request and response (`plain`, http/plain.ts, installed with the adapter); every other request
+ * goes to the app.
  *
  * @example
  * const l = await listen(app.fetch, config);
