@@ -264,7 +264,10 @@ export class RunQueries {
    * `runs_dag_order`, `runs_schedule_order`) answers alone, no run row is read.
    */
   listKeys(f: RunListFilter): RunKeyRow[] {
-    return this.page('run_id as runId, started_ms as startedMs', f) as RunKeyRow[];
+    // Rows as arrays, made objects here: better-sqlite3 names each property of a row object from
+    // C++, ≈ 14 µs of a page of 51 keys (issue #20, the list's CPU).
+    const rows = this.page('run_id, started_ms', f, true) as Array<[string, number]>;
+    return rows.map(([runId, startedMs]) => ({ runId, startedMs }));
   }
 
   /** These runs of this tenant, in no order. */
@@ -272,7 +275,7 @@ export class RunQueries {
     return this.getManyStmt.all(tenant, JSON.stringify(runIds)) as RunRow[];
   }
 
-  private page(cols: string, f: RunListFilter & { asc?: boolean }): unknown[] {
+  private page(cols: string, f: RunListFilter & { asc?: boolean }, raw = false): unknown[] {
     const where = ['tenant = @tenant'];
     if (f.dagId !== undefined) where.push('dag_id = @dagId');
     if (f.scheduleId !== undefined) where.push('schedule_id = @scheduleId');
@@ -283,7 +286,7 @@ export class RunQueries {
     if (f.after) where.push('(started_ms < @afterS or (started_ms = @afterS and run_id > @afterId))');
     if (f.afterAsc) where.push('(started_ms > @afterS or (started_ms = @afterS and run_id > @afterId))');
     const order = asc ? 'started_ms asc, run_id asc' : 'started_ms desc, run_id asc';
-    const stmt = this.stmts.get(`select ${cols} from runs where ${where.join(' and ')} order by ${order} limit @limit`);
+    const stmt = this.stmts.get(`select ${cols} from runs where ${where.join(' and ')} order by ${order} limit @limit`).raw(raw);
     const pos = f.after ?? f.afterAsc;
     return stmt.all(defined({
       tenant: f.tenant,
