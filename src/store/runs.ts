@@ -8,7 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { StatementCache, defined } from './util.js';
-import type { RunKeyRow } from './ports.js';
+import type { RunHead, RunKeyRow } from './ports.js';
 import { selectList, type Row } from './rows.js';
 import { attempts, runs, steps } from './schema.js';
 import { ACTIVE_IN, type RunListFilter } from './run-kinds.js';
@@ -50,6 +50,7 @@ export class RunQueries {
   private readonly upsertAttemptStmt;
   private readonly upsertAttemptsStmt;
   private readonly getStmt;
+  private readonly headStmt;
   private readonly byTokenStmt;
   private readonly stepsStmt;
   private readonly stepsPageStmt;
@@ -99,6 +100,7 @@ export class RunQueries {
          outputs_hash=excluded.outputs_hash`,
     );
     this.getStmt = db.prepare(`select ${RUN_COLS} from runs where run_id=? and tenant=?`);
+    this.headStmt = db.prepare(`select run_id as runId, dag_id as dagId, schedule_id as scheduleId from runs where run_id=? and tenant=?`);
     this.byTokenStmt = db.prepare(`select ${RUN_COLS} from runs where tenant=? and run_token=? and imported = 0`);
     this.stepsStmt = db.prepare(`select ${STEP_COLS} from steps where run_id=? order by topo_index, step_id`);
     this.stepsPageStmt = db.prepare(
@@ -202,6 +204,11 @@ export class RunQueries {
   /** A run of this tenant; another tenant's run is indistinguishable from a missing one. */
   getForTenant(tenant: string, runId: string): RunRow | undefined {
     return this.getStmt.get(runId, tenant) as RunRow | undefined;
+  }
+
+  /** {@link getForTenant} narrowed to the run's ids (`RunLedgerPort.head`). */
+  headForTenant(tenant: string, runId: string): RunHead | undefined {
+    return this.headStmt.get(runId, tenant) as RunHead | undefined;
   }
 
   /** The run started HERE with this runToken (imported runs never answer: see insertImported). */
