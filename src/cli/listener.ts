@@ -7,13 +7,15 @@
  * `listening` is announced; importing the adapter reads the global `Request`/`Response`, which
  * loads Node's undici (≈ 36 ms of start-up), and `ws` (which loads node:https and node:tls)
  * comes with it. `attach(fetch)` loads both and serves the app; a request or upgrade that
- * arrives before waits for it (parked, then handled in arrival order).
+ * arrives before waits for it (parked, then handled in arrival order). The GET routes whose
+ * answers are JSON are answered on node's own request and response (`plain`, http/plain.ts,
+ * given to `attach` with the app); every other request goes to the app.
  *
  * @example
  * const l = await listen(config, onServer);
  * console.log(l.url); await l.attach(app.fetch); await l.close();
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { answerClientErrors, MAX_HEADER_BYTES } from '../http/client-errors.js';
 import { withUpgradeAnswers } from '../http/upgrade.js';
@@ -23,12 +25,14 @@ export interface Listener {
   url: string;
   port: number;
   /** Loads the HTTP adapter and serves `fetch` (the first call's); requests that arrived before are answered then. */
-  attach(fetch: Fetch): Promise<void>;
+  attach(fetch: Fetch, plain?: Plain): Promise<void>;
   /** Stops listening and drops every open connection (keep-alive, streams). */
   close(): Promise<void>;
 }
 
 type Fetch = (req: Request, env?: unknown) => Response | Promise<Response>;
+/** Answers the requests it takes on node's objects (http/plain.ts): true when it took one. */
+type Plain = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /**
  * Binds `config.host:config.port` and resolves once the port is bound; `attach(fetch)` then
@@ -58,12 +62,14 @@ export async function listen(config: Pick<ServeConfig, 'host' | 'port' | 'header
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let attached: Promise<void> | undefined;
-  const attach = (fetch: Fetch) =>
+  const attach = (fetch: Fetch, plain?: Plain) =>
     (attached ??= Promise.all([import('@hono/node-server'), import('ws')]).then(([{ createAdaptorServer }, { WebSocketServer }]) => {
       // WebSocket upgrades go through the same app (and so the same auth, tenant and scope rules).
       const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
       // The adapter's request and upgrade handlers go on the server already bound.
-      const onto = ((_options: unknown, onRequest: RequestListener) => server.on('request', onRequest)) as typeof createServer;
+      // The plain JSON answers first (http/plain.ts); every other request to the app.
+      const onto = ((_options: unknown, onRequest: RequestListener) =>
+        server.on('request', plain === undefined ? onRequest : (req, res) => plain(req, res) || onRequest(req, res))) as typeof createServer;
       createAdaptorServer({ fetch: withUpgradeAnswers(fetch), hostname: config.host, serverOptions, websocket: { server: wss }, createServer: onto });
       parked.release();
     }));

@@ -18,4 +18,5 @@ export { EventExports } from '../events/index.js';
 export { preloadDags } from './preload.js';
 export { devAuth } from './dev.js';
 export { eventHub } from './hub.js';
+export { plainAnswers } from '../http/plain.js';
 export { serverPlugins } from './plugins.js';

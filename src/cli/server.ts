@@ -225,7 +225,7 @@ export async function startServer(config: ServeConfig, logger: Logger, opts: Sta
     // `listening` are answered, once start-up is done — or, with DAGs to preload (which may take
     // long), now: those requests then get 503 "the server is starting" until preloading ends.
     const serveNow = () => {
-      const attaching = listener.attach(app.fetch);
+      const attaching = listener.attach(app.fetch, parts.plainAnswers(deps, routes));
       attaching.catch(() => undefined); // awaited below; a failure there fails the start-up
       return attaching;
     };

@@ -5,7 +5,7 @@
  * const app = createApp(deps, allRoutes);
  * serve({ fetch: app.fetch, port: 0 });
  */
-import { Hono } from 'hono';
+import { Hono, type Context, type Handler } from 'hono';
 import { API_BASE, ApiError } from '../core/index.js';
 import type { AppDeps } from './deps.js';
 import { errorResponse } from './envelope.js';
@@ -35,12 +35,7 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
   app.use('*', answering());
   app.use('*', requestLog(deps));
 
-  for (const r of routes) {
-    const path = API_BASE + honoPath(r.path);
-    const routed = routeHandler(deps, r, routes);
-    const handler = deps.config.validateResponses ? conformant(r, routed) : routed;
-    app.on(r.method, path, handler);
-  }
+  for (const r of routes) app.on(r.method, API_BASE + honoPath(r.path), routedHandler(deps, r, routes));
 
   // A path that no route takes: 405 with Allow when it is some route's path, else 404.
   const matchers = routes.map((r) => ({ match: compileMatcher(r, routes), method: r.method }));
@@ -52,7 +47,19 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
     }
     return errorResponse(c, new ApiError('NOT_FOUND', 'no such resource'));
   });
-  app.onError((err, c) => {
+  app.onError(answerError(deps));
+  return app;
+}
+
+/** A route's handler: the pipeline, its answers checked when the server validates them (conformance.ts). */
+export function routedHandler(deps: AppDeps, route: RouteDef, routes: readonly RouteDef[]): Handler {
+  const routed = routeHandler(deps, route, routes);
+  return deps.config.validateResponses ? conformant(route, routed) : routed;
+}
+
+/** The answer to an error a route threw: its envelope; one that is not an ApiError is logged first. */
+export function answerError(deps: AppDeps): (err: unknown, c: Context) => Response {
+  return (err, c) => {
     if (!(err instanceof ApiError)) {
       deps.logger.error(
         { err, trace_id: (c.get('trace') as Trace | undefined)?.traceId },
@@ -60,6 +67,5 @@ export function createApp(deps: AppDeps, routes: readonly RouteDef[]): Hono {
       );
     }
     return errorResponse(c, err);
-  });
-  return app;
+  };
 }

@@ -5,7 +5,7 @@
  * string made, flattened and encoded again per request (the 33 KB of a page of 50 runs made
  * young-generation garbage the scavenger copied: issue #20).
  */
-import type { EndedViewKind, EndedViews, RunKeyRow, RunListFilter, RunRow, StorePorts } from '../store/index.js';
+import type { EndedViewKind, EndedViews, RunHead, RunKeyRow, RunListFilter, RunRow, StorePorts } from '../store/index.js';
 import { isRunTerminal } from './states.js';
 import { runView, type RunView } from './views.js';
 
@@ -17,6 +17,19 @@ function keep(views: EndedViews, row: RunRow, kind: EndedViewKind, value: unknow
   const json = Buffer.from(JSON.stringify(value));
   if (hasEnded(row)) views.put(row.tenant, row.runId, kind, json);
   return json;
+}
+
+/**
+ * The kept JSON of a run's full view with the run's ids, read without its row: a view is kept
+ * only for an ended run, which no longer changes, so whether the run still exists (retention, on
+ * this node or another) is all that is read. Undefined when no view is kept (then {@link runJson}),
+ * null when the run is gone.
+ */
+export async function keptRunJson(ports: Pick<StorePorts, 'runs' | 'endedViews'>, tenant: string, runId: string): Promise<{ json: Uint8Array; head: RunHead } | null | undefined> {
+  const json = ports.endedViews.get(tenant, runId, 'full');
+  if (json === undefined) return undefined;
+  const head = await ports.runs.head(tenant, runId);
+  return head === undefined ? null : { json, head };
 }
 
 /**

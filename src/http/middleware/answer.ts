@@ -4,7 +4,8 @@
  * private caching headers (caching.ts). One middleware, outermost.
  *
  * An answer the pipeline builds (`answerResponse`) gets all of them when it is made, as one plain
- * header object that @hono/node-server writes as is; the middleware then leaves it alone. Any
+ * header object that @hono/node-server writes as is (and http/plain.ts, from `answerParts`); the
+ * middleware then leaves it alone. Any
  * other answer (streams, artifacts, the console, error envelopes, a fetched Response) gets them
  * after the handler, on its `Headers`: a header the handler set itself keeps its value (the
  * console's CSP), and the route's `Cache-Control` and `Vary` are made private. Changing the
@@ -51,8 +52,20 @@ const PRIVATE = 'privateAnswer';
 /** The context key of headers every answer to the request carries from then on ({@link addAnswerHeaders}). */
 const EXTRA = 'answerExtraHeaders';
 
-/** The answers built whole by `answerResponse`: the middleware adds nothing to them. */
-const complete = new WeakSet<Response>();
+/** What an answer built whole by `answerResponse` is made of (the middleware adds nothing to it). */
+export interface AnswerParts {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Uint8Array | null;
+}
+
+/** The answers built whole by `answerResponse`, with their parts (written as they are by http/plain.ts). */
+const complete = new WeakMap<Response, AnswerParts>();
+
+/** The parts of an answer `answerResponse` built, or undefined for any other answer. */
+export function answerParts(res: Response): AnswerParts | undefined {
+  return complete.get(res);
+}
 
 /** The request is on a route that takes a token: its every answer, errors included, is private. */
 export function markPrivate(c: Context): void {
@@ -101,8 +114,9 @@ export function answerHeaders(c: Context, own?: Readonly<Record<string, string>>
 /** A complete answer (see the module doc): `body` with `headers` and every header of {@link answerHeaders}. */
 export function answerResponse(c: Context, status: number, body: string | Uint8Array | null, headers?: Readonly<Record<string, string>>): Response {
   // The bytes are an ordinary ArrayBuffer's (never a SharedArrayBuffer's): a body as they are.
-  const res = new Response(body as BodyInit | null, { status, headers: answerHeaders(c, headers) });
-  complete.add(res);
+  const all = answerHeaders(c, headers);
+  const res = new Response(body as BodyInit | null, { status, headers: all });
+  complete.set(res, { status, headers: all, body });
   return res;
 }
 

@@ -132,8 +132,8 @@ export const getRun = defineRoute({
   params: RunKey,
   responses: { 200: RunSchema },
   async handler(ctx) {
-    const { json, row } = await ctx.deps.services.runs.getJson(ctx.tenant, ctx.params.runId);
-    return { status: 200, json, about: row };
+    const { json, about } = await ctx.deps.services.runs.getJson(ctx.tenant, ctx.params.runId);
+    return { status: 200, json, about };
   },
 });
 

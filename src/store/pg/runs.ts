@@ -10,7 +10,7 @@
  */
 import type { AttemptRow, RunListFilter, RunRow, StepRow } from '../runs.js';
 import { ACTIVE_IN } from '../runs.js';
-import type { RunKeyRow, RunLedgerPort, RunUpdate } from '../ports.js';
+import type { RunHead, RunKeyRow, RunLedgerPort, RunUpdate } from '../ports.js';
 import { attempts, runs, steps } from '../schema.js';
 import type { Conn } from './conn.js';
 import { pgSelectList } from './ddl.js';
@@ -78,6 +78,10 @@ export class PgRuns implements RunLedgerPort {
 
   async get(tenant: string, runId: string): Promise<RunRow | undefined> {
     return (await this.c.rows<RunRow>(`select ${RUN_COLS} from runs where run_id = $1 and tenant = $2`, [runId, tenant]))[0];
+  }
+
+  async head(tenant: string, runId: string): Promise<RunHead | undefined> {
+    return (await this.c.rows<RunHead>('select run_id as "runId", dag_id as "dagId", schedule_id as "scheduleId" from runs where run_id = $1 and tenant = $2', [runId, tenant]))[0];
   }
 
   async byToken(tenant: string, runToken: string): Promise<RunRow | undefined> {

@@ -77,6 +77,9 @@ for (const kind of KINDS) {
     assert.equal(got?.status, 'failed');
     assert.equal(got?.endedMs, 2000);
     assert.equal(await s.runs.get('other', id), undefined, "another tenant's run reads as missing");
+    assert.deepEqual(await s.runs.head(t, id), { runId: id, dagId: got?.dagId, scheduleId: null }, 'head: the ids of the same row');
+    assert.equal(await s.runs.head('other', id), undefined, "another tenant's run has no head");
+    assert.equal(await s.runs.head(t, 'r-missing-000'), undefined);
     assert.equal((await s.runs.byToken(t, 'tok-1'))?.runId, id);
     assert.equal(await s.runs.byToken('other', 'tok-1'), undefined);
     const st = await s.runs.steps(id);
