@@ -22,7 +22,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chainFlow, QUEUE, startRedis, timeUntil } from './bullmq.js';
 import { oursSustained, peerSustained, SUSTAINED_STEPS } from './client-sustained.js';
-import { BINARY, chainDag, emit, eventStream, fanDag, fig, load1, median, now, quantile, ROOT, rssMb, sleep, startChildServer, treeCpuMs, type ChildServer } from './lib.js';
+import { BINARY, chainDag, emit, eventStream, fanDag, fig, load1, median, now, quantile, ROOT, round, rssMb, sleep, startChildServer, treeCpuMs, type ChildServer } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -87,10 +87,18 @@ async function startTarget(spec: (typeof specs)[number]): Promise<Target> {
   return t;
 }
 
+/**
+ * Where a client's wait goes outside the step hops (ms): `post` = POST /runs sent → its answer
+ * read; `first` = answer read → the first `step.updated running` line read (negative when the
+ * stream's line was read first); `last` = the last `running` line read → `run.completed` read.
+ */
+interface Edges { post: number; first: number; last: number }
+
 /** POST /runs → its run.completed line read; the run's step hops as read from the stream. */
-async function ours(t: Target, dagId: string): Promise<{ ms: number; hops: number[] }> {
+async function ours(t: Target, dagId: string): Promise<{ ms: number; hops: number[]; edges: Edges }> {
   const t0 = now();
   const r = await t.server.req('POST', '/runs', { dagId });
+  const answered = now();
   if (r.status !== 201) throw new Error(`POST /runs ${dagId}: ${r.status} ${JSON.stringify(r.body)}`);
   const runId = r.body.runId as string;
   if (!t.ended.has(runId)) await new Promise<void>((resolve) => t.waiters.set(runId, resolve));
@@ -99,7 +107,8 @@ async function ours(t: Target, dagId: string): Promise<{ ms: number; hops: numbe
   if (end.type !== 'run.completed') throw new Error(`${dagId} run ${runId}: ${end.type}`);
   const l = t.running.get(runId) ?? [];
   t.running.delete(runId);
-  return { ms: end.at - t0, hops: l.slice(1).map((at, i) => at - l[i]!) };
+  const edges = { post: answered - t0, first: (l[0] ?? NaN) - answered, last: end.at - (l.at(-1) ?? NaN) };
+  return { ms: end.at - t0, hops: l.slice(1).map((at, i) => at - l[i]!), edges };
 }
 
 const targets: Target[] = [];
@@ -155,29 +164,32 @@ for (let i = 0; i < Math.max(1, WARMUP); i++) {
   if (i % 4 === 0) await peer?.fan();
 }
 
-type Samples = { ms: number[]; loads: number[]; hops: number[] };
+type Samples = { ms: number[]; loads: number[]; hops: number[]; edges: Edges[] };
 /** CPU per chain step by where it is spent (µs): server main thread, its other threads, plugin hosts, this client. */
 const cpuPerStep = new Map(targets.map((t) => [t.name, { main: 0, threads: 0, hosts: 0, client: 0, steps: 0 }]));
-async function measuredChain(t: Target): Promise<{ ms: number; hops: number[] }> {
+async function measuredChain(t: Target): Promise<Awaited<ReturnType<typeof ours>>> {
   const a = treeCpuMs(t.server.proc.pid!), c0 = process.cpuUsage();
   const r = await ours(t, 'chain40');
   const c = process.cpuUsage(c0), b = treeCpuMs(t.server.proc.pid!), acc = cpuPerStep.get(t.name)!;
   acc.main += b.main - a.main; acc.threads += b.threads - a.threads; acc.hosts += b.children - a.children; acc.client += (c.user + c.system) / 1000; acc.steps += 40;
   return r;
 }
-const blank = (): Samples => ({ ms: [], loads: [], hops: [] });
+const blank = (): Samples => ({ ms: [], loads: [], hops: [], edges: [] });
 const chains = new Map(targets.map((t) => [t.name, blank()]));
 const fans = new Map(targets.map((t) => [t.name, blank()]));
 const peerChain = blank();
 const peerFan = blank();
-const note = (s: Samples, ms: number, hops: number[] = []) => (s.ms.push(ms), s.loads.push(load1()), s.hops.push(...hops));
+const note = (s: Samples, ms: number, hops: number[] = [], edges?: Edges) => (s.ms.push(ms), s.loads.push(load1()), s.hops.push(...hops), edges && s.edges.push(edges));
 for (let i = 0; i < REPS; i++) {
   for (const t of targets) {
     const r = await measuredChain(t);
-    note(chains.get(t.name)!, r.ms, r.hops);
+    note(chains.get(t.name)!, r.ms, r.hops, r.edges);
   }
   if (peer) note(peerChain, await peer.chain());
-  for (const t of targets) note(fans.get(t.name)!, (await ours(t, 'fan100')).ms);
+  for (const t of targets) {
+    const r = await ours(t, 'fan100');
+    note(fans.get(t.name)!, r.ms, [], r.edges);
+  }
   if (peer) note(peerFan, await peer.fan());
 }
 
@@ -207,8 +219,11 @@ const cpuFigure = (name: string, of = cpuPerStep) => {
   const us = (ms: number) => Math.round((ms * 1000) / Math.max(1, a.steps));
   return { serverMainUs: us(a.main), serverThreadsUs: us(a.threads), hostsUs: us(a.hosts), clientUs: us(a.client) };
 };
+/** Medians of the edges outside the hops (ms): what a user waits for besides the steps. */
+const edgeMedians = (s: Samples) =>
+  s.edges.length === 0 ? {} : { edgesMs: { post: round(median(s.edges.map((e) => e.post))), first: round(median(s.edges.map((e) => e.first))), last: round(median(s.edges.map((e) => e.last))) } };
 const figure = (s: Samples, withHops: boolean) =>
-  fig(median(s.ms), 'ms', { loads: s.loads, ...(withHops ? { stepP50Ms: quantile(s.hops, 0.5), stepP99Ms: quantile(s.hops, 0.99) } : {}) }, s.ms);
+  fig(median(s.ms), 'ms', { loads: s.loads, ...edgeMedians(s), ...(withHops ? { stepP50Ms: quantile(s.hops, 0.5), stepP99Ms: quantile(s.hops, 0.99) } : {}) }, s.ms);
 const result = {
   targets: Object.fromEntries(
     targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), sustained: rate(rates.get(t.name)!), chainCpuPerStep: cpuFigure(t.name), sustainedCpuPerStep: cpuFigure(t.name, sustainedCpu), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
@@ -221,11 +236,16 @@ const result = {
 // A readable summary (stderr: stdout carries the one BENCH_RESULT line).
 const p = result.peer as { chain40?: { value: number }; fanout100?: { value: number }; sustained?: { value: number } };
 const ratio = (x: number, y: number | undefined) => (y ? `${(x / y).toFixed(2)}×` : '—');
+const edgeText = (extra: Record<string, unknown> | undefined) => {
+  const e = extra?.edgesMs as Edges | undefined;
+  return e ? `${e.post} / ${e.first} / ${e.last}` : '—';
+};
 for (const [name, r] of Object.entries(result.targets)) {
   process.stderr.write(
     `${name}: chain ${r.chain40.value} ms (${ratio(r.chain40.value, p.chain40?.value)} peer ${p.chain40?.value ?? '—'}), step p50/p99 ${r.chain40.extra?.stepP50Ms}/${r.chain40.extra?.stepP99Ms} ms; ` +
       `fan-out ${r.fanout100.value} ms (${ratio(r.fanout100.value, p.fanout100?.value)} peer ${p.fanout100?.value ?? '—'}); ` +
       `sustained ${r.sustained.value} steps/s (${ratio(r.sustained.value, p.sustained?.value)} peer ${p.sustained?.value ?? '—'}); RSS idle ${r.rssIdleMb} MB; load ${load1()}\n` +
+      `  outside the hops, medians (ms): POST sent → answer read / answer → first running line / last running → run.completed: chain ${edgeText(r.chain40.extra)}; fan-out ${edgeText(r.fanout100.extra)}\n` +
       `  chain CPU per step, µs: server main thread ${r.chainCpuPerStep.serverMainUs}, its other threads ${r.chainCpuPerStep.serverThreadsUs}, plugin hosts ${r.chainCpuPerStep.hostsUs}, client ${r.chainCpuPerStep.clientUs}\n` +
       `  sustained CPU per step, µs: server main thread ${r.sustainedCpuPerStep.serverMainUs}, its other threads ${r.sustainedCpuPerStep.serverThreadsUs}, plugin hosts ${r.sustainedCpuPerStep.hostsUs}\n`,
   );
