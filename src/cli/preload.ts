@@ -24,8 +24,8 @@ export interface PreloadOptions {
   tenantPluginsDir?: string;
   /** Called after a bundle installed plugins (the server reloads its registry, so what follows sees them). */
   onPluginsInstalled?(): void;
-  /** Stops between files (SIGTERM during start-up): rejects with the signal's AbortError. */
-  signal?: AbortSignal;
+  /** Stops between files (SIGTERM during start-up): rejects with the signal's error. */
+  signal?: Pick<AbortSignal, 'aborted' | 'throwIfAborted'>;
   /**
    * Stores `*.schedule.json` documents (after the tenant's DAGs and bundles; without it they are
    * skipped) and the schedules bundles carry (without it, straight into the store, unarmed).

@@ -50,7 +50,7 @@ export interface StartOptions {
    * Aborted (SIGTERM during start-up): start-up stops at its next step — between phases and
    * between preloaded files — closes what it opened and rejects with {@link StartupAborted}.
    */
-  signal?: AbortSignal;
+  signal?: Pick<AbortSignal, 'aborted' | 'throwIfAborted'>;
 }
 
 /** Start-up was stopped by {@link StartOptions.signal}; everything it opened is closed again. */
