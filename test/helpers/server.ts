@@ -55,6 +55,16 @@ async function storeDatabase(dataDir: string): Promise<TestDatabase | undefined>
   return db;
 }
 
+/**
+ * The data folders made here, removed when the test file's process exits: a test that closes its
+ * server to restart it on the same folder (`server.close()`, not `stop()`) keeps the folder
+ * until then, instead of leaving it in the temp folder after every run.
+ */
+const madeDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of madeDirs) for (const d of [dir, `${dir}-work`]) rmSync(d, { recursive: true, force: true });
+});
+
 export async function startTestServer(
   extraArgs: string[] = [],
   overrides: Partial<ServeConfig> = {},
@@ -63,6 +73,7 @@ export async function startTestServer(
   logger?: Logger,
 ): Promise<TestServer> {
   const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'orch-test-'));
+  if (existingDataDir === undefined) madeDirs.add(dataDir);
   const db = await storeDatabase(dataDir);
   const { flags } = parseFlags(
     ['--dev', '--port', '0', '--data-dir', dataDir, '--trust-dir', join(FIXTURES, 'keys', 'trust'), '--workers', '2', ...(db ? ['--store', db.url] : []), ...extraArgs],

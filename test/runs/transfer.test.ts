@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer } from '../helpers/server.js';
@@ -28,6 +28,7 @@ const cli = async (...args: string[]) => {
 
 test('export runs → import into another data folder → export again: identical bytes; imported runs are read-only', async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'orch-transfer-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
   const a = await startTestServer(['--allow-unsigned']);
   t.after(() => a.server.close()); // also when an assertion fails (close is idempotent): a live server would hold the file open
   const xfer = {
