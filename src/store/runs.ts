@@ -7,7 +7,7 @@
  * same instant.
  */
 import type Database from 'better-sqlite3';
-import { StatementCache, defined } from './util.js';
+import { StatementCache, boundLimit, defined } from './util.js';
 import type { RunHead, RunKeyRow } from './ports.js';
 import { selectList, type Row } from './rows.js';
 import { attempts, runs, steps } from './schema.js';
@@ -102,7 +102,7 @@ export class RunQueries {
     this.byTokenStmt = db.prepare(`select ${RUN_COLS} from runs where tenant=? and run_token=? and imported = 0`);
     this.stepsStmt = db.prepare(`select ${STEP_COLS} from steps where run_id=? order by topo_index, step_id`);
     this.stepsPageStmt = db.prepare(
-      `select ${STEP_COLS} from steps where run_id=? and topo_index > ? order by topo_index, step_id limit ?`,
+      `select ${STEP_COLS} from steps where run_id=? and topo_index > ? order by topo_index, step_id ${boundLimit('?')}`,
     );
     this.stepStmt = db.prepare(`select ${STEP_COLS} from steps where run_id=? and step_id=?`);
     // `+tenant`: by primary key; the planner would otherwise walk a tenant index (1M entries).
@@ -282,7 +282,7 @@ export class RunQueries {
     if (f.after) where.push('(started_ms < @afterS or (started_ms = @afterS and run_id > @afterId))');
     if (f.afterAsc) where.push('(started_ms > @afterS or (started_ms = @afterS and run_id > @afterId))');
     const order = asc ? 'started_ms asc, run_id asc' : 'started_ms desc, run_id asc';
-    const stmt = this.stmts.get(`select ${cols} from runs where ${where.join(' and ')} order by ${order} limit @limit`).raw(raw);
+    const stmt = this.stmts.get(`select ${cols} from runs where ${where.join(' and ')} order by ${order} ${boundLimit('@limit')}`).raw(raw);
     const pos = f.after ?? f.afterAsc;
     return stmt.all(defined({
       tenant: f.tenant,
