@@ -2,10 +2,10 @@
  * Shared helpers of the benchmark sections: statistics, machine load, the server as a child
  * process (source or the built single executable), and the JSON line each section prints.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_BASE } from '../../src/core/paths.js';
 
@@ -113,6 +113,36 @@ export function round(x: number): number {
 /** A section prints exactly one line `BENCH_RESULT <json>` on stdout. */
 export function emit(result: Record<string, unknown>): void {
   process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
+}
+
+/**
+ * How the load generator (autocannon, in the benchmark process) and the server it measures share
+ * the machine's cores (issue #20 asks the read path's p99 with this said): `shared` leaves both
+ * to the kernel's scheduler on every core; `split` pins every thread of the benchmark process to
+ * CPU 0 and every thread of the server (its main thread, V8's and libuv's helpers, the WAL
+ * checkpointer) to CPU 1, so neither preempts the other.
+ */
+export type CpuArrangement = 'shared' | 'split';
+
+export const ARRANGEMENTS: Record<CpuArrangement, string> = {
+  shared: 'load generator and server unpinned, on every core',
+  split: 'load generator (all threads) on CPU 0, server (all threads) on CPU 1',
+};
+
+export function cpuArrangements(list: string): CpuArrangement[] {
+  const out = list.split(',').map((a) => a.trim());
+  for (const a of out) if (!(a in ARRANGEMENTS)) throw new Error(`--cpu: ${a} is not one of ${Object.keys(ARRANGEMENTS).join(', ')}`);
+  return out as CpuArrangement[];
+}
+
+/** Pins the benchmark process and the server `serverPid` (every thread of each, with util-linux's `taskset`) as `a` says. */
+export function arrangeCpus(a: CpuArrangement, serverPid: number): void {
+  const n = cpus().length;
+  if (a === 'split' && n < 2) throw new Error('--cpu split needs 2 cores');
+  const all = `0-${n - 1}`;
+  const pin = (pid: number, list: string) => execFileSync('taskset', ['-a', '-cp', list, String(pid)], { stdio: 'ignore' });
+  pin(process.pid, a === 'split' ? '0' : all);
+  pin(serverPid, a === 'split' ? '1' : all);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
