@@ -6,7 +6,9 @@
  *   - start-up: spawn → `listening on` (the built executable dist/orchestrator when present,
  *     median of 3; and from source through tsx); RSS idle after start-up;
  *   - autocannon, 10 connections, 5 s (after 1 s warm-up): GET /runs/{id} over 1,000 stored
- *     runs in turn, and GET /runs (first page, 50 runs).
+ *     runs in turn, and GET /runs (first page, 50 runs); under each `--cpu` arrangement (default
+ *     `shared,split`, lib.ts `CpuArrangement`): `getRun`/`listRuns` unpinned, `getRunSplit`/
+ *     `listRunsSplit` with autocannon on CPU 0 and the server on CPU 1, each saying which.
  */
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,9 +16,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { API_BASE } from '../../src/core/paths.js';
-import { BINARY, cannon, emit, fig, median, rssMb, sleep, startChildServer } from './lib.js';
+import { ARRANGEMENTS, arrangeCpus, BINARY, cannon, cpuArrangements, emit, fig, median, rssMb, sleep, startChildServer, type Figure } from './lib.js';
 
-const { values } = parseArgs({ options: { 'stored-runs': { type: 'string', default: '100000' }, seconds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { 'stored-runs': { type: 'string', default: '100000' }, seconds: { type: 'string', default: '5' }, cpu: { type: 'string', default: 'shared,split' } } });
+const CPUS = cpuArrangements(values.cpu!);
 const N = Number(values['stored-runs']);
 const SECONDS = Number(values.seconds);
 const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-control-'));
@@ -90,17 +93,25 @@ const headers = { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' 
 const check = await s.req('GET', `/runs/${someIds[0]}`);
 if (check.status !== 200 || check.body.steps.length !== 3) throw new Error(`seeded run unreadable: ${check.status}`);
 const getPaths = someIds.map((id) => `${API_BASE}/runs/${id}`);
-await cannon(s.url, getPaths, headers, 1);
-const get = await cannon(s.url, getPaths, headers, SECONDS);
 const listPaths = [`${API_BASE}/runs?page_size=50`];
-await cannon(s.url, listPaths, headers, 1);
-const list = await cannon(s.url, listPaths, headers, SECONDS);
+const reads: Record<string, Figure> = {};
+for (const cpu of CPUS) {
+  arrangeCpus(cpu, s.proc.pid!);
+  const named = { cpu, arrangement: ARRANGEMENTS[cpu] };
+  await cannon(s.url, getPaths, headers, 1);
+  const get = await cannon(s.url, getPaths, headers, SECONDS);
+  await cannon(s.url, listPaths, headers, 1);
+  const list = await cannon(s.url, listPaths, headers, SECONDS);
+  const suffix = cpu === 'shared' ? '' : 'Split';
+  reads[`getRun${suffix}`] = fig(get.rps, 'req/s', { p50: get.p50, p99: get.p99, errors: get.errors, non2xx: get.non2xx, ...named });
+  reads[`listRuns${suffix}`] = fig(list.p99, 'ms', { rps: list.rps, p50: list.p50, errors: list.errors, non2xx: list.non2xx, ...named });
+}
+arrangeCpus('shared', s.proc.pid!);
 const rssAfter = rssMb(s.proc.pid);
 await s.stop('SIGTERM');
 
 emit({
-  getRun: fig(get.rps, 'req/s', { p50: get.p50, p99: get.p99, errors: get.errors, non2xx: get.non2xx }),
-  listRuns: fig(list.p99, 'ms', { rps: list.rps, p50: list.p50, errors: list.errors, non2xx: list.non2xx }),
+  ...reads,
   startup: fig(startBinary.length ? median(startBinary) : startSource, 'ms', {
     mode: startBinary.length ? 'dist/orchestrator' : 'source (tsx)', binarySamples: startBinary.map(Math.round), sourceMs: Math.round(startSource),
   }),

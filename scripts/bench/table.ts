@@ -74,13 +74,18 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   const to = [g(N, 'takeover3s'), g(N, 'takeover10s')];
   add('take-over after SIGKILL, s (lease 3 / 10 s)', to[0] ? to.map((x) => f1(x?.value, 2)).join(' / ') : '—', '—', '—', '—', '—', '≤ lease', to[0] && to[1] ? to[0].value <= 3.5 && to[1].value <= 10.5 : undefined, to[1]?.load);
   const get = g(C, 'getRun'), hono = g(L, 'bareHono');
-  add('GET /runs/{id} req/s (p50/p99 ms)', get ? `${f1(get.value)} (${get.extra?.p50}/${get.extra?.p99})` : '—',
+  add('GET /runs/{id} req/s (p50/p99 ms), unpinned', get ? `${f1(get.value)} (${get.extra?.p50}/${get.extra?.p99})` : '—',
     hono ? `${f1(hono.value)} (${hono.extra?.p50}/${hono.extra?.p99})` : '—', ratio(get && hono ? get.value / hono.value : undefined),
     '—', '—', '≥ 0.5× limit', get && hono ? get.value >= 0.5 * hono.value : undefined, get?.load);
   const list = g(C, 'listRuns');
-  add('GET /runs page of 50, p99 ms (req/s)', list ? `${f1(list.value)} (${f1(list.extra?.rps as number)})` : '—',
+  add('GET /runs page of 50, p99 ms (req/s), unpinned', list ? `${f1(list.value)} (${f1(list.extra?.rps as number)})` : '—',
     hono ? `${hono.extra?.p99} (${f1(hono.value)})` : '—', ratio(list && hono ? (list.extra?.rps as number) / hono.value : undefined),
     '—', '—', 'p99 < 5 ms', list ? list.value < 5 : undefined, list?.load);
+  const getS = g(C, 'getRunSplit'), listS = g(C, 'listRunsSplit');
+  if (getS || listS) {
+    add('  same, autocannon on CPU 0, server on CPU 1: GET req/s (p99 ms) / page p99 ms (req/s)', `${f1(getS?.value)} (${getS?.extra?.p99 ?? '—'}) / ${f1(listS?.value)} (${f1(listS?.extra?.rps as number)})`,
+      '—', '—', '—', '—', 'p99 < 5 ms', listS ? listS.value < 5 : undefined, listS?.load);
+  }
   const st = g(E, 'stream');
   add('stream: step done → line read, p99 (p50) ms', st ? `${f1(st.value, 2)} (${f1(st.extra?.p50Ms as number, 2)})` : '—', '—', '—', '—', '—',
     'p99 < 10 ms', st ? st.value < 10 : undefined, st?.load);
