@@ -60,6 +60,11 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   add('  per step p50 / p99, client-read (ms)', cChain ? `${f1(cChain.extra?.stepP50Ms as number, 2)} / ${f1(cChain.extra?.stepP99Ms as number, 2)}` : '—', '—', '—', '—', '—', '—', undefined, cChain?.load);
   add('root → 100 → sink, client-measured (ms)', f1(cFan?.value), '—', '—', f1(cpFan?.value), ratio(cFan && cpFan ? cFan.value / cpFan.value : undefined),
     '≤ 0.7× peer', cFan && cpFan ? cFan.value <= 0.7 * cpFan.value : undefined, cFan?.load);
+  // The same shapes of echo steps: the no-op that runs code, through a plugin host (noop steps are
+  // completed by the scheduler itself); no target of their own, shown against the same peer runs.
+  const eChain = cl?.chain40Echo, eFan = cl?.fanout100Echo;
+  add('  the same of echo steps (plugin host): chain / fan-out (ms)', eChain ? `${f1(eChain.value)} / ${f1(eFan?.value)}` : '—', '—', '—',
+    cpChain ? `${f1(cpChain.value)} / ${f1(cpFan?.value)}` : '—', eChain && cpChain && eFan && cpFan ? `${ratio(eChain.value / cpChain.value)} / ${ratio(eFan.value / cpFan.value)}` : '—', '—', undefined, eChain?.load);
   const cSus = cl?.sustained, cpSus = cp.sustained;
   add('sustained steps/s, client-measured (10k, 2 tenants, HTTP)', f1(cSus?.value), '—', '—', f1(cpSus?.value), ratio(cSus && cpSus ? cSus.value / cpSus.value : undefined),
     '≥ 10,000 and ≥ 2× peer', cSus && cpSus ? cSus.value >= 10_000 && cSus.value >= 2 * cpSus.value : undefined, cSus?.load);

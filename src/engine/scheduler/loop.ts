@@ -21,7 +21,7 @@ import { Flusher } from './flush.js';
 import type { PinEntry } from '../../dags/index.js';
 import type { PinCheck } from '../plugins/registry.js';
 import type { AbortReason } from '../pool/protocol.js';
-import { abortResult, failedResult, type StepResult, type StepTask } from '../pool/pool-types.js';
+import { abortResult, failedResult, NOOP, NOOP_RESULT, type StepResult, type StepTask } from '../pool/pool-types.js';
 import type { Batch, GroupCommit } from './commit.js';
 import type { LiveStep } from './live.js';
 import type { Admission } from './admission.js';
@@ -218,6 +218,10 @@ export class SchedulerLoop implements MachinePort {
       const message = found?.message ?? `the DAG version has no plugin pin for ${step.def.plugin} (stored before pinning; install the plugin and restart or warm)`;
       return this.onResult(step, attempt, failedResult(PLUGIN_UNAVAILABLE, message, false));
     }
+    // A noop step runs no code, so there is nothing to isolate: it completes here, in the commit
+    // that follows, without a trip to a plugin host (as Airflow’s scheduler does with an
+    // EmptyOperator; docs/SECURITY.md "Where things run").
+    if (found.plugin.builtin && found.plugin.name === NOOP) return this.onResult(step, attempt, NOOP_RESULT);
     const taskId = `${run.runId}/${step.def.id}/${attempt}`;
     step.taskId = taskId;
     this.pool
