@@ -13,10 +13,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { endianness, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { BASE, childClient } from '../helpers/base.js';
 import { testDatabase } from '../helpers/pg.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const BASE = '/api/v1/orchestrator';
 const TENANT = 'demo';
 const ARTIFACT_TEXT = 'hello from the single executable\n';
 const START_SAMPLES = 5;
@@ -147,17 +147,8 @@ describe('single executable', () => {
 
   async function api(method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; text: string; json: any }> {
     assert.ok(server, 'server not running');
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': TENANT };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(server.url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, json };
+    const answer = await childClient(server.url, token)(method, path, body, TENANT);
+    return { ...answer, json: answer.body };
   }
 
   /** Writes, signs (with the dev server's DAG key) and publishes a DAG; returns the publish response. */

@@ -31,3 +31,28 @@ export async function send(url: string, init: RequestInit & { method: string }):
     return fetch(url, init);
   }
 }
+
+/** A request's answer as the child-server tests read it: the body parsed when it is JSON. */
+export interface ChildAnswer {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+/** A client of a server in its own process (a child, the executable): `req(method, path, body?, tenant?, headers?)` under the API's base path, with `token`. */
+export function childClient(url: string, token: string) {
+  return async function req(method: string, path: string, body?: unknown, tenant = 'demo', extraHeaders: Record<string, string> = {}): Promise<ChildAnswer> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': tenant, ...extraHeaders };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await send(url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, body: parsed as any, text, headers: res.headers };
+  };
+}

@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { BASE, send } from './base.js';
+export { childClient, type ChildAnswer } from './base.js';
 import { PROGRAM_ARGS } from './program.js';
 import { until } from './wait.js';
 
@@ -60,31 +60,6 @@ export async function spawnServe(argv: string[], opts: { cwd?: string; env?: Rec
     throw e;
   });
   return { proc, url, token, startMs: Date.now() - t0, stdout: () => out, stderr: () => err, exited };
-}
-
-/** A request's answer as the child-server tests read it: the body parsed when it is JSON. */
-export interface ChildAnswer {
-  status: number;
-  body: any;
-  text: string;
-  headers: Headers;
-}
-
-/** A client of a child server: `req(method, path, body?, tenant?, headers?)` under the API's base path, with `token`. */
-export function childClient(url: string, token: string) {
-  return async function req(method: string, path: string, body?: unknown, tenant = 'demo', extraHeaders: Record<string, string> = {}): Promise<ChildAnswer> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-stella-tenant': tenant, ...extraHeaders };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await send(url + BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, body: parsed as any, text, headers: res.headers };
-  };
 }
 
 export interface ServeChild {
