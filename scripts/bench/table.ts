@@ -98,7 +98,7 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   const rss = g(E, 'rss'), rssC = g(C, 'rssServerIdle');
   add('RSS MB: server idle / engine after sustained (+ hosts)', `${f1(rssC?.value, 0)} / ${f1(rss?.extra?.afterSustainedMb as number, 0)} (+${f1(rss?.extra?.hostsMb as number, 0)})`, '—', '—', '—', '—', '—', undefined, rss?.load);
   const hs = g(E, 'hostStart');
-  add('new tenant: first noop run / first exec run (ms)', hs ? `${f1(hs.extra?.spareMs as number)} / ${f1(hs.value)}` : '—', '—', '—', '—', '—', '—', undefined, hs?.load);
+  add('new tenant: first echo run / first exec run (ms)', hs ? `${f1(hs.extra?.spareMs as number)} / ${f1(hs.value)}` : '—', '—', '—', '—', '—', '—', undefined, hs?.load);
   // startup.ts (issue #20): the first build measured.
   const SU = r.startup ?? {};
   const [suName, sb] = Object.entries((g(SU, 'builds') ?? {}) as Record<string, Record<string, Figure>>)[0] ?? [];
