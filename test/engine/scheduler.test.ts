@@ -357,12 +357,13 @@ test('a cancel in a request transaction waits for the flush in flight and writes
   env.cleanup();
 });
 
-test('a noop step never reaches the pool: the scheduler completes it in the commit after its running one, with the outputs of {}', async () => {
+test('a noop step never reaches the pool: the scheduler completes it in the same commit as its running state, with the outputs of {}', async () => {
   const env = setup({ dagId: 'mixed', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'echo', with: { x: 1 } }, { id: 'c', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }] });
   const pool = new FakePool(env.store);
   const sched = env.make(pool);
   const events: EventRow[] = [];
-  sched.events.on('committed', (rows) => events.push(...rows));
+  const batches: EventRow[][] = [];
+  sched.events.on('committed', (rows) => (events.push(...rows), batches.push(rows)));
   const run = await env.start(sched);
   for (let i = 0; i < 50 && pool.pending.length === 0; i++) await settle();
   assert.deepEqual(pool.pending.map((p) => p.task.stepId), ['b'], 'only the echo step went to the pool');
@@ -374,6 +375,9 @@ test('a noop step never reaches the pool: the scheduler completes it in the comm
   assert.deepEqual(of('a').slice(-2), ['step.updated running', 'step.updated completed']);
   const at = (id: string, status: string) => events.findIndex((e) => e.stepId === id && e.status === status);
   assert.ok(at('a', 'completed') < at('b', 'running'));
+  const batchOf = (id: string, status: string) => batches.findIndex((b) => b.some((e) => e.stepId === id && e.status === status));
+  assert.equal(batchOf('a', 'running'), batchOf('a', 'completed'), 'running and completed in one commit');
+  assert.equal(batchOf('a', 'completed'), batchOf('b', 'running'), 'the step it made ready started in that commit too');
   pool.completeAll();
   for (let i = 0; i < 50 && env.store.runs.getForTenant('t', run.runId)?.status !== 'completed'; i++) await settle();
   assert.equal(env.store.runs.getForTenant('t', run.runId)!.status, 'completed');
