@@ -4,6 +4,8 @@
  * process is the client: from sending `POST /runs` to reading the run's `run.completed` line on
  * the NDJSON stream (`GET /runs/stream`, opened once before the runs, unfiltered). Per step: the
  * gaps between reading one chain step's `step.updated running` line and the next one's.
+ * `noop` steps are completed by the scheduler itself; the same two shapes of `echo` steps (the
+ * no-op that runs code, in a plugin host) are measured beside them: what a real plugin step costs.
  *
  * BullMQ alternates with it, run by run: redis-server and the BullMQ worker each in their own
  * process, this process the client — from `FlowProducer.add` (chain) or `Queue.add` of the root
@@ -68,7 +70,7 @@ async function startTarget(spec: (typeof specs)[number]): Promise<Target> {
   const server = await startChildServer(dataDir, ['--rate-limit', '1000000'], spec.mode, spec.bin);
   await sleep(1000);
   const rssIdleMb = rssMb(server.proc.pid);
-  for (const dag of [chainDag(40), fanDag('fan100', 100)]) {
+  for (const dag of [chainDag(40), fanDag('fan100', 100), chainDag(40, 'echo'), fanDag('fan100-echo', 100, 'echo')]) {
     const r = await server.req('POST', '/dags', dag);
     if (r.status !== 201) throw new Error(`publish ${dag.dagId}: ${r.status} ${JSON.stringify(r.body)}`);
   }
@@ -158,7 +160,9 @@ if (redis) {
 for (let i = 0; i < Math.max(1, WARMUP); i++) {
   for (const t of targets) {
     await ours(t, 'chain40');
+    await ours(t, 'chain40-echo');
     if (i % 4 === 0) await ours(t, 'fan100');
+    if (i % 4 === 0) await ours(t, 'fan100-echo');
   }
   await peer?.chain();
   if (i % 4 === 0) await peer?.fan();
@@ -177,6 +181,8 @@ async function measuredChain(t: Target): Promise<Awaited<ReturnType<typeof ours>
 const blank = (): Samples => ({ ms: [], loads: [], hops: [], edges: [] });
 const chains = new Map(targets.map((t) => [t.name, blank()]));
 const fans = new Map(targets.map((t) => [t.name, blank()]));
+const echoChains = new Map(targets.map((t) => [t.name, blank()]));
+const echoFans = new Map(targets.map((t) => [t.name, blank()]));
 const peerChain = blank();
 const peerFan = blank();
 const note = (s: Samples, ms: number, hops: number[] = [], edges?: Edges) => (s.ms.push(ms), s.loads.push(load1()), s.hops.push(...hops), edges && s.edges.push(edges));
@@ -191,6 +197,12 @@ for (let i = 0; i < REPS; i++) {
     note(fans.get(t.name)!, r.ms, [], r.edges);
   }
   if (peer) note(peerFan, await peer.fan());
+  for (const t of targets) {
+    const c = await ours(t, 'chain40-echo');
+    note(echoChains.get(t.name)!, c.ms, c.hops, c.edges);
+    const f = await ours(t, 'fan100-echo');
+    note(echoFans.get(t.name)!, f.ms, [], f.edges);
+  }
 }
 
 // ---- sustained throughput: one warm-up pass each, then 3 alternating measurements ----
@@ -226,7 +238,7 @@ const figure = (s: Samples, withHops: boolean) =>
   fig(median(s.ms), 'ms', { loads: s.loads, ...edgeMedians(s), ...(withHops ? { stepP50Ms: quantile(s.hops, 0.5), stepP99Ms: quantile(s.hops, 0.99) } : {}) }, s.ms);
 const result = {
   targets: Object.fromEntries(
-    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), sustained: rate(rates.get(t.name)!), chainCpuPerStep: cpuFigure(t.name), sustainedCpuPerStep: cpuFigure(t.name, sustainedCpu), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
+    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), chain40Echo: figure(echoChains.get(t.name)!, true), fanout100Echo: figure(echoFans.get(t.name)!, false), sustained: rate(rates.get(t.name)!), chainCpuPerStep: cpuFigure(t.name), sustainedCpuPerStep: cpuFigure(t.name, sustainedCpu), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
   ),
   peer: peer ? { name: peer.name, chain40: figure(peerChain, false), fanout100: figure(peerFan, false), sustained: rate(peerRates) } : { skipped: values['no-peer'] ? 'skipped by --no-peer' : 'redis-server is not installed' },
   reps: REPS,
@@ -245,6 +257,7 @@ for (const [name, r] of Object.entries(result.targets)) {
     `${name}: chain ${r.chain40.value} ms (${ratio(r.chain40.value, p.chain40?.value)} peer ${p.chain40?.value ?? '—'}), step p50/p99 ${r.chain40.extra?.stepP50Ms}/${r.chain40.extra?.stepP99Ms} ms; ` +
       `fan-out ${r.fanout100.value} ms (${ratio(r.fanout100.value, p.fanout100?.value)} peer ${p.fanout100?.value ?? '—'}); ` +
       `sustained ${r.sustained.value} steps/s (${ratio(r.sustained.value, p.sustained?.value)} peer ${p.sustained?.value ?? '—'}); RSS idle ${r.rssIdleMb} MB; load ${load1()}\n` +
+      `  echo steps (in a plugin host): chain ${r.chain40Echo.value} ms (${ratio(r.chain40Echo.value, p.chain40?.value)}), step p50/p99 ${r.chain40Echo.extra?.stepP50Ms}/${r.chain40Echo.extra?.stepP99Ms} ms; fan-out ${r.fanout100Echo.value} ms (${ratio(r.fanout100Echo.value, p.fanout100?.value)})\n` +
       `  outside the hops, medians (ms): POST sent → answer read / answer → first running line / last running → run.completed: chain ${edgeText(r.chain40.extra)}; fan-out ${edgeText(r.fanout100.extra)}\n` +
       `  chain CPU per step, µs: server main thread ${r.chainCpuPerStep.serverMainUs}, its other threads ${r.chainCpuPerStep.serverThreadsUs}, plugin hosts ${r.chainCpuPerStep.hostsUs}, client ${r.chainCpuPerStep.clientUs}\n` +
       `  sustained CPU per step, µs: server main thread ${r.sustainedCpuPerStep.serverMainUs}, its other threads ${r.sustainedCpuPerStep.serverThreadsUs}, plugin hosts ${r.sustainedCpuPerStep.hostsUs}\n`,

@@ -2,14 +2,16 @@
  * Engine figures, in-process server (real worker threads, durability on: WAL,
  * synchronous=NORMAL; every acknowledged state survives kill -9):
  *   chain    40 no-op steps in sequence: run time (run.started → run.completed commits) and per
- *            step the time from a step's `running` commit to the next step's (p50/p99);
+ *            step the time from a step's `running` commit to the next step's (p50/p99); once of
+ *            `noop` steps (completed by the scheduler itself, all in one commit) and once of
+ *            `echo` steps (the no-op that runs code, each through a plugin host: `chain40Echo`);
  *   fanout   root → 100 no-op → sink: run time;
  *   sustained 10,000 no-op steps as 200 runs of root → 48 → sink, two tenants, all submitted at
  *            once: steps/s from the first POST to the last run's end;
  *   stream   step completed (its event's timestamp) → its line read by an open NDJSON stream
  *            client (ms-resolution start stamp: overstates by < 1 ms);
- *   hosts    the cost of plugin-host isolation for a new tenant: its first run of one noop
- *            step (the spare host, kept ready, is taken) and its first `exec /bin/true` step
+ *   hosts    the cost of plugin-host isolation for a new tenant: its first run of one echo
+ *            step (the spare host, kept ready, is taken; a noop step needs no host) and its first `exec /bin/true` step
  *            (a cold host of the exec profile is started);
  *   fairness a one-step run of tenant t2: run time idle, and while tenant t1 floods (a run of
  *            endless `sleep` steps, twice as many as there are step slots, holding its share);
@@ -79,16 +81,19 @@ async function post(path: string, body: unknown, tenant = 't1'): Promise<any> {
 }
 
 // ---- DAGs ----
-const noop = (id: string) => ({ id, plugin: 'noop' });
+/** One step that runs code (in a plugin host): noop steps are completed by the scheduler itself. */
+const echo = (id: string) => ({ id, plugin: 'echo' });
 const chain = chainDag(40);
+const echoChain = chainDag(40, 'echo');
 const fan = fanDag;
 const slots = config.stepSlots;
 const flood = { dagId: 'flood', version: '1.0.0', steps: Array.from({ length: 2 * slots }, (_, i) => ({ id: `f${i}`, plugin: 'sleep', with: { ms: 2_147_483_647 } })) };
 for (const t of ['t1', 't2']) {
   await post('/dags', chain, t);
+  await post('/dags', echoChain, t);
   await post('/dags', fan('fan100', 100), t);
   await post('/dags', fan('fan48', 48), t);
-  await post('/dags', { dagId: 'one', version: '1.0.0', steps: [noop('only')] }, t);
+  await post('/dags', { dagId: 'one', version: '1.0.0', steps: [echo('only')] }, t);
 }
 await post('/dags', flood, 't1');
 
@@ -139,9 +144,10 @@ const want = (k: string) => !only || only.has(k);
 // spare at once: a whole process start on the same 2 cores, which made the first ≈ 8 measured
 // chains 30–45 ms instead of 13–21 when it came after the warm-up), then --warmup chain runs
 // (40 by default), a fan-out every fourth.
-await runOnce('fan48', 't2');
+await runOnce('one', 't2');
 for (let i = 0; i < Math.max(1, WARMUP); i++) {
   await runOnce('chain40');
+  await runOnce(echoChain.dagId);
   if (i % 4 === 0) await runOnce('fan100');
 }
 
@@ -149,12 +155,12 @@ const session = values.profile ? await startProfile() : undefined;
 const heapSession = values['heap-profile'] ? await startHeapProfile() : undefined;
 const gc = gcCounter();
 
-if (want('chain')) {
+for (const [key, dagId] of want('chain') ? [['chain40', chain.dagId], ['chain40Echo', echoChain.dagId]] : []) {
   trackSteps = true;
   const totals: number[] = [];
   const gaps: Array<{ from: number; to: number }> = [];
   for (let i = 0; i < REPS; i++) {
-    const { runId, ms } = await runOnce('chain40');
+    const { runId, ms } = await runOnce(dagId!);
     totals.push(ms);
     const l = stepRunning.get(runId)!;
     for (let k = 1; k < l.length; k++) gaps.push({ from: l[k - 1]!.at, to: l[k]!.at });
@@ -168,7 +174,7 @@ if (want('chain')) {
   // Which slow hops (over 4× the p50) a GC pause of the server's main thread explains.
   const slow = gaps.filter((x) => x.to - x.from > 4 * p50);
   const slowWithGc = slow.filter((x) => g.pauses.some((y) => y.from < x.to && y.to > x.from)).length;
-  out.chain40 = fig(median(totals), 'ms', {
+  out[key!] = fig(median(totals), 'ms', {
     stepP50Ms: p50, stepP99Ms: quantile(ms, 0.99), perStepMs: median(totals) / 40,
     scavengesPer1000Steps: Math.round((g.minor * 1000) / steps), gcMsPerStep: +(g.ms / steps).toFixed(4), cpuUsPerStep: Math.round(g.cpuUs / steps),
     slowHops: slow.length, slowHopsWithGc: slowWithGc, slowHopsMs: Math.round(slow.reduce((a, x) => a + x.to - x.from, 0)),
@@ -207,7 +213,8 @@ if (want('stream')) {
     } catch { /* aborted */ }
   })();
   await sleep(50);
-  for (let i = 0; i < Math.max(3, Math.ceil(REPS / 2)); i++) await runOnce('chain40');
+  // Echo steps: one commit per step, as any plugin's (a noop chain's 80 lines come in one commit).
+  for (let i = 0; i < Math.max(3, Math.ceil(REPS / 2)); i++) await runOnce(echoChain.dagId);
   await sleep(50);
   ac.abort();
   await reader;
@@ -237,7 +244,7 @@ if (want('hosts')) {
   const cold: number[] = [];
   for (let i = 0; i < REPS; i++) {
     const t = `h${i}`;
-    await post('/dags', { dagId: 'one', version: '1.0.0', steps: [noop('a')] }, t);
+    await post('/dags', { dagId: 'one', version: '1.0.0', steps: [echo('a')] }, t);
     await post('/dags', { dagId: 'ex', version: '1.0.0', steps: [{ id: 'a', plugin: 'exec', with: { program: '/bin/true' } }] }, t);
     await sleep(1500); // the spare host taken by the previous tenant is replaced meanwhile
     spare.push((await runOnce('one', t)).ms);

@@ -297,21 +297,28 @@ export function httpJson(url: string, method: string, headers: Record<string, st
   });
 }
 
-// ---- the DAGs the engine is measured with (all no-op steps) ----
-const noop = (id: string) => ({ id, plugin: 'noop' });
+// ---- the DAGs the engine is measured with (no-op steps) ----
+/**
+ * `noop` steps are completed by the scheduler itself (docs/PLUGINS.md); `echo` of an empty
+ * `with` is the no-op that runs code, in a plugin host: what every real plugin step costs.
+ */
+export type StepKind = 'noop' | 'echo';
+const stepOf = (plugin: StepKind) => (id: string) => ({ id, plugin });
 
-/** `s00 → s01 → … → s39` (40 steps by default), DAG id `chain40`. */
-export function chainDag(length = 40) {
+/** `s00 → s01 → … → s39` (40 steps by default), DAG id `chain40` (`chain40-echo` for echo steps). */
+export function chainDag(length = 40, plugin: StepKind = 'noop') {
   const ids = Array.from({ length }, (_, i) => `s${String(i).padStart(2, '0')}`);
-  return { dagId: `chain${length}`, version: '1.0.0', steps: ids.map(noop), edges: ids.slice(1).map((id, i) => ({ from: ids[i]!, to: id })) };
+  const dagId = plugin === 'noop' ? `chain${length}` : `chain${length}-${plugin}`;
+  return { dagId, version: '1.0.0', steps: ids.map(stepOf(plugin)), edges: ids.slice(1).map((id, i) => ({ from: ids[i]!, to: id })) };
 }
 
 /** root → `width` parallel steps → sink. */
-export function fanDag(dagId: string, width: number) {
+export function fanDag(dagId: string, width: number, plugin: StepKind = 'noop') {
   const mids = Array.from({ length: width }, (_, i) => `m${String(i).padStart(3, '0')}`);
+  const step = stepOf(plugin);
   return {
     dagId, version: '1.0.0',
-    steps: [noop('root'), ...mids.map(noop), noop('sink')],
+    steps: [step('root'), ...mids.map(step), step('sink')],
     edges: [...mids.map((id) => ({ from: 'root', to: id })), ...mids.map((id) => ({ from: id, to: 'sink' }))],
   };
 }

@@ -18,7 +18,7 @@ import { CheckingPool, setup } from './ports-env.js';
 
 const chain = (dagId: string, backoffMs = 1) => ({
   dagId, version: '1.0.0',
-  steps: [{ id: 'a', plugin: 'noop', retries: { max: 1, backoffMs } }, { id: 'b', plugin: 'noop' }],
+  steps: [{ id: 'a', plugin: 'echo', retries: { max: 1, backoffMs } }, { id: 'b', plugin: 'echo' }],
   edges: [{ from: 'a', to: 'b' }],
 });
 

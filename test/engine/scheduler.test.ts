@@ -124,7 +124,7 @@ async function settle(): Promise<void> {
 
 test('one turn, one transaction: nothing reaches the pool or listeners before its commit', async () => {
   const leaves = ['l1', 'l2', 'l3', 'l4', 'l5'];
-  const env = setup({ dagId: 'fan', version: '1.0.0', steps: [{ id: 'root', plugin: 'noop' }, ...leaves.map((id) => ({ id, plugin: 'noop' }))], edges: leaves.map((to) => ({ from: 'root', to })) });
+  const env = setup({ dagId: 'fan', version: '1.0.0', steps: [{ id: 'root', plugin: 'echo' }, ...leaves.map((id) => ({ id, plugin: 'echo' }))], edges: leaves.map((to) => ({ from: 'root', to })) });
   const pool = new FakePool(env.store);
   const sched = env.make(pool);
   const batches: EventRow[][] = [];
@@ -155,7 +155,7 @@ test('one turn, one transaction: nothing reaches the pool or listeners before it
 });
 
 test('a failed commit publishes nothing and dispatches nothing; the retry loses nothing', async () => {
-  const env = setup({ dagId: 'chain', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }] });
+  const env = setup({ dagId: 'chain', version: '1.0.0', steps: [{ id: 'a', plugin: 'echo' }, { id: 'b', plugin: 'echo' }], edges: [{ from: 'a', to: 'b' }] });
   const pool = new FakePool(env.store);
   const sched = env.make(pool);
   const published: EventRow[] = [];
@@ -181,7 +181,7 @@ test('a failed commit publishes nothing and dispatches nothing; the retry loses 
 });
 
 test('recovery without HTTP: an attempt interrupted by a crash is recorded ORCHESTRATOR_RESTART and retried', async () => {
-  const env = setup({ dagId: 'r', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop', retries: { max: 1, backoffMs: 1 } }, { id: 'b', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }] });
+  const env = setup({ dagId: 'r', version: '1.0.0', steps: [{ id: 'a', plugin: 'echo', retries: { max: 1, backoffMs: 1 } }, { id: 'b', plugin: 'echo' }], edges: [{ from: 'a', to: 'b' }] });
   const first = env.make(new FakePool(env.store));
   const run = await env.start(first);
   await settle();
@@ -213,7 +213,7 @@ test('events: the fast canonical form equals RFC 8785, and the hash chain links 
       return eventCanonicalJson(e) === canonicalJson(eventView({ ...e, prevHash: '', hash: '' }));
     }),
   );
-  const env = setup({ dagId: 'x', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] });
+  const env = setup({ dagId: 'x', version: '1.0.0', steps: [{ id: 'a', plugin: 'echo' }] });
   const mk = (tenant: string, i: number) => ({ tenant, type: 'step.updated' as const, dagId: 'd', runId: 'r', stepId: `s${i}`, status: 'queued', tsMs: 1_700_000_000_000 + i, traceId: 'f'.repeat(32) });
   env.store.tx(() => env.store.events.appendMany(Array.from({ length: 70 }, (_, i) => mk(i % 3 === 0 ? 'u' : 'v', i))));
   assert.throws(() => env.store.tx(() => {
@@ -239,8 +239,8 @@ test('events: the fast canonical form equals RFC 8785, and the hash chain links 
 
 test('a step whose pinned plugin is not installed fails PLUGIN_UNAVAILABLE without reaching the pool; the pool gets the resolved plugin', async () => {
   const missing = pinsJson({ tool: { name: 'tool', version: '1.0.0', contentHash: 'f'.repeat(64), builtin: false } });
-  const env = setup({ dagId: 'p', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'tool' }], edges: [{ from: 'a', to: 'b' }] }, pinsJson({
-    noop: { name: 'noop', version: '0.0.0', contentHash: 'x', builtin: true },
+  const env = setup({ dagId: 'p', version: '1.0.0', steps: [{ id: 'a', plugin: 'echo' }, { id: 'b', plugin: 'tool' }], edges: [{ from: 'a', to: 'b' }] }, pinsJson({
+    echo: { name: 'echo', version: '0.0.0', contentHash: 'x', builtin: true },
     ...JSON.parse(missing),
   }));
   const pool = new FakePool(env.store);
@@ -249,7 +249,7 @@ test('a step whose pinned plugin is not installed fails PLUGIN_UNAVAILABLE witho
   await settle();
   assert.equal(pool.pending.length, 1);
   const handed = pool.pending[0]!.task.plugin;
-  assert.ok(typeof handed === 'object' && handed.builtin && handed.name === 'noop', 'the pool is handed a resolved plugin, not a name');
+  assert.ok(typeof handed === 'object' && handed.builtin && handed.name === 'echo', 'the pool is handed a resolved plugin, not a name');
   pool.completeAll();
   for (let i = 0; i < 50 && env.store.runs.getForTenant('t', row.runId)?.status !== 'failed'; i++) await settle();
   assert.equal(pool.pending.length, 0, 'the step never reached the pool');
@@ -271,7 +271,7 @@ function history(store: Store, runId: string): { lines: string[]; contiguous: bo
 
 test('a slow flush (a round trip): one flush in flight, the next batch builds meanwhile; nothing dispatched before its commit, the run completes', async () => {
   const leaves = Array.from({ length: 8 }, (_, i) => `l${i}`);
-  const env = setup({ dagId: 'slow', version: '1.0.0', steps: [{ id: 'root', plugin: 'noop' }, ...leaves.map((id) => ({ id, plugin: 'noop' })), { id: 'sink', plugin: 'noop' }], edges: [...leaves.map((to) => ({ from: 'root', to })), ...leaves.map((from) => ({ from, to: 'sink' }))] });
+  const env = setup({ dagId: 'slow', version: '1.0.0', steps: [{ id: 'root', plugin: 'echo' }, ...leaves.map((id) => ({ id, plugin: 'echo' })), { id: 'sink', plugin: 'echo' }], edges: [...leaves.map((to) => ({ from: 'root', to })), ...leaves.map((from) => ({ from, to: 'sink' }))] });
   env.latency(15);
   const pool = new FakePool(env.store);
   const sched = env.make(pool);
@@ -302,7 +302,7 @@ test('a slow flush (a round trip): one flush in flight, the next batch builds me
 });
 
 test('a slow flush that rejects once: its batch goes back in front of what built meanwhile; nothing lost, nothing twice', async () => {
-  const env = setup({ dagId: 'flaky', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'noop' }, { id: 'c', plugin: 'noop' }], edges: [{ from: 'a', to: 'c' }, { from: 'b', to: 'c' }] });
+  const env = setup({ dagId: 'flaky', version: '1.0.0', steps: [{ id: 'a', plugin: 'echo' }, { id: 'b', plugin: 'echo' }, { id: 'c', plugin: 'echo' }], edges: [{ from: 'a', to: 'c' }, { from: 'b', to: 'c' }] });
   env.latency(10);
   const pool = new FakePool(env.store);
   const sched = env.make(pool);
@@ -332,7 +332,7 @@ test('a slow flush that rejects once: its batch goes back in front of what built
 });
 
 test('a cancel in a request transaction waits for the flush in flight and writes the pending batch with it; drain waits for the last flush', async () => {
-  const env = setup({ dagId: 'cx', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }] });
+  const env = setup({ dagId: 'cx', version: '1.0.0', steps: [{ id: 'a', plugin: 'echo' }, { id: 'b', plugin: 'echo' }], edges: [{ from: 'a', to: 'b' }] });
   env.latency(20);
   const pool = new FakePool(env.store);
   const sched = env.make(pool);
@@ -354,5 +354,36 @@ test('a cancel in a request transaction waits for the flush in flight and writes
   assert.ok(h.contiguous);
   assert.equal(h.lines.at(-1), 'run:cancelled');
   assert.equal(h.lines.filter((l) => l === 'run:cancelling').length, 1);
+  env.cleanup();
+});
+
+test('a noop step never reaches the pool: the scheduler completes it in the same commit as its running state, with the outputs of {}', async () => {
+  const env = setup({ dagId: 'mixed', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }, { id: 'b', plugin: 'echo', with: { x: 1 } }, { id: 'c', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }] });
+  const pool = new FakePool(env.store);
+  const sched = env.make(pool);
+  const events: EventRow[] = [];
+  const batches: EventRow[][] = [];
+  sched.events.on('committed', (rows) => (events.push(...rows), batches.push(rows)));
+  const run = await env.start(sched);
+  for (let i = 0; i < 50 && pool.pending.length === 0; i++) await settle();
+  assert.deepEqual(pool.pending.map((p) => p.task.stepId), ['b'], 'only the echo step went to the pool');
+  const a = env.store.runs.step(run.runId, 'a')!;
+  assert.equal(a.status, 'completed');
+  assert.equal(a.outputsHash, EMPTY);
+  assert.equal(env.store.runs.attempt(run.runId, 'a', 1)?.status, 'completed', 'one attempt, recorded as any other');
+  const of = (id: string) => events.filter((e) => e.stepId === id).map((e) => `${e.type} ${e.status}`);
+  assert.deepEqual(of('a').slice(-2), ['step.updated running', 'step.updated completed']);
+  const at = (id: string, status: string) => events.findIndex((e) => e.stepId === id && e.status === status);
+  assert.ok(at('a', 'completed') < at('b', 'running'));
+  const batchOf = (id: string, status: string) => batches.findIndex((b) => b.some((e) => e.stepId === id && e.status === status));
+  assert.equal(batchOf('a', 'running'), batchOf('a', 'completed'), 'running and completed in one commit');
+  assert.equal(batchOf('a', 'completed'), batchOf('b', 'running'), 'the step it made ready started in that commit too');
+  pool.completeAll();
+  for (let i = 0; i < 50 && env.store.runs.getForTenant('t', run.runId)?.status !== 'completed'; i++) await settle();
+  assert.equal(env.store.runs.getForTenant('t', run.runId)!.status, 'completed');
+  assert.equal(pool.pending.length, 0, 'c never reached the pool either');
+  assert.equal(env.store.runs.step(run.runId, 'c')!.outputsHash, EMPTY);
+  assert.deepEqual(of('a'), of('b'), 'the same events as a step the pool ran');
+  await sched.drain(1000);
   env.cleanup();
 });

@@ -15,7 +15,7 @@ import { CheckingPool, setup } from './ports-env.js';
 const leaves = Array.from({ length: 6 }, (_, i) => `l${i}`);
 const fan = (dagId: string) => ({
   dagId, version: '1.0.0',
-  steps: [{ id: 'root', plugin: 'noop' }, ...leaves.map((id) => ({ id, plugin: 'noop' })), { id: 'sink', plugin: 'noop' }],
+  steps: [{ id: 'root', plugin: 'echo' }, ...leaves.map((id) => ({ id, plugin: 'echo' })), { id: 'sink', plugin: 'echo' }],
   edges: [...leaves.map((to) => ({ from: 'root', to })), ...leaves.map((from) => ({ from, to: 'sink' }))],
 });
 
@@ -45,7 +45,7 @@ for (const kind of KINDS) {
   test(`${kind}: recovery through the ports: a run left in flight by a crashed scheduler is finished by the next`, async (ctx) => {
     const ports = await storeOf(ctx, kind);
     if (!ports) return;
-    const env = await setup(ports, 'rec', { dagId: 'rec', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop', retries: { max: 1, backoffMs: 1 } }, { id: 'b', plugin: 'noop' }], edges: [{ from: 'a', to: 'b' }] });
+    const env = await setup(ports, 'rec', { dagId: 'rec', version: '1.0.0', steps: [{ id: 'a', plugin: 'echo', retries: { max: 1, backoffMs: 1 } }, { id: 'b', plugin: 'echo' }], edges: [{ from: 'a', to: 'b' }] });
     const stuck = new CheckingPool(ports);
     stuck.hold = true;
     const first = env.make(stuck);

@@ -90,7 +90,10 @@ test('every GET route answers the same bytes on the plain path as through the Ho
       ['percent-encoded', path.replace(/-/g, '%2D'), asA],
     ];
     for (const [what, p, headers] of asks) {
-      const [plain, app] = [await raw(t.url, p, headers), await raw(honoUrl, p, headers)];
+      const ask = async () => [await raw(t.url, p, headers), await raw(honoUrl, p, headers)] as const;
+      let [plain, app] = await ask();
+      // The health answer counts uptime in whole seconds: two requests in a row can straddle one.
+      if (plain !== app && plain.includes('"uptimeSeconds":')) [plain, app] = await ask();
       assert.ok(plain.startsWith('HTTP/1.1 '), `${r.path} ${what}: ${plain.slice(0, 80)}`);
       assert.equal(plain, app, `${r.method} ${r.path} (${what}: ${p})`);
       compared++;

@@ -5,6 +5,7 @@ import { formatLogLine, StepError, toStepErrorInfo, type AbortReason, type StepE
 import type { PluginRegistry, ResolvedPlugin } from '../plugins/plugins.js';
 import { ENV_NAME_RE, refusedEnvReason } from '../../dags/exec-policy.js';
 import { pluginEnvRefusal } from './plugin-env.js';
+import { encodeOutputs } from './outputs.js';
 
 /** Who an artifact request is for: the ArtifactIO checks/records tenant ownership with it. */
 export interface TaskMeta {
@@ -146,6 +147,17 @@ export interface PoolStats {
   capacity: number;
   /** Workers replaced since start (crashed, or abandoned after an abort grace). */
   replaced: number;
+}
+
+/** The built-in that runs no code (CONTRACT §9): the scheduler completes its steps itself. */
+export const NOOP = 'noop';
+
+/** What a noop attempt gives: outputs `{}`, no logs (as a worker thread reports it). */
+export const NOOP_RESULT: StepResult = Object.freeze({ status: 'completed', outputs: Object.freeze({}), ...noopOutputs(), logs: '' });
+
+function noopOutputs(): { outputsJson: string; outputsHash: string } {
+  const { json, hash } = encodeOutputs({});
+  return { outputsJson: json, outputsHash: hash };
 }
 
 export function failedResult(code: string, message: string, retryable: boolean, logs = ''): StepResult {

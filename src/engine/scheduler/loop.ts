@@ -21,7 +21,7 @@ import { Flusher } from './flush.js';
 import type { PinEntry } from '../../dags/index.js';
 import type { PinCheck } from '../plugins/registry.js';
 import type { AbortReason } from '../pool/protocol.js';
-import { abortResult, failedResult, type StepResult, type StepTask } from '../pool/pool-types.js';
+import { abortResult, failedResult, NOOP, NOOP_RESULT, type StepResult, type StepTask } from '../pool/pool-types.js';
 import type { Batch, GroupCommit } from './commit.js';
 import type { LiveStep } from './live.js';
 import type { Admission } from './admission.js';
@@ -156,7 +156,20 @@ export class SchedulerLoop implements MachinePort {
   }
 
   dispatchAfterCommit(d: Dispatch): void {
-    this.gc.afterCommit(() => this.send(d));
+    const found = this.pinnedPlugin(d.step);
+    // A noop step runs no code, so there is nothing to isolate: it completes now, in the same
+    // commit as its `running` state and with the same events, without a trip to a plugin host
+    // (as Airflow's scheduler does with an EmptyOperator; docs/PLUGINS.md). The steps it makes
+    // ready are started in this same turn.
+    if (found.ok && found.plugin.builtin && found.plugin.name === NOOP) return this.machine.finishAttempt(d.step, NOOP_RESULT, null);
+    this.gc.afterCommit(() => this.send(d, found));
+  }
+
+  /** Exactly the plugin the step's DAG version pinned at publish, as the run's tenant sees it now. */
+  private pinnedPlugin(step: LiveStep): PinCheck {
+    const pin = step.run.pins?.get(step.def.plugin);
+    const found = pin ? this.plugins.pinned(step.run.tenant, pin) : undefined;
+    return found ?? { ok: false, reason: 'missing', message: `the DAG version has no plugin pin for ${step.def.plugin} (stored before pinning; install the plugin and restart or warm)` };
   }
 
   abortTask(step: LiveStep): void {
@@ -205,19 +218,13 @@ export class SchedulerLoop implements MachinePort {
     if (rows.length > 0) this.events.emit('committed', rows);
   }
 
-  private send(d: Dispatch): void {
+  private send(d: Dispatch, found: PinCheck): void {
     const { step, attempt, inputs } = d;
     if (this.state === 'stopped' || step.status !== 'running' || step.attempt !== attempt) return;
     const run = step.run;
     const timeoutMs = step.def.timeoutMs ?? this.defaultStepTimeoutMs;
     if (step.abortRequested) return this.onResult(step, attempt, abortResult('cancel', timeoutMs, ''));
-    // Exactly the plugin the DAG version pinned at publish, as the run's tenant sees it now.
-    const pin = run.pins?.get(step.def.plugin);
-    const found = pin ? this.plugins.pinned(run.tenant, pin) : undefined;
-    if (!found?.ok) {
-      const message = found?.message ?? `the DAG version has no plugin pin for ${step.def.plugin} (stored before pinning; install the plugin and restart or warm)`;
-      return this.onResult(step, attempt, failedResult(PLUGIN_UNAVAILABLE, message, false));
-    }
+    if (!found.ok) return this.onResult(step, attempt, failedResult(PLUGIN_UNAVAILABLE, found.message, false));
     const taskId = `${run.runId}/${step.def.id}/${attempt}`;
     step.taskId = taskId;
     this.pool

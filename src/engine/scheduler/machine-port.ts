@@ -17,7 +17,10 @@ export interface Dispatch {
 export interface MachinePort {
   /** Asks for a turn of the loop (admission, dispatch, group commit). */
   kick(): void;
-  /** Hands an attempt to the pool once the changes staged so far are durable. */
+  /**
+   * Hands an attempt to the pool once the changes staged so far are durable; a `noop` attempt is
+   * finished at once instead (`machine.finishAttempt`, in the same batch: it runs no code).
+   */
   dispatchAfterCommit(d: Dispatch): void;
   /** Asks the pool to abort a step's task once the changes staged so far are durable. */
   abortTask(step: LiveStep): void;
