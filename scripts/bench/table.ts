@@ -134,7 +134,7 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
     ratio(bk ? bk.value / (bk.extra?.cpMBps as number) : undefined), '—', '—', '—', undefined, bk?.load);
   add('restore MB/s (every hash verified)', f1(rs?.value), `${f1(rs?.extra?.cpMBps as number)} cp -r`,
     ratio(rs ? rs.value / (rs.extra?.cpMBps as number) : undefined), '—', '—', '—', undefined, rs?.load);
-  add('40-step chain step p99 ms: idle / while pruning', pr ? `${f1(pr.extra?.idleP99Ms as number, 2)} / ${f1(pr.value, 2)}` : '—', '—', '—', '—', '—',
+  add('40-step echo chain step p99 ms: idle / while pruning', pr ? `${f1(pr.extra?.idleP99Ms as number, 2)} / ${f1(pr.value, 2)}` : '—', '—', '—', '—', '—',
     pr ? `${f1(pr.extra?.runsPerSec as number, 0)} runs/s pruned` : '—', undefined, pr?.load);
   const lag = g(r.schedules ?? {}, 'startLagP99');
   add(`schedules: ${r.schedules?.schedules ?? '—'} fires in one minute, start lag p99 (p50) ms`, lag ? `${f1(lag.value)} (${f1(lag.extra?.p50 as number)})` : '—', '—', '—', '—', '—',
