@@ -30,6 +30,7 @@ import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { createLogger, startServer } from '../../src/cli/server.js';
 import { API_BASE } from '../../src/core/paths.js';
 import { chainDag, emit, fanDag, fig, median, now, quantile, rssMb, sleep } from './lib.js';
+import { schedulerEvents } from './run-ends.js';
 
 /** A database of a durable throwaway cluster of this benchmark's own (test/helpers/pg.ts). */
 async function benchDatabase() {
@@ -106,8 +107,7 @@ const stepRunning = new Map<string, Array<{ stepId: string; at: number }>>();
 let trackSteps = false;
 let countFlood = false;
 let floodRunning = 0;
-const scheduler = (server.deps.services.runs as unknown as { d: { scheduler: { events: import('node:events').EventEmitter } } }).d.scheduler;
-scheduler.events.on('committed', (rows: Ev[]) => {
+schedulerEvents(server).on('committed', (rows: Ev[]) => {
   const at = now();
   for (const e of rows) {
     if (e.type === 'run.started') started.set(e.runId, at);
@@ -155,12 +155,13 @@ const session = values.profile ? await startProfile() : undefined;
 const heapSession = values['heap-profile'] ? await startHeapProfile() : undefined;
 const gc = gcCounter();
 
-for (const [key, dagId] of want('chain') ? [['chain40', chain.dagId], ['chain40Echo', echoChain.dagId]] : []) {
+const chains = [['chain40', chain.dagId], ['chain40Echo', echoChain.dagId]] as const;
+for (const [key, dagId] of want('chain') ? chains : []) {
   trackSteps = true;
   const totals: number[] = [];
   const gaps: Array<{ from: number; to: number }> = [];
   for (let i = 0; i < REPS; i++) {
-    const { runId, ms } = await runOnce(dagId!);
+    const { runId, ms } = await runOnce(dagId);
     totals.push(ms);
     const l = stepRunning.get(runId)!;
     for (let k = 1; k < l.length; k++) gaps.push({ from: l[k - 1]!.at, to: l[k]!.at });
@@ -174,7 +175,7 @@ for (const [key, dagId] of want('chain') ? [['chain40', chain.dagId], ['chain40E
   // Which slow hops (over 4× the p50) a GC pause of the server's main thread explains.
   const slow = gaps.filter((x) => x.to - x.from > 4 * p50);
   const slowWithGc = slow.filter((x) => g.pauses.some((y) => y.from < x.to && y.to > x.from)).length;
-  out[key!] = fig(median(totals), 'ms', {
+  out[key] = fig(median(totals), 'ms', {
     stepP50Ms: p50, stepP99Ms: quantile(ms, 0.99), perStepMs: median(totals) / 40,
     scavengesPer1000Steps: Math.round((g.minor * 1000) / steps), gcMsPerStep: +(g.ms / steps).toFixed(4), cpuUsPerStep: Math.round(g.cpuUs / steps),
     slowHops: slow.length, slowHopsWithGc: slowWithGc, slowHopsMs: Math.round(slow.reduce((a, x) => a + x.to - x.from, 0)),

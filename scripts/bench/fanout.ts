@@ -16,6 +16,7 @@ import { API_BASE } from '../../src/core/paths.js';
 import { parseFlags } from '../../src/cli/args.js';
 import { SERVE_FLAGS, serveConfig } from '../../src/cli/config.js';
 import { createLogger, startServer } from '../../src/cli/server.js';
+import { RunEnds, schedulerEvents } from './run-ends.js';
 
 const { values } = parseArgs({
   options: {
@@ -59,31 +60,19 @@ await post('/dags', {
   edges: [...mids.map((id) => ({ from: 'root', to: id })), ...mids.map((id) => ({ from: id, to: 'sink' }))],
 });
 
-// Run ends are taken from the committed event stream (no polling), kept for runs not awaited yet:
-// a run of noop steps can end before its POST's answer is read.
-const endTimes = new Map<string, number>();
-const ended = new Map<string, (ms: number) => void>();
-const endOf = (runId: string): Promise<number> =>
-  endTimes.has(runId) ? Promise.resolve(endTimes.get(runId)!) : new Promise((resolve) => ended.set(runId, resolve));
-const scheduler = (server.deps.services.runs as unknown as { d: { scheduler: { events: import('node:events').EventEmitter } } }).d.scheduler;
-scheduler.events.on('committed', (rows: Array<{ type: string; runId: string; tsMs: number }>) => {
-  for (const e of rows) {
-    if (!e.type.startsWith('run.') || e.type === 'run.started' || e.type === 'run.updated') continue;
-    endTimes.set(e.runId, e.tsMs);
-    ended.get(e.runId)?.(e.tsMs);
-  }
-});
+// Run ends are taken from the committed events (no polling).
+const ends = new RunEnds(schedulerEvents(server));
 
 async function once(): Promise<number> {
   const runs = await Promise.all(Array.from({ length: CONCURRENT }, () => post('/runs', { dagId: 'fanout' })));
   const t0 = Math.min(...runs.map((r) => Date.parse(r.startedUtc)));
-  const ends = await Promise.all(runs.map((r) => endOf(r.runId)));
+  const endMs = await Promise.all(runs.map(async (r) => (await ends.endOf(r.runId)).tsMs));
   for (const r of runs) {
     const res = await fetch(`${base}/runs/${r.runId}`, { headers });
     const run = (await res.json()) as { status: string };
     if (run.status !== 'completed') throw new Error(`run ${r.runId} ended ${run.status}`);
   }
-  return Math.max(...ends) - t0;
+  return Math.max(...endMs) - t0;
 }
 
 await once(); // warm-up: workers start, plan compiled, statements prepared

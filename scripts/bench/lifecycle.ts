@@ -20,7 +20,8 @@ import { exportRunRecords, importRunRecords, type RunRecord } from '../../src/ru
 import { API_BASE, uuidv7 } from '../../src/core/index.js';
 import type { TenantArtifacts } from '../../src/engine/pool/tenant-artifacts.js';
 import { request as httpRequest } from 'node:http';
-import { emit, fig, hostReachableTmp, median, now, quantile } from './lib.js';
+import { chainDag, emit, fig, hostReachableTmp, median, now, quantile } from './lib.js';
+import { RunEnds, schedulerEvents } from './run-ends.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '100000' }, reps: { type: 'string', default: '7' } } });
 const RUNS = Number(values.runs);
@@ -31,37 +32,8 @@ const { flags } = parseFlags(['--dev', '--port', '0', '--data-dir', dataDir, '--
 const server = await startServer(serveConfig(flags), createLogger('silent'));
 const store = server.store!;
 const TENANT = 't1';
-const runs = server.deps.services.runs as unknown as { d: { scheduler: { events: import('node:events').EventEmitter } } };
-const scheduler = runs.d.scheduler;
-
-interface Ev { type: string; runId: string; status: string; stepId: string | null }
-/**
- * Each run's end, with its final event type (a bench of failed runs measures nothing: it stops),
- * and the times of its steps' `running` commits. Kept for every run, awaited or not yet: a run
- * may end before its POST's answer is read (a chain of noop steps ends in one commit).
- */
-const ends = new Map<string, string>();
-const waiters = new Map<string, (type: string) => void>();
-const running = new Map<string, number[]>();
-scheduler.events.on('committed', (rows: Ev[]) => {
-  const at = now();
-  for (const e of rows) {
-    if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled') {
-      ends.set(e.runId, e.type);
-      waiters.get(e.runId)?.(e.type);
-    } else if (e.type === 'step.updated' && e.status === 'running') {
-      let l = running.get(e.runId);
-      if (!l) running.set(e.runId, (l = []));
-      l.push(at);
-    }
-  }
-});
-/** Resolves with the run's final event type once it ended (at once if it already has). */
-function endOf(runId: string): Promise<string> {
-  const known = ends.get(runId);
-  if (known) return Promise.resolve(known);
-  return new Promise((res) => waiters.set(runId, res));
-}
+/** Each run's end (a bench of failed runs measures nothing: it stops) and its steps' `running` commits. */
+const ends = new RunEnds(schedulerEvents(server));
 const token = await (await import('../../src/auth/index.js')).mintToken({
   ...server.devKeys!, tenants: [TENANT], scopes: ['orchestrator:admin'], ttlSec: 3600,
 });
@@ -85,22 +57,20 @@ function call(method: string, path: string, body?: unknown): Promise<any> {
   });
 }
 async function runChain(): Promise<number[]> {
-  const r = await call('POST', '/runs', { dagId: 'chain40' });
-  const end = await endOf(r.runId);
+  const r = await call('POST', '/runs', { dagId: chain.dagId });
+  const { type: end } = await ends.endOf(r.runId);
   if (end !== 'run.completed') throw new Error(`the chain run ${r.runId} ended ${end}: ${JSON.stringify((await call('GET', `/runs/${r.runId}`)).steps.find((s: any) => s.errorCode))}`);
-  const at = running.get(r.runId) ?? [];
-  running.delete(r.runId);
-  ends.delete(r.runId);
-  waiters.delete(r.runId);
+  const at = ends.running(r.runId);
+  ends.forget(r.runId);
   return at.slice(1).map((x, i) => x - at[i]!);
 }
 
-const ids = Array.from({ length: 40 }, (_, i) => `s${String(i).padStart(2, '0')}`);
 // echo: one commit and one plugin-host round trip per step (a noop chain is one commit, no hops).
-await call('POST', '/dags', { dagId: 'chain40', version: '1.0.0', steps: ids.map((id) => ({ id, plugin: 'echo' })), edges: ids.slice(1).map((id, i) => ({ from: ids[i]!, to: id })) });
+const chain = chainDag(40, 'echo');
+await call('POST', '/dags', chain);
 await call('POST', '/dags', { dagId: 'tiny', version: '1.0.0', steps: [{ id: 'a', plugin: 'noop' }] });
 const first = await call('POST', '/runs', { dagId: 'tiny' });
-await Promise.race([endOf(first.runId), new Promise((res) => setTimeout(res, 5000))]);
+await Promise.race([ends.endOf(first.runId), new Promise((res) => setTimeout(res, 5000))]);
 let tpl!: RunRecord;
 for await (const rec of exportRunRecords(server.ports.runs, { tenant: TENANT, dagId: 'tiny' })) {
   tpl = rec;

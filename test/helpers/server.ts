@@ -56,13 +56,13 @@ async function storeDatabase(dataDir: string): Promise<TestDatabase | undefined>
 }
 
 /**
- * The data folders made here, removed when the test file's process exits: a test that closes its
- * server to restart it on the same folder (`server.close()`, not `stop()`) keeps the folder
- * until then, instead of leaving it in the temp folder after every run.
+ * The data folders made here and their work folders, removed when the test file's process
+ * exits: a test that closes its server to restart it on the same folder (`server.close()`, not
+ * `stop()`) keeps the folder until then, instead of leaving it in the temp folder after every run.
  */
 const madeDirs = new Set<string>();
 process.once('exit', () => {
-  for (const dir of madeDirs) for (const d of [dir, `${dir}-work`]) rmSync(d, { recursive: true, force: true });
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 export async function startTestServer(
@@ -73,7 +73,6 @@ export async function startTestServer(
   logger?: Logger,
 ): Promise<TestServer> {
   const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'orch-test-'));
-  if (existingDataDir === undefined) madeDirs.add(dataDir);
   const db = await storeDatabase(dataDir);
   const { flags } = parseFlags(
     ['--dev', '--port', '0', '--data-dir', dataDir, '--trust-dir', join(FIXTURES, 'keys', 'trust'), '--workers', '2', ...(db ? ['--store', db.url] : []), ...extraArgs],
@@ -82,6 +81,7 @@ export async function startTestServer(
   );
   // Every answer is checked against its route's declaration (the OpenAPI document's source).
   const config = { ...serveConfig(flags), validateResponses: true, ...overrides };
+  if (existingDataDir === undefined) madeDirs.add(dataDir).add(config.workDir);
   const server = await startServer(config, logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { clock });
   const keys = server.devKeys!;
   const token = (o: { tenants?: string[]; scopes?: string[]; ttlSec?: number } = {}) =>

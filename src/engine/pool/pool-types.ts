@@ -6,6 +6,7 @@ import type { PluginRegistry, ResolvedPlugin } from '../plugins/plugins.js';
 import { ENV_NAME_RE, refusedEnvReason } from '../../dags/exec-policy.js';
 import { pluginEnvRefusal } from './plugin-env.js';
 import { encodeOutputs } from './outputs.js';
+import type { BuiltinName } from '../builtins/names.js';
 
 /** Who an artifact request is for: the ArtifactIO checks/records tenant ownership with it. */
 export interface TaskMeta {
@@ -150,15 +151,13 @@ export interface PoolStats {
 }
 
 /** The built-in that runs no code (CONTRACT §9): the scheduler completes its steps itself. */
-export const NOOP = 'noop';
+export const NOOP: BuiltinName = 'noop';
 
+const EMPTY_OUTPUTS = encodeOutputs({});
 /** What a noop attempt gives: outputs `{}`, no logs (as a worker thread reports it). */
-export const NOOP_RESULT: StepResult = Object.freeze({ status: 'completed', outputs: Object.freeze({}), ...noopOutputs(), logs: '' });
-
-function noopOutputs(): { outputsJson: string; outputsHash: string } {
-  const { json, hash } = encodeOutputs({});
-  return { outputsJson: json, outputsHash: hash };
-}
+export const NOOP_RESULT: StepResult = Object.freeze({
+  status: 'completed', outputs: Object.freeze({}), outputsJson: EMPTY_OUTPUTS.json, outputsHash: EMPTY_OUTPUTS.hash, logs: '',
+});
 
 export function failedResult(code: string, message: string, retryable: boolean, logs = ''): StepResult {
   return { status: 'failed', error: { code, message, retryable }, logs };
