@@ -18,18 +18,7 @@
  */
 import * as crypto from 'node:crypto';
 import { canonicalJson } from '../core/hash.js';
-import { eventView, type NumberedEvent } from './event-view.js';
-
-let isoMs = NaN;
-let isoText = '';
-/** ISO-8601 of a ms timestamp, memoised for the last value (events of one commit share it). */
-function isoOf(ms: number): string {
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
-  }
-  return isoText;
-}
+import { eventView, isoOfMs, type NumberedEvent } from './event-view.js';
 
 /**
  * RFC 8785 canonical JSON of an event's view, written out directly (keys in code-unit order;
@@ -42,7 +31,7 @@ export function eventCanonicalJson(e: NumberedEvent): string {
   return (
     `${f.head}${e.seq},"status":${quoted(e.status)}` +
     (e.stepId !== null ? `,"stepId":${quoted(e.stepId)}` : '') +
-    `${f.tenant}"${isoOf(e.tsMs)}",${f.trace}${quoted(e.type)}}`
+    `${f.tenant}"${isoOfMs(e.tsMs)}",${f.trace}${quoted(e.type)}}`
   );
 }
 

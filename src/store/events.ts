@@ -20,31 +20,29 @@
 import type Database from 'better-sqlite3';
 import { eventHash } from './event-chain.js';
 import type { EventRow, NewEvent } from './event-view.js';
+import { MultiRowInsert } from './multi-insert.js';
 import { selectList } from './rows.js';
 import { events } from './schema.js';
 
 export { EVENT_TYPES, eventExportRecord, eventView, type EventRow, type EventType, type EventView, type NewEvent, type NumberedEvent } from './event-view.js';
 export { eventCanonicalJson, eventHash } from './event-chain.js';
 
-/** Rows per multi-row INSERT (fewer statement executions per group commit). */
-const CHUNK = 32;
-const COLUMNS = 14;
-const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-const INSERT = 'insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, schedule_id, scheduled_ms, detail, prev_hash, hash)';
+const INSERT = 'insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, schedule_id, scheduled_ms, detail, prev_hash, hash) values';
 
 const COLS = selectList(events);
 
 export class EventLog {
   private readonly heads = new Map<string, { seq: number; hash: string }>();
   private readonly headStmt;
-  /** The INSERT of n rows (n ≤ CHUNK), prepared when first needed, and its parameter array. */
-  private readonly inserts: Array<{ stmt: Database.Statement; params: unknown[] } | undefined> = [];
+  /** Multi-row inserts: fewer statement executions per group commit. */
+  private readonly insert;
   private readonly sinceStmt;
   private readonly ofRunStmt;
   private readonly checkpointStmt;
   private readonly setCheckpointStmt;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
+    this.insert = new MultiRowInsert(db, INSERT, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', 14);
     this.headStmt = db.prepare(`select seq, hash from events where tenant=? order by seq desc limit 1`);
     this.checkpointStmt = db.prepare(`select seq, hash from event_checkpoints where tenant=?`);
     this.setCheckpointStmt = db.prepare(
@@ -109,25 +107,8 @@ export class EventLog {
       head.hash = row.hash;
       rows[i] = row;
     }
-    // ⌈n / CHUNK⌉ statements: full chunks, then one of the rest (each size prepared once; its
-    // parameter array reused, written in place rather than grown again for every chunk).
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const n = Math.min(CHUNK, rows.length - i);
-      const ins = this.insertOf(n);
-      const p = ins.params;
-      for (let k = 0; k < n; k++) putRow(p, k * COLUMNS, rows[i + k]!);
-      ins.stmt.run(p);
-    }
+    this.insert.run(rows, putRow);
     return rows;
-  }
-
-  private insertOf(n: number): { stmt: Database.Statement; params: unknown[] } {
-    let ins = this.inserts[n];
-    if (!ins) {
-      ins = { stmt: this.db.prepare(`${INSERT} values ${Array<string>(n).fill(ROW).join(', ')}`), params: new Array<unknown>(n * COLUMNS).fill(null) };
-      this.inserts[n] = ins;
-    }
-    return ins;
   }
 
   /** Forgets the cached heads (after a rolled-back transaction that appended). */
