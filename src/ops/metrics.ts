@@ -215,6 +215,7 @@ export class OpsMetrics {
 
   /** The scheduler's post-commit listener: feeds run/step outcome metrics. Never throws. */
   readonly onEvents = (events: readonly RunEvent[]): void => {
+    this.eventsSeen.inc(events.length);
     for (const e of events) {
       try {
         this.onEvent(e);
@@ -225,7 +226,6 @@ export class OpsMetrics {
   };
 
   private onEvent(e: RunEvent): void {
-    this.eventsSeen.inc();
     const ts = e.tsMs ?? (e.timestamp ? Date.parse(e.timestamp) : NaN);
     if (e.type === 'run.started') {
       if (Number.isFinite(ts)) remember(this.runStarts, e.runId, ts);
@@ -238,7 +238,7 @@ export class OpsMetrics {
       const start = this.runStarts.get(e.runId);
       this.runStarts.delete(e.runId);
       const ms = e.durationMs ?? (start !== undefined && Number.isFinite(ts) ? ts - start : undefined);
-      if (ms != null && ms >= 0) this.runDuration.observe({ status: end }, ms / 1000);
+      if (ms != null && ms >= 0) this.runDuration.observe(statusLabel(end), ms / 1000);
       return;
     }
     if (e.type !== 'step.updated' || !e.stepId) return;
@@ -252,7 +252,7 @@ export class OpsMetrics {
     const start = this.attemptStarts.get(key);
     this.attemptStarts.delete(key);
     const ms = e.durationMs ?? (start !== undefined && Number.isFinite(ts) ? ts - start : undefined);
-    if (ms != null && ms >= 0) this.stepDuration.observe({ status: e.status }, ms / 1000);
+    if (ms != null && ms >= 0) this.stepDuration.observe(statusLabel(e.status), ms / 1000);
   }
 
   /** The `dag_id` label of a run's DAG: its id while the tenant's bound allows, else `_other`. */
@@ -287,6 +287,10 @@ export class OpsMetrics {
 const TENANT_LABEL = /[{,]tenant="((?:[^"\\]|\\.)*)"/;
 
 /** Bounded start-time map: drops the oldest entries past MAX_TRACKED (restarts lose starts too). */
+/** `{status}` label objects, one per (terminal) status, not one per event. */
+const statusLabels = new Map<string, { status: string }>();
+const statusLabel = (status: string) => statusLabels.get(status) ?? statusLabels.set(status, { status }).get(status)!;
+
 function remember(map: Map<string, number>, key: string, ts: number): void {
   map.delete(key);
   map.set(key, ts);
