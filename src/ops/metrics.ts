@@ -28,8 +28,8 @@ const PROMTOOL_REJECTS = ['nodejs_active_handles_total', 'nodejs_active_requests
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 const RUN_END: Record<string, string> = { 'run.completed': 'completed', 'run.failed': 'failed', 'run.cancelled': 'cancelled' };
-/** Step statuses that end an attempt (the step's status after it). */
-const ATTEMPT_END = new Set(['completed', 'failed', 'cancelled', 'retrying', 'timed_out']);
+/** Step statuses that end an attempt (the step's status after it), each with its `{status}` label object (not one per event). */
+const ATTEMPT_END = new Map(['completed', 'failed', 'cancelled', 'retrying', 'timed_out'].map((status) => [status, { status }]));
 const MAX_TRACKED = 100_000;
 /** The `dag_id` label of runs of a tenant's DAGs past the bound; no DAG id starts with `_`. */
 export const OTHER_DAGS = '_other';
@@ -238,7 +238,7 @@ export class OpsMetrics {
       const start = this.runStarts.get(e.runId);
       this.runStarts.delete(e.runId);
       const ms = e.durationMs ?? (start !== undefined && Number.isFinite(ts) ? ts - start : undefined);
-      if (ms != null && ms >= 0) this.runDuration.observe(statusLabel(end), ms / 1000);
+      if (ms != null && ms >= 0) this.runDuration.observe({ status: end }, ms / 1000);
       return;
     }
     if (e.type !== 'step.updated' || !e.stepId) return;
@@ -248,11 +248,12 @@ export class OpsMetrics {
       return;
     }
     if (e.status === 'retrying') this.stepRetries.inc();
-    if (!ATTEMPT_END.has(e.status)) return;
+    const label = ATTEMPT_END.get(e.status);
+    if (!label) return;
     const start = this.attemptStarts.get(key);
     this.attemptStarts.delete(key);
     const ms = e.durationMs ?? (start !== undefined && Number.isFinite(ts) ? ts - start : undefined);
-    if (ms != null && ms >= 0) this.stepDuration.observe(statusLabel(e.status), ms / 1000);
+    if (ms != null && ms >= 0) this.stepDuration.observe(label, ms / 1000);
   }
 
   /** The `dag_id` label of a run's DAG: its id while the tenant's bound allows, else `_other`. */
@@ -287,10 +288,6 @@ export class OpsMetrics {
 const TENANT_LABEL = /[{,]tenant="((?:[^"\\]|\\.)*)"/;
 
 /** Bounded start-time map: drops the oldest entries past MAX_TRACKED (restarts lose starts too). */
-/** `{status}` label objects, one per (terminal) status, not one per event. */
-const statusLabels = new Map<string, { status: string }>();
-const statusLabel = (status: string) => statusLabels.get(status) ?? statusLabels.set(status, { status }).get(status)!;
-
 function remember(map: Map<string, number>, key: string, ts: number): void {
   map.delete(key);
   map.set(key, ts);
