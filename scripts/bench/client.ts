@@ -11,11 +11,13 @@
  * process, this process the client — from `FlowProducer.add` (chain) or `Queue.add` of the root
  * (fan-out) to the top job's `completed` event read with `QueueEvents`.
  *
- *   npx tsx scripts/bench/client.ts [--reps 7] [--warmup 40] [--bin dist/orchestrator]… [--source] [--no-peer]
+ *   npx tsx scripts/bench/client.ts [--reps 7] [--warmup 40] [--bin dist/orchestrator]… [--source] [--no-peer] [--only sustained]
  *
  * Several `--bin` (and `--source`) are measured alternately in the same command: before/after
  * figures of two builds. Each figure carries the 1-minute load when it was taken; the
- * per-sample loads are in `extra.loads`.
+ * per-sample loads are in `extra.loads`. `--only sustained`: the sustained figure alone, one
+ * warm-up pass and `--reps` measured passes of each server (instead of 3), each pass's main-thread
+ * CPU per step in `sustainedCpuPerStep.mainUsSamples` — for before/after figures of a change.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -33,8 +35,12 @@ const { values } = parseArgs({
     source: { type: 'boolean', default: false },
     'no-peer': { type: 'boolean', default: false },
     warmup: { type: 'string', default: '40' },
+    only: { type: 'string' },
   },
 });
+if (values.only !== undefined && values.only !== 'sustained') throw new Error(`--only: only 'sustained' is known, not '${values.only}'`);
+/** `--only sustained`: no chain or fan-out runs, `--reps` sustained passes. */
+const SUSTAINED_ONLY = values.only === 'sustained';
 const REPS = Number(values.reps);
 /**
  * Warm-up runs of each shape before measuring, for us and for the peer alike: a server that has
@@ -157,7 +163,7 @@ if (redis) {
 }
 
 // ---- warm-up (chain runs, a fan-out every fourth), then alternating runs ----
-for (let i = 0; i < Math.max(1, WARMUP); i++) {
+for (let i = 0; i < (SUSTAINED_ONLY ? 0 : Math.max(1, WARMUP)); i++) {
   for (const t of targets) {
     await ours(t, 'chain40');
     await ours(t, 'chain40-echo');
@@ -186,7 +192,7 @@ const echoFans = new Map(targets.map((t) => [t.name, blank()]));
 const peerChain = blank();
 const peerFan = blank();
 const note = (s: Samples, ms: number, hops: number[] = [], edges?: Edges) => (s.ms.push(ms), s.loads.push(load1()), s.hops.push(...hops), edges && s.edges.push(edges));
-for (let i = 0; i < REPS; i++) {
+for (let i = 0; i < (SUSTAINED_ONLY ? 0 : REPS); i++) {
   for (const t of targets) {
     const r = await measuredChain(t);
     note(chains.get(t.name)!, r.ms, r.hops, r.edges);
@@ -205,18 +211,21 @@ for (let i = 0; i < REPS; i++) {
   }
 }
 
-// ---- sustained throughput: one warm-up pass each, then 3 alternating measurements ----
+// ---- sustained throughput: one warm-up pass each, then 3 (--only sustained: --reps) alternating measurements ----
 const rates = new Map(targets.map((t) => [t.name, blank()]));
 /** CPU per sustained step (µs), measured passes only: server main thread, its other threads, plugin hosts. */
 const sustainedCpu = new Map(targets.map((t) => [t.name, { main: 0, threads: 0, hosts: 0, client: 0, steps: 0 }]));
+/** Server main-thread CPU per step (µs) of each measured sustained pass. */
+const sustainedMainUs = new Map(targets.map((t) => [t.name, [] as number[]]));
 const peerRates = blank();
-for (let i = 0; i < 4; i++) {
+for (let i = 0; i < 1 + (SUSTAINED_ONLY ? REPS : 3); i++) {
   for (const t of targets) {
     const a = treeCpuMs(t.server.proc.pid!);
     const r = await t.sustained.run();
     const b = treeCpuMs(t.server.proc.pid!), acc = sustainedCpu.get(t.name)!;
     if (i === 0) continue;
     acc.main += b.main - a.main; acc.threads += b.threads - a.threads; acc.hosts += b.children - a.children; acc.steps += SUSTAINED_STEPS;
+    sustainedMainUs.get(t.name)!.push(Math.round(((b.main - a.main) * 1000) / SUSTAINED_STEPS));
     note(rates.get(t.name)!, r);
   }
   if (peer) {
@@ -238,7 +247,7 @@ const figure = (s: Samples, withHops: boolean) =>
   fig(median(s.ms), 'ms', { loads: s.loads, ...edgeMedians(s), ...(withHops ? { stepP50Ms: quantile(s.hops, 0.5), stepP99Ms: quantile(s.hops, 0.99) } : {}) }, s.ms);
 const result = {
   targets: Object.fromEntries(
-    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), chain40Echo: figure(echoChains.get(t.name)!, true), fanout100Echo: figure(echoFans.get(t.name)!, false), sustained: rate(rates.get(t.name)!), chainCpuPerStep: cpuFigure(t.name), sustainedCpuPerStep: cpuFigure(t.name, sustainedCpu), rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
+    targets.map((t) => [t.name, { chain40: figure(chains.get(t.name)!, true), fanout100: figure(fans.get(t.name)!, false), chain40Echo: figure(echoChains.get(t.name)!, true), fanout100Echo: figure(echoFans.get(t.name)!, false), sustained: rate(rates.get(t.name)!), chainCpuPerStep: cpuFigure(t.name), sustainedCpuPerStep: { ...cpuFigure(t.name, sustainedCpu), mainUsSamples: sustainedMainUs.get(t.name)! }, rssIdleMb: t.rssIdleMb, rssAfterMb: rssMb(t.server.proc.pid) }]),
   ),
   peer: peer ? { name: peer.name, chain40: figure(peerChain, false), fanout100: figure(peerFan, false), sustained: rate(peerRates) } : { skipped: values['no-peer'] ? 'skipped by --no-peer' : 'redis-server is not installed' },
   reps: REPS,
@@ -260,7 +269,7 @@ for (const [name, r] of Object.entries(result.targets)) {
       `  echo steps (in a plugin host): chain ${r.chain40Echo.value} ms (${ratio(r.chain40Echo.value, p.chain40?.value)}), step p50/p99 ${r.chain40Echo.extra?.stepP50Ms}/${r.chain40Echo.extra?.stepP99Ms} ms; fan-out ${r.fanout100Echo.value} ms (${ratio(r.fanout100Echo.value, p.fanout100?.value)})\n` +
       `  outside the hops, medians (ms): POST sent → answer read / answer → first running line / last running → run.completed: chain ${edgeText(r.chain40.extra)}; fan-out ${edgeText(r.fanout100.extra)}\n` +
       `  chain CPU per step, µs: server main thread ${r.chainCpuPerStep.serverMainUs}, its other threads ${r.chainCpuPerStep.serverThreadsUs}, plugin hosts ${r.chainCpuPerStep.hostsUs}, client ${r.chainCpuPerStep.clientUs}\n` +
-      `  sustained CPU per step, µs: server main thread ${r.sustainedCpuPerStep.serverMainUs}, its other threads ${r.sustainedCpuPerStep.serverThreadsUs}, plugin hosts ${r.sustainedCpuPerStep.hostsUs}\n`,
+      `  sustained CPU per step, µs: server main thread ${r.sustainedCpuPerStep.serverMainUs} (passes: ${r.sustainedCpuPerStep.mainUsSamples.join(', ')}; median ${median(r.sustainedCpuPerStep.mainUsSamples)}), its other threads ${r.sustainedCpuPerStep.serverThreadsUs}, plugin hosts ${r.sustainedCpuPerStep.hostsUs}\n`,
   );
 }
 emit(result);

@@ -28,8 +28,8 @@ const PROMTOOL_REJECTS = ['nodejs_active_handles_total', 'nodejs_active_requests
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 const RUN_END: Record<string, string> = { 'run.completed': 'completed', 'run.failed': 'failed', 'run.cancelled': 'cancelled' };
-/** Step statuses that end an attempt (the step's status after it). */
-const ATTEMPT_END = new Set(['completed', 'failed', 'cancelled', 'retrying', 'timed_out']);
+/** Step statuses that end an attempt (the step's status after it), each with its `{status}` label object (not one per event). */
+const ATTEMPT_END = new Map(['completed', 'failed', 'cancelled', 'retrying', 'timed_out'].map((status) => [status, { status }]));
 const MAX_TRACKED = 100_000;
 /** The `dag_id` label of runs of a tenant's DAGs past the bound; no DAG id starts with `_`. */
 export const OTHER_DAGS = '_other';
@@ -215,6 +215,7 @@ export class OpsMetrics {
 
   /** The scheduler's post-commit listener: feeds run/step outcome metrics. Never throws. */
   readonly onEvents = (events: readonly RunEvent[]): void => {
+    this.eventsSeen.inc(events.length);
     for (const e of events) {
       try {
         this.onEvent(e);
@@ -225,7 +226,6 @@ export class OpsMetrics {
   };
 
   private onEvent(e: RunEvent): void {
-    this.eventsSeen.inc();
     const ts = e.tsMs ?? (e.timestamp ? Date.parse(e.timestamp) : NaN);
     if (e.type === 'run.started') {
       if (Number.isFinite(ts)) remember(this.runStarts, e.runId, ts);
@@ -248,11 +248,12 @@ export class OpsMetrics {
       return;
     }
     if (e.status === 'retrying') this.stepRetries.inc();
-    if (!ATTEMPT_END.has(e.status)) return;
+    const label = ATTEMPT_END.get(e.status);
+    if (!label) return;
     const start = this.attemptStarts.get(key);
     this.attemptStarts.delete(key);
     const ms = e.durationMs ?? (start !== undefined && Number.isFinite(ts) ? ts - start : undefined);
-    if (ms != null && ms >= 0) this.stepDuration.observe({ status: e.status }, ms / 1000);
+    if (ms != null && ms >= 0) this.stepDuration.observe(label, ms / 1000);
   }
 
   /** The `dag_id` label of a run's DAG: its id while the tenant's bound allows, else `_other`. */

@@ -18,18 +18,7 @@
  */
 import * as crypto from 'node:crypto';
 import { canonicalJson } from '../core/hash.js';
-import { eventView, type NumberedEvent } from './event-view.js';
-
-let isoMs = NaN;
-let isoText = '';
-/** ISO-8601 of a ms timestamp, memoised for the last value (events of one commit share it). */
-function isoOf(ms: number): string {
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
-  }
-  return isoText;
-}
+import { eventView, isoOfMs, type NumberedEvent } from './event-view.js';
 
 /**
  * RFC 8785 canonical JSON of an event's view, written out directly (keys in code-unit order;
@@ -38,17 +27,30 @@ function isoOf(ms: number): string {
  */
 export function eventCanonicalJson(e: NumberedEvent): string {
   if (e.detail != null || e.scheduledMs != null || e.runId === '') return canonicalJson(eventView(e));
-  const s = JSON.stringify;
   const f = runFragments(e);
   return (
-    `${f.head}${e.seq},"status":${s(e.status)}` +
-    (e.stepId !== null ? `,"stepId":${s(e.stepId)}` : '') +
-    `${f.tenant}"${isoOf(e.tsMs)}",${f.trace}${s(e.type)}}`
+    `${f.head}${e.seq},"status":${quoted(e.status)}` +
+    (e.stepId !== null ? `,"stepId":${quoted(e.stepId)}` : '') +
+    `${f.tenant}"${isoOfMs(e.tsMs)}",${f.trace}${quoted(e.type)}}`
   );
 }
 
+/**
+ * `JSON.stringify` of the short strings that recur from event to event (types, statuses, step
+ * ids: a DAG's step ids recur in each of its runs), kept instead of made again for every event.
+ */
+const quotes = new Map<string, string>();
+function quoted(text: string): string {
+  let q = quotes.get(text);
+  if (q === undefined) {
+    if (quotes.size >= 4096) quotes.clear();
+    q = JSON.stringify(text);
+    quotes.set(text, q);
+  }
+  return q;
+}
+
 interface Fragments {
-  runId: string;
   dagId: string;
   tenantId: string;
   traceId: string;
@@ -57,14 +59,19 @@ interface Fragments {
   tenant: string;
   trace: string;
 }
-let frag: Fragments = { runId: '', dagId: '', tenantId: '', traceId: '', scheduleId: null, head: '', tenant: '', trace: '' };
 
-/** The serialised run-level fields, memoised for the last run (its events come in streaks). */
+/**
+ * The serialised run-level fields, per run: a group commit interleaves the events of many runs
+ * (a fan-out's steps of 100 runs end in the same batch), so memoising only the last run's made
+ * them again for most events. Bounded: cleared when full (the runs in flight fill it again).
+ */
+const fragments = new Map<string, Fragments>();
 function runFragments(e: NumberedEvent): Fragments {
-  if (frag.runId !== e.runId || frag.dagId !== e.dagId || frag.tenantId !== e.tenant || frag.traceId !== e.traceId || frag.scheduleId !== e.scheduleId) {
+  let f = fragments.get(e.runId);
+  if (f === undefined || f.dagId !== e.dagId || f.tenantId !== e.tenant || f.traceId !== e.traceId || f.scheduleId !== e.scheduleId) {
+    if (fragments.size >= 4096) fragments.clear();
     const s = JSON.stringify;
-    frag = {
-      runId: e.runId,
+    f = {
       dagId: e.dagId,
       tenantId: e.tenant,
       traceId: e.traceId,
@@ -74,8 +81,9 @@ function runFragments(e: NumberedEvent): Fragments {
       tenant: `,"tenant":${s(e.tenant)},"timestamp":`,
       trace: `"traceId":${s(e.traceId)},"type":`,
     };
+    fragments.set(e.runId, f);
   }
-  return frag;
+  return f;
 }
 
 type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;

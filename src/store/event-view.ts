@@ -70,21 +70,35 @@ export interface EventView {
 }
 
 export function eventView(e: NumberedEvent): EventView {
-  const v: EventView = {
-    ...(e.detail ? (JSON.parse(e.detail) as Partial<EventView>) : {}),
-    seq: e.seq,
-    type: e.type,
-    tenant: e.tenant,
-    dagId: e.dagId,
-    status: e.status,
-    timestamp: new Date(e.tsMs).toISOString(),
-    traceId: e.traceId,
-  };
+  // Without extension fields (most events) one object literal: one shape, no spread.
+  const v: EventView = e.detail
+    ? {
+        ...(JSON.parse(e.detail) as Partial<EventView>),
+        seq: e.seq,
+        type: e.type,
+        tenant: e.tenant,
+        dagId: e.dagId,
+        status: e.status,
+        timestamp: isoOfMs(e.tsMs),
+        traceId: e.traceId,
+      }
+    : { seq: e.seq, type: e.type, tenant: e.tenant, dagId: e.dagId, status: e.status, timestamp: isoOfMs(e.tsMs), traceId: e.traceId };
   if (e.runId !== '') v.runId = e.runId;
   if (e.stepId !== null) v.stepId = e.stepId;
   if (e.scheduleId) v.scheduleId = e.scheduleId;
   if (e.scheduledMs != null) v.scheduledUtc = new Date(e.scheduledMs).toISOString();
   return v;
+}
+
+let isoMs = NaN;
+let isoText = '';
+/** ISO-8601 UTC (ms) of a timestamp, memoised for the last value (the events of one commit share it). */
+export function isoOfMs(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
 }
 
 /** An exported event: the view plus its chain links (`prevHash`, `hash`). */

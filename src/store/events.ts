@@ -20,38 +20,35 @@
 import type Database from 'better-sqlite3';
 import { eventHash } from './event-chain.js';
 import type { EventRow, NewEvent } from './event-view.js';
+import { MultiRowInsert } from './multi-insert.js';
 import { selectList } from './rows.js';
 import { events } from './schema.js';
 
 export { EVENT_TYPES, eventExportRecord, eventView, type EventRow, type EventType, type EventView, type NewEvent, type NumberedEvent } from './event-view.js';
 export { eventCanonicalJson, eventHash } from './event-chain.js';
 
-/** Rows per multi-row INSERT (fewer statement executions per group commit). */
-const CHUNK = 32;
-const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-const INSERT = 'insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, schedule_id, scheduled_ms, detail, prev_hash, hash)';
+const INSERT = 'insert into events (tenant, seq, type, dag_id, run_id, step_id, status, ts_ms, trace_id, schedule_id, scheduled_ms, detail, prev_hash, hash) values';
 
 const COLS = selectList(events);
 
 export class EventLog {
   private readonly heads = new Map<string, { seq: number; hash: string }>();
   private readonly headStmt;
-  private readonly insertStmt;
-  private readonly insertManyStmt;
+  /** Multi-row inserts: fewer statement executions per group commit. */
+  private readonly insert;
   private readonly sinceStmt;
   private readonly ofRunStmt;
   private readonly checkpointStmt;
   private readonly setCheckpointStmt;
 
   constructor(db: Database.Database) {
+    this.insert = new MultiRowInsert(db, INSERT, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', 14);
     this.headStmt = db.prepare(`select seq, hash from events where tenant=? order by seq desc limit 1`);
     this.checkpointStmt = db.prepare(`select seq, hash from event_checkpoints where tenant=?`);
     this.setCheckpointStmt = db.prepare(
       `insert into event_checkpoints (tenant, seq, hash, pruned_ms) values (?, ?, ?, ?)
        on conflict (tenant) do update set seq=excluded.seq, hash=excluded.hash, pruned_ms=excluded.pruned_ms`,
     );
-    this.insertStmt = db.prepare(`${INSERT} values ${ROW}`);
-    this.insertManyStmt = db.prepare(`${INSERT} values ${Array<string>(CHUNK).fill(ROW).join(', ')}`);
     this.sinceStmt = db.prepare(`select ${COLS} from events where tenant=? and seq > ? order by seq limit ?`);
     this.ofRunStmt = db.prepare(`select ${COLS} from events where tenant=? and run_id=? order by seq`);
   }
@@ -110,18 +107,7 @@ export class EventLog {
       head.hash = row.hash;
       rows[i] = row;
     }
-    let i = 0;
-    const params: unknown[] = [];
-    for (; i + CHUNK <= rows.length; i += CHUNK) {
-      params.length = 0;
-      for (let k = i; k < i + CHUNK; k++) pushRow(params, rows[k]!);
-      this.insertManyStmt.run(params);
-    }
-    for (; i < rows.length; i++) {
-      params.length = 0;
-      pushRow(params, rows[i]!);
-      this.insertStmt.run(params);
-    }
+    this.insert.run(rows, putRow);
     return rows;
   }
 
@@ -154,6 +140,19 @@ export class EventLog {
   }
 }
 
-function pushRow(p: unknown[], r: EventRow): void {
-  p.push(r.tenant, r.seq, r.type, r.dagId, r.runId, r.stepId, r.status, r.tsMs, r.traceId, r.scheduleId, r.scheduledMs, r.detail, r.prevHash, r.hash);
+function putRow(p: unknown[], at: number, r: EventRow): void {
+  p[at] = r.tenant;
+  p[at + 1] = r.seq;
+  p[at + 2] = r.type;
+  p[at + 3] = r.dagId;
+  p[at + 4] = r.runId;
+  p[at + 5] = r.stepId;
+  p[at + 6] = r.status;
+  p[at + 7] = r.tsMs;
+  p[at + 8] = r.traceId;
+  p[at + 9] = r.scheduleId;
+  p[at + 10] = r.scheduledMs;
+  p[at + 11] = r.detail;
+  p[at + 12] = r.prevHash;
+  p[at + 13] = r.hash;
 }

@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3';
 import { StatementCache, boundLimit, defined } from './util.js';
 import type { RunHead, RunKeyRow } from './ports.js';
+import { MultiRowInsert } from './multi-insert.js';
 import { selectList, type Row } from './rows.js';
 import { attempts, runs, steps } from './schema.js';
 import { ACTIVE_IN, type RunListFilter } from './run-kinds.js';
@@ -32,8 +33,22 @@ const RUN_COLS = selectList(runs, ['imported']);
 const STEP_COLS = selectList(steps);
 const ATTEMPT_COLS = selectList(attempts);
 
-/** Rows per multi-row statement of the group commit. */
-const CHUNK = 32;
+/** An attempt that exists already: its outcome columns are updated. */
+const ATTEMPT_OUTCOME = `on conflict (run_id, step_id, attempt) do update set status=excluded.status, ended_ms=excluded.ended_ms,
+  error_code=excluded.error_code, error_message=excluded.error_message, logs_ref=excluded.logs_ref, outputs_hash=excluded.outputs_hash`;
+
+function putAttempt(p: unknown[], at: number, a: AttemptRow): void {
+  p[at] = a.runId;
+  p[at + 1] = a.stepId;
+  p[at + 2] = a.attempt;
+  p[at + 3] = a.status;
+  p[at + 4] = a.startedMs;
+  p[at + 5] = a.endedMs;
+  p[at + 6] = a.errorCode;
+  p[at + 7] = a.errorMessage;
+  p[at + 8] = a.logsRef;
+  p[at + 9] = a.outputsHash;
+}
 
 /**
  * @example
@@ -47,8 +62,8 @@ export class RunQueries {
   private readonly insertImportedStmt;
   private readonly updateRunStmt;
   private readonly updateStepStmt;
-  private readonly upsertAttemptStmt;
-  private readonly upsertAttemptsStmt;
+  private readonly upsertAttempts;
+  private readonly insertSteps;
   private readonly getStmt;
   private readonly byTokenStmt;
   private readonly stepsStmt;
@@ -84,19 +99,13 @@ export class RunQueries {
       `update steps set status=?, attempt=?, started_ms=?, ended_ms=?, inputs_hash=?, outputs_hash=?, outputs=?,
          logs_ref=?, error_code=?, error_message=?, retryable=?, next_attempt_ms=? where run_id=? and step_id=?`,
     );
-    this.upsertAttemptStmt = db.prepare(
-      `insert into attempts (run_id, step_id, attempt, status, started_ms, ended_ms, error_code, error_message,
-         logs_ref, outputs_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       on conflict (run_id, step_id, attempt) do update set status=excluded.status, ended_ms=excluded.ended_ms,
-         error_code=excluded.error_code, error_message=excluded.error_message, logs_ref=excluded.logs_ref,
-         outputs_hash=excluded.outputs_hash`,
-    );
-    this.upsertAttemptsStmt = db.prepare(
-      `insert into attempts (run_id, step_id, attempt, status, started_ms, ended_ms, error_code, error_message,
-         logs_ref, outputs_hash) values ${Array<string>(CHUNK).fill(`(${Array<string>(10).fill('?').join(', ')})`).join(', ')}
-       on conflict (run_id, step_id, attempt) do update set status=excluded.status, ended_ms=excluded.ended_ms,
-         error_code=excluded.error_code, error_message=excluded.error_message, logs_ref=excluded.logs_ref,
-         outputs_hash=excluded.outputs_hash`,
+    this.insertSteps = new MultiRowInsert(db, 'insert into steps (run_id, step_id, topo_index, status, attempt) values', "(?, ?, ?, 'pending', 0)", 3);
+    this.upsertAttempts = new MultiRowInsert(
+      db,
+      'insert into attempts (run_id, step_id, attempt, status, started_ms, ended_ms, error_code, error_message, logs_ref, outputs_hash) values',
+      '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      10,
+      ATTEMPT_OUTCOME,
     );
     this.getStmt = db.prepare(`select ${RUN_COLS} from runs where run_id=? and tenant=?`);
     this.byTokenStmt = db.prepare(`select ${RUN_COLS} from runs where tenant=? and run_token=? and imported = 0`);
@@ -148,12 +157,21 @@ export class RunQueries {
       this.insertStep(r.runId, st.stepId, st.topoIndex);
       this.updateStep(st);
     }
-    for (const a of attempts) this.upsertAttempt(a);
+    this.writeAttempts(attempts);
   }
 
   /** A step row in status `pending`, attempt 0. */
   insertStep(runId: string, stepId: string, topoIndex: number): void {
     this.insertStepStmt.run(runId, stepId, topoIndex);
+  }
+
+  /** A new run's step rows ({@link insertStep} each), with multi-row statements. */
+  insertStepsOf(runId: string, steps: ReadonlyArray<{ stepId: string; topoIndex: number }>): void {
+    this.insertSteps.run(steps, (p, at, st) => {
+      p[at] = runId;
+      p[at + 1] = st.stepId;
+      p[at + 2] = st.topoIndex;
+    });
   }
 
   updateRun(runId: string, status: string, outputsHash: string | null, endedMs: number | null, cancelReason: string | null, cancelledBy: string | null = null): void {
@@ -168,14 +186,6 @@ export class RunQueries {
     );
   }
 
-  /** Inserts an attempt, or updates its outcome columns when it exists. */
-  upsertAttempt(a: AttemptRow): void {
-    this.upsertAttemptStmt.run(
-      a.runId, a.stepId, a.attempt, a.status, a.startedMs, a.endedMs, a.errorCode, a.errorMessage,
-      a.logsRef, a.outputsHash,
-    );
-  }
-
   /**
    * Writes many steps' whole state. (A multi-row upsert measured no faster than one prepared
    * UPDATE per row here, so it is the plain loop.)
@@ -184,19 +194,9 @@ export class RunQueries {
     for (const r of rows) this.updateStep(r);
   }
 
-  /** {@link upsertAttempt} for many attempts, with multi-row statements. */
+  /** Inserts attempts, or updates the outcome columns of those that exist (multi-row statements). */
   writeAttempts(rows: readonly AttemptRow[]): void {
-    let i = 0;
-    const p: unknown[] = [];
-    for (; i + CHUNK <= rows.length; i += CHUNK) {
-      p.length = 0;
-      for (let k = i; k < i + CHUNK; k++) {
-        const a = rows[k]!;
-        p.push(a.runId, a.stepId, a.attempt, a.status, a.startedMs, a.endedMs, a.errorCode, a.errorMessage, a.logsRef, a.outputsHash);
-      }
-      this.upsertAttemptsStmt.run(p);
-    }
-    for (; i < rows.length; i++) this.upsertAttempt(rows[i]!);
+    this.upsertAttempts.run(rows, putAttempt);
   }
 
   /** A run of this tenant; another tenant's run is indistinguishable from a missing one. */

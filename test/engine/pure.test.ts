@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   RUN_STATUSES, STEP_STATUSES, assertRunMove, assertStepMove, canMoveRun, canMoveStep, isRunTerminal, isStepTerminal,
-  runSuccessors, stepSuccessors, IllegalTransitionError, type RunStatus, type StepStatus,
+  runSuccessors, stepSuccessors, IllegalTransitionError, runOutputsHash, type RunStatus, type StepStatus,
 } from '../../src/engine/scheduler/states.js';
 import { decide } from '../../src/engine/scheduler/triggers.js';
 import { TenantRing } from '../../src/engine/scheduler/queues.js';
@@ -15,6 +15,7 @@ import { TimerHeap } from '../../src/engine/scheduler/timers.js';
 import { PlanCache } from '../../src/engine/scheduler/plans.js';
 import { dagCanonicalJson, dagHash } from '../../src/dags/index.js';
 import { ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES } from '../../src/store/index.js';
+import { canonicalHash } from '../../src/core/index.js';
 
 const RUN_RANK: Record<RunStatus, number> = { queued: 0, running: 1, cancelling: 2, completed: 3, failed: 3, cancelled: 3 };
 // The retry loop (retrying → queued) is the only way back, and only to run another attempt.
@@ -72,6 +73,31 @@ test('property: any walk the machine accepts ends in at most one terminal status
       return true;
     }),
   );
+});
+
+test('property: a run\'s outputsHash is the hash of the RFC 8785 object {stepId: outputsHash} of its completed steps', () => {
+  // Mostly characters JSON escapes or sorts unusually (digits: integer-like keys come first in
+  // an object), and now and then a surrogate, paired or lone.
+  const str = fc.string({ unit: fc.constantFrom('a', 'B', '0', '1', '9', '_', 'é', '"', '\\', '\u0001', '\u2028', '😀', '\ud800'), maxLength: 6 });
+  const step = fc.record({ stepId: fc.oneof(str, fc.constantFrom('__proto__', 'a', '10', '2')), status: fc.constantFrom('completed', 'failed', 'skipped'), outputsHash: fc.option(str, { nil: null }) });
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 8 }), (steps) => {
+      const o: Record<string, string> = {};
+      for (const s of steps) if (s.status === 'completed' && s.outputsHash !== null) o[s.stepId] = s.outputsHash;
+      let expected: string | Error;
+      try {
+        expected = canonicalHash(o);
+      } catch (e) {
+        expected = e as Error;
+      }
+      if (expected instanceof Error) assert.throws(() => runOutputsHash(steps));
+      else assert.equal(runOutputsHash(steps), expected);
+    }),
+    { numRuns: 500 },
+  );
+  assert.equal(runOutputsHash([]), canonicalHash({}));
+  const ab = [{ stepId: 'b', status: 'completed', outputsHash: 'x' }, { stepId: 'a', status: 'completed', outputsHash: 'y' }];
+  assert.equal(runOutputsHash(ab), canonicalHash({ a: 'y', b: 'x' }));
 });
 
 test('trigger rules decide as early as they can', () => {
