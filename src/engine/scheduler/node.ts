@@ -2,8 +2,9 @@
  * The engine as one node of several on one PostgreSQL database (docs/SCALE-OUT.md, "Ownership
  * and fencing"; CONTRACT §15). Every run not ended is held by one node at an epoch
  * (`LeasePort`): a run this node starts is its own in the transaction that creates it; the
- * node renews its lease every `heartbeatMs` and then takes runs no live node holds (`claim`,
- * as many as it has room for), loading them with recovery's own code (`recovery.ts`). Every
+ * node renews its lease every `heartbeatMs` (sooner when another node's lease is running out)
+ * and then takes runs no live node holds (`claim`, as many as it has room for), loading them
+ * with recovery's own code (`recovery.ts`). Every
  * group commit carries the epochs of the runs it touches and releases the runs it ends; when it
  * is refused (`LeaseLost`: another node took those runs after this one's lease ran out), the
  * runs are dropped here — their steps aborted, nothing written or published for them — and the
@@ -63,6 +64,9 @@ export interface NodeParts {
   accepting: () => boolean;
 }
 
+/** How long after another node's lease runs out (the database's clock) this node looks for its runs. */
+const LEASE_EXPIRY_MARGIN_MS = 20;
+
 export class NodeLeases implements Fencing {
   /** The runs this node holds, by run id, at the epoch it took them with. */
   private readonly held = new Map<string, number>();
@@ -72,8 +76,12 @@ export class NodeLeases implements Fencing {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
   private stopped = false;
+  /** Ms from one heartbeat to the next ({@link planNextBeat}). */
+  private nextBeatMs: number;
 
-  constructor(private readonly p: NodeParts) {}
+  constructor(private readonly p: NodeParts) {
+    this.nextBeatMs = p.node.heartbeatMs;
+  }
 
   get id(): string {
     return this.p.node.id;
@@ -96,9 +104,10 @@ export class NodeLeases implements Fencing {
    */
   async start(): Promise<number> {
     const { ports, node } = this.p;
-    await ports.leases.heartbeat(node.id, node.leaseMs, this.room());
+    const beat = await ports.leases.heartbeat(node.id, node.leaseMs, this.room());
     const mine = await ports.leases.held(node.id);
     const n = (await this.load(mine, 'the orchestrator restarted while this attempt was running')) + (await this.take());
+    await this.planNextBeat(beat.heartbeatMs);
     this.schedule();
     return n;
   }
@@ -188,10 +197,12 @@ export class NodeLeases implements Fencing {
   async beat(): Promise<void> {
     const { ports, node, logger } = this.p;
     try {
-      await ports.leases.heartbeat(node.id, node.leaseMs, this.room());
+      const beat = await ports.leases.heartbeat(node.id, node.leaseMs, this.room());
       await this.check();
       await this.take();
+      await this.planNextBeat(beat.heartbeatMs);
     } catch (err) {
+      this.nextBeatMs = node.heartbeatMs;
       logger.error({ err, node: node.id }, 'node: heartbeat failed; will retry (past the lease, other nodes take its runs and its commits for them are refused)');
     }
   }
@@ -222,8 +233,23 @@ export class NodeLeases implements Fencing {
         this.beating = null;
         this.schedule();
       });
-    }, this.p.node.heartbeatMs);
+    }, this.nextBeatMs);
     this.timer.unref();
+  }
+
+  /**
+   * The next heartbeat: `heartbeatMs` after this one, or 20 ms after another node's lease runs
+   * out if that is sooner. A live node renews every third of its lease, so such a lease is a
+   * node that stopped (dead, paused): its runs are taken once the database says so, not up to a
+   * heartbeat later. Counted from this heartbeat's time in the database (never early); what
+   * `claim` may take is unchanged (runs whose node's lease ran out, by the database's clock).
+   */
+  private async planNextBeat(dbNowMs: number): Promise<void> {
+    const { ports, node } = this.p;
+    let soonest = Infinity;
+    for (const n of await ports.leases.nodes()) if (n.nodeId !== node.id && n.live) soonest = Math.min(soonest, n.leaseUntilMs);
+    const untilExpiry = soonest - dbNowMs + LEASE_EXPIRY_MARGIN_MS;
+    this.nextBeatMs = untilExpiry < node.heartbeatMs ? Math.max(LEASE_EXPIRY_MARGIN_MS, untilExpiry) : node.heartbeatMs;
   }
 
   /** Free step slots, less the runs waiting here for one: how many runs this node may take now. */
