@@ -22,6 +22,7 @@ import { eventHash } from './event-chain.js';
 import type { EventRow, NewEvent } from './event-view.js';
 import { selectList } from './rows.js';
 import { events } from './schema.js';
+import { boundLimit } from './util.js';
 
 export { EVENT_TYPES, eventExportRecord, eventView, type EventRow, type EventType, type EventView, type NewEvent, type NumberedEvent } from './event-view.js';
 export { eventCanonicalJson, eventHash } from './event-chain.js';
@@ -52,7 +53,7 @@ export class EventLog {
     );
     this.insertStmt = db.prepare(`${INSERT} values ${ROW}`);
     this.insertManyStmt = db.prepare(`${INSERT} values ${Array<string>(CHUNK).fill(ROW).join(', ')}`);
-    this.sinceStmt = db.prepare(`select ${COLS} from events where tenant=? and seq > ? order by seq limit ?`);
+    this.sinceStmt = db.prepare(`select ${COLS} from events where tenant=? and seq > ? order by seq ${boundLimit('?')}`);
     this.ofRunStmt = db.prepare(`select ${COLS} from events where tenant=? and run_id=? order by seq`);
   }
 
