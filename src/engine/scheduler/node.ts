@@ -1,16 +1,15 @@
 /**
- * The engine as one node of several on one PostgreSQL database (docs/SCALE-OUT.md, "Ownership
- * and fencing"; CONTRACT §15). Every run not ended is held by one node at an epoch
- * (`LeasePort`): a run this node starts is its own in the transaction that creates it; the
- * node renews its lease every `heartbeatMs` (sooner when another node's lease is running out)
- * and then takes runs no live node holds (`claim`, as many as it has room for), loading them
- * with recovery's own code (`recovery.ts`). Every
- * group commit carries the epochs of the runs it touches and releases the runs it ends; when it
- * is refused (`LeaseLost`: another node took those runs after this one's lease ran out), the
- * runs are dropped here — their steps aborted, nothing written or published for them — and the
- * rest of the batch is written again without them. Draining leaves (`leave`), so another node
- * takes what is left at once. Without a node (the embedded SQLite store, one process) none of
- * this exists and nothing is slower.
+ * The engine as one node of several on one PostgreSQL database (docs/SCALE-OUT.md, "Ownership and
+ * fencing"; CONTRACT §15). Every run not ended is held by one node at an epoch (`LeasePort`): a run
+ * this node starts is its own in the transaction that creates it; the node renews its lease every
+ * `heartbeatMs` (sooner when another node's lease is running out) and then takes runs no live node
+ * holds (`claim`, as many as it has room for), loading them with recovery's own code
+ * (`recovery.ts`). Every group commit carries the epochs of the runs it touches and releases the
+ * runs it ends; when it is refused (`LeaseLost`: another node took those runs after this one's
+ * lease ran out), the runs are dropped here — their steps aborted, nothing written or published for
+ * them — and the rest of the batch is written again without them. Draining leaves (`leave`), so
+ * another node takes what is left at once. Without a node (the embedded SQLite store, one process)
+ * none of this exists and nothing is slower.
  *
  * @example
  * const node = new NodeLeases({ node: { id: 'node-a', leaseMs: 10_000, heartbeatMs: 3_333 }, ports, … });
@@ -24,6 +23,7 @@ import type { Batch, GroupCommit } from './commit.js';
 import type { LiveRun } from './live.js';
 import type { RunMachine } from './machine.js';
 import type { PlanCache } from './plans.js';
+import { nextBeatDelay } from './lease-expiry.js';
 import { loadRuns } from './recovery.js';
 import { isRunTerminal, isStepTerminal } from './states.js';
 
@@ -64,9 +64,6 @@ export interface NodeParts {
   accepting: () => boolean;
 }
 
-/** How long after another node's lease runs out (the database's clock) this node looks for its runs. */
-const LEASE_EXPIRY_MARGIN_MS = 20;
-
 export class NodeLeases implements Fencing {
   /** The runs this node holds, by run id, at the epoch it took them with. */
   private readonly held = new Map<string, number>();
@@ -76,12 +73,10 @@ export class NodeLeases implements Fencing {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
   private stopped = false;
-  /** Ms from one heartbeat to the next ({@link planNextBeat}). */
-  private nextBeatMs: number;
+  /** Ms to the next heartbeat, once a heartbeat planned it (lease-expiry.ts); `heartbeatMs` before. */
+  private nextBeatMs?: number;
 
-  constructor(private readonly p: NodeParts) {
-    this.nextBeatMs = p.node.heartbeatMs;
-  }
+  constructor(private readonly p: NodeParts) {}
 
   get id(): string {
     return this.p.node.id;
@@ -202,7 +197,7 @@ export class NodeLeases implements Fencing {
       await this.take();
       await this.planNextBeat(beat.heartbeatMs);
     } catch (err) {
-      this.nextBeatMs = node.heartbeatMs;
+      this.nextBeatMs = undefined;
       logger.error({ err, node: node.id }, 'node: heartbeat failed; will retry (past the lease, other nodes take its runs and its commits for them are refused)');
     }
   }
@@ -233,23 +228,13 @@ export class NodeLeases implements Fencing {
         this.beating = null;
         this.schedule();
       });
-    }, this.nextBeatMs);
+    }, this.nextBeatMs ?? this.p.node.heartbeatMs);
     this.timer.unref();
   }
 
-  /**
-   * The next heartbeat: `heartbeatMs` after this one, or 20 ms after another node's lease runs
-   * out if that is sooner. A live node renews every third of its lease, so such a lease is a
-   * node that stopped (dead, paused): its runs are taken once the database says so, not up to a
-   * heartbeat later. Counted from this heartbeat's time in the database (never early); what
-   * `claim` may take is unchanged (runs whose node's lease ran out, by the database's clock).
-   */
+  /** The next heartbeat: after `heartbeatMs`, or just after another node's lease runs out if sooner (lease-expiry.ts). */
   private async planNextBeat(dbNowMs: number): Promise<void> {
-    const { ports, node } = this.p;
-    let soonest = Infinity;
-    for (const n of await ports.leases.nodes()) if (n.nodeId !== node.id && n.live) soonest = Math.min(soonest, n.leaseUntilMs);
-    const untilExpiry = soonest - dbNowMs + LEASE_EXPIRY_MARGIN_MS;
-    this.nextBeatMs = untilExpiry < node.heartbeatMs ? Math.max(LEASE_EXPIRY_MARGIN_MS, untilExpiry) : node.heartbeatMs;
+    this.nextBeatMs = nextBeatDelay(await this.p.ports.leases.nodes(), this.p.node, dbNowMs);
   }
 
   /** Free step slots, less the runs waiting here for one: how many runs this node may take now. */
