@@ -128,7 +128,7 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   add(`idle CPU ms/s, ${ic?.extra?.fromSeconds ?? '—'}–${ic?.extra?.toSeconds ?? '—'} s after listening: main / threads / hosts`,
     ic ? `${f1(ic.value, 2)}: ${f1(ic.extra?.mainMs as number, 2)} / ${f1(ic.extra?.threadsMs as number, 2)} / ${f1(ic.extra?.hostsMs as number, 2)}` : '—', '—', '—', '—', '—', '—', undefined, ic?.load);
   const rec = g(R, 'recovery');
-  add('recovery: 100 runs, SIGKILL → all moving (ms)', rec ? `${f1(rec.value)} (after listen ${rec.extra?.movingAfterListenMs})` : '—', '—', '—', '—', '—',
+  add('recovery: 100 runs, SIGKILL → all moving (ms)', rec ? `${f1(rec.value)} (after listening ${rec.extra?.movingAfterListenMs}, after ready ${rec.extra?.movingAfterReadyMs})` : '—', '—', '—', '—', '—',
     '< 1 s', rec ? rec.value < 1000 : undefined, rec?.load);
   const LC = r.lifecycle ?? {};
   const bk = g(LC, 'backup'), rs = g(LC, 'restore'), pr = g(LC, 'prune');

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { StatementCache, defined } from './util.js';
+import { StatementCache, boundLimit, defined } from './util.js';
 import { selectList, type Row } from './rows.js';
 import { dagVersions } from './schema.js';
 
@@ -86,7 +86,7 @@ export class DagQueries {
     if (f.after) where.push('(dag_id > @afterDag or (dag_id = @afterDag and version_key < @afterKey))');
     const stmt = this.stmts.get(
       `select ${COLS} from dag_versions where ${where.join(' and ')}
-        order by dag_id asc, version_key desc limit @limit`,
+        order by dag_id asc, version_key desc ${boundLimit('@limit')}`,
     );
     return stmt.all(defined({
       tenant: f.tenant,
@@ -115,7 +115,7 @@ export class DagQueries {
     if (after) where.push('(created_ms, dag_id, version_key) > (@afterMs, @afterDag, @afterKey)');
     const stmt = this.stmts.get(
       `select ${COLS} from dag_versions where ${where.join(' and ')}
-        order by created_ms asc, dag_id asc, version_key asc limit @limit`,
+        order by created_ms asc, dag_id asc, version_key asc ${boundLimit('@limit')}`,
     );
     return stmt.all(defined({
       tenant,

@@ -23,6 +23,7 @@ import type { EventRow, NewEvent } from './event-view.js';
 import { MultiRowInsert } from './multi-insert.js';
 import { selectList } from './rows.js';
 import { events } from './schema.js';
+import { boundLimit } from './util.js';
 
 export { EVENT_TYPES, eventExportRecord, eventView, type EventRow, type EventType, type EventView, type NewEvent, type NumberedEvent } from './event-view.js';
 export { eventCanonicalJson, eventHash } from './event-chain.js';
@@ -49,7 +50,7 @@ export class EventLog {
       `insert into event_checkpoints (tenant, seq, hash, pruned_ms) values (?, ?, ?, ?)
        on conflict (tenant) do update set seq=excluded.seq, hash=excluded.hash, pruned_ms=excluded.pruned_ms`,
     );
-    this.sinceStmt = db.prepare(`select ${COLS} from events where tenant=? and seq > ? order by seq limit ?`);
+    this.sinceStmt = db.prepare(`select ${COLS} from events where tenant=? and seq > ? order by seq ${boundLimit('?')}`);
     this.ofRunStmt = db.prepare(`select ${COLS} from events where tenant=? and run_id=? order by seq`);
   }
 

@@ -12,6 +12,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { HeldRun, NodeRow } from './ports.js';
+import { boundLimit } from './util.js';
 
 /** The database's clock, in ms since the epoch. */
 const NOW = `cast(unixepoch('subsec') * 1000 as integer)`;
@@ -41,7 +42,7 @@ export class LeaseQueries {
     this.claimable = db.prepare(
       `select o.run_id as runId, o.node_id as "from" from run_owners o left join nodes n on n.node_id = o.node_id
        where o.node_id is null or (o.node_id <> ? and (n.node_id is null or n.lease_until_ms <= ${NOW}))
-       order by o.run_id limit ?`,
+       order by o.run_id ${boundLimit('?')}`,
     );
     this.takeStmt = db.prepare('update run_owners set node_id = ?, epoch = epoch + 1 where run_id = ? returning run_id as runId, tenant, epoch');
     this.heldStmt = db.prepare('select run_id as runId, tenant, epoch from run_owners where node_id = ? order by run_id');

@@ -12,6 +12,7 @@
 import type Database from 'better-sqlite3';
 import type { Row } from './rows.js';
 import type { artifacts } from './schema.js';
+import { boundLimit } from './util.js';
 
 /** An owned artifact (schema `artifacts`) and whether any record still references it. */
 export type OwnedRow = Pick<Row<typeof artifacts>, 'tenant' | 'hash' | 'size' | 'createdMs'> & { referenced: 0 | 1 };
@@ -35,8 +36,8 @@ export class ArtifactRefQueries {
     const owned = `select tenant, hash, size, created_ms as createdMs,
         exists (select 1 from artifact_refs r where r.tenant = a.tenant and r.hash = a.hash) as referenced
       from artifacts a`;
-    this.ownedPageStmt = db.prepare(`${owned} where (tenant, hash) > (?, ?) order by tenant, hash limit ?`);
-    this.ownedPageOfTenantStmt = db.prepare(`${owned} where tenant = ? and hash > ? order by tenant, hash limit ?`);
+    this.ownedPageStmt = db.prepare(`${owned} where (tenant, hash) > (?, ?) order by tenant, hash ${boundLimit('?')}`);
+    this.ownedPageOfTenantStmt = db.prepare(`${owned} where tenant = ? and hash > ? order by tenant, hash ${boundLimit('?')}`);
     this.deleteUnreferencedStmt = db.prepare(
       `delete from artifacts where tenant=? and hash=? and created_ms < ?
          and not exists (select 1 from artifact_refs r where r.tenant = artifacts.tenant and r.hash = artifacts.hash)`,

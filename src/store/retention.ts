@@ -13,6 +13,7 @@ import { selectList, type Row } from './rows.js';
 import { retentionPolicies } from './schema.js';
 import { ENDED_IN, ENDED_RUN_STATUSES } from './runs.js';
 import type { EndedViews } from './ended-views.js';
+import { boundLimit } from './util.js';
 
 /** A tenant's retention policy (schema `retention_policies`). */
 export type PolicyRow = Row<typeof retentionPolicies>;
@@ -69,7 +70,7 @@ export class RetentionQueries {
       `select started_ms as startedMs, run_id as runId from runs
         where tenant=? and dag_id=? and (started_ms, run_id) > (?, ?) and (started_ms, run_id) < (?, ?)
           and ${ENDED} and ended_ms < ?
-        order by started_ms, run_id limit ?`,
+        order by started_ms, run_id ${boundLimit('?')}`,
     );
     this.statesStmt = db.prepare(
       `select run_id as runId, status, ended_ms as endedMs from runs where run_id in (select value from json_each(?)) order by run_id`,

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { StatementCache, defined } from './util.js';
+import { StatementCache, boundLimit, defined } from './util.js';
 import { selectList, type Row } from './rows.js';
 import { schedules } from './schema.js';
 
@@ -131,7 +131,7 @@ export class ScheduleQueries {
     if (f.dagId !== undefined) where.push('dag_id = @dagId');
     if (f.paused !== undefined) where.push('paused = @paused');
     if (f.after !== undefined) where.push('schedule_id > @after');
-    const limit = Number.isFinite(f.limit) ? ' limit @limit' : '';
+    const limit = Number.isFinite(f.limit) ? ` ${boundLimit('@limit')}` : '';
     const stmt = this.stmts.get(`select ${COLS} from schedules where ${where.join(' and ')} order by schedule_id${limit}`);
     return stmt.all(defined({
       tenant: f.tenant,

@@ -111,6 +111,34 @@ test('postgres: a node whose lease ran out has its runs taken over and finished 
   await b.drain(1000);
 });
 
+test('postgres: a node takes a dead node\'s runs as soon as its lease runs out, not at its own next heartbeat', async (ctx) => {
+  const ports = await storeOf(ctx, 'postgres');
+  if (!ports) return;
+  const env = await setup(ports, 'expiry', chain('expiry'));
+  // Node A's lease lasts 3 s after it joined, and it never renews it (dead, or paused).
+  const { pool: pa, sched: a, runs } = await nodeWithHeldRuns(ports, env, { id: 'expiry-a', leaseMs: 3000, heartbeatMs: 3_600_000 }, 2);
+  const aLease = (await ports.leases.nodes()).find((n) => n.nodeId === 'expiry-a')!;
+  // Node B joins while A's lease is valid, and its own next heartbeat is 10 minutes away.
+  const pb = new CheckingPool(ports);
+  pb.hold = true;
+  const b = env.make(pb, { node: { id: 'expiry-b', leaseMs: 1_800_000, heartbeatMs: 600_000 } });
+  assert.equal(await b.recover(), 0, 'A is live when B joins: B takes nothing');
+  assert.equal(pb.seen.length, 0);
+  // B looks again just after A's lease runs out (the database's clock), and takes both runs.
+  await until(() => pb.seen.length === 2, 'B took A\'s runs once A\'s lease ran out, long before its own next heartbeat');
+  assert.deepEqual((await ports.leases.held('expiry-b')).map((h) => [h.runId, h.epoch]), runs.map((r) => [r.runId, 2]).sort());
+  // Never before A's lease ran out: the retried attempt started after it (one clock: this host's).
+  for (const r of runs) {
+    const retried = (await ports.runs.attemptsOfRun(r.runId)).find((x) => x.stepId === 'a' && x.attempt === 2);
+    assert.ok(retried && retried.startedMs >= aLease.leaseUntilMs, `attempt 2 of ${r.runId} started at ${retried?.startedMs}, A's lease ran until ${aLease.leaseUntilMs}`);
+  }
+  pa.release(); // A's late results: refused (fenced), as in the tests above
+  pb.release();
+  for (const r of runs) await until(async () => (await env.status(r.runId)) === 'completed', `run ${r.runId} completed on B`);
+  await a.drain(1000);
+  await b.drain(1000);
+});
+
 test('postgres: a paused node learns at its next heartbeat that its runs were taken: it aborts their steps and writes nothing for them', async (ctx) => {
   const ports = await storeOf(ctx, 'postgres');
   if (!ports) return;

@@ -1,15 +1,15 @@
 /**
- * The engine as one node of several on one PostgreSQL database (docs/SCALE-OUT.md, "Ownership
- * and fencing"; CONTRACT §15). Every run not ended is held by one node at an epoch
- * (`LeasePort`): a run this node starts is its own in the transaction that creates it; the
- * node renews its lease every `heartbeatMs` and then takes runs no live node holds (`claim`,
- * as many as it has room for), loading them with recovery's own code (`recovery.ts`). Every
- * group commit carries the epochs of the runs it touches and releases the runs it ends; when it
- * is refused (`LeaseLost`: another node took those runs after this one's lease ran out), the
- * runs are dropped here — their steps aborted, nothing written or published for them — and the
- * rest of the batch is written again without them. Draining leaves (`leave`), so another node
- * takes what is left at once. Without a node (the embedded SQLite store, one process) none of
- * this exists and nothing is slower.
+ * The engine as one node of several on one PostgreSQL database (docs/SCALE-OUT.md, "Ownership and
+ * fencing"; CONTRACT §15). Every run not ended is held by one node at an epoch (`LeasePort`): a run
+ * this node starts is its own in the transaction that creates it; the node renews its lease every
+ * `heartbeatMs` (sooner when another node's lease is running out) and then takes runs no live node
+ * holds (`claim`, as many as it has room for), loading them with recovery's own code
+ * (`recovery.ts`). Every group commit carries the epochs of the runs it touches and releases the
+ * runs it ends; when it is refused (`LeaseLost`: another node took those runs after this one's
+ * lease ran out), the runs are dropped here — their steps aborted, nothing written or published for
+ * them — and the rest of the batch is written again without them. Draining leaves (`leave`), so
+ * another node takes what is left at once. Without a node (the embedded SQLite store, one process)
+ * none of this exists and nothing is slower.
  *
  * @example
  * const node = new NodeLeases({ node: { id: 'node-a', leaseMs: 10_000, heartbeatMs: 3_333 }, ports, … });
@@ -23,6 +23,7 @@ import type { Batch, GroupCommit } from './commit.js';
 import type { LiveRun } from './live.js';
 import type { RunMachine } from './machine.js';
 import type { PlanCache } from './plans.js';
+import { nextBeatDelay } from './lease-expiry.js';
 import { loadRuns } from './recovery.js';
 import { isRunTerminal, isStepTerminal } from './states.js';
 
@@ -72,6 +73,8 @@ export class NodeLeases implements Fencing {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
   private stopped = false;
+  /** Ms to the next heartbeat, once a heartbeat planned it (lease-expiry.ts); `heartbeatMs` before. */
+  private nextBeatMs?: number;
 
   constructor(private readonly p: NodeParts) {}
 
@@ -96,9 +99,10 @@ export class NodeLeases implements Fencing {
    */
   async start(): Promise<number> {
     const { ports, node } = this.p;
-    await ports.leases.heartbeat(node.id, node.leaseMs, this.room());
+    const beat = await ports.leases.heartbeat(node.id, node.leaseMs, this.room());
     const mine = await ports.leases.held(node.id);
     const n = (await this.load(mine, 'the orchestrator restarted while this attempt was running')) + (await this.take());
+    await this.planNextBeat(beat.heartbeatMs);
     this.schedule();
     return n;
   }
@@ -188,10 +192,12 @@ export class NodeLeases implements Fencing {
   async beat(): Promise<void> {
     const { ports, node, logger } = this.p;
     try {
-      await ports.leases.heartbeat(node.id, node.leaseMs, this.room());
+      const beat = await ports.leases.heartbeat(node.id, node.leaseMs, this.room());
       await this.check();
       await this.take();
+      await this.planNextBeat(beat.heartbeatMs);
     } catch (err) {
+      this.nextBeatMs = undefined;
       logger.error({ err, node: node.id }, 'node: heartbeat failed; will retry (past the lease, other nodes take its runs and its commits for them are refused)');
     }
   }
@@ -222,8 +228,13 @@ export class NodeLeases implements Fencing {
         this.beating = null;
         this.schedule();
       });
-    }, this.p.node.heartbeatMs);
+    }, this.nextBeatMs ?? this.p.node.heartbeatMs);
     this.timer.unref();
+  }
+
+  /** The next heartbeat: after `heartbeatMs`, or just after another node's lease runs out if sooner (lease-expiry.ts). */
+  private async planNextBeat(dbNowMs: number): Promise<void> {
+    this.nextBeatMs = nextBeatDelay(await this.p.ports.leases.nodes(), this.p.node, dbNowMs);
   }
 
   /** Free step slots, less the runs waiting here for one: how many runs this node may take now. */
