@@ -116,7 +116,8 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   add(`CLI version / --help / dags list, ms (CPU ms; ${suName ?? '—'})`, cv ? `${f1(cv.value, 0)} / ${f1(ch?.value, 0)} / ${f1(cc?.value, 0)} (${cv.extra?.cpuMs} / ${ch?.extra?.cpuMs} / ${cc?.extra?.cpuMs})` : '—',
     '—', '—', '—', '—', '—', undefined, cv?.load);
   const ls = sb?.listen, le = sb?.listenEmpty;
-  add(`start-up to listening, ${f1(ls?.extra?.storedRuns as number, 0)} runs / none, ms (CPU ms)`, ls ? `${f1(ls.value, 0)} / ${f1(le?.value, 0)} (${ls.extra?.cpuMs} / ${le?.extra?.cpuMs})` : '—',
+  const extraCa = (SU.env as { NODE_EXTRA_CA_CERTS?: string } | undefined)?.NODE_EXTRA_CA_CERTS ?? '—';
+  add(`start-up to listening, ${f1(ls?.extra?.storedRuns as number, 0)} runs / none, ms (CPU ms; NODE_EXTRA_CA_CERTS ${extraCa})`, ls ? `${f1(ls.value, 0)} / ${f1(le?.value, 0)} (${ls.extra?.cpuMs} / ${le?.extra?.cpuMs})` : '—',
     '—', '—', '—', '—', '< 200 ms', ls ? ls.value < 200 : undefined, ls?.load);
   // Idle = settled: the target is judged on the later reading, once V8's memory reducer has returned the start-up
   // garbage (it runs after ≈ 8 s without allocation); the early one is printed beside it (BENCHMARKS.md, "Idle RSS").
