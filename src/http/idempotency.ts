@@ -73,7 +73,7 @@ export function idempotency(deps: AppDeps): RouteMiddleware {
     // Recorded only once the transaction has committed: a COMMIT that fails (a full disk)
     // rolls the record back, and the key must then be released like any failed request's.
     let committed = false;
-    const commit = ctx.commit;
+    const commit = ctx.commit.bind(ctx); // a method of the route context (pipeline.ts)
     ctx.commit = async (fn) => {
       const r = await commit(async (tx) => {
         const r = await fn(tx);

@@ -5,16 +5,17 @@
  */
 import type { Context, Handler } from 'hono';
 import { z } from 'zod';
-import { ApiError, TENANT_RE } from '../core/index.js';
+import { ApiError, TENANT_RE, type TxHandle } from '../core/index.js';
 import { readBodyLimited, parseJsonBody, validate } from './body.js';
 import { checkKeyFormat, idempotency } from './idempotency.js';
 import { toResponse } from './envelope.js';
 import type { AppDeps } from './deps.js';
-import { hasScope, tenantAllowed, type Principal, type RejectReason } from '../auth/index.js';
-import { isMutating, paramNotFound, type RouteCtx, type RouteDef } from './route.js';
+import { hasScope, tenantAllowed, type Principal, type RejectReason, type Scope } from '../auth/index.js';
+import { isMutating, paramNotFound, type HttpResult, type RouteCtx, type RouteDef } from './route.js';
 import { apiPath, compileMatcher } from './match.js';
 import { parseQuery } from './query.js';
 import type { Trace } from './middleware/trace.js';
+import type { Audit } from '../events/actor.js';
 import { checkDiskFloor } from './middleware/disk.js';
 import { applyRateLimit } from './rate-limit.js';
 import { markPrivate } from './middleware/answer.js';
@@ -113,6 +114,44 @@ function pathParams(route: RouteDef, raw: Record<string, string>): unknown {
   throw new ApiError('NOT_FOUND', paramNotFound(route, String(r.error.issues[0]?.path[0] ?? '')));
 }
 
+/**
+ * What a route's handler gets ({@link RouteCtx}). A class, not an object literal: a literal's
+ * `get signal()` is a new accessor on every request, and V8 keeps an accessor in the object's
+ * hidden class, so each request made a hidden class of its own. A hidden class lives in the old
+ * generation until a mark-compact, and through the getter's closure it kept the whole request
+ * (node's request and response, the context, the answer: ≈ 5 KB) alive past every scavenge;
+ * the young generation's survivors made the read routes' GC pauses (issue #20, BENCHMARKS.md).
+ */
+class RouteContext implements RouteCtx<unknown, unknown, unknown> {
+  tenants: '*' | string[];
+  scopes: ReadonlySet<Scope>;
+  audit: Audit;
+  constructor(
+    public deps: AppDeps,
+    public tenant: string,
+    public principal: Principal | undefined,
+    public traceId: string,
+    public params: unknown,
+    public query: unknown,
+    public body: unknown,
+    public idempotencyKey: string | undefined,
+    public hono: Context,
+  ) {
+    this.tenants = principal?.tenants ?? [];
+    this.scopes = principal?.scopes ?? new Set();
+    this.audit = { actor: principal?.subject ?? '', traceId };
+  }
+
+  /** Made when a handler asks (most never do). */
+  get signal(): AbortSignal {
+    return this.hono.req.raw.signal;
+  }
+
+  commit(fn: (tx: TxHandle) => Promise<HttpResult>): Promise<HttpResult> {
+    return this.deps.services.idempotency.transaction(fn);
+  }
+}
+
 export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly RouteDef[]): Handler {
   const match = compileMatcher(route, routes);
   if (route.rateLimit && !deps.services.rateLimiter) {
@@ -159,26 +198,7 @@ export function routeHandler(deps: AppDeps, route: RouteDef, routes: readonly Ro
       if (route.body) body = parseJsonBody(bytes, c.req.header('content-type'), route.body, deps.config.maxJsonDepth);
     }
 
-    const ctx: RouteCtx<unknown, unknown, unknown> = {
-      deps,
-      tenant,
-      tenants: principal?.tenants ?? [],
-      scopes: principal?.scopes ?? new Set(),
-      principal,
-      audit: { actor: principal?.subject ?? '', traceId: trace.traceId },
-      params,
-      query,
-      body,
-      traceId: trace.traceId,
-      idempotencyKey: idemKey,
-      hono: c,
-      get signal() {
-        return c.req.raw.signal; // made lazily: most handlers never look
-      },
-      commit(fn) {
-        return deps.services.idempotency.transaction(fn);
-      },
-    };
+    const ctx = new RouteContext(deps, tenant, principal, trace.traceId, params, query, body, idemKey, c);
     const out = await idem(ctx, async () => route.handler(ctx));
     if (out instanceof Response) return out; // its headers are added after the handler (middleware/answer.ts)
     noteAudit(c, aboutIds(out.about ?? out.body));
