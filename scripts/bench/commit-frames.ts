@@ -44,7 +44,7 @@ function newRun(n: number): StepRow[] {
   }));
   store.tx(() => {
     store.runs.insertRun({ runId, tenant: 'demo', dagId: 'd', dagVersion: '1.0.0', dagHash: HASH, runToken: null, traceId: TRACE, status: 'running', inputs: '{}', inputsHash: HASH, outputsHash: null, createdMs: clock, startedMs: clock, endedMs: null, cancelReason: null });
-    for (const s of steps) store.runs.insertStep(runId, s.stepId, s.topoIndex);
+    store.runs.insertSteps(runId, steps);
     store.events.appendMany([{ tenant: 'demo', type: 'run.started', dagId: 'd', runId, stepId: null, status: 'running', tsMs: clock, traceId: TRACE }]);
   });
   return steps;

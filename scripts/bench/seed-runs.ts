@@ -108,10 +108,8 @@ export async function seedRuns(dataDir: string, n: number, log: (m: string) => v
           const at = (ms: number | null) => (ms === null ? null : ms + shift);
           const runId = runIdOf(base + shift, k);
           store.runs.insertRun({ ...template, runId, runToken: null, createdMs: template.createdMs + shift, startedMs: base + shift, endedMs: at(template.endedMs) });
-          for (const st of steps) {
-            store.runs.insertStep(runId, st.stepId, st.topoIndex);
-            store.runs.updateStep({ ...st, runId, startedMs: at(st.startedMs), endedMs: at(st.endedMs) });
-          }
+          store.runs.insertSteps(runId, steps);
+          store.runs.writeSteps(steps.map((st) => ({ ...st, runId, startedMs: at(st.startedMs), endedMs: at(st.endedMs) })));
           for (const a of attempts) newAttempts.push({ ...a, runId, startedMs: a.startedMs + shift, endedMs: at(a.endedMs) });
           for (const e of events) {
             const { seq: _s, prevHash: _p, hash: _h, ...rest } = e;

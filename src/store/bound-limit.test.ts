@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -56,4 +56,19 @@ test('statements with a bound LIMIT bind it as an expression, and plan as the ba
     assert.equal(p, plan(bare, params), `${name}: the same plan as with a bare limit:\n${sql}`);
     assert.match(p, index, `${name}:\n${p}`);
   }
+});
+
+test('no statement of the SQLite store binds a bare LIMIT: every one goes through boundLimit', () => {
+  // Walks every source file of the store (not the PostgreSQL one, which does not re-prepare), so a
+  // statement added later with `limit ?` or `limit @name` fails here, listed or not above.
+  const dir = import.meta.dirname;
+  const bare = /\blimit\s+(\?|[@:$]\w+)(?!\s*\+\s*0)/gi;
+  const found: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.ts') || name.endsWith('.test.ts')) continue;
+    const text = readFileSync(join(dir, name), 'utf8');
+    for (const m of text.matchAll(bare)) found.push(`${name}: ${m[0]}`);
+  }
+  assert.deepEqual(found, [], 'bind the limit with boundLimit (src/store/util.ts)');
+  assert.match(readFileSync(join(dir, 'util.ts'), 'utf8'), /return `limit \$\{param\} \+ 0`/, 'boundLimit itself writes the expression');
 });

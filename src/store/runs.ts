@@ -52,18 +52,17 @@ function putAttempt(p: unknown[], at: number, a: AttemptRow): void {
 
 /**
  * @example
- * store.tx(() => { store.runs.insertRun(row); for (const s of steps) store.runs.insertStep(row.runId, s.id, s.index); });
+ * store.tx(() => { store.runs.insertRun(row); store.runs.insertSteps(row.runId, steps); });
  * store.runs.getForTenant('demo', runId);
  */
 export class RunQueries {
   private readonly stmts: StatementCache;
   private readonly insertRunStmt;
-  private readonly insertStepStmt;
   private readonly insertImportedStmt;
   private readonly updateRunStmt;
   private readonly updateStepStmt;
   private readonly upsertAttempts;
-  private readonly insertSteps;
+  private readonly stepRows;
   private readonly getStmt;
   private readonly byTokenStmt;
   private readonly stepsStmt;
@@ -89,9 +88,6 @@ export class RunQueries {
          inputs_hash, outputs_hash, created_ms, started_ms, ended_ms, cancel_reason, schedule_id, scheduled_ms, created_by, cancelled_by, imported)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
     );
-    this.insertStepStmt = db.prepare(
-      `insert into steps (run_id, step_id, topo_index, status, attempt) values (?, ?, ?, 'pending', 0)`,
-    );
     this.updateRunStmt = db.prepare(
       `update runs set status=?, outputs_hash=?, ended_ms=?, cancel_reason=?, cancelled_by=? where run_id=?`,
     );
@@ -99,7 +95,7 @@ export class RunQueries {
       `update steps set status=?, attempt=?, started_ms=?, ended_ms=?, inputs_hash=?, outputs_hash=?, outputs=?,
          logs_ref=?, error_code=?, error_message=?, retryable=?, next_attempt_ms=? where run_id=? and step_id=?`,
     );
-    this.insertSteps = new MultiRowInsert(db, 'insert into steps (run_id, step_id, topo_index, status, attempt) values', "(?, ?, ?, 'pending', 0)", 3);
+    this.stepRows = new MultiRowInsert(db, 'insert into steps (run_id, step_id, topo_index, status, attempt) values', "(?, ?, ?, 'pending', 0)", 3);
     this.upsertAttempts = new MultiRowInsert(
       db,
       'insert into attempts (run_id, step_id, attempt, status, started_ms, ended_ms, error_code, error_message, logs_ref, outputs_hash) values',
@@ -153,21 +149,14 @@ export class RunQueries {
       r.inputsHash, r.outputsHash, r.createdMs, r.startedMs, r.endedMs, r.cancelReason, r.scheduleId ?? null, r.scheduledMs ?? null,
       r.createdBy ?? null, r.cancelledBy ?? null,
     );
-    for (const st of steps) {
-      this.insertStep(r.runId, st.stepId, st.topoIndex);
-      this.updateStep(st);
-    }
+    this.insertSteps(r.runId, steps);
+    this.writeSteps(steps);
     this.writeAttempts(attempts);
   }
 
-  /** A step row in status `pending`, attempt 0. */
-  insertStep(runId: string, stepId: string, topoIndex: number): void {
-    this.insertStepStmt.run(runId, stepId, topoIndex);
-  }
-
-  /** A new run's step rows ({@link insertStep} each), with multi-row statements. */
-  insertStepsOf(runId: string, steps: ReadonlyArray<{ stepId: string; topoIndex: number }>): void {
-    this.insertSteps.run(steps, (p, at, st) => {
+  /** A run's step rows, each in status `pending`, attempt 0 (multi-row statements). */
+  insertSteps(runId: string, steps: ReadonlyArray<{ stepId: string; topoIndex: number }>): void {
+    this.stepRows.run(steps, (p, at, st) => {
       p[at] = runId;
       p[at + 1] = st.stepId;
       p[at + 2] = st.topoIndex;

@@ -48,7 +48,7 @@ export class SqlitePorts implements StorePorts {
       createRun: (run, steps) =>
         settled(() => {
           s.runs.insertRun(run);
-          s.runs.insertStepsOf(run.runId, steps);
+          s.runs.insertSteps(run.runId, steps);
         }),
       get: (t, id) => settled(() => s.runs.getForTenant(t, id)),
       head: (t, id) => settled(() => s.runs.headForTenant(t, id)),

@@ -17,7 +17,7 @@
  * canMoveStep('running', 'retrying') // true
  * assertRunMove('completed', 'running') // throws
  */
-import { canonicalHash, sha256Hex } from '../../core/index.js';
+import { canonicalHashOfStrings } from '../../core/index.js';
 
 const RUN_NEXT = {
   queued: ['running', 'cancelled'],
@@ -125,16 +125,5 @@ export function stepSuccessors(from: StepStatus): readonly StepStatus[] {
 export function runOutputsHash(steps: Iterable<{ stepId: string; status: string; outputsHash: string | null }>): string {
   const o: Record<string, string> = {};
   for (const s of steps) if (s.status === 'completed' && s.outputsHash !== null) o[s.stepId] = s.outputsHash;
-  // JCS of a flat object of strings, written out as the library does (keys sorted by code unit,
-  // each key and value as JSON.stringify writes it) without its recursion and checks: hashing a
-  // run's end was ≈ 1 % of the main thread's sustained samples. Any surrogate (JCS refuses a
-  // lone one) takes the library's path, and its error.
-  const parts: string[] = [];
-  for (const k of Object.keys(o).sort()) {
-    const v = o[k]!;
-    if (SURROGATE.test(k) || SURROGATE.test(v)) return canonicalHash(o);
-    parts.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`);
-  }
-  return sha256Hex(`{${parts.join(',')}}`);
+  return canonicalHashOfStrings(o); // ≈ 1 % of the main thread's sustained samples with the library's walk
 }
-const SURROGATE = /[\ud800-\udfff]/;
