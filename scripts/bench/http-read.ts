@@ -21,12 +21,10 @@
  * was runnable but not running (the kernel's run-queue wait, /proc/<pid>/task/<pid>/schedstat).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import { API_BASE } from '../../src/core/paths.js';
 import { spawn } from 'node:child_process';
-import { ARRANGEMENTS, arrangeCpus, cannon, cpuArrangements, load1, median, ROOT, sleep, startChildServer, type ChildServer } from './lib.js';
+import { ARRANGEMENTS, arrangeCpus, cannon, cpuArrangements, load1, median, ROOT, sleep, spreadRunIds, startChildServer, type ChildServer } from './lib.js';
 import { seedRuns } from './seed-runs.js';
 
 const { values } = parseArgs({
@@ -57,10 +55,7 @@ const builds = values.build!.map((b) => {
 });
 
 const seeded = await seedRuns(dataDir, Number(values['stored-runs']), (m) => process.stderr.write(m + '\n'));
-const db = new Database(join(dataDir, 'orchestrator.db'), { readonly: true });
-const step = Math.max(1, Math.floor(seeded.runs / 1000));
-const ids = (db.prepare(`select run_id from runs where rowid % ? = 0 limit 1000`).all(step) as Array<{ run_id: string }>).map((r) => r.run_id);
-db.close();
+const ids = spreadRunIds(dataDir);
 
 /** utime + stime of the process and of its main thread, and the main thread's run-queue wait, in µs. */
 function cpuUs(pid: number): { proc: number; main: number; wait: number } {

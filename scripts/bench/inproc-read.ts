@@ -15,14 +15,12 @@ import { parseFlags } from '../../src/cli/args.js';
 import { createLogger, startServer } from '../../src/cli/server.js';
 import { createApp } from '../../src/http/app.js';
 import { API_BASE } from '../../src/core/paths.js';
-import { load1 } from './lib.js';
+import { load1, spreadRunIds } from './lib.js';
 
 const { values } = parseArgs({ options: { dir: { type: 'string' }, n: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' } } });
 const dataDir = values.dir!;
 const N = Number(values.n);
-const db = new Database(join(dataDir, 'orchestrator.db'), { readonly: true });
-const ids = (db.prepare(`select run_id from runs where rowid % 97 = 0 limit 1000`).all() as Array<{ run_id: string }>).map((r) => r.run_id);
-db.close();
+const ids = spreadRunIds(dataDir);
 
 const { flags } = parseFlags(['--dev', '--port', '0', '--data-dir', dataDir, '--allow-unsigned'], SERVE_FLAGS, {});
 const server = await startServer(serveConfig(flags), createLogger('warn'));

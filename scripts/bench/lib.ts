@@ -7,9 +7,24 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'n
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { API_BASE } from '../../src/core/paths.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
+
+/**
+ * Up to `n` run ids spread evenly over a data folder's runs (by rowid), for read benchmarks that
+ * should not read one hot run. The folder is opened read-only.
+ */
+export function spreadRunIds(dataDir: string, n = 1000): string[] {
+  const db = new Database(join(dataDir, 'orchestrator.db'), { readonly: true });
+  try {
+    const rows = (db.prepare('select max(rowid) as n from runs').get() as { n: number | null }).n ?? 0;
+    return db.prepare('select run_id from runs where rowid % ? = 0 limit ?').pluck().all(Math.max(1, Math.floor(rows / n)), n) as string[];
+  } finally {
+    db.close();
+  }
+}
 
 export function median(xs: readonly number[]): number {
   return quantile(xs, 0.5);

@@ -9,11 +9,9 @@
  *
  *   npx tsx scripts/bench/read-gc.ts --dir DIR --build old=OLD/main.cjs --build new=dist/main.cjs --rounds 2
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import { API_BASE } from '../../src/core/paths.js';
-import { cannon, load1, median, startChildServer } from './lib.js';
+import { cannon, load1, median, spreadRunIds, startChildServer } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,10 +26,7 @@ if (!values.dir || values.build!.length === 0) throw new Error('usage: read-gc.t
 const dir = values.dir;
 const builds = values.build!.map((b) => b.split('=') as [string, string]);
 
-const db = new Database(join(dir, 'orchestrator.db'), { readonly: true });
-const step = Math.max(1, Math.floor((db.prepare('select max(rowid) n from runs').get() as { n: number }).n / 1000));
-const ids = (db.prepare('select run_id from runs where rowid % ? = 0 limit 1000').pluck().all(step) as string[]).map((id) => `${API_BASE}/runs/${id}`);
-db.close();
+const ids = spreadRunIds(dir).map((id) => `${API_BASE}/runs/${id}`);
 const targets = [
   { key: 'get', paths: ids },
   { key: 'list', paths: [`${API_BASE}/runs?page_size=50`] },
