@@ -13,6 +13,7 @@ import { ApiError } from '../core/index.js';
 import { ROUTE_TEMPLATE } from './pipeline.js';
 import { routeErrors } from './route-errors.js';
 import { jsonSchemaOf, type RouteDef } from './route.js';
+import { answerJson } from './middleware/answer.js';
 
 function violation(route: RouteDef, what: string, details?: Record<string, unknown>): ApiError {
   return new ApiError('INTERNAL', `${route.method} ${route.path}: ${what}`, { conformance: true, ...details });
@@ -20,7 +21,7 @@ function violation(route: RouteDef, what: string, details?: Record<string, unkno
 
 async function checkAnswer(route: RouteDef, res: Response): Promise<void> {
   if (res.status >= 400 && route.responses[res.status] === undefined) {
-    const body = (await res.clone().json().catch(() => undefined)) as { error?: { code?: string } } | undefined;
+    const body = (await answerJson(res).catch(() => undefined)) as { error?: { code?: string } } | undefined;
     const code = body?.error?.code;
     if (!code || !routeErrors(route).includes(code as never)) throw violation(route, `undeclared error ${code ?? res.status}`);
     return;
@@ -29,7 +30,7 @@ async function checkAnswer(route: RouteDef, res: Response): Promise<void> {
   if (declared === undefined) throw violation(route, `undeclared status ${res.status}`);
   const schema = jsonSchemaOf(declared);
   if (!schema || res.status === 204) return;
-  const r = schema.safeParse(await res.clone().json());
+  const r = schema.safeParse(await answerJson(res));
   if (!r.success) {
     throw violation(route, `the ${res.status} body does not match its schema`, {
       issues: r.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })),

@@ -11,6 +11,7 @@ import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObje
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError, canonicalJson } from '../core/index.js';
+import { JsonParts } from './json-parts.js';
 
 export interface Page<T> {
   items: T[];
@@ -90,10 +91,10 @@ export class PageTokens {
 
   /**
    * {@link page} with items already serialized (UTF-8 JSON): the bytes of the JSON text
-   * `JSON.stringify(page(…))` gives, made with one copy of the items. A row whose `json` is
-   * undefined has no item but still counts for the page's extent.
+   * `JSON.stringify(page(…))` gives, as parts (the items not copied: json-parts.ts). A row whose
+   * `json` is undefined has no item but still counts for the page's extent.
    */
-  pageJson<R>(rows: R[], limit: number, json: (r: R) => Uint8Array | undefined, next: NextPage<R>): Buffer {
+  pageJson<R>(rows: R[], limit: number, json: (r: R) => Uint8Array | undefined, next: NextPage<R>): JsonParts {
     const parts: Uint8Array[] = [ITEMS_OPEN];
     for (let i = 0; i < rows.length && i < limit; i++) {
       const item = json(rows[i]!);
@@ -103,7 +104,7 @@ export class PageTokens {
     }
     const token = this.nextToken(rows, limit, next);
     parts.push(Buffer.from(`]${token === undefined ? '' : `,"next_page_token":${JSON.stringify(token)}`}}`));
-    return Buffer.concat(parts);
+    return JsonParts.of(parts);
   }
 
   /** The token of the page after `limit` rows, when `limit + 1` were fetched (else none). */

@@ -19,7 +19,9 @@ import { getQueryParams } from 'hono/utils/url';
 import { API_BASE } from '../core/index.js';
 import type { AppDeps } from './deps.js';
 import { answerError, routedHandler } from './app.js';
-import { answering, answerParts } from './middleware/answer.js';
+import { answering, answerParts, WRITES_PARTS } from './middleware/answer.js';
+import { AnswerBuffers } from './answer-buffers.js';
+import { JsonParts } from './json-parts.js';
 import { requestLog } from './middleware/request-log.js';
 import { compileMatcher, type Matcher } from './match.js';
 import { jsonSchemaOf, type RouteDef } from './route.js';
@@ -37,7 +39,7 @@ function answersPlainJson(route: RouteDef): boolean {
 class PlainContext {
   readonly req: PlainRequest;
   res: Response | undefined = undefined;
-  private readonly vars = new Map<string, unknown>();
+  private readonly vars = new Map<string, unknown>([[WRITES_PARTS, true]]);
   constructor(incoming: IncomingMessage, outgoing: ServerResponse, url: string) {
     this.req = new PlainRequest(incoming, outgoing, url);
   }
@@ -115,6 +117,7 @@ export function plainAnswers(deps: AppDeps, routes: readonly RouteDef[]): (req: 
   const log = requestLog(deps) as unknown as Handler;
   const onError = answerError(deps);
   const base = API_BASE + '/';
+  const buffers = new AnswerBuffers();
 
   return (req, res) => {
     const target = req.url ?? '';
@@ -138,7 +141,7 @@ export function plainAnswers(deps: AppDeps, routes: readonly RouteDef[]): (req: 
       }
     };
     void outer(hc, () => log(hc, inner as () => Promise<void>) as Promise<void>)
-      .then(() => write(c.res!, res))
+      .then(() => write(c.res!, res, buffers))
       .catch((e: unknown) => {
         deps.logger.error({ err: e }, 'unhandled error while answering a request');
         res.destroy();
@@ -153,15 +156,25 @@ function firstHost(raw: string[]): string | undefined {
   return undefined;
 }
 
-/** Writes an answer as @hono/node-server writes one it can read whole (status, plain headers, bytes). */
-async function write(answer: Response, res: ServerResponse): Promise<void> {
+/**
+ * Writes an answer as @hono/node-server writes one it can read whole (status, plain headers,
+ * bytes); a body of parts is copied into a reused buffer (answer-buffers.ts), given back when
+ * node has handed the whole answer to the kernel.
+ */
+async function write(answer: Response, res: ServerResponse, buffers: AnswerBuffers): Promise<void> {
   const parts = answerParts(answer);
   if (parts !== undefined) {
-    const { status, headers, body } = parts;
+    const { status, headers } = parts;
+    let body = parts.body;
     if (body === null) {
       res.writeHead(status, headers);
       res.end();
       return;
+    }
+    if (body instanceof JsonParts) {
+      const out = buffers.take(body.byteLength);
+      body = out.subarray(0, body.copyTo(out));
+      res.once('finish', () => buffers.give(out));
     }
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
     res.writeHead(status, hasLength(headers) || setLength(res, status, length) ? headers : { ...headers, 'Content-Length': length });

@@ -19,6 +19,7 @@ import type { ErrorCode, TxHandle } from '../core/index.js';
 import type { Principal, Scope } from '../auth/index.js';
 import type { Audit } from '../events/actor.js';
 import type { AppDeps } from './deps.js';
+import type { JsonParts } from './json-parts.js';
 import type { RateLimiter, RateLimitPolicy } from '../ops/index.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -27,8 +28,8 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export interface HttpResult {
   status: number;
   body?: unknown;
-  /** The JSON body already serialized (`JSON.stringify` of what `body` would be, or its UTF-8 bytes), in place of `body`. */
-  json?: string | Uint8Array;
+  /** The JSON body already serialized (`JSON.stringify` of what `body` would be, its UTF-8 bytes, or their parts), in place of `body`. */
+  json?: string | Uint8Array | JsonParts;
   /** With `json`: what the answer is about (its runId, dagId, …) for the request log, read from `body` otherwise. */
   about?: object;
   headers?: Record<string, string>;

@@ -128,3 +128,49 @@ test('the plain path takes the GET routes whose answers are JSON, and leaves eve
     await new Promise((r) => only.close(r));
   }
 });
+
+/** Sends the requests at once on one connection (HTTP/1.1 pipelining) and reads as many answers; their bodies in order. */
+function pipelined(url: string, paths: string[], headers: string): Promise<string[]> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(port), hostname);
+    let buf = Buffer.alloc(0);
+    const bodies: string[] = [];
+    sock.on('error', reject);
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = Number(/\r\ncontent-length: (\d+)/i.exec(buf.subarray(0, end).toString('latin1'))?.[1]);
+        if (buf.length < end + 4 + length) return;
+        bodies.push(buf.subarray(end + 4, end + 4 + length).toString('utf8'));
+        buf = buf.subarray(end + 4 + length);
+        if (bodies.length === paths.length) {
+          sock.end();
+          resolve(bodies);
+        }
+      }
+    });
+    sock.write(paths.map((p) => `GET ${BASE}${p} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n${headers}\r\n`).join(''));
+  });
+}
+
+test('pages answered at once, pipelined and over several connections, each carry their own bytes (the reused answer buffers)', async () => {
+  await publish(t, { dagId: 'pages', steps: [{ id: 'w', plugin: 'noop' }] } as never);
+  for (let i = 0; i < 12; i++) {
+    const r = await t.req('POST', '/runs', { body: { dagId: 'pages' } });
+    assert.equal(r.status, 201, r.text);
+    await waitForRun(t, r.body.runId as string);
+  }
+  const asA = `Authorization: Bearer ${token}\r\nX-Stella-Tenant: a\r\n`;
+  // Pages of different lengths and contents, and a wide one (a buffer of another size).
+  const paths = [...Array.from({ length: 12 }, (_, i) => `/runs?page_size=${i + 1}`), '/runs?page_size=500', '/runs?page_size=3&dagId=pages'];
+  const want = await Promise.all(paths.map(async (p) => (await pipelined(honoUrl, [p], asA))[0]!));
+  for (const [i, body] of want.entries()) assert.ok(body.startsWith('{"items":[{'), `${paths[i]}: ${body.slice(0, 80)}`);
+  const orders = Array.from({ length: 8 }, (_, k) => paths.map((_, i) => (i * (k + 1) + k) % paths.length));
+  const got = await Promise.all(orders.map((order) => pipelined(t.url, order.map((i) => paths[i]!), asA)));
+  for (const [k, order] of orders.entries()) {
+    for (const [j, i] of order.entries()) assert.equal(got[k]![j], want[i], `connection ${k}, answer ${j}: ${paths[i]}`);
+  }
+});

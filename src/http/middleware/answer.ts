@@ -20,6 +20,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { formatTraceparent, parseTraceparent } from './trace.js';
 import { DEFAULT_PRIVATE_CACHE_CONTROL, privateCacheControl, privateVary } from './caching.js';
+import { JsonParts } from '../json-parts.js';
 
 /**
  * The security headers (lower case, as they go on the wire), those of hono's `secureHeaders`
@@ -56,7 +57,7 @@ const EXTRA = 'answerExtraHeaders';
 export interface AnswerParts {
   status: number;
   headers: Record<string, string>;
-  body: string | Uint8Array | null;
+  body: string | Uint8Array | JsonParts | null;
 }
 
 /** The answers built whole by `answerResponse`, with their parts (written as they are by http/plain.ts). */
@@ -65,6 +66,22 @@ const complete = new WeakMap<Response, AnswerParts>();
 /** The parts of an answer `answerResponse` built, or undefined for any other answer. */
 export function answerParts(res: Response): AnswerParts | undefined {
   return complete.get(res);
+}
+
+/**
+ * The context key of a request whose writer takes a body as {@link JsonParts} (http/plain.ts):
+ * its answers' `Response` then carries the status and headers only, and the body is in
+ * {@link answerParts} (read it with {@link answerJson}).
+ */
+export const WRITES_PARTS = 'answerWritesParts';
+
+/** The JSON value of an answer's body, from its parts when `answerResponse` built it (throws when it is not JSON). */
+export async function answerJson(res: Response): Promise<unknown> {
+  const parts = complete.get(res);
+  if (parts === undefined) return res.clone().json();
+  const { body } = parts;
+  const text = body === null ? '' : typeof body === 'string' ? body : body instanceof JsonParts ? body.text() : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  return JSON.parse(text) as unknown;
 }
 
 /** The request is on a route that takes a token: its every answer, errors included, is private. */
@@ -112,10 +129,12 @@ export function answerHeaders(c: Context, own?: Readonly<Record<string, string>>
 }
 
 /** A complete answer (see the module doc): `body` with `headers` and every header of {@link answerHeaders}. */
-export function answerResponse(c: Context, status: number, body: string | Uint8Array | null, headers?: Readonly<Record<string, string>>): Response {
-  // The bytes are an ordinary ArrayBuffer's (never a SharedArrayBuffer's): a body as they are.
+export function answerResponse(c: Context, status: number, body: string | Uint8Array | JsonParts | null, headers?: Readonly<Record<string, string>>): Response {
   const all = answerHeaders(c, headers);
-  const res = new Response(body as BodyInit | null, { status, headers: all });
+  // Parts are joined for a writer that takes bytes (the Hono path), not for one that takes parts.
+  const bytes = body instanceof JsonParts ? (c.get(WRITES_PARTS) === true ? null : body.join()) : body;
+  // The bytes are an ordinary ArrayBuffer's (never a SharedArrayBuffer's): a body as they are.
+  const res = new Response(bytes as BodyInit | null, { status, headers: all });
   complete.set(res, { status, headers: all, body });
   return res;
 }
