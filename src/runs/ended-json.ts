@@ -15,19 +15,22 @@ const hasEnded = (r: RunRow): boolean => r.endedMs !== null && isRunTerminal(r.s
 /** `value` as JSON bytes, kept as the view of this kind when the run has ended. */
 function keep(views: EndedViews, row: RunRow, kind: EndedViewKind, value: unknown): Buffer {
   const json = Buffer.from(JSON.stringify(value));
-  if (hasEnded(row)) views.put(row.tenant, row.runId, kind, json);
+  if (hasEnded(row)) views.put(row.tenant, row.runId, kind, json, { runId: row.runId, dagId: row.dagId, scheduleId: row.scheduleId });
   return json;
 }
 
 /**
  * The kept JSON of a run's full view with the run's ids, read without its row: a view is kept
  * only for an ended run, which no longer changes, so whether the run still exists (retention, on
- * this node or another) is all that is read. Undefined when no view is kept (then {@link runJson}),
- * null when the run is gone.
+ * this node or another) is all that is read, and nothing when the views are the store's alone
+ * (`EndedViews.sole`: a deleted run's are forgotten as it is deleted). Undefined when no view is
+ * kept (then {@link runJson}), null when the run is gone.
  */
 export async function keptRunJson(ports: Pick<StorePorts, 'runs' | 'endedViews'>, tenant: string, runId: string): Promise<{ json: Uint8Array; head: RunHead } | null | undefined> {
   const json = ports.endedViews.get(tenant, runId, 'full');
   if (json === undefined) return undefined;
+  const known = ports.endedViews.head(tenant, runId);
+  if (known !== undefined) return { json, head: known };
   const head = await ports.runs.head(tenant, runId);
   return head === undefined ? null : { json, head };
 }

@@ -21,3 +21,18 @@ test('EndedViews: per tenant, bounded (least recently used first), forget', () =
   assert.equal(v.get('t', 'r1', 'full'), undefined);
   assert.equal(v.size, 1);
 });
+
+test('EndedViews: the run\'s ids are given only by sole views, per tenant, and forgotten with the run', () => {
+  const head = { runId: 'r1', dagId: 'd', scheduleId: null };
+  const sole = new EndedViews<string>(4, true);
+  sole.put('t', 'r1', 'full', '{}', head);
+  assert.deepEqual(sole.head('t', 'r1'), head);
+  assert.equal(sole.head('u', 'r1'), undefined);
+  sole.put('t', 'r1', 'item', '{}');
+  assert.deepEqual(sole.head('t', 'r1'), head, 'a view put without ids keeps those known');
+  sole.forget(['r1']);
+  assert.equal(sole.head('t', 'r1'), undefined);
+  const shared = new EndedViews<string>(4);
+  shared.put('t', 'r1', 'full', '{}', head);
+  assert.equal(shared.head('t', 'r1'), undefined, 'not sole: the reader reads the run');
+});

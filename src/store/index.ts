@@ -59,14 +59,21 @@ export class Store {
   readonly leases: LeaseQueries;
   /** Values the installation shares (settings.ts). */
   readonly settings: SettingsQueries;
-  /** Precomputed views of ended runs (ended-views.ts); retention's delete forgets its runs. */
-  readonly endedViews = new EndedViews();
+  /**
+   * Precomputed views of ended runs (ended-views.ts); retention's delete forgets its runs. Sole
+   * when this process holds the data folder's lock: no other writer can delete a run then.
+   */
+  readonly endedViews: EndedViews;
   /** One transaction function for every `tx` (better-sqlite3 builds its wrappers per `transaction()` call). */
   private readonly inTx: Database.Transaction<(fn: () => unknown) => unknown>;
   /** Told of every commit (it starts its thread on demand); set by {@link startBackgroundCheckpoints}. */
   private checkpoints: Checkpointer | null = null;
 
-  private constructor(readonly db: Db) {
+  private constructor(
+    readonly db: Db,
+    locked: boolean,
+  ) {
+    this.endedViews = new EndedViews(undefined, locked);
     this.inTx = db.sqlite.transaction((fn: () => unknown) => fn());
     this.dags = new DagQueries(db.sqlite);
     this.idem = new IdempotencyQueries(db.sqlite);
@@ -82,7 +89,7 @@ export class Store {
   }
 
   static open(opts: OpenOptions): Store {
-    return new Store(openDb(opts));
+    return new Store(openDb(opts), opts.lock !== false && opts.readonly !== true);
   }
 
   /**

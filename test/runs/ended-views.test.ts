@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, TEST_STORE, type TestServer } from '../helpers/server.js';
 import { publish, startRun, waitForRun } from './helpers.js';
 
 let t: TestServer;
@@ -34,6 +34,16 @@ test('GET /runs/{id} of an ended run: the same JSON from the rows and from the k
   assert.equal(text(views.get('a', ids[0]!, 'full')), first.text);
   assert.equal(views.get('b', ids[0]!, 'full'), undefined, 'kept per tenant');
   assert.equal((await t.req('GET', `/runs/${ids[0]}`, { tenant: 'b', token: await t.token({ tenants: ['b'] }) })).status, 404);
+});
+
+test('the SQLite store (its data folder locked) is the views\' sole writer and names a kept run without reading it; PostgreSQL (other nodes delete too) reads the run', async () => {
+  const views = t.server.ports.endedViews;
+  assert.equal(views.sole, TEST_STORE === 'sqlite');
+  assert.equal((await t.req('GET', `/runs/${ids[1]}`)).status, 200);
+  const head = views.head('a', ids[1]!);
+  if (TEST_STORE === 'sqlite') assert.deepEqual(head, { runId: ids[1], dagId: 'kept', scheduleId: null });
+  else assert.equal(head, undefined);
+  assert.equal(views.head('b', ids[1]!), undefined, 'per tenant');
 });
 
 test('a running run is never kept', async () => {

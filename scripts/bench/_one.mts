@@ -1,0 +1,11 @@
+import { startChildServer, spreadRunIds } from './lib.js';
+import { API_BASE } from '../../src/core/paths.js';
+const s = await startChildServer('/tmp/orch-1m', [], 'binary', '/tmp/builds/parts/main.cjs');
+const ids = spreadRunIds('/tmp/orch-1m');
+const res = await fetch(s.url + API_BASE + '/runs/' + ids[5], { headers: { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' } });
+const t = await res.text();
+console.log(res.status, t.length);
+let hl = 0; res.headers.forEach((v, k) => { hl += k.length + v.length + 4; console.log(k + ': ' + v); });
+console.log('header bytes ~', hl);
+console.log(t.slice(0, 600));
+await s.stop();

@@ -1,0 +1,15 @@
+import { spawn } from 'node:child_process';
+import { startChildServer, spreadRunIds, cannon } from './lib.js';
+import { API_BASE } from '../../src/core/paths.js';
+const [bin, what, out] = process.argv.slice(2);
+const s = await startChildServer('/tmp/orch-1m', ['--rate-limit', '1000000'], 'binary', bin!, ['--perf-basic-prof']);
+const ids = spreadRunIds('/tmp/orch-1m');
+const paths = what === 'list' ? [`${API_BASE}/runs?page_size=50`] : ids.map((id) => `${API_BASE}/runs/${id}`);
+const headers = { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' };
+await cannon(s.url, paths, headers, 4, 10);
+const pid = s.proc.pid!;
+const perf = spawn('perf', ['record', '-g', '-F', '2000', '-t', String(pid), '-o', out!, '--', 'sleep', '5'], { stdio: 'inherit' });
+const r = await cannon(s.url, paths, headers, 5, 10);
+await new Promise((res) => perf.once('exit', res));
+console.log(JSON.stringify(r));
+await s.stop('SIGINT');
