@@ -4,7 +4,7 @@ import { createVerifier } from './verifier.js';
 import { hasScope, parseScopes, parseTenants, principalFromClaims, tenantAllowed, type Principal } from './principal.js';
 import { AUDIENCE, ISSUER, createTestKit, fixedClock, goodClaims, type TestKit } from './testkit.js';
 
-const sorted = (s: Set<string>): string[] => [...s].sort();
+const sorted = (s: ReadonlySet<string>): string[] => [...s].sort();
 const R = 'orchestrator:read';
 const W = 'orchestrator:write';
 const A = 'orchestrator:admin';

@@ -16,18 +16,18 @@ export type Scope = (typeof SCOPES)[number];
 /** The claim that carries the tenants a token may act on (string or array of strings). */
 export const TENANT_CLAIM = 'stellaops:tenant';
 
-/** A verified caller. */
+/** A verified caller (read-only: the verifier hands the same one to every request of a token). */
 export interface Principal {
   /** `sub`, else `client_id`, else `azp`, else `"unknown"`. */
-  subject: string;
+  readonly subject: string;
   /** Granted scopes, already expanded (admin ⇒ write ⇒ read). */
-  scopes: Set<Scope>;
+  readonly scopes: ReadonlySet<Scope>;
   /** `'*'` = every tenant; otherwise the (sorted, de-duplicated, valid) tenant ids. */
-  tenants: '*' | string[];
+  readonly tenants: '*' | string[];
   /** Token expiry, epoch ms. */
-  expiresAt: number;
+  readonly expiresAt: number;
   /** The verified claims, for auditing; never used for authorisation decisions elsewhere. */
-  claims?: JWTPayload;
+  readonly claims?: JWTPayload;
 }
 
 const IMPLIED: Record<Scope, readonly Scope[]> = {

@@ -36,6 +36,17 @@ describe('valid tokens', () => {
     });
   }
 
+  test('a verified token answers the same frozen principal again until it expires, then is refused although remembered', async () => {
+    let nowMs = NOW * 1000;
+    const clocked = createVerifier({ jwksFile: kit.jwksFile, issuer: ISSUER, audience: AUDIENCE, clock: { now: () => nowMs } as typeof fixedClock });
+    const header = bearer(await kit.sign('ES256', goodClaims()));
+    const first = await clocked.verify(header);
+    assert.equal(await clocked.verify(header), first, 'the remembered principal');
+    assert.ok(Object.isFrozen(first));
+    nowMs = (NOW + 600 + 61) * 1000; // past exp and the 60 s skew
+    await assert401(clocked.verify(header));
+  });
+
   test('a token without kid is verified against the JWKS keys of its alg', async () => {
     const t = await kit.sign('ES256', goodClaims(), { kid: undefined });
     assert.equal((await v.verify(bearer(t))).subject, 'alice');

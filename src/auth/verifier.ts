@@ -223,9 +223,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   let keySet = createLocalJWKSet(jwks);
   // Tokens whose signature and claims were verified, by exact token string: a signature check
   // (~0.3 ms for ES256) per request was the largest single cost of a GET. A hit re-checks the
-  // time claims against the clock (as jose would) and builds a fresh principal; anything else
-  // (expired, not yet valid, evicted, keys reloaded) goes through the full verification.
-  const verified = new Map<string, JWTPayload>();
+  // time claims against the clock (as jose would) and answers the principal made when the token
+  // was verified (read-only, frozen); anything else (expired, not yet valid, evicted, keys
+  // reloaded) goes through the full verification.
+  const verified = new Map<string, { payload: JWTPayload; principal: Principal }>();
   const nowSec = () => (clock ? clock.now() : Date.now()) / 1000;
   const stillValid = (p: JWTPayload): boolean => {
     const now = nowSec();
@@ -254,7 +255,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         token = bearerToken(authorizationHeader, maxLen);
         const hit = verified.get(token);
         if (hit) {
-          if (stillValid(hit)) return principalFromClaims(hit);
+          if (stillValid(hit.payload)) return hit.principal;
           verified.delete(token);
         }
         const { payload } = await jwtVerify(token, keySet, {
@@ -265,9 +266,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
           ...(audience !== undefined ? { audience } : {}),
           ...(clock ? { currentDate: new Date(clock.now()) } : {}),
         });
-        const principal = principalFromClaims(payload);
+        const principal = Object.freeze(principalFromClaims(payload));
         if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-        verified.set(token, payload);
+        verified.set(token, { payload, principal });
         return principal;
       } catch (err) {
         if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {

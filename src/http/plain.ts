@@ -133,14 +133,9 @@ export function plainAnswers(deps: AppDeps, routes: readonly RouteDef[]): (req: 
     if (host === undefined || !/^[A-Za-z0-9.\-:[\]]+$/.test(host)) return false;
     const c = new PlainContext(req, res, `http://${host}${target}`);
     const hc = c as unknown as Context;
-    const inner: Handler = async () => {
-      try {
-        c.res = (await route.handler(hc, async () => undefined)) ?? c.res;
-      } catch (e) {
-        c.res = onError(e, hc);
-      }
-    };
-    void outer(hc, () => log(hc, inner as () => Promise<void>) as Promise<void>)
+    // No closure made here is bound to a name: the bundle (keepNames) would name each one with
+    // Object.defineProperty, on every request.
+    void outer(hc, () => log(hc, () => answer(c, route.handler, onError)) as Promise<void>)
       .then(() => write(c.res!, res, buffers))
       .catch((e: unknown) => {
         deps.logger.error({ err: e }, 'unhandled error while answering a request');
@@ -149,6 +144,19 @@ export function plainAnswers(deps: AppDeps, routes: readonly RouteDef[]): (req: 
     return true;
   };
 }
+
+/** The route's answer, or the error answer of what it threw, as the context's `res`. */
+async function answer(c: PlainContext, handler: Handler, onError: (e: unknown, c: Context) => Response): Promise<void> {
+  const hc = c as unknown as Context;
+  try {
+    c.res = (await handler(hc, noNext)) ?? c.res;
+  } catch (e) {
+    c.res = onError(e, hc);
+  }
+}
+
+/** The `next` of a route's handler on the plain path: no route after it. */
+async function noNext(): Promise<void> {}
 
 /** The first Host header, as node's `req.headers.host` (read without building every header). */
 function firstHost(raw: string[]): string | undefined {
