@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from './lib.js';
+import { fig, median, ROOT } from './lib.js';
 import { render, type Results } from './table.js';
 
 const { values } = parseArgs({
@@ -51,6 +51,30 @@ async function section(name: string, file: string, args: string[] = []): Promise
   return JSON.parse(line.slice('BENCH_RESULT '.length));
 }
 
+/**
+ * The in-server sustained figure against BullMQ's, alternately (`rounds` times each, the engine
+ * first): both vary by half between passes on a small VM, so the ratio is of the medians of
+ * every pass of each, taken in turns under the same conditions (issue #20).
+ */
+async function sustainedAlternated(rounds: number): Promise<Record<string, any>> {
+  if (skip.has('sustained-ab')) return { skipped: 'skipped by --skip' };
+  const ours: number[] = [];
+  const peer: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const e = await section('sustained-ab', 'engine.ts', ['--only', 'sustained']);
+    if (e.error || !e.sustained) return { error: e.error ?? 'no sustained figure from engine.ts' };
+    ours.push(...(e.sustained.samples as number[]));
+    const p = await section('sustained-ab', 'peer-bullmq.ts', ['--only', 'sustained']);
+    if (p.skipped) return { skipped: p.skipped };
+    if (p.error || !p.sustained) return { error: p.error ?? 'no sustained figure from peer-bullmq.ts' };
+    peer.push(...(p.sustained.samples as number[]));
+  }
+  return {
+    ours: fig(median(ours), 'steps/s', { rounds, passesEach: ours.length }, ours),
+    peer: fig(median(peer), 'jobs/s', { rounds, passesEach: peer.length }, peer),
+  };
+}
+
 const started = new Date();
 const results: Results = {
   limits: await section('limits', 'limits.ts'),
@@ -60,6 +84,7 @@ const results: Results = {
   control: await section('control', 'control.ts', ['--stored-runs', values['stored-runs']!, ...(values.quick ? ['--seconds', '2'] : [])]),
   recovery: await section('recovery', 'recovery.ts'),
   peer: await section('peer', 'peer-bullmq.ts', ['--reps', reps, '--warmup', warmup]),
+  sustainedAb: await sustainedAlternated(values.quick ? 1 : 3),
   client: await section('client', 'client.ts', ['--reps', reps, '--warmup', warmup]),
   cron: await section('cron', 'cron.ts'),
   schedules: await section('schedules', 'schedules.ts', values.quick ? ['--idle-seconds', '5'] : []),

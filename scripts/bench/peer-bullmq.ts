@@ -5,13 +5,15 @@
  *   chain40   a FlowProducer flow nested 40 deep (a parent runs after its child): add → top done;
  *   fanout100 root job; when it completes a flow `sink` with 100 children is added: → sink done;
  *   sustained 10,000 no-op jobs (addBulk in chunks of 1,000) at worker concurrency 50.
- * Exits with `{ skipped }` when redis-server is not installed.
+ * Exits with `{ skipped }` when redis-server is not installed. `--only sustained`: that figure
+ * alone (after one warm-up pass), for the benchmark's alternation with the engine's (index.ts).
  */
 import { parseArgs } from 'node:util';
 import { emit, fig, median, now } from './lib.js';
 import { chainFlow, QUEUE, sinkFlow, startRedis, timeUntil } from './bullmq.js';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' }, warmup: { type: 'string', default: '40' } } });
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' }, warmup: { type: 'string', default: '40' }, only: { type: 'string' } } });
+const onlySustained = values.only === 'sustained';
 const REPS = Number(values.reps);
 /** Warm-up runs, as many as the engine's (engine.ts --warmup): both measured warm. */
 const WARMUP = Number(values.warmup);
@@ -69,22 +71,21 @@ async function sustained(n: number): Promise<number> {
   return (n * 1000) / ms;
 }
 
-for (let i = 0; i < Math.max(1, WARMUP); i++) {
+for (let i = 0; i < (onlySustained ? 0 : Math.max(1, WARMUP)); i++) {
   await chain();
   if (i % 4 === 0) await fanout();
 }
 await sustained(10_000);
 const chains: number[] = [];
-for (let i = 0; i < REPS; i++) chains.push(await chain());
+for (let i = 0; i < (onlySustained ? 0 : REPS); i++) chains.push(await chain());
 const fans: number[] = [];
-for (let i = 0; i < REPS; i++) fans.push(await fanout());
+for (let i = 0; i < (onlySustained ? 0 : REPS); i++) fans.push(await fanout());
 const rates: number[] = [];
 for (let i = 0; i < 3; i++) rates.push(await sustained(10_000));
 
 emit({
   peer: `BullMQ ${(await import('bullmq/package.json', { with: { type: 'json' } })).default.version} on ${version}, appendonly everysec`,
-  chain40: fig(median(chains), 'ms', undefined, chains),
-  fanout100: fig(median(fans), 'ms', undefined, fans),
+  ...(onlySustained ? {} : { chain40: fig(median(chains), 'ms', undefined, chains), fanout100: fig(median(fans), 'ms', undefined, fans) }),
   sustained: fig(median(rates), 'jobs/s', { jobs: 10_000, concurrency: 50 }, rates),
 });
 await worker.close();

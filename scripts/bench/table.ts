@@ -22,6 +22,8 @@ export interface Results {
   enginePg?: Record<string, any>;
   /** nodes.ts: `sleep` steps/s on 1, 2 and 3 nodes; take-over time after SIGKILL. */
   nodes?: Record<string, any>;
+  /** index.ts: the in-server sustained figure and BullMQ's, in turns (`ours`, `peer`: every pass's samples). */
+  sustainedAb?: Record<string, any>;
 }
 
 const f1 = (x: number | undefined, d = 1): string =>
@@ -73,8 +75,12 @@ export function render(r: Results, machine: { nproc: number; memGiB: number; loa
   const cSus = cl?.sustained, cpSus = cp.sustained;
   add('sustained steps/s, client-measured (10k, 2 tenants, HTTP)', f1(cSus?.value), '—', '—', f1(cpSus?.value), ratio(cSus && cpSus ? cSus.value / cpSus.value : undefined),
     '≥ 10,000 and ≥ 2× peer', cSus && cpSus ? cSus.value >= 10_000 && cSus.value >= 2 * cpSus.value : undefined, cSus?.load);
-  const sus = g(E, 'sustained'), pSus = g(P, 'sustained'), sq = g(L, 'sqliteCommits');
-  add('sustained no-op steps/s, in-server (10k, 2 tenants)', f1(sus?.value), f1(sq?.value), ratio(sus && sq ? sus.value / sq.value : undefined),
+  // In turns with BullMQ when that section ran (index.ts `sustainedAlternated`), else the two sections' own.
+  const ab = r.sustainedAb ?? {};
+  const alternated = g(ab, 'ours') !== undefined && g(ab, 'peer') !== undefined;
+  const sus = alternated ? g(ab, 'ours') : g(E, 'sustained'), pSus = alternated ? g(ab, 'peer') : g(P, 'sustained'), sq = g(L, 'sqliteCommits');
+  const turns = alternated ? `, in turns with BullMQ ×${String(sus!.extra?.rounds)}` : '';
+  add(`sustained no-op steps/s, in-server (10k, 2 tenants${turns})`, f1(sus?.value), f1(sq?.value), ratio(sus && sq ? sus.value / sq.value : undefined),
     f1(pSus?.value), ratio(sus && pSus ? sus.value / pSus.value : undefined), '≥ 2× peer', sus && pSus ? sus.value >= 2 * pSus.value : undefined, sus?.load);
   const EP = r.enginePg ?? {}, N = r.nodes ?? {};
   const pgChain = g(EP, 'chain40'), pgFan = g(EP, 'fanout100'), pgSus = g(EP, 'sustained');
