@@ -12,7 +12,7 @@
  *
  * A build is `name=path`: a bundled `main.cjs` (run by this node) or `source` (src/main.ts
  * through tsx); `--warmup S` (default 1) before each measured run (the first pass over the
- * 1,000 runs read makes their kept views); `name=path@DIR` serves a copy of the data folder of its own (a build whose
+ * 1,000 runs read makes their kept views); `'name=path --v8-flag …'` starts that build's node with those flags; `name=path@DIR` serves a copy of the data folder of its own (a build whose
  * schema is newer migrates the folder it opens, which the older build then refuses). `--cpu-prof DIR` writes each server's V8 CPU profile there. `--bare` adds the
  * limit (scripts/bench/bare-hono.ts, one SQLite read by primary key) to each round, GET only.
  * `--cpu shared,split` measures each build (and the bare route) under each way of sharing the 2
@@ -49,9 +49,10 @@ const WARMUP = Number(values.warmup);
 const CONNECTIONS = Number(values.connections);
 const CPUS = cpuArrangements(values.cpu!);
 const builds = values.build!.map((b) => {
-  const [name, spec] = b.split('=') as [string, string];
-  const [path, dir] = spec.split('@') as [string, string | undefined];
-  return { name, path, dir: dir ?? dataDir };
+  const [name, ...rest] = b.split('=');
+  const [spec, ...flags] = rest.join('=').split(' ');
+  const [path, dir] = spec!.split('@') as [string, string | undefined];
+  return { name: name!, path, dir: dir ?? dataDir, flags };
 });
 
 const seeded = await seedRuns(dataDir, Number(values['stored-runs']), (m) => process.stderr.write(m + '\n'));
@@ -68,9 +69,9 @@ function cpuUs(pid: number): { proc: number; main: number; wait: number } {
   return { proc: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`), wait };
 }
 
-async function start(path: string, dir: string, profDir: string | undefined): Promise<ChildServer> {
+async function start(path: string, dir: string, profDir: string | undefined, flags: string[] = []): Promise<ChildServer> {
   const extra = ['--rate-limit', '1000000'];
-  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const prof = [...flags, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];
   return path === 'source' ? startChildServer(dir, extra, 'source', undefined, prof) : startChildServer(dir, extra, 'binary', path, prof);
 }
 
@@ -116,7 +117,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
       await b.stop();
     }
     for (const b of builds) {
-      const s = await start(b.path, b.dir, values['cpu-prof']);
+      const s = await start(b.path, b.dir, values['cpu-prof'], b.flags);
       arrangeCpus(cpu, s.proc.pid!);
       const headers = { authorization: `Bearer ${s.token}`, 'x-stella-tenant': 'demo' };
       await sleep(500);
