@@ -6,21 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { Store } from './index.js';
+import { tempStore } from './test-support.js';
 
 type Params = unknown[] | Record<string, unknown>;
 
 test('statements with a bound LIMIT bind it as an expression, and plan as the bare LIMIT did', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orch-bound-limit-'));
-  const store = Store.open({ dataDir: dir });
-  t.after(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const store = tempStore(t, 'bound-limit');
   const own = <T>(o: unknown, k: string) => (o as Record<string, T>)[k]!;
   const source = (o: unknown, k: string) => own<Database.Statement>(o, k).source;
   // The statements made per filter shape (StatementCache), after one call of each shape.

@@ -1,10 +1,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { endianness, tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { Store } from './index.js';
 import { WAKE_COMMITS, type Checkpointer } from './checkpointer.js';
+import { tempDataDir } from './test-support.js';
 
 /** Waits for a condition, keeping the test's loop up (the thread is unref'd). */
 async function until(what: string, ok: () => boolean): Promise<void> {
@@ -21,8 +22,7 @@ function walIndex(dir: string): { frames: number; backfilled: number } {
 
 /** A store in a temporary folder with a checkpointer started by its 5th commit, both closed after `t`. */
 function storeWithCheckpoints(t: TestContext, idleMs: number): { dir: string; store: Store; c: Checkpointer } {
-  const dir = mkdtempSync(join(tmpdir(), 'orch-ckpt-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDataDir(t, 'ckpt');
   const store = Store.open({ dataDir: dir });
   const c = store.startBackgroundCheckpoints(undefined, { idleMs, wakeCommits: 5 })!;
   t.after(async () => {
@@ -33,8 +33,7 @@ function storeWithCheckpoints(t: TestContext, idleMs: number): { dir: string; st
 }
 
 test('stop() resolves once the checkpointer thread has closed its connection: the store closed after it is the last one', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orch-ckpt-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDataDir(t, 'ckpt');
   for (let round = 0; round < 3; round++) {
     const store = Store.open({ dataDir: dir });
     let ran = false;

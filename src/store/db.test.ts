@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { openDb, DataDirLockedError } from './db.js';
+import { tempDataDir } from './test-support.js';
 
 test('opens in WAL with migrations applied, and a second opener is refused', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orch-db-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDataDir(t, 'db');
   const db = openDb({ dataDir: dir });
   assert.equal(db.sqlite.pragma('journal_mode', { simple: true }), 'wal');
   const tables = db.sqlite.prepare("select name from sqlite_master where type='table' order by name").pluck().all();
@@ -21,8 +18,7 @@ test('opens in WAL with migrations applied, and a second opener is refused', (t)
 });
 
 test("start-up's clean-up of in-flight Idempotency-Keys reads an index, not every key of the last 24 h", (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orch-db-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDataDir(t, 'db');
   const db = openDb({ dataDir: dir });
   try {
     const plan = db.sqlite.prepare(`explain query plan delete from idempotency_keys where state='in_flight'`).all() as Array<{ detail: string }>;

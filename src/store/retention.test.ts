@@ -1,17 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Store } from './index.js';
+import { tempStore } from './test-support.js';
 
 test('every retention statement (and the run reads) that takes a list of run ids finds them by key, never by walking an index of all runs', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orch-retention-plan-'));
-  const store = Store.open({ dataDir: dir });
-  t.after(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const store = tempStore(t, 'retention-plan');
   const sqlite = store.db.sqlite;
   const byIds = [...Object.values(store.retention as object), ...Object.values(store.runs as object)]
     .filter((s): s is { source: string } => typeof s?.source === 'string')

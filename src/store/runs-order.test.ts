@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { Store } from './index.js';
+import { tempStore } from './test-support.js';
 import type { RunListFilter } from './runs.js';
 
 test('a page of GET /runs (startedUtc DESC, runId ASC) reads its keys from an index in order: no sort, whatever the filter and position', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orch-runs-order-'));
-  const store = Store.open({ dataDir: dir });
-  t.after(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const store = tempStore(t, 'runs-order');
   const after = { startedMs: 5, runId: '0190' };
   const filters: RunListFilter[] = [];
   for (const f of [{}, { dagId: 'd' }, { scheduleId: 's' }]) {
