@@ -70,19 +70,10 @@ export interface EventView {
 }
 
 export function eventView(e: NumberedEvent): EventView {
-  // Without extension fields (most events) one object literal: one shape, no spread.
-  const v: EventView = e.detail
-    ? {
-        ...(JSON.parse(e.detail) as Partial<EventView>),
-        seq: e.seq,
-        type: e.type,
-        tenant: e.tenant,
-        dagId: e.dagId,
-        status: e.status,
-        timestamp: isoOfMs(e.tsMs),
-        traceId: e.traceId,
-      }
-    : { seq: e.seq, type: e.type, tenant: e.tenant, dagId: e.dagId, status: e.status, timestamp: isoOfMs(e.tsMs), traceId: e.traceId };
+  // One object literal (one shape) for most events; extension fields first, then the same
+  // fields over them (their keys keep their place, as a spread's would).
+  const core: EventView = { seq: e.seq, type: e.type, tenant: e.tenant, dagId: e.dagId, status: e.status, timestamp: isoOfMs(e.tsMs), traceId: e.traceId };
+  const v: EventView = e.detail ? Object.assign(JSON.parse(e.detail) as Partial<EventView>, core) : core;
   if (e.runId !== '') v.runId = e.runId;
   if (e.stepId !== null) v.stepId = e.stepId;
   if (e.scheduleId) v.scheduleId = e.scheduleId;
