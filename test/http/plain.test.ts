@@ -137,6 +137,7 @@ function pipelined(url: string, paths: string[], headers: string): Promise<strin
     let buf = Buffer.alloc(0);
     const bodies: string[] = [];
     sock.on('error', reject);
+    sock.on('close', () => bodies.length < paths.length && reject(new Error(`the connection closed after ${bodies.length} of ${paths.length} answers`)));
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
       for (;;) {
