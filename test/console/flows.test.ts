@@ -179,6 +179,37 @@ describe('web console: operator flows', () => {
     await shoot(page, 'runs');
   });
 
+  test('a run that ends while the runs page its start asked for is on its way shows its end, not the status the page was read with', async () => {
+    await page.goto(`${h.url}/console/#/runs`);
+    await page.locator('table.runs').waitFor();
+    // Every page read from now on is answered by the server at once and handed to the page only
+    // once the run has ended: the page says 'running', the end came before it.
+    let ended!: () => void;
+    const end = new Promise<void>((r) => (ended = r));
+    let held = 0;
+    const isPage = (u: URL) => u.pathname.endsWith('/runs') && u.searchParams.has('page_size');
+    await page.route(isPage, async (route) => {
+      const answer = await route.fetch();
+      held++;
+      await end;
+      await route.fulfill({ response: answer });
+    });
+    try {
+      const started = await h.server.req('POST', '/runs', { tenant: T, body: { dagId: 'sleepy' } });
+      assert.equal(started.status, 201, started.text);
+      const runId = started.body.runId as string;
+      await until(() => held > 0, 'the page reload that the run\'s start asked for');
+      assert.equal((await h.server.req('POST', `/runs/${runId}:cancel`, { tenant: T, body: {} })).status, 202);
+      await until(async () => (await h.server.req('GET', `/runs/${runId}`, { tenant: T })).body.status === 'cancelled', 'the run cancelled');
+      await page.waitForTimeout(300); // its events reach the page before the held page does
+      ended();
+      await page.locator(`tr[data-run="${runId}"] .status`, { hasText: 'cancelled' }).waitFor({ timeout: 10_000 });
+    } finally {
+      ended();
+      await page.unroute(isPage);
+    }
+  });
+
   test('schedules: list with next fire, pause, resume, trigger now; health shows the queues', async () => {
     const created = await h.server.req('POST', '/schedules', {
       tenant: T,

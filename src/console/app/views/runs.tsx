@@ -41,6 +41,12 @@ export function CancelButton({ run, onDone }: { run: Run; onDone(r: Run): void }
   );
 }
 
+const STATUS_RANK: Record<string, number> = { queued: 0, running: 1, cancelling: 2 };
+/** The later of two statuses of one run: a run's status only moves forward (queued → running → cancelling → ended). */
+function laterStatus(a: string, b: string | undefined): string {
+  return b !== undefined && (STATUS_RANK[b] ?? 3) > (STATUS_RANK[a] ?? 3) ? b : a;
+}
+
 export function RunsView({ query }: { query: URLSearchParams }) {
   const { api } = useApp();
   const filters = { dagId: query.get('dagId') ?? '', status: query.get('status') ?? '', from: query.get('from') ?? '', to: query.get('to') ?? '' };
@@ -59,15 +65,18 @@ export function RunsView({ query }: { query: URLSearchParams }) {
     (signal) => api.get<List<Run>>('/runs', { ...filters, page_size: pageSize, page_token: pageToken }, signal),
     [key, pageToken],
   );
+  // The latest run.* status of each listed run, and on the first page of every run (a reload may
+  // list it): a run that ends while the reload its start asked for is on its way would otherwise
+  // show the status the server read, for good. Kept for the listed runs when a page arrives.
   const [live, setLive] = useState<Record<string, string>>({});
-  useEffect(() => setLive({}), [page.data]);
   const listed = new Set(page.data?.items.map((r) => r.runId));
+  useEffect(() => setLive((m) => Object.fromEntries(Object.entries(m).filter(([id]) => listed.has(id)))), [page.data]);
   useLive(
     (e) => {
-      if (listed.has(e.runId) && e.type.startsWith('run.')) {
-        setLive((m) => ({ ...m, [e.runId]: e.status }));
-        return false;
+      if (e.type.startsWith('run.') && (listed.has(e.runId) || pageToken === undefined)) {
+        setLive((m) => ({ ...m, [e.runId]: laterStatus(e.status, m[e.runId]) }));
       }
+      if (listed.has(e.runId)) return false;
       return e.type === 'run.started' && pageToken === undefined && (!filters.dagId || e.dagId === filters.dagId);
     },
     page.reload,
@@ -121,7 +130,7 @@ export function RunsView({ query }: { query: URLSearchParams }) {
           <THead cols={['Run', 'DAG', 'Status', 'Started', 'Duration', '']} />
           <tbody>
             {items.map((r) => {
-              const run = { ...r, status: live[r.runId] ?? r.status };
+              const run = { ...r, status: laterStatus(r.status, live[r.runId]) };
               return (
                 <tr key={r.runId} data-run={r.runId}>
                   <td data-label="Run">
